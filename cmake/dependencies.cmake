@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian package; nothing is vendored or downloaded.
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)  # libfmt-dev: log lines and printable IDs
+
+# libasio-dev (standalone Asio 1.22) ships no CMake config: find the header, make a target.
+find_path(COPORT_ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+if(NOT TARGET coport_asio)
+  add_library(coport_asio INTERFACE)
+  set_target_properties(coport_asio PROPERTIES EXPORT_NAME asio)
+  target_include_directories(coport_asio SYSTEM INTERFACE ${COPORT_ASIO_INCLUDE_DIR})
+  target_compile_definitions(coport_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  target_link_libraries(coport_asio INTERFACE Threads::Threads)
+endif()
+
+if(COPORT_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(COPORT_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT COPORT_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "COPORT_SANITIZE must be '', 'address' or 'thread'")
+endif()

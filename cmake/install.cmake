@@ -1,0 +1,17 @@
+# cmake --install makes find_package(coport) work: targets coport::runtime (and later ones).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+install(TARGETS coport_runtime coport_asio EXPORT coport-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY runtime/include/coport DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT coport-targets NAMESPACE coport:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)
+configure_package_config_file(cmake/coport-config.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/coport-config.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/coport-config-version.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/coport-config.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/coport-config-version.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)

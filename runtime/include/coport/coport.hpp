@@ -1,0 +1,13 @@
+#pragma once
+/// \file
+/// Everything a coport user needs: nodes, ports, messages, monitors, timers.
+
+#include "coport/message.hpp"
+#include "coport/monitor.hpp"
+#include "coport/node.hpp"
+#include "coport/options.hpp"
+#include "coport/port_id.hpp"
+#include "coport/reason.hpp"
+#include "coport/remote.hpp"
+#include "coport/tag.hpp"
+#include "coport/timer.hpp"

@@ -1,0 +1,131 @@
+#pragma once
+/// \file
+/// detail::message_node — one heap block per message: queue link, tag and payload together.
+///
+/// A local send allocates exactly one block, moves the values into it, and links that same
+/// block into the receiver's inbox, so no copy and no second allocation happen on the way.
+/// Threading: a node is owned by exactly one party at a time (sender, inbox, handler).
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <tuple>
+#include <utility>
+
+#include "coport/detail/signature.hpp"
+#include "coport/tag.hpp"
+
+namespace coport::detail {
+
+struct message_node;
+
+/// Per-type operations of a message block.
+struct message_ops {
+  const signature* sig;
+  void (*destroy)(message_node*) noexcept;
+  void* (*element)(message_node*, std::size_t index) noexcept;
+  void (*run)(message_node*);  // closures only
+};
+
+/// What a block carries.
+enum class message_kind : std::uint8_t {
+  user,     ///< a tag and a payload
+  closure,  ///< code to run in the port's context (psub/peval/rcv from outside)
+  kill,     ///< wakes a port that was killed so that it tears down
+};
+
+/// The common head of every message block.
+struct message_node {
+  message_node* next = nullptr;
+  const message_ops* ops = nullptr;
+  tag tag_;
+  message_kind kind = message_kind::user;
+};
+
+/// Allocation of message blocks (one place, so that it can be pooled).
+void* allocate_message(std::size_t size);
+void deallocate_message(void* p, std::size_t size) noexcept;
+
+/// A block with the stored values `Ts...`.
+template <class... Ts>
+struct payload_node final : message_node {
+  std::tuple<Ts...> values;
+
+  template <class... Args>
+  explicit payload_node(tag t, Args&&... args) : values(std::forward<Args>(args)...) {
+    tag_ = t;
+    ops = &ops_instance;
+  }
+
+  static void destroy(message_node* n) noexcept {
+    auto* self = static_cast<payload_node*>(n);
+    self->~payload_node();
+    deallocate_message(self, sizeof(payload_node));
+  }
+
+  template <std::size_t... I>
+  static void* element_at(payload_node* self, std::size_t i, std::index_sequence<I...>) noexcept {
+    void* result = nullptr;
+    ((i == I ? (result = static_cast<void*>(&std::get<I>(self->values)), 0) : 0), ...);
+    return result;
+  }
+
+  static void* element(message_node* n, std::size_t i) noexcept {
+    return element_at(static_cast<payload_node*>(n), i, std::index_sequence_for<Ts...>{});
+  }
+
+  static constexpr message_ops ops_instance{&signature_of<Ts...>(), &destroy, &element, nullptr};
+};
+
+/// Builds a payload block for `snd(t, args...)`.
+template <class... Args>
+message_node* make_payload(tag t, Args&&... args) {
+  using node_t = payload_node<stored_t<Args>...>;
+  void* mem = allocate_message(sizeof(node_t));
+  try {
+    return new (mem) node_t(t, std::forward<Args>(args)...);
+  } catch (...) {
+    deallocate_message(mem, sizeof(node_t));
+    throw;
+  }
+}
+
+/// A block that runs `F` in a port's context.
+template <class F>
+struct closure_node final : message_node {
+  F fn;
+
+  explicit closure_node(F f) : fn(std::move(f)) {
+    kind = message_kind::closure;
+    ops = &ops_instance;
+  }
+
+  static void destroy(message_node* n) noexcept {
+    auto* self = static_cast<closure_node*>(n);
+    self->~closure_node();
+    deallocate_message(self, sizeof(closure_node));
+  }
+  static void* element(message_node*, std::size_t) noexcept { return nullptr; }
+  static void run(message_node* n) { static_cast<closure_node*>(n)->fn(); }
+
+  static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run};
+};
+
+template <class F>
+message_node* make_closure(F&& f) {
+  using node_t = closure_node<std::decay_t<F>>;
+  void* mem = allocate_message(sizeof(node_t));
+  try {
+    return new (mem) node_t(std::forward<F>(f));
+  } catch (...) {
+    deallocate_message(mem, sizeof(node_t));
+    throw;
+  }
+}
+
+/// Destroys any block.
+inline void destroy_message(message_node* n) noexcept {
+  if (n) n->ops->destroy(n);
+}
+
+}  // namespace coport::detail

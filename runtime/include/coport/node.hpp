@@ -1,0 +1,300 @@
+#pragma once
+/// \file
+/// coport::node — one runtime instance: its ports, monitors, timers, calls and spawns.
+///
+/// A node runs on its own thread pool, or embedded in an `asio::io_context` the user owns and
+/// runs, or (for tests) stepped by hand. Several nodes may live in one process.
+/// Threading: every member function is thread-safe. A port's handlers never run concurrently
+/// with each other; different ports run in parallel. Per sender→receiver order is FIFO.
+/// Lifetime: destroying the node shuts it down: every port is killed with reason `shutdown`,
+/// monitors fire, and the node's own threads join. Do not destroy a node from one of its ports.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "coport/detail/handler.hpp"
+#include "coport/detail/unique_function.hpp"
+#include "coport/message.hpp"
+#include "coport/monitor.hpp"
+#include "coport/options.hpp"
+#include "coport/port_id.hpp"
+#include "coport/reason.hpp"
+#include "coport/remote.hpp"
+#include "coport/tag.hpp"
+#include "coport/timer.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace coport {
+
+namespace detail {
+class node_core;
+template <class T>
+struct is_duration : std::false_type {};
+template <class R, class P>
+struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
+}  // namespace detail
+
+/// The reply a `cal` callback gets: a message, or nothing on timeout or the target's death.
+using reply = std::optional<message>;
+
+/// One runtime instance.
+class node {
+ public:
+  using duration = std::chrono::steady_clock::duration;
+
+  // -- construction -------------------------------------------------------------------------
+
+  /// A node that runs its own threads (or, with run_mode::deterministic, none).
+  explicit node(node_options options = {});
+  /// A node embedded in `context`, which the user runs; the node starts no thread.
+  node(asio::io_context& context, node_options options = {});
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // -- identity ------------------------------------------------------------------------------
+
+  /// This node's ID.
+  const std::string& id() const noexcept;
+  /// The node's own port (addressed by the bare node ID).
+  port_id node_port() const noexcept;
+  /// True when `port` lives on this node.
+  bool is_local(const port_id& port) const noexcept;
+
+  // -- ports ---------------------------------------------------------------------------------
+
+  /// A new port with no handler: a message matching no tag handler kills it.
+  port_id port();
+  /// A new port whose default handler gets every message no tag handler takes.
+  template <class F>
+  port_id port(F&& default_handler) {
+    return make_port(detail::make_handler(std::forward<F>(default_handler)));
+  }
+
+  /// Adds or replaces the handler of `t` on the local `port`. The handler takes the payload's
+  /// values (types checked against each message) or the whole `message`. Called outside the
+  /// port's context, the change is made in order with the messages sent from this thread.
+  template <class F>
+  void rcv(const port_id& port, tag t, F&& handler) {
+    set_handler(port, t, detail::make_handler(std::forward<F>(handler)));
+  }
+  /// Removes the handler of `t` from `port`.
+  void rcv(const port_id& port, tag t, std::nullptr_t) { set_handler(port, t, {}); }
+  /// Replaces the default handler of `port`.
+  template <class F>
+  void rcv_default(const port_id& port, F&& handler) {
+    set_handler(port, tag{}, detail::make_handler(std::forward<F>(handler)), true);
+  }
+
+  /// Sends `t, values...` to `port`; never blocks. Local values are moved, never copied. A
+  /// message to a dead or unknown port is dropped and counted.
+  template <class... Ts>
+  void snd(const port_id& port, tag t, Ts&&... values) {
+    send_node(port, detail::make_payload(t, std::forward<Ts>(values)...));
+  }
+  /// Sends a message built beforehand.
+  void snd(const port_id& port, message msg);
+
+  /// Kills `port` normally. Deferred: monitors never run inside this call. Unknown: no-op.
+  void kil(const port_id& port) { kill(port, reason{}); }
+  /// Kills `port` with `why` (abnormal unless empty).
+  void kil(const port_id& port, reason why) { kill(port, std::move(why)); }
+  /// Kills `port` with the reason `kind, details...`.
+  template <class... S>
+  void kil(const port_id& port, std::string kind, S&&... details) {
+    kill(port, reason{std::vector<std::string>{std::move(kind), std::string(details)...}});
+  }
+
+  // -- monitors ------------------------------------------------------------------------------
+
+  /// Calls `callback(const reason&)` once when `port` dies (empty reason = normal). Made inside
+  /// a port, the callback runs in that port's context (and not at all if it died first).
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, const reason&>>>
+  monitor mon(const port_id& port, F&& callback) {
+    return add_monitor(port, bind_to_context(detail::unique_function<void(const reason&)>(
+                                 std::forward<F>(callback))));
+  }
+  /// Kills `linked` with the same reason when `port` dies abnormally (a link).
+  monitor mon(const port_id& port, const port_id& linked);
+  /// Links `port` to the current port (inside a port only).
+  monitor mon(const port_id& port);
+  /// Sends `t, values..., reason` to `receiver` when `port` dies.
+  template <class... Ts>
+  monitor mon(const port_id& port, const port_id& receiver, tag t, Ts&&... values) {
+    return add_monitor(
+        port, [this, receiver, t, vals = std::make_tuple(detail::stored_t<Ts>(
+                                      std::forward<Ts>(values))...)](const reason& why) mutable {
+          std::apply([&](auto&... v) { snd(receiver, t, std::move(v)..., why); }, vals);
+        });
+  }
+  /// Keeps `objects` alive until `port` dies (or the guard is destroyed).
+  template <class... Ts>
+  monitor mon_guard(const port_id& port, Ts&&... objects) {
+    return add_monitor(port, [held = std::make_tuple(std::forward<Ts>(objects)...)](
+                                 const reason&) mutable { (void)held; });
+  }
+
+  // -- context -------------------------------------------------------------------------------
+
+  /// Wraps `f` so that calling it (from any thread) runs it in the current port's context;
+  /// an exception escaping it kills that port. Throws std::logic_error outside a port.
+  template <class F>
+  auto psub(F&& f) {
+    return [this, target = current_port_or_throw("psub"), fn = std::forward<F>(f)](
+               auto&&... args) mutable {
+      peval(target, [fn, ... a = std::forward<decltype(args)>(args)]() mutable { fn(a...); });
+    };
+  }
+  /// Runs `f()` in `port`'s context, in order with messages sent from this thread; an
+  /// exception escaping it kills the port. A dead port drops it.
+  template <class F>
+  void peval(const port_id& port, F&& f) {
+    send_node(port, detail::make_closure(std::forward<F>(f)));
+  }
+
+  // -- timers --------------------------------------------------------------------------------
+
+  /// Sends `t, values...` to `port` after `delay`.
+  template <class... Ts>
+  timer after(duration delay, const port_id& port, tag t, Ts&&... values) {
+    return start_timer(delay, port, detail::make_payload(t, std::forward<Ts>(values)...), {});
+  }
+  /// Calls `callback()` after `delay`: in the current port's context when made inside a port.
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
+  timer after(duration delay, F&& callback) {
+    auto target = current_port();
+    if (target) {
+      return start_timer(delay, target, detail::make_closure(std::forward<F>(callback)), {});
+    }
+    return start_timer(delay, {}, nullptr, std::forward<F>(callback));
+  }
+
+  // -- request/reply -------------------------------------------------------------------------
+
+  /// `cal(port, tag, values..., callback[, timeout])`: sends `tag, values..., reply_port` and
+  /// calls `callback(reply)` exactly once: with the reply, or empty on timeout or if `port`
+  /// dies first. Inside a port the callback runs in that port's context. Returns the reply port.
+  template <class... A>
+  port_id cal(const port_id& port, tag t, A&&... args) {
+    static_assert(sizeof...(A) >= 1, "cal needs a callback");
+    auto all = std::forward_as_tuple(std::forward<A>(args)...);
+    using last_t = std::decay_t<std::tuple_element_t<sizeof...(A) - 1, std::tuple<A...>>>;
+    if constexpr (detail::is_duration<last_t>::value) {
+      static_assert(sizeof...(A) >= 2, "cal needs a callback before the timeout");
+      constexpr std::size_t cb = sizeof...(A) - 2;
+      return cal_split(port, t, make_reply_callback<cb, A...>(all),
+                       std::chrono::duration_cast<duration>(std::get<cb + 1>(all)), all,
+                       std::make_index_sequence<cb>{});
+    } else {
+      constexpr std::size_t cb = sizeof...(A) - 1;
+      return cal_split(port, t, make_reply_callback<cb, A...>(all), std::nullopt, all,
+                       std::make_index_sequence<cb>{});
+    }
+  }
+
+  // -- spawn ---------------------------------------------------------------------------------
+
+  /// Registers the init function `name` for `spawn`; it runs in the new port's context with
+  /// the spawn arguments (types checked) and typically calls `rcv(self(), ...)`.
+  template <class F>
+  void register_init(std::string name, F&& init) {
+    add_init(std::move(name), detail::make_handler(std::forward<F>(init)));
+  }
+  /// Creates a port on `where` (a node ID or any port of it) running init `name` with `args`;
+  /// returns the new port's ID at once. An unknown name or a failing init kills the new port
+  /// with a reason that says why (`no_such_init`, `bad_message`, `die`).
+  template <class... A>
+  port_id spawn(std::string_view where, std::string_view name, A&&... args) {
+    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...));
+  }
+
+  // -- deterministic mode and statistics ------------------------------------------------------
+
+  /// Deterministic mode: handles one message of the first ready port (or one other job);
+  /// returns false when nothing was ready.
+  bool step();
+  /// Deterministic mode: steps until nothing is ready; returns the number of steps.
+  std::size_t run_until_idle();
+
+  /// Counters.
+  node_stats stats() const noexcept;
+
+  /// Kills every port with reason `shutdown`, waits for them to end and joins the threads.
+  /// Idempotent; the destructor calls it.
+  void shutdown();
+
+  // -- transport seam ------------------------------------------------------------------------
+
+  /// Plugs a transport in; messages to other nodes go through it.
+  void set_remote_link(std::shared_ptr<remote_link> link);
+  /// From the transport: a message for a local port arrived.
+  void deliver(const port_id& to, message msg) { snd(to, std::move(msg)); }
+  /// From the transport: the remote `port` died with `why`.
+  void remote_port_died(const port_id& port, const reason& why);
+  /// From the transport: the connection to `node_id` was lost; fires every monitor on its ports.
+  void remote_node_lost(std::string_view node_id, const reason& why);
+
+  /// Low-level: the shared core.
+  const std::shared_ptr<detail::node_core>& core() const noexcept { return core_; }
+
+ private:
+  port_id make_port(detail::message_handler fallback);
+  void set_handler(const port_id& port, tag t, detail::message_handler h, bool fallback = false);
+  void send_node(const port_id& port, detail::message_node* n);
+  void kill(const port_id& port, reason why);
+  monitor add_monitor(const port_id& port, detail::unique_function<void(const reason&)> action);
+  detail::unique_function<void(const reason&)> bind_to_context(
+      detail::unique_function<void(const reason&)> f);
+  port_id current_port() const noexcept;
+  port_id current_port_or_throw(const char* what) const;
+  timer start_timer(duration delay, const port_id& port, detail::message_node* n,
+                    detail::unique_function<void()> callback);
+  void add_init(std::string name, detail::message_handler init);
+  port_id spawn_node(std::string_view where, std::string_view name, detail::message_node* args);
+  port_id start_cal(const port_id& port, detail::unique_function<void(reply)> callback,
+                    std::optional<duration> timeout,
+                    detail::unique_function<detail::message_node*(const port_id&)> build);
+
+  template <std::size_t I, class... A, class Tuple>
+  static detail::unique_function<void(reply)> make_reply_callback(Tuple& all) {
+    using cb_t = std::tuple_element_t<I, std::tuple<A...>>;
+    static_assert(std::is_invocable_v<std::decay_t<cb_t>&, reply>,
+                  "cal's callback must take a coport::reply (std::optional<message>)");
+    return detail::unique_function<void(reply)>(std::forward<cb_t>(std::get<I>(all)));
+  }
+
+  template <class Tuple, std::size_t... I>
+  port_id cal_split(const port_id& port, tag t, detail::unique_function<void(reply)> callback,
+                    std::optional<duration> timeout, Tuple& all, std::index_sequence<I...>) {
+    auto values = std::make_tuple(detail::stored_t<std::tuple_element_t<I, Tuple>>(
+        std::forward<std::tuple_element_t<I, Tuple>>(std::get<I>(all)))...);
+    return start_cal(
+        port, std::move(callback), timeout,
+        [t, values = std::move(values)](const port_id& reply_port) mutable {
+          return std::apply(
+              [&](auto&... v) { return detail::make_payload(t, std::move(v)..., reply_port); },
+              values);
+        });
+  }
+
+  std::shared_ptr<detail::node_core> core_;
+};
+
+/// The current port (AEMP's `$SELF`); throws std::logic_error outside a port's context.
+port_id self();
+/// The node of the current port; throws std::logic_error outside a port's context.
+node& this_node();
+/// True inside a port's context.
+bool in_port_context() noexcept;
+
+}  // namespace coport

@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// coport::node_options — how a node is named and run.
+
+#include <cstddef>
+#include <string>
+
+namespace coport {
+
+/// How a node runs its ports.
+enum class run_mode {
+  threads,        ///< its own pool of threads (or the embedding io_context's threads)
+  deterministic,  ///< nothing runs until the caller calls `step` / `run_until_idle` (tests)
+};
+
+/// Construction options of a node.
+struct node_options {
+  /// The node ID; `anon/` (or any ID ending in `/`) gets a random suffix.
+  std::string id = "anon/";
+  /// Worker threads of a self-run node; 0 = the machine's hardware concurrency.
+  unsigned threads = 0;
+  /// Threads or deterministic stepping.
+  run_mode mode = run_mode::threads;
+  /// Messages one port handles before it yields its thread to other ports.
+  std::size_t port_budget = 64;
+};
+
+/// Counters of a node (approximate while it runs).
+struct node_stats {
+  std::size_t ports_created = 0;
+  std::size_t ports_alive = 0;
+  std::size_t messages_dropped = 0;  ///< to dead or unknown ports, or dropped by a full mailbox
+};
+
+}  // namespace coport

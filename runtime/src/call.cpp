@@ -1,0 +1,138 @@
+// `cal` (request/reply) and `spawn` (ports made by a registered init function).
+#include <fmt/format.h>
+
+#include "log.hpp"
+#include "node_core.hpp"
+#include "spinlock.hpp"
+
+namespace coport {
+
+namespace {
+
+/// The state of one `cal`, finished exactly once in the reply port's context.
+struct cal_state {
+  detail::spinlock lock;  // guards done, guard, deadline
+  bool done = false;
+  monitor guard;
+  timer deadline;
+  port_id reply_port;
+  detail::unique_function<void(reply)> callback;
+};
+
+}  // namespace
+
+port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)> callback,
+                        std::optional<duration> timeout,
+                        detail::unique_function<detail::message_node*(const port_id&)> build) {
+  auto state = std::make_shared<cal_state>();
+  if (port_id here = current_port()) {
+    state->callback = [this, here, cb = std::move(callback)](reply r) mutable {
+      peval(here, [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+    };
+  } else {
+    state->callback = std::move(callback);
+  }
+  // Every path ends here, in the reply port's context.
+  auto finish = [this, state](reply r) {
+    monitor guard;
+    timer deadline;
+    {
+      std::lock_guard lock{state->lock};
+      if (state->done) return;
+      state->done = true;
+      guard = std::move(state->guard);
+      deadline = state->deadline;
+    }
+    guard.cancel();
+    deadline.cancel();
+    kil(state->reply_port);
+    state->callback(std::move(r));
+  };
+  port_id reply_port = make_port(detail::make_handler(
+      [finish](message& m) mutable { finish(reply{std::move(m)}); }));
+  state->reply_port = reply_port;
+
+  monitor guard = add_monitor(port, [this, reply_port, finish](const reason&) mutable {
+    peval(reply_port, [finish]() mutable { finish(std::nullopt); });
+  });
+  timer deadline;
+  if (timeout) {
+    deadline = start_timer(*timeout, reply_port,
+                           detail::make_closure([finish]() mutable { finish(std::nullopt); }), {});
+  }
+  {
+    std::unique_lock lock{state->lock};
+    if (!state->done) {
+      state->guard = std::move(guard);
+      state->deadline = deadline;
+    } else {
+      lock.unlock();
+      guard.cancel();
+      deadline.cancel();
+    }
+  }
+  send_node(port, build(reply_port));
+  return reply_port;
+}
+
+void node::add_init(std::string name, detail::message_handler init) {
+  core_->add_init(std::move(name), std::move(init));
+}
+
+port_id node::spawn_node(std::string_view where, std::string_view name,
+                         detail::message_node* args) {
+  message owned{args};
+  auto target = port_id::parse(where);
+  if (!target) {
+    throw std::invalid_argument{fmt::format("coport: spawn on '{}': not a node or port ID", where)};
+  }
+  if (!is_local(*target)) {
+    throw std::logic_error{fmt::format(
+        "coport: spawn on node '{}' needs a transport to that node (not available yet)",
+        target->node())};
+  }
+  detail::port_impl* p = core_->create_port({}, /*extra_refs=*/1);
+  port_id id = core_->id_of(p);
+  core_->deliver(p, detail::make_closure(
+                        [core = core_.get(), init = std::string{name}, a = std::move(owned)]() mutable {
+                          core->run_init(init, a);
+                        }));
+  return id;
+}
+
+namespace detail {
+
+void node_core::add_init(std::string name, message_handler init) {
+  if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
+  std::lock_guard lock{inits_mutex_};
+  inits_[std::move(name)] = std::make_shared<message_handler>(std::move(init));
+}
+
+void node_core::run_init(const std::string& name, message& args) {
+  std::shared_ptr<message_handler> init;
+  {
+    std::lock_guard lock{inits_mutex_};
+    if (auto it = inits_.find(name); it != inits_.end()) init = it->second;
+  }
+  port_impl* p = current().port;
+  if (!init) {
+    p->add_ref();
+    kill(p, reason{"no_such_init", fmt::format("no init function named '{}'", name)});
+    return;
+  }
+  try {
+    (*init)(args);
+  } catch (const bad_message_error& e) {
+    p->add_ref();
+    kill(p, reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
+  } catch (const std::exception& e) {
+    p->add_ref();
+    kill(p, reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
+  } catch (...) {
+    p->add_ref();
+    kill(p, reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
+  }
+}
+
+}  // namespace detail
+}  // namespace coport

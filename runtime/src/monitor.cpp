@@ -1,0 +1,187 @@
+// Monitors: adding, cancelling and firing them, for local and remote ports.
+#include <fmt/format.h>
+
+#include "log.hpp"
+#include "node_core.hpp"
+
+namespace coport {
+
+namespace detail {
+
+monitor node_core::add_monitor(const port_id& target,
+                               unique_function<void(const reason&)> action) {
+  auto record = std::make_unique<monitor_record>();
+  record->action = std::move(action);
+
+  if (!is_local(target) && !target.is_null()) {
+    std::shared_ptr<remote_link> link;
+    bool first = false;
+    {
+      std::lock_guard lock{remote_mutex_};
+      link = remote_;
+      if (link) {
+        record->serial = ++remote_serial_;
+        auto& list = remote_monitors_[target];
+        first = list.head == nullptr;
+        list.push(record.get());
+      }
+    }
+    if (!link) {
+      auto* r = record.release();
+      post_job([this, r, node = std::string{target.node()}] {
+        fire(r, reason{"transport_error", node, "no transport to reach that node"});
+      });
+      return {};
+    }
+    if (first) link->watch(target);
+    auto serial = record->serial;
+    return monitor{shared_from_this(), nullptr, record.release(), serial};
+  }
+
+  if (port_impl* p = acquire(target, /*accept_killed=*/true)) {
+    std::unique_lock lock{p->mon_lock};
+    if (!p->monitors_closed) {
+      p->monitors.push(record.get());
+      lock.unlock();
+      return monitor{shared_from_this(), p, record.release()};  // keeps our reference
+    }
+    lock.unlock();
+    release(p);
+  }
+  auto* r = record.release();
+  post_job([this, r, text = target.to_string()] {
+    fire(r, reason{"no_such_port", "cannot monitor nonexistent port", text});
+  });
+  return {};
+}
+
+void node_core::cancel_monitor(port_impl* p, monitor_record* record,
+                               std::uint64_t serial) noexcept {
+  if (p) {
+    bool owned = false;
+    {
+      std::lock_guard lock{p->mon_lock};
+      if (!p->monitors_closed) {
+        p->monitors.erase(record);
+        owned = true;
+      }
+    }
+    if (owned) delete record;  // else the teardown fires and deletes it
+    release(p);
+    return;
+  }
+  // A remote port: find the list that holds the record.
+  std::shared_ptr<remote_link> link;
+  port_id last;
+  bool owned = false;
+  {
+    std::lock_guard lock{remote_mutex_};
+    for (auto it = remote_monitors_.begin(); it != remote_monitors_.end(); ++it) {
+      for (auto* r = it->second.head; r; r = r->next) {
+        if (r != record || r->serial != serial) continue;
+        it->second.erase(r);
+        owned = true;
+        if (!it->second.head) {
+          last = it->first;
+          link = remote_;
+          remote_monitors_.erase(it);
+        }
+        break;
+      }
+      if (owned) break;
+    }
+  }
+  if (owned) delete record;
+  if (link) link->unwatch(last);
+}
+
+void node_core::remote_port_died(const port_id& port, const reason& why) {
+  monitor_record* list = nullptr;
+  {
+    std::lock_guard lock{remote_mutex_};
+    if (auto it = remote_monitors_.find(port); it != remote_monitors_.end()) {
+      list = it->second.take();
+      remote_monitors_.erase(it);
+    }
+  }
+  fire(list, why);
+}
+
+void node_core::remote_node_lost(std::uint32_t node_number, const reason& why) {
+  std::vector<monitor_record*> lists;
+  {
+    std::lock_guard lock{remote_mutex_};
+    for (auto it = remote_monitors_.begin(); it != remote_monitors_.end();) {
+      if (it->first.node_number() == node_number) {
+        lists.push_back(it->second.take());
+        it = remote_monitors_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto* list : lists) fire(list, why);
+}
+
+void node_core::kill_remote(const port_id& port, const reason& why) {
+  std::shared_ptr<remote_link> link;
+  {
+    std::lock_guard lock{remote_mutex_};
+    link = remote_;
+  }
+  if (link) {
+    link->kill(port, why);
+  } else {
+    log(log_level::debug, "node {}: no transport to kill {}", id_, port.to_string());
+  }
+}
+
+void node_core::set_remote_link(std::shared_ptr<remote_link> link) {
+  std::lock_guard lock{remote_mutex_};
+  remote_ = std::move(link);
+}
+
+}  // namespace detail
+
+// -- the guard ----------------------------------------------------------------------------------
+
+monitor::monitor(std::shared_ptr<detail::node_core> core, detail::port_impl* port,
+                 detail::monitor_record* record, std::uint64_t serial) noexcept
+    : core_{std::move(core)}, port_{port}, record_{record}, serial_{serial} {}
+
+monitor::monitor(monitor&& other) noexcept
+    : core_{std::move(other.core_)},
+      port_{std::exchange(other.port_, nullptr)},
+      record_{std::exchange(other.record_, nullptr)},
+      serial_{other.serial_} {}
+
+monitor& monitor::operator=(monitor&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    core_ = std::move(other.core_);
+    port_ = std::exchange(other.port_, nullptr);
+    record_ = std::exchange(other.record_, nullptr);
+    serial_ = other.serial_;
+  }
+  return *this;
+}
+
+monitor::~monitor() { cancel(); }
+
+void monitor::cancel() noexcept {
+  if (!record_) return;
+  core_->cancel_monitor(port_, record_, serial_);
+  record_ = nullptr;
+  port_ = nullptr;
+  core_.reset();
+}
+
+void monitor::release() noexcept {
+  if (!record_) return;
+  if (port_) core_->release(port_);
+  record_ = nullptr;
+  port_ = nullptr;
+  core_.reset();
+}
+
+}  // namespace coport

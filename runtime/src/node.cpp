@@ -1,0 +1,205 @@
+// coport::node — the public API over the node's core.
+#include "coport/node.hpp"
+
+#include <fmt/format.h>
+
+#include "log.hpp"
+#include "node_core.hpp"
+#include "timer_state.hpp"
+
+namespace coport {
+
+using detail::current;
+using detail::port_impl;
+
+// -- construction ---------------------------------------------------------------------------
+
+node::node(node_options options)
+    : core_{std::make_shared<detail::node_core>(*this, std::move(options), nullptr)} {
+  core_->start();
+}
+
+node::node(asio::io_context& context, node_options options)
+    : core_{std::make_shared<detail::node_core>(*this, std::move(options), &context)} {}
+
+node::~node() { shutdown(); }
+
+void node::shutdown() { core_->shutdown(); }
+
+// -- identity -------------------------------------------------------------------------------
+
+const std::string& node::id() const noexcept { return core_->id(); }
+
+port_id node::node_port() const noexcept {
+  return detail::make_port_id(core_->node_number(), 0);
+}
+
+bool node::is_local(const port_id& port) const noexcept { return core_->is_local(port); }
+
+// -- ports ----------------------------------------------------------------------------------
+
+port_id node::port() { return make_port({}); }
+
+port_id node::make_port(detail::message_handler fallback) {
+  port_impl* p = core_->create_port(std::move(fallback));
+  return core_->id_of(p);
+}
+
+namespace {
+
+void apply_handler(port_impl* p, tag t, detail::message_handler h, bool fallback) {
+  if (fallback) {
+    if (p->fallback) p->graveyard.push_back(std::move(p->fallback));
+    p->fallback = std::move(h);
+    return;
+  }
+  for (auto it = p->handlers.begin(); it != p->handlers.end(); ++it) {
+    if (it->first != t) continue;
+    p->graveyard.push_back(std::move(it->second));
+    if (h) {
+      it->second = std::move(h);
+    } else {
+      p->handlers.erase(it);
+    }
+    return;
+  }
+  if (h) p->handlers.emplace_back(t, std::move(h));
+}
+
+}  // namespace
+
+void node::set_handler(const port_id& port, tag t, detail::message_handler h, bool fallback) {
+  if (!is_local(port)) {
+    throw std::invalid_argument{
+        fmt::format("coport: rcv on {}, which is not a port of node {}", port.to_string(), id())};
+  }
+  auto& ctx = current();
+  if (ctx.core == core_.get() && core_->id_of(ctx.port) == port) {
+    apply_handler(ctx.port, t, std::move(h), fallback);
+    return;
+  }
+  peval(port, [t, h = std::move(h), fallback]() mutable {
+    apply_handler(current().port, t, std::move(h), fallback);
+  });
+}
+
+void node::snd(const port_id& port, message msg) {
+  if (!msg) return;
+  send_node(port, msg.release());
+}
+
+void node::send_node(const port_id& port, detail::message_node* n) { core_->send(port, n); }
+
+void node::kill(const port_id& port, reason why) {
+  if (port.is_node_port()) {
+    throw std::invalid_argument{
+        fmt::format("coport: kil of the node port {} (shut the node down instead)", port.to_string())};
+  }
+  if (port.is_null()) return;
+  if (!is_local(port)) {
+    core_->kill_remote(port, why);
+    return;
+  }
+  if (port_impl* p = core_->acquire(port)) core_->kill(p, std::move(why));
+}
+
+// -- monitors -------------------------------------------------------------------------------
+
+monitor node::add_monitor(const port_id& port,
+                          detail::unique_function<void(const reason&)> action) {
+  return core_->add_monitor(port, std::move(action));
+}
+
+monitor node::mon(const port_id& port, const port_id& linked) {
+  return add_monitor(port, [this, linked](const reason& why) {
+    if (!why.normal()) kil(linked, why);
+  });
+}
+
+monitor node::mon(const port_id& port) { return mon(port, current_port_or_throw("mon")); }
+
+detail::unique_function<void(const reason&)> node::bind_to_context(
+    detail::unique_function<void(const reason&)> f) {
+  if (port_id here = current_port()) {
+    return [this, here, f = std::move(f)](const reason& why) mutable {
+      peval(here, [f = std::move(f), why]() mutable { f(why); });
+    };
+  }
+  return [core = core_.get(), f = std::move(f)](const reason& why) mutable {
+    core->post_job([f = std::move(f), why]() mutable {
+      try {
+        f(why);
+      } catch (const std::exception& e) {
+        detail::log(detail::log_level::error, "a monitor callback threw: {}", e.what());
+      }
+    });
+  };
+}
+
+port_id node::current_port() const noexcept {
+  auto& ctx = current();
+  return ctx.core == core_.get() ? core_->id_of(ctx.port) : port_id{};
+}
+
+port_id node::current_port_or_throw(const char* what) const {
+  port_id here = current_port();
+  if (!here) {
+    throw std::logic_error{fmt::format("coport: {} needs a current port of node {}", what, id())};
+  }
+  return here;
+}
+
+void node::remote_port_died(const port_id& port, const reason& why) {
+  core_->remote_port_died(port, why);
+}
+
+void node::remote_node_lost(std::string_view node_id, const reason& why) {
+  if (!valid_node_id(node_id)) return;
+  core_->remote_node_lost(detail::node_names().intern(node_id), why);
+}
+
+void node::set_remote_link(std::shared_ptr<remote_link> link) {
+  core_->set_remote_link(std::move(link));
+}
+
+// -- timers ---------------------------------------------------------------------------------
+
+timer node::start_timer(duration delay, const port_id& port, detail::message_node* n,
+                        detail::unique_function<void()> callback) {
+  return core_->start_timer(delay, port, n, std::move(callback));
+}
+
+// -- deterministic mode, statistics -----------------------------------------------------------
+
+bool node::step() {
+  if (!core_->deterministic()) {
+    throw std::logic_error{"coport: step() needs a node made with run_mode::deterministic"};
+  }
+  return core_->step();
+}
+
+std::size_t node::run_until_idle() {
+  std::size_t n = 0;
+  while (step()) ++n;
+  return n;
+}
+
+node_stats node::stats() const noexcept { return core_->stats(); }
+
+// -- context --------------------------------------------------------------------------------
+
+port_id self() {
+  auto& ctx = current();
+  if (!ctx.core) throw std::logic_error{"coport: self() outside a port's context"};
+  return ctx.core->id_of(ctx.port);
+}
+
+node& this_node() {
+  auto& ctx = current();
+  if (!ctx.core) throw std::logic_error{"coport: this_node() outside a port's context"};
+  return ctx.core->owner();
+}
+
+bool in_port_context() noexcept { return current().core != nullptr; }
+
+}  // namespace coport

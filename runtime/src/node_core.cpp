@@ -1,0 +1,248 @@
+// The node's lifecycle and the send/kill paths.
+#include "node_core.hpp"
+
+#include <asio/post.hpp>
+#include <chrono>
+#include <random>
+
+#include "log.hpp"
+#include "timer_state.hpp"
+
+namespace coport::detail {
+
+namespace {
+
+std::string resolve_node_id(const std::string& requested) {
+  if (requested.empty() || requested.back() != '/') {
+    if (!valid_node_id(requested)) {
+      throw std::invalid_argument{fmt::format(
+          "coport: node ID '{}' is malformed: use letters, digits and _-.:/ only", requested)};
+    }
+    return requested;
+  }
+  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device device;
+  std::mt19937_64 gen{(std::uint64_t{device()} << 32) ^ device() ^
+                      static_cast<std::uint64_t>(
+                          std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::string id = requested;
+  for (int i = 0; i < 10; ++i) id += alphabet[gen() % (sizeof alphabet - 1)];
+  if (!valid_node_id(id)) {
+    throw std::invalid_argument{fmt::format("coport: node ID prefix '{}' is malformed", requested)};
+  }
+  return id;
+}
+
+unsigned worker_count(const node_options& o) {
+  if (o.threads != 0) return o.threads;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : hw;
+}
+
+}  // namespace
+
+context& current() noexcept {
+  thread_local context ctx;
+  return ctx;
+}
+
+node_core::node_core(node& owner, node_options options, asio::io_context* external)
+    : owner_{owner},
+      options_{std::move(options)},
+      id_{resolve_node_id(options_.id)},
+      node_number_{node_names().intern(id_)},
+      scheduler_{*this, options_.mode == run_mode::deterministic,
+                 external ? worker_count(options_) : worker_count(options_),
+                 options_.port_budget} {
+  if (external && options_.mode == run_mode::deterministic) {
+    throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
+  }
+  if (external) {
+    io_ = external;
+  } else {
+    own_io_ = std::make_unique<asio::io_context>(
+        options_.mode == run_mode::deterministic ? 1 : static_cast<int>(worker_count(options_)));
+    io_ = own_io_.get();
+    work_.emplace(io_->get_executor());
+  }
+  // The node port: slot 0, local number 0. Requests to it are logged until a transport
+  // installs handlers for them.
+  port_impl* node_port = ports_.create(0);
+  node_port->fallback = [this](message& m) {
+    log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
+  };
+  created_.fetch_add(1, std::memory_order_relaxed);
+  live_.fetch_add(1, std::memory_order_relaxed);
+}
+
+node_core::~node_core() = default;
+
+void node_core::start() {
+  if (!own_io_ || deterministic()) return;
+  unsigned n = worker_count(options_);
+  threads_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    threads_.emplace_back([io = io_] { io->run(); });
+  }
+}
+
+port_id node_core::id_of(const port_impl* p) const noexcept {
+  return make_port_id(node_number_, p->id.load(std::memory_order_relaxed));
+}
+
+port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs) {
+  port_impl* p = ports_.create(extra_refs);
+  p->fallback = std::move(fallback);
+  created_.fetch_add(1, std::memory_order_relaxed);
+  live_.fetch_add(1, std::memory_order_relaxed);
+  if (shutting_down()) {
+    p->add_ref();
+    kill(p, reason{"shutdown"});
+  }
+  return p;
+}
+
+port_impl* node_core::acquire(const port_id& p, bool accept_killed) noexcept {
+  if (!is_local(p)) return nullptr;
+  return ports_.acquire(p.local(), accept_killed);
+}
+
+void node_core::release(port_impl* p) noexcept {
+  if (p->release_ref_only()) ports_.recycle(p);
+}
+
+void node_core::send(const port_id& to, message_node* n) noexcept {
+  if (is_local(to)) {
+    if (port_impl* p = ports_.acquire(to.local())) {
+      deliver(p, n);
+      return;
+    }
+  } else if (!to.is_null()) {
+    std::shared_ptr<remote_link> link;
+    {
+      std::lock_guard lock{remote_mutex_};
+      link = remote_;
+    }
+    if (link && n->kind == message_kind::user) {
+      try {
+        link->send(to, message{n});
+      } catch (const std::exception& e) {
+        log(log_level::error, "node {}: transport failed to take a message for {}: {}", id_,
+            to.to_string(), e.what());
+        count_drop();
+      }
+      return;
+    }
+  }
+  log(log_level::debug, "node {}: dropped a message to {}", id_, to.to_string());
+  destroy_message(n);
+  count_drop();
+}
+
+void node_core::deliver(port_impl* p, message_node* n) noexcept {
+  switch (p->push(n)) {
+    case push_result::woke:
+      scheduler_.schedule(p);  // hands our reference to the run queue
+      return;
+    case push_result::queued:
+      break;
+    case push_result::dead:
+      destroy_message(n);
+      count_drop();
+      break;
+  }
+  release(p);
+}
+
+void node_core::kill(port_impl* p, reason why) {
+  bool first = false;
+  {
+    std::lock_guard lock{p->mon_lock};
+    if (!p->killed.load(std::memory_order_relaxed)) {
+      p->death = std::move(why);
+      p->killed.store(true, std::memory_order_release);
+      first = true;
+    }
+  }
+  if (!first) {
+    release(p);
+    return;
+  }
+  // Wake the port so that it tears down in its own context, after any running handler.
+  message_node* wake = make_payload(tag{});
+  wake->kind = message_kind::kill;
+  deliver(p, wake);
+}
+
+node_stats node_core::stats() const noexcept {
+  node_stats s;
+  s.ports_created = created_.load(std::memory_order_relaxed);
+  s.ports_alive = live_.load(std::memory_order_relaxed);
+  s.messages_dropped = dropped_.load(std::memory_order_relaxed);
+  return s;
+}
+
+bool node_core::step() {
+  if (scheduler_.step()) return true;
+  return io_->poll_one() > 0;
+}
+
+void node_core::shutdown() {
+  if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
+  if (current().core == this) {
+    throw std::logic_error{"coport: a node cannot be shut down from one of its own ports"};
+  }
+  // Timers first, so that a pending `after` cannot hold the node up.
+  std::vector<std::shared_ptr<timer_state>> pending;
+  {
+    std::lock_guard lock{timers_mutex_};
+    for (timer_state* t : timers_) {
+      if (auto s = t->weak_from_this().lock()) pending.push_back(std::move(s));
+    }
+  }
+  for (auto& t : pending) t->cancel();
+  pending.clear();
+
+  // Every port but the node port, then the node port.
+  ports_.for_each_live([this](port_impl* p) {
+    if (p->id.load(std::memory_order_relaxed) == 0) {
+      release(p);
+    } else {
+      kill(p, reason{"shutdown"});
+    }
+  });
+  if (port_impl* np = ports_.acquire(0)) kill(np, reason{"shutdown"});
+
+  // Wait for every port to end; help where no thread of ours runs them.
+  auto all_ended = [this] { return live_.load(std::memory_order_acquire) == 0; };
+  while (!all_ended()) {
+    if (deterministic()) {
+      if (!step()) break;
+    } else if (!own_io_) {
+      if (scheduler_.help() == 0) {
+        std::unique_lock lock{ended_mutex_};
+        ended_cv_.wait_for(lock, std::chrono::milliseconds{1}, all_ended);
+      }
+    } else {
+      std::unique_lock lock{ended_mutex_};
+      ended_cv_.wait_for(lock, std::chrono::milliseconds{5}, all_ended);
+    }
+  }
+  if (!all_ended()) {
+    log(log_level::error, "node {}: {} ports did not end at shutdown", id_, live_.load());
+  }
+  {
+    std::lock_guard lock{remote_mutex_};
+    remote_.reset();
+  }
+  if (own_io_) {
+    work_.reset();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    // Run what the last handlers posted (monitor callbacks, cancelled timers).
+    io_->restart();
+    while (io_->poll() > 0) io_->restart();
+  }
+}
+
+}  // namespace coport::detail

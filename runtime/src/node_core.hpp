@@ -1,0 +1,153 @@
+#pragma once
+/// \file
+/// detail::node_core — the state of a node shared by its handle, its jobs and its guards.
+///
+/// The `node` object owns the core through a shared_ptr; Asio handlers and monitor guards hold
+/// it too, so a job that runs (or is destroyed) after the node is gone touches valid memory.
+/// Threading: every member is thread-safe unless it says otherwise.
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "coport/detail/interner.hpp"
+#include "coport/node.hpp"
+#include "port_table.hpp"
+#include "scheduler.hpp"
+
+namespace coport::detail {
+
+/// The port ID with the given numbers.
+port_id make_port_id(std::uint32_t node, std::uint64_t local);
+
+/// What running a port did.
+enum class run_result {
+  idle,   ///< nothing left: the port is parked until the next message
+  more,   ///< the budget ran out with messages left: run it again
+  ended,  ///< the port was killed and torn down
+};
+
+struct timer_state;
+
+/// The port a thread is running, if any (AEMP's $SELF).
+struct context {
+  node_core* core = nullptr;
+  port_impl* port = nullptr;
+};
+context& current() noexcept;
+
+/// The shared state of one node.
+class node_core : public std::enable_shared_from_this<node_core> {
+ public:
+  node_core(node& owner, node_options options, asio::io_context* external);
+  ~node_core();
+
+  // -- identity ----------------------------------------------------------------------------
+  node& owner() noexcept { return owner_; }
+  const std::string& id() const noexcept { return id_; }
+  std::uint32_t node_number() const noexcept { return node_number_; }
+  port_id id_of(const port_impl* p) const noexcept;
+  bool is_local(const port_id& p) const noexcept { return p.node_number() == node_number_; }
+
+  // -- executor ------------------------------------------------------------------------------
+  /// Starts the worker threads (self-run, threaded mode only).
+  void start();
+  asio::io_context& io() noexcept { return *io_; }
+  /// Posts `job` to the executor; the job keeps the core alive.
+  template <class F>
+  void post_job(F&& job);
+  bool deterministic() const noexcept { return options_.mode == run_mode::deterministic; }
+  bool step();
+  void shutdown();
+  bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_acquire); }
+
+  // -- ports ---------------------------------------------------------------------------------
+  /// A new port (one reference for the table plus `extra_refs` for the caller).
+  port_impl* create_port(message_handler fallback, std::int32_t extra_refs = 0);
+  /// The live local port `p` with a reference taken, or null.
+  port_impl* acquire(const port_id& p, bool accept_killed = false) noexcept;
+  /// Drops a reference; recycles the port after the last.
+  void release(port_impl* p) noexcept;
+  /// Sends a block to any port (local, or through the remote link); takes ownership.
+  void send(const port_id& to, message_node* n) noexcept;
+  /// Pushes a block into a port we hold a reference to; consumes that reference.
+  void deliver(port_impl* p, message_node* n) noexcept;
+  /// Kills a port we hold a reference to (first reason wins); consumes that reference.
+  void kill(port_impl* p, reason why);
+  /// Runs up to `budget` messages of `p` on this thread (the scheduler's exclusive slot).
+  run_result run_port(port_impl* p, std::size_t budget);
+  /// Counts a dropped message.
+  void count_drop() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  node_stats stats() const noexcept;
+
+  // -- monitors ------------------------------------------------------------------------------
+  /// Adds a monitor to `target`; fires at once (posted) with `no_such_port` if it is gone.
+  monitor add_monitor(const port_id& target, unique_function<void(const reason&)> action);
+  /// Cancels a monitor made by add_monitor (port null for a remote port).
+  void cancel_monitor(port_impl* port, monitor_record* record, std::uint64_t serial) noexcept;
+  void remote_port_died(const port_id& port, const reason& why);
+  void remote_node_lost(std::uint32_t node_number, const reason& why);
+  void set_remote_link(std::shared_ptr<remote_link> link);
+  void kill_remote(const port_id& port, const reason& why);
+
+  // -- timers, inits --------------------------------------------------------------------------
+  timer start_timer(node::duration delay, const port_id& port, message_node* n,
+                    unique_function<void()> callback);
+  void timer_done(timer_state* t) noexcept;
+  void add_init(std::string name, message_handler init);
+  /// Runs init `name` with `args` in the current port (spawn); kills it on failure.
+  void run_init(const std::string& name, message& args);
+
+ private:
+  void dispatch(port_impl* p, message_node* n);
+  void teardown(port_impl* p);
+  void fire(monitor_record* list, const reason& why) noexcept;
+  void log_death(port_impl* p, const reason& why);
+
+  node& owner_;
+  node_options options_;
+  std::string id_;
+  std::uint32_t node_number_ = 0;
+
+  std::unique_ptr<asio::io_context> own_io_;
+  asio::io_context* io_ = nullptr;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+
+  port_table ports_;
+  scheduler scheduler_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<std::size_t> created_{0};
+  std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::size_t> live_{0};  // created and not yet torn down
+  std::mutex ended_mutex_;
+  std::condition_variable ended_cv_;
+
+  std::mutex timers_mutex_;
+  std::unordered_set<timer_state*> timers_;
+
+  std::mutex inits_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<message_handler>> inits_;
+
+  std::mutex remote_mutex_;
+  std::shared_ptr<remote_link> remote_;
+  std::unordered_map<port_id, monitor_list> remote_monitors_;
+  std::uint64_t remote_serial_ = 0;
+};
+
+template <class F>
+void node_core::post_job(F&& job) {
+  asio::post(*io_, [self = shared_from_this(), job = std::forward<F>(job)]() mutable { job(); });
+}
+
+}  // namespace coport::detail

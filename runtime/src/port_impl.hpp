@@ -1,0 +1,130 @@
+#pragma once
+/// \file
+/// detail::port_impl — one port: its inbox, its handlers and its monitors.
+///
+/// Threading: `refs`, `id`, `inbox` and `killed` are touched by any thread; the monitor list
+/// under `mon_lock`; everything else only by the thread that runs the port (the scheduler
+/// guarantees one at a time). Lifetime: port objects live in the node's port table and are
+/// recycled, never freed, while the node lives, so a stale pointer is always safe to probe.
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "coport/detail/handler.hpp"
+#include "coport/detail/message_node.hpp"
+#include "coport/detail/unique_function.hpp"
+#include "coport/reason.hpp"
+#include "coport/tag.hpp"
+#include "spinlock.hpp"
+
+namespace coport::detail {
+
+class node_core;
+
+/// One monitor on a port: what to do when it dies.
+struct monitor_record {
+  monitor_record* next = nullptr;
+  monitor_record* prev = nullptr;
+  std::uint64_t serial = 0;  ///< tells a remote monitor's record from a later one at its address
+  unique_function<void(const reason&)> action;
+};
+
+/// An intrusive doubly linked list of monitors.
+struct monitor_list {
+  monitor_record* head = nullptr;
+
+  void push(monitor_record* r) noexcept {
+    r->next = head;
+    r->prev = nullptr;
+    if (head) head->prev = r;
+    head = r;
+  }
+  void erase(monitor_record* r) noexcept {
+    if (r->prev) r->prev->next = r->next;
+    else head = r->next;
+    if (r->next) r->next->prev = r->prev;
+  }
+  monitor_record* take() noexcept { return std::exchange(head, nullptr); }
+};
+
+/// Result of pushing onto an inbox.
+enum class push_result { queued, woke, dead };
+
+/// A port.
+struct port_impl {
+  // -- shared between threads -----------------------------------------------------------------
+  std::atomic<std::int32_t> refs{0};   ///< 0 = free slot
+  std::atomic<std::uint64_t> id{0};    ///< local number while in use
+  std::atomic<message_node*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
+  std::atomic<bool> killed{false};
+
+  spinlock mon_lock;          ///< guards monitors, monitors_closed, death
+  bool monitors_closed = false;
+  monitor_list monitors;
+  reason death;
+
+  // -- owned by the running thread --------------------------------------------------------------
+  message_node* cache = nullptr;  ///< FIFO of messages taken from the inbox
+  port_impl* next_ready = nullptr;
+  std::vector<std::pair<tag, message_handler>> handlers;
+  message_handler fallback;
+  std::vector<message_handler> graveyard;  ///< handlers replaced while one runs
+
+  static message_node* blocked() noexcept { return reinterpret_cast<message_node*>(1); }
+  static message_node* dead() noexcept { return reinterpret_cast<message_node*>(2); }
+
+  /// Pushes `n` (lock-free, one CAS); `woke` means the caller must schedule the port.
+  push_result push(message_node* n) noexcept {
+    message_node* head = inbox.load(std::memory_order_relaxed);
+    do {
+      if (head == dead()) return push_result::dead;
+      n->next = head == blocked() ? nullptr : head;
+    } while (!inbox.compare_exchange_weak(head, n, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    return head == blocked() ? push_result::woke : push_result::queued;
+  }
+
+  /// Moves everything pushed so far into `cache`, oldest first (runner only, cache empty).
+  void take_all() noexcept {
+    message_node* stack = inbox.exchange(nullptr, std::memory_order_acquire);
+    message_node* fifo = nullptr;
+    while (stack) {
+      message_node* next = stack->next;
+      stack->next = fifo;
+      fifo = stack;
+      stack = next;
+    }
+    cache = fifo;
+  }
+
+  /// Marks the port idle if nothing arrived; false if something did (runner only).
+  bool try_block() noexcept {
+    message_node* expected = nullptr;
+    return inbox.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel,
+                                         std::memory_order_relaxed);
+  }
+
+  /// Takes one reference if the port is alive with `wanted` as its number.
+  bool try_acquire(std::uint64_t wanted, bool accept_killed = false) noexcept {
+    std::int32_t r = refs.load(std::memory_order_relaxed);
+    do {
+      if (r == 0) return false;
+    } while (!refs.compare_exchange_weak(r, r + 1, std::memory_order_acquire,
+                                         std::memory_order_relaxed));
+    if (id.load(std::memory_order_acquire) == wanted &&
+        (accept_killed || !killed.load(std::memory_order_acquire))) {
+      return true;
+    }
+    release_ref_only();
+    return false;
+  }
+
+  void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+
+  /// Drops a reference; true when it was the last (the caller recycles the port).
+  bool release_ref_only() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+};
+
+}  // namespace coport::detail

@@ -1,0 +1,165 @@
+// Running a port: taking messages from its inbox, dispatching them, tearing it down.
+#include <fmt/format.h>
+
+#include "log.hpp"
+#include "node_core.hpp"
+
+namespace coport::detail {
+
+namespace {
+
+/// Sets the current port for the duration of a dispatch.
+class context_scope {
+ public:
+  context_scope(node_core* core, port_impl* p) noexcept : saved_{current()} {
+    current() = context{core, p};
+  }
+  ~context_scope() { current() = saved_; }
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+ private:
+  context saved_;
+};
+
+std::string printable_tag(tag t) {
+  std::string out;
+  for (char c : t.name().substr(0, 30)) out += (c >= 32 && c < 127) ? c : '?';
+  return out;
+}
+
+}  // namespace
+
+void throw_bad_message(const message& m, const signature& wanted) {
+  throw bad_message_error{fmt::format("handler for '{}' takes {} but the message holds {}",
+                                      printable_tag(m.tag()), describe(wanted),
+                                      describe(*m.get_node()->ops->sig))};
+}
+
+run_result node_core::run_port(port_impl* p, std::size_t budget) {
+  for (;;) {
+    if (p->killed.load(std::memory_order_acquire)) {
+      teardown(p);
+      return run_result::ended;
+    }
+    if (!p->cache) {
+      p->take_all();
+      if (!p->cache) {
+        if (p->try_block()) return run_result::idle;
+        continue;
+      }
+    }
+    if (budget == 0) return run_result::more;
+    --budget;
+    message_node* n = p->cache;
+    p->cache = n->next;
+    n->next = nullptr;
+    dispatch(p, n);
+  }
+}
+
+void node_core::dispatch(port_impl* p, message_node* n) {
+  if (n->kind == message_kind::kill) {
+    destroy_message(n);
+    return;
+  }
+  context_scope scope{this, p};
+  try {
+    if (n->kind == message_kind::closure) {
+      message owner{n};
+      n->ops->run(n);
+    } else {
+      message m{n};
+      message_handler* h = nullptr;
+      for (auto& entry : p->handlers) {
+        if (entry.first == n->tag_) {
+          h = &entry.second;
+          break;
+        }
+      }
+      if (!h && p->fallback) h = &p->fallback;
+      if (h) {
+        (*h)(m);
+      } else {
+        p->add_ref();
+        kill(p, reason{"unhandled_message",
+                       fmt::format("no handler for message '{}'", printable_tag(m.tag()))});
+      }
+    }
+  } catch (const bad_message_error& e) {
+    p->add_ref();
+    kill(p, reason{"bad_message", e.what()});
+  } catch (const std::exception& e) {
+    p->add_ref();
+    kill(p, reason{"die", e.what()});
+  } catch (...) {
+    p->add_ref();
+    kill(p, reason{"die", "unknown exception"});
+  }
+  if (!p->graveyard.empty()) p->graveyard.clear();
+}
+
+void node_core::teardown(port_impl* p) {
+  // Messages still queued are lost; later pushes see `dead` and drop theirs.
+  message_node* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
+  std::size_t lost = 0;
+  for (message_node* list : {stack, p->cache}) {
+    while (list && list != port_impl::blocked()) {
+      message_node* next = list->next;
+      if (list->kind != message_kind::kill) ++lost;
+      destroy_message(list);
+      list = next;
+    }
+  }
+  p->cache = nullptr;
+  if (lost) dropped_.fetch_add(lost, std::memory_order_relaxed);
+
+  // Handlers own user state (and, for coroutine actors, the coroutine frame): destroy them in
+  // the port's own context so that destructors see `self()`.
+  {
+    context_scope scope{this, p};
+    p->handlers.clear();
+    p->fallback = nullptr;
+    p->graveyard.clear();
+  }
+
+  monitor_record* list;
+  reason why;
+  {
+    std::lock_guard lock{p->mon_lock};
+    p->monitors_closed = true;
+    list = p->monitors.take();
+    why = p->death;
+  }
+  if (!list) log_death(p, why);
+  fire(list, why);
+
+  live_.fetch_sub(1, std::memory_order_acq_rel);
+  {
+    std::lock_guard lock{ended_mutex_};
+  }
+  ended_cv_.notify_all();
+  release(p);  // the table's reference
+}
+
+void node_core::log_death(port_impl* p, const reason& why) {
+  if (why.normal() || why.kind() == "shutdown") return;
+  log(log_level::warn, "unmonitored port {} died: {}", id_of(p).to_string(), why.to_string());
+}
+
+void node_core::fire(monitor_record* list, const reason& why) noexcept {
+  while (list) {
+    monitor_record* next = list->next;
+    try {
+      list->action(why);
+    } catch (const std::exception& e) {
+      log(log_level::error, "node {}: a monitor action threw: {}", id_, e.what());
+    } catch (...) {
+      log(log_level::error, "node {}: a monitor action threw", id_);
+    }
+    delete list;
+    list = next;
+  }
+}
+
+}  // namespace coport::detail

@@ -1,0 +1,86 @@
+#include "port_table.hpp"
+
+#include <bit>
+#include <stdexcept>
+
+namespace coport::detail {
+
+namespace {
+
+constexpr std::uint64_t first_size = std::uint64_t{1} << port_table::first_segment_bits;
+
+/// Segment k holds slots [first_size * (2^k - 1), first_size * (2^(k+1) - 1)).
+unsigned segment_of(std::uint64_t slot) noexcept {
+  return static_cast<unsigned>(std::bit_width(slot / first_size + 1) - 1);
+}
+std::uint64_t segment_start(unsigned k) noexcept { return first_size * ((1ull << k) - 1); }
+std::uint64_t segment_size(unsigned k) noexcept { return first_size << k; }
+
+}  // namespace
+
+port_table::~port_table() {
+  for (unsigned k = 0; k < segment_count; ++k) {
+    port_impl* seg = segments_[k].load(std::memory_order_relaxed);
+    if (!seg) continue;
+    std::uint64_t n = segment_size(k);
+    for (std::uint64_t i = 0; i < n; ++i) seg[i].~port_impl();
+    ::operator delete(seg);
+  }
+}
+
+port_impl* port_table::at(std::uint64_t slot) const noexcept {
+  unsigned k = segment_of(slot);
+  port_impl* seg = segments_[k].load(std::memory_order_acquire);
+  return seg ? seg + (slot - segment_start(k)) : nullptr;
+}
+
+port_impl* port_table::acquire(std::uint64_t local, bool accept_killed) noexcept {
+  std::uint64_t slot = local & slot_mask;
+  if (slot >= (std::uint64_t{1} << slot_bits)) return nullptr;
+  port_impl* p = at(slot);
+  if (!p || !p->try_acquire(local, accept_killed)) return nullptr;
+  return p;
+}
+
+port_impl* port_table::create(std::int32_t extra_refs) {
+  std::lock_guard lock{mutex_};
+  std::uint64_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    if (next_slot_ > slot_mask) throw std::length_error{"coport: port table is full"};
+    slot = next_slot_;
+    unsigned k = segment_of(slot);
+    if (!segments_[k].load(std::memory_order_relaxed)) {
+      std::uint64_t n = segment_size(k);
+      auto* seg = static_cast<port_impl*>(::operator new(n * sizeof(port_impl)));
+      for (std::uint64_t i = 0; i < n; ++i) new (seg + i) port_impl{};
+      segments_[k].store(seg, std::memory_order_release);
+    }
+    ++next_slot_;
+  }
+  port_impl* p = at(slot);
+  std::uint64_t serial = next_serial_++;
+  p->id.store(serial << slot_bits | slot, std::memory_order_relaxed);
+  p->refs.store(1 + extra_refs, std::memory_order_release);
+  alive_.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+
+void port_table::recycle(port_impl* p) noexcept {
+  std::uint64_t slot = p->id.load(std::memory_order_relaxed) & slot_mask;
+  // Reset while nobody can take a reference (refs == 0).
+  p->id.store(~std::uint64_t{0}, std::memory_order_relaxed);
+  p->inbox.store(port_impl::blocked(), std::memory_order_relaxed);
+  p->killed.store(false, std::memory_order_relaxed);
+  p->monitors_closed = false;
+  p->death = reason{};
+  p->cache = nullptr;
+  p->next_ready = nullptr;
+  std::lock_guard lock{mutex_};
+  free_.push_back(static_cast<std::uint32_t>(slot));
+  alive_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace coport::detail

@@ -1,0 +1,74 @@
+#pragma once
+/// \file
+/// detail::port_table — where a node's ports live, found by local number without a lock.
+///
+/// A local number is `serial << slot_bits | slot`: the slot finds the port object in O(1),
+/// the serial (never reused) tells a live port from an older one in the same slot. Port
+/// objects sit in segments that double in size and never move, so a lookup is two loads and
+/// one CAS on the port's reference count. Creating and recycling take the table's mutex.
+/// Threading: all members are thread-safe.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "port_impl.hpp"
+
+namespace coport::detail {
+
+/// Storage and lookup of a node's ports.
+class port_table {
+ public:
+  static constexpr unsigned slot_bits = 26;  // up to 64 Mi live ports
+  static constexpr std::uint64_t slot_mask = (std::uint64_t{1} << slot_bits) - 1;
+  static constexpr unsigned first_segment_bits = 8;
+  static constexpr unsigned segment_count = slot_bits - first_segment_bits + 1;
+
+  port_table() = default;
+  ~port_table();
+  port_table(const port_table&) = delete;
+  port_table& operator=(const port_table&) = delete;
+
+  /// The live port with local number `local`, with one reference taken; null if none.
+  port_impl* acquire(std::uint64_t local, bool accept_killed = false) noexcept;
+
+  /// A fresh port with one reference (the table's) plus `extra_refs`, and its local number.
+  /// The node port takes slot 0 and number 0 (the first call). Throws std::length_error when
+  /// the table is full.
+  port_impl* create(std::int32_t extra_refs);
+
+  /// Returns a port whose last reference went away to the free list.
+  void recycle(port_impl* p) noexcept;
+
+  /// Calls `f(port_impl*)` with a reference held, for every live port.
+  template <class F>
+  void for_each_live(F&& f) {
+    std::vector<port_impl*> live;
+    {
+      std::lock_guard lock{mutex_};
+      for (std::uint32_t slot = 0; slot < next_slot_; ++slot) {
+        port_impl* p = at(slot);
+        if (p->try_acquire(p->id.load(std::memory_order_acquire))) live.push_back(p);
+      }
+    }
+    for (port_impl* p : live) f(p);
+  }
+
+  /// Number of ports in use.
+  std::size_t alive() const noexcept { return alive_.load(std::memory_order_relaxed); }
+
+ private:
+  port_impl* at(std::uint64_t slot) const noexcept;
+
+  mutable std::mutex mutex_;
+  std::array<std::atomic<port_impl*>, segment_count> segments_{};
+  std::vector<std::uint32_t> free_;
+  std::uint32_t next_slot_ = 0;
+  std::uint64_t next_serial_ = 0;
+  std::atomic<std::size_t> alive_{0};
+};
+
+}  // namespace coport::detail

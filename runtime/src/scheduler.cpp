@@ -1,0 +1,129 @@
+#include "scheduler.hpp"
+
+#include "node_core.hpp"
+
+namespace coport::detail {
+
+namespace {
+
+/// The runner active on this thread, if any.
+struct local_runner {
+  scheduler* owner;
+  ready_list queue;
+};
+thread_local local_runner* this_runner = nullptr;
+
+constexpr std::size_t ports_per_job = 256;
+
+}  // namespace
+
+scheduler::scheduler(node_core& core, bool deterministic, unsigned max_runners,
+                     std::size_t budget)
+    : core_{core},
+      deterministic_{deterministic},
+      max_runners_{max_runners == 0 ? 1 : max_runners},
+      budget_{budget == 0 ? 1 : budget} {}
+
+void scheduler::schedule(port_impl* p) {
+  if (local_runner* r = this_runner; r && r->owner == this) {
+    r->queue.push(p);
+    if (r->queue.size < 2) return;
+    // More than one ready port here: offer the oldest to an idle thread.
+    bool post = false;
+    {
+      std::lock_guard lock{mutex_};
+      if (runners_ >= max_runners_) return;
+      shared_.push(r->queue.pop());
+      ++runners_;
+      post = true;
+    }
+    if (post) post_runner();
+    return;
+  }
+  bool post = false;
+  {
+    std::lock_guard lock{mutex_};
+    shared_.push(p);
+    if (!deterministic_ && runners_ < max_runners_) {
+      ++runners_;
+      post = true;
+    }
+  }
+  if (post) post_runner();
+}
+
+void scheduler::post_runner() {
+  core_.post_job([this] { run_job(); });
+}
+
+void scheduler::run_and_release(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+  if (core_.run_port(p, budget) == run_result::more) {
+    if (requeue_local) {
+      requeue_local->push(p);
+    } else {
+      std::lock_guard lock{mutex_};
+      shared_.push(p);
+    }
+    return;
+  }
+  core_.release(p);
+}
+
+void scheduler::run_job() {
+  local_runner runner{this, {}};
+  local_runner* previous = std::exchange(this_runner, &runner);
+  std::size_t ran = 0;
+  for (;;) {
+    port_impl* p = runner.queue.pop();
+    if (!p) {
+      std::lock_guard lock{mutex_};
+      p = shared_.pop();
+      if (!p) {
+        --runners_;
+        break;
+      }
+    }
+    run_and_release(p, budget_, &runner.queue);
+    if (++ran >= ports_per_job) {
+      // Yield to Asio (timers, I/O, the embedding application); keep this runner's slot.
+      std::lock_guard lock{mutex_};
+      while (port_impl* q = runner.queue.pop()) shared_.push(q);
+      this_runner = previous;
+      post_runner();
+      return;
+    }
+  }
+  this_runner = previous;
+}
+
+bool scheduler::step() {
+  port_impl* p;
+  {
+    std::lock_guard lock{mutex_};
+    p = shared_.pop();
+  }
+  if (!p) return false;
+  run_and_release(p, 1, nullptr);
+  return true;
+}
+
+std::size_t scheduler::help() {
+  std::size_t n = 0;
+  for (;;) {
+    port_impl* p;
+    {
+      std::lock_guard lock{mutex_};
+      p = shared_.pop();
+    }
+    if (!p) return n;
+    run_and_release(p, budget_, nullptr);
+    ++n;
+  }
+}
+
+bool scheduler::idle() const {
+  std::lock_guard lock{mutex_};
+  return shared_.head == nullptr;
+}
+
+}  // namespace coport::detail

@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// detail::scheduler — decides which thread runs which ready port, on top of Asio.
+///
+/// A port that becomes ready while a runner is running on this thread goes into the thread's
+/// local queue (no lock, no atomic): the woken receiver of a ping-pong runs next on the same
+/// core. When a local queue holds more than one port and a runner slot is free, the oldest
+/// is handed to the shared queue and another runner is posted, so independent ports spread
+/// over the pool. A runner is one Asio handler that runs many ports, then yields to Asio.
+/// In deterministic mode nothing is posted: `step` runs one message at a time, FIFO by port.
+/// Threading: `schedule` is thread-safe; `step` and `help` are called by one thread at a time.
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+#include "port_impl.hpp"
+
+namespace coport::detail {
+
+class node_core;
+
+/// A FIFO of ready ports linked through `next_ready`.
+struct ready_list {
+  port_impl* head = nullptr;
+  port_impl* tail = nullptr;
+  std::size_t size = 0;
+
+  void push(port_impl* p) noexcept {
+    p->next_ready = nullptr;
+    if (tail) tail->next_ready = p;
+    else head = p;
+    tail = p;
+    ++size;
+  }
+  port_impl* pop() noexcept {
+    port_impl* p = head;
+    if (!p) return nullptr;
+    head = p->next_ready;
+    if (!head) tail = nullptr;
+    --size;
+    return p;
+  }
+};
+
+/// Runs ready ports on the node's executor.
+class scheduler {
+ public:
+  scheduler(node_core& core, bool deterministic, unsigned max_runners, std::size_t budget);
+
+  /// Makes `p` run; the caller hands over one reference to `p`.
+  void schedule(port_impl* p);
+
+  /// Deterministic mode: runs one message of the oldest ready port; false if none was ready.
+  bool step();
+
+  /// Runs ready ports from the shared queue on the calling thread until it is empty (used by
+  /// shutdown); returns the number of ports run.
+  std::size_t help();
+
+  /// True when the shared queue is empty (deterministic mode: nothing is ready).
+  bool idle() const;
+
+ private:
+  void post_runner();
+  void run_job();
+  void run_and_release(port_impl* p, std::size_t budget, ready_list* requeue_local);
+
+  node_core& core_;
+  const bool deterministic_;
+  const unsigned max_runners_;
+  const std::size_t budget_;
+
+  mutable std::mutex mutex_;  // guards shared_ and runners_
+  ready_list shared_;
+  unsigned runners_ = 0;
+};
+
+}  // namespace coport::detail

@@ -1,0 +1,38 @@
+#pragma once
+/// \file
+/// detail::timer_state — one pending `after`: an Asio timer and what to do when it expires.
+///
+/// Threading: `cancel` and the completion race under `mutex`; exactly one of them wins.
+/// Lifetime: owned by the pending completion handler; handles hold a weak_ptr.
+
+#include <asio/steady_timer.hpp>
+#include <memory>
+#include <mutex>
+
+#include "coport/detail/message_node.hpp"
+#include "coport/detail/unique_function.hpp"
+#include "coport/port_id.hpp"
+
+namespace coport::detail {
+
+class node_core;
+
+struct timer_state : std::enable_shared_from_this<timer_state> {
+  timer_state(node_core& c, asio::io_context& io) : core{c}, timer{io} {}
+  ~timer_state() { destroy_message(msg); }
+  timer_state(const timer_state&) = delete;
+  timer_state& operator=(const timer_state&) = delete;
+
+  /// Stops the timer; true if it had not fired yet.
+  bool cancel() noexcept;
+
+  node_core& core;
+  asio::steady_timer timer;
+  std::mutex mutex;
+  bool done = false;
+  port_id target;
+  message_node* msg = nullptr;
+  unique_function<void()> callback;
+};
+
+}  // namespace coport::detail

@@ -1,0 +1,169 @@
+// The value types: tags, port IDs, reasons, messages, signatures, and the interners.
+#include <cxxabi.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#include "coport/detail/interner.hpp"
+#include "coport/detail/message_node.hpp"
+#include "coport/detail/signature.hpp"
+#include "coport/message.hpp"
+#include "coport/port_id.hpp"
+#include "coport/reason.hpp"
+#include "coport/tag.hpp"
+
+namespace coport {
+
+namespace detail {
+
+interner::interner() {
+  names_.emplace_back();
+  ids_.emplace(std::string_view{names_.back()}, 0);
+}
+
+std::uint32_t interner::intern(std::string_view s) {
+  {
+    std::shared_lock lock{mutex_};
+    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+  }
+  std::unique_lock lock{mutex_};
+  if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+  auto id = static_cast<std::uint32_t>(names_.size());
+  names_.emplace_back(s);
+  ids_.emplace(std::string_view{names_.back()}, id);
+  return id;
+}
+
+std::string_view interner::name(std::uint32_t id) const {
+  std::shared_lock lock{mutex_};
+  return id < names_.size() ? std::string_view{names_[id]} : std::string_view{};
+}
+
+interner& tag_names() {
+  static interner table;
+  return table;
+}
+
+interner& node_names() {
+  static interner table;
+  return table;
+}
+
+struct port_id_access {
+  static port_id make(std::uint32_t node, std::uint64_t local) { return port_id{node, local, 0}; }
+};
+
+port_id make_port_id(std::uint32_t node, std::uint64_t local) {
+  return port_id_access::make(node, local);
+}
+
+std::string type_name(const std::type_info& t) {
+  if (t == typeid(std::string)) return "std::string";
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string result = status == 0 && demangled ? demangled : t.name();
+  std::free(demangled);
+  return result;
+}
+
+std::string describe(const signature& sig) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < sig.size; ++i) {
+    if (i) out += ", ";
+    out += type_name(*sig.types[i]);
+  }
+  return out + ")";
+}
+
+void* allocate_message(std::size_t size) { return ::operator new(size); }
+void deallocate_message(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
+
+}  // namespace detail
+
+// -- tag ----------------------------------------------------------------------------------------
+
+tag::tag(std::string_view name) : id_{detail::tag_names().intern(name)} {}
+
+std::string_view tag::name() const noexcept { return detail::tag_names().name(id_); }
+
+// -- port_id ------------------------------------------------------------------------------------
+
+bool valid_node_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 255) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+port_id::port_id(std::string_view node, std::uint64_t local) : local_{local} {
+  if (!valid_node_id(node)) {
+    throw std::invalid_argument{fmt::format("coport: malformed node ID '{}'", node)};
+  }
+  node_ = detail::node_names().intern(node);
+}
+
+std::optional<port_id> port_id::parse(std::string_view text) {
+  auto hash = text.find('#');
+  std::string_view node = text.substr(0, hash);
+  if (!valid_node_id(node)) return std::nullopt;
+  std::uint64_t local = 0;
+  if (hash != std::string_view::npos) {
+    std::string_view number = text.substr(hash + 1);
+    if (number.empty()) return std::nullopt;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), local);
+    if (ec != std::errc{} || end != number.data() + number.size() || local == 0) {
+      return std::nullopt;
+    }
+  }
+  return port_id{node, local};
+}
+
+std::string_view port_id::node() const noexcept { return detail::node_names().name(node_); }
+
+std::string port_id::to_string() const {
+  if (is_null()) return {};
+  if (local_ == 0) return std::string{node()};
+  return fmt::format("{}#{}", node(), local_);
+}
+
+// -- reason -------------------------------------------------------------------------------------
+
+std::string reason::detail() const {
+  std::string out;
+  for (std::size_t i = 1; i < parts_.size(); ++i) {
+    if (i > 1) out += ": ";
+    out += parts_[i];
+  }
+  return out;
+}
+
+std::string reason::to_string() const {
+  if (parts_.empty()) return "normal";
+  std::string out = parts_.front();
+  if (parts_.size() > 1) out += ": " + detail();
+  return out;
+}
+
+// -- message ------------------------------------------------------------------------------------
+
+std::string message::describe() const {
+  if (!node_) return "(no message)";
+  return fmt::format("'{}'{}", tag().name(), detail::describe(*node_->ops->sig));
+}
+
+std::string message::access_error(std::size_t i, const std::type_info& wanted) const {
+  return fmt::format("coport: value {} of message {} is not a {}", i, describe(),
+                     detail::type_name(wanted));
+}
+
+std::string message::signature_error(const detail::signature& wanted) const {
+  return fmt::format("coport: message {} does not hold {}", describe(), detail::describe(wanted));
+}
+
+}  // namespace coport

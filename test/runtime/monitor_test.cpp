@@ -1,0 +1,203 @@
+// Monitors: the four forms of mon, guards, one-shot firing, no_such_port, mon_guard.
+#include <doctest/doctest.h>
+
+#include <coport/node.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using namespace coport;
+
+namespace {
+
+node_options stepped() {
+  node_options o;
+  o.id = "mon";
+  o.mode = run_mode::deterministic;
+  return o;
+}
+
+port_id sink(node& n) {
+  return n.port([](message&) {});
+}
+
+}  // namespace
+
+TEST_SUITE("monitors") {
+  TEST_CASE("a callback monitor gets an empty reason for a normal kil") {
+    node n{stepped()};
+    auto p = sink(n);
+    std::vector<reason> got;
+    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    n.kil(p);
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].normal());
+  }
+
+  TEST_CASE("a callback monitor gets the reason of an abnormal kil") {
+    node n{stepped()};
+    auto p = sink(n);
+    std::vector<reason> got;
+    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    n.kil(p, "oops", "detail");
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == reason{"oops", "detail"});
+  }
+
+  TEST_CASE("a link kills the linked port with the same reason on an abnormal death only") {
+    node n{stepped()};
+    auto watched = sink(n);
+    auto linked = sink(n);
+    std::vector<reason> linked_death;
+    auto g1 = n.mon(watched, linked);
+    auto g2 = n.mon(linked, [&](const reason& r) { linked_death.push_back(r); });
+    n.kil(watched, "crash");
+    n.run_until_idle();
+    REQUIRE(linked_death.size() == 1);
+    CHECK(linked_death[0] == reason{"crash"});
+
+    auto watched2 = sink(n);
+    auto linked2 = sink(n);
+    std::vector<reason> linked2_death;
+    auto g3 = n.mon(watched2, linked2);
+    auto g4 = n.mon(linked2, [&](const reason& r) { linked2_death.push_back(r); });
+    n.kil(watched2);  // normal: the link does nothing
+    n.run_until_idle();
+    CHECK(linked2_death.empty());
+    n.kil(linked2);
+    n.run_until_idle();
+    CHECK(linked2_death.size() == 1);
+  }
+
+  TEST_CASE("mon(port) inside a port links the port to the current one") {
+    node n{stepped()};
+    auto watched = sink(n);
+    std::vector<reason> me_death;
+    auto me = n.port();
+    n.rcv(me, "watch", [&](port_id target) { n.mon(target).release(); });
+    auto g = n.mon(me, [&](const reason& r) { me_death.push_back(r); });
+    n.snd(me, "watch", watched);
+    n.run_until_idle();
+    n.kil(watched, "bad");
+    n.run_until_idle();
+    REQUIRE(me_death.size() == 1);
+    CHECK(me_death[0] == reason{"bad"});
+    CHECK_THROWS_AS((void)n.mon(watched), std::logic_error);
+  }
+
+  TEST_CASE("a message monitor sends its message with the reason appended") {
+    node n{stepped()};
+    auto watched = sink(n);
+    std::vector<std::string> got;
+    auto receiver = n.port();
+    n.rcv(receiver, "down", [&](int token, const reason& r) {
+      got.push_back(std::to_string(token) + " " + r.to_string());
+    });
+    auto g = n.mon(watched, receiver, "down", 7);
+    n.kil(watched, "gone");
+    n.run_until_idle();
+    CHECK(got == std::vector<std::string>{"7 gone"});
+
+    auto watched2 = sink(n);
+    auto g2 = n.mon(watched2, receiver, "down", 8);
+    n.kil(watched2);
+    n.run_until_idle();
+    CHECK(got.back() == "8 normal");
+  }
+
+  TEST_CASE("monitoring a dead or unknown port fires at once with no_such_port") {
+    node n{stepped()};
+    auto p = sink(n);
+    n.kil(p);
+    n.run_until_idle();
+    std::vector<reason> got;
+    auto g1 = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    auto g2 = n.mon(port_id{n.id(), 4242}, [&](const reason& r) { got.push_back(r); });
+    CHECK(got.empty());  // not inside the mon call
+    n.run_until_idle();
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].kind() == "no_such_port");
+    CHECK(got[1].kind() == "no_such_port");
+    CHECK(got[1].detail().find(n.id() + "#4242") != std::string::npos);
+  }
+
+  TEST_CASE("destroying the guard cancels the monitor; release keeps it") {
+    node n{stepped()};
+    auto p = sink(n);
+    int cancelled_calls = 0;
+    int kept_calls = 0;
+    {
+      auto g = n.mon(p, [&](const reason&) { ++cancelled_calls; });
+    }
+    n.mon(p, [&](const reason&) { ++kept_calls; }).release();
+    auto g = n.mon(p, [&](const reason&) { ++cancelled_calls; });
+    g.cancel();
+    n.kil(p, "x");
+    n.run_until_idle();
+    CHECK(cancelled_calls == 0);
+    CHECK(kept_calls == 1);
+  }
+
+  TEST_CASE("a monitor fires once even when the port is killed twice") {
+    node n{stepped()};
+    auto p = sink(n);
+    std::vector<reason> got;
+    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    n.kil(p, "first");
+    n.kil(p, "second");
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == reason{"first"});
+  }
+
+  TEST_CASE("mon_guard keeps objects alive until the port dies") {
+    node n{stepped()};
+    auto p = sink(n);
+    auto held = std::make_shared<int>(1);
+    std::weak_ptr<int> watch = held;
+    n.mon_guard(p, std::move(held)).release();
+    n.run_until_idle();
+    CHECK_FALSE(watch.expired());
+    n.kil(p);
+    n.run_until_idle();
+    CHECK(watch.expired());
+  }
+
+  TEST_CASE("a monitor made inside a port runs its callback in that port's context") {
+    node n{stepped()};
+    auto watched = sink(n);
+    port_id ran_in;
+    auto watcher = n.port();
+    n.rcv(watcher, "watch", [&](port_id target) {
+      n.mon(target, [&](const reason&) { ran_in = self(); }).release();
+    });
+    n.snd(watcher, "watch", watched);
+    n.run_until_idle();
+    n.kil(watched);
+    n.run_until_idle();
+    CHECK(ran_in == watcher);
+  }
+
+  TEST_CASE("monitoring a port of another node without a transport fires transport_error") {
+    node n{stepped()};
+    std::vector<reason> got;
+    auto g = n.mon(port_id{"far-away", 3}, [&](const reason& r) { got.push_back(r); });
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind() == "transport_error");
+  }
+
+  TEST_CASE("a guard may outlive its node") {
+    std::optional<monitor> g;
+    {
+      node n{stepped()};
+      auto p = sink(n);
+      g.emplace(n.mon(p, [](const reason&) {}));
+    }
+    g.reset();  // must not touch freed memory (checked under ASan)
+  }
+}

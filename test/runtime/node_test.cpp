@@ -1,0 +1,147 @@
+// The node: identity, embedding in a user's io_context, and shutdown.
+#include <doctest/doctest.h>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <coport/node.hpp>
+#include <thread>
+
+#include "support/probe.hpp"
+
+using namespace coport;
+using namespace std::chrono_literals;
+
+TEST_SUITE("node") {
+  TEST_CASE("an anon/ node gets a random ID; two of them differ") {
+    node_options o;
+    o.mode = run_mode::deterministic;
+    node a{o};
+    node b{o};
+    CHECK(a.id().rfind("anon/", 0) == 0);
+    CHECK(a.id().size() > 5);
+    CHECK(a.id() != b.id());
+    CHECK(valid_node_id(a.id()));
+  }
+
+  TEST_CASE("a malformed node ID is refused at construction") {
+    node_options o;
+    o.id = "has space";
+    o.mode = run_mode::deterministic;
+    CHECK_THROWS_AS(node{o}, std::invalid_argument);
+  }
+
+  TEST_CASE("the node port is the bare node ID and lives on the node") {
+    node_options o;
+    o.id = "named-node";
+    o.mode = run_mode::deterministic;
+    node n{o};
+    CHECK(n.node_port().to_string() == "named-node");
+    CHECK(n.node_port().is_node_port());
+    CHECK(n.is_local(n.node_port()));
+    CHECK_FALSE(n.is_local(port_id{"other", 1}));
+    auto p = n.port();
+    CHECK(p.to_string().rfind("named-node#", 0) == 0);
+    n.snd(n.node_port(), "hello");  // ignored (logged), not fatal
+    n.run_until_idle();
+  }
+
+  TEST_CASE("an embedded node runs its ports on the user's io_context and threads") {
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    std::thread runner{[&] { io.run(); }};
+    std::thread::id port_thread;
+    {
+      node n{io, node_options{.id = "embedded"}};
+      test::probe got;
+      auto p = n.port();
+      n.rcv(p, "ping", [&](int v) {
+        port_thread = std::this_thread::get_id();
+        got.add(std::to_string(v));
+      });
+      n.snd(p, "ping", 3);
+      REQUIRE(got.wait_for(1));
+      CHECK(port_thread == runner.get_id());
+      // The application's own handlers keep running beside the node's.
+      test::probe app;
+      asio::steady_timer t{io, 1ms};
+      t.async_wait([&](std::error_code) { app.add("app"); });
+      REQUIRE(app.wait_for(1));
+    }
+    work.reset();
+    runner.join();
+  }
+
+  TEST_CASE("an embedded node can be destroyed while its io_context is not running") {
+    asio::io_context io;
+    test::probe deaths;
+    {
+      node n{io, node_options{.id = "embedded-idle"}};
+      auto p = n.port([](message&) {});
+      n.snd(p, "queued");
+      n.mon(p, [&](const reason& r) { deaths.add(r.to_string()); }).release();
+    }
+    io.run();  // runs what the node posted for the user's context (the monitor callback)
+    CHECK(deaths.events() == std::vector<std::string>{"shutdown"});
+  }
+
+  TEST_CASE("shutdown kills every live port with shutdown and fires their monitors") {
+    test::probe deaths;
+    std::atomic<int> destroyed{0};
+    struct sentinel {
+      std::atomic<int>* counter;
+      sentinel(std::atomic<int>* c) : counter{c} {}
+      sentinel(sentinel&& o) noexcept : counter{std::exchange(o.counter, nullptr)} {}
+      ~sentinel() {
+        if (counter) counter->fetch_add(1);
+      }
+    };
+    {
+      node_options o;
+      o.id = "shutdown";
+      o.threads = 2;
+      node n{o};
+      for (int i = 0; i < 100; ++i) {
+        auto p = n.port([s = sentinel{&destroyed}](message&) {});
+        n.mon(p, [&](const reason& r) { deaths.add(r.to_string()); }).release();
+      }
+      auto busy = n.port();
+      n.rcv(busy, "spin", [&](int k) { n.snd(busy, "spin", k + 1); });  // keeps itself busy
+      n.snd(busy, "spin", 0);
+    }
+    CHECK(deaths.size() == 100);
+    for (auto& e : deaths.events()) CHECK(e == "shutdown");
+    CHECK(destroyed.load() == 100);
+  }
+
+  TEST_CASE("statistics count created, alive and dropped") {
+    node_options o;
+    o.id = "stats";
+    o.mode = run_mode::deterministic;
+    node n{o};
+    auto base = n.stats();
+    auto p = n.port([](message&) {});
+    CHECK(n.stats().ports_created == base.ports_created + 1);
+    CHECK(n.stats().ports_alive == base.ports_alive + 1);
+    n.kil(p);
+    n.run_until_idle();
+    CHECK(n.stats().ports_alive == base.ports_alive);
+    n.snd(p, "x");
+    CHECK(n.stats().messages_dropped == base.messages_dropped + 1);
+  }
+
+  TEST_CASE("several nodes live in one process without mixing their ports") {
+    node_options o;
+    o.mode = run_mode::deterministic;
+    o.id = "one";
+    node a{o};
+    o.id = "two";
+    node b{o};
+    auto pa = a.port([](message&) {});
+    CHECK(a.is_local(pa));
+    CHECK_FALSE(b.is_local(pa));
+    auto before = b.stats().messages_dropped;
+    b.snd(pa, "x");  // no transport between them: dropped by b
+    CHECK(b.stats().messages_dropped == before + 1);
+  }
+}
