@@ -118,3 +118,17 @@ TEST_SUITE("cal") {
     CHECK(calls.load() == 1);
   }
 }
+
+TEST_SUITE("cal") {
+  TEST_CASE("a cal made outside any port runs its callback outside any port, so it can cal") {
+    node n{threaded("cal8")};
+    auto server = adder(n);
+    test::probe got;
+    n.cal(server, "add", 1, 2, [&](reply r) {
+      got.add(in_port_context() ? "in a port" : "outside");
+      n.cal(server, "add", r->get<int>(0), 3, [&](reply r2) { got.add(std::to_string(r2->get<int>(0))); });
+    });
+    REQUIRE(got.wait_for(2));
+    CHECK(got.events() == std::vector<std::string>{"outside", "6"});
+  }
+}

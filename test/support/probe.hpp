@@ -18,10 +18,9 @@ using namespace std::chrono_literals;
 class probe {
  public:
   void add(std::string event) {
-    {
-      std::lock_guard lock{mutex_};
-      events_.push_back(std::move(event));
-    }
+    // Notify under the lock: a waiter that wakes may destroy the probe right after.
+    std::lock_guard lock{mutex_};
+    events_.push_back(std::move(event));
     cv_.notify_all();
   }
 
