@@ -90,9 +90,11 @@ port_id node_core::id_of(const port_impl* p) const noexcept {
   return make_port_id(node_number_, p->id.load(std::memory_order_relaxed));
 }
 
-port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs) {
+port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs,
+                                  std::unique_ptr<actor_state> actor) {
   port_impl* p = ports_.create(extra_refs);
   p->fallback = std::move(fallback);
+  p->actor = std::move(actor);
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
   if (shutting_down()) {

@@ -73,7 +73,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
 
   // -- ports ---------------------------------------------------------------------------------
   /// A new port (one reference for the table plus `extra_refs` for the caller).
-  port_impl* create_port(message_handler fallback, std::int32_t extra_refs = 0);
+  port_impl* create_port(message_handler fallback, std::int32_t extra_refs = 0,
+                         std::unique_ptr<actor_state> actor = nullptr);
   /// The live local port `p` with a reference taken, or null.
   port_impl* acquire(const port_id& p, bool accept_killed = false) noexcept;
   /// Drops a reference; recycles the port after the last.

@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
 #include "coport/detail/message_node.hpp"
 #include "coport/detail/unique_function.hpp"
@@ -70,6 +72,7 @@ struct port_impl {
   port_impl* next_ready = nullptr;
   std::vector<std::pair<tag, message_handler>> handlers;
   message_handler fallback;
+  std::unique_ptr<actor_state> actor;  ///< a coroutine actor's mailbox; takes what no tag handler does
   std::vector<message_handler> graveyard;  ///< handlers replaced while one runs
 
   static message_node* blocked() noexcept { return reinterpret_cast<message_node*>(1); }

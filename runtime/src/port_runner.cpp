@@ -77,9 +77,12 @@ void node_core::dispatch(port_impl* p, message_node* n) {
           break;
         }
       }
-      if (!h && p->fallback) h = &p->fallback;
       if (h) {
         (*h)(m);
+      } else if (p->actor) {
+        p->actor->deliver(m);
+      } else if (p->fallback) {
+        p->fallback(m);
       } else {
         p->add_ref();
         kill(p, reason{"unhandled_message",
@@ -118,6 +121,7 @@ void node_core::teardown(port_impl* p) {
   // the port's own context so that destructors see `self()`.
   {
     context_scope scope{this, p};
+    p->actor.reset();  // destroys the coroutine frame: its destructors run here
     p->handlers.clear();
     p->fallback = nullptr;
     p->graveyard.clear();

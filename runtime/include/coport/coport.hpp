@@ -11,3 +11,7 @@
 #include "coport/remote.hpp"
 #include "coport/tag.hpp"
 #include "coport/timer.hpp"
+#include "coport/actor.hpp"
+#include "coport/call.hpp"
+#include "coport/receive.hpp"
+#include "coport/sleep.hpp"

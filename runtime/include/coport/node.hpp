@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/message.hpp"
@@ -80,6 +81,10 @@ class node {
   port_id port(F&& default_handler) {
     return make_port(detail::make_handler(std::forward<F>(default_handler)));
   }
+
+  /// A new port for a coroutine actor (see coport/actor.hpp's `spawn`): what no tag handler
+  /// takes goes to the actor's mailbox.
+  port_id port_with_actor(actor_options options = {});
 
   /// Adds or replaces the handler of `t` on the local `port`. The handler takes the payload's
   /// values (types checked against each message) or the whole `message`. Called outside the
@@ -243,6 +248,10 @@ class node {
   void remote_port_died(const port_id& port, const reason& why);
   /// From the transport: the connection to `node_id` was lost; fires every monitor on its ports.
   void remote_node_lost(std::string_view node_id, const reason& why);
+
+  /// The io_context the node runs on (its own, or the embedding one): for Asio objects that
+  /// coroutine actors await (coport/asio.hpp).
+  asio::io_context& context() noexcept;
 
   /// Low-level: the shared core.
   const std::shared_ptr<detail::node_core>& core() const noexcept { return core_; }
