@@ -106,7 +106,7 @@ port_id spawn(node& n, actor_options options, F&& fn, A&&... args) {
   auto kept = std::make_shared<std::decay_t<F>>(std::forward<F>(fn));
   port_id p = n.port_with_actor(options);
   n.peval(p, [kept, options,
-              values = std::make_tuple(detail::stored_t<A>(std::forward<A>(args))...)]() mutable {
+              values = std::tuple<detail::stored_t<A>...>(std::forward<A>(args)...)]() mutable {
     std::apply([&](auto&... v) { detail::start_kept(kept, options, std::move(v)...); }, values);
   });
   return p;

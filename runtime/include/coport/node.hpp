@@ -137,15 +137,15 @@ class node {
   template <class... Ts>
   monitor mon(const port_id& port, const port_id& receiver, tag t, Ts&&... values) {
     return add_monitor(
-        port, [this, receiver, t, vals = std::make_tuple(detail::stored_t<Ts>(
-                                      std::forward<Ts>(values))...)](const reason& why) mutable {
+        port, [this, receiver, t, vals = std::tuple<detail::stored_t<Ts>...>(
+                                      std::forward<Ts>(values)...)](const reason& why) mutable {
           std::apply([&](auto&... v) { snd(receiver, t, std::move(v)..., why); }, vals);
         });
   }
   /// Keeps `objects` alive until `port` dies (or the guard is destroyed).
   template <class... Ts>
   monitor mon_guard(const port_id& port, Ts&&... objects) {
-    return add_monitor(port, [held = std::make_tuple(std::forward<Ts>(objects)...)](
+    return add_monitor(port, [held = std::tuple<std::decay_t<Ts>...>(std::forward<Ts>(objects)...)](
                                  const reason&) mutable { (void)held; });
   }
 
@@ -285,8 +285,8 @@ class node {
   template <class Tuple, std::size_t... I>
   port_id cal_split(const port_id& port, tag t, detail::unique_function<void(reply)> callback,
                     std::optional<duration> timeout, Tuple& all, std::index_sequence<I...>) {
-    auto values = std::make_tuple(detail::stored_t<std::tuple_element_t<I, Tuple>>(
-        std::forward<std::tuple_element_t<I, Tuple>>(std::get<I>(all)))...);
+    auto values = std::tuple<detail::stored_t<std::tuple_element_t<I, Tuple>>...>(
+        std::forward<std::tuple_element_t<I, Tuple>>(std::get<I>(all))...);
     return start_cal(
         port, std::move(callback), timeout,
         [t, values = std::move(values)](const port_id& reply_port) mutable {
