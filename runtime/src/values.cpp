@@ -19,39 +19,6 @@ namespace coport {
 
 namespace detail {
 
-interner::interner() {
-  names_.emplace_back();
-  ids_.emplace(std::string_view{names_.back()}, 0);
-}
-
-std::uint32_t interner::intern(std::string_view s) {
-  {
-    std::shared_lock lock{mutex_};
-    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-  }
-  std::unique_lock lock{mutex_};
-  if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-  auto id = static_cast<std::uint32_t>(names_.size());
-  names_.emplace_back(s);
-  ids_.emplace(std::string_view{names_.back()}, id);
-  return id;
-}
-
-std::string_view interner::name(std::uint32_t id) const {
-  std::shared_lock lock{mutex_};
-  return id < names_.size() ? std::string_view{names_[id]} : std::string_view{};
-}
-
-interner& tag_names() {
-  static interner table;
-  return table;
-}
-
-interner& node_names() {
-  static interner table;
-  return table;
-}
-
 struct port_id_access {
   static port_id make(std::uint32_t node, std::uint64_t local) { return port_id{node, local, 0}; }
 };
@@ -78,8 +45,6 @@ std::string describe(const signature& sig) {
   return out + ")";
 }
 
-void* allocate_message(std::size_t size) { return ::operator new(size); }
-void deallocate_message(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
 
 }  // namespace detail
 

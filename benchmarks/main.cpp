@@ -1,0 +1,13 @@
+// coport-bench WORKLOAD [key=value ...] [--json FILE]: the coport side of the suite.
+#include "coport_workloads.hpp"
+
+int main(int argc, char** argv) {
+  return bench::dispatch(argc, argv,
+                         {{"pingpong", coport_bench::pingpong},
+                          {"count", coport_bench::count},
+                          {"fanin", coport_bench::fanin},
+                          {"spawn", coport_bench::spawn},
+                          {"threadring", coport_bench::threadring},
+                          {"fanout", coport_bench::fanout},
+                          {"selective", coport_bench::selective}});
+}
