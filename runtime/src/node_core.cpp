@@ -3,6 +3,7 @@
 
 #include <asio/post.hpp>
 #include <chrono>
+#include <array>
 #include <random>
 
 #include "log.hpp"
@@ -41,6 +42,66 @@ unsigned worker_count(const node_options& o) {
 
 }  // namespace
 
+namespace {
+
+std::atomic<std::uint64_t> next_core_uid{1};
+
+/// Per-thread pinned lookups: a thread that sends to the same port again skips the port
+/// table and its reference count. An entry holds one reference (so the port's slot is not
+/// recycled and its number stays put) and is valid only for the core with `core_uid`, which
+/// is unique in the process, so an entry of a node that is gone never matches; its weak_ptr
+/// tells eviction whether the memory still exists.
+struct send_cache {
+  struct entry {
+    std::uint64_t core_uid = 0;
+    std::uint64_t local = 0;
+    port_impl* port = nullptr;
+    std::weak_ptr<node_core> core;
+  };
+  static constexpr std::size_t size = 256;  // a power of two (8 KiB a thread)
+  std::array<entry, size> entries;
+
+  static void evict(entry& e) noexcept {
+    if (e.port) {
+      if (auto core = e.core.lock()) core->release(e.port);
+    }
+    e = entry{};
+  }
+  ~send_cache() {
+    for (auto& e : entries) evict(e);
+  }
+};
+
+send_cache& this_thread_cache() {
+  thread_local send_cache cache;
+  return cache;
+}
+
+}  // namespace
+
+port_impl* node_core::lookup_cached(std::uint64_t local) noexcept {
+  // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
+  auto& e = this_thread_cache().entries[(local * 0x9E3779B97F4A7C15ull) >> 56];
+  if (e.core_uid == uid_ && e.local == local) {
+    if (!e.port->killed.load(std::memory_order_acquire)) return e.port;
+    send_cache::evict(e);
+    return nullptr;
+  }
+  port_impl* p = ports_.acquire(local);
+  if (!p) return nullptr;
+  if (e.core_uid == uid_) {
+    // Replacing an entry of this node, which is alive: no weak_ptr traffic.
+    release(e.port);
+  } else {
+    send_cache::evict(e);
+    e.core_uid = uid_;
+    e.core = weak_from_this();
+  }
+  e.local = local;
+  e.port = p;  // the cache keeps the reference that acquire took
+  return p;
+}
+
 context& current() noexcept {
   thread_local context ctx;
   return ctx;
@@ -50,6 +111,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
     : owner_{owner},
       options_{std::move(options)},
       id_{resolve_node_id(options_.id)},
+      uid_{next_core_uid.fetch_add(1, std::memory_order_relaxed)},
       node_number_{node_names().intern(id_)},
       scheduler_{*this, options_.mode == run_mode::deterministic,
                  external ? worker_count(options_) : worker_count(options_),
@@ -115,8 +177,8 @@ void node_core::release(port_impl* p) noexcept {
 
 void node_core::send(const port_id& to, message_node* n) noexcept {
   if (is_local(to)) {
-    if (port_impl* p = ports_.acquire(to.local())) {
-      deliver(p, n);
+    if (port_impl* p = lookup_cached(to.local())) {
+      push_to(p, n);
       return;
     }
   } else if (!to.is_null()) {
@@ -142,18 +204,24 @@ void node_core::send(const port_id& to, message_node* n) noexcept {
 }
 
 void node_core::deliver(port_impl* p, message_node* n) noexcept {
+  push_to(p, n);
+  release(p);
+}
+
+void node_core::push_to(port_impl* p, message_node* n) noexcept {
   switch (p->push(n)) {
     case push_result::woke:
-      scheduler_.schedule(p);  // hands our reference to the run queue
+      // A scheduled port cannot be torn down but by its own run: the run queue needs no
+      // reference of its own.
+      scheduler_.schedule(p);
       return;
     case push_result::queued:
-      break;
+      return;
     case push_result::dead:
       destroy_message(n);
       count_drop();
-      break;
+      return;
   }
-  release(p);
 }
 
 void node_core::kill(port_impl* p, reason why) {

@@ -8,6 +8,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/defer.hpp>
 #include <asio/post.hpp>
 #include <atomic>
 #include <condition_variable>
@@ -66,6 +67,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Posts `job` to the executor; the job keeps the core alive.
   template <class F>
   void post_job(F&& job);
+  /// Like post_job, as a continuation of the current handler (asio::defer: no thread wake).
+  template <class F>
+  void defer_job(F&& job);
   bool deterministic() const noexcept { return options_.mode == run_mode::deterministic; }
   bool step();
   void shutdown();
@@ -83,6 +87,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void send(const port_id& to, message_node* n) noexcept;
   /// Pushes a block into a port we hold a reference to; consumes that reference.
   void deliver(port_impl* p, message_node* n) noexcept;
+  /// Pushes a block into a port we hold a reference to, keeping the reference.
+  void push_to(port_impl* p, message_node* n) noexcept;
+  /// The live local port `local` through this thread's send cache (a pinned reference that
+  /// the cache owns; the caller takes none), or null.
+  port_impl* lookup_cached(std::uint64_t local) noexcept;
   /// Kills a port we hold a reference to (first reason wins); consumes that reference.
   void kill(port_impl* p, reason why);
   /// Runs up to `budget` messages of `p` on this thread (the scheduler's exclusive slot).
@@ -118,6 +127,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node& owner_;
   node_options options_;
   std::string id_;
+  std::uint64_t uid_;  // unique in the process, never reused (send caches key on it)
   std::uint32_t node_number_ = 0;
 
   std::unique_ptr<asio::io_context> own_io_;
@@ -149,6 +159,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
 template <class F>
 void node_core::post_job(F&& job) {
   asio::post(*io_, [self = shared_from_this(), job = std::forward<F>(job)]() mutable { job(); });
+}
+
+template <class F>
+void node_core::defer_job(F&& job) {
+  asio::defer(*io_, [self = shared_from_this(), job = std::forward<F>(job)]() mutable { job(); });
 }
 
 }  // namespace coport::detail

@@ -1,5 +1,7 @@
 #include "scheduler.hpp"
 
+#include <chrono>
+
 #include "node_core.hpp"
 
 namespace coport::detail {
@@ -13,7 +15,11 @@ struct local_runner {
 };
 thread_local local_runner* this_runner = nullptr;
 
-constexpr std::size_t ports_per_job = 256;
+/// How long one runner job may keep its thread before it yields to Asio (timers, I/O, the
+/// embedding application's handlers). Yielding re-queues the runner as a continuation on
+/// this thread (asio::defer), so it does not wake another thread.
+constexpr auto time_slice = std::chrono::milliseconds{1};
+constexpr std::size_t clock_check_every = 64;
 
 }  // namespace
 
@@ -56,23 +62,22 @@ void scheduler::post_runner() {
   core_.post_job([this] { run_job(); });
 }
 
-void scheduler::run_and_release(port_impl* p, std::size_t budget, ready_list* requeue_local) {
-  if (core_.run_port(p, budget) == run_result::more) {
-    if (requeue_local) {
-      requeue_local->push(p);
-    } else {
-      std::lock_guard lock{mutex_};
-      shared_.push(p);
-    }
-    return;
+void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+  // The queue holds no reference: after an idle or ended run the port is not touched again.
+  if (core_.run_port(p, budget) != run_result::more) return;
+  if (requeue_local) {
+    requeue_local->push(p);
+  } else {
+    std::lock_guard lock{mutex_};
+    shared_.push(p);
   }
-  core_.release(p);
 }
 
 void scheduler::run_job() {
   local_runner runner{this, {}};
   local_runner* previous = std::exchange(this_runner, &runner);
   std::size_t ran = 0;
+  auto slice_end = std::chrono::steady_clock::now() + time_slice;
   for (;;) {
     port_impl* p = runner.queue.pop();
     if (!p) {
@@ -83,13 +88,15 @@ void scheduler::run_job() {
         break;
       }
     }
-    run_and_release(p, budget_, &runner.queue);
-    if (++ran >= ports_per_job) {
-      // Yield to Asio (timers, I/O, the embedding application); keep this runner's slot.
-      std::lock_guard lock{mutex_};
-      while (port_impl* q = runner.queue.pop()) shared_.push(q);
+    run_one(p, budget_, &runner.queue);
+    if (++ran % clock_check_every == 0 && std::chrono::steady_clock::now() >= slice_end) {
+      // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
+      {
+        std::lock_guard lock{mutex_};
+        while (port_impl* q = runner.queue.pop()) shared_.push(q);
+      }
       this_runner = previous;
-      post_runner();
+      core_.defer_job([this] { run_job(); });
       return;
     }
   }
@@ -103,7 +110,7 @@ bool scheduler::step() {
     p = shared_.pop();
   }
   if (!p) return false;
-  run_and_release(p, 1, nullptr);
+  run_one(p, 1, nullptr);
   return true;
 }
 
@@ -116,7 +123,7 @@ std::size_t scheduler::help() {
       p = shared_.pop();
     }
     if (!p) return n;
-    run_and_release(p, budget_, nullptr);
+    run_one(p, budget_, nullptr);
     ++n;
   }
 }

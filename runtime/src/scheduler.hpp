@@ -48,7 +48,8 @@ class scheduler {
  public:
   scheduler(node_core& core, bool deterministic, unsigned max_runners, std::size_t budget);
 
-  /// Makes `p` run; the caller hands over one reference to `p`.
+  /// Makes `p` run. `p` must have just been woken by a push (so that nothing tears it down
+  /// before it runs); the queue takes no reference.
   void schedule(port_impl* p);
 
   /// Deterministic mode: runs one message of the oldest ready port; false if none was ready.
@@ -64,7 +65,7 @@ class scheduler {
  private:
   void post_runner();
   void run_job();
-  void run_and_release(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
 
   node_core& core_;
   const bool deterministic_;
