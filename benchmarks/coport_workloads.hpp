@@ -19,6 +19,7 @@ void spawn(int argc, char** argv);
 void threadring(int argc, char** argv);
 void fanout(int argc, char** argv);
 void selective(int argc, char** argv);
+void latency(int argc, char** argv);
 
 /// A node with the machine's threads (or `threads=` when given).
 inline coport::node_options options(long threads) {

@@ -9,5 +9,6 @@ int main(int argc, char** argv) {
                           {"spawn", coport_bench::spawn},
                           {"threadring", coport_bench::threadring},
                           {"fanout", coport_bench::fanout},
-                          {"selective", coport_bench::selective}});
+                          {"selective", coport_bench::selective},
+                          {"latency", coport_bench::latency}});
 }

@@ -38,14 +38,18 @@ double bytes_per_idle(node& nd, long count, Make make) {
 }  // namespace
 
 void spawn(int argc, char** argv) {
-  bench::args a{"spawn", {{"n", 1'000'000}, {"idle", 100'000}, {"threads", 0}}, argc, argv, 2};
+  bench::args a{"spawn", {{"n", 1'000'000}, {"idle", 100'000}, {"only", 0}, {"threads", 0}},
+                argc, argv, 2};
+  // only=1: event ports, only=2: coroutine actors, 0: both (peak RSS is per process).
+  bool event = a["only"] != 2;
+  bool coro = a["only"] != 1;
   long n = a["n"];
   long idle = a["idle"];
   std::string params = "n=" + std::to_string(n);
   std::string idle_params = "idle=" + std::to_string(idle);
   // n=0 or idle=0 skips a part: benchmarks/run measures idle memory in a fresh process, so
   // that memory freed by the spawn phase and kept by an allocator does not hide it.
-  if (n > 0) {
+  if (event && n > 0) {
     node nd{options(a["threads"])};
     std::atomic<long> finished{0};
     auto start = std::chrono::steady_clock::now();
@@ -61,14 +65,14 @@ void spawn(int argc, char** argv) {
     a.report("coport", "spawn", n / secs, "actors/s", params);
     a.report("coport", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB", params);
   }
-  if (idle > 0) {
+  if (event && idle > 0) {
     node nd{options(a["threads"])};
     double b = bytes_per_idle(nd, idle, [&](std::vector<port_id>& ports) {
       for (long i = 0; i < idle; ++i) ports.push_back(nd.port([](message&) {}));
     });
     a.report("coport", "spawn.idle_bytes", b, "bytes/actor", idle_params);
   }
-  if (n > 0) {
+  if (coro && n > 0) {
     node nd{options(a["threads"])};
     std::atomic<long> finished{0};
     auto start = std::chrono::steady_clock::now();
@@ -82,7 +86,7 @@ void spawn(int argc, char** argv) {
     a.report("coport-coro", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB",
              params);
   }
-  if (idle > 0) {
+  if (coro && idle > 0) {
     node nd{options(a["threads"])};
     std::atomic<long> started{0};
     double b = bytes_per_idle(nd, idle, [&](std::vector<port_id>& ports) {

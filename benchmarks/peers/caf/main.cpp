@@ -9,5 +9,6 @@ int main(int argc, char** argv) {
                           {"spawn", caf_bench::spawn},
                           {"threadring", caf_bench::threadring},
                           {"fanout", caf_bench::fanout},
-                          {"selective", caf_bench::selective}});
+                          {"selective", caf_bench::selective},
+                          {"latency", caf_bench::latency}});
 }
