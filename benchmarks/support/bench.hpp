@@ -13,7 +13,6 @@
 #include <map>
 #include <stdexcept>
 #include <string>
-#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -84,11 +83,19 @@ inline long resident_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-/// Peak resident memory of the process so far, in bytes.
+/// Peak resident memory of this program so far, in bytes: VmHWM from /proc/self/status.
+/// (Not getrusage's ru_maxrss, which Linux carries across execve, so a run started by a
+/// large parent would report the parent's peak.)
 inline long peak_resident_bytes() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss * 1024L;
+  long kb = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+  }
+  return kb * 1024;
 }
 
 /// Waits (bounded) until `done()`; throws if `limit` passes.
