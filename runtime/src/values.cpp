@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -51,6 +52,21 @@ std::string describe(const signature& sig) {
 // -- tag ----------------------------------------------------------------------------------------
 
 tag::tag(std::string_view name) : id_{detail::tag_names().intern(name)} {}
+
+std::uint32_t tag::lookup_literal(const char* text, std::size_t size) {
+  struct slot {
+    const char* address = nullptr;
+    std::string_view name;
+    std::uint32_t id = 0;
+  };
+  thread_local slot slots[16];
+  std::string_view wanted{text, ::strnlen(text, size)};
+  slot& s = slots[(reinterpret_cast<std::uintptr_t>(text) >> 3) % 16];
+  if (s.address == text && s.name == wanted) return s.id;
+  std::uint32_t id = detail::tag_names().intern(wanted);
+  s = slot{text, detail::tag_names().name(id), id};
+  return id;
+}
 
 std::string_view tag::name() const noexcept { return detail::tag_names().name(id_); }
 

@@ -4,6 +4,7 @@
 #include <coport/port_id.hpp>
 #include <coport/reason.hpp>
 #include <coport/tag.hpp>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -73,5 +74,19 @@ TEST_SUITE("values") {
     CHECK(r.kind() == "die");
     CHECK(r.detail() == "boom: again");
     CHECK(r.to_string() == "die: boom: again");
+  }
+}
+
+TEST_SUITE("values") {
+  TEST_CASE("a tag made from a char array that is reused for other text is the new text's tag") {
+    // The per-thread literal cache is keyed by address; it must compare the text too.
+    char buffer[8] = "first";
+    tag a{buffer};
+    std::strcpy(buffer, "second");
+    tag b{buffer};
+    CHECK(a.name() == "first");
+    CHECK(b.name() == "second");
+    const char literal[] = "lit";
+    CHECK(tag{literal} == tag{std::string{"lit"}});
   }
 }

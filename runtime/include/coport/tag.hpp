@@ -24,8 +24,13 @@ class tag {
 
   /// Interns `name`.
   tag(std::string_view name);
-  tag(const char* name) : tag(std::string_view{name}) {}
   tag(const std::string& name) : tag(std::string_view{name}) {}
+  /// Interns a string literal (or any char array) through a small per-thread cache keyed by
+  /// the array's address; the cached name is compared with the array, so the cache can only
+  /// save work, never return a wrong tag.
+  template <std::size_t N>
+  tag(const char (&name)[N]) : id_{lookup_literal(name, N - 1)} {}
+  tag(const char* name) : tag(std::string_view{name}) {}
 
   /// The interned name.
   std::string_view name() const noexcept;
@@ -39,6 +44,8 @@ class tag {
   friend constexpr auto operator<=>(tag, tag) noexcept = default;
 
  private:
+  static std::uint32_t lookup_literal(const char* text, std::size_t size);
+
   std::uint32_t id_ = 0;
 };
 
