@@ -2,10 +2,10 @@
 // what an idle node costs in CPU. A thread outside the node sends a request to a port that
 // replies, waits for the reply, pauses `gap_us`, and repeats n times; then the node sits idle
 // for `idle_ms` and the process's CPU time over that period is reported.
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <string>
-#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -26,8 +26,8 @@ double cpu_seconds() {
 }  // namespace
 
 void latency(int argc, char** argv) {
-  bench::args a{"latency", {{"n", 2000}, {"gap_us", 1000}, {"idle_ms", 1000}, {"threads", 0}},
-                argc, argv, 2};
+  bench::args a{
+      "latency", {{"n", 2000}, {"gap_us", 1000}, {"idle_ms", 1000}, {"threads", 0}}, argc, argv, 2};
   long n = a["n"];
   node nd{options(a["threads"])};
   std::atomic<long> replies{0};

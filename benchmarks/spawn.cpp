@@ -38,8 +38,8 @@ double bytes_per_idle(node& nd, long count, Make make) {
 }  // namespace
 
 void spawn(int argc, char** argv) {
-  bench::args a{"spawn", {{"n", 1'000'000}, {"idle", 100'000}, {"only", 0}, {"threads", 0}},
-                argc, argv, 2};
+  bench::args a{
+      "spawn", {{"n", 1'000'000}, {"idle", 100'000}, {"only", 0}, {"threads", 0}}, argc, argv, 2};
   // only=1: event ports, only=2: coroutine actors, 0: both (peak RSS is per process).
   bool event = a["only"] != 2;
   bool coro = a["only"] != 1;

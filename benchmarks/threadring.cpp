@@ -57,7 +57,8 @@ void threadring(int argc, char** argv) {
     std::vector<port_id> ring(static_cast<std::size_t>(r));
     for (auto& p : ring) p = coport::spawn(nd, ring_member, &done);
     for (long i = 0; i < r; ++i) {
-      nd.snd(ring[static_cast<std::size_t>(i)], "next", ring[static_cast<std::size_t>((i + 1) % r)]);
+      nd.snd(ring[static_cast<std::size_t>(i)], "next",
+             ring[static_cast<std::size_t>((i + 1) % r)]);
     }
     auto start = std::chrono::steady_clock::now();
     nd.snd(ring[0], "token", t);

@@ -1,7 +1,7 @@
 // Ping-pong between two coroutine actors, each a straight-line receive loop.
 // Usage: coroutine_pingpong [rounds, default 1000000]
-#include <coport/coport.hpp>
 #include <chrono>
+#include <coport/coport.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <future>

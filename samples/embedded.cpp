@@ -17,9 +17,9 @@ int main() {
     n.kil(self());
   });
   n.mon(greeter, [&](const reason& why) {
-    std::printf("greeter ended (%s); stopping the application's loop\n", why.to_string().c_str());
-    io.stop();
-  }).release();
+     std::printf("greeter ended (%s); stopping the application's loop\n", why.to_string().c_str());
+     io.stop();
+   }).release();
 
   // The application's own work shares the loop with the node's ports.
   asio::steady_timer app_timer{io, 1ms};

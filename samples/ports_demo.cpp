@@ -1,8 +1,8 @@
 // The main demo: event-based ports, tag handlers, monitors, links, cal, spawn, and a
 // coroutine-free ping-pong. Usage: ports_demo [ping-pong rounds, default 1000000]
-#include <coport/coport.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <coport/coport.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -29,7 +29,10 @@ struct latch {
   }
 };
 
-void say(const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); }
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
 
 }  // namespace
 
@@ -83,10 +86,13 @@ int main(int argc, char** argv) {
   n.cal(counter, "add", 5, [&](reply r) {
     say("cal: counter total is " + std::to_string(r->get<int>(0)));
     auto silent = n.port([](message&) {});
-    n.cal(silent, "anyone", [&](reply r2) {
-      say(std::string{"cal: second request "} + (r2 ? "answered" : "timed out"));
-      calls_done.open();
-    }, 50ms);
+    n.cal(
+        silent, "anyone",
+        [&](reply r2) {
+          say(std::string{"cal: second request "} + (r2 ? "answered" : "timed out"));
+          calls_done.open();
+        },
+        50ms);
   });
   if (!calls_done.wait(10s)) return 1;
 

@@ -4,8 +4,8 @@
 // from that source only, until an empty chunk; a chunk that comes more than the timeout late
 // kills the server. A client monitors the server and says what happened.
 // Usage: selective_receive [chunk timeout in ms, default 5000]
-#include <coport/coport.hpp>
 #include <condition_variable>
+#include <coport/coport.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -82,10 +82,10 @@ int main(int argc, char** argv) {
   done_signal finished;
   auto client = n.port();
   n.mon(server, [&](const reason& why) {
-    std::printf("client: the file server was killed: %s\n", why.to_string().c_str());
-    std::filesystem::remove(path);
-    finished.set();
-  }).release();
+     std::printf("client: the file server was killed: %s\n", why.to_string().c_str());
+     std::filesystem::remove(path);
+     finished.set();
+   }).release();
   n.rcv(client, "written", [&](const std::string& p, std::size_t bytes) {
     std::printf("client: the server wrote %zu bytes to %s\n", bytes, p.c_str());
     // Now a client that starts a file and then goes quiet: the server gives up on it.

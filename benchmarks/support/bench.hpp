@@ -5,6 +5,7 @@
 /// (`runtime=... bench=... value=... unit=... params=...`), optional JSON lines, timing, RSS.
 /// Threading: used from the benchmark's main thread.
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -34,7 +34,8 @@ class args {
         continue;
       }
       auto eq = word.find('=');
-      if (eq == std::string::npos) throw std::invalid_argument{"expected key=value, got '" + word + "'"};
+      if (eq == std::string::npos)
+        throw std::invalid_argument{"expected key=value, got '" + word + "'"};
       std::string key = word.substr(0, eq);
       if (!values_.count(key)) throw std::invalid_argument{"unknown parameter '" + key + "'"};
       char* end = nullptr;
@@ -103,7 +104,8 @@ template <class Pred>
 void wait_until(Pred done, std::chrono::seconds limit = std::chrono::seconds{120}) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error{"benchmark timed out"};
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error{"benchmark timed out"};
     std::this_thread::yield();
   }
 }
@@ -131,7 +133,8 @@ inline int dispatch(int argc, char** argv, const std::vector<workload>& all) {
       }
     }
   }
-  std::fprintf(stderr, "%s: unknown workload '%s' (workloads:%s)\n", argv[0], argv[1], names.c_str());
+  std::fprintf(stderr, "%s: unknown workload '%s' (workloads:%s)\n", argv[0], argv[1],
+               names.c_str());
   return 2;
 }
 

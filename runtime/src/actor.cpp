@@ -34,8 +34,10 @@ actor_state::~actor_state() {
 
 void actor_state::append(message_node* n) noexcept {
   n->next = nullptr;
-  if (tail_) tail_->next = n;
-  else head_ = n;
+  if (tail_)
+    tail_->next = n;
+  else
+    head_ = n;
   tail_ = n;
   ++size_;
 }
@@ -68,8 +70,10 @@ message actor_state::take_first(bool (*match)(void*, const message&), void* matc
       hit = match(matcher, view.m);
     }
     if (!hit) continue;
-    if (prev) prev->next = n->next;
-    else head_ = n->next;
+    if (prev)
+      prev->next = n->next;
+    else
+      head_ = n->next;
     if (tail_ == n) tail_ = prev;
     --size_;
     n->next = nullptr;
@@ -159,6 +163,8 @@ port_id node::port_with_actor(actor_options options) {
   return core_->id_of(p);
 }
 
-asio::io_context& node::context() noexcept { return core_->io(); }
+asio::io_context& node::context() noexcept {
+  return core_->io();
+}
 
 }  // namespace coport

@@ -58,8 +58,8 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
     kil(state->reply_port);
     state->callback(std::move(r));
   };
-  port_id reply_port = make_port(detail::make_handler(
-      [finish](message& m) mutable { finish(reply{std::move(m)}); }));
+  port_id reply_port = make_port(
+      detail::make_handler([finish](message& m) mutable { finish(reply{std::move(m)}); }));
   state->reply_port = reply_port;
 
   monitor guard = add_monitor(port, [this, reply_port, finish](const reason&) mutable {
@@ -97,16 +97,15 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
     throw std::invalid_argument{fmt::format("coport: spawn on '{}': not a node or port ID", where)};
   }
   if (!is_local(*target)) {
-    throw std::logic_error{fmt::format(
-        "coport: spawn on node '{}' needs a transport to that node (not available yet)",
-        target->node())};
+    throw std::logic_error{
+        fmt::format("coport: spawn on node '{}' needs a transport to that node (not available yet)",
+                    target->node())};
   }
   detail::port_impl* p = core_->create_port({}, /*extra_refs=*/1);
   port_id id = core_->id_of(p);
-  core_->deliver(p, detail::make_closure(
-                        [core = core_.get(), init = std::string{name}, a = std::move(owned)]() mutable {
-                          core->run_init(init, a);
-                        }));
+  core_->deliver(
+      p, detail::make_closure([core = core_.get(), init = std::string{name},
+                               a = std::move(owned)]() mutable { core->run_init(init, a); }));
   return id;
 }
 

@@ -22,8 +22,10 @@ log_level current_log_level() noexcept {
     if (!env) return log_level::warn;
     log_level parsed = parse_log_level(env, log_level::trace);
     if (parsed == log_level::trace && std::string_view{env} != "trace") {
-      std::fprintf(stderr, "coport: COPORT_LOG=%s is not a level (off, error, warn, info, "
-                   "debug, trace); using warn\n", env);
+      std::fprintf(stderr,
+                   "coport: COPORT_LOG=%s is not a level (off, error, warn, info, "
+                   "debug, trace); using warn\n",
+                   env);
       return log_level::warn;
     }
     return parsed;

@@ -8,8 +8,7 @@ namespace coport {
 
 namespace detail {
 
-monitor node_core::add_monitor(const port_id& target,
-                               unique_function<void(const reason&)> action) {
+monitor node_core::add_monitor(const port_id& target, unique_function<void(const reason&)> action) {
   auto record = std::make_unique<monitor_record>();
   record->action = std::move(action);
 
@@ -166,7 +165,9 @@ monitor& monitor::operator=(monitor&& other) noexcept {
   return *this;
 }
 
-monitor::~monitor() { cancel(); }
+monitor::~monitor() {
+  cancel();
+}
 
 void monitor::cancel() noexcept {
   if (!record_) return;

@@ -22,23 +22,33 @@ node::node(node_options options)
 node::node(asio::io_context& context, node_options options)
     : core_{std::make_shared<detail::node_core>(*this, std::move(options), &context)} {}
 
-node::~node() { shutdown(); }
+node::~node() {
+  shutdown();
+}
 
-void node::shutdown() { core_->shutdown(); }
+void node::shutdown() {
+  core_->shutdown();
+}
 
 // -- identity -------------------------------------------------------------------------------
 
-const std::string& node::id() const noexcept { return core_->id(); }
+const std::string& node::id() const noexcept {
+  return core_->id();
+}
 
 port_id node::node_port() const noexcept {
   return detail::make_port_id(core_->node_number(), 0);
 }
 
-bool node::is_local(const port_id& port) const noexcept { return core_->is_local(port); }
+bool node::is_local(const port_id& port) const noexcept {
+  return core_->is_local(port);
+}
 
 // -- ports ----------------------------------------------------------------------------------
 
-port_id node::port() { return make_port({}); }
+port_id node::port() {
+  return make_port({});
+}
 
 port_id node::make_port(detail::message_handler fallback) {
   port_impl* p = core_->create_port(std::move(fallback));
@@ -88,12 +98,14 @@ void node::snd(const port_id& port, message msg) {
   send_node(port, msg.release());
 }
 
-void node::send_node(const port_id& port, detail::message_node* n) { core_->send(port, n); }
+void node::send_node(const port_id& port, detail::message_node* n) {
+  core_->send(port, n);
+}
 
 void node::kill(const port_id& port, reason why) {
   if (port.is_node_port()) {
-    throw std::invalid_argument{
-        fmt::format("coport: kil of the node port {} (shut the node down instead)", port.to_string())};
+    throw std::invalid_argument{fmt::format(
+        "coport: kil of the node port {} (shut the node down instead)", port.to_string())};
   }
   if (port.is_null()) return;
   if (!is_local(port)) {
@@ -116,7 +128,9 @@ monitor node::mon(const port_id& port, const port_id& linked) {
   });
 }
 
-monitor node::mon(const port_id& port) { return mon(port, current_port_or_throw("mon")); }
+monitor node::mon(const port_id& port) {
+  return mon(port, current_port_or_throw("mon"));
+}
 
 detail::unique_function<void(const reason&)> node::bind_to_context(
     detail::unique_function<void(const reason&)> f) {
@@ -184,7 +198,9 @@ std::size_t node::run_until_idle() {
   return n;
 }
 
-node_stats node::stats() const noexcept { return core_->stats(); }
+node_stats node::stats() const noexcept {
+  return core_->stats();
+}
 
 // -- context --------------------------------------------------------------------------------
 
@@ -200,6 +216,8 @@ node& this_node() {
   return ctx.core->owner();
 }
 
-bool in_port_context() noexcept { return current().core != nullptr; }
+bool in_port_context() noexcept {
+  return current().core != nullptr;
+}
 
 }  // namespace coport

@@ -1,9 +1,9 @@
 // The node's lifecycle and the send/kill paths.
 #include "node_core.hpp"
 
+#include <array>
 #include <asio/post.hpp>
 #include <chrono>
-#include <array>
 #include <random>
 
 #include "log.hpp"
@@ -23,9 +23,9 @@ std::string resolve_node_id(const std::string& requested) {
   }
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::random_device device;
-  std::mt19937_64 gen{(std::uint64_t{device()} << 32) ^ device() ^
-                      static_cast<std::uint64_t>(
-                          std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::mt19937_64 gen{
+      (std::uint64_t{device()} << 32) ^ device() ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
   std::string id = requested;
   for (int i = 0; i < 10; ++i) id += alphabet[gen() % (sizeof alphabet - 1)];
   if (!valid_node_id(id)) {
@@ -114,8 +114,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       uid_{next_core_uid.fetch_add(1, std::memory_order_relaxed)},
       node_number_{node_names().intern(id_)},
       scheduler_{*this, options_.mode == run_mode::deterministic,
-                 external ? worker_count(options_) : worker_count(options_),
-                 options_.port_budget} {
+                 external ? worker_count(options_) : worker_count(options_), options_.port_budget} {
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }

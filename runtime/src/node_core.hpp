@@ -6,9 +6,9 @@
 /// it too, so a job that runs (or is destroyed) after the node is gone touches valid memory.
 /// Threading: every member is thread-safe unless it says otherwise.
 
+#include <asio/defer.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
-#include <asio/defer.hpp>
 #include <asio/post.hpp>
 #include <atomic>
 #include <condition_variable>

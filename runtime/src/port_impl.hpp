@@ -44,8 +44,10 @@ struct monitor_list {
     head = r;
   }
   void erase(monitor_record* r) noexcept {
-    if (r->prev) r->prev->next = r->next;
-    else head = r->next;
+    if (r->prev)
+      r->prev->next = r->next;
+    else
+      head = r->next;
     if (r->next) r->next->prev = r->prev;
   }
   monitor_record* take() noexcept { return std::exchange(head, nullptr); }
@@ -57,12 +59,12 @@ enum class push_result { queued, woke, dead };
 /// A port.
 struct port_impl {
   // -- shared between threads -----------------------------------------------------------------
-  std::atomic<std::int32_t> refs{0};   ///< 0 = free slot
-  std::atomic<std::uint64_t> id{0};    ///< local number while in use
+  std::atomic<std::int32_t> refs{0};            ///< 0 = free slot
+  std::atomic<std::uint64_t> id{0};             ///< local number while in use
   std::atomic<message_node*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
   std::atomic<bool> killed{false};
 
-  spinlock mon_lock;          ///< guards monitors, monitors_closed, death
+  spinlock mon_lock;  ///< guards monitors, monitors_closed, death
   bool monitors_closed = false;
   monitor_list monitors;
   reason death;
@@ -72,7 +74,8 @@ struct port_impl {
   port_impl* next_ready = nullptr;
   std::vector<std::pair<tag, message_handler>> handlers;
   message_handler fallback;
-  std::unique_ptr<actor_state> actor;  ///< a coroutine actor's mailbox; takes what no tag handler does
+  std::unique_ptr<actor_state>
+      actor;  ///< a coroutine actor's mailbox; takes what no tag handler does
   std::vector<message_handler> graveyard;  ///< handlers replaced while one runs
 
   static message_node* blocked() noexcept { return reinterpret_cast<message_node*>(1); }

@@ -139,9 +139,7 @@ void node_core::teardown(port_impl* p) {
   fire(list, why);
 
   live_.fetch_sub(1, std::memory_order_acq_rel);
-  {
-    std::lock_guard lock{ended_mutex_};
-  }
+  { std::lock_guard lock{ended_mutex_}; }
   ended_cv_.notify_all();
   release(p);  // the table's reference
 }

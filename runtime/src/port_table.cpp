@@ -13,8 +13,12 @@ constexpr std::uint64_t first_size = std::uint64_t{1} << port_table::first_segme
 unsigned segment_of(std::uint64_t slot) noexcept {
   return static_cast<unsigned>(std::bit_width(slot / first_size + 1) - 1);
 }
-std::uint64_t segment_start(unsigned k) noexcept { return first_size * ((1ull << k) - 1); }
-std::uint64_t segment_size(unsigned k) noexcept { return first_size << k; }
+std::uint64_t segment_start(unsigned k) noexcept {
+  return first_size * ((1ull << k) - 1);
+}
+std::uint64_t segment_size(unsigned k) noexcept {
+  return first_size << k;
+}
 
 }  // namespace
 

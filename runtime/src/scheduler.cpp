@@ -23,8 +23,7 @@ constexpr std::size_t clock_check_every = 64;
 
 }  // namespace
 
-scheduler::scheduler(node_core& core, bool deterministic, unsigned max_runners,
-                     std::size_t budget)
+scheduler::scheduler(node_core& core, bool deterministic, unsigned max_runners, std::size_t budget)
     : core_{core},
       deterministic_{deterministic},
       max_runners_{max_runners == 0 ? 1 : max_runners},

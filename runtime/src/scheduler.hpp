@@ -28,8 +28,10 @@ struct ready_list {
 
   void push(port_impl* p) noexcept {
     p->next_ready = nullptr;
-    if (tail) tail->next_ready = p;
-    else head = p;
+    if (tail)
+      tail->next_ready = p;
+    else
+      head = p;
     tail = p;
     ++size;
   }

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -46,7 +46,6 @@ std::string describe(const signature& sig) {
   return out + ")";
 }
 
-
 }  // namespace detail
 
 // -- tag ----------------------------------------------------------------------------------------
@@ -68,7 +67,9 @@ std::uint32_t tag::lookup_literal(const char* text, std::size_t size) {
   return id;
 }
 
-std::string_view tag::name() const noexcept { return detail::tag_names().name(id_); }
+std::string_view tag::name() const noexcept {
+  return detail::tag_names().name(id_);
+}
 
 // -- port_id ------------------------------------------------------------------------------------
 
@@ -105,7 +106,9 @@ std::optional<port_id> port_id::parse(std::string_view text) {
   return port_id{node, local};
 }
 
-std::string_view port_id::node() const noexcept { return detail::node_names().name(node_); }
+std::string_view port_id::node() const noexcept {
+  return detail::node_names().name(node_);
+}
 
 std::string port_id::to_string() const {
   if (is_null()) return {};

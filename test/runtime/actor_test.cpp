@@ -7,26 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 using namespace std::chrono_literals;
 
 namespace {
-
-node_options stepped(const char* id) {
-  node_options o;
-  o.id = id;
-  o.mode = run_mode::deterministic;
-  return o;
-}
-
-node_options threaded(const char* id) {
-  node_options o;
-  o.id = id;
-  o.threads = 2;
-  return o;
-}
 
 /// Sets a flag when destroyed (RAII in a coroutine frame).
 struct flag_on_destroy {
@@ -125,12 +114,15 @@ TEST_SUITE("actors") {
     node n{stepped("actor6")};
     std::vector<std::string> seen;
     auto prefix = std::make_shared<std::string>("got ");
-    auto p = spawn(n, [prefix, &seen](int count) -> actor {
-      for (int i = 0; i < count; ++i) {
-        message m = co_await receive("n");
-        seen.push_back(*prefix + std::to_string(m.get<int>(0)));
-      }
-    }, 2);
+    auto p = spawn(
+        n,
+        [prefix, &seen](int count) -> actor {
+          for (int i = 0; i < count; ++i) {
+            message m = co_await receive("n");
+            seen.push_back(*prefix + std::to_string(m.get<int>(0)));
+          }
+        },
+        2);
     prefix.reset();  // the captured copy must outlive every suspension
     n.snd(p, "n", 1);
     n.snd(p, "n", 2);

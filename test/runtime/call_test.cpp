@@ -4,18 +4,15 @@
 #include <atomic>
 #include <coport/node.hpp>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 using namespace std::chrono_literals;
 
 namespace {
-node_options threaded(const char* id) {
-  node_options o;
-  o.id = id;
-  o.threads = 2;
-  return o;
-}
 
 port_id adder(node& n) {
   auto p = n.port();
@@ -40,7 +37,8 @@ TEST_SUITE("cal") {
     node n{threaded("cal2")};
     auto silent = n.port([](message&) {});
     test::probe got;
-    n.cal(silent, "ask", [&](reply r) { got.add(r ? "reply" : "timeout"); }, 20ms);
+    n.cal(
+        silent, "ask", [&](reply r) { got.add(r ? "reply" : "timeout"); }, 20ms);
     REQUIRE(got.wait_for(1));
     CHECK(got.events() == std::vector<std::string>{"timeout"});
   }
@@ -64,10 +62,13 @@ TEST_SUITE("cal") {
     });
     std::atomic<int> calls{0};
     test::probe got;
-    n.cal(server, "ask", [&](reply r) {
-      calls.fetch_add(1);
-      got.add(r ? "reply" : "empty");
-    }, 100ms);
+    n.cal(
+        server, "ask",
+        [&](reply r) {
+          calls.fetch_add(1);
+          got.add(r ? "reply" : "empty");
+        },
+        100ms);
     REQUIRE(got.wait_for(1));
     // The target died and the timeout passed: neither may call again.
     std::this_thread::sleep_for(200ms);
@@ -89,9 +90,8 @@ TEST_SUITE("cal") {
     test::probe got;
     auto client = n.port();
     n.rcv(client, "go", [&] {
-      n.cal(server, "add", 1, 1, [&](reply r) {
-        got.add(self().to_string() + " " + std::to_string(r->get<int>(0)));
-      });
+      n.cal(server, "add", 1, 1,
+            [&](reply r) { got.add(self().to_string() + " " + std::to_string(r->get<int>(0))); });
     });
     n.snd(client, "go");
     REQUIRE(got.wait_for(1));
@@ -126,7 +126,8 @@ TEST_SUITE("cal") {
     test::probe got;
     n.cal(server, "add", 1, 2, [&](reply r) {
       got.add(in_port_context() ? "in a port" : "outside");
-      n.cal(server, "add", r->get<int>(0), 3, [&](reply r2) { got.add(std::to_string(r2->get<int>(0))); });
+      n.cal(server, "add", r->get<int>(0), 3,
+            [&](reply r2) { got.add(std::to_string(r2->get<int>(0))); });
     });
     REQUIRE(got.wait_for(2));
     CHECK(got.events() == std::vector<std::string>{"outside", "6"});

@@ -6,18 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 
 namespace {
-
-node_options stepped() {
-  node_options o;
-  o.id = "mon";
-  o.mode = run_mode::deterministic;
-  return o;
-}
 
 port_id sink(node& n) {
   return n.port([](message&) {});
@@ -27,7 +23,7 @@ port_id sink(node& n) {
 
 TEST_SUITE("monitors") {
   TEST_CASE("a callback monitor gets an empty reason for a normal kil") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     std::vector<reason> got;
     auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
@@ -38,7 +34,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("a callback monitor gets the reason of an abnormal kil") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     std::vector<reason> got;
     auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
@@ -49,7 +45,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("a link kills the linked port with the same reason on an abnormal death only") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto watched = sink(n);
     auto linked = sink(n);
     std::vector<reason> linked_death;
@@ -74,7 +70,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("mon(port) inside a port links the port to the current one") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto watched = sink(n);
     std::vector<reason> me_death;
     auto me = n.port();
@@ -90,7 +86,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("a message monitor sends its message with the reason appended") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto watched = sink(n);
     std::vector<std::string> got;
     auto receiver = n.port();
@@ -110,7 +106,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("monitoring a dead or unknown port fires at once with no_such_port") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     n.kil(p);
     n.run_until_idle();
@@ -126,7 +122,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("destroying the guard cancels the monitor; release keeps it") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     int cancelled_calls = 0;
     int kept_calls = 0;
@@ -143,7 +139,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("a monitor fires once even when the port is killed twice") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     std::vector<reason> got;
     auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
@@ -155,7 +151,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("mon_guard keeps objects alive until the port dies") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto p = sink(n);
     auto held = std::make_shared<int>(1);
     std::weak_ptr<int> watch = held;
@@ -168,7 +164,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("a monitor made inside a port runs its callback in that port's context") {
-    node n{stepped()};
+    node n{stepped("mon")};
     auto watched = sink(n);
     port_id ran_in;
     auto watcher = n.port();
@@ -183,7 +179,7 @@ TEST_SUITE("monitors") {
   }
 
   TEST_CASE("monitoring a port of another node without a transport fires transport_error") {
-    node n{stepped()};
+    node n{stepped("mon")};
     std::vector<reason> got;
     auto g = n.mon(port_id{"far-away", 3}, [&](const reason& r) { got.push_back(r); });
     n.run_until_idle();
@@ -194,7 +190,7 @@ TEST_SUITE("monitors") {
   TEST_CASE("a guard may outlive its node") {
     std::optional<monitor> g;
     {
-      node n{stepped()};
+      node n{stepped("mon")};
       auto p = sink(n);
       g.emplace(n.mon(p, [](const reason&) {}));
     }

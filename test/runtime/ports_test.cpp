@@ -6,18 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 
 namespace {
-
-node_options stepped() {
-  node_options o;
-  o.id = "stepped";
-  o.mode = run_mode::deterministic;
-  return o;
-}
 
 /// Records the reason a port died.
 struct death {
@@ -36,7 +32,7 @@ monitor watch(node& n, const port_id& p, death& d) {
 
 TEST_SUITE("ports") {
   TEST_CASE("a message goes to the handler of its tag with its values unpacked") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     std::vector<std::string> seen;
     auto p = n.port();
     n.rcv(p, "add", [&](int a, int b) { seen.push_back("add " + std::to_string(a + b)); });
@@ -48,7 +44,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a message matching no tag handler goes to the default handler whole") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     std::vector<std::string> seen;
     auto p = n.port([&](message& m) { seen.push_back(std::string{m.tag().name()}); });
     n.rcv(p, "known", [&] { seen.push_back("known handler"); });
@@ -59,7 +55,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a default handler may take the message by value and keep it") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     message kept;
     auto p = n.port([&](message m) { kept = std::move(m); });
     n.snd(p, "keep", std::make_unique<int>(5));
@@ -69,7 +65,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a removed tag handler no longer receives; the default handler does") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     std::vector<std::string> seen;
     auto p = n.port([&](message& m) { seen.push_back("default " + std::string{m.tag().name()}); });
     n.rcv(p, "t", [&] { seen.push_back("tag"); });
@@ -81,7 +77,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a handler can replace itself while it runs") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     std::vector<int> seen;
     auto p = n.port();
     auto big = std::make_shared<std::vector<int>>(1000, 1);  // state the old handler owns
@@ -97,7 +93,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a message with no handler kills the port with unhandled_message naming the tag") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port();
     death d;
     auto guard = watch(n, p, d);
@@ -109,7 +105,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("an exception escaping a handler kills the port with die and its message") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port();
     n.rcv(p, "boom", [] { throw std::runtime_error{"it broke"}; });
     death d;
@@ -121,7 +117,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a payload whose types do not fit the handler kills the port with bad_message") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port();
     n.rcv(p, "n", [](int) {});
     death d;
@@ -134,7 +130,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("messages to a dead or unknown port are dropped and counted") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port([](message&) {});
     n.kil(p);
     n.run_until_idle();
@@ -147,7 +143,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("kil does not run monitors inside the call; they run afterwards") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port([](message&) {});
     death d;
     auto guard = watch(n, p, d);
@@ -159,7 +155,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("after kil no handler of the port runs, even for messages already queued") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     int handled = 0;
     auto p = n.port([&](message&) { ++handled; });
     n.snd(p, "a");
@@ -170,7 +166,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("a port may kill itself from its handler and the rest of its queue is dropped") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     int handled = 0;
     auto p = n.port([&](message&) {
       ++handled;
@@ -187,19 +183,19 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("killing an unknown port does nothing; killing the node port is refused") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     n.kil(port_id{n.id(), 12345});
     n.kil(port_id{});
     CHECK_THROWS_AS(n.kil(n.node_port()), std::invalid_argument);
   }
 
   TEST_CASE("rcv on a port of another node is refused") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     CHECK_THROWS_AS(n.rcv(port_id{"elsewhere", 1}, "t", [] {}), std::invalid_argument);
   }
 
   TEST_CASE("self() names the running port and is refused outside one") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     port_id seen;
     auto p = n.port([&](message&) { seen = self(); });
     n.snd(p, "who");
@@ -210,7 +206,7 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("peval runs code in the port's context and an exception kills that port") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     auto p = n.port([](message&) {});
     port_id inside;
     n.peval(p, [&] { inside = self(); });
@@ -224,11 +220,14 @@ TEST_SUITE("ports") {
   }
 
   TEST_CASE("psub binds a callback to the current port so it runs serialized there") {
-    node n{stepped()};
+    node n{stepped("stepped")};
     std::function<void(int)> callback;
     std::vector<std::string> seen;
     auto p = n.port();
-    n.rcv(p, "arm", [&] { callback = n.psub([&](int v) { seen.push_back(self().to_string() + " " + std::to_string(v)); }); });
+    n.rcv(p, "arm", [&] {
+      callback =
+          n.psub([&](int v) { seen.push_back(self().to_string() + " " + std::to_string(v)); });
+    });
     n.snd(p, "arm");
     n.run_until_idle();
     REQUIRE(callback);

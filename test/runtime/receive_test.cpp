@@ -8,28 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 using namespace std::chrono_literals;
 
 namespace {
 
-node_options stepped(const char* id) {
-  node_options o;
-  o.id = id;
-  o.mode = run_mode::deterministic;
-  return o;
+std::string name(const message& m) {
+  return std::string{m.tag().name()};
 }
-
-node_options threaded(const char* id) {
-  node_options o;
-  o.id = id;
-  o.threads = 2;
-  return o;
-}
-
-std::string name(const message& m) { return std::string{m.tag().name()}; }
 
 }  // namespace
 
@@ -174,9 +165,7 @@ TEST_SUITE("receive") {
   TEST_CASE("rcv tag handlers on the actor's port take precedence over its mailbox") {
     node n{stepped("sel9")};
     std::vector<std::string> seen;
-    auto p = spawn(n, [&]() -> actor {
-      seen.push_back("actor " + name(co_await receive()));
-    });
+    auto p = spawn(n, [&]() -> actor { seen.push_back("actor " + name(co_await receive())); });
     n.rcv(p, "control", [&] { seen.push_back("handler control"); });
     n.snd(p, "control");
     n.snd(p, "data");
@@ -242,7 +231,9 @@ TEST_SUITE("receive") {
     CHECK(started.events() == std::vector<std::string>{"waiting"});
   }
 
-  TEST_CASE("a bounded mailbox drops the newest messages when full; a waiting receive still gets its match") {
+  TEST_CASE(
+      "a bounded mailbox drops the newest messages when full; a waiting receive still gets its "
+      "match") {
     node n{stepped("sel13")};
     std::vector<int> seen;
     actor_options opts;

@@ -3,28 +3,21 @@
 
 #include <coport/node.hpp>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
-
-namespace {
-node_options stepped() {
-  node_options o;
-  o.id = "spawner";
-  o.mode = run_mode::deterministic;
-  return o;
-}
-}  // namespace
+using coport::test::stepped;
+using coport::test::threaded;
 
 TEST_SUITE("spawn") {
   TEST_CASE("spawn runs the named init in the new port's context with the arguments") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     std::vector<std::string> seen;
     n.register_init("echo.init", [&](port_id owner, std::string greeting) {
       seen.push_back("init in " + self().to_string());
-      n.rcv(self(), "echo", [&, owner, greeting](int v) {
-        n.snd(owner, "echoed", greeting + std::to_string(v));
-      });
+      n.rcv(self(), "echo",
+            [&, owner, greeting](int v) { n.snd(owner, "echoed", greeting + std::to_string(v)); });
     });
     auto owner = n.port();
     n.rcv(owner, "echoed", [&](const std::string& s) { seen.push_back(s); });
@@ -36,7 +29,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("spawn returns a fresh port ID at once, never reused") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     n.register_init("idle.init", [&] { n.rcv(self(), "x", [] {}); });
     auto a = n.spawn(n.id(), "idle.init");
     auto b = n.spawn(n.node_port().to_string(), "idle.init");
@@ -50,7 +43,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("spawn with an unknown init name kills the new port with no_such_init") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     auto p = n.spawn(n.id(), "nobody.knows");
     std::vector<reason> got;
     auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
@@ -61,7 +54,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("a throwing init kills the new port with die and the real error") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     n.register_init("bad.init", [](int) { throw std::runtime_error{"config missing"}; });
     auto p = n.spawn(n.id(), "bad.init", 1);
     std::vector<reason> got;
@@ -74,7 +67,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("spawn arguments that do not fit the init kill the port with bad_message") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     n.register_init("typed.init", [](int) {});
     auto p = n.spawn(n.id(), "typed.init", "not a number");
     std::vector<reason> got;
@@ -85,7 +78,7 @@ TEST_SUITE("spawn") {
   }
 
   TEST_CASE("spawn on a malformed node ID is refused; on another node it needs a transport") {
-    node n{stepped()};
+    node n{stepped("spawner")};
     CHECK_THROWS_AS(n.spawn("bad id", "x"), std::invalid_argument);
     CHECK_THROWS_AS(n.spawn("other-node", "x"), std::logic_error);
   }

@@ -4,19 +4,13 @@
 #include <atomic>
 #include <coport/node.hpp>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::stepped;
+using coport::test::threaded;
 using namespace std::chrono_literals;
-
-namespace {
-node_options threaded(const char* id) {
-  node_options o;
-  o.id = id;
-  o.threads = 2;
-  return o;
-}
-}  // namespace
 
 TEST_SUITE("timers") {
   TEST_CASE("after sends its message to the port when the delay has passed") {

@@ -1,7 +1,7 @@
 // latency in CAF: a request from outside the actor system (a scoped_actor) to an actor that
 // replies, spaced by gap_us so that the workers go idle; then the CPU an idle system uses.
-#include <algorithm>
 #include <sys/resource.h>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -26,8 +26,8 @@ behavior server(event_based_actor*) {
 }  // namespace
 
 void latency(int argc, char** argv) {
-  bench::args a{"latency", {{"n", 2000}, {"gap_us", 1000}, {"idle_ms", 1000}, {"threads", 0}},
-                argc, argv, 2};
+  bench::args a{
+      "latency", {{"n", 2000}, {"gap_us", 1000}, {"idle_ms", 1000}, {"threads", 0}}, argc, argv, 2};
   long n = a["n"];
   actor_system_config cfg;
   actor_system system{config(cfg, a["threads"])};

@@ -32,14 +32,14 @@ void spawn(int argc, char** argv) {
   actor_system system{config(cfg, a["threads"])};
   std::string params = "n=" + std::to_string(n);
   if (n > 0) {
-  std::atomic<int64_t> finished{0};
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < n; ++i) anon_send(system.spawn(one_shot, &finished), go_atom::value);
-  bench::wait_until([&] { return finished.load() == n; }, std::chrono::seconds{240});
-  system.await_all_actors_done();
-  double secs = bench::seconds_since(start);
-  a.report("caf", "spawn", n / secs, "actors/s", params);
-  a.report("caf", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB", params);
+    std::atomic<int64_t> finished{0};
+    auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n; ++i) anon_send(system.spawn(one_shot, &finished), go_atom::value);
+    bench::wait_until([&] { return finished.load() == n; }, std::chrono::seconds{240});
+    system.await_all_actors_done();
+    double secs = bench::seconds_since(start);
+    a.report("caf", "spawn", n / secs, "actors/s", params);
+    a.report("caf", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB", params);
   }
   if (idle == 0) return;
   std::vector<actor> idle_actors;

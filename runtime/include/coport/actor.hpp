@@ -111,7 +111,8 @@ port_id spawn(node& n, actor_options options, F&& fn, A&&... args) {
   });
   return p;
 }
-template <class F, class... A, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, actor_options>>>
+template <class F, class... A,
+          class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, actor_options>>>
 port_id spawn(node& n, F&& fn, A&&... args) {
   return spawn(n, actor_options{}, std::forward<F>(fn), std::forward<A>(args)...);
 }

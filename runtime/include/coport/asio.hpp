@@ -86,8 +86,7 @@ class asio::async_result<coport::use_port_t, void(Args...)> {
   template <class Initiation, class... InitArgs>
   static auto initiate(Initiation init, coport::use_port_t, InitArgs... args) {
     return coport::detail::port_op_awaiter<Initiation, std::tuple<InitArgs...>,
-                                           std::decay_t<Args>...>{std::move(init),
-                                                                  std::tuple<InitArgs...>{
-                                                                      std::move(args)...}};
+                                           std::decay_t<Args>...>{
+        std::move(init), std::tuple<InitArgs...>{std::move(args)...}};
   }
 };

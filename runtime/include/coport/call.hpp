@@ -51,8 +51,7 @@ class call_awaiter {
 
  private:
   template <class Done, std::size_t... I, bool Timed>
-  void send(actor_state& state, Done done, std::index_sequence<I...>,
-            std::bool_constant<Timed>) {
+  void send(actor_state& state, Done done, std::index_sequence<I...>, std::bool_constant<Timed>) {
     if constexpr (Timed) {
       state.owner().cal(target_, tag_, std::move(std::get<I>(args_))..., std::move(done),
                         std::get<sizeof...(A) - 1>(args_));

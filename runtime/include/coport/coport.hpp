@@ -2,16 +2,16 @@
 /// \file
 /// Everything a coport user needs: nodes, ports, messages, monitors, timers.
 
+#include "coport/actor.hpp"
+#include "coport/call.hpp"
 #include "coport/message.hpp"
 #include "coport/monitor.hpp"
 #include "coport/node.hpp"
 #include "coport/options.hpp"
 #include "coport/port_id.hpp"
 #include "coport/reason.hpp"
+#include "coport/receive.hpp"
 #include "coport/remote.hpp"
+#include "coport/sleep.hpp"
 #include "coport/tag.hpp"
 #include "coport/timer.hpp"
-#include "coport/actor.hpp"
-#include "coport/call.hpp"
-#include "coport/receive.hpp"
-#include "coport/sleep.hpp"

@@ -20,7 +20,7 @@ struct monitor_record;
 class [[nodiscard("destroying the guard cancels the monitor; call release() to keep it")]] monitor {
  public:
   monitor() noexcept = default;
-  monitor(monitor&& other) noexcept;
+  monitor(monitor && other) noexcept;
   monitor& operator=(monitor&& other) noexcept;
   monitor(const monitor&) = delete;
   monitor& operator=(const monitor&) = delete;
@@ -33,11 +33,13 @@ class [[nodiscard("destroying the guard cancels the monitor; call release() to k
   void release() noexcept;
 
   /// True while this guard holds a monitor.
-  explicit operator bool() const noexcept { return record_ != nullptr; }
+  explicit operator bool() const noexcept {
+    return record_ != nullptr;
+  }
 
   /// Low-level: made by the node.
-  monitor(std::shared_ptr<detail::node_core> core, detail::port_impl* port,
-          detail::monitor_record* record, std::uint64_t serial = 0) noexcept;
+  monitor(std::shared_ptr<detail::node_core> core, detail::port_impl * port,
+          detail::monitor_record * record, std::uint64_t serial = 0) noexcept;
 
  private:
   std::shared_ptr<detail::node_core> core_;

@@ -126,8 +126,9 @@ class node {
   /// a port, the callback runs in that port's context (and not at all if it died first).
   template <class F, class = std::enable_if_t<std::is_invocable_v<F&, const reason&>>>
   monitor mon(const port_id& port, F&& callback) {
-    return add_monitor(port, bind_to_context(detail::unique_function<void(const reason&)>(
-                                 std::forward<F>(callback))));
+    return add_monitor(
+        port,
+        bind_to_context(detail::unique_function<void(const reason&)>(std::forward<F>(callback))));
   }
   /// Kills `linked` with the same reason when `port` dies abnormally (a link).
   monitor mon(const port_id& port, const port_id& linked);
@@ -136,11 +137,11 @@ class node {
   /// Sends `t, values..., reason` to `receiver` when `port` dies.
   template <class... Ts>
   monitor mon(const port_id& port, const port_id& receiver, tag t, Ts&&... values) {
-    return add_monitor(
-        port, [this, receiver, t, vals = std::tuple<detail::stored_t<Ts>...>(
-                                      std::forward<Ts>(values)...)](const reason& why) mutable {
-          std::apply([&](auto&... v) { snd(receiver, t, std::move(v)..., why); }, vals);
-        });
+    return add_monitor(port, [this, receiver, t,
+                              vals = std::tuple<detail::stored_t<Ts>...>(
+                                  std::forward<Ts>(values)...)](const reason& why) mutable {
+      std::apply([&](auto&... v) { snd(receiver, t, std::move(v)..., why); }, vals);
+    });
   }
   /// Keeps `objects` alive until `port` dies (or the guard is destroyed).
   template <class... Ts>
@@ -155,8 +156,8 @@ class node {
   /// an exception escaping it kills that port. Throws std::logic_error outside a port.
   template <class F>
   auto psub(F&& f) {
-    return [this, target = current_port_or_throw("psub"), fn = std::forward<F>(f)](
-               auto&&... args) mutable {
+    return [this, target = current_port_or_throw("psub"),
+            fn = std::forward<F>(f)](auto&&... args) mutable {
       peval(target, [fn, ... a = std::forward<decltype(args)>(args)]() mutable { fn(a...); });
     };
   }

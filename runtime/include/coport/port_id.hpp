@@ -62,7 +62,9 @@ class port_id {
 };
 
 /// The node ID of `port` (AEMP's `node_of`).
-inline std::string_view node_of(const port_id& port) noexcept { return port.node(); }
+inline std::string_view node_of(const port_id& port) noexcept {
+  return port.node();
+}
 
 }  // namespace coport
 

@@ -130,9 +130,10 @@ decltype(auto) invoke_with(F& f, message& m) {
   } else {
     return []<class... A>(std::tuple<A...>*, F& fn, message& msg) -> decltype(auto) {
       auto& values = msg.as<std::decay_t<A>...>();
-      return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+      return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
         return fn(pass<A>(std::get<I>(values))...);
-      }(std::index_sequence_for<A...>{});
+      }
+      (std::index_sequence_for<A...>{});
     }(static_cast<typename callable_traits<fn_t>::args*>(nullptr), f, m);
   }
 }
@@ -157,7 +158,7 @@ auto on(tag t, F&& handler) {
 template <class P, class F>
 auto when(P&& pred, F&& handler) {
   return clause<detail::match_pred<std::decay_t<P>>, std::decay_t<F>>{{std::forward<P>(pred)},
-                                                                       std::forward<F>(handler)};
+                                                                      std::forward<F>(handler)};
 }
 
 namespace detail {
@@ -181,11 +182,10 @@ struct match_clauses {
     return chosen >= 0;
   }
 
-  using result_t = std::common_type_t<decltype(std::declval<C&>().take(std::declval<message>()))...>;
+  using result_t =
+      std::common_type_t<decltype(std::declval<C&>().take(std::declval<message>()))...>;
 
-  result_t take(message&& m) {
-    return take_at(m, std::index_sequence_for<C...>{});
-  }
+  result_t take(message&& m) { return take_at(m, std::index_sequence_for<C...>{}); }
 
  private:
   template <std::size_t... I>
@@ -206,13 +206,17 @@ struct match_clauses {
 }  // namespace detail
 
 /// The next message, whatever it is.
-inline auto receive() { return detail::receive_awaiter<detail::match_any, false>{{}, {}}; }
+inline auto receive() {
+  return detail::receive_awaiter<detail::match_any, false>{{}, {}};
+}
 /// The next message, or nullopt after `timeout` (zero polls).
 inline auto receive(detail::steady_duration timeout) {
   return detail::receive_awaiter<detail::match_any, true>{{}, timeout};
 }
 /// The first queued message tagged `t`.
-inline auto receive(tag t) { return detail::receive_awaiter<detail::match_tag, false>{{t}, {}}; }
+inline auto receive(tag t) {
+  return detail::receive_awaiter<detail::match_tag, false>{{t}, {}};
+}
 /// The first queued message tagged `t`, or nullopt after `timeout`.
 inline auto receive(tag t, detail::steady_duration timeout) {
   return detail::receive_awaiter<detail::match_tag, true>{{t}, timeout};
@@ -226,8 +230,8 @@ auto receive_if(P&& pred) {
 /// The first queued message that `pred` accepts, or nullopt after `timeout`.
 template <class P>
 auto receive_if(P&& pred, detail::steady_duration timeout) {
-  return detail::receive_awaiter<detail::match_pred<std::decay_t<P>>, true>{
-      {std::forward<P>(pred)}, timeout};
+  return detail::receive_awaiter<detail::match_pred<std::decay_t<P>>, true>{{std::forward<P>(pred)},
+                                                                            timeout};
 }
 /// The first queued message that one of `clauses` matches; returns what its handler returns.
 template <class... C, class = std::enable_if_t<(detail::is_clause<C>::value && ...)>>

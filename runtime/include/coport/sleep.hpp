@@ -18,7 +18,9 @@ namespace detail {
 class sleep_awaiter {
  public:
   explicit sleep_awaiter(std::chrono::steady_clock::duration d) : delay_{d} {}
-  bool await_ready() const noexcept { return delay_ <= std::chrono::steady_clock::duration::zero(); }
+  bool await_ready() const noexcept {
+    return delay_ <= std::chrono::steady_clock::duration::zero();
+  }
   void await_suspend(std::coroutine_handle<> h) {
     actor_state& state = current_actor();
     std::uint64_t serial = state.park(h);

@@ -54,9 +54,9 @@ class interner {
   void insert(table& t, const entry* e) noexcept;
 
   std::atomic<table*> current_;
-  mutable std::mutex mutex_;                  // inserts, growth, and `name`
+  mutable std::mutex mutex_;                    // inserts, growth, and `name`
   std::vector<std::unique_ptr<table>> tables_;  // every table ever published
-  std::deque<entry> entries_;                 // stable addresses; entries_[id]
+  std::deque<entry> entries_;                   // stable addresses; entries_[id]
   std::size_t count_ = 0;
 };
 

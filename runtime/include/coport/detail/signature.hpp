@@ -45,8 +45,8 @@ struct is_char_pointer
 /// How a value passed to `snd` is stored: string literals, C strings and string views become
 /// std::string (the message owns its text); everything else is stored decayed.
 template <class T>
-using stored_t = std::conditional_t<
-    is_char_pointer<std::decay_t<T>>::value || std::is_same_v<std::decay_t<T>, std::string_view>,
-    std::string, std::decay_t<T>>;
+using stored_t = std::conditional_t<is_char_pointer<std::decay_t<T>>::value ||
+                                        std::is_same_v<std::decay_t<T>, std::string_view>,
+                                    std::string, std::decay_t<T>>;
 
 }  // namespace coport::detail
