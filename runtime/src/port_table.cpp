@@ -68,7 +68,6 @@ port_impl* port_table::create(std::int32_t extra_refs) {
   std::uint64_t serial = next_serial_++;
   p->id.store(serial << slot_bits | slot, std::memory_order_relaxed);
   p->refs.store(1 + extra_refs, std::memory_order_release);
-  alive_.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
 
@@ -84,7 +83,6 @@ void port_table::recycle(port_impl* p) noexcept {
   p->next_ready = nullptr;
   std::lock_guard lock{mutex_};
   free_.push_back(static_cast<std::uint32_t>(slot));
-  alive_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace coport::detail

@@ -57,9 +57,6 @@ class port_table {
     for (port_impl* p : live) f(p);
   }
 
-  /// Number of ports in use.
-  std::size_t alive() const noexcept { return alive_.load(std::memory_order_relaxed); }
-
  private:
   port_impl* at(std::uint64_t slot) const noexcept;
 
@@ -68,7 +65,6 @@ class port_table {
   std::vector<std::uint32_t> free_;
   std::uint32_t next_slot_ = 0;
   std::uint64_t next_serial_ = 0;
-  std::atomic<std::size_t> alive_{0};
 };
 
 }  // namespace coport::detail

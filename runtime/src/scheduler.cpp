@@ -127,9 +127,4 @@ std::size_t scheduler::help() {
   }
 }
 
-bool scheduler::idle() const {
-  std::lock_guard lock{mutex_};
-  return shared_.head == nullptr;
-}
-
 }  // namespace coport::detail

@@ -61,9 +61,6 @@ class scheduler {
   /// shutdown); returns the number of ports run.
   std::size_t help();
 
-  /// True when the shared queue is empty (deterministic mode: nothing is ready).
-  bool idle() const;
-
  private:
   void post_runner();
   void run_job();

@@ -83,7 +83,6 @@ class actor_state {
   /// The coroutine returned (`error` empty) or threw: kill the port accordingly.
   void finished(const std::string* error);
 
-  std::size_t queued() const noexcept { return size_; }
   bool has_frame() const noexcept { return static_cast<bool>(frame_); }
 
  private:
