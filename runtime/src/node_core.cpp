@@ -113,8 +113,8 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       id_{resolve_node_id(options_.id)},
       uid_{next_core_uid.fetch_add(1, std::memory_order_relaxed)},
       node_number_{node_names().intern(id_)},
-      scheduler_{*this, options_.mode == run_mode::deterministic,
-                 external ? worker_count(options_) : worker_count(options_), options_.port_budget} {
+      scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
+                 options_.port_budget} {
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }
@@ -128,10 +128,12 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
   }
   // The node port: slot 0, local number 0. Requests to it are logged until a transport
   // installs handlers for them.
-  port_impl* node_port = ports_.create(0);
-  node_port->fallback = [this](message& m) {
-    log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
-  };
+  ports_.create(
+      0,
+      [this](message& m) {
+        log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
+      },
+      nullptr);
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -153,9 +155,7 @@ port_id node_core::id_of(const port_impl* p) const noexcept {
 
 port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs,
                                   std::unique_ptr<actor_state> actor) {
-  port_impl* p = ports_.create(extra_refs);
-  p->fallback = std::move(fallback);
-  p->actor = std::move(actor);
+  port_impl* p = ports_.create(extra_refs, std::move(fallback), std::move(actor));
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
   if (shutting_down()) {
@@ -257,10 +257,14 @@ bool node_core::step() {
 }
 
 void node_core::shutdown() {
-  if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
+  // Refuse before changing anything, so that a refused call leaves the destructor's job intact.
   if (current().core == this) {
     throw std::logic_error{"coport: a node cannot be shut down from one of its own ports"};
   }
+  if (own_io_ && !deterministic() && io_->get_executor().running_in_this_thread()) {
+    throw std::logic_error{"coport: a node cannot be shut down from one of its own threads"};
+  }
+  if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
   // Timers first, so that a pending `after` cannot hold the node up.
   std::vector<std::shared_ptr<timer_state>> pending;
   {

@@ -46,7 +46,8 @@ port_impl* port_table::acquire(std::uint64_t local, bool accept_killed) noexcept
   return p;
 }
 
-port_impl* port_table::create(std::int32_t extra_refs) {
+port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
+                              std::unique_ptr<actor_state> actor) {
   std::lock_guard lock{mutex_};
   std::uint64_t slot;
   if (!free_.empty()) {
@@ -65,6 +66,8 @@ port_impl* port_table::create(std::int32_t extra_refs) {
     ++next_slot_;
   }
   port_impl* p = at(slot);
+  p->fallback = std::move(fallback);
+  p->actor = std::move(actor);
   std::uint64_t serial = next_serial_++;
   p->id.store(serial << slot_bits | slot, std::memory_order_relaxed);
   p->refs.store(1 + extra_refs, std::memory_order_release);

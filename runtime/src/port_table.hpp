@@ -35,10 +35,11 @@ class port_table {
   /// The live port with local number `local`, with one reference taken; null if none.
   port_impl* acquire(std::uint64_t local, bool accept_killed = false) noexcept;
 
-  /// A fresh port with one reference (the table's) plus `extra_refs`, and its local number.
-  /// The node port takes slot 0 and number 0 (the first call). Throws std::length_error when
-  /// the table is full.
-  port_impl* create(std::int32_t extra_refs);
+  /// A fresh port with one reference (the table's) plus `extra_refs`, and its local number,
+  /// with `fallback` and `actor` installed before any other thread can see it. The node port
+  /// takes slot 0 and number 0 (the first call). Throws std::length_error when full.
+  port_impl* create(std::int32_t extra_refs, message_handler fallback,
+                    std::unique_ptr<actor_state> actor);
 
   /// Returns a port whose last reference went away to the free list.
   void recycle(port_impl* p) noexcept;

@@ -145,3 +145,36 @@ TEST_SUITE("node") {
     CHECK(b.stats().messages_dropped == before + 1);
   }
 }
+
+TEST_SUITE("node") {
+  TEST_CASE("shutdown from one of the node's own ports or threads is refused and changes nothing") {
+    test::probe refused;
+    {
+      node_options o;
+      o.id = "self-shutdown";
+      o.threads = 1;
+      node n{o};
+      auto p = n.port([&](message&) {
+        try {
+          n.shutdown();
+        } catch (const std::logic_error&) {
+          refused.add("port");
+        }
+      });
+      n.snd(p, "x");
+      REQUIRE(refused.wait_for(1));
+      // A callback posted outside any port still runs on the node's thread.
+      auto q = n.port([](message&) {});
+      n.mon(q, [&](const reason&) {
+         try {
+           n.shutdown();
+         } catch (const std::logic_error&) {
+           refused.add("thread");
+         }
+       }).release();
+      n.kil(q);
+      REQUIRE(refused.wait_for(2));
+    }  // the destructor still shuts the node down
+    CHECK(refused.events() == std::vector<std::string>{"port", "thread"});
+  }
+}
