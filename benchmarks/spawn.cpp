@@ -1,5 +1,5 @@
-// spawn (Savina "Fork Join (actor creation)" / CAF's actor_creation): create n actors that
-// each handle one message and finish; then the memory of idle actors, event and coroutine.
+// spawn (Savina "Fork Join (actor creation)" / CAF's actor_creation): n actors are created
+// and each handles one message and finishes; then the memory of idle actors.
 #include <atomic>
 #include <string>
 #include <vector>
@@ -12,14 +12,34 @@ namespace coport_bench {
 
 namespace {
 
-actor one_shot(std::atomic<long>* finished) {
+actor one_shot(std::atomic<long>* finished, long n, std::latch* done) {
   co_await receive("go");
-  finished->fetch_add(1, std::memory_order_relaxed);
+  if (finished->fetch_add(1, std::memory_order_relaxed) + 1 == n) done->count_down();
 }
 
 actor idle_actor(std::atomic<long>* started) {
   started->fetch_add(1, std::memory_order_relaxed);
   co_await receive("never");
+}
+
+/// Runs `make_one` n times, from this thread or from a spawner port, and waits until every
+/// spawned actor has finished and ended; returns the seconds it took.
+template <class Make>
+double run_spawner(node& nd, bool from_actor, long n, std::latch& done, Make& make_one) {
+  auto start = std::chrono::steady_clock::now();
+  if (from_actor) {
+    auto spawner = nd.port();
+    nd.rcv(spawner, "go", [&] {
+      for (long i = 0; i < n; ++i) make_one();
+      nd.kil(self());
+    });
+    nd.snd(spawner, "go");
+  } else {
+    for (long i = 0; i < n; ++i) make_one();
+  }
+  done.wait();
+  bench::wait_until([&] { return nd.stats().ports_alive <= 1; });  // the node port
+  return bench::seconds_since(start);
 }
 
 /// Bytes of resident memory per live idle actor made by `make` (count of them).
@@ -39,7 +59,15 @@ double bytes_per_idle(node& nd, long count, Make make) {
 
 void spawn(int argc, char** argv) {
   bench::args a{
-      "spawn", {{"n", 1'000'000}, {"idle", 100'000}, {"only", 0}, {"threads", 0}}, argc, argv, 2};
+      "spawn",
+      {{"n", 1'000'000}, {"idle", 100'000}, {"only", 0}, {"from_actor", 0}, {"threads", 0}},
+      argc,
+      argv,
+      2};
+  // from_actor=0: the program's main thread spawns (as the CAF peer does); from_actor=1: a
+  // spawner port does, as in Savina's fjcreate (the Erlang peer's spawner is a process).
+  bool from_actor = a["from_actor"] != 0;
+  std::string bench_name = from_actor ? "spawn.from_actor" : "spawn";
   // only=1: event ports, only=2: coroutine actors, 0: both (peak RSS is per process).
   bool event = a["only"] != 2;
   bool coro = a["only"] != 1;
@@ -52,18 +80,18 @@ void spawn(int argc, char** argv) {
   if (event && n > 0) {
     node nd{options(a["threads"])};
     std::atomic<long> finished{0};
-    auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i < n; ++i) {
-      auto p = nd.port([&nd, &finished](message&) {
-        finished.fetch_add(1, std::memory_order_relaxed);
+    std::latch done{1};
+    auto make_one = [&] {
+      auto p = nd.port([&](message&) {
+        if (finished.fetch_add(1, std::memory_order_relaxed) + 1 == n) done.count_down();
         nd.kil(self());
       });
       nd.snd(p, "go");
-    }
-    bench::wait_until([&] { return finished.load() == n && nd.stats().ports_alive <= 1; });
-    double secs = bench::seconds_since(start);
-    a.report("coport", "spawn", n / secs, "actors/s", params);
-    a.report("coport", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB", params);
+    };
+    double secs = run_spawner(nd, from_actor, n, done, make_one);
+    a.report("coport", bench_name, n / secs, "actors/s", params);
+    a.report("coport", bench_name + ".peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB",
+             params);
   }
   if (event && idle > 0) {
     node nd{options(a["threads"])};
@@ -75,16 +103,12 @@ void spawn(int argc, char** argv) {
   if (coro && n > 0) {
     node nd{options(a["threads"])};
     std::atomic<long> finished{0};
-    auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i < n; ++i) {
-      auto p = coport::spawn(nd, one_shot, &finished);
-      nd.snd(p, "go");
-    }
-    bench::wait_until([&] { return finished.load() == n && nd.stats().ports_alive <= 1; });
-    double secs = bench::seconds_since(start);
-    a.report("coport-coro", "spawn", n / secs, "actors/s", params);
-    a.report("coport-coro", "spawn.peak_rss", bench::peak_resident_bytes() / 1048576.0, "MiB",
-             params);
+    std::latch done{1};
+    auto make_one = [&] { nd.snd(coport::spawn(nd, one_shot, &finished, n, &done), "go"); };
+    double secs = run_spawner(nd, from_actor, n, done, make_one);
+    a.report("coport-coro", bench_name, n / secs, "actors/s", params);
+    a.report("coport-coro", bench_name + ".peak_rss", bench::peak_resident_bytes() / 1048576.0,
+             "MiB", params);
   }
   if (coro && idle > 0) {
     node nd{options(a["threads"])};

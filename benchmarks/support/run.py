@@ -28,7 +28,8 @@ WORKLOADS = {
 # coport runs its two variants (event ports, coroutine actors) in separate processes where a
 # figure is per process (peak and idle memory).
 COPORT_ARGS = {
-    "spawn": [["idle=0", "only=1"], ["idle=0", "only=2"], ["n=0", "only=1"], ["n=0", "only=2"]],
+    "spawn": [["idle=0", "only=1"], ["idle=0", "only=2"], ["idle=0", "only=1", "from_actor=1"],
+              ["idle=0", "only=2", "from_actor=1"], ["n=0", "only=1"], ["n=0", "only=2"]],
 }
 LOWER_IS_BETTER = {"ns", "ns/receive", "bytes/actor", "MiB", "us", "%core"}
 
