@@ -34,6 +34,8 @@ std::string resolve_node_id(const std::string& requested) {
   return id;
 }
 
+constexpr unsigned max_threads = 1024;
+
 unsigned worker_count(const node_options& o) {
   if (o.threads != 0) return o.threads;
   unsigned hw = std::thread::hardware_concurrency();
@@ -117,6 +119,10 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
                  options_.port_budget} {
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
+  }
+  if (options_.threads > max_threads) {
+    throw std::invalid_argument{fmt::format("coport: node_options.threads is {}; at most {}",
+                                            options_.threads, max_threads)};
   }
   if (external) {
     io_ = external;

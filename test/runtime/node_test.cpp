@@ -178,3 +178,15 @@ TEST_SUITE("node") {
     CHECK(refused.events() == std::vector<std::string>{"port", "thread"});
   }
 }
+
+TEST_SUITE("node") {
+  TEST_CASE("absurd options are refused with an error that names them") {
+    node_options o;
+    o.threads = 100000;
+    CHECK_THROWS_WITH_AS(node{o}, doctest::Contains("threads"), std::invalid_argument);
+    asio::io_context io;
+    node_options d;
+    d.mode = run_mode::deterministic;
+    CHECK_THROWS_AS((node{io, d}), std::invalid_argument);
+  }
+}
