@@ -8,7 +8,11 @@ if(NOT TARGET coport_asio)
   add_library(coport_asio INTERFACE)
   set_target_properties(coport_asio PROPERTIES EXPORT_NAME asio)
   target_include_directories(coport_asio SYSTEM INTERFACE ${COPORT_ASIO_INCLUDE_DIR})
-  target_compile_definitions(coport_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  # ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 picks aligned_alloc or operator new by a libstdc++
+  # macro that exists only if a standard header came first, so translation units disagree and
+  # memory from operator new reaches free() (AddressSanitizer: alloc-dealloc-mismatch).
+  target_compile_definitions(coport_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+    ASIO_DISABLE_STD_ALIGNED_ALLOC)
   target_link_libraries(coport_asio INTERFACE Threads::Threads)
 endif()
 

@@ -15,3 +15,4 @@
 #include "coport/sleep.hpp"
 #include "coport/tag.hpp"
 #include "coport/timer.hpp"
+#include "coport/task.hpp"
