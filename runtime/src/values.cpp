@@ -58,9 +58,11 @@ std::uint32_t tag::lookup_literal(const char* text, std::size_t size) {
     std::string_view name;
     std::uint32_t id = 0;
   };
-  thread_local slot slots[16];
+  thread_local slot slots[64];
   std::string_view wanted{text, ::strnlen(text, size)};
-  slot& s = slots[(reinterpret_cast<std::uintptr_t>(text) >> 3) % 16];
+  // Fibonacci hashing of the whole address: literals that sit a few bytes apart ("ping" and
+  // "pong") must not share a slot.
+  slot& s = slots[(reinterpret_cast<std::uintptr_t>(text) * 0x9E3779B97F4A7C15ull) >> 58];
   if (s.address == text && s.name == wanted) return s.id;
   std::uint32_t id = detail::tag_names().intern(wanted);
   s = slot{text, detail::tag_names().name(id), id};

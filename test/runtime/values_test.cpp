@@ -90,3 +90,16 @@ TEST_SUITE("values") {
     CHECK(tag{literal} == tag{std::string{"lit"}});
   }
 }
+
+TEST_SUITE("values") {
+  TEST_CASE("tags from literals, arrays, C strings and std::strings agree") {
+    const char* pointer = "same";
+    char array[] = "same";
+    std::string text = "same";
+    tag from_literal{"same"};
+    CHECK(tag{pointer} == from_literal);
+    CHECK(tag{array} == from_literal);
+    CHECK(tag{text} == from_literal);
+    CHECK(tag{std::string_view{text}} == from_literal);
+  }
+}

@@ -8,6 +8,7 @@
 /// Lifetime: interned names live until the process ends.
 
 #include <compare>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -30,7 +31,11 @@ class tag {
   /// save work, never return a wrong tag.
   template <std::size_t N>
   tag(const char (&name)[N]) : id_{lookup_literal(name, N - 1)} {}
-  tag(const char* name) : tag(std::string_view{name}) {}
+  /// Interns a C string. (A template, so that a string literal, which fits both this and the
+  /// array form equally well, resolves to the more specialised array form and its cache.)
+  template <class P>
+  requires std::same_as<P, const char*> || std::same_as<P, char*> tag(P name)
+      : tag(std::string_view{name}) {}
 
   /// The interned name.
   std::string_view name() const noexcept;
