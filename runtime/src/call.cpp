@@ -125,21 +125,17 @@ void node_core::run_init(const std::string& name, message& args) {
   }
   port_impl* p = current().port;
   if (!init) {
-    p->add_ref();
-    kill(p, reason{"no_such_init", fmt::format("no init function named '{}'", name)});
+    kill_running(p, reason{"no_such_init", fmt::format("no init function named '{}'", name)});
     return;
   }
   try {
     (*init)(args);
   } catch (const bad_message_error& e) {
-    p->add_ref();
-    kill(p, reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
+    kill_running(p, reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
   } catch (const std::exception& e) {
-    p->add_ref();
-    kill(p, reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
+    kill_running(p, reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
   } catch (...) {
-    p->add_ref();
-    kill(p, reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
+    kill_running(p, reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
   }
 }
 

@@ -94,6 +94,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   port_impl* lookup_cached(std::uint64_t local) noexcept;
   /// Kills a port we hold a reference to (first reason wins); consumes that reference.
   void kill(port_impl* p, reason why);
+  /// Kills the port this thread is running (which the caller does not hold a reference to).
+  void kill_running(port_impl* p, reason why) {
+    p->add_ref();
+    kill(p, std::move(why));
+  }
   /// Runs up to `budget` messages of `p` on this thread (the scheduler's exclusive slot).
   run_result run_port(port_impl* p, std::size_t budget);
   /// Counts a dropped message.

@@ -84,20 +84,16 @@ void node_core::dispatch(port_impl* p, message_node* n) {
       } else if (p->fallback) {
         p->fallback(m);
       } else {
-        p->add_ref();
-        kill(p, reason{"unhandled_message",
-                       fmt::format("no handler for message '{}'", printable_tag(m.tag()))});
+        kill_running(p, reason{"unhandled_message",
+                               fmt::format("no handler for message '{}'", printable_tag(m.tag()))});
       }
     }
   } catch (const bad_message_error& e) {
-    p->add_ref();
-    kill(p, reason{"bad_message", e.what()});
+    kill_running(p, reason{"bad_message", e.what()});
   } catch (const std::exception& e) {
-    p->add_ref();
-    kill(p, reason{"die", e.what()});
+    kill_running(p, reason{"die", e.what()});
   } catch (...) {
-    p->add_ref();
-    kill(p, reason{"die", "unknown exception"});
+    kill_running(p, reason{"die", "unknown exception"});
   }
   if (!p->graveyard.empty()) p->graveyard.clear();
 }
@@ -138,9 +134,11 @@ void node_core::teardown(port_impl* p) {
   if (!list) log_death(p, why);
   fire(list, why);
 
-  live_.fetch_sub(1, std::memory_order_acq_rel);
-  { std::lock_guard lock{ended_mutex_}; }
-  ended_cv_.notify_all();
+  // Only shutdown waits, and only for the last port: no lock or wake-up per port death.
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    { std::lock_guard lock{ended_mutex_}; }
+    ended_cv_.notify_all();
+  }
   release(p);  // the table's reference
 }
 
