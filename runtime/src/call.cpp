@@ -33,13 +33,8 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
     // Outside any port: run it as a plain job, not in the reply port's context (which ends
     // with the reply, so code in the callback must not look like it belongs there).
     state->callback = [core = core_.get(), cb = std::move(callback)](reply r) mutable {
-      core->post_job([cb = std::move(cb), r = std::move(r)]() mutable {
-        try {
-          cb(std::move(r));
-        } catch (const std::exception& e) {
-          detail::log(detail::log_level::error, "a cal callback threw: {}", e.what());
-        }
-      });
+      core->post_guarded("a cal callback",
+                         [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
     };
   }
   // Every path ends here, in the reply port's context.

@@ -34,7 +34,7 @@ monitor node_core::add_monitor(const port_id& target, unique_function<void(const
     }
     if (first) link->watch(target);
     auto serial = record->serial;
-    return monitor{shared_from_this(), nullptr, record.release(), serial};
+    return monitor{shared_from_this(), nullptr, record.release(), serial, target};
   }
 
   if (port_impl* p = acquire(target, /*accept_killed=*/true)) {
@@ -54,8 +54,8 @@ monitor node_core::add_monitor(const port_id& target, unique_function<void(const
   return {};
 }
 
-void node_core::cancel_monitor(port_impl* p, monitor_record* record,
-                               std::uint64_t serial) noexcept {
+void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64_t serial,
+                               const port_id& remote_target) noexcept {
   if (p) {
     bool owned = false;
     {
@@ -69,29 +69,27 @@ void node_core::cancel_monitor(port_impl* p, monitor_record* record,
     release(p);
     return;
   }
-  // A remote port: find the list that holds the record.
+  // A remote port: the record is in the target's list unless it has fired already (the
+  // serial tells it from a newer record at the same address).
   std::shared_ptr<remote_link> link;
-  port_id last;
   bool owned = false;
   {
     std::lock_guard lock{remote_mutex_};
-    for (auto it = remote_monitors_.begin(); it != remote_monitors_.end(); ++it) {
+    if (auto it = remote_monitors_.find(remote_target); it != remote_monitors_.end()) {
       for (auto* r = it->second.head; r; r = r->next) {
         if (r != record || r->serial != serial) continue;
         it->second.erase(r);
         owned = true;
         if (!it->second.head) {
-          last = it->first;
           link = remote_;
           remote_monitors_.erase(it);
         }
         break;
       }
-      if (owned) break;
     }
   }
   if (owned) delete record;
-  if (link) link->unwatch(last);
+  if (link) link->unwatch(remote_target);
 }
 
 void node_core::remote_port_died(const port_id& port, const reason& why) {
@@ -145,14 +143,20 @@ void node_core::set_remote_link(std::shared_ptr<remote_link> link) {
 // -- the guard ----------------------------------------------------------------------------------
 
 monitor::monitor(std::shared_ptr<detail::node_core> core, detail::port_impl* port,
-                 detail::monitor_record* record, std::uint64_t serial) noexcept
-    : core_{std::move(core)}, port_{port}, record_{record}, serial_{serial} {}
+                 detail::monitor_record* record, std::uint64_t serial,
+                 port_id remote_target) noexcept
+    : core_{std::move(core)},
+      port_{port},
+      record_{record},
+      serial_{serial},
+      remote_target_{remote_target} {}
 
 monitor::monitor(monitor&& other) noexcept
     : core_{std::move(other.core_)},
       port_{std::exchange(other.port_, nullptr)},
       record_{std::exchange(other.record_, nullptr)},
-      serial_{other.serial_} {}
+      serial_{other.serial_},
+      remote_target_{other.remote_target_} {}
 
 monitor& monitor::operator=(monitor&& other) noexcept {
   if (this != &other) {
@@ -161,6 +165,7 @@ monitor& monitor::operator=(monitor&& other) noexcept {
     port_ = std::exchange(other.port_, nullptr);
     record_ = std::exchange(other.record_, nullptr);
     serial_ = other.serial_;
+    remote_target_ = other.remote_target_;
   }
   return *this;
 }
@@ -171,7 +176,7 @@ monitor::~monitor() {
 
 void monitor::cancel() noexcept {
   if (!record_) return;
-  core_->cancel_monitor(port_, record_, serial_);
+  core_->cancel_monitor(port_, record_, serial_, remote_target_);
   record_ = nullptr;
   port_ = nullptr;
   core_.reset();

@@ -140,13 +140,7 @@ detail::unique_function<void(const reason&)> node::bind_to_context(
     };
   }
   return [core = core_.get(), f = std::move(f)](const reason& why) mutable {
-    core->post_job([f = std::move(f), why]() mutable {
-      try {
-        f(why);
-      } catch (const std::exception& e) {
-        detail::log(detail::log_level::error, "a monitor callback threw: {}", e.what());
-      }
-    });
+    core->post_guarded("a monitor callback", [f = std::move(f), why]() mutable { f(why); });
   };
 }
 

@@ -249,6 +249,13 @@ void node_core::kill(port_impl* p, reason why) {
   deliver(p, wake);
 }
 
+void node_core::log_error(const char* what, const char* error) noexcept {
+  try {
+    log(log_level::error, "node {}: {} threw: {}", id_, what, error);
+  } catch (...) {
+  }
+}
+
 node_stats node_core::stats() const noexcept {
   node_stats s;
   s.ports_created = created_.load(std::memory_order_relaxed);

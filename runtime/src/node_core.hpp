@@ -109,7 +109,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Adds a monitor to `target`; fires at once (posted) with `no_such_port` if it is gone.
   monitor add_monitor(const port_id& target, unique_function<void(const reason&)> action);
   /// Cancels a monitor made by add_monitor (port null for a remote port).
-  void cancel_monitor(port_impl* port, monitor_record* record, std::uint64_t serial) noexcept;
+  void cancel_monitor(port_impl* port, monitor_record* record, std::uint64_t serial,
+                      const port_id& remote_target) noexcept;
+  /// Posts `f()` as a plain job (no port context); an exception escaping it is logged.
+  template <class F>
+  void post_guarded(const char* what, F&& f);
   void remote_port_died(const port_id& port, const reason& why);
   void remote_node_lost(std::uint32_t node_number, const reason& why);
   void set_remote_link(std::shared_ptr<remote_link> link);
@@ -127,6 +131,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void dispatch(port_impl* p, message_node* n);
   void teardown(port_impl* p);
   void fire(monitor_record* list, const reason& why) noexcept;
+  void log_error(const char* what, const char* error) noexcept;
   void log_death(port_impl* p, const reason& why);
 
   node& owner_;
@@ -164,6 +169,19 @@ class node_core : public std::enable_shared_from_this<node_core> {
 template <class F>
 void node_core::post_job(F&& job) {
   asio::post(*io_, [self = shared_from_this(), job = std::forward<F>(job)]() mutable { job(); });
+}
+
+template <class F>
+void node_core::post_guarded(const char* what, F&& f) {
+  post_job([this, what, f = std::forward<F>(f)]() mutable {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      log_error(what, e.what());
+    } catch (...) {
+      log_error(what, "unknown exception");
+    }
+  });
 }
 
 template <class F>

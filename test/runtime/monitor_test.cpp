@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <coport/node.hpp>
+#include <coport/remote.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -195,5 +196,57 @@ TEST_SUITE("monitors") {
       g.emplace(n.mon(p, [](const reason&) {}));
     }
     g.reset();  // must not touch freed memory (checked under ASan)
+  }
+}
+
+namespace {
+
+/// A transport stand-in that records what the node asks of it.
+struct recording_link : remote_link {
+  std::vector<std::string> calls;
+  void send(const port_id& to, message m) override {
+    calls.push_back("send " + to.to_string() + " " + std::string{m.tag().name()});
+  }
+  void kill(const port_id& target, const reason& why) override {
+    calls.push_back("kill " + target.to_string() + " " + why.to_string());
+  }
+  void watch(const port_id& target) override { calls.push_back("watch " + target.to_string()); }
+  void unwatch(const port_id& target) override { calls.push_back("unwatch " + target.to_string()); }
+};
+
+}  // namespace
+
+TEST_SUITE("monitors") {
+  TEST_CASE("monitors on a remote port go through the transport: watch, unwatch, death") {
+    node n{stepped("mon-remote")};
+    auto link = std::make_shared<recording_link>();
+    n.set_remote_link(link);
+    port_id far{"far-node", 7};
+    std::vector<reason> got;
+    {
+      auto first = n.mon(far, [&](const reason& r) { got.push_back(r); });
+      auto second = n.mon(far, [&](const reason& r) { got.push_back(r); });
+      first.cancel();  // one monitor left: no unwatch yet
+    }                  // the last guard cancels: unwatch
+    CHECK(link->calls == std::vector<std::string>{"watch far-node#7", "unwatch far-node#7"});
+
+    auto kept = n.mon(far, [&](const reason& r) { got.push_back(r); });
+    n.remote_port_died(far, reason{"gone"});
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == reason{"gone"});
+    kept.cancel();  // already fired: nothing to unwatch
+    CHECK(link->calls.back() == "watch far-node#7");
+
+    auto on_lost = n.mon(port_id{"lost-node", 3}, [&](const reason& r) { got.push_back(r); });
+    n.remote_node_lost("lost-node", reason{"transport_error", "lost-node", "connection reset"});
+    n.run_until_idle();
+    REQUIRE(got.size() == 2);
+    CHECK(got[1].kind() == "transport_error");
+
+    n.snd(far, "hello");
+    n.kil(far, "stop");
+    CHECK(link->calls.back() == "kill far-node#7 stop");
+    CHECK(link->calls[link->calls.size() - 2] == "send far-node#7 hello");
   }
 }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "coport/port_id.hpp"
+
 namespace coport {
 
 namespace detail {
@@ -39,13 +41,15 @@ class [[nodiscard("destroying the guard cancels the monitor; call release() to k
 
   /// Low-level: made by the node.
   monitor(std::shared_ptr<detail::node_core> core, detail::port_impl * port,
-          detail::monitor_record * record, std::uint64_t serial = 0) noexcept;
+          detail::monitor_record * record, std::uint64_t serial = 0,
+          port_id remote_target = {}) noexcept;
 
  private:
   std::shared_ptr<detail::node_core> core_;
   detail::port_impl* port_ = nullptr;  // holds a reference; null for a remote port
   detail::monitor_record* record_ = nullptr;
   std::uint64_t serial_ = 0;
+  port_id remote_target_;  // for a monitor on a remote port: the list that holds the record
 };
 
 }  // namespace coport
