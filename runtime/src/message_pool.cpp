@@ -3,8 +3,11 @@
 // The thread that frees a block keeps it; a consumer that frees more than it allocates
 // (a fan-in sink) hands full batches of 256 blocks to a shared pool, from which a producer
 // whose list ran dry takes a whole batch: one lock per 256 messages instead of malloc's
-// per-message cross-thread traffic. Blocks are sized in four classes up to 512 bytes; larger
-// messages use operator new. Pooled memory is kept for reuse, not returned to the system.
+// per-message cross-thread traffic. A thread whose list and the shared pool are both empty
+// carves a fresh slab of 256 blocks (one malloc, one lock per 256 messages, blocks adjacent in
+// memory so that a consumer reading them in order streams through them). Blocks are sized in
+// four classes up to 512 bytes; larger messages use operator new. Pooled memory is kept for
+// reuse, not returned to the system.
 #include <array>
 #include <cstddef>
 #include <mutex>
@@ -81,15 +84,25 @@ thread_cache& cache() {
   return tc;
 }
 
+/// A fresh slab of `batch_size` blocks of class `c`, linked in address order.
+block_list carve_slab(int c) {
+  std::size_t size = class_sizes[static_cast<std::size_t>(c)];
+  auto* base = static_cast<char*>(::operator new(size * batch_size));
+  for (std::size_t i = 0; i + 1 < batch_size; ++i) {
+    reinterpret_cast<free_block*>(base + i * size)->next =
+        reinterpret_cast<free_block*>(base + (i + 1) * size);
+  }
+  reinterpret_cast<free_block*>(base + (batch_size - 1) * size)->next = nullptr;
+  return block_list{reinterpret_cast<free_block*>(base), batch_size};
+}
+
 }  // namespace
 
 void* allocate_message(std::size_t size) {
   int c = class_of(size);
   if (c < 0) return ::operator new(size);
   block_list& list = cache().lists[static_cast<std::size_t>(c)];
-  if (!list.head && !pool().take(c, list)) {
-    return ::operator new(class_sizes[static_cast<std::size_t>(c)]);
-  }
+  if (!list.head && !pool().take(c, list)) list = carve_slab(c);
   free_block* b = list.head;
   list.head = b->next;
   --list.count;
