@@ -52,20 +52,16 @@ std::string describe(const signature& sig) {
 
 tag::tag(std::string_view name) : id_{detail::tag_names().intern(name)} {}
 
-std::uint32_t tag::lookup_literal(const char* text, std::size_t size) {
-  struct slot {
-    const char* address = nullptr;
-    std::string_view name;
-    std::uint32_t id = 0;
-  };
-  thread_local slot slots[64];
-  std::string_view wanted{text, ::strnlen(text, size)};
-  // Fibonacci hashing of the whole address: literals that sit a few bytes apart ("ping" and
-  // "pong") must not share a slot.
-  slot& s = slots[(reinterpret_cast<std::uintptr_t>(text) * 0x9E3779B97F4A7C15ull) >> 58];
-  if (s.address == text && s.name == wanted) return s.id;
-  std::uint32_t id = detail::tag_names().intern(wanted);
-  s = slot{text, detail::tag_names().name(id), id};
+std::uint32_t tag::lookup_literal(const char* array, std::size_t size) {
+  // The name ends at the first NUL (a char array may hold a shorter string).
+  std::uint32_t id = detail::tag_names().intern({array, ::strnlen(array, size)});
+  if (size <= sizeof(detail::literal_slot::bytes)) {
+    detail::literal_slot& s = detail::literal_slots[detail::literal_slot_of(array)];
+    s.address = array;
+    s.size = static_cast<std::uint32_t>(size);
+    s.id = id;
+    std::memcpy(s.bytes, array, size);
+  }
   return id;
 }
 

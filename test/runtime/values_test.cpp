@@ -26,6 +26,13 @@ TEST_SUITE("values") {
     CHECK(&"ping"_tag == &"ping"_tag);
   }
 
+  TEST_CASE("a char array too long for the literal cache still gives its text's tag") {
+    char long_buf[40] = "a-name-longer-than-the-cached-copy";
+    CHECK(tag{long_buf}.name() == "a-name-longer-than-the-cached-copy");
+    long_buf[0] = 'b';
+    CHECK(tag{long_buf}.name() == "b-name-longer-than-the-cached-copy");
+  }
+
   TEST_CASE("tags interned concurrently from many threads agree") {
     std::vector<std::thread> threads;
     std::vector<std::uint32_t> ids(8);

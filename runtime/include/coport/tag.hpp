@@ -11,11 +11,32 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
 
 namespace coport {
+
+namespace detail {
+
+/// One entry of the per-thread literal cache: an array's address, its bytes and its tag.
+struct literal_slot {
+  const char* address = nullptr;
+  std::uint32_t size = 0;  ///< the array's length, 0 = empty slot
+  std::uint32_t id = 0;
+  char bytes[24] = {};
+};
+inline constexpr std::size_t literal_slot_count = 64;
+/// Constant-initialised, so reading it is a plain thread-local access (no init guard).
+inline thread_local literal_slot literal_slots[literal_slot_count];
+
+inline std::size_t literal_slot_of(const char* address) noexcept {
+  // Fibonacci hashing of the whole address: literals a few bytes apart must not collide.
+  return (reinterpret_cast<std::uintptr_t>(address) * 0x9E3779B97F4A7C15ull) >> 58;
+}
+
+}  // namespace detail
 
 /// An interned message tag that compares as one integer.
 class tag {
@@ -27,10 +48,20 @@ class tag {
   tag(std::string_view name);
   tag(const std::string& name) : tag(std::string_view{name}) {}
   /// Interns a string literal (or any char array) through a small per-thread cache keyed by
-  /// the array's address; the cached name is compared with the array, so the cache can only
-  /// save work, never return a wrong tag.
+  /// the array's address; a hit also compares the array's bytes with the cached copy, so the
+  /// cache can only save work, never return a wrong tag. A hit is inline: a few loads and
+  /// one fixed-size compare.
   template <std::size_t N>
-  tag(const char (&name)[N]) : id_{lookup_literal(name, N - 1)} {}
+  tag(const char (&name)[N]) {
+    if constexpr (N <= sizeof(detail::literal_slot::bytes)) {
+      const detail::literal_slot& s = detail::literal_slots[detail::literal_slot_of(name)];
+      if (s.address == name && s.size == N && std::memcmp(s.bytes, name, N) == 0) {
+        id_ = s.id;
+        return;
+      }
+    }
+    id_ = lookup_literal(name, N);
+  }
   /// Interns a C string. (A template, so that a string literal, which fits both this and the
   /// array form equally well, resolves to the more specialised array form and its cache.)
   template <class P>
@@ -49,7 +80,8 @@ class tag {
   friend constexpr auto operator<=>(tag, tag) noexcept = default;
 
  private:
-  static std::uint32_t lookup_literal(const char* text, std::size_t size);
+  /// The cache's slow path: interns the array's name and fills its slot when it fits.
+  static std::uint32_t lookup_literal(const char* array, std::size_t size);
 
   std::uint32_t id_ = 0;
 };
