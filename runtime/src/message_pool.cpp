@@ -87,7 +87,7 @@ thread_cache& cache() {
 /// A fresh slab of `batch_size` blocks of class `c`, linked in address order.
 block_list carve_slab(int c) {
   std::size_t size = class_sizes[static_cast<std::size_t>(c)];
-  auto* base = static_cast<char*>(::operator new(size * batch_size));
+  auto* base = static_cast<char*>(::operator new(size* batch_size));
   for (std::size_t i = 0; i + 1 < batch_size; ++i) {
     reinterpret_cast<free_block*>(base + i * size)->next =
         reinterpret_cast<free_block*>(base + (i + 1) * size);

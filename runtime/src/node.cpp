@@ -57,15 +57,22 @@ port_id node::make_port(detail::message_handler fallback) {
 
 namespace {
 
+/// Keeps a replaced handler alive until the running dispatch ends (it may be the one running).
+void bury(port_impl* p, detail::message_handler h) {
+  if (!p->graveyard) p->graveyard = std::make_unique<std::vector<detail::message_handler>>();
+  p->graveyard->push_back(std::move(h));
+  detail::buried_this_dispatch = true;
+}
+
 void apply_handler(port_impl* p, tag t, detail::message_handler h, bool fallback) {
   if (fallback) {
-    if (p->fallback) p->graveyard.push_back(std::move(p->fallback));
+    if (p->fallback) bury(p, std::move(p->fallback));
     p->fallback = std::move(h);
     return;
   }
   for (auto it = p->handlers.begin(); it != p->handlers.end(); ++it) {
     if (it->first != t) continue;
-    p->graveyard.push_back(std::move(it->second));
+    bury(p, std::move(it->second));
     if (h) {
       it->second = std::move(h);
     } else {

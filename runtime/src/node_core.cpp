@@ -214,6 +214,7 @@ void node_core::deliver(port_impl* p, message_node* n) noexcept {
 }
 
 void node_core::push_to(port_impl* p, message_node* n) noexcept {
+  if (++sends_this_dispatch == busy_sends) scheduler_.offer_local();
   switch (p->push(n)) {
     case push_result::woke:
       // A scheduled port cannot be torn down but by its own run: the run queue needs no

@@ -53,30 +53,38 @@ struct monitor_list {
   monitor_record* take() noexcept { return std::exchange(head, nullptr); }
 };
 
+/// Set when a handler of the port running on this thread was replaced (see `graveyard`).
+inline thread_local bool buried_this_dispatch = false;
+
 /// Result of pushing onto an inbox.
 enum class push_result { queued, woke, dead };
 
-/// A port.
-struct port_impl {
-  // -- shared between threads -----------------------------------------------------------------
-  std::atomic<std::int32_t> refs{0};            ///< 0 = free slot
-  std::atomic<std::uint64_t> id{0};             ///< local number while in use
-  std::atomic<message_node*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
+/// A port: two cache lines. The first is what the running thread reads for every message
+/// (and senders only read, to see `killed`); the second is what senders write (the inbox)
+/// and what monitors and kills touch. Sharing one line made a producer's push and its
+/// consumer's per-message reads bounce the line between cores on every message.
+struct alignas(64) port_impl {
+  // -- line 0: read per message by the runner; read-mostly for everyone else ------------------
+  std::atomic<std::int32_t> refs{0};  ///< 0 = free slot
   std::atomic<bool> killed{false};
+  message_node* cache = nullptr;    ///< FIFO taken from the inbox, kept while the port is not
+                                    ///< running (runner only)
+  port_impl* next_ready = nullptr;  ///< (scheduler only)
+  std::vector<std::pair<tag, message_handler>> handlers;  ///< (runner only)
+  std::unique_ptr<actor_state> actor;  ///< a coroutine actor's mailbox; takes what no tag
+                                       ///< handler does (runner only)
+  message_handler fallback;            ///< (runner only)
 
+  // -- line 1: written by senders, monitors and kills ------------------------------------------
+  alignas(64) std::atomic<message_node*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
+  std::atomic<std::uint64_t> id{0};                         ///< local number while in use
   spinlock mon_lock;  ///< guards monitors, monitors_closed, death
   bool monitors_closed = false;
   monitor_list monitors;
   reason death;
-
-  // -- owned by the running thread --------------------------------------------------------------
-  message_node* cache = nullptr;  ///< FIFO of messages taken from the inbox
-  port_impl* next_ready = nullptr;
-  std::vector<std::pair<tag, message_handler>> handlers;
-  message_handler fallback;
-  std::unique_ptr<actor_state>
-      actor;  ///< a coroutine actor's mailbox; takes what no tag handler does
-  std::vector<message_handler> graveyard;  ///< handlers replaced while one runs
+  /// Handlers replaced while one runs, destroyed after the dispatch (runner only; rare;
+  /// `buried_this_dispatch` tells the runner to look, so that it need not read this line).
+  std::unique_ptr<std::vector<message_handler>> graveyard;
 
   static message_node* blocked() noexcept { return reinterpret_cast<message_node*>(1); }
   static message_node* dead() noexcept { return reinterpret_cast<message_node*>(2); }
@@ -92,10 +100,10 @@ struct port_impl {
     return head == blocked() ? push_result::woke : push_result::queued;
   }
 
-  /// Moves everything pushed so far into `cache`, oldest first (runner only, cache empty).
-  void take_all() noexcept {
+  /// Takes everything pushed so far, oldest first (runner only).
+  message_node* take_all() noexcept {
     // A plain load first: an empty inbox needs no exchange (one atomic RMW less per run).
-    if (inbox.load(std::memory_order_relaxed) == nullptr) return;
+    if (inbox.load(std::memory_order_relaxed) == nullptr) return nullptr;
     message_node* stack = inbox.exchange(nullptr, std::memory_order_acquire);
     message_node* fifo = nullptr;
     while (stack) {
@@ -104,7 +112,7 @@ struct port_impl {
       fifo = stack;
       stack = next;
     }
-    cache = fifo;
+    return fifo;
   }
 
   /// Marks the port idle if nothing arrived; false if something did (runner only).
@@ -134,5 +142,7 @@ struct port_impl {
   /// Drops a reference; true when it was the last (the caller recycles the port).
   bool release_ref_only() noexcept { return refs.fetch_sub(1, std::memory_order_acq_rel) == 1; }
 };
+
+static_assert(sizeof(port_impl) == 128, "port_impl is two cache lines");
 
 }  // namespace coport::detail

@@ -37,24 +37,37 @@ void throw_bad_message(const message& m, const signature& wanted) {
 }
 
 run_result node_core::run_port(port_impl* p, std::size_t budget) {
+  // The FIFO lives in a local while the port runs: the port's first cache line is read by
+  // every sender (`killed`), so the runner writes it back only when it stops.
+  message_node* fifo = std::exchange(p->cache, nullptr);
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
-      teardown(p);
+      p->cache = fifo;
+      teardown(p);  // may recycle p: not touched after this
       return run_result::ended;
     }
-    if (!p->cache) {
-      p->take_all();
-      if (!p->cache) {
+    if (!fifo) {
+      fifo = p->take_all();
+      if (!fifo) {
         if (p->try_block()) return run_result::idle;
         continue;
       }
     }
-    if (budget == 0) return run_result::more;
+    if (budget == 0) {
+      p->cache = fifo;
+      return run_result::more;
+    }
     --budget;
-    message_node* n = p->cache;
-    p->cache = n->next;
+    message_node* n = fifo;
+    fifo = n->next;
     n->next = nullptr;
-    dispatch(p, n);
+    sends_this_dispatch = 0;
+    try {
+      dispatch(p, n);
+    } catch (...) {
+      p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
+      throw;
+    }
   }
 }
 
@@ -95,7 +108,10 @@ void node_core::dispatch(port_impl* p, message_node* n) {
   } catch (...) {
     kill_running(p, reason{"die", "unknown exception"});
   }
-  if (!p->graveyard.empty()) p->graveyard.clear();
+  if (buried_this_dispatch) [[unlikely]] {
+    buried_this_dispatch = false;
+    p->graveyard.reset();
+  }
 }
 
 void node_core::teardown(port_impl* p) {
@@ -120,7 +136,7 @@ void node_core::teardown(port_impl* p) {
     p->actor.reset();  // destroys the coroutine frame: its destructors run here
     p->handlers.clear();
     p->fallback = nullptr;
-    p->graveyard.clear();
+    p->graveyard.reset();
   }
 
   monitor_record* list;

@@ -1,6 +1,7 @@
 #include "port_table.hpp"
 
 #include <bit>
+#include <new>
 #include <stdexcept>
 
 namespace coport::detail {
@@ -28,7 +29,7 @@ port_table::~port_table() {
     if (!seg) continue;
     std::uint64_t n = segment_size(k);
     for (std::uint64_t i = 0; i < n; ++i) seg[i].~port_impl();
-    ::operator delete(seg);
+    ::operator delete (seg, std::align_val_t{alignof(port_impl)});
   }
 }
 
@@ -59,7 +60,8 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
     unsigned k = segment_of(slot);
     if (!segments_[k].load(std::memory_order_relaxed)) {
       std::uint64_t n = segment_size(k);
-      auto* seg = static_cast<port_impl*>(::operator new(n * sizeof(port_impl)));
+      auto* seg = static_cast<port_impl*>(
+          ::operator new (n * sizeof(port_impl), std::align_val_t{alignof(port_impl)}));
       for (std::uint64_t i = 0; i < n; ++i) new (seg + i) port_impl{};
       segments_[k].store(seg, std::memory_order_release);
     }

@@ -32,17 +32,9 @@ scheduler::scheduler(node_core& core, bool deterministic, unsigned max_runners, 
 void scheduler::schedule(port_impl* p) {
   if (local_runner* r = this_runner; r && r->owner == this) {
     r->queue.push(p);
-    if (r->queue.size < 2) return;
-    // More than one ready port here: offer the oldest to an idle thread.
-    bool post = false;
-    {
-      std::lock_guard lock{mutex_};
-      if (runners_ >= max_runners_) return;
-      shared_.push(r->queue.pop());
-      ++runners_;
-      post = true;
-    }
-    if (post) post_runner();
+    if (r->queue.size < 2 && sends_this_dispatch < busy_sends) return;
+    // More than one ready port here, or a handler that keeps this thread busy: share them.
+    offer_local();
     return;
   }
   bool post = false;
@@ -55,6 +47,28 @@ void scheduler::schedule(port_impl* p) {
     }
   }
   if (post) post_runner();
+}
+
+void scheduler::offer_local() {
+  local_runner* r = this_runner;
+  if (!r || r->owner != this || r->queue.size == 0) return;
+  // A busy producer hands over everything; otherwise the newest port stays here (the one a
+  // ping-pong partner just woke runs next on this core).
+  std::size_t keep = sends_this_dispatch >= busy_sends ? 0 : 1;
+  unsigned posts = 0;
+  {
+    // Ports go to the shared queue even when every runner is taken: a busy runner's local
+    // queue waits for its handler, a shared one is taken by the next runner that is free.
+    std::lock_guard lock{mutex_};
+    while (r->queue.size > keep) {
+      shared_.push(r->queue.pop());
+      if (runners_ < max_runners_) {
+        ++runners_;
+        ++posts;
+      }
+    }
+  }
+  while (posts-- > 0) post_runner();
 }
 
 void scheduler::post_runner() {

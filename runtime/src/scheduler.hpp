@@ -45,6 +45,13 @@ struct ready_list {
   }
 };
 
+/// Messages pushed by the handler running on this thread since its dispatch began (reset
+/// per dispatch). A handler that has pushed `busy_sends` is a producer that will keep its
+/// thread for a while: ports it wakes are offered to idle threads at once instead of
+/// waiting behind it in the local queue.
+inline thread_local std::uint32_t sends_this_dispatch = 0;
+inline constexpr std::uint32_t busy_sends = 64;
+
 /// Runs ready ports on the node's executor.
 class scheduler {
  public:
@@ -53,6 +60,10 @@ class scheduler {
   /// Makes `p` run. `p` must have just been woken by a push (so that nothing tears it down
   /// before it runs); the queue takes no reference.
   void schedule(port_impl* p);
+
+  /// Called when the running handler has become a busy producer: hands this thread's local
+  /// queue to idle threads, if there are any.
+  void offer_local();
 
   /// Deterministic mode: runs one message of the oldest ready port; false if none was ready.
   bool step();

@@ -14,5 +14,5 @@
 #include "coport/remote.hpp"
 #include "coport/sleep.hpp"
 #include "coport/tag.hpp"
-#include "coport/timer.hpp"
 #include "coport/task.hpp"
+#include "coport/timer.hpp"
