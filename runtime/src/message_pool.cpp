@@ -20,27 +20,8 @@ namespace coport::detail {
 
 namespace {
 
-constexpr std::size_t class_count = 4;
-constexpr std::size_t class_sizes[class_count] = {64, 128, 256, 512};
-constexpr std::size_t batch_size = 256;
-
-/// A free block, linked through its first word.
-struct free_block {
-  free_block* next;
-};
-
-/// A list of free blocks with its length.
-struct block_list {
-  free_block* head = nullptr;
-  std::size_t count = 0;
-};
-
-int class_of(std::size_t size) noexcept {
-  for (std::size_t c = 0; c < class_count; ++c) {
-    if (size <= class_sizes[c]) return static_cast<int>(c);
-  }
-  return -1;
-}
+constexpr std::size_t class_sizes[pool_class_count] = {64, 128, 256, 512};
+static_assert(pool_class_of(64) == 0 && pool_class_of(512) == 3 && pool_class_of(513) == -1);
 
 /// Full batches handed back by threads that freed more than they allocated.
 class shared_pool {
@@ -60,7 +41,7 @@ class shared_pool {
 
  private:
   std::mutex mutex_;
-  std::array<std::vector<block_list>, class_count> batches_;
+  std::array<std::vector<block_list>, pool_class_count> batches_;
 };
 
 shared_pool& pool() {
@@ -68,73 +49,75 @@ shared_pool& pool() {
   return *p;
 }
 
-/// This thread's free lists; returns what it holds to the shared pool when the thread ends.
-struct thread_cache {
-  std::array<block_list, class_count> lists;
-
-  ~thread_cache() {
-    for (std::size_t c = 0; c < class_count; ++c) {
-      if (lists[c].head) pool().put(static_cast<int>(c), lists[c]);
+/// Hands this thread's free lists to the shared pool when the thread ends. Touched by every
+/// slow path, and a list only fills through one, so it is registered whenever it matters.
+struct exit_hook {
+  ~exit_hook() {
+    for (std::size_t c = 0; c < pool_class_count; ++c) {
+      if (pool_lists[c].head) pool().put(static_cast<int>(c), pool_lists[c]);
+      pool_lists[c] = block_list{};
     }
   }
 };
 
-thread_cache& cache() {
-  thread_local thread_cache tc;
-  return tc;
+void register_exit_hook() noexcept {
+  thread_local exit_hook hook;
+  (void)hook;
 }
 
-/// A fresh slab of `batch_size` blocks of class `c`, linked in address order.
+/// A fresh slab of `pool_batch` blocks of class `c`, linked in address order.
 block_list carve_slab(int c) {
   std::size_t size = class_sizes[static_cast<std::size_t>(c)];
-  auto* base = static_cast<char*>(::operator new(size* batch_size));
-  for (std::size_t i = 0; i + 1 < batch_size; ++i) {
+  auto* base = static_cast<char*>(::operator new(size* pool_batch));
+  for (std::size_t i = 0; i + 1 < pool_batch; ++i) {
     reinterpret_cast<free_block*>(base + i * size)->next =
         reinterpret_cast<free_block*>(base + (i + 1) * size);
   }
-  reinterpret_cast<free_block*>(base + (batch_size - 1) * size)->next = nullptr;
-  return block_list{reinterpret_cast<free_block*>(base), batch_size};
+  reinterpret_cast<free_block*>(base + (pool_batch - 1) * size)->next = nullptr;
+  return block_list{reinterpret_cast<free_block*>(base), pool_batch};
 }
 
 }  // namespace
 
-void* allocate_message(std::size_t size) {
-  int c = class_of(size);
+void* allocate_message_slow(std::size_t size) {
+  int c = pool_class_of(size);
   if (c < 0) return ::operator new(size);
-  block_list& list = cache().lists[static_cast<std::size_t>(c)];
-  if (!list.head && !pool().take(c, list)) list = carve_slab(c);
+  register_exit_hook();
+  block_list& list = pool_lists[c];
+  if (!pool().take(c, list)) list = carve_slab(c);
   free_block* b = list.head;
   list.head = b->next;
   --list.count;
   return b;
 }
 
-void deallocate_message(void* p, std::size_t size) noexcept {
-  int c = class_of(size);
+void deallocate_message_slow(void* p, std::size_t size) noexcept {
+  int c = pool_class_of(size);
   if (c < 0) {
     ::operator delete(p);
     return;
   }
-  block_list& list = cache().lists[static_cast<std::size_t>(c)];
+  register_exit_hook();
+  block_list& list = pool_lists[c];
   auto* b = static_cast<free_block*>(p);
   b->next = list.head;
   list.head = b;
-  if (++list.count >= 2 * batch_size) {
+  if (++list.count >= 2 * pool_batch) {
     // Hand one batch to the pool; keep the rest for this thread's own sends.
     block_list batch{list.head, 0};
     free_block* last = list.head;
-    for (std::size_t i = 1; i < batch_size; ++i) last = last->next;
+    for (std::size_t i = 1; i < pool_batch; ++i) last = last->next;
     list.head = last->next;
     last->next = nullptr;
-    batch.count = batch_size;
-    list.count -= batch_size;
+    batch.count = pool_batch;
+    list.count -= pool_batch;
     try {
       pool().put(c, batch);
     } catch (...) {
       // Out of memory for the pool's vector: keep the blocks here instead.
       last->next = list.head;
       list.head = batch.head;
-      list.count += batch_size;
+      list.count += pool_batch;
     }
   }
 }

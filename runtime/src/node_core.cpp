@@ -48,45 +48,42 @@ namespace {
 
 std::atomic<std::uint64_t> next_core_uid{1};
 
-/// Per-thread pinned lookups: a thread that sends to the same port again skips the port
-/// table and its reference count. An entry holds one reference (so the port's slot is not
-/// recycled and its number stays put) and is valid only for the core with `core_uid`, which
-/// is unique in the process, so an entry of a node that is gone never matches; its weak_ptr
-/// tells eviction whether the memory still exists.
-struct send_cache {
-  struct entry {
-    std::uint64_t core_uid = 0;
-    std::uint64_t local = 0;
-    port_impl* port = nullptr;
-    std::weak_ptr<node_core> core;
-  };
-  static constexpr std::size_t size = 256;  // a power of two (8 KiB a thread)
-  std::array<entry, size> entries;
+/// The owners of this thread's send-cache entries. An entry holds one reference (so the
+/// port's slot is not recycled and its number stays put) and is valid only for the core
+/// with `core_uid`, which is unique in the process, so an entry of a node that is gone
+/// never matches; the weak_ptr tells eviction whether the memory still exists. Touched on
+/// every miss, so it is registered (and releases the references at thread exit) whenever
+/// an entry is filled.
+struct send_cache_owners {
+  std::array<std::weak_ptr<node_core>, send_cache_size> cores;
 
-  static void evict(entry& e) noexcept {
+  void evict(std::size_t i) noexcept {
+    send_cache_entry& e = send_cache_entries[i];
     if (e.port) {
-      if (auto core = e.core.lock()) core->release(e.port);
+      if (auto core = cores[i].lock()) core->release(e.port);
     }
-    e = entry{};
+    e = send_cache_entry{};
+    cores[i].reset();
   }
-  ~send_cache() {
-    for (auto& e : entries) evict(e);
+  ~send_cache_owners() {
+    for (std::size_t i = 0; i < send_cache_size; ++i) evict(i);
   }
 };
 
-send_cache& this_thread_cache() {
-  thread_local send_cache cache;
-  return cache;
+send_cache_owners& this_thread_owners() {
+  thread_local send_cache_owners owners;
+  return owners;
 }
 
 }  // namespace
 
-port_impl* node_core::lookup_cached(std::uint64_t local) noexcept {
-  // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
-  auto& e = this_thread_cache().entries[(local * 0x9E3779B97F4A7C15ull) >> 56];
+port_impl* node_core::lookup_slow(std::uint64_t local) noexcept {
+  std::size_t i = send_cache_slot(local);
+  send_cache_owners& owners = this_thread_owners();
+  send_cache_entry& e = send_cache_entries[i];
   if (e.core_uid == uid_ && e.local == local) {
-    if (!e.port->killed.load(std::memory_order_acquire)) return e.port;
-    send_cache::evict(e);
+    // A killed port: drop the entry (and its pin) so that its slot can be recycled.
+    owners.evict(i);
     return nullptr;
   }
   port_impl* p = ports_.acquire(local);
@@ -95,18 +92,13 @@ port_impl* node_core::lookup_cached(std::uint64_t local) noexcept {
     // Replacing an entry of this node, which is alive: no weak_ptr traffic.
     release(e.port);
   } else {
-    send_cache::evict(e);
+    owners.evict(i);
     e.core_uid = uid_;
-    e.core = weak_from_this();
+    owners.cores[i] = weak_from_this();
   }
   e.local = local;
   e.port = p;  // the cache keeps the reference that acquire took
   return p;
-}
-
-context& current() noexcept {
-  thread_local context ctx;
-  return ctx;
 }
 
 node_core::node_core(node& owner, node_options options, asio::io_context* external)
@@ -180,7 +172,7 @@ void node_core::release(port_impl* p) noexcept {
   if (p->release_ref_only()) ports_.recycle(p);
 }
 
-void node_core::send(const port_id& to, message_node* n) noexcept {
+void node_core::send_slow(const port_id& to, message_node* n) noexcept {
   if (is_local(to)) {
     if (port_impl* p = lookup_cached(to.local())) {
       push_to(p, n);
@@ -213,20 +205,14 @@ void node_core::deliver(port_impl* p, message_node* n) noexcept {
   release(p);
 }
 
-void node_core::push_to(port_impl* p, message_node* n) noexcept {
-  if (++sends_this_dispatch == busy_sends) scheduler_.offer_local();
-  switch (p->push(n)) {
-    case push_result::woke:
-      // A scheduled port cannot be torn down but by its own run: the run queue needs no
-      // reference of its own.
-      scheduler_.schedule(p);
-      return;
-    case push_result::queued:
-      return;
-    case push_result::dead:
-      destroy_message(n);
-      count_drop();
-      return;
+void node_core::pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept {
+  if (r == push_result::woke) {
+    // A scheduled port cannot be torn down but by its own run: the run queue needs no
+    // reference of its own.
+    scheduler_.schedule(p);
+  } else {
+    destroy_message(n);
+    count_drop();
   }
 }
 

@@ -45,7 +45,26 @@ struct context {
   node_core* core = nullptr;
   port_impl* port = nullptr;
 };
-context& current() noexcept;
+/// Constant-initialised: reading it is a plain thread-local access.
+inline thread_local context current_context;
+inline context& current() noexcept {
+  return current_context;
+}
+
+/// One entry of a thread's send cache: a pinned lookup (see `node_core::lookup_cached`).
+/// Plain data, so the hit path is a plain thread-local access; the entries' owners (weak
+/// pointers, for eviction at thread exit) live beside them in node_core.cpp.
+struct send_cache_entry {
+  std::uint64_t core_uid = 0;
+  std::uint64_t local = 0;
+  port_impl* port = nullptr;
+};
+inline constexpr std::size_t send_cache_size = 256;  // a power of two (6 KiB a thread)
+inline thread_local send_cache_entry send_cache_entries[send_cache_size];
+inline std::size_t send_cache_slot(std::uint64_t local) noexcept {
+  // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
+  return (local * 0x9E3779B97F4A7C15ull) >> 56;
+}
 
 /// The shared state of one node.
 class node_core : public std::enable_shared_from_this<node_core> {
@@ -84,14 +103,41 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Drops a reference; recycles the port after the last.
   void release(port_impl* p) noexcept;
   /// Sends a block to any port (local, or through the remote link); takes ownership.
-  void send(const port_id& to, message_node* n) noexcept;
+  void send(const port_id& to, message_node* n) noexcept {
+    if (is_local(to)) [[likely]] {
+      if (port_impl* p = lookup_cached(to.local())) [[likely]] {
+        push_to(p, n);
+        return;
+      }
+    }
+    send_slow(to, n);
+  }
   /// Pushes a block into a port we hold a reference to; consumes that reference.
   void deliver(port_impl* p, message_node* n) noexcept;
   /// Pushes a block into a port we hold a reference to, keeping the reference.
-  void push_to(port_impl* p, message_node* n) noexcept;
+  void push_to(port_impl* p, message_node* n) noexcept {
+    if (++sends_this_dispatch == busy_sends) [[unlikely]]
+      scheduler_.offer_local();
+    push_result r = p->push(n);
+    if (r != push_result::queued) [[unlikely]]
+      pushed_not_queued(p, n, r);
+  }
   /// The live local port `local` through this thread's send cache (a pinned reference that
-  /// the cache owns; the caller takes none), or null.
-  port_impl* lookup_cached(std::uint64_t local) noexcept;
+  /// the cache owns; the caller takes none), or null. The hit path is inline.
+  port_impl* lookup_cached(std::uint64_t local) noexcept {
+    const send_cache_entry& e = send_cache_entries[send_cache_slot(local)];
+    if (e.core_uid == uid_ && e.local == local && !e.port->killed.load(std::memory_order_acquire))
+        [[likely]] {
+      return e.port;
+    }
+    return lookup_slow(local);
+  }
+  /// The rest of `send`: cache misses, remote ports, drops.
+  void send_slow(const port_id& to, message_node* n) noexcept;
+  /// The rest of `push_to`: schedules a woken port or drops a message to a dead one.
+  void pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept;
+  /// The rest of `lookup_cached`: fills or evicts the entry.
+  port_impl* lookup_slow(std::uint64_t local) noexcept;
   /// Kills a port we hold a reference to (first reason wins); consumes that reference.
   void kill(port_impl* p, reason why);
   /// Kills the port this thread is running (which the caller does not hold a reference to).

@@ -42,9 +42,59 @@ struct message_node {
   message_kind kind = message_kind::user;
 };
 
-/// Allocation of message blocks (one place, so that it can be pooled).
-void* allocate_message(std::size_t size);
-void deallocate_message(void* p, std::size_t size) noexcept;
+// -- allocation of message blocks: per-thread free lists (message_pool.cpp) ----------------------
+
+/// A free block, linked through its first word.
+struct free_block {
+  free_block* next;
+};
+/// A thread's free blocks of one size class.
+struct block_list {
+  free_block* head = nullptr;
+  std::size_t count = 0;
+};
+inline constexpr std::size_t pool_class_count = 4;  ///< 64, 128, 256 and 512 bytes
+inline constexpr std::size_t pool_batch = 256;      ///< blocks moved between threads at once
+
+constexpr int pool_class_of(std::size_t size) noexcept {
+  return size <= 64 ? 0 : size <= 128 ? 1 : size <= 256 ? 2 : size <= 512 ? 3 : -1;
+}
+
+/// This thread's free lists. Constant-initialised, so the inline paths below are plain
+/// thread-local accesses; a list only becomes non-empty through the slow paths, which also
+/// register the thread-exit hook that hands the blocks back.
+inline thread_local block_list pool_lists[pool_class_count];
+
+void* allocate_message_slow(std::size_t size);
+void deallocate_message_slow(void* p, std::size_t size) noexcept;
+
+/// A block of at least `size` bytes: pops this thread's list (inline), else refills it.
+inline void* allocate_message(std::size_t size) {
+  if (int c = pool_class_of(size); c >= 0) {
+    block_list& list = pool_lists[c];
+    if (free_block* b = list.head) {
+      list.head = b->next;
+      --list.count;
+      return b;
+    }
+  }
+  return allocate_message_slow(size);
+}
+
+/// Returns a block: pushes onto this thread's list (inline) until it holds two batches.
+inline void deallocate_message(void* p, std::size_t size) noexcept {
+  if (int c = pool_class_of(size); c >= 0) {
+    block_list& list = pool_lists[c];
+    if (list.head && list.count + 1 < 2 * pool_batch) {
+      auto* b = static_cast<free_block*>(p);
+      b->next = list.head;
+      list.head = b;
+      ++list.count;
+      return;
+    }
+  }
+  deallocate_message_slow(p, size);
+}
 
 /// A block with the stored values `Ts...`.
 template <class... Ts>
