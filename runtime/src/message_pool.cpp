@@ -20,8 +20,8 @@ namespace coport::detail {
 
 namespace {
 
-constexpr std::size_t class_sizes[pool_class_count] = {64, 128, 256, 512};
-static_assert(pool_class_of(64) == 0 && pool_class_of(512) == 3 && pool_class_of(513) == -1);
+constexpr std::size_t class_sizes[pool_class_count] = {32, 64, 128, 256, 512};
+static_assert(pool_class_of(32) == 0 && pool_class_of(512) == 4 && pool_class_of(513) == -1);
 
 /// Full batches handed back by threads that freed more than they allocated.
 class shared_pool {

@@ -53,11 +53,11 @@ struct block_list {
   free_block* head = nullptr;
   std::size_t count = 0;
 };
-inline constexpr std::size_t pool_class_count = 4;  ///< 64, 128, 256 and 512 bytes
+inline constexpr std::size_t pool_class_count = 5;  ///< 32, 64, 128, 256 and 512 bytes
 inline constexpr std::size_t pool_batch = 256;      ///< blocks moved between threads at once
 
 constexpr int pool_class_of(std::size_t size) noexcept {
-  return size <= 64 ? 0 : size <= 128 ? 1 : size <= 256 ? 2 : size <= 512 ? 3 : -1;
+  return size <= 32 ? 0 : size <= 64 ? 1 : size <= 128 ? 2 : size <= 256 ? 3 : size <= 512 ? 4 : -1;
 }
 
 /// This thread's free lists. Constant-initialised, so the inline paths below are plain
