@@ -1,0 +1,78 @@
+// Scheduling: which ports run where and when (runtime/src/scheduler.cpp), seen from the API.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <coport/node.hpp>
+#include <latch>
+#include <thread>
+#include <vector>
+
+using namespace coport;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Waits (bounded) until `done()` holds; true if it did.
+template <class F>
+bool wait_until(F done, std::chrono::milliseconds limit = 5s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_SUITE("scheduler") {
+  TEST_CASE("a port woken by a handler that keeps sending runs on another thread meanwhile") {
+    // The consumer is woken by the producer's first send and would otherwise wait in the
+    // producer thread's local queue until the handler returns.
+    node n{node_options{.threads = 2}};
+    std::atomic<long> seen{0};
+    std::atomic<bool> ran_meanwhile{false};
+    std::latch finished{1};
+    auto consumer = n.port();
+    n.rcv(consumer, "inc", [&] { seen.fetch_add(1, std::memory_order_relaxed); });
+    auto producer = n.port();
+    n.rcv(producer, "go", [&] {
+      for (int i = 0; i < 1000; ++i) n.snd(consumer, "inc");
+      ran_meanwhile = wait_until([&] { return seen.load() > 0; });
+      finished.count_down();
+    });
+    n.snd(producer, "go");
+    finished.wait();
+    CHECK(ran_meanwhile.load());
+    CHECK(wait_until([&] { return seen.load() == 1000; }));
+  }
+
+  TEST_CASE("ports woken by a long handler are taken by the other thread, all but the newest") {
+    // One handler wakes several ports and then keeps its thread. The newest stays in this
+    // thread's queue (the partner a ping-pong handler just woke runs next on this core); the
+    // others must not wait for the handler: the other thread takes them even though both
+    // runners are up. (No thread steals from another's local queue: a long handler that woke
+    // a single port keeps it until it returns or has sent 64 messages.)
+    node n{node_options{.threads = 2}};
+    constexpr int ports = 8;
+    std::atomic<int> ran{0};
+    std::atomic<bool> others_ran_meanwhile{false};
+    std::latch finished{1};
+    std::vector<port_id> targets;
+    for (int i = 0; i < ports; ++i) {
+      targets.push_back(n.port());
+      n.rcv(targets.back(), "wake", [&] { ran.fetch_add(1); });
+    }
+    auto waker = n.port();
+    n.rcv(waker, "go", [&] {
+      for (auto& t : targets) n.snd(t, "wake");
+      others_ran_meanwhile = wait_until([&] { return ran.load() >= ports - 1; });
+      finished.count_down();
+    });
+    n.snd(waker, "go");
+    finished.wait();
+    CHECK(others_ran_meanwhile.load());
+    CHECK(wait_until([&] { return ran.load() == ports; }));
+  }
+}
