@@ -46,7 +46,10 @@ void actor_state::deliver(message& m) {
   if (waiting_ && waiting_->match(waiting_->matcher, m)) {
     receive_wait* w = std::exchange(waiting_, nullptr);
     w->result = std::move(m);
-    deadline_.cancel();
+    if (has_deadline_) {
+      has_deadline_ = false;
+      deadline_.cancel();
+    }
     resume(std::exchange(suspended_, {}));
     return;
   }
@@ -61,7 +64,7 @@ void actor_state::deliver(message& m) {
   append(m.release());
 }
 
-message actor_state::take_first(bool (*match)(void*, const message&), void* matcher) {
+message actor_state::take_queued(bool (*match)(void*, const message&), void* matcher) {
   message_node* prev = nullptr;
   for (message_node* n = head_; n; prev = n, n = n->next) {
     bool hit;
@@ -87,8 +90,10 @@ void actor_state::wait_for(receive_wait& wait, std::coroutine_handle<> h,
   waiting_ = &wait;
   std::uint64_t serial = park(h);
   if (timeout) {
+    has_deadline_ = true;
     deadline_ = owner_.after(*timeout, [this, serial] {
       if (!parked(serial) || !waiting_) return;
+      has_deadline_ = false;
       std::exchange(waiting_, nullptr)->timed_out = true;
       resume(std::exchange(suspended_, {}));
     });

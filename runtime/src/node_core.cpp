@@ -78,6 +78,8 @@ send_cache_owners& this_thread_owners() {
 }  // namespace
 
 port_impl* node_core::lookup_slow(std::uint64_t local) noexcept {
+  // An eviction below may drop the pin that keeps a pending batch's port: push it first.
+  if (pending_sends.count) flush_pending();
   std::size_t i = send_cache_slot(local);
   send_cache_owners& owners = this_thread_owners();
   send_cache_entry& e = send_cache_entries[i];
@@ -173,9 +175,10 @@ void node_core::release(port_impl* p) noexcept {
 }
 
 void node_core::send_slow(const port_id& to, message_node* n) noexcept {
+  if (pending_sends.count) flush_pending();  // order from this thread, and the batch's pin
   if (is_local(to)) {
     if (port_impl* p = lookup_cached(to.local())) {
-      push_to(p, n);
+      push_sent(p, n);
       return;
     }
   } else if (!to.is_null()) {

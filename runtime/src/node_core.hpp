@@ -59,6 +59,17 @@ struct send_cache_entry {
   std::uint64_t local = 0;
   port_impl* port = nullptr;
 };
+/// Messages a busy handler sent to one port and has not pushed yet (send_batch.cpp).
+struct pending_batch {
+  node_core* core = nullptr;
+  port_impl* port = nullptr;
+  message_node* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
+  message_node* oldest = nullptr;
+  std::uint32_t count = 0;
+};
+inline thread_local pending_batch pending_sends;
+inline constexpr std::uint32_t batch_limit = 32;  ///< messages pushed with one CAS at most
+
 inline constexpr std::size_t send_cache_size = 256;  // a power of two (6 KiB a thread)
 inline thread_local send_cache_entry send_cache_entries[send_cache_size];
 inline std::size_t send_cache_slot(std::uint64_t local) noexcept {
@@ -106,7 +117,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void send(const port_id& to, message_node* n) noexcept {
     if (is_local(to)) [[likely]] {
       if (port_impl* p = lookup_cached(to.local())) [[likely]] {
-        push_to(p, n);
+        push_sent(p, n);
         return;
       }
     }
@@ -114,13 +125,12 @@ class node_core : public std::enable_shared_from_this<node_core> {
   }
   /// Pushes a block into a port we hold a reference to; consumes that reference.
   void deliver(port_impl* p, message_node* n) noexcept;
-  /// Pushes a block into a port we hold a reference to, keeping the reference.
+  /// Pushes a block into a port we hold a reference to, keeping the reference (after this
+  /// thread's pending batch, so that order from this thread holds).
   void push_to(port_impl* p, message_node* n) noexcept {
-    if (++sends_this_dispatch == busy_sends) [[unlikely]]
-      scheduler_.offer_local();
-    push_result r = p->push(n);
-    if (r != push_result::queued) [[unlikely]]
-      pushed_not_queued(p, n, r);
+    if (pending_sends.count) [[unlikely]]
+      flush_pending();
+    push_plain(p, n);
   }
   /// The live local port `local` through this thread's send cache (a pinned reference that
   /// the cache owns; the caller takes none), or null. The hit path is inline.
@@ -132,6 +142,33 @@ class node_core : public std::enable_shared_from_this<node_core> {
     }
     return lookup_slow(local);
   }
+  /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
+  /// batched (the pin keeps the port's slot until the batch is pushed).
+  void push_sent(port_impl* p, message_node* n) noexcept {
+    if (++sends_this_dispatch >= busy_sends) [[unlikely]] {
+      pending_batch& b = pending_sends;
+      if (b.port == p && b.count != 0 && b.count + 1 < batch_limit) {
+        // Another message for the open batch (a port address is unique to its node).
+        n->next = b.newest;
+        b.newest = n;
+        ++b.count;
+        return;
+      }
+      if (push_busy(p, n)) return;
+    }
+    push_plain(p, n);
+  }
+  void push_plain(port_impl* p, message_node* n) noexcept {
+    push_result r = p->push(n);
+    if (r != push_result::queued) [[unlikely]]
+      pushed_not_queued(p, n, r);
+  }
+  /// A send by a handler that has sent `busy_sends` messages in this dispatch (see
+  /// send_batch.cpp): offers this thread's woken ports to idle threads and batches sends to
+  /// one port. False if the caller is to push plainly.
+  bool push_busy(port_impl* p, message_node* n) noexcept;
+  /// Pushes this thread's pending batch, if any (any node's).
+  static void flush_pending() noexcept;
   /// The rest of `send`: cache misses, remote ports, drops.
   void send_slow(const port_id& to, message_node* n) noexcept;
   /// The rest of `push_to`: schedules a woken port or drops a message to a dead one.

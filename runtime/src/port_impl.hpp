@@ -100,6 +100,17 @@ struct alignas(64) port_impl {
     return head == blocked() ? push_result::woke : push_result::queued;
   }
 
+  /// Pushes a chain linked newest -> ... -> oldest through `next` with one CAS; as `push`.
+  push_result push_chain(message_node* newest, message_node* oldest) noexcept {
+    message_node* head = inbox.load(std::memory_order_relaxed);
+    do {
+      if (head == dead()) return push_result::dead;
+      oldest->next = head == blocked() ? nullptr : head;
+    } while (!inbox.compare_exchange_weak(head, newest, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
+    return head == blocked() ? push_result::woke : push_result::queued;
+  }
+
   /// Takes everything pushed so far, oldest first (runner only).
   message_node* take_all() noexcept {
     // A plain load first: an empty inbox needs no exchange (one atomic RMW less per run).

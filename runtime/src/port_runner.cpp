@@ -38,23 +38,31 @@ void throw_bad_message(const message& m, const signature& wanted) {
 
 run_result node_core::run_port(port_impl* p, std::size_t budget) {
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
-  // every sender (`killed`), so the runner writes it back only when it stops.
+  // every sender (`killed`), so the runner writes it back only when it stops. The port's
+  // context is set once per run, not per message, and restored before teardown (monitors
+  // fire outside the dead port's context).
   message_node* fifo = std::exchange(p->cache, nullptr);
+  const context saved = std::exchange(current_context, context{this, p});
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
+      current_context = saved;
       teardown(p);  // may recycle p: not touched after this
       return run_result::ended;
     }
     if (!fifo) {
       fifo = p->take_all();
       if (!fifo) {
-        if (p->try_block()) return run_result::idle;
+        if (p->try_block()) {
+          current_context = saved;
+          return run_result::idle;
+        }
         continue;
       }
     }
     if (budget == 0) {
       p->cache = fifo;
+      current_context = saved;
       return run_result::more;
     }
     --budget;
@@ -65,9 +73,12 @@ run_result node_core::run_port(port_impl* p, std::size_t budget) {
     try {
       dispatch(p, n);
     } catch (...) {
+      flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
+      current_context = saved;
       throw;
     }
+    if (pending_sends.count) flush_pending();  // a busy handler's last batch
   }
 }
 
@@ -76,7 +87,7 @@ void node_core::dispatch(port_impl* p, message_node* n) {
     destroy_message(n);
     return;
   }
-  context_scope scope{this, p};
+  // run_port has set the port's context.
   try {
     if (n->kind == message_kind::closure) {
       message owner{n};

@@ -64,6 +64,59 @@ TEST_SUITE("ordering") {
     CHECK(ordered);
   }
 
+  TEST_CASE("a handler that keeps sending to several ports keeps each pair's order") {
+    // Past 64 sends a handler's messages to one port travel in batches; switching targets,
+    // killing and returning must each push what is pending first.
+    node n{node_options{.threads = 2}};
+    constexpr int count = 5000;
+    struct log {
+      std::vector<int> seen;
+      bool ended = false;
+    };
+    log a, b;
+    test::probe ended;
+    auto make_receiver = [&](log& l) {
+      auto p = n.port();
+      n.rcv(p, "n", [&l](int i) { l.seen.push_back(i); });
+      n.rcv(p, "end", [&l, &ended] {
+        l.ended = true;
+        ended.add("end");
+      });
+      return p;
+    };
+    auto ra = make_receiver(a);
+    auto rb = make_receiver(b);
+    auto victim = n.port();
+    n.rcv(victim, "n", [](int) {});
+    test::probe victim_died;
+    auto watch = n.mon(victim, [&](const reason& why) { victim_died.add(why.to_string()); });
+    auto sender = n.port();
+    n.rcv(sender, "go", [&] {
+      for (int i = 0; i < count; ++i) {
+        n.snd(ra, "n", i);
+        if (i % 100 < 40) n.snd(rb, "n", i);  // runs of 40 to one port, then to both
+        if (i == 3000) n.kil(victim, "stop");
+        if (i < 3000) n.snd(victim, "n", i);
+      }
+      n.snd(ra, "end");  // the last of a batch: pushed when this handler returns
+      n.snd(rb, "end");
+    });
+    n.snd(sender, "go");
+    REQUIRE(ended.wait_for(2));
+    std::vector<int> want_b;
+    for (int i = 0; i < count; ++i) {
+      if (i % 100 < 40) want_b.push_back(i);
+    }
+    CHECK(a.seen.size() == count);
+    bool a_ordered = true;
+    for (int i = 0; i < static_cast<int>(a.seen.size()); ++i)
+      a_ordered = a_ordered && a.seen[i] == i;
+    CHECK(a_ordered);
+    CHECK(b.seen == want_b);
+    REQUIRE(victim_died.wait_for(1));
+    CHECK(victim_died.events()[0] == "stop");
+  }
+
   TEST_CASE("a port's handlers never run concurrently with each other") {
     node_options o;
     o.id = "serial";

@@ -64,7 +64,10 @@ class actor_state {
   void deliver(message& m);
 
   /// Removes and returns the first queued message that `match` accepts (empty if none).
-  message take_first(bool (*match)(void*, const message&), void* matcher);
+  message take_first(bool (*match)(void*, const message&), void* matcher) {
+    if (!head_) return {};  // the common case of a receive loop that keeps up: inline
+    return take_queued(match, matcher);
+  }
 
   /// Suspends the coroutine on `wait` until a match arrives or `timeout` passes.
   void wait_for(receive_wait& wait, std::coroutine_handle<> h,
@@ -86,6 +89,7 @@ class actor_state {
   bool has_frame() const noexcept { return static_cast<bool>(frame_); }
 
  private:
+  message take_queued(bool (*match)(void*, const message&), void* matcher);
   void append(message_node* n) noexcept;
   void resume(std::coroutine_handle<> h);
 
@@ -100,6 +104,7 @@ class actor_state {
   std::coroutine_handle<> suspended_;
   std::uint64_t serial_ = 0;
   timer deadline_;
+  bool has_deadline_ = false;  ///< a receive timeout is pending (saves cancelling none)
 };
 
 class node_core;
