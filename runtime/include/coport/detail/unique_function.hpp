@@ -2,11 +2,17 @@
 /// \file
 /// detail::unique_function — a move-only std::function (handlers may own move-only state).
 ///
+/// The callable lives in a block from the message pool (per-thread free lists): a port made
+/// on one thread and ended on another costs no malloc/free pair across threads.
 /// Threading: none of its own; one owner at a time.
 
+#include <cstddef>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
+
+#include "coport/detail/message_node.hpp"
 
 namespace coport::detail {
 
@@ -38,6 +44,16 @@ class unique_function<R(Args...)> {
     explicit model(F f) : fn(std::move(f)) {}
     R call(Args... args) override { return fn(std::forward<Args>(args)...); }
     F fn;
+
+    static void* operator new(std::size_t size) { return allocate_message(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { deallocate_message(p, size); }
+    // Over-aligned callables bypass the pool (its blocks are 16-byte aligned).
+    static void* operator new(std::size_t size, std::align_val_t a) {
+      return ::operator new(size, a);
+    }
+    static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept {
+      ::operator delete(p, size, a);
+    }
   };
 
   std::unique_ptr<concept_t> impl_;
