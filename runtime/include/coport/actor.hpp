@@ -21,6 +21,7 @@
 
 #include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
+#include "coport/detail/message_node.hpp"
 #include "coport/node.hpp"
 
 namespace coport {
@@ -49,6 +50,11 @@ class actor {
       return final_awaiter{};
     }
     void return_void() noexcept {}
+    // Frames come from the message pool (per-thread free lists) when they fit its blocks.
+    static void* operator new(std::size_t size) { return detail::allocate_message(size); }
+    static void operator delete(void* p, std::size_t size) noexcept {
+      detail::deallocate_message(p, size);
+    }
     void unhandled_exception() noexcept {
       failed = true;
       try {
@@ -88,6 +94,14 @@ void start_kept(const std::shared_ptr<F>& fn, actor_options options, A&&... args
   start_actor(std::invoke(*fn, std::forward<A>(args)...), fn, options);
 }
 
+/// Calls a plain function and starts the coroutine it returns (nothing to keep alive).
+template <class F, class... A>
+void start_plain(F* fn, actor_options options, A&&... args) {
+  static_assert(std::is_same_v<std::invoke_result_t<F*&, A...>, actor>,
+                "a coroutine actor function must return coport::actor");
+  start_actor(std::invoke(fn, std::forward<A>(args)...), nullptr, options);
+}
+
 /// The init that `register_actor` registers: typed like the coroutine function.
 template <class F, class Args>
 struct actor_init;
@@ -103,12 +117,21 @@ struct actor_init<F, std::tuple<A...>> {
 /// Spawns a coroutine actor on `n` from a callable and its arguments; returns its port.
 template <class F, class... A>
 port_id spawn(node& n, actor_options options, F&& fn, A&&... args) {
-  auto kept = std::make_shared<std::decay_t<F>>(std::forward<F>(fn));
+  using fn_t = std::decay_t<F>;
   port_id p = n.port_with_actor(options);
-  n.peval(p, [kept, options,
-              values = std::tuple<detail::stored_t<A>...>(std::forward<A>(args)...)]() mutable {
-    std::apply([&](auto&... v) { detail::start_kept(kept, options, std::move(v)...); }, values);
-  });
+  auto values = std::tuple<detail::stored_t<A>...>(std::forward<A>(args)...);
+  if constexpr (std::is_pointer_v<fn_t>) {
+    // A plain function: the frame refers to nothing of it, so nothing is kept alive.
+    n.peval(p, [fn = fn_t{fn}, options, values = std::move(values)]() mutable {
+      std::apply([&](auto&... v) { detail::start_plain(fn, options, std::move(v)...); }, values);
+    });
+  } else {
+    // A callable object: its coroutine frame may refer to it (captures), so it lives as long.
+    auto kept = std::make_shared<fn_t>(std::forward<F>(fn));
+    n.peval(p, [kept, options, values = std::move(values)]() mutable {
+      std::apply([&](auto&... v) { detail::start_kept(kept, options, std::move(v)...); }, values);
+    });
+  }
   return p;
 }
 template <class F, class... A,

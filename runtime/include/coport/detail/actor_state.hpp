@@ -88,6 +88,10 @@ class actor_state {
 
   bool has_frame() const noexcept { return static_cast<bool>(frame_); }
 
+  // Made and ended on different threads as often as not: take the message pool's blocks.
+  static void* operator new(std::size_t size) { return allocate_message(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { deallocate_message(p, size); }
+
  private:
   message take_queued(bool (*match)(void*, const message&), void* matcher);
   void append(message_node* n) noexcept;
