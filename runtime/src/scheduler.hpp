@@ -4,9 +4,12 @@
 ///
 /// A port that becomes ready while a runner is running on this thread goes into the thread's
 /// local queue (no lock, no atomic): the woken receiver of a ping-pong runs next on the same
-/// core. When a local queue holds more than one port and a runner slot is free, the oldest
-/// is handed to the shared queue and another runner is posted, so independent ports spread
-/// over the pool. A runner is one Asio handler that runs many ports, then yields to Asio.
+/// core. When a local queue holds more than one port, all but the newest go to the shared
+/// queue (and a runner is posted if a slot is free), so independent ports spread over the
+/// pool instead of waiting behind this thread's handler; a handler that has sent
+/// `busy_sends` messages hands over the newest too (`offer_local`). A runner is one Asio
+/// handler that runs many ports, then yields to Asio. (No thread steals from another's local
+/// queue: a long handler that woke one port and sends little keeps it until it returns.)
 /// In deterministic mode nothing is posted: `step` runs one message at a time, FIFO by port.
 /// Threading: `schedule` is thread-safe; `step` and `help` are called by one thread at a time.
 
