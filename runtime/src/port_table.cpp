@@ -47,14 +47,40 @@ port_impl* port_table::acquire(std::uint64_t local, bool accept_killed) noexcept
   return p;
 }
 
+bool port_table::pop_free(std::uint64_t& slot) noexcept {
+  std::uint64_t head = free_head_.load(std::memory_order_acquire);
+  for (;;) {
+    std::uint64_t top = head & 0xffffffffu;
+    if (top == 0) return false;
+    // A slot on the stack is below next_slot_, so its segment exists. The link is stale if
+    // another thread pops this slot first; the tag then fails our CAS.
+    port_impl* p = at(top - 1);
+    if (!p) return false;  // not reachable; keeps the compiler's null analysis quiet
+    std::uint64_t link = p->id.load(std::memory_order_relaxed) & 0xffffffffu;
+    std::uint64_t next = (((head >> 32) + 1) << 32) | link;
+    if (free_head_.compare_exchange_weak(head, next, std::memory_order_acquire,
+                                         std::memory_order_acquire)) {
+      slot = top - 1;
+      return true;
+    }
+  }
+}
+
+void port_table::push_free(port_impl* p, std::uint64_t slot) noexcept {
+  std::uint64_t head = free_head_.load(std::memory_order_relaxed);
+  std::uint64_t next;
+  do {
+    p->id.store(head & 0xffffffffu, std::memory_order_relaxed);
+    next = (((head >> 32) + 1) << 32) | (slot + 1);
+  } while (!free_head_.compare_exchange_weak(head, next, std::memory_order_release,
+                                             std::memory_order_relaxed));
+}
+
 port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
                               std::unique_ptr<actor_state> actor) {
-  std::lock_guard lock{mutex_};
   std::uint64_t slot;
-  if (!free_.empty()) {
-    slot = free_.back();
-    free_.pop_back();
-  } else {
+  if (!pop_free(slot)) {
+    std::lock_guard lock{mutex_};
     if (next_slot_ > slot_mask) throw std::length_error{"coport: port table is full"};
     slot = next_slot_;
     unsigned k = segment_of(slot);
@@ -70,7 +96,7 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
   port_impl* p = at(slot);
   p->fallback = std::move(fallback);
   p->actor = std::move(actor);
-  std::uint64_t serial = next_serial_++;
+  std::uint64_t serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
   p->id.store(serial << slot_bits | slot, std::memory_order_relaxed);
   p->refs.store(1 + extra_refs, std::memory_order_release);
   return p;
@@ -78,16 +104,14 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
 
 void port_table::recycle(port_impl* p) noexcept {
   std::uint64_t slot = p->id.load(std::memory_order_relaxed) & slot_mask;
-  // Reset while nobody can take a reference (refs == 0).
-  p->id.store(~std::uint64_t{0}, std::memory_order_relaxed);
+  // Reset while nobody can take a reference (refs == 0); push_free publishes the reset.
   p->inbox.store(port_impl::blocked(), std::memory_order_relaxed);
   p->killed.store(false, std::memory_order_relaxed);
   p->monitors_closed = false;
   p->death = reason{};
   p->cache = nullptr;
   p->next_ready = nullptr;
-  std::lock_guard lock{mutex_};
-  free_.push_back(static_cast<std::uint32_t>(slot));
+  push_free(p, slot);
 }
 
 }  // namespace coport::detail

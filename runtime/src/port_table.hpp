@@ -5,7 +5,10 @@
 /// A local number is `serial << slot_bits | slot`: the slot finds the port object in O(1),
 /// the serial (never reused) tells a live port from an older one in the same slot. Port
 /// objects sit in segments that double in size and never move, so a lookup is two loads and
-/// one CAS on the port's reference count. Creating and recycling take the table's mutex.
+/// one CAS on the port's reference count. Free slots form a lock-free stack (a tagged head;
+/// a free port's `id` holds the link), so creating and recycling take no lock: only growing
+/// the table takes the mutex (a spawning thread and the runners ending its ports used to
+/// queue on it, and a descheduled holder put them to sleep).
 /// Threading: all members are thread-safe.
 
 #include <array>
@@ -61,11 +64,15 @@ class port_table {
  private:
   port_impl* at(std::uint64_t slot) const noexcept;
 
-  mutable std::mutex mutex_;
+  bool pop_free(std::uint64_t& slot) noexcept;
+  void push_free(port_impl* p, std::uint64_t slot) noexcept;
+
+  mutable std::mutex mutex_;  // guards growth: next_slot_ and new segments
   std::array<std::atomic<port_impl*>, segment_count> segments_{};
-  std::vector<std::uint32_t> free_;
+  /// The free-slot stack: (ABA tag << 32) | (slot + 1); a low half of 0 means empty.
+  std::atomic<std::uint64_t> free_head_{0};
   std::uint32_t next_slot_ = 0;
-  std::uint64_t next_serial_ = 0;
+  std::atomic<std::uint64_t> next_serial_{0};
 };
 
 }  // namespace coport::detail

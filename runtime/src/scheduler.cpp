@@ -37,16 +37,29 @@ void scheduler::schedule(port_impl* p) {
     offer_local();
     return;
   }
-  bool post = false;
-  {
+  if (deterministic_) {
     std::lock_guard lock{mutex_};
     shared_.push(p);
-    if (!deterministic_ && runners_ < max_runners_) {
-      ++runners_;
-      post = true;
-    }
+    shared_nonempty_.store(true, std::memory_order_seq_cst);
+    return;
   }
-  if (post) post_runner();
+  // From outside a runner: no lock.
+  port_impl* head = injected_.load(std::memory_order_relaxed);
+  do {
+    p->next_ready = head;
+  } while (!injected_.compare_exchange_weak(head, p, std::memory_order_seq_cst,
+                                            std::memory_order_relaxed));
+  // Wake a thread unless a runner is looking for work (it will find the port): the push and
+  // this read pair with a searcher's "stop searching, then look again" (run_job).
+  if (searching_.load(std::memory_order_seq_cst) == 0 && claim_runner()) post_runner();
+}
+
+bool scheduler::claim_runner() noexcept {
+  unsigned up = runners_.load(std::memory_order_seq_cst);
+  while (up < max_runners_) {
+    if (runners_.compare_exchange_weak(up, up + 1, std::memory_order_seq_cst)) return true;
+  }
+  return false;
 }
 
 void scheduler::offer_local() {
@@ -54,21 +67,22 @@ void scheduler::offer_local() {
   if (!r || r->owner != this || r->queue.size == 0) return;
   // A busy producer hands over everything; otherwise the newest port stays here (the one a
   // ping-pong partner just woke runs next on this core).
-  std::size_t keep = sends_this_dispatch >= busy_sends ? 0 : 1;
-  unsigned posts = 0;
+  share(r->queue, sends_this_dispatch >= busy_sends ? 0 : 1);
+}
+
+void scheduler::share(ready_list& from, std::size_t keep) {
+  std::size_t moved = 0;
   {
     // Ports go to the shared queue even when every runner is taken: a busy runner's local
     // queue waits for its handler, a shared one is taken by the next runner that is free.
     std::lock_guard lock{mutex_};
-    while (r->queue.size > keep) {
-      shared_.push(r->queue.pop());
-      if (runners_ < max_runners_) {
-        ++runners_;
-        ++posts;
-      }
+    while (from.size > keep) {
+      shared_.push(from.pop());
+      ++moved;
     }
+    if (moved) shared_nonempty_.store(true, std::memory_order_seq_cst);
   }
-  while (posts-- > 0) post_runner();
+  while (moved-- > 0 && claim_runner()) post_runner();
 }
 
 void scheduler::post_runner() {
@@ -83,7 +97,39 @@ void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_lo
   } else {
     std::lock_guard lock{mutex_};
     shared_.push(p);
+    shared_nonempty_.store(true, std::memory_order_seq_cst);
   }
+}
+
+port_impl* scheduler::take_injected() {
+  if (!injected_.load(std::memory_order_relaxed)) return nullptr;
+  port_impl* stack = injected_.exchange(nullptr, std::memory_order_acquire);
+  port_impl* fifo = nullptr;
+  while (stack) {
+    port_impl* next = stack->next_ready;
+    stack->next_ready = fifo;
+    fifo = stack;
+    stack = next;
+  }
+  ready_list taken;
+  while (fifo) {
+    port_impl* next = fifo->next_ready;
+    taken.push(fifo);
+    fifo = next;
+  }
+  // Run the oldest here; the others go where an idle thread can take them (they must not
+  // wait behind a long handler of this runner while another thread is idle).
+  port_impl* first = taken.pop();
+  if (taken.size) share(taken, 0);
+  return first;
+}
+
+port_impl* scheduler::pop_shared() {
+  if (!shared_nonempty_.load(std::memory_order_seq_cst)) return nullptr;
+  std::lock_guard lock{mutex_};
+  port_impl* p = shared_.pop();
+  if (!shared_.head) shared_nonempty_.store(false, std::memory_order_seq_cst);
+  return p;
 }
 
 void scheduler::run_job() {
@@ -94,10 +140,21 @@ void scheduler::run_job() {
   for (;;) {
     port_impl* p = runner.queue.pop();
     if (!p) {
-      std::lock_guard lock{mutex_};
-      p = shared_.pop();
-      if (!p) {
-        --runners_;
+      searching_.fetch_add(1, std::memory_order_seq_cst);
+      p = take_injected();
+      if (!p) p = pop_shared();
+      searching_.fetch_sub(1, std::memory_order_seq_cst);
+      // Stop searching, then look again (seq_cst on both sides): a port pushed from outside
+      // while we were the searcher that its pusher counted on is seen here or by the pusher.
+      bool more = injected_.load(std::memory_order_seq_cst) != nullptr ||
+                  shared_nonempty_.load(std::memory_order_seq_cst);
+      if (p) {
+        if (more && searching_.load(std::memory_order_seq_cst) == 0 && claim_runner()) {
+          post_runner();
+        }
+      } else {
+        runners_.fetch_sub(1, std::memory_order_seq_cst);
+        if (more && claim_runner()) continue;
         break;
       }
     }
@@ -106,7 +163,12 @@ void scheduler::run_job() {
       // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
       {
         std::lock_guard lock{mutex_};
-        while (port_impl* q = runner.queue.pop()) shared_.push(q);
+        bool any = false;
+        while (port_impl* q = runner.queue.pop()) {
+          shared_.push(q);
+          any = true;
+        }
+        if (any) shared_nonempty_.store(true, std::memory_order_seq_cst);
       }
       this_runner = previous;
       core_.defer_job([this] { run_job(); });
@@ -117,11 +179,7 @@ void scheduler::run_job() {
 }
 
 bool scheduler::step() {
-  port_impl* p;
-  {
-    std::lock_guard lock{mutex_};
-    p = shared_.pop();
-  }
+  port_impl* p = pop_shared();
   if (!p) return false;
   run_one(p, 1, nullptr);
   return true;
@@ -130,11 +188,8 @@ bool scheduler::step() {
 std::size_t scheduler::help() {
   std::size_t n = 0;
   for (;;) {
-    port_impl* p;
-    {
-      std::lock_guard lock{mutex_};
-      p = shared_.pop();
-    }
+    port_impl* p = take_injected();
+    if (!p) p = pop_shared();
     if (!p) return n;
     run_one(p, budget_, nullptr);
     ++n;

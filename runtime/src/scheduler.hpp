@@ -11,6 +11,9 @@
 /// handler that runs many ports, then yields to Asio. (No thread steals from another's local
 /// queue: a long handler that woke one port and sends little keeps it until it returns.)
 /// In deterministic mode nothing is posted: `step` runs one message at a time, FIFO by port.
+/// A port woken from outside any runner (another thread) is pushed onto a lock-free stack and
+/// a runner is posted only if no runner is between ports looking for work (as in Tokio).
+/// (Spinning a few microseconds before giving up a slot measured no better here.)
 /// Threading: `schedule` is thread-safe; `step` and `help` are called by one thread at a time.
 
 #include <atomic>
@@ -79,15 +82,30 @@ class scheduler {
   void post_runner();
   void run_job();
   void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  /// Takes a runner slot if one is free.
+  bool claim_runner() noexcept;
+  /// Pushes onto the shared queue and wakes a runner for it if a slot is free.
+  void share(ready_list& from, std::size_t keep);
+  /// Takes the ports injected from outside: returns the oldest, shares the others.
+  port_impl* take_injected();
+  port_impl* pop_shared();
 
   node_core& core_;
   const bool deterministic_;
   const unsigned max_runners_;
   const std::size_t budget_;
 
-  mutable std::mutex mutex_;  // guards shared_ and runners_
+  /// Runner jobs posted or running (at most max_runners_); taken and given back by CAS.
+  std::atomic<unsigned> runners_{0};
+  /// Ports woken by threads that run no runner of this node (a spawning main thread, sender
+  /// threads): a lock-free stack through next_ready, so that those threads take no lock.
+  std::atomic<port_impl*> injected_{nullptr};
+  /// Runners between ports, looking for work (a pusher from outside need wake nobody then).
+  std::atomic<unsigned> searching_{0};
+
+  mutable std::mutex mutex_;  // guards shared_
   ready_list shared_;
-  unsigned runners_ = 0;
+  std::atomic<bool> shared_nonempty_{false};  ///< mirrors !shared_.empty() (written under mutex_)
 };
 
 }  // namespace coport::detail

@@ -148,20 +148,22 @@ TEST_SUITE("ordering") {
     o.threads = 2;
     node n{o};
     std::atomic<int> arrived{0};
-    std::atomic<bool> both{false};
+    std::atomic<int> met{0};
+    std::atomic<int> done{0};
     auto make = [&] {
       return n.port([&](message&) {
         arrived.fetch_add(1);
         // Each handler waits (bounded) for the other: only parallel execution lets both see 2.
-        bool met = test::eventually([&] { return arrived.load() >= 2; }, 5s);
-        if (met) both.store(true);
+        if (test::eventually([&] { return arrived.load() >= 2; }, 5s)) met.fetch_add(1);
+        done.fetch_add(1);
       });
     };
     auto a = make();
     auto b = make();
-    n.snd(a, "x");
+    n.snd(a, "x");  // both sent from outside the pool, the second while the first may run
     n.snd(b, "x");
-    REQUIRE(test::eventually([&] { return both.load(); }, 10s));
+    REQUIRE(test::eventually([&] { return done.load() == 2; }, 15s));
+    CHECK(met.load() == 2);
   }
 
   TEST_CASE("the stepped mode runs one message per step, ports in the order they became ready") {
