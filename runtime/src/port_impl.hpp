@@ -90,15 +90,7 @@ struct alignas(64) port_impl {
   static message_node* dead() noexcept { return reinterpret_cast<message_node*>(2); }
 
   /// Pushes `n` (lock-free, one CAS); `woke` means the caller must schedule the port.
-  push_result push(message_node* n) noexcept {
-    message_node* head = inbox.load(std::memory_order_relaxed);
-    do {
-      if (head == dead()) return push_result::dead;
-      n->next = head == blocked() ? nullptr : head;
-    } while (!inbox.compare_exchange_weak(head, n, std::memory_order_acq_rel,
-                                          std::memory_order_relaxed));
-    return head == blocked() ? push_result::woke : push_result::queued;
-  }
+  push_result push(message_node* n) noexcept { return push_chain(n, n); }
 
   /// Pushes a chain linked newest -> ... -> oldest through `next` with one CAS; as `push`.
   push_result push_chain(message_node* newest, message_node* oldest) noexcept {
