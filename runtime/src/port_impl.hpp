@@ -19,6 +19,7 @@
 #include "coport/detail/unique_function.hpp"
 #include "coport/reason.hpp"
 #include "coport/tag.hpp"
+#include "intrusive_list.hpp"
 #include "spinlock.hpp"
 
 namespace coport::detail {
@@ -107,15 +108,7 @@ struct alignas(64) port_impl {
   message_node* take_all() noexcept {
     // A plain load first: an empty inbox needs no exchange (one atomic RMW less per run).
     if (inbox.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    message_node* stack = inbox.exchange(nullptr, std::memory_order_acquire);
-    message_node* fifo = nullptr;
-    while (stack) {
-      message_node* next = stack->next;
-      stack->next = fifo;
-      fifo = stack;
-      stack = next;
-    }
-    return fifo;
+    return reverse_list<&message_node::next>(inbox.exchange(nullptr, std::memory_order_acquire));
   }
 
   /// Marks the port idle if nothing arrived; false if something did (runner only).

@@ -103,14 +103,8 @@ void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_lo
 
 port_impl* scheduler::take_injected() {
   if (!injected_.load(std::memory_order_relaxed)) return nullptr;
-  port_impl* stack = injected_.exchange(nullptr, std::memory_order_acquire);
-  port_impl* fifo = nullptr;
-  while (stack) {
-    port_impl* next = stack->next_ready;
-    stack->next_ready = fifo;
-    fifo = stack;
-    stack = next;
-  }
+  port_impl* fifo =
+      reverse_list<&port_impl::next_ready>(injected_.exchange(nullptr, std::memory_order_acquire));
   ready_list taken;
   while (fifo) {
     port_impl* next = fifo->next_ready;
