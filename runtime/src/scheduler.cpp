@@ -39,8 +39,7 @@ void scheduler::schedule(port_impl* p) {
   }
   if (deterministic_) {
     std::lock_guard lock{mutex_};
-    shared_.push(p);
-    shared_nonempty_.store(true, std::memory_order_seq_cst);
+    push_shared_locked(p);
     return;
   }
   // From outside a runner: no lock.
@@ -52,6 +51,11 @@ void scheduler::schedule(port_impl* p) {
   // Wake a thread unless a runner is looking for work (it will find the port): the push and
   // this read pair with a searcher's "stop searching, then look again" (run_job).
   if (searching_.load(std::memory_order_seq_cst) == 0 && claim_runner()) post_runner();
+}
+
+void scheduler::push_shared_locked(port_impl* p) noexcept {
+  shared_.push(p);
+  shared_nonempty_.store(true, std::memory_order_seq_cst);
 }
 
 bool scheduler::claim_runner() noexcept {
@@ -77,10 +81,9 @@ void scheduler::share(ready_list& from, std::size_t keep) {
     // queue waits for its handler, a shared one is taken by the next runner that is free.
     std::lock_guard lock{mutex_};
     while (from.size > keep) {
-      shared_.push(from.pop());
+      push_shared_locked(from.pop());
       ++moved;
     }
-    if (moved) shared_nonempty_.store(true, std::memory_order_seq_cst);
   }
   while (moved-- > 0 && claim_runner()) post_runner();
 }
@@ -96,8 +99,7 @@ void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_lo
     requeue_local->push(p);
   } else {
     std::lock_guard lock{mutex_};
-    shared_.push(p);
-    shared_nonempty_.store(true, std::memory_order_seq_cst);
+    push_shared_locked(p);
   }
 }
 
@@ -157,12 +159,7 @@ void scheduler::run_job() {
       // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
       {
         std::lock_guard lock{mutex_};
-        bool any = false;
-        while (port_impl* q = runner.queue.pop()) {
-          shared_.push(q);
-          any = true;
-        }
-        if (any) shared_nonempty_.store(true, std::memory_order_seq_cst);
+        while (port_impl* q = runner.queue.pop()) push_shared_locked(q);
       }
       this_runner = previous;
       core_.defer_job([this] { run_job(); });

@@ -82,6 +82,8 @@ class scheduler {
   void post_runner();
   void run_job();
   void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  /// Appends to the shared queue and marks it non-empty (mutex_ held).
+  void push_shared_locked(port_impl* p) noexcept;
   /// Takes a runner slot if one is free.
   bool claim_runner() noexcept;
   /// Pushes onto the shared queue and wakes a runner for it if a slot is free.
