@@ -85,22 +85,84 @@ void node::add_init(std::string name, detail::message_handler init) {
 }
 
 port_id node::spawn_node(std::string_view where, std::string_view name,
-                         detail::message_node* args) {
+                         detail::message_node* args, spawn_extra extra) {
   message owned{args};
   auto target = port_id::parse(where);
   if (!target) {
     throw std::invalid_argument{fmt::format("coport: spawn on '{}': not a node or port ID", where)};
   }
+  if (name.empty()) throw std::invalid_argument{"coport: spawn needs an init function's name"};
+  if (core_->is_own_node(*target) && !is_local(*target)) {
+    throw std::invalid_argument{fmt::format(
+        "coport: spawn on '{}': an earlier incarnation of this node", where)};
+  }
+  const port_id spawner = extra.link_to;
   if (!is_local(*target)) {
-    throw std::logic_error{
-        fmt::format("coport: spawn on node '{}' needs a transport to that node (not available yet)",
-                    target->node())};
+    // Another node: mint the port's number here, so that no round trip is needed.
+    port_id minted = detail::make_port_id(target->node_number(), core_->mint_remote_local(), 0);
+    auto start = [&, this](bool watched) {
+      if (remote_link* link = core_->link()) {
+        return link->spawn(minted, name, std::move(owned), watched);
+      }
+      return minted;
+    };
+    if (extra.on_death || spawner) {
+      detail::unique_function<void(const reason&)> action;
+      if (spawner) {
+        action = [this, spawner](const reason& why) {
+          if (!why.normal()) kil(spawner, why);
+        };
+      } else {
+        action = std::move(extra.on_death);
+      }
+      monitor guard = core_->add_remote_monitor(minted, std::move(action),
+                                                [&] { return start(/*watched=*/true); });
+      if (extra.guard) *extra.guard = std::move(guard);
+      else guard.release();
+      if (spawner) mon(spawner, minted).release();  // the other way: the spawner's death kills it
+      return minted;
+    }
+    if (!core_->link()) {
+      log(detail::log_level::warn, "node {}: spawn of '{}' on {}: no transport to that node", id(),
+          name, target->node());
+      core_->count_drop();
+      return minted;
+    }
+    return start(/*watched=*/false);
   }
   detail::port_impl* p = core_->create_port({}, /*extra_refs=*/1);
   port_id id = core_->id_of(p);
+  if (extra.on_death || spawner) {
+    // The monitor is in place before the init can run, so no reason can be missed.
+    detail::unique_function<void(const reason&)> action;
+    if (spawner) {
+      action = [this, spawner](const reason& why) {
+        if (!why.normal()) kil(spawner, why);
+      };
+    } else {
+      action = std::move(extra.on_death);
+    }
+    monitor guard = core_->add_monitor(id, std::move(action));
+    if (extra.guard) *extra.guard = std::move(guard);
+    else guard.release();
+    if (spawner) mon(spawner, id).release();
+  }
   core_->deliver(
       p, detail::make_closure([core = core_.get(), init = std::string{name},
                                a = std::move(owned)]() mutable { core->run_init(init, a); }));
+  return id;
+}
+
+port_id node::accept_spawn(std::uint64_t local, std::string_view init, message args,
+                           detail::unique_function<void(const reason&)> on_death) {
+  if (!(local & detail::port_table::minted_bit) || init.empty()) return {};
+  detail::port_impl* p = core_->create_minted_port(local);
+  if (!p) return {};
+  port_id id = core_->id_of(p);
+  if (on_death) core_->add_monitor(id, std::move(on_death)).release();
+  core_->deliver(
+      p, detail::make_closure([core = core_.get(), name = std::string{init},
+                               a = std::move(args)]() mutable { core->run_init(name, a); }));
   return id;
 }
 
@@ -119,18 +181,24 @@ void node_core::run_init(const std::string& name, message& args) {
     if (auto it = inits_.find(name); it != inits_.end()) init = it->second;
   }
   port_impl* p = current().port;
+  // The reason is remembered before the port is marked dead, so that a monitor that finds
+  // the port gone finds its reason.
+  auto fail = [&](reason why) {
+    record_init_death(p->id.load(std::memory_order_relaxed), why);
+    kill_running(p, std::move(why));
+  };
   if (!init) {
-    kill_running(p, reason{"no_such_init", fmt::format("no init function named '{}'", name)});
+    fail(reason{"no_such_init", fmt::format("no init function named '{}'", name)});
     return;
   }
   try {
     (*init)(args);
   } catch (const bad_message_error& e) {
-    kill_running(p, reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
+    fail(reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
   } catch (const std::exception& e) {
-    kill_running(p, reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
+    fail(reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
   } catch (...) {
-    kill_running(p, reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
+    fail(reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
   }
 }
 

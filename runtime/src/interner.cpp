@@ -57,6 +57,15 @@ std::uint32_t interner::intern(std::string_view s) {
   return id;
 }
 
+std::uint32_t interner::find(std::string_view s) const noexcept {
+  if (s.empty()) return 0;
+  const entry* e = find(*current_.load(std::memory_order_acquire), hash_of(s), s);
+  if (e) return e->id;
+  std::lock_guard lock{mutex_};
+  e = find(*current_.load(std::memory_order_relaxed), hash_of(s), s);
+  return e ? e->id : 0;
+}
+
 std::string_view interner::name(std::uint32_t id) const {
   std::lock_guard lock{mutex_};
   return id < entries_.size() ? std::string_view{entries_[id].text} : std::string_view{};

@@ -9,34 +9,12 @@ namespace coport {
 namespace detail {
 
 monitor node_core::add_monitor(const port_id& target, unique_function<void(const reason&)> action) {
+  if (!is_own_node(target) && !target.is_null()) {
+    port_id id = target;
+    return add_remote_monitor(id, std::move(action), {});
+  }
   auto record = std::make_unique<monitor_record>();
   record->action = std::move(action);
-
-  if (!is_local(target) && !target.is_null()) {
-    std::shared_ptr<remote_link> link;
-    bool first = false;
-    {
-      std::lock_guard lock{remote_mutex_};
-      link = remote_;
-      if (link) {
-        record->serial = ++remote_serial_;
-        auto& list = remote_monitors_[target];
-        first = list.head == nullptr;
-        list.push(record.get());
-      }
-    }
-    if (!link) {
-      auto* r = record.release();
-      post_job([this, r, node = std::string{target.node()}] {
-        fire(r, reason{"transport_error", node, "no transport to reach that node"});
-      });
-      return {};
-    }
-    if (first) link->watch(target);
-    auto serial = record->serial;
-    return monitor{shared_from_this(), nullptr, record.release(), serial, target};
-  }
-
   if (port_impl* p = acquire(target, /*accept_killed=*/true)) {
     std::unique_lock lock{p->mon_lock};
     if (!p->monitors_closed) {
@@ -47,11 +25,47 @@ monitor node_core::add_monitor(const port_id& target, unique_function<void(const
     lock.unlock();
     release(p);
   }
+  // Gone: a spawned port whose init failed left its reason behind.
+  reason why;
+  if (auto died = is_local(target) ? init_death(target.local()) : std::nullopt) {
+    why = std::move(*died);
+  } else if (is_local(target) || target.is_null()) {
+    why = reason{"no_such_port", "cannot monitor nonexistent port", target.to_string()};
+  } else {
+    why = reason{"no_such_port", "port of an earlier incarnation of this node",
+                 target.to_string()};
+  }
   auto* r = record.release();
-  post_job([this, r, text = target.to_string()] {
-    fire(r, reason{"no_such_port", "cannot monitor nonexistent port", text});
-  });
+  post_job([this, r, why = std::move(why)] { fire(r, why); });
   return {};
+}
+
+monitor node_core::add_remote_monitor(port_id& target, unique_function<void(const reason&)> action,
+                                      unique_function<port_id()> before_watch) {
+  auto record = std::make_unique<monitor_record>();
+  record->action = std::move(action);
+  remote_link* l = link();
+  if (!l) {
+    if (before_watch) target = before_watch();
+    auto* r = record.release();
+    post_job([this, r, node = std::string{target.node()}] {
+      fire(r, reason{"transport_error", node, "no transport to reach that node"});
+    });
+    return {};
+  }
+  std::uint64_t serial;
+  {
+    // The link is called under the lock, so that watch and unwatch of one target reach it
+    // in the order they were made here.
+    std::lock_guard lock{remote_mutex_};
+    if (before_watch) target = before_watch();
+    record->serial = serial = ++remote_serial_;
+    auto& list = remote_monitors_[target];
+    bool first = list.head == nullptr;
+    list.push(record.get());
+    if (first && !before_watch) l->watch(target);
+  }
+  return monitor{shared_from_this(), nullptr, record.release(), serial, target};
 }
 
 void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64_t serial,
@@ -71,7 +85,6 @@ void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64
   }
   // A remote port: the record is in the target's list unless it has fired already (the
   // serial tells it from a newer record at the same address).
-  std::shared_ptr<remote_link> link;
   bool owned = false;
   {
     std::lock_guard lock{remote_mutex_};
@@ -81,18 +94,23 @@ void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64
         it->second.erase(r);
         owned = true;
         if (!it->second.head) {
-          link = remote_;
           remote_monitors_.erase(it);
+          if (remote_link* l = link()) {
+            try {
+              l->unwatch(remote_target);
+            } catch (const std::exception& e) {
+              log_error("a link's unwatch", e.what());
+            }
+          }
         }
         break;
       }
     }
   }
   if (owned) delete record;
-  if (link) link->unwatch(remote_target);
 }
 
-void node_core::remote_port_died(const port_id& port, const reason& why) {
+bool node_core::remote_port_died(const port_id& port, const reason& why) {
   monitor_record* list = nullptr;
   {
     std::lock_guard lock{remote_mutex_};
@@ -102,6 +120,7 @@ void node_core::remote_port_died(const port_id& port, const reason& why) {
     }
   }
   fire(list, why);
+  return list != nullptr;
 }
 
 void node_core::remote_node_lost(std::uint32_t node_number, const reason& why) {
@@ -121,13 +140,8 @@ void node_core::remote_node_lost(std::uint32_t node_number, const reason& why) {
 }
 
 void node_core::kill_remote(const port_id& port, const reason& why) {
-  std::shared_ptr<remote_link> link;
-  {
-    std::lock_guard lock{remote_mutex_};
-    link = remote_;
-  }
-  if (link) {
-    link->kill(port, why);
+  if (remote_link* l = link()) {
+    l->kill(port, why);
   } else {
     log(log_level::debug, "node {}: no transport to kill {}", id_, port.to_string());
   }
@@ -135,7 +149,8 @@ void node_core::kill_remote(const port_id& port, const reason& why) {
 
 void node_core::set_remote_link(std::shared_ptr<remote_link> link) {
   std::lock_guard lock{remote_mutex_};
-  remote_ = std::move(link);
+  remote_.store(link.get(), std::memory_order_release);
+  if (link) links_.push_back(std::move(link));
 }
 
 }  // namespace detail

@@ -36,8 +36,12 @@ const std::string& node::id() const noexcept {
   return core_->id();
 }
 
+std::uint32_t node::incarnation() const noexcept {
+  return core_->incarnation();
+}
+
 port_id node::node_port() const noexcept {
-  return detail::make_port_id(core_->node_number(), 0);
+  return detail::make_port_id(core_->node_number(), 0, 0);
 }
 
 bool node::is_local(const port_id& port) const noexcept {
@@ -116,6 +120,7 @@ void node::kill(const port_id& port, reason why) {
   }
   if (port.is_null()) return;
   if (!is_local(port)) {
+    if (core_->is_own_node(port)) return;  // a port of an earlier incarnation: gone
     core_->kill_remote(port, why);
     return;
   }
@@ -164,13 +169,67 @@ port_id node::current_port_or_throw(const char* what) const {
   return here;
 }
 
-void node::remote_port_died(const port_id& port, const reason& why) {
-  core_->remote_port_died(port, why);
+bool node::deliver(const port_id& to, message msg) {
+  if (!msg) return true;
+  if (!is_local(to)) {
+    detail::log(detail::log_level::debug, "node {}: a link delivered a message for {}, not here",
+                id(), to.to_string());
+    core_->count_drop();
+    return false;
+  }
+  if (port_impl* p = core_->acquire(to)) {
+    core_->deliver(p, msg.release());
+    return true;
+  }
+  core_->count_drop();
+  return false;
+}
+
+bool node::remote_port_died(const port_id& port, const reason& why) {
+  return core_->remote_port_died(port, why);
+}
+
+void node::remote_node_up(std::string_view node_id) {
+  if (!valid_node_id(node_id)) return;
+  core_->node_up(node_id);
 }
 
 void node::remote_node_lost(std::string_view node_id, const reason& why) {
   if (!valid_node_id(node_id)) return;
   core_->remote_node_lost(detail::node_names().intern(node_id), why);
+  core_->node_down(node_id, why);
+}
+
+subscription node::add_node_monitor(
+    detail::unique_function<void(const std::string&, bool, const reason&)> callback) {
+  detail::node_core::node_callback cb;
+  if (port_id here = current_port()) {
+    auto shared = std::make_shared<decltype(callback)>(std::move(callback));
+    cb = [this, here, shared](const std::string& id, bool up, const reason& why) {
+      peval(here, [shared, id, up, why] { (*shared)(id, up, why); });
+    };
+  } else {
+    auto shared = std::make_shared<decltype(callback)>(std::move(callback));
+    cb = [core = core_.get(), shared](const std::string& id, bool up, const reason& why) {
+      core->post_guarded("a node monitor", [shared, id, up, why] { (*shared)(id, up, why); });
+    };
+  }
+  std::uint64_t key = core_->add_node_monitor(std::move(cb));
+  return subscription{[weak = std::weak_ptr<detail::node_core>(core_), key] {
+    if (auto core = weak.lock()) core->remove_node_monitor(key);
+  }};
+}
+
+std::vector<std::string> node::up_nodes() const {
+  return core_->up_nodes();
+}
+
+std::chrono::steady_clock::time_point node::now() const noexcept {
+  return core_->now();
+}
+
+std::size_t node::advance(duration d) {
+  return core_->advance(d);
 }
 
 void node::set_remote_link(std::shared_ptr<remote_link> link) {

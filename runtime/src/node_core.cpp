@@ -36,6 +36,27 @@ std::string resolve_node_id(const std::string& requested) {
 
 constexpr unsigned max_threads = 1024;
 
+std::uint64_t draw_random() {
+  std::random_device device;
+  std::mt19937_64 gen{
+      (std::uint64_t{device()} << 32) ^ device() ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  return gen();
+}
+
+std::uint32_t draw_incarnation() {
+  for (;;) {
+    auto v = static_cast<std::uint32_t>(draw_random());
+    if (v != 0) return v;
+  }
+}
+
+/// Minted numbers start at a random point of a 63-bit space and count up: two spawning
+/// nodes' ranges would have to overlap to collide (the receiver refuses a number in use).
+std::uint64_t draw_mint_start() {
+  return draw_random() & ~port_table::minted_bit;
+}
+
 unsigned worker_count(const node_options& o) {
   if (o.threads != 0) return o.threads;
   unsigned hw = std::thread::hardware_concurrency();
@@ -109,6 +130,9 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       id_{resolve_node_id(options_.id)},
       uid_{next_core_uid.fetch_add(1, std::memory_order_relaxed)},
       node_number_{node_names().intern(id_)},
+      incarnation_{draw_incarnation()},
+      started_{std::chrono::steady_clock::now()},
+      minted_next_{draw_mint_start()},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget} {
   if (external && options_.mode == run_mode::deterministic) {
@@ -126,14 +150,10 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
     io_ = own_io_.get();
     work_.emplace(io_->get_executor());
   }
-  // The node port: slot 0, local number 0. Requests to it are logged until a transport
-  // installs handlers for them.
+  // The node port: slot 0, local number 0. It answers `ping` and `info` (as `cal` requests:
+  // the reply port comes last) and logs anything else; it never dies of a bad request.
   ports_.create(
-      0,
-      [this](message& m) {
-        log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
-      },
-      nullptr);
+      0, [this](message& m) { serve_node_port(m); }, nullptr);
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -150,12 +170,110 @@ void node_core::start() {
 }
 
 port_id node_core::id_of(const port_impl* p) const noexcept {
-  return make_port_id(node_number_, p->id.load(std::memory_order_relaxed));
+  return make_port_id(node_number_, p->id.load(std::memory_order_relaxed), incarnation_);
+}
+
+void node_core::serve_node_port(message& m) {
+  static const tag ping{"ping"}, info{"info"};
+  if ((m.tag() == ping || m.tag() == info) && m.size() >= 1 && m.holds<port_id>(m.size() - 1)) {
+    port_id reply = m.get<port_id>(m.size() - 1);
+    if (m.tag() == ping) {
+      auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(now() - started_);
+      send(reply, make_payload(ping, id_, incarnation_, static_cast<std::int64_t>(uptime.count())));
+    } else {
+      node_stats st = stats();
+      send(reply, make_payload(info, static_cast<std::uint64_t>(st.ports_alive),
+                               static_cast<std::uint64_t>(st.messages_dropped), up_nodes()));
+    }
+    return;
+  }
+  log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
+}
+
+void node_core::record_init_death(std::uint64_t local, const reason& why) {
+  std::lock_guard lock{deaths_mutex_};
+  if (!init_deaths_.insert_or_assign(local, why).second) return;
+  init_death_order_.push_back(local);
+  if (init_death_order_.size() > init_death_limit) {
+    init_deaths_.erase(init_death_order_.front());
+    init_death_order_.pop_front();
+  }
+}
+
+std::optional<reason> node_core::init_death(std::uint64_t local) {
+  std::lock_guard lock{deaths_mutex_};
+  auto it = init_deaths_.find(local);
+  if (it == init_deaths_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint64_t node_core::mint_remote_local() noexcept {
+  return port_table::minted_bit |
+         (minted_next_.fetch_add(1, std::memory_order_relaxed) & ~port_table::minted_bit);
+}
+
+// -- node events --------------------------------------------------------------------------------
+
+std::uint64_t node_core::add_node_monitor(node_callback cb) {
+  std::lock_guard lock{nodes_mutex_};
+  node_monitors_.emplace(++node_monitor_serial_, std::make_shared<node_callback>(std::move(cb)));
+  return node_monitor_serial_;
+}
+
+void node_core::remove_node_monitor(std::uint64_t id) noexcept {
+  std::shared_ptr<node_callback> gone;  // destroyed outside the lock
+  std::lock_guard lock{nodes_mutex_};
+  if (auto it = node_monitors_.find(id); it != node_monitors_.end()) {
+    gone = std::move(it->second);
+    node_monitors_.erase(it);
+  }
+}
+
+void node_core::node_up(std::string_view node_id) {
+  std::vector<std::shared_ptr<node_callback>> callbacks;
+  {
+    std::lock_guard lock{nodes_mutex_};
+    if (++up_nodes_[std::string{node_id}] != 1) return;
+    for (auto& [id, cb] : node_monitors_) callbacks.push_back(cb);
+  }
+  for (auto& cb : callbacks) (*cb)(std::string{node_id}, true, reason{});
+}
+
+void node_core::node_down(std::string_view node_id, const reason& why) {
+  std::vector<std::shared_ptr<node_callback>> callbacks;
+  {
+    std::lock_guard lock{nodes_mutex_};
+    auto it = up_nodes_.find(node_id);
+    if (it == up_nodes_.end()) return;
+    if (--it->second > 0) return;
+    up_nodes_.erase(it);
+    for (auto& [id, cb] : node_monitors_) callbacks.push_back(cb);
+  }
+  for (auto& cb : callbacks) (*cb)(std::string{node_id}, false, why);
+}
+
+std::vector<std::string> node_core::up_nodes() const {
+  std::lock_guard lock{nodes_mutex_};
+  std::vector<std::string> out;
+  for (const auto& [id, count] : up_nodes_) out.push_back(id);
+  return out;
 }
 
 port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs,
                                   std::unique_ptr<actor_state> actor) {
   port_impl* p = ports_.create(extra_refs, std::move(fallback), std::move(actor));
+  created_.fetch_add(1, std::memory_order_relaxed);
+  live_.fetch_add(1, std::memory_order_relaxed);
+  if (shutting_down()) {
+    p->add_ref();
+    kill(p, reason{"shutdown"});
+  }
+  return p;
+}
+
+port_impl* node_core::create_minted_port(std::uint64_t local) {
+  port_impl* p = ports_.create_minted(local, 1, {});
+  if (!p) return nullptr;
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
   if (shutting_down()) {
@@ -181,15 +299,11 @@ void node_core::send_slow(const port_id& to, message_node* n) noexcept {
       push_sent(p, n);
       return;
     }
-  } else if (!to.is_null()) {
-    std::shared_ptr<remote_link> link;
-    {
-      std::lock_guard lock{remote_mutex_};
-      link = remote_;
-    }
-    if (link && n->kind == message_kind::user) {
+  } else if (!to.is_null() && !is_own_node(to)) {
+    remote_link* l = link();
+    if (l && n->kind == message_kind::user) {
       try {
-        link->send(to, message{n});
+        l->send(to, message{n});
       } catch (const std::exception& e) {
         log(log_level::error, "node {}: transport failed to take a message for {}: {}", id_,
             to.to_string(), e.what());
@@ -307,10 +421,8 @@ void node_core::shutdown() {
   if (!all_ended()) {
     log(log_level::error, "node {}: {} ports did not end at shutdown", id_, live_.load());
   }
-  {
-    std::lock_guard lock{remote_mutex_};
-    remote_.reset();
-  }
+  // Later sends to other nodes are dropped; the links themselves live as long as the core.
+  remote_.store(nullptr, std::memory_order_release);
   if (own_io_) {
     work_.reset();
     for (auto& t : threads_) t.join();

@@ -11,7 +11,10 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,7 +32,7 @@
 namespace coport::detail {
 
 /// The port ID with the given numbers.
-port_id make_port_id(std::uint32_t node, std::uint64_t local);
+port_id make_port_id(std::uint32_t node, std::uint64_t local, std::uint32_t incarnation);
 
 /// What running a port did.
 enum class run_result {
@@ -90,8 +93,15 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node& owner() noexcept { return owner_; }
   const std::string& id() const noexcept { return id_; }
   std::uint32_t node_number() const noexcept { return node_number_; }
+  std::uint32_t incarnation() const noexcept { return incarnation_; }
   port_id id_of(const port_impl* p) const noexcept;
-  bool is_local(const port_id& p) const noexcept { return p.node_number() == node_number_; }
+  /// True for a port of this node and this incarnation (or of no stated incarnation).
+  bool is_local(const port_id& p) const noexcept {
+    return p.node_number() == node_number_ &&
+           (p.incarnation() == incarnation_ || p.incarnation() == 0);
+  }
+  /// True for a port ID naming this node's ID (of any incarnation).
+  bool is_own_node(const port_id& p) const noexcept { return p.node_number() == node_number_; }
 
   // -- executor ------------------------------------------------------------------------------
   /// Starts the worker threads (self-run, threaded mode only).
@@ -112,6 +122,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// A new port (one reference for the table plus `extra_refs` for the caller).
   port_impl* create_port(message_handler fallback, std::int32_t extra_refs = 0,
                          std::unique_ptr<actor_state> actor = nullptr);
+  /// A port with the minted number `local` (another node spawns it here) and one extra
+  /// reference for the caller; null when that number is in use.
+  port_impl* create_minted_port(std::uint64_t local);
   /// The live local port `p` with a reference taken, or null.
   port_impl* acquire(const port_id& p, bool accept_killed = false) noexcept;
   /// Drops a reference; recycles the port after the last.
@@ -200,21 +213,51 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Posts `f()` as a plain job (no port context); an exception escaping it is logged.
   template <class F>
   void post_guarded(const char* what, F&& f);
-  void remote_port_died(const port_id& port, const reason& why);
+  bool remote_port_died(const port_id& port, const reason& why);
   void remote_node_lost(std::uint32_t node_number, const reason& why);
   void set_remote_link(std::shared_ptr<remote_link> link);
+  remote_link* link() const noexcept { return remote_.load(std::memory_order_acquire); }
   void kill_remote(const port_id& port, const reason& why);
+  /// Adds a monitor record on the remote `target` (under the monitor table's lock, calling
+  /// `before_watch` first if given, then the link's watch for the first record). Returns
+  /// the guard; `id` may be rewritten by `before_watch` (a spawn learns the incarnation).
+  monitor add_remote_monitor(port_id& target, unique_function<void(const reason&)> action,
+                             unique_function<port_id()> before_watch);
+
+  // -- spawn -----------------------------------------------------------------------------------
+  /// Remembers why a spawned port's init failed (the last `init_death_limit` failures), so
+  /// that a monitor made after the port died still sees the reason.
+  void record_init_death(std::uint64_t local, const reason& why);
+  std::optional<reason> init_death(std::uint64_t local);
+  static constexpr std::size_t init_death_limit = 4096;
+  /// A fresh local number for a port this node spawns on another node.
+  std::uint64_t mint_remote_local() noexcept;
+
+  // -- node events -----------------------------------------------------------------------------
+  using node_callback = unique_function<void(const std::string&, bool, const reason&)>;
+  std::uint64_t add_node_monitor(node_callback cb);
+  void remove_node_monitor(std::uint64_t id) noexcept;
+  void node_up(std::string_view node_id);
+  void node_down(std::string_view node_id, const reason& why);
+  std::vector<std::string> up_nodes() const;
+
+  // -- time ------------------------------------------------------------------------------------
+  std::chrono::steady_clock::time_point now() const noexcept;
+  std::size_t advance(node::duration d);
 
   // -- timers, inits --------------------------------------------------------------------------
   timer start_timer(node::duration delay, const port_id& port, message_node* n,
                     unique_function<void()> callback);
   void timer_done(timer_state* t) noexcept;
+  /// Runs an expired (or, with `ec`, cancelled) timer's action.
+  void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
   void add_init(std::string name, message_handler init);
   /// Runs init `name` with `args` in the current port (spawn); kills it on failure.
   void run_init(const std::string& name, message& args);
 
  private:
   void dispatch(port_impl* p, message_node* n);
+  void serve_node_port(message& m);
   void teardown(port_impl* p);
   void fire(monitor_record* list, const reason& why) noexcept;
   void log_error(const char* what, const char* error) noexcept;
@@ -225,6 +268,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::string id_;
   std::uint64_t uid_;  // unique in the process, never reused (send caches key on it)
   std::uint32_t node_number_ = 0;
+  std::uint32_t incarnation_ = 0;
+  std::chrono::steady_clock::time_point started_;
 
   std::unique_ptr<asio::io_context> own_io_;
   asio::io_context* io_ = nullptr;
@@ -242,14 +287,33 @@ class node_core : public std::enable_shared_from_this<node_core> {
 
   std::mutex timers_mutex_;
   std::unordered_set<timer_state*> timers_;
+  // Deterministic mode: the virtual clock and the timers waiting on it (timers_mutex_).
+  std::chrono::steady_clock::time_point virtual_now_{};
+  std::multimap<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>,
+                std::shared_ptr<timer_state>>
+      manual_timers_;
+  std::uint64_t manual_serial_ = 0;
 
   std::mutex inits_mutex_;
   std::unordered_map<std::string, std::shared_ptr<message_handler>> inits_;
 
-  std::mutex remote_mutex_;
-  std::shared_ptr<remote_link> remote_;
+  // The link is read on every remote send without a lock; links given to the node stay
+  // alive in links_ until the core is destroyed.
+  std::atomic<remote_link*> remote_{nullptr};
+  std::mutex remote_mutex_;  // guards links_, remote_monitors_, remote_serial_
+  std::vector<std::shared_ptr<remote_link>> links_;
   std::unordered_map<port_id, monitor_list> remote_monitors_;
   std::uint64_t remote_serial_ = 0;
+  std::atomic<std::uint64_t> minted_next_;
+
+  std::mutex deaths_mutex_;
+  std::unordered_map<std::uint64_t, reason> init_deaths_;
+  std::deque<std::uint64_t> init_death_order_;
+
+  mutable std::mutex nodes_mutex_;
+  std::map<std::string, int, std::less<>> up_nodes_;
+  std::map<std::uint64_t, std::shared_ptr<node_callback>> node_monitors_;
+  std::uint64_t node_monitor_serial_ = 0;
 };
 
 template <class F>

@@ -40,6 +40,8 @@ port_impl* port_table::at(std::uint64_t slot) const noexcept {
 }
 
 port_impl* port_table::acquire(std::uint64_t local, bool accept_killed) noexcept {
+  if (local & minted_bit) [[unlikely]]
+    return acquire_minted(local, accept_killed);
   std::uint64_t slot = local & slot_mask;
   if (slot >= (std::uint64_t{1} << slot_bits)) return nullptr;
   port_impl* p = at(slot);
@@ -76,9 +78,34 @@ void port_table::push_free(port_impl* p, std::uint64_t slot) noexcept {
                                              std::memory_order_relaxed));
 }
 
-port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
-                              std::unique_ptr<actor_state> actor) {
+port_impl* port_table::acquire_minted(std::uint64_t local, bool accept_killed) noexcept {
+  std::lock_guard lock{mutex_};
+  auto it = minted_.find(local);
+  if (it == minted_.end() || !it->second.port->try_acquire(local, accept_killed)) return nullptr;
+  return it->second.port;
+}
+
+port_impl* port_table::create_minted(std::uint64_t local, std::int32_t extra_refs,
+                                     message_handler fallback) {
+  {
+    std::lock_guard lock{mutex_};
+    if (minted_.count(local)) return nullptr;
+  }
   std::uint64_t slot;
+  port_impl* p = take_slot(slot);
+  p->fallback = std::move(fallback);
+  std::lock_guard lock{mutex_};
+  if (!minted_.emplace(local, minted_port{p, slot}).second) {
+    p->fallback = nullptr;
+    push_free(p, slot);
+    return nullptr;
+  }
+  p->id.store(local, std::memory_order_relaxed);
+  p->refs.store(1 + extra_refs, std::memory_order_release);
+  return p;
+}
+
+port_impl* port_table::take_slot(std::uint64_t& slot) {
   if (!pop_free(slot)) {
     std::lock_guard lock{mutex_};
     if (next_slot_ > slot_mask) throw std::length_error{"coport: port table is full"};
@@ -93,7 +120,13 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
     }
     ++next_slot_;
   }
-  port_impl* p = at(slot);
+  return at(slot);
+}
+
+port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
+                              std::unique_ptr<actor_state> actor) {
+  std::uint64_t slot;
+  port_impl* p = take_slot(slot);
   p->fallback = std::move(fallback);
   p->actor = std::move(actor);
   std::uint64_t serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
@@ -103,7 +136,14 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
 }
 
 void port_table::recycle(port_impl* p) noexcept {
-  std::uint64_t slot = p->id.load(std::memory_order_relaxed) & slot_mask;
+  std::uint64_t id = p->id.load(std::memory_order_relaxed);
+  std::uint64_t slot = id & slot_mask;
+  if (id & minted_bit) {
+    std::lock_guard lock{mutex_};
+    auto it = minted_.find(id);
+    slot = it->second.slot;
+    minted_.erase(it);
+  }
   // Reset while nobody can take a reference (refs == 0); push_free publishes the reset.
   p->inbox.store(port_impl::blocked(), std::memory_order_relaxed);
   p->killed.store(false, std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "port_impl.hpp"
@@ -29,6 +30,9 @@ class port_table {
   static constexpr std::uint64_t slot_mask = (std::uint64_t{1} << slot_bits) - 1;
   static constexpr unsigned first_segment_bits = 8;
   static constexpr unsigned segment_count = slot_bits - first_segment_bits + 1;
+  /// Local numbers with this bit were minted by another node for a port it spawned here
+  /// (the table's own numbers never reach it: that would take 2^37 ports).
+  static constexpr std::uint64_t minted_bit = std::uint64_t{1} << 63;
 
   port_table() = default;
   ~port_table();
@@ -43,6 +47,11 @@ class port_table {
   /// takes slot 0 and number 0 (the first call). Throws std::length_error when full.
   port_impl* create(std::int32_t extra_refs, message_handler fallback,
                     std::unique_ptr<actor_state> actor);
+
+  /// As `create`, with the minted local number `local` (minted_bit set); null when a port
+  /// with that number is alive.
+  port_impl* create_minted(std::uint64_t local, std::int32_t extra_refs,
+                           message_handler fallback);
 
   /// Returns a port whose last reference went away to the free list.
   void recycle(port_impl* p) noexcept;
@@ -65,6 +74,9 @@ class port_table {
   port_impl* at(std::uint64_t slot) const noexcept;
 
   bool pop_free(std::uint64_t& slot) noexcept;
+  /// A free slot's port, ready for a new life (grows the table when none is free).
+  port_impl* take_slot(std::uint64_t& slot);
+  port_impl* acquire_minted(std::uint64_t local, bool accept_killed) noexcept;
   void push_free(port_impl* p, std::uint64_t slot) noexcept;
 
   mutable std::mutex mutex_;  // guards growth: next_slot_ and new segments
@@ -73,6 +85,11 @@ class port_table {
   std::atomic<std::uint64_t> free_head_{0};
   std::uint32_t next_slot_ = 0;
   std::atomic<std::uint64_t> next_serial_{0};
+  struct minted_port {
+    port_impl* port;
+    std::uint64_t slot;
+  };
+  std::unordered_map<std::uint64_t, minted_port> minted_;  // guarded by mutex_
 };
 
 }  // namespace coport::detail

@@ -6,6 +6,8 @@
 /// Lifetime: owned by the pending completion handler; handles hold a weak_ptr.
 
 #include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -31,6 +33,9 @@ struct timer_state : std::enable_shared_from_this<timer_state> {
   std::mutex mutex;
   bool done = false;
   port_id target;
+  bool manual = false;  ///< on the virtual clock of a deterministic node (key: due, serial)
+  std::chrono::steady_clock::time_point due{};
+  std::uint64_t serial = 0;
   message_node* msg = nullptr;
   unique_function<void()> callback;
 };

@@ -21,11 +21,13 @@ namespace coport {
 namespace detail {
 
 struct port_id_access {
-  static port_id make(std::uint32_t node, std::uint64_t local) { return port_id{node, local, 0}; }
+  static port_id make(std::uint32_t node, std::uint64_t local, std::uint32_t incarnation) {
+    return port_id{node, local, incarnation, 0};
+  }
 };
 
-port_id make_port_id(std::uint32_t node, std::uint64_t local) {
-  return port_id_access::make(node, local);
+port_id make_port_id(std::uint32_t node, std::uint64_t local, std::uint32_t incarnation) {
+  return port_id_access::make(node, local, incarnation);
 }
 
 std::string type_name(const std::type_info& t) {
@@ -81,7 +83,8 @@ bool valid_node_id(std::string_view id) noexcept {
   return true;
 }
 
-port_id::port_id(std::string_view node, std::uint64_t local) : local_{local} {
+port_id::port_id(std::string_view node, std::uint64_t local, std::uint32_t incarnation)
+    : local_{local}, incarnation_{incarnation} {
   if (!valid_node_id(node)) {
     throw std::invalid_argument{fmt::format("coport: malformed node ID '{}'", node)};
   }
@@ -93,15 +96,24 @@ std::optional<port_id> port_id::parse(std::string_view text) {
   std::string_view node = text.substr(0, hash);
   if (!valid_node_id(node)) return std::nullopt;
   std::uint64_t local = 0;
+  std::uint32_t incarnation = 0;
   if (hash != std::string_view::npos) {
     std::string_view number = text.substr(hash + 1);
+    std::string_view inc;
+    if (auto dot = number.find('.'); dot != std::string_view::npos) {
+      inc = number.substr(dot + 1);
+      number = number.substr(0, dot);
+      if (inc.empty() || inc.size() > 8) return std::nullopt;
+      auto [e2, ec2] = std::from_chars(inc.data(), inc.data() + inc.size(), incarnation, 16);
+      if (ec2 != std::errc{} || e2 != inc.data() + inc.size()) return std::nullopt;
+    }
     if (number.empty()) return std::nullopt;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), local);
     if (ec != std::errc{} || end != number.data() + number.size() || local == 0) {
       return std::nullopt;
     }
   }
-  return port_id{node, local};
+  return port_id{node, local, incarnation};
 }
 
 std::string_view port_id::node() const noexcept {
@@ -111,7 +123,8 @@ std::string_view port_id::node() const noexcept {
 std::string port_id::to_string() const {
   if (is_null()) return {};
   if (local_ == 0) return std::string{node()};
-  return fmt::format("{}#{}", node(), local_);
+  if (incarnation_ == 0) return fmt::format("{}#{}", node(), local_);
+  return fmt::format("{}#{}.{:x}", node(), local_, incarnation_);
 }
 
 // -- reason -------------------------------------------------------------------------------------

@@ -212,6 +212,10 @@ struct recording_link : remote_link {
   }
   void watch(const port_id& target) override { calls.push_back("watch " + target.to_string()); }
   void unwatch(const port_id& target) override { calls.push_back("unwatch " + target.to_string()); }
+  port_id spawn(const port_id& p, std::string_view init, message, bool watched) override {
+    calls.push_back("spawn " + std::string{init} + (watched ? " watched" : ""));
+    return p;
+  }
 };
 
 }  // namespace

@@ -51,6 +51,7 @@ class message {
   /// True when the payload is exactly `Ts...` (after storing: `const char*` becomes string).
   template <class... Ts>
   bool is() const noexcept {
+    detail::use_payload_wire<detail::stored_t<Ts>...>();
     return node_ && node_->ops->sig == &detail::signature_of<detail::stored_t<Ts>...>();
   }
 
@@ -74,9 +75,16 @@ class message {
   /// The whole payload as a tuple; throws bad_message_access unless it is exactly `Ts...`.
   template <class... Ts>
   std::tuple<Ts...>& as() {
+    detail::use_payload_wire<Ts...>();
     if (!is<Ts...>()) throw bad_message_access{signature_error(detail::signature_of<Ts...>())};
     return static_cast<detail::payload_node<Ts...>*>(node_.get())->values;
   }
+
+  /// True when the message can be copied (every value is copyable).
+  bool copyable() const noexcept { return node_ && node_->ops->copy; }
+  /// A copy (for sending one message to many ports); throws std::logic_error naming the
+  /// types when a value cannot be copied.
+  message copy() const;
 
   /// "tag(int, std::string)", or "(no message)".
   std::string describe() const;

@@ -18,6 +18,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
@@ -28,6 +29,7 @@
 #include "coport/port_id.hpp"
 #include "coport/reason.hpp"
 #include "coport/remote.hpp"
+#include "coport/subscription.hpp"
 #include "coport/tag.hpp"
 #include "coport/timer.hpp"
 
@@ -67,6 +69,9 @@ class node {
 
   /// This node's ID.
   const std::string& id() const noexcept;
+  /// This start of the node: a random number, never 0, that every port ID of this node
+  /// carries (a restarted node's new ports never answer to its old IDs).
+  std::uint32_t incarnation() const noexcept;
   /// The node's own port (addressed by the bare node ID).
   port_id node_port() const noexcept;
   /// True when `port` lives on this node.
@@ -219,10 +224,65 @@ class node {
   /// Creates a port on `where` (a node ID or any port of it) running init `name` with `args`;
   /// returns the new port's ID at once. An unknown name or a failing init kills the new port
   /// with a reason that says why (`no_such_init`, `bad_message`, `die`).
+  /// On another node the ID is minted here, so no round trip happens; messages sent to it
+  /// before the init ran are handled after it. A monitor made right after `spawn` returns
+  /// still sees an init's failure reason: the node remembers the last 4096 init failures.
   template <class... A>
   port_id spawn(std::string_view where, std::string_view name, A&&... args) {
-    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...));
+    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
+                      spawn_extra{});
   }
+  /// `spawn` with a monitor made before the init runs (Erlang's spawn_monitor): `callback`
+  /// (const reason&) is called once when the port dies, whatever happens. Returns the port
+  /// and the monitor's guard.
+  template <class F, class... A,
+            class = std::enable_if_t<std::is_invocable_v<std::decay_t<F>&, const reason&>>>
+  std::pair<port_id, monitor> spawn_monitor(std::string_view where, std::string_view name,
+                                            F&& callback, A&&... args) {
+    spawn_extra extra;
+    extra.on_death =
+        bind_to_context(detail::unique_function<void(const reason&)>(std::forward<F>(callback)));
+    monitor guard;
+    extra.guard = &guard;
+    port_id id = spawn_node(where, name,
+                            detail::make_payload(tag{name}, std::forward<A>(args)...),
+                            std::move(extra));
+    return {id, std::move(guard)};
+  }
+  /// `spawn` linked both ways to the current port before the init runs (Erlang's
+  /// spawn_link): either dying abnormally kills the other with the same reason. Inside a
+  /// port only.
+  template <class... A>
+  port_id spawn_link(std::string_view where, std::string_view name, A&&... args) {
+    spawn_extra extra;
+    extra.link_to = current_port_or_throw("spawn_link");
+    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
+                      std::move(extra));
+  }
+
+  // -- node events ---------------------------------------------------------------------------
+
+  /// Calls `callback(node_id, up, reason)` whenever a node comes up (`up` true, empty reason)
+  /// or goes down (with why), in the current port's context when made inside a port (AEMP's
+  /// mon_nodes). The guard ends it.
+  template <class F>
+  subscription mon_nodes(F&& callback) {
+    return add_node_monitor(
+        detail::unique_function<void(const std::string&, bool, const reason&)>(
+            std::forward<F>(callback)));
+  }
+  /// The IDs of the nodes a transport has an established link to.
+  std::vector<std::string> up_nodes() const;
+
+  // -- time ----------------------------------------------------------------------------------
+
+  /// The node's clock: steady_clock, or in deterministic mode a virtual clock that moves
+  /// only by `advance`.
+  std::chrono::steady_clock::time_point now() const noexcept;
+  /// Deterministic mode: moves the virtual clock forward by `d` and fires every timer that
+  /// falls due (`after`, `cal` and `receive` timeouts, sleeps) in the order they are due;
+  /// returns how many fired. What they send runs on the next steps.
+  std::size_t advance(duration d);
 
   // -- deterministic mode and statistics ------------------------------------------------------
 
@@ -243,12 +303,24 @@ class node {
 
   /// Plugs a transport in; messages to other nodes go through it.
   void set_remote_link(std::shared_ptr<remote_link> link);
-  /// From the transport: a message for a local port arrived.
-  void deliver(const port_id& to, message msg) { snd(to, std::move(msg)); }
-  /// From the transport: the remote `port` died with `why`.
-  void remote_port_died(const port_id& port, const reason& why);
-  /// From the transport: the connection to `node_id` was lost; fires every monitor on its ports.
+  /// From the transport: a message for a local port arrived. Only local ports are served
+  /// (a message for another node is dropped and counted, so nothing bounces between nodes);
+  /// returns false when the message was dropped because the port does not exist here.
+  bool deliver(const port_id& to, message msg);
+  /// From the transport: the remote `port` died with `why` (or messages to it were lost);
+  /// fires this node's monitors on it. Returns true when any monitor was there.
+  bool remote_port_died(const port_id& port, const reason& why);
+  /// From the transport: a link to `node_id` is established (node-up events).
+  void remote_node_up(std::string_view node_id);
+  /// From the transport: the connection to `node_id` was lost; fires every monitor on its
+  /// ports and the node-down events.
   void remote_node_lost(std::string_view node_id, const reason& why);
+  /// From the transport: another node spawns init `init` with `args` here, as the port with
+  /// the local number `local` that it minted. `on_death` (may be empty) is installed as a
+  /// monitor before the init runs. Returns the port, or the null ID when `local` is not a
+  /// minted number or is in use (then `on_death` is not kept).
+  port_id accept_spawn(std::uint64_t local, std::string_view init, message args,
+                       detail::unique_function<void(const reason&)> on_death);
 
   /// The io_context the node runs on (its own, or the embedding one): for Asio objects that
   /// coroutine actors await (coport/asio.hpp).
@@ -270,7 +342,15 @@ class node {
   timer start_timer(duration delay, const port_id& port, detail::message_node* n,
                     detail::unique_function<void()> callback);
   void add_init(std::string name, detail::message_handler init);
-  port_id spawn_node(std::string_view where, std::string_view name, detail::message_node* args);
+  struct spawn_extra {
+    detail::unique_function<void(const reason&)> on_death;  ///< spawn_monitor's callback
+    monitor* guard = nullptr;                               ///< where its guard goes
+    port_id link_to;                                        ///< spawn_link's other end
+  };
+  port_id spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
+                     spawn_extra extra);
+  subscription add_node_monitor(
+      detail::unique_function<void(const std::string&, bool, const reason&)> callback);
   port_id start_cal(const port_id& port, detail::unique_function<void(reply)> callback,
                     std::optional<duration> timeout,
                     detail::unique_function<detail::message_node*(const port_id&)> build);

@@ -1,10 +1,13 @@
 #pragma once
 /// \file
-/// coport::port_id — the never-reused name of a message destination, `nodeid#localid`.
+/// coport::port_id — the never-reused name of a message destination, `nodeid#local.incarnation`.
 ///
-/// A port ID is a 16-byte value: the interned node ID and a 64-bit local number. The local
-/// number 0 names the node's own port, printed as the bare node ID. IDs print and parse as
-/// text so that they can cross the network and be typed on a command line.
+/// A port ID is a 16-byte value: the interned node ID, the node's incarnation (a random
+/// number drawn at each node start, so that an ID from an earlier run of a restarted node
+/// never names a port of the new one) and a 64-bit local number. The local number 0 names
+/// the node's own port, printed as the bare node ID (whatever its incarnation). IDs print
+/// and parse as text so that they can cross the network and be typed on a command line;
+/// an ID parsed without `.incarnation` has incarnation 0, which any incarnation accepts.
 /// Threading: a value type; parsing and printing are thread-safe.
 
 #include <compare>
@@ -29,13 +32,15 @@ class port_id {
   /// The null port ID (names nothing; sending to it drops the message).
   constexpr port_id() noexcept = default;
 
-  /// The port `local` on node `node`; throws std::invalid_argument for a malformed node ID.
-  port_id(std::string_view node, std::uint64_t local);
+  /// The port `local` of incarnation `incarnation` (0: any) on node `node`; throws
+  /// std::invalid_argument for a malformed node ID.
+  port_id(std::string_view node, std::uint64_t local, std::uint32_t incarnation = 0);
 
-  /// Parses `nodeid#number` or a bare `nodeid` (the node port); nullopt when malformed.
+  /// Parses `nodeid#number[.incarnation]` (incarnation in hex) or a bare `nodeid` (the node
+  /// port); nullopt when malformed.
   static std::optional<port_id> parse(std::string_view text);
 
-  /// `nodeid#number`, or the bare node ID for the node port; empty for the null ID.
+  /// `nodeid#number.incarnation`, or the bare node ID for the node port; empty for the null ID.
   std::string to_string() const;
 
   /// The node ID part.
@@ -44,6 +49,8 @@ class port_id {
   constexpr std::uint64_t local() const noexcept { return local_; }
   /// The interned number of the node ID (cheap node comparison).
   constexpr std::uint32_t node_number() const noexcept { return node_; }
+  /// The incarnation of the node the port belongs to (0: unspecified).
+  constexpr std::uint32_t incarnation() const noexcept { return incarnation_; }
 
   constexpr bool is_null() const noexcept { return node_ == 0; }
   constexpr bool is_node_port() const noexcept { return node_ != 0 && local_ == 0; }
@@ -54,12 +61,15 @@ class port_id {
 
  private:
   friend struct detail::port_id_access;
-  constexpr port_id(std::uint32_t node, std::uint64_t local, int) noexcept
-      : node_{node}, local_{local} {}
+  constexpr port_id(std::uint32_t node, std::uint64_t local, std::uint32_t incarnation,
+                    int) noexcept
+      : local_{local}, node_{node}, incarnation_{incarnation} {}
 
-  std::uint32_t node_ = 0;
   std::uint64_t local_ = 0;
+  std::uint32_t node_ = 0;
+  std::uint32_t incarnation_ = 0;
 };
+static_assert(sizeof(port_id) == 16);
 
 /// The node ID of `port` (AEMP's `node_of`).
 inline std::string_view node_of(const port_id& port) noexcept {

@@ -32,6 +32,9 @@ class interner {
   /// The number of `s`, interning it on first sight.
   std::uint32_t intern(std::string_view s);
 
+  /// The number of `s` if it is interned, else 0 (never interns).
+  std::uint32_t find(std::string_view s) const noexcept;
+
   /// The string with number `id` (empty for an unknown number).
   std::string_view name(std::uint32_t id) const;
 

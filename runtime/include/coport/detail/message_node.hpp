@@ -14,6 +14,7 @@
 
 #include "coport/detail/signature.hpp"
 #include "coport/tag.hpp"
+#include "coport/wire/codec.hpp"
 
 namespace coport::detail {
 
@@ -25,6 +26,8 @@ struct message_ops {
   void (*destroy)(message_node*) noexcept;
   void* (*element)(message_node*, std::size_t index) noexcept;
   void (*run)(message_node*);  // closures only
+  /// A copy of the block, or null when a value cannot be copied (or for closures).
+  message_node* (*copy)(const message_node*) = nullptr;
 };
 
 /// What a block carries.
@@ -124,13 +127,81 @@ struct payload_node final : message_node {
     return element_at(static_cast<payload_node*>(n), i, std::index_sequence_for<Ts...>{});
   }
 
-  static constexpr message_ops ops_instance{&signature_of<Ts...>(), &destroy, &element, nullptr};
+  static message_node* copy(const message_node* n) {
+    if constexpr ((std::is_copy_constructible_v<Ts> && ...)) {
+      auto* self = static_cast<const payload_node*>(n);
+      void* mem = allocate_message(sizeof(payload_node));
+      try {
+        return std::apply(
+            [&](const auto&... v) { return new (mem) payload_node(self->tag_, v...); },
+            self->values);
+      } catch (...) {
+        deallocate_message(mem, sizeof(payload_node));
+        throw;
+      }
+    } else {
+      (void)n;
+      return nullptr;
+    }
+  }
+
+  static constexpr message_ops ops_instance{&signature_of<Ts...>(), &destroy, &element, nullptr,
+                                            (std::is_copy_constructible_v<Ts> && ...) ? &copy
+                                                                                      : nullptr};
 };
+
+/// Registers, at start-up, how a payload of `Ts...` comes off the wire: the built-in codecs
+/// of its types and a factory that builds exactly `payload_node<Ts...>`, so that a typed
+/// handler takes a message from another node. Every payload type that is sent, handled or
+/// tested with `message::is`/`as` names `registered` (which costs nothing per message).
+template <class... Ts>
+struct payload_wire {
+  static message_node* decode(tag t, wire::reader& r) {
+    if constexpr ((std::is_default_constructible_v<Ts> && ...)) {
+      void* mem = allocate_message(sizeof(payload_node<Ts...>));
+      payload_node<Ts...>* n;
+      try {
+        n = new (mem) payload_node<Ts...>(t);
+      } catch (...) {
+        deallocate_message(mem, sizeof(payload_node<Ts...>));
+        throw;
+      }
+      try {
+        std::apply([&](auto&... v) { (wire::codec<Ts>::decode(r, v), ...); }, n->values);
+      } catch (...) {
+        destroy_message(n);
+        throw;
+      }
+      return n;
+    } else {
+      (void)t;
+      (void)r;
+      return nullptr;
+    }
+  }
+  static bool register_once() {
+    (wire::register_builtin<Ts>(), ...);
+    if constexpr ((std::is_default_constructible_v<Ts> && ...)) {
+      static constexpr payload_factory factory{sizeof...(Ts), signature_holder<Ts...>::types,
+                                               &decode};
+      register_payload_factory(&factory);
+    }
+    return true;
+  }
+  static inline const bool registered = register_once();
+};
+
+/// Names the registration of `payload_wire<Ts...>` (see there).
+template <class... Ts>
+inline void use_payload_wire() noexcept {
+  static_cast<void>(&payload_wire<Ts...>::registered);
+}
 
 /// Builds a payload block for `snd(t, args...)`.
 template <class... Args>
 message_node* make_payload(tag t, Args&&... args) {
   using node_t = payload_node<stored_t<Args>...>;
+  use_payload_wire<stored_t<Args>...>();
   void* mem = allocate_message(sizeof(node_t));
   try {
     return new (mem) node_t(t, std::forward<Args>(args)...);
@@ -158,7 +229,8 @@ struct closure_node final : message_node {
   static void* element(message_node*, std::size_t) noexcept { return nullptr; }
   static void run(message_node* n) { static_cast<closure_node*>(n)->fn(); }
 
-  static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run};
+  static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run,
+                                            nullptr};
 };
 
 template <class F>

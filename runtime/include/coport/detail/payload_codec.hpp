@@ -1,0 +1,56 @@
+#pragma once
+/// \file
+/// detail::payload_codec — encodes a message's values and builds a message from wire bytes.
+///
+/// The sending side looks a payload's signature up once (`payload_codec_for`) and keeps the
+/// result; the receiving side resolves a list of wire type names once (`resolve_payload`).
+/// A resolved list builds exactly `payload_node<Ts...>` when a factory for those types
+/// exists in this program, else a block that holds each value on its own (readable through
+/// `message::get<T>`, not by typed handlers).
+/// Threading: all functions are thread-safe. Lifetime: results live until the process ends.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coport/detail/message_node.hpp"
+#include "coport/detail/type_registry.hpp"
+#include "coport/wire/reader.hpp"
+#include "coport/wire/writer.hpp"
+
+namespace coport::detail {
+
+/// How the values of one signature go onto the wire.
+struct payload_encoding {
+  std::vector<const type_entry*> entries;  ///< one per value
+  std::vector<std::string> names;          ///< their wire names
+  std::string error;                       ///< why it cannot be encoded (empty: it can)
+};
+
+/// The encoding of `sig` (cached per signature for the process).
+const payload_encoding& payload_codec_for(const signature& sig);
+
+/// Writes the values of `n` (whose signature `enc` describes).
+void encode_values(wire::writer& w, const message_node* n, const payload_encoding& enc);
+
+/// How values with the given wire type names are read.
+struct payload_decoding {
+  const payload_factory* factory = nullptr;  ///< exact payload_node, if this program has one
+  std::vector<const type_entry*> entries;
+  const signature* sig = nullptr;  ///< for values held one by one
+  std::string error;               ///< why it cannot be decoded (empty: it can)
+};
+
+/// Resolves `names` (cached for the process, at most 4096 distinct lists; beyond that each
+/// call resolves anew).
+std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::string>& names);
+
+/// Reads a message tagged `t` whose values `dec` describes; throws wire::decode_error.
+message_node* decode_values(tag t, wire::reader& r, const payload_decoding& dec);
+
+/// Interns a tag that came from a peer: at most `remote_tag_limit` names that this process
+/// did not know are interned on behalf of peers; beyond that it returns the empty tag.
+inline constexpr std::size_t remote_tag_limit = 1 << 16;
+tag intern_remote_tag(std::string_view name);
+
+}  // namespace coport::detail

@@ -1,0 +1,146 @@
+#pragma once
+/// \file
+/// coport::register_type — lets a user type cross the wire, serialized with Cereal.
+///
+/// ```cpp
+/// struct point { int x = 0, y = 0; template <class A> void serialize(A& a) { a(x, y); } };
+/// coport::register_type<point>("geo.point");   // once, before the first send or receive
+/// n.snd(remote_port, "moved", point{1, 2});   // a handler `[](point p)` on the other node
+/// ```
+/// The name is what the other node looks the type up by: it must be the same on both sides
+/// and never change. A type needs a default constructor and Cereal's `serialize` (or
+/// `save`/`load`); Cereal's own support for standard containers works inside it, and so do
+/// `port_id` and `reason` members. Sizes read from a peer are checked against the bytes that
+/// are left before anything is allocated.
+/// Threading: `register_type` is thread-safe. Include this header only where types are
+/// registered or serialized: it brings in Cereal.
+
+#include <cereal/cereal.hpp>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+
+#include "coport/detail/message_node.hpp"
+#include "coport/detail/type_registry.hpp"
+#include "coport/wire/codec.hpp"
+
+namespace coport::wire {
+
+/// Cereal's view of a wire::writer.
+class cereal_output : public cereal::OutputArchive<cereal_output, cereal::AllowEmptyClassElision> {
+ public:
+  explicit cereal_output(writer& w) : OutputArchive(this), out{w} {}
+  writer& out;
+};
+
+/// Cereal's view of a wire::reader.
+class cereal_input : public cereal::InputArchive<cereal_input, cereal::AllowEmptyClassElision> {
+ public:
+  explicit cereal_input(reader& r) : InputArchive(this), in{r} {}
+  reader& in;
+};
+
+template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_output& ar, const T& v) {
+  codec<T>::encode(ar.out, v);
+}
+template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
+void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, T& v) {
+  codec<T>::decode(ar.in, v);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_output& ar, cereal::NameValuePair<T>& nvp) {
+  ar(nvp.value);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_input& ar, cereal::NameValuePair<T>& nvp) {
+  ar(nvp.value);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_output& ar, cereal::SizeTag<T>& t) {
+  ar.out.varint(static_cast<std::uint64_t>(t.size));
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_input& ar, cereal::SizeTag<T>& t) {
+  // Every element of a container takes at least one byte on the wire: a count larger than
+  // the bytes left is an error before Cereal resizes anything.
+  t.size = static_cast<std::remove_reference_t<T>>(ar.in.count(1));
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_output& ar, const cereal::BinaryData<T>& b) {
+  ar.out.raw(b.data, static_cast<std::size_t>(b.size));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, cereal::BinaryData<T>& b) {
+  auto s = ar.in.raw(static_cast<std::size_t>(b.size));
+  std::memcpy(b.data, s.data(), s.size());
+}
+inline void CEREAL_SAVE_FUNCTION_NAME(cereal_output& ar, const port_id& p) {
+  codec<port_id>::encode(ar.out, p);
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, port_id& p) {
+  codec<port_id>::decode(ar.in, p);
+}
+inline void CEREAL_SAVE_FUNCTION_NAME(cereal_output& ar, const reason& r) {
+  codec<reason>::encode(ar.out, r);
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, reason& r) {
+  codec<reason>::decode(ar.in, r);
+}
+
+/// True when `name` may be a registered wire name: 1 to 128 printable characters, none of
+/// `<>,` (they build the names of compositions) and no space.
+inline bool valid_type_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (c <= ' ' || c > '~' || c == '<' || c == '>' || c == ',') return false;
+  }
+  return true;
+}
+
+}  // namespace coport::wire
+
+CEREAL_REGISTER_ARCHIVE(coport::wire::cereal_output)
+CEREAL_REGISTER_ARCHIVE(coport::wire::cereal_input)
+CEREAL_SETUP_ARCHIVE_TRAITS(coport::wire::cereal_input, coport::wire::cereal_output)
+
+namespace coport {
+
+/// Registers `T` under the stable wire name `name`, serialized with Cereal. Throws
+/// std::invalid_argument for a malformed name or one that another type holds.
+template <class T>
+void register_type(std::string name) {
+  static_assert(std::is_default_constructible_v<T>,
+                "coport::register_type: the type needs a default constructor (decoding "
+                "builds a value, then reads into it)");
+  if (!wire::valid_type_name(name)) {
+    throw std::invalid_argument{"coport: '" + name.substr(0, 200) +
+                                "' is not a valid wire type name (1-128 printable "
+                                "characters, no spaces and none of <>,)"};
+  }
+  detail::type_entry e;
+  e.type = &typeid(T);
+  e.name = std::move(name);
+  e.encode = [](wire::writer& w, const void* v) {
+    wire::cereal_output ar{w};
+    ar(*static_cast<const T*>(v));
+  };
+  e.decode = [](wire::reader& r, void* v) {
+    wire::cereal_input ar{r};
+    try {
+      ar(*static_cast<T*>(v));
+    } catch (const wire::decode_error&) {
+      throw;
+    } catch (const std::exception& ex) {
+      throw wire::decode_error{std::string{"a registered type did not decode: "} + ex.what()};
+    }
+  };
+  e.create = []() -> void* { return new T{}; };
+  e.destroy = [](void* v) noexcept { delete static_cast<T*>(v); };
+  detail::register_type_entry(std::move(e));
+  detail::use_payload_wire<T>();
+}
+
+}  // namespace coport

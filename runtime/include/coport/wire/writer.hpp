@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// coport::wire::writer — appends the wire encoding of values to a byte buffer.
+///
+/// Integers are little-endian varints (signed ones zigzag-encoded), floating-point values
+/// their IEEE bits, strings a varint length and the bytes. Port IDs name their node through
+/// a `node_names` table when the writer has one (a link's cache: the name crosses the link
+/// once), else inline. Threading: one writer per thread. Lifetime: refers to the buffer and
+/// the table it was made with.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace coport::wire {
+
+namespace impl {
+inline std::uint32_t bswap(std::uint32_t v) noexcept { return __builtin_bswap32(v); }
+inline std::uint64_t bswap(std::uint64_t v) noexcept { return __builtin_bswap64(v); }
+}  // namespace impl
+
+/// Thrown when a value cannot be encoded (its type has no wire name).
+class encode_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The sending side of a link's node-ID cache.
+class node_names_out {
+ public:
+  /// The slot that names node `node_number` on the link; `defined` is false when the
+  /// peer does not know it yet (the writer then sends the name with the slot).
+  virtual std::uint32_t slot_of(std::uint32_t node_number, bool& defined) = 0;
+
+ protected:
+  ~node_names_out() = default;
+};
+
+/// Appends encoded values to a byte vector.
+class writer {
+ public:
+  explicit writer(std::vector<std::byte>& out, node_names_out* names = nullptr) noexcept
+      : out_{&out}, names_{names} {}
+
+  void byte(std::uint8_t v) { out_->push_back(static_cast<std::byte>(v)); }
+
+  void varint(std::uint64_t v) {
+    std::byte buf[10];
+    std::size_t n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<std::byte>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<std::byte>(v);
+    out_->insert(out_->end(), buf, buf + n);
+  }
+
+  void svarint(std::int64_t v) {
+    varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+  }
+
+  void fixed32(std::uint32_t v) { fixed(v); }
+  void fixed64(std::uint64_t v) { fixed(v); }
+
+  void raw(const void* data, std::size_t size) {
+    auto* p = static_cast<const std::byte*>(data);
+    out_->insert(out_->end(), p, p + size);
+  }
+
+  void string(std::string_view s) {
+    varint(s.size());
+    raw(s.data(), s.size());
+  }
+
+  /// The link's node-ID cache, or null (names go inline).
+  node_names_out* names() const noexcept { return names_; }
+
+  std::vector<std::byte>& buffer() noexcept { return *out_; }
+
+ private:
+  template <class U>
+  void fixed(U v) {
+    if constexpr (std::endian::native == std::endian::big) v = impl::bswap(v);
+    raw(&v, sizeof v);
+  }
+
+  std::vector<std::byte>* out_;
+  node_names_out* names_;
+};
+
+}  // namespace coport::wire

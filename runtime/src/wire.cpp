@@ -1,0 +1,321 @@
+// The wire format's registries: type entries, payload factories, resolved payloads, and the
+// bounded interning of names that peers send.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <typeindex>
+#include <unordered_map>
+
+#include "coport/detail/interner.hpp"
+#include "coport/detail/payload_codec.hpp"
+#include "coport/detail/type_registry.hpp"
+#include "coport/message.hpp"
+#include "coport/wire/codec.hpp"
+
+namespace coport {
+
+namespace detail {
+
+namespace {
+
+struct registry {
+  std::mutex mutex;
+  std::unordered_map<std::type_index, std::unique_ptr<type_entry>> by_type;
+  std::unordered_map<std::string, const type_entry*> by_name;  // resolved names
+  std::vector<const type_entry*> unnamed;  // computed names not resolved yet
+  std::map<std::vector<std::type_index>, const payload_factory*> factories;
+  std::unordered_map<const signature*, std::unique_ptr<payload_encoding>> encodings;
+  std::vector<std::unique_ptr<payload_encoding>> retired;
+  std::map<std::vector<std::string>, std::shared_ptr<const payload_decoding>> decodings;
+};
+
+registry& the_registry() {
+  static registry r;
+  return r;
+}
+
+std::string name_locked(const type_entry& e) {
+  if (!e.name.empty()) return e.name;
+  return e.compute_name ? e.compute_name() : std::string{};
+}
+
+/// Resolves computed names that could not be computed before (a user type was missing).
+void resolve_unnamed_locked(registry& r) {
+  for (auto it = r.unnamed.begin(); it != r.unnamed.end();) {
+    std::string n = name_locked(**it);
+    if (n.empty()) {
+      ++it;
+      continue;
+    }
+    r.by_name.emplace(std::move(n), *it);
+    it = r.unnamed.erase(it);
+  }
+}
+
+}  // namespace
+
+void register_type_entry(type_entry entry) {
+  registry& r = the_registry();
+  std::lock_guard lock{r.mutex};
+  auto key = std::type_index{*entry.type};
+  if (!entry.name.empty()) {
+    if (auto it = r.by_name.find(entry.name); it != r.by_name.end() && it->second->type != entry.type) {
+      throw std::invalid_argument{fmt::format(
+          "coport: the wire name '{}' is already registered for {}", entry.name,
+          type_name(*it->second->type))};
+    }
+  }
+  auto it = r.by_type.find(key);
+  if (it != r.by_type.end()) {
+    if (entry.name.empty() || it->second->name == entry.name) return;
+    if (!it->second->name.empty()) {
+      throw std::invalid_argument{fmt::format("coport: {} is already registered as '{}'",
+                                              type_name(*entry.type), it->second->name)};
+    }
+    // A user registration for a type that had no name: replace the entry's content.
+    *it->second = std::move(entry);
+    r.by_name[it->second->name] = it->second.get();
+    resolve_unnamed_locked(r);
+    return;
+  }
+  auto owned = std::make_unique<type_entry>(std::move(entry));
+  const type_entry* e = owned.get();
+  r.by_type.emplace(key, std::move(owned));
+  std::string n = name_locked(*e);
+  if (n.empty()) {
+    r.unnamed.push_back(e);
+  } else {
+    r.by_name.emplace(std::move(n), e);
+  }
+  if (!e->name.empty()) resolve_unnamed_locked(r);  // composites of this type get names now
+}
+
+const type_entry* find_type(const std::type_info& type) {
+  registry& r = the_registry();
+  std::lock_guard lock{r.mutex};
+  auto it = r.by_type.find(std::type_index{type});
+  return it == r.by_type.end() ? nullptr : it->second.get();
+}
+
+const type_entry* find_type_named(std::string_view name) {
+  registry& r = the_registry();
+  std::lock_guard lock{r.mutex};
+  std::string key{name};
+  auto it = r.by_name.find(key);
+  if (it != r.by_name.end()) return it->second;
+  resolve_unnamed_locked(r);
+  it = r.by_name.find(key);
+  return it == r.by_name.end() ? nullptr : it->second;
+}
+
+std::string wire_name_of(const std::type_info& type) {
+  const type_entry* e = find_type(type);
+  if (!e) return {};
+  if (!e->name.empty()) return e->name;
+  return e->compute_name ? e->compute_name() : std::string{};
+}
+
+std::string unencodable_text(const std::type_info& type) {
+  return fmt::format(
+      "type {} cannot cross the wire: give it `template <class A> void serialize(A&, {}&)` "
+      "and call coport::register_type<{}>(\"a.stable.name\") (coport/serialize.hpp)",
+      type_name(type), type_name(type), type_name(type));
+}
+
+void register_payload_factory(const payload_factory* f) {
+  registry& r = the_registry();
+  std::vector<std::type_index> key;
+  for (std::size_t i = 0; i < f->size; ++i) key.emplace_back(*f->types[i]);
+  std::lock_guard lock{r.mutex};
+  r.factories.emplace(std::move(key), f);
+}
+
+const payload_factory* find_payload_factory(const std::vector<const std::type_info*>& types) {
+  registry& r = the_registry();
+  std::vector<std::type_index> key;
+  for (auto* t : types) key.emplace_back(*t);
+  std::lock_guard lock{r.mutex};
+  auto it = r.factories.find(key);
+  return it == r.factories.end() ? nullptr : it->second;
+}
+
+// -- payloads ------------------------------------------------------------------------------
+
+const payload_encoding& payload_codec_for(const signature& sig) {
+  registry& r = the_registry();
+  {
+    std::lock_guard lock{r.mutex};
+    if (auto it = r.encodings.find(&sig); it != r.encodings.end() && it->second->error.empty()) {
+      return *it->second;
+    }
+  }
+  auto enc = std::make_unique<payload_encoding>();
+  for (std::size_t i = 0; i < sig.size; ++i) {
+    const type_entry* e = find_type(*sig.types[i]);
+    std::string n = e ? wire_name_of(*sig.types[i]) : std::string{};
+    if (!e || n.empty() || !e->encode) {
+      enc->error = unencodable_text(*sig.types[i]);
+      // Say which part is missing for a composite (vector<point>: point).
+      break;
+    }
+    enc->entries.push_back(e);
+    enc->names.push_back(std::move(n));
+  }
+  std::lock_guard lock{r.mutex};
+  // An encoding that failed is replaced on the next call (the type may be registered later);
+  // the old one stays alive, since a caller may still hold it.
+  auto& slot = r.encodings[&sig];
+  if (slot) r.retired.push_back(std::move(slot));
+  slot = std::move(enc);
+  return *slot;
+}
+
+void encode_values(wire::writer& w, const message_node* n, const payload_encoding& enc) {
+  auto* node = const_cast<message_node*>(n);
+  for (std::size_t i = 0; i < enc.entries.size(); ++i) {
+    enc.entries[i]->encode(w, n->ops->element(node, i));
+  }
+}
+
+namespace {
+
+/// A message whose values are held one by one (no payload_node of its types in this program).
+struct loose_node final : message_node {
+  message_ops own_ops{};
+  std::vector<const std::type_info*> types;
+  signature sig{};
+  std::vector<void*> values;
+  std::vector<const type_entry*> entries;
+
+  ~loose_node() {
+    for (std::size_t i = 0; i < values.size(); ++i) entries[i]->destroy(values[i]);
+  }
+  static void destroy(message_node* n) noexcept { delete static_cast<loose_node*>(n); }
+  static void* element(message_node* n, std::size_t i) noexcept {
+    auto* self = static_cast<loose_node*>(n);
+    return i < self->values.size() ? self->values[i] : nullptr;
+  }
+};
+
+/// Interned signatures of loose messages, one per distinct type list (never freed; bounded
+/// by the number of distinct resolved lists).
+const signature* loose_signature(const std::vector<const std::type_info*>& types) {
+  static std::mutex mutex;
+  static std::map<std::vector<const std::type_info*>, std::unique_ptr<const std::type_info*[]>>
+      table;
+  std::lock_guard lock{mutex};
+  auto& slot = table[types];
+  if (!slot) {
+    slot = std::make_unique<const std::type_info*[]>(types.size() + 1);
+    for (std::size_t i = 0; i < types.size(); ++i) slot[i] = types[i];
+    slot[types.size()] = nullptr;
+  }
+  static std::map<const std::type_info* const*, std::unique_ptr<signature>> sigs;
+  auto& s = sigs[slot.get()];
+  if (!s) s = std::make_unique<signature>(signature{types.size(), slot.get()});
+  return s.get();
+}
+
+std::shared_ptr<payload_decoding> resolve_uncached(const std::vector<std::string>& names) {
+  auto dec = std::make_shared<payload_decoding>();
+  std::vector<const std::type_info*> types;
+  for (const auto& n : names) {
+    const type_entry* e = find_type_named(n);
+    if (!e || !e->decode) {
+      dec->error = fmt::format("no type is registered under the wire name '{}'", n.substr(0, 80));
+      return dec;
+    }
+    dec->entries.push_back(e);
+    types.push_back(e->type);
+  }
+  dec->factory = find_payload_factory(types);
+  if (!dec->factory) {
+    for (const auto* e : dec->entries) {
+      if (!e->create) {
+        dec->error = fmt::format("{} cannot be default-constructed for decoding",
+                                 type_name(*e->type));
+        return dec;
+      }
+    }
+    dec->sig = loose_signature(types);
+  }
+  return dec;
+}
+
+}  // namespace
+
+std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::string>& names) {
+  registry& r = the_registry();
+  {
+    std::lock_guard lock{r.mutex};
+    if (auto it = r.decodings.find(names); it != r.decodings.end()) return it->second;
+  }
+  auto dec = resolve_uncached(names);
+  if (!dec->error.empty()) return dec;  // a type may be registered later: not cached
+  std::lock_guard lock{r.mutex};
+  if (r.decodings.size() < 4096) r.decodings.emplace(names, dec);
+  return dec;
+}
+
+message_node* decode_values(tag t, wire::reader& r, const payload_decoding& dec) {
+  if (!dec.error.empty()) throw wire::decode_error{dec.error};
+  if (dec.factory) return dec.factory->decode(t, r);
+  auto n = std::make_unique<loose_node>();
+  n->tag_ = t;
+  n->own_ops.sig = dec.sig;
+  n->own_ops.destroy = &loose_node::destroy;
+  n->own_ops.element = &loose_node::element;
+  n->ops = &n->own_ops;
+  n->values.reserve(dec.entries.size());
+  for (const type_entry* e : dec.entries) {
+    void* v = e->create();
+    n->values.push_back(v);
+    n->entries.push_back(e);
+    e->decode(r, v);
+  }
+  return n.release();
+}
+
+// -- names from peers ------------------------------------------------------------------------
+
+namespace {
+std::atomic<std::size_t> remote_tags{0};
+std::atomic<std::size_t> remote_nodes{0};
+constexpr std::size_t remote_node_limit = 1 << 14;
+}  // namespace
+
+tag intern_remote_tag(std::string_view name) {
+  if (std::uint32_t id = tag_names().find(name); id != 0 || name.empty()) {
+    return id ? tag{name} : tag{};
+  }
+  if (remote_tags.fetch_add(1, std::memory_order_relaxed) >= remote_tag_limit) {
+    remote_tags.fetch_sub(1, std::memory_order_relaxed);
+    return tag{};
+  }
+  return tag{name};
+}
+
+std::uint32_t intern_remote_node(std::string_view node_id) {
+  if (!valid_node_id(node_id)) throw wire::decode_error{"a node ID is malformed"};
+  if (std::uint32_t id = node_names().find(node_id)) return id;
+  if (remote_nodes.fetch_add(1, std::memory_order_relaxed) >= remote_node_limit) {
+    remote_nodes.fetch_sub(1, std::memory_order_relaxed);
+    throw wire::decode_error{"too many distinct node IDs came from peers"};
+  }
+  return node_names().intern(node_id);
+}
+
+}  // namespace detail
+
+message message::copy() const {
+  if (!node_) return {};
+  if (!node_->ops->copy) {
+    throw std::logic_error{fmt::format("coport: message {} cannot be copied", describe())};
+  }
+  return message{node_->ops->copy(node_.get())};
+}
+
+}  // namespace coport
