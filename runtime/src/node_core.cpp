@@ -132,9 +132,10 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       node_number_{node_names().intern(id_)},
       incarnation_{draw_incarnation()},
       started_{std::chrono::steady_clock::now()},
-      minted_next_{draw_mint_start()},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget} {
+  minted_next_.store(draw_mint_start(), std::memory_order_relaxed);
+  virtual_now_ = started_;  // a deterministic node's clock starts at its start
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }

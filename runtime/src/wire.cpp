@@ -22,7 +22,8 @@ namespace detail {
 namespace {
 
 struct registry {
-  std::mutex mutex;
+  // Recursive: a composite's name is computed under the lock and asks for its parts' names.
+  std::recursive_mutex mutex;
   std::unordered_map<std::type_index, std::unique_ptr<type_entry>> by_type;
   std::unordered_map<std::string, const type_entry*> by_name;  // resolved names
   std::vector<const type_entry*> unnamed;  // computed names not resolved yet

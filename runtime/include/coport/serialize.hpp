@@ -9,13 +9,25 @@
 /// ```
 /// The name is what the other node looks the type up by: it must be the same on both sides
 /// and never change. A type needs a default constructor and Cereal's `serialize` (or
-/// `save`/`load`); Cereal's own support for standard containers works inside it, and so do
-/// `port_id` and `reason` members. Sizes read from a peer are checked against the bytes that
+/// `save`/`load`); Cereal's support for the standard containers, optional, variant, pair,
+/// tuple and chrono durations is included, and `port_id` and `reason` members work too. Sizes read from a peer are checked against the bytes that
 /// are left before anything is allocated.
 /// Threading: `register_type` is thread-safe. Include this header only where types are
 /// registered or serialized: it brings in Cereal.
 
 #include <cereal/cereal.hpp>
+// Cereal's support for the standard types that members commonly have.
+#include <cereal/types/array.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
 #include <cstring>
 #include <stdexcept>
 #include <string>

@@ -289,8 +289,7 @@ struct codec<std::tuple<Ts...>> {
 };
 
 /// A port ID: its node through the link's node cache (or inline), local number, incarnation.
-/// Node reference: 0 null port; 1 inline name follows; 2+2s cached slot s; 3+2s slot s,
-/// defined now (the name follows).
+/// Node reference: 0 null port; 1 the node ID follows inline; 2+s the link's cache slot s.
 template <>
 struct codec<port_id> {
   static constexpr bool builtin = true;
@@ -299,11 +298,9 @@ struct codec<port_id> {
       w.varint(0);
       return;
     }
-    if (node_names_out* names = w.names()) {
-      bool defined = true;
-      std::uint32_t slot = names->slot_of(p.node_number(), defined);
-      w.varint(2 + 2 * std::uint64_t{slot} + (defined ? 0 : 1));
-      if (!defined) w.string(p.node());
+    std::uint32_t slot = 0;
+    if (node_names_out* names = w.names(); names && names->slot_of(p.node_number(), slot)) {
+      w.varint(2 + std::uint64_t{slot});
     } else {
       w.varint(1);
       w.string(p.node());
@@ -323,13 +320,9 @@ struct codec<port_id> {
     } else {
       node_names_in* names = r.names();
       if (!names) reader::fail("a port ID refers to a node cache outside a link");
-      std::uint64_t slot = (ref - 2) / 2;
+      std::uint64_t slot = ref - 2;
       if (slot > 0xffffffffu) reader::fail("a node cache slot is out of range");
-      if ((ref - 2) % 2) {
-        node = names->define(static_cast<std::uint32_t>(slot), r.string_view());
-      } else {
-        node = names->lookup(static_cast<std::uint32_t>(slot));
-      }
+      node = names->lookup(static_cast<std::uint32_t>(slot));
     }
     std::uint64_t local = r.varint();
     std::uint64_t inc = r.varint();

@@ -30,9 +30,6 @@ class decode_error : public std::runtime_error {
 /// The receiving side of a link's node-ID cache.
 class node_names_in {
  public:
-  /// Records that `slot` now names `node_id` (as the peer sent it); returns its node number,
-  /// or throws decode_error.
-  virtual std::uint32_t define(std::uint32_t slot, std::string_view node_id) = 0;
   /// The node number in `slot`; throws decode_error when the slot was never defined.
   virtual std::uint32_t lookup(std::uint32_t slot) = 0;
 

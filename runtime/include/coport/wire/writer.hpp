@@ -32,9 +32,9 @@ class encode_error : public std::runtime_error {
 /// The sending side of a link's node-ID cache.
 class node_names_out {
  public:
-  /// The slot that names node `node_number` on the link; `defined` is false when the
-  /// peer does not know it yet (the writer then sends the name with the slot).
-  virtual std::uint32_t slot_of(std::uint32_t node_number, bool& defined) = 0;
+  /// Sets `slot` to the link's cache slot naming node `node_number` (the link makes sure
+  /// the peer learns the name before it reads the value); false: write the name inline.
+  virtual bool slot_of(std::uint32_t node_number, std::uint32_t& slot) = 0;
 
  protected:
   ~node_names_out() = default;

@@ -1,0 +1,23 @@
+#pragma once
+/// \file
+/// detail::log_sink — where every coport library writes its log lines (stderr), and the
+/// level in force (the COPORT_LOG environment variable: off, error, warn (default), info,
+/// debug, trace), so that the runtime and the transport log in one format.
+/// Threading: thread-safe; one line is written with one call.
+
+#include <string_view>
+
+namespace coport::detail {
+
+enum class log_level { off = 0, error, warn, info, debug, trace };
+
+/// The level in force (read once from COPORT_LOG).
+log_level current_log_level() noexcept;
+
+/// Parses a level name; `fallback` for an unknown name.
+log_level parse_log_level(std::string_view name, log_level fallback) noexcept;
+
+/// Writes `coport [level] line`.
+void write_log(log_level level, std::string_view line) noexcept;
+
+}  // namespace coport::detail

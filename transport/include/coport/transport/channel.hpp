@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// coport::transport::channel — an ordered byte stream to one peer node that tells when it
+/// breaks: what the node-to-node protocol runs over (in memory for tests, TCP later).
+///
+/// Threading: `write` and `close` may be called from any thread. The handler's callbacks
+/// come one at a time, in order, never concurrently with each other. Lifetime: the
+/// transport keeps the channel while the connection lives.
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+namespace coport::transport {
+
+/// The sending end of a byte stream.
+class channel {
+ public:
+  virtual ~channel() = default;
+  /// Appends `bytes` to the stream; never blocks. False when the channel is closed.
+  virtual bool write(std::span<const std::byte> bytes) = 0;
+  /// Closes the stream; both ends' handlers see `on_closed` (idempotent).
+  virtual void close(const std::string& why) = 0;
+};
+
+/// What a channel reports to the protocol.
+class channel_handler {
+ public:
+  virtual ~channel_handler() = default;
+  /// Bytes arrived (any split: the protocol frames them).
+  virtual void on_bytes(std::span<const std::byte> bytes) = 0;
+  /// The stream ended; called once, after the last on_bytes.
+  virtual void on_closed(const std::string& why) = 0;
+};
+
+}  // namespace coport::transport

@@ -1,0 +1,48 @@
+#pragma once
+/// \file
+/// coport::transport::memory_link — two transports joined in one process by in-memory
+/// channels (tests, benchmarks, and nodes embedded side by side).
+///
+/// Bytes written on one side reach the other side's protocol as a job posted to that
+/// node's executor, so a deterministic node handles them in its `step()`s like any other
+/// job; with `manual` delivery they wait until the test calls `deliver` (to step frame by
+/// frame). Breaking the link drops what is still in flight and ends both ends (a prefix of
+/// the stream arrived, nothing after).
+/// Threading: thread-safe. Lifetime: shared by both channels; keep the handle to break it.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "coport/transport/transport.hpp"
+
+namespace coport::transport {
+
+/// An in-memory connection between two transports.
+class memory_link {
+ public:
+  /// Which way bytes flow.
+  enum class direction { a_to_b, b_to_a };
+
+  /// Connects `a` and `b`; with `manual`, bytes wait for `deliver`.
+  static std::shared_ptr<memory_link> connect(transport& a, transport& b, bool manual = false);
+
+  /// Ends the link now: both sides see it break with `why`; bytes in flight are lost.
+  void break_link(const std::string& why);
+  /// Manual mode: hands up to `frames` whole frames waiting in direction `d` to the
+  /// receiving protocol; returns how many were handed over.
+  std::size_t deliver(direction d, std::size_t frames = 1);
+  /// Whole frames waiting in direction `d`.
+  std::size_t waiting(direction d) const;
+  /// Manual mode: hands over everything waiting, both ways; returns the frames handed over.
+  std::size_t deliver_all();
+
+  struct pipe;
+  memory_link() = default;  ///< use connect
+  ~memory_link();
+
+ private:
+  std::shared_ptr<pipe> ab_, ba_;
+};
+
+}  // namespace coport::transport

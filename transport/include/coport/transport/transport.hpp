@@ -1,0 +1,81 @@
+#pragma once
+/// \file
+/// coport::transport::transport — the node-to-node protocol of one node, over channels.
+///
+/// Made for a node, it plugs itself in as the node's remote link: messages, kills, monitors
+/// and spawns for ports on other nodes become frames on the channel to that node (one
+/// ordered channel per node pair), and frames from peers become deliveries, deaths and
+/// spawns here. What crosses a link, how names are cached, and what happens when a
+/// channel breaks or a frame is bad: see README "Nodes that talk" and src/session.cpp.
+/// Threading: thread-safe. Lifetime: create after the node, destroy before it (the
+/// destructor closes every channel; the node keeps a link that then drops).
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coport/node.hpp"
+#include "coport/transport/channel.hpp"
+
+namespace coport::transport {
+
+/// Protocol options.
+struct transport_options {
+  /// Largest frame accepted or sent (bytes; checked before anything is allocated).
+  std::size_t max_frame = 64 << 20;
+};
+
+/// Counters (approximate while it runs).
+struct transport_stats {
+  std::size_t messages_sent = 0;      ///< messages encoded onto a channel
+  std::size_t messages_received = 0;  ///< messages delivered to local ports
+  std::size_t messages_dropped = 0;   ///< not sent or not delivered (each also logged/counted)
+  std::size_t bad_frames = 0;         ///< channels ended for a bad frame
+};
+
+/// What one received frame was (for test fixtures and tracing).
+struct frame_event {
+  std::string kind;     ///< "hello", "message", "kill", "watch", "unwatch", "died", "spawn", ...
+  std::string from;     ///< the peer's node ID
+  port_id to;           ///< the local port it concerns (if any)
+  std::string tag;      ///< a message's tag
+  std::vector<std::string> types;  ///< a message's wire type names
+};
+
+class connection;
+class peer;
+
+/// The protocol endpoint of one node.
+class transport {
+ public:
+  explicit transport(node& n, transport_options options = {});
+  ~transport();
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  /// Starts the protocol on `ch`, a fresh channel to a peer; `expected_peer` (if not empty)
+  /// is the node ID we meant to reach: messages for it may be sent at once, and a hello
+  /// from another node ends the channel. Returns what the channel must report to.
+  std::shared_ptr<channel_handler> attach(std::shared_ptr<channel> ch,
+                                          std::string_view expected_peer = {});
+
+  /// The node it serves.
+  node& owner() noexcept;
+  /// Counters.
+  transport_stats stats() const noexcept;
+  /// Calls `observer` for every frame received (before it takes effect); for tests.
+  void observe(std::function<void(const frame_event&)> observer);
+  /// The incarnation of the connected node `node_id`, or 0.
+  std::uint32_t incarnation_of(std::string_view node_id) const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace coport::transport

@@ -1,0 +1,71 @@
+#pragma once
+/// \file
+/// The frames of the node-to-node protocol and how one is laid out.
+///
+/// A frame is `u32 length (little-endian) | u8 kind | body`, where length counts the kind
+/// and the body and is checked against the maximum before anything is allocated. Bodies use
+/// coport::wire's encoding. A port on the receiving node is `varint local, varint
+/// incarnation`; names travel once per link through definition frames into fixed-size
+/// caches (slots), and then by slot.
+/// Threading: plain functions.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace coport::transport::detail {
+
+inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::size_t frame_header = 5;  ///< length and kind
+
+/// What a frame carries.
+enum class frame_kind : std::uint8_t {
+  hello = 1,    ///< version, node ID, incarnation: first on every channel, each way
+  def_tag,      ///< slot, tag name
+  def_sig,      ///< slot, wire type names of a payload
+  def_node,     ///< slot, node ID (for port IDs inside payloads)
+  message,      ///< to (local port), tag slot, signature slot, values
+  kill,         ///< target, reason
+  watch,        ///< target: tell me when it dies
+  unwatch,      ///< target
+  died,         ///< port of the sender's node, reason (for a watch or a spawn_monitor)
+  spawn,        ///< minted local number, init name, watched flag, signature slot, values
+  lost,         ///< port of the sender's node, reason: messages to it were dropped
+  lost_ack,     ///< port of the receiver's node: the sender's monitors have fired
+  last = lost_ack,
+};
+
+inline constexpr std::size_t tag_slots = 4096;
+inline constexpr std::size_t sig_slots = 1024;
+inline constexpr std::size_t node_slots = 4096;
+inline constexpr std::size_t max_name = 1024;        ///< a tag or node ID from a peer
+inline constexpr std::size_t max_payload_values = 64;
+inline constexpr std::size_t max_holes = 65536;      ///< ports with dropped messages, unacked
+
+/// Starts a frame of `kind` at the end of `out`; returns where it starts.
+inline std::size_t begin_frame(std::vector<std::byte>& out, frame_kind kind) {
+  std::size_t start = out.size();
+  out.resize(start + frame_header);
+  out[start + 4] = static_cast<std::byte>(kind);
+  return start;
+}
+
+/// Writes the length of the frame that starts at `start`; returns it.
+inline std::size_t end_frame(std::vector<std::byte>& out, std::size_t start) {
+  auto length = static_cast<std::uint32_t>(out.size() - start - 4);
+  std::byte le[4] = {static_cast<std::byte>(length), static_cast<std::byte>(length >> 8),
+                     static_cast<std::byte>(length >> 16), static_cast<std::byte>(length >> 24)};
+  std::memcpy(out.data() + start, le, 4);
+  return length;
+}
+
+/// The length field of a frame header.
+inline std::uint32_t frame_length(const std::byte* p) {
+  return std::uint32_t(std::to_integer<std::uint8_t>(p[0])) |
+         std::uint32_t(std::to_integer<std::uint8_t>(p[1])) << 8 |
+         std::uint32_t(std::to_integer<std::uint8_t>(p[2])) << 16 |
+         std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
+}
+
+}  // namespace coport::transport::detail

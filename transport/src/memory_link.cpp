@@ -1,0 +1,179 @@
+// coport::transport::memory_link — two transports joined by in-memory byte streams.
+#include "coport/transport/memory_link.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <mutex>
+#include <vector>
+
+#include "frame.hpp"
+
+namespace coport::transport {
+
+/// One direction: bytes written by one side, handed to the other side's protocol.
+struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
+  pipe(node& to, bool manual_delivery) : receiver{to}, manual{manual_delivery} {}
+
+  /// Appends bytes; in automatic mode makes sure a drain job is posted.
+  bool write(std::span<const std::byte> bytes) {
+    std::lock_guard lock{mutex};
+    if (closed) return false;
+    buffer.insert(buffer.end(), bytes.begin(), bytes.end());
+    if (!manual && !scheduled) {
+      scheduled = true;
+      post_drain();
+    }
+    return true;
+  }
+
+  /// Ends the pipe: what is in flight is lost; the receiver's protocol hears of it.
+  void close(const std::string& text) {
+    std::lock_guard lock{mutex};
+    if (closed) return;
+    closed = true;
+    why = text;
+    buffer.clear();
+    if (!scheduled) {
+      scheduled = true;
+      post_drain();
+    }
+  }
+
+  void post_drain() {
+    asio::post(receiver.context(), [self = shared_from_this()] { self->drain(); });
+  }
+
+  /// Hands everything waiting to the handler, in order, one drain at a time.
+  void drain() {
+    for (;;) {
+      std::vector<std::byte> chunk;
+      std::shared_ptr<channel_handler> h;
+      bool closing = false;
+      std::string text;
+      {
+        std::lock_guard lock{mutex};
+        h = handler.lock();
+        if (!buffer.empty() && !manual) {
+          chunk.swap(buffer);
+        } else if (closed && !close_delivered) {
+          close_delivered = true;
+          closing = true;
+          text = why;
+        } else {
+          scheduled = false;
+          return;
+        }
+      }
+      if (!h) continue;
+      if (closing) {
+        h->on_closed(text);
+      } else {
+        h->on_bytes(chunk);
+      }
+    }
+  }
+
+  /// Whole frames at the front of the buffer, up to `limit`; returns their byte count.
+  std::size_t frame_bytes(std::size_t limit, std::size_t& frames) const {
+    std::size_t pos = 0;
+    frames = 0;
+    while (frames < limit && buffer.size() - pos >= 4) {
+      std::size_t length = detail::frame_length(buffer.data() + pos);
+      if (buffer.size() - pos - 4 < length) break;
+      pos += 4 + length;
+      ++frames;
+    }
+    return pos;
+  }
+
+  node& receiver;
+  const bool manual;
+  std::mutex mutex;
+  std::vector<std::byte> buffer;
+  bool scheduled = false;
+  bool closed = false;
+  bool close_delivered = false;
+  std::string why;
+  std::weak_ptr<channel_handler> handler;
+};
+
+namespace {
+
+/// The writing end of one side: its outgoing pipe, and the incoming one to close too.
+class memory_channel final : public channel {
+ public:
+  memory_channel(std::shared_ptr<memory_link::pipe> out, std::shared_ptr<memory_link::pipe> in)
+      : out_{std::move(out)}, in_{std::move(in)} {}
+  bool write(std::span<const std::byte> bytes) override { return out_->write(bytes); }
+  void close(const std::string& why) override {
+    out_->close(why);
+    in_->close(why);
+  }
+
+ private:
+  std::shared_ptr<memory_link::pipe> out_, in_;
+};
+
+}  // namespace
+
+std::shared_ptr<memory_link> memory_link::connect(transport& a, transport& b, bool manual) {
+  auto link = std::make_shared<memory_link>();
+  link->ab_ = std::make_shared<pipe>(b.owner(), manual);
+  link->ba_ = std::make_shared<pipe>(a.owner(), manual);
+  auto on_a = std::make_shared<memory_channel>(link->ab_, link->ba_);
+  auto on_b = std::make_shared<memory_channel>(link->ba_, link->ab_);
+  // a dials b (it knows whom it wants), b accepts.
+  auto handler_b = b.attach(on_b);
+  auto handler_a = a.attach(on_a, b.owner().id());
+  {
+    std::lock_guard lock{link->ab_->mutex};
+    link->ab_->handler = handler_b;
+  }
+  {
+    std::lock_guard lock{link->ba_->mutex};
+    link->ba_->handler = handler_a;
+  }
+  return link;
+}
+
+memory_link::~memory_link() = default;
+
+void memory_link::break_link(const std::string& why) {
+  ab_->close(why);
+  ba_->close(why);
+}
+
+std::size_t memory_link::deliver(direction d, std::size_t frames) {
+  pipe& p = d == direction::a_to_b ? *ab_ : *ba_;
+  std::vector<std::byte> chunk;
+  std::shared_ptr<channel_handler> h;
+  std::size_t n = 0;
+  {
+    std::lock_guard lock{p.mutex};
+    std::size_t bytes = p.frame_bytes(frames, n);
+    chunk.assign(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
+    p.buffer.erase(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
+    h = p.handler.lock();
+  }
+  if (h && !chunk.empty()) h->on_bytes(chunk);
+  return n;
+}
+
+std::size_t memory_link::waiting(direction d) const {
+  const pipe& p = d == direction::a_to_b ? *ab_ : *ba_;
+  std::lock_guard lock{const_cast<pipe&>(p).mutex};
+  std::size_t n = 0;
+  p.frame_bytes(static_cast<std::size_t>(-1), n);
+  return n;
+}
+
+std::size_t memory_link::deliver_all() {
+  std::size_t n = 0;
+  for (;;) {
+    std::size_t k = deliver(direction::a_to_b, 1) + deliver(direction::b_to_a, 1);
+    if (k == 0) return n;
+    n += k;
+  }
+}
+
+}  // namespace coport::transport

@@ -1,0 +1,708 @@
+// The node-to-node protocol: what happens to a message, kill, monitor or spawn for another
+// node (peer), and to every frame that arrives from one (connection).
+#include "session.hpp"
+
+#include <fmt/format.h>
+
+#include "coport/detail/interner.hpp"
+#include "coport/detail/log_sink.hpp"
+
+namespace coport::transport {
+
+using detail::frame_kind;
+using coport::detail::payload_codec_for;
+
+namespace {
+
+std::size_t tag_slot(tag t) {
+  return (t.id() * 0x9E3779B97F4A7C15ull) >> (64 - 12);
+}
+std::size_t sig_slot(const coport::detail::signature* s) {
+  return (reinterpret_cast<std::uintptr_t>(s) * 0x9E3779B97F4A7C15ull) >> (64 - 10);
+}
+std::size_t node_slot(std::uint32_t n) {
+  return (n * 0x9E3779B97F4A7C15ull) >> (64 - 12);
+}
+static_assert(detail::tag_slots == 4096 && detail::sig_slots == 1024 &&
+              detail::node_slots == 4096);
+
+reason transport_error(std::string_view node, std::string text) {
+  return reason{"transport_error", std::string{node}, std::move(text)};
+}
+
+/// A frame `kind` about port `local.incarnation` with an optional reason.
+std::vector<std::byte> control_frame(frame_kind kind, std::uint64_t local,
+                                     std::uint32_t incarnation, const reason* why) {
+  std::vector<std::byte> out;
+  std::size_t start = detail::begin_frame(out, kind);
+  wire::writer w{out};
+  w.varint(local);
+  w.varint(incarnation);
+  if (why) wire::codec<reason>::encode(w, *why);
+  detail::end_frame(out, start);
+  return out;
+}
+
+template <class... Args>
+void log(coport::detail::log_level level, fmt::format_string<Args...> format, Args&&... args) {
+  if (level > coport::detail::current_log_level()) return;
+  coport::detail::write_log(level, fmt::format(format, std::forward<Args>(args)...));
+}
+constexpr auto log_warn = coport::detail::log_level::warn;
+constexpr auto log_error = coport::detail::log_level::error;
+
+}  // namespace
+
+// -- peer: the sending side ------------------------------------------------------------------------
+
+peer::peer(transport::impl& owner, std::string id, std::uint32_t node_number)
+    : owner_{owner}, id_{std::move(id)}, node_number_{node_number} {}
+
+void peer::reset_tables_locked() {
+  out_tags_.fill(0);
+  out_sigs_.fill(nullptr);
+  out_encodings_.fill(nullptr);
+  out_nodes_.fill(0);
+}
+
+bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
+  auto s = static_cast<std::uint32_t>(node_slot(node_number));
+  if (out_nodes_[s] == node_number) {
+    slot = s;
+    return true;
+  }
+  for (const auto& p : pending_nodes_) {
+    if (p.slot == s) return false;  // the slot names another node in this message: inline
+  }
+  pending_nodes_.push_back({s, out_nodes_[s]});
+  out_nodes_[s] = node_number;
+  slot = s;
+  return true;
+}
+
+std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg,
+                                std::string_view init, bool watched) {
+  auto* n = msg.get_node();
+  const auto* sig = n->ops->sig;
+  std::size_t ss = sig_slot(sig);
+  const coport::detail::payload_encoding* enc = out_sigs_[ss] == sig ? out_encodings_[ss] : nullptr;
+  bool new_sig = !enc;
+  if (new_sig) {
+    enc = &payload_codec_for(*sig);
+    if (!enc->error.empty()) return enc->error;
+  }
+  // The values first (into scratch), collecting the node IDs the peer must learn.
+  scratch_.clear();
+  pending_nodes_.clear();
+  try {
+    wire::writer w{scratch_, this};
+    coport::detail::encode_values(w, n, *enc);
+  } catch (const std::exception& e) {
+    for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
+      out_nodes_[it->slot] = it->previous;
+    }
+    pending_nodes_.clear();
+    return e.what();
+  }
+  out_.clear();
+  wire::writer w{out_};
+  for (const auto& p : pending_nodes_) {
+    std::size_t start = detail::begin_frame(out_, frame_kind::def_node);
+    w.varint(p.slot);
+    w.string(coport::detail::node_names().name(out_nodes_[p.slot]));
+    detail::end_frame(out_, start);
+  }
+  pending_nodes_.clear();
+  if (new_sig) {
+    out_sigs_[ss] = sig;
+    out_encodings_[ss] = enc;
+    std::size_t start = detail::begin_frame(out_, frame_kind::def_sig);
+    w.varint(ss);
+    w.varint(enc->names.size());
+    for (const auto& name : enc->names) w.string(name);
+    detail::end_frame(out_, start);
+  }
+  std::size_t ts = 0;
+  if (kind == frame_kind::message) {
+    ts = tag_slot(n->tag_);
+    if (out_tags_[ts] != n->tag_.id()) {
+      out_tags_[ts] = n->tag_.id();
+      std::size_t start = detail::begin_frame(out_, frame_kind::def_tag);
+      w.varint(ts);
+      w.string(n->tag_.name());
+      detail::end_frame(out_, start);
+    }
+  }
+  std::size_t start = detail::begin_frame(out_, kind);
+  w.varint(to.local());
+  if (kind == frame_kind::message) {
+    w.varint(to.incarnation());
+    w.varint(ts);
+  } else {
+    w.string(init);
+    w.byte(watched ? 1 : 0);
+  }
+  w.varint(ss);
+  w.raw(scratch_.data(), scratch_.size());
+  if (detail::end_frame(out_, start) > owner_.options.max_frame) {
+    out_.clear();
+    return fmt::format("the message takes {} bytes, over the maximum frame of {}",
+                       scratch_.size(), owner_.options.max_frame);
+  }
+  return {};
+}
+
+bool peer::flush_locked() {
+  if (!conn_ || out_.empty()) return false;
+  return conn_->write(out_);
+}
+
+void peer::refuse(const port_id& to, const std::string& text) {
+  owner_.count_drop();
+  log(log_error, "node {}: a message to {} was not sent: {}", owner_.owner.id(), to.to_string(),
+      text);
+  reason why = transport_error(id_, text);
+  port_down(to.local(), to.incarnation(), why);
+}
+
+void peer::send_message(const port_id& to, message msg) {
+  std::string error;
+  {
+    std::lock_guard lock{mutex_};
+    if (!conn_) {
+      error = "no connection to that node";
+    } else if (to.incarnation() != 0 && up_ && to.incarnation() != incarnation_) {
+      owner_.count_drop();  // a port of an earlier incarnation: gone, like a dead port
+      return;
+    } else {
+      error = encode_locked(frame_kind::message, to, msg, {}, false);
+      if (error.empty()) {
+        if (!flush_locked()) error = "the connection is closed";
+        else owner_.sent.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  if (!error.empty()) {
+    refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error));
+  }
+}
+
+void peer::send_kill(const port_id& target, const reason& why) {
+  std::lock_guard lock{mutex_};
+  if (!conn_) {
+    log(log_warn, "node {}: cannot kill {}: no connection to its node", owner_.owner.id(),
+        target.to_string());
+    return;
+  }
+  out_ = control_frame(frame_kind::kill, target.local(), target.incarnation(), &why);
+  flush_locked();
+}
+
+void peer::watch(const port_id& target) {
+  reason fail;
+  {
+    std::lock_guard lock{mutex_};
+    if (!conn_) {
+      fail = transport_error(id_, "no connection to that node");
+    } else if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
+      fail = reason{"no_such_port", "port of an earlier incarnation of its node",
+                    target.to_string()};
+    } else {
+      watching_.insert_or_assign(target.local(), target);
+      out_ = control_frame(frame_kind::watch, target.local(), target.incarnation(), nullptr);
+      if (flush_locked()) return;
+      watching_.erase(target.local());
+      fail = transport_error(id_, "the connection is closed");
+    }
+  }
+  owner_.fire_later(target, std::move(fail));
+}
+
+void peer::unwatch(const port_id& target) {
+  std::lock_guard lock{mutex_};
+  if (!watching_.erase(target.local()) || !conn_) return;
+  out_ = control_frame(frame_kind::unwatch, target.local(), target.incarnation(), nullptr);
+  flush_locked();
+}
+
+port_id peer::spawn(const port_id& port, std::string_view init, message args, bool watched) {
+  std::string error;
+  port_id id = port;
+  {
+    std::lock_guard lock{mutex_};
+    if (up_) id = coport::detail::make_port_id(port.node_number(), port.local(), incarnation_);
+    if (!conn_) {
+      error = "no connection to that node";
+    } else {
+      error = encode_locked(frame_kind::spawn, id, args, init, watched);
+      if (error.empty()) {
+        if (watched) watching_.insert_or_assign(id.local(), id);
+        if (!flush_locked()) {
+          watching_.erase(id.local());
+          error = "the connection is closed";
+        }
+      }
+    }
+  }
+  if (!error.empty()) {
+    owner_.count_drop();
+    log(log_error, "node {}: spawn of '{}' on {} failed: {}", owner_.owner.id(),
+        init, id_, error);
+    // Called under the node's monitor lock: the monitors fire later.
+    owner_.fire_later(id, transport_error(id_, fmt::format("spawn failed: {}", error)));
+  }
+  return id;
+}
+
+bool peer::adopt(const std::shared_ptr<connection>& c) {
+  std::lock_guard lock{mutex_};
+  if (conn_ && conn_ != c) return false;
+  if (!conn_) {
+    conn_ = c;
+    up_ = false;
+    reset_tables_locked();
+  }
+  return true;
+}
+
+void peer::established(std::uint32_t incarnation) {
+  {
+    std::lock_guard lock{mutex_};
+    up_ = true;
+    incarnation_ = incarnation;
+  }
+  owner_.owner.remote_node_up(id_);
+}
+
+void peer::lost(const connection* c, const std::string& why) {
+  bool was_up;
+  {
+    std::lock_guard lock{mutex_};
+    if (conn_.get() != c) return;
+    was_up = up_;
+    conn_.reset();
+    up_ = false;
+    watching_.clear();
+  }
+  (void)was_up;
+  // Every monitor on that node's ports fires (no holes), and the node-down events.
+  owner_.owner.remote_node_lost(id_, transport_error(id_, why));
+}
+
+bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
+  port_id id;
+  {
+    std::lock_guard lock{mutex_};
+    auto it = watching_.find(local);
+    if (it != watching_.end()) {
+      id = it->second;
+      watching_.erase(it);
+    }
+  }
+  // The watch is forgotten before the monitors fire: a monitor added meanwhile watches anew.
+  if (id.is_null()) {
+    id = coport::detail::make_port_id(node_number_, local, incarnation);
+  }
+  return owner_.owner.remote_port_died(id, why);
+}
+
+std::uint32_t peer::incarnation() const {
+  std::lock_guard lock{mutex_};
+  return up_ ? incarnation_ : 0;
+}
+
+// -- connection: the receiving side --------------------------------------------------------------
+
+connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch,
+                       peer* expected)
+    : owner_{std::move(owner)},
+      channel_{std::move(ch)},
+      peer_{expected},
+      in_tags_(detail::tag_slots),
+      in_tag_refused_(detail::tag_slots),
+      in_sigs_(detail::sig_slots),
+      in_sig_names_(detail::sig_slots),
+      in_nodes_(detail::node_slots) {}
+
+connection::~connection() = default;
+
+void connection::start() {
+  std::vector<std::byte> out;
+  std::size_t start = detail::begin_frame(out, frame_kind::hello);
+  wire::writer w{out};
+  w.varint(detail::protocol_version);
+  w.string(owner_->owner.id());
+  w.varint(owner_->owner.incarnation());
+  detail::end_frame(out, start);
+  channel_->write(out);
+}
+
+void connection::fail(const std::string& why) {
+  std::lock_guard lock{rx_};
+  if (closed_.load(std::memory_order_acquire)) return;
+  log(log_error, "node {}: ending the channel to {}: {}", owner_->owner.id(),
+      peer_ ? peer_->id() : std::string{"an unknown node"}, why);
+  owner_->bad_frames.fetch_add(1, std::memory_order_relaxed);
+  channel_->close(why);
+  closed_locked(why);
+}
+
+void connection::close_now(const std::string& why) {
+  std::lock_guard lock{rx_};
+  if (closed_.load(std::memory_order_acquire)) return;
+  channel_->close(why);
+  closed_locked(why);
+}
+
+void connection::on_closed(const std::string& why) {
+  std::lock_guard lock{rx_};
+  closed_locked(why);
+}
+
+void connection::closed_locked(const std::string& why) {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  auto keep = shared_from_this();  // the list below may hold the last reference
+  {
+    std::lock_guard lock{owner_->connections_mutex};
+    std::erase(owner_->connections, keep);
+  }
+  partial_.clear();
+  {
+    std::unordered_map<std::uint64_t, monitor> gone;
+    {
+      std::lock_guard lock{watched_mutex_};
+      gone.swap(watched_);
+    }
+  }  // the peer's watches of our ports end
+  if (peer_) peer_->lost(this, why);
+}
+
+void connection::on_bytes(std::span<const std::byte> bytes) {
+  std::lock_guard lock{rx_};
+  if (closed_) return;
+  // Frames whole in `bytes` are read in place; a partial one waits in partial_.
+  std::span<const std::byte> in = bytes;
+  std::vector<std::byte> joined;
+  if (!partial_.empty()) {
+    joined.reserve(partial_.size() + bytes.size());
+    joined.insert(joined.end(), partial_.begin(), partial_.end());
+    joined.insert(joined.end(), bytes.begin(), bytes.end());
+    partial_.clear();
+    in = joined;
+  }
+  std::size_t pos = 0;
+  while (!closed_ && in.size() - pos >= detail::frame_header) {
+    std::uint32_t length = detail::frame_length(in.data() + pos);
+    if (length == 0 || length > owner_->options.max_frame + 1) {
+      fail(fmt::format("a frame of {} bytes (the maximum is {})", length,
+                       owner_->options.max_frame));
+      return;
+    }
+    if (in.size() - pos - 4 < length) break;
+    auto kind_byte = std::to_integer<std::uint8_t>(in[pos + 4]);
+    wire::reader r{in.subspan(pos + detail::frame_header, length - 1), this};
+    pos += 4 + length;
+    if (kind_byte == 0 || kind_byte > static_cast<std::uint8_t>(frame_kind::last)) {
+      fail(fmt::format("a frame of unknown kind {}", kind_byte));
+      return;
+    }
+    try {
+      handle(static_cast<frame_kind>(kind_byte), r);
+      if (!closed_ && !r.done()) fail("a frame has bytes after its end");
+    } catch (const wire::decode_error& e) {
+      fail(fmt::format("a bad frame: {}", e.what()));
+    } catch (const std::exception& e) {
+      fail(fmt::format("a frame could not be handled: {}", e.what()));
+    }
+  }
+  if (!closed_ && pos < in.size()) {
+    // Only the bytes of one frame wait here, and its length was checked above.
+    partial_.assign(in.begin() + static_cast<std::ptrdiff_t>(pos), in.end());
+  }
+}
+
+std::uint32_t connection::lookup(std::uint32_t slot) {
+  if (slot >= in_nodes_.size() || in_nodes_[slot] == 0) {
+    throw wire::decode_error{"a port ID names a node cache slot that was never defined"};
+  }
+  return in_nodes_[slot];
+}
+
+void connection::notify(frame_event e) {
+  std::function<void(const frame_event&)> f;
+  {
+    std::lock_guard lock{owner_->observer_mutex};
+    f = owner_->observer;
+  }
+  if (f) {
+    e.from = peer_ ? peer_->id() : std::string{};
+    f(e);
+  }
+}
+
+port_id connection::read_local(wire::reader& r, bool& current) {
+  std::uint64_t local = r.varint();
+  std::uint64_t inc = r.varint();
+  if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
+  node& n = owner_->owner;
+  port_id id = coport::detail::make_port_id(
+      coport::detail::node_names().intern(n.id()), local, static_cast<std::uint32_t>(inc));
+  current = inc == 0 || inc == n.incarnation();
+  return id;
+}
+
+void connection::handle(frame_kind kind, wire::reader& r) {
+  if (!hello_ && kind != frame_kind::hello) wire::reader::fail("a frame before the hello");
+  switch (kind) {
+    case frame_kind::hello:
+      if (hello_) wire::reader::fail("a second hello");
+      on_hello(r);
+      return;
+    case frame_kind::def_tag: {
+      std::uint64_t slot = r.varint();
+      std::string_view name = r.string_view();
+      if (slot >= detail::tag_slots) wire::reader::fail("a tag slot is out of range");
+      if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
+      tag t = coport::detail::intern_remote_tag(name);
+      in_tags_[slot] = t;
+      in_tag_refused_[slot] = t.empty() && !name.empty();
+      return;
+    }
+    case frame_kind::def_sig: {
+      std::uint64_t slot = r.varint();
+      if (slot >= detail::sig_slots) wire::reader::fail("a signature slot is out of range");
+      std::size_t n = r.count(1);
+      if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::string_view name = r.string_view();
+        if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
+        names.emplace_back(name);
+      }
+      in_sigs_[slot] = coport::detail::resolve_payload(names);
+      in_sig_names_[slot] = std::move(names);
+      return;
+    }
+    case frame_kind::def_node: {
+      std::uint64_t slot = r.varint();
+      if (slot >= detail::node_slots) wire::reader::fail("a node slot is out of range");
+      in_nodes_[slot] = coport::detail::intern_remote_node(r.string_view());
+      return;
+    }
+    case frame_kind::message:
+      on_message(r);
+      return;
+    case frame_kind::kill: {
+      bool current;
+      port_id target = read_local(r, current);
+      reason why;
+      wire::codec<reason>::decode(r, why);
+      notify({"kill", {}, target, {}, {}});
+      if (!current || target.is_node_port()) return;
+      owner_->owner.kil(target, std::move(why));
+      return;
+    }
+    case frame_kind::watch: {
+      bool current;
+      port_id target = read_local(r, current);
+      notify({"watch", {}, target, {}, {}});
+      if (!current) {
+        send_died(target.local(), target.incarnation(),
+                  reason{"no_such_port", "port of an earlier incarnation of its node",
+                         target.to_string()});
+        return;
+      }
+      on_watch(target);
+      return;
+    }
+    case frame_kind::unwatch: {
+      bool current;
+      port_id target = read_local(r, current);
+      notify({"unwatch", {}, target, {}, {}});
+      monitor gone;
+      std::lock_guard lock{watched_mutex_};
+      if (auto it = watched_.find(target.local()); it != watched_.end()) {
+        gone = std::move(it->second);
+        watched_.erase(it);
+      }
+      return;
+    }
+    case frame_kind::died:
+    case frame_kind::lost: {
+      std::uint64_t local = r.varint();
+      std::uint64_t inc = r.varint();
+      if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
+      reason why;
+      wire::codec<reason>::decode(r, why);
+      notify({kind == frame_kind::died ? "died" : "lost", {}, {}, {}, {}});
+      peer_->port_down(local, static_cast<std::uint32_t>(inc), why);
+      if (kind == frame_kind::lost) {
+        // Our monitors on that port have fired: the peer may deliver again.
+        write(control_frame(frame_kind::lost_ack, local, static_cast<std::uint32_t>(inc), nullptr));
+      }
+      return;
+    }
+    case frame_kind::lost_ack: {
+      bool current;
+      port_id target = read_local(r, current);
+      notify({"lost_ack", {}, target, {}, {}});
+      holes_.erase(target.local());
+      return;
+    }
+    case frame_kind::spawn:
+      on_spawn(r);
+      return;
+  }
+}
+
+void connection::on_hello(wire::reader& r) {
+  std::uint64_t version = r.varint();
+  std::string id{r.string_view()};
+  std::uint64_t inc = r.varint();
+  node& n = owner_->owner;
+  if (version != detail::protocol_version) {
+    fail(fmt::format("the peer speaks protocol version {}, this node {}", version,
+                     detail::protocol_version));
+    return;
+  }
+  if (!valid_node_id(id)) wire::reader::fail("the hello's node ID is malformed");
+  if (inc == 0 || inc > 0xffffffffu) wire::reader::fail("the hello's incarnation is invalid");
+  if (id == n.id()) {
+    fail("a connection to this node itself");
+    return;
+  }
+  if (peer_ && peer_->id() != id) {
+    fail(fmt::format("expected node {}, but {} answered", peer_->id(), id));
+    return;
+  }
+  peer* p = owner_->find(coport::detail::intern_remote_node(id), true);
+  if (!p->adopt(shared_from_this())) {
+    fail(fmt::format("node {} is already connected", id));
+    return;
+  }
+  peer_ = p;
+  hello_ = true;
+  notify({"hello", {}, {}, {}, {}});
+  p->established(static_cast<std::uint32_t>(inc));
+}
+
+message connection::read_payload(wire::reader& r, tag t, std::string& refused,
+                                 std::uint64_t& ss) {
+  ss = r.varint();
+  if (ss >= detail::sig_slots || !in_sigs_[ss]) {
+    wire::reader::fail("a message names a signature slot that was never defined");
+  }
+  const auto& dec = *in_sigs_[ss];
+  if (!dec.error.empty()) {
+    refused = dec.error;
+    r.raw(r.remaining());  // the values cannot be read here: skip them
+    return {};
+  }
+  return message{coport::detail::decode_values(t, r, dec)};
+}
+
+void connection::on_message(wire::reader& r) {
+  bool current;
+  port_id to = read_local(r, current);
+  std::uint64_t ts = r.varint();
+  if (ts >= detail::tag_slots || (in_tags_[ts].empty() && !in_tag_refused_[ts])) {
+    wire::reader::fail("a message names a tag slot that was never defined");
+  }
+  std::string refused;
+  if (in_tag_refused_[ts]) {
+    refused = "too many distinct tags came from peers (the bound is 65536)";
+  }
+  std::uint64_t ss = 0;
+  message m = read_payload(r, in_tags_[ts], refused, ss);
+  notify({"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]});
+  if (!current) {
+    owner_->count_drop();  // for a port of an earlier incarnation of this node: gone
+    return;
+  }
+  if (holes_.count(to.local())) {
+    owner_->count_drop();  // the sender's monitors have not fired yet: no holes
+    return;
+  }
+  if (!refused.empty()) {
+    hole(to, reason{"transport_error", owner_->owner.id(),
+                    fmt::format("a message for {} could not be decoded there: {}",
+                                to.to_string(), refused)});
+    return;
+  }
+  if (owner_->owner.deliver(to, std::move(m))) {
+    owner_->received.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void connection::hole(const port_id& to, const reason& why) {
+  owner_->count_drop();
+  log(log_error, "node {}: dropped a message from {} for {}: {}", owner_->owner.id(), peer_->id(),
+      to.to_string(), why.to_string());
+  if (holes_.size() >= detail::max_holes) {
+    fail("too many ports with lost messages await acknowledgement");
+    return;
+  }
+  holes_.insert(to.local());
+  write(control_frame(frame_kind::lost, to.local(), owner_->owner.incarnation(), &why));
+}
+
+void connection::on_spawn(wire::reader& r) {
+  std::uint64_t local = r.varint();
+  std::string init{r.string_view()};
+  std::uint8_t watched = r.byte();
+  if (watched > 1) wire::reader::fail("a spawn's flag is neither 0 nor 1");
+  std::string refused;
+  std::uint64_t ss = 0;
+  message args = read_payload(r, coport::detail::intern_remote_tag(init), refused, ss);
+  node& n = owner_->owner;
+  notify({"spawn", {}, coport::detail::make_port_id(coport::detail::node_names().intern(n.id()),
+                                                    local, n.incarnation()),
+          init, {}});
+  std::uint32_t inc = n.incarnation();
+  if (!refused.empty()) {
+    send_died(local, inc, reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)});
+    return;
+  }
+  std::weak_ptr<connection> self = weak_from_this();
+  coport::detail::unique_function<void(const reason&)> on_death;
+  if (watched) {
+    on_death = [self, local, inc](const reason& why) {
+      if (auto c = self.lock()) c->send_died(local, inc, why);
+    };
+  }
+  port_id id = n.accept_spawn(local, init, std::move(args), std::move(on_death));
+  if (id.is_null()) {
+    send_died(local, inc, reason{"spawn_failed", "the port number is in use or invalid"});
+  }
+}
+
+void connection::on_watch(const port_id& target) {
+  {
+    std::lock_guard lock{watched_mutex_};
+    if (watched_.count(target.local())) return;
+  }
+  std::weak_ptr<connection> self = weak_from_this();
+  std::uint64_t local = target.local();
+  std::uint32_t inc = owner_->owner.incarnation();
+  monitor m = owner_->owner.mon(target, [self, local, inc](const reason& why) {
+    if (auto c = self.lock()) {
+      c->send_died(local, inc, why);
+      monitor fired;  // destroyed outside the lock
+      std::lock_guard lock{c->watched_mutex_};
+      if (auto it = c->watched_.find(local); it != c->watched_.end()) {
+        fired = std::move(it->second);
+        c->watched_.erase(it);
+      }
+    }
+  });
+  if (!m) return;  // fired at once (no such port): the died notice is on its way
+  std::lock_guard lock{watched_mutex_};
+  watched_.emplace(target.local(), std::move(m));
+}
+
+void connection::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
+  if (closed_.load(std::memory_order_acquire)) return;
+  write(control_frame(frame_kind::died, local, incarnation, &why));
+}
+
+}  // namespace coport::transport

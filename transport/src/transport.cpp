@@ -1,0 +1,146 @@
+// coport::transport — one node's protocol endpoint: its peer table and the remote-link seam.
+#include "coport/transport/transport.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
+#include "coport/detail/interner.hpp"
+#include "session.hpp"
+
+namespace coport::transport {
+
+peer* transport::impl::find(std::uint32_t node_number, bool create) {
+  std::size_t c = node_number >> chunk_bits;
+  if (c >= chunk_count) return nullptr;  // beyond the node-ID interning bound
+  std::size_t i = node_number & ((std::size_t{1} << chunk_bits) - 1);
+  if (chunk* ch = chunks[c].load(std::memory_order_acquire)) {
+    if (peer* p = ch->peers[i].load(std::memory_order_acquire)) return p;
+  }
+  if (!create) return nullptr;
+  std::lock_guard lock{peers_mutex};
+  chunk* ch = chunks[c].load(std::memory_order_relaxed);
+  if (!ch) {
+    chunk_storage.push_back(std::make_unique<chunk>());
+    ch = chunk_storage.back().get();
+    chunks[c].store(ch, std::memory_order_release);
+  }
+  if (peer* p = ch->peers[i].load(std::memory_order_relaxed)) return p;
+  peer_storage.push_back(std::make_shared<peer>(
+      *this, std::string{coport::detail::node_names().name(node_number)}, node_number));
+  peer* p = peer_storage.back().get();
+  ch->peers[i].store(p, std::memory_order_release);
+  return p;
+}
+
+void transport::impl::fire_later(const port_id& target, reason why) {
+  asio::post(owner.context(), [self = shared_from_this(), target, why = std::move(why)] {
+    self->owner.remote_port_died(target, why);
+  });
+}
+
+void transport::impl::send(const port_id& to, message msg) {
+  if (peer* p = find(to.node_number(), false)) {
+    p->send_message(to, std::move(msg));
+    return;
+  }
+  count_drop();
+  owner.remote_port_died(
+      to, reason{"transport_error", std::string{to.node()}, "no connection to that node"});
+}
+
+void transport::impl::kill(const port_id& target, const reason& why) {
+  if (peer* p = find(target.node_number(), false)) p->send_kill(target, why);
+}
+
+void transport::impl::watch(const port_id& target) {
+  if (peer* p = find(target.node_number(), false)) {
+    p->watch(target);
+    return;
+  }
+  fire_later(target,
+             reason{"transport_error", std::string{target.node()}, "no connection to that node"});
+}
+
+void transport::impl::unwatch(const port_id& target) {
+  if (peer* p = find(target.node_number(), false)) p->unwatch(target);
+}
+
+port_id transport::impl::spawn(const port_id& port, std::string_view init, message args,
+                               bool watched) {
+  if (peer* p = find(port.node_number(), false)) return p->spawn(port, init, std::move(args), watched);
+  count_drop();
+  fire_later(port, reason{"transport_error", std::string{port.node()},
+                          "spawn failed: no connection to that node"});
+  return port;
+}
+
+// -- transport -------------------------------------------------------------------------------
+
+transport::transport(node& n, transport_options options)
+    : impl_{std::make_shared<impl>(n, options)} {
+  if (options.max_frame < 64 || options.max_frame > (std::size_t{1} << 31)) {
+    throw std::invalid_argument{"coport: transport_options.max_frame must be 64 B .. 2 GiB"};
+  }
+  n.set_remote_link(impl_);
+}
+
+transport::~transport() {
+  impl_->stopping.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<connection>> open;
+  {
+    std::lock_guard lock{impl_->connections_mutex};
+    open = impl_->connections;
+  }
+  for (auto& c : open) c->close_now("the transport was destroyed");
+}
+
+std::shared_ptr<channel_handler> transport::attach(std::shared_ptr<channel> ch,
+                                                   std::string_view expected_peer) {
+  peer* expected = nullptr;
+  if (!expected_peer.empty()) {
+    if (!valid_node_id(expected_peer) || expected_peer == impl_->owner.id()) {
+      throw std::invalid_argument{"coport: attach: not the ID of another node"};
+    }
+    expected = impl_->find(coport::detail::node_names().intern(expected_peer), true);
+  }
+  auto c = std::make_shared<connection>(impl_, std::move(ch), expected);
+  {
+    std::lock_guard lock{impl_->connections_mutex};
+    impl_->connections.push_back(c);
+  }
+  if (expected && !expected->adopt(c)) {
+    c->start();
+    c->fail(std::string{"node "} + std::string{expected_peer} + " is already connected");
+    return c;
+  }
+  c->start();
+  return c;
+}
+
+node& transport::owner() noexcept {
+  return impl_->owner;
+}
+
+transport_stats transport::stats() const noexcept {
+  transport_stats s;
+  s.messages_sent = impl_->sent.load(std::memory_order_relaxed);
+  s.messages_received = impl_->received.load(std::memory_order_relaxed);
+  s.messages_dropped = impl_->dropped.load(std::memory_order_relaxed);
+  s.bad_frames = impl_->bad_frames.load(std::memory_order_relaxed);
+  return s;
+}
+
+void transport::observe(std::function<void(const frame_event&)> observer) {
+  std::lock_guard lock{impl_->observer_mutex};
+  impl_->observer = std::move(observer);
+}
+
+std::uint32_t transport::incarnation_of(std::string_view node_id) const {
+  if (!valid_node_id(node_id)) return 0;
+  std::uint32_t n = coport::detail::node_names().find(node_id);
+  if (n == 0) return 0;
+  peer* p = impl_->find(n, false);
+  return p ? p->incarnation() : 0;
+}
+
+}  // namespace coport::transport
