@@ -58,6 +58,33 @@ void resolve_unnamed_locked(registry& r) {
 
 }  // namespace
 
+namespace {
+
+/// The scalar built-ins are known by name in every program, whether or not it names them.
+const bool builtins_registered = [] {
+  wire::register_builtin<bool>();
+  wire::register_builtin<char>();
+  wire::register_builtin<std::int8_t>();
+  wire::register_builtin<std::uint8_t>();
+  wire::register_builtin<std::int16_t>();
+  wire::register_builtin<std::uint16_t>();
+  wire::register_builtin<std::int32_t>();
+  wire::register_builtin<std::uint32_t>();
+  wire::register_builtin<std::int64_t>();
+  wire::register_builtin<std::uint64_t>();
+  wire::register_builtin<long long>();
+  wire::register_builtin<unsigned long long>();
+  wire::register_builtin<float>();
+  wire::register_builtin<double>();
+  wire::register_builtin<std::string>();
+  wire::register_builtin<std::vector<std::byte>>();
+  wire::register_builtin<port_id>();
+  wire::register_builtin<reason>();
+  return true;
+}();
+
+}  // namespace
+
 void register_type_entry(type_entry entry) {
   registry& r = the_registry();
   std::lock_guard lock{r.mutex};

@@ -1,0 +1,256 @@
+// What a node does with frames from a peer, byte by byte: the receiver's side of "no holes",
+// bad frames, the bound on names from peers, and hellos it must refuse.
+#include <doctest/doctest.h>
+
+#include <coport/coport.hpp>
+#include <coport/detail/interner.hpp>
+#include <coport/detail/payload_codec.hpp>
+#include <coport/transport/transport.hpp>
+#include <coport/wire/codec.hpp>
+#include <string>
+#include <vector>
+
+#include "frame.hpp"
+#include "support/cluster.hpp"
+
+using namespace coport;
+using namespace coport::test;
+namespace tp = coport::transport;
+using tp::detail::frame_kind;
+
+namespace {
+
+/// A channel that keeps what the node writes.
+struct capture_channel : tp::channel {
+  std::vector<std::byte> written;
+  bool closed = false;
+  std::string why;
+  bool write(std::span<const std::byte> b) override {
+    if (closed) return false;
+    written.insert(written.end(), b.begin(), b.end());
+    return true;
+  }
+  void close(const std::string& w) override {
+    closed = true;
+    why = w;
+  }
+  /// The kinds of the frames written so far (and forgets them).
+  std::vector<frame_kind> take_kinds() {
+    std::vector<frame_kind> kinds;
+    std::size_t pos = 0;
+    while (written.size() - pos >= 5) {
+      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
+      kinds.push_back(static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])));
+      pos += 4 + len;
+    }
+    written.clear();
+    return kinds;
+  }
+};
+
+/// Builds frames as a peer would.
+struct frames {
+  std::vector<std::byte> bytes;
+  template <class F>
+  frames& add(frame_kind k, F&& body) {
+    std::size_t start = tp::detail::begin_frame(bytes, k);
+    wire::writer w{bytes};
+    body(w);
+    tp::detail::end_frame(bytes, start);
+    return *this;
+  }
+  frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint64_t version = 1) {
+    return add(frame_kind::hello, [&](wire::writer& w) {
+      w.varint(version);
+      w.string(id);
+      w.varint(inc);
+    });
+  }
+  frames& def_tag(std::uint64_t slot, const std::string& name) {
+    return add(frame_kind::def_tag, [&](wire::writer& w) {
+      w.varint(slot);
+      w.string(name);
+    });
+  }
+  frames& def_sig(std::uint64_t slot, std::vector<std::string> names) {
+    return add(frame_kind::def_sig, [&](wire::writer& w) {
+      w.varint(slot);
+      w.varint(names.size());
+      for (auto& n : names) w.string(n);
+    });
+  }
+  template <class F>
+  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, F&& values) {
+    return add(frame_kind::message, [&](wire::writer& w) {
+      w.varint(to.local());
+      w.varint(to.incarnation());
+      w.varint(tag_slot);
+      w.varint(sig_slot);
+      values(w);
+    });
+  }
+  frames& control(frame_kind k, const port_id& p) {
+    return add(k, [&](wire::writer& w) {
+      w.varint(p.local());
+      w.varint(p.incarnation());
+    });
+  }
+};
+
+struct raw_peer {
+  node n;
+  tp::transport t;
+  std::shared_ptr<capture_channel> ch = std::make_shared<capture_channel>();
+  std::shared_ptr<tp::channel_handler> h;
+  explicit raw_peer(const char* id) : n{stepped(id)}, t{n} { h = t.attach(ch); }
+  void feed(const frames& f) {
+    h->on_bytes(f.bytes);
+    n.run_until_idle();
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("transport.frames") {
+  TEST_CASE("a message the receiver cannot decode is dropped, the sender told, and the port "
+            "gets nothing more from that sender until the sender acknowledges") {
+    raw_peer b{"raw-b"};
+    std::vector<int> got;
+    auto p = b.n.port();
+    b.n.rcv(p, "x", [&](int v) { got.push_back(v); });
+    b.n.run_until_idle();
+    auto five = [](wire::writer& w) { wire::codec<int>::encode(w, 5); };
+    b.feed(frames{}.hello("raw-a").def_tag(0, "x").def_sig(0, {"no.such.type"}).def_sig(1, {"i32"})
+               .msg(p, 0, 0, [](wire::writer& w) { w.string("opaque"); })
+               .msg(p, 0, 1, five));
+    auto kinds = b.ch->take_kinds();
+    CHECK(std::count(kinds.begin(), kinds.end(), frame_kind::lost) == 1);
+    CHECK(got.empty());  // the second message followed a lost one: dropped too
+    CHECK(!b.ch->closed);
+    b.feed(frames{}.control(frame_kind::lost_ack, p).msg(p, 0, 1, five));
+    CHECK(got == std::vector<int>{5});
+  }
+
+  TEST_CASE("bad frames end that channel and never take the node down") {
+    struct bad_case {
+      const char* what;
+      frames f;
+    };
+    auto p_local = std::uint64_t{1} << 26;
+    std::vector<bad_case> cases;
+    cases.push_back({"unknown kind", frames{}.hello("bad-a").add(static_cast<frame_kind>(99),
+                                                                  [](wire::writer&) {})});
+    {
+      frames f;
+      f.hello("bad-a");
+      f.bytes.insert(f.bytes.end(), {std::byte{0xf0}, std::byte{0xff}, std::byte{0xff},
+                                     std::byte{0xff}, std::byte{5}});
+      cases.push_back({"absurd length", f});
+    }
+    cases.push_back({"a value that does not decode",
+                     frames{}.hello("bad-a").def_tag(0, "x").def_sig(0, {"bool"}).add(
+                         frame_kind::message, [&](wire::writer& w) {
+                           w.varint(p_local);
+                           w.varint(0);
+                           w.varint(0);
+                           w.varint(0);
+                           w.byte(7);
+                         })});
+    cases.push_back({"a frame before the hello", frames{}.def_tag(0, "x")});
+    cases.push_back({"bytes after a frame's end",
+                     frames{}.hello("bad-a").add(frame_kind::def_tag, [](wire::writer& w) {
+                       w.varint(1);
+                       w.string("t");
+                       w.byte(0);
+                     })});
+    cases.push_back({"an undefined slot",
+                     frames{}.hello("bad-a").add(frame_kind::message, [&](wire::writer& w) {
+                       w.varint(p_local);
+                       w.varint(0);
+                       w.varint(17);
+                       w.varint(3);
+                     })});
+    cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 99)});
+    cases.push_back({"a connection to the node itself", frames{}.hello("bad-b")});
+    cases.push_back({"a truncated varint", frames{}.hello("bad-a").add(
+                                                frame_kind::watch, [](wire::writer& w) {
+                                                  w.byte(0x80);
+                                                })});
+    cluster c{{"bad-b", "bad-other"}};
+    std::vector<int> got;
+    auto p = c[0].port();
+    c[0].rcv(p, "n", [&](int v) { got.push_back(v); });
+    c.run();
+    for (auto& bc : cases) {
+      INFO(std::string{bc.what});
+      auto ch = std::make_shared<capture_channel>();
+      auto h = c.transport(0).attach(ch);
+      h->on_bytes(bc.f.bytes);
+      c.run();
+      CHECK(ch->closed);
+      h->on_closed("gone");  // the channel reports its end: harmless after the close
+    }
+    CHECK(c.transport(0).stats().bad_frames == cases.size());
+    // A truncated frame followed by the end of the stream: nothing happens, nothing hangs.
+    {
+      auto ch = std::make_shared<capture_channel>();
+      auto h = c.transport(0).attach(ch);
+      frames f;
+      f.hello("bad-a").def_tag(0, "x");
+      h->on_bytes(std::span<const std::byte>{f.bytes}.first(f.bytes.size() - 2));
+      h->on_closed("eof");
+    }
+    // The node still serves its other link.
+    c[1].snd(p, "n", 1);
+    c.run();
+    CHECK(got == std::vector<int>{1});
+  }
+
+  TEST_CASE("a second channel from a node that is connected is refused") {
+    cluster c{{"dup-a", "dup-b"}};
+    auto ch = std::make_shared<capture_channel>();
+    auto h = c.transport(1).attach(ch);
+    h->on_bytes(frames{}.hello("dup-a", c[0].incarnation()).bytes);
+    c.run();
+    CHECK(ch->closed);
+    CHECK(ch->why.find("already connected") != std::string::npos);
+    CHECK(c[1].up_nodes() == std::vector<std::string>{"dup-a"});
+  }
+
+  TEST_CASE("a watch on a port of an earlier incarnation is answered at once with no_such_port") {
+    raw_peer b{"inc-raw-b"};
+    auto stale = detail::make_port_id(detail::node_names().intern("inc-raw-b"), 1 << 26,
+                                      b.n.incarnation() + 1);
+    b.feed(frames{}.hello("inc-raw-a").control(frame_kind::watch, stale));
+    auto kinds = b.ch->take_kinds();
+    CHECK(std::count(kinds.begin(), kinds.end(), frame_kind::died) == 1);
+  }
+
+  TEST_CASE("a peer that sends 10^6 distinct tags cannot make the node intern them all") {
+    raw_peer b{"tags-b"};
+    std::size_t delivered = 0;
+    auto p = b.n.port([&](message&) { ++delivered; });
+    b.n.run_until_idle();
+    b.feed(frames{}.hello("tags-a").def_sig(0, {}));
+    std::size_t lost = 0;
+    constexpr std::size_t total = 1'000'000;
+    frames batch;
+    for (std::size_t i = 0; i < total; ++i) {
+      std::string name = "distinct-tag-" + std::to_string(i);
+      batch.def_tag(i % 4096, name).msg(p, i % 4096, 0, [](wire::writer&) {});
+      if (batch.bytes.size() > (1 << 16) || i + 1 == total) {
+        b.feed(batch);
+        batch.bytes.clear();
+        for (auto k : b.ch->take_kinds()) {
+          if (k == frame_kind::lost) ++lost;
+        }
+        if (lost) b.feed(frames{}.control(frame_kind::lost_ack, p));  // and carry on
+      }
+    }
+    CHECK(delivered <= detail::remote_tag_limit);
+    CHECK(delivered > 0);
+    CHECK(lost > 0);
+    CHECK(detail::tag_names().find("distinct-tag-" + std::to_string(total - 1)) == 0);
+    CHECK(!b.ch->closed);
+  }
+}
