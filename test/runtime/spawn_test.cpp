@@ -9,6 +9,7 @@
 using namespace coport;
 using coport::test::stepped;
 using coport::test::threaded;
+using namespace std::chrono_literals;
 
 TEST_SUITE("spawn") {
   TEST_CASE("spawn runs the named init in the new port's context with the arguments") {
@@ -98,5 +99,80 @@ TEST_SUITE("spawn") {
     n.snd(parent, "go");
     REQUIRE(got.wait_for(1));
     CHECK(got.events()[0].find("die: init 'fails.init' threw: nope") == 0);
+  }
+}
+
+TEST_SUITE("spawn then monitor") {
+  // Each of these raced before: the init ran and died on another thread before `mon` was
+  // made, and the monitor saw no_such_port instead of the real reason.
+  constexpr int repetitions = 20'000;
+
+  TEST_CASE("a monitor made on the main thread right after spawn sees the init's real reason") {
+    node n{threaded("spawn-mon-main")};
+    n.register_init("throws.init", [](int) { throw std::runtime_error{"config missing"}; });
+    for (int i = 0; i < repetitions; ++i) {
+      bool unknown = i % 2 == 0;
+      auto p = unknown ? n.spawn(n.id(), "nobody.knows", 1) : n.spawn(n.id(), "throws.init", 1);
+      test::probe seen;
+      auto g = n.mon(p, [&](const reason& r) { seen.add(std::string{r.kind()}); });
+      REQUIRE(seen.wait_for(1));
+      REQUIRE(seen.events()[0] == (unknown ? "no_such_init" : "die"));
+    }
+  }
+
+  TEST_CASE("spawn_monitor sees the init's real reason, every time") {
+    node n{threaded("spawn-monitor")};
+    n.register_init("throws.init", [](int) { throw std::runtime_error{"config missing"}; });
+    for (int i = 0; i < repetitions; ++i) {
+      test::probe seen;
+      auto [p, g] = n.spawn_monitor(n.id(), "throws.init",
+                                    [&](const reason& r) { seen.add(r.to_string()); }, 1);
+      REQUIRE(seen.wait_for(1));
+      REQUIRE(seen.events()[0] == "die: init 'throws.init' threw: config missing");
+    }
+  }
+
+  TEST_CASE("AEMP's idiom, spawn then mon in the same handler, sees the real reason") {
+    node n{threaded("spawn-mon-handler")};
+    n.register_init("throws.init", [](int) { throw std::runtime_error{"config missing"}; });
+    test::probe seen;
+    auto parent = n.port();
+    n.rcv(parent, "go", [&](int left) {
+      auto p = n.spawn(n.id(), "throws.init", 1);
+      n.mon(p, [&](const reason& r) { seen.add(std::string{r.kind()}); }).release();
+      if (left > 1) n.snd(self(), "go", left - 1);
+    });
+    n.snd(parent, "go", repetitions);
+    REQUIRE(seen.wait_for(repetitions, 60s));
+    auto events = seen.events();
+    CHECK(std::count(events.begin(), events.end(), "die") == repetitions);
+  }
+
+  TEST_CASE("spawn_link kills the spawner when the init fails, and the child with the spawner") {
+    node n{stepped("spawn-link")};
+    n.register_init("throws.init", [] { throw std::runtime_error{"boom"}; });
+    n.register_init("idle.init", [] {});
+    std::vector<std::string> deaths;
+    auto parent = n.port();
+    port_id child;
+    n.rcv(parent, "go", [&](bool fail) {
+      child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init");
+    });
+    auto g = n.mon(parent, [&](const reason& r) { deaths.push_back("parent " + r.to_string()); });
+    n.snd(parent, "go", true);
+    n.run_until_idle();
+    CHECK(deaths == std::vector<std::string>{"parent die: init 'throws.init' threw: boom"});
+
+    auto parent2 = n.port();
+    n.rcv(parent2, "go", [&](bool fail) {
+      child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init");
+    });
+    n.snd(parent2, "go", false);
+    n.run_until_idle();
+    auto g2 = n.mon(child, [&](const reason& r) { deaths.push_back("child " + r.to_string()); });
+    n.kil(parent2, "crash");
+    n.run_until_idle();
+    CHECK(deaths.back() == "child crash");
+    CHECK_THROWS_AS(n.spawn_link(n.id(), "idle.init"), std::logic_error);  // not in a port
   }
 }

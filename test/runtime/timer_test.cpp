@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <coport/node.hpp>
+#include <coport/coport.hpp>
 
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
@@ -67,5 +67,51 @@ TEST_SUITE("timers") {
       n.after(1h, p, "never");
     }
     CHECK(std::chrono::steady_clock::now() - start < 10s);
+  }
+}
+
+TEST_SUITE("virtual time") {
+  TEST_CASE("a deterministic node's timers fire on advance, in the order they are due") {
+    node n{stepped("virtual-clock")};
+    std::vector<std::string> fired;
+    auto start = n.now();
+    n.after(300ms, [&] { fired.push_back("300"); });
+    n.after(100ms, [&] { fired.push_back("100"); });
+    n.after(200ms, [&] { fired.push_back("200"); });
+    auto cancelled = n.after(150ms, [&] { fired.push_back("150"); });
+    CHECK(cancelled.cancel());
+    CHECK(n.advance(99ms) == 0);
+    n.run_until_idle();
+    CHECK(fired.empty());
+    CHECK(n.advance(201ms) == 3);
+    n.run_until_idle();
+    CHECK(fired == std::vector<std::string>{"100", "200", "300"});
+    CHECK(n.now() - start == 300ms);
+  }
+
+  TEST_CASE("receive and sleep time out on the virtual clock") {
+    node n{stepped("virtual-receive")};
+    std::vector<std::string> log;
+    spawn(n, [&]() -> actor {
+      auto m = co_await receive("never", 5s);
+      log.push_back(m ? "message" : "timeout");
+      co_await sleep(1s);
+      log.push_back("slept");
+    });
+    n.run_until_idle();
+    n.advance(4s);
+    n.run_until_idle();
+    CHECK(log.empty());
+    n.advance(1s);
+    n.run_until_idle();
+    CHECK(log == std::vector<std::string>{"timeout"});
+    n.advance(1s);
+    n.run_until_idle();
+    CHECK(log == std::vector<std::string>{"timeout", "slept"});
+  }
+
+  TEST_CASE("advance on a threaded node is a programmer error") {
+    node n{threaded("not-virtual")};
+    CHECK_THROWS_AS(n.advance(1s), std::logic_error);
   }
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/cluster.hpp"
+#include "support/probe.hpp"
 
 using namespace coport;
 using namespace coport::test;
@@ -410,5 +411,35 @@ TEST_SUITE("transport.protocol") {
     auto dropped = c[1].stats().messages_dropped;
     CHECK(!c[1].deliver(on_c, message::make("x", 1)));
     CHECK(c[1].stats().messages_dropped == dropped + 1);
+  }
+}
+
+TEST_SUITE("transport.threads") {
+  TEST_CASE("threaded nodes on an in-memory link: a round trip 10^4 times, then a break") {
+    node a{threaded("thr-link-a")}, b{threaded("thr-link-b")};
+    transport::transport ta{a}, tb{b};
+    auto link = transport::memory_link::connect(ta, tb);
+    REQUIRE(eventually([&] { return a.up_nodes().size() == 1 && b.up_nodes().size() == 1; }));
+    auto echo = b.port();
+    b.rcv(echo, "ping", [&](int i, port_id back) { b.snd(back, "pong", i); });
+    probe done;
+    auto player = a.port();
+    a.rcv(player, "pong", [&](int i) {
+      if (i == 10'000) {
+        done.add("done");
+        return;
+      }
+      a.snd(echo, "ping", i + 1, self());
+    });
+    a.snd(echo, "ping", 1, player);
+    REQUIRE(done.wait_for(1, 60s));
+    probe down;
+    auto g = a.mon(echo, [&](const reason& r) { down.add(r.to_string()); });
+    auto g2 = b.mon(player, [&](const reason& r) { down.add(r.to_string()); });
+    // Let the watch reach b, then cut while traffic flows.
+    for (int i = 0; i < 1000; ++i) a.snd(echo, "ping", -1, player);
+    link->break_link("cut under load");
+    REQUIRE(down.wait_for(2));
+    for (auto& e : down.events()) CHECK(e.find("transport_error") == 0);
   }
 }

@@ -53,6 +53,11 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
       {
         std::lock_guard lock{mutex};
         h = handler.lock();
+        if (!h) {
+          // Not attached yet (set_handler drains), or the protocol is gone (nothing to do).
+          scheduled = false;
+          return;
+        }
         if (!buffer.empty() && !manual) {
           chunk.swap(buffer);
         } else if (closed && !close_delivered) {
@@ -64,12 +69,21 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
           return;
         }
       }
-      if (!h) continue;
       if (closing) {
         h->on_closed(text);
       } else {
         h->on_bytes(chunk);
       }
+    }
+  }
+
+  /// Attaches the receiving protocol and hands it what is already waiting.
+  void set_handler(std::shared_ptr<channel_handler> h) {
+    std::lock_guard lock{mutex};
+    handler = h;
+    if (!scheduled && ((!buffer.empty() && !manual) || (closed && !close_delivered))) {
+      scheduled = true;
+      post_drain();
     }
   }
 
@@ -125,14 +139,8 @@ std::shared_ptr<memory_link> memory_link::connect(transport& a, transport& b, bo
   // a dials b (it knows whom it wants), b accepts.
   auto handler_b = b.attach(on_b);
   auto handler_a = a.attach(on_a, b.owner().id());
-  {
-    std::lock_guard lock{link->ab_->mutex};
-    link->ab_->handler = handler_b;
-  }
-  {
-    std::lock_guard lock{link->ba_->mutex};
-    link->ba_->handler = handler_a;
-  }
+  link->ab_->set_handler(handler_b);
+  link->ba_->set_handler(handler_a);
   return link;
 }
 
