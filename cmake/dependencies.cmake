@@ -14,8 +14,17 @@ if(NOT TARGET coport_asio)
   target_compile_definitions(coport_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
     ASIO_DISABLE_STD_ALIGNED_ALLOC)
   target_link_libraries(coport_asio INTERFACE Threads::Threads)
+  add_library(coport::asio ALIAS coport_asio)
 endif()
 
+if(COPORT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "COPORT_FUZZ needs clang (Debian's clang-14): CXX=clang++-14")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 if(COPORT_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

@@ -1,10 +1,17 @@
-// Uses the installed headers and library: one port, one message, one coroutine actor.
+// Uses the installed headers and libraries: one port, one coroutine actor, a message across
+// two nodes joined in memory, and a node embedded in the application's own io_context.
+#include <asio/io_context.hpp>
 #include <coport/coport.hpp>
+#include <coport/transport/memory_link.hpp>
+#include <coport/transport/transport.hpp>
 #include <cstdio>
 
 int main() {
   using namespace coport;
   node n{node_options{.id = "consumer", .mode = run_mode::deterministic}};
+  node other{node_options{.id = "consumer-peer", .mode = run_mode::deterministic}};
+  transport::transport tn{n}, to{other};
+  auto link = transport::memory_link::connect(tn, to);
   int got = 0;
   auto p = n.port([&](message& m) { got += m.get<int>(0); });
   auto a = spawn(n, [&]() -> actor {
@@ -12,8 +19,20 @@ int main() {
     got += m.get<int>(0);
   });
   n.snd(p, "add", 1);
-  n.snd(a, "add", 2);
-  n.run_until_idle();
-  std::printf("installed coport works: %d\n", got);
-  return got == 3 ? 0 : 1;
+  for (int i = 0; i < 10; ++i) {
+    n.run_until_idle();
+    other.run_until_idle();
+  }
+  other.snd(a, "add", 2);  // from the other node
+  for (int i = 0; i < 10; ++i) {
+    other.run_until_idle();
+    n.run_until_idle();
+  }
+  asio::io_context io;
+  node embedded{io, node_options{.id = "consumer-embedded"}};
+  int ran = 0;
+  embedded.snd(embedded.port([&](message&) { ++ran; }), "x");
+  io.poll();
+  std::printf("installed coport works: %d\n", got + ran - 1);
+  return got == 3 && ran == 1 ? 0 : 1;
 }

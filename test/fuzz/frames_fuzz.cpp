@@ -1,0 +1,133 @@
+// libFuzzer target: the byte stream a peer sends a node (frames, names, payloads, hellos).
+//
+// Every input is one channel from one peer: the bytes are fed in two pieces (split where
+// the first byte says), then the channel ends. The node must neither crash, hang nor
+// leak, whatever the bytes; it may end the channel.
+//
+// With COPORT_FUZZ_WRITE_SEEDS=DIR the target writes its seed corpus (real traffic from a
+// node, recorded) into DIR and exits: test/fuzz/corpus/frames was made so.
+#include <coport/coport.hpp>
+#include <coport/transport/transport.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace coport;
+namespace tp = coport::transport;
+
+namespace {
+
+struct sink_channel : tp::channel {
+  std::vector<std::byte> written;
+  bool write(std::span<const std::byte> b) override {
+    if (written.size() < (1 << 20)) written.insert(written.end(), b.begin(), b.end());
+    return true;
+  }
+  void close(const std::string&) override {}
+};
+
+node_options target_options(const char* id) {
+  node_options o;
+  o.id = id;
+  o.mode = run_mode::deterministic;
+  return o;
+}
+
+/// The node under test: a port that takes anything, one with typed handlers, an init.
+struct target {
+  node n{target_options("fuzz-target")};
+  tp::transport t{n, tp::transport_options{.max_frame = 1 << 20}};
+  port_id any, typed;
+  target() {
+    any = n.port([](message&) {});
+    typed = n.port();
+    n.rcv(typed, "add", [](int, std::string) {});
+    n.rcv(typed, "ids", [](std::vector<port_id>, reason) {});
+    n.register_init("fuzz.init", [this](int) { n.rcv(self(), "x", [] {}); });
+    n.run_until_idle();
+  }
+};
+
+target& the_target() {
+  static target* t = new target;  // lives for the process (libFuzzer exits without teardown)
+  return *t;
+}
+
+void write_seed(const std::string& dir, const std::string& name, const std::vector<std::byte>& b) {
+  std::ofstream out{dir + "/" + name, std::ios::binary};
+  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+/// Records what a node sends for a few kinds of traffic.
+void write_seeds(const std::string& dir) {
+  target& t = the_target();
+  auto record = [&](const std::string& name, auto&& traffic) {
+    node peer{target_options("fuzz-peer")};
+    tp::transport tr{peer};
+    auto ch = std::make_shared<sink_channel>();
+    auto h = tr.attach(ch, "fuzz-target");
+    traffic(peer);
+    peer.run_until_idle();
+    std::vector<std::byte> bytes;
+    bytes.push_back(std::byte{0x40});  // the split point
+    bytes.insert(bytes.end(), ch->written.begin(), ch->written.end());
+    write_seed(dir, name, bytes);
+    h->on_closed("done");
+  };
+  port_id any{"fuzz-target", t.any.local()}, typed{"fuzz-target", t.typed.local()};
+  record("hello", [](node&) {});
+  record("message-typed", [&](node& p) {
+    p.snd(typed, "add", 1, "one");
+    p.snd(typed, "add", 2, "two");
+  });
+  record("message-containers", [&](node& p) {
+    p.snd(any, "mix", std::vector<std::string>{"a", "b"},
+          std::map<std::string, std::optional<double>>{{"x", 1.5}}, std::vector<std::byte>(8));
+    p.snd(typed, "ids", std::vector<port_id>{any, typed, port_id{"elsewhere", 5, 9}},
+          reason{"die", "why"});
+  });
+  record("watch-kill", [&](node& p) {
+    p.mon(any, [](const reason&) {}).release();
+    auto g = p.mon(typed, [](const reason&) {});
+    g.cancel();
+    p.kil(any, "stop", "now");
+  });
+  record("spawn", [&](node& p) {
+    p.spawn("fuzz-target", "fuzz.init", 1);
+    p.spawn_monitor("fuzz-target", "fuzz.init", [](const reason&) {}, 2).second.release();
+    p.spawn("fuzz-target", "no.such.init", std::string{"x"});
+  });
+  record("node-port", [&](node& p) {
+    p.cal(*port_id::parse("fuzz-target"), "ping", [](reply) {});
+  });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (const char* dir = std::getenv("COPORT_FUZZ_WRITE_SEEDS")) {
+    write_seeds(dir);
+    std::exit(0);
+  }
+  the_target();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  target& t = the_target();
+  auto ch = std::make_shared<sink_channel>();
+  auto h = t.t.attach(ch);
+  std::span<const std::byte> bytes{reinterpret_cast<const std::byte*>(data) + 1, size - 1};
+  std::size_t split = std::min<std::size_t>(bytes.size(), data[0]);
+  h->on_bytes(bytes.first(split));
+  h->on_bytes(bytes.subspan(split));
+  t.n.run_until_idle();
+  h->on_closed("end of input");
+  t.n.run_until_idle();
+  return 0;
+}
