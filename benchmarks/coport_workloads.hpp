@@ -20,6 +20,7 @@ void threadring(int argc, char** argv);
 void fanout(int argc, char** argv);
 void selective(int argc, char** argv);
 void latency(int argc, char** argv);
+void wire(int argc, char** argv);
 
 /// A node with the machine's threads (or `threads=` when given).
 inline coport::node_options options(long threads) {

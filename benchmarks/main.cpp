@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
                           {"threadring", coport_bench::threadring},
                           {"fanout", coport_bench::fanout},
                           {"selective", coport_bench::selective},
-                          {"latency", coport_bench::latency}});
+                          {"latency", coport_bench::latency},
+                          {"wire", coport_bench::wire}});
 }

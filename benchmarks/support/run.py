@@ -24,7 +24,11 @@ WORKLOADS = {
     "fanout": [[]],
     "selective": [["k=0"], ["k=10"], ["k=1000", "iterations=20000"]],
     "latency": [[]],
+    "wire": [[]],
 }
+# Workloads only coport runs (no peer program has them; their figures stand beside coport's
+# own local ones from the same run).
+COPORT_ONLY = {"wire"}
 # coport runs its two variants (event ports, coroutine actors) in separate processes where a
 # figure is per process (peak and idle memory).
 COPORT_ARGS = {
@@ -150,6 +154,8 @@ def main():
         if opts.only and name != opts.only:
             continue
         for runtime, runner in runners.items():
+            if name in COPORT_ONLY and runtime != "coport":
+                continue
             sets = COPORT_ARGS.get(name, arg_sets) if runtime == "coport" else arg_sets
             for args in sets:
                 results += run_one(runner, name, args, opts.timeout)

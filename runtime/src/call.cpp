@@ -99,9 +99,9 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
   const port_id spawner = extra.link_to;
   if (!is_local(*target)) {
     // Another node: mint the port's number here, so that no round trip is needed.
-    port_id minted = detail::make_port_id(target->node_number(), core_->mint_remote_local(), 0);
+    port_id minted = detail::make_port_id(target->node_number(), core_->remote().mint_local(), 0);
     auto start = [&, this](bool watched) {
-      if (remote_link* link = core_->link()) {
+      if (remote_link* link = core_->remote().link()) {
         return link->spawn(minted, name, std::move(owned), watched);
       }
       return minted;
@@ -115,14 +115,14 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
       } else {
         action = std::move(extra.on_death);
       }
-      monitor guard = core_->add_remote_monitor(minted, std::move(action),
+      monitor guard = core_->remote().add_monitor(minted, std::move(action),
                                                 [&] { return start(/*watched=*/true); });
       if (extra.guard) *extra.guard = std::move(guard);
       else guard.release();
       if (spawner) mon(spawner, minted).release();  // the other way: the spawner's death kills it
       return minted;
     }
-    if (!core_->link()) {
+    if (!core_->remote().link()) {
       log(detail::log_level::warn, "node {}: spawn of '{}' on {}: no transport to that node", id(),
           name, target->node());
       core_->count_drop();

@@ -121,7 +121,7 @@ void node::kill(const port_id& port, reason why) {
   if (port.is_null()) return;
   if (!is_local(port)) {
     if (core_->is_own_node(port)) return;  // a port of an earlier incarnation: gone
-    core_->kill_remote(port, why);
+    core_->remote().kill(port, why);
     return;
   }
   if (port_impl* p = core_->acquire(port)) core_->kill(p, std::move(why));
@@ -186,7 +186,7 @@ bool node::deliver(const port_id& to, message msg) {
 }
 
 bool node::remote_port_died(const port_id& port, const reason& why) {
-  return core_->remote_port_died(port, why);
+  return core_->remote().port_died(port, why);
 }
 
 void node::remote_node_up(std::string_view node_id) {
@@ -196,7 +196,7 @@ void node::remote_node_up(std::string_view node_id) {
 
 void node::remote_node_lost(std::string_view node_id, const reason& why) {
   if (!valid_node_id(node_id)) return;
-  core_->remote_node_lost(detail::node_names().intern(node_id), why);
+  core_->remote().node_lost(detail::node_names().intern(node_id), why);
   core_->node_down(node_id, why);
 }
 
@@ -233,7 +233,7 @@ std::size_t node::advance(duration d) {
 }
 
 void node::set_remote_link(std::shared_ptr<remote_link> link) {
-  core_->set_remote_link(std::move(link));
+  core_->remote().set_link(std::move(link));
 }
 
 // -- timers ---------------------------------------------------------------------------------

@@ -133,8 +133,8 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       incarnation_{draw_incarnation()},
       started_{std::chrono::steady_clock::now()},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
-                 options_.port_budget} {
-  minted_next_.store(draw_mint_start(), std::memory_order_relaxed);
+                 options_.port_budget},
+      remote_{*this, draw_mint_start()} {
   virtual_now_ = started_;  // a deterministic node's clock starts at its start
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
@@ -208,10 +208,6 @@ std::optional<reason> node_core::init_death(std::uint64_t local) {
   return it->second;
 }
 
-std::uint64_t node_core::mint_remote_local() noexcept {
-  return port_table::minted_bit |
-         (minted_next_.fetch_add(1, std::memory_order_relaxed) & ~port_table::minted_bit);
-}
 
 // -- node events --------------------------------------------------------------------------------
 
@@ -301,17 +297,8 @@ void node_core::send_slow(const port_id& to, message_node* n) noexcept {
       return;
     }
   } else if (!to.is_null() && !is_own_node(to)) {
-    remote_link* l = link();
-    if (l && n->kind == message_kind::user) {
-      try {
-        l->send(to, message{n});
-      } catch (const std::exception& e) {
-        log(log_level::error, "node {}: transport failed to take a message for {}: {}", id_,
-            to.to_string(), e.what());
-        count_drop();
-      }
-      return;
-    }
+    remote_.send(to, n);
+    return;
   }
   log(log_level::debug, "node {}: dropped a message to {}", id_, to.to_string());
   destroy_message(n);
@@ -423,7 +410,7 @@ void node_core::shutdown() {
     log(log_level::error, "node {}: {} ports did not end at shutdown", id_, live_.load());
   }
   // Later sends to other nodes are dropped; the links themselves live as long as the core.
-  remote_.store(nullptr, std::memory_order_release);
+  remote_.set_link(nullptr);
   if (own_io_) {
     work_.reset();
     for (auto& t : threads_) t.join();

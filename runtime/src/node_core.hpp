@@ -27,6 +27,7 @@
 #include "coport/detail/interner.hpp"
 #include "coport/node.hpp"
 #include "port_table.hpp"
+#include "remote_ports.hpp"
 #include "scheduler.hpp"
 
 namespace coport::detail {
@@ -213,16 +214,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Posts `f()` as a plain job (no port context); an exception escaping it is logged.
   template <class F>
   void post_guarded(const char* what, F&& f);
-  bool remote_port_died(const port_id& port, const reason& why);
-  void remote_node_lost(std::uint32_t node_number, const reason& why);
-  void set_remote_link(std::shared_ptr<remote_link> link);
-  remote_link* link() const noexcept { return remote_.load(std::memory_order_acquire); }
-  void kill_remote(const port_id& port, const reason& why);
-  /// Adds a monitor record on the remote `target` (under the monitor table's lock, calling
-  /// `before_watch` first if given, then the link's watch for the first record). Returns
-  /// the guard; `id` may be rewritten by `before_watch` (a spawn learns the incarnation).
-  monitor add_remote_monitor(port_id& target, unique_function<void(const reason&)> action,
-                             unique_function<port_id()> before_watch);
+  /// Ports on other nodes: the link, remote monitors, remote spawns.
+  remote_ports& remote() noexcept { return remote_; }
 
   // -- spawn -----------------------------------------------------------------------------------
   /// Remembers why a spawned port's init failed (the last `init_death_limit` failures), so
@@ -230,8 +223,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void record_init_death(std::uint64_t local, const reason& why);
   std::optional<reason> init_death(std::uint64_t local);
   static constexpr std::size_t init_death_limit = 4096;
-  /// A fresh local number for a port this node spawns on another node.
-  std::uint64_t mint_remote_local() noexcept;
 
   // -- node events -----------------------------------------------------------------------------
   using node_callback = unique_function<void(const std::string&, bool, const reason&)>;
@@ -256,6 +247,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void run_init(const std::string& name, message& args);
 
  private:
+  friend class remote_ports;  // fires monitors and logs like the rest of the core
   void dispatch(port_impl* p, message_node* n);
   void serve_node_port(message& m);
   void teardown(port_impl* p);
@@ -297,14 +289,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::mutex inits_mutex_;
   std::unordered_map<std::string, std::shared_ptr<message_handler>> inits_;
 
-  // The link is read on every remote send without a lock; links given to the node stay
-  // alive in links_ until the core is destroyed.
-  std::atomic<remote_link*> remote_{nullptr};
-  std::mutex remote_mutex_;  // guards links_, remote_monitors_, remote_serial_
-  std::vector<std::shared_ptr<remote_link>> links_;
-  std::unordered_map<port_id, monitor_list> remote_monitors_;
-  std::uint64_t remote_serial_ = 0;
-  std::atomic<std::uint64_t> minted_next_;
+  remote_ports remote_;
 
   std::mutex deaths_mutex_;
   std::unordered_map<std::uint64_t, reason> init_deaths_;
