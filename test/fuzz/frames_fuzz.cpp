@@ -42,12 +42,16 @@ struct target {
   node n{target_options("fuzz-target")};
   tp::transport t{n, tp::transport_options{.max_frame = 1 << 20}};
   port_id any, typed;
+  std::vector<port_id> spawned;  // ended after each input, so that inputs do not pile up
   target() {
     any = n.port([](message&) {});
     typed = n.port();
     n.rcv(typed, "add", [](int, std::string) {});
     n.rcv(typed, "ids", [](std::vector<port_id>, reason) {});
-    n.register_init("fuzz.init", [this](int) { n.rcv(self(), "x", [] {}); });
+    n.register_init("fuzz.init", [this](int) {
+      spawned.push_back(self());
+      n.rcv(self(), "x", [] {});
+    });
     n.run_until_idle();
   }
 };
@@ -128,6 +132,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   h->on_bytes(bytes.subspan(split));
   t.n.run_until_idle();
   h->on_closed("end of input");
+  for (const auto& p : t.spawned) t.n.kil(p);
+  t.spawned.clear();
   t.n.run_until_idle();
   return 0;
 }

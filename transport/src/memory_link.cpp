@@ -136,8 +136,8 @@ std::shared_ptr<memory_link> memory_link::connect(transport& a, transport& b, bo
   link->ba_ = std::make_shared<pipe>(a.owner(), manual);
   auto on_a = std::make_shared<memory_channel>(link->ab_, link->ba_);
   auto on_b = std::make_shared<memory_channel>(link->ba_, link->ab_);
-  // a dials b (it knows whom it wants), b accepts.
-  auto handler_b = b.attach(on_b);
+  // Both ends are set up at once: what either sends before the hellos waits behind them.
+  auto handler_b = b.attach(on_b, a.owner().id());  // both ends know whom they reach
   auto handler_a = a.attach(on_a, b.owner().id());
   link->ab_->set_handler(handler_b);
   link->ba_->set_handler(handler_a);

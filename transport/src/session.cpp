@@ -58,24 +58,17 @@ constexpr auto log_error = coport::detail::log_level::error;
 peer::peer(transport::impl& owner, std::string id, std::uint32_t node_number)
     : owner_{owner}, id_{std::move(id)}, node_number_{node_number} {}
 
-void peer::reset_tables_locked() {
-  out_tags_.fill(0);
-  out_sigs_.fill(nullptr);
-  out_encodings_.fill(nullptr);
-  out_nodes_.fill(0);
-}
-
 bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
   auto s = static_cast<std::uint32_t>(node_slot(node_number));
-  if (out_nodes_[s] == node_number) {
+  if (caches_->nodes[s] == node_number) {
     slot = s;
     return true;
   }
   for (const auto& p : pending_nodes_) {
     if (p.slot == s) return false;  // the slot names another node in this message: inline
   }
-  pending_nodes_.push_back({s, out_nodes_[s]});
-  out_nodes_[s] = node_number;
+  pending_nodes_.push_back({s, caches_->nodes[s]});
+  caches_->nodes[s] = node_number;
   slot = s;
   return true;
 }
@@ -85,7 +78,7 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   auto* n = msg.get_node();
   const auto* sig = n->ops->sig;
   std::size_t ss = sig_slot(sig);
-  const coport::detail::payload_encoding* enc = out_sigs_[ss] == sig ? out_encodings_[ss] : nullptr;
+  const coport::detail::payload_encoding* enc = caches_->sigs[ss] == sig ? caches_->encodings[ss] : nullptr;
   bool new_sig = !enc;
   if (new_sig) {
     enc = &payload_codec_for(*sig);
@@ -99,7 +92,7 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     coport::detail::encode_values(w, n, *enc);
   } catch (const std::exception& e) {
     for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
-      out_nodes_[it->slot] = it->previous;
+      caches_->nodes[it->slot] = it->previous;
     }
     pending_nodes_.clear();
     return e.what();
@@ -109,13 +102,13 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   for (const auto& p : pending_nodes_) {
     std::size_t start = detail::begin_frame(out_, frame_kind::def_node);
     w.varint(p.slot);
-    w.string(coport::detail::node_names().name(out_nodes_[p.slot]));
+    w.string(coport::detail::node_names().name(caches_->nodes[p.slot]));
     detail::end_frame(out_, start);
   }
   pending_nodes_.clear();
   if (new_sig) {
-    out_sigs_[ss] = sig;
-    out_encodings_[ss] = enc;
+    caches_->sigs[ss] = sig;
+    caches_->encodings[ss] = enc;
     std::size_t start = detail::begin_frame(out_, frame_kind::def_sig);
     w.varint(ss);
     w.varint(enc->names.size());
@@ -125,8 +118,8 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   std::size_t ts = 0;
   if (kind == frame_kind::message) {
     ts = tag_slot(n->tag_);
-    if (out_tags_[ts] != n->tag_.id()) {
-      out_tags_[ts] = n->tag_.id();
+    if (caches_->tags[ts] != n->tag_.id()) {
+      caches_->tags[ts] = n->tag_.id();
       std::size_t start = detail::begin_frame(out_, frame_kind::def_tag);
       w.varint(ts);
       w.string(n->tag_.name());
@@ -260,7 +253,7 @@ bool peer::adopt(const std::shared_ptr<connection>& c) {
   if (!conn_) {
     conn_ = c;
     up_ = false;
-    reset_tables_locked();
+    caches_ = std::make_unique<send_caches>();
   }
   return true;
 }
@@ -281,8 +274,13 @@ void peer::lost(const connection* c, const std::string& why) {
     if (conn_.get() != c) return;
     was_up = up_;
     conn_.reset();
+    caches_.reset();
     up_ = false;
     watching_.clear();
+    out_.clear();
+    out_.shrink_to_fit();
+    scratch_.clear();
+    scratch_.shrink_to_fit();
   }
   (void)was_up;
   // Every monitor on that node's ports fires (no holes), and the node-down events.

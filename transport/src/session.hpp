@@ -68,7 +68,7 @@ class peer final : public wire::node_names_out {
   bool flush_locked();
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
-  void reset_tables_locked();
+
 
   transport::impl& owner_;
   const std::string id_;
@@ -79,10 +79,15 @@ class peer final : public wire::node_names_out {
   bool up_ = false;
   std::uint32_t incarnation_ = 0;
   std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
-  std::array<std::uint32_t, detail::tag_slots> out_tags_{};
-  std::array<const coport::detail::signature*, detail::sig_slots> out_sigs_{};
-  std::array<const coport::detail::payload_encoding*, detail::sig_slots> out_encodings_{};
-  std::array<std::uint32_t, detail::node_slots> out_nodes_{};
+  /// What the peer's side of the current channel knows (made with the channel, dropped with
+  /// it: a node ID seen once costs a peer object, not these ~48 KiB).
+  struct send_caches {
+    std::array<std::uint32_t, detail::tag_slots> tags{};
+    std::array<const coport::detail::signature*, detail::sig_slots> sigs{};
+    std::array<const coport::detail::payload_encoding*, detail::sig_slots> encodings{};
+    std::array<std::uint32_t, detail::node_slots> nodes{};
+  };
+  std::unique_ptr<send_caches> caches_;
   struct pending_node {
     std::uint32_t slot, previous;
   };

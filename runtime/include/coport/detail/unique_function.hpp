@@ -52,7 +52,8 @@ class unique_function<R(Args...)> {
       return ::operator new(size, a);
     }
     static void operator delete(void* p, std::size_t size, std::align_val_t a) noexcept {
-      ::operator delete(p, size, a);
+      (void)size;
+      ::operator delete(p, a);  // unsized: clang enables sized deallocation only on request
     }
   };
 
