@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "support/deaths.hpp"
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::deaths;
 using coport::test::stepped;
 using coport::test::threaded;
 using namespace std::chrono_literals;
@@ -46,8 +48,8 @@ TEST_SUITE("actors") {
   TEST_CASE("returning ends the actor and kills its port normally") {
     node n{stepped("actor2")};
     auto p = spawn(n, [&]() -> actor { co_await receive("stop"); });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.snd(p, "stop");
     n.run_until_idle();
     REQUIRE(got.size() == 1);
@@ -62,8 +64,8 @@ TEST_SUITE("actors") {
       co_await receive("go");
       throw std::runtime_error{"actor failed"};
     });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.snd(p, "go");
     n.run_until_idle();
     REQUIRE(got.size() == 1);
@@ -80,8 +82,8 @@ TEST_SUITE("actors") {
       co_await receive("never");
       resumed = true;
     });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.run_until_idle();
     CHECK_FALSE(destroyed.load());
     n.kil(p, "stopped", "by test");
@@ -101,8 +103,8 @@ TEST_SUITE("actors") {
       co_await receive();
       seen.push_back("never");
     });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.snd(p, "x");
     n.run_until_idle();
     CHECK(seen == std::vector<std::string>{"after kil"});
@@ -148,8 +150,8 @@ TEST_SUITE("actors") {
     CHECK(seen == std::vector<std::string>{"one", "two"});
 
     auto bad = n.spawn(n.id(), "echo.actor", 42);  // wrong argument type
-    std::vector<reason> got;
-    auto g = n.mon(bad, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(bad, got.record());
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind() == "bad_message");
@@ -255,8 +257,8 @@ TEST_SUITE("actors") {
       }
       co_await fail_after("again");
     });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.snd(p, "go");
     n.snd(p, "again");
     n.run_until_idle();

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "support/deaths.hpp"
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::deaths;
 using coport::test::stepped;
 using coport::test::threaded;
 
@@ -26,8 +28,8 @@ TEST_SUITE("monitors") {
   TEST_CASE("a callback monitor gets an empty reason for a normal kil") {
     node n{stepped("mon")};
     auto p = sink(n);
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.kil(p);
     n.run_until_idle();
     REQUIRE(got.size() == 1);
@@ -37,8 +39,8 @@ TEST_SUITE("monitors") {
   TEST_CASE("a callback monitor gets the reason of an abnormal kil") {
     node n{stepped("mon")};
     auto p = sink(n);
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.kil(p, "oops", "detail");
     n.run_until_idle();
     REQUIRE(got.size() == 1);
@@ -111,9 +113,9 @@ TEST_SUITE("monitors") {
     auto p = sink(n);
     n.kil(p);
     n.run_until_idle();
-    std::vector<reason> got;
-    auto g1 = n.mon(p, [&](const reason& r) { got.push_back(r); });
-    auto g2 = n.mon(port_id{n.id(), 4242}, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g1 = n.mon(p, got.record());
+    auto g2 = n.mon(port_id{n.id(), 4242}, got.record());
     CHECK(got.empty());  // not inside the mon call
     n.run_until_idle();
     REQUIRE(got.size() == 2);
@@ -122,7 +124,7 @@ TEST_SUITE("monitors") {
     CHECK(got[1].detail().find(n.id() + "#4242") != std::string::npos);
   }
 
-  TEST_CASE("destroying the guard cancels the monitor; release keeps it") {
+  TEST_CASE("destroying the guard cancels the monitor, release keeps it") {
     node n{stepped("mon")};
     auto p = sink(n);
     int cancelled_calls = 0;
@@ -142,8 +144,8 @@ TEST_SUITE("monitors") {
   TEST_CASE("a monitor fires once even when the port is killed twice") {
     node n{stepped("mon")};
     auto p = sink(n);
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.kil(p, "first");
     n.kil(p, "second");
     n.run_until_idle();
@@ -181,8 +183,8 @@ TEST_SUITE("monitors") {
 
   TEST_CASE("monitoring a port of another node without a transport fires transport_error") {
     node n{stepped("mon")};
-    std::vector<reason> got;
-    auto g = n.mon(port_id{"far-away", 3}, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(port_id{"far-away", 3}, got.record());
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind() == "transport_error");
@@ -226,15 +228,15 @@ TEST_SUITE("monitors") {
     auto link = std::make_shared<recording_link>();
     n.set_remote_link(link);
     port_id far{"far-node", 7};
-    std::vector<reason> got;
+    deaths got;
     {
-      auto first = n.mon(far, [&](const reason& r) { got.push_back(r); });
-      auto second = n.mon(far, [&](const reason& r) { got.push_back(r); });
+      auto first = n.mon(far, got.record());
+      auto second = n.mon(far, got.record());
       first.cancel();  // one monitor left: no unwatch yet
     }                  // the last guard cancels: unwatch
     CHECK(link->calls == std::vector<std::string>{"watch far-node#7", "unwatch far-node#7"});
 
-    auto kept = n.mon(far, [&](const reason& r) { got.push_back(r); });
+    auto kept = n.mon(far, got.record());
     n.remote_port_died(far, reason{"gone"});
     n.run_until_idle();
     REQUIRE(got.size() == 1);
@@ -242,7 +244,7 @@ TEST_SUITE("monitors") {
     kept.cancel();  // already fired: nothing to unwatch
     CHECK(link->calls.back() == "watch far-node#7");
 
-    auto on_lost = n.mon(port_id{"lost-node", 3}, [&](const reason& r) { got.push_back(r); });
+    auto on_lost = n.mon(port_id{"lost-node", 3}, got.record());
     n.remote_node_lost("lost-node", reason{"transport_error", "lost-node", "connection reset"});
     n.run_until_idle();
     REQUIRE(got.size() == 2);

@@ -13,7 +13,7 @@ using namespace coport;
 using namespace std::chrono_literals;
 
 TEST_SUITE("node") {
-  TEST_CASE("an anon/ node gets a random ID; two of them differ") {
+  TEST_CASE("an anon/ node gets a random ID, two of them differ") {
     node_options o;
     o.mode = run_mode::deterministic;
     node a{o};

@@ -64,7 +64,7 @@ TEST_SUITE("ports") {
     CHECK(*kept.get<std::unique_ptr<int>>(0) == 5);
   }
 
-  TEST_CASE("a removed tag handler no longer receives; the default handler does") {
+  TEST_CASE("a removed tag handler no longer receives, the default handler does") {
     node n{stepped("stepped")};
     std::vector<std::string> seen;
     auto p = n.port([&](message& m) { seen.push_back("default " + std::string{m.tag().name()}); });
@@ -142,7 +142,7 @@ TEST_SUITE("ports") {
     CHECK(n.stats().messages_dropped == before + 3);
   }
 
-  TEST_CASE("kil does not run monitors inside the call; they run afterwards") {
+  TEST_CASE("kil does not run monitors inside the call, they run afterwards") {
     node n{stepped("stepped")};
     auto p = n.port([](message&) {});
     death d;
@@ -182,7 +182,7 @@ TEST_SUITE("ports") {
     CHECK(d.why.normal());
   }
 
-  TEST_CASE("killing an unknown port does nothing; killing the node port is refused") {
+  TEST_CASE("killing an unknown port does nothing, killing the node port is refused") {
     node n{stepped("stepped")};
     n.kil(port_id{n.id(), 12345});
     n.kil(port_id{});

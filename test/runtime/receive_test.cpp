@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "support/deaths.hpp"
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::deaths;
 using coport::test::stepped;
 using coport::test::threaded;
 using namespace std::chrono_literals;
@@ -232,7 +234,7 @@ TEST_SUITE("receive") {
   }
 
   TEST_CASE(
-      "a bounded mailbox drops the newest messages when full; a waiting receive still gets its "
+      "a bounded mailbox drops the newest messages when full, a waiting receive still gets its "
       "match") {
     node n{stepped("sel13")};
     std::vector<int> seen;
@@ -262,8 +264,8 @@ TEST_SUITE("receive") {
     opts.mailbox_limit = 3;
     opts.on_overflow = overflow_policy::kill;
     auto p = spawn(n, opts, [&]() -> actor { co_await receive("never"); });
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.run_until_idle();
     for (int i = 0; i < 5; ++i) n.snd(p, "n", i);
     n.run_until_idle();

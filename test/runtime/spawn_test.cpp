@@ -3,10 +3,12 @@
 
 #include <coport/node.hpp>
 
+#include "support/deaths.hpp"
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
+using coport::test::deaths;
 using coport::test::stepped;
 using coport::test::threaded;
 using namespace std::chrono_literals;
@@ -46,8 +48,8 @@ TEST_SUITE("spawn") {
   TEST_CASE("spawn with an unknown init name kills the new port with no_such_init") {
     node n{stepped("spawner")};
     auto p = n.spawn(n.id(), "nobody.knows");
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind() == "no_such_init");
@@ -58,8 +60,8 @@ TEST_SUITE("spawn") {
     node n{stepped("spawner")};
     n.register_init("bad.init", [](int) { throw std::runtime_error{"config missing"}; });
     auto p = n.spawn(n.id(), "bad.init", 1);
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind() == "die");
@@ -71,17 +73,24 @@ TEST_SUITE("spawn") {
     node n{stepped("spawner")};
     n.register_init("typed.init", [](int) {});
     auto p = n.spawn(n.id(), "typed.init", "not a number");
-    std::vector<reason> got;
-    auto g = n.mon(p, [&](const reason& r) { got.push_back(r); });
+    deaths got;
+    auto g = n.mon(p, got.record());
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind() == "bad_message");
   }
 
-  TEST_CASE("spawn on a malformed node ID is refused; on another node it needs a transport") {
+  TEST_CASE("spawn on a malformed node ID is refused, on another node without a transport "
+            "the port's monitors say so") {
     node n{stepped("spawner")};
     CHECK_THROWS_AS(n.spawn("bad id", "x"), std::invalid_argument);
-    CHECK_THROWS_AS(n.spawn("other-node", "x"), std::logic_error);
+    auto p = n.spawn("other-node", "x");
+    CHECK(p.node() == "other-node");
+    deaths got;
+    auto g = n.mon(p, got.record());
+    n.run_until_idle();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind() == "transport_error");
   }
 
   TEST_CASE("spawn from a threaded node's port: the spawner's monitor sees the init's failure") {

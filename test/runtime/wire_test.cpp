@@ -92,7 +92,7 @@ TEST_SUITE("wire") {
     CHECK_THROWS_AS(rv.varint(), wire::decode_error);
   }
 
-  TEST_CASE("register_type gives a user type a wire name; names are checked") {
+  TEST_CASE("register_type gives a user type a wire name, names are checked") {
     register_type<gadget>("test.gadget");
     register_type<gadget>("test.gadget");  // again, same name: fine
     CHECK(wire::codec<gadget>::name() == "test.gadget");
@@ -130,7 +130,7 @@ TEST_SUITE("wire") {
     CHECK(dec->error.find("no.such.type") != std::string::npos);
   }
 
-  TEST_CASE("a message of copyable values can be copied; move-only ones say so") {
+  TEST_CASE("a message of copyable values can be copied, move-only ones say so") {
     auto m = message::make("t", 1, std::string{"s"});
     REQUIRE(m.copyable());
     auto c = m.copy();

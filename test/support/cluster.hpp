@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/deaths.hpp"
 #include "support/nodes.hpp"
 
 namespace coport::test {
@@ -201,30 +202,6 @@ class cluster {
   std::vector<std::string> ids_;
   std::vector<entry> entries_;
   std::map<std::pair<std::size_t, std::size_t>, std::shared_ptr<tp::memory_link>> links_;
-};
-
-/// Records deaths seen by monitors: `deaths.of(port)` is a callback for `mon`.
-class deaths {
- public:
-  /// A monitor callback that records `port`'s reason under `name` (default: its ID).
-  auto of(const port_id& port, std::string name = {}) {
-    if (name.empty()) name = port.to_string();
-    return [this, name](const reason& why) { seen_.emplace_back(name, why); };
-  }
-  std::size_t size() const { return seen_.size(); }
-  bool empty() const { return seen_.empty(); }
-  /// The reason recorded for `name` (the last one); fails the test when there is none.
-  reason operator[](const std::string& name) const {
-    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it) {
-      if (it->first == name) return it->second;
-    }
-    FAIL("no death recorded for " << name);
-    return {};
-  }
-  const std::vector<std::pair<std::string, reason>>& all() const { return seen_; }
-
- private:
-  std::vector<std::pair<std::string, reason>> seen_;
 };
 
 }  // namespace coport::test

@@ -133,7 +133,7 @@ TEST_SUITE("transport.protocol") {
     c[0].snd(p, "odd", not_registered{1});
     c.run();
     REQUIRE(d.size() == 1);
-    reason why = d[p.to_string()];
+    reason why = d.by(p.to_string());
     CHECK(why.kind() == "transport_error");
     CHECK(why.detail().find("not_registered") != std::string::npos);
     CHECK(why.detail().find("register_type") != std::string::npos);
@@ -153,14 +153,14 @@ TEST_SUITE("transport.protocol") {
     c.run();
     c[0].kil(victim, "stopped", "by a");
     c.run();
-    CHECK(d["a"] == reason{"stopped", "by a"});
-    CHECK(d["c"] == reason{"stopped", "by a"});
+    CHECK(d.by("a") == reason{"stopped", "by a"});
+    CHECK(d.by("c") == reason{"stopped", "by a"});
     auto normal = c[1].port();
     auto on_normal = c[0].mon(normal, d.of(normal, "normal"));
     c.run();
     c[0].kil(normal);
     c.run();
-    CHECK(d["normal"].normal());
+    CHECK(d.by("normal").normal());
   }
 
   TEST_CASE("mon on a remote port in all four forms") {
@@ -185,9 +185,9 @@ TEST_SUITE("transport.protocol") {
     CHECK(c.received(1).size() >= 1);
     c[1].kil(target, "die", "boom");
     c.run();
-    CHECK(d["callback"] == reason{"die", "boom"});
-    CHECK(d["linked"] == reason{"die", "boom"});
-    CHECK(d["watcher"] == reason{"die", "boom"});
+    CHECK(d.by("callback") == reason{"die", "boom"});
+    CHECK(d.by("linked") == reason{"die", "boom"});
+    CHECK(d.by("watcher") == reason{"die", "boom"});
     CHECK(notes == std::vector<std::string>{"target: die: boom"});
   }
 
@@ -227,7 +227,7 @@ TEST_SUITE("transport.protocol") {
     c.link(0, 1).break_link("connection reset by test");
     c.run();
     for (const char* name : {"b1", "b2", "a1"}) {
-      reason why = d[name];
+      reason why = d.by(name);
       CHECK(why.kind() == "transport_error");
       CHECK(why.to_string().find("connection reset by test") != std::string::npos);
     }
@@ -238,7 +238,7 @@ TEST_SUITE("transport.protocol") {
     CHECK(c.transport(0).stats().messages_dropped == before + 1);
     auto late = c[0].mon(b2, d.of(b2, "late"));
     c.run();
-    CHECK(d["late"].kind() == "transport_error");
+    CHECK(d.by("late").kind() == "transport_error");
   }
 
   TEST_CASE("no holes: a link cut mid-stream delivers a prefix, then the monitor fires") {
@@ -280,13 +280,13 @@ TEST_SUITE("transport.protocol") {
     auto g = c[0].mon(old_port, d.of(old_port));
     c.run();
     CHECK(got.empty());
-    CHECK(d[old_port.to_string()].kind() == "no_such_port");
+    CHECK(d.by(old_port.to_string()).kind() == "no_such_port");
     c[0].snd(fresh, "n", 2);
     c.run();
     CHECK(got == std::vector<int>{2});
   }
 
-  TEST_CASE("spawn on another node returns at once; earlier messages run after the init") {
+  TEST_CASE("spawn on another node returns at once, earlier messages run after the init") {
     cluster c{{"sp-a", "sp-b"}};
     std::vector<std::string> log;
     c[1].register_init("test.echo", [&](std::string prefix) {
@@ -315,9 +315,9 @@ TEST_SUITE("transport.protocol") {
     auto g2 = c[0].mon(throws, d.of(throws, "throws"));
     auto g3 = c[0].mon(bad_args, d.of(bad_args, "bad_args"));
     c.run();
-    CHECK(d["unknown"].kind() == "no_such_init");
-    CHECK(d["throws"] == reason{"die", "init 'test.throws' threw: no luck"});
-    CHECK(d["bad_args"].kind() == "bad_message");
+    CHECK(d.by("unknown").kind() == "no_such_init");
+    CHECK(d.by("throws") == reason{"die", "init 'test.throws' threw: no luck"});
+    CHECK(d.by("bad_args").kind() == "bad_message");
   }
 
   TEST_CASE("spawn_monitor and spawn_link across nodes") {
@@ -343,7 +343,7 @@ TEST_SUITE("transport.protocol") {
     c.run();
     c[0].kil(parent, "crash");
     c.run();
-    CHECK(d["child"] == reason{"crash"});
+    CHECK(d.by("child") == reason{"crash"});
   }
 
   TEST_CASE("cal across nodes answers exactly once: reply, broken link, or dead target") {
