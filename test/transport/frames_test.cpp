@@ -131,6 +131,31 @@ TEST_SUITE("transport.frames") {
     CHECK(got == std::vector<int>{5});
   }
 
+  TEST_CASE("a stream read one byte at a time, or a 4 MiB frame in 4 KiB pieces, reads the same") {
+    raw_peer b{"split-b"};
+    std::vector<std::size_t> got;
+    auto p = b.n.port();
+    b.n.rcv(p, "s", [&](std::string v) { got.push_back(v.size()); });
+    b.n.run_until_idle();
+    frames f;
+    f.hello("split-a").def_tag(0, "s").def_sig(0, {"string"});
+    for (std::size_t size : {0u, 1u, 300u}) {
+      f.msg(p, 0, 0, [&](wire::writer& w) { w.string(std::string(size, 'x')); });
+    }
+    for (std::byte byte : f.bytes) b.h->on_bytes(std::span<const std::byte>{&byte, 1});
+    b.n.run_until_idle();
+    CHECK(got == std::vector<std::size_t>{0, 1, 300});
+    frames big;
+    big.msg(p, 0, 0, [&](wire::writer& w) { w.string(std::string(4 << 20, 'y')); });
+    for (std::size_t pos = 0; pos < big.bytes.size(); pos += 4096) {
+      auto n = std::min<std::size_t>(4096, big.bytes.size() - pos);
+      b.h->on_bytes(std::span<const std::byte>{big.bytes}.subspan(pos, n));
+    }
+    b.n.run_until_idle();
+    CHECK(got.back() == std::size_t{4} << 20);
+    CHECK(!b.ch->closed);
+  }
+
   TEST_CASE("bad frames end that channel and never take the node down") {
     struct bad_case {
       const char* what;

@@ -378,23 +378,32 @@ void connection::closed_locked(const std::string& why) {
 void connection::on_bytes(std::span<const std::byte> bytes) {
   std::lock_guard lock{rx_};
   if (closed_) return;
-  // Frames whole in `bytes` are read in place; a partial one waits in partial_.
-  std::span<const std::byte> in = bytes;
-  std::vector<std::byte> joined;
-  if (!partial_.empty()) {
-    joined.reserve(partial_.size() + bytes.size());
-    joined.insert(joined.end(), partial_.begin(), partial_.end());
-    joined.insert(joined.end(), bytes.begin(), bytes.end());
-    partial_.clear();
-    in = joined;
+  if (partial_.empty()) {
+    // Frames whole in `bytes` are read in place; the rest waits in partial_.
+    std::size_t used = parse(bytes);
+    if (!closed_ && used < bytes.size()) partial_.assign(bytes.begin() + used, bytes.end());
+    return;
   }
+  // A frame is being completed: append (each byte once), and parse only when it is whole.
+  partial_.insert(partial_.end(), bytes.begin(), bytes.end());
+  if (partial_.size() < detail::frame_header) return;
+  std::uint32_t length = detail::frame_length(partial_.data());
+  bool valid = length != 0 && length <= owner_->options.max_frame + 1;
+  if (valid && partial_.size() - 4 < length) return;
+  std::vector<std::byte> buffer;
+  buffer.swap(partial_);
+  std::size_t used = parse(buffer);
+  if (!closed_ && used < buffer.size()) partial_.assign(buffer.begin() + used, buffer.end());
+}
+
+std::size_t connection::parse(std::span<const std::byte> in) {
   std::size_t pos = 0;
   while (!closed_ && in.size() - pos >= detail::frame_header) {
     std::uint32_t length = detail::frame_length(in.data() + pos);
     if (length == 0 || length > owner_->options.max_frame + 1) {
       fail(fmt::format("a frame of {} bytes (the maximum is {})", length,
                        owner_->options.max_frame));
-      return;
+      return in.size();
     }
     if (in.size() - pos - 4 < length) break;
     auto kind_byte = std::to_integer<std::uint8_t>(in[pos + 4]);
@@ -402,7 +411,7 @@ void connection::on_bytes(std::span<const std::byte> bytes) {
     pos += 4 + length;
     if (kind_byte == 0 || kind_byte > static_cast<std::uint8_t>(frame_kind::last)) {
       fail(fmt::format("a frame of unknown kind {}", kind_byte));
-      return;
+      return in.size();
     }
     try {
       handle(static_cast<frame_kind>(kind_byte), r);
@@ -413,10 +422,7 @@ void connection::on_bytes(std::span<const std::byte> bytes) {
       fail(fmt::format("a frame could not be handled: {}", e.what()));
     }
   }
-  if (!closed_ && pos < in.size()) {
-    // Only the bytes of one frame wait here, and its length was checked above.
-    partial_.assign(in.begin() + static_cast<std::ptrdiff_t>(pos), in.end());
-  }
+  return pos;
 }
 
 std::uint32_t connection::lookup(std::uint32_t slot) {

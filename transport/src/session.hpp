@@ -121,6 +121,8 @@ class connection final : public channel_handler,
   std::uint32_t lookup(std::uint32_t slot) override;
 
  private:
+  /// Handles the whole frames at the front of `in`; returns the bytes they took.
+  std::size_t parse(std::span<const std::byte> in);
   void handle(detail::frame_kind kind, wire::reader& r);
   void on_hello(wire::reader& r);
   void on_message(wire::reader& r);
