@@ -97,29 +97,37 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
         "coport: spawn on '{}': an earlier incarnation of this node", where)};
   }
   const port_id spawner = extra.link_to;
+  const bool watched = extra.on_death || spawner;
+  // spawn_link's action kills the spawner; spawn_monitor's is the user's callback.
+  auto death_action = [&]() -> detail::unique_function<void(const reason&)> {
+    if (!spawner) return std::move(extra.on_death);
+    return [this, spawner](const reason& why) {
+      if (!why.normal()) kil(spawner, why);
+    };
+  };
+  // Hands the guard to spawn_monitor's caller (or keeps the monitor), and links the other
+  // way for spawn_link: the spawner's death kills the new port.
+  auto keep = [&](monitor guard, const port_id& id) {
+    if (extra.guard) {
+      *extra.guard = std::move(guard);
+    } else {
+      guard.release();
+    }
+    if (spawner) mon(spawner, id).release();
+  };
   if (!is_local(*target)) {
     // Another node: mint the port's number here, so that no round trip is needed.
     port_id minted = detail::make_port_id(target->node_number(), core_->remote().mint_local(), 0);
-    auto start = [&, this](bool watched) {
+    auto start = [&, this](bool watch_first) {
       if (remote_link* link = core_->remote().link()) {
-        return link->spawn(minted, name, std::move(owned), watched);
+        return link->spawn(minted, name, std::move(owned), watch_first);
       }
       return minted;
     };
-    if (extra.on_death || spawner) {
-      detail::unique_function<void(const reason&)> action;
-      if (spawner) {
-        action = [this, spawner](const reason& why) {
-          if (!why.normal()) kil(spawner, why);
-        };
-      } else {
-        action = std::move(extra.on_death);
-      }
-      monitor guard = core_->remote().add_monitor(minted, std::move(action),
-                                                [&] { return start(/*watched=*/true); });
-      if (extra.guard) *extra.guard = std::move(guard);
-      else guard.release();
-      if (spawner) mon(spawner, minted).release();  // the other way: the spawner's death kills it
+    if (watched) {
+      keep(core_->remote().add_monitor(minted, death_action(),
+                                       [&] { return start(/*watched=*/true); }),
+           minted);
       return minted;
     }
     if (!core_->remote().link()) {
@@ -132,24 +140,9 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
   }
   detail::port_impl* p = core_->create_port({}, /*extra_refs=*/1);
   port_id id = core_->id_of(p);
-  if (extra.on_death || spawner) {
-    // The monitor is in place before the init can run, so no reason can be missed.
-    detail::unique_function<void(const reason&)> action;
-    if (spawner) {
-      action = [this, spawner](const reason& why) {
-        if (!why.normal()) kil(spawner, why);
-      };
-    } else {
-      action = std::move(extra.on_death);
-    }
-    monitor guard = core_->add_monitor(id, std::move(action));
-    if (extra.guard) *extra.guard = std::move(guard);
-    else guard.release();
-    if (spawner) mon(spawner, id).release();
-  }
-  core_->deliver(
-      p, detail::make_closure([core = core_.get(), init = std::string{name},
-                               a = std::move(owned)]() mutable { core->run_init(init, a); }));
+  // The monitor is in place before the init can run, so no reason can be missed.
+  if (watched) keep(core_->add_monitor(id, death_action()), id);
+  core_->start_init(p, name, std::move(owned));
   return id;
 }
 
@@ -160,9 +153,7 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
   if (!p) return {};
   port_id id = core_->id_of(p);
   if (on_death) core_->add_monitor(id, std::move(on_death)).release();
-  core_->deliver(
-      p, detail::make_closure([core = core_.get(), name = std::string{init},
-                               a = std::move(args)]() mutable { core->run_init(name, a); }));
+  core_->start_init(p, init, std::move(args));
   return id;
 }
 
@@ -172,6 +163,12 @@ void node_core::add_init(std::string name, message_handler init) {
   if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
   std::lock_guard lock{inits_mutex_};
   inits_[std::move(name)] = std::make_shared<message_handler>(std::move(init));
+}
+
+void node_core::start_init(port_impl* p, std::string_view name, message args) {
+  deliver(p, make_closure([this, init = std::string{name}, a = std::move(args)]() mutable {
+            run_init(init, a);
+          }));
 }
 
 void node_core::run_init(const std::string& name, message& args) {

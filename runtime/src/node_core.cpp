@@ -258,19 +258,15 @@ std::vector<std::string> node_core::up_nodes() const {
 
 port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs,
                                   std::unique_ptr<actor_state> actor) {
-  port_impl* p = ports_.create(extra_refs, std::move(fallback), std::move(actor));
-  created_.fetch_add(1, std::memory_order_relaxed);
-  live_.fetch_add(1, std::memory_order_relaxed);
-  if (shutting_down()) {
-    p->add_ref();
-    kill(p, reason{"shutdown"});
-  }
-  return p;
+  return born(ports_.create(extra_refs, std::move(fallback), std::move(actor)));
 }
 
 port_impl* node_core::create_minted_port(std::uint64_t local) {
   port_impl* p = ports_.create_minted(local, 1, {});
-  if (!p) return nullptr;
+  return p ? born(p) : nullptr;
+}
+
+port_impl* node_core::born(port_impl* p) {
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
   if (shutting_down()) {

@@ -243,6 +243,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Runs an expired (or, with `ec`, cancelled) timer's action.
   void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
   void add_init(std::string name, message_handler init);
+  /// Makes the new port `p` (a reference held, which this consumes) run init `name`.
+  void start_init(port_impl* p, std::string_view name, message args);
   /// Runs init `name` with `args` in the current port (spawn); kills it on failure.
   void run_init(const std::string& name, message& args);
 
@@ -250,6 +252,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   friend class remote_ports;  // fires monitors and logs like the rest of the core
   void dispatch(port_impl* p, message_node* n);
   void serve_node_port(message& m);
+  /// Counts a port just made; kills it at once when the node is shutting down.
+  port_impl* born(port_impl* p);
   void teardown(port_impl* p);
   void fire(monitor_record* list, const reason& why) noexcept;
   void log_error(const char* what, const char* error) noexcept;
