@@ -70,6 +70,36 @@ TEST_SUITE("transport.protocol") {
     CHECK(got == std::vector<std::string>{"five5"});
   }
 
+  TEST_CASE("tags, type lists and node IDs cross a link once, then by number") {
+    cluster c{{"names-a", "names-b", "names-c"}};
+    auto p = c[1].port([](message&) {});
+    auto third = c[2].port();
+    c.run();
+    c.received(1).clear();
+    for (int i = 0; i < 100; ++i) c[0].snd(p, "same", i, third);
+    c.run();
+    std::map<std::string, int> kinds;
+    for (auto& e : c.received(1)) ++kinds[e.kind];
+    CHECK(kinds["message"] == 100);
+    CHECK(kinds["def_tag"] == 1);
+    CHECK(kinds["def_sig"] == 1);
+    CHECK(kinds["def_node"] == 1);  // names-c, for the port ID inside the payload
+    CHECK(c.transport(1).stats().messages_received == 100);
+  }
+
+  TEST_CASE("a cal whose target's node restarts is answered once, with nothing") {
+    cluster c{{"calr-a", "calr-b"}};
+    auto server = c[1].port();
+    c[1].rcv(server, "ignore", [](int, port_id) {});
+    c.run();
+    int calls = 0;
+    c[0].cal(server, "ignore", 1, [&](reply r) { calls += r ? 100 : 1; });
+    c.run();
+    c.restart(1);
+    c.advance(1h);
+    CHECK(calls == 1);
+  }
+
   TEST_CASE("messages from one sender to a remote port arrive in the order sent") {
     cluster c{{"fifo-a", "fifo-b"}};
     std::vector<int> got;

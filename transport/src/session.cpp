@@ -468,6 +468,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       if (slot >= detail::tag_slots) wire::reader::fail("a tag slot is out of range");
       if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
       tag t = coport::detail::intern_remote_tag(name);
+      notify({"def_tag", {}, {}, std::string{name}, {}});
       in_tags_[slot] = t;
       in_tag_refused_[slot] = t.empty() && !name.empty();
       return;
@@ -483,6 +484,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
         if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
         names.emplace_back(name);
       }
+      notify({"def_sig", {}, {}, {}, names});
       in_sigs_[slot] = coport::detail::resolve_payload(names);
       in_sig_names_[slot] = std::move(names);
       return;
@@ -490,7 +492,9 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::def_node: {
       std::uint64_t slot = r.varint();
       if (slot >= detail::node_slots) wire::reader::fail("a node slot is out of range");
-      in_nodes_[slot] = coport::detail::intern_remote_node(r.string_view());
+      std::string_view id = r.string_view();
+      notify({"def_node", {}, {}, std::string{id}, {}});
+      in_nodes_[slot] = coport::detail::intern_remote_node(id);
       return;
     }
     case frame_kind::message:
