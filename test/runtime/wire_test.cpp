@@ -125,6 +125,27 @@ TEST_SUITE("wire") {
     CHECK(back.get<std::string>(1) == "x");
   }
 
+  TEST_CASE("a type list this program never names decodes into values held one by one") {
+    // No code in this test program sends or handles exactly (u16, f64, bool, i64).
+    std::vector<std::byte> buf;
+    wire::writer w{buf};
+    wire::codec<std::uint16_t>::encode(w, 513);
+    wire::codec<double>::encode(w, 2.5);
+    wire::codec<bool>::encode(w, true);
+    wire::codec<std::int64_t>::encode(w, -5);
+    auto dec = detail::resolve_payload({"u16", "f64", "bool", "i64"});
+    REQUIRE(dec->error.empty());
+    CHECK(dec->factory == nullptr);
+    wire::reader r{buf};
+    message m{detail::decode_values(tag{"loose"}, r, *dec)};
+    CHECK(m.size() == 4);
+    CHECK(m.get<std::uint16_t>(0) == 513);
+    CHECK(m.get<double>(1) == 2.5);
+    CHECK(m.get<bool>(2));
+    CHECK(m.get<std::int64_t>(3) == -5);
+    CHECK(m.describe() == "'loose'(unsigned short, double, bool, long)");
+  }
+
   TEST_CASE("an unknown wire type name resolves to an error that names it") {
     auto dec = detail::resolve_payload({"i32", "no.such.type"});
     CHECK(dec->error.find("no.such.type") != std::string::npos);

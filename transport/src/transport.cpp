@@ -86,6 +86,9 @@ transport::transport(node& n, transport_options options)
 
 transport::~transport() {
   impl_->stopping.store(true, std::memory_order_release);
+  // The node stops routing to us: later remote sends are dropped and counted there, and
+  // monitors on remote ports fire with transport_error.
+  impl_->owner.set_remote_link(nullptr);
   std::vector<std::shared_ptr<connection>> open;
   {
     std::lock_guard lock{impl_->connections_mutex};
