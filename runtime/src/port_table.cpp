@@ -92,7 +92,8 @@ port_impl* port_table::create_minted(std::uint64_t local, std::int32_t extra_ref
     if (minted_.count(local)) return nullptr;
   }
   std::uint64_t slot;
-  port_impl* p = take_slot(slot);
+  if (!pop_free(slot)) slot = grow_slot();
+  port_impl* p = at(slot);
   p->fallback = std::move(fallback);
   std::lock_guard lock{mutex_};
   if (!minted_.emplace(local, minted_port{p, slot}).second) {
@@ -105,28 +106,27 @@ port_impl* port_table::create_minted(std::uint64_t local, std::int32_t extra_ref
   return p;
 }
 
-port_impl* port_table::take_slot(std::uint64_t& slot) {
-  if (!pop_free(slot)) {
-    std::lock_guard lock{mutex_};
-    if (next_slot_ > slot_mask) throw std::length_error{"coport: port table is full"};
-    slot = next_slot_;
-    unsigned k = segment_of(slot);
-    if (!segments_[k].load(std::memory_order_relaxed)) {
-      std::uint64_t n = segment_size(k);
-      auto* seg = static_cast<port_impl*>(
-          ::operator new (n * sizeof(port_impl), std::align_val_t{alignof(port_impl)}));
-      for (std::uint64_t i = 0; i < n; ++i) new (seg + i) port_impl{};
-      segments_[k].store(seg, std::memory_order_release);
-    }
-    ++next_slot_;
+std::uint64_t port_table::grow_slot() {
+  std::lock_guard lock{mutex_};
+  if (next_slot_ > slot_mask) throw std::length_error{"coport: port table is full"};
+  std::uint64_t slot = next_slot_;
+  unsigned k = segment_of(slot);
+  if (!segments_[k].load(std::memory_order_relaxed)) {
+    std::uint64_t n = segment_size(k);
+    auto* seg = static_cast<port_impl*>(
+        ::operator new (n * sizeof(port_impl), std::align_val_t{alignof(port_impl)}));
+    for (std::uint64_t i = 0; i < n; ++i) new (seg + i) port_impl{};
+    segments_[k].store(seg, std::memory_order_release);
   }
-  return at(slot);
+  ++next_slot_;
+  return slot;
 }
 
 port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
                               std::unique_ptr<actor_state> actor) {
   std::uint64_t slot;
-  port_impl* p = take_slot(slot);
+  if (!pop_free(slot)) slot = grow_slot();  // the lock only when the table grows
+  port_impl* p = at(slot);
   p->fallback = std::move(fallback);
   p->actor = std::move(actor);
   std::uint64_t serial = next_serial_.fetch_add(1, std::memory_order_relaxed);

@@ -74,8 +74,8 @@ class port_table {
   port_impl* at(std::uint64_t slot) const noexcept;
 
   bool pop_free(std::uint64_t& slot) noexcept;
-  /// A free slot's port, ready for a new life (grows the table when none is free).
-  port_impl* take_slot(std::uint64_t& slot);
+  /// A new slot at the end of the table (under the mutex; makes its segment if needed).
+  std::uint64_t grow_slot();
   port_impl* acquire_minted(std::uint64_t local, bool accept_killed) noexcept;
   void push_free(port_impl* p, std::uint64_t slot) noexcept;
 
