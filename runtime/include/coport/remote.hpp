@@ -7,10 +7,10 @@
 /// for a local port), `remote_port_died`, `remote_node_up`, `remote_node_lost`, and
 /// `accept_spawn` (another node spawns a port here).
 /// Threading: the node may call every member from any of its threads at once. It calls
-/// `watch`, `unwatch` and `spawn` while holding its monitor table's lock, so that the
-/// watches of one target reach the link in the order they were made: an implementation must
-/// not call back into the node's monitor functions (`remote_port_died`, `remote_node_lost`)
-/// from inside them. Lifetime: the node keeps every link it was given until it is destroyed.
+/// `watch`, `unwatch` and a watched `spawn` while holding its monitor table's lock, so that
+/// the watches of one target reach the link in the order they were made: an implementation
+/// must not call back into the node's monitor functions (`remote_port_died`,
+/// `remote_node_lost`) from inside them (post the call instead). Lifetime: the node keeps every link it was given until it is destroyed.
 
 #include <cstdint>
 #include <string_view>
