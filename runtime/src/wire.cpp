@@ -315,14 +315,17 @@ std::atomic<std::size_t> remote_nodes{0};
 constexpr std::size_t remote_node_limit = 1 << 14;
 }  // namespace
 
-tag intern_remote_tag(std::string_view name) {
+tag intern_remote_tag(std::string_view name, bool allow_new, bool* added) {
+  if (added) *added = false;
   if (std::uint32_t id = tag_names().find(name); id != 0 || name.empty()) {
     return id ? tag{name} : tag{};
   }
+  if (!allow_new) return tag{};
   if (remote_tags.fetch_add(1, std::memory_order_relaxed) >= remote_tag_limit) {
     remote_tags.fetch_sub(1, std::memory_order_relaxed);
     return tag{};
   }
+  if (added) *added = true;
   return tag{name};
 }
 

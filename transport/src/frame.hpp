@@ -42,6 +42,9 @@ inline constexpr std::size_t node_slots = 4096;
 inline constexpr std::size_t max_name = 1024;        ///< a tag or node ID from a peer
 inline constexpr std::size_t max_payload_values = 64;
 inline constexpr std::size_t max_holes = 65536;      ///< ports with dropped messages, unacked
+/// New tag names one channel may have interned (of the process's 65 536): one peer cannot
+/// use up what the others need.
+inline constexpr std::size_t new_tags_per_channel = 8192;
 
 /// Starts a frame of `kind` at the end of `out`; returns where it starts.
 inline std::size_t begin_frame(std::vector<std::byte>& out, frame_kind kind) {

@@ -467,7 +467,10 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       std::string_view name = r.string_view();
       if (slot >= detail::tag_slots) wire::reader::fail("a tag slot is out of range");
       if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
-      tag t = coport::detail::intern_remote_tag(name);
+      bool added = false;
+      tag t = coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel,
+                                                &added);
+      new_tags_ += added;
       notify({"def_tag", {}, {}, std::string{name}, {}});
       in_tags_[slot] = t;
       in_tag_refused_[slot] = t.empty() && !name.empty();
@@ -618,7 +621,7 @@ void connection::on_message(wire::reader& r) {
   }
   std::string refused;
   if (in_tag_refused_[ts]) {
-    refused = "too many distinct tags came from peers (the bound is 65536)";
+    refused = "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
   }
   std::uint64_t ss = 0;
   message m = read_payload(r, in_tags_[ts], refused, ss);

@@ -148,6 +148,7 @@ class connection final : public channel_handler,
   std::vector<std::byte> partial_;  ///< an incomplete frame carried to the next on_bytes
 
   std::vector<tag> in_tags_;
+  std::size_t new_tags_ = 0;  ///< names this channel had interned
   std::vector<bool> in_tag_refused_;
   std::vector<std::shared_ptr<const coport::detail::payload_decoding>> in_sigs_;
   std::vector<std::vector<std::string>> in_sig_names_;  // for frame events

@@ -49,8 +49,9 @@ std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::s
 message_node* decode_values(tag t, wire::reader& r, const payload_decoding& dec);
 
 /// Interns a tag that came from a peer: at most `remote_tag_limit` names that this process
-/// did not know are interned on behalf of peers; beyond that it returns the empty tag.
+/// did not know are interned on behalf of peers; beyond that, or when `allow_new` is false,
+/// a name not known yet gives the empty tag. `added` says whether a new name was interned.
 inline constexpr std::size_t remote_tag_limit = 1 << 16;
-tag intern_remote_tag(std::string_view name);
+tag intern_remote_tag(std::string_view name, bool allow_new = true, bool* added = nullptr);
 
 }  // namespace coport::detail
