@@ -1,6 +1,7 @@
 // wire: what crossing a node boundary costs. Encode+decode of a small message and of a
 // 4 KiB one (ns per message), and a round trip between two nodes of one process joined by
-// an in-memory link, beside the same round trip between two ports of one node.
+// an in-memory link (each node with one thread; and both stepped by one thread, which
+// leaves out the thread wake-ups), beside the same round trip between two ports of one node.
 #include <coport/detail/payload_codec.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
@@ -54,6 +55,35 @@ double rtt_ns(node& a, node& b, long n) {
   return bench::seconds_since(start) / static_cast<double>(n) * 1e9;
 }
 
+/// The same round trip between two deterministic nodes that one thread steps: the
+/// protocol's own cost (encode, frame, decode, deliver, dispatch) without thread wake-ups.
+double stepped_rtt_ns(long n) {
+  node_options oa, ob;
+  oa.id = "bench-sa/";
+  ob.id = "bench-sb/";
+  oa.mode = ob.mode = run_mode::deterministic;
+  node na{oa}, nb{ob};
+  transport::transport ta{na}, tb{nb};
+  auto link = transport::memory_link::connect(ta, tb);
+  auto pong = nb.port();
+  nb.rcv(pong, "ping", [&nb](long i, port_id back) { nb.snd(back, "pong", i); });
+  long last = -1;
+  auto ping = na.port();
+  na.rcv(ping, "pong", [&, n](long i) {
+    last = i;
+    if (i + 1 < n) na.snd(pong, "ping", i + 1, self());
+  });
+  while (na.step() | nb.step()) {
+  }
+  auto start = std::chrono::steady_clock::now();
+  na.snd(pong, "ping", 0L, ping);
+  while (last + 1 < n) {
+    bool a = na.step(), b = nb.step();
+    if (!a && !b) std::abort();
+  }
+  return bench::seconds_since(start) / static_cast<double>(n) * 1e9;
+}
+
 node_options one_thread(const char* id) {
   node_options o;
   o.id = id;
@@ -64,8 +94,9 @@ node_options one_thread(const char* id) {
 }  // namespace
 
 void wire(int argc, char** argv) {
-  bench::args a{"wire", {{"n", 1'000'000}, {"rtt", 200'000}}, argc, argv, 2};
-  long n = a["n"], rtt = a["rtt"];
+  bench::args a{
+      "wire", {{"n", 1'000'000}, {"rtt", 200'000}, {"stepped", 1'000'000}}, argc, argv, 2};
+  long n = a["n"], rtt = a["rtt"], stepped = a["stepped"];
   a.report("coport", "wire.codec", codec_ns(message::make("add", 42, std::string{"hello"}), n),
            "ns", "size=small");
   a.report("coport", "wire.codec",
@@ -73,8 +104,7 @@ void wire(int argc, char** argv) {
            "ns", "size=4KiB");
   {
     node local{options(2)};
-    a.report("coport", "rtt.local", rtt_ns(local, local, rtt), "ns",
-             "n=" + std::to_string(rtt));
+    a.report("coport", "rtt.local", rtt_ns(local, local, rtt), "ns", "n=" + std::to_string(rtt));
   }
   {
     node na{one_thread("bench-a/")}, nb{one_thread("bench-b/")};
@@ -83,6 +113,8 @@ void wire(int argc, char** argv) {
     while (na.up_nodes().empty() || nb.up_nodes().empty()) std::this_thread::yield();
     a.report("coport", "rtt.inproc_link", rtt_ns(na, nb, rtt), "ns", "n=" + std::to_string(rtt));
   }
+  a.report("coport", "rtt.inproc_link.stepped", stepped_rtt_ns(stepped), "ns",
+           "n=" + std::to_string(stepped));
 }
 
 }  // namespace coport_bench

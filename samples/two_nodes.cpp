@@ -48,13 +48,16 @@ int main() {
       down.count_down();
     }
   });
-  till.cal(keeper, "take", order{"apples", 3}, [&](reply r) {
-    if (r) {
-      auto& [item, left] = r->as<std::string, int>();
-      std::printf("till: %s left: %d\n", item.c_str(), left);
-    }
-    answered.count_down();
-  }, 5s);
+  till.cal(
+      keeper, "take", order{"apples", 3},
+      [&](reply r) {
+        if (r) {
+          auto& [item, left] = r->as<std::string, int>();
+          std::printf("till: %s left: %d\n", item.c_str(), left);
+        }
+        answered.count_down();
+      },
+      5s);
   answered.wait();
   link->break_link("the cable was pulled");
   down.wait();

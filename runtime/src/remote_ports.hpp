@@ -48,8 +48,7 @@ class remote_ports {
   monitor add_monitor(port_id& target, unique_function<void(const reason&)> action,
                       unique_function<port_id()> before_watch);
   /// Cancels a monitor that add_monitor made.
-  void cancel_monitor(monitor_record* record, std::uint64_t serial,
-                      const port_id& target) noexcept;
+  void cancel_monitor(monitor_record* record, std::uint64_t serial, const port_id& target) noexcept;
   /// The transport says `port` died (or lost messages): fires its monitors here.
   bool port_died(const port_id& port, const reason& why);
   /// The transport lost the node: fires every monitor on its ports.

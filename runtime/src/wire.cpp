@@ -26,7 +26,7 @@ struct registry {
   std::recursive_mutex mutex;
   std::unordered_map<std::type_index, std::unique_ptr<type_entry>> by_type;
   std::unordered_map<std::string, const type_entry*> by_name;  // resolved names
-  std::vector<const type_entry*> unnamed;  // computed names not resolved yet
+  std::vector<const type_entry*> unnamed;                      // computed names not resolved yet
   std::map<std::vector<std::type_index>, const payload_factory*> factories;
   std::unordered_map<const signature*, std::unique_ptr<payload_encoding>> encodings;
   std::vector<std::unique_ptr<payload_encoding>> retired;
@@ -90,10 +90,11 @@ void register_type_entry(type_entry entry) {
   std::lock_guard lock{r.mutex};
   auto key = std::type_index{*entry.type};
   if (!entry.name.empty()) {
-    if (auto it = r.by_name.find(entry.name); it != r.by_name.end() && it->second->type != entry.type) {
-      throw std::invalid_argument{fmt::format(
-          "coport: the wire name '{}' is already registered for {}", entry.name,
-          type_name(*it->second->type))};
+    if (auto it = r.by_name.find(entry.name);
+        it != r.by_name.end() && it->second->type != entry.type) {
+      throw std::invalid_argument{
+          fmt::format("coport: the wire name '{}' is already registered for {}", entry.name,
+                      type_name(*it->second->type))};
     }
   }
   auto it = r.by_type.find(key);
@@ -263,8 +264,8 @@ std::shared_ptr<payload_decoding> resolve_uncached(const std::vector<std::string
   if (!dec->factory) {
     for (const auto* e : dec->entries) {
       if (!e->create) {
-        dec->error = fmt::format("{} cannot be default-constructed for decoding",
-                                 type_name(*e->type));
+        dec->error =
+            fmt::format("{} cannot be default-constructed for decoding", type_name(*e->type));
         return dec;
       }
     }

@@ -102,12 +102,13 @@ void write_seeds(const std::string& dir) {
   });
   record("spawn", [&](node& p) {
     p.spawn("fuzz-target", "fuzz.init", 1);
-    p.spawn_monitor("fuzz-target", "fuzz.init", [](const reason&) {}, 2).second.release();
+    p.spawn_monitor(
+         "fuzz-target", "fuzz.init", [](const reason&) {}, 2)
+        .second.release();
     p.spawn("fuzz-target", "no.such.init", std::string{"x"});
   });
-  record("node-port", [&](node& p) {
-    p.cal(*port_id::parse("fuzz-target"), "ping", [](reply) {});
-  });
+  record("node-port",
+         [&](node& p) { p.cal(*port_id::parse("fuzz-target"), "ping", [](reply) {}); });
 }
 
 }  // namespace

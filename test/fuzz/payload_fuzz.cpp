@@ -15,7 +15,8 @@ const std::vector<std::vector<std::string>>& type_lists() {
   (void)message::make("t", 1, std::string{}).is<int, std::string>();
   (void)message{}.is<std::vector<std::map<std::string, std::optional<double>>>>();
   (void)message{}.is<std::vector<port_id>, reason, std::vector<std::byte>>();
-  (void)message{}.is<std::tuple<std::int8_t, std::uint64_t, bool, float>, std::pair<char, double>>();
+  (void)message{}
+      .is<std::tuple<std::int8_t, std::uint64_t, bool, float>, std::pair<char, double>>();
   static const std::vector<std::vector<std::string>> lists{
       {"i32", "string"},
       {"vector<map<string,optional<f64>>>"},
@@ -33,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& lists = type_lists();
   auto dec = detail::resolve_payload(lists[data[0] % lists.size()]);
   if (!dec->error.empty()) __builtin_trap();  // the names above must resolve
-  wire::reader r{std::span<const std::byte>{reinterpret_cast<const std::byte*>(data) + 1, size - 1}};
+  wire::reader r{
+      std::span<const std::byte>{reinterpret_cast<const std::byte*>(data) + 1, size - 1}};
   try {
     message m{detail::decode_values(tag{"fuzz"}, r, *dec)};
     (void)m.describe();

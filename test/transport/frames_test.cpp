@@ -112,15 +112,20 @@ struct raw_peer {
 }  // namespace
 
 TEST_SUITE("transport.frames") {
-  TEST_CASE("a message the receiver cannot decode is dropped, the sender told, and the port "
-            "gets nothing more from that sender until the sender acknowledges") {
+  TEST_CASE(
+      "a message the receiver cannot decode is dropped, the sender told, and the port "
+      "gets nothing more from that sender until the sender acknowledges") {
     raw_peer b{"raw-b"};
     std::vector<int> got;
     auto p = b.n.port();
     b.n.rcv(p, "x", [&](int v) { got.push_back(v); });
     b.n.run_until_idle();
     auto five = [](wire::writer& w) { wire::codec<int>::encode(w, 5); };
-    b.feed(frames{}.hello("raw-a").def_tag(0, "x").def_sig(0, {"no.such.type"}).def_sig(1, {"i32"})
+    b.feed(frames{}
+               .hello("raw-a")
+               .def_tag(0, "x")
+               .def_sig(0, {"no.such.type"})
+               .def_sig(1, {"i32"})
                .msg(p, 0, 0, [](wire::writer& w) { w.string("opaque"); })
                .msg(p, 0, 1, five));
     auto kinds = b.ch->take_kinds();
@@ -164,7 +169,7 @@ TEST_SUITE("transport.frames") {
     auto p_local = std::uint64_t{1} << 26;
     std::vector<bad_case> cases;
     cases.push_back({"unknown kind", frames{}.hello("bad-a").add(static_cast<frame_kind>(99),
-                                                                  [](wire::writer&) {})});
+                                                                 [](wire::writer&) {})});
     {
       frames f;
       f.hello("bad-a");
@@ -172,15 +177,18 @@ TEST_SUITE("transport.frames") {
                                      std::byte{0xff}, std::byte{5}});
       cases.push_back({"absurd length", f});
     }
-    cases.push_back({"a value that does not decode",
-                     frames{}.hello("bad-a").def_tag(0, "x").def_sig(0, {"bool"}).add(
-                         frame_kind::message, [&](wire::writer& w) {
-                           w.varint(p_local);
-                           w.varint(0);
-                           w.varint(0);
-                           w.varint(0);
-                           w.byte(7);
-                         })});
+    cases.push_back(
+        {"a value that does not decode", frames{}
+                                             .hello("bad-a")
+                                             .def_tag(0, "x")
+                                             .def_sig(0, {"bool"})
+                                             .add(frame_kind::message, [&](wire::writer& w) {
+                                               w.varint(p_local);
+                                               w.varint(0);
+                                               w.varint(0);
+                                               w.varint(0);
+                                               w.byte(7);
+                                             })});
     cases.push_back({"a frame before the hello", frames{}.def_tag(0, "x")});
     cases.push_back({"bytes after a frame's end",
                      frames{}.hello("bad-a").add(frame_kind::def_tag, [](wire::writer& w) {
@@ -197,10 +205,9 @@ TEST_SUITE("transport.frames") {
                      })});
     cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 99)});
     cases.push_back({"a connection to the node itself", frames{}.hello("bad-b")});
-    cases.push_back({"a truncated varint", frames{}.hello("bad-a").add(
-                                                frame_kind::watch, [](wire::writer& w) {
-                                                  w.byte(0x80);
-                                                })});
+    cases.push_back(
+        {"a truncated varint",
+         frames{}.hello("bad-a").add(frame_kind::watch, [](wire::writer& w) { w.byte(0x80); })});
     cluster c{{"bad-b", "bad-other"}};
     std::vector<int> got;
     auto p = c[0].port();
@@ -251,8 +258,9 @@ TEST_SUITE("transport.frames") {
     CHECK(std::count(kinds.begin(), kinds.end(), frame_kind::died) == 1);
   }
 
-  TEST_CASE("a peer that sends 10^6 distinct tags interns at most its share, and others still "
-            "get theirs") {
+  TEST_CASE(
+      "a peer that sends 10^6 distinct tags interns at most its share, and others still "
+      "get theirs") {
     raw_peer b{"tags-b"};
     std::size_t delivered = 0;
     auto p = b.n.port([&](message&) { ++delivered; });

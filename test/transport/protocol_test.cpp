@@ -139,8 +139,8 @@ TEST_SUITE("transport.protocol") {
     c[0].snd(p, "pts", sent);
     c[0].snd(p, "dict", std::map<std::string, std::optional<double>>{{"pi", 3.25}, {"none", {}}});
     c[0].snd(p, "tup", std::tuple<std::int8_t, std::uint64_t, bool, float>{-7, ~0ull, true, 1.5f});
-    c[0].snd(p, "bytes", std::vector<std::byte>{std::byte{0}, std::byte{255}},
-             reason{"die", "why"}, third);
+    c[0].snd(p, "bytes", std::vector<std::byte>{std::byte{0}, std::byte{255}}, reason{"die", "why"},
+             third);
     c.run();
     CHECK(pts == sent);
     CHECK(pts[0].owner == third);
@@ -203,9 +203,8 @@ TEST_SUITE("transport.protocol") {
     auto on_linked = c[0].mon(linked, d.of(linked, "linked"));
     std::vector<std::string> notes;
     auto receiver = c[0].port();
-    c[0].rcv(receiver, "gone", [&](std::string who, reason why) {
-      notes.push_back(who + ": " + why.to_string());
-    });
+    c[0].rcv(receiver, "gone",
+             [&](std::string who, reason why) { notes.push_back(who + ": " + why.to_string()); });
     c[0].mon(target, receiver, "gone", "target"s).release();
     auto watcher = c[0].port();  // mon(port) inside a port links to it
     c[0].rcv(watcher, "watch", [&](port_id t) { c[0].mon(t).release(); });
@@ -355,8 +354,8 @@ TEST_SUITE("transport.protocol") {
     c[1].register_init("test.fails", [](int) { throw std::runtime_error{"at once"}; });
     c[1].register_init("test.idle", []() {});
     std::vector<reason> seen;
-    auto [p, guard] = c[0].spawn_monitor("spm-b", "test.fails",
-                                         [&](const reason& r) { seen.push_back(r); }, 1);
+    auto [p, guard] = c[0].spawn_monitor(
+        "spm-b", "test.fails", [&](const reason& r) { seen.push_back(r); }, 1);
     c.run();
     REQUIRE(seen.size() == 1);
     CHECK(seen[0] == reason{"die", "init 'test.fails' threw: at once"});
@@ -383,9 +382,8 @@ TEST_SUITE("transport.protocol") {
     c[1].rcv(server, "ignore", [](int, port_id) {});
     c.run();
     std::vector<std::string> answers;
-    c[0].cal(server, "twice", 21, [&](reply r) {
-      answers.push_back(r ? std::to_string(r->get<int>(0)) : "none");
-    });
+    c[0].cal(server, "twice", 21,
+             [&](reply r) { answers.push_back(r ? std::to_string(r->get<int>(0)) : "none"); });
     c.run();
     CHECK(answers == std::vector<std::string>{"42"});
     c[0].cal(server, "ignore", 1, [&](reply r) { answers.push_back(r ? "reply" : "none"); });
@@ -403,7 +401,13 @@ TEST_SUITE("transport.protocol") {
     c.run();
     int calls = 0;
     bool answered = true;
-    c[0].cal(server, "ignore", 1, [&](reply r) { ++calls; answered = static_cast<bool>(r); }, 5s);
+    c[0].cal(
+        server, "ignore", 1,
+        [&](reply r) {
+          ++calls;
+          answered = static_cast<bool>(r);
+        },
+        5s);
     c.run();
     c.advance(4s);
     CHECK(calls == 0);

@@ -45,13 +45,16 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
 
   /// Hands everything waiting to the handler, in order, one drain at a time.
   void drain() {
+    std::vector<std::byte> chunk;
     for (;;) {
-      std::vector<std::byte> chunk;
       std::shared_ptr<channel_handler> h;
       bool closing = false;
       std::string text;
       {
         std::lock_guard lock{mutex};
+        // The handled chunk's storage becomes the writers' next buffer (no allocation a write).
+        chunk.clear();
+        if (buffer.empty() && buffer.capacity() < chunk.capacity()) buffer.swap(chunk);
         h = handler.lock();
         if (!h) {
           // Not attached yet (set_handler drains), or the protocol is gone (nothing to do).

@@ -9,8 +9,8 @@
 
 namespace coport::transport {
 
-using detail::frame_kind;
 using coport::detail::payload_codec_for;
+using detail::frame_kind;
 
 namespace {
 
@@ -23,8 +23,7 @@ std::size_t sig_slot(const coport::detail::signature* s) {
 std::size_t node_slot(std::uint32_t n) {
   return (n * 0x9E3779B97F4A7C15ull) >> (64 - 12);
 }
-static_assert(detail::tag_slots == 4096 && detail::sig_slots == 1024 &&
-              detail::node_slots == 4096);
+static_assert(detail::tag_slots == 4096 && detail::sig_slots == 1024 && detail::node_slots == 4096);
 
 reason transport_error(std::string_view node, std::string text) {
   return reason{"transport_error", std::string{node}, std::move(text)};
@@ -53,7 +52,8 @@ constexpr auto log_error = coport::detail::log_level::error;
 
 }  // namespace
 
-// -- peer: the sending side ------------------------------------------------------------------------
+// -- peer: the sending side
+// ------------------------------------------------------------------------
 
 peer::peer(transport::impl& owner, std::string id, std::uint32_t node_number)
     : owner_{owner}, id_{std::move(id)}, node_number_{node_number} {}
@@ -78,7 +78,8 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   auto* n = msg.get_node();
   const auto* sig = n->ops->sig;
   std::size_t ss = sig_slot(sig);
-  const coport::detail::payload_encoding* enc = caches_->sigs[ss] == sig ? caches_->encodings[ss] : nullptr;
+  const coport::detail::payload_encoding* enc =
+      caches_->sigs[ss] == sig ? caches_->encodings[ss] : nullptr;
   bool new_sig = !enc;
   if (new_sig) {
     enc = &payload_codec_for(*sig);
@@ -139,8 +140,8 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   w.raw(scratch_.data(), scratch_.size());
   if (detail::end_frame(out_, start) > owner_.options.max_frame) {
     out_.clear();
-    return fmt::format("the message takes {} bytes, over the maximum frame of {}",
-                       scratch_.size(), owner_.options.max_frame);
+    return fmt::format("the message takes {} bytes, over the maximum frame of {}", scratch_.size(),
+                       owner_.options.max_frame);
   }
   return {};
 }
@@ -170,8 +171,10 @@ void peer::send_message(const port_id& to, message msg) {
     } else {
       error = encode_locked(frame_kind::message, to, msg, {}, false);
       if (error.empty()) {
-        if (!flush_locked()) error = "the connection is closed";
-        else owner_.sent.fetch_add(1, std::memory_order_relaxed);
+        if (!flush_locked())
+          error = "the connection is closed";
+        else
+          owner_.sent.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
@@ -198,8 +201,8 @@ void peer::watch(const port_id& target) {
     if (!conn_) {
       fail = transport_error(id_, "no connection to that node");
     } else if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
-      fail = reason{"no_such_port", "port of an earlier incarnation of its node",
-                    target.to_string()};
+      fail =
+          reason{"no_such_port", "port of an earlier incarnation of its node", target.to_string()};
     } else {
       watching_.insert_or_assign(target.local(), target);
       out_ = control_frame(frame_kind::watch, target.local(), target.incarnation(), nullptr);
@@ -239,8 +242,7 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
   }
   if (!error.empty()) {
     owner_.count_drop();
-    log(log_error, "node {}: spawn of '{}' on {} failed: {}", owner_.owner.id(),
-        init, id_, error);
+    log(log_error, "node {}: spawn of '{}' on {} failed: {}", owner_.owner.id(), init, id_, error);
     // Called under the node's monitor lock: the monitors fire later.
     owner_.fire_later(id, transport_error(id_, fmt::format("spawn failed: {}", error)));
   }
@@ -315,6 +317,7 @@ connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<c
                        peer* expected)
     : owner_{std::move(owner)},
       channel_{std::move(ch)},
+      own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
       in_tags_(detail::tag_slots),
       in_tag_refused_(detail::tag_slots),
@@ -432,7 +435,10 @@ std::uint32_t connection::lookup(std::uint32_t slot) {
   return in_nodes_[slot];
 }
 
-void connection::notify(frame_event e) {
+template <class Make>
+void connection::notify(Make&& make) {
+  if (!owner_->observed.load(std::memory_order_acquire)) return;
+  frame_event e = make();
   std::function<void(const frame_event&)> f;
   {
     std::lock_guard lock{owner_->observer_mutex};
@@ -448,10 +454,8 @@ port_id connection::read_local(wire::reader& r, bool& current) {
   std::uint64_t local = r.varint();
   std::uint64_t inc = r.varint();
   if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
-  node& n = owner_->owner;
-  port_id id = coport::detail::make_port_id(
-      coport::detail::node_names().intern(n.id()), local, static_cast<std::uint32_t>(inc));
-  current = inc == 0 || inc == n.incarnation();
+  port_id id = coport::detail::make_port_id(own_node_, local, static_cast<std::uint32_t>(inc));
+  current = inc == 0 || inc == owner_->owner.incarnation();
   return id;
 }
 
@@ -468,10 +472,10 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       if (slot >= detail::tag_slots) wire::reader::fail("a tag slot is out of range");
       if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
       bool added = false;
-      tag t = coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel,
-                                                &added);
+      tag t =
+          coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel, &added);
       new_tags_ += added;
-      notify({"def_tag", {}, {}, std::string{name}, {}});
+      notify([&] { return frame_event{"def_tag", {}, {}, std::string{name}, {}}; });
       in_tags_[slot] = t;
       in_tag_refused_[slot] = t.empty() && !name.empty();
       return;
@@ -487,7 +491,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
         if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
         names.emplace_back(name);
       }
-      notify({"def_sig", {}, {}, {}, names});
+      notify([&] { return frame_event{"def_sig", {}, {}, {}, names}; });
       in_sigs_[slot] = coport::detail::resolve_payload(names);
       in_sig_names_[slot] = std::move(names);
       return;
@@ -496,7 +500,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       std::uint64_t slot = r.varint();
       if (slot >= detail::node_slots) wire::reader::fail("a node slot is out of range");
       std::string_view id = r.string_view();
-      notify({"def_node", {}, {}, std::string{id}, {}});
+      notify([&] { return frame_event{"def_node", {}, {}, std::string{id}, {}}; });
       in_nodes_[slot] = coport::detail::intern_remote_node(id);
       return;
     }
@@ -508,7 +512,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       port_id target = read_local(r, current);
       reason why;
       wire::codec<reason>::decode(r, why);
-      notify({"kill", {}, target, {}, {}});
+      notify([&] { return frame_event{"kill", {}, target, {}, {}}; });
       if (!current || target.is_node_port()) return;
       owner_->owner.kil(target, std::move(why));
       return;
@@ -516,7 +520,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::watch: {
       bool current;
       port_id target = read_local(r, current);
-      notify({"watch", {}, target, {}, {}});
+      notify([&] { return frame_event{"watch", {}, target, {}, {}}; });
       if (!current) {
         send_died(target.local(), target.incarnation(),
                   reason{"no_such_port", "port of an earlier incarnation of its node",
@@ -529,7 +533,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::unwatch: {
       bool current;
       port_id target = read_local(r, current);
-      notify({"unwatch", {}, target, {}, {}});
+      notify([&] { return frame_event{"unwatch", {}, target, {}, {}}; });
       monitor gone;
       std::lock_guard lock{watched_mutex_};
       if (auto it = watched_.find(target.local()); it != watched_.end()) {
@@ -545,7 +549,9 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
       reason why;
       wire::codec<reason>::decode(r, why);
-      notify({kind == frame_kind::died ? "died" : "lost", {}, {}, {}, {}});
+      notify([&] {
+        return frame_event{kind == frame_kind::died ? "died" : "lost", {}, {}, {}, {}};
+      });
       peer_->port_down(local, static_cast<std::uint32_t>(inc), why);
       if (kind == frame_kind::lost) {
         // Our monitors on that port have fired: the peer may deliver again.
@@ -556,7 +562,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::lost_ack: {
       bool current;
       port_id target = read_local(r, current);
-      notify({"lost_ack", {}, target, {}, {}});
+      notify([&] { return frame_event{"lost_ack", {}, target, {}, {}}; });
       holes_.erase(target.local());
       return;
     }
@@ -593,12 +599,11 @@ void connection::on_hello(wire::reader& r) {
   }
   peer_ = p;
   hello_ = true;
-  notify({"hello", {}, {}, {}, {}});
+  notify([&] { return frame_event{"hello", {}, {}, {}, {}}; });
   p->established(static_cast<std::uint32_t>(inc));
 }
 
-message connection::read_payload(wire::reader& r, tag t, std::string& refused,
-                                 std::uint64_t& ss) {
+message connection::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
   ss = r.varint();
   if (ss >= detail::sig_slots || !in_sigs_[ss]) {
     wire::reader::fail("a message names a signature slot that was never defined");
@@ -625,7 +630,9 @@ void connection::on_message(wire::reader& r) {
   }
   std::uint64_t ss = 0;
   message m = read_payload(r, in_tags_[ts], refused, ss);
-  notify({"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]});
+  notify([&] {
+    return frame_event{"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]};
+  });
   if (!current) {
     owner_->count_drop();  // for a port of an earlier incarnation of this node: gone
     return;
@@ -636,8 +643,8 @@ void connection::on_message(wire::reader& r) {
   }
   if (!refused.empty()) {
     hole(to, reason{"transport_error", owner_->owner.id(),
-                    fmt::format("a message for {} could not be decoded there: {}",
-                                to.to_string(), refused)});
+                    fmt::format("a message for {} could not be decoded there: {}", to.to_string(),
+                                refused)});
     return;
   }
   if (owner_->owner.deliver(to, std::move(m))) {
@@ -666,9 +673,10 @@ void connection::on_spawn(wire::reader& r) {
   std::uint64_t ss = 0;
   message args = read_payload(r, coport::detail::intern_remote_tag(init), refused, ss);
   node& n = owner_->owner;
-  notify({"spawn", {}, coport::detail::make_port_id(coport::detail::node_names().intern(n.id()),
-                                                    local, n.incarnation()),
-          init, {}});
+  notify([&] {
+    return frame_event{
+        "spawn", {}, coport::detail::make_port_id(own_node_, local, n.incarnation()), init, {}};
+  });
   std::uint32_t inc = n.incarnation();
   if (!refused.empty()) {
     send_died(local, inc, reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)});

@@ -69,7 +69,6 @@ class peer final : public wire::node_names_out {
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
 
-
   transport::impl& owner_;
   const std::string id_;
   const std::uint32_t node_number_;
@@ -100,8 +99,7 @@ class connection final : public channel_handler,
                          public wire::node_names_in,
                          public std::enable_shared_from_this<connection> {
  public:
-  connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch,
-             peer* expected);
+  connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch, peer* expected);
   ~connection() override;
 
   /// Sends our hello (first on the channel).
@@ -132,12 +130,15 @@ class connection final : public channel_handler,
   message read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& slot);
   void send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why);
   void hole(const port_id& to, const reason& why);
-  void notify(frame_event e);
+  /// Reports a received frame to the observer; `make` builds the event only if one is set.
+  template <class Make>
+  void notify(Make&& make);
 
   void closed_locked(const std::string& why);
 
   std::shared_ptr<transport::impl> owner_;
   std::shared_ptr<channel> channel_;
+  const std::uint32_t own_node_;  ///< this node's interned ID (ports named in frames)
   // The receive side: the channel's callbacks come one at a time, but the transport's
   // destructor may close from another thread; recursive because a bad frame closes from
   // inside on_bytes.
@@ -145,7 +146,7 @@ class connection final : public channel_handler,
   peer* peer_ = nullptr;
   bool hello_ = false;
   std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads
-  std::vector<std::byte> partial_;  ///< an incomplete frame carried to the next on_bytes
+  std::vector<std::byte> partial_;   ///< an incomplete frame carried to the next on_bytes
 
   std::vector<tag> in_tags_;
   std::size_t new_tags_ = 0;  ///< names this channel had interned
@@ -184,6 +185,7 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
 
   std::mutex observer_mutex;
   std::function<void(const frame_event&)> observer;
+  std::atomic<bool> observed{false};  ///< an observer is set (checked per frame without the lock)
 
   // The peer table: two levels of atomic pointers indexed by node number.
   static constexpr std::size_t chunk_bits = 8;

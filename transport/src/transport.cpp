@@ -67,7 +67,8 @@ void transport::impl::unwatch(const port_id& target) {
 
 port_id transport::impl::spawn(const port_id& port, std::string_view init, message args,
                                bool watched) {
-  if (peer* p = find(port.node_number(), false)) return p->spawn(port, init, std::move(args), watched);
+  if (peer* p = find(port.node_number(), false))
+    return p->spawn(port, init, std::move(args), watched);
   count_drop();
   fire_later(port, reason{"transport_error", std::string{port.node()},
                           "spawn failed: no connection to that node"});
@@ -135,6 +136,7 @@ transport_stats transport::stats() const noexcept {
 
 void transport::observe(std::function<void(const frame_event&)> observer) {
   std::lock_guard lock{impl_->observer_mutex};
+  impl_->observed.store(static_cast<bool>(observer), std::memory_order_release);
   impl_->observer = std::move(observer);
 }
 

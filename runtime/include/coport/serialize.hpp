@@ -10,10 +10,10 @@
 /// The name is what the other node looks the type up by: it must be the same on both sides
 /// and never change. A type needs a default constructor and Cereal's `serialize` (or
 /// `save`/`load`); Cereal's support for the standard containers, optional, variant, pair,
-/// tuple and chrono durations is included, and `port_id` and `reason` members work too. Sizes read from a peer are checked against the bytes that
-/// are left before anything is allocated.
-/// Threading: `register_type` is thread-safe. Include this header only where types are
-/// registered or serialized: it brings in Cereal.
+/// tuple and chrono durations is included, and `port_id` and `reason` members work too. Sizes read
+/// from a peer are checked against the bytes that are left before anything is allocated. Threading:
+/// `register_type` is thread-safe. Include this header only where types are registered or
+/// serialized: it brings in Cereal.
 
 #include <cereal/cereal.hpp>
 // Cereal's support for the standard types that members commonly have.

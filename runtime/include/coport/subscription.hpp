@@ -14,7 +14,7 @@ class [[nodiscard("destroying the guard ends the subscription")]] subscription {
  public:
   subscription() noexcept = default;
   explicit subscription(std::function<void()> cancel) noexcept : cancel_{std::move(cancel)} {}
-  subscription(subscription&& other) noexcept : cancel_{std::exchange(other.cancel_, {})} {}
+  subscription(subscription && other) noexcept : cancel_{std::exchange(other.cancel_, {})} {}
   subscription& operator=(subscription&& other) noexcept {
     if (this != &other) {
       cancel();
@@ -24,16 +24,22 @@ class [[nodiscard("destroying the guard ends the subscription")]] subscription {
   }
   subscription(const subscription&) = delete;
   subscription& operator=(const subscription&) = delete;
-  ~subscription() { cancel(); }
+  ~subscription() {
+    cancel();
+  }
 
   /// Ends the subscription now.
   void cancel() noexcept {
     if (auto c = std::exchange(cancel_, {})) c();
   }
   /// Keeps the subscription for the node's life and empties this guard.
-  void release() noexcept { cancel_ = {}; }
+  void release() noexcept {
+    cancel_ = {};
+  }
 
-  explicit operator bool() const noexcept { return static_cast<bool>(cancel_); }
+  explicit operator bool() const noexcept {
+    return static_cast<bool>(cancel_);
+  }
 
  private:
   std::function<void()> cancel_;

@@ -30,11 +30,11 @@ struct message_node;
 /// How one type crosses the wire.
 struct type_entry {
   const std::type_info* type = nullptr;
-  std::string name;                  ///< a user type's registered name (else computed)
+  std::string name;                         ///< a user type's registered name (else computed)
   std::string (*compute_name)() = nullptr;  ///< a built-in's name; "" while a part is unknown
   void (*encode)(wire::writer&, const void*) = nullptr;
   void (*decode)(wire::reader&, void*) = nullptr;
-  void* (*create)() = nullptr;              ///< a default-constructed value on the heap
+  void* (*create)() = nullptr;  ///< a default-constructed value on the heap
   void (*destroy)(void*) noexcept = nullptr;
 };
 

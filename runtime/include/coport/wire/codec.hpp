@@ -58,22 +58,38 @@ namespace impl {
 
 template <class T>
 constexpr const char* integer_name() {
-  if constexpr (std::is_same_v<T, char>) return "char";
-  else if constexpr (std::is_same_v<T, std::int8_t>) return "i8";
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return "u8";
-  else if constexpr (std::is_same_v<T, std::int16_t>) return "i16";
-  else if constexpr (std::is_same_v<T, std::uint16_t>) return "u16";
-  else if constexpr (std::is_same_v<T, std::int32_t>) return "i32";
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return "u32";
-  else if constexpr (std::is_same_v<T, std::int64_t>) return "i64";
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return "u64";
-  else if constexpr (std::is_same_v<T, long long>) return "llong";
-  else if constexpr (std::is_same_v<T, unsigned long long>) return "ullong";
-  else if constexpr (std::is_same_v<T, wchar_t>) return "wchar";
-  else if constexpr (std::is_same_v<T, char8_t>) return "c8";
-  else if constexpr (std::is_same_v<T, char16_t>) return "c16";
-  else if constexpr (std::is_same_v<T, char32_t>) return "c32";
-  else return nullptr;
+  if constexpr (std::is_same_v<T, char>)
+    return "char";
+  else if constexpr (std::is_same_v<T, std::int8_t>)
+    return "i8";
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return "u8";
+  else if constexpr (std::is_same_v<T, std::int16_t>)
+    return "i16";
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return "u16";
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return "i32";
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return "u32";
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return "i64";
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return "u64";
+  else if constexpr (std::is_same_v<T, long long>)
+    return "llong";
+  else if constexpr (std::is_same_v<T, unsigned long long>)
+    return "ullong";
+  else if constexpr (std::is_same_v<T, wchar_t>)
+    return "wchar";
+  else if constexpr (std::is_same_v<T, char8_t>)
+    return "c8";
+  else if constexpr (std::is_same_v<T, char16_t>)
+    return "c16";
+  else if constexpr (std::is_same_v<T, char32_t>)
+    return "c32";
+  else
+    return nullptr;
 }
 
 /// "a,b,c" from the names of Ts (empty when any is unknown).
@@ -154,13 +170,17 @@ struct codec<T, std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, d
   static void encode(writer& w, T v) {
     bits b;
     std::memcpy(&b, &v, sizeof b);
-    if constexpr (sizeof(T) == 4) w.fixed32(b);
-    else w.fixed64(b);
+    if constexpr (sizeof(T) == 4)
+      w.fixed32(b);
+    else
+      w.fixed64(b);
   }
   static void decode(reader& r, T& v) {
     bits b;
-    if constexpr (sizeof(T) == 4) b = r.fixed32();
-    else b = r.fixed64();
+    if constexpr (sizeof(T) == 4)
+      b = r.fixed32();
+    else
+      b = r.fixed64();
     std::memcpy(&v, &b, sizeof b);
   }
   static std::string name() { return sizeof(T) == 4 ? "f32" : "f64"; }

@@ -19,8 +19,12 @@
 namespace coport::wire {
 
 namespace impl {
-inline std::uint32_t bswap(std::uint32_t v) noexcept { return __builtin_bswap32(v); }
-inline std::uint64_t bswap(std::uint64_t v) noexcept { return __builtin_bswap64(v); }
+inline std::uint32_t bswap(std::uint32_t v) noexcept {
+  return __builtin_bswap32(v);
+}
+inline std::uint64_t bswap(std::uint64_t v) noexcept {
+  return __builtin_bswap64(v);
+}
 }  // namespace impl
 
 /// Thrown when a value cannot be encoded (its type has no wire name).
@@ -49,14 +53,19 @@ class writer {
   void byte(std::uint8_t v) { out_->push_back(static_cast<std::byte>(v)); }
 
   void varint(std::uint64_t v) {
-    std::byte buf[10];
-    std::size_t n = 0;
+    if (v < 0x80) {  // most counts, slots and small integers
+      out_->push_back(static_cast<std::byte>(v));
+      return;
+    }
+    std::size_t at = out_->size();
+    out_->resize(at + 10);
+    std::byte* p = out_->data() + at;
     while (v >= 0x80) {
-      buf[n++] = static_cast<std::byte>(v | 0x80);
+      *p++ = static_cast<std::byte>(v | 0x80);
       v >>= 7;
     }
-    buf[n++] = static_cast<std::byte>(v);
-    out_->insert(out_->end(), buf, buf + n);
+    *p++ = static_cast<std::byte>(v);
+    out_->resize(static_cast<std::size_t>(p - out_->data()));
   }
 
   void svarint(std::int64_t v) {

@@ -41,9 +41,9 @@ struct transport_stats {
 struct frame_event {
   std::string kind;  ///< "hello", "def_tag", "def_sig", "def_node", "message", "kill", "watch",
                      ///< "unwatch", "died", "lost", "lost_ack", "spawn"
-  std::string from;     ///< the peer's node ID
-  port_id to;           ///< the local port it concerns (if any)
-  std::string tag;      ///< a message's tag, or the name a def_tag / def_node defines
+  std::string from;  ///< the peer's node ID
+  port_id to;        ///< the local port it concerns (if any)
+  std::string tag;   ///< a message's tag, or the name a def_tag / def_node defines
   std::vector<std::string> types;  ///< a message's wire type names
 };
 
