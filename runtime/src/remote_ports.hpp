@@ -3,7 +3,7 @@
 /// detail::remote_ports — a node's side of every port on another node: the link to the
 /// transport, messages, kills and spawns for remote ports, monitors on them, and what the
 /// transport reports back (deaths, lost nodes). What happens to a message for another node
-/// starts here and goes on in transport/src/session.cpp.
+/// starts here and goes on in transport/src/peer.cpp.
 ///
 /// Threading: thread-safe. The link pointer is read without a lock on every remote send;
 /// monitors on remote ports are kept under one mutex, and the link's watch, unwatch and

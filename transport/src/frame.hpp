@@ -14,6 +14,10 @@
 #include <cstring>
 #include <vector>
 
+#include "coport/reason.hpp"
+#include "coport/wire/codec.hpp"
+#include "coport/wire/writer.hpp"
+
 namespace coport::transport::detail {
 
 inline constexpr std::uint32_t protocol_version = 1;
@@ -69,6 +73,19 @@ inline std::uint32_t frame_length(const std::byte* p) {
          std::uint32_t(std::to_integer<std::uint8_t>(p[1])) << 8 |
          std::uint32_t(std::to_integer<std::uint8_t>(p[2])) << 16 |
          std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
+}
+
+/// A frame `kind` about port `local.incarnation` with an optional reason.
+inline std::vector<std::byte> control_frame(frame_kind kind, std::uint64_t local,
+                                            std::uint32_t incarnation, const reason* why) {
+  std::vector<std::byte> out;
+  std::size_t start = begin_frame(out, kind);
+  wire::writer w{out};
+  w.varint(local);
+  w.varint(incarnation);
+  if (why) wire::codec<reason>::encode(w, *why);
+  end_frame(out, start);
+  return out;
 }
 
 }  // namespace coport::transport::detail

@@ -5,7 +5,7 @@
 #include <asio/post.hpp>
 
 #include "coport/detail/interner.hpp"
-#include "session.hpp"
+#include "transport_impl.hpp"
 
 namespace coport::transport {
 

@@ -6,7 +6,8 @@
 /// and spawns for ports on other nodes become frames on the channel to that node (one
 /// ordered channel per node pair), and frames from peers become deliveries, deaths and
 /// spawns here. What crosses a link, how names are cached, and what happens when a
-/// channel breaks or a frame is bad: see README "Nodes that talk" and src/session.cpp.
+/// channel breaks or a frame is bad: see README "Nodes that talk", src/peer.cpp (sending)
+/// and src/connection.cpp (receiving).
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it (the
 /// destructor closes every channel; the node keeps a link that then drops).
 

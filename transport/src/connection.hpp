@@ -1,0 +1,99 @@
+#pragma once
+/// \file
+/// transport::connection — one channel to a peer: framing, the caches of names the peer
+/// defined, and everything received on it (deliveries, kills, watches, spawns, the
+/// receiver's side of "no holes").
+///
+/// Threading: the receive side is touched only by the channel's callbacks, which come one at
+/// a time (a recursive mutex also lets the transport close it from another thread); monitor
+/// callbacks write died notices from other threads. Lifetime: owned by the transport's list
+/// of open connections and by its peer while current; a closed connection lets go of both.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "coport/detail/payload_codec.hpp"
+#include "coport/transport/transport.hpp"
+#include "coport/wire/reader.hpp"
+#include "coport/wire/writer.hpp"
+#include "frame.hpp"
+
+namespace coport::transport {
+
+class peer;
+
+/// One channel to a peer: framing and everything received on it.
+class connection final : public channel_handler,
+                         public wire::node_names_in,
+                         public std::enable_shared_from_this<connection> {
+ public:
+  connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch, peer* expected);
+  ~connection() override;
+
+  /// Sends our hello (first on the channel).
+  void start();
+  /// Writes a control frame that needs no caches (died, lost, lost_ack); false if closed.
+  bool write(const std::vector<std::byte>& frame) { return channel_->write(frame); }
+  /// Ends the channel for a protocol error `why` (a log line says why); idempotent.
+  void fail(const std::string& why);
+  /// Ends the channel now without blaming the peer (the transport is going away).
+  void close_now(const std::string& why);
+
+  // channel_handler
+  void on_bytes(std::span<const std::byte> bytes) override;
+  void on_closed(const std::string& why) override;
+
+  // node_names_in
+  std::uint32_t lookup(std::uint32_t slot) override;
+
+ private:
+  /// Handles the whole frames at the front of `in`; returns the bytes they took.
+  std::size_t parse(std::span<const std::byte> in);
+  void handle(detail::frame_kind kind, wire::reader& r);
+  void on_hello(wire::reader& r);
+  void on_message(wire::reader& r);
+  void on_spawn(wire::reader& r);
+  void on_watch(const port_id& target);
+  port_id read_local(wire::reader& r, bool& current);
+  message read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& slot);
+  void send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why);
+  void hole(const port_id& to, const reason& why);
+  /// Reports a received frame to the observer; `make` builds the event only if one is set.
+  template <class Make>
+  void notify(Make&& make);
+
+  void closed_locked(const std::string& why);
+
+  std::shared_ptr<transport::impl> owner_;
+  std::shared_ptr<channel> channel_;
+  const std::uint32_t own_node_;  ///< this node's interned ID (ports named in frames)
+  // The receive side: the channel's callbacks come one at a time, but the transport's
+  // destructor may close from another thread; recursive because a bad frame closes from
+  // inside on_bytes.
+  std::recursive_mutex rx_;
+  peer* peer_ = nullptr;
+  bool hello_ = false;
+  std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads
+  std::vector<std::byte> partial_;   ///< an incomplete frame carried to the next on_bytes
+
+  std::vector<tag> in_tags_;
+  std::size_t new_tags_ = 0;  ///< names this channel had interned
+  std::vector<bool> in_tag_refused_;
+  std::vector<std::shared_ptr<const coport::detail::payload_decoding>> in_sigs_;
+  std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
+  std::vector<std::uint32_t> in_nodes_;
+  std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
+
+  std::mutex watched_mutex_;  // monitor callbacks erase entries from other threads
+  std::unordered_map<std::uint64_t, monitor> watched_;  ///< our ports the peer watches
+};
+
+}  // namespace coport::transport

@@ -1,0 +1,96 @@
+#pragma once
+/// \file
+/// transport::peer — everything this node knows about one other node: the sending side of
+/// the current channel to it (the caches of names the peer has learned, the frame being
+/// built) and the ports of it that this node watches. One per node ID ever seen.
+///
+/// Threading: every member is thread-safe (one mutex per peer; none shared by all peers).
+/// Lock order: the node's monitor table, then a peer's mutex; nothing calls into the node's
+/// monitor functions while holding a peer's mutex. Lifetime: as long as the transport; the
+/// send caches (~48 KiB) only while a channel is open.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "coport/detail/payload_codec.hpp"
+#include "coport/transport/transport.hpp"
+#include "coport/wire/reader.hpp"
+#include "coport/wire/writer.hpp"
+#include "frame.hpp"
+
+namespace coport::transport {
+
+class connection;
+
+/// One other node, across all the channels it ever had with us.
+class peer final : public wire::node_names_out {
+ public:
+  peer(transport::impl& owner, std::string id, std::uint32_t node_number);
+
+  const std::string& id() const noexcept { return id_; }
+
+  // -- sending (any thread) -------------------------------------------------------------------
+  void send_message(const port_id& to, message msg);
+  void send_kill(const port_id& target, const reason& why);
+  void watch(const port_id& target);
+  void unwatch(const port_id& target);
+  port_id spawn(const port_id& port, std::string_view init, message args, bool watched);
+
+  // -- from connections --------------------------------------------------------------------------
+  /// Makes `c` the current channel (resetting the send caches); false if another is.
+  bool adopt(const std::shared_ptr<connection>& c);
+  /// The peer's hello arrived on the current channel.
+  void established(std::uint32_t incarnation);
+  /// `c` ended: fires everything that depended on it.
+  void lost(const connection* c, const std::string& why);
+  /// The peer says port `local` of its node died (`died`) or lost messages (`lost`):
+  /// forget the watch and fire the monitors here. True if any monitor fired.
+  bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why);
+  std::uint32_t incarnation() const;
+
+  // node_names_out
+  bool slot_of(std::uint32_t node_number, std::uint32_t& slot) override;
+
+ private:
+  /// Encodes a message (defs, then the frame) into out_; "" or why it cannot go.
+  std::string encode_locked(detail::frame_kind kind, const port_id& to, message& msg,
+                            std::string_view init, bool watched);
+  /// Writes out_ to the current channel.
+  bool flush_locked();
+  /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
+  void refuse(const port_id& to, const std::string& text);
+
+  transport::impl& owner_;
+  const std::string id_;
+  const std::uint32_t node_number_;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<connection> conn_;
+  bool up_ = false;
+  std::uint32_t incarnation_ = 0;
+  std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
+  /// What the peer's side of the current channel knows (made with the channel, dropped with
+  /// it: a node ID seen once costs a peer object, not these ~48 KiB).
+  struct send_caches {
+    std::array<std::uint32_t, detail::tag_slots> tags{};
+    std::array<const coport::detail::signature*, detail::sig_slots> sigs{};
+    std::array<const coport::detail::payload_encoding*, detail::sig_slots> encodings{};
+    std::array<std::uint32_t, detail::node_slots> nodes{};
+  };
+  std::unique_ptr<send_caches> caches_;
+  struct pending_node {
+    std::uint32_t slot, previous;
+  };
+  std::vector<pending_node> pending_nodes_;
+  std::vector<std::byte> out_, scratch_;
+};
+
+}  // namespace coport::transport

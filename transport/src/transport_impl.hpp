@@ -1,0 +1,74 @@
+#pragma once
+/// \file
+/// transport::impl — one node's protocol endpoint: the remote-link seam the node calls, and
+/// the table of peers by node number (read without a lock).
+///
+/// Threading: thread-safe. Lifetime: shared by the transport handle, the node (its link) and
+/// every open connection.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "coport/detail/payload_codec.hpp"
+#include "coport/transport/transport.hpp"
+#include "coport/wire/reader.hpp"
+#include "coport/wire/writer.hpp"
+#include "frame.hpp"
+
+#include "connection.hpp"
+#include "peer.hpp"
+
+namespace coport::transport {
+
+/// The endpoint of one node.
+struct transport::impl final : remote_link, std::enable_shared_from_this<transport::impl> {
+  impl(node& n, transport_options o) : owner{n}, options{o} {}
+
+  // remote_link
+  void send(const port_id& to, message msg) override;
+  void kill(const port_id& target, const reason& why) override;
+  void watch(const port_id& target) override;
+  void unwatch(const port_id& target) override;
+  port_id spawn(const port_id& port, std::string_view init, message args, bool watched) override;
+
+  /// The peer of `node_number` (made when `create`), or null. Lock-free when it exists.
+  peer* find(std::uint32_t node_number, bool create);
+  /// Fires the monitors of `target` with `why` later (not from inside a link call).
+  void fire_later(const port_id& target, reason why);
+  void count_drop() noexcept { dropped.fetch_add(1, std::memory_order_relaxed); }
+  bool stopped() const noexcept { return stopping.load(std::memory_order_acquire); }
+
+  node& owner;
+  const transport_options options;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0};
+
+  std::mutex observer_mutex;
+  std::function<void(const frame_event&)> observer;
+  std::atomic<bool> observed{false};  ///< an observer is set (checked per frame without the lock)
+
+  // The peer table: two levels of atomic pointers indexed by node number.
+  static constexpr std::size_t chunk_bits = 8;
+  static constexpr std::size_t chunk_count = 1024;  // node numbers below 2^18
+  struct chunk {
+    std::array<std::atomic<peer*>, std::size_t{1} << chunk_bits> peers{};
+  };
+  std::array<std::atomic<chunk*>, chunk_count> chunks{};
+  std::mutex peers_mutex;  // creation only
+  std::vector<std::unique_ptr<chunk>> chunk_storage;
+  std::vector<std::shared_ptr<peer>> peer_storage;
+  std::mutex connections_mutex;
+  /// Open connections (owned here until they close, so that one whose peer is not yet
+  /// known lives; a closed one removes itself, which breaks the connection -> impl cycle).
+  std::vector<std::shared_ptr<connection>> connections;
+};
+
+}  // namespace coport::transport
