@@ -256,11 +256,9 @@ void peer::established(std::uint32_t incarnation) {
 }
 
 void peer::lost(const connection* c, const std::string& why) {
-  bool was_up;
   {
     std::lock_guard lock{mutex_};
     if (conn_.get() != c) return;
-    was_up = up_;
     conn_.reset();
     caches_.reset();
     up_ = false;
@@ -270,7 +268,6 @@ void peer::lost(const connection* c, const std::string& why) {
     scratch_.clear();
     scratch_.shrink_to_fit();
   }
-  (void)was_up;
   // Every monitor on that node's ports fires (no holes), and the node-down events.
   owner_.owner.remote_node_lost(id_, transport_error(id_, why));
 }

@@ -86,7 +86,6 @@ transport::transport(node& n, transport_options options)
 }
 
 transport::~transport() {
-  impl_->stopping.store(true, std::memory_order_release);
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
   impl_->owner.set_remote_link(nullptr);

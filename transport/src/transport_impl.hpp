@@ -44,11 +44,9 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
   void fire_later(const port_id& target, reason why);
   void count_drop() noexcept { dropped.fetch_add(1, std::memory_order_relaxed); }
-  bool stopped() const noexcept { return stopping.load(std::memory_order_acquire); }
 
   node& owner;
   const transport_options options;
-  std::atomic<bool> stopping{false};
   std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0};
 
   std::mutex observer_mutex;
