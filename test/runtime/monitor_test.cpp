@@ -1,6 +1,9 @@
 // Monitors: the four forms of mon, guards, one-shot firing, no_such_port, mon_guard.
 #include <doctest/doctest.h>
 
+#include <mutex>
+#include <thread>
+
 #include <coport/node.hpp>
 #include <coport/remote.hpp>
 #include <memory>
@@ -254,5 +257,47 @@ TEST_SUITE("monitors") {
     n.kil(far, "stop");
     CHECK(link->calls.back() == "kill far-node#7 stop");
     CHECK(link->calls[link->calls.size() - 2] == "send far-node#7 hello");
+  }
+
+  TEST_CASE("watch and unwatch of one remote target reach the link in the order they were made") {
+    // Two threads add and drop monitors on the same remote port as fast as they can; the
+    // link must see watch, unwatch, watch, ... and end watched exactly when a monitor is left.
+    struct ordering_link : remote_link {
+      std::mutex m;
+      std::vector<char> calls;
+      void send(const port_id&, message) override {}
+      void kill(const port_id&, const reason&) override {}
+      void watch(const port_id&) override {
+        std::lock_guard l{m};
+        calls.push_back('w');
+      }
+      void unwatch(const port_id&) override {
+        // A pause before recording: a watch decided after this unwatch but made outside the
+        // node's lock (as before) would overtake it, and the link would end unwatched while
+        // a monitor is left.
+        for (int i = 0; i < 100; ++i) std::this_thread::yield();
+        std::lock_guard l{m};
+        calls.push_back('u');
+      }
+      port_id spawn(const port_id& p, std::string_view, message, bool) override { return p; }
+    };
+    node n{threaded("mon-order")};
+    auto link = std::make_shared<ordering_link>();
+    n.set_remote_link(link);
+    port_id far{"far-order", 9};
+    auto churn = [&] {
+      for (int i = 0; i < 5'000; ++i) {
+        auto g = n.mon(far, [](const reason&) {});
+      }
+    };
+    std::thread a{churn}, b{churn};
+    a.join();
+    b.join();
+    std::lock_guard l{link->m};
+    REQUIRE(!link->calls.empty());
+    for (std::size_t i = 0; i < link->calls.size(); ++i) {
+      REQUIRE(link->calls[i] == (i % 2 == 0 ? 'w' : 'u'));
+    }
+    CHECK(link->calls.back() == 'u');
   }
 }
