@@ -157,6 +157,18 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
   return id;
 }
 
+port_id node::refuse_spawn(std::uint64_t local, reason why,
+                           detail::unique_function<void(const reason&)> on_death) {
+  if (!(local & detail::port_table::minted_bit)) return {};
+  detail::port_impl* p = core_->create_minted_port(local);
+  if (!p) return {};
+  port_id id = core_->id_of(p);
+  if (on_death) core_->add_monitor(id, std::move(on_death)).release();
+  core_->record_init_death(local, why);
+  core_->kill(p, std::move(why));  // consumes the caller's reference
+  return id;
+}
+
 namespace detail {
 
 void node_core::add_init(std::string name, message_handler init) {

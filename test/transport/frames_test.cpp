@@ -34,6 +34,22 @@ struct capture_channel : tp::channel {
     closed = true;
     why = w;
   }
+  /// The reason in the last `died` frame written (or a normal reason if there is none).
+  reason last_died() const {
+    reason found;
+    std::size_t pos = 0;
+    while (written.size() - pos >= 5) {
+      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
+      if (static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])) == frame_kind::died) {
+        wire::reader r{std::span<const std::byte>{written}.subspan(pos + 5, len - 1)};
+        r.varint();
+        r.varint();
+        wire::codec<reason>::decode(r, found);
+      }
+      pos += 4 + len;
+    }
+    return found;
+  }
   /// The kinds of the frames written so far (and forgets them).
   std::vector<frame_kind> take_kinds() {
     std::vector<frame_kind> kinds;
@@ -236,6 +252,29 @@ TEST_SUITE("transport.frames") {
     c[1].snd(p, "n", 1);
     c.run();
     CHECK(got == std::vector<int>{1});
+  }
+
+  TEST_CASE("a spawn whose arguments do not decode leaves bad_message for a later watch") {
+    raw_peer b{"spawn-raw-b"};
+    b.n.register_init("raw.init", [](int) {});
+    std::uint64_t minted = (std::uint64_t{1} << 63) | 12345;
+    auto port = detail::make_port_id(detail::node_names().intern("spawn-raw-b"), minted, 0);
+    b.feed(frames{}
+               .hello("spawn-raw-a")
+               .def_sig(0, {"no.such.type"})
+               .add(frame_kind::spawn,
+                    [&](wire::writer& w) {
+                      w.varint(minted);
+                      w.string("raw.init");
+                      w.byte(0);  // not watched: the watch comes later
+                      w.varint(0);
+                      w.string("opaque");
+                    })
+               .control(frame_kind::watch, port));
+    reason why = b.ch->last_died();
+    CHECK(why.kind() == "bad_message");
+    CHECK(why.detail().find("no.such.type") != std::string::npos);
+    CHECK(!b.ch->closed);
   }
 
   TEST_CASE("a second channel from a node that is connected is refused") {

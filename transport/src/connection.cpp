@@ -384,10 +384,6 @@ void connection::on_spawn(wire::reader& r) {
         "spawn", {}, coport::detail::make_port_id(own_node_, local, n.incarnation()), init, {}};
   });
   std::uint32_t inc = n.incarnation();
-  if (!refused.empty()) {
-    send_died(local, inc, reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)});
-    return;
-  }
   std::weak_ptr<connection> self = weak_from_this();
   coport::detail::unique_function<void(const reason&)> on_death;
   if (watched) {
@@ -395,7 +391,14 @@ void connection::on_spawn(wire::reader& r) {
       if (auto c = self.lock()) c->send_died(local, inc, why);
     };
   }
-  port_id id = n.accept_spawn(local, init, std::move(args), std::move(on_death));
+  // Arguments that do not decode here still make a (dead) port, so that a monitor made
+  // later on the spawning node learns why.
+  port_id id =
+      refused.empty()
+          ? n.accept_spawn(local, init, std::move(args), std::move(on_death))
+          : n.refuse_spawn(local,
+                           reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)},
+                           std::move(on_death));
   if (id.is_null()) {
     send_died(local, inc, reason{"spawn_failed", "the port number is in use or invalid"});
   }

@@ -321,6 +321,12 @@ class node {
   /// minted number or is in use (then `on_death` is not kept).
   port_id accept_spawn(std::uint64_t local, std::string_view init, message args,
                        detail::unique_function<void(const reason&)> on_death);
+  /// From the transport: another node's spawn cannot start here (its arguments do not
+  /// decode): the port with the minted number `local` is made dead with `why`, so that
+  /// `on_death` and any monitor made later (within the init-failure memory) see the reason.
+  /// Returns the port, or the null ID as accept_spawn does.
+  port_id refuse_spawn(std::uint64_t local, reason why,
+                       detail::unique_function<void(const reason&)> on_death);
 
   /// The io_context the node runs on (its own, or the embedding one): for Asio objects that
   /// coroutine actors await (coport/asio.hpp).
