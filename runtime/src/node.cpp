@@ -202,14 +202,14 @@ void node::remote_node_lost(std::string_view node_id, const reason& why) {
 
 subscription node::add_node_monitor(
     detail::unique_function<void(const std::string&, bool, const reason&)> callback) {
+  // Shared: each event posts a job that calls it, in the current port's context if made there.
+  auto shared = std::make_shared<decltype(callback)>(std::move(callback));
   detail::node_core::node_callback cb;
   if (port_id here = current_port()) {
-    auto shared = std::make_shared<decltype(callback)>(std::move(callback));
     cb = [this, here, shared](const std::string& id, bool up, const reason& why) {
       peval(here, [shared, id, up, why] { (*shared)(id, up, why); });
     };
   } else {
-    auto shared = std::make_shared<decltype(callback)>(std::move(callback));
     cb = [core = core_.get(), shared](const std::string& id, bool up, const reason& why) {
       core->post_guarded("a node monitor", [shared, id, up, why] { (*shared)(id, up, why); });
     };

@@ -208,7 +208,6 @@ std::optional<reason> node_core::init_death(std::uint64_t local) {
   return it->second;
 }
 
-
 // -- node events --------------------------------------------------------------------------------
 
 std::uint64_t node_core::add_node_monitor(node_callback cb) {
