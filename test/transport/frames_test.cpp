@@ -75,11 +75,20 @@ struct frames {
     tp::detail::end_frame(bytes, start);
     return *this;
   }
-  frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint64_t version = 1) {
-    return add(frame_kind::hello, [&](wire::writer& w) {
+  /// A hello and an auth frame without a secret: the handshake of a node without one.
+  frames& hello(const std::string& id, std::uint32_t inc = 7,
+                std::uint64_t version = tp::detail::protocol_version) {
+    add(frame_kind::hello, [&](wire::writer& w) {
       w.varint(version);
       w.string(id);
       w.varint(inc);
+      w.varint(tp::detail::nonce_size);
+      for (std::size_t i = 0; i < tp::detail::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
+      w.varint(0);  // no addresses
+    });
+    return add(frame_kind::auth, [&](wire::writer& w) {
+      w.byte(0);
+      w.varint(0);  // no MAC: no secret
     });
   }
   frames& def_tag(std::uint64_t slot, const std::string& name) {
@@ -238,7 +247,9 @@ TEST_SUITE("transport.frames") {
       CHECK(ch->closed);
       h->on_closed("gone");  // the channel reports its end: harmless after the close
     }
-    CHECK(c.transport(0).stats().bad_frames == cases.size());
+    // Bad frames count as such; a hello the node must refuse (version, itself) as refused.
+    CHECK(c.transport(0).stats().bad_frames == cases.size() - 2);
+    CHECK(c.transport(0).stats().refused == 2);
     // A truncated frame followed by the end of the stream: nothing happens, nothing hangs.
     {
       auto ch = std::make_shared<capture_channel>();

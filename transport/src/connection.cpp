@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "auth.hpp"
 #include "coport/detail/interner.hpp"
 #include "coport/detail/log_sink.hpp"
 #include "peer.hpp"
@@ -16,6 +17,7 @@ using detail::control_frame;
 using detail::frame_kind;
 using detail::log;
 using detail::log_error;
+using detail::log_info;
 
 // -- connection: the receiving side --------------------------------------------------------------
 
@@ -25,6 +27,7 @@ connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<c
       channel_{std::move(ch)},
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
+      outgoing_{expected != nullptr},
       in_tags_(detail::tag_slots),
       in_tag_refused_(detail::tag_slots),
       in_sigs_(detail::sig_slots),
@@ -40,8 +43,43 @@ void connection::start() {
   w.varint(detail::protocol_version);
   w.string(owner_->owner.id());
   w.varint(owner_->owner.incarnation());
+  auto nonce = detail::random_bytes(detail::nonce_size);
+  w.varint(nonce.size());
+  w.raw(nonce.data(), nonce.size());
+  std::vector<std::string> addresses = owner_->own_addresses();
+  w.varint(addresses.size());
+  for (const auto& a : addresses) w.string(a);
+  detail::end_frame(out, start);
+  {
+    std::lock_guard lock{rx_};
+    own_hello_.assign(out.begin() + static_cast<std::ptrdiff_t>(start + detail::frame_header),
+                      out.end());
+  }
+  channel_->write(out);
+}
+
+void connection::send_auth(std::uint8_t status, const std::string& why) {
+  std::vector<std::byte> out;
+  std::size_t start = detail::begin_frame(out, frame_kind::auth);
+  wire::writer w{out};
+  w.byte(status);
+  if (status == 0) {
+    auto mac = detail::handshake_mac(owner_->options.secret, own_hello_, peer_hello_);
+    w.varint(mac.size());
+    w.raw(mac.data(), mac.size());
+  } else {
+    w.string(why);
+  }
   detail::end_frame(out, start);
   channel_->write(out);
+}
+
+void connection::refuse(const std::string& why, bool quiet) {
+  if (closed_.load(std::memory_order_acquire)) return;
+  log(quiet ? log_info : log_error, "node {}: {}", owner_->owner.id(), why);
+  if (!quiet) owner_->refused.fetch_add(1, std::memory_order_relaxed);
+  channel_->close(why);
+  closed_locked(why);
 }
 
 void connection::fail(const std::string& why) {
@@ -167,11 +205,23 @@ port_id connection::read_local(wire::reader& r, bool& current) {
 
 void connection::handle(frame_kind kind, wire::reader& r) {
   if (!hello_ && kind != frame_kind::hello) wire::reader::fail("a frame before the hello");
+  if (!authed_ && kind != frame_kind::hello && kind != frame_kind::auth &&
+      kind != frame_kind::heartbeat) {
+    wire::reader::fail("a frame before the handshake ended");
+  }
   switch (kind) {
     case frame_kind::hello:
       if (hello_) wire::reader::fail("a second hello");
       on_hello(r);
       return;
+    case frame_kind::auth:
+      if (authed_) wire::reader::fail("a second auth");
+      on_auth(r);
+      return;
+    case frame_kind::heartbeat:
+      return;
+    case frame_kind::fragment:
+      wire::reader::fail("fragments are not supported yet");
     case frame_kind::def_tag: {
       std::uint64_t slot = r.varint();
       std::string_view name = r.string_view();
@@ -279,34 +329,105 @@ void connection::handle(frame_kind kind, wire::reader& r) {
 }
 
 void connection::on_hello(wire::reader& r) {
+  peer_hello_.assign(r.rest().begin(), r.rest().end());
   std::uint64_t version = r.varint();
-  std::string id{r.string_view()};
-  std::uint64_t inc = r.varint();
-  node& n = owner_->owner;
   if (version != detail::protocol_version) {
-    fail(fmt::format("the peer speaks protocol version {}, this node {}", version,
-                     detail::protocol_version));
+    refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})", version,
+                       detail::protocol_version),
+           false);
     return;
   }
+  std::string id{r.string_view()};
+  std::uint64_t inc = r.varint();
+  std::size_t nonce = r.count(1);
+  if (nonce != detail::nonce_size) wire::reader::fail("the hello's nonce has the wrong size");
+  r.raw(nonce);
+  std::size_t count = r.count(1);
+  if (count > detail::max_addresses) wire::reader::fail("the hello names too many addresses");
+  std::vector<std::string> addresses;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string_view a = r.string_view();
+    if (a.size() > detail::max_address) wire::reader::fail("an address in the hello is too long");
+    addresses.emplace_back(a);
+  }
+  node& n = owner_->owner;
   if (!valid_node_id(id)) wire::reader::fail("the hello's node ID is malformed");
   if (inc == 0 || inc > 0xffffffffu) wire::reader::fail("the hello's incarnation is invalid");
+  hello_ = true;
+  peer_incarnation_ = static_cast<std::uint32_t>(inc);
+  peer_addresses_ = std::move(addresses);
   if (id == n.id()) {
-    fail("a connection to this node itself");
+    refuse("refusing a connection to this node itself", false);
     return;
   }
   if (peer_ && peer_->id() != id) {
-    fail(fmt::format("expected node {}, but {} answered", peer_->id(), id));
+    refuse(fmt::format("expected node {}, but {} answered", peer_->id(), id), false);
     return;
   }
-  peer* p = owner_->find(coport::detail::intern_remote_node(id), true);
-  if (!p->adopt(shared_from_this())) {
-    fail(fmt::format("node {} is already connected", id));
-    return;
-  }
-  peer_ = p;
-  hello_ = true;
   notify([&] { return frame_event{"hello", {}, {}, {}, {}}; });
-  p->established(static_cast<std::uint32_t>(inc));
+  if (!peer_) {
+    // A channel the peer opened: keep it, or say why not before closing.
+    peer* p = owner_->find(coport::detail::intern_remote_node(id), true);
+    peer_ = p;
+    switch (p->offer(shared_from_this(), peer_incarnation_)) {
+      case verdict::accept:
+        break;
+      case verdict::duplicate: {
+        std::string why = fmt::format("node {} is already connected", id);
+        send_auth(2, why);
+        refuse(fmt::format("refusing a second connection from {}: {}", id, why), false);
+        return;
+      }
+      case verdict::simultaneous:
+        send_auth(1, {});
+        refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened", n.id(),
+                           id, n.id()),
+               true);
+        return;
+    }
+  }
+  send_auth(0, {});
+}
+
+void connection::on_auth(wire::reader& r) {
+  std::uint8_t status = r.byte();
+  if (status == 1) {
+    // The peer keeps the channel it opened to us at the same time; this one goes quietly
+    // and what waits goes out on that one.
+    if (!r.done()) wire::reader::fail("a frame has bytes after its end");
+    peer_->yield(this);
+    refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
+                       owner_->owner.id(), peer_->id(), peer_->id()),
+           true);
+    return;
+  }
+  if (status == 2) {
+    std::string why{r.string_view()};
+    refuse(fmt::format("node {} refused the connection: {}", peer_->id(), why), false);
+    return;
+  }
+  if (status != 0) wire::reader::fail("an auth frame of unknown status");
+  std::size_t size = r.count(1);
+  if (size > 64) wire::reader::fail("an auth frame's MAC is too long");
+  auto got = r.raw(size);
+  const std::string& secret = owner_->options.secret;
+  if (secret.empty() != (size == 0)) {
+    refuse(fmt::format("authentication with {} failed: {}", peer_->id(),
+                       secret.empty() ? "the peer has a secret and this node has none"
+                                      : "the peer has no secret and this node has one"),
+           false);
+    return;
+  }
+  auto expected = detail::handshake_mac(secret, peer_hello_, own_hello_);
+  if (!detail::same_mac(got, expected)) {
+    refuse(fmt::format("authentication with {} failed: the secrets differ", peer_->id()), false);
+    return;
+  }
+  if (!r.done()) wire::reader::fail("a frame has bytes after its end");
+  authed_ = true;
+  notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
+  channel_->established(peer_->id(), peer_addresses_);
+  peer_->established(shared_from_this(), peer_incarnation_);
 }
 
 message connection::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {

@@ -35,11 +35,16 @@ class connection final : public channel_handler,
                          public wire::node_names_in,
                          public std::enable_shared_from_this<connection> {
  public:
+  /// A channel to `expected` (this node opened it), or from a node yet unknown (null).
   connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch, peer* expected);
   ~connection() override;
 
   /// Sends our hello (first on the channel).
   void start();
+  /// This node opened the channel.
+  bool outgoing() const noexcept { return outgoing_; }
+  /// Bytes written to the channel and not yet gone.
+  std::size_t queued() const { return channel_->queued(); }
   /// Writes a control frame that needs no caches (died, lost, lost_ack); false if closed.
   bool write(const std::vector<std::byte>& frame) { return channel_->write(frame); }
   /// Ends the channel for a protocol error `why` (a log line says why); idempotent.
@@ -59,6 +64,11 @@ class connection final : public channel_handler,
   std::size_t parse(std::span<const std::byte> in);
   void handle(detail::frame_kind kind, wire::reader& r);
   void on_hello(wire::reader& r);
+  void on_auth(wire::reader& r);
+  /// Sends our auth frame: `status` 0 with our MAC, or a refusal and why.
+  void send_auth(std::uint8_t status, const std::string& why);
+  /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
+  void refuse(const std::string& why, bool quiet);
   void on_message(wire::reader& r);
   void on_spawn(wire::reader& r);
   void on_watch(const port_id& target);
@@ -80,7 +90,13 @@ class connection final : public channel_handler,
   // inside on_bytes.
   std::recursive_mutex rx_;
   peer* peer_ = nullptr;
-  bool hello_ = false;
+  const bool outgoing_;
+  bool hello_ = false;                 ///< the peer's hello arrived
+  bool authed_ = false;                ///< the handshake ended: the node is up on this channel
+  std::vector<std::byte> own_hello_;   ///< our hello's body, for the MACs
+  std::vector<std::byte> peer_hello_;  ///< the peer's hello's body
+  std::uint32_t peer_incarnation_ = 0;
+  std::vector<std::string> peer_addresses_;
   std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads
   std::vector<std::byte> partial_;   ///< an incomplete frame carried to the next on_bytes
 

@@ -20,12 +20,12 @@
 
 namespace coport::transport::detail {
 
-inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::uint32_t protocol_version = 2;
 inline constexpr std::size_t frame_header = 5;  ///< length and kind
 
 /// What a frame carries.
 enum class frame_kind : std::uint8_t {
-  hello = 1,  ///< version, node ID, incarnation: first on every channel, each way
+  hello = 1,  ///< version, node ID, incarnation, nonce, addresses: first on every channel, each way
   def_tag,    ///< slot, tag name
   def_sig,    ///< slot, wire type names of a payload
   def_node,   ///< slot, node ID (for port IDs inside payloads)
@@ -37,7 +37,10 @@ enum class frame_kind : std::uint8_t {
   spawn,      ///< minted local number, init name, watched flag, signature slot, values
   lost,       ///< port of the sender's node, reason: messages to it were dropped
   lost_ack,   ///< port of the receiver's node: the sender's monitors have fired
-  last = lost_ack,
+  auth,       ///< MAC over both hellos (empty without a secret): second on every channel
+  heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
+  fragment,   ///< a piece of a large message frame (see connection.cpp)
+  last = fragment,
 };
 
 inline constexpr std::size_t tag_slots = 4096;
@@ -45,7 +48,10 @@ inline constexpr std::size_t sig_slots = 1024;
 inline constexpr std::size_t node_slots = 4096;
 inline constexpr std::size_t max_name = 1024;  ///< a tag or node ID from a peer
 inline constexpr std::size_t max_payload_values = 64;
-inline constexpr std::size_t max_holes = 65536;  ///< ports with dropped messages, unacked
+inline constexpr std::size_t max_holes = 65536;
+inline constexpr std::size_t nonce_size = 16;     ///< random bytes in every hello
+inline constexpr std::size_t max_addresses = 16;  ///< addresses a hello may name
+inline constexpr std::size_t max_address = 256;   ///< bytes of one address  ///< ports with dropped messages, unacked
 /// New tag names one channel may have interned (of the process's 65 536): one peer cannot
 /// use up what the others need.
 inline constexpr std::size_t new_tags_per_channel = 8192;

@@ -132,9 +132,34 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   return {};
 }
 
+std::string peer::route_locked() {
+  if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
+  if (conn_ && up_) {
+    std::size_t queued = conn_->queued();
+    if (queued > owner_.options.max_queue) {
+      return fmt::format("the outgoing queue to that node is full ({} bytes waiting, the bound "
+                         "is {})",
+                         queued, owner_.options.max_queue);
+    }
+    return {};
+  }
+  if (!conn_ && !dialing_) {
+    if (!owner_.dialer) return "no connection to that node";
+    dialing_ = true;
+    owner_.dialer->dial(id_);  // returns at once; the outcome comes later
+  }
+  if (pending_.size() > owner_.options.max_queue) {
+    return fmt::format("{} bytes already wait for the connection (the bound is {})",
+                       pending_.size(), owner_.options.max_queue);
+  }
+  return {};
+}
+
 bool peer::flush_locked() {
-  if (!conn_ || out_.empty()) return false;
-  return conn_->write(out_);
+  if (out_.empty()) return false;
+  if (conn_ && up_) return conn_->write(out_);
+  pending_.insert(pending_.end(), out_.begin(), out_.end());
+  return true;
 }
 
 void peer::refuse(const port_id& to, const std::string& text) {
@@ -149,18 +174,18 @@ void peer::send_message(const port_id& to, message msg) {
   std::string error;
   {
     std::lock_guard lock{mutex_};
-    if (!conn_) {
-      error = "no connection to that node";
-    } else if (to.incarnation() != 0 && up_ && to.incarnation() != incarnation_) {
+    if (to.incarnation() != 0 && up_ && to.incarnation() != incarnation_) {
       owner_.count_drop();  // a port of an earlier incarnation: gone, like a dead port
       return;
-    } else {
-      error = encode_locked(frame_kind::message, to, msg, {}, false);
-      if (error.empty()) {
-        if (!flush_locked())
-          error = "the connection is closed";
-        else
-          owner_.sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    error = route_locked();
+    if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
+    if (error.empty()) {
+      if (!flush_locked()) {
+        error = "the connection is closed";
+      } else {
+        owner_.sent.fetch_add(1, std::memory_order_relaxed);
+        if (!up_) ++pending_messages_;
       }
     }
   }
@@ -171,9 +196,8 @@ void peer::send_message(const port_id& to, message msg) {
 
 void peer::send_kill(const port_id& target, const reason& why) {
   std::lock_guard lock{mutex_};
-  if (!conn_) {
-    log(log_warn, "node {}: cannot kill {}: no connection to its node", owner_.owner.id(),
-        target.to_string());
+  if (std::string error = route_locked(); !error.empty()) {
+    log(log_warn, "node {}: cannot kill {}: {}", owner_.owner.id(), target.to_string(), error);
     return;
   }
   out_ = control_frame(frame_kind::kill, target.local(), target.incarnation(), &why);
@@ -184,11 +208,11 @@ void peer::watch(const port_id& target) {
   reason fail;
   {
     std::lock_guard lock{mutex_};
-    if (!conn_) {
-      fail = transport_error(id_, "no connection to that node");
-    } else if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
+    if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
       fail =
           reason{"no_such_port", "port of an earlier incarnation of its node", target.to_string()};
+    } else if (std::string error = route_locked(); !error.empty()) {
+      fail = transport_error(id_, error);
     } else {
       watching_.insert_or_assign(target.local(), target);
       out_ = control_frame(frame_kind::watch, target.local(), target.incarnation(), nullptr);
@@ -202,7 +226,7 @@ void peer::watch(const port_id& target) {
 
 void peer::unwatch(const port_id& target) {
   std::lock_guard lock{mutex_};
-  if (!watching_.erase(target.local()) || !conn_) return;
+  if (!watching_.erase(target.local()) || (!conn_ && !dialing_)) return;
   out_ = control_frame(frame_kind::unwatch, target.local(), target.incarnation(), nullptr);
   flush_locked();
 }
@@ -213,16 +237,13 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
   {
     std::lock_guard lock{mutex_};
     if (up_) id = coport::detail::make_port_id(port.node_number(), port.local(), incarnation_);
-    if (!conn_) {
-      error = "no connection to that node";
-    } else {
-      error = encode_locked(frame_kind::spawn, id, args, init, watched);
-      if (error.empty()) {
-        if (watched) watching_.insert_or_assign(id.local(), id);
-        if (!flush_locked()) {
-          watching_.erase(id.local());
-          error = "the connection is closed";
-        }
+    error = route_locked();
+    if (error.empty()) error = encode_locked(frame_kind::spawn, id, args, init, watched);
+    if (error.empty()) {
+      if (watched) watching_.insert_or_assign(id.local(), id);
+      if (!flush_locked()) {
+        watching_.erase(id.local());
+        error = "the connection is closed";
       }
     }
   }
@@ -238,38 +259,118 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
 bool peer::adopt(const std::shared_ptr<connection>& c) {
   std::lock_guard lock{mutex_};
   if (conn_ && conn_ != c) return false;
-  if (!conn_) {
-    conn_ = c;
-    up_ = false;
-    caches_ = std::make_unique<send_caches>();
-  }
+  conn_ = c;
   return true;
 }
 
-void peer::established(std::uint32_t incarnation) {
+verdict peer::offer(const std::shared_ptr<connection>& c, std::uint32_t incarnation) {
+  std::shared_ptr<connection> abandoned;
   {
     std::lock_guard lock{mutex_};
+    if (!conn_) {
+      conn_ = c;
+      up_ = false;
+      return verdict::accept;
+    }
+    if (conn_ == c) return verdict::accept;
+    // A node that restarted (new incarnation) replaces its old channel once authenticated.
+    if (up_) return incarnation != incarnation_ ? verdict::accept : verdict::duplicate;
+    if (!conn_->outgoing()) return verdict::duplicate;  // another channel from it is mid-handshake
+    // Both nodes opened a channel at once: both ends keep the one the smaller ID opened.
+    if (owner_.owner.id() < id_) return verdict::simultaneous;
+    abandoned = std::exchange(conn_, c);
+  }
+  abandoned->close_now("the peer's simultaneous connection is kept instead");
+  return verdict::accept;
+}
+
+void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incarnation) {
+  std::shared_ptr<connection> replaced;
+  {
+    std::lock_guard lock{mutex_};
+    if (conn_ != c) {
+      if (conn_ && up_) {
+        // The node restarted: its old channel ends, and with it everything meant for it.
+        replaced = conn_;
+        caches_.reset();
+        watching_.clear();
+      }
+      conn_ = c;
+    }
     up_ = true;
+    dialing_ = false;
     incarnation_ = incarnation;
+    if (!pending_.empty()) {
+      conn_->write(pending_);
+      pending_.clear();
+      pending_.shrink_to_fit();
+      pending_messages_ = 0;
+    }
+  }
+  if (replaced) {
+    replaced->close_now("the node restarted");
+    log(log_warn, "node {}: node {} restarted (incarnation {:x})", owner_.owner.id(), id_,
+        incarnation);
+    owner_.owner.remote_node_lost(id_, transport_error(id_, "the node restarted"));
   }
   owner_.owner.remote_node_up(id_);
 }
 
+void peer::yield(const connection* c) {
+  std::lock_guard lock{mutex_};
+  if (conn_.get() == c && !up_) conn_.reset();
+}
+
 void peer::lost(const connection* c, const std::string& why) {
+  std::size_t dropped = 0;
   {
     std::lock_guard lock{mutex_};
     if (conn_.get() != c) return;
     conn_.reset();
     caches_.reset();
     up_ = false;
+    dialing_ = false;
     watching_.clear();
     out_.clear();
     out_.shrink_to_fit();
     scratch_.clear();
     scratch_.shrink_to_fit();
+    dropped = std::exchange(pending_messages_, 0);
+    pending_.clear();
+    pending_.shrink_to_fit();
   }
+  if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   // Every monitor on that node's ports fires (no holes), and the node-down events.
   owner_.owner.remote_node_lost(id_, transport_error(id_, why));
+}
+
+void peer::unreachable(const std::string& why) {
+  std::size_t dropped = 0;
+  {
+    std::lock_guard lock{mutex_};
+    if (conn_ || !dialing_) return;  // a channel came meanwhile: it decides
+    dialing_ = false;
+    caches_.reset();
+    watching_.clear();
+    dropped = std::exchange(pending_messages_, 0);
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+  if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  log(log_error, "node {}: unable to connect to {}: {} ({} messages dropped)", owner_.owner.id(),
+      id_, why, dropped);
+  owner_.owner.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
+}
+
+bool peer::wants_channel() const {
+  std::lock_guard lock{mutex_};
+  return !conn_ && dialing_;
+}
+
+std::size_t peer::queued() const {
+  std::lock_guard lock{mutex_};
+  if (conn_ && up_) return conn_->queued();
+  return pending_.size();
 }
 
 bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why) {

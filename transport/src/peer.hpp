@@ -30,6 +30,13 @@ namespace coport::transport {
 
 class connection;
 
+/// What a node answers to a hello on a channel it did not open.
+enum class verdict {
+  accept,       ///< go on with the handshake
+  duplicate,    ///< the node is connected (or connecting in) already: a second process?
+  simultaneous  ///< both nodes connected at once, and this node's own connection wins
+};
+
 /// One other node, across all the channels it ever had with us.
 class peer final : public wire::node_names_out {
  public:
@@ -45,12 +52,25 @@ class peer final : public wire::node_names_out {
   port_id spawn(const port_id& port, std::string_view init, message args, bool watched);
 
   // -- from connections --------------------------------------------------------------------------
-  /// Makes `c` the current channel (resetting the send caches); false if another is.
+  /// Makes `c`, a channel this node opened, the current one; false if there is one already.
   bool adopt(const std::shared_ptr<connection>& c);
-  /// The peer's hello arrived on the current channel.
-  void established(std::uint32_t incarnation);
+  /// The peer's hello arrived on `c`, a channel the peer opened: keep it (it becomes current,
+  /// or replaces the current one once authenticated if the incarnation differs) or refuse it.
+  /// Two channels opened at once: the one opened by the node with the smaller ID wins.
+  verdict offer(const std::shared_ptr<connection>& c, std::uint32_t incarnation);
+  /// `c` finished its handshake: the node is up; what waited goes out.
+  void established(const std::shared_ptr<connection>& c, std::uint32_t incarnation);
+  /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
+  /// and what waits stays for the peer's channel.
+  void yield(const connection* c);
   /// `c` ended: fires everything that depended on it.
   void lost(const connection* c, const std::string& why);
+  /// No channel to the node could be opened: what waited is dropped and monitors fire.
+  void unreachable(const std::string& why);
+  /// Things wait for a channel and none is open or opening (a dial should go on).
+  bool wants_channel() const;
+  /// Bytes waiting for this node (for tests and the outgoing bound).
+  std::size_t queued() const;
   /// The peer says port `local` of its node died (`died`) or lost messages (`lost`):
   /// forget the watch and fire the monitors here. True if any monitor fired.
   bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why);
@@ -63,7 +83,9 @@ class peer final : public wire::node_names_out {
   /// Encodes a message (defs, then the frame) into out_; "" or why it cannot go.
   std::string encode_locked(detail::frame_kind kind, const port_id& to, message& msg,
                             std::string_view init, bool watched);
-  /// Writes out_ to the current channel.
+  /// Where encoded frames go: "" (out_ is written or kept for later) or why they cannot go.
+  std::string route_locked();
+  /// Writes out_ to the current channel, or keeps it while the handshake runs.
   bool flush_locked();
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
@@ -75,6 +97,9 @@ class peer final : public wire::node_names_out {
   mutable std::mutex mutex_;
   std::shared_ptr<connection> conn_;
   bool up_ = false;
+  bool dialing_ = false;             ///< a channel is being opened for what waits
+  std::vector<std::byte> pending_;  ///< frames for the handshake's end (fresh caches)
+  std::size_t pending_messages_ = 0;
   std::uint32_t incarnation_ = 0;
   std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
   /// What the peer's side of the current channel knows (made with the channel, dropped with

@@ -130,6 +130,7 @@ transport_stats transport::stats() const noexcept {
   s.messages_received = impl_->received.load(std::memory_order_relaxed);
   s.messages_dropped = impl_->dropped.load(std::memory_order_relaxed);
   s.bad_frames = impl_->bad_frames.load(std::memory_order_relaxed);
+  s.refused = impl_->refused.load(std::memory_order_relaxed);
   return s;
 }
 

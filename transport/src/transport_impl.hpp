@@ -28,6 +28,14 @@
 
 namespace coport::transport {
 
+/// Opens channels to nodes on demand (the TCP layer). `dial` returns at once without calling
+/// back into the transport; the outcome is an `attach` of the new channel, or `unreachable`.
+class dialer {
+ public:
+  virtual ~dialer() = default;
+  virtual void dial(const std::string& node_id) = 0;
+};
+
 /// The endpoint of one node.
 struct transport::impl final : remote_link, std::enable_shared_from_this<transport::impl> {
   impl(node& n, transport_options o) : owner{n}, options{o} {}
@@ -44,10 +52,19 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
   void fire_later(const port_id& target, reason why);
   void count_drop() noexcept { dropped.fetch_add(1, std::memory_order_relaxed); }
+  /// The addresses our hello names (where this node listens).
+  std::vector<std::string> own_addresses() const {
+    std::lock_guard lock{addresses_mutex};
+    return addresses;
+  }
 
   node& owner;
   const transport_options options;
-  std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0};
+  std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0}, refused{0};
+  /// Set once, before any traffic, by the layer that can open channels (null: none).
+  std::shared_ptr<class dialer> dialer;
+  mutable std::mutex addresses_mutex;
+  std::vector<std::string> addresses;
 
   std::mutex observer_mutex;
   std::function<void(const frame_event&)> observer;

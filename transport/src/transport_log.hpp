@@ -18,5 +18,6 @@ void log(coport::detail::log_level level, fmt::format_string<Args...> format, Ar
 }
 inline constexpr auto log_warn = coport::detail::log_level::warn;
 inline constexpr auto log_error = coport::detail::log_level::error;
+inline constexpr auto log_info = coport::detail::log_level::info;
 
 }  // namespace coport::transport::detail

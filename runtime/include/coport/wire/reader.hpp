@@ -45,6 +45,8 @@ class reader {
 
   std::size_t remaining() const noexcept { return in_.size() - pos_; }
   bool done() const noexcept { return pos_ == in_.size(); }
+  /// The bytes not read yet (not consumed).
+  std::span<const std::byte> rest() const noexcept { return in_.subspan(pos_); }
 
   std::uint8_t byte() {
     need(1);

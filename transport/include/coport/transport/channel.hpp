@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace coport::transport {
 
@@ -21,6 +22,13 @@ class channel {
   virtual bool write(std::span<const std::byte> bytes) = 0;
   /// Closes the stream; both ends' handlers see `on_closed` (idempotent).
   virtual void close(const std::string& why) = 0;
+  /// Bytes written and not yet gone (the protocol bounds what waits for one node).
+  virtual std::size_t queued() const { return 0; }
+  /// The handshake succeeded: `peer` is the node at the other end, listening at `addresses`.
+  virtual void established(const std::string& peer, const std::vector<std::string>& addresses) {
+    (void)peer;
+    (void)addresses;
+  }
 };
 
 /// What a channel reports to the protocol.

@@ -28,6 +28,13 @@ namespace coport::transport {
 struct transport_options {
   /// Largest frame accepted or sent (bytes; checked before anything is allocated).
   std::size_t max_frame = 64 << 20;
+  /// The shared secret: both ends of a channel prove they hold it (HMAC-SHA256 over both
+  /// hellos, fresh nonces) before anything but the handshake crosses. Empty: no proof asked
+  /// or given (a peer with a secret refuses such a node, and the reverse).
+  std::string secret;
+  /// Bytes that may wait for one node (while connecting, or behind a slow link). A message
+  /// beyond it is not sent: counted, logged, and the monitors of its target fire.
+  std::size_t max_queue = 64 << 20;
 };
 
 /// Counters (approximate while it runs).
@@ -36,12 +43,13 @@ struct transport_stats {
   std::size_t messages_received = 0;  ///< messages delivered to local ports
   std::size_t messages_dropped = 0;   ///< not sent or not delivered (each also logged/counted)
   std::size_t bad_frames = 0;         ///< channels ended for a bad frame
+  std::size_t refused = 0;            ///< handshakes refused (secret, version, duplicate)
 };
 
 /// What one received frame was (for test fixtures and tracing).
 struct frame_event {
   std::string kind;  ///< "hello", "def_tag", "def_sig", "def_node", "message", "kill", "watch",
-                     ///< "unwatch", "died", "lost", "lost_ack", "spawn"
+                     ///< "unwatch", "died", "lost", "lost_ack", "spawn", "auth"
   std::string from;  ///< the peer's node ID
   port_id to;        ///< the local port it concerns (if any)
   std::string tag;   ///< a message's tag, or the name a def_tag / def_node defines
@@ -50,6 +58,7 @@ struct frame_event {
 
 class connection;
 class peer;
+class tcp;
 
 /// The protocol endpoint of one node.
 class transport {
@@ -77,6 +86,7 @@ class transport {
   struct impl;
 
  private:
+  friend class tcp;
   std::shared_ptr<impl> impl_;
 };
 
