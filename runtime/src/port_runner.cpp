@@ -36,7 +36,32 @@ void throw_bad_message(const message& m, const signature& wanted) {
                                       describe(*m.get_node()->ops->sig))};
 }
 
+namespace {
+
+/// What transports asked to flush when this thread's current run ends (flush_at_run_end).
+struct run_end_flushes {
+  void (*fns[8])() = {};
+  unsigned count = 0;
+};
+thread_local run_end_flushes run_end;
+
+/// Calls them as the run ends, however it ends.
+struct run_end_guard {
+  run_end_guard() = default;
+  run_end_guard(const run_end_guard&) = delete;
+  run_end_guard& operator=(const run_end_guard&) = delete;
+  ~run_end_guard() {
+    if (run_end.count == 0) [[likely]]
+      return;
+    run_end_flushes due = std::exchange(run_end, run_end_flushes{});
+    for (unsigned i = 0; i < due.count; ++i) due.fns[i]();
+  }
+};
+
+}  // namespace
+
 run_result node_core::run_port(port_impl* p, std::size_t budget) {
+  const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
   // context is set once per run, not per message, and restored before teardown (monitors
@@ -190,3 +215,18 @@ void node_core::fire(monitor_record* list, const reason& why) noexcept {
 }
 
 }  // namespace coport::detail
+
+namespace coport {
+
+bool flush_at_run_end(void (*flush)()) noexcept {
+  if (detail::current().port == nullptr) return false;
+  auto& r = detail::run_end;
+  for (unsigned i = 0; i < r.count; ++i) {
+    if (r.fns[i] == flush) return true;
+  }
+  if (r.count == std::size(r.fns)) return false;
+  r.fns[r.count++] = flush;
+  return true;
+}
+
+}  // namespace coport

@@ -375,7 +375,12 @@ void connection::on_hello(wire::reader& r) {
       case verdict::duplicate: {
         std::string why = fmt::format("node {} is already connected", id);
         send_auth(2, why);
-        refuse(fmt::format("refusing a second connection from {}: {}", id, why), false);
+        // The same incarnation: that node's own second channel, given up in a simultaneous
+        // connect. Another: a second process with that ID, or a restart racing its old channel.
+        bool same = p->incarnation() == peer_incarnation_;
+        refuse(fmt::format("refusing a second connection from {} (incarnation {:x}): {}", id,
+                           peer_incarnation_, why),
+               same);
         return;
       }
       case verdict::simultaneous:
@@ -403,6 +408,8 @@ void connection::on_auth(wire::reader& r) {
   }
   if (status == 2) {
     std::string why{r.string_view()};
+    // With a dialer, what waits stays for a retry (until the connect deadline).
+    if (owner_->dialer) peer_->yield(this);
     refuse(fmt::format("node {} refused the connection: {}", peer_->id(), why), false);
     return;
   }

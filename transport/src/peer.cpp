@@ -137,9 +137,10 @@ std::string peer::route_locked() {
   if (conn_ && up_) {
     std::size_t queued = conn_->queued();
     if (queued > owner_.options.max_queue) {
-      return fmt::format("the outgoing queue to that node is full ({} bytes waiting, the bound "
-                         "is {})",
-                         queued, owner_.options.max_queue);
+      return fmt::format(
+          "the outgoing queue to that node is full ({} bytes waiting, the bound "
+          "is {})",
+          queued, owner_.options.max_queue);
     }
     return {};
   }
@@ -273,9 +274,11 @@ verdict peer::offer(const std::shared_ptr<connection>& c, std::uint32_t incarnat
       return verdict::accept;
     }
     if (conn_ == c) return verdict::accept;
-    // A node that restarted (new incarnation) replaces its old channel once authenticated.
-    if (up_) return incarnation != incarnation_ ? verdict::accept : verdict::duplicate;
-    if (!conn_->outgoing()) return verdict::duplicate;  // another channel from it is mid-handshake
+    // While a channel to the node lives, another one claiming its ID is refused: a second
+    // process, or the node restarted while its old channel is not yet known dead (it then
+    // gets in once that channel closes or times out: its dial retries until its deadline).
+    (void)incarnation;
+    if (up_ || !conn_->outgoing()) return verdict::duplicate;
     // Both nodes opened a channel at once: both ends keep the one the smaller ID opened.
     if (owner_.owner.id() < id_) return verdict::simultaneous;
     abandoned = std::exchange(conn_, c);
@@ -285,18 +288,9 @@ verdict peer::offer(const std::shared_ptr<connection>& c, std::uint32_t incarnat
 }
 
 void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incarnation) {
-  std::shared_ptr<connection> replaced;
   {
     std::lock_guard lock{mutex_};
-    if (conn_ != c) {
-      if (conn_ && up_) {
-        // The node restarted: its old channel ends, and with it everything meant for it.
-        replaced = conn_;
-        caches_.reset();
-        watching_.clear();
-      }
-      conn_ = c;
-    }
+    if (conn_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
     up_ = true;
     dialing_ = false;
     incarnation_ = incarnation;
@@ -306,12 +300,6 @@ void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incar
       pending_.shrink_to_fit();
       pending_messages_ = 0;
     }
-  }
-  if (replaced) {
-    replaced->close_now("the node restarted");
-    log(log_warn, "node {}: node {} restarted (incarnation {:x})", owner_.owner.id(), id_,
-        incarnation);
-    owner_.owner.remote_node_lost(id_, transport_error(id_, "the node restarted"));
   }
   owner_.owner.remote_node_up(id_);
 }

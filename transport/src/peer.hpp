@@ -54,9 +54,9 @@ class peer final : public wire::node_names_out {
   // -- from connections --------------------------------------------------------------------------
   /// Makes `c`, a channel this node opened, the current one; false if there is one already.
   bool adopt(const std::shared_ptr<connection>& c);
-  /// The peer's hello arrived on `c`, a channel the peer opened: keep it (it becomes current,
-  /// or replaces the current one once authenticated if the incarnation differs) or refuse it.
-  /// Two channels opened at once: the one opened by the node with the smaller ID wins.
+  /// The peer's hello arrived on `c`, a channel the peer opened: keep it (it becomes
+  /// current) or refuse it. Two channels opened at once: the one opened by the node with the
+  /// smaller ID wins; while a channel lives, another claiming the same node is refused.
   verdict offer(const std::shared_ptr<connection>& c, std::uint32_t incarnation);
   /// `c` finished its handshake: the node is up; what waited goes out.
   void established(const std::shared_ptr<connection>& c, std::uint32_t incarnation);

@@ -4,6 +4,8 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
+#include <fmt/format.h>
+
 #include "coport/detail/interner.hpp"
 #include "transport_impl.hpp"
 
@@ -39,7 +41,7 @@ void transport::impl::fire_later(const port_id& target, reason why) {
 }
 
 void transport::impl::send(const port_id& to, message msg) {
-  if (peer* p = find(to.node_number(), false)) {
+  if (peer* p = find(to.node_number(), dialer != nullptr)) {
     p->send_message(to, std::move(msg));
     return;
   }
@@ -49,11 +51,11 @@ void transport::impl::send(const port_id& to, message msg) {
 }
 
 void transport::impl::kill(const port_id& target, const reason& why) {
-  if (peer* p = find(target.node_number(), false)) p->send_kill(target, why);
+  if (peer* p = find(target.node_number(), dialer != nullptr)) p->send_kill(target, why);
 }
 
 void transport::impl::watch(const port_id& target) {
-  if (peer* p = find(target.node_number(), false)) {
+  if (peer* p = find(target.node_number(), dialer != nullptr)) {
     p->watch(target);
     return;
   }
@@ -62,12 +64,12 @@ void transport::impl::watch(const port_id& target) {
 }
 
 void transport::impl::unwatch(const port_id& target) {
-  if (peer* p = find(target.node_number(), false)) p->unwatch(target);
+  if (peer* p = find(target.node_number(), dialer != nullptr)) p->unwatch(target);
 }
 
 port_id transport::impl::spawn(const port_id& port, std::string_view init, message args,
                                bool watched) {
-  if (peer* p = find(port.node_number(), false))
+  if (peer* p = find(port.node_number(), dialer != nullptr))
     return p->spawn(port, init, std::move(args), watched);
   count_drop();
   fire_later(port, reason{"transport_error", std::string{port.node()},
@@ -106,14 +108,24 @@ std::shared_ptr<channel_handler> transport::attach(std::shared_ptr<channel> ch,
     }
     expected = impl_->find(coport::detail::node_names().intern(expected_peer), true);
   }
-  auto c = std::make_shared<connection>(impl_, std::move(ch), expected);
+  return impl_->attach(std::move(ch), expected, false);
+}
+
+std::shared_ptr<connection> transport::impl::attach(std::shared_ptr<channel> ch, peer* expected,
+                                                    bool dialed) {
+  auto c = std::make_shared<connection>(shared_from_this(), std::move(ch), expected);
   {
-    std::lock_guard lock{impl_->connections_mutex};
-    impl_->connections.push_back(c);
+    std::lock_guard lock{connections_mutex};
+    connections.push_back(c);
   }
   if (expected && !expected->adopt(c)) {
+    if (dialed) {
+      // A channel the peer opened came first: this one is not needed.
+      c->close_now(fmt::format("node {} is connected already", expected->id()));
+      return nullptr;
+    }
     c->start();
-    c->fail(std::string{"node "} + std::string{expected_peer} + " is already connected");
+    c->fail(fmt::format("node {} is already connected", expected->id()));
     return c;
   }
   c->start();

@@ -47,6 +47,9 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
   void unwatch(const port_id& target) override;
   port_id spawn(const port_id& port, std::string_view init, message args, bool watched) override;
 
+  /// Starts the protocol on `ch`, to `expected` (this node opened it) or from a node yet
+  /// unknown. A `dialed` channel to a node that has one already closes quietly (null).
+  std::shared_ptr<connection> attach(std::shared_ptr<channel> ch, peer* expected, bool dialed);
   /// The peer of `node_number` (made when `create`), or null. Lock-free when it exists.
   peer* find(std::uint32_t node_number, bool create);
   /// Fires the monitors of `target` with `why` later (not from inside a link call).

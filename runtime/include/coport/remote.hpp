@@ -46,4 +46,11 @@ class remote_link {
                         bool watched) = 0;
 };
 
+/// For transports that batch writes: when the calling thread is running a port's handlers,
+/// arranges for `flush` to be called on this thread when that run ends (once per run, for
+/// every caller that asked; at most 8 distinct functions a run) and returns true; otherwise
+/// returns false and the caller should write at once. A run handles up to the node's
+/// `port_budget` messages, so a handler that sends many remote messages costs one write.
+bool flush_at_run_end(void (*flush)()) noexcept;
+
 }  // namespace coport

@@ -1,0 +1,341 @@
+// Nodes over loopback TCP in one process: connecting on demand, the handshake (secrets,
+// duplicates, simultaneous connects), unreachable nodes, and bad peers on raw sockets.
+// Every socket binds 127.0.0.1 or [::1]; every wait is bounded.
+#include <doctest/doctest.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <coport/coport.hpp>
+#include <coport/transport/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using namespace coport;
+using namespace coport::test;
+namespace tp = coport::transport;
+
+namespace {
+
+node_options threaded(const std::string& id) {
+  node_options o;
+  o.id = id;
+  o.threads = 2;
+  return o;
+}
+
+tp::tcp_options fast(std::vector<std::string> binds = {"127.0.0.1:0"}) {
+  tp::tcp_options o;
+  o.binds = std::move(binds);
+  o.heartbeat_interval = 50ms;
+  o.node_timeout = 300ms;
+  o.connect_timeout = 1000ms;
+  return o;
+}
+
+/// A node with TCP links.
+struct tcp_node {
+  node n;
+  tp::tcp t;
+  explicit tcp_node(const std::string& id, tp::tcp_options o = fast())
+      : n{threaded(id)}, t{n, std::move(o)} {}
+  /// Tells this node where `other` listens.
+  void knows(tcp_node& other) { t.add_peer(other.n.id(), other.t.addresses()); }
+};
+
+/// Bytes from a raw socket until `n` arrived or the peer closed (bounded by a deadline).
+bool closed_by_peer(asio::ip::tcp::socket& s, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  s.non_blocking(true);
+  std::byte buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    asio::error_code ec;
+    s.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) {
+      std::this_thread::sleep_for(5ms);
+      continue;
+    }
+    if (ec) return true;  // eof or reset
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("transport.tcp") {
+  TEST_CASE("two nodes over loopback TCP: messages, cal and monitors cross on demand") {
+    tcp_node a{"tcp-a"}, b{"tcp-b"};
+    a.knows(b);
+    probe got, ups;
+    auto sub = a.n.mon_nodes([&](const std::string& id, bool up, const reason&) {
+      ups.add(id + (up ? " up" : " down"));
+    });
+    auto echo = b.n.port();
+    b.n.rcv(echo, "ping", [&b](int i, port_id reply_to) { b.n.snd(reply_to, "pong", i); });
+    auto back = a.n.port();
+    a.n.rcv(back, "pong", [&](int i) { got.add(std::to_string(i)); });
+    for (int i = 0; i < 100; ++i) a.n.snd(echo, "ping", i, back);
+    REQUIRE(got.wait_for(100));
+    auto events = got.events();
+    for (int i = 0; i < 100; ++i) CHECK(events[i] == std::to_string(i));  // in order
+    REQUIRE(ups.wait_for(1));
+    CHECK(ups.events()[0] == "tcp-b up");
+    CHECK(a.t.stats().dialed == 1);
+    CHECK(b.t.stats().accepted == 1);
+    // A remote monitor fires when the port dies there.
+    probe died;
+    auto guard = a.n.mon(echo, [&](const reason& why) { died.add(why.to_string()); });
+    std::optional<message> answer;
+    probe called;
+    a.n.cal(*port_id::parse("tcp-b"), "ping", [&](reply r) {
+      answer = std::move(r);
+      called.add("reply");
+    });
+    REQUIRE(called.wait_for(1));
+    CHECK(answer.has_value());
+    b.n.kil(echo, "stop", "enough");
+    REQUIRE(died.wait_for(1));
+    CHECK(died.events()[0].find("stop") != std::string::npos);
+  }
+
+  TEST_CASE("a node with the wrong secret is refused on both sides and monitors fire") {
+    auto oa = fast();
+    oa.secret = "right";
+    auto ob = fast();
+    ob.secret = "wrong";
+    tcp_node a{"sec-a", oa}, b{"sec-b", ob};
+    a.knows(b);
+    probe died;
+    auto target = b.n.port([](message&) {});
+    auto guard = a.n.mon(target, [&](const reason& why) { died.add(why.to_string()); });
+    a.n.snd(target, "x", 1);
+    REQUIRE(died.wait_for(1));
+    CHECK(died.events()[0].find("transport_error") != std::string::npos);
+    CHECK(died.events()[0].find("secrets differ") != std::string::npos);
+    CHECK(eventually([&] { return a.t.protocol().stats().refused >= 1; }, 5s));
+    CHECK(eventually([&] { return b.t.protocol().stats().refused >= 1; }, 5s));
+    CHECK(a.n.up_nodes().empty());
+    CHECK(b.n.up_nodes().empty());
+  }
+
+  TEST_CASE("a node with the same secret is accepted, one without is refused") {
+    auto with = fast();
+    with.secret = "s3cret";
+    tcp_node a{"sec2-a", with}, b{"sec2-b", with}, c{"sec2-c"};
+    a.knows(b);
+    c.knows(b);
+    probe got;
+    auto target = b.n.port();
+    b.n.rcv(target, "x", [&](int v) { got.add(std::to_string(v)); });
+    a.n.snd(target, "x", 1);
+    REQUIRE(got.wait_for(1));
+    probe died;
+    auto guard = c.n.mon(target, [&](const reason& why) { died.add(why.to_string()); });
+    c.n.snd(target, "x", 2);
+    REQUIRE(died.wait_for(1));
+    CHECK(died.events()[0].find("this node has none") != std::string::npos);
+    std::this_thread::sleep_for(50ms);
+    CHECK(got.size() == 1);
+  }
+
+  TEST_CASE(
+      "an unreachable node: queued messages are dropped and monitors fire after the "
+      "connect deadline") {
+    // A port that nobody listens on: bind one, note it, close it.
+    std::string address;
+    {
+      asio::io_context io;
+      asio::ip::tcp::acceptor acc{io, {asio::ip::make_address("127.0.0.1"), 0}};
+      address = "127.0.0.1:" + std::to_string(acc.local_endpoint().port());
+    }
+    auto o = fast({});
+    o.connect_timeout = 400ms;
+    o.peers["nobody"] = {address};
+    tcp_node a{"unreach-a", o};
+    probe died;
+    port_id target{"nobody", 1};
+    auto start = std::chrono::steady_clock::now();
+    auto guard = a.n.mon(target, [&](const reason& why) { died.add(why.to_string()); });
+    for (int i = 0; i < 10; ++i) a.n.snd(target, "x", i);
+    REQUIRE(died.wait_for(1));
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(died.events()[0].find("unable to connect") != std::string::npos);
+    CHECK(took >= 350ms);
+    CHECK(took < 3s);
+    CHECK(eventually([&] { return a.t.protocol().stats().messages_dropped >= 10; }, 2s));
+    CHECK(a.t.queued("nobody") == 0);
+    // A node without a known address fails the same way, at once.
+    probe died2;
+    auto guard2 =
+        a.n.mon(port_id{"unknown-node", 1}, [&](const reason& why) { died2.add(why.to_string()); });
+    REQUIRE(died2.wait_for(1));
+    CHECK(died2.events()[0].find("no address is known") != std::string::npos);
+  }
+
+  TEST_CASE(
+      "two nodes that connect to each other at once keep one connection and lose "
+      "nothing") {
+    for (int round = 0; round < 5; ++round) {
+      std::string ra = "sim" + std::to_string(round) + "-a",
+                  rb = "sim" + std::to_string(round) + "-b";
+      tcp_node a{ra}, b{rb};
+      a.knows(b);
+      b.knows(a);
+      std::vector<int> at_a, at_b;
+      std::mutex m;
+      probe done;
+      auto pa = a.n.port();
+      a.n.rcv(pa, "n", [&](int i) {
+        std::lock_guard lock{m};
+        at_a.push_back(i);
+        if (i == 999) done.add("a");
+      });
+      auto pb = b.n.port();
+      b.n.rcv(pb, "n", [&](int i) {
+        std::lock_guard lock{m};
+        at_b.push_back(i);
+        if (i == 999) done.add("b");
+      });
+      std::thread ta{[&] {
+        for (int i = 0; i < 1000; ++i) a.n.snd(pb, "n", i);
+      }};
+      std::thread tb{[&] {
+        for (int i = 0; i < 1000; ++i) b.n.snd(pa, "n", i);
+      }};
+      ta.join();
+      tb.join();
+      REQUIRE(done.wait_for(2));
+      std::lock_guard lock{m};
+      REQUIRE(at_a.size() == 1000);
+      REQUIRE(at_b.size() == 1000);
+      for (int i = 0; i < 1000; ++i) {
+        CHECK(at_a[i] == i);
+        CHECK(at_b[i] == i);
+      }
+      CHECK(eventually([&] { return a.t.stats().connections == 1; }, 2s));
+      CHECK(eventually([&] { return b.t.stats().connections == 1; }, 2s));
+    }
+  }
+
+  TEST_CASE("a second process claiming a connected node's ID is refused, the first stays") {
+    tcp_node a{"dup-a"}, b{"dup-b"};
+    a.knows(b);
+    b.knows(a);
+    probe got;
+    auto pa = a.n.port();
+    a.n.rcv(pa, "n", [&](int i) { got.add(std::to_string(i)); });
+    b.n.snd(pa, "n", 1);
+    REQUIRE(got.wait_for(1));
+    // An impostor: another node called dup-b (a second process, say).
+    tcp_node fake{"dup-b"};
+    fake.knows(a);
+    probe refused;
+    auto guard = fake.n.mon(pa, [&](const reason& why) { refused.add(why.to_string()); });
+    fake.n.snd(pa, "n", 666);
+    REQUIRE(refused.wait_for(1));
+    CHECK(refused.events()[0].find("already connected") != std::string::npos);
+    b.n.snd(pa, "n", 2);
+    REQUIRE(got.wait_for(2));
+    CHECK(got.events() == std::vector<std::string>{"1", "2"});
+  }
+
+  TEST_CASE(
+      "a restarted node (same ID, new incarnation) is accepted, and nothing for the old "
+      "one reaches it") {
+    tcp_node a{"rs-a"};
+    probe got;
+    port_id old_port;
+    {
+      tcp_node b{"rs-b"};
+      a.knows(b);
+      old_port = b.n.port();
+      b.n.rcv(old_port, "n", [&](int i) { got.add("old " + std::to_string(i)); });
+      a.n.snd(old_port, "n", 1);
+      REQUIRE(got.wait_for(1));
+    }
+    CHECK(eventually([&] { return a.n.up_nodes().empty(); }, 5s));
+    tcp_node b2{"rs-b"};
+    a.knows(b2);
+    auto fresh = b2.n.port();
+    b2.n.rcv(fresh, "n", [&](int i) { got.add("new " + std::to_string(i)); });
+    a.n.snd(old_port, "n", 2);  // for the old incarnation: dropped
+    a.n.snd(fresh, "n", 3);
+    REQUIRE(got.wait_for(2));
+    std::this_thread::sleep_for(50ms);
+    CHECK(got.events() == std::vector<std::string>{"old 1", "new 3"});
+    CHECK(b2.n.incarnation() != 0);
+  }
+
+  TEST_CASE(
+      "a client that never greets is cut at the handshake deadline, garbage is cut at "
+      "once, the node serves others meanwhile") {
+    auto o = fast();
+    o.connect_timeout = 300ms;
+    tcp_node b{"raw-b", o};
+    auto addr = b.t.addresses().at(0);
+    auto port = static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    asio::io_context io;
+    asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+    asio::ip::tcp::socket silent{io}, garbage{io};
+    silent.connect(ep);
+    garbage.connect(ep);
+    std::vector<std::byte> junk(64, std::byte{0xee});
+    asio::write(garbage, asio::buffer(junk));
+    CHECK(closed_by_peer(garbage, 2s));
+    // Meanwhile a real node gets through.
+    tcp_node a{"raw-a"};
+    a.knows(b);
+    probe got;
+    auto pb = b.n.port();
+    b.n.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+    a.n.snd(pb, "n", 7);
+    REQUIRE(got.wait_for(1));
+    auto start = std::chrono::steady_clock::now();
+    CHECK(closed_by_peer(silent, 3s));
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    CHECK(b.t.protocol().stats().bad_frames >= 1);
+  }
+
+  TEST_CASE(
+      "binds are checked: a non-loopback address needs a secret or insecure, a bad "
+      "address is named") {
+    node n{threaded("bind-n")};
+    CHECK_THROWS_WITH_AS(tp::tcp(n, fast({"0.0.0.0:0"})),
+                         doctest::Contains("not a loopback address and no secret"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(tp::tcp(n, fast({"127.0.0.1"})), doctest::Contains("host:port"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(tp::tcp(n, fast({"127.0.0.1:99999"})), doctest::Contains("port"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(tp::tcp(n, fast({"::1:5"})), doctest::Contains("brackets"),
+                         std::invalid_argument);
+    auto bad_timeout = fast();
+    bad_timeout.node_timeout = bad_timeout.heartbeat_interval;
+    CHECK_THROWS_AS(tp::tcp(n, bad_timeout), std::invalid_argument);
+  }
+
+  TEST_CASE("IPv6 loopback works like IPv4") {
+    auto o = fast({"[::1]:0"});
+    std::optional<tcp_node> b;
+    try {
+      b.emplace("v6-b", o);
+    } catch (const std::system_error& e) {
+      MESSAGE("skipped: no IPv6 loopback here (" << e.what() << ")");
+      return;
+    }
+    CHECK(b->t.addresses().at(0).rfind("[::1]:", 0) == 0);
+    tcp_node a{"v6-a", fast({})};
+    a.knows(*b);
+    probe got;
+    auto pb = b->n.port();
+    b->n.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+    a.n.snd(pb, "n", 6);
+    REQUIRE(got.wait_for(1));
+  }
+}

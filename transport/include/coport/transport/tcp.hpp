@@ -1,0 +1,97 @@
+#pragma once
+/// \file
+/// coport::transport::tcp — a node's links to nodes in other processes, over TCP.
+///
+/// It listens on the configured binds and opens a connection to a node when a message,
+/// monitor, kill or spawn first targets it (at an address given here, or learned from a
+/// handshake), one ordered connection per node pair. Every connection starts with the
+/// protocol's handshake (HMAC-SHA256 over both hellos with the shared secret), then carries
+/// heartbeats while idle: a peer silent for `node_timeout` is declared down and every
+/// monitor on its ports fires. All socket work runs on one I/O thread of its own (or on an
+/// `asio::io_context` the user runs), never on the node's workers, so busy handlers cannot
+/// starve it. See README "Nodes in several processes".
+///
+/// Threading: thread-safe. Lifetime: create after the node, destroy before it. Embedded in
+/// a user's io_context, destroy it while that context is not running or from its thread.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coport/node.hpp"
+#include "coport/transport/transport.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace coport::transport {
+
+/// How a node's TCP links behave.
+struct tcp_options {
+  /// Where to listen: "host:port", "[v6]:port"; port 0 = any free port. Empty: only dial out.
+  std::vector<std::string> binds;
+  /// Addresses ("host:port") of nodes this node may have to reach, by node ID.
+  std::map<std::string, std::vector<std::string>> peers;
+  /// The shared secret every node of the network holds. Without one, only loopback binds
+  /// are allowed (unless `insecure`).
+  std::string secret;
+  /// Allows listening on a non-loopback address without a secret (anyone can connect).
+  bool insecure = false;
+  /// A heartbeat goes out when nothing else did for this long.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  /// A peer that sent nothing for this long is declared down (at least 2 intervals).
+  std::chrono::milliseconds node_timeout{3000};
+  /// An unreachable node: after this long its queued messages are dropped and its monitors
+  /// fire ("unable to connect"). Also the deadline of every handshake.
+  std::chrono::milliseconds connect_timeout{5000};
+  /// The protocol's options: largest frame, outgoing bound per node (the secret is above).
+  transport_options protocol{};
+  /// Run on this context (the user runs it) instead of an I/O thread of its own.
+  asio::io_context* context = nullptr;
+};
+
+/// Counters of the TCP layer (approximate while it runs).
+struct tcp_stats {
+  std::size_t accepted = 0;     ///< connections accepted
+  std::size_t dialed = 0;       ///< connections this node opened
+  std::size_t connections = 0;  ///< open now
+  std::size_t timeouts = 0;     ///< peers declared down for silence
+  std::size_t dial_failures = 0;
+  std::size_t bytes_sent = 0, bytes_received = 0;
+};
+
+/// A node's TCP links.
+class tcp {
+ public:
+  /// Starts listening on `options.binds`. Throws std::invalid_argument for bad options (a
+  /// malformed address, a non-loopback bind without a secret, timeouts out of range) and
+  /// std::system_error when a bind fails.
+  explicit tcp(node& n, tcp_options options = {});
+  ~tcp();
+  tcp(const tcp&) = delete;
+  tcp& operator=(const tcp&) = delete;
+
+  /// Where it listens, with the ports actually bound ("127.0.0.1:41234", "[::1]:41235").
+  std::vector<std::string> addresses() const;
+  /// Tells where node `node_id` listens (replacing what was known).
+  void add_peer(std::string_view node_id, std::vector<std::string> addresses);
+  /// Bytes waiting to go to `node_id` (queued while connecting or behind a slow link).
+  std::size_t queued(std::string_view node_id) const;
+  /// The protocol endpoint (counters, frame observer).
+  transport& protocol() noexcept;
+  /// Counters of the TCP layer.
+  tcp_stats stats() const noexcept;
+
+  struct state;
+
+ private:
+  std::unique_ptr<transport> protocol_;
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace coport::transport

@@ -1,0 +1,461 @@
+// coport::transport::tcp — listening, dialing on demand, and the I/O thread (see tcp.hpp).
+#include "coport/transport/tcp.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <asio/bind_executor.hpp>
+#include <asio/connect.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "address.hpp"
+#include "coport/detail/interner.hpp"
+#include "peer.hpp"
+#include "tcp_channel.hpp"
+#include "transport_impl.hpp"
+#include "transport_log.hpp"
+
+namespace coport::transport {
+
+using detail::log;
+using detail::log_error;
+using detail::log_info;
+using detail::log_warn;
+
+namespace {
+
+/// Channels still in their handshake beyond this are refused at once (a flood of
+/// connections that never greet costs bounded memory until their deadline).
+constexpr std::size_t max_handshaking = 256;
+
+}  // namespace
+
+/// One node's TCP layer: the I/O context, listeners, address book and dials in progress.
+struct tcp::state : std::enable_shared_from_this<tcp::state> {
+  state(node& n, tcp_options o) : owner{n}, options{std::move(o)} {}
+
+  /// A dial in progress to one node (I/O thread only).
+  struct dial {
+    std::string node_id;
+    std::chrono::steady_clock::time_point deadline;
+    unsigned attempt = 0;
+    std::string last_error;
+    std::optional<asio::ip::tcp::resolver> resolver;
+    std::optional<asio::ip::tcp::socket> socket;
+    std::optional<asio::steady_timer> timer;
+  };
+
+  node& owner;
+  const tcp_options options;
+  std::shared_ptr<transport::impl> protocol;
+  std::unique_ptr<asio::io_context> own_io;
+  asio::io_context* io = nullptr;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  std::shared_ptr<tcp_counters> counters = std::make_shared<tcp_counters>();
+  std::atomic<std::size_t> handshaking{0};
+
+  // I/O thread only.
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  std::map<std::string, std::shared_ptr<dial>> dials;
+  bool stopping = false;
+
+  mutable std::mutex mutex;  // the address book and the list of channels
+  std::map<std::string, std::vector<std::string>, std::less<>> configured, learned;
+  std::vector<std::weak_ptr<tcp_channel>> channels;
+  std::vector<std::string> listening;
+
+  tcp_timing timing() const {
+    return {options.heartbeat_interval, options.node_timeout, options.connect_timeout};
+  }
+
+  std::vector<std::string> addresses_of(const std::string& id) const {
+    std::lock_guard lock{mutex};
+    std::vector<std::string> out;
+    if (auto it = configured.find(id); it != configured.end()) out = it->second;
+    if (auto it = learned.find(id); it != learned.end()) {
+      for (const auto& a : it->second) {
+        if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+      }
+    }
+    return out;
+  }
+
+  void learn(const std::string& id, const std::vector<std::string>& addresses) {
+    if (addresses.empty()) return;
+    std::lock_guard lock{mutex};
+    learned[id] = addresses;
+  }
+
+  /// Makes the channel for a connected socket and starts the protocol on it.
+  std::shared_ptr<tcp_channel> make_channel(asio::ip::tcp::socket socket,
+                                            tcp_channel::strand strand,
+                                            std::shared_ptr<dial> dialing) {
+    handshaking.fetch_add(1, std::memory_order_relaxed);
+    auto handshake_over = std::make_shared<std::atomic<bool>>(false);
+    tcp_channel_events events;
+    std::weak_ptr<state> weak = weak_from_this();
+    events.established = [weak, handshake_over](const std::string& peer,
+                                                const std::vector<std::string>& addresses) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (!handshake_over->exchange(true)) self->handshaking.fetch_sub(1);
+      self->learn(peer, addresses);
+      asio::post(*self->io, [self, peer] {
+        if (auto it = self->dials.find(peer); it != self->dials.end()) self->dials.erase(it);
+      });
+    };
+    events.closed = [weak, handshake_over, dialing](bool was_established, const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (!handshake_over->exchange(true)) self->handshaking.fetch_sub(1);
+      if (dialing && !was_established) {
+        asio::post(*self->io, [self, dialing, why] { self->dial_failed(dialing, why); });
+      }
+    };
+    auto ch = std::make_shared<tcp_channel>(std::move(socket), std::move(strand), timing(),
+                                            counters, std::move(events));
+    std::lock_guard lock{mutex};
+    std::erase_if(channels, [](const auto& w) { return w.expired(); });
+    channels.push_back(ch);
+    return ch;
+  }
+
+  // -- listening ---------------------------------------------------------------------------
+
+  void accept(asio::ip::tcp::acceptor& acceptor) {
+    auto strand = asio::make_strand(*io);
+    acceptor.async_accept(strand, [self = shared_from_this(), &acceptor, strand](
+                                      const asio::error_code& ec, asio::ip::tcp::socket socket) {
+      if (self->stopping) return;
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        log(log_error, "node {}: accepting a connection failed: {}", self->owner.id(),
+            ec.message());
+        // Out of descriptors, say: try again a little later rather than spin.
+        auto timer =
+            std::make_shared<asio::steady_timer>(*self->io, std::chrono::milliseconds{100});
+        timer->async_wait([self, timer, &acceptor](const asio::error_code& e) {
+          if (!e && !self->stopping) self->accept(acceptor);
+        });
+        return;
+      }
+      self->counters->accepted.fetch_add(1, std::memory_order_relaxed);
+      if (self->handshaking.load(std::memory_order_relaxed) >= max_handshaking) {
+        log(log_warn,
+            "node {}: refusing a connection from {}: {} connections are in their "
+            "handshake",
+            self->owner.id(), detail::endpoint_text(socket.remote_endpoint()), max_handshaking);
+        asio::error_code ignored;
+        socket.close(ignored);
+      } else {
+        auto ch = self->make_channel(std::move(socket), strand, nullptr);
+        ch->start(self->protocol->attach(ch, nullptr, false));
+      }
+      self->accept(acceptor);
+    });
+  }
+
+  // -- dialing -----------------------------------------------------------------------------
+
+  peer* peer_of(const std::string& id) const {
+    return protocol->find(coport::detail::node_names().intern(id), false);
+  }
+
+  void start_dial(const std::string& id) {
+    if (stopping || dials.count(id)) return;
+    auto d = std::make_shared<dial>();
+    d->node_id = id;
+    d->deadline = std::chrono::steady_clock::now() + options.connect_timeout;
+    dials.emplace(id, d);
+    attempt(d);
+  }
+
+  void attempt(const std::shared_ptr<dial>& d) {
+    if (stopping) return;
+    auto addresses = addresses_of(d->node_id);
+    if (addresses.empty()) {
+      give_up(d, "no address is known for it");
+      return;
+    }
+    std::string address = addresses[d->attempt % addresses.size()];
+    ++d->attempt;
+    detail::host_port hp;
+    try {
+      hp = detail::parse_address(address);
+    } catch (const std::exception& e) {
+      dial_failed(d, e.what());
+      return;
+    }
+    auto remaining = d->deadline - std::chrono::steady_clock::now();
+    if (remaining <= std::chrono::steady_clock::duration::zero()) {
+      give_up(d, d->last_error.empty() ? "no answer before the connect deadline" : d->last_error);
+      return;
+    }
+    d->timer.emplace(*io, remaining);
+    d->timer->async_wait([self = shared_from_this(), d](const asio::error_code& ec) {
+      if (ec) return;  // the attempt ended first
+      if (d->resolver) d->resolver->cancel();
+      if (d->socket) {
+        asio::error_code ignored;
+        d->socket->close(ignored);
+      }
+    });
+    d->resolver.emplace(*io);
+    d->resolver->async_resolve(
+        hp.host, std::to_string(hp.port),
+        [self = shared_from_this(), d, address](const asio::error_code& ec,
+                                                asio::ip::tcp::resolver::results_type results) {
+          if (self->stopping) return;
+          if (ec) {
+            self->dial_failed(d, fmt::format("{}: {}", address,
+                                             ec == asio::error::operation_aborted
+                                                 ? "no answer before the connect deadline"
+                                                 : ec.message()));
+            return;
+          }
+          auto strand = asio::make_strand(*self->io);
+          d->socket.emplace(strand);
+          asio::async_connect(
+              *d->socket, results,
+              [self, d, address, strand](const asio::error_code& e,
+                                         const asio::ip::tcp::endpoint&) {
+                if (self->stopping) return;
+                if (e) {
+                  self->dial_failed(d, fmt::format("{}: {}", address,
+                                                   e == asio::error::operation_aborted
+                                                       ? "no answer before the connect deadline"
+                                                       : e.message()));
+                  return;
+                }
+                if (d->timer) d->timer->cancel();
+                self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
+                peer* p =
+                    self->protocol->find(coport::detail::node_names().intern(d->node_id), true);
+                auto ch = self->make_channel(std::move(*d->socket), strand, d);
+                d->socket.reset();
+                if (auto c = self->protocol->attach(ch, p, true)) {
+                  ch->start(c);
+                } else {
+                  self->dials.erase(d->node_id);  // a channel from the peer came first
+                }
+              });
+        });
+  }
+
+  /// An attempt failed: try again with backoff before the deadline, else give up.
+  void dial_failed(const std::shared_ptr<dial>& d, const std::string& why) {
+    if (stopping) return;
+    if (d->timer) d->timer->cancel();
+    auto it = dials.find(d->node_id);
+    if (it == dials.end() || it->second != d) return;
+    peer* p = peer_of(d->node_id);
+    if (!p || !p->wants_channel()) {
+      dials.erase(it);  // connected another way, or nothing waits any more
+      return;
+    }
+    d->last_error = why;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= d->deadline) {
+      give_up(d, why);
+      return;
+    }
+    auto backoff = std::chrono::milliseconds{50 << std::min(d->attempt, 5u)};
+    backoff = std::min<std::chrono::milliseconds>(backoff, std::chrono::milliseconds{1000});
+    auto wait = std::min<std::chrono::steady_clock::duration>(backoff, d->deadline - now);
+    d->timer.emplace(*io, wait);
+    d->timer->async_wait([self = shared_from_this(), d](const asio::error_code& ec) {
+      if (!ec) self->attempt(d);
+    });
+  }
+
+  void give_up(const std::shared_ptr<dial>& d, const std::string& why) {
+    if (auto it = dials.find(d->node_id); it != dials.end() && it->second == d) dials.erase(it);
+    counters->dial_failures.fetch_add(1, std::memory_order_relaxed);
+    if (peer* p = peer_of(d->node_id)) p->unreachable(why);
+  }
+
+  /// Closes everything (on the I/O thread, or with the embedding context not running).
+  void stop() {
+    stopping = true;
+    asio::error_code ignored;
+    for (auto& a : acceptors) a->close(ignored);
+    for (auto& [id, d] : dials) {
+      if (d->timer) d->timer->cancel();
+      if (d->resolver) d->resolver->cancel();
+      if (d->socket) d->socket->close(ignored);
+    }
+    dials.clear();
+    std::vector<std::shared_ptr<tcp_channel>> open;
+    {
+      std::lock_guard lock{mutex};
+      for (auto& w : channels) {
+        if (auto ch = w.lock()) open.push_back(std::move(ch));
+      }
+      channels.clear();
+    }
+    for (auto& ch : open) ch->close("the node's TCP transport stopped");
+  }
+};
+
+namespace {
+
+/// The protocol's way to ask for a channel: a dial on the I/O thread.
+class tcp_dialer final : public dialer {
+ public:
+  explicit tcp_dialer(std::weak_ptr<tcp::state> s) : state_{std::move(s)} {}
+  void dial(const std::string& node_id) override {
+    if (auto s = state_.lock()) {
+      asio::post(*s->io, [s, node_id] { s->start_dial(node_id); });
+    }
+  }
+
+ private:
+  std::weak_ptr<tcp::state> state_;
+};
+
+void check(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument{std::string{"coport: tcp_options: "} + what};
+}
+
+}  // namespace
+
+tcp::tcp(node& n, tcp_options options) {
+  using std::chrono::milliseconds;
+  check(options.heartbeat_interval >= milliseconds{10}, "heartbeat_interval must be >= 10 ms");
+  check(options.node_timeout >= 2 * options.heartbeat_interval,
+        "node_timeout must be at least two heartbeat intervals");
+  check(options.connect_timeout >= milliseconds{10}, "connect_timeout must be >= 10 ms");
+  for (const auto& [id, addresses] : options.peers) {
+    check(valid_node_id(id) && id != n.id(), "peers: a key is not the ID of another node");
+    for (const auto& a : addresses) detail::parse_address(a);
+  }
+  // Where to listen, checked before anything starts.
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  {
+    asio::io_context resolve_io;
+    asio::ip::tcp::resolver resolver{resolve_io};
+    for (const auto& bind : options.binds) {
+      auto hp = detail::parse_address(bind);
+      asio::error_code ec;
+      auto results =
+          resolver.resolve(hp.host, std::to_string(hp.port), asio::ip::tcp::resolver::passive, ec);
+      if (ec || results.empty()) {
+        throw std::invalid_argument{
+            fmt::format("coport: bind '{}': cannot resolve '{}': {}", bind, hp.host, ec.message())};
+      }
+      auto ep = results.begin()->endpoint();
+      if (!ep.address().is_loopback() && options.secret.empty() && !options.insecure) {
+        throw std::invalid_argument{fmt::format(
+            "coport: bind '{}' is not a loopback address and no secret is set: set a secret "
+            "(or `insecure` to let anyone who can reach it connect)",
+            bind)};
+      }
+      endpoints.push_back(ep);
+    }
+  }
+  transport_options protocol = options.protocol;
+  protocol.secret = options.secret;
+  protocol_ = std::make_unique<transport>(n, protocol);
+
+  state_ = std::make_shared<state>(n, std::move(options));
+  state& s = *state_;
+  s.protocol = protocol_->impl_;
+  for (const auto& [id, addresses] : s.options.peers) s.configured[id] = addresses;
+  if (s.options.context) {
+    s.io = s.options.context;
+  } else {
+    s.own_io = std::make_unique<asio::io_context>(1);
+    s.io = s.own_io.get();
+  }
+  for (const auto& ep : endpoints) {
+    auto a = std::make_unique<asio::ip::tcp::acceptor>(*s.io);
+    a->open(ep.protocol());
+    a->set_option(asio::ip::tcp::acceptor::reuse_address{true});
+    if (ep.address().is_v6()) a->set_option(asio::ip::v6_only{true});
+    a->bind(ep);  // throws std::system_error (in use, not an address of this host)
+    a->listen();
+    auto bound = a->local_endpoint();
+    if (!bound.address().is_unspecified()) s.listening.push_back(detail::endpoint_text(bound));
+    s.acceptors.push_back(std::move(a));
+  }
+  {
+    std::lock_guard lock{s.protocol->addresses_mutex};
+    s.protocol->addresses = s.listening;
+  }
+  s.protocol->dialer = std::make_shared<tcp_dialer>(state_);
+  for (auto& a : s.acceptors) s.accept(*a);
+  if (s.own_io) {
+    s.work.emplace(s.own_io->get_executor());
+    s.thread = std::thread{[io = s.own_io.get(), id = n.id()] {
+      try {
+        io->run();
+      } catch (const std::exception& e) {
+        log(log_error, "node {}: the TCP I/O thread stopped: {}", id, e.what());
+      }
+    }};
+  }
+}
+
+tcp::~tcp() {
+  // The node stops routing to the protocol; every connection closes (monitors fire).
+  protocol_.reset();
+  state& s = *state_;
+  if (s.own_io) {
+    asio::post(*s.io, [st = state_] { st->stop(); });
+    s.work.reset();
+    s.thread.join();
+    s.acceptors.clear();
+    s.own_io.reset();  // handlers still queued let go of what they hold
+  } else {
+    s.stop();
+  }
+}
+
+std::vector<std::string> tcp::addresses() const {
+  std::lock_guard lock{state_->mutex};
+  return state_->listening;
+}
+
+void tcp::add_peer(std::string_view node_id, std::vector<std::string> addresses) {
+  if (!valid_node_id(node_id)) throw std::invalid_argument{"coport: add_peer: not a node ID"};
+  for (const auto& a : addresses) detail::parse_address(a);
+  std::lock_guard lock{state_->mutex};
+  state_->configured[std::string{node_id}] = std::move(addresses);
+}
+
+std::size_t tcp::queued(std::string_view node_id) const {
+  if (!valid_node_id(node_id)) return 0;
+  std::uint32_t number = coport::detail::node_names().find(node_id);
+  if (number == 0) return 0;
+  peer* p = state_->protocol->find(number, false);
+  return p ? p->queued() : 0;
+}
+
+transport& tcp::protocol() noexcept {
+  return *protocol_;
+}
+
+tcp_stats tcp::stats() const noexcept {
+  const auto& c = *state_->counters;
+  tcp_stats out;
+  out.accepted = c.accepted.load(std::memory_order_relaxed);
+  out.dialed = c.dialed.load(std::memory_order_relaxed);
+  out.connections = c.open.load(std::memory_order_relaxed);
+  out.timeouts = c.timeouts.load(std::memory_order_relaxed);
+  out.dial_failures = c.dial_failures.load(std::memory_order_relaxed);
+  out.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
+  out.bytes_received = c.bytes_received.load(std::memory_order_relaxed);
+  return out;
+}
+
+}  // namespace coport::transport

@@ -1,0 +1,273 @@
+// One TCP connection as a protocol channel (see tcp_channel.hpp).
+#include "tcp_channel.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <asio/bind_executor.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "address.hpp"
+#include "frame.hpp"
+
+namespace coport::transport {
+
+namespace {
+
+/// Channels whose writes this thread's current run made, sent when the run ends.
+thread_local std::vector<std::shared_ptr<tcp_channel>> dirty_channels;
+
+/// The read buffer: large reads, many frames a syscall.
+constexpr std::size_t read_size = 256 << 10;
+/// Write buffers larger than this are given back when they empty.
+constexpr std::size_t keep_capacity = 4 << 20;
+
+std::string remote_text(const asio::ip::tcp::socket& s) {
+  asio::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? std::string{"an unknown address"} : detail::endpoint_text(ep);
+}
+
+}  // namespace
+
+tcp_channel::tcp_channel(asio::ip::tcp::socket socket, strand s, tcp_timing timing,
+                         std::shared_ptr<tcp_counters> counters, tcp_channel_events events)
+    : socket_{std::move(socket)},
+      strand_{std::move(s)},
+      fd_{socket_.native_handle()},
+      timing_{timing},
+      counters_{std::move(counters)},
+      events_{std::move(events)},
+      remote_{remote_text(socket_)},
+      timer_{strand_},
+      created_{clock::now()} {
+  asio::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay{true}, ec);
+  last_read_.store(created_.time_since_epoch().count(), std::memory_order_relaxed);
+  last_write_.store(created_.time_since_epoch().count(), std::memory_order_relaxed);
+  counters_->open.fetch_add(1, std::memory_order_relaxed);
+}
+
+tcp_channel::~tcp_channel() {
+  counters_->open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void tcp_channel::start(std::shared_ptr<channel_handler> handler) {
+  asio::post(strand_, [self = shared_from_this(), handler = std::move(handler)]() mutable {
+    if (self->shut_.load(std::memory_order_acquire)) {
+      std::string why;
+      {
+        std::lock_guard lock{self->mutex_};
+        why = self->close_why_;
+      }
+      handler->on_closed(why.empty() ? "closed" : why);
+      return;
+    }
+    self->handler_ = std::move(handler);
+    self->in_.resize(read_size);
+    self->read();
+    self->tick();
+  });
+}
+
+// -- writing ------------------------------------------------------------------------------------
+
+bool tcp_channel::write(std::span<const std::byte> bytes) {
+  std::unique_lock lock{mutex_};
+  if (closed_) return false;
+  queued_.insert(queued_.end(), bytes.begin(), bytes.end());
+  queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  if (in_flight_ || flush_due_) return true;  // the write in flight, or the flush, takes it
+  if (coport::flush_at_run_end(&tcp_channel::flush_thread)) {
+    flush_due_ = true;
+    dirty_channels.push_back(shared_from_this());
+    return true;
+  }
+  send_locked(lock);
+  return true;
+}
+
+void tcp_channel::flush_thread() {
+  std::vector<std::shared_ptr<tcp_channel>> due;
+  due.swap(dirty_channels);
+  for (auto& ch : due) ch->flush();
+  due.clear();
+  if (dirty_channels.empty()) dirty_channels.swap(due);  // keep the capacity
+}
+
+void tcp_channel::flush() {
+  std::unique_lock lock{mutex_};
+  flush_due_ = false;
+  if (!closed_ && !in_flight_) send_locked(lock);
+}
+
+void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
+  // Nothing is in flight: the kernel takes what it can now, on this thread.
+  std::size_t done = 0;
+  int error = 0;
+  while (done < queued_.size()) {
+    ssize_t n =
+        ::send(fd_, queued_.data() + done, queued_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    error = n < 0 ? errno : EPIPE;
+    break;
+  }
+  if (done) {
+    counters_->bytes_sent.fetch_add(done, std::memory_order_relaxed);
+    queued_bytes_.fetch_sub(done, std::memory_order_relaxed);
+    last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  if (error) {
+    queued_bytes_.fetch_sub(queued_.size() - done, std::memory_order_relaxed);
+    queued_.clear();
+    closed_ = true;
+    lock.unlock();
+    std::string why = fmt::format("sending failed: {}", std::strerror(error));
+    asio::post(strand_, [self = shared_from_this(), why] { self->shut(why); });
+    return;
+  }
+  if (done == queued_.size()) {
+    queued_.clear();
+    if (queued_.capacity() > keep_capacity) queued_.shrink_to_fit();
+    return;
+  }
+  // The rest goes in the background, with whatever is written meanwhile.
+  sending_.assign(queued_.begin() + static_cast<std::ptrdiff_t>(done), queued_.end());
+  queued_.clear();
+  in_flight_ = true;
+  lock.unlock();
+  asio::post(strand_, [self = shared_from_this()] { self->write_async(); });
+}
+
+void tcp_channel::write_async() {
+  if (shut_.load(std::memory_order_acquire)) return;
+  asio::async_write(socket_, asio::buffer(sending_),
+                    asio::bind_executor(strand_, [self = shared_from_this()](
+                                                     const asio::error_code& ec, std::size_t n) {
+                      if (ec) {
+                        self->shut(fmt::format("sending failed: {}", ec.message()));
+                        return;
+                      }
+                      self->counters_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
+                      self->queued_bytes_.fetch_sub(n, std::memory_order_relaxed);
+                      self->last_write_.store(clock::now().time_since_epoch().count(),
+                                              std::memory_order_relaxed);
+                      std::unique_lock lock{self->mutex_};
+                      self->sending_.clear();
+                      if (self->sending_.capacity() > keep_capacity) self->sending_.shrink_to_fit();
+                      if (self->queued_.empty() || self->closed_) {
+                        self->in_flight_ = false;
+                        return;
+                      }
+                      self->sending_.swap(self->queued_);  // a gather of everything written
+                      lock.unlock();
+                      self->write_async();
+                    }));
+}
+
+std::size_t tcp_channel::queued() const {
+  return queued_bytes_.load(std::memory_order_relaxed);
+}
+
+// -- reading, timers, the end -------------------------------------------------------------------
+
+void tcp_channel::read() {
+  socket_.async_read_some(
+      asio::buffer(in_),
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
+                                                               std::size_t n) {
+        if (ec) {
+          self->shut(ec == asio::error::eof ? "the peer closed the connection"
+                                            : fmt::format("receiving failed: {}", ec.message()));
+          return;
+        }
+        self->last_read_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+        self->counters_->bytes_received.fetch_add(n, std::memory_order_relaxed);
+        if (self->handler_) self->handler_->on_bytes({self->in_.data(), n});
+        if (!self->shut_.load(std::memory_order_acquire)) self->read();
+      }));
+}
+
+void tcp_channel::established(const std::string& peer, const std::vector<std::string>& addresses) {
+  established_.store(true, std::memory_order_release);
+  if (events_.established) events_.established(peer, addresses);
+}
+
+void tcp_channel::tick() {
+  if (shut_.load(std::memory_order_acquire)) return;
+  auto now = clock::now();
+  auto since = [&](const std::atomic<clock::rep>& t) {
+    return now - clock::time_point{clock::duration{t.load(std::memory_order_relaxed)}};
+  };
+  if (!established_.load(std::memory_order_acquire)) {
+    if (now - created_ > timing_.handshake_timeout) {
+      shut(fmt::format("the handshake did not complete within {} ms",
+                       timing_.handshake_timeout.count()));
+      return;
+    }
+  } else {
+    if (since(last_read_) > timing_.node_timeout) {
+      counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
+      shut(fmt::format("nothing was heard for {} ms (the node timeout)",
+                       timing_.node_timeout.count()));
+      return;
+    }
+    if (since(last_write_) >= timing_.heartbeat_interval / 2) {
+      static constexpr std::byte heartbeat[detail::frame_header] = {
+          std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0},
+          static_cast<std::byte>(detail::frame_kind::heartbeat)};
+      write(heartbeat);
+    }
+  }
+  timer_.expires_after(timing_.heartbeat_interval / 2);
+  timer_.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+        if (!ec) self->tick();
+      }));
+}
+
+void tcp_channel::close(const std::string& why) {
+  {
+    std::lock_guard lock{mutex_};
+    if (closed_) return;
+    closed_ = true;
+    close_why_ = why;
+  }
+  asio::post(strand_, [self = shared_from_this(), why] { self->shut(why); });
+}
+
+void tcp_channel::shut(const std::string& why) {
+  if (shut_.exchange(true, std::memory_order_acq_rel)) return;
+  {
+    // What was written last (a refusal, a died notice) goes if the kernel takes it now.
+    std::lock_guard lock{mutex_};
+    closed_ = true;
+    if (close_why_.empty()) close_why_ = why;
+    if (!in_flight_ && !queued_.empty()) {
+      [[maybe_unused]] ssize_t n =
+          ::send(fd_, queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    queued_bytes_.store(0, std::memory_order_relaxed);
+    queued_.clear();
+    queued_.shrink_to_fit();
+  }
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  timer_.cancel();
+  auto handler = std::move(handler_);
+  if (handler) handler->on_closed(why);
+  bool was = established_.load(std::memory_order_acquire);
+  if (events_.closed) events_.closed(was, why);
+  events_ = {};  // they may hold what holds this channel
+}
+
+}  // namespace coport::transport

@@ -1,0 +1,108 @@
+#pragma once
+/// \file
+/// transport::tcp_channel — one TCP connection as a protocol channel: batched writes, large
+/// reads, heartbeats, the handshake deadline and the node timeout.
+///
+/// Writes are appended to a buffer under a mutex. A handler's writes go out when its run
+/// ends (coport::flush_at_run_end: one send for many messages); other threads' at once.
+/// Sending happens on the writer's thread (a non-blocking send) while nothing is in flight;
+/// what the kernel does not take goes out in gather writes on the I/O thread.
+/// Threading: `write`, `close`, `queued` from any thread; everything else on the channel's
+/// strand. Lifetime: shared by the protocol's connection and the pending I/O operations;
+/// the cycle with the handler is broken when the channel closes.
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "coport/remote.hpp"
+#include "coport/transport/channel.hpp"
+
+namespace coport::transport {
+
+/// What the TCP layer hears from a channel.
+struct tcp_channel_events {
+  /// The handshake succeeded with `peer`, listening at `addresses`.
+  std::function<void(const std::string& peer, const std::vector<std::string>& addresses)>
+      established;
+  /// The channel ended (`was_established`: after its handshake).
+  std::function<void(bool was_established, const std::string& why)> closed;
+};
+
+/// Timing of one channel.
+struct tcp_timing {
+  std::chrono::milliseconds heartbeat_interval, node_timeout, handshake_timeout;
+};
+
+/// Shared counters of the TCP layer.
+struct tcp_counters {
+  std::atomic<std::size_t> accepted{0}, dialed{0}, open{0}, timeouts{0}, dial_failures{0},
+      bytes_sent{0}, bytes_received{0};
+};
+
+class tcp_channel final : public channel, public std::enable_shared_from_this<tcp_channel> {
+ public:
+  using strand = asio::strand<asio::io_context::executor_type>;
+
+  tcp_channel(asio::ip::tcp::socket socket, strand s, tcp_timing timing,
+              std::shared_ptr<tcp_counters> counters, tcp_channel_events events);
+  ~tcp_channel() override;
+
+  /// Starts reading into `handler` and the timers (once, on any thread).
+  void start(std::shared_ptr<channel_handler> handler);
+  /// The remote endpoint, for log lines.
+  const std::string& remote() const noexcept { return remote_; }
+
+  // channel
+  bool write(std::span<const std::byte> bytes) override;
+  void close(const std::string& why) override;
+  std::size_t queued() const override;
+  void established(const std::string& peer, const std::vector<std::string>& addresses) override;
+
+  /// Pushes out what this thread's handlers wrote (flush_at_run_end's callback).
+  static void flush_thread();
+
+ private:
+  void flush();
+  /// Sends queued_ (mutex held): directly if nothing is in flight, else it waits.
+  void send_locked(std::unique_lock<std::mutex>& lock);
+  void write_async();
+  void read();
+  void tick();
+  void shut(const std::string& why);
+
+  asio::ip::tcp::socket socket_;
+  strand strand_;
+  const int fd_;
+  const tcp_timing timing_;
+  std::shared_ptr<tcp_counters> counters_;
+  tcp_channel_events events_;
+  std::string remote_;
+  asio::steady_timer timer_;
+  std::shared_ptr<channel_handler> handler_;  // strand only
+  std::vector<std::byte> in_;                 // strand only
+
+  mutable std::mutex mutex_;
+  std::vector<std::byte> queued_;   ///< written, not yet handed to the kernel or a write
+  std::vector<std::byte> sending_;  ///< owned by the async write in flight
+  bool in_flight_ = false;          ///< an async write runs (it picks up queued_ when done)
+  bool flush_due_ = false;          ///< this channel is in some thread's flush list
+  bool closed_ = false;
+  std::string close_why_;
+  std::atomic<std::size_t> queued_bytes_{0};
+
+  std::atomic<bool> established_{false};
+  std::atomic<bool> shut_{false};
+  using clock = std::chrono::steady_clock;
+  std::atomic<clock::rep> last_read_, last_write_;
+  const clock::time_point created_;
+};
+
+}  // namespace coport::transport
