@@ -165,8 +165,18 @@ bool peer::flush_locked() {
 
 void peer::refuse(const port_id& to, const std::string& text) {
   owner_.count_drop();
-  log(log_error, "node {}: a message to {} was not sent: {}", owner_.owner.id(), to.to_string(),
-      text);
+  // One line a second at most: a producer far ahead of its link refuses many messages.
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_refusal_log_.load(std::memory_order_relaxed);
+  if (now - last >= std::chrono::steady_clock::duration{std::chrono::seconds{1}}.count() &&
+      last_refusal_log_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    std::size_t more = refusals_unlogged_.exchange(0, std::memory_order_relaxed);
+    log(log_error, "node {}: a message to {} was not sent: {}{}", owner_.owner.id(), to.to_string(),
+        text,
+        more ? fmt::format(" ({} more were refused since the last line)", more) : std::string{});
+  } else {
+    refusals_unlogged_.fetch_add(1, std::memory_order_relaxed);
+  }
   reason why = transport_error(id_, text);
   port_down(to.local(), to.incarnation(), why);
 }

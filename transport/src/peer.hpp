@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -116,6 +117,8 @@ class peer final : public wire::node_names_out {
   };
   std::vector<pending_node> pending_nodes_;
   std::vector<std::byte> out_, scratch_;
+  std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
+  std::atomic<std::size_t> refusals_unlogged_{0};
 };
 
 }  // namespace coport::transport

@@ -22,6 +22,8 @@ thread_local std::vector<std::shared_ptr<tcp_channel>> dirty_channels;
 
 /// The read buffer: large reads, many frames a syscall.
 constexpr std::size_t read_size = 256 << 10;
+/// A handler's writes wait for its run's end up to this much.
+constexpr std::size_t batch_bytes = 64 << 10;
 /// Write buffers larger than this are given back when they empty.
 constexpr std::size_t keep_capacity = 4 << 20;
 
@@ -80,7 +82,12 @@ bool tcp_channel::write(std::span<const std::byte> bytes) {
   if (closed_) return false;
   queued_.insert(queued_.end(), bytes.begin(), bytes.end());
   queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
-  if (in_flight_ || flush_due_) return true;  // the write in flight, or the flush, takes it
+  if (in_flight_) return true;  // the write in flight takes it when it is done
+  if (flush_due_) {
+    // The run's end sends it; a producer that wrote a batch's worth sends it now.
+    if (queued_.size() >= batch_bytes) send_locked(lock);
+    return true;
+  }
   if (coport::flush_at_run_end(&tcp_channel::flush_thread)) {
     flush_due_ = true;
     dirty_channels.push_back(shared_from_this());

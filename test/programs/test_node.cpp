@@ -1,0 +1,91 @@
+// A node in its own process, for the multi-process transport tests (test/transport/
+// processes_test.cpp). It listens on loopback, prints where and its ports' IDs, serves them,
+// and exits when its stdin closes (so it never outlives the test that started it).
+//
+// Usage: coport_test_node --id ID [--bind ADDR] [--secret S] [--heartbeat MS] [--timeout MS]
+// Prints: "ready ADDR", then "port NAME ID" for sink, echo, busy and stream.
+#include <coport/coport.hpp>
+#include <coport/transport/tcp.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+using namespace coport;
+namespace tp = coport::transport;
+
+int main(int argc, char** argv) {
+  std::string id = "test-node", bind = "127.0.0.1:0";
+  tp::tcp_options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string key = argv[i], value = argv[i + 1];
+    if (key == "--id") {
+      id = value;
+    } else if (key == "--bind") {
+      bind = value;
+    } else if (key == "--secret") {
+      options.secret = value;
+    } else if (key == "--heartbeat") {
+      options.heartbeat_interval = std::chrono::milliseconds{std::stoi(value)};
+    } else if (key == "--timeout") {
+      options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
+    } else {
+      std::cerr << "usage: coport_test_node --id ID [--bind ADDR] [--secret S] "
+                   "[--heartbeat MS] [--timeout MS]\n";
+      return 2;
+    }
+  }
+  options.binds = {bind};
+  node_options no;
+  no.id = id;
+  no.threads = 2;
+  node n{no};
+  tp::tcp t{n, options};
+
+  // sink: counts "n" messages and whether they came in order; "end" reports.
+  std::int64_t expected = 0, received = 0;
+  bool in_order = true;
+  auto sink = n.port();
+  n.rcv(sink, "n", [&](std::int64_t i) {
+    in_order = in_order && i == expected;
+    expected = i + 1;
+    ++received;
+  });
+  n.rcv(sink, "end", [&](port_id reply_to) { n.snd(reply_to, "count", received, in_order); });
+  // echo: answers pings.
+  auto echo = n.port();
+  n.rcv(echo, "ping", [&](std::int64_t i, port_id reply_to) { n.snd(reply_to, "pong", i); });
+  // busy: spins a worker for the given milliseconds, then says so.
+  auto busy = n.port();
+  n.rcv(busy, "spin", [&](int ms, port_id reply_to) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{ms};
+    volatile std::uint64_t x = 0;
+    while (std::chrono::steady_clock::now() < until) x = x + 1;
+    n.snd(reply_to, "spun", ms);
+  });
+  auto busy2 = n.port();
+  n.rcv(busy2, "spin", [&](int ms, port_id reply_to) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{ms};
+    volatile std::uint64_t x = 0;
+    while (std::chrono::steady_clock::now() < until) x = x + 1;
+    n.snd(reply_to, "spun", ms);
+  });
+  // stream: sends `count` numbered messages to a port.
+  auto stream = n.port();
+  n.rcv(stream, "go", [&](port_id to, std::int64_t count) {
+    for (std::int64_t i = 0; i < count; ++i) n.snd(to, "n", i);
+  });
+
+  std::cout << "ready " << t.addresses().at(0) << "\n"
+            << "port sink " << sink.to_string() << "\n"
+            << "port echo " << echo.to_string() << "\n"
+            << "port busy " << busy.to_string() << "\n"
+            << "port busy2 " << busy2.to_string() << "\n"
+            << "port stream " << stream.to_string() << std::endl;
+  // Runs until stdin closes (the test ended or died).
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
