@@ -21,6 +21,9 @@ void fanout(int argc, char** argv);
 void selective(int argc, char** argv);
 void latency(int argc, char** argv);
 void wire(int argc, char** argv);
+void remote(int argc, char** argv);
+void remote_peer(int argc, char** argv);
+void remote_floor_peer(int argc, char** argv);
 
 /// A node with the machine's threads (or `threads=` when given).
 inline coport::node_options options(long threads) {

@@ -11,5 +11,8 @@ int main(int argc, char** argv) {
                           {"fanout", coport_bench::fanout},
                           {"selective", coport_bench::selective},
                           {"latency", coport_bench::latency},
-                          {"wire", coport_bench::wire}});
+                          {"wire", coport_bench::wire},
+                          {"remote", coport_bench::remote},
+                          {"remote_peer", coport_bench::remote_peer},
+                          {"remote_floor_peer", coport_bench::remote_floor_peer}});
 }

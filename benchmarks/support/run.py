@@ -25,10 +25,11 @@ WORKLOADS = {
     "selective": [["k=0"], ["k=10"], ["k=1000", "iterations=20000"]],
     "latency": [[]],
     "wire": [[]],
+    "remote": [[]],
 }
 # Workloads only coport runs (no peer program has them; their figures stand beside coport's
 # own local ones from the same run).
-COPORT_ONLY = {"wire"}
+COPORT_ONLY = {"wire", "remote"}
 # coport runs its two variants (event ports, coroutine actors) in separate processes where a
 # figure is per process (peak and idle memory).
 COPORT_ARGS = {
@@ -120,6 +121,8 @@ def table(results, runtimes):
         key = (r["bench"], r["params"], r["unit"])
         rows.setdefault(key, {})[r["runtime"]] = r["value"]
     cols = ["coport", "coport-coro"] + [p for p in ("caf", "erlang") if p in runtimes]
+    if any(r["runtime"] == "tcp-floor" for r in results):
+        cols.append("tcp-floor")  # remote: plain blocking sockets, measured in the same run
     head = ["bench", "params", "unit"] + cols
     for p in ("caf", "erlang"):
         if p in runtimes:

@@ -1,0 +1,297 @@
+// remote: two nodes in two processes over loopback TCP, beside a raw TCP floor measured in
+// the same run (plain blocking sockets, one round trip per message, no runtime at all).
+//
+//   remote.pingpong   round trip of a small message and of a 4 KiB one (us)
+//   remote.stream     one-way messages, the receiver acking every 10^4 (msgs/s; 4 KiB: MB/s)
+//   remote.cal        a cal's reply time at low load (us, p50 and p99)
+//
+// The other process is this program again: `coport-bench remote_peer` (a coport node) or
+// `coport-bench remote_floor_peer` (the raw echo server). Each prints its address and exits
+// when its stdin closes.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <coport/transport/tcp.hpp>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "coport_workloads.hpp"
+
+extern char** environ;
+
+using namespace coport;
+namespace tp = coport::transport;
+
+namespace coport_bench {
+
+namespace {
+
+constexpr long ack_every = 10'000;
+
+/// This program again, as the other process; stdout and stdin on pipes.
+struct other_process {
+  pid_t pid = -1;
+  FILE* out = nullptr;
+  int in = -1;
+
+  explicit other_process(const char* role) {
+    int to[2], from[2];
+    if (pipe(to) != 0 || pipe(from) != 0) std::abort();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+    posix_spawn_file_actions_addclose(&fa, to[1]);
+    posix_spawn_file_actions_addclose(&fa, from[0]);
+    std::string self = "/proc/self/exe", r = role;
+    char* argv[] = {self.data(), r.data(), nullptr};
+    if (posix_spawn(&pid, self.c_str(), &fa, nullptr, argv, environ) != 0) std::abort();
+    posix_spawn_file_actions_destroy(&fa);
+    close(to[0]);
+    close(from[1]);
+    in = to[1];
+    out = fdopen(from[0], "r");
+  }
+  ~other_process() {
+    close(in);
+    fclose(out);
+    waitpid(pid, nullptr, 0);
+  }
+  std::string word() {
+    char buf[512];
+    if (std::fscanf(out, "%511s", buf) != 1) std::abort();
+    return buf;
+  }
+};
+
+void wait_stdin() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+}
+
+node_options one_thread(const char* id) {
+  node_options o;
+  o.id = id;
+  o.threads = 1;
+  return o;
+}
+
+// -- the raw floor --------------------------------------------------------------------------
+
+void floor_serve(int fd) {
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    std::uint32_t size;
+    if (recv(fd, &size, 4, MSG_WAITALL) != 4) return;
+    if (size > buf.size()) return;
+    if (size && recv(fd, buf.data(), size, MSG_WAITALL) != static_cast<ssize_t>(size)) return;
+    if (send(fd, &size, 4, MSG_MORE) != 4) return;
+    if (size && send(fd, buf.data(), size, 0) != static_cast<ssize_t>(size)) return;
+  }
+}
+
+double floor_rtt_us(int port, std::size_t size, long n) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::vector<char> buf(size + 4);
+  auto len = static_cast<std::uint32_t>(size);
+  std::memcpy(buf.data(), &len, 4);
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (send(fd, buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) std::abort();
+    if (recv(fd, buf.data(), buf.size(), MSG_WAITALL) != static_cast<ssize_t>(buf.size()))
+      std::abort();
+  }
+  double us = bench::seconds_since(start) / static_cast<double>(n) * 1e6;
+  close(fd);
+  return us;
+}
+
+// -- coport -------------------------------------------------------------------------------------
+
+struct remote_ports {
+  std::string address;
+  port_id pong, sink;
+};
+
+double pingpong_us(node& n, const port_id& pong, std::size_t size, long rounds) {
+  std::promise<void> done;
+  auto start = std::chrono::steady_clock::now();
+  auto ping = n.port();
+  std::vector<std::byte> blob(size, std::byte{5});
+  long warm = std::min(rounds / 10, 1000L);
+  n.rcv(ping, "pong", [&, rounds](long i) {
+    if (i == warm) start = std::chrono::steady_clock::now();
+    if (i == rounds + warm) {
+      done.set_value();
+      return;
+    }
+    if (blob.empty()) {
+      n.snd(pong, "ping", i + 1, ping);
+    } else {
+      n.snd(pong, "pingb", i + 1, ping, blob);
+    }
+  });
+  if (blob.empty()) {
+    n.snd(pong, "ping", 0L, ping);
+  } else {
+    n.snd(pong, "pingb", 0L, ping, blob);
+  }
+  done.get_future().wait();
+  n.kil(ping);
+  return bench::seconds_since(start) / static_cast<double>(rounds) * 1e6;
+}
+
+/// One-way messages from one handler, at most two ack windows in flight.
+double stream_rate(node& n, const port_id& sink, long count, std::size_t size) {
+  std::promise<void> done;
+  std::vector<std::byte> blob(size, std::byte{3});
+  auto producer = n.port();
+  long sent = 0;
+  auto send_window = [&, producer] {
+    long end = std::min(count, sent + ack_every);
+    for (; sent < end; ++sent) {
+      if (size == 0) {
+        n.snd(sink, "n", sent, producer);
+      } else {
+        n.snd(sink, "b", sent, producer, blob);
+      }
+    }
+    if (sent == count) n.snd(sink, "fin", count - 1, producer);  // acked after the last one
+  };
+  n.rcv(producer, "ack", [&](long acked) {
+    if (acked + 1 >= count) {
+      done.set_value();
+      return;
+    }
+    if (sent < count) send_window();
+  });
+  auto start = std::chrono::steady_clock::now();
+  n.peval(producer, [&] {
+    send_window();
+    send_window();
+  });
+  done.get_future().wait();
+  n.kil(producer);
+  return static_cast<double>(count) / bench::seconds_since(start);
+}
+
+std::pair<double, double> cal_us(node& n, const port_id& pong, long count) {
+  std::vector<double> times;
+  times.reserve(static_cast<std::size_t>(count));
+  for (long i = 0; i < count; ++i) {
+    std::promise<void> done;
+    auto start = std::chrono::steady_clock::now();
+    n.cal(pong, "echo", i, [&](reply) { done.set_value(); });
+    done.get_future().wait();
+    times.push_back(bench::seconds_since(start) * 1e6);
+  }
+  std::sort(times.begin(), times.end());
+  return {times[times.size() / 2], times[times.size() * 99 / 100]};
+}
+
+}  // namespace
+
+void remote_peer(int, char**) {
+  node n{one_thread("bench-remote-b")};
+  tp::tcp_options o;
+  o.binds = {"127.0.0.1:0"};
+  tp::tcp t{n, o};
+  auto pong = n.port();
+  n.rcv(pong, "ping", [&](long i, port_id back) { n.snd(back, "pong", i); });
+  n.rcv(pong, "pingb", [&](long i, port_id back, const std::vector<std::byte>& b) {
+    n.snd(back, "pong", i + static_cast<long>(b.size() - b.size()));
+  });
+  n.rcv(pong, "echo", [&](long i, port_id back) { n.snd(back, "echo", i); });
+  auto sink = n.port();
+  n.rcv(sink, "n", [&](long i, port_id back) {
+    if ((i + 1) % ack_every == 0) n.snd(back, "ack", i);
+  });
+  n.rcv(sink, "b", [&](long i, port_id back, const std::vector<std::byte>&) {
+    if ((i + 1) % ack_every == 0) n.snd(back, "ack", i);
+  });
+  n.rcv(sink, "fin", [&](long last, port_id back) { n.snd(back, "ack", last); });
+  std::cout << t.addresses().at(0) << " " << pong.to_string() << " " << sink.to_string()
+            << std::endl;
+  wait_stdin();
+}
+
+void remote_floor_peer(int, char**) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 8) != 0)
+    std::abort();
+  socklen_t len = sizeof addr;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::cout << ntohs(addr.sin_port) << std::endl;
+  std::thread server{[lfd] {
+    for (;;) {
+      int fd = accept(lfd, nullptr, nullptr);
+      if (fd < 0) return;
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      floor_serve(fd);
+      close(fd);
+    }
+  }};
+  server.detach();
+  wait_stdin();
+}
+
+void remote(int argc, char** argv) {
+  bench::args a{"remote",
+                {{"n", 20'000}, {"stream", 2'000'000}, {"big", 50'000}, {"cal", 5'000}},
+                argc,
+                argv,
+                2};
+  long n = a["n"], stream = a["stream"], big = a["big"], cals = a["cal"];
+  std::string np = "n=" + std::to_string(n);
+  {
+    other_process floor_proc{"remote_floor_peer"};
+    int port = std::stoi(floor_proc.word());
+    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 8, n), "us", "size=small");
+    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 4096, n), "us", "size=4KiB");
+  }
+  other_process peer{"remote_peer"};
+  std::string address = peer.word();
+  auto pong = port_id::parse(peer.word());
+  auto sink = port_id::parse(peer.word());
+  if (!pong || !sink) std::abort();
+  node local{one_thread("bench-remote-a")};
+  tp::tcp_options o;
+  o.peers["bench-remote-b"] = {address};
+  tp::tcp t{local, o};
+  a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
+  a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
+  a.report("coport", "remote.stream", stream_rate(local, *sink, stream, 0), "msgs/s", "size=small");
+  a.report("coport", "remote.stream", stream_rate(local, *sink, big, 4096) * 4096 / 1e6, "MB/s",
+           "size=4KiB");
+  auto [p50, p99] = cal_us(local, *pong, cals);
+  a.report("coport", "remote.cal", p50, "us", "p50");
+  a.report("coport", "remote.cal", p99, "us", "p99");
+  auto s = t.stats();
+  std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
+               s.bytes_received, s.connections);
+}
+
+}  // namespace coport_bench
