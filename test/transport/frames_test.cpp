@@ -114,6 +114,16 @@ struct frames {
       values(w);
     });
   }
+  /// A fragment of large record `id` (`total` given on the first).
+  frames& fragment(std::uint8_t flags, std::uint64_t id, std::uint64_t total,
+                   std::span<const std::byte> piece) {
+    return add(frame_kind::fragment, [&](wire::writer& w) {
+      w.byte(flags);
+      w.varint(id);
+      if (flags & 1) w.varint(total);
+      w.raw(piece.data(), piece.size());
+    });
+  }
   frames& control(frame_kind k, const port_id& p) {
     return add(k, [&](wire::writer& w) {
       w.varint(p.local());
@@ -184,6 +194,61 @@ TEST_SUITE("transport.frames") {
     b.n.run_until_idle();
     CHECK(got.back() == std::size_t{4} << 20);
     CHECK(!b.ch->closed);
+  }
+
+  TEST_CASE(
+      "a large message in fragments is delivered whole, and what came for its port "
+      "meanwhile waits behind it while other ports get theirs at once") {
+    raw_peer b{"frag-b"};
+    std::vector<std::string> got;
+    auto p = b.n.port(), q = b.n.port();
+    b.n.rcv(p, "big", [&](std::string v) { got.push_back("big " + std::to_string(v.size())); });
+    b.n.rcv(p, "x", [&](int v) { got.push_back("p " + std::to_string(v)); });
+    b.n.rcv(q, "x", [&](int v) { got.push_back("q " + std::to_string(v)); });
+    b.n.run_until_idle();
+    std::vector<std::byte> record;
+    {
+      wire::writer w{record};
+      w.varint(p.local());
+      w.varint(p.incarnation());
+      w.string("big");
+      w.varint(1);
+      w.string("string");
+      wire::codec<std::string>::encode(w, std::string(300000, 'z'));
+    }
+    std::span<const std::byte> all{record};
+    auto one = [](wire::writer& w) { wire::codec<int>::encode(w, 1); };
+    b.feed(frames{}
+               .hello("frag-a")
+               .def_tag(0, "x")
+               .def_sig(0, {"i32"})
+               .fragment(1, 5, record.size(), all.subspan(0, 1000))
+               .msg(p, 0, 0, one)  // behind the big one
+               .msg(q, 0, 0, one)  // another port: at once
+               .fragment(0, 5, 0, all.subspan(1000, 100000)));
+    CHECK(got == std::vector<std::string>{"q 1"});
+    b.feed(frames{}.fragment(2, 5, 0, all.subspan(101000)));
+    CHECK(got == std::vector<std::string>{"q 1", "big 300000", "p 1"});
+    CHECK(!b.ch->closed);
+  }
+
+  TEST_CASE("bad fragments end that channel: unopened, reopened, too long, over the maximum") {
+    std::vector<std::byte> piece(64, std::byte{0});
+    std::vector<std::pair<const char*, frames>> cases;
+    cases.push_back({"not open", frames{}.hello("fb-a").fragment(0, 1, 0, piece)});
+    cases.push_back(
+        {"reopened",
+         frames{}.hello("fb-a").fragment(1, 1, 1000, piece).fragment(1, 1, 1000, piece)});
+    cases.push_back({"too long", frames{}.hello("fb-a").fragment(1, 1, 10, piece)});
+    cases.push_back({"over the maximum", frames{}.hello("fb-a").fragment(1, 1, 1ull << 40, piece)});
+    cases.push_back({"short at its end", frames{}.hello("fb-a").fragment(3, 1, 1000, piece)});
+    for (auto& [what, f] : cases) {
+      INFO(what);
+      raw_peer b{"fb-b"};
+      b.feed(f);
+      CHECK(b.ch->closed);
+      CHECK(b.t.stats().bad_frames == 1);
+    }
   }
 
   TEST_CASE("bad frames end that channel and never take the node down") {

@@ -3,6 +3,7 @@
 // Every socket binds 127.0.0.1 or [::1]; every wait is bounded.
 #include <doctest/doctest.h>
 
+#include <fmt/ranges.h>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -10,6 +11,7 @@
 #include <asio/write.hpp>
 #include <coport/coport.hpp>
 #include <coport/transport/tcp.hpp>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -337,5 +339,64 @@ TEST_SUITE("transport.tcp") {
     b->n.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
     a.n.snd(pb, "n", 6);
     REQUIRE(got.wait_for(1));
+  }
+}
+
+TEST_SUITE("transport.tcp") {
+  TEST_CASE(
+      "a 64 MiB message goes in fragments: another port's small messages overtake it, and "
+      "a later message to its own port waits behind it") {
+    auto o = fast();
+    o.protocol.max_frame = 128 << 20;
+    o.protocol.max_queue = 128 << 20;
+    tcp_node a{"big-a", o}, b{"big-b", o};
+    a.knows(b);
+    std::mutex m;
+    std::vector<std::string> order;
+    probe done;
+    auto big_rx = b.n.port();
+    b.n.rcv(big_rx, "big", [&](const std::vector<std::byte>& blob) {
+      std::lock_guard lock{m};
+      order.push_back("big " + std::to_string(blob.size()));
+    });
+    b.n.rcv(big_rx, "after", [&] {
+      {
+        std::lock_guard lock{m};
+        order.push_back("after");
+      }
+      done.add("after");
+    });
+    auto small_rx = b.n.port();
+    b.n.rcv(small_rx, "s", [&](int i) {
+      std::lock_guard lock{m};
+      order.push_back("s" + std::to_string(i));
+    });
+    // Connected first, so that the big one is not queued behind the handshake.
+    probe up;
+    auto warm = b.n.port();
+    b.n.rcv(warm, "hi", [&] { up.add("hi"); });
+    a.n.snd(warm, "hi");
+    REQUIRE(up.wait_for(1));
+    auto producer = a.n.port();
+    std::size_t size = std::size_t{64} << 20;
+    a.n.rcv(producer, "go", [&] {
+      a.n.snd(big_rx, "big", std::vector<std::byte>(size, std::byte{1}));
+      for (int i = 0; i < 10; ++i) a.n.snd(small_rx, "s", i);
+      a.n.snd(big_rx, "after");
+    });
+    a.n.snd(producer, "go");
+    INFO("sent " << a.t.stats().bytes_sent << ", received " << b.t.stats().bytes_received
+                 << ", queued " << a.t.queued("big-b"));
+    REQUIRE(done.wait_for(1, 30s));
+    std::lock_guard lock{m};
+    auto at = [&](const std::string& e) {
+      return std::find(order.begin(), order.end(), e) - order.begin();
+    };
+    INFO(fmt::format("{}", fmt::join(order, " ")));
+    REQUIRE(order.size() == 12);
+    CHECK(at("big " + std::to_string(size)) < at("after"));  // FIFO to one port
+    CHECK(at("s0") < at("big " + std::to_string(size)));     // not behind 64 MiB
+    for (int i = 1; i < 10; ++i)
+      CHECK(at("s" + std::to_string(i - 1)) < at("s" + std::to_string(i)));
   }
 }

@@ -19,6 +19,11 @@ using detail::log;
 using detail::log_error;
 using detail::log_info;
 
+namespace {
+const char* const too_many_tags =
+    "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
+}  // namespace
+
 // -- connection: the receiving side --------------------------------------------------------------
 
 connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch,
@@ -221,7 +226,8 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::heartbeat:
       return;
     case frame_kind::fragment:
-      wire::reader::fail("fragments are not supported yet");
+      on_fragment(r);
+      return;
     case frame_kind::def_tag: {
       std::uint64_t slot = r.varint();
       std::string_view name = r.string_view();
@@ -399,6 +405,7 @@ void connection::on_auth(wire::reader& r) {
   if (status == 1) {
     // The peer keeps the channel it opened to us at the same time; this one goes quietly
     // and what waits goes out on that one.
+    r.string_view();  // why (empty)
     if (!r.done()) wire::reader::fail("a frame has bytes after its end");
     peer_->yield(this);
     refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
@@ -459,14 +466,26 @@ void connection::on_message(wire::reader& r) {
     wire::reader::fail("a message names a tag slot that was never defined");
   }
   std::string refused;
-  if (in_tag_refused_[ts]) {
-    refused = "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
-  }
+  if (in_tag_refused_[ts]) refused = too_many_tags;
   std::uint64_t ss = 0;
   message m = read_payload(r, in_tags_[ts], refused, ss);
   notify([&] {
     return frame_event{"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]};
   });
+  if (auto it = waiting_.find(to.local()); it != waiting_.end()) {
+    // A large message for that port is still arriving: this one waits behind it (FIFO).
+    if (waiting_count_ >= detail::max_held) {
+      fail("too many messages wait behind large ones");
+      return;
+    }
+    ++waiting_count_;
+    it->second.push_back({0, true, to, current, std::move(m), std::move(refused)});
+    return;
+  }
+  deliver(to, current, std::move(m), refused);
+}
+
+void connection::deliver(const port_id& to, bool current, message m, const std::string& refused) {
   if (!current) {
     owner_->count_drop();  // for a port of an earlier incarnation of this node: gone
     return;
@@ -484,6 +503,91 @@ void connection::on_message(wire::reader& r) {
   if (owner_->owner.deliver(to, std::move(m))) {
     owner_->received.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+void connection::on_fragment(wire::reader& r) {
+  std::uint8_t flags = r.byte();
+  if (flags > 3) wire::reader::fail("a fragment's flags are unknown");
+  std::uint64_t id = r.varint();
+  auto it = records_.find(id);
+  if (flags & 1) {
+    if (it != records_.end()) wire::reader::fail("a large message's ID is already open");
+    if (records_.size() >= detail::max_open_records) {
+      wire::reader::fail("too many large messages are open at once");
+    }
+    std::uint64_t total = r.varint();
+    if (total > owner_->options.max_frame) {
+      wire::reader::fail("a large message is over the maximum frame size");
+    }
+    if (record_bytes_ + total > 2 * owner_->options.max_frame) {
+      wire::reader::fail("large messages open at once are over twice the maximum frame size");
+    }
+    record_bytes_ += static_cast<std::size_t>(total);
+    wire::reader head{r.rest()};
+    std::uint64_t target = head.varint();  // what arrives for that port meanwhile waits
+    it = records_.emplace(id, open_record{target, static_cast<std::size_t>(total), {}}).first;
+    waiting_[target].push_back({id, false, {}, false, {}, {}});
+    ++waiting_count_;
+  } else if (it == records_.end()) {
+    wire::reader::fail("a fragment of a large message that is not open");
+  }
+  open_record& rec = it->second;
+  auto piece = r.raw(r.remaining());
+  if (rec.bytes.size() + piece.size() > rec.total) {
+    wire::reader::fail("a large message is longer than it said");
+  }
+  rec.bytes.insert(rec.bytes.end(), piece.begin(), piece.end());  // grows with what arrives
+  if (!(flags & 2)) return;
+  if (rec.bytes.size() != rec.total) wire::reader::fail("a large message is shorter than it said");
+  std::uint64_t target = rec.target;
+  std::vector<std::byte> bytes = std::move(rec.bytes);
+  record_bytes_ -= rec.total;
+  records_.erase(it);
+
+  wire::reader in{bytes, this};
+  bool current;
+  port_id to = read_local(in, current);
+  if (to.local() != target) wire::reader::fail("a large message's port changed");
+  std::string_view name = in.string_view();
+  if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
+  std::size_t n = in.count(1);
+  if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view type = in.string_view();
+    if (type.size() > detail::max_name) wire::reader::fail("a type name is too long");
+    names.emplace_back(type);
+  }
+  bool added = false;
+  tag t = coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel, &added);
+  new_tags_ += added;
+  std::string refused;
+  if (t.empty() && !name.empty()) refused = too_many_tags;
+  auto dec = coport::detail::resolve_payload(names);
+  message m;
+  if (!dec->error.empty()) {
+    refused = dec->error;
+  } else if (refused.empty()) {
+    m = message{coport::detail::decode_values(t, in, *dec)};
+    if (!in.done()) wire::reader::fail("a large message has bytes after its end");
+  }
+  notify([&] { return frame_event{"message", {}, to, std::string{name}, names}; });
+  // Its place in its port's line is filled; what is ready at the front goes.
+  auto& line = waiting_[target];
+  for (auto& e : line) {
+    if (e.record == id) {
+      e = waiting_entry{id, true, to, current, std::move(m), std::move(refused)};
+      break;
+    }
+  }
+  while (!line.empty() && line.front().ready) {
+    waiting_entry e = std::move(line.front());
+    line.pop_front();
+    --waiting_count_;
+    deliver(e.to, e.current, std::move(e.msg), e.refused);
+    if (closed_) return;
+  }
+  if (line.empty()) waiting_.erase(target);
 }
 
 void connection::hole(const port_id& to, const reason& why) {

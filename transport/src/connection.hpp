@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,10 @@ class connection final : public channel_handler,
   std::size_t queued() const { return channel_->queued(); }
   /// Writes a control frame that needs no caches (died, lost, lost_ack); false if closed.
   bool write(const std::vector<std::byte>& frame) { return channel_->write(frame); }
+  /// Writes a large message record (as fragments, see frame.hpp); false if closed.
+  bool write_large(std::vector<std::byte> record) {
+    return channel_->write_large(std::move(record));
+  }
   /// Ends the channel for a protocol error `why` (a log line says why); idempotent.
   void fail(const std::string& why);
   /// Ends the channel now without blaming the peer (the transport is going away).
@@ -70,6 +75,9 @@ class connection final : public channel_handler,
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
   void refuse(const std::string& why, bool quiet);
   void on_message(wire::reader& r);
+  void on_fragment(wire::reader& r);
+  /// Hands a decoded message to its port (or drops it: stale, a hole, refused).
+  void deliver(const port_id& to, bool current, message m, const std::string& refused);
   void on_spawn(wire::reader& r);
   void on_watch(const port_id& target);
   port_id read_local(wire::reader& r, bool& current);
@@ -107,6 +115,25 @@ class connection final : public channel_handler,
   std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
   std::vector<std::uint32_t> in_nodes_;
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
+  // Large messages arriving in fragments, and, for each port one is for, what arrived for
+  // that port since (delivered in arrival order once the records before it are whole).
+  struct open_record {
+    std::uint64_t target;
+    std::size_t total;
+    std::vector<std::byte> bytes;
+  };
+  std::unordered_map<std::uint64_t, open_record> records_;  ///< by record ID
+  std::size_t record_bytes_ = 0;                            ///< announced by open records
+  struct waiting_entry {
+    std::uint64_t record;  ///< the record it is, or 0 for a message that arrived whole
+    bool ready;
+    port_id to;
+    bool current;
+    message msg;
+    std::string refused;
+  };
+  std::unordered_map<std::uint64_t, std::deque<waiting_entry>> waiting_;  ///< by local port
+  std::size_t waiting_count_ = 0;
 
   std::mutex watched_mutex_;  // monitor callbacks erase entries from other threads
   std::unordered_map<std::uint64_t, monitor> watched_;  ///< our ports the peer watches

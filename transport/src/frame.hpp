@@ -9,6 +9,7 @@
 /// caches (slots), and then by slot.
 /// Threading: plain functions.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -51,10 +52,19 @@ inline constexpr std::size_t max_payload_values = 64;
 inline constexpr std::size_t max_holes = 65536;
 inline constexpr std::size_t nonce_size = 16;     ///< random bytes in every hello
 inline constexpr std::size_t max_addresses = 16;  ///< addresses a hello may name
-inline constexpr std::size_t max_address = 256;   ///< bytes of one address  ///< ports with dropped messages, unacked
+inline constexpr std::size_t max_address =
+    256;  ///< bytes of one address  ///< ports with dropped messages, unacked
 /// New tag names one channel may have interned (of the process's 65 536): one peer cannot
 /// use up what the others need.
 inline constexpr std::size_t new_tags_per_channel = 8192;
+
+/// A message whose values take more than this goes as a large record in fragments, so that
+/// it delays other traffic on its channel by at most one fragment.
+inline constexpr std::size_t large_message = 64 << 10;
+/// The bytes of a large record each fragment carries (at most).
+inline constexpr std::size_t fragment_size = 128 << 10;
+/// Messages for the target of a large record in flight that a receiver holds back.
+inline constexpr std::size_t max_held = 65536;
 
 /// Starts a frame of `kind` at the end of `out`; returns where it starts.
 inline std::size_t begin_frame(std::vector<std::byte>& out, frame_kind kind) {
@@ -80,6 +90,32 @@ inline std::uint32_t frame_length(const std::byte* p) {
          std::uint32_t(std::to_integer<std::uint8_t>(p[2])) << 16 |
          std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
 }
+
+/// Appends to `out` the fragment frame of large record `id` that carries
+/// `record[offset, offset + fragment_size)`; returns the new offset. A large record is
+/// `varint local, varint incarnation, string tag, varint count, count * string type name,
+/// values` with node IDs inline (no link cache: its fragments cross while other frames
+/// redefine slots). A fragment is `u8 flags (1 first, 2 last), varint id, [varint record
+/// size if first], bytes`. A record's first fragment goes where the message was written in
+/// the stream (so what follows it to the same port waits for it); the rest may come later,
+/// records one after another.
+inline std::size_t append_fragment(std::vector<std::byte>& out,
+                                   const std::vector<std::byte>& record, std::size_t offset,
+                                   std::uint64_t id) {
+  std::size_t piece = std::min(fragment_size, record.size() - offset);
+  std::size_t start = begin_frame(out, frame_kind::fragment);
+  wire::writer w{out};
+  std::uint8_t flags = (offset == 0 ? 1 : 0) | (offset + piece == record.size() ? 2 : 0);
+  w.byte(flags);
+  w.varint(id);
+  if (offset == 0) w.varint(record.size());
+  w.raw(record.data() + offset, piece);
+  end_frame(out, start);
+  return offset + piece;
+}
+
+/// Large records a receiver may have open at once on one channel.
+inline constexpr std::size_t max_open_records = 64;
 
 /// A frame `kind` about port `local.incarnation` with an optional reason.
 inline std::vector<std::byte> control_frame(frame_kind kind, std::uint64_t local,

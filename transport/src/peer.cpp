@@ -114,6 +114,8 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     }
   }
   std::size_t start = detail::begin_frame(out_, kind);
+  frame_start_ = start;
+  encoding_ = enc;
   w.varint(to.local());
   if (kind == frame_kind::message) {
     w.varint(to.incarnation());
@@ -156,6 +158,20 @@ std::string peer::route_locked() {
   return {};
 }
 
+std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
+  auto* n = msg.get_node();
+  std::vector<std::byte> record;
+  record.reserve(scratch_.size() + 256);
+  wire::writer w{record};  // no node cache: IDs inline
+  w.varint(to.local());
+  w.varint(to.incarnation());
+  w.string(n->tag_.name());
+  w.varint(encoding_->names.size());
+  for (const auto& name : encoding_->names) w.string(name);
+  coport::detail::encode_values(w, n, *encoding_);
+  return record;
+}
+
 bool peer::flush_locked() {
   if (out_.empty()) return false;
   if (conn_ && up_) return conn_->write(out_);
@@ -191,7 +207,16 @@ void peer::send_message(const port_id& to, message msg) {
     }
     error = route_locked();
     if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
-    if (error.empty()) {
+    if (error.empty() && up_ && scratch_.size() > detail::large_message) {
+      // Large: the defs go now, the message as a record in fragments (see frame.hpp).
+      out_.resize(frame_start_);
+      if (!out_.empty()) flush_locked();
+      if (!conn_->write_large(large_record(to, msg))) {
+        error = "the connection is closed";
+      } else {
+        owner_.sent.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (error.empty()) {
       if (!flush_locked()) {
         error = "the connection is closed";
       } else {

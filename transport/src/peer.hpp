@@ -84,6 +84,8 @@ class peer final : public wire::node_names_out {
   /// Encodes a message (defs, then the frame) into out_; "" or why it cannot go.
   std::string encode_locked(detail::frame_kind kind, const port_id& to, message& msg,
                             std::string_view init, bool watched);
+  /// The large record of the message encode_locked just encoded (see frame.hpp).
+  std::vector<std::byte> large_record(const port_id& to, message& msg);
   /// Where encoded frames go: "" (out_ is written or kept for later) or why they cannot go.
   std::string route_locked();
   /// Writes out_ to the current channel, or keeps it while the handshake runs.
@@ -98,7 +100,7 @@ class peer final : public wire::node_names_out {
   mutable std::mutex mutex_;
   std::shared_ptr<connection> conn_;
   bool up_ = false;
-  bool dialing_ = false;             ///< a channel is being opened for what waits
+  bool dialing_ = false;            ///< a channel is being opened for what waits
   std::vector<std::byte> pending_;  ///< frames for the handshake's end (fresh caches)
   std::size_t pending_messages_ = 0;
   std::uint32_t incarnation_ = 0;
@@ -117,6 +119,8 @@ class peer final : public wire::node_names_out {
   };
   std::vector<pending_node> pending_nodes_;
   std::vector<std::byte> out_, scratch_;
+  std::size_t frame_start_ = 0;  ///< where encode_locked's last frame starts in out_
+  const coport::detail::payload_encoding* encoding_ = nullptr;  ///< and its encoding
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
 };

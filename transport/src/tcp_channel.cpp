@@ -82,18 +82,64 @@ bool tcp_channel::write(std::span<const std::byte> bytes) {
   if (closed_) return false;
   queued_.insert(queued_.end(), bytes.begin(), bytes.end());
   queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
-  if (in_flight_) return true;  // the write in flight takes it when it is done
+  schedule_locked(lock);
+  return true;
+}
+
+bool tcp_channel::write_large(std::vector<std::byte> record) {
+  std::unique_lock lock{mutex_};
+  if (closed_) return false;
+  // The first fragment goes in the stream now, in order with what was written before and
+  // after it; the rest in later write rounds.
+  std::uint64_t id = next_record_++;
+  std::size_t before = queued_.size();
+  std::size_t offset = detail::append_fragment(queued_, record, 0, id);
+  queued_bytes_.fetch_add(queued_.size() - before + record.size() - offset,
+                          std::memory_order_relaxed);
+  if (offset < record.size()) {
+    if (large_.empty()) large_offset_ = offset;
+    large_.push_back(std::move(record));
+    large_ids_.push_back(id);
+    if (large_.size() > 1) {
+      // Behind another: its first fragment is out; it continues from there later.
+      large_starts_.push_back(offset);
+    }
+  }
+  schedule_locked(lock);
+  return true;
+}
+
+void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
+  if (in_flight_) return;  // the write in flight takes it when it is done
   if (flush_due_) {
     // The run's end sends it; a producer that wrote a batch's worth sends it now.
     if (queued_.size() >= batch_bytes) send_locked(lock);
-    return true;
+    return;
   }
   if (coport::flush_at_run_end(&tcp_channel::flush_thread)) {
     flush_due_ = true;
     dirty_channels.push_back(shared_from_this());
-    return true;
+    return;
   }
   send_locked(lock);
+}
+
+bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
+  if (large_.empty()) return false;
+  std::size_t before = buf.size(), offset = large_offset_;
+  large_offset_ = detail::append_fragment(buf, large_.front(), offset, large_ids_.front());
+  // The record's bytes become the fragment frame's in the count of what waits.
+  std::size_t framed = buf.size() - before, piece = large_offset_ - offset;
+  queued_bytes_.fetch_add(framed - piece, std::memory_order_relaxed);
+  if (large_offset_ == large_.front().size()) {
+    large_.pop_front();
+    large_ids_.pop_front();
+    large_offset_ = 0;
+    if (!large_starts_.empty()) {
+      large_offset_ = large_starts_.front();
+      large_starts_.pop_front();
+    }
+  }
   return true;
 }
 
@@ -112,14 +158,24 @@ void tcp_channel::flush() {
 }
 
 void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
-  // Nothing is in flight: the kernel takes what it can now, on this thread.
+  // Nothing is in flight: the kernel takes what it can now, on this thread. One fragment of
+  // a large record rides with the small frames; more while the kernel keeps taking them.
+  next_fragment_locked(queued_);
   std::size_t done = 0;
   int error = 0;
-  while (done < queued_.size()) {
+  for (;;) {
+    if (done == queued_.size()) {
+      counters_->bytes_sent.fetch_add(done, std::memory_order_relaxed);
+      queued_bytes_.fetch_sub(done, std::memory_order_relaxed);
+      queued_.clear();
+      done = 0;
+      if (!next_fragment_locked(queued_)) break;
+    }
     ssize_t n =
         ::send(fd_, queued_.data() + done, queued_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
+      last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -130,11 +186,13 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   if (done) {
     counters_->bytes_sent.fetch_add(done, std::memory_order_relaxed);
     queued_bytes_.fetch_sub(done, std::memory_order_relaxed);
-    last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
   if (error) {
-    queued_bytes_.fetch_sub(queued_.size() - done, std::memory_order_relaxed);
+    queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
+    large_.clear();
+    large_ids_.clear();
+    large_starts_.clear();
     closed_ = true;
     lock.unlock();
     std::string why = fmt::format("sending failed: {}", std::strerror(error));
@@ -170,11 +228,12 @@ void tcp_channel::write_async() {
                       std::unique_lock lock{self->mutex_};
                       self->sending_.clear();
                       if (self->sending_.capacity() > keep_capacity) self->sending_.shrink_to_fit();
-                      if (self->queued_.empty() || self->closed_) {
+                      if ((self->queued_.empty() && self->large_.empty()) || self->closed_) {
                         self->in_flight_ = false;
                         return;
                       }
-                      self->sending_.swap(self->queued_);  // a gather of everything written
+                      self->sending_.swap(self->queued_);          // a gather of everything written
+                      self->next_fragment_locked(self->sending_);  // and one fragment
                       lock.unlock();
                       self->write_async();
                     }));
@@ -265,6 +324,9 @@ void tcp_channel::shut(const std::string& why) {
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
     queued_.shrink_to_fit();
+    large_.clear();
+    large_ids_.clear();
+    large_starts_.clear();
   }
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -16,6 +16,7 @@
 #include <asio/strand.hpp>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,8 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
 
   // channel
   bool write(std::span<const std::byte> bytes) override;
+  /// Large records go one fragment per write round, after what else was written.
+  bool write_large(std::vector<std::byte> record) override;
   void close(const std::string& why) override;
   std::size_t queued() const override;
   void established(const std::string& peer, const std::vector<std::string>& addresses) override;
@@ -73,6 +76,10 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   void flush();
   /// Sends queued_ (mutex held): directly if nothing is in flight, else it waits.
   void send_locked(std::unique_lock<std::mutex>& lock);
+  /// Appends the next fragment of the oldest large record to `buf`; false if there is none.
+  bool next_fragment_locked(std::vector<std::byte>& buf);
+  /// After a write: the flush at the run's end, or a send now.
+  void schedule_locked(std::unique_lock<std::mutex>& lock);
   void write_async();
   void read();
   void tick();
@@ -90,10 +97,15 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   std::vector<std::byte> in_;                 // strand only
 
   mutable std::mutex mutex_;
-  std::vector<std::byte> queued_;   ///< written, not yet handed to the kernel or a write
-  std::vector<std::byte> sending_;  ///< owned by the async write in flight
-  bool in_flight_ = false;          ///< an async write runs (it picks up queued_ when done)
-  bool flush_due_ = false;          ///< this channel is in some thread's flush list
+  std::vector<std::byte> queued_;             ///< written, not yet handed to the kernel or a write
+  std::vector<std::byte> sending_;            ///< owned by the async write in flight
+  std::deque<std::vector<std::byte>> large_;  ///< large records, sent in fragments
+  std::deque<std::uint64_t> large_ids_;
+  std::size_t large_offset_ = 0;          ///< of the first
+  std::deque<std::size_t> large_starts_;  ///< where the records after the first continue
+  std::uint64_t next_record_ = 1;
+  bool in_flight_ = false;  ///< an async write runs (it picks up queued_ when done)
+  bool flush_due_ = false;  ///< this channel is in some thread's flush list
   bool closed_ = false;
   std::string close_why_;
   std::atomic<std::size_t> queued_bytes_{0};

@@ -22,6 +22,10 @@ class channel {
   virtual bool write(std::span<const std::byte> bytes) = 0;
   /// Closes the stream; both ends' handlers see `on_closed` (idempotent).
   virtual void close(const std::string& why) = 0;
+  /// Appends a large message record, to go as fragment frames. A channel may interleave
+  /// them with later writes, one fragment at a time (TCP does); the default writes them all
+  /// now, in order.
+  virtual bool write_large(std::vector<std::byte> record);
   /// Bytes written and not yet gone (the protocol bounds what waits for one node).
   virtual std::size_t queued() const { return 0; }
   /// The handshake succeeded: `peer` is the node at the other end, listening at `addresses`.
