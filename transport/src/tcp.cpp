@@ -69,6 +69,40 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::map<std::string, std::shared_ptr<dial>> dials;
   bool stopping = false;
 
+  /// Coroutines waiting for room on a link (tcp::room).
+  struct room_waiter {
+    std::string node_id;
+    std::size_t below;
+    std::function<void()> wake;
+  };
+  std::mutex room_mutex;
+  std::vector<room_waiter> room_waiters;
+  std::atomic<std::size_t> room_waiting{0};
+
+  std::size_t queued_for(std::string_view id) const {
+    if (!valid_node_id(id)) return 0;
+    std::uint32_t number = coport::detail::node_names().find(id);
+    if (number == 0) return 0;
+    peer* p = protocol->find(number, false);
+    return p ? p->queued() : 0;
+  }
+
+  /// Wakes the waiters whose link has room now (called without any channel's lock).
+  void check_room() {
+    if (room_waiting.load(std::memory_order_acquire) == 0) return;
+    std::vector<std::function<void()>> due;
+    {
+      std::lock_guard lock{room_mutex};
+      std::erase_if(room_waiters, [&](room_waiter& w) {
+        if (queued_for(w.node_id) >= w.below) return false;
+        due.push_back(std::move(w.wake));
+        return true;
+      });
+      room_waiting.store(room_waiters.size(), std::memory_order_release);
+    }
+    for (auto& f : due) f();
+  }
+
   mutable std::mutex mutex;  // the address book and the list of channels
   std::map<std::string, std::vector<std::string>, std::less<>> configured, learned;
   std::vector<std::weak_ptr<tcp_channel>> channels;
@@ -121,6 +155,9 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       if (dialing && !was_established) {
         asio::post(*self->io, [self, dialing, why] { self->dial_failed(dialing, why); });
       }
+    };
+    events.drained = [weak] {
+      if (auto self = weak.lock()) self->check_room();
     };
     auto ch = std::make_shared<tcp_channel>(std::move(socket), std::move(strand), timing(),
                                             counters, std::move(events));
@@ -434,11 +471,33 @@ void tcp::add_peer(std::string_view node_id, std::vector<std::string> addresses)
 }
 
 std::size_t tcp::queued(std::string_view node_id) const {
-  if (!valid_node_id(node_id)) return 0;
-  std::uint32_t number = coport::detail::node_names().find(node_id);
-  if (number == 0) return 0;
-  peer* p = state_->protocol->find(number, false);
-  return p ? p->queued() : 0;
+  return state_->queued_for(node_id);
+}
+
+room_awaiter tcp::room(std::string_view node_id, std::size_t below) {
+  if (!valid_node_id(node_id)) throw std::invalid_argument{"coport: room: not a node ID"};
+  if (below == 0) below = std::max<std::size_t>(state_->options.protocol.max_queue / 2, 1);
+  return room_awaiter{*this, std::string{node_id}, below};
+}
+
+bool room_awaiter::await_ready() const {
+  return tcp_.queued(node_) < below_;
+}
+
+void room_awaiter::await_suspend(std::coroutine_handle<> h) {
+  auto& actor = coport::detail::current_actor();
+  std::uint64_t serial = actor.park(h);
+  node& n = actor.owner();
+  port_id here = coport::self();
+  auto& s = *tcp_.state_;
+  {
+    std::lock_guard lock{s.room_mutex};
+    s.room_waiters.push_back({node_, below_, [&n, here, &actor, serial] {
+                                n.peval(here, [&actor, serial] { actor.resume_if(serial); });
+                              }});
+    s.room_waiting.store(s.room_waiters.size(), std::memory_order_release);
+  }
+  s.check_room();  // it may have drained since await_ready looked
 }
 
 transport& tcp::protocol() noexcept {

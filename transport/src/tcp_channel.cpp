@@ -230,11 +230,14 @@ void tcp_channel::write_async() {
                       if (self->sending_.capacity() > keep_capacity) self->sending_.shrink_to_fit();
                       if ((self->queued_.empty() && self->large_.empty()) || self->closed_) {
                         self->in_flight_ = false;
+                        lock.unlock();
+                        if (self->events_.drained) self->events_.drained();
                         return;
                       }
                       self->sending_.swap(self->queued_);          // a gather of everything written
                       self->next_fragment_locked(self->sending_);  // and one fragment
                       lock.unlock();
+                      if (self->events_.drained) self->events_.drained();
                       self->write_async();
                     }));
 }
@@ -293,6 +296,7 @@ void tcp_channel::tick() {
       write(heartbeat);
     }
   }
+  if (events_.drained) events_.drained();  // room waiters look now and then, whatever happens
   timer_.expires_after(timing_.heartbeat_interval / 2);
   timer_.async_wait(
       asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {

@@ -35,6 +35,8 @@ struct tcp_channel_events {
       established;
   /// The channel ended (`was_established`: after its handshake).
   std::function<void(bool was_established, const std::string& why)> closed;
+  /// Bytes left (a write finished), or a timer tick: whoever waits for room may look.
+  std::function<void()> drained;
 };
 
 /// Timing of one channel.

@@ -15,6 +15,7 @@
 /// a user's io_context, destroy it while that context is not running or from its thread.
 
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -65,6 +66,23 @@ struct tcp_stats {
   std::size_t bytes_sent = 0, bytes_received = 0;
 };
 
+class tcp;
+
+/// What `tcp::room` returns: an awaitable for coroutine actors.
+class room_awaiter {
+ public:
+  room_awaiter(tcp& t, std::string node_id, std::size_t below)
+      : tcp_{t}, node_{std::move(node_id)}, below_{below} {}
+  bool await_ready() const;
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume() const noexcept {}
+
+ private:
+  tcp& tcp_;
+  std::string node_;
+  std::size_t below_;
+};
+
 /// A node's TCP links.
 class tcp {
  public:
@@ -82,6 +100,11 @@ class tcp {
   void add_peer(std::string_view node_id, std::vector<std::string> addresses);
   /// Bytes waiting to go to `node_id` (queued while connecting or behind a slow link).
   std::size_t queued(std::string_view node_id) const;
+  /// `co_await room(node_id)` in a coroutine actor continues once fewer than `below` bytes
+  /// wait for that node (default: half the outgoing bound), at once if that is so already.
+  /// A producer that awaits room between batches runs at its consumer's pace, and none of
+  /// its messages is refused for a full queue. Its port keeps receiving meanwhile.
+  room_awaiter room(std::string_view node_id, std::size_t below = 0);
   /// The protocol endpoint (counters, frame observer).
   transport& protocol() noexcept;
   /// Counters of the TCP layer.
@@ -90,6 +113,7 @@ class tcp {
   struct state;
 
  private:
+  friend class room_awaiter;
   std::unique_ptr<transport> protocol_;
   std::shared_ptr<state> state_;
 };
