@@ -38,6 +38,7 @@ namespace coport_bench {
 namespace {
 
 constexpr long ack_every = 10'000;
+std::function<void()> debug_stall;
 
 /// This program again, as the other process; stdout and stdin on pipes.
 struct other_process {
@@ -189,7 +190,11 @@ double stream_rate(node& n, const port_id& sink, long count, std::size_t size) {
     send_window();
     send_window();
   });
-  done.get_future().wait();
+  auto f = done.get_future();
+  while (f.wait_for(std::chrono::seconds{5}) != std::future_status::ready) {
+    std::fprintf(stderr, "# stream stalled? sent %ld of %ld\n", sent, count);
+    if (debug_stall) debug_stall();
+  }
   n.kil(producer);
   return static_cast<double>(count) / bench::seconds_since(start);
 }
@@ -281,6 +286,12 @@ void remote(int argc, char** argv) {
   tp::tcp_options o;
   o.peers["bench-remote-b"] = {address};
   tp::tcp t{local, o};
+  debug_stall = [&] {
+    auto st = t.stats();
+    std::fprintf(stderr, "# queued %zu, sent %zu, received %zu, proto sent %zu recv %zu\n",
+                 t.queued("bench-remote-b"), st.bytes_sent, st.bytes_received,
+                 t.protocol().stats().messages_sent, t.protocol().stats().messages_received);
+  };
   a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
   a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
   a.report("coport", "remote.stream", stream_rate(local, *sink, stream, 0), "msgs/s", "size=small");

@@ -149,7 +149,11 @@ void scheduler::run_job() {
           post_runner();
         }
       } else {
+        // Give the slot back, then look once more: a pusher that found no searcher and no
+        // free slot (this runner still held it) counted on this look.
         runners_.fetch_sub(1, std::memory_order_seq_cst);
+        more = injected_.load(std::memory_order_seq_cst) != nullptr ||
+               shared_nonempty_.load(std::memory_order_seq_cst);
         if (more && claim_runner()) continue;
         break;
       }

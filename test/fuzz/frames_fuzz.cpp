@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "frame.hpp"
+
 using namespace coport;
 namespace tp = coport::transport;
 
@@ -66,6 +68,27 @@ void write_seed(const std::string& dir, const std::string& name, const std::vect
   out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
+/// What the target would answer a hello with (without a secret, no MAC): so that the
+/// recording peer finishes its handshake and sends its traffic.
+std::vector<std::byte> target_greeting() {
+  namespace d = tp::detail;
+  std::vector<std::byte> out;
+  std::size_t start = d::begin_frame(out, d::frame_kind::hello);
+  wire::writer w{out};
+  w.varint(d::protocol_version);
+  w.string("fuzz-target");
+  w.varint(the_target().n.incarnation());
+  w.varint(d::nonce_size);
+  for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
+  w.varint(0);
+  d::end_frame(out, start);
+  start = d::begin_frame(out, d::frame_kind::auth);
+  w.byte(0);
+  w.varint(0);
+  d::end_frame(out, start);
+  return out;
+}
+
 /// Records what a node sends for a few kinds of traffic.
 void write_seeds(const std::string& dir) {
   target& t = the_target();
@@ -74,6 +97,8 @@ void write_seeds(const std::string& dir) {
     tp::transport tr{peer};
     auto ch = std::make_shared<sink_channel>();
     auto h = tr.attach(ch, "fuzz-target");
+    h->on_bytes(target_greeting());
+    peer.run_until_idle();
     traffic(peer);
     peer.run_until_idle();
     std::vector<std::byte> bytes;

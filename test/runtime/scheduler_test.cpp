@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <coport/node.hpp>
 #include <latch>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -74,5 +76,29 @@ TEST_SUITE("scheduler") {
     finished.wait();
     CHECK(others_ran_meanwhile.load());
     CHECK(wait_until([&] { return ran.load() == ports; }));
+  }
+}
+
+TEST_SUITE("runtime.scheduler") {
+  TEST_CASE("a port woken from another thread just as the last runner goes idle still runs") {
+    // A runner that found no work used to decide "nothing more" before giving its slot back:
+    // a port pushed in between, by a thread that saw no searcher and no free slot, waited
+    // until something else woke the node. Here each message waits for the previous to run.
+    node n{node_options{.id = "wake/", .threads = 1}};
+    std::mutex m;
+    std::condition_variable cv;
+    long handled = 0;
+    auto p = n.port();
+    n.rcv(p, "x", [&] {
+      std::lock_guard lock{m};
+      ++handled;
+      cv.notify_one();
+    });
+    for (long i = 1; i <= 200000; ++i) {
+      n.snd(p, "x");
+      std::unique_lock lock{m};
+      bool ran = cv.wait_for(lock, std::chrono::seconds{5}, [&] { return handled == i; });
+      REQUIRE_MESSAGE(ran, "message " << i << " was not handled within 5 s");
+    }
   }
 }

@@ -35,9 +35,9 @@ node_options threaded(const std::string& id) {
 tp::tcp_options fast(std::vector<std::string> binds = {"127.0.0.1:0"}) {
   tp::tcp_options o;
   o.binds = std::move(binds);
-  o.heartbeat_interval = 50ms;
-  o.node_timeout = 300ms;
-  o.connect_timeout = 1000ms;
+  o.heartbeat_interval = 100ms;
+  o.node_timeout = 2000ms;  // generous: sanitizer builds are slow (no test here times out a node)
+  o.connect_timeout = 2000ms;
   return o;
 }
 

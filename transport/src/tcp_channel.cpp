@@ -18,7 +18,7 @@ namespace coport::transport {
 namespace {
 
 /// Channels whose writes this thread's current run made, sent when the run ends.
-thread_local std::vector<std::shared_ptr<tcp_channel>> dirty_channels;
+thread_local std::vector<std::weak_ptr<tcp_channel>> dirty_channels;
 
 /// The read buffer: large reads, many frames a syscall.
 constexpr std::size_t read_size = 256 << 10;
@@ -35,9 +35,11 @@ std::string remote_text(const asio::ip::tcp::socket& s) {
 
 }  // namespace
 
-tcp_channel::tcp_channel(asio::ip::tcp::socket socket, strand s, tcp_timing timing,
-                         std::shared_ptr<tcp_counters> counters, tcp_channel_events events)
-    : socket_{std::move(socket)},
+tcp_channel::tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket socket, strand s,
+                         tcp_timing timing, std::shared_ptr<tcp_counters> counters,
+                         tcp_channel_events events)
+    : context_{std::move(context)},
+      socket_{std::move(socket)},
       strand_{std::move(s)},
       fd_{socket_.native_handle()},
       timing_{timing},
@@ -144,9 +146,11 @@ bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
 }
 
 void tcp_channel::flush_thread() {
-  std::vector<std::shared_ptr<tcp_channel>> due;
+  std::vector<std::weak_ptr<tcp_channel>> due;
   due.swap(dirty_channels);
-  for (auto& ch : due) ch->flush();
+  for (auto& weak : due) {
+    if (auto ch = weak.lock()) ch->flush();
+  }
   due.clear();
   if (dirty_channels.empty()) dirty_channels.swap(due);  // keep the capacity
 }

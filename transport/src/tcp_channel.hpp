@@ -54,8 +54,11 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
  public:
   using strand = asio::strand<asio::io_context::executor_type>;
 
-  tcp_channel(asio::ip::tcp::socket socket, strand s, tcp_timing timing,
-              std::shared_ptr<tcp_counters> counters, tcp_channel_events events);
+  /// `context` keeps the I/O context alive while the channel lives (null when the user owns
+  /// it): a thread's flush list or a connection may hold a channel after the transport ends.
+  tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket socket, strand s,
+              tcp_timing timing, std::shared_ptr<tcp_counters> counters,
+              tcp_channel_events events);
   ~tcp_channel() override;
 
   /// Starts reading into `handler` and the timers (once, on any thread).
@@ -87,6 +90,7 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   void tick();
   void shut(const std::string& why);
 
+  std::shared_ptr<void> context_;  // first: destroyed after everything that uses it
   asio::ip::tcp::socket socket_;
   strand strand_;
   const int fd_;

@@ -52,6 +52,11 @@ struct tcp_options {
   std::chrono::milliseconds connect_timeout{5000};
   /// The protocol's options: largest frame, outgoing bound per node (the secret is above).
   transport_options protocol{};
+  /// After I/O, the transport's own thread polls for this long before it sleeps, so that a
+  /// prompt reply is read without a kernel wake-up (which costs tens of microseconds on a
+  /// VM: remote ping-pong measured 105 us without, 26-33 us with 50 us). It costs up to this
+  /// much CPU per burst of traffic; 0 turns it off. Not used with `context`.
+  std::chrono::microseconds spin{50};
   /// Run on this context (the user runs it) instead of an I/O thread of its own.
   asio::io_context* context = nullptr;
 };
