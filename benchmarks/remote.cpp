@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <algorithm>
+#include <cerrno>
 #include <coport/transport/tcp.hpp>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "coport_workloads.hpp"
+#include "support/other_process.hpp"
 
 extern char** environ;
 
@@ -40,48 +42,6 @@ namespace {
 constexpr long ack_every = 10'000;
 std::function<void()> debug_stall;
 
-/// This program again, as the other process; stdout and stdin on pipes.
-struct other_process {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-  int in = -1;
-
-  explicit other_process(const char* role) {
-    int to[2], from[2];
-    if (pipe(to) != 0 || pipe(from) != 0) std::abort();
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-    posix_spawn_file_actions_addclose(&fa, to[1]);
-    posix_spawn_file_actions_addclose(&fa, from[0]);
-    std::string self = "/proc/self/exe", r = role;
-    char* argv[] = {self.data(), r.data(), nullptr};
-    if (posix_spawn(&pid, self.c_str(), &fa, nullptr, argv, environ) != 0) std::abort();
-    posix_spawn_file_actions_destroy(&fa);
-    close(to[0]);
-    close(from[1]);
-    in = to[1];
-    out = fdopen(from[0], "r");
-  }
-  ~other_process() {
-    close(in);
-    fclose(out);
-    waitpid(pid, nullptr, 0);
-  }
-  std::string word() {
-    char buf[512];
-    if (std::fscanf(out, "%511s", buf) != 1) std::abort();
-    return buf;
-  }
-};
-
-void wait_stdin() {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-  }
-}
-
 node_options one_thread(const char* id) {
   node_options o;
   o.id = id;
@@ -91,19 +51,40 @@ node_options one_thread(const char* id) {
 
 // -- the raw floor --------------------------------------------------------------------------
 
+/// Receives exactly `size` bytes: blocking, or (spin) polling without sleeping.
+bool recv_all(int fd, void* buf, std::size_t size, bool spin) {
+  auto* p = static_cast<char*>(buf);
+  while (size) {
+    ssize_t n = recv(fd, p, size, spin ? MSG_DONTWAIT : 0);
+    if (n > 0) {
+      p += n;
+      size -= static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      continue;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 void floor_serve(int fd) {
+  char mode = 0;
+  if (!recv_all(fd, &mode, 1, false)) return;
+  bool spin = mode == 1;
   std::vector<char> buf(1 << 16);
   for (;;) {
     std::uint32_t size;
-    if (recv(fd, &size, 4, MSG_WAITALL) != 4) return;
-    if (size > buf.size()) return;
-    if (size && recv(fd, buf.data(), size, MSG_WAITALL) != static_cast<ssize_t>(size)) return;
+    if (!recv_all(fd, &size, 4, spin) || size > buf.size()) return;
+    if (!recv_all(fd, buf.data(), size, spin)) return;
     if (send(fd, &size, 4, MSG_MORE) != 4) return;
     if (size && send(fd, buf.data(), size, 0) != static_cast<ssize_t>(size)) return;
   }
 }
 
-double floor_rtt_us(int port, std::size_t size, long n) {
+/// Round trips over plain sockets: blocking (each side sleeps in recv), or both sides
+/// polling without sleeping (spin): the floors beside which coport's figures stand.
+double floor_rtt_us(int port, std::size_t size, long n, bool spin) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -112,14 +93,15 @@ double floor_rtt_us(int port, std::size_t size, long n) {
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  char mode = spin ? 1 : 0;
+  if (send(fd, &mode, 1, 0) != 1) std::abort();
   std::vector<char> buf(size + 4);
   auto len = static_cast<std::uint32_t>(size);
   std::memcpy(buf.data(), &len, 4);
   auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < n; ++i) {
     if (send(fd, buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) std::abort();
-    if (recv(fd, buf.data(), buf.size(), MSG_WAITALL) != static_cast<ssize_t>(buf.size()))
-      std::abort();
+    if (!recv_all(fd, buf.data(), buf.size(), spin)) std::abort();
   }
   double us = bench::seconds_since(start) / static_cast<double>(n) * 1e6;
   close(fd);
@@ -178,8 +160,11 @@ double stream_rate(node& n, const port_id& sink, long count, std::size_t size) {
     }
     if (sent == count) n.snd(sink, "fin", count - 1, producer);  // acked after the last one
   };
+  bool finished = false;
   n.rcv(producer, "ack", [&](long acked) {
+    if (finished) return;
     if (acked + 1 >= count) {
+      finished = true;  // the last window's ack and the "fin" ack may both say so
       done.set_value();
       return;
     }
@@ -236,7 +221,7 @@ void remote_peer(int, char**) {
   n.rcv(sink, "fin", [&](long last, port_id back) { n.snd(back, "ack", last); });
   std::cout << t.addresses().at(0) << " " << pong.to_string() << " " << sink.to_string()
             << std::endl;
-  wait_stdin();
+  bench::wait_stdin();
 }
 
 void remote_floor_peer(int, char**) {
@@ -255,12 +240,14 @@ void remote_floor_peer(int, char**) {
       if (fd < 0) return;
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      floor_serve(fd);
-      close(fd);
+      std::thread{[fd] {
+        floor_serve(fd);
+        close(fd);
+      }}.detach();
     }
   }};
   server.detach();
-  wait_stdin();
+  bench::wait_stdin();
 }
 
 void remote(int argc, char** argv) {
@@ -272,12 +259,16 @@ void remote(int argc, char** argv) {
   long n = a["n"], stream = a["stream"], big = a["big"], cals = a["cal"];
   std::string np = "n=" + std::to_string(n);
   {
-    other_process floor_proc{"remote_floor_peer"};
+    bench::other_process floor_proc{"remote_floor_peer"};
     int port = std::stoi(floor_proc.word());
-    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 8, n), "us", "size=small");
-    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 4096, n), "us", "size=4KiB");
+    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 8, n, false), "us", "size=small");
+    a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 4096, n, false), "us", "size=4KiB");
+    a.report("tcp-floor-spin", "remote.pingpong", floor_rtt_us(port, 8, n, true), "us",
+             "size=small");
+    a.report("tcp-floor-spin", "remote.pingpong", floor_rtt_us(port, 4096, n, true), "us",
+             "size=4KiB");
   }
-  other_process peer{"remote_peer"};
+  bench::other_process peer{"remote_peer"};
   std::string address = peer.word();
   auto pong = port_id::parse(peer.word());
   auto sink = port_id::parse(peer.word());

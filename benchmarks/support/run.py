@@ -29,7 +29,7 @@ WORKLOADS = {
 }
 # Workloads only coport runs (no peer program has them; their figures stand beside coport's
 # own local ones from the same run).
-COPORT_ONLY = {"wire", "remote"}
+COPORT_ONLY = {"wire"}
 # coport runs its two variants (event ports, coroutine actors) in separate processes where a
 # figure is per process (peak and idle memory).
 COPORT_ARGS = {
@@ -121,8 +121,9 @@ def table(results, runtimes):
         key = (r["bench"], r["params"], r["unit"])
         rows.setdefault(key, {})[r["runtime"]] = r["value"]
     cols = ["coport", "coport-coro"] + [p for p in ("caf", "erlang") if p in runtimes]
-    if any(r["runtime"] == "tcp-floor" for r in results):
-        cols.append("tcp-floor")  # remote: plain blocking sockets, measured in the same run
+    for floor in ("tcp-floor", "tcp-floor-spin"):
+        if any(r["runtime"] == floor for r in results):
+            cols.append(floor)  # remote: plain sockets (blocking; polling), in the same run
     head = ["bench", "params", "unit"] + cols
     for p in ("caf", "erlang"):
         if p in runtimes:

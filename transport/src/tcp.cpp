@@ -445,7 +445,10 @@ tcp::tcp(node& n, tcp_options options) {
             last = std::chrono::steady_clock::now();
             continue;
           }
-          if (std::chrono::steady_clock::now() - last < spin) continue;
+          if (std::chrono::steady_clock::now() - last < spin) {
+            std::this_thread::yield();  // a worker woken on this core runs first
+            continue;
+          }
           if (io->run_one() == 0) break;
           last = std::chrono::steady_clock::now();
         }

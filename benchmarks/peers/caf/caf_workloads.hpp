@@ -28,6 +28,8 @@ void threadring(int argc, char** argv);
 void fanout(int argc, char** argv);
 void selective(int argc, char** argv);
 void latency(int argc, char** argv);
+void remote(int argc, char** argv);
+void remote_peer(int argc, char** argv);
 
 /// CAF's defaults (scheduler: work stealing, max(cores, 4) workers); `threads=` overrides.
 inline caf::actor_system_config& config(caf::actor_system_config& cfg, long threads) {

@@ -10,5 +10,7 @@ int main(int argc, char** argv) {
                           {"threadring", caf_bench::threadring},
                           {"fanout", caf_bench::fanout},
                           {"selective", caf_bench::selective},
-                          {"latency", caf_bench::latency}});
+                          {"latency", caf_bench::latency},
+                          {"remote", caf_bench::remote},
+                          {"remote_peer", caf_bench::remote_peer}});
 }
