@@ -7,7 +7,7 @@
 // The first input byte picks the node (bit 0: with a secret) and the role (bit 1: the node
 // opened the channel); the rest is the peer's byte stream.
 // With COPORT_FUZZ_WRITE_SEEDS=DIR the target writes its seed corpus into DIR and exits:
-// test/fuzz/corpus/handshake was made so.
+// test/fuzz/corpus/handshake is those seeds grown by 150 s of fuzzing, minimized (-merge=1).
 #include <coport/coport.hpp>
 #include <coport/transport/transport.hpp>
 #include <coport/wire/writer.hpp>
