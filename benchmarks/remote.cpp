@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -198,10 +199,52 @@ std::pair<double, double> cal_us(node& n, const port_id& pong, long count) {
   return {times[times.size() / 2], times[times.size() * 99 / 100]};
 }
 
+/// CPU time of this process, in seconds.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// Ten more nodes (processes), one connection each: this node's resident bytes per
+/// connection, then its CPU while all are idle (heartbeats only) for 5 s.
+void idle_connections(const bench::args& a, node& local, tp::tcp& t) {
+  constexpr int count = 10;
+  std::vector<std::unique_ptr<bench::other_process>> peers;
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    peers.push_back(std::make_unique<bench::other_process>("remote_peer", std::to_string(i)));
+    std::string address = peers.back()->word();
+    peers.back()->word();
+    peers.back()->word();
+    ids.push_back("bench-remote-b" + std::to_string(i));
+    t.add_peer(ids.back(), {address});
+  }
+  long rss0 = bench::resident_bytes();
+  for (const auto& id : ids) {
+    std::promise<void> up;
+    local.cal(*port_id::parse(id), "ping", [&](reply) { up.set_value(); });
+    up.get_future().wait();
+  }
+  long rss1 = bench::resident_bytes();
+  a.report("coport", "remote.connection_bytes", static_cast<double>(rss1 - rss0) / count, "bytes",
+           "connections=10");
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  double cpu0 = cpu_seconds();
+  auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds{5});
+  double used = cpu_seconds() - cpu0;
+  a.report("coport", "remote.idle_cpu", used / bench::seconds_since(start) * 100, "%core",
+           "connections=11");
+}
+
 }  // namespace
 
-void remote_peer(int, char**) {
-  node n{one_thread("bench-remote-b")};
+void remote_peer(int argc, char** argv) {
+  // The node ID: bench-remote-b, or bench-remote-b<N> for the idle-connection measurement.
+  std::string id = std::string{"bench-remote-b"} + (argc > 2 ? argv[2] : "");
+  node n{one_thread(id.c_str())};
   tp::tcp_options o;
   o.binds = {"127.0.0.1:0"};
   tp::tcp t{n, o};
@@ -291,6 +334,7 @@ void remote(int argc, char** argv) {
   auto [p50, p99] = cal_us(local, *pong, cals);
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
+  idle_connections(a, local, t);
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);

@@ -7,6 +7,7 @@
 //                              stdin closes.
 //
 // Both nodes share a secret, so the handshake proves each holds it (HMAC-SHA256).
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -53,7 +54,7 @@ struct pong_process {
 
   pong_process() {
     int to[2], from[2];
-    if (pipe(to) != 0 || pipe(from) != 0) std::exit(1);
+    if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0) std::exit(1);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, to[0], 0);

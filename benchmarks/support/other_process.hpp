@@ -5,6 +5,7 @@
 /// the first needs on stdout and exits when its stdin closes (`wait_stdin`).
 /// Threading: used from the benchmark's main thread.
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,9 +25,11 @@ struct other_process {
   FILE* out = nullptr;
   int in = -1;
 
-  explicit other_process(const char* role) {
+  explicit other_process(const char* role, std::string arg = {}) {
     int to[2], from[2];
-    if (pipe(to) != 0 || pipe(from) != 0) std::abort();
+    // Close-on-exec: a second child must not inherit the first one's pipes (it would keep
+    // that one's stdin open).
+    if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0) std::abort();
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, to[0], 0);
@@ -34,7 +37,7 @@ struct other_process {
     posix_spawn_file_actions_addclose(&fa, to[1]);
     posix_spawn_file_actions_addclose(&fa, from[0]);
     std::string self = "/proc/self/exe", r = role;
-    char* argv[] = {self.data(), r.data(), nullptr};
+    char* argv[] = {self.data(), r.data(), arg.empty() ? nullptr : arg.data(), nullptr};
     if (posix_spawn(&pid, self.c_str(), &fa, nullptr, argv, environ) != 0) std::abort();
     posix_spawn_file_actions_destroy(&fa);
     close(to[0]);

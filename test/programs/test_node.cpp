@@ -56,21 +56,16 @@ int main(int argc, char** argv) {
   // echo: answers pings.
   auto echo = n.port();
   n.rcv(echo, "ping", [&](std::int64_t i, port_id reply_to) { n.snd(reply_to, "pong", i); });
-  // busy: spins a worker for the given milliseconds, then says so.
-  auto busy = n.port();
-  n.rcv(busy, "spin", [&](int ms, port_id reply_to) {
+  // busy, busy2: each spins a worker for the given milliseconds, then says so.
+  auto spin = [&](int ms, port_id reply_to) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{ms};
     volatile std::uint64_t x = 0;
     while (std::chrono::steady_clock::now() < until) x = x + 1;
     n.snd(reply_to, "spun", ms);
-  });
-  auto busy2 = n.port();
-  n.rcv(busy2, "spin", [&](int ms, port_id reply_to) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{ms};
-    volatile std::uint64_t x = 0;
-    while (std::chrono::steady_clock::now() < until) x = x + 1;
-    n.snd(reply_to, "spun", ms);
-  });
+  };
+  auto busy = n.port(), busy2 = n.port();
+  n.rcv(busy, "spin", spin);
+  n.rcv(busy2, "spin", spin);
   // stream: sends `count` numbered messages to a port.
   auto stream = n.port();
   n.rcv(stream, "go", [&](port_id to, std::int64_t count) {

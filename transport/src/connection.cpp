@@ -20,6 +20,20 @@ using detail::log_error;
 using detail::log_info;
 
 namespace {
+
+/// A payload's wire type names: a count, then each (bounded).
+std::vector<std::string> read_type_names(wire::reader& r) {
+  std::size_t n = r.count(1);
+  if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view name = r.string_view();
+    if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
+    names.emplace_back(name);
+  }
+  return names;
+}
+
 const char* const too_many_tags =
     "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
 }  // namespace
@@ -245,14 +259,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::def_sig: {
       std::uint64_t slot = r.varint();
       if (slot >= detail::sig_slots) wire::reader::fail("a signature slot is out of range");
-      std::size_t n = r.count(1);
-      if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
-      std::vector<std::string> names;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::string_view name = r.string_view();
-        if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
-        names.emplace_back(name);
-      }
+      std::vector<std::string> names = read_type_names(r);
       notify([&] { return frame_event{"def_sig", {}, {}, {}, names}; });
       in_sigs_[slot] = coport::detail::resolve_payload(names);
       in_sig_names_[slot] = std::move(names);
@@ -550,14 +557,7 @@ void connection::on_fragment(wire::reader& r) {
   if (to.local() != target) wire::reader::fail("a large message's port changed");
   std::string_view name = in.string_view();
   if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
-  std::size_t n = in.count(1);
-  if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string_view type = in.string_view();
-    if (type.size() > detail::max_name) wire::reader::fail("a type name is too long");
-    names.emplace_back(type);
-  }
+  std::vector<std::string> names = read_type_names(in);
   bool added = false;
   tag t = coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel, &added);
   new_tags_ += added;

@@ -20,8 +20,10 @@ namespace {
 /// Channels whose writes this thread's current run made, sent when the run ends.
 thread_local std::vector<std::weak_ptr<tcp_channel>> dirty_channels;
 
-/// The read buffer: large reads, many frames a syscall.
-constexpr std::size_t read_size = 256 << 10;
+/// The read buffer starts small (an idle connection costs little) and doubles, up to the
+/// maximum, each time a read fills it (a busy one reads many frames a syscall).
+constexpr std::size_t first_read_size = 16 << 10;
+constexpr std::size_t max_read_size = 256 << 10;
 /// A handler's writes wait for its run's end up to this much.
 constexpr std::size_t batch_bytes = 64 << 10;
 /// Write buffers larger than this are given back when they empty.
@@ -71,7 +73,7 @@ void tcp_channel::start(std::shared_ptr<channel_handler> handler) {
       return;
     }
     self->handler_ = std::move(handler);
-    self->in_.resize(read_size);
+    self->in_.resize(first_read_size);
     self->read();
     self->tick();
   });
@@ -265,6 +267,7 @@ void tcp_channel::read() {
         self->last_read_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
         self->counters_->bytes_received.fetch_add(n, std::memory_order_relaxed);
         if (self->handler_) self->handler_->on_bytes({self->in_.data(), n});
+        if (n == self->in_.size() && n < max_read_size) self->in_.resize(n * 2);
         if (!self->shut_.load(std::memory_order_acquire)) self->read();
       }));
 }
