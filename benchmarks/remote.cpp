@@ -239,6 +239,26 @@ void idle_connections(const bench::args& a, node& local, tp::tcp& t) {
            "connections=11");
 }
 
+/// A peer frozen with SIGSTOP: how long until its monitors fire (default timing: heartbeat
+/// 1 s, node timeout 3 s; the bound is the timeout plus one interval).
+void detect_frozen(const bench::args& a, node& local, tp::tcp& t) {
+  bench::other_process frozen{"remote_peer", "-frozen"};
+  std::string address = frozen.word();
+  auto pong = port_id::parse(frozen.word());
+  frozen.word();
+  t.add_peer("bench-remote-b-frozen", {address});
+  std::promise<void> up, down;
+  local.cal(*pong, "echo", 1L, [&](reply) { up.set_value(); });
+  up.get_future().wait();
+  auto guard = local.mon(*pong, [&](const reason&) { down.set_value(); });
+  auto start = std::chrono::steady_clock::now();
+  kill(frozen.pid, SIGSTOP);
+  down.get_future().wait();
+  a.report("coport", "remote.detect_frozen", bench::seconds_since(start) * 1e3, "ms",
+           "heartbeat=1s,timeout=3s");
+  kill(frozen.pid, SIGCONT);
+}
+
 }  // namespace
 
 void remote_peer(int argc, char** argv) {
@@ -335,6 +355,7 @@ void remote(int argc, char** argv) {
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
   idle_connections(a, local, t);
+  detect_frozen(a, local, t);
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);
