@@ -232,6 +232,38 @@ TEST_SUITE("transport.frames") {
     CHECK(!b.ch->closed);
   }
 
+  TEST_CASE("a recorded handshake replayed to a node is refused: its MAC covered an old nonce") {
+    tp::transport_options with_secret;
+    with_secret.secret = "the secret";
+    node a{stepped("rp-a")}, b{stepped("rp-b")};
+    tp::transport ta{a, with_secret}, tb{b, with_secret};
+    auto cha = std::make_shared<capture_channel>(), chb = std::make_shared<capture_channel>();
+    auto hb = tb.attach(chb);          // b: a channel from a node it does not know yet
+    auto ha = ta.attach(cha, "rp-b");  // a opened it
+    std::vector<std::byte> recorded;   // everything a sent
+    for (int round = 0; round < 10; ++round) {
+      auto from_a = std::exchange(cha->written, {});
+      auto from_b = std::exchange(chb->written, {});
+      recorded.insert(recorded.end(), from_a.begin(), from_a.end());
+      if (!from_a.empty()) hb->on_bytes(from_a);
+      if (!from_b.empty()) ha->on_bytes(from_b);
+      a.run_until_idle();
+      b.run_until_idle();
+    }
+    REQUIRE(tb.incarnation_of("rp-a") == a.incarnation());  // the real handshake succeeded
+    hb->on_closed("a went away");
+    b.run_until_idle();
+    // Someone who recorded it plays a's side again on a new connection.
+    auto replay = std::make_shared<capture_channel>();
+    auto h = tb.attach(replay);
+    h->on_bytes(recorded);
+    b.run_until_idle();
+    CHECK(replay->closed);
+    CHECK(replay->why.find("secrets differ") != std::string::npos);
+    CHECK(tb.stats().refused == 1);
+    CHECK(tb.incarnation_of("rp-a") == 0);  // not up
+  }
+
   TEST_CASE("bad fragments end that channel: unopened, reopened, too long, over the maximum") {
     std::vector<std::byte> piece(64, std::byte{0});
     std::vector<std::pair<const char*, frames>> cases;

@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <fmt/ranges.h>
+#include <algorithm>
 #include <asio/connect.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -49,6 +51,9 @@ struct tcp_node {
       : n{threaded(id)}, t{n, std::move(o)} {}
   /// Tells this node where `other` listens.
   void knows(tcp_node& other) { t.add_peer(other.n.id(), other.t.addresses()); }
+  void knows_address(const std::string& id, const std::string& address) {
+    t.add_peer(id, {address});
+  }
 };
 
 /// Bytes from a raw socket until `n` arrived or the peer closed (bounded by a deadline).
@@ -442,5 +447,71 @@ TEST_SUITE("transport.tcp") {
     CHECK(a.t.protocol().stats().messages_dropped == 0);
     MESSAGE("peak queued: " << peak << " bytes");
     CHECK(peak <= (1u << 20) + 16 * 4200);
+  }
+}
+
+TEST_SUITE("transport.tcp") {
+  TEST_CASE(
+      "three nodes over TCP: each pair gets one connection, and a node's death reaches "
+      "monitors on both others") {
+    tcp_node a{"tri-a"}, b{"tri-b"}, c{"tri-c"};
+    a.knows(b);
+    a.knows(c);
+    b.knows(c);
+    probe got;
+    auto pb = b.n.port(), pc = c.n.port();
+    b.n.rcv(pb, "n", [&](std::string from) { got.add("b<-" + from); });
+    c.n.rcv(pc, "n", [&](std::string from) { got.add("c<-" + from); });
+    a.n.snd(pb, "n", std::string{"a"});
+    a.n.snd(pc, "n", std::string{"a"});
+    b.n.snd(pc, "n", std::string{"b"});
+    REQUIRE(got.wait_for(3));
+    c.n.snd(pb, "n", std::string{"c"});  // on the connection b opened (c has no address for b)
+    REQUIRE(got.wait_for(4));
+    auto events = got.events();
+    std::sort(events.begin(), events.end());
+    CHECK(events == std::vector<std::string>{"b<-a", "b<-c", "c<-a", "c<-b"});
+    CHECK(a.t.stats().dialed == 2);
+    CHECK(c.t.stats().dialed == 0);  // it answered on b's connection
+    probe died;
+    auto ga = a.n.mon(pc, [&](const reason& why) { died.add("a " + why.to_string()); });
+    auto gb = b.n.mon(pc, [&](const reason& why) { died.add("b " + why.to_string()); });
+    // A message after each watch, on the same connections: once both are handled, c has both
+    // watches (killed earlier, the port would be gone and the monitors see no_such_port).
+    a.n.snd(pc, "n", std::string{"a2"});
+    b.n.snd(pc, "n", std::string{"b2"});
+    REQUIRE(got.wait_for(6));
+    c.n.kil(pc, "stop", "bye");
+    REQUIRE(died.wait_for(2));
+    for (const auto& e : died.events()) {
+      INFO(e);
+      CHECK(e.find("stop") != std::string::npos);
+    }
+  }
+
+  TEST_CASE(
+      "a node embedded in the user's io_context: the TCP links run on it, no thread of "
+      "their own") {
+    asio::io_context io;
+    auto o = fast();
+    o.context = &io;
+    tcp_node a{"emb-a"};
+    node b{threaded("emb-b")};
+    std::optional<tp::tcp> tb{std::in_place, b, o};
+    a.knows_address("emb-b", tb->addresses().at(0));
+    std::atomic<bool> stop{false};
+    std::thread runner{[&] {
+      auto guard = asio::make_work_guard(io);
+      while (!stop) io.run_for(10ms);
+    }};
+    probe got;
+    auto pb = b.port();
+    b.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+    for (int i = 0; i < 100; ++i) a.n.snd(pb, "n", i);
+    CHECK(got.wait_for(100));
+    CHECK(tb->stats().accepted == 1);
+    stop = true;
+    runner.join();
+    tb.reset();  // the context is not running: allowed
   }
 }

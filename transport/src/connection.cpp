@@ -441,7 +441,10 @@ void connection::on_auth(wire::reader& r) {
   }
   auto expected = detail::handshake_mac(secret, peer_hello_, own_hello_);
   if (!detail::same_mac(got, expected)) {
-    refuse(fmt::format("authentication with {} failed: the secrets differ", peer_->id()), false);
+    refuse(fmt::format("authentication with {} failed: its MAC does not match (the secrets differ, "
+                       "or the handshake was replayed)",
+                       peer_->id()),
+           false);
     return;
   }
   if (!r.done()) wire::reader::fail("a frame has bytes after its end");
