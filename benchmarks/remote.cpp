@@ -239,6 +239,29 @@ void idle_connections(const bench::args& a, node& local, tp::tcp& t) {
            "connections=11");
 }
 
+/// Remote monitors: resident bytes per monitor here, and per watch on the monitored node.
+void monitor_bytes(const bench::args& a, node& local, const port_id& pong, long count) {
+  auto ask = [&](auto&&... args) {
+    std::promise<message> answer;
+    local.cal(pong, std::forward<decltype(args)>(args)...,
+              [&](reply r) { answer.set_value(r ? std::move(*r) : message{}); });
+    return answer.get_future().get();
+  };
+  auto ids = std::get<0>(ask("make", count).as<std::vector<port_id>>());
+  long remote0 = std::get<0>(ask("rss").as<long>());
+  long local0 = bench::resident_bytes();
+  std::vector<monitor> guards;  // counted too: a user keeps each guard somewhere
+  guards.reserve(ids.size());
+  for (const auto& id : ids) guards.push_back(local.mon(id, [](const reason&) {}));
+  long remote1 = std::get<0>(ask("rss").as<long>());  // after the watches (same connection)
+  long local1 = bench::resident_bytes();
+  std::string params = "monitors=" + std::to_string(count);
+  a.report("coport", "remote.monitor_bytes.local",
+           static_cast<double>(local1 - local0) / static_cast<double>(count), "bytes", params);
+  a.report("coport", "remote.monitor_bytes.remote",
+           static_cast<double>(remote1 - remote0) / static_cast<double>(count), "bytes", params);
+}
+
 /// A peer frozen with SIGSTOP: how long until its monitors fire (default timing: heartbeat
 /// 1 s, node timeout 3 s; the bound is the timeout plus one interval).
 void detect_frozen(const bench::args& a, node& local, tp::tcp& t) {
@@ -274,6 +297,17 @@ void remote_peer(int argc, char** argv) {
     n.snd(back, "pong", i + static_cast<long>(b.size() - b.size()));
   });
   n.rcv(pong, "echo", [&](long i, port_id back) { n.snd(back, "echo", i); });
+  // For the monitor cost: makes ports (answers their IDs) and tells its resident bytes.
+  std::vector<port_id> made;
+  n.rcv(pong, "make", [&](long count, port_id back) {
+    std::vector<port_id> ids;
+    for (long i = 0; i < count; ++i) {
+      ids.push_back(n.port([](message&) {}));
+    }
+    made.insert(made.end(), ids.begin(), ids.end());
+    n.snd(back, "made", ids);
+  });
+  n.rcv(pong, "rss", [&](port_id back) { n.snd(back, "rss", bench::resident_bytes()); });
   auto sink = n.port();
   n.rcv(sink, "n", [&](long i, port_id back) {
     if ((i + 1) % ack_every == 0) n.snd(back, "ack", i);
@@ -354,6 +388,7 @@ void remote(int argc, char** argv) {
   auto [p50, p99] = cal_us(local, *pong, cals);
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
+  monitor_bytes(a, local, *pong, std::max(cals, 1000L) * 4);
   idle_connections(a, local, t);
   detect_frozen(a, local, t);
   auto s = t.stats();
