@@ -515,3 +515,25 @@ TEST_SUITE("transport.tcp") {
     tb.reset();  // the context is not running: allowed
   }
 }
+
+TEST_SUITE("transport.tcp") {
+  TEST_CASE(
+      "a message over the maximum frame is refused, and the next one with the same tag and "
+      "types still goes (the name caches did not record what was never sent)") {
+    auto o = fast();
+    o.protocol.max_frame = 4096;
+    tcp_node a{"max-a", o}, b{"max-b", o};
+    a.knows(b);
+    probe got, died;
+    auto pb = b.n.port();
+    b.n.rcv(pb, "t", [&](std::string s) { got.add(s); });
+    auto guard = a.n.mon(pb, [&](const reason& why) { died.add(why.to_string()); });
+    a.n.snd(pb, "t", std::string(10000, 'x'));
+    REQUIRE(died.wait_for(1));
+    CHECK(died.events()[0].find("over the maximum frame") != std::string::npos);
+    a.n.snd(pb, "t", std::string{"fits"});
+    REQUIRE(got.wait_for(1));
+    CHECK(got.events()[0] == "fits");
+    CHECK(b.t.protocol().stats().bad_frames == 0);
+  }
+}

@@ -71,31 +71,11 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     enc = &payload_codec_for(*sig);
     if (!enc->error.empty()) return enc->error;
   }
-  // The values first (into scratch), collecting the node IDs the peer must learn.
-  scratch_.clear();
-  pending_nodes_.clear();
-  try {
-    wire::writer w{scratch_, this};
-    coport::detail::encode_values(w, n, *enc);
-  } catch (const std::exception& e) {
-    for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
-      caches_->nodes[it->slot] = it->previous;
-    }
-    pending_nodes_.clear();
-    return e.what();
-  }
+  // The definitions the frame needs, then the frame, values written in place (one copy).
+  // Until it all fits, the caches keep what they had: a failure leaves them as they were.
   out_.clear();
   wire::writer w{out_};
-  for (const auto& p : pending_nodes_) {
-    std::size_t start = detail::begin_frame(out_, frame_kind::def_node);
-    w.varint(p.slot);
-    w.string(coport::detail::node_names().name(caches_->nodes[p.slot]));
-    detail::end_frame(out_, start);
-  }
-  pending_nodes_.clear();
   if (new_sig) {
-    caches_->sigs[ss] = sig;
-    caches_->encodings[ss] = enc;
     std::size_t start = detail::begin_frame(out_, frame_kind::def_sig);
     w.varint(ss);
     w.varint(enc->names.size());
@@ -103,10 +83,11 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     detail::end_frame(out_, start);
   }
   std::size_t ts = 0;
+  bool new_tag = false;
   if (kind == frame_kind::message) {
     ts = tag_slot(n->tag_);
     if (caches_->tags[ts] != n->tag_.id()) {
-      caches_->tags[ts] = n->tag_.id();
+      new_tag = true;
       std::size_t start = detail::begin_frame(out_, frame_kind::def_tag);
       w.varint(ts);
       w.string(n->tag_.name());
@@ -114,8 +95,6 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     }
   }
   std::size_t start = detail::begin_frame(out_, kind);
-  frame_start_ = start;
-  encoding_ = enc;
   w.varint(to.local());
   if (kind == frame_kind::message) {
     w.varint(to.incarnation());
@@ -125,12 +104,51 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     w.byte(watched ? 1 : 0);
   }
   w.varint(ss);
-  w.raw(scratch_.data(), scratch_.size());
-  if (detail::end_frame(out_, start) > owner_.options.max_frame) {
+  std::size_t values_at = out_.size();
+  pending_nodes_.clear();  // node IDs in the values that the peer must learn first
+  auto undo_nodes = [this] {
+    for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
+      caches_->nodes[it->slot] = it->previous;
+    }
+    pending_nodes_.clear();
+  };
+  try {
+    wire::writer values{out_, this};
+    coport::detail::encode_values(values, n, *enc);
+  } catch (const std::exception& e) {
+    undo_nodes();
     out_.clear();
-    return fmt::format("the message takes {} bytes, over the maximum frame of {}", scratch_.size(),
+    return e.what();
+  }
+  values_size_ = out_.size() - values_at;
+  if (out_.size() - start - 4 > owner_.options.max_frame) {
+    undo_nodes();
+    out_.clear();
+    return fmt::format("the message takes {} bytes, over the maximum frame of {}", values_size_,
                        owner_.options.max_frame);
   }
+  if (!pending_nodes_.empty()) {
+    // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame.
+    std::vector<std::byte> defs;
+    wire::writer d{defs};
+    for (const auto& p : pending_nodes_) {
+      std::size_t def = detail::begin_frame(defs, frame_kind::def_node);
+      d.varint(p.slot);
+      d.string(coport::detail::node_names().name(caches_->nodes[p.slot]));
+      detail::end_frame(defs, def);
+    }
+    pending_nodes_.clear();
+    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
+    start += defs.size();
+  }
+  detail::end_frame(out_, start);
+  if (new_sig) {
+    caches_->sigs[ss] = sig;
+    caches_->encodings[ss] = enc;
+  }
+  if (new_tag) caches_->tags[ts] = n->tag_.id();
+  frame_start_ = start;
+  encoding_ = enc;
   return {};
 }
 
@@ -161,7 +179,7 @@ std::string peer::route_locked() {
 std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
   auto* n = msg.get_node();
   std::vector<std::byte> record;
-  record.reserve(scratch_.size() + 256);
+  record.reserve(values_size_ + 256);
   wire::writer w{record};  // no node cache: IDs inline
   w.varint(to.local());
   w.varint(to.incarnation());
@@ -207,7 +225,7 @@ void peer::send_message(const port_id& to, message msg) {
     }
     error = route_locked();
     if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
-    if (error.empty() && up_ && scratch_.size() > detail::large_message) {
+    if (error.empty() && up_ && values_size_ > detail::large_message) {
       // Large: the defs go now, the message as a record in fragments (see frame.hpp).
       out_.resize(frame_start_);
       if (!out_.empty()) flush_locked();
@@ -356,8 +374,6 @@ void peer::lost(const connection* c, const std::string& why) {
     watching_.clear();
     out_.clear();
     out_.shrink_to_fit();
-    scratch_.clear();
-    scratch_.shrink_to_fit();
     dropped = std::exchange(pending_messages_, 0);
     pending_.clear();
     pending_.shrink_to_fit();

@@ -118,8 +118,9 @@ class peer final : public wire::node_names_out {
     std::uint32_t slot, previous;
   };
   std::vector<pending_node> pending_nodes_;
-  std::vector<std::byte> out_, scratch_;
+  std::vector<std::byte> out_;
   std::size_t frame_start_ = 0;  ///< where encode_locked's last frame starts in out_
+  std::size_t values_size_ = 0;  ///< and how many bytes its values took
   const coport::detail::payload_encoding* encoding_ = nullptr;  ///< and its encoding
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
