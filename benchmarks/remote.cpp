@@ -380,6 +380,10 @@ void remote(int argc, char** argv) {
                  t.queued("bench-remote-b"), st.bytes_sent, st.bytes_received,
                  t.protocol().stats().messages_sent, t.protocol().stats().messages_received);
   };
+  // Memory first: after the streams, freed buffers would be reused and hide what a
+  // connection or a monitor costs.
+  idle_connections(a, local, t);
+  monitor_bytes(a, local, *pong, std::max(cals, 1000L) * 4);
   a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
   a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
   a.report("coport", "remote.stream", stream_rate(local, *sink, stream, 0), "msgs/s", "size=small");
@@ -388,8 +392,6 @@ void remote(int argc, char** argv) {
   auto [p50, p99] = cal_us(local, *pong, cals);
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
-  monitor_bytes(a, local, *pong, std::max(cals, 1000L) * 4);
-  idle_connections(a, local, t);
   detect_frozen(a, local, t);
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
