@@ -281,3 +281,45 @@ TEST_SUITE("transport.processes") {
     CHECK(died.events()[0].find("node timeout") != std::string::npos);
   }
 }
+
+TEST_SUITE("transport.processes") {
+  TEST_CASE(
+      "a non-loopback address (inside a private network namespace): refused without a "
+      "secret, served with one or with insecure (needs root)") {
+    if (geteuid() != 0) {
+      MESSAGE("skipped: needs root (a private network namespace with a second address)");
+      return;
+    }
+    REQUIRE(unshare(CLONE_NEWNET) == 0);
+    // 10.99.0.1 on the namespace's own loopback device: not a loopback address to the
+    // transport's check, and reachable only from inside this namespace.
+    REQUIRE(std::system("ip link set lo up && ip addr add 10.99.0.1/32 dev lo") == 0);
+    node n{local_node::options("netns-b")};
+    tp::tcp_options open;
+    open.binds = {"10.99.0.1:0"};
+    CHECK_THROWS_WITH_AS(tp::tcp(n, open), doctest::Contains("not a loopback address"),
+                         std::invalid_argument);
+    for (int variant = 0; variant < 2; ++variant) {
+      tp::tcp_options o = open;
+      if (variant == 0) {
+        o.insecure = true;
+      } else {
+        o.secret = "s";
+      }
+      std::string id = "netns-b" + std::to_string(variant);
+      node b{local_node::options(id)};
+      tp::tcp tb{b, o};
+      REQUIRE(tb.addresses().at(0).rfind("10.99.0.1:", 0) == 0);
+      tp::tcp_options client;
+      client.secret = o.secret;
+      client.peers[id] = tb.addresses();
+      node a{local_node::options("netns-a" + std::to_string(variant))};
+      tp::tcp ta{a, client};
+      probe got;
+      auto pb = b.port();
+      b.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+      a.snd(pb, "n", variant);
+      REQUIRE(got.wait_for(1));
+    }
+  }
+}

@@ -340,7 +340,9 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       }
       channels.clear();
     }
-    for (auto& ch : open) ch->close("the node's TCP transport stopped");
+    // Here nothing else runs on the channels' context: close them now, so that none waits
+    // for a handler that would never run (an embedding context may not run again).
+    for (auto& ch : open) ch->close_here("the node's TCP transport stopped");
   }
 };
 

@@ -321,6 +321,10 @@ void tcp_channel::close(const std::string& why) {
   asio::post(strand_, [self = shared_from_this(), why] { self->shut(why); });
 }
 
+void tcp_channel::close_here(const std::string& why) {
+  shut(why);
+}
+
 void tcp_channel::shut(const std::string& why) {
   if (shut_.exchange(true, std::memory_order_acq_rel)) return;
   {

@@ -57,8 +57,7 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   /// `context` keeps the I/O context alive while the channel lives (null when the user owns
   /// it): a thread's flush list or a connection may hold a channel after the transport ends.
   tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket socket, strand s,
-              tcp_timing timing, std::shared_ptr<tcp_counters> counters,
-              tcp_channel_events events);
+              tcp_timing timing, std::shared_ptr<tcp_counters> counters, tcp_channel_events events);
   ~tcp_channel() override;
 
   /// Starts reading into `handler` and the timers (once, on any thread).
@@ -73,6 +72,10 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   void close(const std::string& why) override;
   std::size_t queued() const override;
   void established(const std::string& peer, const std::vector<std::string>& addresses) override;
+
+  /// Closes at once (not posted): only where nothing else runs on the channel's context (its
+  /// I/O thread, or a user's context that is not running).
+  void close_here(const std::string& why);
 
   /// Pushes out what this thread's handlers wrote (flush_at_run_end's callback).
   static void flush_thread();
