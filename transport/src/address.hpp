@@ -49,7 +49,7 @@ inline host_port parse_address(std::string_view text) {
   return out;
 }
 
-/// "1.2.3.4:5" or "[::1]:5".
+/// "127.0.0.1:5" or "[::1]:5".
 inline std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
   if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
   return fmt::format("{}:{}", ep.address().to_string(), ep.port());
