@@ -537,3 +537,51 @@ TEST_SUITE("transport.tcp") {
     CHECK(b.t.protocol().stats().bad_frames == 0);
   }
 }
+
+TEST_SUITE("transport.tcp") {
+  TEST_CASE(
+      "connections that never greet hold at most 256 handshake places: more are closed at "
+      "once, and the places free up at the deadline") {
+    auto o = fast();
+    o.connect_timeout = 3000ms;  // slack for sanitizer builds: the early check is well before
+    tcp_node b{"many-b", o};
+    auto addr = b.t.addresses().at(0);
+    auto port = static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    asio::io_context io;
+    asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+    std::vector<asio::ip::tcp::socket> silent;
+    for (int i = 0; i < 300; ++i) {
+      silent.emplace_back(io);
+      silent.back().connect(ep);
+    }
+    // Those beyond the 256 places are closed at once (well before the deadline).
+    auto closed_count = [&] {
+      int closed = 0;
+      for (auto& s : silent) {
+        s.non_blocking(true);
+        std::byte buf[16];
+        asio::error_code ec;
+        s.read_some(asio::buffer(buf), ec);
+        if (ec && ec != asio::error::would_block) ++closed;
+      }
+      return closed;
+    };
+    int early = 0;
+    CHECK(eventually(
+        [&] {
+          early = closed_count();
+          return early >= 300 - 256;
+        },
+        1000ms));
+    CHECK(early <= 300 - 256 + 5);  // not the ones still within their deadline
+    // At the deadline the rest go too, and a real node gets through.
+    CHECK(eventually([&] { return closed_count() == 300; }, 10s));
+    tcp_node a{"many-a"};
+    a.knows(b);
+    probe got;
+    auto pb = b.n.port();
+    b.n.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+    a.n.snd(pb, "n", 1);
+    REQUIRE(got.wait_for(1));
+  }
+}
