@@ -1,6 +1,6 @@
 // Two nodes in one process, joined by an in-memory link: a registered type crosses, a
 // port is spawned on the other node, monitored, and answers a cal; then the link breaks
-// and the monitors say so. (Nodes in separate processes use the TCP channel: next issue.)
+// and the monitors say so. (Nodes in separate processes: samples/remote_pingpong.cpp.)
 #include <coport/coport.hpp>
 #include <coport/serialize.hpp>
 #include <coport/transport/memory_link.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// coport::transport::channel — an ordered byte stream to one peer node that tells when it
-/// breaks: what the node-to-node protocol runs over (in memory for tests, TCP later).
+/// breaks: what the node-to-node protocol runs over (in memory, or TCP: tcp.hpp).
 ///
 /// Threading: `write` and `close` may be called from any thread. The handler's callbacks
 /// come one at a time, in order, never concurrently with each other. Lifetime: the
