@@ -33,6 +33,13 @@ using detail::log_warn;
 
 namespace {
 
+/// Why an attempt to reach `address` failed (a cancel is the attempt's deadline).
+std::string dial_error(const std::string& address, const asio::error_code& ec) {
+  return fmt::format("{}: {}", address,
+                     ec == asio::error::operation_aborted ? "no answer before the connect deadline"
+                                                          : ec.message());
+}
+
 /// Channels still in their handshake beyond this are refused at once (a flood of
 /// connections that never greet costs bounded memory until their deadline).
 constexpr std::size_t max_handshaking = 256;
@@ -254,10 +261,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                                 asio::ip::tcp::resolver::results_type results) {
           if (self->stopping) return;
           if (ec) {
-            self->dial_failed(d, fmt::format("{}: {}", address,
-                                             ec == asio::error::operation_aborted
-                                                 ? "no answer before the connect deadline"
-                                                 : ec.message()));
+            self->dial_failed(d, dial_error(address, ec));
             return;
           }
           auto strand = asio::make_strand(*self->io);
@@ -268,10 +272,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                          const asio::ip::tcp::endpoint&) {
                 if (self->stopping) return;
                 if (e) {
-                  self->dial_failed(d, fmt::format("{}: {}", address,
-                                                   e == asio::error::operation_aborted
-                                                       ? "no answer before the connect deadline"
-                                                       : e.message()));
+                  self->dial_failed(d, dial_error(address, e));
                   return;
                 }
                 if (d->timer) d->timer->cancel();

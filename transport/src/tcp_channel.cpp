@@ -100,15 +100,7 @@ bool tcp_channel::write_large(std::vector<std::byte> record) {
   std::size_t offset = detail::append_fragment(queued_, record, 0, id);
   queued_bytes_.fetch_add(queued_.size() - before + record.size() - offset,
                           std::memory_order_relaxed);
-  if (offset < record.size()) {
-    if (large_.empty()) large_offset_ = offset;
-    large_.push_back(std::move(record));
-    large_ids_.push_back(id);
-    if (large_.size() > 1) {
-      // Behind another: its first fragment is out; it continues from there later.
-      large_starts_.push_back(offset);
-    }
-  }
+  if (offset < record.size()) large_.push_back({std::move(record), id, offset});
   schedule_locked(lock);
   return true;
 }
@@ -130,20 +122,13 @@ void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
 
 bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
   if (large_.empty()) return false;
-  std::size_t before = buf.size(), offset = large_offset_;
-  large_offset_ = detail::append_fragment(buf, large_.front(), offset, large_ids_.front());
+  large_record& r = large_.front();
+  std::size_t before = buf.size(), offset = r.sent;
+  r.sent = detail::append_fragment(buf, r.bytes, offset, r.id);
   // The record's bytes become the fragment frame's in the count of what waits.
-  std::size_t framed = buf.size() - before, piece = large_offset_ - offset;
+  std::size_t framed = buf.size() - before, piece = r.sent - offset;
   queued_bytes_.fetch_add(framed - piece, std::memory_order_relaxed);
-  if (large_offset_ == large_.front().size()) {
-    large_.pop_front();
-    large_ids_.pop_front();
-    large_offset_ = 0;
-    if (!large_starts_.empty()) {
-      large_offset_ = large_starts_.front();
-      large_starts_.pop_front();
-    }
-  }
+  if (r.sent == r.bytes.size()) large_.pop_front();
   return true;
 }
 
@@ -197,8 +182,6 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
     large_.clear();
-    large_ids_.clear();
-    large_starts_.clear();
     closed_ = true;
     lock.unlock();
     std::string why = fmt::format("sending failed: {}", std::strerror(error));
@@ -340,8 +323,6 @@ void tcp_channel::shut(const std::string& why) {
     queued_.clear();
     queued_.shrink_to_fit();
     large_.clear();
-    large_ids_.clear();
-    large_starts_.clear();
   }
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -106,12 +106,15 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   std::vector<std::byte> in_;                 // strand only
 
   mutable std::mutex mutex_;
-  std::vector<std::byte> queued_;             ///< written, not yet handed to the kernel or a write
-  std::vector<std::byte> sending_;            ///< owned by the async write in flight
-  std::deque<std::vector<std::byte>> large_;  ///< large records, sent in fragments
-  std::deque<std::uint64_t> large_ids_;
-  std::size_t large_offset_ = 0;          ///< of the first
-  std::deque<std::size_t> large_starts_;  ///< where the records after the first continue
+  std::vector<std::byte> queued_;   ///< written, not yet handed to the kernel or a write
+  std::vector<std::byte> sending_;  ///< owned by the async write in flight
+  /// A large record whose first fragment is out; the rest go one per write round.
+  struct large_record {
+    std::vector<std::byte> bytes;
+    std::uint64_t id;
+    std::size_t sent;  ///< bytes of it already framed
+  };
+  std::deque<large_record> large_;
   std::uint64_t next_record_ = 1;
   bool in_flight_ = false;  ///< an async write runs (it picks up queued_ when done)
   bool flush_due_ = false;  ///< this channel is in some thread's flush list
