@@ -220,6 +220,30 @@ subscription node::add_node_monitor(
   }};
 }
 
+subscription node::serve(tag t, const port_id& port) {
+  static const tag ping{"ping"}, info{"info"};
+  if (t == ping || t == info || t == tag{}) {
+    throw std::invalid_argument{"coport: serve: the node port answers this tag itself"};
+  }
+  if (!is_local(port) || port.is_node_port()) {
+    throw std::invalid_argument{
+        fmt::format("coport: serve: {} is not a port of this node", port.to_string())};
+  }
+  if (!core_->add_service(t, port)) {
+    throw std::invalid_argument{fmt::format("coport: serve: tag '{}' is served already", t.name())};
+  }
+  std::weak_ptr<detail::node_core> weak = core_;
+  // The port's death ends it too (the guard is held by the monitor's action).
+  auto end = [weak, t, port] {
+    if (auto core = weak.lock()) core->remove_service(t, port);
+  };
+  auto death = std::make_shared<monitor>(add_monitor(port, [end](const reason&) { end(); }));
+  return subscription{[end, death] {
+    end();
+    death->cancel();
+  }};
+}
+
 std::vector<std::string> node::up_nodes() const {
   return core_->up_nodes();
 }

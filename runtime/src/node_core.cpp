@@ -188,7 +188,26 @@ void node_core::serve_node_port(message& m) {
     }
     return;
   }
+  port_id service;
+  {
+    std::lock_guard lock{services_mutex_};
+    if (auto it = services_.find(m.tag()); it != services_.end()) service = it->second;
+  }
+  if (service) {
+    send(service, m.release());
+    return;
+  }
   log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
+}
+
+bool node_core::add_service(tag t, const port_id& port) {
+  std::lock_guard lock{services_mutex_};
+  return services_.emplace(t, port).second;
+}
+
+void node_core::remove_service(tag t, const port_id& port) noexcept {
+  std::lock_guard lock{services_mutex_};
+  if (auto it = services_.find(t); it != services_.end() && it->second == port) services_.erase(it);
 }
 
 void node_core::record_init_death(std::uint64_t local, const reason& why) {

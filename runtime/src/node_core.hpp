@@ -252,6 +252,13 @@ class node_core : public std::enable_shared_from_this<node_core> {
   friend class remote_ports;  // fires monitors and logs like the rest of the core
   void dispatch(port_impl* p, message_node* n);
   void serve_node_port(message& m);
+
+ public:
+  /// node::serve: `port` serves tag `t` of the node port (false when taken).
+  bool add_service(tag t, const port_id& port);
+  void remove_service(tag t, const port_id& port) noexcept;
+
+ private:
   /// Counts a port just made; kills it at once when the node is shutting down.
   port_impl* born(port_impl* p);
   void teardown(port_impl* p);
@@ -298,6 +305,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::mutex deaths_mutex_;
   std::unordered_map<std::uint64_t, reason> init_deaths_;
   std::deque<std::uint64_t> init_death_order_;
+
+  std::mutex services_mutex_;
+  std::unordered_map<tag, port_id> services_;  // node-port tags served by local ports
 
   mutable std::mutex nodes_mutex_;
   std::map<std::string, int, std::less<>> up_nodes_;

@@ -46,6 +46,37 @@ TEST_SUITE("node") {
     n.run_until_idle();
   }
 
+  TEST_CASE(
+      "a service gets the node port's messages with its tag, in order, until its guard ends") {
+    node_options o;
+    o.id = "served";
+    o.mode = run_mode::deterministic;
+    node n{o};
+    std::vector<int> got;
+    auto service = n.port();
+    n.rcv(service, "count", [&](int i) { got.push_back(i); });
+    auto guard = n.serve("count", service);
+    CHECK_THROWS_AS(n.serve("count", n.port()), std::invalid_argument);  // taken
+    CHECK_THROWS_AS(n.serve("ping", service), std::invalid_argument);    // the node's own
+    CHECK_THROWS_AS(n.serve("other", port_id{"elsewhere", 3}), std::invalid_argument);
+    for (int i = 0; i < 5; ++i) n.snd(n.node_port(), "count", i);
+    n.run_until_idle();
+    CHECK(got == std::vector<int>{0, 1, 2, 3, 4});
+    guard.cancel();
+    n.snd(n.node_port(), "count", 9);  // no service now: logged and ignored
+    n.run_until_idle();
+    CHECK(got.size() == 5);
+    auto again = n.serve("count", service);  // free again
+    n.kil(service);
+    n.run_until_idle();
+    auto other = n.port();
+    n.rcv(other, "count", [&](int i) { got.push_back(-i); });
+    auto third = n.serve("count", other);  // the dead port's service ended with it
+    n.snd(n.node_port(), "count", 7);
+    n.run_until_idle();
+    CHECK(got.back() == -7);
+  }
+
   TEST_CASE("an embedded node runs its ports on the user's io_context and threads") {
     asio::io_context io;
     auto work = asio::make_work_guard(io);

@@ -438,6 +438,19 @@ TEST_SUITE("transport.protocol") {
     (void)dropped;
   }
 
+  TEST_CASE("a service is reached from another node through the bare node ID") {
+    cluster c{{"svc-a", "svc-b"}};
+    std::vector<std::string> got;
+    auto service = c[1].port();
+    c[1].rcv(service, "hello", [&](std::string text) { got.push_back(text); });
+    auto guard = c[1].serve("hello", service);
+    auto b = *port_id::parse("svc-b");
+    c[0].snd(b, "hello", std::string{"one"});
+    c[0].snd(b, "hello", std::string{"two"});
+    c.run();
+    CHECK(got == std::vector<std::string>{"one", "two"});
+  }
+
   TEST_CASE("a message for a third node that reaches deliver is dropped, not forwarded") {
     cluster c{{"thr-a", "thr-b", "thr-c"}};
     auto on_c = c[2].port([](message&) {});

@@ -244,8 +244,7 @@ class node {
         bind_to_context(detail::unique_function<void(const reason&)>(std::forward<F>(callback)));
     monitor guard;
     extra.guard = &guard;
-    port_id id = spawn_node(where, name,
-                            detail::make_payload(tag{name}, std::forward<A>(args)...),
+    port_id id = spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
                             std::move(extra));
     return {id, std::move(guard)};
   }
@@ -267,12 +266,21 @@ class node {
   /// mon_nodes). The guard ends it.
   template <class F>
   subscription mon_nodes(F&& callback) {
-    return add_node_monitor(
-        detail::unique_function<void(const std::string&, bool, const reason&)>(
-            std::forward<F>(callback)));
+    return add_node_monitor(detail::unique_function<void(const std::string&, bool, const reason&)>(
+        std::forward<F>(callback)));
   }
   /// The IDs of the nodes a transport has an established link to.
   std::vector<std::string> up_nodes() const;
+
+  // -- services ------------------------------------------------------------------------------
+
+  /// Makes `port` (a local port) the service for tag `t` on this node: a message with tag `t`
+  /// sent to the node port (the bare node ID, from here or from any node) goes to `port`, in
+  /// order with everything else that sender sent to the node port. This is how a well-known
+  /// service is reached on every node without knowing its port's ID (Erlang's registered
+  /// names, `{Name, Node} ! Msg`). The guard, or the port's death, ends it. Throws
+  /// std::invalid_argument when `t` is taken, is `ping` or `info`, or `port` is not local.
+  subscription serve(tag t, const port_id& port);
 
   // -- time ----------------------------------------------------------------------------------
 
