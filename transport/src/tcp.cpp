@@ -2,8 +2,12 @@
 #include "coport/transport/tcp.hpp"
 
 #include <fmt/format.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -15,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "address.hpp"
@@ -45,6 +50,36 @@ std::string dial_error(const std::string& address, const asio::error_code& ec) {
 constexpr std::size_t max_handshaking = 256;
 
 }  // namespace
+
+/// The addresses this host has, of IPv4 (`v6` false) or IPv6, the loopback ones last
+/// (IPv6 link-local ones left out: they need a scope to be dialed).
+std::vector<asio::ip::address> host_addresses(bool v6) {
+  std::vector<asio::ip::address> out, loopback;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP)) continue;
+    asio::ip::address a;
+    if (!v6 && i->ifa_addr->sa_family == AF_INET) {
+      asio::ip::address_v4::bytes_type b;
+      std::memcpy(b.data(), &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+      a = asio::ip::address_v4{b};
+    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+      auto a6 = asio::ip::address_v6{b};
+      if (a6.is_link_local()) continue;
+      a = a6;
+    } else {
+      continue;
+    }
+    auto& into = a.is_loopback() ? loopback : out;
+    if (std::find(into.begin(), into.end(), a) == into.end()) into.push_back(a);
+  }
+  freeifaddrs(list);
+  out.insert(out.end(), loopback.begin(), loopback.end());
+  return out;
+}
 
 /// One node's TCP layer: the I/O context, listeners, address book and dials in progress.
 struct tcp::state : std::enable_shared_from_this<tcp::state> {
@@ -140,25 +175,33 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   /// Makes the channel for a connected socket and starts the protocol on it.
   std::shared_ptr<tcp_channel> make_channel(asio::ip::tcp::socket socket,
                                             tcp_channel::strand strand,
-                                            std::shared_ptr<dial> dialing) {
+                                            std::shared_ptr<dial> dialing,
+                                            connect_callback probe = {}) {
     handshaking.fetch_add(1, std::memory_order_relaxed);
     auto handshake_over = std::make_shared<std::atomic<bool>>(false);
     tcp_channel_events events;
     std::weak_ptr<state> weak = weak_from_this();
-    events.established = [weak, handshake_over](const std::string& peer,
-                                                const std::vector<std::string>& addresses) {
+    events.established = [weak, handshake_over, probe](const std::string& peer,
+                                                       const std::vector<std::string>& addresses) {
       auto self = weak.lock();
       if (!self) return;
-      if (!handshake_over->exchange(true)) self->handshaking.fetch_sub(1);
+      if (!handshake_over->exchange(true)) {
+        self->handshaking.fetch_sub(1);
+        if (probe) probe(peer, {});
+      }
       self->learn(peer, addresses);
       asio::post(*self->io, [self, peer] {
         if (auto it = self->dials.find(peer); it != self->dials.end()) self->dials.erase(it);
       });
     };
-    events.closed = [weak, handshake_over, dialing](bool was_established, const std::string& why) {
+    events.closed = [weak, handshake_over, dialing, probe](bool was_established,
+                                                          const std::string& why) {
       auto self = weak.lock();
       if (!self) return;
-      if (!handshake_over->exchange(true)) self->handshaking.fetch_sub(1);
+      if (!handshake_over->exchange(true)) {
+        self->handshaking.fetch_sub(1);
+        if (probe) probe({}, why);
+      }
       if (dialing && !was_established) {
         asio::post(*self->io, [self, dialing, why] { self->dial_failed(dialing, why); });
       }
@@ -290,6 +333,55 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
         });
   }
 
+  /// tcp::connect: one attempt at `address`, whoever answers there (I/O thread).
+  void probe(const std::string& address, const connect_callback& done) {
+    if (stopping) return done({}, "the node's TCP transport stopped");
+    detail::host_port hp;
+    try {
+      hp = detail::parse_address(address);
+    } catch (const std::exception& e) {
+      return done({}, e.what());
+    }
+    struct attempt_state {
+      std::optional<asio::ip::tcp::resolver> resolver;
+      std::optional<asio::ip::tcp::socket> socket;
+      std::optional<asio::steady_timer> timer;
+    };
+    auto a = std::make_shared<attempt_state>();
+    a->timer.emplace(*io, options.connect_timeout);
+    a->timer->async_wait([a](const asio::error_code& ec) {
+      if (ec) return;
+      if (a->resolver) a->resolver->cancel();
+      asio::error_code ignored;
+      if (a->socket) a->socket->close(ignored);
+    });
+    a->resolver.emplace(*io);
+    a->resolver->async_resolve(
+        hp.host, std::to_string(hp.port),
+        [self = shared_from_this(), a, address, done](
+            const asio::error_code& ec, asio::ip::tcp::resolver::results_type results) {
+          if (self->stopping) return done({}, "the node's TCP transport stopped");
+          if (ec) {
+            a->timer->cancel();
+            return done({}, dial_error(address, ec));
+          }
+          auto strand = asio::make_strand(*self->io);
+          a->socket.emplace(strand);
+          asio::async_connect(
+              *a->socket, results,
+              [self, a, address, done, strand](const asio::error_code& e,
+                                               const asio::ip::tcp::endpoint&) {
+                a->timer->cancel();
+                if (self->stopping) return done({}, "the node's TCP transport stopped");
+                if (e) return done({}, dial_error(address, e));
+                self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
+                auto ch = self->make_channel(std::move(*a->socket), strand, nullptr, done);
+                a->socket.reset();
+                ch->start(self->protocol->attach(ch, nullptr, false));
+              });
+        });
+  }
+
   /// An attempt failed: try again with backoff before the deadline, else give up.
   void dial_failed(const std::shared_ptr<dial>& d, const std::string& why) {
     if (stopping) return;
@@ -382,10 +474,23 @@ tcp::tcp(node& n, tcp_options options) {
   }
   // Where to listen, checked before anything starts.
   std::vector<asio::ip::tcp::endpoint> endpoints;
+  std::set<std::size_t> same_port;  // endpoints that take the port the one before got
   {
     asio::io_context resolve_io;
     asio::ip::tcp::resolver resolver{resolve_io};
     for (const auto& bind : options.binds) {
+      if (bind == "*" || bind.starts_with("*:")) {
+        // Every address of the host: the IPv4 and the IPv6 wildcard.
+        auto port = detail::parse_address(bind == "*" ? "any:0" : "any" + bind.substr(1)).port;
+        check(!options.secret.empty() || options.insecure,
+              "a '*' bind listens on every address of the host: set a secret (or insecure)");
+        endpoints.emplace_back(asio::ip::address_v4::any(), port);
+        if (!host_addresses(true).empty()) {
+          endpoints.emplace_back(asio::ip::address_v6::any(), port);
+          if (port == 0) same_port.insert(endpoints.size() - 1);  // the port IPv4 got
+        }
+        continue;
+      }
       auto hp = detail::parse_address(bind);
       asio::error_code ec;
       auto results =
@@ -418,7 +523,9 @@ tcp::tcp(node& n, tcp_options options) {
     s.own_io = std::make_shared<asio::io_context>();
     s.io = s.own_io.get();
   }
-  for (const auto& ep : endpoints) {
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    auto ep = endpoints[i];
+    if (same_port.count(i)) ep.port(s.acceptors.back()->local_endpoint().port());
     auto a = std::make_unique<asio::ip::tcp::acceptor>(*s.io);
     a->open(ep.protocol());
     a->set_option(asio::ip::tcp::acceptor::reuse_address{true});
@@ -426,7 +533,14 @@ tcp::tcp(node& n, tcp_options options) {
     a->bind(ep);  // throws std::system_error (in use, not an address of this host)
     a->listen();
     auto bound = a->local_endpoint();
-    if (!bound.address().is_unspecified()) s.listening.push_back(detail::endpoint_text(bound));
+    if (!bound.address().is_unspecified()) {
+      s.listening.push_back(detail::endpoint_text(bound));
+    } else {
+      // A wildcard: other nodes learn every address of this host, with the port bound.
+      for (const auto& address : host_addresses(bound.address().is_v6())) {
+        s.listening.push_back(detail::endpoint_text({address, bound.port()}));
+      }
+    }
     s.acceptors.push_back(std::move(a));
   }
   {
@@ -487,6 +601,13 @@ void tcp::add_peer(std::string_view node_id, std::vector<std::string> addresses)
   for (const auto& a : addresses) detail::parse_address(a);
   std::lock_guard lock{state_->mutex};
   state_->configured[std::string{node_id}] = std::move(addresses);
+}
+
+void tcp::connect(std::string address, connect_callback done) {
+  if (!done) throw std::invalid_argument{"coport: connect: no callback"};
+  asio::post(*state_->io, [s = state_, address = std::move(address), done = std::move(done)] {
+    s->probe(address, done);
+  });
 }
 
 std::size_t tcp::queued(std::string_view node_id) const {

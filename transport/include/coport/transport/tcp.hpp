@@ -17,6 +17,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,7 +35,8 @@ namespace coport::transport {
 
 /// How a node's TCP links behave.
 struct tcp_options {
-  /// Where to listen: "host:port", "[v6]:port"; port 0 = any free port. Empty: only dial out.
+  /// Where to listen: "host:port", "[v6]:port"; port 0 = any free port; "*:port" every
+  /// address of the host (IPv4 and IPv6), "*" the same on a free port. Empty: only dial out.
   std::vector<std::string> binds;
   /// Addresses ("host:port") of nodes this node may have to reach, by node ID.
   std::map<std::string, std::vector<std::string>> peers;
@@ -73,6 +75,10 @@ struct tcp_stats {
 
 class tcp;
 
+/// What `tcp::connect` reports: the ID of the node that answered (error empty), or why none
+/// did (node ID empty).
+using connect_callback = std::function<void(const std::string& node_id, const std::string& error)>;
+
 /// What `tcp::room` returns: an awaitable for coroutine actors.
 class room_awaiter {
  public:
@@ -103,6 +109,12 @@ class tcp {
   std::vector<std::string> addresses() const;
   /// Tells where node `node_id` listens (replacing what was known).
   void add_peer(std::string_view node_id, std::vector<std::string> addresses);
+  /// Opens a connection to `address` ("host:port") without knowing which node listens there
+  /// (a seed): `done` is called once, on the transport's thread (do not block in it), with
+  /// that node's ID when the handshake succeeded, or with why not (unreachable before the
+  /// connect timeout, refused, the node itself, connected already). The connection is then
+  /// the node's link like any other.
+  void connect(std::string address, connect_callback done);
   /// Bytes waiting to go to `node_id` (queued while connecting or behind a slow link).
   std::size_t queued(std::string_view node_id) const;
   /// `co_await room(node_id)` in a coroutine actor continues once fewer than `below` bytes
