@@ -84,8 +84,8 @@ void node::add_init(std::string name, detail::message_handler init) {
   core_->add_init(std::move(name), std::move(init));
 }
 
-port_id node::spawn_node(std::string_view where, std::string_view name,
-                         detail::message_node* args, spawn_extra extra) {
+port_id node::spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
+                         spawn_extra extra) {
   message owned{args};
   auto target = port_id::parse(where);
   if (!target) {
@@ -93,8 +93,8 @@ port_id node::spawn_node(std::string_view where, std::string_view name,
   }
   if (name.empty()) throw std::invalid_argument{"coport: spawn needs an init function's name"};
   if (core_->is_own_node(*target) && !is_local(*target)) {
-    throw std::invalid_argument{fmt::format(
-        "coport: spawn on '{}': an earlier incarnation of this node", where)};
+    throw std::invalid_argument{
+        fmt::format("coport: spawn on '{}': an earlier incarnation of this node", where)};
   }
   const port_id spawner = extra.link_to;
   const bool watched = extra.on_death || spawner;
@@ -175,6 +175,11 @@ void node_core::add_init(std::string name, message_handler init) {
   if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
   std::lock_guard lock{inits_mutex_};
   inits_[std::move(name)] = std::make_shared<message_handler>(std::move(init));
+}
+
+bool node_core::has_init(std::string_view name) {
+  std::lock_guard lock{inits_mutex_};
+  return inits_.count(std::string{name}) > 0;
 }
 
 void node_core::start_init(port_impl* p, std::string_view name, message args) {

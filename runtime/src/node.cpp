@@ -220,6 +220,10 @@ subscription node::add_node_monitor(
   }};
 }
 
+bool node::has_init(std::string_view name) const {
+  return core_->has_init(name);
+}
+
 subscription node::serve(tag t, const port_id& port) {
   static const tag ping{"ping"}, info{"info"};
   if (t == ping || t == info || t == tag{}) {

@@ -243,6 +243,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Runs an expired (or, with `ec`, cancelled) timer's action.
   void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
   void add_init(std::string name, message_handler init);
+  bool has_init(std::string_view name);
   /// Makes the new port `p` (a reference held, which this consumes) run init `name`.
   void start_init(port_impl* p, std::string_view name, message args);
   /// Runs init `name` with `args` in the current port (spawn); kills it on failure.

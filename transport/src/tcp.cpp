@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <cstring>
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -16,6 +15,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -195,7 +195,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       });
     };
     events.closed = [weak, handshake_over, dialing, probe](bool was_established,
-                                                          const std::string& why) {
+                                                           const std::string& why) {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
@@ -367,18 +367,19 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
           }
           auto strand = asio::make_strand(*self->io);
           a->socket.emplace(strand);
-          asio::async_connect(
-              *a->socket, results,
-              [self, a, address, done, strand](const asio::error_code& e,
-                                               const asio::ip::tcp::endpoint&) {
-                a->timer->cancel();
-                if (self->stopping) return done({}, "the node's TCP transport stopped");
-                if (e) return done({}, dial_error(address, e));
-                self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
-                auto ch = self->make_channel(std::move(*a->socket), strand, nullptr, done);
-                a->socket.reset();
-                ch->start(self->protocol->attach(ch, nullptr, false));
-              });
+          asio::async_connect(*a->socket, results,
+                              [self, a, address, done, strand](const asio::error_code& e,
+                                                               const asio::ip::tcp::endpoint&) {
+                                a->timer->cancel();
+                                if (self->stopping)
+                                  return done({}, "the node's TCP transport stopped");
+                                if (e) return done({}, dial_error(address, e));
+                                self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
+                                auto ch = self->make_channel(std::move(*a->socket), strand, nullptr,
+                                                             done);
+                                a->socket.reset();
+                                ch->start(self->protocol->attach(ch, nullptr, false));
+                              });
         });
   }
 
@@ -594,6 +595,10 @@ tcp::~tcp() {
 std::vector<std::string> tcp::addresses() const {
   std::lock_guard lock{state_->mutex};
   return state_->listening;
+}
+
+std::vector<std::string> tcp::addresses_of(std::string_view node_id) const {
+  return state_->addresses_of(std::string{node_id});
 }
 
 void tcp::add_peer(std::string_view node_id, std::vector<std::string> addresses) {

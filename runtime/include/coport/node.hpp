@@ -221,6 +221,8 @@ class node {
   void register_init(std::string name, F&& init) {
     add_init(std::move(name), detail::make_handler(std::forward<F>(init)));
   }
+  /// True when init `name` is registered on this node.
+  bool has_init(std::string_view name) const;
   /// Creates a port on `where` (a node ID or any port of it) running init `name` with `args`;
   /// returns the new port's ID at once. An unknown name or a failing init kills the new port
   /// with a reason that says why (`no_such_init`, `bad_message`, `die`).

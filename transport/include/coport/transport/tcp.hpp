@@ -33,6 +33,13 @@ class io_context;
 
 namespace coport::transport {
 
+/// TLS for every link of a node: PEM files of its certificate and key, and of the CA that
+/// must have signed every peer's certificate (mutual authentication, TLS 1.3 only).
+struct tls_options {
+  std::string cert, key, ca;
+  bool enabled() const noexcept { return !cert.empty(); }
+};
+
 /// How a node's TCP links behave.
 struct tcp_options {
   /// Where to listen: "host:port", "[v6]:port"; port 0 = any free port; "*:port" every
@@ -43,7 +50,10 @@ struct tcp_options {
   /// The shared secret every node of the network holds. Without one, only loopback binds
   /// are allowed (unless `insecure`).
   std::string secret;
-  /// Allows listening on a non-loopback address without a secret (anyone can connect).
+  /// TLS on every link (never a plaintext fallback): a peer without a certificate signed by
+  /// `tls.ca` is refused. The secret's handshake still runs inside it when a secret is set.
+  tls_options tls;
+  /// Allows listening on a non-loopback address without a secret or TLS (anyone can connect).
   bool insecure = false;
   /// A heartbeat goes out when nothing else did for this long.
   std::chrono::milliseconds heartbeat_interval{1000};
@@ -107,6 +117,9 @@ class tcp {
 
   /// Where it listens, with the ports actually bound ("127.0.0.1:41234", "[::1]:41235").
   std::vector<std::string> addresses() const;
+  /// Where node `node_id` listens, as far as this node knows (given, or learned from its
+  /// handshake).
+  std::vector<std::string> addresses_of(std::string_view node_id) const;
   /// Tells where node `node_id` listens (replacing what was known).
   void add_peer(std::string_view node_id, std::vector<std::string> addresses);
   /// Opens a connection to `address` ("host:port") without knowing which node listens there

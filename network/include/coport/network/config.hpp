@@ -1,0 +1,130 @@
+#pragma once
+/// \file
+/// coport::network::config_file — profiles in a JSON file, resolved into a node's settings
+/// (AEMP's `configure` and rc file).
+///
+/// ```json
+/// { "secret": "...", "seeds": ["10.0.0.1:4040"],            <- global defaults
+///   "profiles": {
+///     "seed":   { "nodeid": "anon/", "binds": ["*:4040"] },
+///     "worker": { "parent": "seed", "binds": ["*"], "services": ["echo"] } } }
+/// ```
+/// A profile resolves, lowest priority first, from: values passed in code, the file's global
+/// defaults, the chain of `parent` profiles, the named profile, and values that override all
+/// (`coport run profile NAME KEY VALUE...`). The profile name defaults to the host name; the
+/// node ID to the profile name; `anon/` (any ID ending in `/`) gets a random suffix.
+/// Threading: a value type; not thread-safe. Lifetime: `save` writes the file; nothing is
+/// watched.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace coport::network {
+
+/// A configuration that cannot be used: what() names the file, the line and the key.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// TLS files (PEM): this node's certificate and key, and the CA that signs every node's.
+struct tls_files {
+  std::string cert, key, ca;
+  bool enabled() const noexcept { return !cert.empty(); }
+};
+
+/// A node's settings, resolved from a profile.
+struct node_config {
+  std::string profile;             ///< the profile it came from
+  std::string nodeid;              ///< `anon/` (or any ID ending in `/`): random suffix
+  std::vector<std::string> binds;  ///< "host:port", "[v6]:port", "*:port", "*"
+  std::vector<std::string> seeds;  ///< "host:port" of nodes to join the network through
+  std::string secret;              ///< shared by every node of the network
+  tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds node_timeout{3000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::size_t max_frame = 64 << 20;   ///< bytes
+  std::size_t max_queue = 64 << 20;   ///< bytes waiting for one node
+  std::vector<std::string> services;  ///< init functions spawned on the node at start
+  std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
+};
+
+/// `KEY VALUE` settings as text, as a command line gives them.
+using settings = std::vector<std::pair<std::string, std::string>>;
+
+/// What a key holds, for help texts.
+struct config_key {
+  const char* name;
+  const char* kind;  ///< "text", "list", "seconds", "bytes"
+  const char* help;
+};
+/// Every key a profile (or the global section) may set.
+const std::vector<config_key>& config_keys();
+
+/// The configuration file: global defaults and named profiles.
+class config_file {
+ public:
+  /// `$COPORT_CONFIG`, else `$XDG_CONFIG_HOME/coport/config.json`, else
+  /// `$HOME/.config/coport/config.json`.
+  static std::filesystem::path default_path();
+  /// Reads `path` (a file that does not exist is an empty configuration). Throws
+  /// config_error for malformed JSON, an unknown key, a wrong type, a bad value or a cycle
+  /// of parents, naming the file, line and key.
+  static config_file load(const std::filesystem::path& path = default_path());
+  /// Parses `text` as if read from `path`.
+  static config_file parse(std::string_view text, const std::filesystem::path& path);
+
+  /// An empty configuration that `save` writes to `path`.
+  explicit config_file(std::filesystem::path path);
+  config_file(const config_file&);
+  config_file& operator=(const config_file&);
+  config_file(config_file&&) noexcept;
+  config_file& operator=(config_file&&) noexcept;
+  ~config_file();
+
+  /// The file it was read from and is saved to.
+  const std::filesystem::path& path() const noexcept;
+  /// The profiles' names.
+  std::vector<std::string> profiles() const;
+  bool has_profile(std::string_view name) const;
+
+  /// Sets `key` of `profile` (created if missing; empty: the global section) from text:
+  /// lists comma-separated (or a JSON array), seconds and bytes as numbers. An empty value
+  /// removes the key. Throws config_error for an unknown key or a bad value.
+  void set(std::string_view profile, std::string_view key, std::string_view value);
+  /// Removes profile `name`; throws config_error when there is none.
+  void remove_profile(std::string_view name);
+  /// The JSON text of the whole file (`profile` empty) or of one profile as written.
+  std::string show(std::string_view profile = {}) const;
+  /// The resolved settings of `profile`, as JSON text.
+  std::string show_resolved(std::string_view profile, const settings& overrides = {}) const;
+  /// Writes the file (a temporary file renamed over it; directories made as needed).
+  void save() const;
+
+  /// Resolves `profile` (empty: the host name's profile, which may be absent) over `code`
+  /// (values from code, below the file) and under `overrides` (above everything). Throws
+  /// config_error for a named profile that does not exist, a parent cycle or a bad value.
+  node_config resolve(std::string_view profile = {}, const settings& code = {},
+                      const settings& overrides = {}) const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+/// This host's name (the default profile).
+std::string host_name();
+/// A new random secret: 43 characters of base62 from 32 random bytes (OpenSSL).
+std::string generate_secret();
+
+}  // namespace coport::network

@@ -1,0 +1,67 @@
+#pragma once
+/// \file
+/// coport::network::mesh — seeds and discovery: every node finds every other (a full mesh).
+///
+/// A node keeps a connection to each of its seeds (any node can be one): a seed that cannot
+/// be reached, or goes away, is tried again with backoff, and one that restarts is joined
+/// again. Whenever a link comes up, both ends send each other the nodes they are linked to
+/// and where those listen; a node links to every node it learns of, and every few seconds
+/// tells one linked node its list again, so that the network re-merges after a partition.
+/// The mesh is a service port on the node (tag `coport.mesh` of the node port); it uses the
+/// node's events and the TCP layer's `connect`, nothing else. Node up/down events and
+/// `node::up_nodes()` show the mesh as it forms.
+/// Threading: thread-safe. Lifetime: create after the node and its `tcp`; destroy before
+/// them.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coport/node.hpp"
+#include "coport/transport/tcp.hpp"
+
+namespace coport::network {
+
+/// How a node joins the network.
+struct mesh_options {
+  /// "host:port" of the seeds. A seed that is this node itself is skipped.
+  std::vector<std::string> seeds;
+  /// A seed that could not be reached is tried again after this, doubling up to
+  /// `retry_max` (each with up to a quarter more at random, so restarted networks do not
+  /// dial in step).
+  std::chrono::milliseconds retry_min{250}, retry_max{8000};
+  /// Every this long, one linked node (at random) gets this node's list of nodes.
+  std::chrono::milliseconds gossip_interval{2000};
+};
+
+/// One seed as the mesh sees it.
+struct seed_status {
+  std::string address;
+  std::string node_id;  ///< who answered there last (empty: nobody yet)
+  bool up = false;      ///< linked to it now
+  bool self = false;    ///< it is this node
+  std::string last_error;
+};
+
+/// A node's place in the mesh.
+class mesh {
+ public:
+  /// Starts seeding. Throws std::invalid_argument for a malformed seed address.
+  mesh(node& n, transport::tcp& links, mesh_options options = {});
+  ~mesh();
+  mesh(const mesh&) = delete;
+  mesh& operator=(const mesh&) = delete;
+
+  /// The seeds and their state.
+  std::vector<seed_status> seeds() const;
+  /// The mesh's service port.
+  port_id port() const noexcept;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace coport::network

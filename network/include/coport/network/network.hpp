@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// coport::network::network — a node's place in a network, started from its settings
+/// (AEMP's `configure`): TCP links (with TLS when configured), the mesh from its seeds, the
+/// name registry, and the configured services.
+///
+/// ```cpp
+/// auto config = coport::network::config_file::load().resolve("seed");
+/// coport::node n{coport::network::node_options_for(config)};
+/// n.register_init("echo", ...);                  // before the network starts its services
+/// coport::network::network net{n, config};
+/// auto guard = net.names().reg("echo", some_port);
+/// ```
+/// Threading: thread-safe. Lifetime: create after the node, destroy before it.
+
+#include <memory>
+
+#include "coport/network/config.hpp"
+#include "coport/network/mesh.hpp"
+#include "coport/network/registry.hpp"
+#include "coport/node.hpp"
+#include "coport/transport/tcp.hpp"
+
+namespace coport::network {
+
+/// The node options a configuration asks for (its node ID).
+node_options node_options_for(const node_config& config, node_options base = {});
+/// The TCP options a configuration asks for.
+transport::tcp_options tcp_options_for(const node_config& config);
+
+/// A node's place in the network.
+class network {
+ public:
+  /// Sets the log level, starts listening and seeding, the registry, then spawns each
+  /// service on the node (an init registered beforehand). Throws std::invalid_argument
+  /// (bad settings, a service that is no registered init) or std::system_error (a bind).
+  network(node& n, const node_config& config);
+  ~network();
+  network(const network&) = delete;
+  network& operator=(const network&) = delete;
+
+  /// The settings it started from.
+  const node_config& config() const noexcept;
+  /// The TCP links.
+  transport::tcp& links() noexcept;
+  /// Seeds and discovery.
+  coport::network::mesh& mesh() noexcept;
+  /// The name registry.
+  registry& names() noexcept;
+  /// The ports of the services it spawned, in the configured order.
+  const std::vector<port_id>& services() const noexcept;
+
+ private:
+  node_config config_;
+  std::unique_ptr<transport::tcp> links_;
+  std::unique_ptr<coport::network::mesh> mesh_;
+  std::unique_ptr<registry> names_;
+  std::vector<port_id> services_;
+};
+
+}  // namespace coport::network

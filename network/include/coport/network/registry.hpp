@@ -1,0 +1,69 @@
+#pragma once
+/// \file
+/// coport::network::registry — names for ports across the network (AEMP's grp_reg, grp_get,
+/// grp_mon): the building block of process groups.
+///
+/// A name holds any number of ports, on any nodes; a port may hold many names. Every node
+/// keeps a replica of the whole registry, so `get` answers at once, without a round trip.
+/// Consistency: each node owns the entries of its own ports and sends their changes to
+/// every linked node in the order it made them (per-owner ordered updates); when a link
+/// comes up, each side sends the other a snapshot of its own entries; a node declared down
+/// loses its entries everywhere. Replicas are therefore eventually consistent across
+/// owners: once links are stable, every node's `get` gives the same set; between two
+/// owners' changes no order is promised. After a partition heals, the snapshots exchanged
+/// on the new links make every replica converge again.
+/// The registry is a service port on the node (tag `coport.registry` of the node port); it
+/// uses the runtime's public API and node events only.
+/// Threading: thread-safe. Lifetime: create after the node, destroy before it; every node
+/// of the network runs one.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coport/node.hpp"
+
+namespace coport::network {
+
+/// What a registry monitor is told: the ports under `name` now, and what changed.
+struct registry_event {
+  std::string name;
+  std::vector<port_id> ports;    ///< sorted
+  std::vector<port_id> added;    ///< since the last event (all of `ports` in the first)
+  std::vector<port_id> removed;  ///< since the last event
+};
+
+/// A node's replica of the network's names.
+class registry {
+ public:
+  explicit registry(node& n);
+  ~registry();
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
+  /// Registers the local `port` under `name` until the guard ends, or the port dies.
+  /// Registering the same pair twice holds it until both guards end. Visible to `get` on
+  /// this node at once, elsewhere when the update arrives. Throws std::invalid_argument for
+  /// an empty name or a port of another node.
+  subscription reg(std::string name, const port_id& port);
+  /// The ports under `name` across the network (sorted), from the local replica.
+  std::vector<port_id> get(std::string_view name) const;
+  /// Every registered name, from the local replica.
+  std::vector<std::string> names() const;
+  /// Calls `callback(const registry_event&)` with the ports under `name` now (even none),
+  /// then at every change, in order: in the current port's context when made inside a
+  /// port, else in the registry's own port. The guard ends it.
+  subscription mon(std::string name, std::function<void(const registry_event&)> callback);
+
+  /// The registry's service port.
+  port_id port() const noexcept;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace coport::network

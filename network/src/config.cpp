@@ -1,0 +1,556 @@
+// coport::network::config_file — reading, checking, changing and resolving profiles.
+#include "coport/network/config.hpp"
+
+#include <fmt/format.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "coport/log.hpp"
+#include "coport/port_id.hpp"
+
+namespace coport::network {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+enum class kind { text, list, seconds, bytes };
+
+struct key_spec {
+  config_key info;
+  kind k;
+};
+
+const std::vector<key_spec>& specs() {
+  static const std::vector<key_spec> all = {
+      {{"nodeid", "text", "the node ID; 'anon/' (or any ending in '/') gets a random suffix"},
+       kind::text},
+      {{"binds", "list", "where to listen: host:port, [v6]:port, *:port, *"}, kind::list},
+      {{"seeds", "list", "host:port of nodes to join the network through"}, kind::list},
+      {{"secret", "text", "the shared secret of the network (coport gensecret)"}, kind::text},
+      {{"cert", "text", "TLS: this node's certificate (PEM file)"}, kind::text},
+      {{"key", "text", "TLS: this node's private key (PEM file)"}, kind::text},
+      {{"ca", "text", "TLS: the CA certificate that signs every node's (PEM file)"}, kind::text},
+      {{"heartbeat_interval", "seconds", "a heartbeat when nothing else went for this long"},
+       kind::seconds},
+      {{"node_timeout", "seconds", "a node silent this long is declared down"}, kind::seconds},
+      {{"connect_timeout", "seconds", "give up connecting to a node after this long"},
+       kind::seconds},
+      {{"max_frame", "bytes", "the largest frame sent or accepted"}, kind::bytes},
+      {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
+      {{"services", "list", "init functions spawned on the node at start"}, kind::list},
+      {{"log_level", "text", "off, error, warn, info, debug, trace"}, kind::text},
+      {{"parent", "text", "the profile this one inherits from"}, kind::text},
+  };
+  return all;
+}
+
+const key_spec* find_spec(std::string_view key) {
+  for (const auto& s : specs()) {
+    if (key == s.info.name) return &s;
+  }
+  return nullptr;
+}
+
+std::string known_keys() {
+  std::string out;
+  for (const auto& s : specs()) out += (out.empty() ? "" : ", ") + std::string{s.info.name};
+  return out;
+}
+
+}  // namespace
+
+const std::vector<config_key>& config_keys() {
+  static const std::vector<config_key> keys = [] {
+    std::vector<config_key> out;
+    for (const auto& s : specs()) out.push_back(s.info);
+    return out;
+  }();
+  return keys;
+}
+
+struct config_file::impl {
+  std::filesystem::path path;
+  std::string text;  // as read (to find lines in)
+  json root = json::object();
+
+  /// "file:line: " for `key` of `profile` (searched in the text as read; 0 if not there).
+  std::string where(std::string_view profile, std::string_view key = {}) const {
+    std::size_t at = 0;
+    auto find = [&](std::string_view word) {
+      auto quoted = fmt::format("\"{}\"", word);
+      auto p = text.find(quoted, at);
+      if (p == std::string::npos) return false;
+      at = p + quoted.size();
+      return true;
+    };
+    bool found = true;
+    if (!profile.empty()) found = find("profiles") && find(profile);
+    if (found && !key.empty()) found = find(key);
+    if (!found || text.empty()) return fmt::format("{}: ", path.string());
+    auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+    return fmt::format("{}:{}: ", path.string(), line);
+  }
+
+  static std::string section(std::string_view profile) {
+    return profile.empty() ? std::string{"the global section"}
+                           : fmt::format("profile \"{}\"", profile);
+  }
+
+  /// Checks one value; throws config_error naming where it is.
+  void check_value(std::string_view profile, const std::string& key, const json& v) const {
+    const key_spec* spec = find_spec(key);
+    auto fail = [&](const std::string& why) {
+      return config_error{
+          fmt::format("{}{}: key \"{}\": {}", where(profile, key), section(profile), key, why)};
+    };
+    if (!spec) throw fail("unknown key (known: " + known_keys() + ")");
+    if (key == "parent" && profile.empty()) throw fail("the global section has no parent");
+    switch (spec->k) {
+      case kind::text:
+        if (!v.is_string()) throw fail("expected a string");
+        break;
+      case kind::list:
+        if (!v.is_array()) throw fail("expected a list of strings");
+        for (const auto& e : v) {
+          if (!e.is_string() || e.get<std::string>().empty()) {
+            throw fail("expected a list of non-empty strings");
+          }
+        }
+        break;
+      case kind::seconds:
+        if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > 86400) {
+          throw fail("expected a number of seconds, more than 0 and at most 86400");
+        }
+        break;
+      case kind::bytes:
+        if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1024 ||
+            v.get<std::uint64_t>() > (std::uint64_t{1} << 40)) {
+          throw fail("expected a whole number of bytes, from 1024 to 2^40");
+        }
+        break;
+    }
+    if (key == "nodeid") {
+      auto id = v.get<std::string>();
+      if (!valid_node_id(id)) {
+        throw fail(fmt::format("'{}' is not a node ID (letters, digits, _-.:/ only)", id));
+      }
+    } else if (key == "log_level") {
+      static const std::set<std::string, std::less<>> levels = {"off",  "error", "warn",
+                                                                "info", "debug", "trace"};
+      if (!levels.count(v.get<std::string>())) {
+        throw fail("expected off, error, warn, info, debug or trace");
+      }
+    } else if (key == "binds" || key == "seeds") {
+      for (const auto& e : v) check_address(e.get<std::string>(), key == "binds", fail);
+    }
+  }
+
+  template <class Fail>
+  static void check_address(const std::string& a, bool bind, Fail& fail) {
+    if (bind && (a == "*")) return;
+    auto colon = a.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < a.size();
+    if (ok) {
+      auto host = a.substr(0, colon);
+      if (host == "*" && !bind) ok = false;
+      if (host.find(':') != std::string::npos && !(host.front() == '[' && host.back() == ']')) {
+        ok = false;
+      }
+      auto port = a.substr(colon + 1);
+      ok = ok && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit) &&
+           std::stoul(port) <= 65535;
+    }
+    if (!ok) {
+      throw fail(
+          fmt::format("'{}' is not {}", a,
+                      bind ? "host:port, [v6]:port, *:port or *" : "host:port or [v6]:port"));
+    }
+  }
+
+  void check_section(std::string_view profile, const json& object) const {
+    if (!object.is_object()) {
+      throw config_error{
+          fmt::format("{}{}: expected an object of settings", where(profile), section(profile))};
+    }
+    for (const auto& [key, value] : object.items()) check_value(profile, key, value);
+  }
+
+  void check_all() const {
+    if (!root.is_object()) {
+      throw config_error{fmt::format("{}: the file must hold one JSON object", path.string())};
+    }
+    for (const auto& [key, value] : root.items()) {
+      if (key == "profiles") {
+        if (!value.is_object()) {
+          throw config_error{
+              fmt::format("{}key \"profiles\": expected an object of profiles", where({}, key))};
+        }
+        for (const auto& [name, profile] : value.items()) check_section(name, profile);
+      } else {
+        check_value({}, key, value);
+      }
+    }
+    // Every parent exists, and no chain loops.
+    for (const auto& name : names()) chain(name);
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    if (root.contains("profiles")) {
+      for (const auto& [name, p] : root["profiles"].items()) out.push_back(name);
+    }
+    return out;
+  }
+
+  const json* profile(std::string_view name) const {
+    if (!root.contains("profiles")) return nullptr;
+    const auto& ps = root["profiles"];
+    auto it = ps.find(std::string{name});
+    return it == ps.end() ? nullptr : &*it;
+  }
+
+  /// `name` and its parents, the farthest ancestor first.
+  std::vector<const json*> chain(std::string_view name) const {
+    std::vector<const json*> out;
+    std::vector<std::string> seen;
+    std::string current{name};
+    while (true) {
+      if (std::find(seen.begin(), seen.end(), current) != seen.end()) {
+        throw config_error{fmt::format(
+            "{}profile \"{}\": key \"parent\": a cycle of parents: {} -> {}",
+            where(seen.back(), "parent"), seen.back(), fmt::join(seen, " -> "), current)};
+      }
+      const json* p = profile(current);
+      if (!p) {
+        if (seen.empty()) break;
+        throw config_error{fmt::format("{}profile \"{}\": key \"parent\": no profile \"{}\"",
+                                       where(seen.back(), "parent"), seen.back(), current)};
+      }
+      seen.push_back(current);
+      out.insert(out.begin(), p);
+      if (!p->contains("parent")) break;
+      current = (*p)["parent"].get<std::string>();
+    }
+    return out;
+  }
+
+  /// A value from text, as a command line gives it.
+  json from_text(std::string_view profile, const std::string& key, std::string_view text) const {
+    const key_spec* spec = find_spec(key);
+    if (!spec) {
+      throw config_error{fmt::format("{}: key \"{}\": unknown key (known: {})", section(profile),
+                                     key, known_keys())};
+    }
+    auto bad = [&](const char* what) {
+      return config_error{
+          fmt::format("{}: key \"{}\": '{}' is not {}", section(profile), key, text, what)};
+    };
+    json v;
+    switch (spec->k) {
+      case kind::text:
+        v = std::string{text};
+        break;
+      case kind::list:
+        if (!text.empty() && text.front() == '[') {
+          v = json::parse(text, nullptr, false);
+          if (v.is_discarded()) throw bad("a JSON array");
+        } else {
+          v = json::array();
+          std::string item;
+          std::istringstream in{std::string{text}};
+          while (std::getline(in, item, ',')) {
+            if (!item.empty()) v.push_back(item);
+          }
+        }
+        break;
+      case kind::seconds: {
+        std::string t{text};
+        char* end = nullptr;
+        errno = 0;
+        double d = std::strtod(t.c_str(), &end);
+        if (t.empty() || *end || errno || !std::isfinite(d)) throw bad("a number of seconds");
+        v = d;
+        break;
+      }
+      case kind::bytes: {
+        std::string t{text};
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long b = std::strtoull(t.c_str(), &end, 10);
+        if (t.empty() || t.front() == '-' || *end || errno) throw bad("a whole number of bytes");
+        v = static_cast<std::uint64_t>(b);
+        break;
+      }
+    }
+    // Checked without a line: it comes from a command line or code, not the file.
+    impl plain;
+    plain.path = "(given)";
+    try {
+      plain.check_value(profile, key, v);
+    } catch (const config_error& e) {
+      std::string what = e.what();
+      throw config_error{what.substr(what.find(": ") + 2)};
+    }
+    return v;
+  }
+};
+
+std::filesystem::path config_file::default_path() {
+  if (const char* env = std::getenv("COPORT_CONFIG"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return std::filesystem::path{xdg} / "coport" / "config.json";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path{home && *home ? home : "."} / ".config" / "coport" / "config.json";
+}
+
+config_file::config_file(std::filesystem::path path) : impl_{std::make_unique<impl>()} {
+  impl_->path = std::move(path);
+}
+config_file::config_file(const config_file& other) : impl_{std::make_unique<impl>(*other.impl_)} {}
+config_file& config_file::operator=(const config_file& other) {
+  if (this != &other) impl_ = std::make_unique<impl>(*other.impl_);
+  return *this;
+}
+config_file::config_file(config_file&&) noexcept = default;
+config_file& config_file::operator=(config_file&&) noexcept = default;
+config_file::~config_file() = default;
+
+config_file config_file::parse(std::string_view text, const std::filesystem::path& path) {
+  config_file out{path};
+  out.impl_->text = std::string{text};
+  try {
+    out.impl_->root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+    std::string what = e.what();
+    auto at = what.find("parse error");
+    throw config_error{fmt::format("{}: malformed JSON: {}", path.string(),
+                                   at == std::string::npos ? what : what.substr(at))};
+  }
+  out.impl_->check_all();
+  return out;
+}
+
+config_file config_file::load(const std::filesystem::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    if (!std::filesystem::exists(path)) return config_file{path};
+    throw config_error{fmt::format("{}: cannot be read: {}", path.string(), std::strerror(errno))};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) return config_file{path};
+  return parse(text.str(), path);
+}
+
+const std::filesystem::path& config_file::path() const noexcept {
+  return impl_->path;
+}
+
+std::vector<std::string> config_file::profiles() const {
+  return impl_->names();
+}
+
+bool config_file::has_profile(std::string_view name) const {
+  return impl_->profile(name) != nullptr;
+}
+
+void config_file::set(std::string_view profile, std::string_view key, std::string_view value) {
+  std::string k{key};
+  json* section = &impl_->root;
+  if (!profile.empty()) {
+    section = &impl_->root["profiles"][std::string{profile}];
+    if (section->is_null()) *section = json::object();
+  }
+  if (value.empty()) {
+    if (!find_spec(k)) impl_->from_text(profile, k, value);  // the unknown-key error
+    section->erase(k);
+    return;
+  }
+  json v = impl_->from_text(profile, k, value);
+  json saved = *section;
+  (*section)[k] = std::move(v);
+  if (k == "parent") {
+    try {
+      impl_->chain(profile);
+    } catch (...) {
+      *section = std::move(saved);
+      throw;
+    }
+  }
+}
+
+void config_file::remove_profile(std::string_view name) {
+  if (!has_profile(name)) {
+    throw config_error{fmt::format("{}: no profile \"{}\"", impl_->path.string(), name)};
+  }
+  for (const auto& other : impl_->names()) {
+    const json* p = impl_->profile(other);
+    if (other != name && p->contains("parent") && (*p)["parent"] == name) {
+      throw config_error{
+          fmt::format("profile \"{}\" is the parent of \"{}\": change that first", name, other)};
+    }
+  }
+  impl_->root["profiles"].erase(std::string{name});
+}
+
+std::string config_file::show(std::string_view profile) const {
+  if (profile.empty()) return impl_->root.dump(2);
+  const json* p = impl_->profile(profile);
+  if (!p) throw config_error{fmt::format("{}: no profile \"{}\"", impl_->path.string(), profile)};
+  return p->dump(2);
+}
+
+void config_file::save() const {
+  const auto& path = impl_->path;
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  auto temporary = path;
+  temporary += fmt::format(".{}.tmp", ::getpid());
+  {
+    std::ofstream out{temporary, std::ios::binary | std::ios::trunc};
+    out << impl_->root.dump(2) << "\n";
+    out.close();
+    if (!out) {
+      throw config_error{
+          fmt::format("{}: cannot be written: {}", temporary.string(), std::strerror(errno))};
+    }
+  }
+  std::filesystem::permissions(
+      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      ec);  // it holds the secret
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::filesystem::remove(temporary);
+    throw config_error{fmt::format("{}: cannot be written: {}", path.string(), ec.message())};
+  }
+}
+
+namespace {
+
+void apply(node_config& c, const std::string& key, const json& v) {
+  auto list = [&] { return v.get<std::vector<std::string>>(); };
+  auto ms = [&] {
+    return std::chrono::milliseconds{
+        static_cast<std::int64_t>(std::llround(v.get<double>() * 1000))};
+  };
+  if (key == "nodeid")
+    c.nodeid = v.get<std::string>();
+  else if (key == "binds")
+    c.binds = list();
+  else if (key == "seeds")
+    c.seeds = list();
+  else if (key == "secret")
+    c.secret = v.get<std::string>();
+  else if (key == "cert")
+    c.tls.cert = v.get<std::string>();
+  else if (key == "key")
+    c.tls.key = v.get<std::string>();
+  else if (key == "ca")
+    c.tls.ca = v.get<std::string>();
+  else if (key == "heartbeat_interval")
+    c.heartbeat_interval = ms();
+  else if (key == "node_timeout")
+    c.node_timeout = ms();
+  else if (key == "connect_timeout")
+    c.connect_timeout = ms();
+  else if (key == "max_frame")
+    c.max_frame = v.get<std::uint64_t>();
+  else if (key == "max_queue")
+    c.max_queue = v.get<std::uint64_t>();
+  else if (key == "services")
+    c.services = list();
+  else if (key == "log_level")
+    c.log_level = v.get<std::string>();
+}
+
+}  // namespace
+
+node_config config_file::resolve(std::string_view profile, const settings& code,
+                                 const settings& overrides) const {
+  std::string name = profile.empty() ? host_name() : std::string{profile};
+  if (!profile.empty() && !has_profile(profile)) {
+    throw config_error{fmt::format("{}: no profile \"{}\" (profiles: {})", impl_->path.string(),
+                                   profile, fmt::join(impl_->names(), ", "))};
+  }
+  json merged = json::object();
+  for (const auto& [k, v] : code) merged[k] = impl_->from_text({}, k, v);
+  for (const auto& [k, v] : impl_->root.items()) {
+    if (k != "profiles") merged[k] = v;
+  }
+  for (const json* p : impl_->chain(name)) {
+    for (const auto& [k, v] : p->items()) merged[k] = v;
+  }
+  for (const auto& [k, v] : overrides) merged[k] = impl_->from_text(name, k, v);
+  node_config c;
+  c.profile = name;
+  c.nodeid = name;
+  for (const auto& [k, v] : merged.items()) apply(c, k, v);
+  // The pairs that must go together.
+  auto fail = [&](const std::string& why) {
+    return config_error{fmt::format("{}: profile \"{}\": {}", impl_->path.string(), name, why)};
+  };
+  if (!valid_node_id(c.nodeid)) {
+    throw fail(fmt::format("key \"nodeid\": '{}' (the profile name) is not a node ID; set nodeid",
+                           c.nodeid));
+  }
+  if (c.tls.enabled() != !c.tls.key.empty() || (c.tls.enabled() && c.tls.ca.empty()) ||
+      (!c.tls.enabled() && !c.tls.ca.empty())) {
+    throw fail("keys \"cert\", \"key\", \"ca\": TLS needs all three (or none)");
+  }
+  if (c.node_timeout < 2 * c.heartbeat_interval) {
+    throw fail("key \"node_timeout\": must be at least two heartbeat intervals");
+  }
+  return c;
+}
+
+std::string config_file::show_resolved(std::string_view profile, const settings& overrides) const {
+  node_config c = resolve(profile, {}, overrides);
+  auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000; };
+  json out = json::object();
+  out["profile"] = c.profile;
+  out["nodeid"] = c.nodeid;
+  out["binds"] = c.binds;
+  out["seeds"] = c.seeds;
+  out["secret"] = c.secret.empty() ? "" : "(set)";
+  out["cert"] = c.tls.cert;
+  out["key"] = c.tls.key;
+  out["ca"] = c.tls.ca;
+  out["heartbeat_interval"] = seconds(c.heartbeat_interval);
+  out["node_timeout"] = seconds(c.node_timeout);
+  out["connect_timeout"] = seconds(c.connect_timeout);
+  out["max_frame"] = c.max_frame;
+  out["max_queue"] = c.max_queue;
+  out["services"] = c.services;
+  out["log_level"] = c.log_level;
+  return out.dump(2);
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+  return buf;
+}
+
+std::string generate_secret() {
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  unsigned char bytes[43];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error{"coport: RAND_bytes failed"};
+  std::string out;
+  for (unsigned char b : bytes) out += digits[b % 62];  // 43 × log2(62) ≈ 256 bits
+  return out;
+}
+
+}  // namespace coport::network

@@ -1,0 +1,244 @@
+// coport::network::mesh — seeding, and the node lists that links exchange (see mesh.hpp).
+#include "coport/network/mesh.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+namespace coport::network {
+
+namespace {
+
+using table = std::map<std::string, std::vector<std::string>>;
+using clock = std::chrono::steady_clock;
+const tag mesh_tag{"coport.mesh"};
+const tag seed_result_tag{"coport.mesh.seed"};
+/// A learned node that did not come up is asked for again after this (its dial has given
+/// up by then: the default connect timeout).
+constexpr std::chrono::seconds relink_after{5};
+
+}  // namespace
+
+struct mesh::state : std::enable_shared_from_this<mesh::state> {
+  struct seed {
+    seed_status status;
+    bool dialing = false;
+    std::chrono::milliseconds backoff{0};
+    clock::time_point next{};
+  };
+
+  state(node& n, transport::tcp& t, mesh_options o) : owner{n}, links{t}, options{std::move(o)} {}
+
+  node& owner;
+  transport::tcp& links;
+  const mesh_options options;
+  port_id self_port;
+
+  // The mesh port's context only.
+  subscription node_events, service;
+  std::set<std::string> up;
+  std::map<std::string, clock::time_point> dialing;  // learned nodes being linked, since
+  timer ticker;
+  clock::time_point next_gossip{};
+  std::minstd_rand random{std::random_device{}()};
+
+  mutable std::mutex mutex;  // seeds (read by mesh::seeds from any thread)
+  std::vector<seed> seeds;
+
+  /// This node and every node it is linked to, with where each listens.
+  table known() const {
+    table t;
+    t[owner.id()] = links.addresses();
+    for (const auto& id : up) t[id] = links.addresses_of(id);
+    return t;
+  }
+
+  void send_table(const std::string& to) {
+    owner.snd(port_id{to, 0}, mesh_tag, std::string{"nodes"}, known());
+  }
+
+  void on_message(message& m) {
+    if (m.tag() == seed_result_tag) {
+      auto& [address, id, error] = m.as<std::string, std::string, std::string>();
+      seed_answered(address, id, error);
+      return;
+    }
+    if (m.size() == 2 && m.holds<std::string>(0) && m.holds<table>(1) &&
+        m.get<std::string>(0) == "nodes") {
+      learn(m.get<table>(1));
+    }
+    // Anything else ("link", from a node that links to us) needs no answer: the link's
+    // node-up event sends our list.
+  }
+
+  void learn(const table& t) {
+    auto now = clock::now();
+    for (const auto& [id, addresses] : t) {
+      if (id == owner.id() || up.count(id) || addresses.empty() || !valid_node_id(id)) continue;
+      auto it = dialing.find(id);
+      if (it != dialing.end() && now - it->second < relink_after) continue;
+      dialing[id] = now;
+      try {
+        links.add_peer(id, addresses);
+      } catch (const std::exception&) {
+        continue;  // a malformed address from a peer: not ours to fail on
+      }
+      // Any message makes the TCP layer link to the node; this one is ignored there.
+      owner.snd(port_id{id, 0}, mesh_tag, std::string{"link"});
+    }
+  }
+
+  void node_event(const std::string& id, bool is_up) {
+    std::lock_guard lock{mutex};
+    if (is_up) {
+      up.insert(id);
+      dialing.erase(id);
+    } else {
+      up.erase(id);
+    }
+    for (auto& s : seeds) {
+      if (s.status.node_id != id) continue;
+      s.status.up = is_up;
+      if (!is_up) {  // a seed went away: try it again soon
+        s.backoff = options.retry_min;
+        s.next = clock::now() + options.retry_min;
+      }
+    }
+  }
+
+  void seed_answered(const std::string& address, const std::string& id, const std::string& error) {
+    std::lock_guard lock{mutex};
+    for (auto& s : seeds) {
+      if (s.status.address != address) continue;
+      s.dialing = false;
+      if (!id.empty()) {
+        s.status.node_id = id;
+        s.status.up = up.count(id) > 0;  // or its node-up event comes next
+        s.status.last_error.clear();
+        s.backoff = options.retry_min;
+        continue;
+      }
+      s.status.last_error = error;
+      if (error.find("itself") != std::string::npos) {
+        s.status.self = true;
+        continue;
+      }
+      s.backoff = std::min(options.retry_max,
+                           s.backoff == s.backoff.zero() ? options.retry_min : 2 * s.backoff);
+      auto jitter = std::uniform_int_distribution<long>{0, s.backoff.count() / 4}(random);
+      s.next = clock::now() + s.backoff + std::chrono::milliseconds{jitter};
+    }
+  }
+
+  /// Runs every tick in the mesh port: seeds to dial, and the periodic gossip.
+  void tick() {
+    auto now = clock::now();
+    {
+      std::lock_guard lock{mutex};
+      auto own = links.addresses();
+      for (auto& s : seeds) {
+        if (s.status.self || s.dialing || now < s.next) continue;
+        if (std::find(own.begin(), own.end(), s.status.address) != own.end()) {
+          s.status.self = true;
+          continue;
+        }
+        if (!s.status.node_id.empty() && up.count(s.status.node_id)) continue;
+        // A linked node listening there is the seed (it may have dialed us first).
+        bool linked = false;
+        for (const auto& id : up) {
+          auto where = links.addresses_of(id);
+          if (std::find(where.begin(), where.end(), s.status.address) != where.end()) {
+            s.status.node_id = id;
+            s.status.up = true;
+            linked = true;
+            break;
+          }
+        }
+        if (linked) continue;
+        s.dialing = true;
+        links.connect(s.status.address, [n = &owner, p = self_port, address = s.status.address](
+                                            const std::string& id, const std::string& error) {
+          n->snd(p, seed_result_tag, address, id, error);
+        });
+      }
+    }
+    if (now >= next_gossip && !up.empty()) {
+      next_gossip = now + options.gossip_interval;
+      auto it = up.begin();
+      std::advance(it, std::uniform_int_distribution<std::size_t>{0, up.size() - 1}(random));
+      send_table(*it);
+    }
+    schedule();
+  }
+
+  void schedule() {
+    auto period =
+        std::min<std::chrono::milliseconds>(options.retry_min, std::chrono::milliseconds{250});
+    ticker = owner.after(period, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->tick();
+    });
+  }
+
+  /// In the mesh port: subscribe (callbacks then run here) and start ticking.
+  void start() {
+    node_events = owner.mon_nodes(
+        [weak = weak_from_this()](const std::string& id, bool is_up, const reason&) {
+          auto self = weak.lock();
+          if (!self) return;
+          self->node_event(id, is_up);
+          if (is_up) self->send_table(id);
+        });
+    for (const auto& id : owner.up_nodes()) {
+      node_event(id, true);
+      send_table(id);
+    }
+    next_gossip = clock::now() + options.gossip_interval;
+    tick();
+  }
+};
+
+mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
+  for (const auto& s : options.seeds) {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+      throw std::invalid_argument{fmt::format("coport: seed '{}': expected host:port", s)};
+    }
+  }
+  if (options.retry_min.count() <= 0 || options.retry_max < options.retry_min ||
+      options.gossip_interval.count() <= 0) {
+    throw std::invalid_argument{"coport: mesh_options: retry and gossip times must be positive"};
+  }
+  state_ = std::make_shared<state>(n, links, std::move(options));
+  for (const auto& address : state_->options.seeds) {
+    state::seed s;
+    s.status.address = address;
+    state_->seeds.push_back(std::move(s));
+  }
+  std::weak_ptr<state> weak = state_;
+  state_->self_port = n.port([weak](message& m) {
+    if (auto self = weak.lock()) self->on_message(m);
+  });
+  state_->service = n.serve(mesh_tag, state_->self_port);
+  n.peval(state_->self_port, [s = state_] { s->start(); });
+}
+
+mesh::~mesh() {
+  state_->owner.kil(state_->self_port);
+}
+
+std::vector<seed_status> mesh::seeds() const {
+  std::lock_guard lock{state_->mutex};
+  std::vector<seed_status> out;
+  for (const auto& s : state_->seeds) out.push_back(s.status);
+  return out;
+}
+
+port_id mesh::port() const noexcept {
+  return state_->self_port;
+}
+
+}  // namespace coport::network

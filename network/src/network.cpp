@@ -1,0 +1,72 @@
+// coport::network::network — a node's links, mesh, registry and services from its settings.
+#include "coport/network/network.hpp"
+
+#include <fmt/format.h>
+
+#include "coport/log.hpp"
+
+namespace coport::network {
+
+node_options node_options_for(const node_config& config, node_options base) {
+  base.id = config.nodeid;
+  return base;
+}
+
+transport::tcp_options tcp_options_for(const node_config& config) {
+  transport::tcp_options o;
+  o.binds = config.binds;
+  o.secret = config.secret;
+  o.tls = {config.tls.cert, config.tls.key, config.tls.ca};
+  o.heartbeat_interval = config.heartbeat_interval;
+  o.node_timeout = config.node_timeout;
+  o.connect_timeout = config.connect_timeout;
+  o.protocol.max_frame = config.max_frame;
+  o.protocol.max_queue = config.max_queue;
+  return o;
+}
+
+network::network(node& n, const node_config& config) : config_{config} {
+  if (!set_log_level(config.log_level)) {
+    throw std::invalid_argument{
+        fmt::format("coport: log level '{}' is not one of off, error, "
+                    "warn, info, debug, trace",
+                    config.log_level)};
+  }
+  for (const auto& s : config.services) {
+    if (!n.has_init(s)) {
+      throw std::invalid_argument{fmt::format(
+          "coport: service '{}' is not an init registered on node {} (register_init first)", s,
+          n.id())};
+    }
+  }
+  links_ = std::make_unique<transport::tcp>(n, tcp_options_for(config));
+  names_ = std::make_unique<registry>(n);
+  mesh_options m;
+  m.seeds = config.seeds;
+  mesh_ = std::make_unique<coport::network::mesh>(n, *links_, std::move(m));
+  for (const auto& s : config.services) services_.push_back(n.spawn(n.id(), s));
+}
+
+network::~network() {
+  mesh_.reset();
+  names_.reset();
+  links_.reset();
+}
+
+const node_config& network::config() const noexcept {
+  return config_;
+}
+transport::tcp& network::links() noexcept {
+  return *links_;
+}
+coport::network::mesh& network::mesh() noexcept {
+  return *mesh_;
+}
+registry& network::names() noexcept {
+  return *names_;
+}
+const std::vector<port_id>& network::services() const noexcept {
+  return services_;
+}
+
+}  // namespace coport::network

@@ -1,0 +1,309 @@
+// coport::network::registry — the local replica, its owners' updates, and its monitors
+// (see registry.hpp for the consistency it gives).
+//
+// Every change to the replica, and every new monitor, is made under one mutex and posts, in
+// that order, a job to the registry's port; the port alone tells monitors and other nodes.
+// So each monitor sees events in the order the replica changed, and each node's updates
+// leave it in the order it made them.
+#include "coport/network/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace coport::network {
+
+namespace {
+
+const tag registry_tag{"coport.registry"};   // from other nodes, through the node port
+const tag died_tag{"coport.registry.died"};  // a registered local port died
+
+}  // namespace
+
+struct registry::state : std::enable_shared_from_this<registry::state> {
+  explicit state(node& n) : owner{n}, own_id{n.id()} {}
+
+  struct watcher {
+    std::string name;
+    port_id context;  // null: the registry's port
+    std::shared_ptr<std::function<void(const registry_event&)>> callback;
+    std::uint64_t since;  // events with a higher serial are its business
+  };
+
+  node& owner;
+  const std::string own_id;
+  port_id self_port;
+  subscription service, node_events;
+
+  mutable std::mutex mutex;
+  std::map<std::string, std::set<port_id>, std::less<>> by_name;
+  std::map<std::string, std::set<std::pair<std::string, port_id>>, std::less<>> by_owner;
+  std::map<std::pair<std::string, port_id>, int> local_counts;  // registrations held here
+  std::map<port_id, monitor> deaths;                            // one per registered local port
+  std::map<std::uint64_t, watcher> watchers;
+  std::uint64_t serial = 0, next_watcher = 0;
+
+  std::set<std::string> up;  // the registry port's context only
+
+  // -- the replica (under the mutex) ----------------------------------------------------
+
+  std::vector<port_id> ports_of(std::string_view name) const {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) return {};
+    return {it->second.begin(), it->second.end()};
+  }
+
+  /// Adds or removes one entry of `node_id`; on a change, posts its event.
+  bool change(const std::string& node_id, const std::string& name, const port_id& port, bool add) {
+    auto& mine = by_owner[node_id];
+    if (add ? !mine.emplace(name, port).second : mine.erase({name, port}) == 0) return false;
+    if (add) {
+      by_name[name].insert(port);
+    } else if (auto it = by_name.find(name); it != by_name.end()) {
+      it->second.erase(port);
+      if (it->second.empty()) by_name.erase(it);
+    }
+    if (mine.empty()) by_owner.erase(node_id);
+    registry_event e;
+    e.name = name;
+    e.ports = ports_of(name);
+    (add ? e.added : e.removed).push_back(port);
+    post_event(std::move(e));
+    return true;
+  }
+
+  void post_event(registry_event e) {
+    std::uint64_t s = ++serial;
+    owner.peval(self_port, [weak = weak_from_this(), e = std::move(e), s] {
+      if (auto self = weak.lock()) self->dispatch(e, s, 0);
+    });
+  }
+
+  /// Tells the monitors of `e.name` (all since before `s`, or only watcher `only`).
+  void dispatch(const registry_event& e, std::uint64_t s, std::uint64_t only) {
+    std::vector<std::pair<port_id, std::shared_ptr<std::function<void(const registry_event&)>>>>
+        due;
+    {
+      std::lock_guard lock{mutex};
+      for (const auto& [id, w] : watchers) {
+        if (only ? id == only : (w.name == e.name && w.since < s)) {
+          due.emplace_back(w.context, w.callback);
+        }
+      }
+    }
+    for (auto& [context, callback] : due) {
+      if (!context) {
+        (*callback)(e);
+      } else {
+        owner.peval(context, [callback, e] { (*callback)(e); });
+      }
+    }
+  }
+
+  /// Sends a local change to every linked node (posted under the mutex, so in order).
+  void post_update(const char* kind, const std::string& name, const port_id& port) {
+    owner.peval(self_port, [weak = weak_from_this(), kind, name, port] {
+      auto self = weak.lock();
+      if (!self) return;
+      for (const auto& id : self->up) {
+        self->owner.snd(port_id{id, 0}, registry_tag, std::string{kind}, self->own_id,
+                        std::vector<std::string>{name}, std::vector<port_id>{port});
+      }
+    });
+  }
+
+  // -- the registry port's context ------------------------------------------------------
+
+  void on_message(message& m) {
+    if (m.tag() == died_tag) {
+      if (m.size() >= 1 && m.holds<port_id>(0)) port_died(m.get<port_id>(0));
+      return;
+    }
+    if (m.tag() != registry_tag || m.size() != 4 || !m.holds<std::string>(0) ||
+        !m.holds<std::string>(1) || !m.holds<std::vector<std::string>>(2) ||
+        !m.holds<std::vector<port_id>>(3)) {
+      return;  // not ours to fail on: another version, or a bad peer
+    }
+    const auto& kind = m.get<std::string>(0);
+    const auto& from = m.get<std::string>(1);
+    const auto& names = m.get<std::vector<std::string>>(2);
+    const auto& ports = m.get<std::vector<port_id>>(3);
+    // Updates of a node that is not linked (any more) are stale: its entries went with it.
+    if (from == own_id || !up.count(from) || names.size() != ports.size()) return;
+    std::set<std::pair<std::string, port_id>> given;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (ports[i].node() == from && !names[i].empty()) given.emplace(names[i], ports[i]);
+    }
+    std::lock_guard lock{mutex};
+    if (kind == "add" || kind == "remove") {
+      for (const auto& [name, port] : given) change(from, name, port, kind == "add");
+    } else if (kind == "snapshot") {
+      std::set<std::pair<std::string, port_id>> before;
+      if (auto it = by_owner.find(from); it != by_owner.end()) before = it->second;
+      for (const auto& e : before) {
+        if (!given.count(e)) change(from, e.first, e.second, false);
+      }
+      for (const auto& e : given) {
+        if (!before.count(e)) change(from, e.first, e.second, true);
+      }
+    }
+  }
+
+  void node_event(const std::string& id, bool is_up) {
+    if (is_up) {
+      up.insert(id);
+      std::vector<std::string> names;
+      std::vector<port_id> ports;
+      {
+        std::lock_guard lock{mutex};
+        if (auto it = by_owner.find(own_id); it != by_owner.end()) {
+          for (const auto& [name, port] : it->second) {
+            names.push_back(name);
+            ports.push_back(port);
+          }
+        }
+      }
+      owner.snd(port_id{id, 0}, registry_tag, std::string{"snapshot"}, own_id, std::move(names),
+                std::move(ports));
+      return;
+    }
+    up.erase(id);
+    std::lock_guard lock{mutex};
+    if (auto it = by_owner.find(id); it != by_owner.end()) {
+      auto gone = it->second;
+      for (const auto& [name, port] : gone) change(id, name, port, false);
+    }
+  }
+
+  void port_died(const port_id& port) {
+    monitor guard;  // released outside the lock
+    std::lock_guard lock{mutex};
+    for (auto it = local_counts.begin(); it != local_counts.end();) {
+      if (it->first.second == port) {
+        if (change(own_id, it->first.first, port, false)) {
+          post_update("remove", it->first.first, port);
+        }
+        it = local_counts.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (auto it = deaths.find(port); it != deaths.end()) {
+      guard = std::move(it->second);
+      deaths.erase(it);
+    }
+  }
+
+  void unregister(const std::string& name, const port_id& port) {
+    monitor guard;
+    std::lock_guard lock{mutex};
+    auto it = local_counts.find({name, port});
+    if (it == local_counts.end() || --it->second > 0) return;
+    local_counts.erase(it);
+    if (change(own_id, name, port, false)) post_update("remove", name, port);
+    bool more = std::any_of(local_counts.begin(), local_counts.end(),
+                            [&](const auto& e) { return e.first.second == port; });
+    if (!more) {
+      if (auto d = deaths.find(port); d != deaths.end()) {
+        guard = std::move(d->second);
+        deaths.erase(d);
+      }
+    }
+  }
+
+  void start() {
+    node_events = owner.mon_nodes(
+        [weak = weak_from_this()](const std::string& id, bool is_up, const reason&) {
+          if (auto self = weak.lock()) self->node_event(id, is_up);
+        });
+    for (const auto& id : owner.up_nodes()) {
+      if (!up.count(id)) node_event(id, true);
+    }
+  }
+};
+
+registry::registry(node& n) : state_{std::make_shared<state>(n)} {
+  std::weak_ptr<state> weak = state_;
+  state_->self_port = n.port([weak](message& m) {
+    if (auto self = weak.lock()) self->on_message(m);
+  });
+  state_->service = n.serve(registry_tag, state_->self_port);
+  n.peval(state_->self_port, [s = state_] { s->start(); });
+}
+
+registry::~registry() {
+  state_->owner.kil(state_->self_port);
+}
+
+subscription registry::reg(std::string name, const port_id& port) {
+  auto& s = *state_;
+  if (name.empty()) throw std::invalid_argument{"coport: registry::reg: an empty name"};
+  if (!s.owner.is_local(port) || port.is_node_port()) {
+    throw std::invalid_argument{fmt::format(
+        "coport: registry::reg: {} is not a port of this node (a node registers its own ports)",
+        port.to_string())};
+  }
+  {
+    std::lock_guard lock{s.mutex};
+    if (s.local_counts[{name, port}]++ == 0) {
+      if (s.change(s.own_id, name, port, true)) s.post_update("add", name, port);
+      if (!s.deaths.count(port)) {
+        s.deaths.emplace(port, s.owner.mon(port, s.self_port, died_tag, port));
+      }
+    }
+  }
+  return subscription{[weak = std::weak_ptr<state>(state_), name = std::move(name), port] {
+    if (auto self = weak.lock()) self->unregister(name, port);
+  }};
+}
+
+std::vector<port_id> registry::get(std::string_view name) const {
+  std::lock_guard lock{state_->mutex};
+  return state_->ports_of(name);
+}
+
+std::vector<std::string> registry::names() const {
+  std::lock_guard lock{state_->mutex};
+  std::vector<std::string> out;
+  for (const auto& [name, ports] : state_->by_name) out.push_back(name);
+  return out;
+}
+
+subscription registry::mon(std::string name, std::function<void(const registry_event&)> callback) {
+  if (!callback) throw std::invalid_argument{"coport: registry::mon: no callback"};
+  auto& s = *state_;
+  std::uint64_t id;
+  {
+    std::lock_guard lock{s.mutex};
+    id = ++s.next_watcher;
+    std::uint64_t since = ++s.serial;
+    port_id context = in_port_context() ? self() : port_id{};
+    s.watchers.emplace(
+        id, state::watcher{
+                name, context,
+                std::make_shared<std::function<void(const registry_event&)>>(std::move(callback)),
+                since});
+    registry_event first;
+    first.name = name;
+    first.ports = s.ports_of(name);
+    first.added = first.ports;
+    s.owner.peval(s.self_port, [weak = std::weak_ptr<state>(state_), first = std::move(first), id] {
+      if (auto self = weak.lock()) self->dispatch(first, 0, id);
+    });
+  }
+  return subscription{[weak = std::weak_ptr<state>(state_), id] {
+    if (auto self = weak.lock()) {
+      std::lock_guard lock{self->mutex};
+      self->watchers.erase(id);
+    }
+  }};
+}
+
+port_id registry::port() const noexcept {
+  return state_->self_port;
+}
+
+}  // namespace coport::network
