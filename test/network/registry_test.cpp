@@ -1,0 +1,191 @@
+// The name registry on deterministic nodes joined by in-memory links: replicas, monitors,
+// removal on death, unregistration and node loss, and convergence after a healed partition.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <coport/network/registry.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/cluster.hpp"
+
+using namespace coport;
+using namespace coport::test;
+using coport::network::registry;
+using coport::network::registry_event;
+
+namespace {
+
+/// A cluster whose every node runs a registry.
+struct named_cluster {
+  cluster c;
+  std::vector<std::unique_ptr<registry>> r;
+  explicit named_cluster(std::vector<std::string> ids) : c{std::move(ids)} {
+    for (std::size_t i = 0; i < c.size(); ++i) r.push_back(std::make_unique<registry>(c[i]));
+    c.run();
+  }
+  ~named_cluster() { r.clear(); }
+  /// Every replica's ports under `name`.
+  std::vector<std::vector<port_id>> everywhere(const std::string& name) {
+    std::vector<std::vector<port_id>> out;
+    for (auto& x : r) out.push_back(x->get(name));
+    return out;
+  }
+};
+
+std::vector<port_id> sorted(std::vector<port_id> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+TEST_SUITE("network.registry") {
+  TEST_CASE("a registration is visible at once on its node, on every node after the update") {
+    named_cluster n{{"reg-a", "reg-b", "reg-c"}};
+    auto p = n.c[0].port([](message&) {});
+    auto guard = n.r[0]->reg("workers", p);
+    CHECK(n.r[0]->get("workers") == std::vector<port_id>{p});
+    CHECK(n.r[1]->get("workers").empty());  // no round trip has happened yet
+    n.c.run();
+    for (auto& ports : n.everywhere("workers")) CHECK(ports == std::vector<port_id>{p});
+    CHECK(n.r[2]->names() == std::vector<std::string>{"workers"});
+    guard.cancel();
+    CHECK(n.r[0]->get("workers").empty());
+    n.c.run();
+    for (auto& ports : n.everywhere("workers")) CHECK(ports.empty());
+  }
+
+  TEST_CASE("a name holds ports of many nodes, a port many names, and a pair held twice stays") {
+    named_cluster n{{"many-a", "many-b"}};
+    auto a = n.c[0].port([](message&) {});
+    auto b = n.c[1].port([](message&) {});
+    auto g1 = n.r[0]->reg("x", a);
+    auto g2 = n.r[0]->reg("y", a);
+    auto g3 = n.r[1]->reg("x", b);
+    auto g4 = n.r[1]->reg("x", b);  // the same pair again
+    n.c.run();
+    for (auto& ports : n.everywhere("x")) CHECK(ports == sorted({a, b}));
+    for (auto& ports : n.everywhere("y")) CHECK(ports == std::vector<port_id>{a});
+    g3.cancel();
+    n.c.run();
+    for (auto& ports : n.everywhere("x")) CHECK(ports == sorted({a, b}));  // g4 still holds it
+    g4.cancel();
+    n.c.run();
+    for (auto& ports : n.everywhere("x")) CHECK(ports == std::vector<port_id>{a});
+  }
+
+  TEST_CASE("an entry goes away everywhere when its port dies") {
+    named_cluster n{{"die-a", "die-b"}};
+    auto p = n.c[0].port([](message&) {});
+    auto guard = n.r[0]->reg("svc", p);
+    n.c.run();
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{p});
+    n.c[0].kil(p, "crashed");
+    n.c.run();
+    for (auto& ports : n.everywhere("svc")) CHECK(ports.empty());
+  }
+
+  TEST_CASE("mon gives the current set at once, even empty, then every change in order") {
+    named_cluster n{{"mon-a", "mon-b"}};
+    std::vector<std::string> seen;
+    auto describe = [](const registry_event& e) {
+      return fmt::format("{} ports={} +{} -{}", e.name, e.ports.size(), e.added.size(),
+                         e.removed.size());
+    };
+    auto watch = n.r[1]->mon("jobs", [&](const registry_event& e) { seen.push_back(describe(e)); });
+    n.c.run();
+    REQUIRE(seen == std::vector<std::string>{"jobs ports=0 +0 -0"});
+    auto p = n.c[0].port([](message&) {});
+    auto q = n.c[0].port([](message&) {});
+    auto g1 = n.r[0]->reg("jobs", p);
+    auto g2 = n.r[0]->reg("jobs", q);
+    auto other = n.r[0]->reg("other", p);  // another name: not this monitor's business
+    n.c.run();
+    g1.cancel();
+    n.c.run();
+    CHECK(seen == std::vector<std::string>{"jobs ports=0 +0 -0", "jobs ports=1 +1 -0",
+                                           "jobs ports=2 +1 -0", "jobs ports=1 +0 -1"});
+    // A monitor made when ports are there starts with them.
+    std::vector<registry_event> late;
+    auto watch2 = n.r[1]->mon("jobs", [&](const registry_event& e) { late.push_back(e); });
+    n.c.run();
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].ports == std::vector<port_id>{q});
+    CHECK(late[0].added == std::vector<port_id>{q});
+    watch.cancel();
+    g2.cancel();
+    n.c.run();
+    CHECK(seen.size() == 4);  // ended
+    CHECK(late.size() == 2);
+  }
+
+  TEST_CASE("a monitor made inside a port runs in that port's context") {
+    named_cluster n{{"ctx-a"}};
+    auto watcher = n.c[0].port([](message&) {});
+    std::vector<port_id> contexts;
+    subscription watch;
+    n.c[0].peval(watcher, [&] {
+      watch = n.r[0]->mon("n", [&](const registry_event&) { contexts.push_back(self()); });
+    });
+    n.c.run();
+    CHECK(contexts == std::vector<port_id>{watcher});
+  }
+
+  TEST_CASE("a node that goes down loses its entries, and brings them back when it rejoins") {
+    named_cluster n{{"part-a", "part-b", "part-c"}};
+    auto a = n.c[0].port([](message&) {});
+    auto b = n.c[1].port([](message&) {});
+    auto ga = n.r[0]->reg("svc", a);
+    auto gb = n.r[1]->reg("svc", b);
+    n.c.run();
+    // A partition: a loses both links; b and c see it down, a sees them down.
+    n.c.link(0, 1).break_link("partition");
+    n.c.link(0, 2).break_link("partition");
+    n.c.run();
+    CHECK(n.r[0]->get("svc") == std::vector<port_id>{a});
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{b});
+    CHECK(n.r[2]->get("svc") == std::vector<port_id>{b});
+    // Changes on both sides while apart.
+    auto a2 = n.c[0].port([](message&) {});
+    auto ga2 = n.r[0]->reg("svc", a2);
+    gb.cancel();
+    n.c.run();
+    // Healed: the snapshots on the new links make every replica the same.
+    n.c.connect(0, 1);
+    n.c.connect(2, 0);
+    n.c.run();
+    for (auto& ports : n.everywhere("svc")) CHECK(ports == sorted({a, a2}));
+  }
+
+  TEST_CASE("only a node's own ports can be registered there, under a name") {
+    named_cluster n{{"own-a", "own-b"}};
+    auto remote = n.c[1].port([](message&) {});
+    CHECK_THROWS_AS((void)n.r[0]->reg("x", remote), std::invalid_argument);
+    CHECK_THROWS_AS((void)n.r[0]->reg("", n.c[0].port()), std::invalid_argument);
+  }
+
+  TEST_CASE("updates from a peer that break the rules are ignored, and the registry lives on") {
+    named_cluster n{{"bad-a", "bad-b"}};
+    auto b_port = n.c[1].port([](message&) {});
+    auto elsewhere = port_id{"bad-c", 5};
+    auto bad_b = *port_id::parse("bad-b");
+    // From a: entries that claim to be a's but name another node's port, a wrong shape,
+    // mismatched lists, and an owner that is not the sender's link.
+    n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-a"},
+               std::vector<std::string>{"x"}, std::vector<port_id>{elsewhere});
+    n.c[0].snd(bad_b, "coport.registry", 42);
+    n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-a"},
+               std::vector<std::string>{"x", "y"}, std::vector<port_id>{});
+    n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-c"},
+               std::vector<std::string>{"x"}, std::vector<port_id>{elsewhere});
+    n.c.run();
+    CHECK(n.r[1]->names().empty());
+    auto g = n.r[1]->reg("fine", b_port);  // still serving
+    n.c.run();
+    CHECK(n.r[0]->get("fine") == std::vector<port_id>{b_port});
+  }
+}
