@@ -1,0 +1,134 @@
+// Seeds and discovery with real TCP links on loopback, in one process: a mesh forms from one
+// seed, a seed that is down at first or restarts is joined, a node that goes is noticed.
+// Every socket binds 127.0.0.1; every wait is bounded.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <coport/network/mesh.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/probe.hpp"
+
+using namespace coport;
+using namespace coport::test;
+namespace tp = coport::transport;
+using coport::network::mesh;
+using coport::network::mesh_options;
+
+namespace {
+
+tp::tcp_options loopback(std::string bind = "127.0.0.1:0") {
+  tp::tcp_options o;
+  o.binds = {std::move(bind)};
+  o.heartbeat_interval = 100ms;
+  o.node_timeout = 1000ms;
+  o.connect_timeout = 1000ms;
+  return o;
+}
+
+/// A node with TCP links and a place in the mesh.
+struct member {
+  node n;
+  tp::tcp t;
+  mesh m;
+  member(const std::string& id, std::vector<std::string> seeds, std::string bind = "127.0.0.1:0")
+      : n{node_options{.id = id, .threads = 1}}, t{n, loopback(std::move(bind))},
+        m{n, t, mesh_options{.seeds = std::move(seeds), .retry_min = 50ms, .retry_max = 400ms,
+                             .gossip_interval = 300ms}} {}
+  std::string address() { return t.addresses().at(0); }
+};
+
+/// True when every member is linked to every other one.
+bool full_mesh(const std::vector<std::unique_ptr<member>>& ms) {
+  for (const auto& a : ms) {
+    if (a->n.up_nodes().size() != ms.size() - 1) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_SUITE("network.mesh") {
+  TEST_CASE("nodes that know only one seed form a full mesh") {
+    std::vector<std::unique_ptr<member>> ms;
+    ms.push_back(std::make_unique<member>("mesh-0", std::vector<std::string>{}));
+    std::string seed = ms[0]->address();
+    for (int i = 1; i < 6; ++i) {
+      ms.push_back(std::make_unique<member>(fmt::format("mesh-{}", i),
+                                            std::vector<std::string>{seed}));
+    }
+    CHECK(eventually([&] { return full_mesh(ms); }, 10s));
+    auto s = ms[3]->m.seeds();
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].node_id == "mesh-0");
+    CHECK(s[0].up);
+  }
+
+  TEST_CASE("a seed listed by itself is skipped, and a node that leaves is noticed by all") {
+    std::vector<std::unique_ptr<member>> ms;
+    ms.push_back(std::make_unique<member>("leave-0", std::vector<std::string>{}));
+    std::string seed = ms[0]->address();
+    ms[0]->m.seeds();  // (no seeds)
+    for (int i = 1; i < 4; ++i) {
+      ms.push_back(std::make_unique<member>(fmt::format("leave-{}", i),
+                                            std::vector<std::string>{seed}));
+    }
+    REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
+    ms.erase(ms.begin() + 2);  // leave-2 stops
+    CHECK(eventually([&] { return full_mesh(ms); }, 10s));
+    for (auto& m : ms) {
+      auto up = m->n.up_nodes();
+      CHECK(std::find(up.begin(), up.end(), "leave-2") == up.end());
+    }
+    member self_seeded{"leave-self", {}};
+    member also{"leave-also", {self_seeded.address()}};
+    CHECK(eventually([&] { return also.n.up_nodes().size() == 1; }, 10s));
+    // A node whose seed list names itself marks that seed and carries on.
+    std::string port = self_seeded.address();
+    CHECK(eventually([&] {
+      auto s = also.m.seeds();
+      return s.size() == 1 && s[0].up && s[0].node_id == "leave-self";
+    }));
+  }
+
+  TEST_CASE("a seed that is not up yet is tried again until it is, then the mesh forms") {
+    // Find a free port, then start the seed on it only after the others.
+    std::string address;
+    {
+      node probe_node{node_options{.id = "late-probe", .threads = 1}};
+      tp::tcp probe_tcp{probe_node, loopback()};
+      address = probe_tcp.addresses().at(0);
+    }
+    std::vector<std::unique_ptr<member>> ms;
+    for (int i = 1; i < 4; ++i) {
+      ms.push_back(std::make_unique<member>(fmt::format("late-{}", i),
+                                            std::vector<std::string>{address}));
+    }
+    std::this_thread::sleep_for(300ms);  // they fail to reach it a few times
+    CHECK(!ms[0]->m.seeds().at(0).last_error.empty());
+    ms.push_back(std::make_unique<member>("late-0", std::vector<std::string>{}, address));
+    CHECK(eventually([&] { return full_mesh(ms); }, 10s));
+  }
+
+  TEST_CASE("a seed that restarts is joined again, and the network re-merges through it") {
+    std::vector<std::unique_ptr<member>> ms;
+    ms.push_back(std::make_unique<member>("rs-seed", std::vector<std::string>{}));
+    std::string address = ms[0]->address();
+    for (int i = 1; i < 4; ++i) {
+      ms.push_back(std::make_unique<member>(fmt::format("rs-{}", i),
+                                            std::vector<std::string>{address}));
+    }
+    REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
+    ms[0].reset();  // the seed goes
+    std::vector<std::unique_ptr<member>> rest;
+    for (std::size_t i = 1; i < ms.size(); ++i) rest.push_back(std::move(ms[i]));
+    CHECK(eventually([&] { return full_mesh(rest); }, 10s));  // the others stay linked
+    // It comes back at the same address, with the same ID (a new incarnation).
+    rest.push_back(std::make_unique<member>("rs-seed", std::vector<std::string>{}, address));
+    CHECK(eventually([&] { return full_mesh(rest); }, 10s));
+  }
+}
