@@ -367,6 +367,11 @@ bool config_file::has_profile(std::string_view name) const {
   return impl_->profile(name) != nullptr;
 }
 
+bool config_file::has_key(std::string_view profile, std::string_view key) const {
+  const json* section = profile.empty() ? &impl_->root : impl_->profile(profile);
+  return section && section->contains(std::string{key});
+}
+
 void config_file::set(std::string_view profile, std::string_view key, std::string_view value) {
   std::string k{key};
   json* section = &impl_->root;

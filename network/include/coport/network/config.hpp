@@ -97,6 +97,8 @@ class config_file {
   std::vector<std::string> profiles() const;
   bool has_profile(std::string_view name) const;
 
+  /// True when `profile` (empty: the global section) itself sets `key`.
+  bool has_key(std::string_view profile, std::string_view key) const;
   /// Sets `key` of `profile` (created if missing; empty: the global section) from text:
   /// lists comma-separated (or a JSON array), seconds and bytes as numbers. An empty value
   /// removes the key. Throws config_error for an unknown key or a bad value.

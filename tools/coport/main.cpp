@@ -1,0 +1,140 @@
+// coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, showconfig,
+// gensecret, run. Everything here goes through coport::network's public API.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <coport/network/config.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "run.hpp"
+
+using coport::network::config_error;
+using coport::network::config_file;
+using coport::network::settings;
+
+namespace {
+
+/// A usage error: the command prints its usage line and exits with 2.
+struct usage_error {
+  std::string what;
+};
+
+const char* const usage =
+    "usage: coport [--config FILE] profile NAME KEY VALUE... | delprofile NAME | set KEY VALUE... "
+    "| showconfig [NAME [KEY VALUE...]] | gensecret | run [profile NAME] [KEY VALUE...]\n"
+    "       (coport --help for more)\n";
+
+/// `KEY VALUE...` pairs.
+settings pairs(const std::vector<std::string>& words, std::size_t from = 0) {
+  if ((words.size() - from) % 2 != 0) {
+    throw usage_error{"expected KEY VALUE pairs, got an odd number of words"};
+  }
+  settings out;
+  for (std::size_t i = from; i < words.size(); i += 2) out.emplace_back(words[i], words[i + 1]);
+  return out;
+}
+
+/// `[profile NAME] [KEY VALUE...]`: the profile (empty: the host's) and the pairs.
+std::pair<std::string, settings> profile_and_pairs(const std::vector<std::string>& words) {
+  if (!words.empty() && words[0] == "profile") {
+    if (words.size() < 2) throw usage_error{"'profile' needs a NAME"};
+    return {words[1], pairs(words, 2)};
+  }
+  return {{}, pairs(words)};
+}
+
+std::string keys_help() {
+  std::string out = "Keys:\n";
+  for (const auto& k : coport::network::config_keys()) {
+    out += fmt::format("  {:<19} {:<8} {}\n", k.name, k.kind, k.help);
+  }
+  return out + "Lists are comma-separated (or a JSON array); an empty VALUE removes the key.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"coport: configure and run the nodes of a coport network"};
+  app.require_subcommand(1);
+  app.footer(keys_help() +
+             "The file: --config, else $COPORT_CONFIG, else $XDG_CONFIG_HOME/coport/config.json "
+             "(~/.config/coport/config.json).");
+  std::string path;
+  app.add_option("--config", path, "the configuration file");
+
+  std::vector<std::string> words;
+  std::string name;
+  auto* profile = app.add_subcommand("profile", "set keys of a profile (made if missing)");
+  profile->add_option("NAME", name, "the profile")->required();
+  profile->add_option("KEY VALUE", words, "pairs to set")->required();
+  auto* delprofile = app.add_subcommand("delprofile", "remove a profile");
+  delprofile->add_option("NAME", name, "the profile")->required();
+  auto* global = app.add_subcommand("set", "set keys of the global section (defaults of all)");
+  global->add_option("KEY VALUE", words, "pairs to set")->required();
+  auto* show = app.add_subcommand(
+      "showconfig", "show the settings a profile resolves to (no NAME: the whole file)");
+  show->add_option("NAME", name, "the profile");
+  show->add_option("KEY VALUE", words, "overrides, as `run` takes them");
+  auto* gensecret =
+      app.add_subcommand("gensecret", "generate a new secret into the global section");
+  auto* run = app.add_subcommand("run", "run a node from a profile until SIGINT or SIGTERM");
+  run->add_option("ARGS", words, "[profile NAME] [KEY VALUE...]");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "coport: " << e.what() << "\n" << usage;
+    return 2;
+  }
+
+  try {
+    auto file_path = path.empty() ? config_file::default_path() : std::filesystem::path{path};
+    auto file = config_file::load(file_path);
+    auto set_pairs = [&](const std::string& section, const settings& s) {
+      for (const auto& [k, v] : s) file.set(section, k, v);
+      if (!file.has_key("", "secret")) {
+        // Nodes that share the file share a secret: make one the first time.
+        file.set("", "secret", coport::network::generate_secret());
+        std::cerr << "coport: no secret was set; generated one in the global section of "
+                  << file.path().string() << "\n";
+      }
+      file.save();
+    };
+    if (*profile) {
+      set_pairs(name, pairs(words));
+    } else if (*global) {
+      set_pairs("", pairs(words));
+    } else if (*delprofile) {
+      file.remove_profile(name);
+      file.save();
+    } else if (*show) {
+      if (name.empty()) {
+        std::cout << file.show() << "\n";
+      } else {
+        std::cout << file.show_resolved(name, pairs(words)) << "\n";
+      }
+    } else if (*gensecret) {
+      file.set("", "secret", coport::network::generate_secret());
+      file.save();
+      std::cerr << "coport: a new secret is in the global section of " << file.path().string()
+                << "\n";
+    } else if (*run) {
+      auto [which, overrides] = profile_and_pairs(words);
+      return coport::cli::run_node(file.resolve(which, {}, overrides));
+    }
+    return 0;
+  } catch (const usage_error& e) {
+    std::cerr << "coport: " << e.what << "\n" << usage;
+    return 2;
+  } catch (const config_error& e) {
+    std::cerr << "coport: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,68 @@
+// `coport run`: a node from a profile, with its services, until SIGINT or SIGTERM.
+//
+// Built-in services a profile can name (other programs register their own inits):
+//   echo  a port registered under the name "echo" that answers `echo, text, reply_port`
+//         with `echo, text` (a quick check that nodes find and reach each other).
+#include "run.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+
+#include <coport/coport.hpp>
+#include <coport/network/network.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace coport::cli {
+
+int run_node(const network::node_config& config) {
+  // Signals are waited for by this thread alone: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  node n{network::node_options_for(config)};
+  std::shared_ptr<network::network> net;
+  std::vector<subscription> registrations;
+  n.register_init("echo", [&n] {
+    n.rcv(self(), "echo", [&n](std::string text, port_id reply) { n.snd(reply, "echo", text); });
+  });
+  try {
+    net = std::make_shared<network::network>(n, config);
+  } catch (const std::exception& e) {
+    std::cerr << "coport: cannot start node " << n.id() << ": " << e.what() << "\n";
+    return 1;
+  }
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    if (config.services[i] == "echo") {
+      registrations.push_back(net->names().reg("echo", net->services()[i]));
+    }
+  }
+  auto events = n.mon_nodes([](const std::string& id, bool up, const reason& why) {
+    if (up) {
+      std::printf("node %s up\n", id.c_str());
+    } else {
+      std::printf("node %s down: %s\n", id.c_str(), why.to_string().c_str());
+    }
+    std::fflush(stdout);
+  });
+  std::printf(
+      "node %s (profile %s) listening on %s, seeds %s\n", n.id().c_str(), config.profile.c_str(),
+      fmt::format("{}", fmt::join(net->links().addresses(), " ")).c_str(),
+      config.seeds.empty() ? "none" : fmt::format("{}", fmt::join(config.seeds, " ")).c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::printf("node %s stopping (%s)\n", n.id().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  events.cancel();
+  registrations.clear();
+  net.reset();
+  return 0;
+}
+
+}  // namespace coport::cli
