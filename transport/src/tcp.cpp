@@ -26,6 +26,7 @@
 #include "coport/detail/interner.hpp"
 #include "peer.hpp"
 #include "tcp_channel.hpp"
+#include "tls.hpp"
 #include "transport_impl.hpp"
 #include "transport_log.hpp"
 
@@ -98,6 +99,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
 
   node& owner;
   const tcp_options options;
+  std::shared_ptr<const tls_context> tls;  // null: no TLS
   std::shared_ptr<transport::impl> protocol;
   std::shared_ptr<asio::io_context> own_io;  // shared with the channels (they may outlive us)
   asio::io_context* io = nullptr;
@@ -173,8 +175,9 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   }
 
   /// Makes the channel for a connected socket and starts the protocol on it.
+  /// `client`: this node opened the connection (it starts the TLS handshake).
   std::shared_ptr<tcp_channel> make_channel(asio::ip::tcp::socket socket,
-                                            tcp_channel::strand strand,
+                                            tcp_channel::strand strand, bool client,
                                             std::shared_ptr<dial> dialing,
                                             connect_callback probe = {}) {
     handshaking.fetch_add(1, std::memory_order_relaxed);
@@ -209,8 +212,11 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
     events.drained = [weak] {
       if (auto self = weak.lock()) self->check_room();
     };
-    auto ch = std::make_shared<tcp_channel>(own_io, std::move(socket), std::move(strand), timing(),
-                                            counters, std::move(events));
+    std::unique_ptr<tls_session> session;
+    if (tls) session = std::make_unique<tls_session>(tls, client);
+    auto ch =
+        std::make_shared<tcp_channel>(own_io, std::move(socket), std::move(strand), timing(),
+                                      counters, std::move(events), std::move(session), owner.id());
     std::lock_guard lock{mutex};
     std::erase_if(channels, [](const auto& w) { return w.expired(); });
     channels.push_back(ch);
@@ -245,7 +251,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
         asio::error_code ignored;
         socket.close(ignored);
       } else {
-        auto ch = self->make_channel(std::move(socket), strand, nullptr);
+        auto ch = self->make_channel(std::move(socket), strand, false, nullptr);
         ch->start(self->protocol->attach(ch, nullptr, false));
       }
       self->accept(acceptor);
@@ -322,7 +328,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                 self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
                 peer* p =
                     self->protocol->find(coport::detail::node_names().intern(d->node_id), true);
-                auto ch = self->make_channel(std::move(*d->socket), strand, d);
+                auto ch = self->make_channel(std::move(*d->socket), strand, true, d);
                 d->socket.reset();
                 if (auto c = self->protocol->attach(ch, p, true)) {
                   ch->start(c);
@@ -375,8 +381,8 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                   return done({}, "the node's TCP transport stopped");
                                 if (e) return done({}, dial_error(address, e));
                                 self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
-                                auto ch = self->make_channel(std::move(*a->socket), strand, nullptr,
-                                                             done);
+                                auto ch = self->make_channel(std::move(*a->socket), strand, true,
+                                                             nullptr, done);
                                 a->socket.reset();
                                 ch->start(self->protocol->attach(ch, nullptr, false));
                               });
@@ -483,8 +489,9 @@ tcp::tcp(node& n, tcp_options options) {
       if (bind == "*" || bind.starts_with("*:")) {
         // Every address of the host: the IPv4 and the IPv6 wildcard.
         auto port = detail::parse_address(bind == "*" ? "any:0" : "any" + bind.substr(1)).port;
-        check(!options.secret.empty() || options.insecure,
-              "a '*' bind listens on every address of the host: set a secret (or insecure)");
+        check(!options.secret.empty() || options.tls.enabled() || options.insecure,
+              "a '*' bind listens on every address of the host: set a secret or TLS (or "
+              "insecure)");
         endpoints.emplace_back(asio::ip::address_v4::any(), port);
         if (!host_addresses(true).empty()) {
           endpoints.emplace_back(asio::ip::address_v6::any(), port);
@@ -501,7 +508,8 @@ tcp::tcp(node& n, tcp_options options) {
             fmt::format("coport: bind '{}': cannot resolve '{}': {}", bind, hp.host, ec.message())};
       }
       auto ep = results.begin()->endpoint();
-      if (!ep.address().is_loopback() && options.secret.empty() && !options.insecure) {
+      if (!ep.address().is_loopback() && options.secret.empty() && !options.tls.enabled() &&
+          !options.insecure) {
         throw std::invalid_argument{fmt::format(
             "coport: bind '{}' is not a loopback address and no secret is set: set a secret "
             "(or `insecure` to let anyone who can reach it connect)",
@@ -510,12 +518,17 @@ tcp::tcp(node& n, tcp_options options) {
       endpoints.push_back(ep);
     }
   }
+  std::shared_ptr<const tls_context> tls;
+  if (options.tls.enabled() || !options.tls.key.empty() || !options.tls.ca.empty()) {
+    tls = std::make_shared<tls_context>(options.tls);  // throws for bad files
+  }
   transport_options protocol = options.protocol;
   protocol.secret = options.secret;
   protocol_ = std::make_unique<transport>(n, protocol);
 
   state_ = std::make_shared<state>(n, std::move(options));
   state& s = *state_;
+  s.tls = std::move(tls);
   s.protocol = protocol_->impl_;
   for (const auto& [id, addresses] : s.options.peers) s.configured[id] = addresses;
   if (s.options.context) {

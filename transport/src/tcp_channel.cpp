@@ -12,6 +12,7 @@
 
 #include "address.hpp"
 #include "frame.hpp"
+#include "transport_log.hpp"
 
 namespace coport::transport {
 
@@ -39,7 +40,8 @@ std::string remote_text(const asio::ip::tcp::socket& s) {
 
 tcp_channel::tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket socket, strand s,
                          tcp_timing timing, std::shared_ptr<tcp_counters> counters,
-                         tcp_channel_events events)
+                         tcp_channel_events events, std::unique_ptr<tls_session> tls,
+                         std::string node_id)
     : context_{std::move(context)},
       socket_{std::move(socket)},
       strand_{std::move(s)},
@@ -49,6 +51,8 @@ tcp_channel::tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket so
       events_{std::move(events)},
       remote_{remote_text(socket_)},
       timer_{strand_},
+      tls_{std::move(tls)},
+      node_id_{std::move(node_id)},
       created_{clock::now()} {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay{true}, ec);
@@ -74,6 +78,12 @@ void tcp_channel::start(std::shared_ptr<channel_handler> handler) {
     }
     self->handler_ = std::move(handler);
     self->in_.resize(first_read_size);
+    if (self->tls_) {
+      // The client speaks first; its hello goes now. (A server's first step needs bytes.)
+      if (auto why = self->tls_->handshake(); !why.empty()) return self->shut(why);
+      self->tls_->take_output(self->tls_out_);
+      self->write_tls_output();
+    }
     self->read();
     self->tick();
   });
@@ -149,6 +159,16 @@ void tcp_channel::flush() {
 }
 
 void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
+  if (tls_) {
+    // Only ciphertext leaves, and only the strand touches the TLS session: hand it all over.
+    sending_.swap(queued_);
+    next_fragment_locked(sending_);
+    if (sending_.empty()) return;
+    in_flight_ = true;
+    lock.unlock();
+    asio::post(strand_, [self = shared_from_this()] { self->write_async(); });
+    return;
+  }
   // Nothing is in flight: the kernel takes what it can now, on this thread. One fragment of
   // a large record rides with the small frames; more while the kernel keeps taking them.
   next_fragment_locked(queued_);
@@ -203,6 +223,17 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
 
 void tcp_channel::write_async() {
   if (shut_.load(std::memory_order_acquire)) return;
+  if (tls_) {
+    if (!tls_->ready()) {
+      tls_waiting_ = true;  // the handshake's end sends it
+      return;
+    }
+    if (auto why = tls_->send(sending_); !why.empty()) return shut(why);
+    tls_plain_pending_ += sending_.size();
+    tls_->take_output(tls_out_);
+    write_tls_output();
+    return;
+  }
   asio::async_write(socket_, asio::buffer(sending_),
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const asio::error_code& ec, std::size_t n) {
@@ -211,24 +242,71 @@ void tcp_channel::write_async() {
                         return;
                       }
                       self->counters_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
-                      self->queued_bytes_.fetch_sub(n, std::memory_order_relaxed);
-                      self->last_write_.store(clock::now().time_since_epoch().count(),
-                                              std::memory_order_relaxed);
-                      std::unique_lock lock{self->mutex_};
-                      self->sending_.clear();
-                      if (self->sending_.capacity() > keep_capacity) self->sending_.shrink_to_fit();
-                      if ((self->queued_.empty() && self->large_.empty()) || self->closed_) {
-                        self->in_flight_ = false;
-                        lock.unlock();
-                        if (self->events_.drained) self->events_.drained();
+                      self->after_write(n);
+                    }));
+}
+
+void tcp_channel::after_write(std::size_t plain) {
+  queued_bytes_.fetch_sub(plain, std::memory_order_relaxed);
+  last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  std::unique_lock lock{mutex_};
+  sending_.clear();
+  if (sending_.capacity() > keep_capacity) sending_.shrink_to_fit();
+  if ((queued_.empty() && large_.empty()) || closed_) {
+    in_flight_ = false;
+    lock.unlock();
+    if (events_.drained) events_.drained();
+    return;
+  }
+  sending_.swap(queued_);          // a gather of everything written
+  next_fragment_locked(sending_);  // and one fragment
+  lock.unlock();
+  if (events_.drained) events_.drained();
+  write_async();
+}
+
+void tcp_channel::write_tls_output() {
+  if (tls_writing_ || tls_out_.empty() || shut_.load(std::memory_order_acquire)) return;
+  tls_sending_.swap(tls_out_);
+  tls_writing_ = true;
+  asio::async_write(socket_, asio::buffer(tls_sending_),
+                    asio::bind_executor(strand_, [self = shared_from_this()](
+                                                     const asio::error_code& ec, std::size_t n) {
+                      self->tls_writing_ = false;
+                      if (ec) {
+                        self->shut(fmt::format("sending failed: {}", ec.message()));
                         return;
                       }
-                      self->sending_.swap(self->queued_);          // a gather of everything written
-                      self->next_fragment_locked(self->sending_);  // and one fragment
-                      lock.unlock();
-                      if (self->events_.drained) self->events_.drained();
-                      self->write_async();
+                      self->counters_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
+                      self->tls_sending_.clear();
+                      if (!self->tls_out_.empty()) return self->write_tls_output();
+                      if (std::size_t plain = std::exchange(self->tls_plain_pending_, 0)) {
+                        self->after_write(plain);
+                      }
                     }));
+}
+
+bool tcp_channel::receive_tls(std::size_t n) {
+  bool was_ready = tls_->ready();
+  tls_plain_.clear();
+  std::string why = tls_->receive({in_.data(), n}, tls_plain_);
+  tls_->take_output(tls_out_);  // handshake replies, alerts
+  if (!why.empty()) {
+    detail::log(detail::log_warn, "node {}: refusing {}: {}", node_id_, remote_, why);
+    shut(why);  // (what the session had to say goes in a last send)
+    return false;
+  }
+  write_tls_output();
+  if (!was_ready && tls_->ready()) {
+    detail::log(detail::log_info, "node {}: TLS 1.3 with {} ({})", node_id_, remote_,
+                tls_->peer_subject());
+    if (tls_waiting_) {
+      tls_waiting_ = false;
+      write_async();
+    }
+  }
+  if (!tls_plain_.empty() && handler_) handler_->on_bytes(tls_plain_);
+  return true;
 }
 
 std::size_t tcp_channel::queued() const {
@@ -243,13 +321,24 @@ void tcp_channel::read() {
       asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
                                                                std::size_t n) {
         if (ec) {
-          self->shut(ec == asio::error::eof ? "the peer closed the connection"
-                                            : fmt::format("receiving failed: {}", ec.message()));
+          std::string why = ec == asio::error::eof
+                                ? std::string{"the peer closed the connection"}
+                                : fmt::format("receiving failed: {}", ec.message());
+          if (self->tls_ && !self->tls_->ready()) {
+            why = "the peer ended the connection during the TLS handshake (" + why + ")";
+            detail::log(detail::log_warn, "node {}: refusing {}: {}", self->node_id_, self->remote_,
+                        why);
+          }
+          self->shut(why);
           return;
         }
         self->last_read_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
         self->counters_->bytes_received.fetch_add(n, std::memory_order_relaxed);
-        if (self->handler_) self->handler_->on_bytes({self->in_.data(), n});
+        if (self->tls_) {
+          if (!self->receive_tls(n)) return;
+        } else if (self->handler_) {
+          self->handler_->on_bytes({self->in_.data(), n});
+        }
         if (n == self->in_.size() && n < max_read_size) self->in_.resize(n * 2);
         if (!self->shut_.load(std::memory_order_acquire)) self->read();
       }));
@@ -315,7 +404,17 @@ void tcp_channel::shut(const std::string& why) {
     std::lock_guard lock{mutex_};
     closed_ = true;
     if (close_why_.empty()) close_why_ = why;
-    if (!in_flight_ && !queued_.empty()) {
+    if (tls_) {
+      // Ciphertext only: what was written last, encrypted if the session can, and any alert.
+      if (tls_->ready() && !in_flight_ && !queued_.empty() && tls_->send(queued_).empty()) {
+        tls_->take_output(tls_out_);
+      }
+      if (!tls_writing_ && !tls_out_.empty()) {
+        [[maybe_unused]] ssize_t n =
+            ::send(fd_, tls_out_.data(), tls_out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
+      tls_out_.clear();
+    } else if (!in_flight_ && !queued_.empty()) {
       [[maybe_unused]] ssize_t n =
           ::send(fd_, queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }

@@ -25,6 +25,7 @@
 
 #include "coport/remote.hpp"
 #include "coport/transport/channel.hpp"
+#include "tls.hpp"
 
 namespace coport::transport {
 
@@ -56,8 +57,11 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
 
   /// `context` keeps the I/O context alive while the channel lives (null when the user owns
   /// it): a thread's flush list or a connection may hold a channel after the transport ends.
+  /// With `tls`, every byte on the socket is TLS (nothing before its handshake, never
+  /// plaintext); `node_id` names this node in log lines.
   tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket socket, strand s,
-              tcp_timing timing, std::shared_ptr<tcp_counters> counters, tcp_channel_events events);
+              tcp_timing timing, std::shared_ptr<tcp_counters> counters, tcp_channel_events events,
+              std::unique_ptr<tls_session> tls = nullptr, std::string node_id = {});
   ~tcp_channel() override;
 
   /// Starts reading into `handler` and the timers (once, on any thread).
@@ -89,6 +93,12 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   /// After a write: the flush at the run's end, or a send now.
   void schedule_locked(std::unique_lock<std::mutex>& lock);
   void write_async();
+  /// A write of `plain` bytes finished: take what was written meanwhile (strand).
+  void after_write(std::size_t plain);
+  /// TLS: writes the ciphertext waiting (strand).
+  void write_tls_output();
+  /// TLS: received bytes in, plaintext to the handler (strand); false when it ended.
+  bool receive_tls(std::size_t n);
   void read();
   void tick();
   void shut(const std::string& why);
@@ -121,6 +131,16 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   bool closed_ = false;
   std::string close_why_;
   std::atomic<std::size_t> queued_bytes_{0};
+
+  // TLS (strand only, apart from the pointer, which never changes).
+  std::unique_ptr<tls_session> tls_;
+  const std::string node_id_;
+  std::vector<std::byte> tls_plain_;    ///< what a read decrypted
+  std::vector<std::byte> tls_out_;      ///< ciphertext waiting to be written
+  std::vector<std::byte> tls_sending_;  ///< ciphertext of the write in flight
+  bool tls_writing_ = false;
+  bool tls_waiting_ = false;           ///< plaintext waits for the handshake's end
+  std::size_t tls_plain_pending_ = 0;  ///< plaintext encrypted, its ciphertext unsent
 
   std::atomic<bool> established_{false};
   std::atomic<bool> shut_{false};
