@@ -39,7 +39,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   subscription service, node_events;
 
   mutable std::mutex mutex;
-  std::map<std::string, std::set<port_id>, std::less<>> by_name;
+  std::map<std::string, std::set<port_id, port_order>, std::less<>> by_name;
   std::map<std::string, std::set<std::pair<std::string, port_id>>, std::less<>> by_owner;
   std::map<std::pair<std::string, port_id>, int> local_counts;  // registrations held here
   std::map<port_id, monitor> deaths;                            // one per registered local port

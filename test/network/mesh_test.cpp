@@ -36,9 +36,13 @@ struct member {
   tp::tcp t;
   mesh m;
   member(const std::string& id, std::vector<std::string> seeds, std::string bind = "127.0.0.1:0")
-      : n{node_options{.id = id, .threads = 1}}, t{n, loopback(std::move(bind))},
-        m{n, t, mesh_options{.seeds = std::move(seeds), .retry_min = 50ms, .retry_max = 400ms,
-                             .gossip_interval = 300ms}} {}
+      : n{node_options{.id = id, .threads = 1}},
+        t{n, loopback(std::move(bind))},
+        m{n, t,
+          mesh_options{.seeds = std::move(seeds),
+                       .retry_min = 50ms,
+                       .retry_max = 400ms,
+                       .gossip_interval = 300ms}} {}
   std::string address() { return t.addresses().at(0); }
 };
 
@@ -58,8 +62,8 @@ TEST_SUITE("network.mesh") {
     ms.push_back(std::make_unique<member>("mesh-0", std::vector<std::string>{}));
     std::string seed = ms[0]->address();
     for (int i = 1; i < 6; ++i) {
-      ms.push_back(std::make_unique<member>(fmt::format("mesh-{}", i),
-                                            std::vector<std::string>{seed}));
+      ms.push_back(
+          std::make_unique<member>(fmt::format("mesh-{}", i), std::vector<std::string>{seed}));
     }
     CHECK(eventually([&] { return full_mesh(ms); }, 10s));
     auto s = ms[3]->m.seeds();
@@ -74,8 +78,8 @@ TEST_SUITE("network.mesh") {
     std::string seed = ms[0]->address();
     ms[0]->m.seeds();  // (no seeds)
     for (int i = 1; i < 4; ++i) {
-      ms.push_back(std::make_unique<member>(fmt::format("leave-{}", i),
-                                            std::vector<std::string>{seed}));
+      ms.push_back(
+          std::make_unique<member>(fmt::format("leave-{}", i), std::vector<std::string>{seed}));
     }
     REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
     ms.erase(ms.begin() + 2);  // leave-2 stops
@@ -105,8 +109,8 @@ TEST_SUITE("network.mesh") {
     }
     std::vector<std::unique_ptr<member>> ms;
     for (int i = 1; i < 4; ++i) {
-      ms.push_back(std::make_unique<member>(fmt::format("late-{}", i),
-                                            std::vector<std::string>{address}));
+      ms.push_back(
+          std::make_unique<member>(fmt::format("late-{}", i), std::vector<std::string>{address}));
     }
     std::this_thread::sleep_for(300ms);  // they fail to reach it a few times
     CHECK(!ms[0]->m.seeds().at(0).last_error.empty());
@@ -119,8 +123,8 @@ TEST_SUITE("network.mesh") {
     ms.push_back(std::make_unique<member>("rs-seed", std::vector<std::string>{}));
     std::string address = ms[0]->address();
     for (int i = 1; i < 4; ++i) {
-      ms.push_back(std::make_unique<member>(fmt::format("rs-{}", i),
-                                            std::vector<std::string>{address}));
+      ms.push_back(
+          std::make_unique<member>(fmt::format("rs-{}", i), std::vector<std::string>{address}));
     }
     REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
     ms[0].reset();  // the seed goes

@@ -37,7 +37,7 @@ struct named_cluster {
 };
 
 std::vector<port_id> sorted(std::vector<port_id> v) {
-  std::sort(v.begin(), v.end());
+  std::sort(v.begin(), v.end(), coport::network::port_order{});
   return v;
 }
 

@@ -3,12 +3,22 @@
 // and exits when its stdin closes (so it never outlives the test that started it).
 //
 // Usage: coport_test_node --id ID [--bind ADDR] [--secret S] [--heartbeat MS] [--timeout MS]
+//                        [--seed ADDR]... [--mesh]
 // Prints: "ready ADDR", then "port NAME ID" for sink, echo, busy and stream.
+// With --mesh (or a seed) it also joins the mesh and runs the name registry, and answers
+// lines on stdin: "reg NAME" (a new port under NAME; prints "reg NAME ID"), "unreg NAME"
+// (prints "unreg NAME"), "get NAME" (prints "get NAME ID..."), "up" (prints "up N ID...").
+#include <algorithm>
 #include <coport/coport.hpp>
+#include <coport/network/mesh.hpp>
+#include <coport/network/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -18,9 +28,24 @@ namespace tp = coport::transport;
 int main(int argc, char** argv) {
   std::string id = "test-node", bind = "127.0.0.1:0";
   tp::tcp_options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string key = argv[i], value = argv[i + 1];
-    if (key == "--id") {
+  std::vector<std::string> seeds;
+  bool mesh = false;
+  for (int i = 1; i < argc; i += 2) {
+    std::string key = argv[i];
+    if (key == "--mesh") {
+      mesh = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "coport_test_node: " << key << " needs a value\n";
+      return 2;
+    }
+    std::string value = argv[i + 1];
+    if (key == "--seed") {
+      seeds.push_back(value);
+      mesh = true;
+    } else if (key == "--id") {
       id = value;
     } else if (key == "--bind") {
       bind = value;
@@ -32,7 +57,7 @@ int main(int argc, char** argv) {
       options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
     } else {
       std::cerr << "usage: coport_test_node --id ID [--bind ADDR] [--secret S] "
-                   "[--heartbeat MS] [--timeout MS]\n";
+                   "[--heartbeat MS] [--timeout MS] [--seed ADDR]... [--mesh]\n";
       return 2;
     }
   }
@@ -78,9 +103,47 @@ int main(int argc, char** argv) {
             << "port busy " << busy.to_string() << "\n"
             << "port busy2 " << busy2.to_string() << "\n"
             << "port stream " << stream.to_string() << std::endl;
+  // The mesh and the registry, when asked for.
+  std::unique_ptr<coport::network::registry> names;
+  std::unique_ptr<coport::network::mesh> peers;
+  if (mesh) {
+    names = std::make_unique<coport::network::registry>(n);
+    coport::network::mesh_options mo;
+    mo.seeds = seeds;
+    peers = std::make_unique<coport::network::mesh>(n, t, mo);
+  }
+  std::multimap<std::string, subscription> held;
   // Runs until stdin closes (the test ended or died).
   std::string line;
   while (std::getline(std::cin, line)) {
+    std::istringstream words{line};
+    std::string verb, name;
+    words >> verb >> name;
+    if (!names) {
+      std::cout << "error no mesh" << std::endl;
+    } else if (verb == "reg") {
+      auto p = n.port([](message&) {});
+      held.emplace(name, names->reg(name, p));
+      std::cout << "reg " << name << " " << p.to_string() << std::endl;
+    } else if (verb == "unreg") {
+      held.erase(name);
+      std::cout << "unreg " << name << std::endl;
+    } else if (verb == "get") {
+      std::cout << "get " << name;
+      for (const auto& p : names->get(name)) std::cout << " " << p.to_string();
+      std::cout << std::endl;
+    } else if (verb == "up") {
+      auto up = n.up_nodes();
+      std::sort(up.begin(), up.end());
+      std::cout << "up " << up.size();
+      for (const auto& id : up) std::cout << " " << id;
+      std::cout << std::endl;
+    } else {
+      std::cout << "error unknown command" << std::endl;
+    }
   }
+  held.clear();
+  peers.reset();
+  names.reset();
   return 0;
 }

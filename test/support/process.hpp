@@ -87,6 +87,17 @@ class child {
     throw std::runtime_error{"the child did not print '" + prefix + "' in time"};
   }
 
+  /// Writes `text` and a newline to its stdin.
+  void say(const std::string& text) {
+    std::string l = text + "\n";
+    [[maybe_unused]] auto n = write(stdin_, l.data(), l.size());
+  }
+  /// say(`command`), then expect(`prefix`).
+  std::string ask(const std::string& command, const std::string& prefix) {
+    say(command);
+    return expect(prefix);
+  }
+
   void signal(int sig) { kill(pid_, sig); }
 
   /// Kills it with SIGKILL and reaps it.

@@ -27,10 +27,21 @@
 
 namespace coport::network {
 
+/// The order the registry lists ports in, the same on every node: node ID, then local
+/// number, then incarnation (port_id's own order uses numbers that differ between
+/// processes).
+struct port_order {
+  bool operator()(const port_id& a, const port_id& b) const noexcept {
+    if (auto c = a.node().compare(b.node()); c != 0) return c < 0;
+    if (a.local() != b.local()) return a.local() < b.local();
+    return a.incarnation() < b.incarnation();
+  }
+};
+
 /// What a registry monitor is told: the ports under `name` now, and what changed.
 struct registry_event {
   std::string name;
-  std::vector<port_id> ports;    ///< sorted
+  std::vector<port_id> ports;    ///< in port_order
   std::vector<port_id> added;    ///< since the last event (all of `ports` in the first)
   std::vector<port_id> removed;  ///< since the last event
 };
@@ -48,7 +59,7 @@ class registry {
   /// this node at once, elsewhere when the update arrives. Throws std::invalid_argument for
   /// an empty name or a port of another node.
   subscription reg(std::string name, const port_id& port);
-  /// The ports under `name` across the network (sorted), from the local replica.
+  /// The ports under `name` across the network (in port_order), from the local replica.
   std::vector<port_id> get(std::string_view name) const;
   /// Every registered name, from the local replica.
   std::vector<std::string> names() const;
