@@ -14,5 +14,7 @@ int main(int argc, char** argv) {
                           {"wire", coport_bench::wire},
                           {"remote", coport_bench::remote},
                           {"remote_peer", coport_bench::remote_peer},
-                          {"remote_floor_peer", coport_bench::remote_floor_peer}});
+                          {"remote_floor_peer", coport_bench::remote_floor_peer},
+                          {"mesh", coport_bench::mesh},
+                          {"mesh_peer", coport_bench::mesh_peer}});
 }

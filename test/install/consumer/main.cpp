@@ -2,6 +2,7 @@
 // two nodes joined in memory, and a node embedded in the application's own io_context.
 #include <asio/io_context.hpp>
 #include <coport/coport.hpp>
+#include <coport/network/config.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <cstdio>
@@ -33,6 +34,8 @@ int main() {
   int ran = 0;
   embedded.snd(embedded.port([&](message&) { ++ran; }), "x");
   io.poll();
+  auto config = coport::network::config_file::parse(R"({"profiles": {"p": {"nodeid": "x"}}})", "c")
+                    .resolve("p");
   std::printf("installed coport works: %d\n", got + ran - 1);
-  return got == 3 && ran == 1 ? 0 : 1;
+  return got == 3 && ran == 1 && config.nodeid == "x" ? 0 : 1;
 }
