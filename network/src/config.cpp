@@ -332,12 +332,13 @@ config_file config_file::parse(std::string_view text, const std::filesystem::pat
   out.impl_->text = std::string{text};
   try {
     out.impl_->root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+  } catch (const json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ...", or a number
+    // out of range ("[json.exception.out_of_range.406] number overflow parsing '1E400'").
     std::string what = e.what();
-    auto at = what.find("parse error");
+    auto at = what.find("] ");
     throw config_error{fmt::format("{}: malformed JSON: {}", path.string(),
-                                   at == std::string::npos ? what : what.substr(at))};
+                                   at == std::string::npos ? what : what.substr(at + 2))};
   }
   out.impl_->check_all();
   return out;

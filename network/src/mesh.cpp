@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include "network_log.hpp"
+
 namespace coport::network {
 
 namespace {
@@ -20,6 +22,8 @@ const tag seed_result_tag{"coport.mesh.seed"};
 /// A learned node that did not come up is asked for again after this (its dial has given
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
+/// Bounds on what a peer's list can make this node do (memory, dials in progress).
+constexpr std::size_t max_table = 4096, max_dialing = 256;
 
 }  // namespace
 
@@ -45,6 +49,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   timer ticker;
   clock::time_point next_gossip{};
   std::minstd_rand random{std::random_device{}()};
+  bool warned_table = false;
 
   mutable std::mutex mutex;  // seeds (read by mesh::seeds from any thread)
   std::vector<seed> seeds;
@@ -76,11 +81,24 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   }
 
   void learn(const table& t) {
+    if (t.size() > max_table) {
+      // More nodes than a full mesh can hold: a bad peer, not a network. Ignored, said once.
+      if (!warned_table) {
+        warned_table = true;
+        detail::warn("node {}: ignoring a list of {} nodes (at most {})", owner.id(), t.size(),
+                     max_table);
+      }
+      return;
+    }
     auto now = clock::now();
     for (const auto& [id, addresses] : t) {
       if (id == owner.id() || up.count(id) || addresses.empty() || !valid_node_id(id)) continue;
       auto it = dialing.find(id);
       if (it != dialing.end() && now - it->second < relink_after) continue;
+      if (it == dialing.end() && dialing.size() >= max_dialing) {
+        std::erase_if(dialing, [&](const auto& d) { return now - d.second >= relink_after; });
+        if (dialing.size() >= max_dialing) continue;  // the next list names it again
+      }
       dialing[id] = now;
       try {
         links.add_peer(id, addresses);

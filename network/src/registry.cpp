@@ -14,12 +14,16 @@
 #include <mutex>
 #include <set>
 
+#include "network_log.hpp"
+
 namespace coport::network {
 
 namespace {
 
 const tag registry_tag{"coport.registry"};   // from other nodes, through the node port
 const tag died_tag{"coport.registry.died"};  // a registered local port died
+/// Entries one other node may hold in this replica (a bound on what a peer can make it keep).
+constexpr std::size_t max_entries_per_node = 1 << 20;
 
 }  // namespace
 
@@ -45,6 +49,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   std::map<port_id, monitor> deaths;                            // one per registered local port
   std::map<std::uint64_t, watcher> watchers;
   std::uint64_t serial = 0, next_watcher = 0;
+  bool warned_full = false;
 
   std::set<std::string> up;  // the registry port's context only
 
@@ -59,6 +64,14 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   /// Adds or removes one entry of `node_id`; on a change, posts its event.
   bool change(const std::string& node_id, const std::string& name, const port_id& port, bool add) {
     auto& mine = by_owner[node_id];
+    if (add && node_id != own_id && mine.size() >= max_entries_per_node) {
+      if (!warned_full) {
+        warned_full = true;
+        detail::warn("node {}: node {} registers more than {} names; the rest are ignored", own_id,
+                     node_id, max_entries_per_node);
+      }
+      return false;
+    }
     if (add ? !mine.emplace(name, port).second : mine.erase({name, port}) == 0) return false;
     if (add) {
       by_name[name].insert(port);
@@ -94,11 +107,12 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         }
       }
     }
-    for (auto& [context, callback] : due) {
-      if (!context) {
+    for (auto& entry : due) {
+      auto callback = entry.second;  // (a structured binding cannot be captured in C++20)
+      if (!entry.first) {
         (*callback)(e);
       } else {
-        owner.peval(context, [callback, e] { (*callback)(e); });
+        owner.peval(entry.first, [callback, e] { (*callback)(e); });
       }
     }
   }

@@ -81,6 +81,11 @@ TEST_SUITE("network.config") {
     CHECK(contains(e, "line 3") == "line 3");
   }
 
+  TEST_CASE("a number too large for JSON is malformed JSON, not a crash (found by fuzzing)") {
+    auto e = error_of([] { config_file::parse("1E991999999{", "big.json"); });
+    CHECK(contains(e, "big.json: malformed JSON") == "big.json: malformed JSON");
+  }
+
   TEST_CASE("an unknown key, a wrong type or a bad value names the file, line, profile and key") {
     auto unknown = error_of([] {
       config_file::parse("{\n \"profiles\": {\n  \"a\": {\n   \"bind\": [\"x:1\"]\n  }\n }\n}",

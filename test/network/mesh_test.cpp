@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <coport/network/mesh.hpp>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/probe.hpp"
@@ -134,5 +136,22 @@ TEST_SUITE("network.mesh") {
     // It comes back at the same address, with the same ID (a new incarnation).
     rest.push_back(std::make_unique<member>("rs-seed", std::vector<std::string>{}, address));
     CHECK(eventually([&] { return full_mesh(rest); }, 10s));
+  }
+
+  TEST_CASE("a list naming more nodes than a mesh can hold is ignored, the node carries on") {
+    member a{"big-a", {}};
+    node b{node_options{.id = "big-b", .threads = 1}};
+    tp::tcp tb{b, loopback()};
+    tb.add_peer("big-a", {a.address()});
+    std::map<std::string, std::vector<std::string>> fake;
+    // Each "node" listens where b does: a dial would connect (and be refused by b).
+    for (int i = 0; i < 5000; ++i) fake[fmt::format("fake-{}", i)] = tb.addresses();
+    b.snd(*port_id::parse("big-a"), "coport.mesh", std::string{"nodes"}, fake);
+    REQUIRE(eventually([&] { return a.n.up_nodes().size() == 1; }));
+    std::this_thread::sleep_for(300ms);
+    CHECK(a.t.stats().dialed == 0);  // not one of them dialed
+    // Still serving: a real list works.
+    member c{"big-c", {a.address()}};
+    CHECK(eventually([&] { return a.n.up_nodes().size() == 2; }));
   }
 }
