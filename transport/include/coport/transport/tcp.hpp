@@ -126,7 +126,7 @@ class tcp {
   /// (a seed): `done` is called once, on the transport's thread (do not block in it), with
   /// that node's ID when the handshake succeeded, or with why not (unreachable before the
   /// connect timeout, refused, the node itself, connected already). The connection is then
-  /// the node's link like any other.
+  /// the node's link like any other; its node-up event follows the callback.
   void connect(std::string address, connect_callback done);
   /// Bytes waiting to go to `node_id` (queued while connecting or behind a slow link).
   std::size_t queued(std::string_view node_id) const;
