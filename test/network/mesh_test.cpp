@@ -48,6 +48,27 @@ struct member {
   std::string address() { return t.addresses().at(0); }
 };
 
+/// A loopback address with a port that was free a moment ago.
+std::string free_address() {
+  node probe_node{node_options{.id = "free-port-probe", .threads = 1}};
+  tp::tcp probe_tcp{probe_node, loopback()};
+  return probe_tcp.addresses().at(0);
+}
+
+/// A seed `prefix-0` (or `seed_id`) and count-1 members that know only its address.
+std::vector<std::unique_ptr<member>> seeded(const std::string& prefix, int count,
+                                            std::string seed_id = {}) {
+  std::vector<std::unique_ptr<member>> ms;
+  ms.push_back(std::make_unique<member>(seed_id.empty() ? prefix + "-0" : seed_id,
+                                        std::vector<std::string>{}));
+  std::string seed = ms[0]->address();
+  for (int i = 1; i < count; ++i) {
+    ms.push_back(
+        std::make_unique<member>(fmt::format("{}-{}", prefix, i), std::vector<std::string>{seed}));
+  }
+  return ms;
+}
+
 /// True when every member is linked to every other one.
 bool full_mesh(const std::vector<std::unique_ptr<member>>& ms) {
   for (const auto& a : ms) {
@@ -60,13 +81,7 @@ bool full_mesh(const std::vector<std::unique_ptr<member>>& ms) {
 
 TEST_SUITE("network.mesh") {
   TEST_CASE("nodes that know only one seed form a full mesh") {
-    std::vector<std::unique_ptr<member>> ms;
-    ms.push_back(std::make_unique<member>("mesh-0", std::vector<std::string>{}));
-    std::string seed = ms[0]->address();
-    for (int i = 1; i < 6; ++i) {
-      ms.push_back(
-          std::make_unique<member>(fmt::format("mesh-{}", i), std::vector<std::string>{seed}));
-    }
+    auto ms = seeded("mesh", 6);
     CHECK(eventually([&] { return full_mesh(ms); }, 10s));
     auto s = ms[3]->m.seeds();
     REQUIRE(s.size() == 1);
@@ -75,14 +90,7 @@ TEST_SUITE("network.mesh") {
   }
 
   TEST_CASE("a seed listed by itself is skipped, and a node that leaves is noticed by all") {
-    std::vector<std::unique_ptr<member>> ms;
-    ms.push_back(std::make_unique<member>("leave-0", std::vector<std::string>{}));
-    std::string seed = ms[0]->address();
-    ms[0]->m.seeds();  // (no seeds)
-    for (int i = 1; i < 4; ++i) {
-      ms.push_back(
-          std::make_unique<member>(fmt::format("leave-{}", i), std::vector<std::string>{seed}));
-    }
+    auto ms = seeded("leave", 4);
     REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
     ms.erase(ms.begin() + 2);  // leave-2 stops
     CHECK(eventually([&] { return full_mesh(ms); }, 10s));
@@ -90,25 +98,26 @@ TEST_SUITE("network.mesh") {
       auto up = m->n.up_nodes();
       CHECK(std::find(up.begin(), up.end(), "leave-2") == up.end());
     }
-    member self_seeded{"leave-self", {}};
-    member also{"leave-also", {self_seeded.address()}};
+    // A node whose seed list names itself (one list for every node) marks that seed as
+    // itself, dials it no more, and serves the others that seed through it.
+    std::string address = free_address();
+    member self_seeded{"leave-self", {address}, address};
+    CHECK(eventually([&] {
+      auto s = self_seeded.m.seeds();
+      return s.size() == 1 && s[0].self && !s[0].up;
+    }));
+    member also{"leave-also", {address}};
     CHECK(eventually([&] { return also.n.up_nodes().size() == 1; }, 10s));
-    // A node whose seed list names itself marks that seed and carries on.
-    std::string port = self_seeded.address();
     CHECK(eventually([&] {
       auto s = also.m.seeds();
       return s.size() == 1 && s[0].up && s[0].node_id == "leave-self";
     }));
+    CHECK(self_seeded.t.stats().dialed == 0);
   }
 
   TEST_CASE("a seed that is not up yet is tried again until it is, then the mesh forms") {
-    // Find a free port, then start the seed on it only after the others.
-    std::string address;
-    {
-      node probe_node{node_options{.id = "late-probe", .threads = 1}};
-      tp::tcp probe_tcp{probe_node, loopback()};
-      address = probe_tcp.addresses().at(0);
-    }
+    // A free port: the seed starts on it only after the others.
+    std::string address = free_address();
     std::vector<std::unique_ptr<member>> ms;
     for (int i = 1; i < 4; ++i) {
       ms.push_back(
@@ -121,13 +130,8 @@ TEST_SUITE("network.mesh") {
   }
 
   TEST_CASE("a seed that restarts is joined again, and the network re-merges through it") {
-    std::vector<std::unique_ptr<member>> ms;
-    ms.push_back(std::make_unique<member>("rs-seed", std::vector<std::string>{}));
+    auto ms = seeded("rs", 4, "rs-seed");
     std::string address = ms[0]->address();
-    for (int i = 1; i < 4; ++i) {
-      ms.push_back(
-          std::make_unique<member>(fmt::format("rs-{}", i), std::vector<std::string>{address}));
-    }
     REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));
     ms[0].reset();  // the seed goes
     std::vector<std::unique_ptr<member>> rest;

@@ -27,6 +27,13 @@ std::unique_ptr<child> server(const std::string& bind) {
   return s;
 }
 
+/// A server on a free port, and the address it listens on.
+std::pair<std::unique_ptr<child>, std::string> started_server() {
+  auto s = server("127.0.0.1:0");
+  auto line = s->expect("chat_server ");
+  return {std::move(s), line.substr(line.find("listening on ") + 13)};
+}
+
 std::unique_ptr<child> client(const std::string& nick, const std::string& seed,
                               bool bridge = false) {
   std::vector<std::string> args{COPORT_CHAT_CLIENT, nick};
@@ -42,9 +49,7 @@ std::unique_ptr<child> client(const std::string& nick, const std::string& seed,
 TEST_SUITE("sample.chat") {
   TEST_CASE("clients find the server by name, chat, and hear who quit and why") {
     no_config_file();
-    auto s = server("127.0.0.1:0");
-    auto address = s->expect("chat_server ");
-    address = address.substr(address.find("listening on ") + 13);
+    auto [s, address] = started_server();
     auto alice = client("alice", address);
     alice->expect("connected to ");
     auto bob = client("bob", address);
@@ -72,9 +77,7 @@ TEST_SUITE("sample.chat") {
   TEST_CASE(
       "the bridge-head: a client's session runs on the server's node, each watches the other") {
     no_config_file();
-    auto s = server("127.0.0.1:0");
-    auto address = s->expect("chat_server ");
-    address = address.substr(address.find("listening on ") + 13);
+    auto [s, address] = started_server();
     auto alice = client("alice", address);
     alice->expect("connected to ");
     auto dave = client("dave", address, /*bridge=*/true);
