@@ -68,9 +68,10 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
 
   void on_message(message& m) {
     if (m.tag() == seed_result_tag) {
-      auto& [address, id, error] = m.as<std::string, std::string, std::string>();
-      seed_answered(address, id, error);
-      return;
+      if (m.is<std::string, std::string, std::string>()) {
+        seed_answered(m.get<std::string>(0), m.get<std::string>(1), m.get<std::string>(2));
+      }
+      return;  // (a port that knows this port's ID could send anything: never fatal here)
     }
     if (m.size() == 2 && m.holds<std::string>(0) && m.holds<table>(1) &&
         m.get<std::string>(0) == "nodes") {

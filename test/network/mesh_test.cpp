@@ -142,7 +142,8 @@ TEST_SUITE("network.mesh") {
     CHECK(eventually([&] { return full_mesh(rest); }, 10s));
   }
 
-  TEST_CASE("a list naming more nodes than a mesh can hold is ignored, the node carries on") {
+  TEST_CASE(
+      "malformed mesh messages, and a list naming more nodes than a mesh can hold, are ignored") {
     member a{"big-a", {}};
     node b{node_options{.id = "big-b", .threads = 1}};
     tp::tcp tb{b, loopback()};
@@ -154,6 +155,15 @@ TEST_SUITE("network.mesh") {
     REQUIRE(eventually([&] { return a.n.up_nodes().size() == 1; }));
     std::this_thread::sleep_for(300ms);
     CHECK(a.t.stats().dialed == 0);  // not one of them dialed
+    // Wrong shapes, through the node port and straight to the mesh's port: none is fatal.
+    probe died;
+    auto watch = a.n.mon(a.m.port(), [&](const reason& why) { died.add(why.to_string()); });
+    b.snd(*port_id::parse("big-a"), "coport.mesh", 42, std::string{"x"});
+    b.snd(*port_id::parse("big-a"), "coport.mesh", std::string{"nodes"}, 7);
+    b.snd(a.m.port(), "coport.mesh.seed", 1, 2);
+    b.snd(a.m.port(), "something else");
+    std::this_thread::sleep_for(200ms);
+    CHECK(died.events().empty());
     // Still serving: a real list works.
     member c{"big-c", {a.address()}};
     CHECK(eventually([&] { return a.n.up_nodes().size() == 2; }));
