@@ -23,7 +23,7 @@ const tag seed_result_tag{"coport.mesh.seed"};
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
 /// Bounds on what a peer's list can make this node do (memory, dials in progress).
-constexpr std::size_t max_table = 4096, max_dialing = 256;
+constexpr std::size_t max_table = 4096, max_dialing = 256, max_addresses = 16;
 
 }  // namespace
 
@@ -93,7 +93,10 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     }
     auto now = clock::now();
     for (const auto& [id, addresses] : t) {
-      if (id == owner.id() || up.count(id) || addresses.empty() || !valid_node_id(id)) continue;
+      if (id == owner.id() || up.count(id) || addresses.empty() ||
+          addresses.size() > max_addresses || !valid_node_id(id)) {
+        continue;
+      }
       auto it = dialing.find(id);
       if (it != dialing.end() && now - it->second < relink_after) continue;
       if (it == dialing.end() && dialing.size() >= max_dialing) {

@@ -149,7 +149,9 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     if (from == own_id || !up.count(from) || names.size() != ports.size()) return;
     std::set<std::pair<std::string, port_id>> given;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (ports[i].node() == from && !names[i].empty()) given.emplace(names[i], ports[i]);
+      if (ports[i].node() == from && !names[i].empty() && names[i].size() <= max_name) {
+        given.emplace(names[i], ports[i]);
+      }
     }
     std::lock_guard lock{mutex};
     if (kind == "add" || kind == "remove") {
@@ -254,7 +256,10 @@ registry::~registry() {
 
 subscription registry::reg(std::string name, const port_id& port) {
   auto& s = *state_;
-  if (name.empty()) throw std::invalid_argument{"coport: registry::reg: an empty name"};
+  if (name.empty() || name.size() > max_name) {
+    throw std::invalid_argument{
+        fmt::format("coport: registry::reg: a name needs 1 to {} bytes", max_name)};
+  }
   if (!s.owner.is_local(port) || port.is_node_port()) {
     throw std::invalid_argument{fmt::format(
         "coport: registry::reg: {} is not a port of this node (a node registers its own ports)",

@@ -166,6 +166,8 @@ TEST_SUITE("network.registry") {
     auto remote = n.c[1].port([](message&) {});
     CHECK_THROWS_AS((void)n.r[0]->reg("x", remote), std::invalid_argument);
     CHECK_THROWS_AS((void)n.r[0]->reg("", n.c[0].port()), std::invalid_argument);
+    CHECK_THROWS_AS((void)n.r[0]->reg(std::string(registry::max_name + 1, 'x'), n.c[0].port()),
+                    std::invalid_argument);
   }
 
   TEST_CASE("updates from a peer that break the rules are ignored, and the registry lives on") {
@@ -182,6 +184,9 @@ TEST_SUITE("network.registry") {
                std::vector<std::string>{"x", "y"}, std::vector<port_id>{});
     n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-c"},
                std::vector<std::string>{"x"}, std::vector<port_id>{elsewhere});
+    auto a_port = n.c[0].port([](message&) {});
+    n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-a"},
+               std::vector<std::string>{std::string(100'000, 'n')}, std::vector<port_id>{a_port});
     n.c.run();
     CHECK(n.r[1]->names().empty());
     auto g = n.r[1]->reg("fine", b_port);  // still serving

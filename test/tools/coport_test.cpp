@@ -54,7 +54,7 @@ TEST_SUITE("tools.coport") {
   TEST_CASE("wrong arguments get a usage line and exit code 2") {
     scratch s;
     for (const char* args : {"", "frob", "profile", "profile seed", "profile seed nodeid",
-                             "run profile", "run nodeid", "showconfig a b"}) {
+                             "run profile", "run nodeid", "showconfig a b", "showprofile a b"}) {
       auto [code, text] = s.run(args);
       CHECK_MESSAGE(code == 2, args);
       CHECK_MESSAGE(has(text, "usage: coport"), args);
@@ -91,12 +91,15 @@ TEST_SUITE("tools.coport") {
     CHECK(s.run("delprofile base").first == 1);  // w's parent
     CHECK(s.run("delprofile w").first == 0);
     CHECK(s.run("delprofile base").first == 0);
-    auto [c2, raw] = s.run("showconfig");
+    auto [c2, raw] = s.run("showprofile");
     CHECK(c2 == 0);
     CHECK(!has(raw, "\"base\""));
-    auto before = s.run("showconfig").second;
+    auto [c3, host] = s.run("showconfig");  // the host's profile: the globals here
+    CHECK(c3 == 0);
+    CHECK(has(host, "\"secret\": \"(set)\""));
+    auto before = s.run("showprofile").second;
     CHECK(s.run("gensecret").first == 0);
-    CHECK(s.run("showconfig").second != before);  // a new secret
+    CHECK(s.run("showprofile").second != before);  // a new secret
   }
 
   TEST_CASE("AEMP's seed example: nodes run from profiles find each other, and stop on SIGINT") {

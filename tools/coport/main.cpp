@@ -24,7 +24,8 @@ struct usage_error {
 
 const char* const usage =
     "usage: coport [--config FILE] profile NAME KEY VALUE... | delprofile NAME | set KEY VALUE... "
-    "| showconfig [NAME [KEY VALUE...]] | gensecret | run [profile NAME] [KEY VALUE...]\n"
+    "| showconfig [NAME [KEY VALUE...]] | showprofile [NAME] | gensecret\n"
+    "       | run [profile NAME] [KEY VALUE...]\n"
     "       (coport --help for more)\n";
 
 /// `KEY VALUE...` pairs.
@@ -75,9 +76,12 @@ int main(int argc, char** argv) {
   auto* global = app.add_subcommand("set", "set keys of the global section (defaults of all)");
   global->add_option("KEY VALUE", words, "pairs to set")->required();
   auto* show = app.add_subcommand(
-      "showconfig", "show the settings a profile resolves to (no NAME: the whole file)");
+      "showconfig", "show the settings a profile resolves to (no NAME: the host's profile)");
   show->add_option("NAME", name, "the profile");
   show->add_option("KEY VALUE", words, "overrides, as `run` takes them");
+  auto* showprofile = app.add_subcommand(
+      "showprofile", "show a profile as the file has it (no NAME: the whole file)");
+  showprofile->add_option("NAME", name, "the profile");
   auto* gensecret =
       app.add_subcommand("gensecret", "generate a new secret into the global section");
   auto* run = app.add_subcommand("run", "run a node from a profile until SIGINT or SIGTERM");
@@ -115,11 +119,9 @@ int main(int argc, char** argv) {
       file.remove_profile(name);
       file.save();
     } else if (*show) {
-      if (name.empty()) {
-        std::cout << file.show() << "\n";
-      } else {
-        std::cout << file.show_resolved(name, pairs(words)) << "\n";
-      }
+      std::cout << file.show_resolved(name, pairs(words)) << "\n";
+    } else if (*showprofile) {
+      std::cout << file.show(name) << "\n";
     } else if (*gensecret) {
       file.set("", "secret", coport::network::generate_secret());
       file.save();

@@ -107,7 +107,8 @@ class config_file {
   void remove_profile(std::string_view name);
   /// The JSON text of the whole file (`profile` empty) or of one profile as written.
   std::string show(std::string_view profile = {}) const;
-  /// The resolved settings of `profile`, as JSON text.
+  /// The resolved settings of `profile` (empty: the host's), as JSON text; the secret is
+  /// shown as "(set)".
   std::string show_resolved(std::string_view profile, const settings& overrides = {}) const;
   /// Writes the file (a temporary file renamed over it; directories made as needed).
   void save() const;

@@ -54,10 +54,13 @@ class registry {
   registry(const registry&) = delete;
   registry& operator=(const registry&) = delete;
 
+  /// The longest name (bytes).
+  static constexpr std::size_t max_name = 255;
+
   /// Registers the local `port` under `name` until the guard ends, or the port dies.
   /// Registering the same pair twice holds it until both guards end. Visible to `get` on
   /// this node at once, elsewhere when the update arrives. Throws std::invalid_argument for
-  /// an empty name or a port of another node.
+  /// an empty or too long name, or a port of another node.
   subscription reg(std::string name, const port_id& port);
   /// The ports under `name` across the network (in port_order), from the local replica.
   std::vector<port_id> get(std::string_view name) const;
