@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,6 +118,33 @@ TEST_SUITE("network.processes") {
     MESSAGE(fmt::format("per node, idle in a 10-node mesh: {} KiB resident, {:.2f} % of a core",
                         rss / 10, cpu));
     CHECK(cpu < 5.0);
+  }
+
+  TEST_CASE(
+      "a frozen node is seen down by all within the node timeout, and rejoins when it thaws") {
+    std::vector<std::unique_ptr<mesh_node>> nodes;
+    nodes.push_back(std::make_unique<mesh_node>("thaw-0", std::vector<std::string>{}));
+    for (int i = 1; i < 4; ++i) {
+      nodes.push_back(std::make_unique<mesh_node>(
+          fmt::format("thaw-{}", i), std::vector<std::string>{"--seed", nodes[0]->address}));
+    }
+    REQUIRE(within(10s, [&] {
+      return std::all_of(nodes.begin(), nodes.end(), [](auto& n) { return n->up() == 3; });
+    }));
+    auto start = clock::now();
+    nodes[2]->proc->signal(SIGSTOP);
+    REQUIRE(within(
+        10s, [&] { return nodes[0]->up() == 2 && nodes[1]->up() == 2 && nodes[3]->up() == 2; }));
+    double took = std::chrono::duration<double>(clock::now() - start).count();
+    MESSAGE(
+        fmt::format("a frozen node was down for all three others after {:.2f} s (timeout 1 s, "
+                    "heartbeat 0.2 s)",
+                    took));
+    CHECK(took < 1.0 + 5 * 0.2);  // the node timeout plus a few heartbeat intervals
+    nodes[2]->proc->signal(SIGCONT);
+    CHECK(within(10s, [&] {
+      return std::all_of(nodes.begin(), nodes.end(), [](auto& n) { return n->up() == 3; });
+    }));
   }
 
   TEST_CASE(
