@@ -4,6 +4,7 @@
 //   remote.pingpong   round trip of a small message and of a 4 KiB one (us)
 //   remote.stream     one-way messages, the receiver acking every 10^4 (msgs/s; 4 KiB: MB/s)
 //   remote.cal        a cal's reply time at low load (us, p50 and p99)
+//   coport-tls        the ping-pongs and streams again over TLS 1.3 (mutual authentication)
 //
 // The other process is this program again: `coport-bench remote_peer` (a coport node) or
 // `coport-bench remote_floor_peer` (the raw echo server). Each prints its address and exits
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "coport_workloads.hpp"
+#include "support/certificates.hpp"  // test/support: certificates made at run time
 #include "support/other_process.hpp"
 
 extern char** environ;
@@ -283,11 +285,20 @@ void detect_frozen(const bench::args& a, node& local, tp::tcp& t) {
 }  // namespace
 
 void remote_peer(int argc, char** argv) {
-  // The node ID: bench-remote-b, or bench-remote-b<N> for the idle-connection measurement.
-  std::string id = std::string{"bench-remote-b"} + (argc > 2 ? argv[2] : "");
-  node n{one_thread(id.c_str())};
+  // The node ID: bench-remote-b, or bench-remote-b<N> for the idle-connection measurement;
+  // "-tls:CERT:KEY:CA" makes it bench-remote-b-tls, with TLS.
+  std::string arg = argc > 2 ? argv[2] : "";
   tp::tcp_options o;
   o.binds = {"127.0.0.1:0"};
+  if (arg.rfind("-tls:", 0) == 0) {
+    auto first = arg.find(':'), second = arg.find(':', first + 1),
+         third = arg.find(':', second + 1);
+    o.tls = {arg.substr(first + 1, second - first - 1), arg.substr(second + 1, third - second - 1),
+             arg.substr(third + 1)};
+    arg = "-tls";
+  }
+  std::string id = std::string{"bench-remote-b"} + arg;
+  node n{one_thread(id.c_str())};
   tp::tcp t{n, o};
   auto pong = n.port();
   n.rcv(pong, "ping", [&](long i, port_id back) { n.snd(back, "pong", i); });
@@ -345,6 +356,29 @@ void remote_floor_peer(int, char**) {
   bench::wait_stdin();
 }
 
+/// The same ping-pong and streams over TLS 1.3 (certificates made now, as the tests do).
+void tls(const bench::args& a, long n, long stream, long big) {
+  coport::test::pki ca;
+  auto mine = ca.issue("bench-remote-a-tls"), theirs = ca.issue("bench-remote-b-tls");
+  bench::other_process peer{"remote_peer",
+                            "-tls:" + theirs.cert + ":" + theirs.key + ":" + ca.ca()};
+  std::string address = peer.word();
+  auto pong = port_id::parse(peer.word());
+  auto sink = port_id::parse(peer.word());
+  if (!pong || !sink) std::abort();
+  node local{one_thread("bench-remote-a-tls")};
+  tp::tcp_options o;
+  o.peers["bench-remote-b-tls"] = {address};
+  o.tls = {mine.cert, mine.key, mine.ca};
+  tp::tcp t{local, o};
+  a.report("coport-tls", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
+  a.report("coport-tls", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
+  a.report("coport-tls", "remote.stream", stream_rate(local, t, *sink, stream, 0), "msgs/s",
+           "size=small");
+  a.report("coport-tls", "remote.stream", stream_rate(local, t, *sink, big, 4096) * 4096 / 1e6,
+           "MB/s", "size=4KiB");
+}
+
 void remote(int argc, char** argv) {
   bench::args a{"remote",
                 {{"n", 20'000}, {"stream", 2'000'000}, {"big", 50'000}, {"cal", 5'000}},
@@ -389,6 +423,7 @@ void remote(int argc, char** argv) {
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);
+  tls(a, n, stream, big);
 }
 
 }  // namespace coport_bench

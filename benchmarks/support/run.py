@@ -125,9 +125,10 @@ def table(results, runtimes):
         key = (r["bench"], r["params"], r["unit"])
         rows.setdefault(key, {})[r["runtime"]] = r["value"]
     cols = ["coport", "coport-coro"] + [p for p in ("caf", "erlang") if p in runtimes]
-    for floor in ("tcp-floor", "tcp-floor-spin"):
+    for floor in ("tcp-floor", "tcp-floor-spin", "coport-tls"):
         if any(r["runtime"] == floor for r in results):
-            cols.append(floor)  # remote: plain sockets (blocking; polling), in the same run
+            # remote: plain sockets (blocking; polling) and coport over TLS, in the same run
+            cols.append(floor)
     head = ["bench", "params", "unit"] + cols
     for p in ("caf", "erlang"):
         if p in runtimes:
