@@ -107,12 +107,14 @@ struct config_file::impl {
                            : fmt::format("profile \"{}\"", profile);
   }
 
-  /// Checks one value; throws config_error naming where it is.
-  void check_value(std::string_view profile, const std::string& key, const json& v) const {
+  /// Checks one value; throws config_error naming where it is (`in_file`: its file and line;
+  /// else it came from a command line or code).
+  void check_value(std::string_view profile, const std::string& key, const json& v,
+                   bool in_file = true) const {
     const key_spec* spec = find_spec(key);
     auto fail = [&](const std::string& why) {
-      return config_error{
-          fmt::format("{}{}: key \"{}\": {}", where(profile, key), section(profile), key, why)};
+      return config_error{fmt::format("{}{}: key \"{}\": {}", in_file ? where(profile, key) : "",
+                                      section(profile), key, why)};
     };
     if (!spec) throw fail("unknown key (known: " + known_keys() + ")");
     if (key == "parent" && profile.empty()) throw fail("the global section has no parent");
@@ -293,15 +295,7 @@ struct config_file::impl {
         break;
       }
     }
-    // Checked without a line: it comes from a command line or code, not the file.
-    impl plain;
-    plain.path = "(given)";
-    try {
-      plain.check_value(profile, key, v);
-    } catch (const config_error& e) {
-      std::string what = e.what();
-      throw config_error{what.substr(what.find(": ") + 2)};
-    }
+    check_value(profile, key, v, /*in_file=*/false);
     return v;
   }
 };
