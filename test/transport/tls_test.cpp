@@ -12,6 +12,7 @@
 #include <coport/transport/tcp.hpp>
 #include <future>
 #include <string>
+#include <vector>
 
 #include "support/certificates.hpp"
 #include "support/log_capture.hpp"
@@ -82,6 +83,39 @@ TEST_SUITE("transport.tls") {
     CHECK(has(text, "node tls-a: TLS 1.3 with"));
     CHECK(has(text, "node tls-b: TLS 1.3 with"));
     CHECK(has(text, "(/CN=tls-b)"));
+  }
+
+  TEST_CASE("over TLS, a 3 MiB value and thousands of messages arrive whole and in order") {
+    pki ca;
+    tls_node a{"big-tls-a", with_tls(ca.issue("big-tls-a"))};
+    tls_node b{"big-tls-b", with_tls(ca.issue("big-tls-b"))};
+    a.t.add_peer("big-tls-b", b.t.addresses());
+    std::vector<long> got;
+    std::size_t big_size = 0;
+    bool big_intact = false;
+    probe done;
+    auto p = b.n.port();
+    b.n.rcv(p, "n", [&](long i) { got.push_back(i); });
+    b.n.rcv(p, "big", [&](const std::vector<std::byte>& v) {
+      big_size = v.size();
+      big_intact = true;
+      for (std::size_t i = 0; i < v.size(); ++i) big_intact &= v[i] == std::byte(i * 7);
+    });
+    b.n.rcv(p, "end", [&] { done.add("end"); });
+    std::vector<std::byte> big(3 << 20);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::byte(i * 7);
+    // Written by one thread in one go: batches far larger than one piece of encryption.
+    for (long i = 0; i < 3000; ++i) a.n.snd(p, "n", i);
+    a.n.snd(p, "big", std::move(big));
+    for (long i = 3000; i < 6000; ++i) a.n.snd(p, "n", i);
+    a.n.snd(p, "end");
+    REQUIRE(done.wait_for(1, 20s));
+    CHECK(big_size == (3u << 20));
+    CHECK(big_intact);
+    REQUIRE(got.size() == 6000);
+    bool in_order = true;
+    for (long i = 0; i < 6000; ++i) in_order &= got[static_cast<std::size_t>(i)] == i;
+    CHECK(in_order);
   }
 
   TEST_CASE("a peer whose certificate expired is refused, with a log line on both sides") {

@@ -29,6 +29,8 @@ constexpr std::size_t max_read_size = 256 << 10;
 constexpr std::size_t batch_bytes = 64 << 10;
 /// Write buffers larger than this are given back when they empty.
 constexpr std::size_t keep_capacity = 4 << 20;
+/// TLS encrypts this much plaintext per write round.
+constexpr std::size_t tls_piece = 256 << 10;
 
 std::string remote_text(const asio::ip::tcp::socket& s) {
   asio::error_code ec;
@@ -228,10 +230,8 @@ void tcp_channel::write_async() {
       tls_waiting_ = true;  // the handshake's end sends it
       return;
     }
-    if (auto why = tls_->send(sending_); !why.empty()) return shut(why);
-    tls_plain_pending_ += sending_.size();
-    tls_->take_output(tls_out_);
-    write_tls_output();
+    tls_encrypted_ = 0;
+    encrypt_tls();
     return;
   }
   asio::async_write(socket_, asio::buffer(sending_),
@@ -265,6 +265,17 @@ void tcp_channel::after_write(std::size_t plain) {
   write_async();
 }
 
+void tcp_channel::encrypt_tls() {
+  // A piece at a time: the ciphertext buffer stays small (a batch of megabytes encrypted at
+  // once made OpenSSL's memory BIO and ours grow and fault in fresh pages each round).
+  std::size_t n = std::min(tls_piece, sending_.size() - tls_encrypted_);
+  if (auto why = tls_->send({sending_.data() + tls_encrypted_, n}); !why.empty()) return shut(why);
+  tls_encrypted_ += n;
+  if (tls_encrypted_ == sending_.size()) tls_plain_pending_ += sending_.size();
+  tls_->take_output(tls_out_);
+  write_tls_output();
+}
+
 void tcp_channel::write_tls_output() {
   if (tls_writing_ || tls_out_.empty() || shut_.load(std::memory_order_acquire)) return;
   tls_sending_.swap(tls_out_);
@@ -280,6 +291,7 @@ void tcp_channel::write_tls_output() {
                       self->counters_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
                       self->tls_sending_.clear();
                       if (!self->tls_out_.empty()) return self->write_tls_output();
+                      if (self->in_flight_tls_more()) return self->encrypt_tls();
                       if (std::size_t plain = std::exchange(self->tls_plain_pending_, 0)) {
                         self->after_write(plain);
                       }

@@ -95,6 +95,12 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   void write_async();
   /// A write of `plain` bytes finished: take what was written meanwhile (strand).
   void after_write(std::size_t plain);
+  /// TLS: encrypts the next piece of sending_ and writes it (strand).
+  void encrypt_tls();
+  /// TLS: plaintext of the write in flight is still to be encrypted (strand).
+  bool in_flight_tls_more() const noexcept {
+    return tls_encrypted_ < sending_.size() && tls_plain_pending_ == 0 && tls_->ready();
+  }
   /// TLS: writes the ciphertext waiting (strand).
   void write_tls_output();
   /// TLS: received bytes in, plaintext to the handler (strand); false when it ended.
@@ -141,6 +147,7 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   bool tls_writing_ = false;
   bool tls_waiting_ = false;           ///< plaintext waits for the handshake's end
   std::size_t tls_plain_pending_ = 0;  ///< plaintext encrypted, its ciphertext unsent
+  std::size_t tls_encrypted_ = 0;      ///< how much of sending_ is encrypted
 
   std::atomic<bool> established_{false};
   std::atomic<bool> shut_{false};
