@@ -357,28 +357,41 @@ void remote_floor_peer(int, char**) {
 }
 
 /// The same ping-pong and streams over TLS 1.3 (certificates made now, as the tests do).
+/// The other node (`remote_peer` with `arg`), and what it printed: its address, its ping-pong
+/// and sink ports.
+struct peer_node {
+  bench::other_process proc;
+  std::string address;
+  port_id pong, sink;
+  explicit peer_node(std::string arg = {}) : proc{"remote_peer", std::move(arg)} {
+    address = proc.word();
+    auto p = port_id::parse(proc.word());
+    auto s = port_id::parse(proc.word());
+    if (!p || !s) std::abort();
+    pong = *p;
+    sink = *s;
+  }
+};
+
 void tls(const bench::args& a, long n, long stream, long big) {
   coport::test::pki ca;
   auto mine = ca.issue("bench-remote-a-tls"), theirs = ca.issue("bench-remote-b-tls");
-  bench::other_process peer{"remote_peer",
-                            "-tls:" + theirs.cert + ":" + theirs.key + ":" + ca.ca()};
-  std::string address = peer.word();
-  auto pong = port_id::parse(peer.word());
-  auto sink = port_id::parse(peer.word());
-  if (!pong || !sink) std::abort();
+  peer_node peer{"-tls:" + theirs.cert + ":" + theirs.key + ":" + ca.ca()};
   node local{one_thread("bench-remote-a-tls")};
   tp::tcp_options o;
-  o.peers["bench-remote-b-tls"] = {address};
+  o.peers["bench-remote-b-tls"] = {peer.address};
   o.tls = {mine.cert, mine.key, mine.ca};
   // The stream's two ack windows of 4 KiB messages (80 MB) exceed the default 64 MiB bound,
   // and TLS's one encrypting thread lets them queue: room for all, so that none is refused.
   o.protocol.max_queue = 256 << 20;
   tp::tcp t{local, o};
-  a.report("coport-tls", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
-  a.report("coport-tls", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
-  a.report("coport-tls", "remote.stream", stream_rate(local, t, *sink, stream, 0), "msgs/s",
+  a.report("coport-tls", "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us",
            "size=small");
-  a.report("coport-tls", "remote.stream", stream_rate(local, t, *sink, big, 4096) * 4096 / 1e6,
+  a.report("coport-tls", "remote.pingpong", pingpong_us(local, peer.pong, 4096, n), "us",
+           "size=4KiB");
+  a.report("coport-tls", "remote.stream", stream_rate(local, t, peer.sink, stream, 0), "msgs/s",
+           "size=small");
+  a.report("coport-tls", "remote.stream", stream_rate(local, t, peer.sink, big, 4096) * 4096 / 1e6,
            "MB/s", "size=4KiB");
   if (auto dropped = t.protocol().stats().messages_dropped) {
     std::fprintf(stderr, "# remote tls: %zu messages refused: the stream figures are void\n",
@@ -404,26 +417,22 @@ void remote(int argc, char** argv) {
     a.report("tcp-floor-spin", "remote.pingpong", floor_rtt_us(port, 4096, n, true), "us",
              "size=4KiB");
   }
-  bench::other_process peer{"remote_peer"};
-  std::string address = peer.word();
-  auto pong = port_id::parse(peer.word());
-  auto sink = port_id::parse(peer.word());
-  if (!pong || !sink) std::abort();
+  peer_node peer;
   node local{one_thread("bench-remote-a")};
   tp::tcp_options o;
-  o.peers["bench-remote-b"] = {address};
+  o.peers["bench-remote-b"] = {peer.address};
   tp::tcp t{local, o};
   // Memory first: after the streams, freed buffers would be reused and hide what a
   // connection or a monitor costs.
   idle_connections(a, local, t);
-  monitor_bytes(a, local, *pong, std::max(cals, 1000L) * 4);
-  a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 0, n), "us", "size=small");
-  a.report("coport", "remote.pingpong", pingpong_us(local, *pong, 4096, n), "us", "size=4KiB");
-  a.report("coport", "remote.stream", stream_rate(local, t, *sink, stream, 0), "msgs/s",
+  monitor_bytes(a, local, peer.pong, std::max(cals, 1000L) * 4);
+  a.report("coport", "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us", "size=small");
+  a.report("coport", "remote.pingpong", pingpong_us(local, peer.pong, 4096, n), "us", "size=4KiB");
+  a.report("coport", "remote.stream", stream_rate(local, t, peer.sink, stream, 0), "msgs/s",
            "size=small");
-  a.report("coport", "remote.stream", stream_rate(local, t, *sink, big, 4096) * 4096 / 1e6, "MB/s",
-           "size=4KiB");
-  auto [p50, p99] = cal_us(local, *pong, cals);
+  a.report("coport", "remote.stream", stream_rate(local, t, peer.sink, big, 4096) * 4096 / 1e6,
+           "MB/s", "size=4KiB");
+  auto [p50, p99] = cal_us(local, peer.pong, cals);
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
   detect_frozen(a, local, t);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "network_log.hpp"
+#include "service.hpp"
 
 namespace coport::network {
 
@@ -240,12 +241,7 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
     s.status.address = address;
     state_->seeds.push_back(std::move(s));
   }
-  std::weak_ptr<state> weak = state_;
-  state_->self_port = n.port([weak](message& m) {
-    if (auto self = weak.lock()) self->on_message(m);
-  });
-  state_->service = n.serve(mesh_tag, state_->self_port);
-  n.peval(state_->self_port, [s = state_] { s->start(); });
+  detail::open_service(n, mesh_tag, state_);
 }
 
 mesh::~mesh() {

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "network_log.hpp"
+#include "service.hpp"
 
 namespace coport::network {
 
@@ -242,12 +243,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
 };
 
 registry::registry(node& n) : state_{std::make_shared<state>(n)} {
-  std::weak_ptr<state> weak = state_;
-  state_->self_port = n.port([weak](message& m) {
-    if (auto self = weak.lock()) self->on_message(m);
-  });
-  state_->service = n.serve(registry_tag, state_->self_port);
-  n.peval(state_->self_port, [s = state_] { s->start(); });
+  detail::open_service(n, registry_tag, state_);
 }
 
 registry::~registry() {
