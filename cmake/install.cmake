@@ -3,11 +3,11 @@
 # the installed package names no path of the machine it was built on).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
-install(TARGETS coport_runtime coport_transport coport_network EXPORT coport-targets
+install(TARGETS coport_runtime coport_transport coport_network coport_groups EXPORT coport-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY runtime/include/coport transport/include/coport network/include/coport
+install(DIRECTORY runtime/include/coport transport/include/coport network/include/coport groups/include/coport
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT coport-targets NAMESPACE coport:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)
 configure_package_config_file(cmake/coport-config.cmake.in

@@ -4,6 +4,7 @@
 
 #include "coport/actor.hpp"
 #include "coport/call.hpp"
+#include "coport/envelope.hpp"
 #include "coport/log.hpp"
 #include "coport/message.hpp"
 #include "coport/monitor.hpp"

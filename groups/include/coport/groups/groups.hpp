@@ -1,0 +1,204 @@
+#pragma once
+/// \file
+/// coport::groups — process groups after Erlang's original `pg`: named groups of ports on
+/// any nodes, and group messages that every member receives in one order.
+///
+/// ```cpp
+/// coport::groups::groups pg{n, net.names()};
+/// pg.create("chat", {.standbys = {"b", "c"}});          // master here, standbys on b and c
+/// pg.join("chat", me, [](coport::groups::join_result r) { /* r.old_members */ });
+/// (void)pg.send("chat", "line"s, "hello");  // every member gets: pg_message, from, "chat", ...
+/// ```
+/// Every group message goes through the group's master port, which numbers it (epoch,
+/// sequence) and forwards it to the groups agent of every node with members, once per node;
+/// the agent delivers it to its local members in sequence order. Joins and leaves are
+/// numbered in the same stream. Guarantees (README "Process groups"):
+/// - total order: two members that both receive m1 and m2 receive them in the same order;
+/// - view synchrony: a member receives exactly the messages ordered after its join was
+///   ordered, up to its leave; joins and leaves reach members (who asked) in that stream;
+/// - failover: with standbys, the master's node dying hands the group to the first living
+///   standby, which makes the survivors agree (each one's sequence is a prefix of another's,
+///   equal after its flush) and bumps the epoch; the old master is fenced;
+/// - causal groups (`ordering::causal`): no master in the message path; a message sent after
+///   delivering m1 is delivered after m1 everywhere (ISIS CBCAST, vector stamps).
+/// A member receives `pg_message, port_id from, std::string group, values...`; with
+/// `join_options::notify` also `pg_new_member, group, port` and `pg_member_left, group, port,
+/// reason`. `on_group(name, handler)` is a receive clause for coroutine actors.
+/// Threading: thread-safe; callbacks run in the calling port's context (or the groups
+/// agent's port when called from outside any port). Lifetime: one per node, after the
+/// registry and before it goes; every node with members or masters runs one.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "coport/envelope.hpp"
+#include "coport/network/registry.hpp"
+#include "coport/node.hpp"
+#include "coport/receive.hpp"
+
+namespace coport::groups {
+
+using namespace coport::literals;
+
+/// How a group orders its messages.
+enum class ordering : std::uint8_t {
+  total,   ///< through the master: one order for all members
+  causal,  ///< ISIS CBCAST: causally related messages in order, concurrent ones in any
+};
+
+/// How a group is made.
+struct group_options {
+  ordering order = ordering::total;
+  /// Nodes for standby masters, in succession order (each must run a `groups`).
+  std::vector<std::string> standbys;
+  /// Ordered items the master and its standbys keep for resends and failover flushes.
+  std::size_t history = 4096;
+};
+
+/// Why a group operation did not happen.
+enum class errc : std::uint8_t {
+  ok = 0,
+  no_such_group,    ///< no master is registered under the name (Erlang: badarg)
+  already_created,  ///< create: a master exists under the name
+  already_member,   ///< join: the port is a member (it stays a member once)
+  not_a_member,     ///< leave, or a send to a causal group from a port that is no member
+  not_in_port,      ///< esend, or a causal send, outside any port's context
+  bad_argument,     ///< an empty or too long name, or a null port
+};
+/// "no such group", ...
+const char* describe(errc e) noexcept;
+
+/// What `create` made.
+struct create_result {
+  errc error = errc::ok;
+  port_id master;
+  explicit operator bool() const noexcept { return error == errc::ok; }
+};
+
+/// How a port joins.
+struct join_options {
+  /// Also receive `pg_new_member` / `pg_member_left` for this group, in the message order.
+  bool notify = false;
+};
+
+/// What a join did once it was ordered.
+struct join_result {
+  errc error = errc::ok;
+  std::vector<port_id> old_members;  ///< the members before this join, in join order
+};
+
+/// The tags members see.
+inline const tag& message_tag() { return "pg_message"_tag; }
+inline const tag& new_member_tag() { return "pg_new_member"_tag; }
+inline const tag& member_left_tag() { return "pg_member_left"_tag; }
+
+/// A node's groups: its agent (delivery to local members) and the API.
+class groups {
+ public:
+  groups(node& n, network::registry& names);
+  ~groups();
+  groups(const groups&) = delete;
+  groups& operator=(const groups&) = delete;
+
+  /// The longest group name (bytes).
+  static constexpr std::size_t max_name = 200;
+
+  /// Makes the group's master port on this node (Erlang's pg:create/1).
+  create_result create(std::string name, group_options options = {});
+  /// Makes it on `node_id` (which must run a `groups`); the master's ID is returned at once
+  /// (minted here, like `spawn`).
+  create_result create(std::string name, std::string_view node_id, group_options options = {});
+
+  /// Adds `member` once the master ordered it; `done` gets the members before it. A port
+  /// already a member stays one (errc::already_member, not ordered again).
+  errc join(std::string_view name, const port_id& member,
+            std::function<void(join_result)> done = {}, join_options options = {});
+  /// Removes `member` (ordered like a message; a member that dies leaves by itself).
+  errc leave(std::string_view name, const port_id& member);
+
+  /// Every member receives `pg_message, from, name, values...` (from: the current port, or
+  /// the null port outside one). Returns errc::no_such_group when no master is known here.
+  template <class... Ts>
+  errc send(std::string_view name, Ts&&... values) {
+    return send_from(current(), name, false, std::forward<Ts>(values)...);
+  }
+  /// The same, except to the sending port itself (inside a port only).
+  template <class... Ts>
+  errc esend(std::string_view name, Ts&&... values) {
+    return send_from(current(), name, true, std::forward<Ts>(values)...);
+  }
+  /// `send` on behalf of `from` (a port of this node, or null).
+  template <class... Ts>
+  errc send_from(const port_id& from, std::string_view name, bool except_sender,
+                 Ts&&... values) {
+    if (name.empty() || name.size() > max_name) return errc::bad_argument;
+    return route(from, name, except_sender,
+                 envelope{message::make(message_tag(), from, std::string{name},
+                                        std::forward<Ts>(values)...)});
+  }
+
+  /// Calls `done` with the members in join order, as the master sees them.
+  errc members(std::string_view name, std::function<void(std::vector<port_id>)> done);
+  /// The group's master as this node's registry replica knows it (null: none).
+  port_id master(std::string_view name) const;
+  /// The groups agent's port (the node-port service `coport.groups`).
+  port_id agent() const noexcept;
+
+  struct state;
+
+ private:
+  port_id current() const noexcept;
+  errc route(const port_id& from, std::string_view name, bool except_sender, envelope e);
+
+  std::shared_ptr<state> state_;
+};
+
+namespace detail {
+/// The values after (from, name) that handler `F(port_id from, values...)` takes.
+template <class F>
+using group_args = typename coport::detail::callable_traits<std::decay_t<F>>::args;
+
+/// True when `m` is a group message of `name` whose values fit `F`.
+template <class F>
+bool fits_group(const message& m, const std::string& name) {
+  if (m.tag() != message_tag() || m.size() < 2 || !m.holds<std::string>(1) ||
+      m.get<std::string>(1) != name) {
+    return false;
+  }
+  return []<class P, class... A>(std::tuple<P, A...>*, const message& msg) {
+    return msg.is<port_id, std::string, std::decay_t<A>...>();
+  }(static_cast<group_args<F>*>(nullptr), m);
+}
+
+/// Calls `h(from, values...)` with a group message's values (which fit).
+template <class F>
+decltype(auto) call_group(F& h, message& m) {
+  return []<class P, class... A>(std::tuple<P, A...>*, F& fn, message& msg) -> decltype(auto) {
+    auto& values = msg.as<port_id, std::string, std::decay_t<A>...>();
+    return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
+      return fn(std::get<0>(values), std::move(std::get<I + 2>(values))...);
+    }
+    (std::index_sequence_for<A...>{});
+  }(static_cast<group_args<F>*>(nullptr), h, m);
+}
+}  // namespace detail
+
+/// A receive clause for coroutine actors: a message of group `name` whose values fit
+/// `handler(port_id from, values...)`; other messages stay queued.
+///
+///     co_await receive(on_group("chat", [](port_id from, std::string line) { ... }));
+template <class F>
+auto on_group(std::string name, F&& handler) {
+  using fn_t = std::decay_t<F>;
+  return when([name = std::move(name)](const message& m) { return detail::fits_group<fn_t>(m, name); },
+              [h = fn_t(std::forward<F>(handler))](message& m) mutable {
+                return detail::call_group(h, m);
+              });
+}
+
+}  // namespace coport::groups

@@ -1,0 +1,334 @@
+// The groups agent of a node: sequence order, gaps, local delivery, causal stamps.
+#include "agent.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+namespace coport::groups::detail {
+
+namespace {
+constexpr std::uint64_t nothing_needed = std::numeric_limits<std::uint64_t>::max();
+const tag recheck_tag{"pg.recheck"};
+}  // namespace
+
+void agent::on_message(message& m) {
+  const tag t = m.tag();
+  try {
+    if (t == deliver_tag && m.is<std::string, std::uint64_t, port_id, std::uint8_t, item>()) {
+      auto& [name, epoch, master, order, it] =
+          m.as<std::string, std::uint64_t, port_id, std::uint8_t, item>();
+      if (order > 1) return;
+      on_deliver(name, epoch, master, static_cast<ordering>(order), std::move(it));
+    } else if (t == sync_tag &&
+               m.is<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>()) {
+      auto& [name, epoch, master, order, last] =
+          m.as<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>();
+      if (order > 1) return;
+      on_sync(name, epoch, master, static_cast<ordering>(order), last);
+    } else if (t == lost_tag && m.is<std::string, std::uint64_t, std::uint64_t>()) {
+      auto& [name, epoch, seq] = m.as<std::string, std::uint64_t, std::uint64_t>();
+      auto g = groups_.find(name);
+      if (g != groups_.end() && epoch >= g->second.epoch) on_lost(name, seq);
+    } else if (t == master_died_tag && m.is<std::string, port_id, reason>()) {
+      auto& [name, master, why] = m.as<std::string, port_id, reason>();
+      on_master_died(name, master, why);
+    } else if (t == recheck_tag && m.is<std::string, port_id, reason>()) {
+      // A master died abnormally a while ago: if no successor came, the group is gone.
+      auto& [name, master, why] = m.as<std::string, port_id, reason>();
+      auto g = groups_.find(name);
+      if (g != groups_.end() && g->second.master == master) forget(name, why);
+    } else if (t == csend_tag && m.is<std::string, port_id, bool, envelope>()) {
+      auto& [name, from, except, e] = m.as<std::string, port_id, bool, envelope>();
+      on_csend(name, from, except, std::move(e));
+    } else if (t == cdeliver_tag &&
+               m.is<std::string, std::uint64_t, stamp, port_id, bool, envelope>()) {
+      auto& [name, view, vt, from, except, e] =
+          m.as<std::string, std::uint64_t, stamp, port_id, bool, envelope>();
+      on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
+    } else {
+      warn("groups agent: ignored a message {} that is not of the groups protocol",
+           m.describe());
+    }
+  } catch (const std::exception& e) {
+    warn("groups agent: ignored a message {}: {}", m.describe(), e.what());
+  }
+}
+
+// -- the ordered stream -----------------------------------------------------------------------
+
+void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_id& master,
+                       ordering order, item it) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end()) {
+    // A node starts following a group with the join of its first local member.
+    if (it.kind != item_kind::join || !n_.is_local(it.port) || it.seq == 0) return;
+    group g;
+    g.epoch = epoch;
+    g.last = it.seq - 1;
+    g.order = order;
+    pos = groups_.emplace(name, std::move(g)).first;
+    follow(name, pos->second, master);
+    if (order == ordering::causal) {
+      std::lock_guard lock{st_->mutex};
+      st_->causal.insert(name);
+    }
+  }
+  group& g = pos->second;
+  if (epoch < g.epoch) return;  // an old master's: fenced here
+  if (epoch > g.epoch) {
+    g.epoch = epoch;
+    g.held.clear();
+    g.asked = false;
+    follow(name, g, master);
+  }
+  if (it.seq <= g.last) return;  // had it (a resend)
+  if (it.seq > g.last + 1) {
+    if (g.held.size() >= max_pending) {
+      warn("group {}: {} items held past a gap at {}; the members here leave", name,
+           g.held.size(), g.last + 1);
+      forget(name, reason{"lost_messages"});
+      return;
+    }
+    g.held.emplace(it.seq, std::move(it));
+    if (!g.asked) {
+      g.asked = true;
+      n_.snd(g.master, resend_tag, g.epoch, g.last, st_->own_id);
+    }
+    return;
+  }
+  apply(name, g, it);
+  for (;;) {
+    pos = groups_.find(name);
+    if (pos == groups_.end()) return;  // the last local member left
+    group& h = pos->second;
+    auto next = h.held.begin();
+    if (next == h.held.end()) {
+      h.asked = false;
+      return;
+    }
+    if (next->first > h.last + 1) return;
+    item held = std::move(next->second);
+    h.held.erase(next);
+    if (held.seq == h.last + 1) apply(name, h, held);
+  }
+}
+
+void agent::apply(const std::string& name, group& g, item& it) {
+  g.last = it.seq;
+  switch (it.kind) {
+    case item_kind::message:
+      if (g.order == ordering::total) hand_out(name, g, it.port, it.flag, it.payload);
+      return;
+    case item_kind::join: {
+      g.view = it.members;
+      if (g.order == ordering::causal) {
+        // A new view: what was stamped in the old one goes out as it is (ISIS would
+        // flush), and stamps start again.
+        g.view = it.members;
+        g.view_id = it.seq;
+      }
+      for (const auto& l : g.locals) {
+        if (l.notify && l.port != it.port) n_.snd(l.port, new_member_tag(), name, it.port);
+      }
+      if (n_.is_local(it.port) &&
+          std::none_of(g.locals.begin(), g.locals.end(),
+                       [&](const local& l) { return l.port == it.port; })) {
+        g.locals.push_back(local{it.port, it.flag});
+      }
+      break;
+    }
+    case item_kind::leave: {
+      auto v = std::find(g.view.begin(), g.view.end(), it.port);
+      if (v != g.view.end()) g.view.erase(v);
+      for (const auto& l : g.locals) {
+        if (l.notify || l.port == it.port) {
+          if (l.notify || !it.why.normal()) {
+            n_.snd(l.port, member_left_tag(), name, it.port, it.why);
+          }
+        }
+      }
+      auto l = std::find_if(g.locals.begin(), g.locals.end(),
+                            [&](const local& x) { return x.port == it.port; });
+      if (l != g.locals.end()) g.locals.erase(l);
+      if (g.order == ordering::causal) g.view_id = it.seq;
+      if (g.locals.empty()) {
+        groups_.erase(name);
+        std::lock_guard lock{st_->mutex};
+        st_->causal.erase(name);
+        return;
+      }
+      break;
+    }
+  }
+  if (g.order == ordering::causal) {
+    // Messages stamped in an older view are delivered now, in arrival order.
+    std::deque<causal_message> keep;
+    for (auto& cm : g.waiting) {
+      if (cm.view < g.view_id) {
+        hand_out(name, g, cm.from, cm.except, cm.payload);
+      } else {
+        keep.push_back(std::move(cm));
+      }
+    }
+    g.waiting = std::move(keep);
+    g.delivered.clear();
+    g.sent.clear();
+    drain_causal(name, g);
+  }
+}
+
+void agent::hand_out(const std::string& name, group& g, const port_id& from, bool except,
+                     envelope& e) {
+  std::vector<port_id> to;
+  to.reserve(g.locals.size());
+  for (const auto& l : g.locals) {
+    if (!(except && l.port == from)) to.push_back(l.port);
+  }
+  if (to.empty()) return;
+  try {
+    if (to.size() == 1) {
+      n_.snd(to[0], std::move(e).open());
+      return;
+    }
+    message first = e.open_copy();
+    if (first.copyable()) {
+      for (std::size_t i = 1; i < to.size(); ++i) n_.snd(to[i], first.copy());
+      n_.snd(to[0], std::move(first));
+    } else {
+      n_.snd(to[0], std::move(first));
+      for (std::size_t i = 1; i < to.size(); ++i) n_.snd(to[i], e.open_copy());
+    }
+  } catch (const std::exception& ex) {
+    warn("group {}: a message from {} cannot be delivered here: {}", name, from.to_string(),
+         ex.what());
+  }
+}
+
+void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id& master,
+                    ordering, std::uint64_t) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end()) {
+    n_.snd(master, synced_tag, epoch, nothing_needed, st_->own_id);
+    return;
+  }
+  group& g = pos->second;
+  if (epoch < g.epoch) return;
+  if (epoch > g.epoch) {
+    g.epoch = epoch;
+    g.held.clear();
+  }
+  g.asked = false;
+  follow(name, g, master);
+  n_.snd(master, synced_tag, epoch, g.last, st_->own_id);
+}
+
+void agent::on_lost(const std::string& name, std::uint64_t seq) {
+  warn("group {}: item {} is lost (no longer in the master's history); the members here "
+       "leave",
+       name, seq);
+  forget(name, reason{"lost_messages"});
+}
+
+void agent::follow(const std::string& name, group& g, const port_id& master) {
+  if (g.master == master) return;
+  g.master = master;
+  g.master_watch = n_.mon(master, st_->agent_port, master_died_tag, name, master);
+}
+
+void agent::on_master_died(const std::string& name, const port_id& master, const reason& why) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end() || pos->second.master != master) return;
+  if (why.normal() || why.kind() == "fenced" || why.kind() == "already_created") {
+    forget(name, why.normal() ? reason{"group_ended"} : why);
+    return;
+  }
+  // Its node may be gone: a standby takes over and syncs this agent within a node timeout;
+  // if none does, the group is gone.
+  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_tag, name, master, why);
+}
+
+void agent::forget(const std::string& name, const reason& why) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end()) return;
+  for (const auto& l : pos->second.locals) {
+    n_.snd(l.port, member_left_tag(), name, l.port, why);
+    n_.snd(pos->second.master, leave_tag, l.port);
+  }
+  groups_.erase(pos);
+  std::lock_guard lock{st_->mutex};
+  st_->causal.erase(name);
+}
+
+// -- causal groups ----------------------------------------------------------------------------
+
+void agent::on_csend(const std::string& name, const port_id& from, bool except, envelope e) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end() || pos->second.order != ordering::causal) {
+    warn("group {}: a causal send from {} that is no member here is dropped", name,
+         from.to_string());
+    return;
+  }
+  group& g = pos->second;
+  stamp vt = g.delivered;
+  auto d = g.delivered.find(from);
+  std::uint64_t& sent = g.sent[from];
+  sent = std::max(sent, d == g.delivered.end() ? 0 : d->second) + 1;
+  vt[from] = sent;
+  std::set<std::string> nodes;
+  for (const auto& p : g.view) nodes.emplace(p.node());
+  if (nodes.size() > 1 || (nodes.size() == 1 && *nodes.begin() != st_->own_id)) e.pack();
+  for (const auto& id : nodes) {
+    port_id to = id == st_->own_id ? st_->agent_port : port_id{id, 0};
+    n_.snd(to, cdeliver_tag, name, g.view_id, vt, from, except, e);
+  }
+}
+
+void agent::on_cdeliver(const std::string& name, causal_message cm) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end() || pos->second.order != ordering::causal) return;
+  group& g = pos->second;
+  if (cm.vt.size() > max_stamp || !cm.vt.count(cm.from)) {
+    warn("group {}: a causal message with a malformed stamp is dropped", name);
+    return;
+  }
+  if (cm.view < g.view_id) {
+    hand_out(name, g, cm.from, cm.except, cm.payload);  // stamped in an older view
+    return;
+  }
+  if (g.waiting.size() >= max_pending) {
+    warn("group {}: {} causal messages wait; the members here leave", name, g.waiting.size());
+    forget(name, reason{"lost_messages"});
+    return;
+  }
+  g.waiting.push_back(std::move(cm));
+  drain_causal(name, g);
+}
+
+bool agent::deliverable(const group& g, const causal_message& cm) const {
+  if (cm.view != g.view_id) return false;
+  for (const auto& [sender, count] : cm.vt) {
+    auto d = g.delivered.find(sender);
+    std::uint64_t have = d == g.delivered.end() ? 0 : d->second;
+    if (sender == cm.from ? count != have + 1 : count > have) return false;
+  }
+  return true;
+}
+
+void agent::drain_causal(const std::string& name, group& g) {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (auto it = g.waiting.begin(); it != g.waiting.end(); ++it) {
+      if (!deliverable(g, *it)) continue;
+      causal_message cm = std::move(*it);
+      g.waiting.erase(it);
+      g.delivered[cm.from] = cm.vt[cm.from];
+      hand_out(name, g, cm.from, cm.except, cm.payload);
+      progress = true;
+      break;
+    }
+  }
+}
+
+}  // namespace coport::groups::detail

@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// detail::agent — a node's delivery point for groups: it takes the numbered items a master
+/// sends to this node, puts them in sequence order (holding items past a gap and asking for
+/// what is missing), and hands each one to the node's members of the group; for causal
+/// groups it stamps the local members' messages and holds arriving ones until their causal
+/// past was delivered here.
+/// Threading: runs in its own port (the node-port service `coport.groups`). Lifetime: owned
+/// by groups::state and its port.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "state.hpp"
+
+namespace coport::groups::detail {
+
+class agent {
+ public:
+  explicit agent(std::shared_ptr<groups::state> st) : st_{std::move(st)}, n_{st_->owner} {}
+  void on_message(message& m);
+
+ private:
+  struct local {
+    port_id port;
+    bool notify = false;
+  };
+  struct causal_message {
+    std::uint64_t view = 0;  ///< the membership item it was stamped after
+    stamp vt;
+    port_id from;
+    bool except = false;
+    envelope payload;
+  };
+  struct group {
+    std::uint64_t epoch = 0;
+    std::uint64_t last = 0;  ///< the last item delivered here
+    port_id master;
+    ordering order = ordering::total;
+    std::vector<port_id> view;  ///< every member, in join order
+    std::vector<local> locals;  ///< this node's members, in join order
+    std::map<std::uint64_t, item> held;  ///< items past a gap
+    bool asked = false;                  ///< a resend is on its way
+    monitor master_watch;
+    // causal groups
+    std::uint64_t view_id = 0;              ///< the last membership item applied here
+    stamp delivered;                        ///< per sender: messages delivered here
+    std::map<port_id, std::uint64_t> sent;  ///< per local sender: messages stamped here
+    std::deque<causal_message> waiting;     ///< not deliverable yet
+  };
+
+  void on_deliver(const std::string& name, std::uint64_t epoch, const port_id& master,
+                  ordering order, item it);
+  void on_sync(const std::string& name, std::uint64_t epoch, const port_id& master,
+               ordering order, std::uint64_t last);
+  void on_lost(const std::string& name, std::uint64_t seq);
+  void on_master_died(const std::string& name, const port_id& master, const reason& why);
+  void on_csend(const std::string& name, const port_id& from, bool except, envelope e);
+  void on_cdeliver(const std::string& name, causal_message cm);
+  void apply(const std::string& name, group& g, item& it);
+  void hand_out(const std::string& name, group& g, const port_id& from, bool except,
+                envelope& e);
+  bool deliverable(const group& g, const causal_message& cm) const;
+  void drain_causal(const std::string& name, group& g);
+  void follow(const std::string& name, group& g, const port_id& master);
+  void forget(const std::string& name, const reason& why);
+
+  std::shared_ptr<groups::state> st_;
+  node& n_;
+  std::unordered_map<std::string, group> groups_;
+};
+
+}  // namespace coport::groups::detail

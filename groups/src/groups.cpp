@@ -1,0 +1,181 @@
+// coport::groups — the API: creating groups, joining, leaving, routing sends to a master
+// (or, for causal groups, to this node's agent), and the node's agent and inits.
+#include "coport/groups/groups.hpp"
+
+#include "agent.hpp"
+#include "state.hpp"
+
+namespace coport::groups {
+
+const char* describe(errc e) noexcept {
+  switch (e) {
+    case errc::ok:
+      return "ok";
+    case errc::no_such_group:
+      return "no such group";
+    case errc::already_created:
+      return "the group exists already";
+    case errc::already_member:
+      return "the port is a member already";
+    case errc::not_a_member:
+      return "the port is not a member";
+    case errc::not_in_port:
+      return "not called inside a port";
+    case errc::bad_argument:
+      return "bad argument (an empty or too long name, a null port, or values that cannot be "
+             "copied)";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool valid_name(std::string_view name) {
+  return !name.empty() && name.size() <= groups::max_name;
+}
+
+/// The master under `name` in the local replica: the last in port order when two are
+/// registered for a moment (a healed partition; the other is fenced as they meet).
+port_id find_master(network::registry& names, std::string_view name) {
+  auto ports = names.get(detail::registry_name(name));
+  return ports.empty() ? port_id{} : ports.back();
+}
+
+}  // namespace
+
+groups::groups(node& n, network::registry& names)
+    : state_{std::make_shared<state>(n, names)} {
+  auto a = std::make_shared<detail::agent>(state_);
+  state_->agent_impl = a;
+  std::weak_ptr<detail::agent> weak = a;
+  state_->agent_port = n.port([weak](message& m) {
+    if (auto self = weak.lock()) self->on_message(m);
+  });
+  for (const tag& t : {detail::deliver_tag, detail::sync_tag, detail::lost_tag,
+                       detail::cdeliver_tag}) {
+    state_->services.push_back(n.serve(t, state_->agent_port));
+  }
+  std::weak_ptr<state> st = state_;
+  n.register_init(detail::master_init, [st](std::string name, std::uint8_t order,
+                                            std::vector<std::string> standbys,
+                                            std::uint64_t history) {
+    auto s = st.lock();
+    if (!s) throw std::runtime_error{"the node's groups are gone"};
+    if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
+    detail::start_master(s, std::move(name), static_cast<ordering>(order), std::move(standbys),
+                         history);
+  });
+  n.register_init(detail::standby_init, [st](std::string name, port_id master,
+                                             std::uint8_t order, std::uint64_t history,
+                                             std::uint64_t epoch,
+                                             std::vector<std::string> homes) {
+    auto s = st.lock();
+    if (!s) throw std::runtime_error{"the node's groups are gone"};
+    if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
+    // A node that holds a newer role for the group fences the master that asks.
+    if (s->local_epoch(name) > epoch) {
+      s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
+      throw std::runtime_error{"this node follows a newer epoch of the group"};
+    }
+    detail::start_standby(s, std::move(name), master, static_cast<ordering>(order), history,
+                          epoch, std::move(homes));
+  });
+}
+
+groups::~groups() {
+  state_->services.clear();
+  state_->owner.kil(state_->agent_port);
+}
+
+create_result groups::create(std::string name, group_options options) {
+  return create(std::move(name), state_->own_id, std::move(options));
+}
+
+create_result groups::create(std::string name, std::string_view node_id,
+                             group_options options) {
+  if (!valid_name(name) || node_id.empty() || !valid_node_id(node_id)) {
+    return {errc::bad_argument, {}};
+  }
+  if (port_id m = find_master(state_->names, name)) return {errc::already_created, m};
+  port_id p = state_->owner.spawn(node_id, detail::master_init, name,
+                                  static_cast<std::uint8_t>(options.order),
+                                  std::move(options.standbys),
+                                  std::uint64_t{options.history});
+  return {errc::ok, p};
+}
+
+errc groups::join(std::string_view name, const port_id& member,
+                  std::function<void(join_result)> done, join_options options) {
+  if (!valid_name(name) || member.is_null()) return errc::bad_argument;
+  port_id m = find_master(state_->names, name);
+  if (!m) return errc::no_such_group;
+  state_->owner.cal(m, detail::join_tag, member, options.notify,
+                    [done = std::move(done)](reply r) {
+                      if (!done) return;
+                      join_result result;
+                      if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
+                        result.error = errc::no_such_group;  // the master died first
+                      } else {
+                        auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
+                        result.error = static_cast<errc>(e);
+                        result.old_members = std::move(old);
+                      }
+                      done(std::move(result));
+                    });
+  return errc::ok;
+}
+
+errc groups::leave(std::string_view name, const port_id& member) {
+  if (!valid_name(name) || member.is_null()) return errc::bad_argument;
+  port_id m = find_master(state_->names, name);
+  if (!m) return errc::no_such_group;
+  state_->owner.snd(m, detail::leave_tag, member);
+  return errc::ok;
+}
+
+errc groups::members(std::string_view name, std::function<void(std::vector<port_id>)> done) {
+  if (!valid_name(name)) return errc::bad_argument;
+  port_id m = find_master(state_->names, name);
+  if (!m) return errc::no_such_group;
+  state_->owner.cal(m, detail::members_tag, [done = std::move(done)](reply r) {
+    if (!done) return;
+    if (r && r->is<std::vector<port_id>>()) {
+      done(std::move(r->get<std::vector<port_id>>(0)));
+    } else {
+      done({});
+    }
+  });
+  return errc::ok;
+}
+
+port_id groups::master(std::string_view name) const {
+  return valid_name(name) ? find_master(state_->names, name) : port_id{};
+}
+
+port_id groups::agent() const noexcept { return state_->agent_port; }
+
+port_id groups::current() const noexcept {
+  return in_port_context() ? coport::self() : port_id{};
+}
+
+errc groups::route(const port_id& from, std::string_view name, bool except_sender,
+                   envelope e) {
+  if (except_sender && from.is_null()) return errc::not_in_port;
+  bool causal;
+  {
+    std::lock_guard lock{state_->mutex};
+    causal = state_->causal.count(name) > 0;
+  }
+  if (causal) {
+    if (from.is_null()) return errc::not_in_port;
+    state_->owner.snd(state_->agent_port, detail::csend_tag, std::string{name}, from,
+                      except_sender, std::move(e));
+    return errc::ok;
+  }
+  port_id m = find_master(state_->names, name);
+  if (!m) return errc::no_such_group;
+  state_->owner.snd(m, detail::send_tag, from, except_sender, std::move(e));
+  return errc::ok;
+}
+
+}  // namespace coport::groups

@@ -1,0 +1,535 @@
+// A group's master and standby roles (one class: a standby is a master in waiting).
+//
+// The master numbers every request (a message, a join, a leave) as the next item of the
+// group's stream, keeps it in its history, copies it to every living standby, and releases
+// it to the groups agents of the nodes with members once every living standby acknowledged
+// it. So a standby holds every item any member may have received: when the master's node
+// dies, the first living standby (each watches the master and the standbys before it) takes
+// over with the next epoch, brings every member node's agent up to its last item (the
+// agents say where they are), and goes on numbering. Agents drop items of older epochs:
+// the old master is fenced there, and dies when it meets the new one in the registry.
+#include <algorithm>
+#include <deque>
+#include <limits>
+
+#include "state.hpp"
+
+namespace coport::groups::detail {
+
+namespace {
+
+class group_master : public std::enable_shared_from_this<group_master> {
+ public:
+  enum class role { standby, master, fenced };
+
+  group_master(std::shared_ptr<groups::state> st, std::string name, ordering order,
+               std::uint64_t history, std::uint64_t epoch)
+      : st_{std::move(st)},
+        n_{st_->owner},
+        name_{std::move(name)},
+        order_{order},
+        history_limit_{std::max<std::uint64_t>(history, 16)},
+        epoch_{epoch} {}
+
+  // -- starting ---------------------------------------------------------------------------
+
+  void start_master(std::vector<std::string> standby_nodes) {
+    self_ = coport::self();
+    install();
+    become_master();
+    homes_.push_back(st_->own_id);
+    for (auto& id : standby_nodes) {
+      if (id == st_->own_id || std::find(homes_.begin(), homes_.end(), id) != homes_.end()) {
+        continue;
+      }
+      homes_.push_back(id);
+    }
+    for (std::size_t i = 1; i < homes_.size(); ++i) {
+      port_id p = n_.spawn(homes_[i], standby_init, name_, self_, static_cast<std::uint8_t>(order_),
+                           std::uint64_t{history_limit_}, epoch_, homes_);
+      add_standby(p, 0);
+    }
+    announce_standbys();
+  }
+
+  void start_standby(port_id master, std::vector<std::string> homes) {
+    self_ = coport::self();
+    role_ = role::standby;
+    master_ = master;
+    homes_ = std::move(homes);
+    install();
+    set_role_entry(false);
+    // Until the list of standbys comes, watch the master alone.
+    watch({master_});
+  }
+
+  // -- messages ---------------------------------------------------------------------------
+
+  void on_message(message& m) {
+    const tag t = m.tag();
+    try {
+      if (t == send_tag && m.is<port_id, bool, envelope>()) {
+        auto& [from, except, e] = m.as<port_id, bool, envelope>();
+        if (role_ != role::master) return;
+        item it;
+        it.kind = item_kind::message;
+        it.port = from;
+        it.flag = except;
+        it.payload = std::move(e);
+        order(std::move(it));
+      } else if (t == join_tag && m.is<port_id, bool, port_id>()) {
+        auto& [member, notify, reply] = m.as<port_id, bool, port_id>();
+        on_join(member, notify, reply);
+      } else if (t == leave_tag && m.is<port_id>()) {
+        on_leave(m.get<port_id>(0), reason{});
+      } else if (t == member_died_tag && m.is<port_id, reason>()) {
+        auto& [member, why] = m.as<port_id, reason>();
+        member_mons_.erase(member);
+        on_leave(member, why.normal() ? reason{"died"} : why);
+      } else if (t == members_tag && m.is<port_id>()) {
+        n_.snd(m.get<port_id>(0), members_tag, members_);
+      } else if ((t == synced_tag || t == resend_tag) &&
+                 m.is<std::uint64_t, std::uint64_t, std::string>()) {
+        auto& [epoch, last, node_id] = m.as<std::uint64_t, std::uint64_t, std::string>();
+        if (role_ == role::master && epoch == epoch_) catch_up(node_id, last);
+      } else if (t == ack_tag && m.is<std::uint64_t, std::uint64_t, port_id>()) {
+        auto& [epoch, seq, from] = m.as<std::uint64_t, std::uint64_t, port_id>();
+        on_ack(epoch, seq, from);
+      } else if (t == fenced_tag && m.is<std::uint64_t>()) {
+        if (m.get<std::uint64_t>(0) > epoch_) fence("a standby follows a newer epoch");
+      } else if (t == epoch_tag && m.is<std::uint64_t, port_id>()) {
+        auto& [epoch, other] = m.as<std::uint64_t, port_id>();
+        on_other_master(epoch, other);
+      } else if (t == peer_died_tag && m.is<port_id, reason>()) {
+        auto& [who, why] = m.as<port_id, reason>();
+        on_peer_died(who, why);
+      } else if (t == replicate_tag && m.is<std::uint64_t, item>()) {
+        auto& [epoch, it] = m.as<std::uint64_t, item>();
+        on_replicate(epoch, std::move(it));
+      } else if (t == standbys_tag && m.is<std::uint64_t, std::vector<port_id>>()) {
+        auto& [epoch, list] = m.as<std::uint64_t, std::vector<port_id>>();
+        on_standbys(epoch, list);
+      } else if (t == new_master_tag &&
+                 m.is<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>()) {
+        auto& [epoch, master, last, list] =
+            m.as<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>();
+        on_new_master(epoch, master, last, list);
+      } else {
+        warn("group {}: ignored a message {} that is not of the groups protocol", name_,
+             m.describe());
+      }
+    } catch (const std::exception& e) {
+      warn("group {}: ignored a message {}: {}", name_, m.describe(), e.what());
+    }
+  }
+
+ private:
+  struct entry {
+    item it;
+    std::shared_ptr<const std::vector<std::string>> nodes;  ///< the agents it goes to
+  };
+  struct standby {
+    port_id port;
+    std::uint64_t acked = 0;
+    bool fresh = false;  ///< taken over from another master: not caught up yet
+    monitor mon;
+  };
+
+  void install() {
+    std::weak_ptr<group_master> weak = shared_from_this();
+    n_.rcv_default(self_, [weak](message& m) {
+      if (auto self = weak.lock()) self->on_message(m);
+    });
+    // The port keeps this object alive; the object holds the port only by ID.
+    auto keep = n_.mon_guard(self_, shared_from_this());
+    keep.release();
+  }
+
+  void set_role_entry(bool master) {
+    std::lock_guard lock{st_->mutex};
+    auto& r = st_->roles[name_];
+    r.port = self_;
+    r.epoch = epoch_;
+    r.master = master;
+    // The entry goes with the port.
+    auto cleanup = n_.mon(self_, [st = std::weak_ptr<groups::state>(st_), name = name_,
+                                  port = self_](const reason&) {
+      auto s = st.lock();
+      if (!s) return;
+      std::lock_guard l{s->mutex};
+      if (auto it = s->roles.find(name); it != s->roles.end() && it->second.port == port) {
+        s->roles.erase(it);
+      }
+    });
+    cleanup.release();
+  }
+
+  void become_master() {
+    role_ = role::master;
+    set_role_entry(true);
+    reg_ = st_->names.reg(registry_name(name_), self_);
+    // Another master under the name (a concurrent create, or one across a healed
+    // partition): the lower epoch is fenced.
+    std::weak_ptr<group_master> weak = shared_from_this();
+    registry_watch_ = st_->names.mon(registry_name(name_), [weak](const network::registry_event& e) {
+      auto self = weak.lock();
+      if (!self || self->role_ != role::master) return;
+      for (const auto& p : e.added) {
+        if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
+      }
+    });
+  }
+
+  void on_other_master(std::uint64_t epoch, const port_id& other) {
+    if (role_ != role::master || other == self_) return;
+    if (epoch > epoch_) {
+      fence("another master has a newer epoch");
+    } else if (epoch < epoch_) {
+      n_.snd(other, fenced_tag, epoch_);
+    } else if (network::port_order{}(other, self_)) {
+      // Two masters of one epoch: two creates raced. The first in port order stays.
+      info("group {}: created twice at once; {} stays", name_, other.to_string());
+      n_.kil(self_, "already_created");
+    } else {
+      n_.snd(other, epoch_tag, epoch_, self_);
+    }
+  }
+
+  void fence(const char* why) {
+    if (role_ == role::fenced) return;
+    info("group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
+    role_ = role::fenced;
+    reg_.cancel();
+    n_.kil(self_, "fenced");
+  }
+
+  // -- the master: numbering and releasing ------------------------------------------------
+
+  void on_join(const port_id& member, bool notify, const port_id& reply) {
+    if (role_ != role::master) return;
+    if (member.is_null()) return;
+    if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
+      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::already_member), members_);
+      return;
+    }
+    if (members_.size() >= max_members) {
+      warn("group {}: a join of {} refused: {} members already", name_, member.to_string(),
+           members_.size());
+      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), members_);
+      return;
+    }
+    auto old = members_;
+    item it;
+    it.kind = item_kind::join;
+    it.port = member;
+    it.flag = notify;
+    order(std::move(it));
+    member_mons_.emplace(member, n_.mon(member, self_, member_died_tag, member));
+    n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::ok), std::move(old));
+  }
+
+  void on_leave(const port_id& member, const reason& why) {
+    if (role_ != role::master) return;
+    if (std::find(members_.begin(), members_.end(), member) == members_.end()) return;
+    member_mons_.erase(member);
+    item it;
+    it.kind = item_kind::leave;
+    it.port = member;
+    it.why = why;
+    order(std::move(it));
+  }
+
+  /// Applies a join or leave to the member list (both roles).
+  void apply_membership(item& it) {
+    if (it.kind == item_kind::join) {
+      members_.push_back(it.port);
+      ++per_node_[std::string{it.port.node()}];
+      it.members = members_;
+    } else if (it.kind == item_kind::leave) {
+      auto pos = std::find(members_.begin(), members_.end(), it.port);
+      if (pos == members_.end()) return;
+      members_.erase(pos);
+      auto c = per_node_.find(std::string{it.port.node()});
+      if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
+    } else {
+      return;
+    }
+    auto nodes = std::make_shared<std::vector<std::string>>();
+    for (const auto& [id, count] : per_node_) nodes->push_back(id);
+    nodes_ = std::move(nodes);
+  }
+
+  void order(item it) {
+    if (next_seq_ - 1 - released_ >= max_pending) {
+      warn("group {}: {} items wait for standbys; a {} is dropped", name_, max_pending,
+           it.kind == item_kind::message ? "message" : "membership change");
+      return;
+    }
+    it.seq = next_seq_++;
+    auto before = nodes_;
+    apply_membership(it);
+    // A leave goes to the nodes that had members (the leaving member's too).
+    auto targets = it.kind == item_kind::leave ? before : nodes_;
+    if (it.kind == item_kind::message && !it.payload.packed() &&
+        (!standbys_.empty() || (targets && (targets->size() > 1 ||
+                                            (targets->size() == 1 && targets->front() != st_->own_id))))) {
+      it.payload.pack();  // encoded once, whatever the number of nodes it goes to
+    }
+    history_.push_back(entry{std::move(it), std::move(targets)});
+    for (auto& s : standbys_) n_.snd(s.port, replicate_tag, epoch_, history_.back().it);
+    release();
+    trim();
+  }
+
+  void release() {
+    std::uint64_t upto = next_seq_ - 1;
+    for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+    while (released_ < upto) {
+      ++released_;
+      const entry* e = find(released_);
+      if (e) deliver(*e);
+    }
+  }
+
+  void trim() {
+    while (history_.size() > history_limit_ && history_.front().it.seq <= released_) {
+      history_.pop_front();
+    }
+  }
+
+  const entry* find(std::uint64_t seq) const {
+    if (history_.empty() || seq < history_.front().it.seq) return nullptr;
+    std::uint64_t i = seq - history_.front().it.seq;
+    return i < history_.size() ? &history_[i] : nullptr;
+  }
+
+  void deliver(const entry& e) {
+    if (!e.nodes) return;
+    for (const auto& id : *e.nodes) deliver_to(id, e.it);
+  }
+
+  void deliver_to(const std::string& node_id, const item& it) {
+    n_.snd(agent_of(node_id), deliver_tag, name_, epoch_, self_,
+           static_cast<std::uint8_t>(order_), it);
+  }
+
+  port_id agent_of(const std::string& node_id) const {
+    return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
+  }
+
+  /// An agent is at `last`: sends it what it misses up to what was released.
+  void catch_up(const std::string& node_id, std::uint64_t last) {
+    if (last == std::numeric_limits<std::uint64_t>::max()) return;
+    for (std::uint64_t s = last + 1; s <= released_; ++s) {
+      const entry* e = find(s);
+      if (!e) {
+        n_.snd(agent_of(node_id), lost_tag, name_, epoch_, s);
+        return;
+      }
+      deliver_to(node_id, e->it);
+    }
+  }
+
+  void on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
+    if (role_ != role::master) return;
+    if (epoch > epoch_) return fence("a standby acknowledged a newer epoch");
+    if (epoch < epoch_) return;
+    for (auto& s : standbys_) {
+      if (s.port != from) continue;
+      if (s.fresh) {
+        // The first word of a standby that followed this master after a takeover: it gets
+        // what it misses (what it has twice it ignores).
+        s.fresh = false;
+        for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
+          if (const entry* e = find(q)) n_.snd(s.port, replicate_tag, epoch_, e->it);
+        }
+      }
+      s.acked = std::max(s.acked, seq);
+    }
+    release();
+    trim();
+  }
+
+  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
+    standby s;
+    s.port = p;
+    s.acked = acked;
+    s.fresh = fresh;
+    s.mon = n_.mon(p, self_, peer_died_tag, p);
+    standbys_.push_back(std::move(s));
+  }
+
+  void announce_standbys() {
+    std::vector<port_id> list;
+    for (const auto& s : standbys_) list.push_back(s.port);
+    for (const auto& s : standbys_) n_.snd(s.port, standbys_tag, epoch_, list);
+  }
+
+  // -- the standby ------------------------------------------------------------------------
+
+  void watch(const std::vector<port_id>& ports) {
+    watching_.clear();
+    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_tag, p));
+  }
+
+  void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
+    if (role_ != role::standby || epoch < epoch_) return;
+    epoch_ = epoch;
+    std::vector<port_id> ahead{master_};
+    for (const auto& p : list) {
+      if (p == self_) break;
+      ahead.push_back(p);
+    }
+    standby_list_ = list;
+    watch(ahead);
+  }
+
+  void on_replicate(std::uint64_t epoch, item it) {
+    if (role_ == role::fenced) return;
+    if (role_ == role::master) {
+      // This port was a standby of that master once and took over since.
+      return;
+    }
+    if (epoch < epoch_) {
+      n_.snd(master_, fenced_tag, epoch_);
+      return;
+    }
+    epoch_ = epoch;
+    if (it.seq < next_seq_) return;  // had it
+    if (it.seq > next_seq_) {
+      // After a takeover the new master's items may pass what it resends: keep them.
+      if (ahead_.size() < max_pending) ahead_.emplace(it.seq, std::move(it));
+      return;
+    }
+    accept(std::move(it));
+    for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
+      if (pos->first == next_seq_) accept(std::move(pos->second));
+      pos = ahead_.erase(pos);
+    }
+  }
+
+  void accept(item it) {
+    ++next_seq_;
+    apply_membership(it);
+    std::uint64_t seq = it.seq;
+    history_.push_back(entry{std::move(it), nodes_});
+    released_ = seq;  // (a standby's trim bound)
+    trim();
+    n_.snd(master_, ack_tag, epoch_, seq, self_);
+  }
+
+  void on_peer_died(const port_id& who, const reason& why) {
+    if (role_ == role::master) {
+      // A standby died: it no longer holds releases back.
+      auto pos = std::find_if(standbys_.begin(), standbys_.end(),
+                              [&](const standby& s) { return s.port == who; });
+      if (pos != standbys_.end()) {
+        info("group {}: standby {} is gone ({})", name_, who.to_string(), why.to_string());
+        standbys_.erase(pos);
+        release();
+        trim();
+      }
+      return;
+    }
+    if (role_ != role::standby) return;
+    if (watching_.erase(who) == 0) return;
+    if (who == master_ && (why.normal() || why.kind() == "fenced")) {
+      n_.kil(self_);  // the group ended
+      return;
+    }
+    if (watching_.empty()) take_over(why);
+  }
+
+  void take_over(const reason& why) {
+    ++epoch_;
+    info("group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
+         self_.to_string(), epoch_, why.to_string());
+    become_master();
+    released_ = next_seq_ - 1;
+    // The standbys after this one follow the new master.
+    std::vector<port_id> rest;
+    bool after = false;
+    for (const auto& p : standby_list_) {
+      if (after) rest.push_back(p);
+      if (p == self_) after = true;
+    }
+    standbys_.clear();
+    for (const auto& p : rest) add_standby(p, 0, true);
+    for (const auto& p : rest) n_.snd(p, new_master_tag, epoch_, self_, next_seq_ - 1, rest);
+    // Members on dead nodes leave (their monitors fire at once); the others' agents catch
+    // up from what they say they have.
+    for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_tag, m));
+    if (nodes_) {
+      for (const auto& id : *nodes_) {
+        n_.snd(agent_of(id), sync_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+               next_seq_ - 1);
+      }
+    }
+  }
+
+  void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
+                     const std::vector<port_id>& list) {
+    if (role_ != role::standby || epoch <= epoch_) return;
+    epoch_ = epoch;
+    master_ = master;
+    // Items past the new master's last were never released: undo them.
+    while (!history_.empty() && history_.back().it.seq > last) {
+      item& it = history_.back().it;
+      if (it.kind == item_kind::join) {
+        auto pos = std::find(members_.begin(), members_.end(), it.port);
+        if (pos != members_.end()) members_.erase(pos);
+      } else if (it.kind == item_kind::leave) {
+        members_.push_back(it.port);
+      }
+      history_.pop_back();
+    }
+    next_seq_ = std::min(next_seq_, last + 1);
+    per_node_.clear();
+    for (const auto& m : members_) ++per_node_[std::string{m.node()}];
+    auto nodes = std::make_shared<std::vector<std::string>>();
+    for (const auto& [id, count] : per_node_) nodes->push_back(id);
+    nodes_ = std::move(nodes);
+    on_standbys(epoch, list);
+    n_.snd(master_, ack_tag, epoch_, next_seq_ - 1, self_);
+  }
+
+  std::shared_ptr<groups::state> st_;
+  node& n_;
+  std::string name_;
+  ordering order_;
+  std::uint64_t history_limit_;
+  role role_ = role::master;
+  port_id self_;
+  std::uint64_t epoch_;
+  std::uint64_t next_seq_ = 1;  ///< the next item's number
+  std::uint64_t released_ = 0;  ///< items up to this one went to the agents
+  std::deque<entry> history_;
+  std::vector<port_id> members_;  ///< in join order
+  std::map<port_id, monitor> member_mons_;
+  std::map<std::string, std::size_t> per_node_;
+  std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
+  std::vector<std::string> homes_;                         ///< master's node, standbys' nodes
+  std::vector<standby> standbys_;                          ///< the master's living standbys
+  port_id master_;                                         ///< a standby's master
+  std::vector<port_id> standby_list_;                      ///< a standby's view of the list
+  std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
+  std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
+  subscription reg_, registry_watch_;
+};
+
+}  // namespace
+
+void start_master(const std::shared_ptr<groups::state>& st, std::string group, ordering order,
+                  std::vector<std::string> standbys, std::uint64_t history) {
+  auto m = std::make_shared<group_master>(st, std::move(group), order, history, 1);
+  m->start_master(std::move(standbys));
+}
+
+void start_standby(const std::shared_ptr<groups::state>& st, std::string group, port_id master,
+                   ordering order, std::uint64_t history, std::uint64_t epoch,
+                   std::vector<std::string> homes) {
+  auto m = std::make_shared<group_master>(st, std::move(group), order, history, epoch);
+  m->start_standby(master, std::move(homes));
+}
+
+}  // namespace coport::groups::detail

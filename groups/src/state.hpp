@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// groups::state — what a node's groups share: the node, the registry, the agent, and the
+/// table of the group roles (master or standby) this node holds.
+/// Threading: `roles` and `causal` under `mutex`; the agent and each role run in their own
+/// ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr until they die.
+
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "coport/detail/log_sink.hpp"
+#include "coport/groups/groups.hpp"
+#include "protocol.hpp"
+
+namespace coport::groups {
+
+namespace detail {
+class agent;
+}
+
+struct groups::state : std::enable_shared_from_this<groups::state> {
+  state(node& n, network::registry& r) : owner{n}, names{r}, own_id{n.id()} {}
+
+  node& owner;
+  network::registry& names;
+  const std::string own_id;
+  port_id agent_port;
+  std::shared_ptr<detail::agent> agent_impl;
+  std::vector<subscription> services;
+
+  /// A role this node holds for a group: its port and epoch.
+  struct role {
+    port_id port;
+    std::uint64_t epoch = 0;
+    bool master = false;
+  };
+  mutable std::mutex mutex;
+  std::map<std::string, role, std::less<>> roles;
+  std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
+
+  /// The highest epoch a local role of `group` has (0: none).
+  std::uint64_t local_epoch(std::string_view group) const {
+    std::lock_guard lock{mutex};
+    auto it = roles.find(group);
+    return it == roles.end() ? 0 : it->second.epoch;
+  }
+};
+
+namespace detail {
+
+/// Starts the master role of `group` in the current port (the init of `master_init`).
+void start_master(const std::shared_ptr<groups::state>& st, std::string group, ordering order,
+                  std::vector<std::string> standbys, std::uint64_t history);
+/// Starts a standby role in the current port (the init of `standby_init`).
+void start_standby(const std::shared_ptr<groups::state>& st, std::string group, port_id master,
+                   ordering order, std::uint64_t history, std::uint64_t epoch,
+                   std::vector<std::string> homes);
+
+/// Log lines of coport::groups.
+template <class... Args>
+void warn(fmt::format_string<Args...> format, Args&&... args) {
+  if (coport::detail::log_level::warn > coport::detail::current_log_level()) return;
+  coport::detail::write_log(coport::detail::log_level::warn,
+                            fmt::format(format, std::forward<Args>(args)...));
+}
+template <class... Args>
+void info(fmt::format_string<Args...> format, Args&&... args) {
+  if (coport::detail::log_level::info > coport::detail::current_log_level()) return;
+  coport::detail::write_log(coport::detail::log_level::info,
+                            fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace detail
+}  // namespace coport::groups

@@ -1,0 +1,225 @@
+// Process groups on deterministic nodes joined by in-memory links: the API, total order
+// under shuffled scheduling, view synchrony, master failover, partition and heal, and causal
+// order with a delayed link.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <coport/groups/groups.hpp>
+#include <coport/network/registry.hpp>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/cluster.hpp"
+
+using namespace coport;
+using namespace coport::test;
+using namespace std::string_literals;
+namespace pg = coport::groups;
+
+namespace {
+
+/// A cluster whose every node runs a registry and groups.
+struct group_cluster {
+  cluster c;
+  std::vector<std::unique_ptr<network::registry>> r;
+  std::vector<std::unique_ptr<pg::groups>> g;
+  explicit group_cluster(std::vector<std::string> ids) : c{std::move(ids)} {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      r.push_back(std::make_unique<network::registry>(c[i]));
+      g.push_back(std::make_unique<pg::groups>(c[i], *r.back()));
+    }
+    c.run();
+  }
+  ~group_cluster() {
+    g.clear();
+    r.clear();
+  }
+
+  /// Steps nodes and hands over frames in an order drawn from `rng`, then runs to idle.
+  void shuffle_run(std::mt19937& rng, std::size_t rounds = 10'000'000) {
+    const std::size_t n = c.size();
+    for (std::size_t round = 0; round < rounds; ++round) {
+      bool any = false;
+      for (std::size_t k = 0; k < 4 * n; ++k) {
+        std::size_t i = rng() % n;
+        for (std::size_t s = rng() % 16; s > 0 && c[i].step(); --s) any = true;
+        std::size_t a = rng() % n, b = rng() % n;
+        if (a != b && c.link(a, b).deliver(c.way(a, b), rng() % 4) > 0) any = true;
+      }
+      if (!any) break;
+    }
+    c.run();
+  }
+};
+
+/// What a member saw: "sender:k" for messages, "+port" / "-port reason" for notices.
+struct recorder {
+  std::vector<std::string> seen;
+};
+
+port_id member(node& n, recorder& rec) {
+  port_id p = n.port();
+  n.rcv(p, pg::message_tag(), [&rec](port_id, std::string, std::string who, int k) {
+    rec.seen.push_back(who + ":" + std::to_string(k));
+  });
+  n.rcv(p, pg::new_member_tag(),
+        [&rec](std::string, port_id who) { rec.seen.push_back("+" + who.to_string()); });
+  n.rcv(p, pg::member_left_tag(), [&rec](std::string, port_id who, reason why) {
+    rec.seen.push_back("-" + who.to_string() + " " + why.to_string());
+  });
+  return p;
+}
+
+/// Joins and steps until the join was ordered; returns the old members.
+std::vector<port_id> join(group_cluster& gc, std::size_t i, const std::string& name,
+                          const port_id& p, pg::join_options o = {}) {
+  std::optional<pg::join_result> result;
+  REQUIRE(gc.g[i]->join(
+              name, p, [&](pg::join_result r) { result = std::move(r); }, o) == pg::errc::ok);
+  gc.c.run();
+  REQUIRE(result);
+  REQUIRE(result->error == pg::errc::ok);
+  return result->old_members;
+}
+
+/// True when `part` appears in `whole` as one contiguous run.
+bool contiguous_in(const std::vector<std::string>& part, const std::vector<std::string>& whole) {
+  if (part.empty()) return true;
+  return std::search(whole.begin(), whole.end(), part.begin(), part.end()) != whole.end();
+}
+
+bool prefix_of(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+/// Only the messages ("sender:k") of a record.
+std::vector<std::string> messages(const recorder& r) {
+  std::vector<std::string> out;
+  for (const auto& s : r.seen) {
+    if (!s.empty() && s[0] != '+' && s[0] != '-') out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("groups.groups") {
+  TEST_CASE("a group is created once, found on every node, and a send to no group is an error") {
+    group_cluster gc{{"pg-a", "pg-b"}};
+    auto made = gc.g[0]->create("g");
+    REQUIRE(made);
+    gc.c.run();
+    CHECK(gc.g[1]->master("g") == made.master);
+    auto again = gc.g[1]->create("g");
+    CHECK(again.error == pg::errc::already_created);
+    CHECK(again.master == made.master);
+    CHECK(gc.g[1]->send("nosuch", "x"s, 1) == pg::errc::no_such_group);
+    CHECK(gc.g[1]->join("nosuch", gc.c[1].port()) == pg::errc::no_such_group);
+    CHECK(gc.g[1]->send("", "x"s, 1) == pg::errc::bad_argument);
+    CHECK(gc.g[1]->create(std::string(300, 'x')).error == pg::errc::bad_argument);
+    CHECK(gc.g[0]->esend("g", "x"s, 1) == pg::errc::not_in_port);
+  }
+
+  TEST_CASE("members receive pg_message with the sender and the group, esend skips the sender") {
+    group_cluster gc{{"msg-a", "msg-b", "msg-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder ra, rb, rc;
+    port_id a = member(gc.c[0], ra), b = member(gc.c[1], rb), c = member(gc.c[2], rc);
+    CHECK(join(gc, 1, "g", b).empty());
+    CHECK(join(gc, 2, "g", c) == std::vector<port_id>{b});
+    CHECK(join(gc, 0, "g", a) == std::vector<port_id>{b, c});
+
+    std::optional<pg::join_result> twice;
+    REQUIRE(gc.g[0]->join("g", a, [&](pg::join_result r) { twice = std::move(r); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    REQUIRE(twice);
+    CHECK(twice->error == pg::errc::already_member);
+
+    std::vector<port_id> all;
+    REQUIRE(gc.g[2]->members("g", [&](std::vector<port_id> m) { all = std::move(m); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    CHECK(all == std::vector<port_id>{b, c, a});
+
+    // The whole delivered message, as a default handler sees it.
+    port_id raw_member = gc.c[1].port();
+    std::vector<std::string> raw;
+    gc.c[1].rcv_default(raw_member, [&](message& m) {
+      REQUIRE(m.tag() == pg::message_tag());
+      auto& [from, name, text, k] = m.as<port_id, std::string, std::string, int>();
+      raw.push_back(from.to_string() + " " + name + " " + text + " " + std::to_string(k));
+    });
+    join(gc, 1, "g", raw_member);
+    gc.c[1].peval(b, [&] { CHECK(gc.g[1]->send("g", "hello"s, 0) == pg::errc::ok); });
+    gc.c.run();
+    CHECK(raw == std::vector<std::string>{b.to_string() + " g hello 0"});
+    CHECK(ra.seen == std::vector<std::string>{"hello:0"});
+    ra.seen.clear();
+    rb.seen.clear();
+    rc.seen.clear();
+
+    gc.c[1].peval(b, [&] { CHECK(gc.g[1]->esend("g", "b"s, 1) == pg::errc::ok); });
+    gc.c.run();
+    CHECK(ra.seen == std::vector<std::string>{"b:1"});
+    CHECK(rb.seen.empty());
+    CHECK(rc.seen == std::vector<std::string>{"b:1"});
+  }
+
+  TEST_CASE("four senders on three nodes, eight members: every member delivers the same sequence") {
+    group_cluster gc{{"tot-a", "tot-b", "tot-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    constexpr int senders = 4, per_sender = 10'000, chunk = 50;
+    std::vector<recorder> rec(8);
+    std::vector<port_id> members;
+    for (std::size_t i = 0; i < rec.size(); ++i) {
+      std::size_t on = i % 3;
+      members.push_back(member(gc.c[on], rec[i]));
+      join(gc, on, "g", members.back());
+    }
+    // Sender s on node s % 3 sends `chunk` messages a turn, then lets others run.
+    const std::size_t sender_node[senders] = {0, 1, 2, 1};
+    std::vector<port_id> sender_ports;
+    for (int s = 0; s < senders; ++s) {
+      node& n = gc.c[sender_node[s]];
+      pg::groups& groups = *gc.g[sender_node[s]];
+      port_id p = n.port();
+      auto next = std::make_shared<int>(0);
+      std::string who = "s" + std::to_string(s);
+      n.rcv(p, "go", [&n, &groups, p, next, who] {
+        for (int k = 0; k < chunk && *next < per_sender; ++k) {
+          REQUIRE(groups.send("g", who, (*next)++) == pg::errc::ok);
+        }
+        if (*next < per_sender) n.snd(p, "go");
+      });
+      sender_ports.push_back(p);
+    }
+    for (int s = 0; s < senders; ++s) gc.c[sender_node[s]].snd(sender_ports[s], "go");
+    std::mt19937 rng{20261130};
+    gc.shuffle_run(rng);
+
+    REQUIRE(rec[0].seen.size() == senders * per_sender);
+    for (std::size_t i = 1; i < rec.size(); ++i) {
+      INFO("member " << i);
+      CHECK(rec[i].seen == rec[0].seen);
+    }
+    // Each sender's messages in the order it sent them.
+    std::vector<int> next(senders, 0);
+    for (const auto& s : rec[0].seen) {
+      int who = s[1] - '0';
+      REQUIRE(s == "s" + std::to_string(who) + ":" + std::to_string(next[who]));
+      ++next[who];
+    }
+    // Interleaved, not one sender after another.
+    std::size_t switches = 0;
+    for (std::size_t i = 1; i < rec[0].seen.size(); ++i) {
+      if (rec[0].seen[i].substr(0, 2) != rec[0].seen[i - 1].substr(0, 2)) ++switches;
+    }
+    MESSAGE("sender switches in the sequence: " << switches);
+    CHECK(switches > 100);
+  }
+}
