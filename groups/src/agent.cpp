@@ -47,8 +47,7 @@ void agent::on_message(message& m) {
           m.as<std::string, std::uint64_t, stamp, port_id, bool, envelope>();
       on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
     } else {
-      warn("groups agent: ignored a message {} that is not of the groups protocol",
-           m.describe());
+      warn("groups agent: ignored a message {} that is not of the groups protocol", m.describe());
     }
   } catch (const std::exception& e) {
     warn("groups agent: ignored a message {}: {}", m.describe(), e.what());
@@ -85,8 +84,8 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
   if (it.seq <= g.last) return;  // had it (a resend)
   if (it.seq > g.last + 1) {
     if (g.held.size() >= max_pending) {
-      warn("group {}: {} items held past a gap at {}; the members here leave", name,
-           g.held.size(), g.last + 1);
+      warn("group {}: {} items held past a gap at {}; the members here leave", name, g.held.size(),
+           g.last + 1);
       forget(name, reason{"lost_messages"});
       return;
     }
@@ -131,9 +130,8 @@ void agent::apply(const std::string& name, group& g, item& it) {
       for (const auto& l : g.locals) {
         if (l.notify && l.port != it.port) n_.snd(l.port, new_member_tag(), name, it.port);
       }
-      if (n_.is_local(it.port) &&
-          std::none_of(g.locals.begin(), g.locals.end(),
-                       [&](const local& l) { return l.port == it.port; })) {
+      if (n_.is_local(it.port) && std::none_of(g.locals.begin(), g.locals.end(),
+                                               [&](const local& l) { return l.port == it.port; })) {
         g.locals.push_back(local{it.port, it.flag});
       }
       break;
@@ -205,8 +203,8 @@ void agent::hand_out(const std::string& name, group& g, const port_id& from, boo
   }
 }
 
-void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id& master,
-                    ordering, std::uint64_t) {
+void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id& master, ordering,
+                    std::uint64_t) {
   auto pos = groups_.find(name);
   if (pos == groups_.end()) {
     n_.snd(master, synced_tag, epoch, nothing_needed, st_->own_id);
@@ -224,9 +222,10 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
 }
 
 void agent::on_lost(const std::string& name, std::uint64_t seq) {
-  warn("group {}: item {} is lost (no longer in the master's history); the members here "
-       "leave",
-       name, seq);
+  warn(
+      "group {}: item {} is lost (no longer in the master's history); the members here "
+      "leave",
+      name, seq);
   forget(name, reason{"lost_messages"});
 }
 

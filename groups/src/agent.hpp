@@ -41,8 +41,8 @@ class agent {
     std::uint64_t last = 0;  ///< the last item delivered here
     port_id master;
     ordering order = ordering::total;
-    std::vector<port_id> view;  ///< every member, in join order
-    std::vector<local> locals;  ///< this node's members, in join order
+    std::vector<port_id> view;           ///< every member, in join order
+    std::vector<local> locals;           ///< this node's members, in join order
     std::map<std::uint64_t, item> held;  ///< items past a gap
     bool asked = false;                  ///< a resend is on its way
     monitor master_watch;
@@ -55,15 +55,14 @@ class agent {
 
   void on_deliver(const std::string& name, std::uint64_t epoch, const port_id& master,
                   ordering order, item it);
-  void on_sync(const std::string& name, std::uint64_t epoch, const port_id& master,
-               ordering order, std::uint64_t last);
+  void on_sync(const std::string& name, std::uint64_t epoch, const port_id& master, ordering order,
+               std::uint64_t last);
   void on_lost(const std::string& name, std::uint64_t seq);
   void on_master_died(const std::string& name, const port_id& master, const reason& why);
   void on_csend(const std::string& name, const port_id& from, bool except, envelope e);
   void on_cdeliver(const std::string& name, causal_message cm);
   void apply(const std::string& name, group& g, item& it);
-  void hand_out(const std::string& name, group& g, const port_id& from, bool except,
-                envelope& e);
+  void hand_out(const std::string& name, group& g, const port_id& from, bool except, envelope& e);
   bool deliverable(const group& g, const causal_message& cm) const;
   void drain_causal(const std::string& name, group& g);
   void follow(const std::string& name, group& g, const port_id& master);

@@ -43,43 +43,43 @@ port_id find_master(network::registry& names, std::string_view name) {
 
 }  // namespace
 
-groups::groups(node& n, network::registry& names)
-    : state_{std::make_shared<state>(n, names)} {
+groups::groups(node& n, network::registry& names) : state_{std::make_shared<state>(n, names)} {
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_impl = a;
   std::weak_ptr<detail::agent> weak = a;
   state_->agent_port = n.port([weak](message& m) {
     if (auto self = weak.lock()) self->on_message(m);
   });
-  for (const tag& t : {detail::deliver_tag, detail::sync_tag, detail::lost_tag,
-                       detail::cdeliver_tag}) {
+  for (const tag& t :
+       {detail::deliver_tag, detail::sync_tag, detail::lost_tag, detail::cdeliver_tag}) {
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
   std::weak_ptr<state> st = state_;
-  n.register_init(detail::master_init, [st](std::string name, std::uint8_t order,
-                                            std::vector<std::string> standbys,
-                                            std::uint64_t history) {
-    auto s = st.lock();
-    if (!s) throw std::runtime_error{"the node's groups are gone"};
-    if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
-    detail::start_master(s, std::move(name), static_cast<ordering>(order), std::move(standbys),
-                         history);
-  });
-  n.register_init(detail::standby_init, [st](std::string name, port_id master,
-                                             std::uint8_t order, std::uint64_t history,
-                                             std::uint64_t epoch,
-                                             std::vector<std::string> homes) {
-    auto s = st.lock();
-    if (!s) throw std::runtime_error{"the node's groups are gone"};
-    if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
-    // A node that holds a newer role for the group fences the master that asks.
-    if (s->local_epoch(name) > epoch) {
-      s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
-      throw std::runtime_error{"this node follows a newer epoch of the group"};
-    }
-    detail::start_standby(s, std::move(name), master, static_cast<ordering>(order), history,
-                          epoch, std::move(homes));
-  });
+  n.register_init(detail::master_init,
+                  [st](std::string name, std::uint8_t order, std::vector<std::string> standbys,
+                       std::uint64_t history) {
+                    auto s = st.lock();
+                    if (!s) throw std::runtime_error{"the node's groups are gone"};
+                    if (!valid_name(name) || order > 1)
+                      throw std::invalid_argument{"bad group arguments"};
+                    detail::start_master(s, std::move(name), static_cast<ordering>(order),
+                                         std::move(standbys), history);
+                  });
+  n.register_init(detail::standby_init,
+                  [st](std::string name, port_id master, std::uint8_t order, std::uint64_t history,
+                       std::uint64_t epoch, std::vector<std::string> homes) {
+                    auto s = st.lock();
+                    if (!s) throw std::runtime_error{"the node's groups are gone"};
+                    if (!valid_name(name) || order > 1)
+                      throw std::invalid_argument{"bad group arguments"};
+                    // A node that holds a newer role for the group fences the master that asks.
+                    if (s->local_epoch(name) > epoch) {
+                      s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
+                      throw std::runtime_error{"this node follows a newer epoch of the group"};
+                    }
+                    detail::start_standby(s, std::move(name), master, static_cast<ordering>(order),
+                                          history, epoch, std::move(homes));
+                  });
 }
 
 groups::~groups() {
@@ -91,16 +91,14 @@ create_result groups::create(std::string name, group_options options) {
   return create(std::move(name), state_->own_id, std::move(options));
 }
 
-create_result groups::create(std::string name, std::string_view node_id,
-                             group_options options) {
+create_result groups::create(std::string name, std::string_view node_id, group_options options) {
   if (!valid_name(name) || node_id.empty() || !valid_node_id(node_id)) {
     return {errc::bad_argument, {}};
   }
   if (port_id m = find_master(state_->names, name)) return {errc::already_created, m};
   port_id p = state_->owner.spawn(node_id, detail::master_init, name,
                                   static_cast<std::uint8_t>(options.order),
-                                  std::move(options.standbys),
-                                  std::uint64_t{options.history});
+                                  std::move(options.standbys), std::uint64_t{options.history});
   return {errc::ok, p};
 }
 
@@ -109,19 +107,18 @@ errc groups::join(std::string_view name, const port_id& member,
   if (!valid_name(name) || member.is_null()) return errc::bad_argument;
   port_id m = find_master(state_->names, name);
   if (!m) return errc::no_such_group;
-  state_->owner.cal(m, detail::join_tag, member, options.notify,
-                    [done = std::move(done)](reply r) {
-                      if (!done) return;
-                      join_result result;
-                      if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
-                        result.error = errc::no_such_group;  // the master died first
-                      } else {
-                        auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
-                        result.error = static_cast<errc>(e);
-                        result.old_members = std::move(old);
-                      }
-                      done(std::move(result));
-                    });
+  state_->owner.cal(m, detail::join_tag, member, options.notify, [done = std::move(done)](reply r) {
+    if (!done) return;
+    join_result result;
+    if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
+      result.error = errc::no_such_group;  // the master died first
+    } else {
+      auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
+      result.error = static_cast<errc>(e);
+      result.old_members = std::move(old);
+    }
+    done(std::move(result));
+  });
   return errc::ok;
 }
 
@@ -152,14 +149,15 @@ port_id groups::master(std::string_view name) const {
   return valid_name(name) ? find_master(state_->names, name) : port_id{};
 }
 
-port_id groups::agent() const noexcept { return state_->agent_port; }
+port_id groups::agent() const noexcept {
+  return state_->agent_port;
+}
 
 port_id groups::current() const noexcept {
   return in_port_context() ? coport::self() : port_id{};
 }
 
-errc groups::route(const port_id& from, std::string_view name, bool except_sender,
-                   envelope e) {
+errc groups::route(const port_id& from, std::string_view name, bool except_sender, envelope e) {
   if (except_sender && from.is_null()) return errc::not_in_port;
   bool causal;
   {
@@ -168,8 +166,8 @@ errc groups::route(const port_id& from, std::string_view name, bool except_sende
   }
   if (causal) {
     if (from.is_null()) return errc::not_in_port;
-    state_->owner.snd(state_->agent_port, detail::csend_tag, std::string{name}, from,
-                      except_sender, std::move(e));
+    state_->owner.snd(state_->agent_port, detail::csend_tag, std::string{name}, from, except_sender,
+                      std::move(e));
     return errc::ok;
   }
   port_id m = find_master(state_->names, name);

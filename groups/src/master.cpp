@@ -152,15 +152,15 @@ class group_master : public std::enable_shared_from_this<group_master> {
     r.epoch = epoch_;
     r.master = master;
     // The entry goes with the port.
-    auto cleanup = n_.mon(self_, [st = std::weak_ptr<groups::state>(st_), name = name_,
-                                  port = self_](const reason&) {
-      auto s = st.lock();
-      if (!s) return;
-      std::lock_guard l{s->mutex};
-      if (auto it = s->roles.find(name); it != s->roles.end() && it->second.port == port) {
-        s->roles.erase(it);
-      }
-    });
+    auto cleanup = n_.mon(
+        self_, [st = std::weak_ptr<groups::state>(st_), name = name_, port = self_](const reason&) {
+          auto s = st.lock();
+          if (!s) return;
+          std::lock_guard l{s->mutex};
+          if (auto it = s->roles.find(name); it != s->roles.end() && it->second.port == port) {
+            s->roles.erase(it);
+          }
+        });
     cleanup.release();
   }
 
@@ -171,13 +171,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
     // Another master under the name (a concurrent create, or one across a healed
     // partition): the lower epoch is fenced.
     std::weak_ptr<group_master> weak = shared_from_this();
-    registry_watch_ = st_->names.mon(registry_name(name_), [weak](const network::registry_event& e) {
-      auto self = weak.lock();
-      if (!self || self->role_ != role::master) return;
-      for (const auto& p : e.added) {
-        if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
-      }
-    });
+    registry_watch_ =
+        st_->names.mon(registry_name(name_), [weak](const network::registry_event& e) {
+          auto self = weak.lock();
+          if (!self || self->role_ != role::master) return;
+          for (const auto& p : e.added) {
+            if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
+          }
+        });
   }
 
   void on_other_master(std::uint64_t epoch, const port_id& other) {
@@ -271,8 +272,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
     // A leave goes to the nodes that had members (the leaving member's too).
     auto targets = it.kind == item_kind::leave ? before : nodes_;
     if (it.kind == item_kind::message && !it.payload.packed() &&
-        (!standbys_.empty() || (targets && (targets->size() > 1 ||
-                                            (targets->size() == 1 && targets->front() != st_->own_id))))) {
+        (!standbys_.empty() ||
+         (targets &&
+          (targets->size() > 1 || (targets->size() == 1 && targets->front() != st_->own_id))))) {
       it.payload.pack();  // encoded once, whatever the number of nodes it goes to
     }
     history_.push_back(entry{std::move(it), std::move(targets)});
@@ -309,8 +311,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   void deliver_to(const std::string& node_id, const item& it) {
-    n_.snd(agent_of(node_id), deliver_tag, name_, epoch_, self_,
-           static_cast<std::uint8_t>(order_), it);
+    n_.snd(agent_of(node_id), deliver_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+           it);
   }
 
   port_id agent_of(const std::string& node_id) const {

@@ -38,7 +38,7 @@ struct group_cluster {
   }
 
   /// Steps nodes and hands over frames in an order drawn from `rng`, then runs to idle.
-  void shuffle_run(std::mt19937& rng, std::size_t rounds = 10'000'000) {
+  void shuffle_run(std::mt19937& rng, std::size_t rounds = 10'000'000, bool finish = true) {
     const std::size_t n = c.size();
     for (std::size_t round = 0; round < rounds; ++round) {
       bool any = false;
@@ -50,7 +50,7 @@ struct group_cluster {
       }
       if (!any) break;
     }
-    c.run();
+    if (finish) c.run();
   }
 };
 
@@ -221,5 +221,227 @@ TEST_SUITE("groups.groups") {
     }
     MESSAGE("sender switches in the sequence: " << switches);
     CHECK(switches > 100);
+  }
+
+  TEST_CASE("a member receives exactly the messages ordered between its join and its leave") {
+    group_cluster gc{{"vs-a", "vs-b", "vs-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder full, late, leaver;
+    port_id f = member(gc.c[0], full);
+    port_id l = member(gc.c[1], late);
+    port_id x = member(gc.c[2], leaver);
+    join(gc, 0, "g", f, {.notify = true});
+    join(gc, 2, "g", x);
+    std::vector<port_id> senders;
+    for (std::size_t i = 0; i < 3; ++i) {
+      node& n = gc.c[i];
+      pg::groups& groups = *gc.g[i];
+      port_id p = n.port();
+      auto next = std::make_shared<int>(0);
+      std::string who = "s" + std::to_string(i);
+      n.rcv(p, "go", [&n, &groups, &gc, p, next, who, l, x] {
+        for (int k = 0; k < 20 && *next < 3000; ++k) {
+          if (who == "s1" && *next == 1000) REQUIRE(gc.g[1]->join("g", l) == pg::errc::ok);
+          if (who == "s2" && *next == 2000) REQUIRE(gc.g[2]->leave("g", x) == pg::errc::ok);
+          REQUIRE(groups.send("g", who, (*next)++) == pg::errc::ok);
+        }
+        if (*next < 3000) n.snd(p, "go");
+      });
+      senders.push_back(p);
+    }
+    for (std::size_t i = 0; i < 3; ++i) gc.c[i].snd(senders[i], "go");
+    std::mt19937 rng{7};
+    gc.shuffle_run(rng);
+
+    auto at = [&](const std::string& notice) {
+      auto pos = std::find(full.seen.begin(), full.seen.end(), notice);
+      REQUIRE(pos != full.seen.end());
+      return pos;
+    };
+    auto joined = at("+" + l.to_string());
+    auto left = at("-" + x.to_string() + " normal");
+    CHECK(joined < left);
+    std::vector<std::string> after_join, before_leave;
+    for (auto i = joined + 1; i != full.seen.end(); ++i) after_join.push_back(*i);
+    for (auto i = full.seen.begin(); i != left; ++i) {
+      if (i->front() != '+') before_leave.push_back(*i);
+    }
+    std::erase_if(after_join, [](const std::string& s) { return s.front() == '-'; });
+    CHECK(full.seen.size() == 9000 + 3);  // and +x, +l, -x
+    CHECK(late.seen == after_join);
+    CHECK(leaver.seen == before_leave);
+    CHECK(!late.seen.empty());
+    CHECK(!leaver.seen.empty());
+  }
+
+  TEST_CASE("members that asked are told of joins and of leaves with the reason, in the stream") {
+    group_cluster gc{{"ntf-a", "ntf-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder watcher, quiet;
+    port_id w = member(gc.c[0], watcher);
+    port_id q = member(gc.c[0], quiet);
+    join(gc, 0, "g", w, {.notify = true});
+    join(gc, 0, "g", q);
+    recorder other;
+    port_id o = member(gc.c[1], other);
+    join(gc, 1, "g", o);
+    REQUIRE(gc.g[0]->send("g", "x"s, 1) == pg::errc::ok);
+    gc.c.run();
+    gc.c[1].kil(o, "crashed");
+    gc.c.run();
+    REQUIRE(gc.g[0]->send("g", "x"s, 2) == pg::errc::ok);
+    gc.c.run();
+    CHECK(watcher.seen == std::vector<std::string>{"+" + q.to_string(), "+" + o.to_string(), "x:1",
+                                                   "-" + o.to_string() + " crashed", "x:2"});
+    CHECK(quiet.seen == std::vector<std::string>{"x:1", "x:2"});
+  }
+
+  TEST_CASE("the master's node dies mid-stream: the standby takes over and the survivors agree") {
+    group_cluster gc{{"fo-a", "fo-b", "fo-c", "fo-d"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"fo-b"}}));
+    gc.c.run();
+    std::vector<recorder> rec(3);
+    std::vector<port_id> members;
+    for (std::size_t i = 0; i < rec.size(); ++i) {
+      members.push_back(member(gc.c[i + 1], rec[i]));
+      join(gc, i + 1, "g", members.back());
+    }
+    // Two senders on c and d send in chunks while the cluster runs in a shuffled order.
+    std::map<std::string, int> next;
+    auto send_chunk = [&] {
+      for (std::size_t i : {2, 3}) {
+        std::string who = "s" + std::to_string(i);
+        for (int k = 0; k < 10; ++k) {
+          if (gc.g[i]->send("g", who, next[who]) == pg::errc::ok) ++next[who];
+        }
+      }
+    };
+    std::mt19937 rng{11};
+    while (rec[0].seen.size() < 2000) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    // Whatever each survivor has now, one's sequence is a prefix of another's.
+    for (std::size_t i = 1; i < rec.size(); ++i) {
+      CHECK((prefix_of(rec[i].seen, rec[0].seen) || prefix_of(rec[0].seen, rec[i].seen)));
+    }
+    std::size_t before = rec[0].seen.size();
+    MESSAGE("at the break: " << rec[0].seen.size() << " " << rec[1].seen.size() << " "
+                             << rec[2].seen.size());
+    // Node a dies with frames in flight; the senders go on while the standby takes over.
+    for (std::size_t j = 1; j < 4; ++j) gc.c.link(0, j).break_link("node a died");
+    for (int round = 0; round < 50; ++round) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    gc.c.run();
+    CHECK(gc.g[1]->master("g").node() == "fo-b");
+    CHECK(gc.g[2]->master("g").node() == "fo-b");
+    // After the takeover nothing is lost.
+    std::map<std::string, int> first_after = next;
+    for (int round = 0; round < 50; ++round) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    gc.c.run();
+    REQUIRE(rec[0].seen.size() > before);
+    for (std::size_t i = 1; i < rec.size(); ++i) {
+      INFO("member " << i);
+      CHECK(rec[i].seen == rec[0].seen);
+    }
+    // Nothing twice, each sender's messages in order (some lost with the master).
+    std::map<std::string, int> last;
+    for (const auto& s : rec[0].seen) {
+      auto colon = s.find(':');
+      std::string who = s.substr(0, colon);
+      int k = std::stoi(s.substr(colon + 1));
+      auto pos = last.find(who);
+      if (pos != last.end()) CHECK(k > pos->second);
+      last[who] = k;
+    }
+    // Everything sent after the takeover arrived.
+    for (const auto& [who, k] : first_after) {
+      for (int j = k; j < next[who]; ++j) {
+        CHECK(std::count(rec[0].seen.begin(), rec[0].seen.end(), who + ":" + std::to_string(j)) ==
+              1);
+      }
+    }
+  }
+
+  TEST_CASE(
+      "a partition isolates the master: the standby takes over, the heal fences the old master") {
+    group_cluster gc{{"pt-a", "pt-b", "pt-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"pt-b"}}));
+    gc.c.run();
+    port_id old_master = gc.g[0]->master("g");
+    std::vector<recorder> rec(3);
+    std::vector<port_id> members;
+    for (std::size_t i = 0; i < 3; ++i) {
+      members.push_back(member(gc.c[i], rec[i]));
+      join(gc, i, "g", members.back());
+    }
+    auto send_all = [&](int k) {
+      for (std::size_t i = 0; i < 3; ++i) {
+        (void)gc.g[i]->send("g", "s" + std::to_string(i), k);
+      }
+      gc.c.run();
+    };
+    for (int k = 0; k < 10; ++k) send_all(k);
+    reason old_end;
+    gc.c[0].mon(old_master, [&](const reason& why) { old_end = why; }).release();
+    gc.c.link(0, 1).break_link("partition");
+    gc.c.link(0, 2).break_link("partition");
+    gc.c.run();
+    CHECK(gc.g[1]->master("g").node() == "pt-b");
+    for (int k = 10; k < 20; ++k) send_all(k);
+    // The heal: the old master meets the new one and is fenced; its member is told.
+    gc.c.connect(0, 1);
+    gc.c.connect(0, 2);
+    gc.c.run();
+    CHECK(old_end.kind() == "fenced");
+    CHECK(gc.g[0]->master("g").node() == "pt-b");
+    REQUIRE(!rec[0].seen.empty());
+    CHECK(rec[0].seen.back() == "-" + members[0].to_string() + " fenced");
+    for (int k = 20; k < 25; ++k) send_all(k);
+    CHECK(rec[1].seen == rec[2].seen);
+    // The survivors' sequence starts with what everyone had before the partition.
+    std::vector<std::string> common(rec[1].seen.begin(), rec[1].seen.begin() + 30);
+    CHECK(prefix_of(common, rec[0].seen));
+    CHECK(std::count(rec[1].seen.begin(), rec[1].seen.end(), "s0:24") == 1);
+  }
+
+  TEST_CASE(
+      "a causal group delivers m1 before m2 when m2, sent after m1 was delivered, comes first") {
+    group_cluster gc{{"cb-a", "cb-b", "cb-c"}};
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal}));
+    gc.c.run();
+    recorder ra, rb, rc;
+    port_id a = member(gc.c[0], ra);
+    port_id b = gc.c[1].port();
+    port_id c = member(gc.c[2], rc);
+    // b answers m1 with m2.
+    gc.c[1].rcv(b, pg::message_tag(), [&](port_id, std::string, std::string who, int k) {
+      rb.seen.push_back(who + ":" + std::to_string(k));
+      if (who == "a") REQUIRE(gc.g[1]->send("g", "b"s, k) == pg::errc::ok);
+    });
+    join(gc, 0, "g", a);
+    join(gc, 1, "g", b);
+    join(gc, 2, "g", c);
+    gc.c.run();
+
+    gc.c[0].peval(a, [&] { REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok); });
+    // m1 reaches b (and a) but waits on the link a -> c; m2 goes b -> c first.
+    gc.c.settle();
+    gc.c.link(0, 1).deliver_all();
+    gc.c.settle();
+    while (gc.c.link(1, 2).deliver(gc.c.way(1, 2), 1) > 0) gc.c.settle();
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "b:1"});  // b has its own m2 too
+    CHECK(rc.seen.empty());                                    // m2 arrived and is held
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"a:1", "b:1"});
+    CHECK(ra.seen == std::vector<std::string>{"a:1", "b:1"});
+    CHECK(gc.g[2]->esend("g", "c"s, 1) == pg::errc::not_in_port);
   }
 }

@@ -93,9 +93,15 @@ struct join_result {
 };
 
 /// The tags members see.
-inline const tag& message_tag() { return "pg_message"_tag; }
-inline const tag& new_member_tag() { return "pg_new_member"_tag; }
-inline const tag& member_left_tag() { return "pg_member_left"_tag; }
+inline const tag& message_tag() {
+  return "pg_message"_tag;
+}
+inline const tag& new_member_tag() {
+  return "pg_new_member"_tag;
+}
+inline const tag& member_left_tag() {
+  return "pg_member_left"_tag;
+}
 
 /// A node's groups: its agent (delivery to local members) and the API.
 class groups {
@@ -134,8 +140,7 @@ class groups {
   }
   /// `send` on behalf of `from` (a port of this node, or null).
   template <class... Ts>
-  errc send_from(const port_id& from, std::string_view name, bool except_sender,
-                 Ts&&... values) {
+  errc send_from(const port_id& from, std::string_view name, bool except_sender, Ts&&... values) {
     if (name.empty() || name.size() > max_name) return errc::bad_argument;
     return route(from, name, except_sender,
                  envelope{message::make(message_tag(), from, std::string{name},
@@ -195,10 +200,11 @@ decltype(auto) call_group(F& h, message& m) {
 template <class F>
 auto on_group(std::string name, F&& handler) {
   using fn_t = std::decay_t<F>;
-  return when([name = std::move(name)](const message& m) { return detail::fits_group<fn_t>(m, name); },
-              [h = fn_t(std::forward<F>(handler))](message& m) mutable {
-                return detail::call_group(h, m);
-              });
+  return when(
+      [name = std::move(name)](const message& m) { return detail::fits_group<fn_t>(m, name); },
+      [h = fn_t(std::forward<F>(handler))](message& m) mutable {
+        return detail::call_group(h, m);
+      });
 }
 
 }  // namespace coport::groups
