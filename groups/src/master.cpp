@@ -44,12 +44,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       }
       homes_.push_back(id);
     }
-    for (std::size_t i = 1; i < homes_.size(); ++i) {
-      port_id p = n_.spawn(homes_[i], standby_init, name_, self_, static_cast<std::uint8_t>(order_),
-                           std::uint64_t{history_limit_}, epoch_, homes_);
-      add_standby(p, 0);
-    }
-    announce_standbys();
+    watch_homes(true);
   }
 
   void start_standby(port_id master, std::vector<std::string> homes) {
@@ -109,6 +104,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
       } else if (t == standbys_tag && m.is<std::uint64_t, std::vector<port_id>>()) {
         auto& [epoch, list] = m.as<std::uint64_t, std::vector<port_id>>();
         on_standbys(epoch, list);
+      } else if (t == snapshot_tag && m.is<std::uint64_t, std::uint64_t, std::vector<port_id>>()) {
+        auto& [epoch, last, members] = m.as<std::uint64_t, std::uint64_t, std::vector<port_id>>();
+        on_snapshot(epoch, last, members);
       } else if (t == new_master_tag &&
                  m.is<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>()) {
         auto& [epoch, master, last, list] =
@@ -255,9 +253,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     } else {
       return;
     }
-    auto nodes = std::make_shared<std::vector<std::string>>();
-    for (const auto& [id, count] : per_node_) nodes->push_back(id);
-    nodes_ = std::move(nodes);
+    rebuild_nodes();
   }
 
   void order(item it) {
@@ -352,6 +348,37 @@ class group_master : public std::enable_shared_from_this<group_master> {
     trim();
   }
 
+  /// Standbys on the group's other home nodes: now on those that are up, later on each one
+  /// that comes up without one (after its node restarted, or joined late).
+  void watch_homes(bool now) {
+    std::weak_ptr<group_master> weak = shared_from_this();
+    node_events_ = n_.mon_nodes([weak](const std::string& id, bool up, const reason&) {
+      auto self = weak.lock();
+      if (self && up) self->spawn_standby(id);
+    });
+    if (!now) return;
+    auto up = n_.up_nodes();
+    for (const auto& id : homes_) {
+      if (std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
+    }
+  }
+
+  void spawn_standby(const std::string& id) {
+    if (role_ != role::master || id == st_->own_id ||
+        std::find(homes_.begin(), homes_.end(), id) == homes_.end()) {
+      return;
+    }
+    for (const auto& s : standbys_) {
+      if (s.port.node() == id) return;
+    }
+    port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
+                         std::uint64_t{history_limit_}, epoch_, homes_);
+    // It starts from the state now; what is ordered later reaches it as to any standby.
+    n_.snd(p, snapshot_tag, epoch_, next_seq_ - 1, members_);
+    add_standby(p, 0);
+    announce_standbys();
+  }
+
   void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
     standby s;
     s.port = p;
@@ -439,7 +466,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
       n_.kil(self_);  // the group ended
       return;
     }
-    if (watching_.empty()) take_over(why);
+    if (!watching_.empty()) return;
+    if (!ready_) {
+      // It never had the group's state: nothing to take over with.
+      n_.kil(self_, "standby_not_ready");
+      return;
+    }
+    take_over(why);
   }
 
   void take_over(const reason& why) {
@@ -458,6 +491,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
     standbys_.clear();
     for (const auto& p : rest) add_standby(p, 0, true);
     for (const auto& p : rest) n_.snd(p, new_master_tag, epoch_, self_, next_seq_ - 1, rest);
+    // New standbys only on home nodes that come up from now on: the node list may still
+    // name the old master's node for a moment.
+    watch_homes(false);
     // Members on dead nodes leave (their monitors fire at once); the others' agents catch
     // up from what they say they have.
     for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_tag, m));
@@ -467,6 +503,26 @@ class group_master : public std::enable_shared_from_this<group_master> {
                next_seq_ - 1);
       }
     }
+  }
+
+  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members) {
+    if (role_ != role::standby || epoch < epoch_) return;
+    ready_ = true;
+    epoch_ = epoch;
+    next_seq_ = last + 1;
+    released_ = last;
+    history_.clear();
+    members_ = members;
+    per_node_.clear();
+    for (const auto& m : members_) ++per_node_[std::string{m.node()}];
+    rebuild_nodes();
+    n_.snd(master_, ack_tag, epoch_, last, self_);
+  }
+
+  void rebuild_nodes() {
+    auto nodes = std::make_shared<std::vector<std::string>>();
+    for (const auto& [id, count] : per_node_) nodes->push_back(id);
+    nodes_ = std::move(nodes);
   }
 
   void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
@@ -488,9 +544,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     next_seq_ = std::min(next_seq_, last + 1);
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-    auto nodes = std::make_shared<std::vector<std::string>>();
-    for (const auto& [id, count] : per_node_) nodes->push_back(id);
-    nodes_ = std::move(nodes);
+    rebuild_nodes();
     on_standbys(epoch, list);
     n_.snd(master_, ack_tag, epoch_, next_seq_ - 1, self_);
   }
@@ -516,7 +570,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::vector<port_id> standby_list_;                      ///< a standby's view of the list
   std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
   std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
-  subscription reg_, registry_watch_;
+  bool ready_ = false;                   ///< a standby: it has the group's state
+  subscription reg_, registry_watch_, node_events_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 ///   client  -> master   pg.send (from, except, envelope) · pg.join (member, notify, reply)
 ///                       pg.leave (member) · pg.members (reply)
 ///   master  -> standby  pg.replicate (epoch, item) · pg.standbys (epoch, ports)
+///                       pg.snapshot (epoch, last, members) · pg.new_master (...)
 ///   standby -> master   pg.ack (epoch, seq) · pg.fenced (epoch)
 ///   master  -> agent    pg.deliver (name, epoch, master, order, item) · pg.sync (name,
 ///                       epoch, master, order, last) · pg.lost (name, seq)
@@ -51,6 +52,7 @@ inline const tag member_died_tag{"pg.member_died"};
 inline const tag peer_died_tag{"pg.peer_died"};
 inline const tag replicate_tag{"pg.replicate"};
 inline const tag standbys_tag{"pg.standbys"};
+inline const tag snapshot_tag{"pg.snapshot"};
 inline const tag new_master_tag{"pg.new_master"};
 inline const tag ack_tag{"pg.ack"};
 inline const tag fenced_tag{"pg.fenced"};
