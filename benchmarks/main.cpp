@@ -16,5 +16,7 @@ int main(int argc, char** argv) {
                           {"remote_peer", coport_bench::remote_peer},
                           {"remote_floor_peer", coport_bench::remote_floor_peer},
                           {"mesh", coport_bench::mesh},
-                          {"mesh_peer", coport_bench::mesh_peer}});
+                          {"mesh_peer", coport_bench::mesh_peer},
+                          {"pg", coport_bench::pg},
+                          {"pg_peer", coport_bench::pg_peer}});
 }

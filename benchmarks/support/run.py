@@ -27,6 +27,7 @@ WORKLOADS = {
     "wire": [[]],
     "remote": [[]],
     "mesh": [[]],
+    "pg": [[]],
 }
 # Workloads only coport runs (no peer program has them; their figures stand beside coport's
 # own local ones from the same run).

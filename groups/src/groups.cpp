@@ -34,11 +34,15 @@ bool valid_name(std::string_view name) {
   return !name.empty() && name.size() <= groups::max_name;
 }
 
-/// The master under `name` in the local replica: the last in port order when two are
-/// registered for a moment (a healed partition; the other is fenced as they meet).
-port_id find_master(network::registry& names, std::string_view name) {
-  auto ports = names.get(detail::registry_name(name));
-  return ports.empty() ? port_id{} : ports.back();
+/// The master under `name` in the local replica (the last in port order when two are
+/// registered for a moment: a healed partition, the other is fenced as they meet), else one
+/// this node created that has not registered yet.
+port_id find_master(groups::state& st, std::string_view name) {
+  auto ports = st.names.get(detail::registry_name(name));
+  if (!ports.empty()) return ports.back();
+  std::lock_guard lock{st.mutex};
+  auto it = st.created.find(name);
+  return it == st.created.end() ? port_id{} : it->second;
 }
 
 }  // namespace
@@ -95,17 +99,31 @@ create_result groups::create(std::string name, std::string_view node_id, group_o
   if (!valid_name(name) || node_id.empty() || !valid_node_id(node_id)) {
     return {errc::bad_argument, {}};
   }
-  if (port_id m = find_master(state_->names, name)) return {errc::already_created, m};
+  if (port_id m = find_master(*state_, name)) return {errc::already_created, m};
   port_id p = state_->owner.spawn(node_id, detail::master_init, name,
                                   static_cast<std::uint8_t>(options.order),
                                   std::move(options.standbys), std::uint64_t{options.history});
+  {
+    std::lock_guard lock{state_->mutex};
+    state_->created[name] = p;
+  }
+  // Forgotten when it dies (while it lives, the registry's entry comes first anyway).
+  auto forget = state_->owner.mon(p, [weak = std::weak_ptr<state>(state_), name, p](const reason&) {
+    auto s = weak.lock();
+    if (!s) return;
+    std::lock_guard lock{s->mutex};
+    if (auto it = s->created.find(name); it != s->created.end() && it->second == p) {
+      s->created.erase(it);
+    }
+  });
+  forget.release();
   return {errc::ok, p};
 }
 
 errc groups::join(std::string_view name, const port_id& member,
                   std::function<void(join_result)> done, join_options options) {
   if (!valid_name(name) || member.is_null()) return errc::bad_argument;
-  port_id m = find_master(state_->names, name);
+  port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.cal(m, detail::join_tag, member, options.notify, [done = std::move(done)](reply r) {
     if (!done) return;
@@ -124,7 +142,7 @@ errc groups::join(std::string_view name, const port_id& member,
 
 errc groups::leave(std::string_view name, const port_id& member) {
   if (!valid_name(name) || member.is_null()) return errc::bad_argument;
-  port_id m = find_master(state_->names, name);
+  port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.snd(m, detail::leave_tag, member);
   return errc::ok;
@@ -132,7 +150,7 @@ errc groups::leave(std::string_view name, const port_id& member) {
 
 errc groups::members(std::string_view name, std::function<void(std::vector<port_id>)> done) {
   if (!valid_name(name)) return errc::bad_argument;
-  port_id m = find_master(state_->names, name);
+  port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.cal(m, detail::members_tag, [done = std::move(done)](reply r) {
     if (!done) return;
@@ -146,7 +164,7 @@ errc groups::members(std::string_view name, std::function<void(std::vector<port_
 }
 
 port_id groups::master(std::string_view name) const {
-  return valid_name(name) ? find_master(state_->names, name) : port_id{};
+  return valid_name(name) ? find_master(*state_, name) : port_id{};
 }
 
 port_id groups::agent() const noexcept {
@@ -170,7 +188,7 @@ errc groups::route(const port_id& from, std::string_view name, bool except_sende
                       std::move(e));
     return errc::ok;
   }
-  port_id m = find_master(state_->names, name);
+  port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.snd(m, detail::send_tag, from, except_sender, std::move(e));
   return errc::ok;

@@ -42,6 +42,9 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
   std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
+  /// Masters this node created, until the registry has them (create is asynchronous: the
+  /// master registers itself when its init runs, maybe on another node).
+  std::map<std::string, port_id, std::less<>> created;
 
   /// The highest epoch a local role of `group` has (0: none).
   std::uint64_t local_epoch(std::string_view group) const {

@@ -29,6 +29,7 @@ void fanout(int argc, char** argv);
 void selective(int argc, char** argv);
 void latency(int argc, char** argv);
 void remote(int argc, char** argv);
+void pg(int argc, char** argv);
 void remote_peer(int argc, char** argv);
 
 /// CAF's defaults (scheduler: work stealing, max(cores, 4) workers); `threads=` overrides.

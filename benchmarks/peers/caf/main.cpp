@@ -12,5 +12,6 @@ int main(int argc, char** argv) {
                           {"selective", caf_bench::selective},
                           {"latency", caf_bench::latency},
                           {"remote", caf_bench::remote},
-                          {"remote_peer", caf_bench::remote_peer}});
+                          {"remote_peer", caf_bench::remote_peer},
+                          {"pg", caf_bench::pg}});
 }

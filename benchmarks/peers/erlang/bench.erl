@@ -7,6 +7,7 @@
 main([Workload | Args]) ->
     Module = case Workload of
                  "spawn" -> spawn_actors;
+                 "pg" -> pg_groups;
                  Other -> list_to_atom(Other)
              end,
     Params = [parse(A) || A <- Args],
