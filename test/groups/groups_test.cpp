@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "protocol.hpp"  // groups/src: forged items
 #include "support/cluster.hpp"
+#include "support/log_capture.hpp"
 
 using namespace coport;
 using namespace coport::test;
@@ -443,5 +445,72 @@ TEST_SUITE("groups.groups") {
     CHECK(rc.seen == std::vector<std::string>{"a:1", "b:1"});
     CHECK(ra.seen == std::vector<std::string>{"a:1", "b:1"});
     CHECK(gc.g[2]->esend("g", "c"s, 1) == pg::errc::not_in_port);
+  }
+
+  TEST_CASE("messages that break the groups protocol are ignored and the group lives on") {
+    group_cluster gc{{"bad-a", "bad-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder ra;
+    port_id a = member(gc.c[0], ra);
+    join(gc, 0, "g", a);
+    port_id master = gc.g[1]->master("g");
+    port_id agent_a{"bad-a", 0};
+    {
+      log_capture log;
+      // Wrong types for every kind, to the master and (through the node port) to the agent.
+      gc.c[1].snd(master, "pg.send", 1, 2);
+      gc.c[1].snd(master, "pg.join", "me"s);
+      gc.c[1].snd(master, "pg.ack", 1);
+      gc.c[1].snd(master, "pg.unknown");
+      gc.c[1].snd(agent_a, "pg.deliver", "g"s, 1);
+      gc.c[1].snd(agent_a, "pg.sync", "g"s);
+      gc.c[1].snd(agent_a, "pg.cdeliver", "g"s, 1, 2);
+      // Well-typed but not what the agent can use: an unknown kind of order, a group it
+      // does not follow.
+      pg::detail::item it;
+      it.seq = 1;
+      gc.c[1].snd(agent_a, "pg.deliver", "g"s, std::uint64_t{1}, master, std::uint8_t{7}, it);
+      gc.c[1].snd(agent_a, "pg.deliver", "nosuch"s, std::uint64_t{1}, master, std::uint8_t{0}, it);
+      gc.c[1].snd(agent_a, "pg.lost", "nosuch"s, std::uint64_t{1}, std::uint64_t{1});
+      gc.c.run();
+      CHECK(log.text().find("not of the groups protocol") != std::string::npos);
+    }
+    REQUIRE(gc.g[1]->send("g", "b"s, 1) == pg::errc::ok);
+    gc.c.run();
+    CHECK(ra.seen == std::vector<std::string>{"b:1"});
+    CHECK(gc.g[1]->master("g") == master);
+  }
+
+  TEST_CASE(
+      "an item past a gap is held and the missing ones are asked for, stale epochs are dropped") {
+    group_cluster gc{{"gap-a", "gap-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    for (int k = 0; k < 3; ++k) REQUIRE(gc.g[0]->send("g", "a"s, k) == pg::errc::ok);
+    gc.c.run();
+    REQUIRE(rb.seen.size() == 3);
+    // Forged items from node a's side: seq 10 (a gap), then an old epoch.
+    port_id master = gc.g[0]->master("g");
+    auto forged = [&](std::uint64_t epoch, std::uint64_t seq, int k) {
+      pg::detail::item it;
+      it.seq = seq;
+      it.port = master;
+      it.payload = envelope{message::make(pg::message_tag(), port_id{}, "g"s, "forged"s, k)};
+      gc.c[0].snd(port_id{"gap-b", 0}, "pg.deliver", "g"s, epoch, master, std::uint8_t{0}, it);
+    };
+    forged(1, 10, 10);
+    gc.c.run();
+    CHECK(rb.seen.size() == 3);  // held: 5..9 never come (the master has no such items)
+    forged(0, 5, 5);             // an epoch older than the agent's: dropped
+    gc.c.run();
+    CHECK(rb.seen.size() == 3);
+    // The real stream goes on from 5 (items 1-4 were the join and three messages).
+    REQUIRE(gc.g[0]->send("g", "a"s, 3) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rb.seen.back() == "a:3");
   }
 }
