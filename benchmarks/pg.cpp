@@ -87,6 +87,18 @@ void start_senders(node& n, pgs::groups& groups, const std::string& name, long s
   }
 }
 
+/// A member as a coroutine actor: joins, then takes `total` group messages.
+actor coro_member(pgs::groups* groups, long total, std::latch* joined, std::latch* done) {
+  if (groups->join("bench", self(), [joined](pgs::join_result) { joined->count_down(); }) !=
+      pgs::errc::ok) {
+    throw std::runtime_error{"pg: join failed"};
+  }
+  for (long got = 0; got < total; ++got) {
+    co_await receive(pgs::on_group("bench", [](port_id, long) {}));
+  }
+  done->count_down();
+}
+
 }  // namespace
 
 /// The other process of pg: "ADDRESS" first; then "members NAME COUNT TOTAL" (prints
@@ -154,8 +166,24 @@ void pg(int argc, char** argv) {
                  ",m=" + std::to_string(m));
   }
   {
+    // The same with coroutine actors as members, receiving with on_group (selective receive).
     node n{options(a["threads"])};
-    n.shutdown();
+    coport::network::registry names{n};
+    pgs::groups groups{n, names};
+    if (!groups.create("bench")) throw std::runtime_error{"pg: create failed"};
+    std::latch done{g}, joined{g};
+    for (long i = 0; i < g; ++i) {
+      port_id p = coport::spawn(n, coro_member, &groups, total, &joined, &done);
+      (void)p;
+    }
+    joined.wait();
+    auto start = clock::now();
+    start_senders(n, groups, "bench", senders, m);
+    done.wait();
+    a.report("coport-coro", "pg.ordered_broadcast", g * total / bench::seconds_since(start),
+             "deliveries/s",
+             "g=" + std::to_string(g) + ",senders=" + std::to_string(senders) +
+                 ",m=" + std::to_string(m));
   }
   {
     node n{node_options{.id = "bench-pg-a", .threads = static_cast<unsigned>(a["threads"])}};
@@ -203,7 +231,10 @@ void pg(int argc, char** argv) {
       }
     });
     std::latch joined{1};
-    groups.join("fo", member, [&](pgs::join_result) { joined.count_down(); });
+    if (groups.join("fo", member, [&](pgs::join_result) { joined.count_down(); }) !=
+        pgs::errc::ok) {
+      throw std::runtime_error{"pg: join failed"};
+    }
     joined.wait();
     // A standby here has the group's state once it acknowledged the snapshot.
     std::this_thread::sleep_for(std::chrono::milliseconds{200});

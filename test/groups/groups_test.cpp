@@ -86,23 +86,8 @@ std::vector<port_id> join(group_cluster& gc, std::size_t i, const std::string& n
   return result->old_members;
 }
 
-/// True when `part` appears in `whole` as one contiguous run.
-bool contiguous_in(const std::vector<std::string>& part, const std::vector<std::string>& whole) {
-  if (part.empty()) return true;
-  return std::search(whole.begin(), whole.end(), part.begin(), part.end()) != whole.end();
-}
-
 bool prefix_of(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
-
-/// Only the messages ("sender:k") of a record.
-std::vector<std::string> messages(const recorder& r) {
-  std::vector<std::string> out;
-  for (const auto& s : r.seen) {
-    if (!s.empty() && s[0] != '+' && s[0] != '-') out.push_back(s);
-  }
-  return out;
 }
 
 }  // namespace
@@ -417,7 +402,7 @@ TEST_SUITE("groups.groups") {
   TEST_CASE(
       "a causal group delivers m1 before m2 when m2, sent after m1 was delivered, comes first") {
     group_cluster gc{{"cb-a", "cb-b", "cb-c"}};
-    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal}));
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal, .standbys = {}}));
     gc.c.run();
     recorder ra, rb, rc;
     port_id a = member(gc.c[0], ra);

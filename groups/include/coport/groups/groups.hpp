@@ -122,25 +122,25 @@ class groups {
 
   /// Adds `member` once the master ordered it; `done` gets the members before it. A port
   /// already a member stays one (errc::already_member, not ordered again).
-  errc join(std::string_view name, const port_id& member,
+  [[nodiscard]] errc join(std::string_view name, const port_id& member,
             std::function<void(join_result)> done = {}, join_options options = {});
   /// Removes `member` (ordered like a message; a member that dies leaves by itself).
-  errc leave(std::string_view name, const port_id& member);
+  [[nodiscard]] errc leave(std::string_view name, const port_id& member);
 
   /// Every member receives `pg_message, from, name, values...` (from: the current port, or
   /// the null port outside one). Returns errc::no_such_group when no master is known here.
   template <class... Ts>
-  errc send(std::string_view name, Ts&&... values) {
+  [[nodiscard]] errc send(std::string_view name, Ts&&... values) {
     return send_from(current(), name, false, std::forward<Ts>(values)...);
   }
   /// The same, except to the sending port itself (inside a port only).
   template <class... Ts>
-  errc esend(std::string_view name, Ts&&... values) {
+  [[nodiscard]] errc esend(std::string_view name, Ts&&... values) {
     return send_from(current(), name, true, std::forward<Ts>(values)...);
   }
   /// `send` on behalf of `from` (a port of this node, or null).
   template <class... Ts>
-  errc send_from(const port_id& from, std::string_view name, bool except_sender, Ts&&... values) {
+  [[nodiscard]] errc send_from(const port_id& from, std::string_view name, bool except_sender, Ts&&... values) {
     if (name.empty() || name.size() > max_name) return errc::bad_argument;
     return route(from, name, except_sender,
                  envelope{message::make(message_tag(), from, std::string{name},
@@ -148,7 +148,7 @@ class groups {
   }
 
   /// Calls `done` with the members in join order, as the master sees them.
-  errc members(std::string_view name, std::function<void(std::vector<port_id>)> done);
+  [[nodiscard]] errc members(std::string_view name, std::function<void(std::vector<port_id>)> done);
   /// The group's master as this node's registry replica knows it (null: none).
   port_id master(std::string_view name) const;
   /// The groups agent's port (the node-port service `coport.groups`).
