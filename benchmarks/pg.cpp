@@ -150,6 +150,8 @@ void pg(int argc, char** argv) {
       2};
   const long g = a["g"], senders = a["senders"], m = a["m"], rg = a["remote_g"];
   const long total = senders * m;
+  const std::string local_params =
+      "g=" + std::to_string(g) + ",senders=" + std::to_string(senders) + ",m=" + std::to_string(m);
   {
     node n{options(a["threads"])};
     coport::network::registry names{n};
@@ -161,9 +163,7 @@ void pg(int argc, char** argv) {
     start_senders(n, groups, "bench", senders, m);
     done.wait();
     a.report("coport", "pg.ordered_broadcast", g * total / bench::seconds_since(start),
-             "deliveries/s",
-             "g=" + std::to_string(g) + ",senders=" + std::to_string(senders) +
-                 ",m=" + std::to_string(m));
+             "deliveries/s", local_params);
   }
   {
     // The same with coroutine actors as members, receiving with on_group (selective receive).
@@ -181,9 +181,7 @@ void pg(int argc, char** argv) {
     start_senders(n, groups, "bench", senders, m);
     done.wait();
     a.report("coport-coro", "pg.ordered_broadcast", g * total / bench::seconds_since(start),
-             "deliveries/s",
-             "g=" + std::to_string(g) + ",senders=" + std::to_string(senders) +
-                 ",m=" + std::to_string(m));
+             "deliveries/s", local_params);
   }
   {
     node n{node_options{.id = "bench-pg-a", .threads = static_cast<unsigned>(a["threads"])}};

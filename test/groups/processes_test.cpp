@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/probe.hpp"
 #include "support/process.hpp"
 
 using namespace coport::test;
@@ -47,16 +48,6 @@ struct group_node {
   }
 };
 
-template <class Pred>
-bool within(std::chrono::milliseconds limit, Pred pred) {
-  auto deadline = clock::now() + limit;
-  while (!pred()) {
-    if (clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 /// Nodes a (the seed), then the others seeding it, all linked to each other.
 std::vector<std::unique_ptr<group_node>> start(const std::vector<std::string>& ids) {
   std::vector<std::unique_ptr<group_node>> nodes;
@@ -66,7 +57,7 @@ std::vector<std::unique_ptr<group_node>> start(const std::vector<std::string>& i
         std::make_unique<group_node>(ids[i], std::vector<std::string>{nodes[0]->address}));
   }
   int want = static_cast<int>(ids.size()) - 1;
-  for (auto& n : nodes) REQUIRE(within(10s, [&] { return n->up() == want; }));
+  for (auto& n : nodes) REQUIRE(eventually([&] { return n->up() == want; }, 10s));
   return nodes;
 }
 
@@ -92,16 +83,18 @@ TEST_SUITE("groups.processes") {
     auto& a = *nodes[0];
     REQUIRE(a.proc->ask("create g gp-b", "created g").find("gp-a#") != std::string::npos);
     for (std::size_t i = 1; i < 4; ++i) {
-      REQUIRE(within(5s, [&] { return nodes[i]->master("g").find("gp-a#") != std::string::npos; }));
+      REQUIRE(
+          eventually([&] { return nodes[i]->master("g").find("gp-a#") != std::string::npos; }, 5s));
       nodes[i]->proc->ask("join g", "joined g");
     }
     nodes[2]->proc->say("stream g c 3000 300");
     nodes[3]->proc->say("stream g d 3000 300");
-    REQUIRE(within(10s, [&] { return nodes[1]->seen("g") >= 600; }));
+    REQUIRE(eventually([&] { return nodes[1]->seen("g") >= 600; }, 10s));
     a.proc->kill9();
     auto killed = clock::now();
     // The standby on b takes over; the senders find it and finish.
-    REQUIRE(within(10s, [&] { return nodes[2]->master("g").find("gp-b#") != std::string::npos; }));
+    REQUIRE(
+        eventually([&] { return nodes[2]->master("g").find("gp-b#") != std::string::npos; }, 10s));
     MESSAGE("the new master is known on c "
             << std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - killed).count()
             << " ms after the kill");
@@ -109,12 +102,15 @@ TEST_SUITE("groups.processes") {
     nodes[3]->proc->expect("streamed g d", 30s);
     // Quiet: every survivor has the same number, twice in a row.
     std::size_t settled = 0;
-    REQUIRE(within(10s, [&] {
-      std::size_t b = nodes[1]->seen("g"), c = nodes[2]->seen("g"), d = nodes[3]->seen("g");
-      if (b == c && c == d && b == settled) return true;
-      settled = b == c && c == d ? b : 0;
-      return false;
-    }));
+    REQUIRE(eventually(
+        [&] {
+          std::this_thread::sleep_for(50ms);  // "twice in a row" 50 ms apart
+          std::size_t b = nodes[1]->seen("g"), c = nodes[2]->seen("g"), d = nodes[3]->seen("g");
+          if (b == c && c == d && b == settled) return true;
+          settled = b == c && c == d ? b : 0;
+          return false;
+        },
+        10s));
     auto seq_b = nodes[1]->dump("g");
     CHECK(nodes[2]->dump("g") == seq_b);
     CHECK(nodes[3]->dump("g") == seq_b);
@@ -128,18 +124,21 @@ TEST_SUITE("groups.processes") {
     auto nodes = start({"gm-a", "gm-b", "gm-c"});
     nodes[0]->proc->ask("create g", "created g");
     for (auto& n : nodes) {
-      REQUIRE(within(5s, [&] { return n->master("g").find("gm-a#") != std::string::npos; }));
+      REQUIRE(eventually([&] { return n->master("g").find("gm-a#") != std::string::npos; }, 5s));
       n->proc->ask("join g", "joined g");
     }
     nodes[2]->proc->kill9();
-    REQUIRE(within(5s, [&] {
-      return nodes[0]->proc->ask("left g", "left g").find("gm-c/transport_error") !=
-             std::string::npos;
-    }));
+    REQUIRE(eventually(
+        [&] {
+          return nodes[0]->proc->ask("left g", "left g").find("gm-c/transport_error") !=
+                 std::string::npos;
+        },
+        5s));
     CHECK(nodes[1]->proc->ask("left g", "left g").find("gm-c/") != std::string::npos);
     nodes[1]->proc->say("stream g b 500 100");
     nodes[1]->proc->expect("streamed g b", 20s);
-    REQUIRE(within(5s, [&] { return nodes[0]->seen("g") == 500 && nodes[1]->seen("g") == 500; }));
+    REQUIRE(
+        eventually([&] { return nodes[0]->seen("g") == 500 && nodes[1]->seen("g") == 500; }, 5s));
     auto seq_a = nodes[0]->dump("g"), seq_b = nodes[1]->dump("g");
     CHECK(seq_a.size() == 500);
     CHECK(seq_a == seq_b);
