@@ -71,6 +71,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
     if (order == ordering::causal) {
       std::lock_guard lock{st_->mutex};
       st_->causal.insert(name);
+      st_->causal_count = st_->causal.size();
     }
   }
   group& g = pos->second;
@@ -154,6 +155,7 @@ void agent::apply(const std::string& name, group& g, item& it) {
         groups_.erase(name);
         std::lock_guard lock{st_->mutex};
         st_->causal.erase(name);
+        st_->causal_count = st_->causal.size();
         return;
       }
       break;
@@ -189,7 +191,8 @@ void agent::hand_out(const std::string& name, group& g, const port_id& from, boo
       n_.snd(to[0], std::move(e).open());
       return;
     }
-    message first = e.open_copy();
+    // Live (from this node): moved out, copied for the others. Packed: decoded once.
+    message first = e.packed() ? e.open_copy() : std::move(e).open();
     if (first.copyable()) {
       for (std::size_t i = 1; i < to.size(); ++i) n_.snd(to[i], first.copy());
       n_.snd(to[0], std::move(first));
@@ -257,6 +260,7 @@ void agent::forget(const std::string& name, const reason& why) {
   groups_.erase(pos);
   std::lock_guard lock{st_->mutex};
   st_->causal.erase(name);
+  st_->causal_count = st_->causal.size();
 }
 
 // -- causal groups ----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ bool valid_name(std::string_view name) {
 /// The master under `name` in the local replica (the last in port order when two are
 /// registered for a moment: a healed partition, the other is fenced as they meet), else one
 /// this node created that has not registered yet.
-port_id find_master(groups::state& st, std::string_view name) {
+port_id lookup_master(groups::state& st, std::string_view name) {
   auto ports = st.names.get(detail::registry_name(name));
   if (!ports.empty()) return ports.back();
   std::lock_guard lock{st.mutex};
@@ -45,6 +45,41 @@ port_id find_master(groups::state& st, std::string_view name) {
   return it == st.created.end() ? port_id{} : it->second;
 }
 
+/// lookup_master through the directory: the first lookup of a name starts a registry
+/// monitor that keeps its entry current.
+port_id find_master(groups::state& st, std::string_view name) {
+  {
+    std::shared_lock lock{st.directory_mutex};
+    if (auto it = st.directory.find(name); it != st.directory.end()) {
+      if (it->second.master) return it->second.master;
+      lock.unlock();
+      return lookup_master(st, name);
+    }
+    if (st.directory.size() >= groups::state::directory_limit) {
+      lock.unlock();
+      return lookup_master(st, name);
+    }
+  }
+  port_id found = lookup_master(st, name);
+  std::string key{name};
+  std::weak_ptr<groups::state> weak = st.shared_from_this();
+  auto watch =
+      st.names.mon(detail::registry_name(name), [weak, key](const network::registry_event& e) {
+        auto s = weak.lock();
+        if (!s) return;
+        std::lock_guard lock{s->directory_mutex};
+        if (auto it = s->directory.find(key); it != s->directory.end()) {
+          it->second.master = e.ports.empty() ? port_id{} : e.ports.back();
+        }
+      });
+  std::lock_guard lock{st.directory_mutex};
+  auto [it, added] = st.directory.try_emplace(std::move(key));
+  if (added) {
+    it->second.master = found;
+    it->second.watch = std::move(watch);
+  }
+  return found;
+}
 }  // namespace
 
 groups::groups(node& n, network::registry& names) : state_{std::make_shared<state>(n, names)} {
@@ -87,6 +122,10 @@ groups::groups(node& n, network::registry& names) : state_{std::make_shared<stat
 }
 
 groups::~groups() {
+  {
+    std::lock_guard lock{state_->directory_mutex};
+    state_->directory.clear();
+  }
   state_->services.clear();
   state_->owner.kil(state_->agent_port);
 }
@@ -177,8 +216,8 @@ port_id groups::current() const noexcept {
 
 errc groups::route(const port_id& from, std::string_view name, bool except_sender, envelope e) {
   if (except_sender && from.is_null()) return errc::not_in_port;
-  bool causal;
-  {
+  bool causal = false;
+  if (state_->causal_count.load(std::memory_order_acquire) > 0) {
     std::lock_guard lock{state_->mutex};
     causal = state_->causal.count(name) > 0;
   }

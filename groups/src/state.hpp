@@ -7,11 +7,14 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "coport/detail/log_sink.hpp"
 #include "coport/groups/groups.hpp"
@@ -45,6 +48,24 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   /// Masters this node created, until the registry has them (create is asynchronous: the
   /// master registers itself when its init runs, maybe on another node).
   std::map<std::string, port_id, std::less<>> created;
+
+  /// Masters by group name as the registry has them, kept current by registry monitors, so
+  /// that a send finds its master with one shared lock and no allocation (at most
+  /// `directory_limit` names; others are looked up in the registry each time).
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  struct directory_entry {
+    port_id master;
+    subscription watch;
+  };
+  static constexpr std::size_t directory_limit = 1024;
+  mutable std::shared_mutex directory_mutex;
+  std::unordered_map<std::string, directory_entry, string_hash, std::equal_to<>> directory;
+  std::atomic<std::size_t> causal_count{0};  ///< entries in `causal` (0: no lock needed)
 
   /// The highest epoch a local role of `group` has (0: none).
   std::uint64_t local_epoch(std::string_view group) const {

@@ -107,6 +107,8 @@ TEST_SUITE("groups.groups") {
     CHECK(gc.g[1]->send("", "x"s, 1) == pg::errc::bad_argument);
     CHECK(gc.g[1]->create(std::string(300, 'x')).error == pg::errc::bad_argument);
     CHECK(gc.g[0]->esend("g", "x"s, 1) == pg::errc::not_in_port);
+    // A group message goes to many members: values that cannot be copied are refused.
+    CHECK(gc.g[0]->send("g", std::make_unique<int>(1)) == pg::errc::bad_argument);
   }
 
   TEST_CASE("members receive pg_message with the sender and the group, esend skips the sender") {

@@ -123,7 +123,7 @@ class groups {
   /// Adds `member` once the master ordered it; `done` gets the members before it. A port
   /// already a member stays one (errc::already_member, not ordered again).
   [[nodiscard]] errc join(std::string_view name, const port_id& member,
-            std::function<void(join_result)> done = {}, join_options options = {});
+                          std::function<void(join_result)> done = {}, join_options options = {});
   /// Removes `member` (ordered like a message; a member that dies leaves by itself).
   [[nodiscard]] errc leave(std::string_view name, const port_id& member);
 
@@ -140,11 +140,12 @@ class groups {
   }
   /// `send` on behalf of `from` (a port of this node, or null).
   template <class... Ts>
-  [[nodiscard]] errc send_from(const port_id& from, std::string_view name, bool except_sender, Ts&&... values) {
+  [[nodiscard]] errc send_from(const port_id& from, std::string_view name, bool except_sender,
+                               Ts&&... values) {
     if (name.empty() || name.size() > max_name) return errc::bad_argument;
-    return route(from, name, except_sender,
-                 envelope{message::make(message_tag(), from, std::string{name},
-                                        std::forward<Ts>(values)...)});
+    message m = message::make(message_tag(), from, std::string{name}, std::forward<Ts>(values)...);
+    if (!m.copyable()) return errc::bad_argument;  // it goes to many members
+    return route(from, name, except_sender, envelope{std::move(m)});
   }
 
   /// Calls `done` with the members in join order, as the master sees them.
