@@ -31,6 +31,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
         history_limit_{std::max<std::uint64_t>(history, 16)},
         epoch_{epoch} {}
 
+  /// Runs when the port dies (the port holds the object): the node's role entry goes too.
+  ~group_master() {
+    std::lock_guard lock{st_->mutex};
+    if (auto it = st_->roles.find(name_); it != st_->roles.end() && it->second.port == self_) {
+      st_->roles.erase(it);
+    }
+  }
+  group_master(const group_master&) = delete;
+  group_master& operator=(const group_master&) = delete;
+
   // -- starting ---------------------------------------------------------------------------
 
   void start_master(std::vector<std::string> standby_nodes) {
@@ -149,17 +159,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
     r.port = self_;
     r.epoch = epoch_;
     r.master = master;
-    // The entry goes with the port.
-    auto cleanup = n_.mon(
-        self_, [st = std::weak_ptr<groups::state>(st_), name = name_, port = self_](const reason&) {
-          auto s = st.lock();
-          if (!s) return;
-          std::lock_guard l{s->mutex};
-          if (auto it = s->roles.find(name); it != s->roles.end() && it->second.port == port) {
-            s->roles.erase(it);
-          }
-        });
-    cleanup.release();
   }
 
   void become_master() {

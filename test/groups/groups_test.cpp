@@ -500,4 +500,40 @@ TEST_SUITE("groups.groups") {
     gc.c.run();
     CHECK(rb.seen.back() == "a:3");
   }
+
+  TEST_CASE(
+      "a node whose standby took over and ended can hold a standby of a new group of that name") {
+    group_cluster gc{{"re-a", "re-b", "re-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"re-b"}}));
+    gc.c.run();
+    recorder rc;
+    port_id c = member(gc.c[2], rc);
+    join(gc, 2, "g", c);
+    // Node a goes; b's standby takes over (epoch 2); then that group ends.
+    gc.c.link(0, 1).break_link("a died");
+    gc.c.link(0, 2).break_link("a died");
+    gc.c.run();
+    port_id second = gc.g[1]->master("g");
+    REQUIRE(second.node() == "re-b");
+    gc.c[1].kil(second);
+    gc.c.run();
+    CHECK(gc.g[2]->master("g").is_null());
+    // Node a comes back as a new process and makes the group again, standby on b.
+    gc.g[0].reset();
+    gc.r[0].reset();
+    gc.c.restart(0);
+    gc.r[0] = std::make_unique<network::registry>(gc.c[0]);
+    gc.g[0] = std::make_unique<pg::groups>(gc.c[0], *gc.r[0]);
+    gc.c.run();
+    auto made = gc.g[0]->create("g", {.standbys = {"re-b"}});
+    REQUIRE(made);
+    gc.c.run();
+    CHECK(gc.g[2]->master("g") == made.master);  // alive: b did not refuse its standby
+    recorder rc2;
+    port_id c2 = member(gc.c[2], rc2);
+    join(gc, 2, "g", c2);
+    REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc2.seen == std::vector<std::string>{"a:1"});
+  }
 }
