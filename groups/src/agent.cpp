@@ -38,6 +38,13 @@ void agent::on_message(message& m) {
       auto& [name, master, why] = m.as<std::string, port_id, reason>();
       auto g = groups_.find(name);
       if (g != groups_.end() && g->second.master == master) forget(name, why);
+    } else if (t == created_died_tag && m.is<std::string, port_id, reason>()) {
+      // A master this node created on another node died: forget it.
+      auto& [name, master, why] = m.as<std::string, port_id, reason>();
+      std::lock_guard lock{st_->mutex};
+      if (auto c = st_->created.find(name); c != st_->created.end() && c->second == master) {
+        st_->created.erase(c);
+      }
     } else if (t == csend_tag && m.is<std::string, port_id, bool, envelope>()) {
       auto& [name, from, except, e] = m.as<std::string, port_id, bool, envelope>();
       on_csend(name, from, except, std::move(e));

@@ -142,20 +142,20 @@ create_result groups::create(std::string name, std::string_view node_id, group_o
   port_id p = state_->owner.spawn(node_id, detail::master_init, name,
                                   static_cast<std::uint8_t>(options.order),
                                   std::move(options.standbys), std::uint64_t{options.history});
-  {
-    std::lock_guard lock{state_->mutex};
-    state_->created[name] = p;
-  }
-  // Forgotten when it dies (while it lives, the registry's entry comes first anyway).
-  auto forget = state_->owner.mon(p, [weak = std::weak_ptr<state>(state_), name, p](const reason&) {
-    auto s = weak.lock();
-    if (!s) return;
-    std::lock_guard lock{s->mutex};
-    if (auto it = s->created.find(name); it != s->created.end() && it->second == p) {
-      s->created.erase(it);
+  if (node_id == state_->own_id) {
+    // Registered at once (the registry drops the entry when the port dies), so that a join
+    // or send right after create finds it, here and soon on every node.
+    state_->names.reg(detail::registry_name(name), p).release();
+  } else {
+    // The master registers itself on its node; until that reaches this replica, this node
+    // remembers it. The agent forgets it when it dies (a monitor message, whatever the
+    // context create was called in).
+    {
+      std::lock_guard lock{state_->mutex};
+      state_->created[name] = p;
     }
-  });
-  forget.release();
+    state_->owner.mon(p, state_->agent_port, detail::created_died_tag, name, p).release();
+  }
   return {errc::ok, p};
 }
 

@@ -65,6 +65,7 @@ inline const tag lost_tag{"pg.lost"};
 inline const tag csend_tag{"pg.csend"};
 inline const tag cdeliver_tag{"pg.cdeliver"};
 inline const tag master_died_tag{"pg.master_died"};
+inline const tag created_died_tag{"pg.created_died"};
 
 /// What an ordered item is.
 enum class item_kind : std::uint8_t { message = 0, join = 1, leave = 2 };

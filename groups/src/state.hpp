@@ -45,8 +45,8 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
   std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
-  /// Masters this node created, until the registry has them (create is asynchronous: the
-  /// master registers itself when its init runs, maybe on another node).
+  /// Masters this node created on other nodes, until the registry brings their entries
+  /// (such a master registers itself when its init runs there).
   std::map<std::string, port_id, std::less<>> created;
 
   /// Masters by group name as the registry has them, kept current by registry monitors, so

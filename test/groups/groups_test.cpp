@@ -536,4 +536,25 @@ TEST_SUITE("groups.groups") {
     gc.c.run();
     CHECK(rc2.seen == std::vector<std::string>{"a:1"});
   }
+
+  TEST_CASE("a group made on another node is usable at once here, and forgotten when it ends") {
+    group_cluster gc{{"far-a", "far-b"}};
+    auto made = gc.g[0]->create("g", "far-b");
+    REQUIRE(made);
+    CHECK(made.master.node() == "far-b");
+    recorder ra;
+    port_id a = member(gc.c[0], ra);
+    // Before the registry brought the master's entry: this node remembers what it made.
+    CHECK(gc.g[0]->master("g") == made.master);
+    join(gc, 0, "g", a);
+    REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok);
+    gc.c.run();
+    CHECK(ra.seen == std::vector<std::string>{"a:1"});
+    gc.c[1].kil(made.master);
+    gc.c.run();
+    CHECK(gc.g[0]->master("g").is_null());
+    CHECK(gc.g[0]->send("g", "a"s, 2) == pg::errc::no_such_group);
+    CHECK(ra.seen.back() == "-" + a.to_string() + " group_ended");
+    CHECK(gc.g[0]->create("g", "nobody here").error == pg::errc::bad_argument);
+  }
 }
