@@ -128,13 +128,8 @@ void agent::apply(const std::string& name, group& g, item& it) {
       if (g.order == ordering::total) hand_out(name, g, it.port, it.flag, it.payload);
       return;
     case item_kind::join: {
-      g.view = it.members;
-      if (g.order == ordering::causal) {
-        // A new view: what was stamped in the old one goes out as it is (ISIS would
-        // flush), and stamps start again.
-        g.view = it.members;
-        g.view_id = it.seq;
-      }
+      g.view = std::move(it.members);
+      g.view_id = it.seq;
       for (const auto& l : g.locals) {
         if (l.notify && l.port != it.port) n_.snd(l.port, new_member_tag(), name, it.port);
       }
@@ -147,17 +142,16 @@ void agent::apply(const std::string& name, group& g, item& it) {
     case item_kind::leave: {
       auto v = std::find(g.view.begin(), g.view.end(), it.port);
       if (v != g.view.end()) g.view.erase(v);
+      // Told: the members that asked, and the one that leaves unless it left by itself.
       for (const auto& l : g.locals) {
-        if (l.notify || l.port == it.port) {
-          if (l.notify || !it.why.normal()) {
-            n_.snd(l.port, member_left_tag(), name, it.port, it.why);
-          }
+        if (l.notify || (l.port == it.port && !it.why.normal())) {
+          n_.snd(l.port, member_left_tag(), name, it.port, it.why);
         }
       }
       auto l = std::find_if(g.locals.begin(), g.locals.end(),
                             [&](const local& x) { return x.port == it.port; });
       if (l != g.locals.end()) g.locals.erase(l);
-      if (g.order == ordering::causal) g.view_id = it.seq;
+      g.view_id = it.seq;
       if (g.locals.empty()) {
         groups_.erase(name);
         std::lock_guard lock{st_->mutex};
@@ -169,7 +163,8 @@ void agent::apply(const std::string& name, group& g, item& it) {
     }
   }
   if (g.order == ordering::causal) {
-    // Messages stamped in an older view are delivered now, in arrival order.
+    // A new view: messages stamped in the old one are delivered now, in arrival order (ISIS
+    // would flush them first), and stamps start again.
     std::deque<causal_message> keep;
     for (auto& cm : g.waiting) {
       if (cm.view < g.view_id) {

@@ -47,7 +47,7 @@ class agent {
     bool asked = false;                  ///< a resend is on its way
     monitor master_watch;
     // causal groups
-    std::uint64_t view_id = 0;              ///< the last membership item applied here
+    std::uint64_t view_id = 0;              ///< the last membership item applied here (the view)
     stamp delivered;                        ///< per sender: messages delivered here
     std::map<port_id, std::uint64_t> sent;  ///< per local sender: messages stamped here
     std::deque<causal_message> waiting;     ///< not deliverable yet

@@ -90,7 +90,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       } else if (t == member_died_tag && m.is<port_id, reason>()) {
         auto& [member, why] = m.as<port_id, reason>();
         member_mons_.erase(member);
-        on_leave(member, why.normal() ? reason{"died"} : why);
+        on_leave(member, why);  // a member that ended normally leaves with "normal"
       } else if (t == members_tag && m.is<port_id>()) {
         n_.snd(m.get<port_id>(0), members_tag, members_);
       } else if ((t == synced_tag || t == resend_tag) &&

@@ -134,7 +134,9 @@ TEST_SUITE("groups.processes") {
                  std::string::npos;
         },
         5s));
-    CHECK(nodes[1]->proc->ask("left g", "left g").find("gm-c/") != std::string::npos);
+    CHECK(eventually(
+        [&] { return nodes[1]->proc->ask("left g", "left g").find("gm-c/") != std::string::npos; },
+        5s));
     nodes[1]->proc->say("stream g b 500 100");
     nodes[1]->proc->expect("streamed g b", 20s);
     REQUIRE(
