@@ -557,4 +557,23 @@ TEST_SUITE("groups.groups") {
     CHECK(ra.seen.back() == "-" + a.to_string() + " group_ended");
     CHECK(gc.g[0]->create("g", "nobody here").error == pg::errc::bad_argument);
   }
+
+  TEST_CASE(
+      "two nodes that create one group at once end with one master, the other is already_created") {
+    group_cluster gc{{"race-a", "race-b"}};
+    auto on_a = gc.g[0]->create("g");
+    auto on_b = gc.g[1]->create("g");  // before either registry heard of the other
+    REQUIRE(on_a);
+    REQUIRE(on_b);
+    reason end_a, end_b;
+    bool ended_a = false, ended_b = false;
+    gc.c[0].mon(on_a.master, [&](const reason& why) { end_a = why, ended_a = true; }).release();
+    gc.c[1].mon(on_b.master, [&](const reason& why) { end_b = why, ended_b = true; }).release();
+    gc.c.run();
+    REQUIRE(ended_a != ended_b);  // exactly one of them ended
+    CHECK((ended_a ? end_a : end_b).kind() == "already_created");
+    port_id winner = ended_a ? on_b.master : on_a.master;
+    CHECK(gc.g[0]->master("g") == winner);
+    CHECK(gc.g[1]->master("g") == winner);
+  }
 }
