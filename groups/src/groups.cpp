@@ -126,6 +126,14 @@ groups::~groups() {
     std::lock_guard lock{state_->directory_mutex};
     state_->directory.clear();
   }
+  // This node's masters and standbys end with it (they use the registry, which may go next):
+  // a standby elsewhere takes over from a master ended this way.
+  std::vector<port_id> roles;
+  {
+    std::lock_guard lock{state_->mutex};
+    for (const auto& [name, r] : state_->roles) roles.push_back(r.port);
+  }
+  for (const auto& p : roles) state_->owner.kil(p, "shutdown");
   state_->services.clear();
   state_->owner.kil(state_->agent_port);
 }

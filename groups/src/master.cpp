@@ -279,6 +279,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   void release() {
+    if (held_back_) return;
     std::uint64_t upto = next_seq_ - 1;
     for (const auto& s : standbys_) upto = std::min(upto, s.acked);
     while (released_ < upto) {
@@ -342,6 +343,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         }
       }
       s.acked = std::max(s.acked, seq);
+      held_back_ = false;  // a standby again
     }
     release();
     trim();
@@ -372,10 +374,27 @@ class group_master : public std::enable_shared_from_this<group_master> {
     }
     port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
                          std::uint64_t{history_limit_}, epoch_, homes_);
-    // It starts from the state now; what is ordered later reaches it as to any standby.
-    n_.snd(p, snapshot_tag, epoch_, next_seq_ - 1, members_);
+    // It starts from the state as released (the members then), then gets every item not
+    // released yet, and what is ordered later, as any standby does.
+    n_.snd(p, snapshot_tag, epoch_, released_, members_at(released_));
+    for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
+      if (const entry* e = find(q)) n_.snd(p, replicate_tag, epoch_, e->it);
+    }
     add_standby(p, 0);
     announce_standbys();
+  }
+
+  /// The members as they were after item `seq` (the items after it undone, newest first).
+  std::vector<port_id> members_at(std::uint64_t seq) const {
+    std::vector<port_id> m = members_;
+    for (auto it = history_.rbegin(); it != history_.rend() && it->it.seq > seq; ++it) {
+      if (it->it.kind == item_kind::join) {
+        if (auto pos = std::find(m.begin(), m.end(), it->it.port); pos != m.end()) m.erase(pos);
+      } else if (it->it.kind == item_kind::leave) {
+        m.push_back(it->it.port);
+      }
+    }
+    return m;
   }
 
   void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
@@ -454,6 +473,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (pos != standbys_.end()) {
         info("group {}: standby {} is gone ({})", name_, who.to_string(), why.to_string());
         standbys_.erase(pos);
+        // The last standby's node went down: it may only be cut off, and take over on its
+        // side. Releasing alone now could give members here what the group's next master
+        // never has: hold back until a standby is back (or this master is fenced).
+        if (standbys_.empty() && why.kind() == "transport_error") {
+          info("group {}: no standby left; releases wait for one", name_);
+          held_back_ = true;
+        }
         release();
         trim();
       }
@@ -570,6 +596,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
   std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
   bool ready_ = false;                   ///< a standby: it has the group's state
+  bool held_back_ = false;  ///< a master that lost its last standby to a node going down
   subscription reg_, registry_watch_, node_events_;
 };
 

@@ -395,9 +395,11 @@ TEST_SUITE("groups.groups") {
     CHECK(rec[0].seen.back() == "-" + members[0].to_string() + " fenced");
     for (int k = 20; k < 25; ++k) send_all(k);
     CHECK(rec[1].seen == rec[2].seen);
-    // The survivors' sequence starts with what everyone had before the partition.
-    std::vector<std::string> common(rec[1].seen.begin(), rec[1].seen.begin() + 30);
-    CHECK(prefix_of(common, rec[0].seen));
+    // The cut-off member got nothing the survivors did not get first: its master held its
+    // releases back once its standby was gone.
+    std::vector<std::string> cut_off(rec[0].seen.begin(), rec[0].seen.end() - 1);
+    CHECK(cut_off.size() >= 30);
+    CHECK(prefix_of(cut_off, rec[1].seen));
     CHECK(std::count(rec[1].seen.begin(), rec[1].seen.end(), "s0:24") == 1);
   }
 
@@ -575,5 +577,44 @@ TEST_SUITE("groups.groups") {
     port_id winner = ended_a ? on_b.master : on_a.master;
     CHECK(gc.g[0]->master("g") == winner);
     CHECK(gc.g[1]->master("g") == winner);
+  }
+
+  TEST_CASE("a master whose only standby's node died holds releases back until a standby is back") {
+    group_cluster gc{{"hb-a", "hb-b", "hb-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"hb-b"}}));
+    gc.c.run();
+    recorder rc;
+    port_id c = member(gc.c[2], rc);
+    join(gc, 2, "g", c);
+    REQUIRE(gc.g[2]->send("g", "c"s, 0) == pg::errc::ok);
+    gc.c.run();
+    REQUIRE(rc.seen == std::vector<std::string>{"c:0"});
+    // Node b dies and comes back as a new process (no standby there any more).
+    gc.c.link(0, 1).break_link("b died");
+    gc.c.link(1, 2).break_link("b died");
+    gc.g[1].reset();
+    gc.r[1].reset();
+    gc.c.run();
+    for (int k = 1; k <= 3; ++k) REQUIRE(gc.g[2]->send("g", "c"s, k) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"c:0"});  // ordered, not released
+    gc.c.restart(1);
+    gc.r[1] = std::make_unique<network::registry>(gc.c[1]);
+    gc.g[1] = std::make_unique<pg::groups>(gc.c[1], *gc.r[1]);
+    gc.c.run();
+    // (restart linked b again before its groups existed: the standby comes with the next up.)
+    gc.c.link(0, 1).break_link("again");
+    gc.c.run();
+    gc.c.connect(0, 1);
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"c:0", "c:1", "c:2", "c:3"});
+    // And the new standby is a real one: the master's node dies, b takes over.
+    gc.c.link(0, 1).break_link("a died");
+    gc.c.link(0, 2).break_link("a died");
+    gc.c.run();
+    CHECK(gc.g[2]->master("g").node() == "hb-b");
+    REQUIRE(gc.g[2]->send("g", "c"s, 4) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc.seen.back() == "c:4");
   }
 }
