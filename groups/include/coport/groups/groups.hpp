@@ -6,8 +6,9 @@
 /// ```cpp
 /// coport::groups::groups pg{n, net.names()};
 /// pg.create("chat", {.standbys = {"b", "c"}});          // master here, standbys on b and c
-/// pg.join("chat", me, [](coport::groups::join_result r) { /* r.old_members */ });
-/// (void)pg.send("chat", "line"s, "hello");  // every member gets: pg_message, from, "chat", ...
+/// auto e = pg.join("chat", me, [](coport::groups::join_result r) { /* r.old_members */ });
+/// e = pg.send("chat", "line"s, "hello");  // every member gets: pg_message, from, "chat", ...
+/// if (e != coport::groups::errc::ok) { /* describe(e): no such group, ... */ }
 /// ```
 /// Every group message goes through the group's master port, which numbers it (epoch,
 /// sequence) and forwards it to the groups agent of every node with members, once per node;
@@ -24,9 +25,11 @@
 /// A member receives `pg_message, port_id from, std::string group, values...`; with
 /// `join_options::notify` also `pg_new_member, group, port` and `pg_member_left, group, port,
 /// reason`. `on_group(name, handler)` is a receive clause for coroutine actors.
-/// Threading: thread-safe; callbacks run in the calling port's context (or the groups
-/// agent's port when called from outside any port). Lifetime: one per node, after the
-/// registry and before it goes; every node with members or masters runs one.
+/// Threading: thread-safe; callbacks run in the calling port's context (or on one of the
+/// node's threads when called from outside any port). Lifetime: one per node, made after
+/// the registry and destroyed before it; every node with members, masters or standbys runs
+/// one. Destroying it ends this node's masters and standbys (reason `shutdown`: a standby
+/// elsewhere takes over).
 
 #include <cstdint>
 #include <functional>
