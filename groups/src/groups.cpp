@@ -83,12 +83,9 @@ port_id find_master(groups::state& st, std::string_view name) {
 }  // namespace
 
 groups::groups(node& n, network::registry& names) : state_{std::make_shared<state>(n, names)} {
+  // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
-  state_->agent_impl = a;
-  std::weak_ptr<detail::agent> weak = a;
-  state_->agent_port = n.port([weak](message& m) {
-    if (auto self = weak.lock()) self->on_message(m);
-  });
+  state_->agent_port = n.port([a](message& m) { a->on_message(m); });
   for (const tag& t :
        {detail::deliver_tag, detail::sync_tag, detail::lost_tag, detail::cdeliver_tag}) {
     state_->services.push_back(n.serve(t, state_->agent_port));

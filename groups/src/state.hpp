@@ -33,7 +33,6 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   network::registry& names;
   const std::string own_id;
   port_id agent_port;
-  std::shared_ptr<detail::agent> agent_impl;
   std::vector<subscription> services;
 
   /// A role this node holds for a group: its port and epoch.

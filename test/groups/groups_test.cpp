@@ -361,6 +361,7 @@ TEST_SUITE("groups.groups") {
 
   TEST_CASE(
       "a partition isolates the master: the standby takes over, the heal fences the old master") {
+    reason old_end;  // (before the cluster: its monitor may fire while the cluster ends)
     group_cluster gc{{"pt-a", "pt-b", "pt-c"}};
     REQUIRE(gc.g[0]->create("g", {.standbys = {"pt-b"}}));
     gc.c.run();
@@ -378,7 +379,6 @@ TEST_SUITE("groups.groups") {
       gc.c.run();
     };
     for (int k = 0; k < 10; ++k) send_all(k);
-    reason old_end;
     gc.c[0].mon(old_master, [&](const reason& why) { old_end = why; }).release();
     gc.c.link(0, 1).break_link("partition");
     gc.c.link(0, 2).break_link("partition");
@@ -562,13 +562,14 @@ TEST_SUITE("groups.groups") {
 
   TEST_CASE(
       "two nodes that create one group at once end with one master, the other is already_created") {
+    // (Declared before the cluster: the monitors may fire while it shuts down.)
+    reason end_a, end_b;
+    bool ended_a = false, ended_b = false;
     group_cluster gc{{"race-a", "race-b"}};
     auto on_a = gc.g[0]->create("g");
     auto on_b = gc.g[1]->create("g");  // before either registry heard of the other
     REQUIRE(on_a);
     REQUIRE(on_b);
-    reason end_a, end_b;
-    bool ended_a = false, ended_b = false;
     gc.c[0].mon(on_a.master, [&](const reason& why) { end_a = why, ended_a = true; }).release();
     gc.c[1].mon(on_b.master, [&](const reason& why) { end_b = why, ended_b = true; }).release();
     gc.c.run();
