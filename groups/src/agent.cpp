@@ -182,26 +182,23 @@ void agent::apply(const std::string& name, group& g, item& it) {
 
 void agent::hand_out(const std::string& name, group& g, const port_id& from, bool except,
                      envelope& e) {
-  std::vector<port_id> to;
-  to.reserve(g.locals.size());
+  // No list is built: the members are counted, then sent to (this runs per message).
+  auto wanted = [&](const local& l) { return !(except && l.port == from); };
+  const local* last = nullptr;
+  std::size_t count = 0;
   for (const auto& l : g.locals) {
-    if (!(except && l.port == from)) to.push_back(l.port);
+    if (wanted(l)) last = &l, ++count;
   }
-  if (to.empty()) return;
+  if (count == 0) return;
   try {
-    if (to.size() == 1) {
-      n_.snd(to[0], std::move(e).open());
-      return;
+    // Live (from this node): moved out, copied for the others. Packed: decoded once, and
+    // again per member only when the decoded values cannot be copied.
+    message m = count > 1 && e.packed() ? e.open_copy() : std::move(e).open();
+    for (const auto& l : g.locals) {
+      if (&l == last) break;
+      if (wanted(l)) n_.snd(l.port, m.copyable() ? m.copy() : e.open_copy());
     }
-    // Live (from this node): moved out, copied for the others. Packed: decoded once.
-    message first = e.packed() ? e.open_copy() : std::move(e).open();
-    if (first.copyable()) {
-      for (std::size_t i = 1; i < to.size(); ++i) n_.snd(to[i], first.copy());
-      n_.snd(to[0], std::move(first));
-    } else {
-      n_.snd(to[0], std::move(first));
-      for (std::size_t i = 1; i < to.size(); ++i) n_.snd(to[i], e.open_copy());
-    }
+    n_.snd(last->port, std::move(m));
   } catch (const std::exception& ex) {
     warn("group {}: a message from {} cannot be delivered here: {}", name, from.to_string(),
          ex.what());

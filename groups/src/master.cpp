@@ -63,7 +63,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     master_ = master;
     homes_ = std::move(homes);
     install();
-    set_role_entry(false);
+    set_role_entry();
     // Until the list of standbys comes, watch the master alone.
     watch({master_});
   }
@@ -153,17 +153,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
     keep.release();
   }
 
-  void set_role_entry(bool master) {
+  void set_role_entry() {
     std::lock_guard lock{st_->mutex};
     auto& r = st_->roles[name_];
     r.port = self_;
     r.epoch = epoch_;
-    r.master = master;
   }
 
   void become_master() {
     role_ = role::master;
-    set_role_entry(true);
+    set_role_entry();
     reg_ = st_->names.reg(registry_name(name_), self_);
     // Another master under the name (a concurrent create, or one across a healed
     // partition): the lower epoch is fenced.

@@ -35,11 +35,10 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   port_id agent_port;
   std::vector<subscription> services;
 
-  /// A role this node holds for a group: its port and epoch.
+  /// A role this node holds for a group (master or standby): its port and epoch.
   struct role {
     port_id port;
     std::uint64_t epoch = 0;
-    bool master = false;
   };
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
