@@ -118,7 +118,9 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     }
   }
 
-  /// Sends a local change to every linked node (posted under the mutex, so in order).
+  /// Sends a local change to every linked node (posted under the mutex, so in order). The
+  /// message still names this node as the owner (the format of earlier versions); receivers
+  /// take the owner from the link.
   void post_update(const char* kind, const std::string& name, const port_id& port) {
     owner.peval(self_port, [weak = weak_from_this(), kind, name, port] {
       auto self = weak.lock();
@@ -142,15 +144,21 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         !m.holds<std::vector<port_id>>(3)) {
       return;  // not ours to fail on: another version, or a bad peer
     }
+    // The owner is the node whose link brought the update (value 1, the owner a sender
+    // names, is ignored: any linked node could name another). Local messages are never
+    // updates: this node's own entries change only through reg.
+    const port_id origin = m.origin();
+    if (!origin) return;
     const auto& kind = m.get<std::string>(0);
-    const auto& from = m.get<std::string>(1);
+    const std::string from{origin.node()};
     const auto& names = m.get<std::vector<std::string>>(2);
     const auto& ports = m.get<std::vector<port_id>>(3);
     // Updates of a node that is not linked (any more) are stale: its entries went with it.
     if (from == own_id || !up.count(from) || names.size() != ports.size()) return;
     std::set<std::pair<std::string, port_id>> given;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (ports[i].node() == from && !names[i].empty() && names[i].size() <= max_name) {
+      if (ports[i].node_number() == origin.node_number() && !ports[i].is_node_port() &&
+          !names[i].empty() && names[i].size() <= max_name) {
         given.emplace(names[i], ports[i]);
       }
     }

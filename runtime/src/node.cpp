@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "coport/detail/interner.hpp"
 #include "log.hpp"
 #include "node_core.hpp"
 #include "timer_state.hpp"
@@ -185,6 +186,23 @@ bool node::deliver(const port_id& to, message msg) {
   return false;
 }
 
+bool node::deliver(const port_id& to, message msg, std::string_view origin) {
+  return deliver_from(to, std::move(msg), detail::node_names().find(origin));
+}
+
+bool node::deliver_from(const port_id& to, message msg, std::uint32_t origin) {
+  if (!msg) return true;
+  if (origin == 0 || origin > detail::max_origin) {
+    detail::log(detail::log_level::debug,
+                "node {}: a link delivered a message for {} from a node it cannot name", id(),
+                to.to_string());
+    core_->count_drop();
+    return false;
+  }
+  msg.get_node()->origin = origin;
+  return deliver(to, std::move(msg));
+}
+
 bool node::remote_port_died(const port_id& port, const reason& why) {
   return core_->remote().port_died(port, why);
 }
@@ -306,6 +324,11 @@ node& this_node() {
 
 bool in_port_context() noexcept {
   return current().core != nullptr;
+}
+
+port_id message_origin() noexcept {
+  auto& ctx = current();
+  return ctx.origin ? detail::make_port_id(ctx.origin, 0, 0) : port_id{};
 }
 
 }  // namespace coport

@@ -48,6 +48,8 @@ struct timer_state;
 struct context {
   node_core* core = nullptr;
   port_impl* port = nullptr;
+  /// The origin of the message being dispatched (message_node::origin; 0: made here).
+  std::uint32_t origin = 0;
 };
 /// Constant-initialised: reading it is a plain thread-local access.
 inline thread_local context current_context;

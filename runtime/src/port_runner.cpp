@@ -112,7 +112,8 @@ void node_core::dispatch(port_impl* p, message_node* n) {
     destroy_message(n);
     return;
   }
-  // run_port has set the port's context.
+  // run_port has set the port's context; the message's origin goes with it (message_origin).
+  current_context.origin = n->origin;
   try {
     if (n->kind == message_kind::closure) {
       message owner{n};

@@ -193,4 +193,47 @@ TEST_SUITE("network.registry") {
     n.c.run();
     CHECK(n.r[0]->get("fine") == std::vector<port_id>{b_port});
   }
+
+  TEST_CASE("a third node cannot add, remove or replace another node's entries") {
+    named_cluster n{{"forge-a", "forge-b", "forge-c"}};
+    auto a1 = n.c[0].port([](message&) {});
+    auto a2 = n.c[0].port([](message&) {});
+    auto g = n.r[0]->reg("svc", a1);
+    n.c.run();
+    REQUIRE(n.r[1]->get("svc") == std::vector<port_id>{a1});
+    auto b = *port_id::parse("forge-b");
+    // c claims to be a (the field that named the owner): it removes a's entry, adds one of
+    // a's ports under another name, then sends a snapshot of a's entries that holds none.
+    n.c[2].snd(b, "coport.registry", std::string{"remove"}, std::string{"forge-a"},
+               std::vector<std::string>{"svc"}, std::vector<port_id>{a1});
+    n.c[2].snd(b, "coport.registry", std::string{"add"}, std::string{"forge-a"},
+               std::vector<std::string>{"fake"}, std::vector<port_id>{a2});
+    n.c.run();
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{a1});
+    CHECK(n.r[1]->get("fake").empty());
+    n.c[2].snd(b, "coport.registry", std::string{"snapshot"}, std::string{"forge-a"},
+               std::vector<std::string>{}, std::vector<port_id>{});
+    n.c.run();
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{a1});
+    // A snapshot from c that names a's port as c's own changes nothing either.
+    n.c[2].snd(b, "coport.registry", std::string{"snapshot"}, std::string{"forge-c"},
+               std::vector<std::string>{"svc", "fake"}, std::vector<port_id>{a2, a2});
+    n.c.run();
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{a1});
+    CHECK(n.r[1]->get("fake").empty());
+    // c's own ports are c's to name, whatever the message says the owner is.
+    auto c1 = n.c[2].port([](message&) {});
+    n.c[2].snd(b, "coport.registry", std::string{"add"}, std::string{"forge-a"},
+               std::vector<std::string>{"mine"}, std::vector<port_id>{c1});
+    n.c.run();
+    CHECK(n.r[1]->get("mine") == std::vector<port_id>{c1});
+    // ... and they go with c's link, while a's stay a's until a removes them.
+    n.c.link(1, 2).break_link("test");
+    n.c.run();
+    CHECK(n.r[1]->get("mine").empty());
+    CHECK(n.r[1]->get("svc") == std::vector<port_id>{a1});
+    g.cancel();
+    n.c.run();
+    CHECK(n.r[1]->get("svc").empty());
+  }
 }

@@ -17,6 +17,7 @@
 
 #include "coport/detail/message_node.hpp"
 #include "coport/detail/signature.hpp"
+#include "coport/port_id.hpp"
 #include "coport/tag.hpp"
 
 namespace coport {
@@ -79,6 +80,12 @@ class message {
     if (!is<Ts...>()) throw bad_message_access{signature_error(detail::signature_of<Ts...>())};
     return static_cast<detail::payload_node<Ts...>*>(node_.get())->values;
   }
+
+  /// The node this message came from, as the transport established it (the authenticated
+  /// link it arrived on, never a value in it): that node's node port, with incarnation 0.
+  /// The null ID for a message made on this node (a local send, a timer, a monitor's
+  /// message, a `copy`) and for no message. Cheap: a field of the block, no lookup.
+  port_id origin() const noexcept;
 
   /// True when the message can be copied (every value is copyable).
   bool copyable() const noexcept { return node_ && node_->ops->copy; }

@@ -317,6 +317,14 @@ class node {
   /// (a message for another node is dropped and counted, so nothing bounces between nodes);
   /// returns false when the message was dropped because the port does not exist here.
   bool deliver(const port_id& to, message msg);
+  /// The same for a message that arrived on the authenticated link to node `origin` (its
+  /// ID): the message's `origin()` and, while a handler handles it, `message_origin()` name
+  /// that node. A message from an ID that is not interned, or interned beyond
+  /// `detail::max_origin`, is dropped and counted (it cannot be attributed). The ID is
+  /// looked up (lock-free) per message: `deliver_from` takes the interned number instead.
+  bool deliver(const port_id& to, message msg, std::string_view origin);
+  /// The same with the origin's interned node number (`port_id::node_number`).
+  bool deliver_from(const port_id& to, message msg, std::uint32_t origin);
   /// From the transport: the remote `port` died with `why` (or messages to it were lost);
   /// fires this node's monitors on it. Returns true when any monitor was there.
   bool remote_port_died(const port_id& port, const reason& why);
@@ -402,5 +410,15 @@ port_id self();
 node& this_node();
 /// True inside a port's context.
 bool in_port_context() noexcept;
+/// The node that the message being handled came from, as the transport established it (the
+/// authenticated link it arrived on; never a value in the message): that node's node port
+/// (incarnation 0), or the null ID when the message was made on this node (a local send, a
+/// timer, a closure run by `peval`/`psub`, a monitor's message), or outside a handler.
+/// Valid inside a `rcv` handler or a default handler, for the message it was called with,
+/// until it returns. A coroutine actor reads `message::origin()` of what its
+/// `receive` returned instead (a message taken from its mailbox may be older than the one
+/// that resumed it). Cost: a thread-local read; setting it costs the runner one store per
+/// message.
+port_id message_origin() noexcept;
 
 }  // namespace coport

@@ -12,6 +12,9 @@
 /// owners: once links are stable, every node's `get` gives the same set; between two
 /// owners' changes no order is promised. After a partition heals, the snapshots exchanged
 /// on the new links make every replica converge again.
+/// The owner of an entry is the node whose link brought it (`message::origin`, the node the
+/// transport authenticated), never a value in the update: a node can add, remove or
+/// replace entries of its own ports only, and only while it is linked.
 /// The registry is a service port on the node (tag `coport.registry` of the node port); it
 /// uses the runtime's public API and node events only.
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it; every node

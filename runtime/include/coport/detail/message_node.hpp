@@ -37,13 +37,22 @@ enum class message_kind : std::uint8_t {
   kill,     ///< wakes a port that was killed so that it tears down
 };
 
+/// The largest node number a message block can name as its origin (24 bits, so that the
+/// field fits in the head's padding; the transport's peers have numbers below 2^18).
+inline constexpr std::uint32_t max_origin = (1u << 24) - 1;
+
 /// The common head of every message block.
 struct message_node {
   message_node* next = nullptr;
   const message_ops* ops = nullptr;
   tag tag_;
   message_kind kind = message_kind::user;
+  /// The interned ID of the node whose link delivered the block, as the transport
+  /// established it (node::deliver sets it); 0 for a block made on this node.
+  std::uint32_t origin : 24 = 0;
 };
+static_assert(sizeof(void*) != 8 || sizeof(message_node) == 24,
+              "the origin field must fit in the message head's padding");
 
 // -- allocation of message blocks: per-thread free lists (message_pool.cpp) ----------------------
 
