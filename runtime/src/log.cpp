@@ -44,10 +44,95 @@ log_level current_log_level() noexcept {
   return level_in_force().load(std::memory_order_relaxed);
 }
 
+namespace {
+
+/// The length of the UTF-8 sequence at the start of `s` when it is one well-formed
+/// character that is not a C1 control (U+0080..U+009F: U+009B is a terminal's CSI), else 0.
+/// `s` starts with a byte >= 0x80.
+std::size_t printable_utf8(std::string_view s) noexcept {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  auto tail = [&](std::size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
+  unsigned char c = b(0);
+  if (c >= 0xc2 && c <= 0xdf) {
+    if (!tail(1)) return 0;
+    return c == 0xc2 && b(1) < 0xa0 ? 0 : 2;  // U+0080..U+009F: C1 controls
+  }
+  if (c >= 0xe0 && c <= 0xef) {
+    if (!tail(1) || !tail(2)) return 0;
+    if (c == 0xe0 && b(1) < 0xa0) return 0;   // overlong
+    if (c == 0xed && b(1) >= 0xa0) return 0;  // a UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (!tail(1) || !tail(2) || !tail(3)) return 0;
+    if (c == 0xf0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xf4 && b(1) >= 0x90) return 0;  // beyond U+10FFFF
+    return 4;
+  }
+  return 0;  // a continuation byte alone, 0xc0, 0xc1, 0xf5..0xff
+}
+
+/// Where the run of bytes from `from` that go into a log line as they are ends: printable
+/// ASCII and printable UTF-8 characters. Control characters (C0, DEL, C1) and bytes that
+/// are not UTF-8 must be escaped.
+std::size_t verbatim(std::string_view s, std::size_t from) noexcept {
+  std::size_t i = from;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      ++i;
+    } else if (c >= 0x80) {
+      std::size_t n = printable_utf8(s.substr(i));
+      if (n == 0) break;
+      i += n;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/// Appends `s` with every byte that `verbatim` stops at written as a visible escape (\n,
+/// \r, \t, else \xNN), so that a line holds no control character whatever its text came
+/// from (a kill reason or a name a peer sent): it cannot forge a line or drive a terminal.
+void append_escaped(std::string& out, std::string_view s, std::size_t from) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::size_t i = from;
+  while (i < s.size()) {
+    std::size_t end = verbatim(s, i);
+    out.append(s.substr(i, end - i));
+    if (end == s.size()) break;
+    auto c = static_cast<unsigned char>(s[end]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+      out.append(e, 4);
+    }
+    i = end + 1;
+  }
+}
+
+}  // namespace
+
 void write_log(log_level level, std::string_view line) noexcept {
-  static constexpr const char* names[] = {"off", "error", "warn", "info", "debug", "trace"};
+  static constexpr std::string_view names[] = {"off", "error", "warn", "info", "debug", "trace"};
   try {
-    std::string text = fmt::format("coport [{}] {}\n", names[static_cast<int>(level)], line);
+    std::string_view name = names[static_cast<int>(level)];
+    // One scan; the common line (nothing to escape) is copied once, into the line written.
+    std::size_t clean = verbatim(line, 0);
+    std::string text;
+    text.reserve(name.size() + line.size() + 11 + (clean == line.size() ? 0 : 16));
+    text += "coport [";
+    text += name;
+    text += "] ";
+    text.append(line.substr(0, clean));
+    if (clean != line.size()) append_escaped(text, line, clean);
+    text += '\n';
     std::fwrite(text.data(), 1, text.size(), stderr);
   } catch (...) {
   }
