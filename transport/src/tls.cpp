@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <stdexcept>
 
@@ -162,6 +163,52 @@ std::string tls_session::peer_subject() const {
   char buf[256] = {};
   X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf - 1);
   return buf;
+}
+
+std::vector<std::string> tls_session::certificate_node_ids() const {
+  if (!ready_ || SSL_get_verify_result(ssl_) != X509_V_OK) return {};
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  return cert ? node_ids_in_certificate(cert) : std::vector<std::string>{};
+}
+
+bool tls_session::certificate_names(std::string_view node_id) const {
+  if (node_id.empty()) return false;
+  for (const auto& id : certificate_node_ids()) {
+    if (id == node_id) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> node_ids_in_certificate(X509* cert) {
+  std::vector<std::string> ids;
+  constexpr std::string_view scheme = "coport:";
+  int critical = 0;
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr));
+  if (!names && critical != -1) return {};  // several subjectAltName extensions, or a bad one
+  bool any_uri = false;
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    std::string_view text{reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                          static_cast<std::size_t>(ASN1_STRING_length(uri))};
+    if (text.substr(0, scheme.size()) != scheme) continue;
+    any_uri = true;
+    ids.emplace_back(text.substr(scheme.size()));
+  }
+  GENERAL_NAMES_free(names);
+  if (any_uri) return ids;
+  // No coport: URI: the CN, when there is exactly one.
+  X509_NAME* subject = X509_get_subject_name(cert);
+  int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, at) >= 0) return {};
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at)));
+  if (n < 0) return {};
+  ids.emplace_back(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return ids;
 }
 
 }  // namespace coport::transport

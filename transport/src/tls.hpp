@@ -4,7 +4,9 @@
 /// stream, with OpenSSL's memory BIOs: the channel hands received bytes in and takes bytes
 /// to send out, so TLS adds no thread, socket or buffer policy of its own (this is what
 /// Asio's ssl::stream does inside, minus its one-operation-at-a-time rule, which the
-/// channel's batched writes from many threads would have to work around).
+/// channel's batched writes from many threads would have to work around). The session
+/// tells which node IDs the peer's certificate names, for the protocol to check against
+/// the ID the peer's hello claims.
 /// Threading: a context is shared and immutable after construction; a session is used by
 /// one channel's strand only. Lifetime: a session holds its context.
 
@@ -12,12 +14,14 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coport/transport/tcp.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
+typedef struct x509_st X509;
 
 namespace coport::transport {
 
@@ -34,6 +38,13 @@ class tls_context {
  private:
   SSL_CTX* ctx_ = nullptr;
 };
+
+/// The node IDs a certificate names: each subjectAltName URI `coport:<nodeid>` (the
+/// preferred form, several allowed), or, only when there is no such URI, the subject's CN
+/// when it has exactly one. Other alternative names (DNS, other URI schemes) name no node.
+/// Empty: it names none (no coport: URI and no single CN, or a malformed or repeated
+/// subjectAltName extension).
+std::vector<std::string> node_ids_in_certificate(X509* cert);
 
 /// One connection's TLS state.
 class tls_session {
@@ -57,6 +68,14 @@ class tls_session {
   void take_output(std::vector<std::byte>& out);
   /// What the peer's certificate says (subject), once ready.
   std::string peer_subject() const;
+  /// The node IDs the peer's certificate names (see node_ids_in_certificate); none before
+  /// the handshake ended with a certificate that chains to the CA.
+  std::vector<std::string> certificate_node_ids() const;
+  /// True when the peer's certificate names node `node_id` (exactly, case and all): what
+  /// the protocol checks against the ID the peer claims in its hello, so that a certificate
+  /// the CA signed for one node is no use for another. False before the handshake's end
+  /// and for "".
+  bool certificate_names(std::string_view node_id) const;
 
  private:
   std::string failure(int code, const char* what);
