@@ -1,8 +1,10 @@
 // coport::network::config_file — reading, checking, changing and resolving profiles.
 #include "coport/network/config.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +26,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-enum class kind { text, list, seconds, bytes };
+enum class kind { text, list, seconds, bytes, boolean };
 
 struct key_spec {
   config_key info;
@@ -37,7 +39,11 @@ const std::vector<key_spec>& specs() {
        kind::text},
       {{"binds", "list", "where to listen: host:port, [v6]:port, *:port, *"}, kind::list},
       {{"seeds", "list", "host:port of nodes to join the network through"}, kind::list},
-      {{"secret", "text", "the shared secret of the network (coport gensecret)"}, kind::text},
+      {{"secret", "text",
+        "the shared secret of the network, at least 22 characters (coport gensecret)"},
+       kind::text},
+      {{"insecure", "bool", "true: accept a secret shorter than 22 characters (guessable)"},
+       kind::boolean},
       {{"cert", "text", "TLS: this node's certificate (PEM file)"}, kind::text},
       {{"key", "text", "TLS: this node's private key (PEM file)"}, kind::text},
       {{"ca", "text", "TLS: the CA certificate that signs every node's (PEM file)"}, kind::text},
@@ -141,6 +147,9 @@ struct config_file::impl {
           throw fail("expected a whole number of bytes, from 1024 to 2^40");
         }
         break;
+      case kind::boolean:
+        if (!v.is_boolean()) throw fail("expected true or false");
+        break;
     }
     if (key == "nodeid") {
       auto id = v.get<std::string>();
@@ -205,6 +214,42 @@ struct config_file::impl {
     }
     // Every parent exists, and no chain loops.
     for (const auto& name : names()) chain(name);
+    check_secrets();
+  }
+
+  /// Every section (the global one and each profile, with what it inherits) holds no secret
+  /// shorter than min_secret_size unless it is insecure. `in_file`: errors name the line.
+  void check_secrets(bool in_file = true) const {
+    auto check = [&](std::string_view profile, const json& secret, const json& insecure,
+                     bool sets_secret) {
+      if (!secret.is_string() || (insecure.is_boolean() && insecure.get<bool>())) return;
+      auto size = secret.get_ref<const std::string&>().size();
+      if (size == 0 || size >= min_secret_size) return;
+      throw config_error{fmt::format("{}{}: key \"secret\": {}",
+                                     in_file ? where(profile, sets_secret ? "secret" : "") : "",
+                                     section(profile), too_short(size))};
+    };
+    auto value = [](const json& section, const char* key) {
+      auto it = section.find(key);
+      return it == section.end() ? json{} : *it;
+    };
+    json secret = value(root, "secret"), insecure = value(root, "insecure");
+    check({}, secret, insecure, true);
+    for (const auto& name : names()) {
+      json s = secret, i = insecure;
+      for (const json* p : chain(name)) {
+        if (p->contains("secret")) s = (*p)["secret"];
+        if (p->contains("insecure")) i = (*p)["insecure"];
+      }
+      check(name, s, i, profile(name)->contains("secret"));
+    }
+  }
+
+  static std::string too_short(std::size_t size) {
+    return fmt::format(
+        "{} characters, fewer than {} (128 bits): make one with `coport gensecret`, or set "
+        "\"insecure\": true to accept a secret that can be guessed",
+        size, min_secret_size);
   }
 
   std::vector<std::string> names() const {
@@ -248,7 +293,7 @@ struct config_file::impl {
   }
 
   /// A value from text, as a command line gives it.
-  json from_text(std::string_view profile, const std::string& key, std::string_view text) const {
+  json from_text(std::string_view profile, const std::string& key, std::string_view given) const {
     const key_spec* spec = find_spec(key);
     if (!spec) {
       throw config_error{fmt::format("{}: key \"{}\": unknown key (known: {})", section(profile),
@@ -256,28 +301,28 @@ struct config_file::impl {
     }
     auto bad = [&](const char* what) {
       return config_error{
-          fmt::format("{}: key \"{}\": '{}' is not {}", section(profile), key, text, what)};
+          fmt::format("{}: key \"{}\": '{}' is not {}", section(profile), key, given, what)};
     };
     json v;
     switch (spec->k) {
       case kind::text:
-        v = std::string{text};
+        v = std::string{given};
         break;
       case kind::list:
-        if (!text.empty() && text.front() == '[') {
-          v = json::parse(text, nullptr, false);
+        if (!given.empty() && given.front() == '[') {
+          v = json::parse(given, nullptr, false);
           if (v.is_discarded()) throw bad("a JSON array");
         } else {
           v = json::array();
           std::string item;
-          std::istringstream in{std::string{text}};
+          std::istringstream in{std::string{given}};
           while (std::getline(in, item, ',')) {
             if (!item.empty()) v.push_back(item);
           }
         }
         break;
       case kind::seconds: {
-        std::string t{text};
+        std::string t{given};
         char* end = nullptr;
         errno = 0;
         double d = std::strtod(t.c_str(), &end);
@@ -286,7 +331,7 @@ struct config_file::impl {
         break;
       }
       case kind::bytes: {
-        std::string t{text};
+        std::string t{given};
         char* end = nullptr;
         errno = 0;
         unsigned long long b = std::strtoull(t.c_str(), &end, 10);
@@ -294,6 +339,15 @@ struct config_file::impl {
         v = static_cast<std::uint64_t>(b);
         break;
       }
+      case kind::boolean:
+        if (given == "true") {
+          v = true;
+        } else if (given == "false") {
+          v = false;
+        } else {
+          throw bad("true or false");
+        }
+        break;
     }
     check_value(profile, key, v, /*in_file=*/false);
     return v;
@@ -369,26 +423,50 @@ bool config_file::has_key(std::string_view profile, std::string_view key) const 
 
 void config_file::set(std::string_view profile, std::string_view key, std::string_view value) {
   std::string k{key};
-  json* section = &impl_->root;
-  if (!profile.empty()) {
-    section = &impl_->root["profiles"][std::string{profile}];
-    if (section->is_null()) *section = json::object();
+  if (value.empty() && !find_spec(k)) impl_->from_text(profile, k, value);  // unknown key
+  if (value.empty() && k == "secret") {
+    throw config_error{fmt::format(
+        "{}: key \"secret\": an empty value does not remove the secret: `coport delsecret{}` "
+        "does",
+        impl::section(profile), profile.empty() ? "" : " " + std::string{profile})};
   }
-  if (value.empty()) {
-    if (!find_spec(k)) impl_->from_text(profile, k, value);  // the unknown-key error
-    section->erase(k);
-    return;
-  }
-  json v = impl_->from_text(profile, k, value);
-  json saved = *section;
-  (*section)[k] = std::move(v);
-  if (k == "parent") {
-    try {
-      impl_->chain(profile);
-    } catch (...) {
-      *section = std::move(saved);
-      throw;
+  json v = value.empty() ? json{} : impl_->from_text(profile, k, value);
+  json saved = impl_->root;  // put back whole when the change is refused
+  try {
+    json* section = &impl_->root;
+    if (!profile.empty()) {
+      section = &impl_->root["profiles"][std::string{profile}];
+      if (section->is_null()) *section = json::object();
     }
+    if (value.empty()) {
+      section->erase(k);
+    } else {
+      (*section)[k] = std::move(v);
+    }
+    if (k == "parent") impl_->chain(profile);
+    impl_->check_secrets(/*in_file=*/false);
+  } catch (...) {
+    impl_->root = std::move(saved);
+    throw;
+  }
+}
+
+void config_file::remove_key(std::string_view profile, std::string_view key) {
+  if (!profile.empty() && !has_profile(profile)) {
+    throw config_error{fmt::format("{}: no profile \"{}\"", impl_->path.string(), profile)};
+  }
+  if (!has_key(profile, key)) {
+    throw config_error{
+        fmt::format("{}: {} sets no \"{}\"", impl_->path.string(), impl::section(profile), key)};
+  }
+  json saved = impl_->root;
+  try {
+    json& section = profile.empty() ? impl_->root : impl_->root["profiles"][std::string{profile}];
+    section.erase(std::string{key});
+    impl_->check_secrets(/*in_file=*/false);
+  } catch (...) {
+    impl_->root = std::move(saved);
+    throw;
   }
 }
 
@@ -413,28 +491,105 @@ std::string config_file::show(std::string_view profile) const {
   return p->dump(2);
 }
 
+namespace {
+
+/// A file descriptor closed at the end of its scope.
+struct unique_fd {
+  int fd = -1;
+  explicit unique_fd(int f) : fd{f} {}
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  /// Closes it now; false (errno set) when close reports an error.
+  bool close() {
+    int f = fd;
+    fd = -1;
+    return ::close(f) == 0;
+  }
+};
+
+/// `n` random base62 characters (OpenSSL).
+std::string random_base62(std::size_t n) {
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::vector<unsigned char> bytes(n);
+  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) {
+    throw std::runtime_error{"coport: RAND_bytes failed"};
+  }
+  std::string out;
+  for (unsigned char b : bytes) out += digits[b % 62];
+  return out;
+}
+
+}  // namespace
+
 void config_file::save() const {
   const auto& path = impl_->path;
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  auto temporary = path;
-  temporary += fmt::format(".{}.tmp", ::getpid());
-  {
-    std::ofstream out{temporary, std::ios::binary | std::ios::trunc};
-    out << impl_->root.dump(2) << "\n";
-    out.close();
-    if (!out) {
-      throw config_error{
-          fmt::format("{}: cannot be written: {}", temporary.string(), std::strerror(errno))};
-    }
+  auto fail = [&](const std::string& why) {
+    return config_error{fmt::format("{}: cannot be written: {}", path.string(), why)};
+  };
+  auto failed = [&](const char* what) {
+    return fail(fmt::format("{}: {}", what, std::strerror(errno)));
+  };
+  std::string text;
+  try {
+    text = impl_->root.dump(2) + "\n";
+  } catch (const json::exception& e) {  // text that is not UTF-8
+    std::string what = e.what();
+    auto at = what.find("] ");
+    throw fail(at == std::string::npos ? what : what.substr(at + 2));
   }
-  std::filesystem::permissions(
-      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-      ec);  // it holds the secret
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::filesystem::remove(temporary);
-    throw config_error{fmt::format("{}: cannot be written: {}", path.string(), ec.message())};
+  auto name = path.filename().string();
+  if (name.empty() || name == "." || name == "..") throw fail("not a file name");
+  auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path{"."};
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // a failure shows as the open's
+  unique_fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0) throw failed("cannot open its directory");
+  struct stat st {};
+  if (::fstatat(d.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      // The rename would replace the link itself; refused rather than silently unlinked.
+      throw config_error{fmt::format(
+          "{}: is a symbolic link: not written (give the file it points to with --config or "
+          "$COPORT_CONFIG, or remove the link)",
+          path.string())};
+    }
+    if (!S_ISREG(st.st_mode)) throw fail("it is not a regular file");
+  } else if (errno != ENOENT) {
+    throw failed("cannot look at it");
+  }
+  // A new file of a random name beside it, created 0600 (it holds the secret) and never
+  // through anything planted there (O_EXCL fails on any existing name, links included).
+  std::string temporary;
+  unique_fd f{-1};
+  for (int attempt = 0; attempt < 16 && f.fd < 0; ++attempt) {
+    temporary = fmt::format(".{}.{}.tmp", name.substr(0, 200), random_base62(12));
+    f.fd = ::openat(d.fd, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+    if (f.fd < 0 && errno != EEXIST) break;
+  }
+  if (f.fd < 0) throw failed("cannot create a temporary file in its directory");
+  try {
+    if (::fchmod(f.fd, 0600) != 0) throw failed("chmod");  // 0600 whatever the umask
+    for (std::size_t done = 0; done < text.size();) {
+      auto n = ::write(f.fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw failed("write");
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(f.fd) != 0) throw failed("fsync");
+    if (!f.close()) throw failed("close");
+    if (::renameat(d.fd, temporary.c_str(), d.fd, name.c_str()) != 0) throw failed("rename");
+  } catch (...) {
+    ::unlinkat(d.fd, temporary.c_str(), 0);  // the original is untouched
+    throw;
+  }
+  // The rename is durable once the directory is (some file systems cannot sync one).
+  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != EROFS) {
+    throw config_error{fmt::format("{}: written, but its directory could not be synced: {}",
+                                   path.string(), std::strerror(errno))};
   }
 }
 
@@ -454,6 +609,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.seeds = list();
   else if (key == "secret")
     c.secret = v.get<std::string>();
+  else if (key == "insecure")
+    c.insecure = v.get<bool>();
   else if (key == "cert")
     c.tls.cert = v.get<std::string>();
   else if (key == "key")
@@ -513,6 +670,9 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
   if (c.node_timeout < 2 * c.heartbeat_interval) {
     throw fail("key \"node_timeout\": must be at least two heartbeat intervals");
   }
+  if (!c.secret.empty() && c.secret.size() < min_secret_size && !c.insecure) {
+    throw fail("key \"secret\": " + impl::too_short(c.secret.size()));
+  }
   return c;
 }
 
@@ -525,6 +685,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["binds"] = c.binds;
   out["seeds"] = c.seeds;
   out["secret"] = c.secret.empty() ? "" : "(set)";
+  out["insecure"] = c.insecure;
   out["cert"] = c.tls.cert;
   out["key"] = c.tls.key;
   out["ca"] = c.tls.ca;

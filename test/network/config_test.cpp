@@ -1,11 +1,18 @@
 // Configuration profiles: the file, its errors (file, line, key), changes, and resolution.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <coport/network/config.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 using namespace coport::network;
 using namespace std::string_literals;
@@ -13,7 +20,7 @@ using namespace std::string_literals;
 namespace {
 
 const char* const sample = R"({
-  "secret": "global-secret",
+  "secret": "global-secret-of-22-chars",
   "seeds": ["127.0.0.1:4040"],
   "node_timeout": 4,
   "profiles": {
@@ -38,6 +45,37 @@ std::string contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos ? part : text;
 }
 
+/// The whole content of the file `path` ("" when it cannot be read).
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Everything that can be read from `fd` from its start.
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  off_t at = 0;
+  while ((n = ::pread(fd, buf, sizeof buf, at)) > 0) {
+    out.append(buf, static_cast<std::size_t>(n));
+    at += n;
+  }
+  return out;
+}
+
+/// The names in `dir`.
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator{dir}) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 /// A temporary directory, removed at the end.
 struct temp_dir {
   std::filesystem::path path;
@@ -53,13 +91,13 @@ struct temp_dir {
 TEST_SUITE("network.config") {
   TEST_CASE("a profile resolves over its parents, the global section and values from code") {
     auto f = config_file::parse(sample, "cfg.json");
-    auto c = f.resolve("worker", {{"max_frame", "2048"}, {"secret", "from code"}});
+    auto c = f.resolve("worker", {{"max_frame", "2048"}, {"secret", "from code, 22 characters"}});
     CHECK(c.profile == "worker");
     CHECK(c.nodeid == "anon/");                            // from the parent "seed"
     CHECK(c.binds == std::vector<std::string>{"*:4040"});  // the child beats the grandparent
     CHECK(c.heartbeat_interval == std::chrono::milliseconds{500});  // the grandparent
     CHECK(c.node_timeout == std::chrono::milliseconds{4000});       // the global section
-    CHECK(c.secret == "global-secret");                             // the file beats code
+    CHECK(c.secret == "global-secret-of-22-chars");                 // the file beats code
     CHECK(c.max_frame == 2048);  // code fills what the file leaves
     CHECK(c.services == std::vector<std::string>{"echo", "log"});
     // Overrides (coport run ... KEY VALUE) beat everything.
@@ -132,7 +170,7 @@ TEST_SUITE("network.config") {
     f.set("seed", "nodeid", "anon/");
     f.set("seed", "binds", "*:4040");
     f.set("seed", "heartbeat_interval", "0.25");
-    f.set("", "secret", "s3");
+    f.set("", "secret", "s3-a-secret-of-22-chars");
     f.set("w", "parent", "seed");
     CHECK(contains(error_of([&] { f.set("seed", "colour", "red"); }), "unknown key") ==
           "unknown key");
@@ -144,7 +182,7 @@ TEST_SUITE("network.config") {
     auto c = g.resolve("w");
     CHECK(c.binds == std::vector<std::string>{"*:4040"});
     CHECK(c.heartbeat_interval == std::chrono::milliseconds{250});
-    CHECK(c.secret == "s3");
+    CHECK(c.secret == "s3-a-secret-of-22-chars");
     CHECK(contains(error_of([&] { g.remove_profile("seed"); }), "parent of") == "parent of");
     g.set("seed", "binds", "");  // an empty value removes the key
     CHECK(g.resolve("seed").binds.empty());
@@ -169,5 +207,163 @@ TEST_SUITE("network.config") {
     CHECK(a != b);
     CHECK(a.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
           std::string::npos);
+  }
+
+  TEST_CASE("a save writes nothing through a file or a link planted at the old temporary name") {
+    // Today's name was predictable ("<file>.<pid>.tmp"): another user pre-created it in a
+    // shared directory and kept it open, or made it a link to a file of ours.
+    temp_dir dir;
+    auto path = dir.path / "config.json";
+    auto planted = path;
+    planted += ".";
+    planted += std::to_string(::getpid()) + ".tmp";
+    const std::string secret = generate_secret();
+    {
+      int fd = ::open(planted.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      REQUIRE(fd >= 0);
+      if (::geteuid() == 0) REQUIRE(::fchown(fd, 65534, 65534) == 0);  // nobody's
+      auto f = config_file::load(path);
+      f.set("", "secret", secret);
+      f.save();
+      CHECK(read_fd(fd).find(secret) == std::string::npos);  // the other user reads nothing
+      ::close(fd);
+      struct stat st {};
+      REQUIRE(::lstat(path.c_str(), &st) == 0);
+      CHECK(S_ISREG(st.st_mode));
+      CHECK((st.st_mode & 07777) == 0600);
+      CHECK(st.st_uid == ::geteuid());  // ours, not the planter's
+      CHECK(read_all(path).find(secret) != std::string::npos);
+      std::filesystem::remove(planted);
+    }
+    {
+      auto victim = dir.path / "victim";
+      std::ofstream{victim} << "victim\n";
+      std::filesystem::create_symlink(victim, planted);
+      auto f = config_file::load(path);
+      f.set("", "secret", generate_secret());
+      f.save();
+      CHECK(read_all(victim) == "victim\n");  // the link's target is unchanged
+      CHECK(std::filesystem::is_symlink(planted));
+    }
+  }
+
+  TEST_CASE("a save refuses a configuration file that is a symbolic link and leaves its target") {
+    temp_dir dir;
+    auto path = dir.path / "config.json";
+    auto victim = dir.path / "victim";
+    std::ofstream{victim} << "victim\n";
+    std::filesystem::create_symlink(victim, path);
+    config_file f{path};
+    f.set("", "secret", generate_secret());
+    auto e = error_of([&] { f.save(); });
+    CHECK(contains(e, path.string()) == path.string());
+    CHECK(contains(e, "is a symbolic link") == "is a symbolic link");
+    CHECK(read_all(victim) == "victim\n");
+    CHECK(std::filesystem::is_symlink(path));
+    CHECK(names_in(dir.path) == std::vector<std::string>{"config.json", "victim"});
+  }
+
+  TEST_CASE("a save that fails keeps the original file and leaves no temporary file behind") {
+    temp_dir dir;
+    auto path = dir.path / "config.json";
+    auto f = config_file::load(path);
+    f.set("", "secret", generate_secret());
+    f.save();
+    auto before = read_all(path);
+    // The target became a directory: the rename fails after everything was written.
+    std::filesystem::remove(path);
+    std::filesystem::create_directory(path);
+    std::ofstream{path / "keep"} << "x";
+    f.set("", "log_level", "info");
+    auto e = error_of([&] { f.save(); });
+    CHECK(contains(e, "cannot be written") == "cannot be written");
+    CHECK(names_in(dir.path) == std::vector<std::string>{"config.json"});
+    CHECK(read_all(path / "keep") == "x");
+  }
+
+  TEST_CASE("a secret shorter than 22 characters (128 bits) is refused unless insecure is set") {
+    auto global = error_of([] { config_file::parse("{\n \"secret\": \"hunter2\"\n}", "g.json"); });
+    CHECK(contains(global, "g.json:2: the global section: key \"secret\"") ==
+          "g.json:2: the global section: key \"secret\"");
+    CHECK(contains(global, "7 characters, fewer than 22") == "7 characters, fewer than 22");
+    CHECK(contains(global, "coport gensecret") == "coport gensecret");
+    CHECK(global.find("hunter2") == std::string::npos);  // never printed
+    auto profile = error_of([] {
+      config_file::parse(R"({"profiles": {"p": {"secret": "123456789012345678901"}}})", "p");
+    });
+    CHECK(contains(profile, "profile \"p\": key \"secret\": 21 characters") ==
+          "profile \"p\": key \"secret\": 21 characters");
+    // A global short secret is refused even when one profile is insecure: the others use it.
+    CHECK(!error_of([] {
+             config_file::parse(R"({"secret": "short", "profiles": {"p": {"insecure": true}}})",
+                                "x");
+           }).empty());
+    // 22 characters pass; so does a short one where the profile (or a parent) says insecure.
+    CHECK(config_file::parse(R"({"secret": "1234567890123456789012"})", "ok").resolve().secret ==
+          "1234567890123456789012");
+    auto weak = config_file::parse(
+        R"({"profiles": {"lab": {"secret": "short", "insecure": true}, "kid": {"parent": "lab"}}})",
+        "w");
+    CHECK(weak.resolve("kid").secret == "short");
+    CHECK(weak.resolve("kid").insecure);
+    CHECK(!weak.resolve("lab", {}, {}).secret.empty());
+    CHECK(contains(weak.show_resolved("kid"), "\"insecure\": true") == "\"insecure\": true");
+    // A child that turns insecure off again cannot inherit the short secret.
+    auto child = error_of([] {
+      config_file::parse(
+          R"({"profiles": {"lab": {"secret": "short", "insecure": true},
+                           "kid": {"parent": "lab", "insecure": false}}})",
+          "c");
+    });
+    CHECK(contains(child, "profile \"kid\": key \"secret\"") == "profile \"kid\": key \"secret\"");
+    // insecure is true or false, nothing else.
+    auto type = error_of([] { config_file::parse(R"({"insecure": "yes"})", "t"); });
+    CHECK(contains(type, "key \"insecure\": expected true or false") ==
+          "key \"insecure\": expected true or false");
+    // Values from code and overrides are checked too.
+    auto f = config_file::parse(R"({"profiles": {"p": {}}})", "f");
+    CHECK(contains(error_of([&] {
+                     f.resolve("p", {{"secret", "short"}});
+                   }),
+                   "key \"secret\": 5 characters") == "key \"secret\": 5 characters");
+    CHECK(contains(error_of([&] {
+                     f.resolve("p", {}, {{"secret", "short"}});
+                   }),
+                   "key \"secret\": 5 characters") == "key \"secret\": 5 characters");
+    CHECK(f.resolve("p", {}, {{"secret", "short"}, {"insecure", "true"}}).secret == "short");
+    CHECK(!f.resolve("p").insecure);
+    CHECK(contains(f.show_resolved("p"), "\"insecure\": false") == "\"insecure\": false");
+  }
+
+  TEST_CASE("set refuses a short secret unless its section is insecure, and an empty one") {
+    config_file f{"mem.json"};
+    auto shortish = error_of([&] { f.set("", "secret", "hunter2"); });
+    CHECK(contains(shortish, "7 characters, fewer than 22") == "7 characters, fewer than 22");
+    CHECK(!f.has_key("", "secret"));
+    f.set("", "secret", generate_secret());  // gensecret's secrets pass
+    CHECK(f.resolve().secret.size() == 43);
+    f.set("p", "insecure", "true");
+    f.set("p", "secret", "hunter2");
+    CHECK(f.resolve("p").secret == "hunter2");
+    // Turning insecure off (or removing it) under a short secret is refused, nothing changed.
+    CHECK(contains(error_of([&] { f.set("p", "insecure", "false"); }), "fewer than 22") ==
+          "fewer than 22");
+    CHECK(contains(error_of([&] { f.set("p", "insecure", ""); }), "fewer than 22") ==
+          "fewer than 22");
+    CHECK(f.resolve("p").insecure);
+    CHECK(contains(error_of([&] { f.set("p", "insecure", "maybe"); }), "true or false") ==
+          "true or false");
+    // An empty value never removes a secret; remove_key does, and says when there is none.
+    auto empty = error_of([&] { f.set("", "secret", ""); });
+    CHECK(contains(empty, "delsecret") == "delsecret");
+    CHECK(f.has_key("", "secret"));
+    CHECK(!error_of([&] { f.set("p", "secret", ""); }).empty());
+    CHECK(f.resolve("p").secret == "hunter2");
+    f.remove_key("", "secret");
+    CHECK(!f.has_key("", "secret"));
+    CHECK(contains(error_of([&] { f.remove_key("", "secret"); }), "sets no \"secret\"") ==
+          "sets no \"secret\"");
+    CHECK(contains(error_of([&] { f.remove_key("ghost", "secret"); }), "no profile") ==
+          "no profile");
   }
 }

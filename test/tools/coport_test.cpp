@@ -4,14 +4,17 @@
 // secret; every wait is bounded; the children are killed when the test ends.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/process.hpp"
 
@@ -44,6 +47,26 @@ struct scratch {
   }
 };
 
+/// Runs `command` with /bin/sh; its exit code and what it printed (both streams, through a
+/// pipe: not a file, so that a file size limit on the command does not cut its output).
+std::pair<int, std::string> shell(const std::string& command) {
+  std::string text;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -53,8 +76,9 @@ bool has(const std::string& text, const std::string& part) {
 TEST_SUITE("tools.coport") {
   TEST_CASE("wrong arguments get a usage line and exit code 2") {
     scratch s;
-    for (const char* args : {"", "frob", "profile", "profile seed", "profile seed nodeid",
-                             "run profile", "run nodeid", "showconfig a b", "showprofile a b"}) {
+    for (const char* args :
+         {"", "frob", "profile", "profile seed", "profile seed nodeid", "run profile", "run nodeid",
+          "showconfig a b", "showprofile a b", "delsecret a b"}) {
       auto [code, text] = s.run(args);
       CHECK_MESSAGE(code == 2, args);
       CHECK_MESSAGE(has(text, "usage: coport"), args);
@@ -125,5 +149,80 @@ TEST_SUITE("tools.coport") {
     member.signal(SIGINT);
     CHECK(has(member.expect("node member/"), "stopping (SIGINT)"));
     CHECK(has(seed.expect("node member/"), " down: "));
+  }
+
+  TEST_CASE("set secret '' is refused and keeps the secret; delsecret removes it explicitly") {
+    scratch s;
+    REQUIRE(s.run("profile a nodeid a").first == 0);  // generates the global secret
+    auto before = read_all(s.config);
+    REQUIRE(has(before, "\"secret\""));
+    auto [c1, t1] = s.run("set secret ''");
+    CHECK(c1 == 1);
+    CHECK(has(t1, "key \"secret\": an empty value does not remove the secret"));
+    CHECK(has(t1, "coport delsecret"));
+    CHECK(read_all(s.config) == before);  // neither removed nor replaced
+    CHECK(s.run("profile a secret ''").first == 1);
+    CHECK(read_all(s.config) == before);
+    auto [c2, t2] = s.run("delsecret");
+    CHECK(c2 == 0);
+    CHECK(has(t2, "removed the secret of the global section"));
+    CHECK(!has(read_all(s.config), "\"secret\""));
+    CHECK(has(s.run("showconfig a").second, "\"secret\": \"\""));
+    auto [c3, t3] = s.run("delsecret");
+    CHECK(c3 == 1);
+    CHECK(has(t3, "the global section sets no \"secret\""));
+    // A profile's own secret, by name.
+    REQUIRE(s.run("gensecret").first == 0);
+    REQUIRE(s.run("profile a secret abcdefghijklmnopqrstuvwxyz").first == 0);
+    CHECK(s.run("delsecret a").first == 0);
+    CHECK(!has(s.run("showprofile a").second, "secret"));
+    CHECK(has(s.run("showprofile").second, "\"secret\""));  // the global one is still there
+    CHECK(s.run("delsecret ghost").first == 1);
+  }
+
+  TEST_CASE("a secret shorter than 22 characters is refused unless the section is insecure") {
+    scratch s;
+    auto [c1, t1] = s.run("set secret hunter2");
+    CHECK(c1 == 1);
+    CHECK(has(t1, "key \"secret\": 7 characters, fewer than 22"));
+    CHECK(!std::filesystem::exists(s.config));                     // nothing written
+    CHECK(s.run("set secret 1234567890123456789012").first == 0);  // 22
+    CHECK(s.run("gensecret").first == 0);
+    CHECK(s.run("showconfig").first == 0);  // the generated one passes
+    // insecure, in either order on one command line.
+    CHECK(s.run("profile lab secret hunter2 insecure true").first == 0);
+    auto [c2, t2] = s.run("showconfig lab");
+    CHECK(c2 == 0);
+    CHECK(has(t2, "\"insecure\": true"));
+    CHECK(s.run("profile lab insecure false").first == 1);
+    CHECK(s.run("profile lab insecure maybe").first == 1);
+    CHECK(has(s.run("showconfig").second, "\"insecure\": false"));
+    // A file edited by hand is refused when read.
+    std::ofstream{s.config} << "{ \"secret\": \"hunter2\" }";
+    auto [c3, t3] = s.run("showconfig");
+    CHECK(c3 == 1);
+    CHECK(has(t3, "key \"secret\": 7 characters, fewer than 22"));
+  }
+
+  TEST_CASE("the saved file is 0600 and a save cut short by a full disk keeps the original") {
+    scratch s;
+    REQUIRE(s.run("profile a nodeid a").first == 0);
+    struct stat st {};
+    REQUIRE(::stat(s.config.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    auto before = read_all(s.config);
+    // A file size limit of 0 (SIGXFSZ ignored, so write fails with EFBIG) stands for a full
+    // disk, and works as root, unlike a read-only directory.
+    auto [code, text] = shell("trap '' XFSZ; ulimit -f 0; exec " + std::string{COPORT_CLI} +
+                              " --config " + s.config + " profile a log_level info");
+    CHECK(code == 1);
+    CHECK(has(text, "cannot be written"));
+    CHECK(read_all(s.config) == before);
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator{s.dir}) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"config.json", "out.txt"});  // no temporary file
   }
 }

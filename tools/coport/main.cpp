@@ -1,8 +1,10 @@
-// coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, showconfig,
-// gensecret, run. Everything here goes through coport::network's public API.
+// coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
+// showprofile, gensecret, delsecret, run. Everything here goes through coport::network's public
+// API.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <coport/network/config.hpp>
 #include <cstdio>
 #include <iostream>
@@ -25,6 +27,7 @@ struct usage_error {
 const char* const usage =
     "usage: coport [--config FILE] profile NAME KEY VALUE... | delprofile NAME | set KEY VALUE... "
     "| showconfig [NAME [KEY VALUE...]] | showprofile [NAME] | gensecret\n"
+    "       | delsecret [NAME]\n"
     "       | run [profile NAME] [KEY VALUE...]\n"
     "       (coport --help for more)\n";
 
@@ -52,7 +55,9 @@ std::string keys_help() {
   for (const auto& k : coport::network::config_keys()) {
     out += fmt::format("  {:<19} {:<8} {}\n", k.name, k.kind, k.help);
   }
-  return out + "Lists are comma-separated (or a JSON array); an empty VALUE removes the key.\n";
+  return out +
+         "Lists are comma-separated (or a JSON array); an empty VALUE removes the key (but not "
+         "the secret: coport delsecret).\n";
 }
 
 }  // namespace
@@ -84,6 +89,9 @@ int main(int argc, char** argv) {
   showprofile->add_option("NAME", name, "the profile");
   auto* gensecret =
       app.add_subcommand("gensecret", "generate a new secret into the global section");
+  auto* delsecret = app.add_subcommand(
+      "delsecret", "remove the secret of the global section (or of profile NAME)");
+  delsecret->add_option("NAME", name, "the profile");
   auto* run = app.add_subcommand("run", "run a node from a profile until SIGINT or SIGTERM");
   run->add_option("ARGS", words, "[profile NAME] [KEY VALUE...]");
 
@@ -101,7 +109,10 @@ int main(int argc, char** argv) {
   try {
     auto file_path = path.empty() ? config_file::default_path() : std::filesystem::path{path};
     auto file = config_file::load(file_path);
-    auto set_pairs = [&](const std::string& section, const settings& s) {
+    auto set_pairs = [&](const std::string& section, settings s) {
+      // `insecure` first, so that `secret SHORT insecure true` works in either order.
+      std::stable_partition(s.begin(), s.end(),
+                            [](const auto& kv) { return kv.first == "insecure"; });
       for (const auto& [k, v] : s) file.set(section, k, v);
       if (!file.has_key("", "secret")) {
         // Nodes that share the file share a secret: make one the first time.
@@ -127,6 +138,17 @@ int main(int argc, char** argv) {
       file.save();
       std::cerr << "coport: a new secret is in the global section of " << file.path().string()
                 << "\n";
+    } else if (*delsecret) {
+      file.remove_key(name, "secret");
+      file.save();
+      if (name.empty()) {
+        std::cerr << "coport: removed the secret of the global section of " << file.path().string()
+                  << " (without a secret or TLS, nodes listen on loopback only; coport gensecret "
+                     "makes a new one)\n";
+      } else {
+        std::cerr << "coport: removed the secret of profile \"" << name << "\" of "
+                  << file.path().string() << " (it uses its parents' or the global one)\n";
+      }
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
       return coport::cli::run_node(file.resolve(which, {}, overrides));

@@ -13,8 +13,10 @@
 /// defaults, the chain of `parent` profiles, the named profile, and values that override all
 /// (`coport run profile NAME KEY VALUE...`). The profile name defaults to the host name; the
 /// node ID to the profile name; `anon/` (any ID ending in `/`) gets a random suffix.
-/// Threading: a value type; not thread-safe. Lifetime: `save` writes the file; nothing is
-/// watched.
+/// A secret shorter than `min_secret_size` characters (fewer than 128 bits) is refused, when
+/// read, set or resolved, unless the section that uses it says `"insecure": true`.
+/// Threading: a value type; not thread-safe. Lifetime: `save` writes the file (replacing it
+/// whole, never in place); nothing is watched.
 
 #include <chrono>
 #include <cstddef>
@@ -28,6 +30,9 @@
 #include <vector>
 
 namespace coport::network {
+
+/// The shortest secret accepted without `insecure`: 22 base62 characters hold 131 bits.
+inline constexpr std::size_t min_secret_size = 22;
 
 /// A configuration that cannot be used: what() names the file, the line and the key.
 class config_error : public std::runtime_error {
@@ -48,6 +53,7 @@ struct node_config {
   std::vector<std::string> binds;  ///< "host:port", "[v6]:port", "*:port", "*"
   std::vector<std::string> seeds;  ///< "host:port" of nodes to join the network through
   std::string secret;              ///< shared by every node of the network
+  bool insecure = false;           ///< accepts a secret shorter than min_secret_size
   tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds node_timeout{3000};
@@ -64,7 +70,7 @@ using settings = std::vector<std::pair<std::string, std::string>>;
 /// What a key holds, for help texts.
 struct config_key {
   const char* name;
-  const char* kind;  ///< "text", "list", "seconds", "bytes"
+  const char* kind;  ///< "text", "list", "seconds", "bytes", "bool"
   const char* help;
 };
 /// Every key a profile (or the global section) may set.
@@ -77,8 +83,8 @@ class config_file {
   /// `$HOME/.config/coport/config.json`.
   static std::filesystem::path default_path();
   /// Reads `path` (a file that does not exist is an empty configuration). Throws
-  /// config_error for malformed JSON, an unknown key, a wrong type, a bad value or a cycle
-  /// of parents, naming the file, line and key.
+  /// config_error for malformed JSON, an unknown key, a wrong type, a bad value, a cycle
+  /// of parents or a secret too short for its section, naming the file, line and key.
   static config_file load(const std::filesystem::path& path = default_path());
   /// Parses `text` as if read from `path`.
   static config_file parse(std::string_view text, const std::filesystem::path& path);
@@ -100,9 +106,15 @@ class config_file {
   /// True when `profile` (empty: the global section) itself sets `key`.
   bool has_key(std::string_view profile, std::string_view key) const;
   /// Sets `key` of `profile` (created if missing; empty: the global section) from text:
-  /// lists comma-separated (or a JSON array), seconds and bytes as numbers. An empty value
-  /// removes the key. Throws config_error for an unknown key or a bad value.
+  /// lists comma-separated (or a JSON array), seconds and bytes as numbers, bools as
+  /// `true`/`false`. An empty value removes the key, except for `secret` (an error: use
+  /// remove_key). Throws config_error for an unknown key, a bad value, a parent cycle, or a
+  /// change that leaves a section with a secret shorter than min_secret_size and not
+  /// `insecure`; nothing is changed then.
   void set(std::string_view profile, std::string_view key, std::string_view value);
+  /// Removes `key` from `profile` (empty: the global section). Throws config_error when the
+  /// section or the key is not there, or (as `set`) when the change is refused.
+  void remove_key(std::string_view profile, std::string_view key);
   /// Removes profile `name`; throws config_error when there is none.
   void remove_profile(std::string_view name);
   /// The JSON text of the whole file (`profile` empty) or of one profile as written.
@@ -110,7 +122,11 @@ class config_file {
   /// The resolved settings of `profile` (empty: the host's), as JSON text; the secret is
   /// shown as "(set)".
   std::string show_resolved(std::string_view profile, const settings& overrides = {}) const;
-  /// Writes the file (a temporary file renamed over it; directories made as needed).
+  /// Writes the file, or throws config_error and leaves it as it was. Directories are made
+  /// as needed; the text goes to a new file of a random name in the same directory, created
+  /// 0600 (O_EXCL, O_NOFOLLOW: nothing planted there is written through), synced, renamed
+  /// over the file, and the directory synced; on any failure the new file is removed. A
+  /// file that is a symbolic link is refused (nothing is written through it).
   void save() const;
 
   /// Resolves `profile` (empty: the host name's profile, which may be absent) over `code`
