@@ -304,7 +304,7 @@ TEST_SUITE("transport.processes") {
       if (variant == 0) {
         o.insecure = true;
       } else {
-        o.secret = "s";
+        o.secret = "a secret of 22+ characters";
       }
       std::string id = "netns-b" + std::to_string(variant);
       node b{local_node::options(id)};

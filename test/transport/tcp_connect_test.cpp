@@ -83,7 +83,7 @@ TEST_SUITE("transport.tcp_connect") {
   TEST_CASE("a '*' bind listens on every address and tells other nodes each, with its port") {
     auto o = loopback({"*"});
     CHECK_THROWS_AS((tcp_node{"star-x", o}), std::invalid_argument);  // no secret
-    o.secret = "s";
+    o.secret = "a secret of 22+ characters";
     tcp_node a{"star-a", o};
     auto addresses = a.t.addresses();
     REQUIRE(!addresses.empty());
@@ -95,7 +95,7 @@ TEST_SUITE("transport.tcp_connect") {
     }
     CHECK(loopback_there);
     auto ob = loopback();
-    ob.secret = "s";
+    ob.secret = "a secret of 22+ characters";
     tcp_node b{"star-b", ob};
     auto [id, error] = connect(b.t, "127.0.0.1" + port);
     CHECK(id == "star-a");

@@ -113,9 +113,9 @@ TEST_SUITE("transport.tcp") {
 
   TEST_CASE("a node with the wrong secret is refused on both sides and monitors fire") {
     auto oa = fast();
-    oa.secret = "right";
+    oa.secret = "the right secret, 128 bits";
     auto ob = fast();
-    ob.secret = "wrong";
+    ob.secret = "the wrong secret, 128 bits";
     tcp_node a{"sec-a", oa}, b{"sec-b", ob};
     a.knows(b);
     probe died;
@@ -133,7 +133,7 @@ TEST_SUITE("transport.tcp") {
 
   TEST_CASE("a node with the same secret is accepted, one without is refused") {
     auto with = fast();
-    with.secret = "s3cret";
+    with.secret = "s3cret-of-at-least-22-chars";
     tcp_node a{"sec2-a", with}, b{"sec2-b", with}, c{"sec2-c"};
     a.knows(b);
     c.knows(b);
