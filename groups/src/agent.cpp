@@ -12,24 +12,58 @@ constexpr std::uint64_t nothing_needed = std::numeric_limits<std::uint64_t>::max
 const tag recheck_tag{"pg.recheck"};
 }  // namespace
 
+namespace {
+/// True when a message with origin `origin` (null: this node) came from the node of `p`.
+bool from_node_of(const port_id& origin, const port_id& p, const node& n) {
+  return origin ? origin.node_number() == p.node_number() : n.is_local(p);
+}
+const tag unconfirmed_tag{"pg.unconfirmed"};
+}  // namespace
+
 void agent::on_message(message& m) {
   const tag t = m.tag();
+  const port_id origin = m.origin();
   try {
     if (t == deliver_tag && m.is<std::string, std::uint64_t, port_id, std::uint8_t, item>()) {
       auto& [name, epoch, master, order, it] =
           m.as<std::string, std::uint64_t, port_id, std::uint8_t, item>();
       if (order > 1) return;
-      on_deliver(name, epoch, master, static_cast<ordering>(order), std::move(it));
+      if (!from_node_of(origin, master, n_)) return refuse(m, "it names a master on another node");
+      switch (check_master(name, epoch, master)) {
+        case trust::take:
+          return on_deliver(name, epoch, master, static_cast<ordering>(order), std::move(it));
+        case trust::wait:
+          return hold(name, m);
+        case trust::drop:
+          return refuse(m, "its master is not the group's (or its epoch jumps)");
+      }
     } else if (t == sync_tag &&
                m.is<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>()) {
       auto& [name, epoch, master, order, last] =
           m.as<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>();
       if (order > 1) return;
-      on_sync(name, epoch, master, static_cast<ordering>(order), last);
+      if (!from_node_of(origin, master, n_)) return refuse(m, "it names a master on another node");
+      // (A sync of a group not followed here is only answered: to that master.)
+      switch (groups_.count(name) ? check_master(name, epoch, master) : trust::take) {
+        case trust::take:
+          return on_sync(name, epoch, master, static_cast<ordering>(order), last);
+        case trust::wait:
+          return hold(name, m);
+        case trust::drop:
+          return refuse(m, "its master is not the group's (or its epoch jumps)");
+      }
     } else if (t == lost_tag && m.is<std::string, std::uint64_t, std::uint64_t>()) {
       auto& [name, epoch, seq] = m.as<std::string, std::uint64_t, std::uint64_t>();
       auto g = groups_.find(name);
-      if (g != groups_.end() && epoch >= g->second.epoch) on_lost(name, seq);
+      if (g == groups_.end()) return;
+      // Only the followed master, at its epoch, says what it no longer has.
+      if (epoch != g->second.epoch || !from_node_of(origin, g->second.master, n_)) {
+        return refuse(m, "it is not from the group's master");
+      }
+      on_lost(name, seq);
+    } else if (origin && (t == master_died_tag || t == recheck_tag || t == created_died_tag ||
+                          t == csend_tag || t == unconfirmed_tag)) {
+      refuse(m, "only this node sends it");
     } else if (t == master_died_tag && m.is<std::string, port_id, reason>()) {
       auto& [name, master, why] = m.as<std::string, port_id, reason>();
       on_master_died(name, master, why);
@@ -45,6 +79,15 @@ void agent::on_message(message& m) {
       if (auto c = st_->created.find(name); c != st_->created.end() && c->second == master) {
         st_->created.erase(c);
       }
+    } else if (t == unconfirmed_tag && m.is<std::string>()) {
+      // Held items whose master the registry did not name in time: dropped.
+      if (auto u = unconfirmed_.find(m.get<std::string>(0)); u != unconfirmed_.end()) {
+        if (!u->second.held.empty()) {
+          warn("group {}: {} items from a master the registry does not name are dropped", u->first,
+               u->second.held.size());
+        }
+        unconfirmed_.erase(u);
+      }
     } else if (t == csend_tag && m.is<std::string, port_id, bool, envelope>()) {
       auto& [name, from, except, e] = m.as<std::string, port_id, bool, envelope>();
       on_csend(name, from, except, std::move(e));
@@ -52,6 +95,8 @@ void agent::on_message(message& m) {
                m.is<std::string, std::uint64_t, stamp, port_id, bool, envelope>()) {
       auto& [name, view, vt, from, except, e] =
           m.as<std::string, std::uint64_t, stamp, port_id, bool, envelope>();
+      // A node stamps and sends only its own members' messages.
+      if (!from_node_of(origin, from, n_)) return refuse(m, "its sender is on another node");
       on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
     } else {
       warn("groups agent: ignored a message {} that is not of the groups protocol", m.describe());
@@ -59,6 +104,75 @@ void agent::on_message(message& m) {
   } catch (const std::exception& e) {
     warn("groups agent: ignored a message {}: {}", m.describe(), e.what());
   }
+}
+
+// -- whose order is taken ---------------------------------------------------------------------
+
+agent::trust agent::check_master(const std::string& name, std::uint64_t epoch,
+                                 const port_id& master) {
+  auto pos = groups_.find(name);
+  if (pos != groups_.end()) {
+    const group& g = pos->second;
+    if (epoch < g.epoch) return trust::take;  // an old master's: fenced in on_deliver/on_sync
+    if (master == g.master) {
+      // The master followed never moves to another epoch itself (a takeover is a new port).
+      return epoch == g.epoch ? trust::take : trust::drop;
+    }
+    // Another master: only one of a newer epoch, one step or a few, that the registry names.
+    if (epoch == g.epoch || epoch - g.epoch > max_epoch_step) return trust::drop;
+  } else if (master.is_null()) {
+    return trust::drop;
+  }
+  return named(name, master) ? trust::take : trust::wait;
+}
+
+bool agent::named(const std::string& name, const port_id& master) const {
+  auto ports = st_->names.get(registry_name(name));
+  if (std::find(ports.begin(), ports.end(), master) != ports.end()) return true;
+  std::lock_guard lock{st_->mutex};
+  auto c = st_->created.find(name);
+  return c != st_->created.end() && c->second == master;
+}
+
+void agent::hold(const std::string& name, message& m) {
+  auto u = unconfirmed_.find(name);
+  if (u == unconfirmed_.end()) {
+    if (unconfirmed_.size() >= max_unconfirmed_groups) {
+      return refuse(m, "too many groups wait for the registry to name their master");
+    }
+    u = unconfirmed_.emplace(name, unconfirmed{}).first;
+    // Made in the agent's port: the callback runs here (and ends with `watch`).
+    u->second.watch = st_->names.mon(registry_name(name),
+                                     [this, name](const auto& e) { on_named(name, e.ports); });
+    n_.after(hold_time, st_->agent_port, unconfirmed_tag, name);
+  }
+  if (u->second.held.size() >= max_unconfirmed_items) {
+    return refuse(m, "too many items wait for the registry to name their master");
+  }
+  u->second.held.push_back(std::move(m));
+}
+
+void agent::on_named(const std::string& name, const std::vector<port_id>& ports) {
+  auto u = unconfirmed_.find(name);
+  if (u == unconfirmed_.end() || ports.empty()) return;
+  // Every held item is looked at again, in arrival order (those whose master is still not
+  // named are held again).
+  std::deque<message> held = std::move(u->second.held);
+  u->second.held.clear();
+  for (auto& m : held) on_message(m);
+  u = unconfirmed_.find(name);
+  if (u != unconfirmed_.end() && u->second.held.empty()) unconfirmed_.erase(u);
+}
+
+void agent::refuse(const message& m, const char* why) {
+  ++refused_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - refused_at_ < std::chrono::seconds{1}) return;
+  refused_at_ = now;
+  auto origin = m.origin();
+  warn("groups agent: ignored {} from {}: {} ({} refused since the last such line)", m.describe(),
+       origin ? std::string{origin.node()} : std::string{"this node"}, why,
+       std::exchange(refused_, 0));
 }
 
 // -- the ordered stream -----------------------------------------------------------------------

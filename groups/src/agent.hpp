@@ -5,9 +5,16 @@
 /// what is missing), and hands each one to the node's members of the group; for causal
 /// groups it stamps the local members' messages and holds arriving ones until their causal
 /// past was delivered here.
+/// Trust: an item is taken only from the link of the node that hosts the master it names
+/// (`message::origin`; the sending port itself is not known), and a master other than the
+/// one followed, or a newer epoch, only once the registry names that master (or this node
+/// created it), by at most `max_epoch_step` epochs at once; items that wait for the registry
+/// are held (bounded) until it does. Causal messages are taken only from the node of their
+/// sender; the local-only kinds (monitor notices, causal sends) only from this node.
 /// Threading: runs in its own port (the node-port service `coport.groups`). Lifetime: owned
 /// by groups::state and its port.
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -53,6 +60,16 @@ class agent {
     std::deque<causal_message> waiting;     ///< not deliverable yet
   };
 
+  /// What to do with an item of `name` from `master` at `epoch` (its origin checked).
+  enum class trust { take, drop, wait };
+  trust check_master(const std::string& name, std::uint64_t epoch, const port_id& master);
+  bool named(const std::string& name, const port_id& master) const;
+  /// Keeps `m` until the registry names its master (or for `hold_time`).
+  void hold(const std::string& name, message& m);
+  void on_named(const std::string& name, const std::vector<port_id>& ports);
+  /// Logs a refused message, at most once a second with a count.
+  void refuse(const message& m, const char* why);
+
   void on_deliver(const std::string& name, std::uint64_t epoch, const port_id& master,
                   ordering order, item it);
   void on_sync(const std::string& name, std::uint64_t epoch, const port_id& master, ordering order,
@@ -68,9 +85,18 @@ class agent {
   void follow(const std::string& name, group& g, const port_id& master);
   void forget(const std::string& name, const reason& why);
 
+  /// Items whose master the registry does not name yet.
+  struct unconfirmed {
+    std::deque<message> held;
+    subscription watch;
+  };
+
   std::shared_ptr<groups::state> st_;
   node& n_;
   std::unordered_map<std::string, group> groups_;
+  std::unordered_map<std::string, unconfirmed> unconfirmed_;
+  std::chrono::steady_clock::time_point refused_at_{};
+  std::size_t refused_ = 0;
 };
 
 }  // namespace coport::groups::detail

@@ -22,8 +22,8 @@ const char* describe(errc e) noexcept {
     case errc::not_in_port:
       return "not called inside a port";
     case errc::bad_argument:
-      return "bad argument (an empty or too long name, a null port, or values that cannot be "
-             "copied)";
+      return "bad argument (an empty or too long name, a null port, another node's port, or values "
+             "that cannot be copied)";
   }
   return "unknown";
 }
@@ -166,7 +166,7 @@ create_result groups::create(std::string name, std::string_view node_id, group_o
 
 errc groups::join(std::string_view name, const port_id& member,
                   std::function<void(join_result)> done, join_options options) {
-  if (!valid_name(name) || member.is_null()) return errc::bad_argument;
+  if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.cal(m, detail::join_tag, member, options.notify, [done = std::move(done)](reply r) {
@@ -185,7 +185,7 @@ errc groups::join(std::string_view name, const port_id& member,
 }
 
 errc groups::leave(std::string_view name, const port_id& member) {
-  if (!valid_name(name) || member.is_null()) return errc::bad_argument;
+  if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   state_->owner.snd(m, detail::leave_tag, member);

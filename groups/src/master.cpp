@@ -9,6 +9,7 @@
 // agents say where they are), and goes on numbering. Agents drop items of older epochs:
 // the old master is fenced there, and dies when it meets the new one in the registry.
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <limits>
 
@@ -72,10 +73,18 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void on_message(message& m) {
     const tag t = m.tag();
+    // The node whose link brought the message (null: this node). A port named in a message
+    // as its sender, a member that joins or leaves, a master or a standby, must be on it:
+    // a node speaks for its own ports only.
+    const port_id origin = m.origin();
+    auto on_origin = [&](const port_id& p) {
+      return origin ? origin.node_number() == p.node_number() : n_.is_local(p);
+    };
     try {
       if (t == send_tag && m.is<port_id, bool, envelope>()) {
         auto& [from, except, e] = m.as<port_id, bool, envelope>();
         if (role_ != role::master) return;
+        if (!from.is_null() && !on_origin(from)) return refuse(m, "its sender is elsewhere");
         item it;
         it.kind = item_kind::message;
         it.port = from;
@@ -84,9 +93,18 @@ class group_master : public std::enable_shared_from_this<group_master> {
         order(std::move(it));
       } else if (t == join_tag && m.is<port_id, bool, port_id>()) {
         auto& [member, notify, reply] = m.as<port_id, bool, port_id>();
+        if (!on_origin(member)) {
+          if (role_ == role::master) {
+            n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), members_);
+          }
+          return refuse(m, "the member is on another node");
+        }
         on_join(member, notify, reply);
       } else if (t == leave_tag && m.is<port_id>()) {
+        if (!on_origin(m.get<port_id>(0))) return refuse(m, "the member is on another node");
         on_leave(m.get<port_id>(0), reason{});
+      } else if (origin && (t == member_died_tag || t == peer_died_tag)) {
+        refuse(m, "only this node's monitors send it");
       } else if (t == member_died_tag && m.is<port_id, reason>()) {
         auto& [member, why] = m.as<port_id, reason>();
         member_mons_.erase(member);
@@ -95,19 +113,32 @@ class group_master : public std::enable_shared_from_this<group_master> {
         n_.snd(m.get<port_id>(0), members_tag, members_);
       } else if ((t == synced_tag || t == resend_tag) &&
                  m.is<std::uint64_t, std::uint64_t, std::string>()) {
-        auto& [epoch, last, node_id] = m.as<std::uint64_t, std::uint64_t, std::string>();
-        if (role_ == role::master && epoch == epoch_) catch_up(node_id, last);
+        // The agent that asks is the one on the node the link names (the node ID in the
+        // message is not used: a peer could name any, and each would be interned).
+        auto epoch = m.get<std::uint64_t>(0), last = m.get<std::uint64_t>(1);
+        if (role_ == role::master && epoch == epoch_) {
+          catch_up(origin ? origin : st_->agent_port, last);
+        }
       } else if (t == ack_tag && m.is<std::uint64_t, std::uint64_t, port_id>()) {
         auto& [epoch, seq, from] = m.as<std::uint64_t, std::uint64_t, port_id>();
+        if (!on_origin(from)) return refuse(m, "the standby it names is elsewhere");
         on_ack(epoch, seq, from);
       } else if (t == fenced_tag && m.is<std::uint64_t>()) {
+        // From a standby (on a home node) or from another master under the group's name.
+        if (origin && !is_home(origin) && !registered_on(origin)) {
+          return refuse(m, "its node holds no role in the group");
+        }
         if (m.get<std::uint64_t>(0) > epoch_) fence("a standby follows a newer epoch");
       } else if (t == epoch_tag && m.is<std::uint64_t, port_id>()) {
         auto& [epoch, other] = m.as<std::uint64_t, port_id>();
+        if (!on_origin(other)) return refuse(m, "the master it names is elsewhere");
         on_other_master(epoch, other);
       } else if (t == peer_died_tag && m.is<port_id, reason>()) {
         auto& [who, why] = m.as<port_id, reason>();
         on_peer_died(who, why);
+      } else if ((t == replicate_tag || t == standbys_tag || t == snapshot_tag) &&
+                 role_ == role::standby && !on_origin(master_)) {
+        refuse(m, "it is not from the group's master");
       } else if (t == replicate_tag && m.is<std::uint64_t, item>()) {
         auto& [epoch, it] = m.as<std::uint64_t, item>();
         on_replicate(epoch, std::move(it));
@@ -121,6 +152,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
                  m.is<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>()) {
         auto& [epoch, master, last, list] =
             m.as<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>();
+        // A new master is a standby that took over: on its own node, one of the group's homes,
+        // a few epochs on at most.
+        if (!on_origin(master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
+          return refuse(m, "it is not from a standby of the group");
+        }
         on_new_master(epoch, master, last, list);
       } else {
         warn("group {}: ignored a message {} that is not of the groups protocol", name_,
@@ -132,6 +168,29 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
  private:
+  /// True when `p`'s node is one of the group's homes (the master's and the standbys').
+  bool is_home(const port_id& p) const {
+    return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
+  }
+  /// True when the registry names a port of `p`'s node under the group's name.
+  bool registered_on(const port_id& p) const {
+    for (const auto& q : st_->names.get(registry_name(name_))) {
+      if (q.node_number() == p.node_number()) return true;
+    }
+    return false;
+  }
+  /// Logs a refused message, at most once a second with a count.
+  void refuse(const message& m, const char* why) {
+    ++refused_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - refused_at_ < std::chrono::seconds{1}) return;
+    refused_at_ = now;
+    auto origin = m.origin();
+    warn("group {}: ignored {} from {}: {} ({} refused since the last such line)", name_,
+         m.describe(), origin ? std::string{origin.node()} : std::string{"this node"}, why,
+         std::exchange(refused_, 0));
+  }
+
   struct entry {
     item it;
     std::shared_ptr<const std::vector<std::string>> nodes;  ///< the agents it goes to
@@ -305,25 +364,25 @@ class group_master : public std::enable_shared_from_this<group_master> {
     for (const auto& id : *e.nodes) deliver_to(id, e.it);
   }
 
-  void deliver_to(const std::string& node_id, const item& it) {
-    n_.snd(agent_of(node_id), deliver_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-           it);
+  void deliver_to(const std::string& node_id, const item& it) { deliver_to(agent_of(node_id), it); }
+  void deliver_to(const port_id& agent, const item& it) {
+    n_.snd(agent, deliver_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
   }
 
   port_id agent_of(const std::string& node_id) const {
     return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
   }
 
-  /// An agent is at `last`: sends it what it misses up to what was released.
-  void catch_up(const std::string& node_id, std::uint64_t last) {
+  /// The agent `agent` is at `last`: sends it what it misses up to what was released.
+  void catch_up(const port_id& agent, std::uint64_t last) {
     if (last == std::numeric_limits<std::uint64_t>::max()) return;
     for (std::uint64_t s = last + 1; s <= released_; ++s) {
       const entry* e = find(s);
       if (!e) {
-        n_.snd(agent_of(node_id), lost_tag, name_, epoch_, s);
+        n_.snd(agent, lost_tag, name_, epoch_, s);
         return;
       }
-      deliver_to(node_id, e->it);
+      deliver_to(agent, e->it);
     }
   }
 
@@ -596,6 +655,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
   bool ready_ = false;                   ///< a standby: it has the group's state
   bool held_back_ = false;  ///< a master that lost its last standby to a node going down
+  std::chrono::steady_clock::time_point refused_at_{};
+  std::size_t refused_ = 0;
   subscription reg_, registry_watch_, node_events_;
 };
 

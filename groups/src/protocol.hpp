@@ -10,13 +10,15 @@
 ///                       pg.snapshot (epoch, last, members) · pg.new_master (...)
 ///   standby -> master   pg.ack (epoch, seq) · pg.fenced (epoch)
 ///   master  -> agent    pg.deliver (name, epoch, master, order, item) · pg.sync (name,
-///                       epoch, master, order, last) · pg.lost (name, seq)
-///   agent   -> master   pg.resend (from_seq, agent) · pg.synced (epoch, last, agent)
+///                       epoch, master, order, last) · pg.lost (name, epoch, seq)
+///   agent   -> master   pg.resend (epoch, last, agent) · pg.synced (epoch, last, agent)
+///                       (the master answers the node the link names, not `agent`)
 ///   client  -> agent    pg.csend (name, from, except, envelope)     (causal groups)
 ///   agent   -> agent    pg.cdeliver (name, stamp, from, except, envelope)
 ///
 /// Threading: values. Lifetime: none.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -88,6 +90,13 @@ using stamp = std::map<port_id, std::uint64_t>;
 inline constexpr std::size_t max_members = 1 << 16;
 inline constexpr std::size_t max_pending = 1 << 16;  ///< items waiting for acks or a gap
 inline constexpr std::size_t max_stamp = 1 << 12;    ///< senders in one causal stamp
+/// The most epochs a group's stream may move forward at once (a failover is one; a few in
+/// a row while an agent heard nothing are possible; 2^40 from a peer is not).
+inline constexpr std::uint64_t max_epoch_step = 1 << 10;
+/// Items an agent holds until the registry names their master: groups, items per group,
+/// and how long.
+inline constexpr std::size_t max_unconfirmed_groups = 16, max_unconfirmed_items = 256;
+inline constexpr std::chrono::seconds hold_time{10};
 
 }  // namespace coport::groups::detail
 

@@ -1,7 +1,9 @@
 // libFuzzer target: what a peer can send to a node's groups: the payloads of the groups
 // protocol decoded from bytes (items, causal stamps, envelopes) and then handed to a live
 // groups agent and group master on a deterministic node, which must neither crash nor hang.
-// The first byte picks the message; the rest are its values' wire bytes.
+// The first byte picks the message (low bits) and who sends it (high bit: this node, or the
+// link of a peer that is neither the master's node nor a member's); the rest are its values'
+// wire bytes.
 #include <coport/coport.hpp>
 #include <coport/detail/payload_codec.hpp>
 #include <coport/groups/groups.hpp>
@@ -33,6 +35,7 @@ struct world {
   }()};
   network::registry names{n};
   groups::groups pg{n, names};
+  static constexpr const char* peer = "fuzz-peer";
   port_id master, member;
   std::vector<kind> kinds;
 
@@ -45,6 +48,11 @@ struct world {
     (void)message{}.is<port_id, bool, envelope>();
     (void)message{}.is<std::uint64_t, pgd::item>();
     (void)message{}.is<std::uint64_t, std::uint64_t, port_id>();
+    (void)message{}.is<std::uint64_t, std::uint64_t, std::string>();
+    (void)message{}.is<port_id, bool, port_id>();
+    (void)message{}.is<port_id>();
+    (void)message{}.is<std::uint64_t>();
+    (void)message{}.is<std::uint64_t, port_id>();
     kinds = {
         {"pg.deliver", {"string", "u64", "port", "u8", "coport.pg.item"}, false},
         {"pg.sync", {"string", "u64", "port", "u8", "u64"}, false},
@@ -53,7 +61,14 @@ struct world {
         {"pg.send", {"port", "bool", "envelope"}, true},
         {"pg.replicate", {"u64", "coport.pg.item"}, true},
         {"pg.ack", {"u64", "u64", "port"}, true},
+        {"pg.resend", {"u64", "u64", "string"}, true},
+        {"pg.synced", {"u64", "u64", "string"}, true},
+        {"pg.join", {"port", "bool", "port"}, true},
+        {"pg.leave", {"port"}, true},
+        {"pg.fenced", {"u64"}, true},
+        {"pg.epoch", {"u64", "port"}, true},
     };
+    (void)port_id{peer, 0};  // interned, as the transport does for a linked peer
     master = pg.create("g").master;
     n.run_until_idle();
     member = n.port([](message&) {});
@@ -67,7 +82,8 @@ struct world {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static world w;
   if (size == 0) return 0;
-  const kind& k = w.kinds[data[0] % w.kinds.size()];
+  const kind& k = w.kinds[(data[0] & 0x7f) % w.kinds.size()];
+  const bool from_peer = data[0] & 0x80;
   auto dec = detail::resolve_payload(k.types);
   if (!dec->error.empty()) __builtin_trap();  // the names above must resolve
   wire::reader r{
@@ -78,7 +94,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const wire::decode_error&) {
     return 0;
   }
-  w.n.snd(k.to_master ? w.master : w.pg.agent(), std::move(m));
+  port_id to = k.to_master ? w.master : w.pg.agent();
+  if (from_peer) {
+    w.n.deliver(to, std::move(m), world::peer);  // as a link hands it over
+  } else {
+    w.n.snd(to, std::move(m));
+  }
   // Bounded: the node may not loop on what one message made it do.
   for (int i = 0; i < 100000 && w.n.step(); ++i) {
   }

@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <coport/detail/interner.hpp>
 #include <coport/groups/groups.hpp>
 #include <coport/network/registry.hpp>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -617,5 +619,141 @@ TEST_SUITE("groups.groups") {
     REQUIRE(gc.g[2]->send("g", "c"s, 4) == pg::errc::ok);
     gc.c.run();
     CHECK(rc.seen.back() == "c:4");
+  }
+
+  TEST_CASE(
+      "ordered items forged by a node that is not the master's are ignored, the group goes on") {
+    group_cluster gc{{"fg-a", "fg-b", "fg-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    std::uint64_t next_seq = 2;  // the join was item 1
+    auto real = [&](int k) {
+      REQUIRE(gc.g[0]->send("g", "a"s, k) == pg::errc::ok);
+      gc.c.run();
+      ++next_seq;
+    };
+    real(1);
+    REQUIRE(rb.seen == std::vector<std::string>{"a:1"});
+    const port_id master = gc.g[0]->master("g");
+    const port_id agent_b{"fg-b", 0};
+    log_capture log;
+    // c puts a line into b's transcript: the next item in sequence, as from the master.
+    pg::detail::item it;
+    it.seq = next_seq;
+    it.port = master;
+    it.payload = envelope{message::make(pg::message_tag(), port_id{}, "g"s, "forged"s, 99)};
+    gc.c[2].snd(agent_b, "pg.deliver", "g"s, std::uint64_t{1}, master, std::uint8_t{0}, it);
+    gc.c.run();
+    real(2);
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2"});
+    // c evicts b's members: an item "lost" in the master's history.
+    gc.c[2].snd(agent_b, "pg.lost", "g"s, std::uint64_t{1}, std::uint64_t{1});
+    gc.c.run();
+    real(3);
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2", "a:3"});
+    // c moves b's agent to epoch 2^40 of the real master, then to a master of its own.
+    const std::uint64_t far = std::uint64_t{1} << 40;
+    gc.c[2].snd(agent_b, "pg.sync", "g"s, far, master, std::uint8_t{0}, std::uint64_t{0});
+    gc.c.run();
+    real(4);
+    port_id fake = gc.c[2].port([](message&) {});
+    gc.c[2].snd(agent_b, "pg.sync", "g"s, far, fake, std::uint8_t{0}, std::uint64_t{0});
+    it.seq = next_seq;
+    it.port = fake;
+    gc.c[2].snd(agent_b, "pg.deliver", "g"s, far, fake, std::uint8_t{0}, it);
+    gc.c.run();
+    real(5);
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2", "a:3", "a:4", "a:5"});
+    // Even registered under the group's name, a master of c's may not jump to epoch 2^40.
+    auto fake_entry = gc.r[2]->reg(pg::detail::registry_name("g"), fake);
+    gc.c.run();
+    REQUIRE(gc.r[1]->get(pg::detail::registry_name("g")).size() == 2);
+    gc.c[2].snd(agent_b, "pg.sync", "g"s, far, fake, std::uint8_t{0}, std::uint64_t{0});
+    gc.c[2].snd(agent_b, "pg.deliver", "g"s, far, fake, std::uint8_t{0}, it);
+    gc.c.run();
+    fake_entry.cancel();
+    gc.c.run();
+    real(6);
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2", "a:3", "a:4", "a:5", "a:6"});
+    CHECK(log.text().find("fg-c") != std::string::npos);  // the refusals name the sender
+  }
+
+  TEST_CASE("a causal message forged for another node's member is ignored") {
+    group_cluster gc{{"fc-a", "fc-b", "fc-c"}};
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal, .standbys = {}}));
+    gc.c.run();
+    recorder ra, rb;
+    port_id a = member(gc.c[0], ra);
+    port_id b = member(gc.c[1], rb);
+    join(gc, 0, "g", a);
+    join(gc, 1, "g", b);
+    for (std::uint64_t view = 0; view < 4; ++view) {
+      auto e = envelope{message::make(pg::message_tag(), a, "g"s, "forged"s, 1)};
+      gc.c[2].snd(port_id{"fc-b", 0}, "pg.cdeliver", "g"s, view, pg::detail::stamp{{a, 1}}, a,
+                  false, e);
+    }
+    gc.c.run();
+    CHECK(rb.seen.empty());
+    gc.c[0].peval(a, [&] { REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok); });
+    gc.c.run();
+    CHECK(rb.seen == std::vector<std::string>{"a:1"});
+  }
+
+  TEST_CASE("node IDs in pg.resend and pg.synced are not interned: the master answers the link") {
+    group_cluster gc{{"ri-a", "ri-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok);
+    gc.c.run();
+    const port_id master = gc.g[1]->master("g");
+    for (int i = 0; i < 2000; ++i) {
+      auto id = "ri-x" + std::to_string(i);
+      gc.c[1].snd(master, i % 2 ? "pg.resend" : "pg.synced", std::uint64_t{1}, std::uint64_t{0},
+                  id);
+    }
+    gc.c.run();
+    std::size_t interned = 0;
+    for (int i = 0; i < 2000; ++i) {
+      interned += coport::detail::node_names().find("ri-x" + std::to_string(i)) != 0;
+    }
+    CHECK(interned == 0);
+    // b's agent was sent what it asked for (it had it: nothing twice), and goes on.
+    REQUIRE(gc.g[0]->send("g", "a"s, 2) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2"});
+  }
+
+  TEST_CASE("a join or leave of another node's port is refused, the member stays") {
+    group_cluster gc{{"jl-a", "jl-b", "jl-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    port_id master = gc.g[2]->master("g");
+    port_id a = gc.c[0].port([](message&) {});
+    CHECK(gc.g[2]->leave("g", b) == pg::errc::bad_argument);
+    CHECK(gc.g[2]->join("g", a) == pg::errc::bad_argument);
+    // What a peer can send anyway: c asks the master to remove b and to add a's port.
+    gc.c[2].snd(master, "pg.leave", b);
+    std::optional<pg::errc> joined;
+    gc.c[2].cal(master, "pg.join", a, false, [&](reply r) {
+      if (r && r->is<std::uint8_t, std::vector<port_id>>()) {
+        joined = static_cast<pg::errc>(r->get<std::uint8_t>(0));
+      }
+    });
+    gc.c.run();
+    CHECK(joined == pg::errc::bad_argument);
+    std::optional<std::vector<port_id>> members;
+    REQUIRE(gc.g[1]->members("g", [&](std::vector<port_id> m) { members = std::move(m); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    CHECK(members == std::vector<port_id>{b});
   }
 }

@@ -25,6 +25,13 @@
 /// A member receives `pg_message, port_id from, std::string group, values...`; with
 /// `join_options::notify` also `pg_new_member, group, port` and `pg_member_left, group, port,
 /// reason`. `on_group(name, handler)` is a receive clause for coroutine actors.
+/// Trust: each node speaks for its own ports only. A master takes a join or leave only from
+/// the member's node, a message only from its sender's node (or with no sender), and an
+/// agent takes the ordered stream only from the node of the master it follows, another
+/// master only when the registry names it, and epochs a few steps on at most (`message::
+/// origin`, the transport's authenticated link, tells the node; the sending port is not
+/// known). A linked node can still register a port of its own under a group's name: the
+/// registry does not know which node may hold a group.
 /// Threading: thread-safe; callbacks run in the calling port's context (or on one of the
 /// node's threads when called from outside any port). Lifetime: one per node, made after
 /// the registry and destroyed before it; every node with members, masters or standbys runs
@@ -71,7 +78,7 @@ enum class errc : std::uint8_t {
   already_member,   ///< join: the port is a member (it stays a member once)
   not_a_member,     ///< leave, or a send to a causal group from a port that is no member
   not_in_port,      ///< esend, or a causal send, outside any port's context
-  bad_argument,     ///< an empty or too long name, or a null port
+  bad_argument,     ///< an empty or too long name, a null port, or another node's port
 };
 /// "no such group", ...
 const char* describe(errc e) noexcept;
@@ -123,11 +130,14 @@ class groups {
   /// (minted here, like `spawn`).
   create_result create(std::string name, std::string_view node_id, group_options options = {});
 
-  /// Adds `member` once the master ordered it; `done` gets the members before it. A port
-  /// already a member stays one (errc::already_member, not ordered again).
+  /// Adds `member`, a port of this node, once the master ordered it; `done` gets the members
+  /// before it. A port already a member stays one (errc::already_member, not ordered
+  /// again); a port of another node is errc::bad_argument (a node joins and removes its own
+  /// ports: a master refuses the others, whatever node asks).
   [[nodiscard]] errc join(std::string_view name, const port_id& member,
                           std::function<void(join_result)> done = {}, join_options options = {});
-  /// Removes `member` (ordered like a message; a member that dies leaves by itself).
+  /// Removes `member`, a port of this node (ordered like a message; a member that dies
+  /// leaves by itself). A port of another node is errc::bad_argument.
   [[nodiscard]] errc leave(std::string_view name, const port_id& member);
 
   /// Every member receives `pg_message, from, name, values...` (from: the current port, or
