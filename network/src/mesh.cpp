@@ -8,6 +8,9 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <utility>
+
+#include "coport/wire/codec.hpp"
 
 #include "network_log.hpp"
 #include "service.hpp"
@@ -23,8 +26,11 @@ const tag seed_result_tag{"coport.mesh.seed"};
 /// A learned node that did not come up is asked for again after this (its dial has given
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
-/// Bounds on what a peer's list can make this node do (memory, dials in progress).
-constexpr std::size_t max_table = 4096, max_dialing = 256, max_addresses = 16;
+/// Bounds on what a peer's list can make this node do (memory, dials in progress, nodes whose
+/// addresses came from lists and that did not come up).
+constexpr std::size_t max_table = 4096, max_dialing = 256, max_addresses = 16, max_listed = 4096;
+/// A node taught by a list that did not come up in this long no longer counts to max_listed.
+constexpr std::chrono::seconds listed_for{60};
 
 }  // namespace
 
@@ -47,6 +53,9 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   subscription node_events, service;
   std::set<std::string> up;
   std::map<std::string, clock::time_point> dialing;  // learned nodes being linked, since
+  std::map<std::string, clock::time_point> listed;   // addresses from a list, not up yet
+  clock::time_point warned_at{};                     // the last refusal logged
+  std::size_t refused = 0;                           // refusals since
   timer ticker;
   clock::time_point next_gossip{};
   std::minstd_rand random{std::random_device{}()};
@@ -75,7 +84,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
       return;  // (a port that knows this port's ID could send anything: never fatal here)
     }
     if (m.size() == 2 && m.holds<std::string>(0) && m.holds<table>(1) &&
-        m.get<std::string>(0) == "nodes") {
+        m.get<std::string>(0) == "nodes" && m.origin()) {
       learn(m.get<table>(1));
     }
     // Anything else ("link", from a node that links to us) needs no answer: the link's
@@ -104,15 +113,45 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
         std::erase_if(dialing, [&](const auto& d) { return now - d.second >= relink_after; });
         if (dialing.size() >= max_dialing) continue;  // the next list names it again
       }
-      dialing[id] = now;
+      // An ID from a peer is interned within the process-wide bound on such IDs.
+      std::uint32_t number;
       try {
-        links.add_peer(id, addresses);
-      } catch (const std::exception&) {
-        continue;  // a malformed address from a peer: not ours to fail on
+        number = coport::detail::intern_remote_node(id);
+      } catch (const wire::decode_error& e) {
+        refuse(fmt::format("node {}: {}", id, e.what()));
+        return;  // the bound is reached: the rest would be refused too
       }
+      // Addresses this node has for the node (configured, from its own handshake, or from
+      // an earlier list) are never replaced by a list: a list only teaches unknown nodes.
+      if (links.addresses_of(id).empty()) {
+        if (listed.size() >= max_listed) {
+          std::erase_if(listed, [&](const auto& l) { return now - l.second >= listed_for; });
+          if (listed.size() >= max_listed) {
+            refuse(fmt::format("more than {} nodes from lists are not up", max_listed));
+            continue;
+          }
+        }
+        try {
+          links.add_peer(id, addresses);
+        } catch (const std::exception&) {
+          continue;  // a malformed address from a peer: not ours to fail on
+        }
+        listed[id] = now;
+      }
+      dialing[id] = now;
       // Any message makes the TCP layer link to the node; this one is ignored there.
-      owner.snd(port_id{id, 0}, mesh_tag, std::string{"link"});
+      owner.snd(coport::detail::make_port_id(number, 0, 0), mesh_tag, std::string{"link"});
     }
+  }
+
+  /// Logs a refused part of a list, at most once a second with a count.
+  void refuse(const std::string& what) {
+    ++refused;
+    auto now = clock::now();
+    if (now - warned_at < std::chrono::seconds{1}) return;
+    warned_at = now;
+    detail::warn("node {}: a node list's entry is ignored: {} ({} since the last such line)",
+                 owner.id(), what, std::exchange(refused, 0));
   }
 
   void node_event(const std::string& id, bool is_up) {
@@ -120,6 +159,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     if (is_up) {
       up.insert(id);
       dialing.erase(id);
+      listed.erase(id);
     } else {
       up.erase(id);
     }

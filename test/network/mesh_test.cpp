@@ -168,4 +168,26 @@ TEST_SUITE("network.mesh") {
     member c{"big-c", {a.address()}};
     CHECK(eventually([&] { return a.n.up_nodes().size() == 2; }));
   }
+
+  TEST_CASE("a peer's node list adds nodes this node does not know and never replaces addresses") {
+    using table = std::map<std::string, std::vector<std::string>>;
+    member a{"list-a", {}};
+    node b{node_options{.id = "list-b", .threads = 1}};
+    tp::tcp tb{b, loopback()};
+    tb.add_peer("list-a", {a.address()});
+    // Where nothing listens: the dials a list makes fail at once.
+    const std::string nowhere = free_address(), elsewhere = free_address();
+    a.t.add_peer("list-conf", {nowhere});  // configured here
+    b.snd(*port_id::parse("list-a"), "coport.mesh", std::string{"nodes"},
+          table{{"list-conf", {elsewhere}}, {"list-new", {nowhere}}});
+    REQUIRE(eventually([&] { return !a.t.addresses_of("list-new").empty(); }));
+    CHECK(a.t.addresses_of("list-conf") == std::vector<std::string>{nowhere});
+    CHECK(a.t.addresses_of("list-new") == std::vector<std::string>{nowhere});
+    // A later list does not replace what an earlier one taught either.
+    b.snd(*port_id::parse("list-a"), "coport.mesh", std::string{"nodes"},
+          table{{"list-new", {elsewhere}}, {"list-new2", {nowhere}}});
+    REQUIRE(eventually([&] { return !a.t.addresses_of("list-new2").empty(); }));
+    CHECK(a.t.addresses_of("list-new") == std::vector<std::string>{nowhere});
+    CHECK(a.t.addresses_of("list-conf") == std::vector<std::string>{nowhere});
+  }
 }

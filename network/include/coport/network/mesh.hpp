@@ -7,6 +7,10 @@
 /// again. Whenever a link comes up, both ends send each other the nodes they are linked to
 /// and where those listen; a node links to every node it learns of, and every few seconds
 /// tells one linked node its list again, so that the network re-merges after a partition.
+/// A list only teaches nodes this node has no address for: addresses configured (tcp_options
+/// `peers`, `add_peer`), learned from a node's own handshake or from an earlier list are
+/// never replaced by one; nodes taught by lists that do not come up count to a bound (4096,
+/// each for a minute), and their IDs to the process-wide bound on IDs from peers.
 /// The mesh is a service port on the node (tag `coport.mesh` of the node port); it uses the
 /// node's events and the TCP layer's `connect`, nothing else. Node up/down events and
 /// `node::up_nodes()` show the mesh as it forms.
