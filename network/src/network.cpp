@@ -16,6 +16,7 @@ transport::tcp_options tcp_options_for(const node_config& config) {
   transport::tcp_options o;
   o.binds = config.binds;
   o.secret = config.secret;
+  o.protocol.insecure = config.insecure;  // a short secret, accepted by the profile
   o.tls = {config.tls.cert, config.tls.key, config.tls.ca};
   o.heartbeat_interval = config.heartbeat_interval;
   o.node_timeout = config.node_timeout;

@@ -45,8 +45,9 @@ node_options target_options(const char* id) {
 struct target {
   node open{target_options("hs-open")}, locked{target_options("hs-locked")};
   tp::transport t_open{open, tp::transport_options{.max_frame = 1 << 20}};
-  tp::transport t_locked{locked,
-                         tp::transport_options{.max_frame = 1 << 20, .secret = "fuzz-secret"}};
+  tp::transport t_locked{
+      locked,
+      tp::transport_options{.max_frame = 1 << 20, .secret = "fuzz-secret-0123456789abcdefXYZ"}};
   std::size_t delivered = 0;
   target() {
     for (node* n : {&open, &locked}) {
@@ -73,7 +74,7 @@ struct frames {
     return *this;
   }
   frames& hello(const std::string& id, std::uint64_t version = d::protocol_version,
-                std::size_t addresses = 1) {
+                std::size_t addresses = 1, std::uint8_t flags = 1) {
     return add(d::frame_kind::hello, [&](wire::writer& w) {
       w.varint(version);
       w.string(id);
@@ -82,17 +83,15 @@ struct frames {
       for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i * 7));
       w.varint(addresses);
       for (std::size_t i = 0; i < addresses; ++i) w.string("127.0.0.1:4040");
+      w.byte(flags);  // 1: the peer opened the channel; 2: it asks for encryption
     });
   }
   frames& auth(std::uint8_t status, std::size_t mac = 0, const std::string& why = {}) {
     return add(d::frame_kind::auth, [&](wire::writer& w) {
       w.byte(status);
-      if (status == 0) {
-        w.varint(mac);
-        for (std::size_t i = 0; i < mac; ++i) w.byte(0xab);
-      } else {
-        w.string(why);
-      }
+      w.string(why);
+      w.varint(mac);
+      for (std::size_t i = 0; i < mac; ++i) w.byte(0xab);
     });
   }
   frames& heartbeat() {
@@ -124,6 +123,15 @@ void write_seeds(const std::string& dir) {
     seed("many-addresses-" + m, mode, frames{}.hello("fuzz-peer", d::protocol_version, 17));
     seed("self-" + m, mode, frames{}.hello(mode & 1 ? "hs-locked" : "hs-open").auth(0));
     seed("second-hello-" + m, mode, frames{}.hello("fuzz-peer").hello("fuzz-peer"));
+    std::uint8_t peer_opened = mode & 2 ? 0 : 1;  // the node opened it: the peer accepts
+    seed("verdict-" + m, mode,
+         frames{}.hello("fuzz-peer", d::protocol_version, 1, peer_opened).auth(0, 32));
+    seed("final-refusal-" + m, mode,
+         frames{}.hello("fuzz-peer", d::protocol_version, 1, peer_opened).auth(3, 32, "taken"));
+    seed("encrypt-" + m, mode,
+         frames{}.hello("fuzz-peer", d::protocol_version, 1, peer_opened | 2).auth(0, 32));
+    seed("busy-" + m, mode,
+         frames{}.hello("fuzz-peer", d::protocol_version, 1, peer_opened).auth(2, 0, "busy"));
   }
 }
 

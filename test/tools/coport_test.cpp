@@ -151,7 +151,7 @@ TEST_SUITE("tools.coport") {
     CHECK(has(seed.expect("node member/"), " down: "));
   }
 
-  TEST_CASE("set secret '' is refused and keeps the secret; delsecret removes it explicitly") {
+  TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {
     scratch s;
     REQUIRE(s.run("profile a nodeid a").first == 0);  // generates the global secret
     auto before = read_all(s.config);

@@ -85,10 +85,12 @@ struct frames {
       w.varint(tp::detail::nonce_size);
       for (std::size_t i = 0; i < tp::detail::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
       w.varint(0);  // no addresses
+      w.byte(1);    // flags: this end opened the channel (it dials)
     });
     return add(frame_kind::auth, [&](wire::writer& w) {
       w.byte(0);
-      w.varint(0);  // no MAC: no secret
+      w.string("");
+      w.varint(0);  // no proof: no secret
     });
   }
   frames& def_tag(std::uint64_t slot, const std::string& name) {
@@ -234,7 +236,7 @@ TEST_SUITE("transport.frames") {
 
   TEST_CASE("a recorded handshake replayed to a node is refused: its MAC covered an old nonce") {
     tp::transport_options with_secret;
-    with_secret.secret = "the secret";
+    with_secret.secret = "k3Xq9vT2mW8pL4nR7sY1bZ6cF0hJ5dGa";
     node a{stepped("rp-a")}, b{stepped("rp-b")};
     tp::transport ta{a, with_secret}, tb{b, with_secret};
     auto cha = std::make_shared<capture_channel>(), chb = std::make_shared<capture_channel>();

@@ -190,6 +190,18 @@ std::vector<std::string> names_seen(naming_ca& ca, const pki::files& c) {
 }  // namespace
 
 TEST_SUITE("transport.tls") {
+  TEST_CASE("a certificate the CA signed for another node is refused, whoever dials") {
+    pki ca;
+    log_capture log;
+    tls_node a{"bind-a", with_tls(ca.issue("bind-a"))};
+    tls_node b{"bind-b", with_tls(ca.issue("bind-x"))};  // CN bind-x, not bind-b
+    CHECK(reach(b, a) != "");
+    CHECK(reach(a, b) != "");
+    CHECK(a.n.up_nodes().empty());
+    CHECK(b.n.up_nodes().empty());
+    CHECK(has(log.text(), "names bind-x, not bind-b"));
+  }
+
   TEST_CASE("nodes with certificates of one CA talk over TLS 1.3, the secret checked inside") {
     pki ca;
     log_capture log;

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "auth.hpp"
 #include "coport/detail/interner.hpp"
 #include "coport/detail/log_sink.hpp"
 #include "peer.hpp"
@@ -41,12 +40,13 @@ const char* const too_many_tags =
 // -- connection: the receiving side --------------------------------------------------------------
 
 connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch,
-                       peer* expected)
+                       peer* expected, bool opened)
     : owner_{std::move(owner)},
       channel_{std::move(ch)},
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
       outgoing_{expected != nullptr},
+      handshake_{owner_->options.secret, opened, owner_->options.encrypt},
       in_tags_(detail::tag_slots),
       in_tag_refused_(detail::tag_slots),
       in_sigs_(detail::sig_slots),
@@ -57,39 +57,11 @@ connection::~connection() = default;
 
 void connection::start() {
   std::vector<std::byte> out;
-  std::size_t start = detail::begin_frame(out, frame_kind::hello);
-  wire::writer w{out};
-  w.varint(detail::protocol_version);
-  w.string(owner_->owner.id());
-  w.varint(owner_->owner.incarnation());
-  auto nonce = detail::random_bytes(detail::nonce_size);
-  w.varint(nonce.size());
-  w.raw(nonce.data(), nonce.size());
-  std::vector<std::string> addresses = owner_->own_addresses();
-  w.varint(addresses.size());
-  for (const auto& a : addresses) w.string(a);
-  detail::end_frame(out, start);
   {
     std::lock_guard lock{rx_};
-    own_hello_.assign(out.begin() + static_cast<std::ptrdiff_t>(start + detail::frame_header),
-                      out.end());
+    out = handshake_.hello_frame(owner_->owner.id(), owner_->owner.incarnation(),
+                                 owner_->own_addresses());
   }
-  channel_->write(out);
-}
-
-void connection::send_auth(std::uint8_t status, const std::string& why) {
-  std::vector<std::byte> out;
-  std::size_t start = detail::begin_frame(out, frame_kind::auth);
-  wire::writer w{out};
-  w.byte(status);
-  if (status == 0) {
-    auto mac = detail::handshake_mac(owner_->options.secret, own_hello_, peer_hello_);
-    w.varint(mac.size());
-    w.raw(mac.data(), mac.size());
-  } else {
-    w.string(why);
-  }
-  detail::end_frame(out, start);
   channel_->write(out);
 }
 
@@ -141,34 +113,42 @@ void connection::closed_locked(const std::string& why) {
   if (peer_) peer_->lost(this, why);
 }
 
-void connection::on_bytes(std::span<const std::byte> bytes) {
+std::size_t connection::on_bytes(std::span<const std::byte> bytes) {
   std::lock_guard lock{rx_};
-  if (closed_) return;
+  if (closed_) return bytes.size();
   if (partial_.empty()) {
     // Frames whole in `bytes` are read in place; the rest waits in partial_.
     std::size_t used = parse(bytes);
+    if (std::exchange(handed_over_, false)) return used;  // the rest is records: the channel's
     if (!closed_ && used < bytes.size()) partial_.assign(bytes.begin() + used, bytes.end());
-    return;
+    return bytes.size();
   }
   // A frame is being completed: append (each byte once), and parse only when it is whole.
+  std::size_t held = partial_.size();
   partial_.insert(partial_.end(), bytes.begin(), bytes.end());
-  if (partial_.size() < detail::frame_header) return;
+  if (partial_.size() < detail::frame_header) return bytes.size();
   std::uint32_t length = detail::frame_length(partial_.data());
-  bool valid = length != 0 && length <= owner_->options.max_frame + 1;
-  if (valid && partial_.size() - 4 < length) return;
+  std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
+  bool valid = length != 0 && length <= limit;
+  if (valid && partial_.size() - 4 < length) return bytes.size();
   std::vector<std::byte> buffer;
   buffer.swap(partial_);
   std::size_t used = parse(buffer);
+  // The frame that ended the handshake ended in `bytes` (partial_ held no whole frame).
+  if (std::exchange(handed_over_, false)) return used - held;
   if (!closed_ && used < buffer.size()) partial_.assign(buffer.begin() + used, buffer.end());
+  return bytes.size();
 }
 
 std::size_t connection::parse(std::span<const std::byte> in) {
   std::size_t pos = 0;
-  while (!closed_ && in.size() - pos >= detail::frame_header) {
+  while (!closed_ && !handed_over_ && in.size() - pos >= detail::frame_header) {
     std::uint32_t length = detail::frame_length(in.data() + pos);
-    if (length == 0 || length > owner_->options.max_frame + 1) {
-      fail(fmt::format("a frame of {} bytes (the maximum is {})", length,
-                       owner_->options.max_frame));
+    // Before the peer has proved the secret, only small handshake frames are read.
+    std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
+    if (length == 0 || length > limit) {
+      fail(fmt::format("a frame of {} bytes (the maximum is {}{})", length, limit - 1,
+                       authed_ ? "" : " before the handshake ends"));
       return in.size();
     }
     if (in.size() - pos - 4 < length) break;
@@ -181,7 +161,7 @@ std::size_t connection::parse(std::span<const std::byte> in) {
     }
     try {
       handle(static_cast<frame_kind>(kind_byte), r);
-      if (!closed_ && !r.done()) fail("a frame has bytes after its end");
+      if (!closed_ && !handed_over_ && !r.done()) fail("a frame has bytes after its end");
     } catch (const wire::decode_error& e) {
       fail(fmt::format("a bad frame: {}", e.what()));
     } catch (const std::exception& e) {
@@ -231,11 +211,15 @@ void connection::handle(frame_kind kind, wire::reader& r) {
   switch (kind) {
     case frame_kind::hello:
       if (hello_) wire::reader::fail("a second hello");
-      on_hello(r);
+      on_hello(r.raw(r.remaining()));
       return;
     case frame_kind::auth:
       if (authed_) wire::reader::fail("a second auth");
-      on_auth(r);
+      if (handshake_.dialer()) {
+        on_verdict(r);
+      } else {
+        on_proof(r);
+      }
       return;
     case frame_kind::heartbeat:
       return;
@@ -282,7 +266,10 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       reason why;
       wire::codec<reason>::decode(r, why);
       notify([&] { return frame_event{"kill", {}, target, {}, {}}; });
-      if (!current || target.is_node_port()) return;
+      // Only a port named exactly (this incarnation, no wildcard): a peer cannot sweep
+      // port numbers and kill whatever answers.
+      if (target.incarnation() != owner_->owner.incarnation() || target.is_node_port()) return;
+      (void)current;
       owner_->owner.kil(target, std::move(why));
       return;
     }
@@ -341,114 +328,157 @@ void connection::handle(frame_kind kind, wire::reader& r) {
   }
 }
 
-void connection::on_hello(wire::reader& r) {
-  peer_hello_.assign(r.rest().begin(), r.rest().end());
-  std::uint64_t version = r.varint();
-  if (version != detail::protocol_version) {
-    refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})", version,
+// -- the handshake (handshake.hpp): nothing the peer says is believed before its proof ---------
+
+void connection::on_hello(std::span<const std::byte> body) {
+  node& n = owner_->owner;
+  detail::hello h = handshake_.take_hello(body, n.id());
+  if (h.version != detail::protocol_version) {
+    refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})", h.version,
                        detail::protocol_version),
            false);
     return;
   }
-  std::string id{r.string_view()};
-  std::uint64_t inc = r.varint();
-  std::size_t nonce = r.count(1);
-  if (nonce != detail::nonce_size) wire::reader::fail("the hello's nonce has the wrong size");
-  r.raw(nonce);
-  std::size_t count = r.count(1);
-  if (count > detail::max_addresses) wire::reader::fail("the hello names too many addresses");
-  std::vector<std::string> addresses;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string_view a = r.string_view();
-    if (a.size() > detail::max_address) wire::reader::fail("an address in the hello is too long");
-    addresses.emplace_back(a);
-  }
-  node& n = owner_->owner;
-  if (!valid_node_id(id)) wire::reader::fail("the hello's node ID is malformed");
-  if (inc == 0 || inc > 0xffffffffu) wire::reader::fail("the hello's incarnation is invalid");
   hello_ = true;
-  peer_incarnation_ = static_cast<std::uint32_t>(inc);
-  peer_addresses_ = std::move(addresses);
-  if (id == n.id()) {
+  channel_->greeted();
+  peer_id_ = std::move(h.id);
+  peer_incarnation_ = h.incarnation;
+  peer_addresses_ = std::move(h.addresses);
+  if (peer_id_ == n.id()) {
     refuse("refusing a connection to this node itself", false);
     return;
   }
-  if (peer_ && peer_->id() != id) {
-    refuse(fmt::format("expected node {}, but {} answered", peer_->id(), id), false);
+  if (peer_ && peer_->id() != peer_id_) {
+    refuse(fmt::format("expected node {}, but {} answered", peer_->id(), peer_id_), false);
+    return;
+  }
+  if (auto why = channel_->check_certificate(peer_id_); !why.empty()) {
+    refuse(fmt::format("refusing node {}: {}", peer_id_, why), false);
     return;
   }
   notify([&] { return frame_event{"hello", {}, {}, {}, {}}; });
-  if (!peer_) {
-    // A channel the peer opened: keep it, or say why not before closing.
-    peer* p = owner_->find(coport::detail::intern_remote_node(id), true);
-    peer_ = p;
-    switch (p->offer(shared_from_this(), peer_incarnation_)) {
-      case verdict::accept:
-        break;
-      case verdict::duplicate: {
-        std::string why = fmt::format("node {} is already connected", id);
-        send_auth(2, why);
-        // The same incarnation: that node's own second channel, given up in a simultaneous
-        // connect. Another: a second process with that ID, or a restart racing its old channel.
-        bool same = p->incarnation() == peer_incarnation_;
-        refuse(fmt::format("refusing a second connection from {} (incarnation {:x}): {}", id,
-                           peer_incarnation_, why),
-               same);
-        return;
-      }
-      case verdict::simultaneous:
-        send_auth(1, {});
-        refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened", n.id(),
-                           id, n.id()),
-               true);
-        return;
-    }
-  }
-  send_auth(0, {});
+  if (handshake_.dialer()) channel_->write(handshake_.proof_frame());
 }
 
-void connection::on_auth(wire::reader& r) {
-  std::uint8_t status = r.byte();
-  if (status == 1) {
-    // The peer keeps the channel it opened to us at the same time; this one goes quietly
-    // and what waits goes out on that one.
-    r.string_view();  // why (empty)
-    if (!r.done()) wire::reader::fail("a frame has bytes after its end");
-    peer_->yield(this);
-    refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
-                       owner_->owner.id(), peer_->id(), peer_->id()),
-           true);
-    return;
-  }
-  if (status == 2) {
-    std::string why{r.string_view()};
-    // With a dialer, what waits stays for a retry (until the connect deadline).
-    if (owner_->dialer) peer_->yield(this);
-    refuse(fmt::format("node {} refused the connection: {}", peer_->id(), why), false);
-    return;
-  }
-  if (status != 0) wire::reader::fail("an auth frame of unknown status");
-  std::size_t size = r.count(1);
-  if (size > 64) wire::reader::fail("an auth frame's MAC is too long");
-  auto got = r.raw(size);
-  const std::string& secret = owner_->options.secret;
-  if (secret.empty() != (size == 0)) {
-    refuse(fmt::format("authentication with {} failed: {}", peer_->id(),
-                       secret.empty() ? "the peer has a secret and this node has none"
-                                      : "the peer has no secret and this node has one"),
+void connection::on_proof(wire::reader& r) {
+  node& n = owner_->owner;
+  std::string wrong = handshake_.check_proof(r);
+  if (!wrong.empty()) {
+    // The dialer is told, unproven: a node proves nothing to whoever has not proved the secret.
+    channel_->write(handshake_.verdict_frame(detail::verdict::bad_proof, {}));
+    refuse(fmt::format("authentication of a node calling itself {} failed: {}", peer_id_, wrong),
            false);
     return;
   }
-  auto expected = detail::handshake_mac(secret, peer_hello_, own_hello_);
-  if (!detail::same_mac(got, expected)) {
-    refuse(fmt::format("authentication with {} failed: its MAC does not match (the secrets differ, "
-                       "or the handshake was replayed)",
-                       peer_->id()),
+  if (!peer_ && !claim_peer()) return;
+  peer* p = peer_;
+  switch (p->offer(shared_from_this(), peer_incarnation_)) {
+    case verdict::accept:
+      break;
+    case verdict::duplicate: {
+      // The same incarnation: that node's own second channel, given up in a simultaneous
+      // connect, or a restart racing its old channel (try again). Another incarnation while
+      // the node is up: a second process with that ID (for good).
+      std::uint32_t up = p->incarnation();
+      bool final = up != 0 && up != peer_incarnation_;
+      std::string why = final ? fmt::format(
+                                    "node {} is already connected (as another process: incarnation "
+                                    "{:x}, not {:x})",
+                                    peer_id_, up, peer_incarnation_)
+                              : fmt::format("node {} is already connected", peer_id_);
+      channel_->write(
+          handshake_.verdict_frame(final ? detail::verdict::refused : detail::verdict::busy, why));
+      refuse(fmt::format("refusing a second connection from {} (incarnation {:x}): {}", peer_id_,
+                         peer_incarnation_, why),
+             !final);
+      return;
+    }
+    case verdict::simultaneous:
+      channel_->write(handshake_.verdict_frame(detail::verdict::simultaneous, {}));
+      refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened", n.id(),
+                         peer_id_, n.id()),
+             true);
+      return;
+  }
+  channel_->write(handshake_.verdict_frame(detail::verdict::accept, {}));
+  established();
+}
+
+bool connection::claim_peer() {
+  peer* p = nullptr;
+  try {
+    p = owner_->find(coport::detail::intern_remote_node(peer_id_), true);
+  } catch (const wire::decode_error&) {
+  }
+  if (!p) {
+    refuse(fmt::format("refusing {}: this process knows too many node IDs", peer_id_), false);
+    return false;
+  }
+  peer_ = p;
+  return true;
+}
+
+void connection::on_verdict(wire::reader& r) {
+  std::string wrong;
+  detail::peer_verdict v = handshake_.check_verdict(r, wrong);
+  if (!wrong.empty()) {
+    refuse(fmt::format("authentication with {} failed: {}", peer_id_, wrong), false);
+    return;
+  }
+  if (v.what == detail::verdict::bad_proof) {
+    // Unproven (anyone on the path could say it), so it ends this attempt only.
+    if (peer_ && owner_->dialer) peer_->yield(this);
+    refuse(fmt::format("authentication with {} failed: {}", peer_id_,
+                       owner_->options.secret.empty()
+                           ? "the peer has a secret and this node has none"
+                           : "it says our proof does not match (the secrets differ, or it has "
+                             "none)"),
            false);
     return;
   }
-  if (!r.done()) wire::reader::fail("a frame has bytes after its end");
+  if (!peer_) {
+    // A channel opened to an address (tcp::connect): the peer is known from its proof.
+    if (!claim_peer()) return;
+    if (v.what == detail::verdict::accept &&
+        peer_->offer(shared_from_this(), peer_incarnation_) != verdict::accept) {
+      refuse(fmt::format("node {} is connected already", peer_id_), true);
+      return;
+    }
+  }
+  switch (v.what) {
+    case detail::verdict::accept:
+      established();
+      return;
+    case detail::verdict::simultaneous:
+      // The peer keeps the channel it opened to us at the same time; this one goes quietly
+      // and what waits goes out on that one.
+      peer_->yield(this);
+      refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
+                         owner_->owner.id(), peer_->id(), peer_->id()),
+             true);
+      return;
+    case detail::verdict::busy:
+      // With a dialer, what waits stays for a retry (until the connect deadline).
+      if (owner_->dialer) peer_->yield(this);
+      refuse(fmt::format("node {} refused the connection: {}", peer_->id(), v.why), false);
+      return;
+    case detail::verdict::refused: {
+      // Another process holds this node's ID there: retrying cannot help.
+      std::string why =
+          fmt::format("node {} refused the connection for good: {}", peer_->id(), v.why);
+      peer_->yield(this);
+      refuse(why, false);
+      peer_->unreachable(why);
+      return;
+    }
+    case detail::verdict::bad_proof:
+      return;  // handled above
+  }
+}
+
+void connection::established() {
   authed_ = true;
+  if (auto keys = handshake_.keys()) handed_over_ = channel_->protect(*keys);
   notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
   channel_->established(peer_->id(), peer_addresses_);
   peer_->established(shared_from_this(), peer_incarnation_);
@@ -510,7 +540,7 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
                                 refused)});
     return;
   }
-  if (owner_->owner.deliver(to, std::move(m))) {
+  if (owner_->owner.deliver(to, std::move(m), peer_->id())) {
     owner_->received.fetch_add(1, std::memory_order_relaxed);
   }
 }

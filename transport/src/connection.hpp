@@ -26,6 +26,7 @@
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
+#include "handshake.hpp"
 
 namespace coport::transport {
 
@@ -37,9 +38,14 @@ class connection final : public channel_handler,
                          public std::enable_shared_from_this<connection> {
  public:
   /// A channel to `expected` (this node opened it), or from a node yet unknown (null).
-  connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch, peer* expected);
+  /// `opened`: this node opened the channel (always so with `expected`).
+  connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch, peer* expected,
+             bool opened);
   ~connection() override;
 
+  /// Believes the ID the peer proved: interns it (bounded) and asks for its peer slot; false
+  /// (refused, logged) when none can be had.
+  bool claim_peer();
   /// Sends our hello (first on the channel).
   void start();
   /// This node opened the channel.
@@ -58,7 +64,7 @@ class connection final : public channel_handler,
   void close_now(const std::string& why);
 
   // channel_handler
-  void on_bytes(std::span<const std::byte> bytes) override;
+  std::size_t on_bytes(std::span<const std::byte> bytes) override;
   void on_closed(const std::string& why) override;
 
   // node_names_in
@@ -68,10 +74,13 @@ class connection final : public channel_handler,
   /// Handles the whole frames at the front of `in`; returns the bytes they took.
   std::size_t parse(std::span<const std::byte> in);
   void handle(detail::frame_kind kind, wire::reader& r);
-  void on_hello(wire::reader& r);
-  void on_auth(wire::reader& r);
-  /// Sends our auth frame: `status` 0 with our MAC, or a refusal and why.
-  void send_auth(std::uint8_t status, const std::string& why);
+  void on_hello(std::span<const std::byte> body);
+  /// The acceptor reads the dialer's proof, and only then believes the ID it said.
+  void on_proof(wire::reader& r);
+  /// The dialer reads the acceptor's verdict.
+  void on_verdict(wire::reader& r);
+  /// The handshake succeeded: records from here (when the channel has them), the node is up.
+  void established();
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
   void refuse(const std::string& why, bool quiet);
   void on_message(wire::reader& r);
@@ -99,10 +108,11 @@ class connection final : public channel_handler,
   std::recursive_mutex rx_;
   peer* peer_ = nullptr;
   const bool outgoing_;
-  bool hello_ = false;                 ///< the peer's hello arrived
-  bool authed_ = false;                ///< the handshake ended: the node is up on this channel
-  std::vector<std::byte> own_hello_;   ///< our hello's body, for the MACs
-  std::vector<std::byte> peer_hello_;  ///< the peer's hello's body
+  detail::handshake handshake_;
+  bool hello_ = false;        ///< the peer's hello arrived
+  bool authed_ = false;       ///< the handshake ended: the node is up on this channel
+  bool handed_over_ = false;  ///< the channel opens records after this frame (stop parsing)
+  std::string peer_id_;       ///< the ID the hello claims (believed after the proof)
   std::uint32_t peer_incarnation_ = 0;
   std::vector<std::string> peer_addresses_;
   std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads

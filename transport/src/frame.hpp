@@ -21,12 +21,13 @@
 
 namespace coport::transport::detail {
 
-inline constexpr std::uint32_t protocol_version = 2;
+/// 3: proofs in order, verdicts proven, records after the handshake (handshake.hpp).
+inline constexpr std::uint32_t protocol_version = 3;
 inline constexpr std::size_t frame_header = 5;  ///< length and kind
 
 /// What a frame carries.
 enum class frame_kind : std::uint8_t {
-  hello = 1,  ///< version, node ID, incarnation, nonce, addresses: first on every channel, each way
+  hello = 1,  ///< version, node ID, incarnation, nonce, addresses, flags: first, each way
   def_tag,    ///< slot, tag name
   def_sig,    ///< slot, wire type names of a payload
   def_node,   ///< slot, node ID (for port IDs inside payloads)
@@ -38,7 +39,7 @@ enum class frame_kind : std::uint8_t {
   spawn,      ///< minted local number, init name, watched flag, signature slot, values
   lost,       ///< port of the sender's node, reason: messages to it were dropped
   lost_ack,   ///< port of the receiver's node: the sender's monitors have fired
-  auth,       ///< MAC over both hellos (empty without a secret): second on every channel
+  auth,       ///< a proof, or a verdict and its proof (handshake.hpp): second on every channel
   heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
   fragment,   ///< a piece of a large message frame (see connection.cpp)
   last = fragment,

@@ -153,7 +153,8 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::vector<std::string> listening;
 
   tcp_timing timing() const {
-    return {options.heartbeat_interval, options.node_timeout, options.connect_timeout};
+    return {options.heartbeat_interval, options.node_timeout, options.connect_timeout,
+            std::min(options.connect_timeout, std::chrono::milliseconds{1000})};
   }
 
   std::vector<std::string> addresses_of(const std::string& id) const {
@@ -261,7 +262,8 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   // -- dialing -----------------------------------------------------------------------------
 
   peer* peer_of(const std::string& id) const {
-    return protocol->find(coport::detail::node_names().intern(id), false);
+    std::uint32_t number = coport::detail::node_names().find(id);
+    return number ? protocol->find(number, false) : nullptr;
   }
 
   void start_dial(const std::string& id) {
@@ -328,6 +330,13 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                 self->counters->dialed.fetch_add(1, std::memory_order_relaxed);
                 peer* p =
                     self->protocol->find(coport::detail::node_names().intern(d->node_id), true);
+                if (!p) {  // beyond the peer table (too many node IDs in this process)
+                  asio::error_code ignored;
+                  d->socket->close(ignored);
+                  d->socket.reset();
+                  self->give_up(d, "this process knows too many node IDs");
+                  return;
+                }
                 auto ch = self->make_channel(std::move(*d->socket), strand, true, d);
                 d->socket.reset();
                 if (auto c = self->protocol->attach(ch, p, true)) {
@@ -384,7 +393,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                 auto ch = self->make_channel(std::move(*a->socket), strand, true,
                                                              nullptr, done);
                                 a->socket.reset();
-                                ch->start(self->protocol->attach(ch, nullptr, false));
+                                ch->start(self->protocol->attach(ch, nullptr, false, true));
                               });
         });
   }

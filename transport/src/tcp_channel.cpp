@@ -2,6 +2,7 @@
 #include "tcp_channel.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/socket.h>
 
 #include <asio/bind_executor.hpp>
@@ -12,6 +13,7 @@
 
 #include "address.hpp"
 #include "frame.hpp"
+#include "handshake.hpp"
 #include "transport_log.hpp"
 
 namespace coport::transport {
@@ -160,6 +162,19 @@ void tcp_channel::flush() {
   if (!closed_ && !in_flight_) send_locked(lock);
 }
 
+std::vector<std::byte>& tcp_channel::wire_locked() {
+  if (!sealer_) return queued_;
+  if (!queued_.empty()) {
+    std::size_t before = sealed_.size();
+    sealer_->seal(queued_, sealed_);
+    // What waits is counted as it will go: with the records' headers and tags.
+    queued_bytes_.fetch_add(sealed_.size() - before - queued_.size(), std::memory_order_relaxed);
+    queued_.clear();
+    if (queued_.capacity() > keep_capacity) queued_.shrink_to_fit();
+  }
+  return sealed_;
+}
+
 void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   if (tls_) {
     // Only ciphertext leaves, and only the strand touches the TLS session: hand it all over.
@@ -177,15 +192,16 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   std::size_t done = 0;
   int error = 0;
   for (;;) {
-    if (done == queued_.size()) {
+    std::vector<std::byte>& out = wire_locked();
+    if (done == out.size()) {
       counters_->bytes_sent.fetch_add(done, std::memory_order_relaxed);
       queued_bytes_.fetch_sub(done, std::memory_order_relaxed);
-      queued_.clear();
+      out.clear();
       done = 0;
       if (!next_fragment_locked(queued_)) break;
+      continue;
     }
-    ssize_t n =
-        ::send(fd_, queued_.data() + done, queued_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_, out.data() + done, out.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
@@ -196,6 +212,7 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
     error = n < 0 ? errno : EPIPE;
     break;
   }
+  std::vector<std::byte>& out = wire_locked();
   if (done) {
     counters_->bytes_sent.fetch_add(done, std::memory_order_relaxed);
     queued_bytes_.fetch_sub(done, std::memory_order_relaxed);
@@ -203,6 +220,7 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   if (error) {
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
+    sealed_.clear();
     large_.clear();
     closed_ = true;
     lock.unlock();
@@ -210,14 +228,14 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
     asio::post(strand_, [self = shared_from_this(), why] { self->shut(why); });
     return;
   }
-  if (done == queued_.size()) {
-    queued_.clear();
-    if (queued_.capacity() > keep_capacity) queued_.shrink_to_fit();
+  if (done == out.size()) {
+    out.clear();
+    if (out.capacity() > keep_capacity) out.shrink_to_fit();
     return;
   }
   // The rest goes in the background, with whatever is written meanwhile.
-  sending_.assign(queued_.begin() + static_cast<std::ptrdiff_t>(done), queued_.end());
-  queued_.clear();
+  sending_.assign(out.begin() + static_cast<std::ptrdiff_t>(done), out.end());
+  out.clear();
   in_flight_ = true;
   lock.unlock();
   asio::post(strand_, [self = shared_from_this()] { self->write_async(); });
@@ -252,14 +270,19 @@ void tcp_channel::after_write(std::size_t plain) {
   std::unique_lock lock{mutex_};
   sending_.clear();
   if (sending_.capacity() > keep_capacity) sending_.shrink_to_fit();
-  if ((queued_.empty() && large_.empty()) || closed_) {
+  if ((queued_.empty() && sealed_.empty() && large_.empty()) || closed_) {
     in_flight_ = false;
     lock.unlock();
     if (events_.drained) events_.drained();
     return;
   }
-  sending_.swap(queued_);          // a gather of everything written
-  next_fragment_locked(sending_);  // and one fragment
+  if (tls_) {
+    sending_.swap(queued_);          // a gather of everything written
+    next_fragment_locked(sending_);  // and one fragment
+  } else {
+    next_fragment_locked(queued_);
+    sending_.swap(wire_locked());
+  }
   lock.unlock();
   if (events_.drained) events_.drained();
   write_async();
@@ -348,12 +371,54 @@ void tcp_channel::read() {
         self->counters_->bytes_received.fetch_add(n, std::memory_order_relaxed);
         if (self->tls_) {
           if (!self->receive_tls(n)) return;
-        } else if (self->handler_) {
-          self->handler_->on_bytes({self->in_.data(), n});
+        } else {
+          self->feed({self->in_.data(), n});
         }
         if (n == self->in_.size() && n < max_read_size) self->in_.resize(n * 2);
         if (!self->shut_.load(std::memory_order_acquire)) self->read();
       }));
+}
+
+void tcp_channel::feed(std::span<std::byte> bytes) {
+  if (!handler_) return;
+  if (!opener_) {
+    std::size_t used = handler_->on_bytes(bytes);
+    if (used >= bytes.size() || !opener_) return;
+    bytes = bytes.subspan(used);  // the handshake ended inside: the rest is records
+  }
+  if (std::string why = opener_->open(bytes, *this); !why.empty()) {
+    detail::log(detail::log_error, "node {}: ending the channel to {}: {}", node_id_, remote_, why);
+    shut("a record failed authentication: " + why);
+  }
+}
+
+void tcp_channel::on_plain(std::span<const std::byte> plain) {
+  if (handler_) handler_->on_bytes(plain);
+}
+
+bool tcp_channel::protect(const detail::channel_keys& keys) {
+  if (tls_) return false;
+  {
+    std::lock_guard lock{mutex_};
+    // What was written so far (the handshake's last frame) goes as it is; the rest sealed.
+    sealed_.insert(sealed_.end(), queued_.begin(), queued_.end());
+    queued_.clear();
+    sealer_ = std::make_unique<detail::record_sealer>(keys.send, keys.encrypt);
+  }
+  opener_ = std::make_unique<detail::record_opener>(keys.receive, keys.encrypt);
+  return true;
+}
+
+std::string tcp_channel::check_certificate(std::string_view id) const {
+  if (!tls_ || tls_->certificate_names(id)) return {};
+  auto ids = tls_->certificate_node_ids();
+  return ids.empty()
+             ? std::string{"its TLS certificate names no node"}
+             : fmt::format("its TLS certificate names {}, not {}", fmt::join(ids, ", "), id);
+}
+
+void tcp_channel::greeted() {
+  greeted_.store(true, std::memory_order_release);
 }
 
 void tcp_channel::established(const std::string& peer, const std::vector<std::string>& addresses) {
@@ -368,6 +433,10 @@ void tcp_channel::tick() {
     return now - clock::time_point{clock::duration{t.load(std::memory_order_relaxed)}};
   };
   if (!established_.load(std::memory_order_acquire)) {
+    if (!greeted_.load(std::memory_order_acquire) && now - created_ > timing_.hello_timeout) {
+      shut(fmt::format("no hello within {} ms", timing_.hello_timeout.count()));
+      return;
+    }
     if (now - created_ > timing_.handshake_timeout) {
       shut(fmt::format("the handshake did not complete within {} ms",
                        timing_.handshake_timeout.count()));
@@ -377,6 +446,14 @@ void tcp_channel::tick() {
     if (since(last_read_) > timing_.node_timeout) {
       counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
       shut(fmt::format("nothing was heard for {} ms (the node timeout)",
+                       timing_.node_timeout.count()));
+      return;
+    }
+    if (queued_bytes_.load(std::memory_order_relaxed) > 0 &&
+        since(last_write_) > timing_.node_timeout) {
+      // A peer that never reads: what waits for it would grow without end.
+      counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
+      shut(fmt::format("the peer took nothing written to it for {} ms (the node timeout)",
                        timing_.node_timeout.count()));
       return;
     }
@@ -426,13 +503,18 @@ void tcp_channel::shut(const std::string& why) {
             ::send(fd_, tls_out_.data(), tls_out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       }
       tls_out_.clear();
-    } else if (!in_flight_ && !queued_.empty()) {
-      [[maybe_unused]] ssize_t n =
-          ::send(fd_, queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else if (!in_flight_) {
+      auto& out = wire_locked();
+      if (!out.empty()) {
+        [[maybe_unused]] ssize_t n =
+            ::send(fd_, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
     }
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
     queued_.shrink_to_fit();
+    sealed_.clear();
+    sealed_.shrink_to_fit();
     large_.clear();
   }
   asio::error_code ec;

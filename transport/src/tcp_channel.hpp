@@ -25,6 +25,7 @@
 
 #include "coport/remote.hpp"
 #include "coport/transport/channel.hpp"
+#include "record.hpp"
 #include "tls.hpp"
 
 namespace coport::transport {
@@ -43,6 +44,8 @@ struct tcp_channel_events {
 /// Timing of one channel.
 struct tcp_timing {
   std::chrono::milliseconds heartbeat_interval, node_timeout, handshake_timeout;
+  /// The peer's hello must have arrived by then (before it, the peer is anyone).
+  std::chrono::milliseconds hello_timeout{1000};
 };
 
 /// Shared counters of the TCP layer.
@@ -51,7 +54,9 @@ struct tcp_counters {
       bytes_sent{0}, bytes_received{0};
 };
 
-class tcp_channel final : public channel, public std::enable_shared_from_this<tcp_channel> {
+class tcp_channel final : public channel,
+                          private detail::record_opener::sink,
+                          public std::enable_shared_from_this<tcp_channel> {
  public:
   using strand = asio::strand<asio::io_context::executor_type>;
 
@@ -76,6 +81,11 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   void close(const std::string& why) override;
   std::size_t queued() const override;
   void established(const std::string& peer, const std::vector<std::string>& addresses) override;
+  void greeted() override;
+  /// With TLS: the peer's certificate must name `id` (strand: the session is ready by then).
+  std::string check_certificate(std::string_view id) const override;
+  /// Records from here (not with TLS, which protects every byte already).
+  bool protect(const detail::channel_keys& keys) override;
 
   /// Closes at once (not posted): only where nothing else runs on the channel's context (its
   /// I/O thread, or a user's context that is not running).
@@ -86,6 +96,12 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
 
  private:
   void flush();
+  /// What goes to the socket next (mutex held): queued_, or with records queued_ sealed
+  /// onto the end of sealed_.
+  std::vector<std::byte>& wire_locked();
+  /// Bytes read from the socket: to the handler, or through the record opener (strand).
+  void feed(std::span<std::byte> bytes);
+  void on_plain(std::span<const std::byte> plain) override;
   /// Sends queued_ (mutex held): directly if nothing is in flight, else it waits.
   void send_locked(std::unique_lock<std::mutex>& lock);
   /// Appends the next fragment of the oldest large record to `buf`; false if there is none.
@@ -122,7 +138,9 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   std::vector<std::byte> in_;                 // strand only
 
   mutable std::mutex mutex_;
-  std::vector<std::byte> queued_;   ///< written, not yet handed to the kernel or a write
+  std::vector<std::byte> queued_;  ///< written, not yet handed to the kernel or a write
+  std::unique_ptr<detail::record_sealer> sealer_;  ///< set once the handshake ends
+  std::vector<std::byte> sealed_;   ///< records (and the handshake's last frame) to send
   std::vector<std::byte> sending_;  ///< owned by the async write in flight
   /// A large record whose first fragment is out; the rest go one per write round.
   struct large_record {
@@ -149,7 +167,10 @@ class tcp_channel final : public channel, public std::enable_shared_from_this<tc
   std::size_t tls_plain_pending_ = 0;  ///< plaintext encrypted, its ciphertext unsent
   std::size_t tls_encrypted_ = 0;      ///< how much of sending_ is encrypted
 
+  std::unique_ptr<detail::record_opener> opener_;  // strand only
+
   std::atomic<bool> established_{false};
+  std::atomic<bool> greeted_{false};
   std::atomic<bool> shut_{false};
   using clock = std::chrono::steady_clock;
   std::atomic<clock::rep> last_read_, last_write_;

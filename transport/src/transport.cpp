@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "coport/detail/interner.hpp"
+#include "handshake.hpp"
 #include "transport_impl.hpp"
 
 namespace coport::transport {
@@ -84,6 +85,12 @@ transport::transport(node& n, transport_options options)
   if (options.max_frame < 64 || options.max_frame > (std::size_t{1} << 31)) {
     throw std::invalid_argument{"coport: transport_options.max_frame must be 64 B .. 2 GiB"};
   }
+  if (!options.secret.empty() && options.secret.size() < detail::min_secret && !options.insecure) {
+    throw std::invalid_argument{fmt::format(
+        "coport: the secret is {} characters long; at least {} are needed (128 bits: use "
+        "`coport gensecret`), or set insecure to accept a guessable one",
+        options.secret.size(), detail::min_secret)};
+  }
   n.set_remote_link(impl_);
 }
 
@@ -107,13 +114,15 @@ std::shared_ptr<channel_handler> transport::attach(std::shared_ptr<channel> ch,
       throw std::invalid_argument{"coport: attach: not the ID of another node"};
     }
     expected = impl_->find(coport::detail::node_names().intern(expected_peer), true);
+    if (!expected) throw std::length_error{"coport: attach: this process knows too many node IDs"};
   }
   return impl_->attach(std::move(ch), expected, false);
 }
 
 std::shared_ptr<connection> transport::impl::attach(std::shared_ptr<channel> ch, peer* expected,
-                                                    bool dialed) {
-  auto c = std::make_shared<connection>(shared_from_this(), std::move(ch), expected);
+                                                    bool dialed, bool opened) {
+  auto c =
+      std::make_shared<connection>(shared_from_this(), std::move(ch), expected, opened || expected);
   {
     std::lock_guard lock{connections_mutex};
     connections.push_back(c);

@@ -49,7 +49,10 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
 
   /// Starts the protocol on `ch`, to `expected` (this node opened it) or from a node yet
   /// unknown. A `dialed` channel to a node that has one already closes quietly (null).
-  std::shared_ptr<connection> attach(std::shared_ptr<channel> ch, peer* expected, bool dialed);
+  /// `opened`: this node opened the channel (it dials in the handshake), also when it does
+  /// not know whom it reaches (tcp::connect).
+  std::shared_ptr<connection> attach(std::shared_ptr<channel> ch, peer* expected, bool dialed,
+                                     bool opened = false);
   /// The peer of `node_number` (made when `create`), or null. Lock-free when it exists.
   peer* find(std::uint32_t node_number, bool create);
   /// Fires the monitors of `target` with `why` later (not from inside a link call).

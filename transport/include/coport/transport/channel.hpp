@@ -10,9 +10,14 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coport::transport {
+
+namespace detail {
+struct channel_keys;
+}
 
 /// The sending end of a byte stream.
 class channel {
@@ -33,14 +38,32 @@ class channel {
     (void)peer;
     (void)addresses;
   }
+  /// "" when the channel's certificate (TLS) names node `id`, or the channel has none; else
+  /// why not. Called on the channel's receive side.
+  virtual std::string check_certificate(std::string_view id) const {
+    (void)id;
+    return {};
+  }
+  /// The peer's hello arrived: the short deadline for the first bytes ends (handshake.hpp).
+  virtual void greeted() {}
+  /// From now on, what is written goes sealed with `keys.send` and what arrives after the
+  /// bytes the handler has taken is opened with `keys.receive` (record.hpp). Called by the
+  /// protocol from inside `on_bytes`, right after it wrote its last handshake frame. False:
+  /// this channel needs no records (in memory; TLS protects every byte already), and the
+  /// handler goes on reading plain frames.
+  virtual bool protect(const detail::channel_keys& keys) {
+    (void)keys;
+    return false;
+  }
 };
 
 /// What a channel reports to the protocol.
 class channel_handler {
  public:
   virtual ~channel_handler() = default;
-  /// Bytes arrived (any split: the protocol frames them).
-  virtual void on_bytes(std::span<const std::byte> bytes) = 0;
+  /// Bytes arrived (any split: the protocol frames them). Returns how many it took: all of
+  /// them, except when it called `protect` meanwhile, and the rest are records.
+  virtual std::size_t on_bytes(std::span<const std::byte> bytes) = 0;
   /// The stream ended; called once, after the last on_bytes.
   virtual void on_closed(const std::string& why) = 0;
 };

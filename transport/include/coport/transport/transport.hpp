@@ -28,10 +28,17 @@ namespace coport::transport {
 struct transport_options {
   /// Largest frame accepted or sent (bytes; checked before anything is allocated).
   std::size_t max_frame = 64 << 20;
-  /// The shared secret: both ends of a channel prove they hold it (HMAC-SHA256 over both
-  /// hellos, fresh nonces) before anything but the handshake crosses. Empty: no proof asked
-  /// or given (a peer with a secret refuses such a node, and the reverse).
+  /// The shared secret: both ends of a channel prove they hold it (HMAC-SHA256 under keys
+  /// derived from it and both hellos, fresh nonces) before anything but the handshake
+  /// crosses, and every byte after the handshake travels in records authenticated with keys
+  /// only the two ends can derive (AES-256-GCM). Empty: no proof asked or given, no records
+  /// (a peer with a secret refuses such a node, and the reverse). At least 22 characters
+  /// (128 bits of a generated base62 secret) unless `insecure`.
   std::string secret;
+  /// Records are encrypted, not only authenticated (either end asking is enough).
+  bool encrypt = false;
+  /// Accepts a secret shorter than 22 characters (guessable: tests, demos).
+  bool insecure = false;
   /// Bytes that may wait for one node (while connecting, or behind a slow link). A message
   /// beyond it is not sent: counted, logged, and the monitors of its target fire.
   std::size_t max_queue = 64 << 20;

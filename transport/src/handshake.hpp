@@ -1,0 +1,139 @@
+#pragma once
+/// \file
+/// transport::handshake — how two nodes open a channel (protocol version 3): the frames, the
+/// order, the proofs and the keys, with no sockets and no peers (the connection acts on what
+/// it says). One object per channel.
+///
+/// The protocol, as `connection::on_hello` / `on_auth` follow it:
+///
+///     dialer (opened the channel)              acceptor
+///     hello ------------------------------->   <------------------------------ hello
+///       (both at once: version, node ID, incarnation, 16-byte nonce, addresses, flags)
+///     auth(0, "", proof_d) ---------------->   checks proof_d; only now is the ID believed
+///                                              (interned, a peer slot asked for)
+///                                          <-- auth(verdict, why, proof_a)
+///     checks proof_a (a refusal is proven too)
+///     from here each side's bytes after its own auth frame are records (record.hpp)
+///
+/// With a secret, the proofs and the record keys come from the secret and the transcript
+/// (both hellos, so both nonces), through HKDF-SHA256 with a label per use and direction:
+///
+///     transcript = "coport-v3" | u32 len | dialer's hello body | u32 len | acceptor's hello body
+///     prk      = HKDF-Extract(salt = SHA-256(transcript), secret)
+///     proof_d  = HMAC-SHA256(HKDF-Expand(prk, "coport-v3 dialer proof"), transcript)
+///     proof_a  = HMAC-SHA256(HKDF-Expand(prk, "coport-v3 acceptor proof"),
+///                            transcript | verdict | u32 len | why)
+///     records  = HKDF-Expand(prk, "coport-v3 dialer->acceptor" / "acceptor->dialer"): key, IV
+///
+/// A relay that forwards the real hellos and proofs between two nodes learns no key, so
+/// everything it writes after them fails its record's tag. The acceptor proves nothing to a
+/// dialer that has not proved the secret first (no oracle for guessing it offline from a
+/// connection). Without a secret there are no proofs and no records (loopback, tests).
+///
+/// Before a proof checks out a channel is an attacker's: the connection reads only hello
+/// and auth frames of at most `max_handshake_frame` bytes, and this object keeps only the
+/// two hellos.
+///
+/// Roles: the hello's `opened` flag says who opened the channel. On a channel both ends
+/// opened (an in-memory link) the node with the smaller ID dials.
+///
+/// Threading: none (the connection's receive side). Lifetime: the connection's.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coport/wire/reader.hpp"
+#include "frame.hpp"
+#include "record.hpp"
+
+namespace coport::transport::detail {
+
+/// A frame before the proof (hello, auth) is at most this long: a hello is at most ~4.6 KB.
+inline constexpr std::size_t max_handshake_frame = 8 << 10;
+/// Secrets shorter than this many bytes are refused unless the options say `insecure`
+/// (128 bits as base62: 22 characters; `coport gensecret` makes 32).
+inline constexpr std::size_t min_secret = 22;
+
+/// What an acceptor answers a dialer's proof with.
+enum class verdict : std::uint8_t {
+  accept = 0,        ///< the channel is kept
+  simultaneous = 1,  ///< both connected at once; the acceptor's own channel is kept
+  busy = 2,          ///< that node is connected or connecting already: try again later
+  refused = 3,       ///< a node with that ID and another incarnation is up: give up
+  bad_proof = 4,     ///< the dialer's proof failed: sent unproven (no oracle), informative only
+};
+
+/// A peer's hello.
+struct hello {
+  std::uint64_t version = 0;
+  std::string id;
+  std::uint32_t incarnation = 0;
+  std::vector<std::string> addresses;
+  bool opened = false;   ///< the sender opened the channel
+  bool encrypt = false;  ///< the sender asks for encrypted records
+};
+
+/// A verdict as the dialer read it.
+struct peer_verdict {
+  verdict what = verdict::accept;
+  std::string why;
+};
+
+/// Keys for both directions of a channel, from this node's point of view.
+struct channel_keys {
+  record_keys send, receive;
+  bool encrypt = false;
+};
+
+class handshake {
+ public:
+  /// `secret` empty: no proofs, no records. `opened`: this node opened the channel.
+  handshake(std::string secret, bool opened, bool encrypt);
+
+  /// Our hello frame: first on the channel, once.
+  std::vector<std::byte> hello_frame(std::string_view id, std::uint32_t incarnation,
+                                     const std::vector<std::string>& addresses);
+
+  /// Reads the peer's hello body (throws wire::decode_error when malformed; a version other
+  /// than ours is returned for the caller to refuse) and settles the roles.
+  hello take_hello(std::span<const std::byte> body, std::string_view own_id);
+  /// This node dials (sends the first proof). Valid after take_hello.
+  bool dialer() const noexcept { return dialer_; }
+
+  /// The dialer's proof frame.
+  std::vector<std::byte> proof_frame() const;
+  /// The acceptor reads the dialer's proof (an auth frame's body): "" or why it fails.
+  std::string check_proof(wire::reader& r) const;
+  /// The acceptor's verdict frame, proven (except `bad_proof`, which proves nothing).
+  std::vector<std::byte> verdict_frame(verdict v, std::string_view why) const;
+  /// The dialer reads the acceptor's verdict: the verdict, or an error (a forged one).
+  peer_verdict check_verdict(wire::reader& r, std::string& error) const;
+
+  /// The record keys (after the proofs), or none without a secret.
+  std::optional<channel_keys> keys() const;
+
+ private:
+  /// The transcript (valid once both hellos are known).
+  std::vector<unsigned char> transcript() const;
+  std::vector<unsigned char> proof(std::string_view label,
+                                   std::span<const unsigned char> extra) const;
+
+  const std::string secret_;
+  const bool opened_;
+  const bool want_encrypt_;
+  bool dialer_ = false;
+  bool encrypt_ = false;
+  std::vector<std::byte> own_hello_, peer_hello_;
+};
+
+/// Compares two MACs in constant time.
+bool same_mac(std::span<const std::byte> a, std::span<const std::byte> b) noexcept;
+/// `n` bytes from OpenSSL's CSPRNG.
+std::vector<std::byte> random_bytes(std::size_t n);
+
+}  // namespace coport::transport::detail

@@ -1,0 +1,158 @@
+// The record layer after the handshake: AES-256-GCM records on OpenSSL (see record.hpp).
+#include "record.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace coport::transport::detail {
+
+namespace {
+
+EVP_CIPHER_CTX* new_ctx(const record_keys& keys, int encrypt) {
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  if (!c ||
+      EVP_CipherInit_ex(c, EVP_aes_256_gcm(), nullptr, keys.key.data(), nullptr, encrypt) != 1) {
+    EVP_CIPHER_CTX_free(c);
+    throw std::runtime_error{"coport: OpenSSL could not set up AES-256-GCM"};
+  }
+  return c;
+}
+
+/// The nonce of record `n`: the IV with the record number XORed into its last 8 bytes.
+std::array<unsigned char, 12> nonce_of(const record_keys& keys, std::uint64_t n) {
+  std::array<unsigned char, 12> nonce = keys.iv;
+  for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<unsigned char>(n >> (8 * i));
+  return nonce;
+}
+
+const unsigned char* u8(const std::byte* p) {
+  return reinterpret_cast<const unsigned char*>(p);
+}
+unsigned char* u8(std::byte* p) {
+  return reinterpret_cast<unsigned char*>(p);
+}
+
+}  // namespace
+
+void record_sealer::ctx_deleter::operator()(void* p) const noexcept {
+  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(p));
+}
+void record_opener::ctx_deleter::operator()(void* p) const noexcept {
+  EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(p));
+}
+
+record_sealer::record_sealer(const record_keys& keys, bool encrypt)
+    : ctx_{new_ctx(keys, 1)}, keys_{keys}, encrypt_{encrypt} {}
+
+record_sealer::~record_sealer() = default;
+
+void record_sealer::seal(std::span<const std::byte> plain, std::vector<std::byte>& out) {
+  auto* c = static_cast<EVP_CIPHER_CTX*>(ctx_.get());
+  while (!plain.empty()) {
+    std::size_t n = std::min(plain.size(), max_record);
+    std::size_t at = out.size();
+    out.resize(at + record_header + n + record_tag);
+    std::byte* rec = out.data() + at;
+    auto length = static_cast<std::uint32_t>(n);
+    for (int i = 0; i < 4; ++i) rec[i] = static_cast<std::byte>(length >> (8 * i));
+    auto nonce = nonce_of(keys_, next_++);
+    int len = 0;
+    bool ok = EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, nonce.data()) == 1;
+    if (encrypt_) {
+      ok = ok && EVP_EncryptUpdate(c, nullptr, &len, u8(rec), record_header) == 1;
+      ok = ok && EVP_EncryptUpdate(c, u8(rec + record_header), &len, u8(plain.data()),
+                                   static_cast<int>(n)) == 1;
+    } else {
+      std::memcpy(rec + record_header, plain.data(), n);
+      ok = ok &&
+           EVP_EncryptUpdate(c, nullptr, &len, u8(rec), static_cast<int>(record_header + n)) == 1;
+    }
+    ok = ok && EVP_EncryptFinal_ex(c, u8(rec + record_header + n), &len) == 1;
+    ok = ok &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, record_tag, rec + record_header + n) == 1;
+    if (!ok) throw std::runtime_error{"coport: OpenSSL could not seal a record"};
+    plain = plain.subspan(n);
+  }
+}
+
+record_opener::record_opener(const record_keys& keys, bool encrypt)
+    : ctx_{new_ctx(keys, 0)}, keys_{keys}, encrypt_{encrypt} {}
+
+record_opener::~record_opener() = default;
+
+std::string record_opener::open(std::span<std::byte> bytes, sink& to) {
+  if (failed_) return "the stream failed authentication before";
+  auto length_of = [](const std::byte* p) {
+    return std::uint32_t(std::to_integer<std::uint8_t>(p[0])) |
+           std::uint32_t(std::to_integer<std::uint8_t>(p[1])) << 8 |
+           std::uint32_t(std::to_integer<std::uint8_t>(p[2])) << 16 |
+           std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
+  };
+  auto check_length = [&](std::uint32_t n) -> std::string {
+    if (n == 0 || n > max_record) {
+      failed_ = true;
+      return fmt::format("a record of {} bytes (1 to {} are valid)", n, max_record);
+    }
+    return {};
+  };
+  if (!partial_.empty()) {
+    // Complete the record begun earlier: take only its bytes from `bytes`.
+    if (partial_.size() < record_header) {
+      std::size_t take = std::min(record_header - partial_.size(), bytes.size());
+      partial_.insert(partial_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+      bytes = bytes.subspan(take);
+      if (partial_.size() < record_header) return {};
+    }
+    std::uint32_t n = length_of(partial_.data());
+    if (auto why = check_length(n); !why.empty()) return why;
+    std::size_t whole = record_header + n + record_tag;
+    std::size_t take = std::min(whole - partial_.size(), bytes.size());
+    partial_.insert(partial_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+    bytes = bytes.subspan(take);
+    if (partial_.size() < whole) return {};
+    std::vector<std::byte> r;
+    r.swap(partial_);
+    if (auto why = open_one(r, to); !why.empty()) return why;
+  }
+  while (bytes.size() >= record_header) {
+    std::uint32_t n = length_of(bytes.data());
+    if (auto why = check_length(n); !why.empty()) return why;
+    std::size_t whole = record_header + n + record_tag;
+    if (bytes.size() < whole) break;
+    if (auto why = open_one(bytes.first(whole), to); !why.empty()) return why;
+    bytes = bytes.subspan(whole);
+  }
+  partial_.assign(bytes.begin(), bytes.end());
+  return {};
+}
+
+std::string record_opener::open_one(std::span<std::byte> r, sink& to) {
+  auto* c = static_cast<EVP_CIPHER_CTX*>(ctx_.get());
+  std::size_t n = r.size() - record_header - record_tag;
+  std::byte* body = r.data() + record_header;
+  auto nonce = nonce_of(keys_, next_);
+  int len = 0;
+  bool ok = EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, nonce.data()) == 1;
+  if (encrypt_) {
+    ok = ok && EVP_DecryptUpdate(c, nullptr, &len, u8(r.data()), record_header) == 1;
+    ok = ok && EVP_DecryptUpdate(c, u8(body), &len, u8(body), static_cast<int>(n)) == 1;
+  } else {
+    ok = ok && EVP_DecryptUpdate(c, nullptr, &len, u8(r.data()),
+                                 static_cast<int>(record_header + n)) == 1;
+  }
+  ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, record_tag, body + n) == 1;
+  ok = ok && EVP_DecryptFinal_ex(c, u8(body + n), &len) == 1;
+  if (!ok) {
+    failed_ = true;
+    return fmt::format(
+        "record {} failed authentication (forged, altered, replayed, reordered or lost)", next_);
+  }
+  ++next_;
+  to.on_plain({body, n});
+  return {};
+}
+
+}  // namespace coport::transport::detail
