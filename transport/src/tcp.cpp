@@ -47,8 +47,11 @@ std::string dial_error(const std::string& address, const asio::error_code& ec) {
 }
 
 /// Channels still in their handshake beyond this are refused at once (a flood of
-/// connections that never greet costs bounded memory until their deadline).
+/// connections that never greet costs bounded memory until their deadline): the backstop.
 constexpr std::size_t max_handshaking = 256;
+/// Channels in their handshake from one source address: one host cannot fill the places
+/// the others need (each lasts at most the hello deadline, 1 s, unless it proves the secret).
+constexpr std::size_t max_handshaking_per_source = 8;
 
 }  // namespace
 
@@ -107,6 +110,46 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::thread thread;
   std::shared_ptr<tcp_counters> counters = std::make_shared<tcp_counters>();
   std::atomic<std::size_t> handshaking{0};
+  std::mutex admission_mutex;                                 // the two below
+  std::map<asio::ip::address, std::size_t> handshaking_from;  ///< accepted, by source address
+  /// Refusals at admission are logged at most once a second, with how many there were.
+  std::chrono::steady_clock::time_point last_refusal_line{};
+  std::size_t refusals_unlogged = 0;
+
+  /// Whether a connection from `from` may start its handshake (counted if so); a refusal is
+  /// logged at most once a second with a count.
+  bool admit(const asio::ip::address& from) {
+    std::string why;
+    {
+      std::lock_guard lock{admission_mutex};
+      if (handshaking.load(std::memory_order_relaxed) >= max_handshaking) {
+        why = fmt::format("{} connections are in their handshake", max_handshaking);
+      } else if (handshaking_from[from] >= max_handshaking_per_source) {
+        why = fmt::format("{} connections from {} are in their handshake",
+                          max_handshaking_per_source, from.to_string());
+      } else {
+        ++handshaking_from[from];
+        return true;
+      }
+      ++refusals_unlogged;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_refusal_line < std::chrono::seconds{1}) return false;
+      last_refusal_line = now;
+      why = fmt::format("refused {} connection{} (the last: {})", refusals_unlogged,
+                        refusals_unlogged == 1 ? "" : "s", why);
+      refusals_unlogged = 0;
+    }
+    log(log_warn, "node {}: {}", owner.id(), why);
+    return false;
+  }
+
+  /// A connection admitted from `from` ended its handshake (either way).
+  void admitted_done(const asio::ip::address& from) {
+    std::lock_guard lock{admission_mutex};
+    if (auto it = handshaking_from.find(from); it != handshaking_from.end() && --it->second == 0) {
+      handshaking_from.erase(it);
+    }
+  }
 
   // I/O thread only.
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
@@ -180,17 +223,19 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::shared_ptr<tcp_channel> make_channel(asio::ip::tcp::socket socket,
                                             tcp_channel::strand strand, bool client,
                                             std::shared_ptr<dial> dialing,
-                                            connect_callback probe = {}) {
+                                            connect_callback probe = {},
+                                            std::optional<asio::ip::address> admitted = {}) {
     handshaking.fetch_add(1, std::memory_order_relaxed);
     auto handshake_over = std::make_shared<std::atomic<bool>>(false);
     tcp_channel_events events;
     std::weak_ptr<state> weak = weak_from_this();
-    events.established = [weak, handshake_over, probe](const std::string& peer,
-                                                       const std::vector<std::string>& addresses) {
+    events.established = [weak, handshake_over, probe, admitted](
+                             const std::string& peer, const std::vector<std::string>& addresses) {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
         self->handshaking.fetch_sub(1);
+        if (admitted) self->admitted_done(*admitted);
         if (probe) probe(peer, {});
       }
       self->learn(peer, addresses);
@@ -198,12 +243,13 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
         if (auto it = self->dials.find(peer); it != self->dials.end()) self->dials.erase(it);
       });
     };
-    events.closed = [weak, handshake_over, dialing, probe](bool was_established,
-                                                           const std::string& why) {
+    events.closed = [weak, handshake_over, dialing, probe, admitted](bool was_established,
+                                                                     const std::string& why) {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
         self->handshaking.fetch_sub(1);
+        if (admitted) self->admitted_done(*admitted);
         if (probe) probe({}, why);
       }
       if (dialing && !was_established) {
@@ -244,15 +290,13 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
         return;
       }
       self->counters->accepted.fetch_add(1, std::memory_order_relaxed);
-      if (self->handshaking.load(std::memory_order_relaxed) >= max_handshaking) {
-        log(log_warn,
-            "node {}: refusing a connection from {}: {} connections are in their "
-            "handshake",
-            self->owner.id(), detail::endpoint_text(socket.remote_endpoint()), max_handshaking);
+      asio::error_code peer_ec;
+      auto from = socket.remote_endpoint(peer_ec).address();
+      if (peer_ec || !self->admit(from)) {
         asio::error_code ignored;
         socket.close(ignored);
       } else {
-        auto ch = self->make_channel(std::move(socket), strand, false, nullptr);
+        auto ch = self->make_channel(std::move(socket), strand, false, nullptr, {}, from);
         ch->start(self->protocol->attach(ch, nullptr, false));
       }
       self->accept(acceptor);
