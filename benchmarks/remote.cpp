@@ -4,6 +4,10 @@
 //   remote.pingpong   round trip of a small message and of a 4 KiB one (us)
 //   remote.stream     one-way messages, the receiver acking every 10^4 (msgs/s; 4 KiB: MB/s)
 //   remote.cal        a cal's reply time at low load (us, p50 and p99)
+//   coport            links without a secret (no proofs, no records): the framing alone
+//   coport-auth       the same with a secret: every byte after the handshake in AES-256-GCM
+//                     records (integrity only, the default with a secret)
+//   coport-aead       with a secret and encrypt: the records encrypted
 //   coport-tls        the ping-pongs and streams again over TLS 1.3 (mutual authentication)
 //
 // The other process is this program again: `coport-bench remote_peer` (a coport node) or
@@ -26,6 +30,7 @@
 #include <cstring>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +39,11 @@
 #include "support/other_process.hpp"
 
 extern char** environ;
+
+namespace {
+/// The secret of the "-auth" and "-aead" links (a generated one's length).
+const char* const bench_secret = "bnch7Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc2Vb5N";
+}  // namespace
 
 using namespace coport;
 namespace tp = coport::transport;
@@ -286,10 +296,15 @@ void detect_frozen(const bench::args& a, node& local, tp::tcp& t) {
 
 void remote_peer(int argc, char** argv) {
   // The node ID: bench-remote-b, or bench-remote-b<N> for the idle-connection measurement;
-  // "-tls:CERT:KEY:CA" makes it bench-remote-b-tls, with TLS.
+  // "-tls:CERT:KEY:CA" makes it bench-remote-b-tls, with TLS; "-auth" and "-aead" with the
+  // secret (records authenticated; encrypted).
   std::string arg = argc > 2 ? argv[2] : "";
   tp::tcp_options o;
   o.binds = {"127.0.0.1:0"};
+  if (arg == "-auth" || arg == "-aead") {
+    o.secret = bench_secret;
+    o.protocol.encrypt = arg == "-aead";
+  }
   if (arg.rfind("-tls:", 0) == 0) {
     auto first = arg.find(':'), second = arg.find(':', first + 1),
          third = arg.find(':', second + 1);
@@ -373,29 +388,43 @@ struct peer_node {
   }
 };
 
-void tls(const bench::args& a, long n, long stream, long big) {
-  coport::test::pki ca;
-  auto mine = ca.issue("bench-remote-a-tls"), theirs = ca.issue("bench-remote-b-tls");
-  peer_node peer{"-tls:" + theirs.cert + ":" + theirs.key + ":" + ca.ca()};
-  node local{one_thread("bench-remote-a-tls")};
+/// The ping-pongs, streams and cal again on links protected as `kind` says: "tls" (TLS 1.3,
+/// certificates made now, as the tests do), "auth" (the secret: records authenticated) or
+/// "aead" (the secret and encrypt: records encrypted).
+void secured(const bench::args& a, const std::string& kind, long n, long stream, long big,
+             long cals) {
+  std::string label = "coport-" + kind, local_id = "bench-remote-a-" + kind;
   tp::tcp_options o;
-  o.peers["bench-remote-b-tls"] = {peer.address};
-  o.tls = {mine.cert, mine.key, mine.ca};
+  std::optional<coport::test::pki> ca;
+  std::string peer_arg = "-" + kind;
+  if (kind == "tls") {
+    ca.emplace();
+    auto mine = ca->issue(local_id), theirs = ca->issue("bench-remote-b-tls");
+    peer_arg = "-tls:" + theirs.cert + ":" + theirs.key + ":" + ca->ca();
+    o.tls = {mine.cert, mine.key, mine.ca};
+  } else {
+    o.secret = bench_secret;
+    o.protocol.encrypt = kind == "aead";
+  }
+  peer_node peer{peer_arg};
+  node local{one_thread(local_id.c_str())};
+  o.peers["bench-remote-b-" + kind] = {peer.address};
   // The stream's two ack windows of 4 KiB messages (80 MB) exceed the default 64 MiB bound,
   // and TLS's one encrypting thread lets them queue: room for all, so that none is refused.
   o.protocol.max_queue = 256 << 20;
   tp::tcp t{local, o};
-  a.report("coport-tls", "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us",
+  a.report(label, "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us", "size=small");
+  a.report(label, "remote.pingpong", pingpong_us(local, peer.pong, 4096, n), "us", "size=4KiB");
+  a.report(label, "remote.stream", stream_rate(local, t, peer.sink, stream, 0), "msgs/s",
            "size=small");
-  a.report("coport-tls", "remote.pingpong", pingpong_us(local, peer.pong, 4096, n), "us",
+  a.report(label, "remote.stream", stream_rate(local, t, peer.sink, big, 4096) * 4096 / 1e6, "MB/s",
            "size=4KiB");
-  a.report("coport-tls", "remote.stream", stream_rate(local, t, peer.sink, stream, 0), "msgs/s",
-           "size=small");
-  a.report("coport-tls", "remote.stream", stream_rate(local, t, peer.sink, big, 4096) * 4096 / 1e6,
-           "MB/s", "size=4KiB");
+  auto [p50, p99] = cal_us(local, peer.pong, cals);
+  a.report(label, "remote.cal", p50, "us", "p50");
+  a.report(label, "remote.cal", p99, "us", "p99");
   if (auto dropped = t.protocol().stats().messages_dropped) {
-    std::fprintf(stderr, "# remote tls: %zu messages refused: the stream figures are void\n",
-                 dropped);
+    std::fprintf(stderr, "# remote %s: %zu messages refused: the stream figures are void\n",
+                 kind.c_str(), dropped);
   }
 }
 
@@ -439,7 +468,7 @@ void remote(int argc, char** argv) {
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);
-  tls(a, n, stream, big);
+  for (const char* kind : {"auth", "aead", "tls"}) secured(a, kind, n, stream, big, cals);
 }
 
 }  // namespace coport_bench

@@ -113,9 +113,11 @@ std::string record_opener::open(std::span<std::byte> bytes, sink& to) {
     partial_.insert(partial_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
     bytes = bytes.subspan(take);
     if (partial_.size() < whole) return {};
-    std::vector<std::byte> r;
-    r.swap(partial_);
-    if (auto why = open_one(r, to); !why.empty()) return why;
+    // Opened in place; the buffer keeps its capacity for the next record that spans reads
+    // (a fresh 64 KiB+ buffer per record cost page faults on every one).
+    std::string why = open_one(partial_, to);
+    partial_.clear();
+    if (!why.empty()) return why;
   }
   while (bytes.size() >= record_header) {
     std::uint32_t n = length_of(bytes.data());
