@@ -33,7 +33,7 @@ message decode_message(const std::vector<std::byte>& bytes) {
   }
   std::size_t count = r.count(1);
   std::vector<std::string> names;
-  names.reserve(count);
+  names.reserve(r.reservable(count, sizeof(std::string)));
   for (std::size_t i = 0; i < count; ++i) names.emplace_back(r.string_view());
   auto dec = detail::resolve_payload(names);
   message m{detail::decode_values(t, r, *dec)};

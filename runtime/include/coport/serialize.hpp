@@ -11,7 +11,8 @@
 /// and never change. A type needs a default constructor and Cereal's `serialize` (or
 /// `save`/`load`); Cereal's support for the standard containers, optional, variant, pair,
 /// tuple and chrono durations is included, and `port_id` and `reason` members work too. Sizes read
-/// from a peer are checked against the bytes that are left before anything is allocated. Threading:
+/// from a peer are checked against the bytes that are left before anything is allocated, and
+/// a vector reserves no more memory than those bytes hold. Threading:
 /// `register_type` is thread-safe. Include this header only where types are registered or
 /// serialized: it brings in Cereal.
 
@@ -88,6 +89,30 @@ template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, cereal::BinaryData<T>& b) {
   auto s = ar.in.raw(static_cast<std::size_t>(b.size));
   std::memcpy(b.data, s.data(), s.size());
+}
+/// Cereal reads a vector by resizing it to the count read first, which builds that many
+/// elements before the first of them fails to decode (a count of 1 Mi strings, each of which
+/// could be a byte, made 32 MiB from 1 MiB). This reads them as they come instead, reserving
+/// no more than the bytes left hold; values copied as they are (arithmetic) must all be there
+/// before anything is allocated. The bytes are Cereal's own: a count, then the elements.
+template <class T, class A, std::enable_if_t<!std::is_same_v<T, bool>, int> = 0>
+void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, std::vector<T, A>& v) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  auto n = static_cast<std::size_t>(size);
+  v.clear();
+  if constexpr (std::is_arithmetic_v<T>) {
+    if (n > ar.in.remaining() / sizeof(T)) reader::fail("a count exceeds the bytes left");
+    auto bytes = ar.in.raw(n * sizeof(T));
+    v.resize(n);
+    if (n) std::memcpy(v.data(), bytes.data(), bytes.size());
+  } else {
+    v.reserve(ar.in.reservable(n, sizeof(T)));
+    for (std::size_t i = 0; i < n; ++i) {
+      v.emplace_back();
+      ar(v.back());
+    }
+  }
 }
 inline void CEREAL_SAVE_FUNCTION_NAME(cereal_output& ar, const port_id& p) {
   codec<port_id>::encode(ar.out, p);

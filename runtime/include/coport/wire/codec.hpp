@@ -92,6 +92,21 @@ constexpr const char* integer_name() {
     return nullptr;
 }
 
+/// The fewest bytes a T takes on the wire: a codec's `min_size`, else 1 (every encoding
+/// takes at least a byte). A count of Ts is checked against the bytes left with it.
+template <class T, class = void>
+struct min_size_of {
+  static constexpr std::size_t value = 1;
+};
+template <class T>
+struct min_size_of<T, std::void_t<decltype(codec<T>::min_size)>> {
+  static constexpr std::size_t value = codec<T>::min_size;
+};
+template <class T>
+constexpr std::size_t min_size() {
+  return min_size_of<std::remove_cv_t<T>>::value;
+}
+
 /// "a,b,c" from the names of Ts (empty when any is unknown).
 template <class... Ts>
 std::string join_names() {
@@ -166,6 +181,7 @@ struct codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, boo
 template <class T>
 struct codec<T, std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, double>>> {
   static constexpr bool builtin = true;
+  static constexpr std::size_t min_size = sizeof(T) == 4 ? 4 : 8;
   using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   static void encode(writer& w, T v) {
     bits b;
@@ -219,15 +235,17 @@ struct codec<std::vector<T, A>, std::enable_if_t<!std::is_same_v<T, std::byte>>>
       for (const auto& x : v) codec<T>::encode(w, x);
     }
   }
+  /// A count the bytes left cannot hold fails first; memory is reserved only for what those
+  /// bytes could hold (an element is often larger in memory than on the wire).
   static void decode(reader& r, std::vector<T, A>& v) {
-    std::size_t n = r.count(1);
+    std::size_t n = r.count(impl::min_size<T>());
     v.clear();
     if constexpr (sizeof(T) == 1 && std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       auto s = r.raw(n);
       v.resize(n);
       std::memcpy(v.data(), s.data(), n);
     } else {
-      v.reserve(n);
+      v.reserve(r.reservable(n, sizeof(T)));
       for (std::size_t i = 0; i < n; ++i) {
         T x{};
         codec<T>::decode(r, x);
@@ -249,7 +267,7 @@ struct codec<std::map<K, V, C, A>> {
     }
   }
   static void decode(reader& r, std::map<K, V, C, A>& m) {
-    std::size_t n = r.count(2);
+    std::size_t n = r.count(impl::min_size<K>() + impl::min_size<V>());
     m.clear();
     for (std::size_t i = 0; i < n; ++i) {
       K k{};
@@ -285,6 +303,7 @@ struct codec<std::optional<T>> {
 template <class A, class B>
 struct codec<std::pair<A, B>> {
   static constexpr bool builtin = true;
+  static constexpr std::size_t min_size = impl::min_size<A>() + impl::min_size<B>();
   static void encode(writer& w, const std::pair<A, B>& v) {
     codec<A>::encode(w, v.first);
     codec<B>::encode(w, v.second);
@@ -299,6 +318,7 @@ struct codec<std::pair<A, B>> {
 template <class... Ts>
 struct codec<std::tuple<Ts...>> {
   static constexpr bool builtin = true;
+  static constexpr std::size_t min_size = (std::size_t{0} + ... + impl::min_size<Ts>());
   static void encode(writer& w, const std::tuple<Ts...>& v) {
     std::apply([&](const auto&... x) { (codec<Ts>::encode(w, x), ...); }, v);
   }
@@ -360,10 +380,8 @@ struct codec<reason> {
     for (const auto& part : v.parts()) w.string(part);
   }
   static void decode(reader& r, reason& v) {
-    std::size_t n = r.count(1);
-    std::vector<std::string> parts;
-    parts.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) parts.push_back(r.string());
+    std::vector<std::string> parts;  // the same bytes as a vector of strings, read as bounded
+    codec<std::vector<std::string>>::decode(r, parts);
     v = reason{std::move(parts)};
   }
   static std::string name() { return "reason"; }

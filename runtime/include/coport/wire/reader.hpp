@@ -3,10 +3,11 @@
 /// coport::wire::reader — reads values from bytes that came from a peer, trusting nothing.
 ///
 /// Every read checks the bytes left; a count or length is checked against them before
-/// anything is allocated, so a short frame cannot make the reader allocate more than about
-/// the frame's own size. A failed check throws `decode_error` (bad input is the rare path).
-/// Threading: one reader per thread. Lifetime: refers to the bytes and the table it was
-/// made with.
+/// anything is allocated (each element takes at least its smallest encoding), and a decoder
+/// reserves no more memory than those bytes (`reservable`), so a short frame cannot make the
+/// reader allocate more than about the frame's own size before it fails. A failed check throws
+/// `decode_error` (bad input is the rare path). Threading: one reader per thread. Lifetime: refers
+/// to the bytes and the table it was made with.
 
 #include <bit>
 #include <cstddef>
@@ -86,6 +87,15 @@ class reader {
     if (min_bytes == 0) min_bytes = 1;
     if (n > remaining() / min_bytes) fail("a count exceeds the bytes left");
     return static_cast<std::size_t>(n);
+  }
+
+  /// How many of `n` elements, each `element_size` bytes in memory, a decoder may reserve
+  /// before reading them: no more than the bytes left could hold. A count that the rest of
+  /// the input does not back (one byte an element, each 32 in memory) then allocates no more
+  /// than the input's own size; what really decodes grows the container as it comes.
+  std::size_t reservable(std::size_t n, std::size_t element_size) const noexcept {
+    std::size_t fits = remaining() / (element_size ? element_size : 1);
+    return n < fits ? n : fits;
   }
 
   std::string_view string_view() {
