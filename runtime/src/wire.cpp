@@ -31,6 +31,7 @@ struct registry {
   std::unordered_map<const signature*, std::unique_ptr<payload_encoding>> encodings;
   std::vector<std::unique_ptr<payload_encoding>> retired;
   std::map<std::vector<std::string>, std::shared_ptr<const payload_decoding>> decodings;
+  std::size_t decoding_bytes = 0;  ///< what `decodings` holds (estimated)
 };
 
 registry& the_registry() {
@@ -229,23 +230,42 @@ struct loose_node final : message_node {
   }
 };
 
-/// Interned signatures of loose messages, one per distinct type list (never freed; bounded
-/// by the number of distinct resolved lists).
+/// The signature of loose messages of one type list.
+struct loose_list {
+  std::unique_ptr<const std::type_info*[]> types;  ///< null-terminated
+  signature sig{};
+};
+
+/// What a loose list holds in memory (its key, its types, its signature, the map's node).
+std::size_t loose_bytes(std::size_t types) {
+  return 2 * (types + 1) * sizeof(void*) + sizeof(loose_list) + 64;
+}
+
+/// Interned signatures of loose messages, one per distinct type list. They are never freed
+/// (messages and the sending side's caches point at them), so at most max_loose_lists of at
+/// most max_loose_bytes are made; null beyond.
 const signature* loose_signature(const std::vector<const std::type_info*>& types) {
   static std::mutex mutex;
-  static std::map<std::vector<const std::type_info*>, std::unique_ptr<const std::type_info*[]>>
-      table;
+  static std::map<std::vector<const std::type_info*>, loose_list> table;
+  static std::size_t bytes = 0;
   std::lock_guard lock{mutex};
-  auto& slot = table[types];
-  if (!slot) {
-    slot = std::make_unique<const std::type_info*[]>(types.size() + 1);
-    for (std::size_t i = 0; i < types.size(); ++i) slot[i] = types[i];
-    slot[types.size()] = nullptr;
-  }
-  static std::map<const std::type_info* const*, std::unique_ptr<signature>> sigs;
-  auto& s = sigs[slot.get()];
-  if (!s) s = std::make_unique<signature>(signature{types.size(), slot.get()});
-  return s.get();
+  if (auto it = table.find(types); it != table.end()) return &it->second.sig;
+  std::size_t more = loose_bytes(types.size());
+  if (table.size() >= max_loose_lists || bytes + more > max_loose_bytes) return nullptr;
+  loose_list& l = table[types];
+  bytes += more;
+  l.types = std::make_unique<const std::type_info*[]>(types.size() + 1);
+  for (std::size_t i = 0; i < types.size(); ++i) l.types[i] = types[i];
+  l.types[types.size()] = nullptr;
+  l.sig = signature{types.size(), l.types.get()};
+  return &l.sig;
+}
+
+/// What a cached decoding of `names` holds in memory (its key and its entries).
+std::size_t decoding_bytes(const std::vector<std::string>& names) {
+  std::size_t b = sizeof(payload_decoding) + 128;
+  for (const auto& n : names) b += sizeof(std::string) + n.capacity() + sizeof(void*);
+  return b;
 }
 
 std::shared_ptr<payload_decoding> resolve_uncached(const std::vector<std::string>& names) {
@@ -270,6 +290,12 @@ std::shared_ptr<payload_decoding> resolve_uncached(const std::vector<std::string
       }
     }
     dec->sig = loose_signature(types);
+    if (!dec->sig) {
+      dec->error = fmt::format(
+          "too many distinct type lists of values held one by one (at most {} lists, {} KiB "
+          "for the process): a list this program never sends is refused",
+          max_loose_lists, max_loose_bytes >> 10);
+    }
   }
   return dec;
 }
@@ -284,8 +310,12 @@ std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::s
   }
   auto dec = resolve_uncached(names);
   if (!dec->error.empty()) return dec;  // a type may be registered later: not cached
+  std::size_t more = decoding_bytes(names);
   std::lock_guard lock{r.mutex};
-  if (r.decodings.size() < 4096) r.decodings.emplace(names, dec);
+  if (r.decodings.size() < max_cached_lists && r.decoding_bytes + more <= max_cached_bytes &&
+      r.decodings.emplace(names, dec).second) {
+    r.decoding_bytes += more;
+  }
   return dec;
 }
 

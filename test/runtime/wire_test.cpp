@@ -1,10 +1,17 @@
 // The wire format: codecs, names, bounded reads, the type registry, payload factories.
 #include <doctest/doctest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <coport/detail/payload_codec.hpp>
 #include <coport/message.hpp>
 #include <coport/serialize.hpp>
 #include <coport/wire/codec.hpp>
+#include <cstdio>
 
 using namespace coport;
 
@@ -35,6 +42,63 @@ struct other {
   template <class A>
   void serialize(A&) {}
 };
+
+/// The largest single allocation a counting_allocator made since `reset`.
+struct allocations {
+  static inline std::size_t largest = 0;
+  static void reset() { largest = 0; }
+};
+
+/// std::allocator that records the largest block asked for (what a decoder reserved).
+template <class T>
+struct counting_allocator {
+  using value_type = T;
+  counting_allocator() = default;
+  template <class U>
+  counting_allocator(const counting_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    allocations::largest = std::max(allocations::largest, n * sizeof(T));
+    return std::allocator<T>{}.allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
+  template <class U>
+  bool operator==(const counting_allocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+template <class T>
+using counted_vector = std::vector<T, counting_allocator<T>>;
+
+/// A user type whose vectors Cereal reads.
+struct hoard {
+  counted_vector<std::string> words;
+  counted_vector<double> numbers;
+  template <class A>
+  void serialize(A& a) {
+    a(words, numbers);
+  }
+};
+
+/// A count of `n` elements followed by `n` bytes of `fill` (what a frame of n + a few
+/// bytes can announce: each element would take one byte).
+std::vector<std::byte> announced(std::size_t n, std::byte fill, std::size_t prefix_zeros = 0) {
+  std::vector<std::byte> buf(prefix_zeros, std::byte{0});
+  wire::writer w{buf};
+  w.varint(n);
+  buf.resize(buf.size() + n, fill);
+  return buf;
+}
+
+/// Resident memory of this process, in bytes.
+std::size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long size = 0, resident = 0;
+  int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
 
 }  // namespace
 
@@ -160,5 +224,124 @@ TEST_SUITE("wire") {
     auto u = message::make("u", std::make_unique<int>(1));
     CHECK(!u.copyable());
     CHECK_THROWS_AS(u.copy(), std::logic_error);
+  }
+
+  TEST_CASE("a count the bytes left could hold reserves no more memory than those bytes") {
+    // 1 Mi strings announced, each could be one byte; the first one does not decode. Each
+    // std::string takes 32 bytes: reserving the count would ask for 32 MiB for 1 MiB.
+    auto buf = announced(1 << 20, std::byte{0xff});
+    allocations::reset();
+    {
+      wire::reader r{buf};
+      counted_vector<std::string> v;
+      CHECK_THROWS_AS(wire::codec<counted_vector<std::string>>::decode(r, v), wire::decode_error);
+    }
+    CHECK(allocations::largest <= buf.size());
+    // Values that take eight bytes each on the wire: 1 Mi of them need 8 MiB, not 1 MiB.
+    auto zeros = announced(1 << 20, std::byte{0});
+    allocations::reset();
+    {
+      wire::reader r{zeros};
+      counted_vector<double> v;
+      CHECK_THROWS_AS(wire::codec<counted_vector<double>>::decode(r, v), wire::decode_error);
+      CHECK(v.capacity() == 0);
+    }
+    CHECK(allocations::largest == 0);
+    // What does fit still decodes, whole.
+    counted_vector<std::string> many(5000, "ab");
+    CHECK(round_trip(many) == many);
+    counted_vector<double> numbers{1.5, -2.0, 3.25};
+    CHECK(round_trip(numbers) == numbers);
+  }
+
+  TEST_CASE("a registered type's vectors reserve no more memory than the bytes left hold") {
+    register_type<hoard>("test.hoard");
+    // words: 1 Mi strings announced, none decodes.
+    auto words = announced(1 << 20, std::byte{0xff});
+    allocations::reset();
+    {
+      wire::reader r{words};
+      hoard h;
+      CHECK_THROWS_AS(wire::codec<hoard>::decode(r, h), wire::decode_error);
+    }
+    CHECK(allocations::largest <= words.size());
+    // numbers (after no words): 1 Mi doubles announced, in 1 MiB.
+    auto numbers = announced(1 << 20, std::byte{0}, /*prefix_zeros=*/1);
+    allocations::reset();
+    {
+      wire::reader r{numbers};
+      hoard h;
+      CHECK_THROWS_AS(wire::codec<hoard>::decode(r, h), wire::decode_error);
+    }
+    CHECK(allocations::largest <= numbers.size());
+    hoard h;
+    h.words = {"a", "", "ccc"};
+    h.numbers = {0.5, 7};
+    auto back = round_trip(h);
+    CHECK(back.words == h.words);
+    CHECK(back.numbers == h.numbers);
+  }
+
+  TEST_CASE("type lists from peers are bounded per process: beyond the bound they are refused") {
+    // 100 000 distinct lists of 32 built-in types, none of which this program sends (each
+    // would be held one by one). Run in a child process: the bound it fills is the process's.
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      close(out[0]);
+      const char* names[] = {"bool", "char", "i8",     "u8",    "i16",   "u16",
+                             "i32",  "u32",  "i64",    "u64",   "llong", "ullong",
+                             "f32",  "f64",  "string", "bytes", "port",  "reason"};
+      std::vector<std::string> list(32, "u16");
+      std::size_t before = resident_bytes(), refused = 0, first_refused = 0;
+      std::string why;
+      for (std::size_t i = 0; i < 100000; ++i) {
+        for (std::size_t k = 0, x = i; k < 4; ++k, x /= 18) list[k] = names[x % 18];
+        auto dec = detail::resolve_payload(list);
+        if (!dec->error.empty()) {
+          if (!refused++) {
+            first_refused = i;
+            why = dec->error;
+          }
+        }
+      }
+      std::size_t grown = resident_bytes() - before;
+      char text[600];
+      int n = std::snprintf(text, sizeof text, "%zu %zu %zu %.400s", grown, refused, first_refused,
+                            why.c_str());
+      (void)!write(out[1], text, static_cast<std::size_t>(std::max(n, 0)));
+      _exit(0);
+    }
+    close(out[1]);
+    std::string result;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{120};
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{out[0], POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[700];
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      result.append(buf, static_cast<std::size_t>(n));
+    }
+    close(out[0]);
+    if (result.empty()) kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(!result.empty());
+    std::size_t grown = 0, refused = 0, first_refused = 0;
+    char why[420] = {};
+    REQUIRE(std::sscanf(result.c_str(), "%zu %zu %zu %419[^\n]", &grown, &refused, &first_refused,
+                        why) >= 3);
+    INFO("resident memory grew by " << grown << " bytes; " << refused << " lists refused, the "
+                                    << "first at " << first_refused << ": " << why);
+    CHECK(grown < (32u << 20));
+    CHECK(refused > 0);
+    CHECK(first_refused >= 1000);  // the bound leaves room for what programs really use
+    CHECK(std::string{why}.find("too many") != std::string::npos);
   }
 }

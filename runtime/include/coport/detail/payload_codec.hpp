@@ -7,7 +7,12 @@
 /// A resolved list builds exactly `payload_node<Ts...>` when a factory for those types
 /// exists in this program, else a block that holds each value on its own (readable through
 /// `message::get<T>`, not by typed handlers).
-/// Threading: all functions are thread-safe. Lifetime: results live until the process ends.
+/// Type lists come from peers: the lists held one by one (their signatures live until the
+/// process ends, since messages and links' caches point at them) and the cache of resolved
+/// lists are bounded in count and bytes for the process; a list beyond the bound is refused
+/// as an unknown type is (its message is dropped, a spawn with it dies with bad_message).
+/// Threading: all functions are thread-safe. Lifetime: encodings and interned signatures live
+/// until the process ends; a decoding lives while it is held.
 
 #include <memory>
 #include <string>
@@ -41,8 +46,18 @@ struct payload_decoding {
   std::string error;               ///< why it cannot be decoded (empty: it can)
 };
 
-/// Resolves `names` (cached for the process, at most 4096 distinct lists; beyond that each
-/// call resolves anew).
+/// Type lists, each held one by one, that a process makes at most (none of them are freed).
+inline constexpr std::size_t max_loose_lists = 4096;
+/// The bytes those lists take at most (an estimate of what each holds).
+inline constexpr std::size_t max_loose_bytes = std::size_t{4} << 20;
+/// Resolved lists cached for the process, at most, and their bytes (names and entries).
+inline constexpr std::size_t max_cached_lists = 4096;
+inline constexpr std::size_t max_cached_bytes = std::size_t{4} << 20;
+
+/// Resolves `names`. Lists are cached for the process within max_cached_lists and
+/// max_cached_bytes (beyond, each call resolves anew, and the result is freed when let go);
+/// a list that would be held one by one beyond max_loose_lists or max_loose_bytes resolves to
+/// an error that says so.
 std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::string>& names);
 
 /// Reads a message tagged `t` whose values `dec` describes; throws wire::decode_error.
