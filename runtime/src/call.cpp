@@ -147,11 +147,44 @@ port_id node::spawn_node(std::string_view where, std::string_view name, detail::
 }
 
 port_id node::accept_spawn(std::uint64_t local, std::string_view init, message args,
-                           detail::unique_function<void(const reason&)> on_death) {
-  if (!(local & detail::port_table::minted_bit) || init.empty()) return {};
+                           detail::unique_function<void(const reason&)> on_death,
+                           std::string_view origin, reason* refused) {
+  auto refuse = [&](reason why) {
+    if (refused) *refused = std::move(why);
+    return port_id{};
+  };
+  auto in_use = [] { return reason{"spawn_failed", "the port number is in use or invalid"}; };
+  if (!(local & detail::port_table::minted_bit) || init.empty()) return refuse(in_use());
+  port_id named = detail::make_port_id(core_->node_number(), local, incarnation());
+  if (!core_->has_init(init)) {
+    // No port is made for a name nobody registered; a monitor made later on that port (the
+    // spawning node's, through its link) still learns why, unless the number is in use.
+    if (detail::port_impl* alive = core_->acquire(named, /*accept_killed=*/true)) {
+      core_->release(alive);
+      return refuse(in_use());
+    }
+    reason why{"no_such_init", fmt::format("no init function named '{}'", init.substr(0, 256))};
+    core_->record_init_death(local, why);
+    return refuse(std::move(why));
+  }
+  if (!origin.empty() && !core_->spawn_for(origin)) {
+    return refuse(reason{"spawn_failed", fmt::format("node {} has {} ports spawned here alive",
+                                                     origin.substr(0, 256), max_spawned_per_peer)});
+  }
   detail::port_impl* p = core_->create_minted_port(local);
-  if (!p) return {};
+  if (!p) {
+    if (!origin.empty()) core_->spawn_died(origin);
+    return refuse(in_use());
+  }
   port_id id = core_->id_of(p);
+  if (!origin.empty()) {
+    // The origin's place comes back when the port dies.
+    auto give_back = [core = std::weak_ptr<detail::node_core>{core_},
+                      from = std::string{origin}](const reason&) {
+      if (auto c = core.lock()) c->spawn_died(from);
+    };
+    core_->add_monitor(id, std::move(give_back)).release();
+  }
   if (on_death) core_->add_monitor(id, std::move(on_death)).release();
   core_->start_init(p, init, std::move(args));
   return id;

@@ -211,13 +211,34 @@ void node_core::remove_service(tag t, const port_id& port) noexcept {
 }
 
 void node_core::record_init_death(std::uint64_t local, const reason& why) {
+  std::vector<std::string> parts;
+  for (const auto& part : why.parts()) {
+    if (parts.size() == init_death_parts) break;
+    parts.push_back(part.substr(0, init_death_text));
+  }
   std::lock_guard lock{deaths_mutex_};
-  if (!init_deaths_.insert_or_assign(local, why).second) return;
+  if (!init_deaths_.insert_or_assign(local, reason{std::move(parts)}).second) return;
   init_death_order_.push_back(local);
   if (init_death_order_.size() > init_death_limit) {
     init_deaths_.erase(init_death_order_.front());
     init_death_order_.pop_front();
   }
+}
+
+bool node_core::spawn_for(std::string_view origin) {
+  std::lock_guard lock{deaths_mutex_};
+  auto it = spawned_for_.find(origin);
+  if (it == spawned_for_.end()) it = spawned_for_.emplace(std::string{origin}, 0).first;
+  if (it->second >= node::max_spawned_per_peer) return false;
+  ++it->second;
+  return true;
+}
+
+void node_core::spawn_died(std::string_view origin) noexcept {
+  std::lock_guard lock{deaths_mutex_};
+  auto it = spawned_for_.find(origin);
+  if (it == spawned_for_.end()) return;
+  if (--it->second == 0) spawned_for_.erase(it);
 }
 
 std::optional<reason> node_core::init_death(std::uint64_t local) {

@@ -221,10 +221,18 @@ class node_core : public std::enable_shared_from_this<node_core> {
 
   // -- spawn -----------------------------------------------------------------------------------
   /// Remembers why a spawned port's init failed (the last `init_death_limit` failures), so
-  /// that a monitor made after the port died still sees the reason.
+  /// that a monitor made after the port died still sees the reason. Reasons may hold a
+  /// peer's text: each is kept to its first `init_death_parts` parts of `init_death_text`
+  /// bytes.
   void record_init_death(std::uint64_t local, const reason& why);
   std::optional<reason> init_death(std::uint64_t local);
   static constexpr std::size_t init_death_limit = 4096;
+  static constexpr std::size_t init_death_parts = 8;
+  static constexpr std::size_t init_death_text = 1024;
+  /// Takes one of node `origin`'s places for a port spawned on its behalf: false when it has
+  /// node::max_spawned_per_peer of them alive. `spawn_died` gives the place back.
+  bool spawn_for(std::string_view origin);
+  void spawn_died(std::string_view origin) noexcept;
 
   // -- node events -----------------------------------------------------------------------------
   using node_callback = unique_function<void(const std::string&, bool, const reason&)>;
@@ -308,6 +316,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::mutex deaths_mutex_;
   std::unordered_map<std::uint64_t, reason> init_deaths_;
   std::deque<std::uint64_t> init_death_order_;
+  /// Ports alive that were spawned here on behalf of each other node (deaths_mutex_).
+  std::map<std::string, std::size_t, std::less<>> spawned_for_;
 
   std::mutex services_mutex_;
   std::unordered_map<tag, port_id> services_;  // node-port tags served by local ports

@@ -80,8 +80,9 @@ TEST_SUITE("spawn") {
     CHECK(got[0].kind() == "bad_message");
   }
 
-  TEST_CASE("spawn on a malformed node ID is refused, on another node without a transport "
-            "the port's monitors say so") {
+  TEST_CASE(
+      "spawn on a malformed node ID is refused, on another node without a transport "
+      "the port's monitors say so") {
     node n{stepped("spawner")};
     CHECK_THROWS_AS(n.spawn("bad id", "x"), std::invalid_argument);
     auto p = n.spawn("other-node", "x");
@@ -111,6 +112,79 @@ TEST_SUITE("spawn") {
   }
 }
 
+TEST_SUITE("spawn from another node") {
+  // The local numbers another node mints for the ports it spawns here have the top bit.
+  constexpr std::uint64_t minted = std::uint64_t{1} << 63;
+
+  TEST_CASE("a spawn from another node of an init not registered here is refused, no port made") {
+    node n{stepped("spawn-target")};
+    n.register_init("idle.init", [] {});
+    auto created = n.stats().ports_created;
+    deaths fired;
+    reason why;
+    auto id = n.accept_spawn(minted | 7, "nobody.knows", message::make("nobody.knows"),
+                             fired.record(), "spawner-node", &why);
+    n.run_until_idle();
+    CHECK(id.is_null());
+    CHECK(n.stats().ports_created == created);
+    CHECK(fired.empty());  // not kept: the link answers with `why`
+    CHECK(why.kind() == "no_such_init");
+    CHECK(why.detail().find("nobody.knows") != std::string::npos);
+    // The spawning node's monitor, made later through its link, still learns why.
+    deaths later;
+    auto g = n.mon(port_id{n.id(), minted | 7, n.incarnation()}, later.record());
+    n.run_until_idle();
+    REQUIRE(later.size() == 1);
+    CHECK(later[0].kind() == "no_such_init");
+    // A registered init is accepted.
+    auto ok = n.accept_spawn(minted | 8, "idle.init", message::make("idle.init"), {},
+                             "spawner-node", &why);
+    CHECK(!ok.is_null());
+    CHECK(n.stats().ports_created == created + 1);
+  }
+
+  TEST_CASE("the failure a node remembers for a refused spawn keeps at most 1 KiB of its text") {
+    node n{stepped("spawn-memory")};
+    std::string huge(1 << 20, 'x');  // e.g. an init name a peer sent
+    auto id = n.refuse_spawn(minted | 3, reason{"bad_message", huge, huge}, {});
+    REQUIRE(!id.is_null());
+    n.run_until_idle();
+    deaths later;
+    auto g = n.mon(id, later.record());
+    n.run_until_idle();
+    REQUIRE(later.size() == 1);
+    CHECK(later[0].kind() == "bad_message");
+    CHECK(later[0].detail().size() <= 2 * 1024 + 2);
+  }
+
+  TEST_CASE("ports spawned for one node are bounded while they live, the bound is per node") {
+    node n{stepped("spawn-bound")};
+    n.register_init("idle.init", [] {});
+    auto args = [] { return message::make("idle.init"); };
+    std::uint64_t next = minted | 1;
+    std::vector<port_id> from_a;
+    for (std::size_t i = 0; i < node::max_spawned_per_peer; ++i) {
+      auto id = n.accept_spawn(next++, "idle.init", args(), {}, "peer-a");
+      REQUIRE(!id.is_null());
+      from_a.push_back(id);
+    }
+    n.run_until_idle();
+    reason why;
+    auto created = n.stats().ports_created;
+    CHECK(n.accept_spawn(next++, "idle.init", args(), {}, "peer-a", &why).is_null());
+    CHECK(n.stats().ports_created == created);
+    CHECK(why.kind() == "spawn_failed");
+    CHECK(why.detail().find("4096") != std::string::npos);
+    // Another node has its own bound.
+    CHECK(!n.accept_spawn(next++, "idle.init", args(), {}, "peer-b").is_null());
+    // A port that dies gives its place back.
+    n.kil(from_a[0]);
+    n.run_until_idle();
+    CHECK(!n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
+    CHECK(n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
+  }
+}
+
 TEST_SUITE("spawn then monitor") {
   // Each of these raced before: the init ran and died on another thread before `mon` was
   // made, and the monitor saw no_such_port instead of the real reason.
@@ -134,8 +208,8 @@ TEST_SUITE("spawn then monitor") {
     n.register_init("throws.init", [](int) { throw std::runtime_error{"config missing"}; });
     for (int i = 0; i < repetitions; ++i) {
       test::probe seen;
-      auto [p, g] = n.spawn_monitor(n.id(), "throws.init",
-                                    [&](const reason& r) { seen.add(r.to_string()); }, 1);
+      auto [p, g] = n.spawn_monitor(
+          n.id(), "throws.init", [&](const reason& r) { seen.add(r.to_string()); }, 1);
       REQUIRE(seen.wait_for(1));
       REQUIRE(seen.events()[0] == "die: init 'throws.init' threw: config missing");
     }
@@ -164,18 +238,16 @@ TEST_SUITE("spawn then monitor") {
     std::vector<std::string> deaths;
     auto parent = n.port();
     port_id child;
-    n.rcv(parent, "go", [&](bool fail) {
-      child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init");
-    });
+    n.rcv(parent, "go",
+          [&](bool fail) { child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init"); });
     auto g = n.mon(parent, [&](const reason& r) { deaths.push_back("parent " + r.to_string()); });
     n.snd(parent, "go", true);
     n.run_until_idle();
     CHECK(deaths == std::vector<std::string>{"parent die: init 'throws.init' threw: boom"});
 
     auto parent2 = n.port();
-    n.rcv(parent2, "go", [&](bool fail) {
-      child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init");
-    });
+    n.rcv(parent2, "go",
+          [&](bool fail) { child = n.spawn_link(n.id(), fail ? "throws.init" : "idle.init"); });
     n.snd(parent2, "go", false);
     n.run_until_idle();
     auto g2 = n.mon(child, [&](const reason& r) { deaths.push_back("child " + r.to_string()); });

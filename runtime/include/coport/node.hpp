@@ -333,12 +333,20 @@ class node {
   /// From the transport: the connection to `node_id` was lost; fires every monitor on its
   /// ports and the node-down events.
   void remote_node_lost(std::string_view node_id, const reason& why);
-  /// From the transport: another node spawns init `init` with `args` here, as the port with
-  /// the local number `local` that it minted. `on_death` (may be empty) is installed as a
-  /// monitor before the init runs. Returns the port, or the null ID when `local` is not a
-  /// minted number or is in use (then `on_death` is not kept).
+  /// Ports spawned here on behalf of one other node that may be alive at once: beyond it,
+  /// that node's spawns are refused (`spawn_failed`) until some of those ports die.
+  static constexpr std::size_t max_spawned_per_peer = 4096;
+  /// From the transport: node `origin` (the ID its link proved) spawns init `init` with
+  /// `args` here, as the port with the local number `local` that it minted. `on_death` (may
+  /// be empty) is installed as a monitor before the init runs. Returns the port, or the null
+  /// ID, and then no port is made, `on_death` is not kept and `*refused` (when given) says
+  /// why: `local` is not a minted number or is in use (`spawn_failed`); no init of that name
+  /// is registered here (`no_such_init`, which a monitor made later on that port sees too);
+  /// `origin` has max_spawned_per_peer ports spawned here alive (`spawn_failed`). An empty
+  /// `origin` is not counted (for callers that are not a link).
   port_id accept_spawn(std::uint64_t local, std::string_view init, message args,
-                       detail::unique_function<void(const reason&)> on_death);
+                       detail::unique_function<void(const reason&)> on_death,
+                       std::string_view origin = {}, reason* refused = nullptr);
   /// From the transport: another node's spawn cannot start here (its arguments do not
   /// decode): the port with the minted number `local` is made dead with `why`, so that
   /// `on_death` and any monitor made later (within the init-failure memory) see the reason.
