@@ -428,14 +428,32 @@ void secured(const bench::args& a, const std::string& kind, long n, long stream,
   }
 }
 
+void plain(const bench::args& a, long n, long stream, long big, long cals);
+
 void remote(int argc, char** argv) {
   bench::args a{"remote",
-                {{"n", 20'000}, {"stream", 2'000'000}, {"big", 50'000}, {"cal", 5'000}},
+                {{"n", 20'000},
+                 {"stream", 2'000'000},
+                 {"big", 50'000},
+                 {"cal", 5'000},
+                 {"plain", 1},     // 0: skip the floor and the links without a secret
+                 {"secured", 7}},  // which protected links: 1 auth, 2 aead, 4 tls
                 argc,
                 argv,
                 2};
   long n = a["n"], stream = a["stream"], big = a["big"], cals = a["cal"];
   std::string np = "n=" + std::to_string(n);
+  if (a["plain"]) {
+    plain(a, n, stream, big, cals);
+  }
+  const char* kinds[] = {"auth", "aead", "tls"};
+  for (int i = 0; i < 3; ++i) {
+    if (a["secured"] & (1 << i)) secured(a, kinds[i], n, stream, big, cals);
+  }
+}
+
+/// The floor, then links without a secret: every measurement.
+void plain(const bench::args& a, long n, long stream, long big, long cals) {
   {
     bench::other_process floor_proc{"remote_floor_peer"};
     int port = std::stoi(floor_proc.word());
@@ -468,7 +486,6 @@ void remote(int argc, char** argv) {
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);
-  for (const char* kind : {"auth", "aead", "tls"}) secured(a, kind, n, stream, big, cals);
 }
 
 }  // namespace coport_bench

@@ -46,12 +46,7 @@ connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<c
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
       outgoing_{expected != nullptr},
-      handshake_{owner_->options.secret, opened, owner_->options.encrypt},
-      in_tags_(detail::tag_slots),
-      in_tag_refused_(detail::tag_slots),
-      in_sigs_(detail::sig_slots),
-      in_sig_names_(detail::sig_slots),
-      in_nodes_(detail::node_slots) {}
+      handshake_{owner_->options.secret, opened, owner_->options.encrypt} {}
 
 connection::~connection() = default;
 
@@ -116,28 +111,45 @@ void connection::closed_locked(const std::string& why) {
 std::size_t connection::on_bytes(std::span<const std::byte> bytes) {
   std::lock_guard lock{rx_};
   if (closed_) return bytes.size();
-  if (partial_.empty()) {
-    // Frames whole in `bytes` are read in place; the rest waits in partial_.
-    std::size_t used = parse(bytes);
-    if (std::exchange(handed_over_, false)) return used;  // the rest is records: the channel's
-    if (!closed_ && used < bytes.size()) partial_.assign(bytes.begin() + used, bytes.end());
-    return bytes.size();
+  std::size_t taken = 0;
+  if (!partial_.empty()) {
+    // A frame is being completed: take only what it lacks (each byte copied once, and
+    // only the bytes of that frame), then read the rest in place.
+    taken = complete_partial(bytes);
+    if (closed_ || !partial_.empty()) return bytes.size();
+    if (std::exchange(handed_over_, false)) return taken;  // the rest is records
   }
-  // A frame is being completed: append (each byte once), and parse only when it is whole.
-  std::size_t held = partial_.size();
-  partial_.insert(partial_.end(), bytes.begin(), bytes.end());
-  if (partial_.size() < detail::frame_header) return bytes.size();
+  auto rest = bytes.subspan(taken);
+  std::size_t used = parse(rest);
+  if (std::exchange(handed_over_, false)) return taken + used;  // the rest is records
+  if (!closed_ && used < rest.size()) partial_.assign(rest.begin() + used, rest.end());
+  return bytes.size();
+}
+
+std::size_t connection::complete_partial(std::span<const std::byte> bytes) {
+  std::size_t taken = 0;
+  auto take = [&](std::size_t n) {
+    n = std::min(n, bytes.size() - taken);
+    partial_.insert(partial_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(taken),
+                    bytes.begin() + static_cast<std::ptrdiff_t>(taken + n));
+    taken += n;
+  };
+  if (partial_.size() < detail::frame_header) take(detail::frame_header - partial_.size());
+  if (partial_.size() < detail::frame_header) return taken;
   std::uint32_t length = detail::frame_length(partial_.data());
   std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
-  bool valid = length != 0 && length <= limit;
-  if (valid && partial_.size() - 4 < length) return bytes.size();
-  std::vector<std::byte> buffer;
-  buffer.swap(partial_);
-  std::size_t used = parse(buffer);
-  // The frame that ended the handshake ended in `bytes` (partial_ held no whole frame).
-  if (std::exchange(handed_over_, false)) return used - held;
-  if (!closed_ && used < buffer.size()) partial_.assign(buffer.begin() + used, buffer.end());
-  return bytes.size();
+  if (length != 0 && length <= limit) {
+    take(4 + length - partial_.size());
+    if (partial_.size() < 4 + std::size_t{length}) return taken;
+  }  // else parse() refuses the length
+  // One whole frame: parsed from a buffer of its own (closing clears partial_), which then
+  // goes back with its capacity.
+  std::vector<std::byte> frame;
+  frame.swap(partial_);
+  parse(frame);
+  frame.clear();
+  if (partial_.empty()) partial_.swap(frame);
+  return taken;
 }
 
 std::size_t connection::parse(std::span<const std::byte> in) {
@@ -147,7 +159,7 @@ std::size_t connection::parse(std::span<const std::byte> in) {
     // Before the peer has proved the secret, only small handshake frames are read.
     std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
     if (length == 0 || length > limit) {
-      fail(fmt::format("a frame of {} bytes (the maximum is {}{})", length, limit - 1,
+      fail(fmt::format("a frame whose length field says {} bytes (at most {}{})", length, limit,
                        authed_ ? "" : " before the handshake ends"));
       return in.size();
     }
@@ -478,6 +490,12 @@ void connection::on_verdict(wire::reader& r) {
 
 void connection::established() {
   authed_ = true;
+  // The caches of names the peer defines (~83 KiB) exist only once it has proved the secret.
+  in_tags_.resize(detail::tag_slots);
+  in_tag_refused_.resize(detail::tag_slots);
+  in_sigs_.resize(detail::sig_slots);
+  in_sig_names_.resize(detail::sig_slots);
+  in_nodes_.resize(detail::node_slots);
   if (auto keys = handshake_.keys()) handed_over_ = channel_->protect(*keys);
   notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
   channel_->established(peer_->id(), peer_addresses_);
@@ -658,15 +676,16 @@ void connection::on_spawn(wire::reader& r) {
   }
   // Arguments that do not decode here still make a (dead) port, so that a monitor made
   // later on the spawning node learns why.
+  // accept_spawn refuses an init not registered here and, per peer, ports beyond
+  // node::max_spawned_per_peer alive; `why` says so.
+  reason why{"spawn_failed", "the port number is in use or invalid"};
   port_id id =
       refused.empty()
-          ? n.accept_spawn(local, init, std::move(args), std::move(on_death))
+          ? n.accept_spawn(local, init, std::move(args), std::move(on_death), peer_->id(), &why)
           : n.refuse_spawn(local,
                            reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)},
                            std::move(on_death));
-  if (id.is_null()) {
-    send_died(local, inc, reason{"spawn_failed", "the port number is in use or invalid"});
-  }
+  if (id.is_null()) send_died(local, inc, why);
 }
 
 void connection::on_watch(const port_id& target) {

@@ -71,6 +71,9 @@ class connection final : public channel_handler,
   std::uint32_t lookup(std::uint32_t slot) override;
 
  private:
+  /// Appends to partial_ what its frame lacks from `bytes` and handles that frame once it is
+  /// whole (partial_ then empty); returns the bytes taken.
+  std::size_t complete_partial(std::span<const std::byte> bytes);
   /// Handles the whole frames at the front of `in`; returns the bytes they took.
   std::size_t parse(std::span<const std::byte> in);
   void handle(detail::frame_kind kind, wire::reader& r);
