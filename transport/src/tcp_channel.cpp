@@ -29,7 +29,9 @@ constexpr std::size_t first_read_size = 16 << 10;
 constexpr std::size_t max_read_size = 256 << 10;
 /// A handler's writes wait for its run's end up to this much.
 constexpr std::size_t batch_bytes = 64 << 10;
-/// Write buffers larger than this are given back when they empty.
+/// Write buffers larger than this are given back once the channel has nothing to send at a
+/// timer tick (not each time they empty: a stream behind a slow link would fault its
+/// megabytes in afresh on every write round).
 constexpr std::size_t keep_capacity = 4 << 20;
 /// TLS encrypts this much plaintext per write round.
 constexpr std::size_t tls_piece = 256 << 10;
@@ -100,6 +102,9 @@ bool tcp_channel::write(std::span<const std::byte> bytes) {
   if (closed_) return false;
   queued_.insert(queued_.end(), bytes.begin(), bytes.end());
   queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
+  // With records, a record's worth is sealed as soon as it is written: queued_ stays small
+  // and what waits (behind a slow link) grows in sealed_ alone.
+  if (sealer_ && queued_.size() >= detail::max_record) wire_locked();
   schedule_locked(lock);
   return true;
 }
@@ -169,8 +174,7 @@ std::vector<std::byte>& tcp_channel::wire_locked() {
     sealer_->seal(queued_, sealed_);
     // What waits is counted as it will go: with the records' headers and tags.
     queued_bytes_.fetch_add(sealed_.size() - before - queued_.size(), std::memory_order_relaxed);
-    queued_.clear();
-    if (queued_.capacity() > keep_capacity) queued_.shrink_to_fit();
+    queued_.clear();  // keeps its capacity: about a record's worth
   }
   return sealed_;
 }
@@ -230,7 +234,6 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   }
   if (done == out.size()) {
     out.clear();
-    if (out.capacity() > keep_capacity) out.shrink_to_fit();
     return;
   }
   // The rest goes in the background, with whatever is written meanwhile.
@@ -269,7 +272,6 @@ void tcp_channel::after_write(std::size_t plain) {
   last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   std::unique_lock lock{mutex_};
   sending_.clear();
-  if (sending_.capacity() > keep_capacity) sending_.shrink_to_fit();
   if ((queued_.empty() && sealed_.empty() && large_.empty()) || closed_) {
     in_flight_ = false;
     lock.unlock();
@@ -462,6 +464,14 @@ void tcp_channel::tick() {
           std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0},
           static_cast<std::byte>(detail::frame_kind::heartbeat)};
       write(heartbeat);
+    }
+  }
+  {
+    std::lock_guard lock{mutex_};
+    if (!in_flight_ && queued_.empty() && sealed_.empty()) {
+      for (auto* b : {&queued_, &sealed_, &sending_}) {
+        if (b->capacity() > keep_capacity) std::vector<std::byte>{}.swap(*b);
+      }
     }
   }
   if (events_.drained) events_.drained();  // room waiters look now and then, whatever happens
