@@ -79,6 +79,8 @@ block_list carve_slab(int c) {
 
 }  // namespace
 
+std::atomic<std::uint32_t> inbound_counts[inbound_slots];
+
 void* allocate_message_slow(std::size_t size) {
   int c = pool_class_of(size);
   if (c < 0) return ::operator new(size);

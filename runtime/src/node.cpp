@@ -200,6 +200,9 @@ bool node::deliver_from(const port_id& to, message msg, std::uint32_t origin) {
     return false;
   }
   msg.get_node()->origin = origin;
+  if (origin < detail::inbound_slots) {
+    detail::inbound_counts[origin].fetch_add(1, std::memory_order_relaxed);  // until destroyed
+  }
   return deliver(to, std::move(msg));
 }
 

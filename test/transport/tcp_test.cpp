@@ -13,12 +13,15 @@
 #include <asio/write.hpp>
 #include <coport/coport.hpp>
 #include <coport/transport/tcp.hpp>
+#include <future>
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "coport/detail/interner.hpp"
+#include "coport/detail/message_node.hpp"
 #include "support/log_capture.hpp"
 #include "support/probe.hpp"
 
@@ -600,5 +603,37 @@ TEST_SUITE("transport.tcp") {
     CHECK(lines <= 3);
     CHECK(text.find("from 127.0.0.2 are in their handshake") != std::string::npos);
     REQUIRE(got.wait_for(1));
+  }
+
+  TEST_CASE(
+      "a node that floods a busy port is held back at its link: what it sent waits in TCP, "
+      "not in the mailbox, until the port catches up, and nothing is lost") {
+    auto ob = fast();
+    ob.protocol.max_inbound = 1000;
+    ob.node_timeout = 1000ms;  // held back for longer than this: no timeout while we choose
+    tcp_node a{"flood-a"}, b{"flood-b", ob};
+    a.knows(b);
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::atomic<long> handled{0};
+    auto busy = b.n.port();
+    b.n.rcv(busy, "n", [&](long) {
+      if (handled.fetch_add(1) == 0) released.wait_for(20s);  // busy until the test says
+    });
+    constexpr long count = 200000;
+    for (long i = 0; i < count; ++i) a.n.snd(busy, "n", i);
+    std::uint32_t from = coport::detail::node_names().find("flood-a");
+    REQUIRE(from != 0);
+    auto held = [&] { return coport::detail::inbound_counts[from].load(); };
+    CHECK(eventually([&] { return b.t.stats().inbound_pauses >= 1; }, 10s));
+    std::this_thread::sleep_for(1500ms);  // longer than the node timeout: the link stays
+    // At most a read's worth (256 KiB of small frames) beyond the bound waits here.
+    CHECK(held() <= 1000 + 20000);
+    CHECK(held() < count);
+    CHECK(b.n.up_nodes() == std::vector<std::string>{"flood-a"});
+    release.set_value();
+    CHECK(eventually([&] { return handled.load() == count; }, 30s));
+    CHECK(eventually([&] { return held() == 0; }, 5s));
+    CHECK(a.t.protocol().stats().messages_dropped == 0);
   }
 }

@@ -126,6 +126,13 @@ std::size_t connection::on_bytes(std::span<const std::byte> bytes) {
   return bytes.size();
 }
 
+bool connection::backlogged() const {
+  std::uint32_t n = authed_ && peer_ ? peer_->node_number() : 0;
+  return n != 0 && n < coport::detail::inbound_slots &&
+         coport::detail::inbound_counts[n].load(std::memory_order_relaxed) >=
+             owner_->options.max_inbound;
+}
+
 std::size_t connection::complete_partial(std::span<const std::byte> bytes) {
   std::size_t taken = 0;
   auto take = [&](std::size_t n) {
@@ -558,7 +565,7 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
                                 refused)});
     return;
   }
-  if (owner_->owner.deliver(to, std::move(m), peer_->id())) {
+  if (owner_->owner.deliver_from(to, std::move(m), peer_->node_number())) {
     owner_->received.fetch_add(1, std::memory_order_relaxed);
   }
 }

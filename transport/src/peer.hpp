@@ -44,6 +44,8 @@ class peer final : public wire::node_names_out {
   peer(transport::impl& owner, std::string id, std::uint32_t node_number);
 
   const std::string& id() const noexcept { return id_; }
+  /// The node's interned ID.
+  std::uint32_t node_number() const noexcept { return node_number_; }
 
   // -- sending (any thread) -------------------------------------------------------------------
   void send_message(const port_id& to, message msg);

@@ -725,6 +725,7 @@ tcp_stats tcp::stats() const noexcept {
   out.dial_failures = c.dial_failures.load(std::memory_order_relaxed);
   out.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
   out.bytes_received = c.bytes_received.load(std::memory_order_relaxed);
+  out.inbound_pauses = c.inbound_pauses.load(std::memory_order_relaxed);
   return out;
 }
 

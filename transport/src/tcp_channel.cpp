@@ -57,6 +57,7 @@ tcp_channel::tcp_channel(std::shared_ptr<void> context, asio::ip::tcp::socket so
       events_{std::move(events)},
       remote_{remote_text(socket_)},
       timer_{strand_},
+      hold_timer_{strand_},
       tls_{std::move(tls)},
       node_id_{std::move(node_id)},
       created_{clock::now()} {
@@ -353,6 +354,11 @@ std::size_t tcp_channel::queued() const {
 // -- reading, timers, the end -------------------------------------------------------------------
 
 void tcp_channel::read() {
+  if (handler_ && handler_->backlogged()) {
+    counters_->inbound_pauses.fetch_add(1, std::memory_order_relaxed);
+    hold_reading(std::chrono::milliseconds{1});
+    return;
+  }
   socket_.async_read_some(
       asio::buffer(in_),
       asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
@@ -378,6 +384,21 @@ void tcp_channel::read() {
         }
         if (n == self->in_.size() && n < max_read_size) self->in_.resize(n * 2);
         if (!self->shut_.load(std::memory_order_acquire)) self->read();
+      }));
+}
+
+void tcp_channel::hold_reading(std::chrono::milliseconds wait) {
+  // Not reading is our choice, not the peer's silence: the node timeout does not run.
+  last_read_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  hold_timer_.expires_after(wait);
+  hold_timer_.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this(), wait](const asio::error_code& ec) {
+        if (ec || self->shut_.load(std::memory_order_acquire)) return;
+        if (self->handler_ && self->handler_->backlogged()) {
+          self->hold_reading(std::min(wait * 2, std::chrono::milliseconds{50}));
+          return;
+        }
+        self->read();
       }));
 }
 
@@ -531,6 +552,7 @@ void tcp_channel::shut(const std::string& why) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   timer_.cancel();
+  hold_timer_.cancel();
   auto handler = std::move(handler_);
   if (handler) handler->on_closed(why);
   bool was = established_.load(std::memory_order_acquire);

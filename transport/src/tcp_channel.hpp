@@ -51,7 +51,7 @@ struct tcp_timing {
 /// Shared counters of the TCP layer.
 struct tcp_counters {
   std::atomic<std::size_t> accepted{0}, dialed{0}, open{0}, timeouts{0}, dial_failures{0},
-      bytes_sent{0}, bytes_received{0};
+      bytes_sent{0}, bytes_received{0}, inbound_pauses{0};
 };
 
 class tcp_channel final : public channel,
@@ -122,6 +122,8 @@ class tcp_channel final : public channel,
   /// TLS: received bytes in, plaintext to the handler (strand); false when it ended.
   bool receive_tls(std::size_t n);
   void read();
+  /// Reading waits while the handler is backlogged: re-checked after `wait` (strand).
+  void hold_reading(std::chrono::milliseconds wait);
   void tick();
   void shut(const std::string& why);
 
@@ -134,6 +136,7 @@ class tcp_channel final : public channel,
   tcp_channel_events events_;
   std::string remote_;
   asio::steady_timer timer_;
+  asio::steady_timer hold_timer_;             ///< reading held back (backlogged)
   std::shared_ptr<channel_handler> handler_;  // strand only
   std::vector<std::byte> in_;                 // strand only
 

@@ -6,6 +6,7 @@
 /// block into the receiver's inbox, so no copy and no second allocation happen on the way.
 /// Threading: a node is owned by exactly one party at a time (sender, inbox, handler).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -154,9 +155,9 @@ struct payload_node final : message_node {
     }
   }
 
-  static constexpr message_ops ops_instance{&signature_of<Ts...>(), &destroy, &element, nullptr,
-                                            (std::is_copy_constructible_v<Ts> && ...) ? &copy
-                                                                                      : nullptr};
+  static constexpr message_ops ops_instance{
+      &signature_of<Ts...>(), &destroy, &element, nullptr,
+      (std::is_copy_constructible_v<Ts> && ...) ? &copy : nullptr};
 };
 
 /// Registers, at start-up, how a payload of `Ts...` comes off the wire: the built-in codecs
@@ -238,8 +239,7 @@ struct closure_node final : message_node {
   static void* element(message_node*, std::size_t) noexcept { return nullptr; }
   static void run(message_node* n) { static_cast<closure_node*>(n)->fn(); }
 
-  static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run,
-                                            nullptr};
+  static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run, nullptr};
 };
 
 template <class F>
@@ -254,9 +254,20 @@ message_node* make_closure(F&& f) {
   }
 }
 
+/// Messages each other node (by number, below `inbound_slots`) delivered to this process
+/// that are not destroyed yet (waiting in mailboxes, or being handled): what a peer has
+/// made this process hold. The transport stops reading a link whose count is over its bound
+/// (transport_options::max_inbound). Process-wide (1 MiB, touched where used).
+inline constexpr std::size_t inbound_slots = std::size_t{1} << 18;
+extern std::atomic<std::uint32_t> inbound_counts[inbound_slots];
+
 /// Destroys any block.
 inline void destroy_message(message_node* n) noexcept {
-  if (n) n->ops->destroy(n);
+  if (!n) return;
+  if (n->origin != 0 && n->origin < inbound_slots) {
+    inbound_counts[n->origin].fetch_sub(1, std::memory_order_relaxed);
+  }
+  n->ops->destroy(n);
 }
 
 }  // namespace coport::detail

@@ -64,6 +64,9 @@ class channel_handler {
   /// Bytes arrived (any split: the protocol frames them). Returns how many it took: all of
   /// them, except when it called `protect` meanwhile, and the rest are records.
   virtual std::size_t on_bytes(std::span<const std::byte> bytes) = 0;
+  /// Too much of what arrived waits unprocessed: a channel that can should stop reading until
+  /// this says false again (checked before each read; TCP does).
+  virtual bool backlogged() const { return false; }
   /// The stream ended; called once, after the last on_bytes.
   virtual void on_closed(const std::string& why) = 0;
 };

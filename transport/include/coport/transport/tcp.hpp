@@ -81,6 +81,9 @@ struct tcp_stats {
   std::size_t timeouts = 0;     ///< peers declared down for silence
   std::size_t dial_failures = 0;
   std::size_t bytes_sent = 0, bytes_received = 0;
+  /// Times a link stopped being read because what its node sent waited unprocessed beyond
+  /// transport_options::max_inbound (reading resumes when it is below).
+  std::size_t inbound_pauses = 0;
 };
 
 class tcp;

@@ -39,6 +39,10 @@ struct transport_options {
   bool encrypt = false;
   /// Accepts a secret shorter than 22 characters (guessable: tests, demos).
   bool insecure = false;
+  /// Messages from one node that this process may hold unprocessed (in mailboxes, or being
+  /// handled) before it stops reading that node's link until they are fewer (TCP then pushes
+  /// back on the sender): a peer cannot grow mailboxes without end.
+  std::size_t max_inbound = std::size_t{1} << 18;
   /// Bytes that may wait for one node (while connecting, or behind a slow link). A message
   /// beyond it is not sent: counted, logged, and the monitors of its target fire.
   std::size_t max_queue = 64 << 20;
