@@ -339,7 +339,13 @@ TEST_SUITE("wire") {
                         why) >= 3);
     INFO("resident memory grew by " << grown << " bytes; " << refused << " lists refused, the "
                                     << "first at " << first_refused << ": " << why);
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed blocks in quarantine and pads every allocation: resident memory
+    // says little there; the refusals below still show the bound.
+    (void)grown;
+#else
     CHECK(grown < (32u << 20));
+#endif
     CHECK(refused > 0);
     CHECK(first_refused >= 1000);  // the bound leaves room for what programs really use
     CHECK(std::string{why}.find("too many") != std::string::npos);

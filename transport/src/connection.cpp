@@ -662,13 +662,22 @@ void connection::hole(const port_id& to, const reason& why) {
 
 void connection::on_spawn(wire::reader& r) {
   std::uint64_t local = r.varint();
-  std::string init{r.string_view()};
+  std::string_view name = r.string_view();
+  if (name.size() > detail::max_name) wire::reader::fail("a spawn's init name is too long");
+  std::string init{name};
   std::uint8_t watched = r.byte();
   if (watched > 1) wire::reader::fail("a spawn's flag is neither 0 nor 1");
+  node& n = owner_->owner;
+  // Only an init registered here is looked at further: a peer's names are not interned, and
+  // its arguments are not decoded, for inits that do not exist (accept_spawn refuses them).
   std::string refused;
   std::uint64_t ss = 0;
-  message args = read_payload(r, coport::detail::intern_remote_tag(init), refused, ss);
-  node& n = owner_->owner;
+  message args;
+  if (n.has_init(init)) {
+    args = read_payload(r, tag{init}, refused, ss);
+  } else {
+    r.raw(r.remaining());
+  }
   notify([&] {
     return frame_event{
         "spawn", {}, coport::detail::make_port_id(own_node_, local, n.incarnation()), init, {}};

@@ -129,7 +129,7 @@ void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
   if (in_flight_) return;  // the write in flight takes it when it is done
   if (flush_due_) {
     // The run's end sends it; a producer that wrote a batch's worth sends it now.
-    if (queued_.size() >= batch_bytes) send_locked(lock);
+    if (queued_.size() + sealed_.size() >= batch_bytes) send_locked(lock);
     return;
   }
   if (coport::flush_at_run_end(&tcp_channel::flush_thread)) {
