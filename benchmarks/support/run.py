@@ -126,9 +126,10 @@ def table(results, runtimes):
         key = (r["bench"], r["params"], r["unit"])
         rows.setdefault(key, {})[r["runtime"]] = r["value"]
     cols = ["coport", "coport-coro"] + [p for p in ("caf", "erlang") if p in runtimes]
-    for floor in ("tcp-floor", "tcp-floor-spin", "coport-tls"):
+    for floor in ("tcp-floor", "tcp-floor-spin", "coport-auth", "coport-aead", "coport-tls"):
         if any(r["runtime"] == floor for r in results):
-            # remote: plain sockets (blocking; polling) and coport over TLS, in the same run
+            # remote: plain sockets (blocking; polling), and coport's links with the secret
+            # (records authenticated; encrypted) and over TLS, in the same run
             cols.append(floor)
     head = ["bench", "params", "unit"] + cols
     for p in ("caf", "erlang"):

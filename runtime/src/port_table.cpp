@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <new>
+#include <random>
 #include <stdexcept>
 
 namespace coport::detail {
@@ -122,6 +123,33 @@ std::uint64_t port_table::grow_slot() {
   return slot;
 }
 
+port_table::port_table() {
+  std::random_device random;
+  for (auto& k : keys_) k = std::uint64_t{random()} << 32 | random();
+}
+
+std::uint64_t port_table::serial_of(std::uint64_t n) const noexcept {
+  // A balanced Feistel network on 38 bits (two halves of 19), walked until the result has
+  // 37 bits (the minted bit stays clear): a bijection of [0, 2^37), so serials never repeat.
+  constexpr unsigned half = 19;
+  constexpr std::uint64_t mask = (std::uint64_t{1} << half) - 1;
+  std::uint64_t x = n;
+  do {
+    std::uint64_t l = x >> half, r = x & mask;
+    for (std::uint64_t k : keys_) {
+      std::uint64_t f = (r ^ k) * 0x9e3779b97f4a7c15ull;
+      f ^= f >> 29;
+      f *= 0xbf58476d1ce4e5b9ull;
+      f ^= f >> 32;
+      std::uint64_t next = l ^ (f & mask);
+      l = r;
+      r = next;
+    }
+    x = l << half | r;
+  } while (x >> 37);
+  return x;
+}
+
 port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
                               std::unique_ptr<actor_state> actor) {
   std::uint64_t slot;
@@ -129,7 +157,8 @@ port_impl* port_table::create(std::int32_t extra_refs, message_handler fallback,
   port_impl* p = at(slot);
   p->fallback = std::move(fallback);
   p->actor = std::move(actor);
-  std::uint64_t serial = next_serial_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t n = next_serial_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t serial = n == 0 ? 0 : serial_of(n);  // the node port is number 0
   p->id.store(serial << slot_bits | slot, std::memory_order_relaxed);
   p->refs.store(1 + extra_refs, std::memory_order_release);
   return p;

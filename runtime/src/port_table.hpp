@@ -3,7 +3,10 @@
 /// detail::port_table — where a node's ports live, found by local number without a lock.
 ///
 /// A local number is `serial << slot_bits | slot`: the slot finds the port object in O(1),
-/// the serial (never reused) tells a live port from an older one in the same slot. Port
+/// the serial (never reused) tells a live port from an older one in the same slot. Serials
+/// are a counter put through a keyed permutation of 37 bits (a Feistel network, its keys
+/// random per table), so they stay unique but a peer cannot guess the numbers of ports it
+/// was never told about (a sweep of kills or watches over likely numbers finds nothing). Port
 /// objects sit in segments that double in size and never move, so a lookup is two loads and
 /// one CAS on the port's reference count. Free slots form a lock-free stack (a tagged head;
 /// a free port's `id` holds the link), so creating and recycling take no lock: only growing
@@ -34,7 +37,7 @@ class port_table {
   /// (the table's own numbers never reach it: that would take 2^37 ports).
   static constexpr std::uint64_t minted_bit = std::uint64_t{1} << 63;
 
-  port_table() = default;
+  port_table();
   ~port_table();
   port_table(const port_table&) = delete;
   port_table& operator=(const port_table&) = delete;
@@ -50,8 +53,7 @@ class port_table {
 
   /// As `create`, with the minted local number `local` (minted_bit set); null when a port
   /// with that number is alive.
-  port_impl* create_minted(std::uint64_t local, std::int32_t extra_refs,
-                           message_handler fallback);
+  port_impl* create_minted(std::uint64_t local, std::int32_t extra_refs, message_handler fallback);
 
   /// Returns a port whose last reference went away to the free list.
   void recycle(port_impl* p) noexcept;
@@ -85,6 +87,9 @@ class port_table {
   std::atomic<std::uint64_t> free_head_{0};
   std::uint32_t next_slot_ = 0;
   std::atomic<std::uint64_t> next_serial_{0};
+  /// The serial of the `n`th port (n > 0): a keyed permutation of [0, 2^37).
+  std::uint64_t serial_of(std::uint64_t n) const noexcept;
+  std::array<std::uint64_t, 4> keys_{};
   struct minted_port {
     port_impl* port;
     std::uint64_t slot;

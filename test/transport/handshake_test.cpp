@@ -875,8 +875,8 @@ TEST_SUITE("transport.handshake") {
   }
 
   TEST_CASE(
-      "the two ends derive the same keys crosswise, one per direction, new ones each channel; "
-      "a wrong secret's proof and a forged verdict fail; a reflected record fails") {
+      "the two ends derive the same keys crosswise, one per direction, new ones each channel, "
+      "a wrong secret's proof and a forged verdict fail, a reflected record fails") {
     struct pair_of {
       tp::detail::handshake d, a;
       bytes d_hello, a_hello;

@@ -239,7 +239,7 @@ TEST_SUITE("transport.record") {
     }
   }
 
-  TEST_CASE("encrypted records hide the plaintext; integrity records carry it readable") {
+  TEST_CASE("encrypted records hide the plaintext, integrity records carry it readable") {
     std::string secret_text = "the plaintext nobody on the path may read, repeated: ";
     secret_text += secret_text;
     auto contains = [](const bytes& hay, const std::string& needle) {
