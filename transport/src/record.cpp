@@ -81,6 +81,31 @@ void record_sealer::seal(std::span<const std::byte> plain, std::vector<std::byte
   }
 }
 
+void record_sealer::seal_in_place(std::vector<std::byte>& buf, std::size_t at) {
+  auto* c = static_cast<EVP_CIPHER_CTX*>(ctx_.get());
+  std::size_t n = buf.size() - at - record_header;
+  std::byte* rec = buf.data() + at;
+  auto length = static_cast<std::uint32_t>(n);
+  for (int i = 0; i < 4; ++i) rec[i] = static_cast<std::byte>(length >> (8 * i));
+  auto nonce = nonce_of(keys_, next_++);
+  int len = 0;
+  bool ok = n > 0 && n <= max_record &&
+            EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, nonce.data()) == 1;
+  if (encrypt_) {
+    ok = ok && EVP_EncryptUpdate(c, nullptr, &len, u8(rec), record_header) == 1;
+    ok = ok && EVP_EncryptUpdate(c, u8(rec + record_header), &len, u8(rec + record_header),
+                                 static_cast<int>(n)) == 1;
+  } else {
+    ok = ok &&
+         EVP_EncryptUpdate(c, nullptr, &len, u8(rec), static_cast<int>(record_header + n)) == 1;
+  }
+  std::byte tag[record_tag];
+  ok = ok && EVP_EncryptFinal_ex(c, u8(tag), &len) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, record_tag, tag) == 1;
+  if (!ok) throw std::runtime_error{"coport: OpenSSL could not seal a record"};
+  buf.insert(buf.end(), tag, tag + record_tag);
+}
+
 record_opener::record_opener(const record_keys& keys, bool encrypt)
     : ctx_{new_ctx(keys, 0)}, keys_{keys}, encrypt_{encrypt} {}
 

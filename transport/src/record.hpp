@@ -50,6 +50,9 @@ class record_sealer {
 
   /// Appends to `out` the records that carry `plain` (nothing for empty `plain`).
   void seal(std::span<const std::byte> plain, std::vector<std::byte>& out);
+  /// Seals the record that starts at `at` in `buf` in place: `buf[at, at + 4)` is room for
+  /// its header, the rest of `buf` (1 to max_record bytes) its plaintext; appends the tag.
+  void seal_in_place(std::vector<std::byte>& buf, std::size_t at);
   /// Records sealed so far.
   std::uint64_t sealed() const noexcept { return next_; }
 

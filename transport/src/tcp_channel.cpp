@@ -101,11 +101,8 @@ void tcp_channel::start(std::shared_ptr<channel_handler> handler) {
 bool tcp_channel::write(std::span<const std::byte> bytes) {
   std::unique_lock lock{mutex_};
   if (closed_) return false;
-  queued_.insert(queued_.end(), bytes.begin(), bytes.end());
+  append_locked(bytes);
   queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
-  // With records, a record's worth is sealed as soon as it is written: queued_ stays small
-  // and what waits (behind a slow link) grows in sealed_ alone.
-  if (sealer_ && queued_.size() >= detail::max_record) wire_locked();
   schedule_locked(lock);
   return true;
 }
@@ -116,10 +113,18 @@ bool tcp_channel::write_large(std::vector<std::byte> record) {
   // The first fragment goes in the stream now, in order with what was written before and
   // after it; the rest in later write rounds.
   std::uint64_t id = next_record_++;
-  std::size_t before = queued_.size();
-  std::size_t offset = detail::append_fragment(queued_, record, 0, id);
-  queued_bytes_.fetch_add(queued_.size() - before + record.size() - offset,
-                          std::memory_order_relaxed);
+  std::size_t offset = 0, framed = 0;
+  if (sealer_) {
+    std::vector<std::byte> frame;
+    offset = detail::append_fragment(frame, record, 0, id);
+    append_locked(frame);
+    framed = frame.size();
+  } else {
+    std::size_t before = queued_.size();
+    offset = detail::append_fragment(queued_, record, 0, id);
+    framed = queued_.size() - before;
+  }
+  queued_bytes_.fetch_add(framed + record.size() - offset, std::memory_order_relaxed);
   if (offset < record.size()) large_.push_back({std::move(record), id, offset});
   schedule_locked(lock);
   return true;
@@ -129,7 +134,7 @@ void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
   if (in_flight_) return;  // the write in flight takes it when it is done
   if (flush_due_) {
     // The run's end sends it; a producer that wrote a batch's worth sends it now.
-    if (queued_.size() + sealed_.size() >= batch_bytes) send_locked(lock);
+    if (queued_.size() >= batch_bytes) send_locked(lock);
     return;
   }
   if (coport::flush_at_run_end(&tcp_channel::flush_thread)) {
@@ -143,10 +148,19 @@ void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
 bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
   if (large_.empty()) return false;
   large_record& r = large_.front();
-  std::size_t before = buf.size(), offset = r.sent;
-  r.sent = detail::append_fragment(buf, r.bytes, offset, r.id);
+  std::size_t offset = r.sent, framed = 0;
+  if (sealer_ && &buf == &queued_) {
+    std::vector<std::byte> frame;
+    r.sent = detail::append_fragment(frame, r.bytes, offset, r.id);
+    append_locked(frame);
+    framed = frame.size();
+  } else {
+    std::size_t before = buf.size();
+    r.sent = detail::append_fragment(buf, r.bytes, offset, r.id);
+    framed = buf.size() - before;
+  }
   // The record's bytes become the fragment frame's in the count of what waits.
-  std::size_t framed = buf.size() - before, piece = r.sent - offset;
+  std::size_t piece = r.sent - offset;
   queued_bytes_.fetch_add(framed - piece, std::memory_order_relaxed);
   if (r.sent == r.bytes.size()) large_.pop_front();
   return true;
@@ -168,16 +182,35 @@ void tcp_channel::flush() {
   if (!closed_ && !in_flight_) send_locked(lock);
 }
 
-std::vector<std::byte>& tcp_channel::wire_locked() {
-  if (!sealer_) return queued_;
-  if (!queued_.empty()) {
-    std::size_t before = sealed_.size();
-    sealer_->seal(queued_, sealed_);
-    // What waits is counted as it will go: with the records' headers and tags.
-    queued_bytes_.fetch_add(sealed_.size() - before - queued_.size(), std::memory_order_relaxed);
-    queued_.clear();  // keeps its capacity: about a record's worth
+void tcp_channel::append_locked(std::span<const std::byte> bytes) {
+  if (!sealer_) {
+    queued_.insert(queued_.end(), bytes.begin(), bytes.end());
+    return;
   }
-  return sealed_;
+  while (!bytes.empty()) {
+    if (open_at_ == none) {
+      open_at_ = queued_.size();
+      queued_.resize(open_at_ + detail::record_header);  // the header's room
+    }
+    std::size_t body = queued_.size() - open_at_ - detail::record_header;
+    std::size_t take = std::min(bytes.size(), detail::max_record - body);
+    queued_.insert(queued_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+    bytes = bytes.subspan(take);
+    if (body + take == detail::max_record) close_record_locked();
+  }
+}
+
+void tcp_channel::close_record_locked() {
+  if (open_at_ == none) return;
+  sealer_->seal_in_place(queued_, open_at_);
+  open_at_ = none;
+  // What waits is counted as it will go: with the record's header and tag.
+  queued_bytes_.fetch_add(detail::record_header + detail::record_tag, std::memory_order_relaxed);
+}
+
+std::vector<std::byte>& tcp_channel::wire_locked() {
+  close_record_locked();
+  return queued_;
 }
 
 void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
@@ -225,7 +258,7 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   if (error) {
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
-    sealed_.clear();
+    open_at_ = none;
     large_.clear();
     closed_ = true;
     lock.unlock();
@@ -273,7 +306,7 @@ void tcp_channel::after_write(std::size_t plain) {
   last_write_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   std::unique_lock lock{mutex_};
   sending_.clear();
-  if ((queued_.empty() && sealed_.empty() && large_.empty()) || closed_) {
+  if ((queued_.empty() && large_.empty()) || closed_) {
     in_flight_ = false;
     lock.unlock();
     if (events_.drained) events_.drained();
@@ -424,9 +457,8 @@ bool tcp_channel::protect(const detail::channel_keys& keys) {
   {
     std::lock_guard lock{mutex_};
     // What was written so far (the handshake's last frame) goes as it is; the rest sealed.
-    sealed_.insert(sealed_.end(), queued_.begin(), queued_.end());
-    queued_.clear();
     sealer_ = std::make_unique<detail::record_sealer>(keys.send, keys.encrypt);
+    open_at_ = none;
   }
   opener_ = std::make_unique<detail::record_opener>(keys.receive, keys.encrypt);
   return true;
@@ -489,8 +521,8 @@ void tcp_channel::tick() {
   }
   {
     std::lock_guard lock{mutex_};
-    if (!in_flight_ && queued_.empty() && sealed_.empty()) {
-      for (auto* b : {&queued_, &sealed_, &sending_}) {
+    if (!in_flight_ && queued_.empty()) {
+      for (auto* b : {&queued_, &sending_}) {
         if (b->capacity() > keep_capacity) std::vector<std::byte>{}.swap(*b);
       }
     }
@@ -544,8 +576,7 @@ void tcp_channel::shut(const std::string& why) {
     queued_bytes_.store(0, std::memory_order_relaxed);
     queued_.clear();
     queued_.shrink_to_fit();
-    sealed_.clear();
-    sealed_.shrink_to_fit();
+    open_at_ = none;
     large_.clear();
   }
   asio::error_code ec;

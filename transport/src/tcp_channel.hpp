@@ -96,9 +96,13 @@ class tcp_channel final : public channel,
 
  private:
   void flush();
-  /// What goes to the socket next (mutex held): queued_, or with records queued_ sealed
-  /// onto the end of sealed_.
+  /// What goes to the socket next (mutex held): queued_, its open record sealed.
   std::vector<std::byte>& wire_locked();
+  /// Appends bytes to queued_ (mutex held): with records, into the open record, which is
+  /// sealed in place when full (at most max_record bytes each).
+  void append_locked(std::span<const std::byte> bytes);
+  /// Seals the open record, if any (mutex held).
+  void close_record_locked();
   /// Bytes read from the socket: to the handler, or through the record opener (strand).
   void feed(std::span<std::byte> bytes);
   void on_plain(std::span<const std::byte> plain) override;
@@ -141,9 +145,12 @@ class tcp_channel final : public channel,
   std::vector<std::byte> in_;                 // strand only
 
   mutable std::mutex mutex_;
-  std::vector<std::byte> queued_;  ///< written, not yet handed to the kernel or a write
+  /// Written, not yet handed to the kernel or a write: with records, sealed records and at
+  /// its end the open record (from open_at_: room for its header, then its plaintext).
+  std::vector<std::byte> queued_;
   std::unique_ptr<detail::record_sealer> sealer_;  ///< set once the handshake ends
-  std::vector<std::byte> sealed_;   ///< records (and the handshake's last frame) to send
+  static constexpr std::size_t none = ~std::size_t{0};
+  std::size_t open_at_ = none;
   std::vector<std::byte> sending_;  ///< owned by the async write in flight
   /// A large record whose first fragment is out; the rest go one per write round.
   struct large_record {
