@@ -50,33 +50,15 @@ record_sealer::record_sealer(const record_keys& keys, bool encrypt)
 record_sealer::~record_sealer() = default;
 
 void record_sealer::seal(std::span<const std::byte> plain, std::vector<std::byte>& out) {
-  auto* c = static_cast<EVP_CIPHER_CTX*>(ctx_.get());
   while (!plain.empty()) {
     std::size_t n = std::min(plain.size(), max_record);
-    // Appended, not resized (a resize would zero every byte before it is overwritten).
-    std::byte header[record_header];
-    auto length = static_cast<std::uint32_t>(n);
-    for (int i = 0; i < 4; ++i) header[i] = static_cast<std::byte>(length >> (8 * i));
+    // Room for the header, then the plaintext, sealed where it lies (appended, not resized:
+    // a resize would zero every byte before it is overwritten).
     std::size_t at = out.size();
+    std::byte header[record_header]{};
     out.insert(out.end(), header, header + record_header);
     out.insert(out.end(), plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(n));
-    std::byte* rec = out.data() + at;
-    auto nonce = nonce_of(keys_, next_++);
-    int len = 0;
-    bool ok = EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, nonce.data()) == 1;
-    if (encrypt_) {
-      ok = ok && EVP_EncryptUpdate(c, nullptr, &len, u8(rec), record_header) == 1;
-      ok = ok && EVP_EncryptUpdate(c, u8(rec + record_header), &len, u8(rec + record_header),
-                                   static_cast<int>(n)) == 1;  // in place
-    } else {
-      ok = ok &&
-           EVP_EncryptUpdate(c, nullptr, &len, u8(rec), static_cast<int>(record_header + n)) == 1;
-    }
-    std::byte tag[record_tag];
-    ok = ok && EVP_EncryptFinal_ex(c, u8(tag), &len) == 1;
-    ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, record_tag, tag) == 1;
-    if (!ok) throw std::runtime_error{"coport: OpenSSL could not seal a record"};
-    out.insert(out.end(), tag, tag + record_tag);
+    seal_in_place(out, at);
     plain = plain.subspan(n);
   }
 }
