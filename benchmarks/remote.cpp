@@ -468,6 +468,10 @@ void plain(const bench::args& a, long n, long stream, long big, long cals) {
   node local{one_thread("bench-remote-a")};
   tp::tcp_options o;
   o.peers["bench-remote-b"] = {peer.address};
+  // Room for the stream's two ack windows of 4 KiB messages (80 MB), as on the protected
+  // links: with the default 64 MiB a loaded machine refused one and the stream waited for
+  // its ack for ever.
+  o.protocol.max_queue = 256 << 20;
   tp::tcp t{local, o};
   // Memory first: after the streams, freed buffers would be reused and hide what a
   // connection or a monitor costs.
