@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "address.hpp"
+#include "admission.hpp"
 #include "coport/detail/interner.hpp"
 #include "peer.hpp"
 #include "tcp_channel.hpp"
@@ -45,13 +46,6 @@ std::string dial_error(const std::string& address, const asio::error_code& ec) {
                      ec == asio::error::operation_aborted ? "no answer before the connect deadline"
                                                           : ec.message());
 }
-
-/// Channels still in their handshake beyond this are refused at once (a flood of
-/// connections that never greet costs bounded memory until their deadline): the backstop.
-constexpr std::size_t max_handshaking = 256;
-/// Channels in their handshake from one source address: one host cannot fill the places
-/// the others need (each lasts at most the hello deadline, 1 s, unless it proves the secret).
-constexpr std::size_t max_handshaking_per_source = 8;
 
 }  // namespace
 
@@ -109,47 +103,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   std::shared_ptr<tcp_counters> counters = std::make_shared<tcp_counters>();
-  std::atomic<std::size_t> handshaking{0};
-  std::mutex admission_mutex;                                 // the two below
-  std::map<asio::ip::address, std::size_t> handshaking_from;  ///< accepted, by source address
-  /// Refusals at admission are logged at most once a second, with how many there were.
-  std::chrono::steady_clock::time_point last_refusal_line{};
-  std::size_t refusals_unlogged = 0;
-
-  /// Whether a connection from `from` may start its handshake (counted if so); a refusal is
-  /// logged at most once a second with a count.
-  bool admit(const asio::ip::address& from) {
-    std::string why;
-    {
-      std::lock_guard lock{admission_mutex};
-      if (handshaking.load(std::memory_order_relaxed) >= max_handshaking) {
-        why = fmt::format("{} connections are in their handshake", max_handshaking);
-      } else if (handshaking_from[from] >= max_handshaking_per_source) {
-        why = fmt::format("{} connections from {} are in their handshake",
-                          max_handshaking_per_source, from.to_string());
-      } else {
-        ++handshaking_from[from];
-        return true;
-      }
-      ++refusals_unlogged;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_refusal_line < std::chrono::seconds{1}) return false;
-      last_refusal_line = now;
-      why = fmt::format("refused {} connection{} (the last: {})", refusals_unlogged,
-                        refusals_unlogged == 1 ? "" : "s", why);
-      refusals_unlogged = 0;
-    }
-    log(log_warn, "node {}: {}", owner.id(), why);
-    return false;
-  }
-
-  /// A connection admitted from `from` ended its handshake (either way).
-  void admitted_done(const asio::ip::address& from) {
-    std::lock_guard lock{admission_mutex};
-    if (auto it = handshaking_from.find(from); it != handshaking_from.end() && --it->second == 0) {
-      handshaking_from.erase(it);
-    }
-  }
+  detail::admission admission{owner.id()};
 
   // I/O thread only.
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
@@ -225,7 +179,6 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                             std::shared_ptr<dial> dialing,
                                             connect_callback probe = {},
                                             std::optional<asio::ip::address> admitted = {}) {
-    handshaking.fetch_add(1, std::memory_order_relaxed);
     auto handshake_over = std::make_shared<std::atomic<bool>>(false);
     tcp_channel_events events;
     std::weak_ptr<state> weak = weak_from_this();
@@ -234,8 +187,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
-        self->handshaking.fetch_sub(1);
-        if (admitted) self->admitted_done(*admitted);
+        if (admitted) self->admission.done(*admitted);
         if (probe) probe(peer, {});
       }
       self->learn(peer, addresses);
@@ -248,8 +200,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
-        self->handshaking.fetch_sub(1);
-        if (admitted) self->admitted_done(*admitted);
+        if (admitted) self->admission.done(*admitted);
         if (probe) probe({}, why);
       }
       if (dialing && !was_established) {
@@ -292,7 +243,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       self->counters->accepted.fetch_add(1, std::memory_order_relaxed);
       asio::error_code peer_ec;
       auto from = socket.remote_endpoint(peer_ec).address();
-      if (peer_ec || !self->admit(from)) {
+      if (peer_ec || !self->admission.admit(from)) {
         asio::error_code ignored;
         socket.close(ignored);
       } else {
