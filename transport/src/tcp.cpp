@@ -151,7 +151,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
 
   tcp_timing timing() const {
     return {options.heartbeat_interval, options.node_timeout, options.connect_timeout,
-            std::min(options.connect_timeout, std::chrono::milliseconds{1000})};
+            std::min(options.connect_timeout, options.hello_timeout)};
   }
 
   std::vector<std::string> addresses_of(const std::string& id) const {

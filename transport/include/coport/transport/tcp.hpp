@@ -62,6 +62,9 @@ struct tcp_options {
   /// An unreachable node: after this long its queued messages are dropped and its monitors
   /// fire ("unable to connect"). Also the deadline of every handshake.
   std::chrono::milliseconds connect_timeout{5000};
+  /// A connection whose peer has not said hello by then is closed (before its hello the
+  /// peer is anyone: its place in the handshake is short-lived). At most connect_timeout.
+  std::chrono::milliseconds hello_timeout{1000};
   /// The protocol's options: largest frame, outgoing bound per node (the secret is above).
   transport_options protocol{};
   /// After I/O, the transport's own thread polls for this long before it sleeps, so that a
