@@ -44,6 +44,8 @@ const std::vector<key_spec>& specs() {
        kind::text},
       {{"insecure", "bool", "true: accept a secret shorter than 22 characters (guessable)"},
        kind::boolean},
+      {{"encrypt", "bool", "true: links with the secret encrypt their records (AES-256-GCM)"},
+       kind::boolean},
       {{"cert", "text", "TLS: this node's certificate (PEM file)"}, kind::text},
       {{"key", "text", "TLS: this node's private key (PEM file)"}, kind::text},
       {{"ca", "text", "TLS: the CA certificate that signs every node's (PEM file)"}, kind::text},
@@ -611,6 +613,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.secret = v.get<std::string>();
   else if (key == "insecure")
     c.insecure = v.get<bool>();
+  else if (key == "encrypt")
+    c.encrypt = v.get<bool>();
   else if (key == "cert")
     c.tls.cert = v.get<std::string>();
   else if (key == "key")
@@ -686,6 +690,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["seeds"] = c.seeds;
   out["secret"] = c.secret.empty() ? "" : "(set)";
   out["insecure"] = c.insecure;
+  out["encrypt"] = c.encrypt;
   out["cert"] = c.tls.cert;
   out["key"] = c.tls.key;
   out["ca"] = c.tls.ca;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <coport/network/config.hpp>
+#include <coport/network/network.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -279,6 +280,19 @@ TEST_SUITE("network.config") {
     CHECK(contains(e, "cannot be written") == "cannot be written");
     CHECK(names_in(dir.path) == std::vector<std::string>{"config.json"});
     CHECK(read_all(path / "keep") == "x");
+  }
+
+  TEST_CASE("encrypt in a profile asks for encrypted records, and must be a bool") {
+    auto f = config_file::parse(
+        R"({"secret": "0123456789abcdefghijklmnopqrstuv",
+            "profiles": {"e": {"encrypt": true}, "p": {}}})",
+        "e.json");
+    auto c = f.resolve("e");
+    CHECK(c.encrypt);
+    CHECK(coport::network::tcp_options_for(c).protocol.encrypt);
+    CHECK_FALSE(f.resolve("p").encrypt);
+    auto bad = error_of([] { config_file::parse(R"({"encrypt": "yes"})", "b.json"); });
+    CHECK(bad.find("key \"encrypt\"") != std::string::npos);
   }
 
   TEST_CASE("a secret shorter than 22 characters (128 bits) is refused unless insecure is set") {

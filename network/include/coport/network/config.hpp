@@ -54,6 +54,7 @@ struct node_config {
   std::vector<std::string> seeds;  ///< "host:port" of nodes to join the network through
   std::string secret;              ///< shared by every node of the network
   bool insecure = false;           ///< accepts a secret shorter than min_secret_size
+  bool encrypt = false;            ///< records encrypted, not only authenticated
   tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds node_timeout{3000};
