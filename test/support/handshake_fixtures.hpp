@@ -211,17 +211,25 @@ struct frames {
       wire::codec<int>::encode(w, value);
     });
   }
-  frames& kill(const port_id& target, std::uint32_t incarnation) {
-    reason why{"relay", "forged kill"};
-    auto f = tp::detail::control_frame(frame_kind::kill, target.local(), incarnation, &why);
+  /// The dialer's auth frame without a proof (no secret).
+  frames& no_proof() { return proof({}); }
+  /// A kill of local port `local`, with a reason of kind `kind`.
+  frames& kill(std::uint64_t local, std::uint32_t incarnation, const std::string& kind = "forged") {
+    reason why{kind, "a kill from a hostile peer"};
+    auto f = tp::detail::control_frame(frame_kind::kill, local, incarnation, &why);
     bytes_.insert(bytes_.end(), f.begin(), f.end());
     return *this;
   }
-  frames& spawn(std::uint64_t minted, const std::string& init, std::uint64_t sig_slot, int value) {
+  frames& kill(const port_id& target, std::uint32_t incarnation) {
+    return kill(target.local(), incarnation);
+  }
+  /// A spawn; `watched`: the node answers `died` when the port dies or is refused.
+  frames& spawn(std::uint64_t minted, const std::string& init, std::uint64_t sig_slot, int value,
+                bool watched = false) {
     return add(frame_kind::spawn, [&](wire::writer& w) {
       w.varint(minted);
       w.string(init);
-      w.byte(0);
+      w.byte(watched ? 1 : 0);
       w.varint(sig_slot);
       wire::codec<int>::encode(w, value);
     });

@@ -30,6 +30,7 @@
 
 #include "frame.hpp"
 #include "handshake.hpp"
+#include "support/handshake_fixtures.hpp"
 #include "support/log_capture.hpp"
 #include "support/nodes.hpp"
 #include "support/probe.hpp"
@@ -65,77 +66,8 @@ struct tcp_node {
   }
 };
 
-/// Frames as a peer writes them.
-struct frames {
-  bytes bytes_;
-  template <class F>
-  frames& add(frame_kind k, F&& body) {
-    std::size_t start = tp::detail::begin_frame(bytes_, k);
-    wire::writer w{bytes_};
-    body(w);
-    tp::detail::end_frame(bytes_, start);
-    return *this;
-  }
-  /// A v3 hello from the side that opened the channel (flags 1), no addresses.
-  frames& hello(const std::string& id, std::uint32_t inc) {
-    return add(frame_kind::hello, [&](wire::writer& w) {
-      w.varint(tp::detail::protocol_version);
-      w.string(id);
-      w.varint(inc);
-      w.varint(tp::detail::nonce_size);
-      for (std::size_t i = 0; i < tp::detail::nonce_size; ++i)
-        w.byte(static_cast<std::uint8_t>(i * 13 + 1));
-      w.varint(0);
-      w.byte(1);
-    });
-  }
-  /// The dialer's auth frame without a proof (no secret).
-  frames& no_proof() {
-    return add(frame_kind::auth, [&](wire::writer& w) {
-      w.byte(0);
-      w.string("");
-      w.varint(0);
-    });
-  }
-  frames& def_tag(std::uint64_t slot, const std::string& name) {
-    return add(frame_kind::def_tag, [&](wire::writer& w) {
-      w.varint(slot);
-      w.string(name);
-    });
-  }
-  frames& def_sig(std::uint64_t slot, const std::vector<std::string>& names) {
-    return add(frame_kind::def_sig, [&](wire::writer& w) {
-      w.varint(slot);
-      w.varint(names.size());
-      for (const auto& n : names) w.string(n);
-    });
-  }
-  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, int value) {
-    return add(frame_kind::message, [&](wire::writer& w) {
-      w.varint(to.local());
-      w.varint(to.incarnation());
-      w.varint(tag_slot);
-      w.varint(sig_slot);
-      wire::codec<int>::encode(w, value);
-    });
-  }
-  frames& kill(std::uint64_t local, std::uint32_t incarnation) {
-    reason why{"sweep", "a kill from a hostile peer"};
-    auto f = tp::detail::control_frame(frame_kind::kill, local, incarnation, &why);
-    bytes_.insert(bytes_.end(), f.begin(), f.end());
-    return *this;
-  }
-  /// A watched spawn (the node answers `died` when the port dies or is refused).
-  frames& spawn(std::uint64_t minted, const std::string& init, std::uint64_t sig_slot, int value) {
-    return add(frame_kind::spawn, [&](wire::writer& w) {
-      w.varint(minted);
-      w.string(init);
-      w.byte(1);
-      w.varint(sig_slot);
-      wire::codec<int>::encode(w, value);
-    });
-  }
-};
+/// Frames as a peer writes them (the handshake tests' builder; spawns here are watched).
+using frames = coport::test::hs::frames;
 
 bool write_all(int fd, std::span<const std::byte> b) {
   while (!b.empty()) {
@@ -398,9 +330,11 @@ TEST_SUITE("transport.hostile_peer") {
     // to each port behind them on the same link.
     frames sweep;
     for (const auto& p : ports) {
-      sweep.kill(p.local(), 0).kill(p.local(), inc + 1).kill(p.local(), inc - 1);
+      sweep.kill(p.local(), 0, "sweep")
+          .kill(p.local(), inc + 1, "sweep")
+          .kill(p.local(), inc - 1, "sweep");
     }
-    sweep.kill(0, inc);
+    sweep.kill(0, inc, "sweep");
     sweep.def_tag(0, "hp.ping").def_sig(0, {"i32"});
     for (const auto& p : ports) sweep.msg(p, 0, 0, 1);
     REQUIRE(peer.send(sweep.bytes_));
@@ -410,7 +344,7 @@ TEST_SUITE("transport.hostile_peer") {
     CHECK(died.events().empty());
     // One kill with a port's exact incarnation kills that port, and only it.
     frames exact;
-    exact.kill(ports[7].local(), inc);
+    exact.kill(ports[7].local(), inc, "sweep");
     for (const auto& p : ports) exact.msg(p, 0, 0, 2);
     REQUIRE(peer.send(exact.bytes_));
     REQUIRE(died.wait_for(1));
@@ -449,7 +383,7 @@ TEST_SUITE("transport.hostile_peer") {
     frames sweep;
     for (std::uint64_t serial = 1; serial <= 32; ++serial) {
       for (std::uint64_t slot = 1; slot < 64; ++slot) {
-        sweep.kill(serial << 26 | slot, peer.node_incarnation);
+        sweep.kill(serial << 26 | slot, peer.node_incarnation, "sweep");
       }
     }
     sweep.def_tag(0, "hp.ping").def_sig(0, {"i32"});
@@ -475,7 +409,7 @@ TEST_SUITE("transport.hostile_peer") {
     // An init nobody registered: refused (watched: the node says why), no port made.
     auto created = b.n.stats().ports_created;
     frames unknown;
-    unknown.def_sig(0, {"i32"}).spawn(minted | 1, "hp.nobody", 0, 5);
+    unknown.def_sig(0, {"i32"}).spawn(minted | 1, "hp.nobody", 0, 5, true);
     REQUIRE(peer.send(unknown.bytes_));
     REQUIRE(eventually([&] { return peer.died_count() >= 1; }, 5s));
     {
@@ -490,7 +424,8 @@ TEST_SUITE("transport.hostile_peer") {
     // spawn is refused without a port, and a place comes back when one of them dies.
     constexpr std::size_t bound = node::max_spawned_per_peer;
     frames many;
-    for (std::size_t i = 0; i < bound + 1; ++i) many.spawn(minted | (100 + i), "hp.hold", 0, 1);
+    for (std::size_t i = 0; i < bound + 1; ++i)
+      many.spawn(minted | (100 + i), "hp.hold", 0, 1, true);
     REQUIRE(peer.send(many.bytes_));
     REQUIRE(eventually([&] { return peer.died_count() >= 2; }, 10s));
     REQUIRE(started.wait_for(bound, 20s));
@@ -503,12 +438,12 @@ TEST_SUITE("transport.hostile_peer") {
     CHECK(b.n.stats().ports_created == created + bound);
     // The peer kills one of its ports (its exact ID): one more spawn is taken, the next not.
     frames again;
-    again.kill(minted | 100, inc);
+    again.kill(minted | 100, inc, "sweep");
     REQUIRE(peer.send(again.bytes_));
     REQUIRE(eventually([&] { return peer.died_count() >= 3; }, 5s));
     CHECK(peer.died()[2].local == (minted | 100));
     frames more;
-    more.spawn(minted | 9000, "hp.hold", 0, 1).spawn(minted | 9001, "hp.hold", 0, 1);
+    more.spawn(minted | 9000, "hp.hold", 0, 1, true).spawn(minted | 9001, "hp.hold", 0, 1, true);
     REQUIRE(peer.send(more.bytes_));
     REQUIRE(started.wait_for(bound + 1, 5s));
     REQUIRE(eventually([&] { return peer.died_count() >= 4; }, 5s));
@@ -531,7 +466,7 @@ TEST_SUITE("transport.hostile_peer") {
     auto name_of = [](int i) { return "hp.unregistered.init." + std::to_string(i); };
     frames f;
     f.def_sig(0, {"i32"});
-    for (int i = 0; i < count; ++i) f.spawn(minted | (10 + i), name_of(i), 0, i);
+    for (int i = 0; i < count; ++i) f.spawn(minted | (10 + i), name_of(i), 0, i, true);
     REQUIRE(peer.send(f.bytes_));
     REQUIRE(eventually([&] { return peer.died_count() >= count; }, 10s));
     for (const auto& d : peer.died()) CHECK(d.why.kind() == "no_such_init");
@@ -541,7 +476,7 @@ TEST_SUITE("transport.hostile_peer") {
     CHECK(b.n.stats().ports_created == created);
     // Arguments of a type this program does not know, for an init nobody registered.
     frames bad;
-    bad.def_sig(1, {"hp.no.such.type"}).spawn(minted | 6, "hp.unregistered.bad.args", 1, 0);
+    bad.def_sig(1, {"hp.no.such.type"}).spawn(minted | 6, "hp.unregistered.bad.args", 1, 0, true);
     REQUIRE(peer.send(bad.bytes_));
     REQUIRE(eventually([&] { return peer.died_count() >= count + 1; }, 5s));
     CHECK(b.n.stats().ports_created == created);
@@ -549,7 +484,7 @@ TEST_SUITE("transport.hostile_peer") {
     // A name longer than any init's (1 KiB): a bad frame, and nothing of it kept.
     const std::string huge = "hp.huge." + std::string(1 << 20, 'n');
     frames big;
-    big.spawn(minted | 5, huge, 0, 1);
+    big.spawn(minted | 5, huge, 0, 1, true);
     REQUIRE(peer.send(big.bytes_));
     CHECK(eventually([&] { return peer.closed.load(); }, 5s));
     CHECK(detail::tag_names().find(huge) == 0);
