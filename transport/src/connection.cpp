@@ -46,7 +46,7 @@ connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<c
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
       outgoing_{expected != nullptr},
-      handshake_{owner_->options.secret, opened, owner_->options.encrypt} {}
+      link_{*owner_, *channel_, opened} {}
 
 connection::~connection() = default;
 
@@ -54,8 +54,7 @@ void connection::start() {
   std::vector<std::byte> out;
   {
     std::lock_guard lock{rx_};
-    out = handshake_.hello_frame(owner_->owner.id(), owner_->owner.incarnation(),
-                                 owner_->own_addresses());
+    out = link_.hello_frame();
   }
   channel_->write(out);
 }
@@ -199,17 +198,7 @@ std::uint32_t connection::lookup(std::uint32_t slot) {
 
 template <class Make>
 void connection::notify(Make&& make) {
-  if (!owner_->observed.load(std::memory_order_acquire)) return;
-  frame_event e = make();
-  std::function<void(const frame_event&)> f;
-  {
-    std::lock_guard lock{owner_->observer_mutex};
-    f = owner_->observer;
-  }
-  if (f) {
-    e.from = peer_ ? peer_->id() : std::string{};
-    f(e);
-  }
+  owner_->notify(peer_, std::forward<Make>(make));
 }
 
 port_id connection::read_local(wire::reader& r, bool& current) {
@@ -222,23 +211,19 @@ port_id connection::read_local(wire::reader& r, bool& current) {
 }
 
 void connection::handle(frame_kind kind, wire::reader& r) {
-  if (!hello_ && kind != frame_kind::hello) wire::reader::fail("a frame before the hello");
+  if (!link_.greeted() && kind != frame_kind::hello) wire::reader::fail("a frame before the hello");
   if (!authed_ && kind != frame_kind::hello && kind != frame_kind::auth &&
       kind != frame_kind::heartbeat) {
     wire::reader::fail("a frame before the handshake ended");
   }
   switch (kind) {
     case frame_kind::hello:
-      if (hello_) wire::reader::fail("a second hello");
-      on_hello(r.raw(r.remaining()));
+      if (link_.greeted()) wire::reader::fail("a second hello");
+      act(link_.on_hello(r.raw(r.remaining()), peer_));
       return;
     case frame_kind::auth:
       if (authed_) wire::reader::fail("a second auth");
-      if (handshake_.dialer()) {
-        on_verdict(r);
-      } else {
-        on_proof(r);
-      }
+      act(link_.dialer() ? link_.on_verdict(r, *this, peer_) : link_.on_proof(r, *this, peer_));
       return;
     case frame_kind::heartbeat:
       return;
@@ -347,151 +332,19 @@ void connection::handle(frame_kind kind, wire::reader& r) {
   }
 }
 
-// -- the handshake (handshake.hpp): nothing the peer says is believed before its proof ---------
+// -- the handshake (link_handshake.hpp): nothing the peer says is believed before its proof --
 
-void connection::on_hello(std::span<const std::byte> body) {
-  node& n = owner_->owner;
-  detail::hello h = handshake_.take_hello(body, n.id());
-  if (h.version != detail::protocol_version) {
-    refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})", h.version,
-                       detail::protocol_version),
-           false);
-    return;
-  }
-  hello_ = true;
-  channel_->greeted();
-  peer_id_ = std::move(h.id);
-  peer_incarnation_ = h.incarnation;
-  peer_addresses_ = std::move(h.addresses);
-  if (peer_id_ == n.id()) {
-    refuse("refusing a connection to this node itself", false);
-    return;
-  }
-  if (peer_ && peer_->id() != peer_id_) {
-    refuse(fmt::format("expected node {}, but {} answered", peer_->id(), peer_id_), false);
-    return;
-  }
-  if (auto why = channel_->check_certificate(peer_id_); !why.empty()) {
-    refuse(fmt::format("refusing node {}: {}", peer_id_, why), false);
-    return;
-  }
-  notify([&] { return frame_event{"hello", {}, {}, {}, {}}; });
-  if (handshake_.dialer()) channel_->write(handshake_.proof_frame());
-}
-
-void connection::on_proof(wire::reader& r) {
-  node& n = owner_->owner;
-  std::string wrong = handshake_.check_proof(r);
-  if (!wrong.empty()) {
-    // The dialer is told, unproven: a node proves nothing to whoever has not proved the secret.
-    channel_->write(handshake_.verdict_frame(detail::verdict::bad_proof, {}));
-    refuse(fmt::format("authentication of a node calling itself {} failed: {}", peer_id_, wrong),
-           false);
-    return;
-  }
-  if (!peer_ && !claim_peer()) return;
-  peer* p = peer_;
-  switch (p->offer(shared_from_this(), peer_incarnation_)) {
-    case verdict::accept:
-      break;
-    case verdict::duplicate: {
-      // The same incarnation: that node's own second channel, given up in a simultaneous
-      // connect, or a restart racing its old channel (try again). Another incarnation while
-      // the node is up: a second process with that ID (for good).
-      std::uint32_t up = p->incarnation();
-      bool final = up != 0 && up != peer_incarnation_;
-      std::string why = final ? fmt::format(
-                                    "node {} is already connected (as another process: incarnation "
-                                    "{:x}, not {:x})",
-                                    peer_id_, up, peer_incarnation_)
-                              : fmt::format("node {} is already connected", peer_id_);
-      channel_->write(
-          handshake_.verdict_frame(final ? detail::verdict::refused : detail::verdict::busy, why));
-      refuse(fmt::format("refusing a second connection from {} (incarnation {:x}): {}", peer_id_,
-                         peer_incarnation_, why),
-             !final);
+void connection::act(const link_handshake::step& s) {
+  switch (s.what) {
+    case link_handshake::step::next::wait:
       return;
-    }
-    case verdict::simultaneous:
-      channel_->write(handshake_.verdict_frame(detail::verdict::simultaneous, {}));
-      refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened", n.id(),
-                         peer_id_, n.id()),
-             true);
-      return;
-  }
-  channel_->write(handshake_.verdict_frame(detail::verdict::accept, {}));
-  established();
-}
-
-bool connection::claim_peer() {
-  peer* p = nullptr;
-  try {
-    p = owner_->find(coport::detail::intern_remote_node(peer_id_), true);
-  } catch (const wire::decode_error&) {
-  }
-  if (!p) {
-    refuse(fmt::format("refusing {}: this process knows too many node IDs", peer_id_), false);
-    return false;
-  }
-  peer_ = p;
-  return true;
-}
-
-void connection::on_verdict(wire::reader& r) {
-  std::string wrong;
-  detail::peer_verdict v = handshake_.check_verdict(r, wrong);
-  if (!wrong.empty()) {
-    refuse(fmt::format("authentication with {} failed: {}", peer_id_, wrong), false);
-    return;
-  }
-  if (v.what == detail::verdict::bad_proof) {
-    // Unproven (anyone on the path could say it), so it ends this attempt only.
-    if (peer_ && owner_->dialer) peer_->yield(this);
-    refuse(fmt::format("authentication with {} failed: {}", peer_id_,
-                       owner_->options.secret.empty()
-                           ? "the peer has a secret and this node has none"
-                           : "it says our proof does not match (the secrets differ, or it has "
-                             "none)"),
-           false);
-    return;
-  }
-  if (!peer_) {
-    // A channel opened to an address (tcp::connect): the peer is known from its proof.
-    if (!claim_peer()) return;
-    if (v.what == detail::verdict::accept &&
-        peer_->offer(shared_from_this(), peer_incarnation_) != verdict::accept) {
-      refuse(fmt::format("node {} is connected already", peer_id_), true);
-      return;
-    }
-  }
-  switch (v.what) {
-    case detail::verdict::accept:
+    case link_handshake::step::next::up:
       established();
       return;
-    case detail::verdict::simultaneous:
-      // The peer keeps the channel it opened to us at the same time; this one goes quietly
-      // and what waits goes out on that one.
-      peer_->yield(this);
-      refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
-                         owner_->owner.id(), peer_->id(), peer_->id()),
-             true);
+    case link_handshake::step::next::refuse:
+      refuse(s.why, s.quiet);
+      if (s.for_good) peer_->unreachable(s.why);
       return;
-    case detail::verdict::busy:
-      // With a dialer, what waits stays for a retry (until the connect deadline).
-      if (owner_->dialer) peer_->yield(this);
-      refuse(fmt::format("node {} refused the connection: {}", peer_->id(), v.why), false);
-      return;
-    case detail::verdict::refused: {
-      // Another process holds this node's ID there: retrying cannot help.
-      std::string why =
-          fmt::format("node {} refused the connection for good: {}", peer_->id(), v.why);
-      peer_->yield(this);
-      refuse(why, false);
-      peer_->unreachable(why);
-      return;
-    }
-    case detail::verdict::bad_proof:
-      return;  // handled above
   }
 }
 
@@ -503,10 +356,10 @@ void connection::established() {
   in_sigs_.resize(detail::sig_slots);
   in_sig_names_.resize(detail::sig_slots);
   in_nodes_.resize(detail::node_slots);
-  if (auto keys = handshake_.keys()) handed_over_ = channel_->protect(*keys);
+  if (auto keys = link_.keys()) handed_over_ = channel_->protect(*keys);
   notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
-  channel_->established(peer_->id(), peer_addresses_);
-  peer_->established(shared_from_this(), peer_incarnation_);
+  channel_->established(peer_->id(), link_.peer_addresses());
+  peer_->established(shared_from_this(), link_.peer_incarnation());
 }
 
 message connection::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {

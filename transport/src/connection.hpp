@@ -2,7 +2,7 @@
 /// \file
 /// transport::connection — one channel to a peer: framing, the caches of names the peer
 /// defined, and everything received on it (deliveries, kills, watches, spawns, the
-/// receiver's side of "no holes").
+/// receiver's side of "no holes"); its handshake frames go to its link_handshake.
 ///
 /// Threading: the receive side is touched only by the channel's callbacks, which come one at
 /// a time (a recursive mutex also lets the transport close it from another thread); monitor
@@ -26,7 +26,7 @@
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
-#include "handshake.hpp"
+#include "link_handshake.hpp"
 
 namespace coport::transport {
 
@@ -43,9 +43,6 @@ class connection final : public channel_handler,
              bool opened);
   ~connection() override;
 
-  /// Believes the ID the peer proved: interns it (bounded) and asks for its peer slot; false
-  /// (refused, logged) when none can be had.
-  bool claim_peer();
   /// Sends our hello (first on the channel).
   void start();
   /// This node opened the channel.
@@ -79,11 +76,8 @@ class connection final : public channel_handler,
   /// Handles the whole frames at the front of `in`; returns the bytes they took.
   std::size_t parse(std::span<const std::byte> in);
   void handle(detail::frame_kind kind, wire::reader& r);
-  void on_hello(std::span<const std::byte> body);
-  /// The acceptor reads the dialer's proof, and only then believes the ID it said.
-  void on_proof(wire::reader& r);
-  /// The dialer reads the acceptor's verdict.
-  void on_verdict(wire::reader& r);
+  /// Does what the handshake says after one of its frames (link_handshake.hpp).
+  void act(const link_handshake::step& s);
   /// The handshake succeeded: records from here (when the channel has them), the node is up.
   void established();
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
@@ -113,13 +107,9 @@ class connection final : public channel_handler,
   std::recursive_mutex rx_;
   peer* peer_ = nullptr;
   const bool outgoing_;
-  detail::handshake handshake_;
-  bool hello_ = false;        ///< the peer's hello arrived
-  bool authed_ = false;       ///< the handshake ended: the node is up on this channel
-  bool handed_over_ = false;  ///< the channel opens records after this frame (stop parsing)
-  std::string peer_id_;       ///< the ID the hello claims (believed after the proof)
-  std::uint32_t peer_incarnation_ = 0;
-  std::vector<std::string> peer_addresses_;
+  link_handshake link_;              ///< the hello and auth frames
+  bool authed_ = false;              ///< the handshake ended: the node is up on this channel
+  bool handed_over_ = false;         ///< the channel opens records after this frame (stop parsing)
   std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads
   std::vector<std::byte> partial_;   ///< an incomplete frame carried to the next on_bytes
 

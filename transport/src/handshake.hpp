@@ -4,7 +4,7 @@
 /// order, the proofs and the keys, with no sockets and no peers (the connection acts on what
 /// it says). One object per channel.
 ///
-/// The protocol, as `connection::on_hello` / `on_auth` follow it:
+/// The protocol, as `link_handshake` (a connection's side of it) follows it:
 ///
 ///     dialer (opened the channel)              acceptor
 ///     hello ------------------------------->   <------------------------------ hello

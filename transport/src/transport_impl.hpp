@@ -58,6 +58,22 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
   void fire_later(const port_id& target, reason why);
   void count_drop() noexcept { dropped.fetch_add(1, std::memory_order_relaxed); }
+  /// Reports a frame received from `from` (null: a node not yet known) to the observer;
+  /// `make` builds the event only if one is set.
+  template <class Make>
+  void notify(const peer* from, Make&& make) {
+    if (!observed.load(std::memory_order_acquire)) return;
+    frame_event e = make();
+    std::function<void(const frame_event&)> f;
+    {
+      std::lock_guard lock{observer_mutex};
+      f = observer;
+    }
+    if (f) {
+      e.from = from ? from->id() : std::string{};
+      f(e);
+    }
+  }
   /// The addresses our hello names (where this node listens).
   std::vector<std::string> own_addresses() const {
     std::lock_guard lock{addresses_mutex};

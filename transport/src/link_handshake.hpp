@@ -1,0 +1,89 @@
+#pragma once
+/// \file
+/// transport::link_handshake — a connection's side of the handshake (handshake.hpp is the
+/// protocol itself, without sockets or peers): what this node does with the peer's hello and
+/// auth frames. It checks the hello against this node (protocol version, its own ID, the node
+/// the channel was opened to, the channel's certificate), believes the ID only once it is
+/// proved, then claims that node's peer slot and offers it the connection (acceptor) or reads
+/// the acceptor's verdict (dialer). It writes the handshake's frames to the channel; what the
+/// connection does next (wait for more, take the node as up, refuse the channel) it returns.
+///
+/// Threading: none of its own; called from the connection's receive side, under its lock.
+/// Lifetime: a member of its connection; the transport and the channel it refers to outlive
+/// it (the connection holds them).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "coport/transport/transport.hpp"
+#include "coport/wire/reader.hpp"
+#include "handshake.hpp"
+
+namespace coport::transport {
+
+class connection;
+class peer;
+
+class link_handshake {
+ public:
+  /// What the connection does after a handshake frame.
+  struct step {
+    enum class next : std::uint8_t {
+      wait,    ///< the handshake goes on
+      up,      ///< it succeeded: the node is up on this channel
+      refuse,  ///< it failed: the channel ends (`why`)
+    };
+    next what = next::wait;
+    std::string why;        ///< refuse: the log line
+    bool quiet = false;     ///< refuse: no blame on the peer (an info line, not counted)
+    bool for_good = false;  ///< refuse: then the peer's node is unreachable, for `why`
+  };
+
+  /// `opened`: this node opened the channel.
+  link_handshake(transport::impl& owner, channel& ch, bool opened);
+
+  /// Our hello frame: first on the channel, once.
+  std::vector<std::byte> hello_frame();
+  /// The peer's hello arrived (every other frame waits for it).
+  bool greeted() const noexcept { return hello_; }
+  /// This node dials (sends the first proof, reads the verdict). Valid once greeted.
+  bool dialer() const noexcept { return handshake_.dialer(); }
+
+  /// Reads the peer's hello body; `expected`: the node the channel was opened to, or null.
+  /// Throws wire::decode_error when it is malformed.
+  step on_hello(std::span<const std::byte> body, const peer* expected);
+  /// The acceptor reads the dialer's proof, and only then believes the ID it said: `p` (the
+  /// connection's peer, null when not yet known) is claimed for it, and `c` is offered to it.
+  step on_proof(wire::reader& r, connection& c, peer*& p);
+  /// The dialer reads the acceptor's verdict; `p` and `c` as for on_proof.
+  step on_verdict(wire::reader& r, connection& c, peer*& p);
+
+  /// What the proved hello said (valid once up).
+  std::uint32_t peer_incarnation() const noexcept { return peer_incarnation_; }
+  const std::vector<std::string>& peer_addresses() const noexcept { return peer_addresses_; }
+  /// The record keys (once up), or none without a secret.
+  std::optional<detail::channel_keys> keys() const { return handshake_.keys(); }
+
+ private:
+  static step up() { return {step::next::up, {}, false, false}; }
+  static step refuse(std::string why, bool quiet) {
+    return {step::next::refuse, std::move(why), quiet, false};
+  }
+  /// Believes the ID the peer proved: interns it (bounded) and returns its peer slot, or
+  /// null when none can be had.
+  peer* claim_peer();
+
+  transport::impl& owner_;
+  channel& channel_;
+  detail::handshake handshake_;
+  bool hello_ = false;   ///< the peer's hello arrived
+  std::string peer_id_;  ///< the ID the hello claims (believed after the proof)
+  std::uint32_t peer_incarnation_ = 0;
+  std::vector<std::string> peer_addresses_;
+};
+
+}  // namespace coport::transport
