@@ -1,10 +1,9 @@
-// coport::network::config_file — reading, checking, changing and resolving profiles.
+// coport::network::config_file — reading, checking, changing and resolving profiles (the file
+// is written by private_file.hpp).
 #include "coport/network/config.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 
 #include "coport/log.hpp"
 #include "coport/port_id.hpp"
+#include "private_file.hpp"
 
 namespace coport::network {
 
@@ -493,106 +493,16 @@ std::string config_file::show(std::string_view profile) const {
   return p->dump(2);
 }
 
-namespace {
-
-/// A file descriptor closed at the end of its scope.
-struct unique_fd {
-  int fd = -1;
-  explicit unique_fd(int f) : fd{f} {}
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  /// Closes it now; false (errno set) when close reports an error.
-  bool close() {
-    int f = fd;
-    fd = -1;
-    return ::close(f) == 0;
-  }
-};
-
-/// `n` random base62 characters (OpenSSL).
-std::string random_base62(std::size_t n) {
-  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::vector<unsigned char> bytes(n);
-  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) {
-    throw std::runtime_error{"coport: RAND_bytes failed"};
-  }
-  std::string out;
-  for (unsigned char b : bytes) out += digits[b % 62];
-  return out;
-}
-
-}  // namespace
-
 void config_file::save() const {
-  const auto& path = impl_->path;
-  auto fail = [&](const std::string& why) {
-    return config_error{fmt::format("{}: cannot be written: {}", path.string(), why)};
-  };
-  auto failed = [&](const char* what) {
-    return fail(fmt::format("{}: {}", what, std::strerror(errno)));
-  };
   std::string text;
   try {
     text = impl_->root.dump(2) + "\n";
   } catch (const json::exception& e) {  // text that is not UTF-8
     std::string what = e.what();
     auto at = what.find("] ");
-    throw fail(at == std::string::npos ? what : what.substr(at + 2));
+    throw detail::cannot_write(impl_->path, at == std::string::npos ? what : what.substr(at + 2));
   }
-  auto name = path.filename().string();
-  if (name.empty() || name == "." || name == "..") throw fail("not a file name");
-  auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path{"."};
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);  // a failure shows as the open's
-  unique_fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0) throw failed("cannot open its directory");
-  struct stat st {};
-  if (::fstatat(d.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (S_ISLNK(st.st_mode)) {
-      // The rename would replace the link itself; refused rather than silently unlinked.
-      throw config_error{fmt::format(
-          "{}: is a symbolic link: not written (give the file it points to with --config or "
-          "$COPORT_CONFIG, or remove the link)",
-          path.string())};
-    }
-    if (!S_ISREG(st.st_mode)) throw fail("it is not a regular file");
-  } else if (errno != ENOENT) {
-    throw failed("cannot look at it");
-  }
-  // A new file of a random name beside it, created 0600 (it holds the secret) and never
-  // through anything planted there (O_EXCL fails on any existing name, links included).
-  std::string temporary;
-  unique_fd f{-1};
-  for (int attempt = 0; attempt < 16 && f.fd < 0; ++attempt) {
-    temporary = fmt::format(".{}.{}.tmp", name.substr(0, 200), random_base62(12));
-    f.fd = ::openat(d.fd, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
-    if (f.fd < 0 && errno != EEXIST) break;
-  }
-  if (f.fd < 0) throw failed("cannot create a temporary file in its directory");
-  try {
-    if (::fchmod(f.fd, 0600) != 0) throw failed("chmod");  // 0600 whatever the umask
-    for (std::size_t done = 0; done < text.size();) {
-      auto n = ::write(f.fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw failed("write");
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(f.fd) != 0) throw failed("fsync");
-    if (!f.close()) throw failed("close");
-    if (::renameat(d.fd, temporary.c_str(), d.fd, name.c_str()) != 0) throw failed("rename");
-  } catch (...) {
-    ::unlinkat(d.fd, temporary.c_str(), 0);  // the original is untouched
-    throw;
-  }
-  // The rename is durable once the directory is (some file systems cannot sync one).
-  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != EROFS) {
-    throw config_error{fmt::format("{}: written, but its directory could not be synced: {}",
-                                   path.string(), std::strerror(errno))};
-  }
+  detail::replace_private_file(impl_->path, text);
 }
 
 namespace {

@@ -1,0 +1,28 @@
+#pragma once
+/// \file
+/// detail::replace_private_file — writes a file that holds a secret (a configuration file):
+/// whole or not at all, readable by its owner only, never through anything planted in its
+/// place. The text goes to a new file of a random name beside it (O_EXCL | O_NOFOLLOW, 0600),
+/// is synced, and is renamed over the file; then the directory is synced. A symbolic link or
+/// anything but a regular file at the path is refused.
+///
+/// Threading: none shared (two calls for one path race like two processes: the last rename
+/// wins, neither file is torn). Lifetime: nothing is kept between calls.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "coport/network/config.hpp"
+
+namespace coport::network::detail {
+
+/// The error for `path` that cannot be written, for `why`.
+config_error cannot_write(const std::filesystem::path& path, const std::string& why);
+
+/// Makes `text` the whole of the file at `path` (its directory created if missing), as above.
+/// Throws config_error naming the path and the step that failed; on a failure before the
+/// rename the file is as it was.
+void replace_private_file(const std::filesystem::path& path, std::string_view text);
+
+}  // namespace coport::network::detail
