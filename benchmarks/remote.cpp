@@ -429,6 +429,7 @@ void secured(const bench::args& a, const std::string& kind, long n, long stream,
 }
 
 void plain(const bench::args& a, long n, long stream, long big, long cals);
+void alternate(const bench::args& a, long n, long rounds);
 
 void remote(int argc, char** argv) {
   bench::args a{"remote",
@@ -436,13 +437,19 @@ void remote(int argc, char** argv) {
                  {"stream", 2'000'000},
                  {"big", 50'000},
                  {"cal", 5'000},
-                 {"plain", 1},     // 0: skip the floor and the links without a secret
-                 {"secured", 7}},  // which protected links: 1 auth, 2 aead, 4 tls
+                 {"plain", 1},      // 0: skip the floor and the links without a secret
+                 {"extras", 1},     // 0: plain links without the floor, memory and freeze runs
+                 {"alternate", 0},  // R > 0: only what the secret adds to a round trip (below)
+                 {"secured", 7}},   // which protected links: 1 auth, 2 aead, 4 tls
                 argc,
                 argv,
                 2};
   long n = a["n"], stream = a["stream"], big = a["big"], cals = a["cal"];
   std::string np = "n=" + std::to_string(n);
+  if (a["alternate"]) {
+    alternate(a, n, a["alternate"]);
+    return;
+  }
   if (a["plain"]) {
     plain(a, n, stream, big, cals);
   }
@@ -454,7 +461,7 @@ void remote(int argc, char** argv) {
 
 /// The floor, then links without a secret: every measurement.
 void plain(const bench::args& a, long n, long stream, long big, long cals) {
-  {
+  if (a["extras"]) {
     bench::other_process floor_proc{"remote_floor_peer"};
     int port = std::stoi(floor_proc.word());
     a.report("tcp-floor", "remote.pingpong", floor_rtt_us(port, 8, n, false), "us", "size=small");
@@ -475,8 +482,10 @@ void plain(const bench::args& a, long n, long stream, long big, long cals) {
   tp::tcp t{local, o};
   // Memory first: after the streams, freed buffers would be reused and hide what a
   // connection or a monitor costs.
-  idle_connections(a, local, t);
-  monitor_bytes(a, local, peer.pong, std::max(cals, 1000L) * 4);
+  if (a["extras"]) {
+    idle_connections(a, local, t);
+    monitor_bytes(a, local, peer.pong, std::max(cals, 1000L) * 4);
+  }
   a.report("coport", "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us", "size=small");
   a.report("coport", "remote.pingpong", pingpong_us(local, peer.pong, 4096, n), "us", "size=4KiB");
   a.report("coport", "remote.stream", stream_rate(local, t, peer.sink, stream, 0), "msgs/s",
@@ -486,10 +495,65 @@ void plain(const bench::args& a, long n, long stream, long big, long cals) {
   auto [p50, p99] = cal_us(local, peer.pong, cals);
   a.report("coport", "remote.cal", p50, "us", "p50");
   a.report("coport", "remote.cal", p99, "us", "p99");
-  detect_frozen(a, local, t);
+  if (a["extras"]) detect_frozen(a, local, t);
   auto s = t.stats();
   std::fprintf(stderr, "# remote: %zu bytes sent, %zu received, %zu connections\n", s.bytes_sent,
                s.bytes_received, s.connections);
+}
+
+}  // namespace coport_bench
+
+namespace coport_bench {
+
+/// What the secret adds to a round trip, measured so that the machine's drift cancels: three
+/// links from three nodes of this process (no secret, the secret, the secret and encrypt) to
+/// three peer processes, and `rounds` rounds in which each link in turn makes n / rounds
+/// ping-pongs (small, then 4 KiB). Reports each link's median over the rounds and the median of the
+/// per-round differences to the link without a secret ("remote.pingpong.added").
+void alternate(const bench::args& a, long n, long rounds) {
+  struct link {
+    std::string label;
+    peer_node peer;
+    node local;
+    std::unique_ptr<tp::tcp> t;
+    std::vector<double> us;
+    link(std::string kind)
+        : label(kind.empty() ? "coport" : "coport-" + kind),
+          peer(kind.empty() ? std::string{} : "-" + kind),
+          local(one_thread(("bench-remote-a" + (kind.empty() ? "" : "-" + kind)).c_str())) {
+      tp::tcp_options o;
+      if (!kind.empty()) {
+        o.secret = bench_secret;
+        o.protocol.encrypt = kind == "aead";
+      }
+      o.peers["bench-remote-b" + (kind.empty() ? "" : "-" + kind)] = {peer.address};
+      t = std::make_unique<tp::tcp>(local, o);
+    }
+  };
+  std::vector<std::unique_ptr<link>> links;
+  for (const char* kind : {"", "auth", "aead"}) links.push_back(std::make_unique<link>(kind));
+  long per_round = std::max(n / rounds, 100L);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  for (std::size_t size : {std::size_t{0}, std::size_t{4096}}) {
+    for (auto& l : links) {
+      l->us.clear();
+      pingpong_us(l->local, l->peer.pong, size, per_round);  // connects, warms
+    }
+    for (long r = 0; r < rounds; ++r) {
+      for (auto& l : links) l->us.push_back(pingpong_us(l->local, l->peer.pong, size, per_round));
+    }
+    std::string params = std::string{size ? "size=4KiB" : "size=small"} +
+                         ",alternating,rounds=" + std::to_string(rounds);
+    for (auto& l : links) a.report(l->label, "remote.pingpong", median(l->us), "us", params);
+    for (std::size_t i = 1; i < links.size(); ++i) {
+      std::vector<double> added;
+      for (long r = 0; r < rounds; ++r) added.push_back(links[i]->us[r] - links[0]->us[r]);
+      a.report(links[i]->label, "remote.pingpong.added", median(added), "us", params);
+    }
+  }
 }
 
 }  // namespace coport_bench

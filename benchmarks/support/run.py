@@ -40,6 +40,8 @@ SKIP = {"mesh": {"caf"}}
 COPORT_ARGS = {
     "spawn": [["idle=0", "only=1"], ["idle=0", "only=2"], ["idle=0", "only=1", "from_actor=1"],
               ["idle=0", "only=2", "from_actor=1"], ["n=0", "only=1"], ["n=0", "only=2"]],
+    # and, for remote, what the secret adds to a round trip, the links' rounds interleaved
+    "remote": [[], ["alternate=20", "n=100000"]],
 }
 LOWER_IS_BETTER = {"ns", "ns/receive", "bytes/actor", "MiB", "us", "ms", "%core"}
 
