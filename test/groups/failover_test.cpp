@@ -1,0 +1,220 @@
+// Process groups when a master's node fails: the standby takes over, a partition's heal
+// fences the old master, and a master without a standby holds its releases back.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <coport/groups/groups.hpp>
+#include <coport/network/registry.hpp>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/group_cluster.hpp"
+
+using namespace coport;
+using namespace coport::test;
+using namespace std::string_literals;
+namespace pg = coport::groups;
+
+namespace {
+
+bool prefix_of(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+}  // namespace
+
+TEST_SUITE("groups.failover") {
+  TEST_CASE("the master's node dies mid-stream: the standby takes over and the survivors agree") {
+    group_cluster gc{{"fo-a", "fo-b", "fo-c", "fo-d"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"fo-b"}}));
+    gc.c.run();
+    std::vector<recorder> rec(3);
+    std::vector<port_id> members;
+    for (std::size_t i = 0; i < rec.size(); ++i) {
+      members.push_back(member(gc.c[i + 1], rec[i]));
+      join(gc, i + 1, "g", members.back());
+    }
+    // Two senders on c and d send in chunks while the cluster runs in a shuffled order.
+    std::map<std::string, int> next;
+    auto send_chunk = [&] {
+      for (std::size_t i : {2, 3}) {
+        std::string who = "s" + std::to_string(i);
+        for (int k = 0; k < 10; ++k) {
+          if (gc.g[i]->send("g", who, next[who]) == pg::errc::ok) ++next[who];
+        }
+      }
+    };
+    std::mt19937 rng{11};
+    while (rec[0].seen.size() < 2000) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    // Whatever each survivor has now, one's sequence is a prefix of another's.
+    for (std::size_t i = 1; i < rec.size(); ++i) {
+      CHECK((prefix_of(rec[i].seen, rec[0].seen) || prefix_of(rec[0].seen, rec[i].seen)));
+    }
+    std::size_t before = rec[0].seen.size();
+    MESSAGE("at the break: " << rec[0].seen.size() << " " << rec[1].seen.size() << " "
+                             << rec[2].seen.size());
+    // Node a dies with frames in flight; the senders go on while the standby takes over.
+    for (std::size_t j = 1; j < 4; ++j) gc.c.link(0, j).break_link("node a died");
+    for (int round = 0; round < 50; ++round) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    gc.c.run();
+    CHECK(gc.g[1]->master("g").node() == "fo-b");
+    CHECK(gc.g[2]->master("g").node() == "fo-b");
+    // After the takeover nothing is lost.
+    std::map<std::string, int> first_after = next;
+    for (int round = 0; round < 50; ++round) {
+      send_chunk();
+      gc.shuffle_run(rng, 2, false);
+    }
+    gc.c.run();
+    REQUIRE(rec[0].seen.size() > before);
+    for (std::size_t i = 1; i < rec.size(); ++i) {
+      INFO("member " << i);
+      CHECK(rec[i].seen == rec[0].seen);
+    }
+    // Nothing twice, each sender's messages in order (some lost with the master).
+    std::map<std::string, int> last;
+    for (const auto& s : rec[0].seen) {
+      auto colon = s.find(':');
+      std::string who = s.substr(0, colon);
+      int k = std::stoi(s.substr(colon + 1));
+      auto pos = last.find(who);
+      if (pos != last.end()) CHECK(k > pos->second);
+      last[who] = k;
+    }
+    // Everything sent after the takeover arrived.
+    for (const auto& [who, k] : first_after) {
+      for (int j = k; j < next[who]; ++j) {
+        CHECK(std::count(rec[0].seen.begin(), rec[0].seen.end(), who + ":" + std::to_string(j)) ==
+              1);
+      }
+    }
+  }
+
+  TEST_CASE(
+      "a partition isolates the master: the standby takes over, the heal fences the old master") {
+    reason old_end;  // (before the cluster: its monitor may fire while the cluster ends)
+    group_cluster gc{{"pt-a", "pt-b", "pt-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"pt-b"}}));
+    gc.c.run();
+    port_id old_master = gc.g[0]->master("g");
+    std::vector<recorder> rec(3);
+    std::vector<port_id> members;
+    for (std::size_t i = 0; i < 3; ++i) {
+      members.push_back(member(gc.c[i], rec[i]));
+      join(gc, i, "g", members.back());
+    }
+    auto send_all = [&](int k) {
+      for (std::size_t i = 0; i < 3; ++i) {
+        (void)gc.g[i]->send("g", "s" + std::to_string(i), k);
+      }
+      gc.c.run();
+    };
+    for (int k = 0; k < 10; ++k) send_all(k);
+    gc.c[0].mon(old_master, [&](const reason& why) { old_end = why; }).release();
+    gc.c.link(0, 1).break_link("partition");
+    gc.c.link(0, 2).break_link("partition");
+    gc.c.run();
+    CHECK(gc.g[1]->master("g").node() == "pt-b");
+    for (int k = 10; k < 20; ++k) send_all(k);
+    // The heal: the old master meets the new one and is fenced; its member is told.
+    gc.c.connect(0, 1);
+    gc.c.connect(0, 2);
+    gc.c.run();
+    CHECK(old_end.kind() == "fenced");
+    CHECK(gc.g[0]->master("g").node() == "pt-b");
+    REQUIRE(!rec[0].seen.empty());
+    CHECK(rec[0].seen.back() == "-" + members[0].to_string() + " fenced");
+    for (int k = 20; k < 25; ++k) send_all(k);
+    CHECK(rec[1].seen == rec[2].seen);
+    // The cut-off member got nothing the survivors did not get first: its master held its
+    // releases back once its standby was gone.
+    std::vector<std::string> cut_off(rec[0].seen.begin(), rec[0].seen.end() - 1);
+    CHECK(cut_off.size() >= 30);
+    CHECK(prefix_of(cut_off, rec[1].seen));
+    CHECK(std::count(rec[1].seen.begin(), rec[1].seen.end(), "s0:24") == 1);
+  }
+
+  TEST_CASE(
+      "a node whose standby took over and ended can hold a standby of a new group of that name") {
+    group_cluster gc{{"re-a", "re-b", "re-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"re-b"}}));
+    gc.c.run();
+    recorder rc;
+    port_id c = member(gc.c[2], rc);
+    join(gc, 2, "g", c);
+    // Node a goes; b's standby takes over (epoch 2); then that group ends.
+    gc.c.link(0, 1).break_link("a died");
+    gc.c.link(0, 2).break_link("a died");
+    gc.c.run();
+    port_id second = gc.g[1]->master("g");
+    REQUIRE(second.node() == "re-b");
+    gc.c[1].kil(second);
+    gc.c.run();
+    CHECK(gc.g[2]->master("g").is_null());
+    // Node a comes back as a new process and makes the group again, standby on b.
+    gc.g[0].reset();
+    gc.r[0].reset();
+    gc.c.restart(0);
+    gc.r[0] = std::make_unique<network::registry>(gc.c[0]);
+    gc.g[0] = std::make_unique<pg::groups>(gc.c[0], *gc.r[0]);
+    gc.c.run();
+    auto made = gc.g[0]->create("g", {.standbys = {"re-b"}});
+    REQUIRE(made);
+    gc.c.run();
+    CHECK(gc.g[2]->master("g") == made.master);  // alive: b did not refuse its standby
+    recorder rc2;
+    port_id c2 = member(gc.c[2], rc2);
+    join(gc, 2, "g", c2);
+    REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc2.seen == std::vector<std::string>{"a:1"});
+  }
+
+  TEST_CASE("a master whose only standby's node died holds releases back until a standby is back") {
+    group_cluster gc{{"hb-a", "hb-b", "hb-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"hb-b"}}));
+    gc.c.run();
+    recorder rc;
+    port_id c = member(gc.c[2], rc);
+    join(gc, 2, "g", c);
+    REQUIRE(gc.g[2]->send("g", "c"s, 0) == pg::errc::ok);
+    gc.c.run();
+    REQUIRE(rc.seen == std::vector<std::string>{"c:0"});
+    // Node b dies and comes back as a new process (no standby there any more).
+    gc.c.link(0, 1).break_link("b died");
+    gc.c.link(1, 2).break_link("b died");
+    gc.g[1].reset();
+    gc.r[1].reset();
+    gc.c.run();
+    for (int k = 1; k <= 3; ++k) REQUIRE(gc.g[2]->send("g", "c"s, k) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"c:0"});  // ordered, not released
+    gc.c.restart(1);
+    gc.r[1] = std::make_unique<network::registry>(gc.c[1]);
+    gc.g[1] = std::make_unique<pg::groups>(gc.c[1], *gc.r[1]);
+    gc.c.run();
+    // (restart linked b again before its groups existed: the standby comes with the next up.)
+    gc.c.link(0, 1).break_link("again");
+    gc.c.run();
+    gc.c.connect(0, 1);
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"c:0", "c:1", "c:2", "c:3"});
+    // And the new standby is a real one: the master's node dies, b takes over.
+    gc.c.link(0, 1).break_link("a died");
+    gc.c.link(0, 2).break_link("a died");
+    gc.c.run();
+    CHECK(gc.g[2]->master("g").node() == "hb-b");
+    REQUIRE(gc.g[2]->send("g", "c"s, 4) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc.seen.back() == "c:4");
+  }
+}
