@@ -68,94 +68,6 @@ bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-/// A CA whose certificates name nodes as asked: a subjectAltName (`san`, OpenSSL's syntax:
-/// "URI:coport:a,DNS:a.example") and a CN, either left out, as PEM files in a temporary
-/// directory (removed at the end). Made like pki's (test/support/certificates.hpp).
-class naming_ca {
- public:
-  naming_ca() {
-    char dir[] = "/tmp/coport-naming-XXXXXX";
-    if (!mkdtemp(dir)) throw std::runtime_error{"mkdtemp failed"};
-    dir_ = dir;
-    key_ = EVP_EC_gen("P-256");
-    cert_ = make(key_, "coport naming CA", std::nullopt, true);
-    ca_file_ = write_cert(cert_, "ca.pem");
-  }
-  ~naming_ca() {
-    X509_free(cert_);
-    EVP_PKEY_free(key_);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  naming_ca(const naming_ca&) = delete;
-  naming_ca& operator=(const naming_ca&) = delete;
-
-  /// A certificate (and its key) with CN `cn` (none: a subject of only O=coport) and the
-  /// subjectAltName `san` (none: no such extension), saved as `file`.pem / .key.
-  pki::files issue(const std::string& file, std::optional<std::string> cn,
-                   std::optional<std::string> san) {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* cert = make(key, cn, san, false);
-    pki::files f{write_cert(cert, file + ".pem"), write_key(key, file + ".key"), ca_file_};
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    return f;
-  }
-
- private:
-  X509* make(EVP_PKEY* key, std::optional<std::string> cn, std::optional<std::string> san,
-             bool is_ca) {
-    X509* cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), serial_++);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    auto text = [](const std::string& v) {
-      return reinterpret_cast<const unsigned char*>(v.c_str());
-    };
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, text("coport"), -1, -1, 0);
-    if (cn) X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, text(*cn), -1, -1, 0);
-    X509_set_issuer_name(cert, is_ca ? name : X509_get_subject_name(cert_));
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, is_ca ? cert : cert_, cert, nullptr, nullptr, 0);
-    auto add = [&](int nid, const char* value) {
-      X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-      if (!e) throw std::runtime_error{std::string{"bad extension "} + value};
-      X509_add_ext(cert, e, -1);
-      X509_EXTENSION_free(e);
-    };
-    add(NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    add(NID_key_usage, is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-    if (!is_ca) add(NID_ext_key_usage, "serverAuth,clientAuth");
-    if (san) add(NID_subject_alt_name, san->c_str());
-    if (!X509_sign(cert, key_, EVP_sha256())) throw std::runtime_error{"X509_sign failed"};
-    return cert;
-  }
-  std::string write_cert(X509* cert, const std::string& name) {
-    auto path = (dir_ / name).string();
-    FILE* f = std::fopen(path.c_str(), "w");
-    PEM_write_X509(f, cert);
-    std::fclose(f);
-    return path;
-  }
-  std::string write_key(EVP_PKEY* key, const std::string& name) {
-    auto path = (dir_ / name).string();
-    FILE* f = std::fopen(path.c_str(), "w");
-    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(f);
-    return path;
-  }
-
-  std::filesystem::path dir_;
-  EVP_PKEY* key_ = nullptr;
-  X509* cert_ = nullptr;
-  std::string ca_file_;
-  long serial_ = 1;
-};
-
 /// Both ends of one TLS connection, run in memory: `client` dials with its certificate,
 /// `server` answers with its own.
 struct tls_pair {
@@ -181,7 +93,7 @@ struct tls_pair {
 };
 
 /// What the server sees of a client with certificate `c` (after a handshake that worked).
-std::vector<std::string> names_seen(naming_ca& ca, const pki::files& c) {
+std::vector<std::string> names_seen(pki& ca, const pki::files& c) {
   tls_pair s{c, ca.issue("server", "server", "URI:coport:server")};
   REQUIRE(s.handshake() == "");
   return s.server.certificate_node_ids();
@@ -328,7 +240,7 @@ TEST_SUITE("transport.tls") {
   }
 
   TEST_CASE("a certificate with the URI coport:a names node a to both ends, and no other node") {
-    naming_ca ca;
+    pki ca;
     tls_pair s{ca.issue("a", "a", "URI:coport:a"), ca.issue("b", "b", "URI:coport:b")};
     REQUIRE(s.handshake() == "");
     // The server sees the dialler's certificate (the client sent it), the dialler the server's.
@@ -346,7 +258,7 @@ TEST_SUITE("transport.tls") {
   }
 
   TEST_CASE("a coport: URI wins over the CN: the CN then names nothing") {
-    naming_ca ca;
+    pki ca;
     tls_pair s{ca.issue("uri-a", "b", "URI:coport:a"), ca.issue("b", "b", "URI:coport:b")};
     REQUIRE(s.handshake() == "");
     CHECK(s.server.certificate_names("a"));
@@ -358,7 +270,7 @@ TEST_SUITE("transport.tls") {
   }
 
   TEST_CASE("without a coport: URI, the certificate's CN names the node") {
-    naming_ca ca;
+    pki ca;
     tls_pair s{ca.issue("cn-a", "a", std::nullopt), ca.issue("b", "b", "URI:coport:b")};
     REQUIRE(s.handshake() == "");
     CHECK(s.server.certificate_names("a"));
@@ -369,7 +281,7 @@ TEST_SUITE("transport.tls") {
   }
 
   TEST_CASE("a CA-signed certificate with neither a coport: URI nor a CN names no node") {
-    naming_ca ca;
+    pki ca;
     tls_pair s{ca.issue("none", std::nullopt, "DNS:a,URI:https://a.example"),
                ca.issue("b", "b", "URI:coport:b")};
     REQUIRE(s.handshake() == "");  // the chain is good: only the name is missing
@@ -379,7 +291,7 @@ TEST_SUITE("transport.tls") {
   }
 
   TEST_CASE("before its handshake ends, a session names no node") {
-    naming_ca ca;
+    pki ca;
     tls_pair s{ca.issue("a", "a", "URI:coport:a"), ca.issue("b", "b", "URI:coport:b")};
     CHECK_FALSE(s.server.certificate_names("a"));
     CHECK_FALSE(s.client.certificate_names("b"));
