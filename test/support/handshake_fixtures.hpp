@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// Fixtures of the handshake and relay tests (test/transport/handshake_test.cpp,
-/// relay_test.cpp): TCP nodes with a secret, raw loopback sockets, a builder of frames as a
-/// peer writes them, a scanner of a byte stream's frames, and a relay that sits between two
-/// nodes and can forward, drop or inject.
+/// Fixtures of the tests that speak raw frames (test/transport/handshake_test.cpp,
+/// relay_test.cpp, hostile_peer_test.cpp, frames_test.cpp): TCP nodes with a secret, raw
+/// loopback sockets, a builder of frames as a peer writes them, a channel that keeps what a
+/// node writes, a scanner of a byte stream's frames, and a relay that sits between two nodes
+/// and can forward, drop or inject.
 /// Threading: as each fixture says. Lifetime: a test's.
 #include <doctest/doctest.h>
 
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <coport/coport.hpp>
 #include <coport/detail/interner.hpp>
 #include <coport/transport/memory_link.hpp>
@@ -167,10 +169,11 @@ struct frames {
     tp::detail::end_frame(bytes_, start);
     return *this;
   }
-  /// A well-formed v3 hello (flags 1: "I opened the channel").
-  frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint8_t flags = 1) {
+  /// A well-formed hello (flags 1: "I opened the channel"; `version`: another protocol's).
+  frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint8_t flags = 1,
+                std::uint64_t version = tp::detail::protocol_version) {
     return add(frame_kind::hello, [&](wire::writer& w) {
-      w.varint(tp::detail::protocol_version);
+      w.varint(version);
       w.string(id);
       w.varint(inc);
       w.varint(tp::detail::nonce_size);
@@ -202,13 +205,36 @@ struct frames {
       for (const auto& n : names) w.string(n);
     });
   }
-  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, int value) {
+  /// A message whose values `values` writes (any bytes).
+  template <std::invocable<wire::writer&> F>
+  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, F&& values) {
     return add(frame_kind::message, [&](wire::writer& w) {
       w.varint(to.local());
       w.varint(to.incarnation());
       w.varint(tag_slot);
       w.varint(sig_slot);
-      wire::codec<int>::encode(w, value);
+      values(w);
+    });
+  }
+  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, int value) {
+    return msg(to, tag_slot, sig_slot,
+               [&](wire::writer& w) { wire::codec<int>::encode(w, value); });
+  }
+  /// A fragment of large record `id` (`total` given on the first).
+  frames& fragment(std::uint8_t flags, std::uint64_t id, std::uint64_t total,
+                   std::span<const std::byte> piece) {
+    return add(frame_kind::fragment, [&](wire::writer& w) {
+      w.byte(flags);
+      w.varint(id);
+      if (flags & 1) w.varint(total);
+      w.raw(piece.data(), piece.size());
+    });
+  }
+  /// A frame of kind `k` that names only port `p` (watch, unwatch, lost_ack).
+  frames& control(frame_kind k, const port_id& p) {
+    return add(k, [&](wire::writer& w) {
+      w.varint(p.local());
+      w.varint(p.incarnation());
     });
   }
   /// The dialer's auth frame without a proof (no secret).
@@ -255,6 +281,34 @@ struct capture_channel : tp::channel {
   void close(const std::string& w) override {
     closed = true;
     why = w;
+  }
+  /// The reason in the last `died` frame written (or a normal reason if there is none).
+  reason last_died() const {
+    reason found;
+    std::size_t pos = 0;
+    while (written.size() - pos >= 5) {
+      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
+      if (static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])) == frame_kind::died) {
+        wire::reader r{std::span<const std::byte>{written}.subspan(pos + 5, len - 1)};
+        r.varint();
+        r.varint();
+        wire::codec<reason>::decode(r, found);
+      }
+      pos += 4 + len;
+    }
+    return found;
+  }
+  /// The kinds of the frames written so far (and forgets them).
+  std::vector<frame_kind> take_kinds() {
+    std::vector<frame_kind> kinds;
+    std::size_t pos = 0;
+    while (written.size() - pos >= 5) {
+      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
+      kinds.push_back(static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])));
+      pos += 4 + len;
+    }
+    written.clear();
+    return kinds;
   }
 };
 

@@ -12,6 +12,7 @@
 
 #include "frame.hpp"
 #include "support/cluster.hpp"
+#include "support/handshake_fixtures.hpp"
 
 using namespace coport;
 using namespace coport::test;
@@ -20,119 +21,8 @@ using tp::detail::frame_kind;
 
 namespace {
 
-/// A channel that keeps what the node writes.
-struct capture_channel : tp::channel {
-  std::vector<std::byte> written;
-  bool closed = false;
-  std::string why;
-  bool write(std::span<const std::byte> b) override {
-    if (closed) return false;
-    written.insert(written.end(), b.begin(), b.end());
-    return true;
-  }
-  void close(const std::string& w) override {
-    closed = true;
-    why = w;
-  }
-  /// The reason in the last `died` frame written (or a normal reason if there is none).
-  reason last_died() const {
-    reason found;
-    std::size_t pos = 0;
-    while (written.size() - pos >= 5) {
-      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
-      if (static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])) == frame_kind::died) {
-        wire::reader r{std::span<const std::byte>{written}.subspan(pos + 5, len - 1)};
-        r.varint();
-        r.varint();
-        wire::codec<reason>::decode(r, found);
-      }
-      pos += 4 + len;
-    }
-    return found;
-  }
-  /// The kinds of the frames written so far (and forgets them).
-  std::vector<frame_kind> take_kinds() {
-    std::vector<frame_kind> kinds;
-    std::size_t pos = 0;
-    while (written.size() - pos >= 5) {
-      std::uint32_t len = tp::detail::frame_length(written.data() + pos);
-      kinds.push_back(static_cast<frame_kind>(std::to_integer<int>(written[pos + 4])));
-      pos += 4 + len;
-    }
-    written.clear();
-    return kinds;
-  }
-};
-
-/// Builds frames as a peer would.
-struct frames {
-  std::vector<std::byte> bytes;
-  template <class F>
-  frames& add(frame_kind k, F&& body) {
-    std::size_t start = tp::detail::begin_frame(bytes, k);
-    wire::writer w{bytes};
-    body(w);
-    tp::detail::end_frame(bytes, start);
-    return *this;
-  }
-  /// A hello and an auth frame without a secret: the handshake of a node without one.
-  frames& hello(const std::string& id, std::uint32_t inc = 7,
-                std::uint64_t version = tp::detail::protocol_version) {
-    add(frame_kind::hello, [&](wire::writer& w) {
-      w.varint(version);
-      w.string(id);
-      w.varint(inc);
-      w.varint(tp::detail::nonce_size);
-      for (std::size_t i = 0; i < tp::detail::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
-      w.varint(0);  // no addresses
-      w.byte(1);    // flags: this end opened the channel (it dials)
-    });
-    return add(frame_kind::auth, [&](wire::writer& w) {
-      w.byte(0);
-      w.string("");
-      w.varint(0);  // no proof: no secret
-    });
-  }
-  frames& def_tag(std::uint64_t slot, const std::string& name) {
-    return add(frame_kind::def_tag, [&](wire::writer& w) {
-      w.varint(slot);
-      w.string(name);
-    });
-  }
-  frames& def_sig(std::uint64_t slot, std::vector<std::string> names) {
-    return add(frame_kind::def_sig, [&](wire::writer& w) {
-      w.varint(slot);
-      w.varint(names.size());
-      for (auto& n : names) w.string(n);
-    });
-  }
-  template <class F>
-  frames& msg(const port_id& to, std::uint64_t tag_slot, std::uint64_t sig_slot, F&& values) {
-    return add(frame_kind::message, [&](wire::writer& w) {
-      w.varint(to.local());
-      w.varint(to.incarnation());
-      w.varint(tag_slot);
-      w.varint(sig_slot);
-      values(w);
-    });
-  }
-  /// A fragment of large record `id` (`total` given on the first).
-  frames& fragment(std::uint8_t flags, std::uint64_t id, std::uint64_t total,
-                   std::span<const std::byte> piece) {
-    return add(frame_kind::fragment, [&](wire::writer& w) {
-      w.byte(flags);
-      w.varint(id);
-      if (flags & 1) w.varint(total);
-      w.raw(piece.data(), piece.size());
-    });
-  }
-  frames& control(frame_kind k, const port_id& p) {
-    return add(k, [&](wire::writer& w) {
-      w.varint(p.local());
-      w.varint(p.incarnation());
-    });
-  }
-};
+using capture_channel = coport::test::hs::capture_channel;
+using frames = coport::test::hs::frames;
 
 struct raw_peer {
   node n;
@@ -141,7 +31,7 @@ struct raw_peer {
   std::shared_ptr<tp::channel_handler> h;
   explicit raw_peer(const char* id) : n{stepped(id)}, t{n} { h = t.attach(ch); }
   void feed(const frames& f) {
-    h->on_bytes(f.bytes);
+    h->on_bytes(f.bytes_);
     n.run_until_idle();
   }
 };
@@ -160,6 +50,7 @@ TEST_SUITE("transport.frames") {
     auto five = [](wire::writer& w) { wire::codec<int>::encode(w, 5); };
     b.feed(frames{}
                .hello("raw-a")
+               .no_proof()
                .def_tag(0, "x")
                .def_sig(0, {"no.such.type"})
                .def_sig(1, {"i32"})
@@ -180,18 +71,18 @@ TEST_SUITE("transport.frames") {
     b.n.rcv(p, "s", [&](std::string v) { got.push_back(v.size()); });
     b.n.run_until_idle();
     frames f;
-    f.hello("split-a").def_tag(0, "s").def_sig(0, {"string"});
+    f.hello("split-a").no_proof().def_tag(0, "s").def_sig(0, {"string"});
     for (std::size_t size : {0u, 1u, 300u}) {
       f.msg(p, 0, 0, [&](wire::writer& w) { w.string(std::string(size, 'x')); });
     }
-    for (std::byte byte : f.bytes) b.h->on_bytes(std::span<const std::byte>{&byte, 1});
+    for (std::byte byte : f.bytes_) b.h->on_bytes(std::span<const std::byte>{&byte, 1});
     b.n.run_until_idle();
     CHECK(got == std::vector<std::size_t>{0, 1, 300});
     frames big;
     big.msg(p, 0, 0, [&](wire::writer& w) { w.string(std::string(4 << 20, 'y')); });
-    for (std::size_t pos = 0; pos < big.bytes.size(); pos += 4096) {
-      auto n = std::min<std::size_t>(4096, big.bytes.size() - pos);
-      b.h->on_bytes(std::span<const std::byte>{big.bytes}.subspan(pos, n));
+    for (std::size_t pos = 0; pos < big.bytes_.size(); pos += 4096) {
+      auto n = std::min<std::size_t>(4096, big.bytes_.size() - pos);
+      b.h->on_bytes(std::span<const std::byte>{big.bytes_}.subspan(pos, n));
     }
     b.n.run_until_idle();
     CHECK(got.back() == std::size_t{4} << 20);
@@ -222,6 +113,7 @@ TEST_SUITE("transport.frames") {
     auto one = [](wire::writer& w) { wire::codec<int>::encode(w, 1); };
     b.feed(frames{}
                .hello("frag-a")
+               .no_proof()
                .def_tag(0, "x")
                .def_sig(0, {"i32"})
                .fragment(1, 5, record.size(), all.subspan(0, 1000))
@@ -269,13 +161,17 @@ TEST_SUITE("transport.frames") {
   TEST_CASE("bad fragments end that channel: unopened, reopened, too long, over the maximum") {
     std::vector<std::byte> piece(64, std::byte{0});
     std::vector<std::pair<const char*, frames>> cases;
-    cases.push_back({"not open", frames{}.hello("fb-a").fragment(0, 1, 0, piece)});
+    cases.push_back({"not open", frames{}.hello("fb-a").no_proof().fragment(0, 1, 0, piece)});
+    cases.push_back({"reopened", frames{}
+                                     .hello("fb-a")
+                                     .no_proof()
+                                     .fragment(1, 1, 1000, piece)
+                                     .fragment(1, 1, 1000, piece)});
+    cases.push_back({"too long", frames{}.hello("fb-a").no_proof().fragment(1, 1, 10, piece)});
     cases.push_back(
-        {"reopened",
-         frames{}.hello("fb-a").fragment(1, 1, 1000, piece).fragment(1, 1, 1000, piece)});
-    cases.push_back({"too long", frames{}.hello("fb-a").fragment(1, 1, 10, piece)});
-    cases.push_back({"over the maximum", frames{}.hello("fb-a").fragment(1, 1, 1ull << 40, piece)});
-    cases.push_back({"short at its end", frames{}.hello("fb-a").fragment(3, 1, 1000, piece)});
+        {"over the maximum", frames{}.hello("fb-a").no_proof().fragment(1, 1, 1ull << 40, piece)});
+    cases.push_back(
+        {"short at its end", frames{}.hello("fb-a").no_proof().fragment(3, 1, 1000, piece)});
     for (auto& [what, f] : cases) {
       INFO(what);
       raw_peer b{"fb-b"};
@@ -292,18 +188,19 @@ TEST_SUITE("transport.frames") {
     };
     auto p_local = std::uint64_t{1} << 26;
     std::vector<bad_case> cases;
-    cases.push_back({"unknown kind", frames{}.hello("bad-a").add(static_cast<frame_kind>(99),
-                                                                 [](wire::writer&) {})});
+    cases.push_back({"unknown kind", frames{}.hello("bad-a").no_proof().add(
+                                         static_cast<frame_kind>(99), [](wire::writer&) {})});
     {
       frames f;
-      f.hello("bad-a");
-      f.bytes.insert(f.bytes.end(), {std::byte{0xf0}, std::byte{0xff}, std::byte{0xff},
-                                     std::byte{0xff}, std::byte{5}});
+      f.hello("bad-a").no_proof();
+      f.bytes_.insert(f.bytes_.end(), {std::byte{0xf0}, std::byte{0xff}, std::byte{0xff},
+                                       std::byte{0xff}, std::byte{5}});
       cases.push_back({"absurd length", f});
     }
     cases.push_back(
         {"a value that does not decode", frames{}
                                              .hello("bad-a")
+                                             .no_proof()
                                              .def_tag(0, "x")
                                              .def_sig(0, {"bool"})
                                              .add(frame_kind::message, [&](wire::writer& w) {
@@ -314,24 +211,24 @@ TEST_SUITE("transport.frames") {
                                                w.byte(7);
                                              })});
     cases.push_back({"a frame before the hello", frames{}.def_tag(0, "x")});
-    cases.push_back({"bytes after a frame's end",
-                     frames{}.hello("bad-a").add(frame_kind::def_tag, [](wire::writer& w) {
-                       w.varint(1);
-                       w.string("t");
-                       w.byte(0);
-                     })});
-    cases.push_back({"an undefined slot",
-                     frames{}.hello("bad-a").add(frame_kind::message, [&](wire::writer& w) {
-                       w.varint(p_local);
-                       w.varint(0);
-                       w.varint(17);
-                       w.varint(3);
-                     })});
-    cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 99)});
-    cases.push_back({"a connection to the node itself", frames{}.hello("bad-b")});
+    cases.push_back({"bytes after a frame's end", frames{}.hello("bad-a").no_proof().add(
+                                                      frame_kind::def_tag, [](wire::writer& w) {
+                                                        w.varint(1);
+                                                        w.string("t");
+                                                        w.byte(0);
+                                                      })});
+    cases.push_back({"an undefined slot", frames{}.hello("bad-a").no_proof().add(
+                                              frame_kind::message, [&](wire::writer& w) {
+                                                w.varint(p_local);
+                                                w.varint(0);
+                                                w.varint(17);
+                                                w.varint(3);
+                                              })});
+    cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 1, 99).no_proof()});
+    cases.push_back({"a connection to the node itself", frames{}.hello("bad-b").no_proof()});
     cases.push_back(
-        {"a truncated varint",
-         frames{}.hello("bad-a").add(frame_kind::watch, [](wire::writer& w) { w.byte(0x80); })});
+        {"a truncated varint", frames{}.hello("bad-a").no_proof().add(
+                                   frame_kind::watch, [](wire::writer& w) { w.byte(0x80); })});
     cluster c{{"bad-b", "bad-other"}};
     std::vector<int> got;
     auto p = c[0].port();
@@ -341,7 +238,7 @@ TEST_SUITE("transport.frames") {
       INFO(std::string{bc.what});
       auto ch = std::make_shared<capture_channel>();
       auto h = c.transport(0).attach(ch);
-      h->on_bytes(bc.f.bytes);
+      h->on_bytes(bc.f.bytes_);
       c.run();
       CHECK(ch->closed);
       h->on_closed("gone");  // the channel reports its end: harmless after the close
@@ -354,8 +251,8 @@ TEST_SUITE("transport.frames") {
       auto ch = std::make_shared<capture_channel>();
       auto h = c.transport(0).attach(ch);
       frames f;
-      f.hello("bad-a").def_tag(0, "x");
-      h->on_bytes(std::span<const std::byte>{f.bytes}.first(f.bytes.size() - 2));
+      f.hello("bad-a").no_proof().def_tag(0, "x");
+      h->on_bytes(std::span<const std::byte>{f.bytes_}.first(f.bytes_.size() - 2));
       h->on_closed("eof");
     }
     // The node still serves its other link.
@@ -371,6 +268,7 @@ TEST_SUITE("transport.frames") {
     auto port = detail::make_port_id(detail::node_names().intern("spawn-raw-b"), minted, 0);
     b.feed(frames{}
                .hello("spawn-raw-a")
+               .no_proof()
                .def_sig(0, {"no.such.type"})
                .add(frame_kind::spawn,
                     [&](wire::writer& w) {
@@ -391,7 +289,7 @@ TEST_SUITE("transport.frames") {
     cluster c{{"dup-a", "dup-b"}};
     auto ch = std::make_shared<capture_channel>();
     auto h = c.transport(1).attach(ch);
-    h->on_bytes(frames{}.hello("dup-a", c[0].incarnation()).bytes);
+    h->on_bytes(frames{}.hello("dup-a", c[0].incarnation()).no_proof().bytes_);
     c.run();
     CHECK(ch->closed);
     CHECK(ch->why.find("already connected") != std::string::npos);
@@ -402,7 +300,7 @@ TEST_SUITE("transport.frames") {
     raw_peer b{"inc-raw-b"};
     auto stale = detail::make_port_id(detail::node_names().intern("inc-raw-b"), 1 << 26,
                                       b.n.incarnation() + 1);
-    b.feed(frames{}.hello("inc-raw-a").control(frame_kind::watch, stale));
+    b.feed(frames{}.hello("inc-raw-a").no_proof().control(frame_kind::watch, stale));
     auto kinds = b.ch->take_kinds();
     CHECK(std::count(kinds.begin(), kinds.end(), frame_kind::died) == 1);
   }
@@ -414,16 +312,16 @@ TEST_SUITE("transport.frames") {
     std::size_t delivered = 0;
     auto p = b.n.port([&](message&) { ++delivered; });
     b.n.run_until_idle();
-    b.feed(frames{}.hello("tags-a").def_sig(0, {}));
+    b.feed(frames{}.hello("tags-a").no_proof().def_sig(0, {}));
     std::size_t lost = 0;
     constexpr std::size_t total = 1'000'000;
     frames batch;
     for (std::size_t i = 0; i < total; ++i) {
       std::string name = "distinct-tag-" + std::to_string(i);
       batch.def_tag(i % 4096, name).msg(p, i % 4096, 0, [](wire::writer&) {});
-      if (batch.bytes.size() > (1 << 16) || i + 1 == total) {
+      if (batch.bytes_.size() > (1 << 16) || i + 1 == total) {
         b.feed(batch);
-        batch.bytes.clear();
+        batch.bytes_.clear();
         for (auto k : b.ch->take_kinds()) {
           if (k == frame_kind::lost) ++lost;
         }
@@ -441,10 +339,11 @@ TEST_SUITE("transport.frames") {
     std::size_t before = delivered;
     h2->on_bytes(frames{}
                      .hello("tags-c")
+                     .no_proof()
                      .def_sig(0, {})
                      .def_tag(0, "a-tag-nobody-had")
                      .msg(p, 0, 0, [](wire::writer&) {})
-                     .bytes);
+                     .bytes_);
     b.n.run_until_idle();
     CHECK(delivered == before + 1);
   }
