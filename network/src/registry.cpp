@@ -23,8 +23,6 @@ namespace {
 
 const tag registry_tag{"coport.registry"};   // from other nodes, through the node port
 const tag died_tag{"coport.registry.died"};  // a registered local port died
-/// Entries one other node may hold in this replica (a bound on what a peer can make it keep).
-constexpr std::size_t max_entries_per_node = 1 << 20;
 
 }  // namespace
 

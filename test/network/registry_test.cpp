@@ -194,6 +194,35 @@ TEST_SUITE("network.registry") {
     CHECK(n.r[0]->get("fine") == std::vector<port_id>{b_port});
   }
 
+  TEST_CASE(
+      "a peer that sends 70 000 names keeps at most 65 536 entries in another node's replica, and "
+      "they go with its link") {
+    named_cluster n{{"many-a", "many-b"}};
+    auto a_port = n.c[0].port([](message&) {});
+    auto b = *port_id::parse("many-b");
+    // a sends its own port under more distinct names than the bound, 4096 to a message.
+    const std::size_t sent = 70'000;
+    REQUIRE(registry::max_entries_per_node < sent);
+    for (std::size_t first = 0; first < sent; first += 4096) {
+      std::vector<std::string> names;
+      for (std::size_t i = first; i < std::min(sent, first + 4096); ++i) {
+        names.push_back(fmt::format("name-{}", i));
+      }
+      std::vector<port_id> ports(names.size(), a_port);
+      n.c[0].snd(b, "coport.registry", std::string{"add"}, std::string{"many-a"}, std::move(names),
+                 std::move(ports));
+      n.c.run();
+    }
+    CHECK(n.r[1]->names().size() == registry::max_entries_per_node);
+    auto b_port = n.c[1].port([](message&) {});
+    auto g = n.r[1]->reg("still-serving", b_port);  // b's own names are not a's to use up
+    n.c.run();
+    CHECK(n.r[1]->get("still-serving") == std::vector<port_id>{b_port});
+    n.c.link(0, 1).break_link("test");
+    n.c.run();
+    CHECK(n.r[1]->names() == std::vector<std::string>{"still-serving"});
+  }
+
   TEST_CASE("a third node cannot add, remove or replace another node's entries") {
     named_cluster n{{"forge-a", "forge-b", "forge-c"}};
     auto a1 = n.c[0].port([](message&) {});

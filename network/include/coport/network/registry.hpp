@@ -59,6 +59,10 @@ class registry {
 
   /// The longest name (bytes).
   static constexpr std::size_t max_name = 255;
+  /// Entries one other node may hold in this replica: what a peer can make it keep (with
+  /// names of max_name bytes, about 45 MB); beyond it the peer's additions are ignored and
+  /// logged once.
+  static constexpr std::size_t max_entries_per_node = 1 << 16;
 
   /// Registers the local `port` under `name` until the guard ends, or the port dies.
   /// Registering the same pair twice holds it until both guards end. Visible to `get` on
