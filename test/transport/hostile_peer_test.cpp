@@ -155,6 +155,7 @@ class raw_peer {
     std::lock_guard lock{write_mutex_};
     return write_all(fd_, b);
   }
+  int fd() const { return fd_; }
 
   std::vector<died_notice> died() const {
     std::lock_guard lock{died_mutex_};
@@ -300,6 +301,57 @@ TEST_SUITE("transport.hostile_peer") {
     CHECK(eventually([&] { return b.t.stats().connections == 0; }, 5s));
     CHECK(b.t.stats().timeouts == 1);
     CHECK(!contains(b.n.up_nodes(), "never-reads"));
+  }
+
+  TEST_CASE(
+      "a peer that never reads cannot make the node queue answers without bound: past "
+      "max_queue + max_frame waiting for it, the node stops reading it, and drops it after the "
+      "node timeout") {
+    // (Before: the node read and answered 35 MB of watches; 259 MB of answers waited.)
+    log_capture log;
+    auto o = plain(3000ms);
+    o.protocol.max_queue = 256 << 10;
+    o.protocol.max_frame = 256 << 10;
+    const std::size_t bound = o.protocol.max_queue + o.protocol.max_frame;
+    tcp_node b{"na-b", o};
+    raw_peer p{b.port(), "never-reads-asks", 0x5eed, /*rcvbuf=*/4096};
+    REQUIRE(p.handshake());
+    REQUIRE(eventually([&] { return contains(b.n.up_nodes(), "never-reads-asks"); }, 5s));
+    p.run(/*reads=*/false);
+    probe downs;
+    auto nodes = b.n.mon_nodes([&](const std::string& id, bool up, const reason& why) {
+      if (!up && id == "never-reads-asks") downs.add(why.to_string());
+    });
+    // Watches of ports that do not exist: each one costs the peer 5 bytes and makes the node
+    // queue a died notice of ~90. Written until the node takes no more (or 40 MB).
+    frames f;
+    for (int i = 0; i < 4096; ++i) {
+      f.control(frame_kind::watch, port_id{"na-b", static_cast<std::uint64_t>(i + 1), 1});
+    }
+    std::size_t written = 0, most = 0, at = 0;
+    auto stalled_since = clock_type::now();
+    while (written < (40u << 20) && clock_type::now() - stalled_since < 1000ms && !p.closed) {
+      auto rest = std::span<const std::byte>{f.bytes_}.subspan(at);
+      ssize_t n = ::send(p.fd(), rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        written += static_cast<std::size_t>(n);
+        at = (at + static_cast<std::size_t>(n)) % f.bytes_.size();
+        stalled_since = clock_type::now();
+      } else {
+        std::this_thread::sleep_for(1ms);  // the node's buffer is full: polling, not ordering
+      }
+      most = std::max(most, b.t.queued("never-reads-asks"));
+    }
+    MESSAGE(written << " bytes of watches written; at most " << most
+                    << " bytes waited in the node (bound " << bound << ")");
+    // The bound is checked before each read: the answers to one read (at most 256 KiB of
+    // watches, ~11 bytes out for each byte in) may come on top of it.
+    CHECK(most <= bound + (3 << 20));
+    CHECK(b.t.stats().inbound_pauses > 0);
+    // The node still drops it, for not reading.
+    REQUIRE(downs.wait_for(1, 6s));
+    CHECK(downs.events()[0].find("took nothing written") != std::string::npos);
+    CHECK(eventually([&] { return b.t.queued("never-reads-asks") == 0; }, 5s));
   }
 
   TEST_CASE(

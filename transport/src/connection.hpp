@@ -62,7 +62,8 @@ class connection final : public channel_handler,
 
   // channel_handler
   std::size_t on_bytes(std::span<const std::byte> bytes) override;
-  /// What the peer sent waits unprocessed beyond max_inbound (channel's receive side).
+  /// What the peer sent waits unprocessed beyond max_inbound, or what we owe it waits
+  /// unsent beyond max_queue + max_frame (channel's receive side).
   bool backlogged() const override;
   void on_closed(const std::string& why) override;
 
