@@ -11,6 +11,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
+#include <atomic>
 #include <coport/coport.hpp>
 #include <coport/transport/tcp.hpp>
 #include <future>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coport/detail/interner.hpp"
@@ -604,6 +606,66 @@ TEST_SUITE("transport.tcp") {
     CHECK(lines <= 3);
     CHECK(text.find("from 127.0.0.2 are in their handshake") != std::string::npos);
     REQUIRE(got.wait_for(1));
+  }
+
+  TEST_CASE(
+      "idle connections from 40 addresses, reopened as soon as they are closed, do not keep a "
+      "good node out: with every handshake place taken, a connection from an address that "
+      "holds fewer takes the place of the oldest from the address that holds the most") {
+    auto o = fast();
+    o.connect_timeout = 10000ms;
+    log_capture log;
+    tcp_node b{"churn-b", o};
+    auto addr = b.t.addresses().at(0);
+    auto port = static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    asio::ip::tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+    // 7 sockets from each of 127.0.0.10 ... 127.0.0.49 (280: more than the 256 places, fewer
+    // than 8 per address), each reopened as soon as the node closes it, until the end.
+    std::atomic<bool> stop{false};
+    std::atomic<long> opened{0};
+    std::thread churn{[&] {
+      asio::io_context io;
+      struct slot {
+        std::string from;
+        std::optional<asio::ip::tcp::socket> s;
+      };
+      std::vector<slot> slots;
+      for (int a = 10; a < 50; ++a) {
+        for (int k = 0; k < 7; ++k) slots.push_back({fmt::format("127.0.0.{}", a), {}});
+      }
+      auto open = [&](slot& x) {
+        x.s.emplace(io);
+        asio::error_code ec;
+        x.s->open(asio::ip::tcp::v4(), ec);
+        x.s->bind({asio::ip::make_address(x.from), 0}, ec);
+        x.s->connect(ep, ec);
+        x.s->non_blocking(true, ec);
+        ++opened;
+      };
+      for (auto& x : slots) open(x);
+      while (!stop) {
+        for (auto& x : slots) {
+          std::byte buf[16];
+          asio::error_code ec;
+          x.s->read_some(asio::buffer(buf), ec);
+          if (ec && ec != asio::error::would_block) open(x);
+        }
+        std::this_thread::sleep_for(1ms);  // pacing only
+      }
+    }};
+    // The places are full (and refilled at once) before the good node comes.
+    CHECK(eventually([&] { return opened >= 280; }, 5000ms));
+    tcp_node a{"churn-a"};
+    a.knows(b);
+    probe got;
+    auto pb = b.n.port();
+    b.n.rcv(pb, "n", [&](int i) { got.add(std::to_string(i)); });
+    a.n.snd(pb, "n", 1);
+    CHECK(got.wait_for(1, 5s));
+    stop = true;
+    churn.join();
+    MESSAGE(opened.load() << " idle connections opened");
+    CHECK(log.text().find("made room for one from") != std::string::npos);
   }
 
   TEST_CASE(

@@ -178,7 +178,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
                                             tcp_channel::strand strand, bool client,
                                             std::shared_ptr<dial> dialing,
                                             connect_callback probe = {},
-                                            std::optional<asio::ip::address> admitted = {}) {
+                                            detail::admission::ticket admitted = 0) {
     auto handshake_over = std::make_shared<std::atomic<bool>>(false);
     tcp_channel_events events;
     std::weak_ptr<state> weak = weak_from_this();
@@ -187,7 +187,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
-        if (admitted) self->admission.done(*admitted);
+        if (admitted) self->admission.done(admitted);
         if (probe) probe(peer, {});
       }
       self->learn(peer, addresses);
@@ -200,7 +200,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       auto self = weak.lock();
       if (!self) return;
       if (!handshake_over->exchange(true)) {
-        if (admitted) self->admission.done(*admitted);
+        if (admitted) self->admission.done(admitted);
         if (probe) probe({}, why);
       }
       if (dialing && !was_established) {
@@ -243,12 +243,20 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       self->counters->accepted.fetch_add(1, std::memory_order_relaxed);
       asio::error_code peer_ec;
       auto from = socket.remote_endpoint(peer_ec).address();
-      if (peer_ec || !self->admission.admit(from)) {
+      detail::admission::ticket admitted = peer_ec ? 0 : self->admission.admit(from);
+      if (!admitted) {
         asio::error_code ignored;
         socket.close(ignored);
       } else {
-        auto ch = self->make_channel(std::move(socket), strand, false, nullptr, {}, from);
+        auto ch = self->make_channel(std::move(socket), strand, false, nullptr, {}, admitted);
         ch->start(self->protocol->attach(ch, nullptr, false));
+        const std::string why =
+            "its handshake place was given to a connection from another address";
+        if (!self->admission.bind(admitted, [weak = std::weak_ptr<tcp_channel>{ch}, why] {
+              if (auto c = weak.lock()) c->close(why);
+            })) {
+          ch->close(why);
+        }
       }
       self->accept(acceptor);
     });
