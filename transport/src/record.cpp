@@ -2,7 +2,9 @@
 #include "record.hpp"
 
 #include <fmt/format.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -83,7 +85,11 @@ void record_sealer::seal_in_place(std::vector<std::byte>& buf, std::size_t at) {
   }
   std::byte tag[record_tag];
   ok = ok && EVP_EncryptFinal_ex(c, u8(tag), &len) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, record_tag, tag) == 1;
+  // The tag through the parameter itself, not the ctrl that OpenSSL 3 translates to one.
+  OSSL_PARAM get_tag[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, record_tag),
+      OSSL_PARAM_construct_end()};
+  ok = ok && EVP_CIPHER_CTX_get_params(c, get_tag) == 1;
   if (!ok) throw std::runtime_error{"coport: OpenSSL could not seal a record"};
   buf.insert(buf.end(), tag, tag + record_tag);
 }
@@ -155,7 +161,10 @@ std::string record_opener::open_one(std::span<std::byte> r, sink& to) {
     ok = ok && EVP_DecryptUpdate(c, nullptr, &len, u8(r.data()),
                                  static_cast<int>(record_header + n)) == 1;
   }
-  ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, record_tag, body + n) == 1;
+  OSSL_PARAM set_tag[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, body + n, record_tag),
+      OSSL_PARAM_construct_end()};
+  ok = ok && EVP_CIPHER_CTX_set_params(c, set_tag) == 1;
   ok = ok && EVP_DecryptFinal_ex(c, u8(body + n), &len) == 1;
   if (!ok) {
     failed_ = true;
