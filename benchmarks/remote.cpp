@@ -509,7 +509,9 @@ namespace coport_bench {
 /// links from three nodes of this process (no secret, the secret, the secret and encrypt) to
 /// three peer processes, and `rounds` rounds in which each link in turn makes n / rounds
 /// ping-pongs (small, then 4 KiB). Reports each link's median over the rounds and the median of the
-/// per-round differences to the link without a secret ("remote.pingpong.added").
+/// per-round differences to the link without a secret ("remote.pingpong.added"); then the
+/// streams the same way ("remote.stream.kept": the median of the per-round throughput as a
+/// share of plain's, in %).
 void alternate(const bench::args& a, long n, long rounds) {
   struct link {
     std::string label;
@@ -522,6 +524,7 @@ void alternate(const bench::args& a, long n, long rounds) {
           peer(kind.empty() ? std::string{} : "-" + kind),
           local(one_thread(("bench-remote-a" + (kind.empty() ? "" : "-" + kind)).c_str())) {
       tp::tcp_options o;
+      o.protocol.max_queue = 256 << 20;  // the stream's two windows, as in the other runs
       if (!kind.empty()) {
         o.secret = bench_secret;
         o.protocol.encrypt = kind == "aead";
@@ -552,6 +555,27 @@ void alternate(const bench::args& a, long n, long rounds) {
       std::vector<double> added;
       for (long r = 0; r < rounds; ++r) added.push_back(links[i]->us[r] - links[0]->us[r]);
       a.report(links[i]->label, "remote.pingpong.added", median(added), "us", params);
+    }
+  }
+  // The streams the same way: rounds of each link's stream in turn (two ack windows and
+  // more per round), each link's median and the median of its per-round ratio to plain.
+  for (std::size_t size : {std::size_t{0}, std::size_t{4096}}) {
+    long count = size ? 4 * ack_every : 20 * ack_every;
+    for (auto& l : links) l->us.clear();
+    for (long r = 0; r < rounds; ++r) {
+      for (auto& l : links) {
+        double rate = stream_rate(l->local, *l->t, l->peer.sink, count, size);
+        l->us.push_back(size ? rate * static_cast<double>(size) / 1e6 : rate);
+      }
+    }
+    std::string params = std::string{size ? "size=4KiB" : "size=small"} +
+                         ",alternating,rounds=" + std::to_string(rounds);
+    const char* unit = size ? "MB/s" : "msgs/s";
+    for (auto& l : links) a.report(l->label, "remote.stream", median(l->us), unit, params);
+    for (std::size_t i = 1; i < links.size(); ++i) {
+      std::vector<double> kept;
+      for (long r = 0; r < rounds; ++r) kept.push_back(links[i]->us[r] / links[0]->us[r] * 100);
+      a.report(links[i]->label, "remote.stream.kept", median(kept), "%", params);
     }
   }
 }
