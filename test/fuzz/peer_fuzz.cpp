@@ -170,7 +170,8 @@ struct target {
   bool linked = false;
 
   // Counters.
-  std::size_t inputs = 0, reconnects = 0, failed_handshakes = 0, held = 0, link_ends = 0;
+  std::size_t inputs = 0, reconnects = 0, failed_handshakes = 0, held = 0, link_ends = 0,
+              remakes = 0;
   std::size_t rss_first = 0, rss_peak = 0, heap_first = 0, heap_peak = 0;
 
   target() {
@@ -203,8 +204,10 @@ struct target {
 
   void make_services() {
     if (services_dead && !*services_dead) return;
+    if (services_dead) ++remakes;
     pg.reset();
     names.reset();
+    if (member) n.kil(member);  // the harness's own member port goes with its group
     n.run_until_idle();
     names = std::make_unique<network::registry>(n);
     pg = std::make_unique<groups::groups>(n, *names);
@@ -344,11 +347,12 @@ void report() {
   target& t = the_target();
   std::fprintf(stderr,
                "peer_fuzz: %zu inputs, %zu reconnects (%zu link ends, %zu failed handshakes), "
-               "%zu inputs held back, %zu ports alive, rss %zu MiB (first %zu, peak %zu), "
+               "%zu inputs held back, %zu ports alive, services made again %zu times, rss %zu MiB "
+               "(first %zu, peak %zu), "
                "heap %zu MiB (first %zu, peak %zu)\n",
                t.inputs, t.reconnects, t.link_ends, t.failed_handshakes, t.held,
-               t.n.stats().ports_alive, resident_bytes() >> 20, t.rss_first >> 20, t.rss_peak >> 20,
-               heap_bytes() >> 20, t.heap_first >> 20, t.heap_peak >> 20);
+               t.n.stats().ports_alive, t.remakes, resident_bytes() >> 20, t.rss_first >> 20,
+               t.rss_peak >> 20, heap_bytes() >> 20, t.heap_first >> 20, t.heap_peak >> 20);
 }
 
 void check_memory() {
