@@ -91,31 +91,33 @@ groups::groups(node& n, network::registry& names) : state_{std::make_shared<stat
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
   std::weak_ptr<state> st = state_;
-  n.register_init(detail::master_init,
-                  [st](std::string name, std::uint8_t order, std::vector<std::string> standbys,
-                       std::uint64_t history) {
-                    auto s = st.lock();
-                    if (!s) throw std::runtime_error{"the node's groups are gone"};
-                    if (!valid_name(name) || order > 1)
-                      throw std::invalid_argument{"bad group arguments"};
-                    detail::start_master(s, std::move(name), static_cast<ordering>(order),
-                                         std::move(standbys), history);
-                  });
-  n.register_init(detail::standby_init,
-                  [st](std::string name, port_id master, std::uint8_t order, std::uint64_t history,
-                       std::uint64_t epoch, std::vector<std::string> homes) {
-                    auto s = st.lock();
-                    if (!s) throw std::runtime_error{"the node's groups are gone"};
-                    if (!valid_name(name) || order > 1)
-                      throw std::invalid_argument{"bad group arguments"};
-                    // A node that holds a newer role for the group fences the master that asks.
-                    if (s->local_epoch(name) > epoch) {
-                      s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
-                      throw std::runtime_error{"this node follows a newer epoch of the group"};
-                    }
-                    detail::start_standby(s, std::move(name), master, static_cast<ordering>(order),
-                                          history, epoch, std::move(homes));
-                  });
+  n.register_init(
+      detail::master_init,
+      [st](std::string name, std::uint8_t order, std::vector<std::string> standbys,
+           std::uint64_t history) {
+        auto s = st.lock();
+        if (!s) throw std::runtime_error{"the node's groups are gone"};
+        if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
+        detail::start_master(s, std::move(name), static_cast<ordering>(order), std::move(standbys),
+                             history);
+      },
+      max_roles_per_peer);
+  n.register_init(
+      detail::standby_init,
+      [st](std::string name, port_id master, std::uint8_t order, std::uint64_t history,
+           std::uint64_t epoch, std::vector<std::string> homes) {
+        auto s = st.lock();
+        if (!s) throw std::runtime_error{"the node's groups are gone"};
+        if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
+        // A node that holds a newer role for the group fences the master that asks.
+        if (s->local_epoch(name) > epoch) {
+          s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
+          throw std::runtime_error{"this node follows a newer epoch of the group"};
+        }
+        detail::start_standby(s, std::move(name), master, static_cast<ordering>(order), history,
+                              epoch, std::move(homes));
+      },
+      max_roles_per_peer);
 }
 
 groups::~groups() {

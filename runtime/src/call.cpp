@@ -80,8 +80,8 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
   return reply_port;
 }
 
-void node::add_init(std::string name, detail::message_handler init) {
-  core_->add_init(std::move(name), std::move(init));
+void node::add_init(std::string name, detail::message_handler init, std::size_t max_per_peer) {
+  core_->add_init(std::move(name), std::move(init), max_per_peer);
 }
 
 port_id node::spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
@@ -167,21 +167,22 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
     core_->record_init_death(local, why);
     return refuse(std::move(why));
   }
-  if (!origin.empty() && !core_->spawn_for(origin)) {
-    return refuse(reason{"spawn_failed", fmt::format("node {} has {} ports spawned here alive",
-                                                     origin.substr(0, 256), max_spawned_per_peer)});
+  if (!origin.empty()) {
+    if (std::string full = core_->spawn_for(origin, init); !full.empty()) {
+      return refuse(reason{"spawn_failed", std::move(full)});
+    }
   }
   detail::port_impl* p = core_->create_minted_port(local);
   if (!p) {
-    if (!origin.empty()) core_->spawn_died(origin);
+    if (!origin.empty()) core_->spawn_died(origin, init);
     return refuse(in_use());
   }
   port_id id = core_->id_of(p);
   if (!origin.empty()) {
     // The origin's place comes back when the port dies.
-    auto give_back = [core = std::weak_ptr<detail::node_core>{core_},
-                      from = std::string{origin}](const reason&) {
-      if (auto c = core.lock()) c->spawn_died(from);
+    auto give_back = [core = std::weak_ptr<detail::node_core>{core_}, from = std::string{origin},
+                      name = std::string{init}](const reason&) {
+      if (auto c = core.lock()) c->spawn_died(from, name);
     };
     core_->add_monitor(id, std::move(give_back)).release();
   }
@@ -204,8 +205,20 @@ port_id node::refuse_spawn(std::uint64_t local, reason why,
 
 namespace detail {
 
-void node_core::add_init(std::string name, message_handler init) {
+void node_core::add_init(std::string name, message_handler init, std::size_t max_per_peer) {
   if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
+  if (max_per_peer == 0 || max_per_peer > node::max_spawned_per_peer) {
+    throw std::invalid_argument{"coport: register_init: max_per_peer must be 1 to " +
+                                std::to_string(node::max_spawned_per_peer)};
+  }
+  {
+    std::lock_guard lock{deaths_mutex_};
+    if (max_per_peer < node::max_spawned_per_peer) {
+      init_limits_[name] = max_per_peer;
+    } else if (auto it = init_limits_.find(name); it != init_limits_.end()) {
+      init_limits_.erase(it);
+    }
+  }
   std::lock_guard lock{inits_mutex_};
   inits_[std::move(name)] = std::make_shared<message_handler>(std::move(init));
 }

@@ -1,6 +1,7 @@
 // The node's lifecycle and the send/kill paths.
 #include "node_core.hpp"
 
+#include <fmt/format.h>
 #include <array>
 #include <asio/post.hpp>
 #include <chrono>
@@ -225,20 +226,52 @@ void node_core::record_init_death(std::uint64_t local, const reason& why) {
   }
 }
 
-bool node_core::spawn_for(std::string_view origin) {
+namespace {
+
+/// The key of one node's ports of one limited init.
+std::string init_key(std::string_view origin, std::string_view init) {
+  std::string key{origin};
+  key += '\n';  // never in a node ID: the key splits at its first newline
+  key += init;
+  return key;
+}
+
+void give_back(std::map<std::string, std::size_t, std::less<>>& counts,
+               std::string_view key) noexcept {
+  auto it = counts.find(key);
+  if (it == counts.end()) return;
+  if (--it->second == 0) counts.erase(it);
+}
+
+}  // namespace
+
+std::string node_core::spawn_for(std::string_view origin, std::string_view init) {
   std::lock_guard lock{deaths_mutex_};
   auto it = spawned_for_.find(origin);
   if (it == spawned_for_.end()) it = spawned_for_.emplace(std::string{origin}, 0).first;
-  if (it->second >= node::max_spawned_per_peer) return false;
+  if (it->second >= node::max_spawned_per_peer) {
+    return fmt::format("node {} has {} ports spawned here alive", origin.substr(0, 256),
+                       node::max_spawned_per_peer);
+  }
+  if (auto limit = init_limits_.find(init); limit != init_limits_.end()) {
+    std::string key = init_key(origin, init);
+    auto n = spawned_by_init_.find(key);
+    if (n == spawned_by_init_.end()) n = spawned_by_init_.emplace(std::move(key), 0).first;
+    if (n->second >= limit->second) {
+      if (n->second == 0) spawned_by_init_.erase(n);
+      return fmt::format("node {} has {} ports of init '{}' spawned here alive",
+                         origin.substr(0, 256), limit->second, init.substr(0, 256));
+    }
+    ++n->second;
+  }
   ++it->second;
-  return true;
+  return {};
 }
 
-void node_core::spawn_died(std::string_view origin) noexcept {
+void node_core::spawn_died(std::string_view origin, std::string_view init) noexcept {
   std::lock_guard lock{deaths_mutex_};
-  auto it = spawned_for_.find(origin);
-  if (it == spawned_for_.end()) return;
-  if (--it->second == 0) spawned_for_.erase(it);
+  give_back(spawned_for_, origin);
+  if (init_limits_.count(init)) give_back(spawned_by_init_, init_key(origin, init));
 }
 
 std::optional<reason> node_core::init_death(std::uint64_t local) {

@@ -229,10 +229,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   static constexpr std::size_t init_death_limit = 4096;
   static constexpr std::size_t init_death_parts = 8;
   static constexpr std::size_t init_death_text = 1024;
-  /// Takes one of node `origin`'s places for a port spawned on its behalf: false when it has
-  /// node::max_spawned_per_peer of them alive. `spawn_died` gives the place back.
-  bool spawn_for(std::string_view origin);
-  void spawn_died(std::string_view origin) noexcept;
+  /// Takes one of node `origin`'s places for a port of `init` spawned on its behalf: empty,
+  /// or why not (it has node::max_spawned_per_peer ports alive, or as many of that init's
+  /// as its registration allows). `spawn_died` gives the places back.
+  std::string spawn_for(std::string_view origin, std::string_view init);
+  void spawn_died(std::string_view origin, std::string_view init) noexcept;
 
   // -- node events -----------------------------------------------------------------------------
   using node_callback = unique_function<void(const std::string&, bool, const reason&)>;
@@ -252,7 +253,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void timer_done(timer_state* t) noexcept;
   /// Runs an expired (or, with `ec`, cancelled) timer's action.
   void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
-  void add_init(std::string name, message_handler init);
+  void add_init(std::string name, message_handler init, std::size_t max_per_peer);
   bool has_init(std::string_view name);
   /// Makes the new port `p` (a reference held, which this consumes) run init `name`.
   void start_init(port_impl* p, std::string_view name, message args);
@@ -318,6 +319,10 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::deque<std::uint64_t> init_death_order_;
   /// Ports alive that were spawned here on behalf of each other node (deaths_mutex_).
   std::map<std::string, std::size_t, std::less<>> spawned_for_;
+  /// Inits registered with a lower per-peer bound, and their ports alive per node and init
+  /// (key: node, newline, init) (deaths_mutex_).
+  std::map<std::string, std::size_t, std::less<>> init_limits_;
+  std::map<std::string, std::size_t, std::less<>> spawned_by_init_;
 
   std::mutex services_mutex_;
   std::unordered_map<tag, port_id> services_;  // node-port tags served by local ports

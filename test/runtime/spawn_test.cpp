@@ -183,6 +183,43 @@ TEST_SUITE("spawn from another node") {
     CHECK(!n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
     CHECK(n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
   }
+
+  TEST_CASE(
+      "an init registered with a lower per-peer bound makes at most that many ports for one "
+      "node, whatever other inits that node spawned, and a dead port gives its place back") {
+    node n{stepped("spawn-init-bound")};
+    n.register_init(
+        "heavy.init", [] {}, 3);
+    n.register_init("light.init", [] {});
+    auto heavy = [] { return message::make("heavy.init"); };
+    auto light = [] { return message::make("light.init"); };
+    std::uint64_t next = minted | 1;
+    std::vector<port_id> made;
+    for (int i = 0; i < 3; ++i) {
+      made.push_back(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a"));
+      REQUIRE(!made.back().is_null());
+    }
+    n.run_until_idle();
+    reason why;
+    CHECK(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a", &why).is_null());
+    CHECK(why.kind() == "spawn_failed");
+    CHECK(why.detail().find("3 ports of init 'heavy.init'") != std::string::npos);
+    // Other inits, other nodes and local spawns are not held by it.
+    CHECK(!n.accept_spawn(next++, "light.init", light(), {}, "peer-a").is_null());
+    CHECK(!n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-b").is_null());
+    CHECK(!n.spawn(n.id(), "heavy.init").is_null());
+    n.kil(made[0]);
+    n.run_until_idle();
+    CHECK(!n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
+    CHECK(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
+    // Nonsense bounds are programmer errors.
+    CHECK_THROWS_AS(n.register_init(
+                        "zero.init", [] {}, 0),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(n.register_init(
+                        "big.init", [] {}, node::max_spawned_per_peer + 1),
+                    std::invalid_argument);
+  }
 }
 
 TEST_SUITE("spawn then monitor") {

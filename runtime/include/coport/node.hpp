@@ -217,9 +217,12 @@ class node {
 
   /// Registers the init function `name` for `spawn`; it runs in the new port's context with
   /// the spawn arguments (types checked) and typically calls `rcv(self(), ...)`.
+  /// `max_per_peer`: how many ports made by it for one other node may be alive at once
+  /// (that node's further spawns of it are refused with `spawn_failed`); at most, and by
+  /// default, max_spawned_per_peer. For inits whose ports hold much on a peer's behalf.
   template <class F>
-  void register_init(std::string name, F&& init) {
-    add_init(std::move(name), detail::make_handler(std::forward<F>(init)));
+  void register_init(std::string name, F&& init, std::size_t max_per_peer = max_spawned_per_peer) {
+    add_init(std::move(name), detail::make_handler(std::forward<F>(init)), max_per_peer);
   }
   /// True when init `name` is registered on this node.
   bool has_init(std::string_view name) const;
@@ -342,7 +345,8 @@ class node {
   /// ID, and then no port is made, `on_death` is not kept and `*refused` (when given) says
   /// why: `local` is not a minted number or is in use (`spawn_failed`); no init of that name
   /// is registered here (`no_such_init`, which a monitor made later on that port sees too);
-  /// `origin` has max_spawned_per_peer ports spawned here alive (`spawn_failed`). An empty
+  /// `origin` has max_spawned_per_peer ports spawned here alive, or as many of that init's as
+  /// its registration allows (`spawn_failed`). An empty
   /// `origin` is not counted (for callers that are not a link).
   port_id accept_spawn(std::uint64_t local, std::string_view init, message args,
                        detail::unique_function<void(const reason&)> on_death,
@@ -373,7 +377,7 @@ class node {
   port_id current_port_or_throw(const char* what) const;
   timer start_timer(duration delay, const port_id& port, detail::message_node* n,
                     detail::unique_function<void()> callback);
-  void add_init(std::string name, detail::message_handler init);
+  void add_init(std::string name, detail::message_handler init, std::size_t max_per_peer);
   struct spawn_extra {
     detail::unique_function<void(const reason&)> on_death;  ///< spawn_monitor's callback
     monitor* guard = nullptr;                               ///< where its guard goes

@@ -123,11 +123,16 @@ class groups {
 
   /// The longest group name (bytes).
   static constexpr std::size_t max_name = 200;
+  /// Masters (and, apart, standbys) that one other node may have made on this node and that
+  /// are alive at once: each holds members and ordered items on that node's behalf. A create
+  /// beyond it makes a master that dies at once (`spawn_failed`).
+  static constexpr std::size_t max_roles_per_peer = 64;
 
   /// Makes the group's master port on this node (Erlang's pg:create/1).
   create_result create(std::string name, group_options options = {});
   /// Makes it on `node_id` (which must run a `groups`); the master's ID is returned at once
-  /// (minted here, like `spawn`).
+  /// (minted here, like `spawn`). That node keeps at most max_roles_per_peer masters made
+  /// from this node alive.
   create_result create(std::string name, std::string_view node_id, group_options options = {});
 
   /// Adds `member`, a port of this node, once the master ordered it; `done` gets the members
