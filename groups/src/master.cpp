@@ -12,6 +12,7 @@
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <optional>
 
 #include "state.hpp"
 
@@ -29,7 +30,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         n_{st_->owner},
         name_{std::move(name)},
         order_{order},
-        history_limit_{std::max<std::uint64_t>(history, 16)},
+        history_limit_{std::clamp<std::uint64_t>(history, 16, max_history)},
         epoch_{epoch} {}
 
   /// Runs when the port dies (the port holds the object): the node's role entry goes too.
@@ -192,8 +193,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   struct entry {
-    item it;
+    item it;  ///< a join holds no member list (see members_at)
     std::shared_ptr<const std::vector<std::string>> nodes;  ///< the agents it goes to
+    std::size_t weight = 0;                                 ///< item_weight(it)
+    std::size_t at = 0;  ///< a leave: where the member was in the list (to undo it)
   };
   struct standby {
     port_id port;
@@ -279,7 +282,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
     it.kind = item_kind::join;
     it.port = member;
     it.flag = notify;
-    order(std::move(it));
+    if (!order(std::move(it))) {
+      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
+      return;
+    }
     member_mons_.emplace(member, n_.mon(member, self_, member_died_tag, member));
     n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::ok), std::move(old));
   }
@@ -295,60 +301,111 @@ class group_master : public std::enable_shared_from_this<group_master> {
     order(std::move(it));
   }
 
-  /// Applies a join or leave to the member list (both roles).
-  void apply_membership(item& it) {
+  /// Applies a join or leave to the member list (both roles); for a leave, returns where
+  /// the member was in it. The item gets no member list: with one per join, joins waiting
+  /// for acks (or kept in the history) would hold members^2/2 port IDs.
+  std::size_t apply_membership(item& it) {
+    std::size_t at = 0;
+    it.members = {};
     if (it.kind == item_kind::join) {
       members_.push_back(it.port);
       ++per_node_[std::string{it.port.node()}];
-      it.members = members_;
     } else if (it.kind == item_kind::leave) {
       auto pos = std::find(members_.begin(), members_.end(), it.port);
-      if (pos == members_.end()) return;
+      if (pos == members_.end()) return 0;
+      at = static_cast<std::size_t>(pos - members_.begin());
       members_.erase(pos);
       auto c = per_node_.find(std::string{it.port.node()});
       if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
     } else {
-      return;
+      return 0;
     }
     rebuild_nodes();
+    return at;
   }
 
-  void order(item it) {
-    if (next_seq_ - 1 - released_ >= max_pending) {
-      warn("group {}: {} items wait for standbys; a {} is dropped", name_, max_pending,
-           it.kind == item_kind::message ? "message" : "membership change");
-      return;
+  /// Numbers `it` and sends it on; false when too much waits for the standbys already (it
+  /// is dropped: a count of items, and for messages their weight).
+  bool order(item it) {
+    if (it.kind == item_kind::message && !it.payload.packed() &&
+        (!standbys_.empty() ||
+         (nodes_ &&
+          (nodes_->size() > 1 || (nodes_->size() == 1 && nodes_->front() != st_->own_id))))) {
+      it.payload.pack();  // encoded once, whatever the number of nodes it goes to
+    }
+    const std::uint64_t waiting = next_seq_ - 1 - released_;
+    const std::size_t weight = item_weight(it);
+    if (waiting >= max_pending || (it.kind == item_kind::message && waiting > 0 &&
+                                   pending_bytes_ + weight > max_pending_bytes)) {
+      warn("group {}: {} items ({} bytes) wait for standbys; a {} is dropped", name_, waiting,
+           pending_bytes_, it.kind == item_kind::message ? "message" : "membership change");
+      return false;
     }
     it.seq = next_seq_++;
     auto before = nodes_;
-    apply_membership(it);
+    const std::size_t at = apply_membership(it);
     // A leave goes to the nodes that had members (the leaving member's too).
     auto targets = it.kind == item_kind::leave ? before : nodes_;
-    if (it.kind == item_kind::message && !it.payload.packed() &&
-        (!standbys_.empty() ||
-         (targets &&
-          (targets->size() > 1 || (targets->size() == 1 && targets->front() != st_->own_id))))) {
-      it.payload.pack();  // encoded once, whatever the number of nodes it goes to
-    }
-    history_.push_back(entry{std::move(it), std::move(targets)});
+    history_.push_back(entry{std::move(it), std::move(targets), weight, at});
+    history_bytes_ += weight;
+    pending_bytes_ += weight;
     for (auto& s : standbys_) n_.snd(s.port, replicate_tag, epoch_, history_.back().it);
     release();
     trim();
+    return true;
   }
 
   void release() {
     if (held_back_) return;
     std::uint64_t upto = next_seq_ - 1;
     for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+    std::optional<std::vector<port_id>> view;
     while (released_ < upto) {
       ++released_;
       const entry* e = find(released_);
-      if (e) deliver(*e);
+      if (!e) continue;
+      pending_bytes_ -= std::min(pending_bytes_, e->weight);
+      deliver(*e, step_view(view, *e));
+    }
+  }
+
+  /// Walks the members along a run of history entries, in order: `view` is the members
+  /// after the previous entry (none until the run's first join); returns them after `e`
+  /// when `e` is a join (what its item tells the agents), else null.
+  const std::vector<port_id>* step_view(std::optional<std::vector<port_id>>& view,
+                                        const entry& e) const {
+    if (view) {
+      redo(*view, e);
+    } else if (e.it.kind == item_kind::join) {
+      view = members_at(e.it.seq);
+    }
+    return view && e.it.kind == item_kind::join ? &*view : nullptr;
+  }
+
+  static void redo(std::vector<port_id>& m, const entry& e) {
+    if (e.it.kind == item_kind::join) {
+      m.push_back(e.it.port);
+    } else if (e.it.kind == item_kind::leave) {
+      if (auto pos = std::find(m.begin(), m.end(), e.it.port); pos != m.end()) m.erase(pos);
+    }
+  }
+  static void undo(std::vector<port_id>& m, const entry& e) {
+    if (e.it.kind == item_kind::join) {
+      // Every later change is undone already: the member is the last one.
+      if (!m.empty() && m.back() == e.it.port) {
+        m.pop_back();
+      } else if (auto pos = std::find(m.begin(), m.end(), e.it.port); pos != m.end()) {
+        m.erase(pos);
+      }
+    } else if (e.it.kind == item_kind::leave) {
+      m.insert(m.begin() + static_cast<std::ptrdiff_t>(std::min(e.at, m.size())), e.it.port);
     }
   }
 
   void trim() {
-    while (history_.size() > history_limit_ && history_.front().it.seq <= released_) {
+    while (!history_.empty() && history_.front().it.seq <= released_ &&
+           (history_.size() > history_limit_ || history_bytes_ > max_history_bytes)) {
+      history_bytes_ -= std::min(history_bytes_, history_.front().weight);
       history_.pop_front();
     }
   }
@@ -359,12 +416,18 @@ class group_master : public std::enable_shared_from_this<group_master> {
     return i < history_.size() ? &history_[i] : nullptr;
   }
 
-  void deliver(const entry& e) {
+  /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
+  void deliver(const entry& e, const std::vector<port_id>* view) {
     if (!e.nodes) return;
-    for (const auto& id : *e.nodes) deliver_to(id, e.it);
+    if (view) {
+      item it = e.it;
+      it.members = *view;
+      for (const auto& id : *e.nodes) deliver_to(agent_of(id), it);
+      return;
+    }
+    for (const auto& id : *e.nodes) deliver_to(agent_of(id), e.it);
   }
 
-  void deliver_to(const std::string& node_id, const item& it) { deliver_to(agent_of(node_id), it); }
   void deliver_to(const port_id& agent, const item& it) {
     n_.snd(agent, deliver_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
   }
@@ -376,13 +439,20 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// The agent `agent` is at `last`: sends it what it misses up to what was released.
   void catch_up(const port_id& agent, std::uint64_t last) {
     if (last == std::numeric_limits<std::uint64_t>::max()) return;
+    std::optional<std::vector<port_id>> view;
     for (std::uint64_t s = last + 1; s <= released_; ++s) {
       const entry* e = find(s);
       if (!e) {
         n_.snd(agent, lost_tag, name_, epoch_, s);
         return;
       }
-      deliver_to(agent, e->it);
+      if (const auto* members = step_view(view, *e)) {
+        item it = e->it;
+        it.members = *members;
+        deliver_to(agent, it);
+      } else {
+        deliver_to(agent, e->it);
+      }
     }
   }
 
@@ -446,11 +516,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::vector<port_id> members_at(std::uint64_t seq) const {
     std::vector<port_id> m = members_;
     for (auto it = history_.rbegin(); it != history_.rend() && it->it.seq > seq; ++it) {
-      if (it->it.kind == item_kind::join) {
-        if (auto pos = std::find(m.begin(), m.end(), it->it.port); pos != m.end()) m.erase(pos);
-      } else if (it->it.kind == item_kind::leave) {
-        m.push_back(it->it.port);
-      }
+      undo(m, *it);
     }
     return m;
   }
@@ -503,11 +569,17 @@ class group_master : public std::enable_shared_from_this<group_master> {
     if (it.seq < next_seq_) return;  // had it
     if (it.seq > next_seq_) {
       // After a takeover the new master's items may pass what it resends: keep them.
-      if (ahead_.size() < max_pending) ahead_.emplace(it.seq, std::move(it));
+      // (A count and a weight: the master may be a peer's, sending items of a frame each.)
+      const std::size_t weight = item_weight(it);
+      if (ahead_.size() < max_pending && ahead_bytes_ + weight <= max_pending_bytes &&
+          ahead_.emplace(it.seq, std::move(it)).second) {
+        ahead_bytes_ += weight;
+      }
       return;
     }
     accept(std::move(it));
     for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
+      ahead_bytes_ -= std::min(ahead_bytes_, item_weight(pos->second));
       if (pos->first == next_seq_) accept(std::move(pos->second));
       pos = ahead_.erase(pos);
     }
@@ -515,9 +587,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void accept(item it) {
     ++next_seq_;
-    apply_membership(it);
+    auto before = nodes_;
+    const std::size_t at = apply_membership(it);
     std::uint64_t seq = it.seq;
-    history_.push_back(entry{std::move(it), nodes_});
+    const std::size_t weight = item_weight(it);
+    history_bytes_ += weight;
+    // A leave goes to the nodes that had members, as the master sends it.
+    auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
+    history_.push_back(entry{std::move(it), std::move(targets), weight, at});
     released_ = seq;  // (a standby's trim bound)
     trim();
     n_.snd(master_, ack_tag, epoch_, seq, self_);
@@ -564,6 +641,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
          self_.to_string(), epoch_, why.to_string());
     become_master();
     released_ = next_seq_ - 1;
+    pending_bytes_ = 0;
     // The standbys after this one follow the new master.
     std::vector<port_id> rest;
     bool after = false;
@@ -595,6 +673,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     next_seq_ = last + 1;
     released_ = last;
     history_.clear();
+    history_bytes_ = 0;
     members_ = members;
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
@@ -615,13 +694,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
     master_ = master;
     // Items past the new master's last were never released: undo them.
     while (!history_.empty() && history_.back().it.seq > last) {
-      item& it = history_.back().it;
-      if (it.kind == item_kind::join) {
-        auto pos = std::find(members_.begin(), members_.end(), it.port);
-        if (pos != members_.end()) members_.erase(pos);
-      } else if (it.kind == item_kind::leave) {
-        members_.push_back(it.port);
-      }
+      undo(members_, history_.back());
+      history_bytes_ -= std::min(history_bytes_, history_.back().weight);
       history_.pop_back();
     }
     next_seq_ = std::min(next_seq_, last + 1);
@@ -653,6 +727,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::vector<port_id> standby_list_;                      ///< a standby's view of the list
   std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
   std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
+  std::size_t ahead_bytes_ = 0;          ///< their item_weight
+  std::size_t history_bytes_ = 0;        ///< the item_weight of what history_ holds
+  std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
   bool held_back_ = false;  ///< a master that lost its last standby to a node going down
   std::chrono::steady_clock::time_point refused_at_{};

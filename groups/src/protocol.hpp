@@ -76,12 +76,22 @@ enum class item_kind : std::uint8_t { message = 0, join = 1, leave = 2 };
 struct item {
   std::uint64_t seq = 0;
   item_kind kind = item_kind::message;
-  port_id port;                  ///< message: the sender; join/leave: the member
-  bool flag = false;             ///< message: not to the sender (esend); join: notify
-  reason why;                    ///< leave: why
-  std::vector<port_id> members;  ///< join: every member after it (a new node's view)
-  envelope payload;              ///< message: `pg_message, from, name, values...`
+  port_id port;       ///< message: the sender; join/leave: the member
+  bool flag = false;  ///< message: not to the sender (esend); join: notify
+  reason why;         ///< leave: why
+  /// join: every member after it (a new node's view). Filled only in what goes to agents:
+  /// a master or standby holds no member list per item (it computes them from its own).
+  std::vector<port_id> members;
+  envelope payload;  ///< message: `pg_message, from, name, values...`
 };
+
+/// What an item weighs in memory, roughly: its packed payload and member list (a live
+/// payload, from this node, counts as nothing).
+inline std::size_t item_weight(const item& i) {
+  std::size_t w = sizeof(item) + i.payload.packed_size() + i.members.size() * sizeof(port_id);
+  for (const auto& part : i.why.parts()) w += sizeof(part) + part.size();
+  return w;
+}
 
 /// A causal stamp: per sender port, how many of its messages precede (and include) this one.
 using stamp = std::map<port_id, std::uint64_t>;
@@ -89,7 +99,14 @@ using stamp = std::map<port_id, std::uint64_t>;
 /// Bounds on what a peer can make a master or an agent hold.
 inline constexpr std::size_t max_members = 1 << 16;
 inline constexpr std::size_t max_pending = 1 << 16;  ///< items waiting for acks or a gap
-inline constexpr std::size_t max_stamp = 1 << 12;    ///< senders in one causal stamp
+/// ... and the most their messages weigh (item_weight): a peer's messages are up to a frame
+/// each; one item is taken when none waits, whatever it weighs.
+inline constexpr std::size_t max_pending_bytes = 16 << 20;
+/// Released items a master or standby keeps for agents that catch up: at most this many
+/// (whatever `history` its creator asked for) and this weight.
+inline constexpr std::uint64_t max_history = 1 << 16;
+inline constexpr std::size_t max_history_bytes = 64 << 20;
+inline constexpr std::size_t max_stamp = 1 << 12;  ///< senders in one causal stamp
 /// The most epochs a group's stream may move forward at once (a failover is one; a few in
 /// a row while an agent heard nothing are possible; 2^40 from a peer is not).
 inline constexpr std::uint64_t max_epoch_step = 1 << 10;

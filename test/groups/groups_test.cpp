@@ -2,6 +2,7 @@
 // under shuffled scheduling, view synchrony, causal order with a delayed link, and messages
 // that break the protocol (master failover: failover_test.cpp).
 #include <doctest/doctest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <coport/detail/interner.hpp>
@@ -492,5 +493,90 @@ TEST_SUITE("groups.groups") {
             pg::errc::ok);
     gc.c.run();
     CHECK(members == std::vector<port_id>{b});
+  }
+}
+
+namespace {
+
+/// Bytes the process's heap holds now (glibc; 0 where the allocator does not say, as under
+/// ASan, where the checks below then hold trivially).
+std::size_t heap_in_use() {
+  auto mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+/// A node with groups and a peer that runs none: the peer creates a group on the node whose
+/// standby is a port of its own that never acknowledges, so that every item the master
+/// orders waits for it.
+struct frozen_standby {
+  cluster c{{"hs-node", "hs-peer"}};
+  network::registry node_names{c[0]}, peer_names{c[1]};
+  pg::groups groups{c[0], node_names};
+  port_id master;
+  int standbys = 0;
+
+  frozen_standby() {
+    node& peer = c[1];
+    peer.register_init(pg::detail::standby_init,
+                       [this, &peer](std::string, port_id, std::uint8_t, std::uint64_t,
+                                     std::uint64_t, std::vector<std::string>) {
+                         ++standbys;
+                         peer.rcv_default(coport::self(), [](message&) {});
+                       });
+    master = peer.spawn("hs-node", pg::detail::master_init, "g"s, std::uint8_t{0},
+                        std::vector<std::string>{"hs-peer"}, std::uint64_t{4096});
+    c.run();
+    REQUIRE(standbys == 1);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("groups.hostile") {
+  TEST_CASE(
+      "a peer joining thousands of its ports while the standby never acks: the master holds "
+      "no member list per waiting join") {
+    frozen_standby f;
+    node& peer = f.c[1];
+    const port_id reply;  // none: the replies carry the old members (transient, O(n) each)
+    // Two runs of 2000 joins: with a member list in every waiting join item the second
+    // holds three times what the first does (2000^2/2 port IDs, then 3 * that).
+    std::size_t grown[2] = {0, 0};
+    for (auto& g : grown) {
+      const std::size_t before = heap_in_use();
+      for (int i = 0; i < 2000; ++i) {
+        peer.snd(f.master, pg::detail::join_tag, peer.port([](message&) {}), false, reply);
+        if (i % 100 == 99) f.c.run();
+      }
+      f.c.run();
+      const std::size_t after = heap_in_use();
+      g = after > before ? after - before : 0;
+    }
+    MESSAGE("the heap grew by " << grown[0] / 1024 << " KiB, then " << grown[1] / 1024
+                                << " KiB for 2000 waiting joins each");
+    CHECK(grown[1] <= 2 * grown[0] + (1u << 20));
+    CHECK(grown[0] + grown[1] < 16u << 20);
+  }
+
+  TEST_CASE(
+      "a peer sending big group messages while the standby never acks: what waits is "
+      "bounded by bytes, the rest is dropped") {
+    frozen_standby f;
+    node& peer = f.c[1];
+    port_id from = peer.port([](message&) {});
+    const std::string big(1 << 20, 'x');
+    log_capture logs;
+    const std::size_t before = heap_in_use();
+    for (int i = 0; i < 64; ++i) {
+      peer.snd(f.master, pg::detail::send_tag, from, false,
+               envelope{message::make(pg::message_tag(), from, "g"s, big, i)});
+      f.c.run();
+    }
+    const std::size_t after = heap_in_use();
+    const std::size_t grown = after > before ? after - before : 0;
+    MESSAGE("the heap grew by " << grown / 1024 << " KiB for 64 waiting 1 MiB messages");
+    // Items that wait hold at most max_pending_bytes (16 MiB) and one item more.
+    CHECK(grown < 32u << 20);
+    CHECK(logs.text().find("a message is dropped") != std::string::npos);
   }
 }
