@@ -18,6 +18,11 @@ bool from_node_of(const port_id& origin, const port_id& p, const node& n) {
   return origin ? origin.node_number() == p.node_number() : n.is_local(p);
 }
 const tag unconfirmed_tag{"pg.unconfirmed"};
+/// What a causal message weighs, roughly (as item_weight for an item).
+template <class Causal>
+std::size_t causal_weight(const Causal& cm) {
+  return sizeof(Causal) + cm.payload.packed_size() + cm.vt.size() * 64;
+}
 }  // namespace
 
 void agent::on_message(message& m) {
@@ -86,6 +91,7 @@ void agent::on_message(message& m) {
           warn("group {}: {} items from a master the registry does not name are dropped", u->first,
                u->second.held.size());
         }
+        unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
         unconfirmed_.erase(u);
       }
     } else if (t == csend_tag && m.is<std::string, port_id, bool, envelope>()) {
@@ -135,6 +141,14 @@ bool agent::named(const std::string& name, const port_id& master) const {
 }
 
 void agent::hold(const std::string& name, message& m) {
+  // (A peer may name masters of its own for any group: what waits is bounded by weight too.)
+  std::size_t weight = sizeof(message) + name.size();
+  if (m.is<std::string, std::uint64_t, port_id, std::uint8_t, item>()) {
+    weight += item_weight(m.get<item>(4));
+  }
+  if (unconfirmed_bytes_ + weight > max_unconfirmed_bytes) {
+    return refuse(m, "too much waits for the registry to name its master");
+  }
   auto u = unconfirmed_.find(name);
   if (u == unconfirmed_.end()) {
     if (unconfirmed_.size() >= max_unconfirmed_groups) {
@@ -150,6 +164,8 @@ void agent::hold(const std::string& name, message& m) {
     return refuse(m, "too many items wait for the registry to name their master");
   }
   u->second.held.push_back(std::move(m));
+  u->second.bytes += weight;
+  unconfirmed_bytes_ += weight;
 }
 
 void agent::on_named(const std::string& name, const std::vector<port_id>& ports) {
@@ -159,6 +175,8 @@ void agent::on_named(const std::string& name, const std::vector<port_id>& ports)
   // named are held again).
   std::deque<message> held = std::move(u->second.held);
   u->second.held.clear();
+  unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
+  u->second.bytes = 0;
   for (auto& m : held) on_message(m);
   u = unconfirmed_.find(name);
   if (u != unconfirmed_.end() && u->second.held.empty()) unconfirmed_.erase(u);
@@ -200,18 +218,20 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
   if (epoch > g.epoch) {
     g.epoch = epoch;
     g.held.clear();
+    g.held_bytes = 0;
     g.asked = false;
     follow(name, g, master);
   }
   if (it.seq <= g.last) return;  // had it (a resend)
   if (it.seq > g.last + 1) {
-    if (g.held.size() >= max_pending) {
-      warn("group {}: {} items held past a gap at {}; the members here leave", name, g.held.size(),
-           g.last + 1);
+    const std::size_t weight = item_weight(it);
+    if (g.held.size() >= max_pending || g.held_bytes + weight > max_held_bytes) {
+      warn("group {}: {} items ({} bytes) held past a gap at {}; the members here leave", name,
+           g.held.size(), g.held_bytes, g.last + 1);
       forget(name, reason{"lost_messages"});
       return;
     }
-    g.held.emplace(it.seq, std::move(it));
+    if (g.held.emplace(it.seq, std::move(it)).second) g.held_bytes += weight;
     if (!g.asked) {
       g.asked = true;
       n_.snd(g.master, resend_tag, g.epoch, g.last, st_->own_id);
@@ -229,6 +249,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
       return;
     }
     if (next->first > h.last + 1) return;
+    h.held_bytes -= std::min(h.held_bytes, item_weight(next->second));
     item held = std::move(next->second);
     h.held.erase(next);
     if (held.seq == h.last + 1) apply(name, h, held);
@@ -280,10 +301,12 @@ void agent::apply(const std::string& name, group& g, item& it) {
     // A new view: messages stamped in the old one are delivered now, in arrival order (ISIS
     // would flush them first), and stamps start again.
     std::deque<causal_message> keep;
+    g.waiting_bytes = 0;
     for (auto& cm : g.waiting) {
       if (cm.view < g.view_id) {
         hand_out(name, g, cm.from, cm.except, cm.payload);
       } else {
+        g.waiting_bytes += causal_weight(cm);
         keep.push_back(std::move(cm));
       }
     }
@@ -331,6 +354,7 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
   if (epoch > g.epoch) {
     g.epoch = epoch;
     g.held.clear();
+    g.held_bytes = 0;
   }
   g.asked = false;
   follow(name, g, master);
@@ -412,12 +436,15 @@ void agent::on_cdeliver(const std::string& name, causal_message cm) {
     hand_out(name, g, cm.from, cm.except, cm.payload);  // stamped in an older view
     return;
   }
-  if (g.waiting.size() >= max_pending) {
-    warn("group {}: {} causal messages wait; the members here leave", name, g.waiting.size());
+  const std::size_t weight = causal_weight(cm);
+  if (g.waiting.size() >= max_pending || g.waiting_bytes + weight > max_held_bytes) {
+    warn("group {}: {} causal messages ({} bytes) wait; the members here leave", name,
+         g.waiting.size(), g.waiting_bytes);
     forget(name, reason{"lost_messages"});
     return;
   }
   g.waiting.push_back(std::move(cm));
+  g.waiting_bytes += weight;
   drain_causal(name, g);
 }
 
@@ -437,6 +464,7 @@ void agent::drain_causal(const std::string& name, group& g) {
     progress = false;
     for (auto it = g.waiting.begin(); it != g.waiting.end(); ++it) {
       if (!deliverable(g, *it)) continue;
+      g.waiting_bytes -= std::min(g.waiting_bytes, causal_weight(*it));
       causal_message cm = std::move(*it);
       g.waiting.erase(it);
       g.delivered[cm.from] = cm.vt[cm.from];

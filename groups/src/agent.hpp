@@ -51,6 +51,7 @@ class agent {
     std::vector<port_id> view;           ///< every member, in join order
     std::vector<local> locals;           ///< this node's members, in join order
     std::map<std::uint64_t, item> held;  ///< items past a gap
+    std::size_t held_bytes = 0;          ///< their item_weight
     bool asked = false;                  ///< a resend is on its way
     monitor master_watch;
     // causal groups
@@ -58,6 +59,7 @@ class agent {
     stamp delivered;                        ///< per sender: messages delivered here
     std::map<port_id, std::uint64_t> sent;  ///< per local sender: messages stamped here
     std::deque<causal_message> waiting;     ///< not deliverable yet
+    std::size_t waiting_bytes = 0;          ///< their weight (causal_message_weight)
   };
 
   /// What to do with an item of `name` from `master` at `epoch` (its origin checked).
@@ -88,6 +90,7 @@ class agent {
   /// Items whose master the registry does not name yet.
   struct unconfirmed {
     std::deque<message> held;
+    std::size_t bytes = 0;  ///< what `held` weighs (the items' item_weight)
     subscription watch;
   };
 
@@ -95,6 +98,7 @@ class agent {
   node& n_;
   std::unordered_map<std::string, group> groups_;
   std::unordered_map<std::string, unconfirmed> unconfirmed_;
+  std::size_t unconfirmed_bytes_ = 0;  ///< what every `unconfirmed::held` weighs
   std::chrono::steady_clock::time_point refused_at_{};
   std::size_t refused_ = 0;
 };

@@ -113,6 +113,11 @@ inline constexpr std::uint64_t max_epoch_step = 1 << 10;
 /// Items an agent holds until the registry names their master: groups, items per group,
 /// and how long.
 inline constexpr std::size_t max_unconfirmed_groups = 16, max_unconfirmed_items = 256;
+/// ... and the most those items weigh, all groups together (item_weight).
+inline constexpr std::size_t max_unconfirmed_bytes = 16 << 20;
+/// The most an agent holds for one group past a gap, and in causal messages that wait
+/// (item_weight; beyond it, as beyond max_pending items, the members here leave).
+inline constexpr std::size_t max_held_bytes = 64 << 20;
 inline constexpr std::chrono::seconds hold_time{10};
 
 }  // namespace coport::groups::detail

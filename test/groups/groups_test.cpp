@@ -579,4 +579,57 @@ TEST_SUITE("groups.hostile") {
     CHECK(grown < 32u << 20);
     CHECK(logs.text().find("a message is dropped") != std::string::npos);
   }
+
+  TEST_CASE(
+      "items from a master the registry does not name wait on an agent bounded by bytes, not "
+      "only by count") {
+    frozen_standby f;
+    node& peer = f.c[1];
+    const port_id fake_master = peer.port([](message&) {});
+    const std::string big(1 << 20, 'x');
+    const std::size_t before = heap_in_use();
+    for (std::uint64_t k = 1; k <= 64; ++k) {
+      pg::detail::item it;
+      it.seq = k;
+      it.port = fake_master;
+      it.payload = envelope{message::make(pg::message_tag(), port_id{}, "x"s, big)};
+      peer.snd(port_id{"hs-node", 0}, pg::detail::deliver_tag, "x"s, std::uint64_t{1}, fake_master,
+               std::uint8_t{0}, it);
+      f.c.run();
+    }
+    const std::size_t after = heap_in_use();
+    const std::size_t grown = after > before ? after - before : 0;
+    MESSAGE("the heap grew by " << grown / 1024 << " KiB for 64 held 1 MiB items");
+    // At most max_unconfirmed_bytes (16 MiB) wait (256 items of a frame each did).
+    CHECK(grown < 32u << 20);
+  }
+
+  TEST_CASE(
+      "items past a gap from a master weigh at most max_held_bytes on an agent: beyond it the "
+      "members there leave with lost_messages") {
+    group_cluster gc{{"hg-a", "hg-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    const port_id master = gc.g[0]->master("g");
+    const std::string big(1 << 20, 'x');
+    const std::size_t before = heap_in_use();
+    for (std::uint64_t k = 0; k < 80; ++k) {
+      pg::detail::item it;
+      it.seq = 10 + k;  // 2..9 never come
+      it.port = master;
+      it.payload = envelope{message::make(pg::message_tag(), port_id{}, "g"s, big)};
+      gc.c[0].snd(port_id{"hg-b", 0}, pg::detail::deliver_tag, "g"s, std::uint64_t{1}, master,
+                  std::uint8_t{0}, it);
+      gc.c.run();
+    }
+    const std::size_t after = heap_in_use();
+    const std::size_t grown = after > before ? after - before : 0;
+    MESSAGE("the heap grew by " << grown / 1024 << " KiB for 80 held 1 MiB items");
+    CHECK(grown < 32u << 20);
+    REQUIRE(!rb.seen.empty());
+    CHECK(rb.seen.back().find("lost_messages") != std::string::npos);
+  }
 }
