@@ -198,6 +198,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     std::size_t weight = 0;                                 ///< item_weight(it)
     std::size_t at = 0;  ///< a leave: where the member was in the list (to undo it)
   };
+  static constexpr std::size_t no_position = std::numeric_limits<std::size_t>::max();
   struct standby {
     port_id port;
     std::uint64_t acked = 0;
@@ -302,8 +303,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   /// Applies a join or leave to the member list (both roles); for a leave, returns where
-  /// the member was in it. The item gets no member list: with one per join, joins waiting
-  /// for acks (or kept in the history) would hold members^2/2 port IDs.
+  /// the member was in it (no_position: it was no member). The item gets no member list: with one
+  /// per join, joins waiting for acks (or kept in the history) would hold members^2/2 port IDs.
   std::size_t apply_membership(item& it) {
     std::size_t at = 0;
     it.members = {};
@@ -312,7 +313,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       ++per_node_[std::string{it.port.node()}];
     } else if (it.kind == item_kind::leave) {
       auto pos = std::find(members_.begin(), members_.end(), it.port);
-      if (pos == members_.end()) return 0;
+      if (pos == members_.end()) return no_position;
       at = static_cast<std::size_t>(pos - members_.begin());
       members_.erase(pos);
       auto c = per_node_.find(std::string{it.port.node()});
@@ -397,7 +398,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       } else if (auto pos = std::find(m.begin(), m.end(), e.it.port); pos != m.end()) {
         m.erase(pos);
       }
-    } else if (e.it.kind == item_kind::leave) {
+    } else if (e.it.kind == item_kind::leave && e.at != no_position) {
       m.insert(m.begin() + static_cast<std::ptrdiff_t>(std::min(e.at, m.size())), e.it.port);
     }
   }

@@ -512,7 +512,7 @@ struct frozen_standby {
   cluster c{{"hs-node", "hs-peer"}};
   network::registry node_names{c[0]}, peer_names{c[1]};
   pg::groups groups{c[0], node_names};
-  port_id master;
+  port_id master, standby;
   int standbys = 0;
 
   frozen_standby() {
@@ -521,6 +521,7 @@ struct frozen_standby {
                        [this, &peer](std::string, port_id, std::uint8_t, std::uint64_t,
                                      std::uint64_t, std::vector<std::string>) {
                          ++standbys;
+                         standby = coport::self();
                          peer.rcv_default(coport::self(), [](message&) {});
                        });
     master = peer.spawn("hs-node", pg::detail::master_init, "g"s, std::uint8_t{0},
@@ -556,6 +557,48 @@ TEST_SUITE("groups.hostile") {
                                 << " KiB for 2000 waiting joins each");
     CHECK(grown[1] <= 2 * grown[0] + (1u << 20));
     CHECK(grown[0] + grown[1] < 16u << 20);
+  }
+
+  TEST_CASE(
+      "join items reach the agents with the members after them, once released and on a resend, "
+      "though the master keeps no list per item") {
+    frozen_standby f;
+    node& peer = f.c[1];
+    // The peer's "agent": what the master delivers to the peer's node.
+    std::vector<std::pair<std::uint64_t, std::vector<port_id>>> joins;
+    port_id agent = peer.port([&](message& m) {
+      if (!m.is<std::string, std::uint64_t, port_id, std::uint8_t, pg::detail::item>()) return;
+      const auto& it = m.get<pg::detail::item>(4);
+      if (it.kind == pg::detail::item_kind::join) joins.emplace_back(it.seq, it.members);
+    });
+    auto service = peer.serve(pg::detail::deliver_tag, agent);
+    std::vector<port_id> p;
+    for (int i = 0; i < 5; ++i) p.push_back(peer.port([](message&) {}));
+    auto join = [&](int i) { peer.snd(f.master, pg::detail::join_tag, p[i], false, port_id{}); };
+    auto leave = [&](int i) { peer.snd(f.master, pg::detail::leave_tag, p[i]); };
+    // Two joins are released; then five items wait for the standby: +2 -0 +3 -1 +4 (the
+    // master rebuilds the lists back from its own, through leaves of members from before).
+    join(0), join(1);
+    f.c.run();
+    peer.snd(f.master, pg::detail::ack_tag, std::uint64_t{1}, std::uint64_t{2}, f.standby);
+    f.c.run();
+    join(2), leave(0), join(3), leave(1), join(4);
+    f.c.run();
+    CHECK(joins.size() == 2);
+    const std::vector<std::pair<std::uint64_t, std::vector<port_id>>> expected{
+        {1, {p[0]}},
+        {2, {p[0], p[1]}},
+        {3, {p[0], p[1], p[2]}},
+        {5, {p[1], p[2], p[3]}},
+        {7, {p[2], p[3], p[4]}}};
+    peer.snd(f.master, pg::detail::ack_tag, std::uint64_t{1}, std::uint64_t{7}, f.standby);
+    f.c.run();
+    CHECK(joins == expected);
+    // An agent that asks again from the start gets the same lists.
+    joins.clear();
+    peer.snd(f.master, pg::detail::resend_tag, std::uint64_t{1}, std::uint64_t{0}, "x"s);
+    f.c.run();
+    CHECK(joins == expected);
   }
 
   TEST_CASE(
