@@ -675,4 +675,31 @@ TEST_SUITE("groups.hostile") {
     REQUIRE(!rb.seen.empty());
     CHECK(rb.seen.back().find("lost_messages") != std::string::npos);
   }
+
+  TEST_CASE(
+      "causal messages a peer stamps so that they never become deliverable weigh at most "
+      "max_held_bytes on an agent: beyond it the members there leave with lost_messages") {
+    group_cluster gc{{"hc-a", "hc-b"}};
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal, .standbys = {}}));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    const port_id from = gc.c[0].port([](message&) {});
+    const std::string big(1 << 20, 'x');
+    const std::size_t before = heap_in_use();
+    for (std::uint64_t k = 0; k < 80; ++k) {
+      // A view far ahead: never the agent's, so the message waits.
+      pg::detail::stamp vt{{from, k + 1}};
+      gc.c[0].snd(port_id{"hc-b", 0}, pg::detail::cdeliver_tag, "g"s, std::uint64_t{1000}, vt, from,
+                  false, envelope{message::make(pg::message_tag(), from, "g"s, big)});
+      gc.c.run();
+    }
+    const std::size_t after = heap_in_use();
+    const std::size_t grown = after > before ? after - before : 0;
+    MESSAGE("the heap grew by " << grown / 1024 << " KiB for 80 waiting 1 MiB causal messages");
+    CHECK(grown < 32u << 20);
+    REQUIRE(!rb.seen.empty());
+    CHECK(rb.seen.back().find("lost_messages") != std::string::npos);
+  }
 }
