@@ -18,31 +18,19 @@
 #include <vector>
 
 #include "frame.hpp"
+#include "harness.hpp"
 
 using namespace coport;
 namespace tp = coport::transport;
+using coport::fuzz::sink_channel;
+using coport::fuzz::stepped;
+using coport::fuzz::write_seeds_if_asked;
 
 namespace {
 
-struct sink_channel : tp::channel {
-  std::vector<std::byte> written;
-  bool write(std::span<const std::byte> b) override {
-    if (written.size() < (1 << 20)) written.insert(written.end(), b.begin(), b.end());
-    return true;
-  }
-  void close(const std::string&) override {}
-};
-
-node_options target_options(const char* id) {
-  node_options o;
-  o.id = id;
-  o.mode = run_mode::deterministic;
-  return o;
-}
-
 /// The node under test: a port that takes anything, one with typed handlers, an init.
 struct target {
-  node n{target_options("fuzz-target")};
+  node n{stepped("fuzz-target")};
   tp::transport t{n, tp::transport_options{.max_frame = 1 << 20}};
   port_id any, typed;
   std::vector<port_id> spawned;  // ended after each input, so that inputs do not pile up
@@ -96,7 +84,7 @@ std::vector<std::byte> target_greeting() {
 void write_seeds(const std::string& dir) {
   target& t = the_target();
   auto record = [&](const std::string& name, auto&& traffic) {
-    node peer{target_options("fuzz-peer")};
+    node peer{stepped("fuzz-peer")};
     tp::transport tr{peer};
     auto ch = std::make_shared<sink_channel>();
     auto h = tr.attach(ch, "fuzz-target");
@@ -142,10 +130,7 @@ void write_seeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("COPORT_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
+  write_seeds_if_asked(write_seeds);
   the_target();
   return 0;
 }

@@ -19,31 +19,19 @@
 #include <vector>
 
 #include "frame.hpp"
+#include "harness.hpp"
 
 using namespace coport;
 namespace tp = coport::transport;
+using coport::fuzz::sink_channel;
+using coport::fuzz::stepped;
+using coport::fuzz::write_seeds_if_asked;
 namespace d = coport::transport::detail;
 
 namespace {
 
-struct sink_channel : tp::channel {
-  std::size_t written = 0;
-  bool write(std::span<const std::byte> b) override {
-    written += b.size();
-    return true;
-  }
-  void close(const std::string&) override {}
-};
-
-node_options target_options(const char* id) {
-  node_options o;
-  o.id = id;
-  o.mode = run_mode::deterministic;
-  return o;
-}
-
 struct target {
-  node open{target_options("hs-open")}, locked{target_options("hs-locked")};
+  node open{stepped("hs-open")}, locked{stepped("hs-locked")};
   tp::transport t_open{open, tp::transport_options{.max_frame = 1 << 20}};
   tp::transport t_locked{
       locked,
@@ -138,10 +126,7 @@ void write_seeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("COPORT_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
+  write_seeds_if_asked(write_seeds);
   the_target();
   return 0;
 }

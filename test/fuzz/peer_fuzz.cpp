@@ -1,12 +1,12 @@
 // libFuzzer target: an authenticated hostile peer whose link PERSISTS across inputs (issue 17).
 //
-// The fuzzer plays node "fuzz-peer": it runs the real version-3 handshake with the target
-// node once (hello, proof with the secret, the proven verdict), keeps its record sealer, and
-// then every input is a sequence of frames it seals into authenticated records and feeds to
-// the target, which then runs until idle. Nothing is reset between inputs: what the target
-// holds on the peer's behalf (spawned ports, watches, registry entries, group members, tags,
-// type lists, node IDs, holes, open large records) accumulates, and must stay bounded. When
-// the target ends the link (a bad frame may), the next input reconnects with a fresh
+// The fuzzer plays node "fuzz-peer" (hostile_peer.hpp): it runs the real version-3 handshake
+// with the target node once (hello, proof with the secret, the proven verdict), keeps its
+// record sealer, and then every input is a sequence of frames it seals into authenticated
+// records and feeds to the target, which then runs until idle. Nothing is reset between inputs:
+// what the target holds on the peer's behalf (spawned ports, watches, registry entries, group
+// members, tags, type lists, node IDs, holes, open large records) accumulates, and must stay
+// bounded. When the target ends the link (a bad frame may), the next input reconnects with a fresh
 // handshake (new nonces, new keys); reconnects are counted.
 //
 // The target: one deterministic node with a secret, its transport over an in-memory channel
@@ -75,14 +75,18 @@
 #endif
 
 #include "frame.hpp"
-#include "handshake.hpp"
+#include "harness.hpp"
+#include "hostile_peer.hpp"
 #include "protocol.hpp"
-#include "record.hpp"
 
 using namespace coport;
 namespace tp = coport::transport;
 namespace d = coport::transport::detail;
 namespace pgd = coport::groups::detail;
+using coport::fuzz::hostile_peer;
+using coport::fuzz::sink_channel;
+using coport::fuzz::stepped;
+using coport::fuzz::write_seeds_if_asked;
 
 namespace {
 
@@ -103,55 +107,9 @@ constexpr std::size_t spawned_kept = 64;  // the peer's spawned ports it can add
 
 using bytes = std::vector<std::byte>;
 
-/// The target's end of the in-memory channel: keeps what the target writes during the
-/// handshake (hellos, the verdict), drops the rest (the peer reads none of it), and after
-/// `protect` opens records as tcp_channel does.
-struct fuzz_channel : tp::channel, d::record_opener::sink {
-  bytes handshake_out;  // what the target wrote before protect
-  std::size_t written_after = 0;
-  bool closed = false;
-  std::shared_ptr<tp::channel_handler> handler;
-  std::unique_ptr<d::record_opener> opener;
-
-  bool write(std::span<const std::byte> b) override {
-    if (closed) return false;
-    if (!opener && handshake_out.size() < (64 << 10)) {
-      handshake_out.insert(handshake_out.end(), b.begin(), b.end());
-    } else {
-      written_after += b.size();
-    }
-    return true;
-  }
-  void close(const std::string&) override { closed = true; }
-  bool protect(const d::channel_keys& keys) override {
-    opener = std::make_unique<d::record_opener>(keys.receive, keys.encrypt);
-    return true;
-  }
-  void on_plain(std::span<const std::byte> plain) override {
-    if (!closed) handler->on_bytes(plain);
-  }
-  /// Bytes from the peer, as a TCP read hands them on.
-  void feed(std::span<std::byte> in) {
-    if (closed) return;
-    if (!opener) {
-      std::size_t used = handler->on_bytes(in);
-      if (used >= in.size() || !opener || closed) return;
-      in = in.subspan(used);
-    }
-    if (!opener->open(in, *this).empty()) closed = true;  // a forged record: the link ends
-  }
-};
-
-node_options target_options(const char* id) {
-  node_options o;
-  o.id = id;
-  o.mode = run_mode::deterministic;
-  return o;
-}
-
 /// The node under test and the peer's side of its one link.
 struct target {
-  node n{target_options(target_id)};
+  node n{stepped(target_id)};
   tp::transport t{n, tp::transport_options{.max_frame = 1 << 20, .secret = secret}};
   port_id any, typed;
   bool any_dead = false, typed_dead = false;
@@ -161,17 +119,10 @@ struct target {
   port_id master, member;
   std::shared_ptr<bool> services_dead;
   std::deque<port_id> spawned;  // the newest spawned_kept ports the peer's spawns made
+  hostile_peer peer{n, t, secret, peer_id};
 
-  // The peer's end.
-  std::shared_ptr<fuzz_channel> ch;
-  std::optional<d::handshake> hs;
-  std::unique_ptr<d::record_sealer> sealer;
-  bytes plain;  // frames not sealed yet
-  bool linked = false;
-
-  // Counters.
-  std::size_t inputs = 0, reconnects = 0, failed_handshakes = 0, held = 0, link_ends = 0,
-              remakes = 0;
+  // Counters (the peer counts its reconnects, failed handshakes and held inputs).
+  std::size_t inputs = 0, link_ends = 0, remakes = 0;
   std::size_t rss_first = 0, rss_peak = 0, heap_first = 0, heap_peak = 0;
 
   target() {
@@ -231,93 +182,6 @@ struct target {
     std::size_t i = pick % (nfixed + spawned.size());
     return i < nfixed ? fixed[i] : spawned[i - nfixed];
   }
-
-  /// The peer connects: the real handshake, with the secret. True when the link is up.
-  bool connect() {
-    if (ch) {
-      ch->handler->on_closed("the peer reconnects");
-      ch->handler.reset();  // the connection holds the channel: no cycle left behind
-      ch.reset();
-      n.run_until_idle();
-      ++reconnects;
-    }
-    linked = false;
-    sealer.reset();
-    plain.clear();
-    ch = std::make_shared<fuzz_channel>();
-    bool encrypt = reconnects % 2 == 1;  // both record modes, on alternate links
-    hs.emplace(secret, true, encrypt);
-    ch->handler = t.attach(ch);  // the target accepts: it says hello first
-    n.run_until_idle();
-    auto frame = [&](std::size_t& at, d::frame_kind want) -> std::optional<bytes> {
-      const bytes& out = ch->handshake_out;
-      if (out.size() - at < d::frame_header) return std::nullopt;
-      std::uint32_t length = d::frame_length(out.data() + at);
-      if (length == 0 || out.size() - at - 4 < length) return std::nullopt;
-      auto kind = static_cast<d::frame_kind>(std::to_integer<std::uint8_t>(out[at + 4]));
-      bytes body(out.begin() + static_cast<std::ptrdiff_t>(at + d::frame_header),
-                 out.begin() + static_cast<std::ptrdiff_t>(at + 4 + length));
-      at += 4 + length;
-      if (kind != want) return std::nullopt;
-      return body;
-    };
-    std::size_t at = 0;
-    auto their_hello = frame(at, d::frame_kind::hello);
-    if (!their_hello) return fail_handshake();
-    bytes out = hs->hello_frame(peer_id, 0x5eed, {});
-    try {
-      (void)hs->take_hello(*their_hello, peer_id);
-    } catch (const std::exception&) {
-      return fail_handshake();
-    }
-    if (!hs->dialer()) return fail_handshake();
-    auto proof = hs->proof_frame();
-    out.insert(out.end(), proof.begin(), proof.end());
-    ch->feed(out);
-    n.run_until_idle();
-    auto verdict = frame(at, d::frame_kind::auth);
-    if (!verdict || ch->closed) return fail_handshake();
-    wire::reader r{*verdict};
-    std::string error;
-    d::peer_verdict v = hs->check_verdict(r, error);
-    if (!error.empty() || v.what != d::verdict::accept) return fail_handshake();
-    auto keys = hs->keys();
-    if (!keys || !ch->opener) return fail_handshake();
-    sealer = std::make_unique<d::record_sealer>(keys->send, keys->encrypt);
-    linked = true;
-    return true;
-  }
-  bool fail_handshake() {
-    ++failed_handshakes;
-    if (failed_handshakes > 1000 && failed_handshakes > 10 * (reconnects + 1)) {
-      std::fprintf(stderr, "peer_fuzz: the handshake keeps failing (%zu times)\n",
-                   failed_handshakes);
-      std::abort();
-    }
-    return false;
-  }
-
-  /// Seals what is pending into records and feeds them (as TCP would, unless the target
-  /// holds its link: then the peer's bytes wait, and this input's rest is given up).
-  bool flush() {
-    if (!linked || ch->closed) return false;
-    if (plain.empty()) return true;
-    if (ch->handler->backlogged()) {
-      n.run_until_idle();
-      if (ch->handler->backlogged()) {
-        ++held;
-        plain.clear();
-        return false;
-      }
-    }
-    bytes records;
-    sealer->seal(plain, records);
-    plain.clear();
-    ch->feed(records);
-    return !ch->closed;
-  }
-
-  void run_until_idle() { n.run_until_idle(); }
 };
 
 target& the_target() {
@@ -350,7 +214,7 @@ void report() {
                "%zu inputs held back, %zu ports alive, services made again %zu times, rss %zu MiB "
                "(first %zu, peak %zu), "
                "heap %zu MiB (first %zu, peak %zu)\n",
-               t.inputs, t.reconnects, t.link_ends, t.failed_handshakes, t.held,
+               t.inputs, t.peer.reconnects, t.link_ends, t.peer.failed_handshakes, t.peer.held,
                t.n.stats().ports_alive, t.remakes, resident_bytes() >> 20, t.rss_first >> 20,
                t.rss_peak >> 20, heap_bytes() >> 20, t.heap_first >> 20, t.heap_peak >> 20);
 }
@@ -441,15 +305,6 @@ bytes target_greeting() {
   return out;
 }
 
-struct capture_channel : tp::channel {
-  bytes written;
-  bool write(std::span<const std::byte> b) override {
-    written.insert(written.end(), b.begin(), b.end());
-    return true;
-  }
-  void close(const std::string&) override {}
-};
-
 /// Turns a recorded frame stream into operations: frames about one of the target's ports
 /// become addressed ones; hello and auth (the recording's handshake) are left out.
 void convert(const bytes& stream, ops& o, std::uint8_t last_flags) {
@@ -494,9 +349,9 @@ void convert(const bytes& stream, ops& o, std::uint8_t last_flags) {
 void write_seeds(const std::string& dir) {
   target& t = the_target();
   auto record = [&](const std::string& name, auto&& traffic) {
-    node peer{target_options(peer_id)};
+    node peer{stepped(peer_id)};
     tp::transport tr{peer};
-    auto ch = std::make_shared<capture_channel>();
+    auto ch = std::make_shared<sink_channel>();
     auto h = tr.attach(ch, target_id);
     h->on_bytes(target_greeting());
     peer.run_until_idle();
@@ -649,10 +504,7 @@ void write_seeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("COPORT_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
+  write_seeds_if_asked(write_seeds);
   the_target();
   std::atexit(report);
   return 0;
@@ -661,11 +513,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   target& t = the_target();
   if (t.inputs++ % rss_every == 0) check_memory();
-  if (t.linked && t.ch->closed) ++t.link_ends;
-  if (!t.linked || t.ch->closed) {
+  if (t.peer.linked && t.peer.ch->closed) ++t.link_ends;
+  if (!t.peer.linked || t.peer.ch->closed) {
     t.make_ports();
     t.make_services();
-    if (!t.connect()) return 0;
+    if (!t.peer.connect()) return 0;
   }
   t.make_ports();
   t.make_services();
@@ -681,58 +533,58 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     i += n;
     return s;
   };
-  while (i < size && !t.ch->closed) {
+  while (i < size && !t.peer.ch->closed) {
     std::uint8_t op = data[i++];
     std::uint8_t k = op & 0x0f;
     if (k == 0) {
       switch (op >> 4) {
         case 0: {  // raw plaintext
           auto s = span_of(u16());
-          t.plain.insert(t.plain.end(), s.begin(), s.end());
+          t.peer.plain.insert(t.peer.plain.end(), s.begin(), s.end());
           break;
         }
         case 1: {  // time moves on
           std::uint8_t tenths = i < size ? data[i++] : 0;
-          if (!t.flush()) break;
+          if (!t.peer.flush()) break;
           t.n.advance(std::chrono::milliseconds{100} * tenths);
-          t.run_until_idle();
+          t.n.run_until_idle();
           break;
         }
         case 2:
-          t.flush();
+          t.peer.flush();
           break;
         case 3: {  // raw bytes into the record stream
-          if (!t.flush()) break;
+          if (!t.peer.flush()) break;
           auto s = span_of(u16());
           bytes raw(s.begin(), s.end());
-          t.ch->feed(raw);
+          t.peer.ch->feed(raw);
           break;
         }
         default:
-          if (t.flush()) t.run_until_idle();
+          if (t.peer.flush()) t.n.run_until_idle();
           break;
       }
       continue;
     }
-    std::size_t start = d::begin_frame(t.plain, static_cast<d::frame_kind>(k));
+    std::size_t start = d::begin_frame(t.peer.plain, static_cast<d::frame_kind>(k));
     if (op & 0x10) {
       std::uint8_t pick = i < size ? data[i++] : 0;
       port_id to = t.address(pick);
-      wire::writer w{t.plain};
+      wire::writer w{t.peer.plain};
       w.varint(to.local());
       w.varint(to.incarnation());
     }
     auto body = span_of(u16());
-    t.plain.insert(t.plain.end(), body.begin(), body.end());
-    d::end_frame(t.plain, start);
+    t.peer.plain.insert(t.peer.plain.end(), body.begin(), body.end());
+    d::end_frame(t.peer.plain, start);
     if (op & 0x60) {
-      if (!t.flush()) continue;
-      if (op & 0x40) t.run_until_idle();
-    } else if (t.plain.size() >= d::max_record) {
-      t.flush();
+      if (!t.peer.flush()) continue;
+      if (op & 0x40) t.n.run_until_idle();
+    } else if (t.peer.plain.size() >= d::max_record) {
+      t.peer.flush();
     }
   }
-  t.flush();
-  t.run_until_idle();
+  t.peer.flush();
+  t.n.run_until_idle();
   return 0;
 }
