@@ -1,19 +1,19 @@
 // A group's master and standby roles (one class: a standby is a master in waiting).
 //
 // The master numbers every request (a message, a join, a leave) as the next item of the
-// group's stream, keeps it in its history, copies it to every living standby, and releases
-// it to the groups agents of the nodes with members once every living standby acknowledged
-// it. So a standby holds every item any member may have received: when the master's node
-// dies, the first living standby (each watches the master and the standbys before it) takes
-// over with the next epoch, brings every member node's agent up to its last item (the
-// agents say where they are), and goes on numbering. Agents drop items of older epochs:
-// the old master is fenced there, and dies when it meets the new one in the registry.
+// group's stream, keeps it in its history (history.hpp), copies it to every living standby,
+// and releases it to the groups agents of the nodes with members once every living standby
+// acknowledged it. So a standby holds every item any member may have received: when the
+// master's node dies, the first living standby (each watches the master and the standbys
+// before it) takes over with the next epoch, brings every member node's agent up to its last
+// item (the agents say where they are), and goes on numbering. Agents drop items of older
+// epochs: the old master is fenced there, and dies when it meets the new one in the registry.
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <limits>
 #include <optional>
 
+#include "history.hpp"
 #include "state.hpp"
 
 namespace coport::groups::detail {
@@ -25,13 +25,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
   enum class role { standby, master, fenced };
 
   group_master(std::shared_ptr<groups::state> st, std::string name, ordering order,
-               std::uint64_t history, std::uint64_t epoch)
+               std::uint64_t kept, std::uint64_t epoch)
       : st_{std::move(st)},
         n_{st_->owner},
         name_{std::move(name)},
         order_{order},
-        history_limit_{std::clamp<std::uint64_t>(history, 16, max_history)},
-        epoch_{epoch} {}
+        epoch_{epoch},
+        history_{kept} {}
 
   /// Runs when the port dies (the port holds the object): the node's role entry goes too.
   ~group_master() {
@@ -192,13 +192,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
          std::exchange(refused_, 0));
   }
 
-  struct entry {
-    item it;  ///< a join holds no member list (see members_at)
-    std::shared_ptr<const std::vector<std::string>> nodes;  ///< the agents it goes to
-    std::size_t weight = 0;                                 ///< item_weight(it)
-    std::size_t at = 0;  ///< a leave: where the member was in the list (to undo it)
-  };
-  static constexpr std::size_t no_position = std::numeric_limits<std::size_t>::max();
+  using entry = history::entry;
   struct standby {
     port_id port;
     std::uint64_t acked = 0;
@@ -303,8 +297,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   /// Applies a join or leave to the member list (both roles); for a leave, returns where
-  /// the member was in it (no_position: it was no member). The item gets no member list: with one
-  /// per join, joins waiting for acks (or kept in the history) would hold members^2/2 port IDs.
+  /// the member was in it (history::no_position: it was no member). The item gets no member
+  /// list: with one per join, joins waiting for acks (or kept in the history) would hold
+  /// members^2/2 port IDs.
   std::size_t apply_membership(item& it) {
     std::size_t at = 0;
     it.members = {};
@@ -313,7 +308,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       ++per_node_[std::string{it.port.node()}];
     } else if (it.kind == item_kind::leave) {
       auto pos = std::find(members_.begin(), members_.end(), it.port);
-      if (pos == members_.end()) return no_position;
+      if (pos == members_.end()) return history::no_position;
       at = static_cast<std::size_t>(pos - members_.begin());
       members_.erase(pos);
       auto c = per_node_.find(std::string{it.port.node()});
@@ -347,12 +342,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
     const std::size_t at = apply_membership(it);
     // A leave goes to the nodes that had members (the leaving member's too).
     auto targets = it.kind == item_kind::leave ? before : nodes_;
-    history_.push_back(entry{std::move(it), std::move(targets), weight, at});
-    history_bytes_ += weight;
+    const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
     pending_bytes_ += weight;
-    for (auto& s : standbys_) n_.snd(s.port, replicate_tag, epoch_, history_.back().it);
+    for (auto& s : standbys_) n_.snd(s.port, replicate_tag, epoch_, e.it);
     release();
-    trim();
+    history_.trim(released_);
     return true;
   }
 
@@ -363,58 +357,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
     std::optional<std::vector<port_id>> view;
     while (released_ < upto) {
       ++released_;
-      const entry* e = find(released_);
+      const entry* e = history_.find(released_);
       if (!e) continue;
       pending_bytes_ -= std::min(pending_bytes_, e->weight);
-      deliver(*e, step_view(view, *e));
+      deliver(*e, history_.step_view(view, *e, members_));
     }
-  }
-
-  /// Walks the members along a run of history entries, in order: `view` is the members
-  /// after the previous entry (none until the run's first join); returns them after `e`
-  /// when `e` is a join (what its item tells the agents), else null.
-  const std::vector<port_id>* step_view(std::optional<std::vector<port_id>>& view,
-                                        const entry& e) const {
-    if (view) {
-      redo(*view, e);
-    } else if (e.it.kind == item_kind::join) {
-      view = members_at(e.it.seq);
-    }
-    return view && e.it.kind == item_kind::join ? &*view : nullptr;
-  }
-
-  static void redo(std::vector<port_id>& m, const entry& e) {
-    if (e.it.kind == item_kind::join) {
-      m.push_back(e.it.port);
-    } else if (e.it.kind == item_kind::leave) {
-      if (auto pos = std::find(m.begin(), m.end(), e.it.port); pos != m.end()) m.erase(pos);
-    }
-  }
-  static void undo(std::vector<port_id>& m, const entry& e) {
-    if (e.it.kind == item_kind::join) {
-      // Every later change is undone already: the member is the last one.
-      if (!m.empty() && m.back() == e.it.port) {
-        m.pop_back();
-      } else if (auto pos = std::find(m.begin(), m.end(), e.it.port); pos != m.end()) {
-        m.erase(pos);
-      }
-    } else if (e.it.kind == item_kind::leave && e.at != no_position) {
-      m.insert(m.begin() + static_cast<std::ptrdiff_t>(std::min(e.at, m.size())), e.it.port);
-    }
-  }
-
-  void trim() {
-    while (!history_.empty() && history_.front().it.seq <= released_ &&
-           (history_.size() > history_limit_ || history_bytes_ > max_history_bytes)) {
-      history_bytes_ -= std::min(history_bytes_, history_.front().weight);
-      history_.pop_front();
-    }
-  }
-
-  const entry* find(std::uint64_t seq) const {
-    if (history_.empty() || seq < history_.front().it.seq) return nullptr;
-    std::uint64_t i = seq - history_.front().it.seq;
-    return i < history_.size() ? &history_[i] : nullptr;
   }
 
   /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
@@ -442,12 +389,12 @@ class group_master : public std::enable_shared_from_this<group_master> {
     if (last == std::numeric_limits<std::uint64_t>::max()) return;
     std::optional<std::vector<port_id>> view;
     for (std::uint64_t s = last + 1; s <= released_; ++s) {
-      const entry* e = find(s);
+      const entry* e = history_.find(s);
       if (!e) {
         n_.snd(agent, lost_tag, name_, epoch_, s);
         return;
       }
-      if (const auto* members = step_view(view, *e)) {
+      if (const auto* members = history_.step_view(view, *e, members_)) {
         item it = e->it;
         it.members = *members;
         deliver_to(agent, it);
@@ -468,14 +415,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
         // what it misses (what it has twice it ignores).
         s.fresh = false;
         for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
-          if (const entry* e = find(q)) n_.snd(s.port, replicate_tag, epoch_, e->it);
+          if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_tag, epoch_, e->it);
         }
       }
       s.acked = std::max(s.acked, seq);
       held_back_ = false;  // a standby again
     }
     release();
-    trim();
+    history_.trim(released_);
   }
 
   /// Standbys on the group's other home nodes: now on those that are up, later on each one
@@ -502,24 +449,15 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (s.port.node() == id) return;
     }
     port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
-                         std::uint64_t{history_limit_}, epoch_, homes_);
+                         history_.limit(), epoch_, homes_);
     // It starts from the state as released (the members then), then gets every item not
     // released yet, and what is ordered later, as any standby does.
-    n_.snd(p, snapshot_tag, epoch_, released_, members_at(released_));
+    n_.snd(p, snapshot_tag, epoch_, released_, history_.members_at(members_, released_));
     for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
-      if (const entry* e = find(q)) n_.snd(p, replicate_tag, epoch_, e->it);
+      if (const entry* e = history_.find(q)) n_.snd(p, replicate_tag, epoch_, e->it);
     }
     add_standby(p, 0);
     announce_standbys();
-  }
-
-  /// The members as they were after item `seq` (the items after it undone, newest first).
-  std::vector<port_id> members_at(std::uint64_t seq) const {
-    std::vector<port_id> m = members_;
-    for (auto it = history_.rbegin(); it != history_.rend() && it->it.seq > seq; ++it) {
-      undo(m, *it);
-    }
-    return m;
   }
 
   void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
@@ -592,12 +530,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
     const std::size_t at = apply_membership(it);
     std::uint64_t seq = it.seq;
     const std::size_t weight = item_weight(it);
-    history_bytes_ += weight;
     // A leave goes to the nodes that had members, as the master sends it.
     auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
-    history_.push_back(entry{std::move(it), std::move(targets), weight, at});
+    history_.push(entry{std::move(it), std::move(targets), weight, at});
     released_ = seq;  // (a standby's trim bound)
-    trim();
+    history_.trim(released_);
     n_.snd(master_, ack_tag, epoch_, seq, self_);
   }
 
@@ -617,7 +554,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
           held_back_ = true;
         }
         release();
-        trim();
+        history_.trim(released_);
       }
       return;
     }
@@ -674,7 +611,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
     next_seq_ = last + 1;
     released_ = last;
     history_.clear();
-    history_bytes_ = 0;
     members_ = members;
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
@@ -694,11 +630,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     epoch_ = epoch;
     master_ = master;
     // Items past the new master's last were never released: undo them.
-    while (!history_.empty() && history_.back().it.seq > last) {
-      undo(members_, history_.back());
-      history_bytes_ -= std::min(history_bytes_, history_.back().weight);
-      history_.pop_back();
-    }
+    history_.drop_after(last, members_);
     next_seq_ = std::min(next_seq_, last + 1);
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
@@ -711,13 +643,12 @@ class group_master : public std::enable_shared_from_this<group_master> {
   node& n_;
   std::string name_;
   ordering order_;
-  std::uint64_t history_limit_;
   role role_ = role::master;
   port_id self_;
   std::uint64_t epoch_;
-  std::uint64_t next_seq_ = 1;  ///< the next item's number
-  std::uint64_t released_ = 0;  ///< items up to this one went to the agents
-  std::deque<entry> history_;
+  std::uint64_t next_seq_ = 1;    ///< the next item's number
+  std::uint64_t released_ = 0;    ///< items up to this one went to the agents
+  history history_;               ///< what it holds of the stream (history.hpp)
   std::vector<port_id> members_;  ///< in join order
   std::map<port_id, monitor> member_mons_;
   std::map<std::string, std::size_t> per_node_;
@@ -729,7 +660,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
   std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
   std::size_t ahead_bytes_ = 0;          ///< their item_weight
-  std::size_t history_bytes_ = 0;        ///< the item_weight of what history_ holds
   std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
   bool held_back_ = false;  ///< a master that lost its last standby to a node going down
