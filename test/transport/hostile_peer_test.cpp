@@ -69,15 +69,7 @@ struct tcp_node {
 /// Frames as a peer writes them (the handshake tests' builder; spawns here are watched).
 using frames = coport::test::hs::frames;
 
-bool write_all(int fd, std::span<const std::byte> b) {
-  while (!b.empty()) {
-    ssize_t n = ::send(fd, b.data(), b.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    b = b.subspan(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+using coport::test::hs::write_all;
 
 /// Takes the first whole frame out of `pending` (frames of any size up to `max`).
 std::optional<std::pair<frame_kind, bytes>> take_frame(bytes& pending, std::size_t max) {
@@ -171,19 +163,9 @@ class raw_peer {
   std::atomic<bool> closed{false};         ///< the node ended the connection
 
  private:
+  /// One handshake frame from the node (the handshake fixtures' reader, 5 s at most).
   std::optional<std::pair<frame_kind, bytes>> read_frame() {
-    auto deadline = clock_type::now() + 5s;
-    std::byte buf[4096];
-    for (;;) {
-      if (auto f = take_frame(pending_, tp::detail::max_handshake_frame)) return f;
-      if (clock_type::now() > deadline) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 10) <= 0) continue;
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      pending_.insert(pending_.end(), buf, buf + n);
-    }
+    return coport::test::hs::read_frame(fd_, pending_);
   }
 
   void loop(bool reads) {
