@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "coport/detail/interner.hpp"
 #include "log.hpp"
 #include "node_core.hpp"
@@ -221,23 +225,66 @@ void node::remote_node_lost(std::string_view node_id, const reason& why) {
   core_->node_down(node_id, why);
 }
 
+namespace {
+
+/// One mon_nodes subscription: its callback, run by the jobs each event posts, and whether
+/// it was cancelled. A job runs the callback under `mutex` unless cancelled; cancel takes
+/// the mutex, so once it returns no call runs or will run (a callback that cancels its own
+/// guard is not waited for: it is the one running).
+struct node_watch {
+  explicit node_watch(detail::unique_function<void(const std::string&, bool, const reason&)> f)
+      : callback{std::move(f)} {}
+
+  std::mutex mutex;
+  bool cancelled = false;                  // under mutex
+  std::atomic<std::thread::id> running{};  // the thread inside the callback, if any
+  detail::unique_function<void(const std::string&, bool, const reason&)> callback;
+
+  void run(const std::string& id, bool up, const reason& why) {
+    std::lock_guard lock{mutex};
+    if (cancelled) return;
+    running.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    try {
+      callback(id, up, why);
+    } catch (...) {
+      running.store({}, std::memory_order_relaxed);
+      throw;
+    }
+    running.store({}, std::memory_order_relaxed);
+  }
+
+  void cancel() noexcept {
+    if (running.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      cancelled = true;  // from inside the callback: this thread holds the mutex
+      return;
+    }
+    decltype(callback) gone;  // destroyed outside the lock
+    std::lock_guard lock{mutex};
+    cancelled = true;
+    gone = std::move(callback);
+  }
+};
+
+}  // namespace
+
 subscription node::add_node_monitor(
     detail::unique_function<void(const std::string&, bool, const reason&)> callback) {
-  // Shared: each event posts a job that calls it, in the current port's context if made there.
-  auto shared = std::make_shared<decltype(callback)>(std::move(callback));
+  // Each event posts a job that runs it, in the current port's context if made there.
+  auto watch = std::make_shared<node_watch>(std::move(callback));
   detail::node_core::node_callback cb;
   if (port_id here = current_port()) {
-    cb = [this, here, shared](const std::string& id, bool up, const reason& why) {
-      peval(here, [shared, id, up, why] { (*shared)(id, up, why); });
+    cb = [this, here, watch](const std::string& id, bool up, const reason& why) {
+      peval(here, [watch, id, up, why] { watch->run(id, up, why); });
     };
   } else {
-    cb = [core = core_.get(), shared](const std::string& id, bool up, const reason& why) {
-      core->post_guarded("a node monitor", [shared, id, up, why] { (*shared)(id, up, why); });
+    cb = [core = core_.get(), watch](const std::string& id, bool up, const reason& why) {
+      core->post_guarded("a node monitor", [watch, id, up, why] { watch->run(id, up, why); });
     };
   }
   std::uint64_t key = core_->add_node_monitor(std::move(cb));
-  return subscription{[weak = std::weak_ptr<detail::node_core>(core_), key] {
+  return subscription{[weak = std::weak_ptr<detail::node_core>(core_), key, watch] {
     if (auto core = weak.lock()) core->remove_node_monitor(key);
+    watch->cancel();
   }};
 }
 
