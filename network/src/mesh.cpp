@@ -285,7 +285,7 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
 }
 
 mesh::~mesh() {
-  state_->owner.kil(state_->self_port);
+  detail::close_service(state_->owner, state_);
 }
 
 std::vector<seed_status> mesh::seeds() const {

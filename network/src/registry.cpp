@@ -160,37 +160,47 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         given.emplace(names[i], ports[i]);
       }
     }
-    std::lock_guard lock{mutex};
-    if (kind == "add" || kind == "remove") {
-      for (const auto& [name, port] : given) change(from, name, port, kind == "add");
-    } else if (kind == "snapshot") {
-      std::set<std::pair<std::string, port_id>> before;
-      if (auto it = by_owner.find(from); it != by_owner.end()) before = it->second;
-      for (const auto& e : before) {
-        if (!given.count(e)) change(from, e.first, e.second, false);
-      }
-      for (const auto& e : given) {
-        if (!before.count(e)) change(from, e.first, e.second, true);
+    {
+      std::lock_guard lock{mutex};
+      if (kind == "add" || kind == "remove") {
+        for (const auto& [name, port] : given) change(from, name, port, kind == "add");
+      } else if (kind == "snapshot" || kind == "sync") {
+        std::set<std::pair<std::string, port_id>> before;
+        if (auto it = by_owner.find(from); it != by_owner.end()) before = it->second;
+        for (const auto& e : before) {
+          if (!given.count(e)) change(from, e.first, e.second, false);
+        }
+        for (const auto& e : given) {
+          if (!before.count(e)) change(from, e.first, e.second, true);
+        }
       }
     }
+    // A registry made on a node that was linked already asks for the entries it missed.
+    if (kind == "sync") send_snapshot(from, "snapshot");
+  }
+
+  /// Sends this node's own entries to node `id`: "snapshot" (as its link came up) or "sync"
+  /// (the same, and asks for the receiver's: this replica is new on an established link).
+  void send_snapshot(const std::string& id, const char* kind) {
+    std::vector<std::string> names;
+    std::vector<port_id> ports;
+    {
+      std::lock_guard lock{mutex};
+      if (auto it = by_owner.find(own_id); it != by_owner.end()) {
+        for (const auto& [name, port] : it->second) {
+          names.push_back(name);
+          ports.push_back(port);
+        }
+      }
+    }
+    owner.snd(port_id{id, 0}, registry_tag, std::string{kind}, own_id, std::move(names),
+              std::move(ports));
   }
 
   void node_event(const std::string& id, bool is_up) {
     if (is_up) {
       up.insert(id);
-      std::vector<std::string> names;
-      std::vector<port_id> ports;
-      {
-        std::lock_guard lock{mutex};
-        if (auto it = by_owner.find(own_id); it != by_owner.end()) {
-          for (const auto& [name, port] : it->second) {
-            names.push_back(name);
-            ports.push_back(port);
-          }
-        }
-      }
-      owner.snd(port_id{id, 0}, registry_tag, std::string{"snapshot"}, own_id, std::move(names),
-                std::move(ports));
+      send_snapshot(id, "snapshot");
       return;
     }
     up.erase(id);
@@ -242,8 +252,9 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         [weak = weak_from_this()](const std::string& id, bool is_up, const reason&) {
           if (auto self = weak.lock()) self->node_event(id, is_up);
         });
+    // Nodes linked before this registry was made sent their snapshots to no one: ask them.
     for (const auto& id : owner.up_nodes()) {
-      if (!up.count(id)) node_event(id, true);
+      if (up.insert(id).second) send_snapshot(id, "sync");
     }
   }
 };
@@ -253,7 +264,7 @@ registry::registry(node& n) : state_{std::make_shared<state>(n)} {
 }
 
 registry::~registry() {
-  state_->owner.kil(state_->self_port);
+  detail::close_service(state_->owner, state_);
 }
 
 subscription registry::reg(std::string name, const port_id& port) {

@@ -161,6 +161,47 @@ TEST_SUITE("network.registry") {
     for (auto& ports : n.everywhere("svc")) CHECK(ports == sorted({a, a2}));
   }
 
+  TEST_CASE("a registry made on a node already linked to others gets their existing entries") {
+    cluster c{{"late-a", "late-b", "late-c"}};
+    registry ra{c[0]};
+    auto a = c[0].port([](message&) {});
+    auto ga = ra.reg("svc", a);
+    c.run();
+    // b's registry comes after the links and after a's entry.
+    auto rb = std::make_unique<registry>(c[1]);
+    c.run();
+    CHECK(rb->get("svc") == std::vector<port_id>{a});
+    // Its own entries, made at once, reach a, and c's registry, made later still, gets both.
+    auto b = c[1].port([](message&) {});
+    auto gb = rb->reg("svc", b);
+    auto rc = std::make_unique<registry>(c[2]);
+    c.run();
+    CHECK(ra.get("svc") == sorted({a, b}));
+    CHECK(rc->get("svc") == sorted({a, b}));
+    gb.cancel();
+    rb.reset();
+    rc.reset();
+    c.run();
+  }
+
+  TEST_CASE("a registry destroyed right after it was made can be replaced at once") {
+    cluster c{{"again-a", "again-b"}};
+    registry rb{c[1]};
+    for (int i = 0; i < 3; ++i) {
+      auto r = std::make_unique<registry>(c[0]);  // its start has not run yet
+      r.reset();
+      CHECK_NOTHROW(r = std::make_unique<registry>(c[0]));
+      c.run();
+      auto p = c[0].port([](message&) {});
+      auto g = r->reg("svc", p);
+      c.run();
+      CHECK(rb.get("svc") == std::vector<port_id>{p});
+      g.cancel();
+      r.reset();
+      c.run();
+    }
+  }
+
   TEST_CASE("only a node's own ports can be registered there, under a name") {
     named_cluster n{{"own-a", "own-b"}};
     auto remote = n.c[1].port([](message&) {});

@@ -7,8 +7,9 @@
 /// keeps a replica of the whole registry, so `get` answers at once, without a round trip.
 /// Consistency: each node owns the entries of its own ports and sends their changes to
 /// every linked node in the order it made them (per-owner ordered updates); when a link
-/// comes up, each side sends the other a snapshot of its own entries; a node declared down
-/// loses its entries everywhere. Replicas are therefore eventually consistent across
+/// comes up, each side sends the other a snapshot of its own entries (a registry made on a
+/// node that is linked already sends its own and asks each linked node for theirs); a node
+/// declared down loses its entries everywhere. Replicas are therefore eventually consistent across
 /// owners: once links are stable, every node's `get` gives the same set; between two
 /// owners' changes no order is promised. After a partition heals, the snapshots exchanged
 /// on the new links make every replica converge again.
@@ -18,7 +19,8 @@
 /// The registry is a service port on the node (tag `coport.registry` of the node port); it
 /// uses the runtime's public API and node events only.
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it; every node
-/// of the network runs one.
+/// of the network runs one. Destroying it frees its service tag at once (another registry
+/// may be made on the node right away).
 
 #include <functional>
 #include <memory>
