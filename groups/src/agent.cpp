@@ -260,7 +260,8 @@ void agent::apply(const std::string& name, group& g, item& it) {
   g.last = it.seq;
   switch (it.kind) {
     case item_kind::message:
-      if (g.order == ordering::total) hand_out(name, g, it.port, it.flag, it.payload);
+      // (In a causal group, what the master orders is a send from a node without members.)
+      hand_out(name, g, it.port, it.flag, it.payload);
       return;
     case item_kind::join: {
       g.view = std::move(it.members);
@@ -285,7 +286,11 @@ void agent::apply(const std::string& name, group& g, item& it) {
       }
       auto l = std::find_if(g.locals.begin(), g.locals.end(),
                             [&](const local& x) { return x.port == it.port; });
-      if (l != g.locals.end()) g.locals.erase(l);
+      if (l != g.locals.end()) {
+        g.locals.erase(l);
+        std::lock_guard lock{st_->mutex};
+        st_->forget_joined(name, it.port);
+      }
       g.view_id = it.seq;
       if (g.locals.empty()) {
         groups_.erase(name);
@@ -394,8 +399,9 @@ void agent::forget(const std::string& name, const reason& why) {
     n_.snd(l.port, member_left_tag(), name, l.port, why);
     n_.snd(pos->second.master, leave_tag, l.port);
   }
-  groups_.erase(pos);
   std::lock_guard lock{st_->mutex};
+  for (const auto& l : pos->second.locals) st_->forget_joined(name, l.port);
+  groups_.erase(pos);
   st_->causal.erase(name);
   st_->causal_count = st_->causal.size();
 }

@@ -171,18 +171,29 @@ errc groups::join(std::string_view name, const port_id& member,
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
-  state_->owner.cal(m, detail::join_tag, member, options.notify, [done = std::move(done)](reply r) {
-    if (!done) return;
-    join_result result;
-    if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
-      result.error = errc::no_such_group;  // the master died first
-    } else {
-      auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
-      result.error = static_cast<errc>(e);
-      result.old_members = std::move(old);
-    }
-    done(std::move(result));
-  });
+  {
+    std::lock_guard lock{state_->mutex};
+    state_->joined[std::string{name}].insert(member);
+  }
+  std::weak_ptr<state> weak = state_;
+  state_->owner.cal(m, detail::join_tag, member, options.notify,
+                    [weak, group = std::string{name}, member, done = std::move(done)](reply r) {
+                      join_result result;
+                      if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
+                        result.error = errc::no_such_group;  // the master died first
+                      } else {
+                        auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
+                        result.error = static_cast<errc>(e);
+                        result.old_members = std::move(old);
+                      }
+                      if (result.error != errc::ok && result.error != errc::already_member) {
+                        if (auto s = weak.lock()) {
+                          std::lock_guard lock{s->mutex};
+                          s->forget_joined(group, member);
+                        }
+                      }
+                      if (done) done(std::move(result));
+                    });
   return errc::ok;
 }
 
@@ -190,6 +201,12 @@ errc groups::leave(std::string_view name, const port_id& member) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
+  {
+    std::lock_guard lock{state_->mutex};
+    auto it = state_->joined.find(name);
+    if (it == state_->joined.end() || !it->second.count(member)) return errc::not_a_member;
+    state_->forget_joined(name, member);
+  }
   state_->owner.snd(m, detail::leave_tag, member);
   return errc::ok;
 }

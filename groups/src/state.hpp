@@ -2,8 +2,9 @@
 /// \file
 /// groups::state — what a node's groups share: the node, the registry, the agent, and the
 /// table of the group roles (master or standby) this node holds.
-/// Threading: `roles` and `causal` under `mutex`; the agent and each role run in their own
-/// ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr until they die.
+/// Threading: `roles`, `causal`, `joined` and `created` under `mutex`; the agent and each
+/// role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr
+/// until they die.
 
 #include <fmt/format.h>
 
@@ -43,6 +44,16 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
   std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
+  /// Local ports that asked to join each group and have not left it (what `leave` checks):
+  /// from `join` until `leave`, a refused join, or the agent applying their leave.
+  std::map<std::string, std::set<port_id>, std::less<>> joined;
+  /// Forgets that `member` joined `group` (under mutex).
+  void forget_joined(std::string_view group, const port_id& member) {
+    auto it = joined.find(group);
+    if (it == joined.end()) return;
+    it->second.erase(member);
+    if (it->second.empty()) joined.erase(it);
+  }
   /// Masters this node created on other nodes, until the registry brings their entries
   /// (such a master registers itself when its init runs there).
   std::map<std::string, port_id, std::less<>> created;

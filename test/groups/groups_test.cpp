@@ -467,6 +467,55 @@ TEST_SUITE("groups.groups") {
     CHECK(rb.seen == std::vector<std::string>{"a:1", "a:2"});
   }
 
+  TEST_CASE("leave of a port that is no member is not_a_member: never joined, left, or dead") {
+    group_cluster gc{{"nm-a", "nm-b"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::not_a_member);
+    join(gc, 1, "g", b);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::ok);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::not_a_member);
+    gc.c.run();
+    // A join asked for counts at once: its leave is ordered after it.
+    REQUIRE(gc.g[1]->join("g", b) == pg::errc::ok);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::ok);
+    gc.c.run();
+    std::optional<std::vector<port_id>> members;
+    REQUIRE(gc.g[1]->members("g", [&](std::vector<port_id> m) { members = std::move(m); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    CHECK(members == std::vector<port_id>{});
+    // A member that died left by itself.
+    join(gc, 1, "g", b);
+    gc.c[1].kil(b, "crashed");
+    gc.c.run();
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::not_a_member);
+    // A join the master refused (the group ended first) is no membership either.
+    recorder rc;
+    port_id c = member(gc.c[1], rc);
+    gc.c[0].kil(gc.g[0]->master("g"), "normal");
+    REQUIRE(gc.g[1]->join("g", c) == pg::errc::ok);
+    gc.c.run();
+    CHECK(gc.g[1]->leave("g", c) != pg::errc::ok);
+  }
+
+  TEST_CASE("a send to a causal group from a node without members reaches every member") {
+    group_cluster gc{{"cn-a", "cn-b", "cn-c"}};
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::causal, .standbys = {}}));
+    gc.c.run();
+    recorder ra, rb;
+    port_id a = member(gc.c[0], ra), b = member(gc.c[1], rb);
+    join(gc, 0, "g", a);
+    join(gc, 1, "g", b);
+    port_id outsider = gc.c[2].port();
+    gc.c[2].peval(outsider, [&] { CHECK(gc.g[2]->send("g", "c"s, 1) == pg::errc::ok); });
+    gc.c.run();
+    CHECK(ra.seen == std::vector<std::string>{"c:1"});
+    CHECK(rb.seen == std::vector<std::string>{"c:1"});
+  }
+
   TEST_CASE("a join or leave of another node's port is refused, the member stays") {
     group_cluster gc{{"jl-a", "jl-b", "jl-c"}};
     REQUIRE(gc.g[0]->create("g"));

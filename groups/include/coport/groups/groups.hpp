@@ -21,7 +21,8 @@
 ///   standby, which makes the survivors agree (each one's sequence is a prefix of another's,
 ///   equal after its flush) and bumps the epoch; the old master is fenced;
 /// - causal groups (`ordering::causal`): no master in the message path; a message sent after
-///   delivering m1 is delivered after m1 everywhere (ISIS CBCAST, vector stamps).
+///   delivering m1 is delivered after m1 everywhere (ISIS CBCAST, vector stamps). A send
+///   from a node where the group has no member goes through the master, like a total one.
 /// A member receives `pg_message, port_id from, std::string group, values...`; with
 /// `join_options::notify` also `pg_new_member, group, port` and `pg_member_left, group, port,
 /// reason`. `on_group(name, handler)` is a receive clause for coroutine actors.
@@ -76,7 +77,7 @@ enum class errc : std::uint8_t {
   no_such_group,    ///< no master is registered under the name (Erlang: badarg)
   already_created,  ///< create: a master exists under the name
   already_member,   ///< join: the port is a member (it stays a member once)
-  not_a_member,     ///< leave, or a send to a causal group from a port that is no member
+  not_a_member,     ///< leave of a port that did not join (or left, or died, or was refused)
   not_in_port,      ///< esend, or a causal send, outside any port's context
   bad_argument,     ///< an empty or too long name, a null port, or another node's port
 };
@@ -142,7 +143,9 @@ class groups {
   [[nodiscard]] errc join(std::string_view name, const port_id& member,
                           std::function<void(join_result)> done = {}, join_options options = {});
   /// Removes `member`, a port of this node (ordered like a message; a member that dies
-  /// leaves by itself). A port of another node is errc::bad_argument.
+  /// leaves by itself). A port of another node is errc::bad_argument; a port that did not
+  /// join the group here, or left it already, errc::not_a_member (a join asked for counts
+  /// at once: the leave is ordered after it).
   [[nodiscard]] errc leave(std::string_view name, const port_id& member);
 
   /// Every member receives `pg_message, from, name, values...` (from: the current port, or
