@@ -179,7 +179,6 @@ TEST_SUITE("groups.processes") {
     REQUIRE(eventually([&] { return c.master("g").find("gpart-b#") != std::string::npos; }, 10s));
     c.proc->expect("streamed g c", 30s);
     REQUIRE(std::system("iptables -D OUTPUT -m owner --uid-owner 60124 -j DROP") == 0);
-    auto healed = clock::now();
     // The heal: the old master meets the new one and is fenced: one master is left. (The
     // cut-off member stays a member when its node was back before the new master's monitor
     // on it gave up; else it is told it left. Either way, below, it agrees.)

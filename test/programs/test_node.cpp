@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
       auto up = n.up_nodes();
       std::sort(up.begin(), up.end());
       std::cout << "up " << up.size();
-      for (const auto& id : up) std::cout << " " << id;
+      for (const auto& u : up) std::cout << " " << u;
       std::cout << std::endl;
     } else {
       std::cout << "error unknown command" << std::endl;
