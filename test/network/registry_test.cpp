@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/cluster.hpp"
+#include "support/nodes.hpp"
 
 using namespace coport;
 using namespace coport::test;
@@ -200,6 +201,16 @@ TEST_SUITE("network.registry") {
       r.reset();
       c.run();
     }
+  }
+
+  TEST_CASE("on worker threads, a registry can be replaced right after each one is made") {
+    node n{threaded("again-threads")};
+    for (int i = 0; i < 200; ++i) {
+      auto r = std::make_unique<registry>(n);
+      r.reset();
+    }
+    CHECK_NOTHROW(registry{n});
+    n.shutdown();
   }
 
   TEST_CASE("only a node's own ports can be registered there, under a name") {
