@@ -3,10 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
-
 #include "coport/detail/interner.hpp"
 #include "log.hpp"
 #include "node_core.hpp"
@@ -216,76 +212,27 @@ bool node::remote_port_died(const port_id& port, const reason& why) {
 
 void node::remote_node_up(std::string_view node_id) {
   if (!valid_node_id(node_id)) return;
-  core_->node_up(node_id);
+  core_->events().up(node_id);
 }
 
 void node::remote_node_lost(std::string_view node_id, const reason& why) {
   if (!valid_node_id(node_id)) return;
   core_->remote().node_lost(detail::node_names().intern(node_id), why);
-  core_->node_down(node_id, why);
+  core_->events().down(node_id, why);
 }
-
-namespace {
-
-/// One mon_nodes subscription: its callback, run by the jobs each event posts, and whether
-/// it was cancelled. A job runs the callback under `mutex` unless cancelled; cancel takes
-/// the mutex, so once it returns no call runs or will run (a callback that cancels its own
-/// guard is not waited for: it is the one running).
-struct node_watch {
-  explicit node_watch(detail::unique_function<void(const std::string&, bool, const reason&)> f)
-      : callback{std::move(f)} {}
-
-  std::mutex mutex;
-  bool cancelled = false;                  // under mutex
-  std::atomic<std::thread::id> running{};  // the thread inside the callback, if any
-  detail::unique_function<void(const std::string&, bool, const reason&)> callback;
-
-  void run(const std::string& id, bool up, const reason& why) {
-    std::lock_guard lock{mutex};
-    if (cancelled) return;
-    running.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    try {
-      callback(id, up, why);
-    } catch (...) {
-      running.store({}, std::memory_order_relaxed);
-      throw;
-    }
-    running.store({}, std::memory_order_relaxed);
-  }
-
-  void cancel() noexcept {
-    if (running.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      cancelled = true;  // from inside the callback: this thread holds the mutex
-      return;
-    }
-    decltype(callback) gone;  // destroyed outside the lock
-    std::lock_guard lock{mutex};
-    cancelled = true;
-    gone = std::move(callback);
-  }
-};
-
-}  // namespace
 
 subscription node::add_node_monitor(
     detail::unique_function<void(const std::string&, bool, const reason&)> callback) {
   // Each event posts a job that runs it, in the current port's context if made there.
-  auto watch = std::make_shared<node_watch>(std::move(callback));
-  detail::node_core::node_callback cb;
+  detail::node_events::poster post;
   if (port_id here = current_port()) {
-    cb = [this, here, watch](const std::string& id, bool up, const reason& why) {
-      peval(here, [watch, id, up, why] { watch->run(id, up, why); });
-    };
+    post = [this, here](detail::unique_function<void()> job) { peval(here, std::move(job)); };
   } else {
-    cb = [core = core_.get(), watch](const std::string& id, bool up, const reason& why) {
-      core->post_guarded("a node monitor", [watch, id, up, why] { watch->run(id, up, why); });
+    post = [core = core_.get()](detail::unique_function<void()> job) {
+      core->post_guarded("a node monitor", std::move(job));
     };
   }
-  std::uint64_t key = core_->add_node_monitor(std::move(cb));
-  return subscription{[weak = std::weak_ptr<detail::node_core>(core_), key, watch] {
-    if (auto core = weak.lock()) core->remove_node_monitor(key);
-    watch->cancel();
-  }};
+  return core_->events().subscribe(std::move(callback), std::move(post));
 }
 
 bool node::has_init(std::string_view name) const {
@@ -301,13 +248,13 @@ subscription node::serve(tag t, const port_id& port) {
     throw std::invalid_argument{
         fmt::format("coport: serve: {} is not a port of this node", port.to_string())};
   }
-  if (!core_->add_service(t, port)) {
+  if (!core_->own_port().add_service(t, port)) {
     throw std::invalid_argument{fmt::format("coport: serve: tag '{}' is served already", t.name())};
   }
   std::weak_ptr<detail::node_core> weak = core_;
   // The port's death ends it too (the guard is held by the monitor's action).
   auto end = [weak, t, port] {
-    if (auto core = weak.lock()) core->remove_service(t, port);
+    if (auto core = weak.lock()) core->own_port().remove_service(t, port);
   };
   auto death = std::make_shared<monitor>(add_monitor(port, [end](const reason&) { end(); }));
   return subscription{[end, death] {
@@ -317,7 +264,7 @@ subscription node::serve(tag t, const port_id& port) {
 }
 
 std::vector<std::string> node::up_nodes() const {
-  return core_->up_nodes();
+  return core_->events().up_nodes();
 }
 
 std::chrono::steady_clock::time_point node::now() const noexcept {

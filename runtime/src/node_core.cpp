@@ -135,6 +135,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       started_{std::chrono::steady_clock::now()},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget},
+      own_port_{*this},
       remote_{*this, draw_mint_start()} {
   virtual_now_ = started_;  // a deterministic node's clock starts at its start
   if (external && options_.mode == run_mode::deterministic) {
@@ -155,7 +156,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
   // The node port: slot 0, local number 0. It answers `ping` and `info` (as `cal` requests:
   // the reply port comes last) and logs anything else; it never dies of a bad request.
   ports_.create(
-      0, [this](message& m) { serve_node_port(m); }, nullptr);
+      0, [this](message& m) { own_port_.on_message(m); }, nullptr);
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -173,42 +174,6 @@ void node_core::start() {
 
 port_id node_core::id_of(const port_impl* p) const noexcept {
   return make_port_id(node_number_, p->id.load(std::memory_order_relaxed), incarnation_);
-}
-
-void node_core::serve_node_port(message& m) {
-  static const tag ping{"ping"}, info{"info"};
-  if ((m.tag() == ping || m.tag() == info) && m.size() >= 1 && m.holds<port_id>(m.size() - 1)) {
-    port_id reply = m.get<port_id>(m.size() - 1);
-    if (m.tag() == ping) {
-      auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(now() - started_);
-      send(reply, make_payload(ping, id_, incarnation_, static_cast<std::int64_t>(uptime.count())));
-    } else {
-      node_stats st = stats();
-      send(reply, make_payload(info, static_cast<std::uint64_t>(st.ports_alive),
-                               static_cast<std::uint64_t>(st.messages_dropped), up_nodes()));
-    }
-    return;
-  }
-  port_id service;
-  {
-    std::lock_guard lock{services_mutex_};
-    if (auto it = services_.find(m.tag()); it != services_.end()) service = it->second;
-  }
-  if (service) {
-    send(service, m.release());
-    return;
-  }
-  log(log_level::info, "node {}: ignoring node-port request {}", id_, m.describe());
-}
-
-bool node_core::add_service(tag t, const port_id& port) {
-  std::lock_guard lock{services_mutex_};
-  return services_.emplace(t, port).second;
-}
-
-void node_core::remove_service(tag t, const port_id& port) noexcept {
-  std::lock_guard lock{services_mutex_};
-  if (auto it = services_.find(t); it != services_.end() && it->second == port) services_.erase(it);
 }
 
 void node_core::record_init_death(std::uint64_t local, const reason& why) {
@@ -279,53 +244,6 @@ std::optional<reason> node_core::init_death(std::uint64_t local) {
   auto it = init_deaths_.find(local);
   if (it == init_deaths_.end()) return std::nullopt;
   return it->second;
-}
-
-// -- node events --------------------------------------------------------------------------------
-
-std::uint64_t node_core::add_node_monitor(node_callback cb) {
-  std::lock_guard lock{nodes_mutex_};
-  node_monitors_.emplace(++node_monitor_serial_, std::make_shared<node_callback>(std::move(cb)));
-  return node_monitor_serial_;
-}
-
-void node_core::remove_node_monitor(std::uint64_t id) noexcept {
-  std::shared_ptr<node_callback> gone;  // destroyed outside the lock
-  std::lock_guard lock{nodes_mutex_};
-  if (auto it = node_monitors_.find(id); it != node_monitors_.end()) {
-    gone = std::move(it->second);
-    node_monitors_.erase(it);
-  }
-}
-
-void node_core::node_up(std::string_view node_id) {
-  std::vector<std::shared_ptr<node_callback>> callbacks;
-  {
-    std::lock_guard lock{nodes_mutex_};
-    if (++up_nodes_[std::string{node_id}] != 1) return;
-    for (auto& [id, cb] : node_monitors_) callbacks.push_back(cb);
-  }
-  for (auto& cb : callbacks) (*cb)(std::string{node_id}, true, reason{});
-}
-
-void node_core::node_down(std::string_view node_id, const reason& why) {
-  std::vector<std::shared_ptr<node_callback>> callbacks;
-  {
-    std::lock_guard lock{nodes_mutex_};
-    auto it = up_nodes_.find(node_id);
-    if (it == up_nodes_.end()) return;
-    if (--it->second > 0) return;
-    up_nodes_.erase(it);
-    for (auto& [id, cb] : node_monitors_) callbacks.push_back(cb);
-  }
-  for (auto& cb : callbacks) (*cb)(std::string{node_id}, false, why);
-}
-
-std::vector<std::string> node_core::up_nodes() const {
-  std::lock_guard lock{nodes_mutex_};
-  std::vector<std::string> out;
-  for (const auto& [id, count] : up_nodes_) out.push_back(id);
-  return out;
 }
 
 port_impl* node_core::create_port(message_handler fallback, std::int32_t extra_refs,

@@ -26,6 +26,8 @@
 
 #include "coport/detail/interner.hpp"
 #include "coport/node.hpp"
+#include "node_events.hpp"
+#include "node_port.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
@@ -236,12 +238,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void spawn_died(std::string_view origin, std::string_view init) noexcept;
 
   // -- node events -----------------------------------------------------------------------------
-  using node_callback = unique_function<void(const std::string&, bool, const reason&)>;
-  std::uint64_t add_node_monitor(node_callback cb);
-  void remove_node_monitor(std::uint64_t id) noexcept;
-  void node_up(std::string_view node_id);
-  void node_down(std::string_view node_id, const reason& why);
-  std::vector<std::string> up_nodes() const;
+  node_events& events() noexcept { return events_; }
+
+  // -- the node port ----------------------------------------------------------------------------
+  node_port& own_port() noexcept { return own_port_; }
+  std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
   // -- time ------------------------------------------------------------------------------------
   std::chrono::steady_clock::time_point now() const noexcept;
@@ -263,12 +264,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
  private:
   friend class remote_ports;  // fires monitors and logs like the rest of the core
   void dispatch(port_impl* p, message_node* n);
-  void serve_node_port(message& m);
-
- public:
-  /// node::serve: `port` serves tag `t` of the node port (false when taken).
-  bool add_service(tag t, const port_id& port);
-  void remove_service(tag t, const port_id& port) noexcept;
 
  private:
   /// Counts a port just made; kills it at once when the node is shutting down.
@@ -312,6 +307,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::mutex inits_mutex_;
   std::unordered_map<std::string, std::shared_ptr<message_handler>> inits_;
 
+  node_port own_port_;
   remote_ports remote_;
 
   std::mutex deaths_mutex_;
@@ -324,13 +320,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::map<std::string, std::size_t, std::less<>> init_limits_;
   std::map<std::string, std::size_t, std::less<>> spawned_by_init_;
 
-  std::mutex services_mutex_;
-  std::unordered_map<tag, port_id> services_;  // node-port tags served by local ports
-
-  mutable std::mutex nodes_mutex_;
-  std::map<std::string, int, std::less<>> up_nodes_;
-  std::map<std::uint64_t, std::shared_ptr<node_callback>> node_monitors_;
-  std::uint64_t node_monitor_serial_ = 0;
+  node_events events_;
 };
 
 template <class F>
