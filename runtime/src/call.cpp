@@ -81,7 +81,7 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
 }
 
 void node::add_init(std::string name, detail::message_handler init, std::size_t max_per_peer) {
-  core_->add_init(std::move(name), std::move(init), max_per_peer);
+  core_->inits().add(std::move(name), std::move(init), max_per_peer);
 }
 
 port_id node::spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
@@ -156,7 +156,7 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
   auto in_use = [] { return reason{"spawn_failed", "the port number is in use or invalid"}; };
   if (!(local & detail::port_table::minted_bit) || init.empty()) return refuse(in_use());
   port_id named = detail::make_port_id(core_->node_number(), local, incarnation());
-  if (!core_->has_init(init)) {
+  if (!core_->inits().has(init)) {
     // No port is made for a name nobody registered; a monitor made later on that port (the
     // spawning node's, through its link) still learns why, unless the number is in use.
     if (detail::port_impl* alive = core_->acquire(named, /*accept_killed=*/true)) {
@@ -164,17 +164,17 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
       return refuse(in_use());
     }
     reason why{"no_such_init", fmt::format("no init function named '{}'", init.substr(0, 256))};
-    core_->record_init_death(local, why);
+    core_->inits().record_death(local, why);
     return refuse(std::move(why));
   }
   if (!origin.empty()) {
-    if (std::string full = core_->spawn_for(origin, init); !full.empty()) {
+    if (std::string full = core_->inits().take_place(origin, init); !full.empty()) {
       return refuse(reason{"spawn_failed", std::move(full)});
     }
   }
   detail::port_impl* p = core_->create_minted_port(local);
   if (!p) {
-    if (!origin.empty()) core_->spawn_died(origin, init);
+    if (!origin.empty()) core_->inits().give_back(origin, init);
     return refuse(in_use());
   }
   port_id id = core_->id_of(p);
@@ -182,7 +182,7 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
     // The origin's place comes back when the port dies.
     auto give_back = [core = std::weak_ptr<detail::node_core>{core_}, from = std::string{origin},
                       name = std::string{init}](const reason&) {
-      if (auto c = core.lock()) c->spawn_died(from, name);
+      if (auto c = core.lock()) c->inits().give_back(from, name);
     };
     core_->add_monitor(id, std::move(give_back)).release();
   }
@@ -198,35 +198,12 @@ port_id node::refuse_spawn(std::uint64_t local, reason why,
   if (!p) return {};
   port_id id = core_->id_of(p);
   if (on_death) core_->add_monitor(id, std::move(on_death)).release();
-  core_->record_init_death(local, why);
+  core_->inits().record_death(local, why);
   core_->kill(p, std::move(why));  // consumes the caller's reference
   return id;
 }
 
 namespace detail {
-
-void node_core::add_init(std::string name, message_handler init, std::size_t max_per_peer) {
-  if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
-  if (max_per_peer == 0 || max_per_peer > node::max_spawned_per_peer) {
-    throw std::invalid_argument{"coport: register_init: max_per_peer must be 1 to " +
-                                std::to_string(node::max_spawned_per_peer)};
-  }
-  {
-    std::lock_guard lock{deaths_mutex_};
-    if (max_per_peer < node::max_spawned_per_peer) {
-      init_limits_[name] = max_per_peer;
-    } else if (auto it = init_limits_.find(name); it != init_limits_.end()) {
-      init_limits_.erase(it);
-    }
-  }
-  std::lock_guard lock{inits_mutex_};
-  inits_[std::move(name)] = std::make_shared<message_handler>(std::move(init));
-}
-
-bool node_core::has_init(std::string_view name) {
-  std::lock_guard lock{inits_mutex_};
-  return inits_.count(std::string{name}) > 0;
-}
 
 void node_core::start_init(port_impl* p, std::string_view name, message args) {
   deliver(p, make_closure([this, init = std::string{name}, a = std::move(args)]() mutable {
@@ -235,16 +212,12 @@ void node_core::start_init(port_impl* p, std::string_view name, message args) {
 }
 
 void node_core::run_init(const std::string& name, message& args) {
-  std::shared_ptr<message_handler> init;
-  {
-    std::lock_guard lock{inits_mutex_};
-    if (auto it = inits_.find(name); it != inits_.end()) init = it->second;
-  }
+  std::shared_ptr<message_handler> init = inits_.find(name);
   port_impl* p = current().port;
   // The reason is remembered before the port is marked dead, so that a monitor that finds
   // the port gone finds its reason.
   auto fail = [&](reason why) {
-    record_init_death(p->id.load(std::memory_order_relaxed), why);
+    inits_.record_death(p->id.load(std::memory_order_relaxed), why);
     kill_running(p, std::move(why));
   };
   if (!init) {

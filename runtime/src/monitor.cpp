@@ -27,13 +27,12 @@ monitor node_core::add_monitor(const port_id& target, unique_function<void(const
   }
   // Gone: a spawned port whose init failed left its reason behind.
   reason why;
-  if (auto died = is_local(target) ? init_death(target.local()) : std::nullopt) {
+  if (auto died = is_local(target) ? inits_.death(target.local()) : std::nullopt) {
     why = std::move(*died);
   } else if (is_local(target) || target.is_null()) {
     why = reason{"no_such_port", "cannot monitor nonexistent port", target.to_string()};
   } else {
-    why = reason{"no_such_port", "port of an earlier incarnation of this node",
-                 target.to_string()};
+    why = reason{"no_such_port", "port of an earlier incarnation of this node", target.to_string()};
   }
   auto* r = record.release();
   post_job([this, r, why = std::move(why)] { fire(r, why); });

@@ -236,7 +236,7 @@ subscription node::add_node_monitor(
 }
 
 bool node::has_init(std::string_view name) const {
-  return core_->has_init(name);
+  return core_->inits().has(name);
 }
 
 subscription node::serve(tag t, const port_id& port) {

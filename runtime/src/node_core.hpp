@@ -26,6 +26,7 @@
 
 #include "coport/detail/interner.hpp"
 #include "coport/node.hpp"
+#include "inits.hpp"
 #include "node_events.hpp"
 #include "node_port.hpp"
 #include "port_table.hpp"
@@ -222,20 +223,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   remote_ports& remote() noexcept { return remote_; }
 
   // -- spawn -----------------------------------------------------------------------------------
-  /// Remembers why a spawned port's init failed (the last `init_death_limit` failures), so
-  /// that a monitor made after the port died still sees the reason. Reasons may hold a
-  /// peer's text: each is kept to its first `init_death_parts` parts of `init_death_text`
-  /// bytes.
-  void record_init_death(std::uint64_t local, const reason& why);
-  std::optional<reason> init_death(std::uint64_t local);
-  static constexpr std::size_t init_death_limit = 4096;
-  static constexpr std::size_t init_death_parts = 8;
-  static constexpr std::size_t init_death_text = 1024;
-  /// Takes one of node `origin`'s places for a port of `init` spawned on its behalf: empty,
-  /// or why not (it has node::max_spawned_per_peer ports alive, or as many of that init's
-  /// as its registration allows). `spawn_died` gives the places back.
-  std::string spawn_for(std::string_view origin, std::string_view init);
-  void spawn_died(std::string_view origin, std::string_view init) noexcept;
+  /// The registered init functions, spawn places and init failures.
+  detail::inits& inits() noexcept { return inits_; }
 
   // -- node events -----------------------------------------------------------------------------
   node_events& events() noexcept { return events_; }
@@ -254,8 +243,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void timer_done(timer_state* t) noexcept;
   /// Runs an expired (or, with `ec`, cancelled) timer's action.
   void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
-  void add_init(std::string name, message_handler init, std::size_t max_per_peer);
-  bool has_init(std::string_view name);
   /// Makes the new port `p` (a reference held, which this consumes) run init `name`.
   void start_init(port_impl* p, std::string_view name, message args);
   /// Runs init `name` with `args` in the current port (spawn); kills it on failure.
@@ -304,21 +291,10 @@ class node_core : public std::enable_shared_from_this<node_core> {
       manual_timers_;
   std::uint64_t manual_serial_ = 0;
 
-  std::mutex inits_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<message_handler>> inits_;
+  detail::inits inits_;
 
   node_port own_port_;
   remote_ports remote_;
-
-  std::mutex deaths_mutex_;
-  std::unordered_map<std::uint64_t, reason> init_deaths_;
-  std::deque<std::uint64_t> init_death_order_;
-  /// Ports alive that were spawned here on behalf of each other node (deaths_mutex_).
-  std::map<std::string, std::size_t, std::less<>> spawned_for_;
-  /// Inits registered with a lower per-peer bound, and their ports alive per node and init
-  /// (key: node, newline, init) (deaths_mutex_).
-  std::map<std::string, std::size_t, std::less<>> init_limits_;
-  std::map<std::string, std::size_t, std::less<>> spawned_by_init_;
 
   node_events events_;
 };
