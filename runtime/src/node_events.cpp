@@ -1,44 +1,80 @@
 // Node events: counted links per node, and their subscribers (see node_events.hpp).
 #include "node_events.hpp"
 
-#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <thread>
 
 namespace coport::detail {
 
-/// One subscription: its callback, run by the jobs each event posts, and whether it was
-/// cancelled. A job runs the callback under `mutex` unless cancelled; cancel takes the
-/// mutex, so once it returns no call runs or will run (a callback that cancels its own
-/// guard is not waited for: it is the one running, and holds the mutex).
+/// One subscription: its callback and the events waiting for it. Each event's job queues
+/// the event and, unless another thread is running the callback already, runs the callback
+/// for every queued event in order (so a busy callback never parks a second worker, and
+/// events reach it in the order they were posted). Cancel marks it cancelled, drops what
+/// waits and waits until no thread runs the callback, unless it is called from inside the
+/// callback: once it returns, the callback never runs again.
 struct node_events::watch {
+  struct event {
+    std::string id;
+    bool up;
+    reason why;
+  };
+
   watch(callback f, poster p) : run_callback{std::move(f)}, post{std::move(p)} {}
 
   std::mutex mutex;
-  bool cancelled = false;                  // under mutex
-  std::atomic<std::thread::id> running{};  // the thread inside the callback, if any
-  callback run_callback;                   // under mutex
-  poster post;                             // from any thread (it only posts)
+  std::condition_variable idle;
+  bool cancelled = false;     // under mutex
+  bool busy = false;          // under mutex: a thread is draining `waiting`
+  std::thread::id runner;     // under mutex: that thread
+  std::deque<event> waiting;  // under mutex
+  callback run_callback;      // used by the draining thread only
+  poster post;                // from any thread (it only posts)
 
-  void run(const std::string& id, bool up, const reason& why) {
-    std::lock_guard lock{mutex};
-    if (cancelled) return;
-    running.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    struct clear {
-      std::atomic<std::thread::id>& r;
-      ~clear() { r.store({}, std::memory_order_relaxed); }
-    } on_exit{running};
-    run_callback(id, up, why);
+  void run(event e) {
+    {
+      std::lock_guard lock{mutex};
+      if (cancelled) return;
+      waiting.push_back(std::move(e));
+      if (busy) return;  // the draining thread takes it
+      busy = true;
+      runner = std::this_thread::get_id();
+    }
+    for (;;) {
+      event next;
+      {
+        std::lock_guard lock{mutex};
+        if (cancelled || waiting.empty()) return finish();
+        next = std::move(waiting.front());
+        waiting.pop_front();
+      }
+      try {
+        run_callback(next.id, next.up, next.why);
+      } catch (...) {
+        // What waits runs with the next event; the caller logs or kills the port.
+        std::lock_guard lock{mutex};
+        finish();
+        throw;
+      }
+    }
   }
 
   void cancel() noexcept {
-    if (running.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      cancelled = true;  // from inside the callback: this thread holds the mutex
-      return;
-    }
     callback gone;  // destroyed outside the lock
-    std::lock_guard lock{mutex};
+    std::unique_lock lock{mutex};
     cancelled = true;
+    waiting.clear();
+    if (busy && runner == std::this_thread::get_id()) return;  // from inside the callback
+    idle.wait(lock, [&] { return !busy; });
     gone = std::move(run_callback);
+  }
+
+ private:
+  /// Ends a drain (under mutex).
+  void finish() {
+    busy = false;
+    runner = {};
+    idle.notify_all();
   }
 };
 
@@ -52,7 +88,9 @@ struct node_events::state {
   static void tell(std::vector<std::shared_ptr<watch>> to, std::string_view node_id, bool is_up,
                    const reason& why) {
     for (auto& w : to) {
-      w->post([w, id = std::string{node_id}, is_up, why] { w->run(id, is_up, why); });
+      w->post([w, e = watch::event{std::string{node_id}, is_up, why}]() mutable {
+        w->run(std::move(e));
+      });
     }
   }
 };

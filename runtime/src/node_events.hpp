@@ -5,10 +5,10 @@
 ///
 /// A transport reports each link's end as `up` and `down` (counted: two links to one node
 /// make one event each way). Each event runs every subscriber's callback through the
-/// subscriber's own `poster` (its port, or a plain job), and a callback runs only while its
-/// subscription is alive: once the guard's `cancel()` returns, the callback is not running
-/// and never runs again (it waits for a call running on another thread; a callback may end
-/// its own guard).
+/// subscriber's own `poster` (its port, or a plain job), one call at a time and in the order
+/// the events came, and only while its subscription is alive: once the guard's `cancel()`
+/// returns, the callback is not running and never runs again (it waits for a call running
+/// on another thread; a callback may end its own guard).
 /// Threading: thread-safe. Lifetime: guards may outlive it (cancelling then does nothing).
 /// May include: the runtime's public and detail headers only.
 
