@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -21,8 +22,13 @@ namespace coport::network {
 
 namespace {
 
-const tag registry_tag{"coport.registry"};   // from other nodes, through the node port
-const tag died_tag{"coport.registry.died"};  // a registered local port died
+const tag registry_tag{"coport.registry"};       // from other nodes, through the node port
+const tag died_tag{"coport.registry.died"};      // a registered local port died
+const tag answer_tag{"coport.registry.answer"};  // a deferred answer to a sync is due
+
+/// A linked node's sync is answered at most once in this time; one that comes sooner is
+/// answered when it ends (a peer cannot make this node send its entries without bound).
+constexpr std::chrono::seconds sync_interval{1};
 
 }  // namespace
 
@@ -50,7 +56,13 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   std::uint64_t serial = 0, next_watcher = 0;
   bool warned_full = false;
 
-  std::set<std::string> up;  // the registry port's context only
+  // The registry port's context only:
+  std::set<std::string> up;
+  struct answers {
+    std::chrono::steady_clock::time_point last{};
+    bool answered = false, due = false;
+  };
+  std::map<std::string, answers, std::less<>> synced;  // linked nodes that asked
 
   // -- the replica (under the mutex) ----------------------------------------------------
 
@@ -133,8 +145,12 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   // -- the registry port's context ------------------------------------------------------
 
   void on_message(message& m) {
-    if (m.tag() == died_tag) {
-      if (m.size() >= 1 && m.holds<port_id>(0)) port_died(m.get<port_id>(0));
+    if (m.tag() == died_tag || m.tag() == answer_tag) {
+      if (m.origin()) return;  // this node's own messages
+      if (m.tag() == died_tag && m.size() >= 1 && m.holds<port_id>(0)) {
+        port_died(m.get<port_id>(0));
+      }
+      if (m.tag() == answer_tag && m.is<std::string>()) answer_due(m.get<std::string>(0));
       return;
     }
     if (m.tag() != registry_tag || m.size() != 4 || !m.holds<std::string>(0) ||
@@ -153,6 +169,8 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     const auto& ports = m.get<std::vector<port_id>>(3);
     // Updates of a node that is not linked (any more) are stale: its entries went with it.
     if (from == own_id || !up.count(from) || names.size() != ports.size()) return;
+    // A registry made on a node that was linked already asks for the entries it missed.
+    if (kind == "sync") return answer_sync(from);
     std::set<std::pair<std::string, port_id>> given;
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (ports[i].node_number() == origin.node_number() && !ports[i].is_node_port() &&
@@ -164,7 +182,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
       std::lock_guard lock{mutex};
       if (kind == "add" || kind == "remove") {
         for (const auto& [name, port] : given) change(from, name, port, kind == "add");
-      } else if (kind == "snapshot" || kind == "sync") {
+      } else if (kind == "snapshot") {
         std::set<std::pair<std::string, port_id>> before;
         if (auto it = by_owner.find(from); it != by_owner.end()) before = it->second;
         for (const auto& e : before) {
@@ -175,13 +193,35 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         }
       }
     }
-    // A registry made on a node that was linked already asks for the entries it missed.
-    if (kind == "sync") send_snapshot(from, "snapshot");
   }
 
-  /// Sends this node's own entries to node `id`: "snapshot" (as its link came up) or "sync"
-  /// (the same, and asks for the receiver's: this replica is new on an established link).
-  void send_snapshot(const std::string& id, const char* kind) {
+  /// Answers node `from`'s sync with this node's snapshot, now or when sync_interval since
+  /// the last answer has passed.
+  void answer_sync(const std::string& from) {
+    auto& a = synced[from];
+    if (a.due) return;
+    auto now = owner.now();
+    if (a.answered && now - a.last < sync_interval) {
+      a.due = true;
+      owner.after(sync_interval - (now - a.last), self_port, answer_tag, from);
+      return;
+    }
+    a.answered = true;
+    a.last = now;
+    send_snapshot(from);
+  }
+
+  void answer_due(const std::string& id) {
+    auto it = synced.find(id);
+    if (it == synced.end() || !it->second.due) return;
+    it->second.due = false;
+    it->second.answered = true;
+    it->second.last = owner.now();
+    send_snapshot(id);
+  }
+
+  /// Sends this node's own entries to node `id` (a "snapshot").
+  void send_snapshot(const std::string& id) {
     std::vector<std::string> names;
     std::vector<port_id> ports;
     {
@@ -193,17 +233,18 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         }
       }
     }
-    owner.snd(port_id{id, 0}, registry_tag, std::string{kind}, own_id, std::move(names),
+    owner.snd(port_id{id, 0}, registry_tag, std::string{"snapshot"}, own_id, std::move(names),
               std::move(ports));
   }
 
   void node_event(const std::string& id, bool is_up) {
     if (is_up) {
       up.insert(id);
-      send_snapshot(id, "snapshot");
+      send_snapshot(id);
       return;
     }
     up.erase(id);
+    synced.erase(id);
     std::lock_guard lock{mutex};
     if (auto it = by_owner.find(id); it != by_owner.end()) {
       auto gone = it->second;
@@ -254,7 +295,10 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         });
     // Nodes linked before this registry was made sent their snapshots to no one: ask them.
     for (const auto& id : owner.up_nodes()) {
-      if (up.insert(id).second) send_snapshot(id, "sync");
+      if (!up.insert(id).second) continue;
+      send_snapshot(id);
+      owner.snd(port_id{id, 0}, registry_tag, std::string{"sync"}, own_id,
+                std::vector<std::string>{}, std::vector<port_id>{});
     }
   }
 };

@@ -185,6 +185,35 @@ TEST_SUITE("network.registry") {
     c.run();
   }
 
+  TEST_CASE("a linked peer that keeps asking for the entries gets them at most once a second") {
+    cluster c{{"ask-a", "ask-b"}};
+    registry rb{c[1]};
+    auto p = c[1].port([](message&) {});
+    auto g = rb.reg("svc", p);
+    c.run();
+    // a runs no registry: a port of its own takes what b sends to a's registry tag.
+    int snapshots = 0;
+    auto sink = c[0].port([&](message& m) {
+      if (m.size() >= 1 && m.holds<std::string>(0) && m.get<std::string>(0) == "snapshot") {
+        ++snapshots;
+      }
+    });
+    auto served = c[0].serve(tag{"coport.registry"}, sink);
+    auto b = *port_id::parse("ask-b");
+    for (int i = 0; i < 1000; ++i) {
+      c[0].snd(b, "coport.registry", std::string{"sync"}, std::string{"ask-a"},
+               std::vector<std::string>{}, std::vector<port_id>{});
+    }
+    c.run();
+    CHECK(snapshots == 1);
+    c.advance(std::chrono::seconds{1});
+    c.run();
+    CHECK(snapshots == 2);  // the requests of that second, answered once at its end
+    c.advance(std::chrono::seconds{5});
+    c.run();
+    CHECK(snapshots == 2);
+  }
+
   TEST_CASE("a registry destroyed right after it was made can be replaced at once") {
     cluster c{{"again-a", "again-b"}};
     registry rb{c[1]};
