@@ -272,6 +272,10 @@ void agent::apply(const std::string& name, group& g, item& it) {
       if (n_.is_local(it.port) && std::none_of(g.locals.begin(), g.locals.end(),
                                                [&](const local& l) { return l.port == it.port; })) {
         g.locals.push_back(local{it.port, it.flag});
+        // What the master ordered is what counts (a join whose reply was lost, or a join
+        // asked again after a leave that was applied only now).
+        std::lock_guard lock{st_->mutex};
+        st_->joined[name].insert(it.port);
       }
       break;
     }
@@ -395,13 +399,14 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
 void agent::forget(const std::string& name, const reason& why) {
   auto pos = groups_.find(name);
   if (pos == groups_.end()) return;
-  for (const auto& l : pos->second.locals) {
+  group gone = std::move(pos->second);  // destroyed (with what it holds) outside the lock
+  groups_.erase(pos);
+  for (const auto& l : gone.locals) {
     n_.snd(l.port, member_left_tag(), name, l.port, why);
-    n_.snd(pos->second.master, leave_tag, l.port);
+    n_.snd(gone.master, leave_tag, l.port);
   }
   std::lock_guard lock{st_->mutex};
-  for (const auto& l : pos->second.locals) st_->forget_joined(name, l.port);
-  groups_.erase(pos);
+  for (const auto& l : gone.locals) st_->forget_joined(name, l.port);
   st_->causal.erase(name);
   st_->causal_count = st_->causal.size();
 }

@@ -172,8 +172,11 @@ errc groups::join(std::string_view name, const port_id& member,
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   {
+    // (Ports of the group that died without their leave reaching the agent go now.)
     std::lock_guard lock{state_->mutex};
-    state_->joined[std::string{name}].insert(member);
+    auto& ports = state_->joined[std::string{name}];
+    std::erase_if(ports, [&](const port_id& p) { return !state_->owner.alive(p); });
+    ports.insert(member);
   }
   std::weak_ptr<state> weak = state_;
   state_->owner.cal(m, detail::join_tag, member, options.notify,

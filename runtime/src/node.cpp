@@ -49,6 +49,12 @@ bool node::is_local(const port_id& port) const noexcept {
   return core_->is_local(port);
 }
 
+bool node::alive(const port_id& port) const noexcept {
+  detail::port_impl* p = core_->acquire(port);
+  if (p) core_->release(p);
+  return p != nullptr;
+}
+
 // -- ports ----------------------------------------------------------------------------------
 
 port_id node::port() {

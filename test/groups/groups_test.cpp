@@ -492,13 +492,25 @@ TEST_SUITE("groups.groups") {
     gc.c[1].kil(b, "crashed");
     gc.c.run();
     CHECK(gc.g[1]->leave("g", b) == pg::errc::not_a_member);
-    // A join the master refused (the group ended first) is no membership either.
-    recorder rc;
-    port_id c = member(gc.c[1], rc);
-    gc.c[0].kil(gc.g[0]->master("g"), "normal");
-    REQUIRE(gc.g[1]->join("g", c) == pg::errc::ok);
+  }
+
+  TEST_CASE("a join whose master died before ordering it is no membership: leave is not_a_member") {
+    group_cluster gc{{"nj-a", "nj-b", "nj-c"}};
+    REQUIRE(gc.g[0]->create("g", {.order = pg::ordering::total, .standbys = {"nj-c"}}));
     gc.c.run();
-    CHECK(gc.g[1]->leave("g", c) != pg::errc::ok);
+    port_id old_master = gc.g[1]->master("g");
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    REQUIRE(gc.g[1]->join("g", b) == pg::errc::ok);  // on its way to the master
+    gc.c[0].kil(old_master, "crashed");
+    gc.c.run();
+    port_id successor = gc.g[1]->master("g");
+    REQUIRE(successor);
+    REQUIRE(successor != old_master);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::not_a_member);
+    // Joined again through the successor, it is a member.
+    join(gc, 1, "g", b);
+    CHECK(gc.g[1]->leave("g", b) == pg::errc::ok);
   }
 
   TEST_CASE("a send to a causal group from a node without members reaches every member") {

@@ -76,6 +76,9 @@ class node {
   port_id node_port() const noexcept;
   /// True when `port` lives on this node.
   bool is_local(const port_id& port) const noexcept;
+  /// True while `port`, a port of this node, has not been killed (Erlang's
+  /// is_process_alive); false for any other node's port.
+  bool alive(const port_id& port) const noexcept;
 
   // -- ports ---------------------------------------------------------------------------------
 

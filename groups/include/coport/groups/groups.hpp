@@ -22,7 +22,10 @@
 ///   equal after its flush) and bumps the epoch; the old master is fenced;
 /// - causal groups (`ordering::causal`): no master in the message path; a message sent after
 ///   delivering m1 is delivered after m1 everywhere (ISIS CBCAST, vector stamps). A send
-///   from a node where the group has no member goes through the master, like a total one.
+///   from a node where the group has no member (yet: until this node's agent has applied
+///   a local member's join) goes through the master instead and is delivered to every
+///   member in the master's order; such messages carry no stamp, so they are ordered only
+///   among themselves, not causally with the members' messages.
 /// A member receives `pg_message, port_id from, std::string group, values...`; with
 /// `join_options::notify` also `pg_new_member, group, port` and `pg_member_left, group, port,
 /// reason`. `on_group(name, handler)` is a receive clause for coroutine actors.
