@@ -278,7 +278,7 @@ std::chrono::steady_clock::time_point node::now() const noexcept {
 }
 
 std::size_t node::advance(duration d) {
-  return core_->advance(d);
+  return core_->timers().advance(d);
 }
 
 void node::set_remote_link(std::shared_ptr<remote_link> link) {
@@ -289,7 +289,7 @@ void node::set_remote_link(std::shared_ptr<remote_link> link) {
 
 timer node::start_timer(duration delay, const port_id& port, detail::message_node* n,
                         detail::unique_function<void()> callback) {
-  return core_->start_timer(delay, port, n, std::move(callback));
+  return core_->timers().start(delay, port, n, std::move(callback));
 }
 
 // -- deterministic mode, statistics -----------------------------------------------------------

@@ -8,7 +8,6 @@
 #include <random>
 
 #include "log.hpp"
-#include "timer_state.hpp"
 
 namespace coport::detail {
 
@@ -135,9 +134,9 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       started_{std::chrono::steady_clock::now()},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget},
+      timers_{*this, options_.mode == run_mode::deterministic, started_},
       own_port_{*this},
       remote_{*this, draw_mint_start()} {
-  virtual_now_ = started_;  // a deterministic node's clock starts at its start
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }
@@ -287,15 +286,7 @@ void node_core::shutdown() {
   }
   if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
   // Timers first, so that a pending `after` cannot hold the node up.
-  std::vector<std::shared_ptr<timer_state>> pending;
-  {
-    std::lock_guard lock{timers_mutex_};
-    for (timer_state* t : timers_) {
-      if (auto s = t->weak_from_this().lock()) pending.push_back(std::move(s));
-    }
-  }
-  for (auto& t : pending) t->cancel();
-  pending.clear();
+  timers_.cancel_all();
 
   // Every port but the node port, then the node port.
   ports_.for_each_live([this](port_impl* p) {

@@ -32,6 +32,7 @@
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
+#include "timers.hpp"
 
 namespace coport::detail {
 
@@ -44,8 +45,6 @@ enum class run_result {
   more,   ///< the budget ran out with messages left: run it again
   ended,  ///< the port was killed and torn down
 };
-
-struct timer_state;
 
 /// The port a thread is running, if any (AEMP's $SELF).
 struct context {
@@ -233,16 +232,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node_port& own_port() noexcept { return own_port_; }
   std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
-  // -- time ------------------------------------------------------------------------------------
-  std::chrono::steady_clock::time_point now() const noexcept;
-  std::size_t advance(node::duration d);
+  // -- time and timers ---------------------------------------------------------------------------
+  detail::timers& timers() noexcept { return timers_; }
+  std::chrono::steady_clock::time_point now() const noexcept { return timers_.now(); }
 
-  // -- timers, inits --------------------------------------------------------------------------
-  timer start_timer(node::duration delay, const port_id& port, message_node* n,
-                    unique_function<void()> callback);
-  void timer_done(timer_state* t) noexcept;
-  /// Runs an expired (or, with `ec`, cancelled) timer's action.
-  void fire_timer(const std::shared_ptr<timer_state>& state, bool cancelled);
+  // -- inits ----------------------------------------------------------------------------------
   /// Makes the new port `p` (a reference held, which this consumes) run init `name`.
   void start_init(port_impl* p, std::string_view name, message args);
   /// Runs init `name` with `args` in the current port (spawn); kills it on failure.
@@ -282,14 +276,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::mutex ended_mutex_;
   std::condition_variable ended_cv_;
 
-  std::mutex timers_mutex_;
-  std::unordered_set<timer_state*> timers_;
-  // Deterministic mode: the virtual clock and the timers waiting on it (timers_mutex_).
-  std::chrono::steady_clock::time_point virtual_now_{};
-  std::multimap<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>,
-                std::shared_ptr<timer_state>>
-      manual_timers_;
-  std::uint64_t manual_serial_ = 0;
+  detail::timers timers_;
 
   detail::inits inits_;
 

@@ -17,10 +17,10 @@
 
 namespace coport::detail {
 
-class node_core;
+class timers;
 
 struct timer_state : std::enable_shared_from_this<timer_state> {
-  timer_state(node_core& c, asio::io_context& io) : core{c}, timer{io} {}
+  timer_state(timers& t, asio::io_context& io) : owner{t}, timer{io} {}
   ~timer_state() { destroy_message(msg); }
   timer_state(const timer_state&) = delete;
   timer_state& operator=(const timer_state&) = delete;
@@ -28,7 +28,7 @@ struct timer_state : std::enable_shared_from_this<timer_state> {
   /// Stops the timer; true if it had not fired yet.
   bool cancel() noexcept;
 
-  node_core& core;
+  timers& owner;
   asio::steady_timer timer;
   std::mutex mutex;
   bool done = false;
