@@ -141,7 +141,7 @@ port_id node::spawn_node(std::string_view where, std::string_view name, detail::
   detail::port_impl* p = core_->create_port({}, /*extra_refs=*/1);
   port_id id = core_->id_of(p);
   // The monitor is in place before the init can run, so no reason can be missed.
-  if (watched) keep(core_->add_monitor(id, death_action()), id);
+  if (watched) keep(core_->monitors().add(id, death_action()), id);
   core_->start_init(p, name, std::move(owned));
   return id;
 }
@@ -184,9 +184,9 @@ port_id node::accept_spawn(std::uint64_t local, std::string_view init, message a
                       name = std::string{init}](const reason&) {
       if (auto c = core.lock()) c->inits().give_back(from, name);
     };
-    core_->add_monitor(id, std::move(give_back)).release();
+    core_->monitors().add(id, std::move(give_back)).release();
   }
-  if (on_death) core_->add_monitor(id, std::move(on_death)).release();
+  if (on_death) core_->monitors().add(id, std::move(on_death)).release();
   core_->start_init(p, init, std::move(args));
   return id;
 }
@@ -197,7 +197,7 @@ port_id node::refuse_spawn(std::uint64_t local, reason why,
   detail::port_impl* p = core_->create_minted_port(local);
   if (!p) return {};
   port_id id = core_->id_of(p);
-  if (on_death) core_->add_monitor(id, std::move(on_death)).release();
+  if (on_death) core_->monitors().add(id, std::move(on_death)).release();
   core_->inits().record_death(local, why);
   core_->kill(p, std::move(why));  // consumes the caller's reference
   return id;

@@ -138,7 +138,7 @@ void node::kill(const port_id& port, reason why) {
 
 monitor node::add_monitor(const port_id& port,
                           detail::unique_function<void(const reason&)> action) {
-  return core_->add_monitor(port, std::move(action));
+  return core_->monitors().add(port, std::move(action));
 }
 
 monitor node::mon(const port_id& port, const port_id& linked) {

@@ -135,6 +135,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget},
       timers_{*this, options_.mode == run_mode::deterministic, started_},
+      monitors_{*this},
       own_port_{*this},
       remote_{*this, draw_mint_start()} {
   if (external && options_.mode == run_mode::deterministic) {

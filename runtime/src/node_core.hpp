@@ -27,6 +27,7 @@
 #include "coport/detail/interner.hpp"
 #include "coport/node.hpp"
 #include "inits.hpp"
+#include "monitors.hpp"
 #include "node_events.hpp"
 #include "node_port.hpp"
 #include "port_table.hpp"
@@ -210,11 +211,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node_stats stats() const noexcept;
 
   // -- monitors ------------------------------------------------------------------------------
-  /// Adds a monitor to `target`; fires at once (posted) with `no_such_port` if it is gone.
-  monitor add_monitor(const port_id& target, unique_function<void(const reason&)> action);
-  /// Cancels a monitor made by add_monitor (port null for a remote port).
-  void cancel_monitor(port_impl* port, monitor_record* record, std::uint64_t serial,
-                      const port_id& remote_target) noexcept;
+  detail::monitors& monitors() noexcept { return monitors_; }
+  /// Logs that a user callback (`what`) threw `error`.
+  void log_error(const char* what, const char* error) noexcept;
   /// Posts `f()` as a plain job (no port context); an exception escaping it is logged.
   template <class F>
   void post_guarded(const char* what, F&& f);
@@ -243,15 +242,10 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void run_init(const std::string& name, message& args);
 
  private:
-  friend class remote_ports;  // fires monitors and logs like the rest of the core
   void dispatch(port_impl* p, message_node* n);
-
- private:
   /// Counts a port just made; kills it at once when the node is shutting down.
   port_impl* born(port_impl* p);
   void teardown(port_impl* p);
-  void fire(monitor_record* list, const reason& why) noexcept;
-  void log_error(const char* what, const char* error) noexcept;
   void log_death(port_impl* p, const reason& why);
 
   node& owner_;
@@ -277,6 +271,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::condition_variable ended_cv_;
 
   detail::timers timers_;
+  detail::monitors monitors_;
 
   detail::inits inits_;
 

@@ -185,7 +185,7 @@ void node_core::teardown(port_impl* p) {
     why = p->death;
   }
   if (!list) log_death(p, why);
-  fire(list, why);
+  monitors_.fire(list, why);
 
   // Only shutdown waits, and only for the last port: no lock or wake-up per port death.
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -198,21 +198,6 @@ void node_core::teardown(port_impl* p) {
 void node_core::log_death(port_impl* p, const reason& why) {
   if (why.normal() || why.kind() == "shutdown") return;
   log(log_level::warn, "unmonitored port {} died: {}", id_of(p).to_string(), why.to_string());
-}
-
-void node_core::fire(monitor_record* list, const reason& why) noexcept {
-  while (list) {
-    monitor_record* next = list->next;
-    try {
-      list->action(why);
-    } catch (const std::exception& e) {
-      log(log_level::error, "node {}: a monitor action threw: {}", id_, e.what());
-    } catch (...) {
-      log(log_level::error, "node {}: a monitor action threw", id_);
-    }
-    delete list;
-    list = next;
-  }
 }
 
 }  // namespace coport::detail

@@ -38,7 +38,7 @@ monitor remote_ports::add_monitor(port_id& target, unique_function<void(const re
     if (before_watch) target = before_watch();
     auto* r = record.release();
     core_.post_job([this, r, node = std::string{target.node()}] {
-      core_.fire(r, reason{"transport_error", node, "no transport to reach that node"});
+      core_.monitors().fire(r, reason{"transport_error", node, "no transport to reach that node"});
     });
     return {};
   }
@@ -95,7 +95,7 @@ bool remote_ports::port_died(const port_id& port, const reason& why) {
       monitors_.erase(it);
     }
   }
-  core_.fire(list, why);
+  core_.monitors().fire(list, why);
   return list != nullptr;
 }
 
@@ -112,7 +112,7 @@ void remote_ports::node_lost(std::uint32_t node_number, const reason& why) {
       }
     }
   }
-  for (auto* list : lists) core_.fire(list, why);
+  for (auto* list : lists) core_.monitors().fire(list, why);
 }
 
 void remote_ports::kill(const port_id& port, const reason& why) {

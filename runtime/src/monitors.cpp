@@ -1,5 +1,7 @@
-// Monitors on local ports: adding and cancelling them (remote ones: remote_ports.cpp).
+// Monitors: adding, cancelling and firing them (see monitors.hpp), and the guard.
 #include <fmt/format.h>
+
+#include "monitors.hpp"
 
 #include "log.hpp"
 #include "node_core.hpp"
@@ -8,39 +10,39 @@ namespace coport {
 
 namespace detail {
 
-monitor node_core::add_monitor(const port_id& target, unique_function<void(const reason&)> action) {
-  if (!is_own_node(target) && !target.is_null()) {
+monitor monitors::add(const port_id& target, unique_function<void(const reason&)> action) {
+  if (!core_.is_own_node(target) && !target.is_null()) {
     port_id id = target;
-    return remote_.add_monitor(id, std::move(action), {});
+    return core_.remote().add_monitor(id, std::move(action), {});
   }
   auto record = std::make_unique<monitor_record>();
   record->action = std::move(action);
-  if (port_impl* p = acquire(target, /*accept_killed=*/true)) {
+  if (port_impl* p = core_.acquire(target, /*accept_killed=*/true)) {
     std::unique_lock lock{p->mon_lock};
     if (!p->monitors_closed) {
       p->monitors.push(record.get());
       lock.unlock();
-      return monitor{shared_from_this(), p, record.release()};  // keeps our reference
+      return monitor{core_.shared_from_this(), p, record.release()};  // keeps our reference
     }
     lock.unlock();
-    release(p);
+    core_.release(p);
   }
   // Gone: a spawned port whose init failed left its reason behind.
   reason why;
-  if (auto died = is_local(target) ? inits_.death(target.local()) : std::nullopt) {
+  if (auto died = core_.is_local(target) ? core_.inits().death(target.local()) : std::nullopt) {
     why = std::move(*died);
-  } else if (is_local(target) || target.is_null()) {
+  } else if (core_.is_local(target) || target.is_null()) {
     why = reason{"no_such_port", "cannot monitor nonexistent port", target.to_string()};
   } else {
     why = reason{"no_such_port", "port of an earlier incarnation of this node", target.to_string()};
   }
   auto* r = record.release();
-  post_job([this, r, why = std::move(why)] { fire(r, why); });
+  core_.post_job([this, r, why = std::move(why)] { fire(r, why); });
   return {};
 }
 
-void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64_t serial,
-                               const port_id& remote_target) noexcept {
+void monitors::cancel(port_impl* p, monitor_record* record, std::uint64_t serial,
+                      const port_id& remote_target) noexcept {
   if (p) {
     bool owned = false;
     {
@@ -51,10 +53,25 @@ void node_core::cancel_monitor(port_impl* p, monitor_record* record, std::uint64
       }
     }
     if (owned) delete record;  // else the teardown fires and deletes it
-    release(p);
+    core_.release(p);
     return;
   }
-  remote_.cancel_monitor(record, serial, remote_target);
+  core_.remote().cancel_monitor(record, serial, remote_target);
+}
+
+void monitors::fire(monitor_record* list, const reason& why) noexcept {
+  while (list) {
+    monitor_record* next = list->next;
+    try {
+      list->action(why);
+    } catch (const std::exception& e) {
+      log(log_level::error, "node {}: a monitor action threw: {}", core_.id(), e.what());
+    } catch (...) {
+      log(log_level::error, "node {}: a monitor action threw", core_.id());
+    }
+    delete list;
+    list = next;
+  }
 }
 
 }  // namespace detail
@@ -95,7 +112,7 @@ monitor::~monitor() {
 
 void monitor::cancel() noexcept {
   if (!record_) return;
-  core_->cancel_monitor(port_, record_, serial_, remote_target_);
+  core_->monitors().cancel(port_, record_, serial_, remote_target_);
   record_ = nullptr;
   port_ = nullptr;
   core_.reset();
