@@ -72,7 +72,7 @@ namespace {
 void bury(port_impl* p, detail::message_handler h) {
   if (!p->graveyard) p->graveyard = std::make_unique<std::vector<detail::message_handler>>();
   p->graveyard->push_back(std::move(h));
-  detail::buried_this_dispatch = true;
+  detail::per_thread.buried_this_dispatch = true;
 }
 
 void apply_handler(port_impl* p, tag t, detail::message_handler h, bool fallback) {

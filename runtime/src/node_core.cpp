@@ -79,7 +79,7 @@ struct send_cache_owners {
   std::array<std::weak_ptr<node_core>, send_cache_size> cores;
 
   void evict(std::size_t i) noexcept {
-    send_cache_entry& e = send_cache_entries[i];
+    send_cache_entry& e = per_thread.send_cache[i];
     if (e.port) {
       if (auto core = cores[i].lock()) core->release(e.port);
     }
@@ -100,10 +100,10 @@ send_cache_owners& this_thread_owners() {
 
 port_impl* node_core::lookup_slow(std::uint64_t local) noexcept {
   // An eviction below may drop the pin that keeps a pending batch's port: push it first.
-  if (pending_sends.count) flush_pending();
+  if (per_thread.pending_sends.count) flush_pending();
   std::size_t i = send_cache_slot(local);
   send_cache_owners& owners = this_thread_owners();
-  send_cache_entry& e = send_cache_entries[i];
+  send_cache_entry& e = per_thread.send_cache[i];
   if (e.core_uid == uid_ && e.local == local) {
     // A killed port: drop the entry (and its pin) so that its slot can be recycled.
     owners.evict(i);
@@ -206,7 +206,8 @@ void node_core::release(port_impl* p) noexcept {
 }
 
 void node_core::send_slow(const port_id& to, message_node* n) noexcept {
-  if (pending_sends.count) flush_pending();  // order from this thread, and the batch's pin
+  if (per_thread.pending_sends.count)
+    flush_pending();  // order from this thread, and the batch's pin
   if (is_local(to)) {
     if (port_impl* p = lookup_cached(to.local())) {
       push_sent(p, n);

@@ -47,43 +47,12 @@ enum class run_result {
   ended,  ///< the port was killed and torn down
 };
 
-/// The port a thread is running, if any (AEMP's $SELF).
-struct context {
-  node_core* core = nullptr;
-  port_impl* port = nullptr;
-  /// The origin of the message being dispatched (message_node::origin; 0: made here).
-  std::uint32_t origin = 0;
-};
-/// Constant-initialised: reading it is a plain thread-local access.
-inline thread_local context current_context;
+/// The port this thread is running, if any.
 inline context& current() noexcept {
-  return current_context;
+  return per_thread.current;
 }
-
-/// One entry of a thread's send cache: a pinned lookup (see `node_core::lookup_cached`).
-/// Plain data, so the hit path is a plain thread-local access; the entries' owners (weak
-/// pointers, for eviction at thread exit) live beside them in node_core.cpp.
-struct send_cache_entry {
-  std::uint64_t core_uid = 0;
-  std::uint64_t local = 0;
-  port_impl* port = nullptr;
-};
-/// Messages a busy handler sent to one port and has not pushed yet (send_batch.cpp).
-struct pending_batch {
-  node_core* core = nullptr;
-  port_impl* port = nullptr;
-  message_node* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
-  message_node* oldest = nullptr;
-  std::uint32_t count = 0;
-};
-inline thread_local pending_batch pending_sends;
 inline constexpr std::uint32_t batch_limit = 32;  ///< messages pushed with one CAS at most
 
-/// 1024 entries (24 KiB a thread, plus 16 KiB of owners once it misses): a handler that
-/// cycles through a few hundred ports (a 503-port thread ring) still hits.
-inline constexpr unsigned send_cache_bits = 10;
-inline constexpr std::size_t send_cache_size = std::size_t{1} << send_cache_bits;
-inline thread_local send_cache_entry send_cache_entries[send_cache_size];
 inline std::size_t send_cache_slot(std::uint64_t local) noexcept {
   // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
   return (local * 0x9E3779B97F4A7C15ull) >> (64 - send_cache_bits);
@@ -150,14 +119,14 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Pushes a block into a port we hold a reference to, keeping the reference (after this
   /// thread's pending batch, so that order from this thread holds).
   void push_to(port_impl* p, message_node* n) noexcept {
-    if (pending_sends.count) [[unlikely]]
+    if (per_thread.pending_sends.count) [[unlikely]]
       flush_pending();
     push_plain(p, n);
   }
   /// The live local port `local` through this thread's send cache (a pinned reference that
   /// the cache owns; the caller takes none), or null. The hit path is inline.
   port_impl* lookup_cached(std::uint64_t local) noexcept {
-    const send_cache_entry& e = send_cache_entries[send_cache_slot(local)];
+    const send_cache_entry& e = per_thread.send_cache[send_cache_slot(local)];
     if (e.core_uid == uid_ && e.local == local && !e.port->killed.load(std::memory_order_acquire))
         [[likely]] {
       return e.port;
@@ -167,8 +136,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
   /// batched (the pin keeps the port's slot until the batch is pushed).
   void push_sent(port_impl* p, message_node* n) noexcept {
-    if (++sends_this_dispatch >= busy_sends) [[unlikely]] {
-      pending_batch& b = pending_sends;
+    if (++per_thread.sends_this_dispatch >= busy_sends) [[unlikely]] {
+      pending_batch& b = per_thread.pending_sends;
       if (b.port == p && b.count != 0 && b.count + 1 < batch_limit) {
         // Another message for the open batch (a port address is unique to its node).
         n->next = b.newest;

@@ -21,6 +21,7 @@
 #include "coport/tag.hpp"
 #include "intrusive_list.hpp"
 #include "spinlock.hpp"
+#include "thread_state.hpp"
 
 namespace coport::detail {
 
@@ -53,9 +54,6 @@ struct monitor_list {
   }
   monitor_record* take() noexcept { return std::exchange(head, nullptr); }
 };
-
-/// Set when a handler of the port running on this thread was replaced (see `graveyard`).
-inline thread_local bool buried_this_dispatch = false;
 
 /// Result of pushing onto an inbox.
 enum class push_result { queued, woke, dead };

@@ -38,22 +38,15 @@ void throw_bad_message(const message& m, const signature& wanted) {
 
 namespace {
 
-/// What transports asked to flush when this thread's current run ends (flush_at_run_end).
-struct run_end_flushes {
-  void (*fns[8])() = {};
-  unsigned count = 0;
-};
-thread_local run_end_flushes run_end;
-
 /// Calls them as the run ends, however it ends.
 struct run_end_guard {
   run_end_guard() = default;
   run_end_guard(const run_end_guard&) = delete;
   run_end_guard& operator=(const run_end_guard&) = delete;
   ~run_end_guard() {
-    if (run_end.count == 0) [[likely]]
+    if (per_thread.run_end.count == 0) [[likely]]
       return;
-    run_end_flushes due = std::exchange(run_end, run_end_flushes{});
+    run_end_flushes due = std::exchange(per_thread.run_end, run_end_flushes{});
     for (unsigned i = 0; i < due.count; ++i) due.fns[i]();
   }
 };
@@ -67,11 +60,11 @@ run_result node_core::run_port(port_impl* p, std::size_t budget) {
   // context is set once per run, not per message, and restored before teardown (monitors
   // fire outside the dead port's context).
   message_node* fifo = std::exchange(p->cache, nullptr);
-  const context saved = std::exchange(current_context, context{this, p});
+  const context saved = std::exchange(per_thread.current, context{this, p});
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
-      current_context = saved;
+      per_thread.current = saved;
       teardown(p);  // may recycle p: not touched after this
       return run_result::ended;
     }
@@ -79,7 +72,7 @@ run_result node_core::run_port(port_impl* p, std::size_t budget) {
       fifo = p->take_all();
       if (!fifo) {
         if (p->try_block()) {
-          current_context = saved;
+          per_thread.current = saved;
           return run_result::idle;
         }
         continue;
@@ -87,23 +80,23 @@ run_result node_core::run_port(port_impl* p, std::size_t budget) {
     }
     if (budget == 0) {
       p->cache = fifo;
-      current_context = saved;
+      per_thread.current = saved;
       return run_result::more;
     }
     --budget;
     message_node* n = fifo;
     fifo = n->next;
     n->next = nullptr;
-    sends_this_dispatch = 0;
+    per_thread.sends_this_dispatch = 0;
     try {
       dispatch(p, n);
     } catch (...) {
       flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
-      current_context = saved;
+      per_thread.current = saved;
       throw;
     }
-    if (pending_sends.count) flush_pending();  // a busy handler's last batch
+    if (per_thread.pending_sends.count) flush_pending();  // a busy handler's last batch
   }
 }
 
@@ -113,7 +106,7 @@ void node_core::dispatch(port_impl* p, message_node* n) {
     return;
   }
   // run_port has set the port's context; the message's origin goes with it (message_origin).
-  current_context.origin = n->origin;
+  per_thread.current.origin = n->origin;
   try {
     if (n->kind == message_kind::closure) {
       message owner{n};
@@ -145,8 +138,8 @@ void node_core::dispatch(port_impl* p, message_node* n) {
   } catch (...) {
     kill_running(p, reason{"die", "unknown exception"});
   }
-  if (buried_this_dispatch) [[unlikely]] {
-    buried_this_dispatch = false;
+  if (per_thread.buried_this_dispatch) [[unlikely]] {
+    per_thread.buried_this_dispatch = false;
     p->graveyard.reset();
   }
 }
@@ -206,7 +199,7 @@ namespace coport {
 
 bool flush_at_run_end(void (*flush)()) noexcept {
   if (detail::current().port == nullptr) return false;
-  auto& r = detail::run_end;
+  auto& r = detail::per_thread.run_end;
   for (unsigned i = 0; i < r.count; ++i) {
     if (r.fns[i] == flush) return true;
   }

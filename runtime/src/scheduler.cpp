@@ -6,14 +6,13 @@
 
 namespace coport::detail {
 
-namespace {
-
-/// The runner active on this thread, if any.
+/// The runner active on a thread (thread_state::runner).
 struct local_runner {
   scheduler* owner;
   ready_list queue;
 };
-thread_local local_runner* this_runner = nullptr;
+
+namespace {
 
 /// How long one runner job may keep its thread before it yields to Asio (timers, I/O, the
 /// embedding application's handlers). Yielding re-queues the runner as a continuation on
@@ -30,9 +29,9 @@ scheduler::scheduler(node_core& core, bool deterministic, unsigned max_runners, 
       budget_{budget == 0 ? 1 : budget} {}
 
 void scheduler::schedule(port_impl* p) {
-  if (local_runner* r = this_runner; r && r->owner == this) {
+  if (local_runner* r = per_thread.runner; r && r->owner == this) {
     r->queue.push(p);
-    if (r->queue.size < 2 && sends_this_dispatch < busy_sends) return;
+    if (r->queue.size < 2 && per_thread.sends_this_dispatch < busy_sends) return;
     // More than one ready port here, or a handler that keeps this thread busy: share them.
     offer_local();
     return;
@@ -67,11 +66,11 @@ bool scheduler::claim_runner() noexcept {
 }
 
 void scheduler::offer_local() {
-  local_runner* r = this_runner;
+  local_runner* r = per_thread.runner;
   if (!r || r->owner != this || r->queue.size == 0) return;
   // A busy producer hands over everything; otherwise the newest port stays here (the one a
   // ping-pong partner just woke runs next on this core).
-  share(r->queue, sends_this_dispatch >= busy_sends ? 0 : 1);
+  share(r->queue, per_thread.sends_this_dispatch >= busy_sends ? 0 : 1);
 }
 
 void scheduler::share(ready_list& from, std::size_t keep) {
@@ -130,7 +129,7 @@ port_impl* scheduler::pop_shared() {
 
 void scheduler::run_job() {
   local_runner runner{this, {}};
-  local_runner* previous = std::exchange(this_runner, &runner);
+  local_runner* previous = std::exchange(per_thread.runner, &runner);
   std::size_t ran = 0;
   auto slice_end = std::chrono::steady_clock::now() + time_slice;
   for (;;) {
@@ -165,12 +164,12 @@ void scheduler::run_job() {
         std::lock_guard lock{mutex_};
         while (port_impl* q = runner.queue.pop()) push_shared_locked(q);
       }
-      this_runner = previous;
+      per_thread.runner = previous;
       core_.defer_job([this] { run_job(); });
       return;
     }
   }
-  this_runner = previous;
+  per_thread.runner = previous;
 }
 
 bool scheduler::step() {

@@ -51,11 +51,9 @@ struct ready_list {
   }
 };
 
-/// Messages pushed by the handler running on this thread since its dispatch began (reset
-/// per dispatch). A handler that has pushed `busy_sends` is a producer that will keep its
-/// thread for a while: ports it wakes are offered to idle threads at once instead of
-/// waiting behind it in the local queue.
-inline thread_local std::uint32_t sends_this_dispatch = 0;
+/// A handler that has pushed `busy_sends` messages in one dispatch (thread_state::
+/// sends_this_dispatch) is a producer that will keep its thread for a while: ports it wakes
+/// are offered to idle threads at once instead of waiting behind it in the local queue.
 inline constexpr std::uint32_t busy_sends = 64;
 
 /// Runs ready ports on the node's executor.

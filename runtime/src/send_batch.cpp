@@ -15,15 +15,15 @@
 namespace coport::detail {
 
 bool node_core::push_busy(port_impl* p, message_node* n) noexcept {
-  if (sends_this_dispatch == busy_sends) scheduler_.offer_local();
+  if (per_thread.sends_this_dispatch == busy_sends) scheduler_.offer_local();
   const context& ctx = current();
   if (ctx.core != this || ctx.port == nullptr) {
     // Not a handler of this node: count again from zero (one call per busy_sends pushes).
-    sends_this_dispatch = 0;
-    if (pending_sends.count) flush_pending();
+    per_thread.sends_this_dispatch = 0;
+    if (per_thread.pending_sends.count) flush_pending();
     return false;
   }
-  pending_batch& b = pending_sends;
+  pending_batch& b = per_thread.pending_sends;
   if (b.count && b.port != p) flush_pending();
   if (b.count == 0) {
     b.core = this;
@@ -39,7 +39,7 @@ bool node_core::push_busy(port_impl* p, message_node* n) noexcept {
 }
 
 void node_core::flush_pending() noexcept {
-  pending_batch b = std::exchange(pending_sends, pending_batch{});
+  pending_batch b = std::exchange(per_thread.pending_sends, pending_batch{});
   if (b.count == 0) return;
   switch (b.port->push_chain(b.newest, b.oldest)) {
     case push_result::queued:

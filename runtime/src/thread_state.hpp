@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// detail::thread_state — everything the runtime keeps per thread, in one place: the port
+/// this thread runs, what the running handler has sent, its pending batch, its send cache,
+/// the scheduler's runner and the flushes transports asked for at the run's end.
+///
+/// One constant-initialised, trivially destructible thread-local (`per_thread`), so each
+/// access is a plain TLS offset (no guard, no wrapper call) on the hot paths. Per-thread
+/// state kept elsewhere on purpose: the message pool's free lists and the tag literal cache
+/// (in public headers: templates in user code reach them inline), and the two thread-exit
+/// hooks that return pooled blocks and send-cache pins (they need destructors).
+/// Threading: each thread sees its own. Lifetime: the thread's.
+/// May include: nothing of the runtime but forward declarations.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace coport::detail {
+
+class node_core;
+struct port_impl;
+struct message_node;
+struct local_runner;
+
+/// The port a thread is running, if any (AEMP's $SELF).
+struct context {
+  node_core* core = nullptr;
+  port_impl* port = nullptr;
+  /// The origin of the message being dispatched (message_node::origin; 0: made here).
+  std::uint32_t origin = 0;
+};
+
+/// One entry of a thread's send cache: a pinned lookup (see `node_core::lookup_cached`).
+/// Plain data, so the hit path is a plain thread-local access; the entries' owners (weak
+/// pointers, for eviction at thread exit) live beside them in node_core.cpp.
+struct send_cache_entry {
+  std::uint64_t core_uid = 0;
+  std::uint64_t local = 0;
+  port_impl* port = nullptr;
+};
+
+/// Messages a busy handler sent to one port and has not pushed yet (send_batch.cpp).
+struct pending_batch {
+  node_core* core = nullptr;
+  port_impl* port = nullptr;
+  message_node* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
+  message_node* oldest = nullptr;
+  std::uint32_t count = 0;
+};
+
+/// What transports asked to flush when this thread's current run ends (flush_at_run_end).
+struct run_end_flushes {
+  void (*fns[8])() = {};
+  unsigned count = 0;
+};
+
+/// 1024 entries (24 KiB a thread, plus 16 KiB of owners once it misses): a handler that
+/// cycles through a few hundred ports (a 503-port thread ring) still hits.
+inline constexpr unsigned send_cache_bits = 10;
+inline constexpr std::size_t send_cache_size = std::size_t{1} << send_cache_bits;
+
+struct thread_state {
+  context current;
+  /// Messages pushed by the handler running here since its dispatch began (reset per
+  /// dispatch): one that has pushed `busy_sends` is a producer (see scheduler.hpp).
+  std::uint32_t sends_this_dispatch = 0;
+  /// Set when a handler of the port running here was replaced (see port_impl::graveyard).
+  bool buried_this_dispatch = false;
+  pending_batch pending_sends;
+  run_end_flushes run_end;
+  /// The scheduler's runner active on this thread, if any (scheduler.cpp).
+  local_runner* runner = nullptr;
+  send_cache_entry send_cache[send_cache_size];
+};
+
+inline thread_local thread_state per_thread;
+
+}  // namespace coport::detail
