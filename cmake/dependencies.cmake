@@ -1,6 +1,9 @@
 # Every dependency comes from a Debian package; nothing is vendored or downloaded.
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)  # libfmt-dev: log lines and printable IDs
+# libcereal-dev: user types that cross between nodes; coport/serialize.hpp, a public header,
+# includes it, so coport::runtime passes it on.
+find_package(cereal 1.3 REQUIRED)
 
 # libasio-dev (standalone Asio 1.22) ships no CMake config: find the header, make a target.
 find_path(COPORT_ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -1,6 +1,7 @@
 # cmake --install makes find_package(coport) work: targets coport::runtime,
-# coport::transport, coport::network, and coport::asio (standalone Asio, found again on the user's machine, so
-# the installed package names no path of the machine it was built on).
+# coport::transport, coport::network, coport::groups, the command coport::coport, and
+# coport::asio (standalone Asio, found again on the user's machine, so the installed package
+# names no path of the machine it was built on).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 install(TARGETS coport_runtime coport_transport coport_network coport_groups EXPORT coport-targets

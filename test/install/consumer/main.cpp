@@ -1,8 +1,11 @@
 // Uses the installed headers and libraries: one port, one coroutine actor, a message across
-// two nodes joined in memory, and a node embedded in the application's own io_context.
+// two nodes joined in memory, a name and a process group across them, and a node embedded in
+// the application's own io_context.
 #include <asio/io_context.hpp>
 #include <coport/coport.hpp>
+#include <coport/groups/groups.hpp>
 #include <coport/network/config.hpp>
+#include <coport/network/registry.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <cstdio>
@@ -29,6 +32,28 @@ int main() {
     other.run_until_idle();
     n.run_until_idle();
   }
+  // A group made on one node, joined from the other, and a message to it.
+  int delivered = 0;
+  {
+    network::registry rn{n}, ro{other};
+    groups::groups gn{n, rn}, go{other, ro};
+    auto member = other.port([&](message& m) {
+      if (m.tag() == groups::message_tag()) ++delivered;
+    });
+    auto step = [&] {
+      for (int i = 0; i < 20; ++i) {
+        n.run_until_idle();
+        other.run_until_idle();
+      }
+    };
+    step();
+    if (!gn.create("consumers")) return 2;
+    step();
+    if (go.join("consumers", member) != groups::errc::ok) return 3;
+    step();
+    if (gn.send("consumers", 42) != groups::errc::ok) return 4;
+    step();
+  }
   asio::io_context io;
   node embedded{io, node_options{.id = "consumer-embedded"}};
   int ran = 0;
@@ -36,6 +61,6 @@ int main() {
   io.poll();
   auto config = coport::network::config_file::parse(R"({"profiles": {"p": {"nodeid": "x"}}})", "c")
                     .resolve("p");
-  std::printf("installed coport works: %d\n", got + ran - 1);
-  return got == 3 && ran == 1 && config.nodeid == "x" ? 0 : 1;
+  std::printf("installed coport works: %d\n", got + ran + delivered - 2);
+  return got == 3 && ran == 1 && delivered == 1 && config.nodeid == "x" ? 0 : 1;
 }
