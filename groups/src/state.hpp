@@ -17,8 +17,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "coport/detail/log_sink.hpp"
 #include "coport/groups/groups.hpp"
+#include "coport/internal/log.hpp"
 #include "protocol.hpp"
 
 namespace coport::groups {
@@ -94,19 +94,9 @@ void start_standby(const std::shared_ptr<groups::state>& st, std::string group, 
                    ordering order, std::uint64_t history, std::uint64_t epoch,
                    std::vector<std::string> homes);
 
-/// Log lines of coport::groups.
-template <class... Args>
-void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (coport::detail::log_level::warn > coport::detail::current_log_level()) return;
-  coport::detail::write_log(coport::detail::log_level::warn,
-                            fmt::format(format, std::forward<Args>(args)...));
-}
-template <class... Args>
-void info(fmt::format_string<Args...> format, Args&&... args) {
-  if (coport::detail::log_level::info > coport::detail::current_log_level()) return;
-  coport::detail::write_log(coport::detail::log_level::info,
-                            fmt::format(format, std::forward<Args>(args)...));
-}
+/// Log lines of coport::groups: the shared template (coport/internal/log.hpp).
+using coport::detail::info;
+using coport::detail::warn;
 
 }  // namespace detail
 }  // namespace coport::groups

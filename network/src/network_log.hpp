@@ -1,21 +1,12 @@
 #pragma once
 /// \file
-/// Log lines of coport::network, through the runtime's sink (one format, one COPORT_LOG level).
+/// Log lines of coport::network: the shared template (coport/internal/log.hpp).
 /// Threading: thread-safe.
 
-#include <fmt/format.h>
-
-#include <utility>
-
-#include "coport/detail/log_sink.hpp"
+#include "coport/internal/log.hpp"
 
 namespace coport::network::detail {
 
-template <class... Args>
-void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (coport::detail::log_level::warn > coport::detail::current_log_level()) return;
-  coport::detail::write_log(coport::detail::log_level::warn,
-                            fmt::format(format, std::forward<Args>(args)...));
-}
+using coport::detail::warn;
 
 }  // namespace coport::network::detail

@@ -1,7 +1,7 @@
 // `cal` (request/reply) and `spawn` (ports made by a registered init function).
 #include <fmt/format.h>
 
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 #include "node_core.hpp"
 #include "spinlock.hpp"
 

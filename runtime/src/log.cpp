@@ -1,4 +1,4 @@
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 
 #include <atomic>
 #include <cstdio>

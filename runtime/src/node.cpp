@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "coport/detail/interner.hpp"
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 #include "node_core.hpp"
 #include "timer_state.hpp"
 

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <random>
 
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 
 namespace coport::detail {
 

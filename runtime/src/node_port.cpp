@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 #include "node_core.hpp"
 
 namespace coport::detail {

@@ -1,7 +1,7 @@
 // Running a port: taking messages from its inbox, dispatching them, tearing it down.
 #include <fmt/format.h>
 
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 #include "node_core.hpp"
 
 namespace coport::detail {

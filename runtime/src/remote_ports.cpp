@@ -1,7 +1,7 @@
 // A node's side of ports on other nodes (see remote_ports.hpp).
 #include "remote_ports.hpp"
 
-#include "log.hpp"
+#include "coport/internal/log.hpp"
 #include "node_core.hpp"
 
 namespace coport::detail {

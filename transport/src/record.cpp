@@ -30,9 +30,6 @@ std::array<unsigned char, 12> nonce_of(const record_keys& keys, std::uint64_t n)
   return nonce;
 }
 
-const unsigned char* u8(const std::byte* p) {
-  return reinterpret_cast<const unsigned char*>(p);
-}
 unsigned char* u8(std::byte* p) {
   return reinterpret_cast<unsigned char*>(p);
 }
