@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <coport/network/mesh.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdio>
 #include <iostream>
@@ -52,7 +52,7 @@ void mesh_peer(int, char**) {
   tp::tcp_options o;
   o.binds = {"127.0.0.1:0"};
   tp::tcp t{n, o};
-  coport::network::registry names{n};
+  coport::registry names{n};
   std::unique_ptr<coport::network::mesh> m;
   std::mutex out;
   auto say = [&](const char* word) {
@@ -82,7 +82,7 @@ void mesh_peer(int, char**) {
       if (want == 1) say("meshed");
     } else if (verb == "watch") {
       auto seen = std::make_shared<std::atomic<bool>>(false);
-      keep.push_back(names.mon(arg, [&, seen](const coport::network::registry_event& e) {
+      keep.push_back(names.mon(arg, [&, seen](const coport::registry_event& e) {
         if (!e.ports.empty() && !seen->exchange(true)) say("seen");
       }));
       say("watching");

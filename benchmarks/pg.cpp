@@ -15,7 +15,7 @@
 
 #include <atomic>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdio>
 #include <iostream>
@@ -108,7 +108,7 @@ void pg_peer(int argc, char** argv) {
   std::string id = argc > 2 ? argv[2] : "bench-pg-b";
   node n{node_options{.id = id, .threads = 2}};
   tp::tcp t{n, loopback()};
-  coport::network::registry names{n};
+  coport::registry names{n};
   pgs::groups groups{n, names};
   std::printf("%s\n", t.addresses().at(0).c_str());
   std::fflush(stdout);
@@ -154,7 +154,7 @@ void pg(int argc, char** argv) {
       "g=" + std::to_string(g) + ",senders=" + std::to_string(senders) + ",m=" + std::to_string(m);
   {
     node n{options(a["threads"])};
-    coport::network::registry names{n};
+    coport::registry names{n};
     pgs::groups groups{n, names};
     if (!groups.create("bench")) throw std::runtime_error{"pg: create failed"};
     std::latch done{g};
@@ -168,7 +168,7 @@ void pg(int argc, char** argv) {
   {
     // The same with coroutine actors as members, receiving with on_group (selective receive).
     node n{options(a["threads"])};
-    coport::network::registry names{n};
+    coport::registry names{n};
     pgs::groups groups{n, names};
     if (!groups.create("bench")) throw std::runtime_error{"pg: create failed"};
     std::latch done{g}, joined{g};
@@ -186,7 +186,7 @@ void pg(int argc, char** argv) {
   {
     node n{node_options{.id = "bench-pg-a", .threads = static_cast<unsigned>(a["threads"])}};
     tp::tcp t{n, loopback()};
-    coport::network::registry names{n};
+    coport::registry names{n};
     pgs::groups groups{n, names};
     bench::other_process peer{"pg_peer"};
     std::string address = peer.word();
@@ -208,7 +208,7 @@ void pg(int argc, char** argv) {
   for (int sig : {SIGKILL, SIGSTOP}) {
     node n{node_options{.id = "bench-pg-standby", .threads = 2}};
     tp::tcp t{n, loopback()};
-    coport::network::registry names{n};
+    coport::registry names{n};
     pgs::groups groups{n, names};
     bench::other_process master{"pg_peer", "bench-pg-master"};
     std::string address = master.word();

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   };
   subscription servers;
   n.peval(me, [&] {
-    servers = network->names().mon("chat_server", [&](const net::registry_event& e) {
+    servers = network->names().mon("chat_server", [&](const registry_event& e) {
       if (!server && !e.ports.empty()) join(e.ports.front());
     });
   });

@@ -63,15 +63,14 @@ port_id find_master(groups::state& st, std::string_view name) {
   port_id found = lookup_master(st, name);
   std::string key{name};
   std::weak_ptr<groups::state> weak = st.shared_from_this();
-  auto watch =
-      st.names.mon(detail::registry_name(name), [weak, key](const network::registry_event& e) {
-        auto s = weak.lock();
-        if (!s) return;
-        std::lock_guard lock{s->directory_mutex};
-        if (auto it = s->directory.find(key); it != s->directory.end()) {
-          it->second.master = e.ports.empty() ? port_id{} : e.ports.back();
-        }
-      });
+  auto watch = st.names.mon(detail::registry_name(name), [weak, key](const registry_event& e) {
+    auto s = weak.lock();
+    if (!s) return;
+    std::lock_guard lock{s->directory_mutex};
+    if (auto it = s->directory.find(key); it != s->directory.end()) {
+      it->second.master = e.ports.empty() ? port_id{} : e.ports.back();
+    }
+  });
   std::lock_guard lock{st.directory_mutex};
   auto [it, added] = st.directory.try_emplace(std::move(key));
   if (added) {
@@ -82,7 +81,7 @@ port_id find_master(groups::state& st, std::string_view name) {
 }
 }  // namespace
 
-groups::groups(node& n, network::registry& names) : state_{std::make_shared<state>(n, names)} {
+groups::groups(node& n, registry& names) : state_{std::make_shared<state>(n, names)} {
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });

@@ -224,14 +224,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
     // Another master under the name (a concurrent create, or one across a healed
     // partition): the lower epoch is fenced.
     std::weak_ptr<group_master> weak = shared_from_this();
-    registry_watch_ =
-        st_->names.mon(registry_name(name_), [weak](const network::registry_event& e) {
-          auto self = weak.lock();
-          if (!self || self->role_ != role::master) return;
-          for (const auto& p : e.added) {
-            if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
-          }
-        });
+    registry_watch_ = st_->names.mon(registry_name(name_), [weak](const registry_event& e) {
+      auto self = weak.lock();
+      if (!self || self->role_ != role::master) return;
+      for (const auto& p : e.added) {
+        if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
+      }
+    });
   }
 
   void on_other_master(std::uint64_t epoch, const port_id& other) {
@@ -240,7 +239,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       fence("another master has a newer epoch");
     } else if (epoch < epoch_) {
       n_.snd(other, fenced_tag, epoch_);
-    } else if (network::port_order{}(other, self_)) {
+    } else if (port_order{}(other, self_)) {
       // Two masters of one epoch: two creates raced. The first in port order stays.
       info("group {}: created twice at once; {} stays", name_, other.to_string());
       n_.kil(self_, "already_created");

@@ -28,10 +28,10 @@ class agent;
 }
 
 struct groups::state : std::enable_shared_from_this<groups::state> {
-  state(node& n, network::registry& r) : owner{n}, names{r}, own_id{n.id()} {}
+  state(node& n, registry& r) : owner{n}, names{r}, own_id{n.id()} {}
 
   node& owner;
-  network::registry& names;
+  registry& names;
   const std::string own_id;
   port_id agent_port;
   std::vector<subscription> services;

@@ -12,8 +12,8 @@
 
 #include "coport/wire/codec.hpp"
 
+#include "coport/internal/service.hpp"
 #include "network_log.hpp"
-#include "service.hpp"
 
 namespace coport::network {
 
@@ -281,11 +281,11 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
     s.status.address = address;
     state_->seeds.push_back(std::move(s));
   }
-  detail::open_service(n, mesh_tag, state_);
+  coport::detail::open_service(n, mesh_tag, state_);
 }
 
 mesh::~mesh() {
-  detail::close_service(state_->owner, state_);
+  coport::detail::close_service(state_->owner, state_);
 }
 
 std::vector<seed_status> mesh::seeds() const {

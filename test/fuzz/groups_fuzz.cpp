@@ -7,7 +7,7 @@
 #include <coport/coport.hpp>
 #include <coport/detail/payload_codec.hpp>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,7 +33,7 @@ struct world {
     o.mode = run_mode::deterministic;
     return o;
   }()};
-  network::registry names{n};
+  registry names{n};
   groups::groups pg{n, names};
   static constexpr const char* peer = "fuzz-peer";
   port_id master, member;

@@ -52,7 +52,7 @@
 
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/transport.hpp>
 #include <coport/wire/reader.hpp>
 #include <coport/wire/writer.hpp>
@@ -114,7 +114,7 @@ struct target {
   port_id any, typed;
   bool any_dead = false, typed_dead = false;
   // The services (made again when a peer killed one of their ports).
-  std::unique_ptr<network::registry> names;
+  std::unique_ptr<registry> names;
   std::unique_ptr<groups::groups> pg;
   port_id master, member;
   std::shared_ptr<bool> services_dead;
@@ -160,7 +160,7 @@ struct target {
     names.reset();
     if (member) n.kil(member);  // the harness's own member port goes with its group
     n.run_until_idle();
-    names = std::make_unique<network::registry>(n);
+    names = std::make_unique<registry>(n);
     pg = std::make_unique<groups::groups>(n, *names);
     n.run_until_idle();
     master = pg->create("g").master;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <map>
 #include <memory>
 #include <random>
@@ -164,7 +164,7 @@ TEST_SUITE("groups.failover") {
     gc.g[0].reset();
     gc.r[0].reset();
     gc.c.restart(0);
-    gc.r[0] = std::make_unique<network::registry>(gc.c[0]);
+    gc.r[0] = std::make_unique<registry>(gc.c[0]);
     gc.g[0] = std::make_unique<pg::groups>(gc.c[0], *gc.r[0]);
     gc.c.run();
     auto made = gc.g[0]->create("g", {.standbys = {"re-b"}});
@@ -199,7 +199,7 @@ TEST_SUITE("groups.failover") {
     gc.c.run();
     CHECK(rc.seen == std::vector<std::string>{"c:0"});  // ordered, not released
     gc.c.restart(1);
-    gc.r[1] = std::make_unique<network::registry>(gc.c[1]);
+    gc.r[1] = std::make_unique<registry>(gc.c[1]);
     gc.g[1] = std::make_unique<pg::groups>(gc.c[1], *gc.r[1]);
     gc.c.run();
     // (restart linked b again before its groups existed: the standby comes with the next up.)

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <coport/detail/interner.hpp>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <memory>
 #include <optional>
 #include <random>

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ std::size_t heap_in_use() {
 /// orders waits for it.
 struct frozen_standby {
   cluster c{{"hs-node", "hs-peer"}};
-  network::registry node_names{c[0]}, peer_names{c[1]};
+  registry node_names{c[0]}, peer_names{c[1]};
   pg::groups groups{c[0], node_names};
   port_id master, standby;
   int standbys = 0;

@@ -17,7 +17,7 @@
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
 #include <coport/network/mesh.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdint>
 #include <fstream>
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   no.threads = 2;
   node n{no};
   transport::tcp t{n, options};
-  network::registry names{n};
+  registry names{n};
   network::mesh peers{n, t, mo};
   pg::groups groups{n, names};
   say("ready " + t.addresses().at(0));

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <coport/coport.hpp>
 #include <coport/network/mesh.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
             << "port busy2 " << busy2.to_string() << "\n"
             << "port stream " << stream.to_string() << std::endl;
   // The mesh and the registry, when asked for.
-  std::unique_ptr<coport::network::registry> names;
+  std::unique_ptr<coport::registry> names;
   std::unique_ptr<coport::network::mesh> peers;
   if (mesh) {
-    names = std::make_unique<coport::network::registry>(n);
+    names = std::make_unique<coport::registry>(n);
     coport::network::mesh_options mo;
     mo.seeds = seeds;
     peers = std::make_unique<coport::network::mesh>(n, t, mo);

@@ -10,7 +10,7 @@
 
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <memory>
 #include <optional>
 #include <random>
@@ -24,11 +24,11 @@ namespace coport::test {
 /// A cluster whose every node runs a registry and groups.
 struct group_cluster {
   cluster c;
-  std::vector<std::unique_ptr<network::registry>> r;
+  std::vector<std::unique_ptr<registry>> r;
   std::vector<std::unique_ptr<groups::groups>> g;
   explicit group_cluster(std::vector<std::string> ids) : c{std::move(ids)} {
     for (std::size_t i = 0; i < c.size(); ++i) {
-      r.push_back(std::make_unique<network::registry>(c[i]));
+      r.push_back(std::make_unique<registry>(c[i]));
       g.push_back(std::make_unique<groups::groups>(c[i], *r.back()));
     }
     c.run();

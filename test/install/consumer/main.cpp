@@ -5,7 +5,7 @@
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
 #include <coport/network/config.hpp>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <cstdio>
@@ -35,7 +35,7 @@ int main() {
   // A group made on one node, joined from the other, and a message to it.
   int delivered = 0;
   {
-    network::registry rn{n}, ro{other};
+    registry rn{n}, ro{other};
     groups::groups gn{n, rn}, go{other, ro};
     auto member = other.port([&](message& m) {
       if (m.tag() == groups::message_tag()) ++delivered;

@@ -51,9 +51,9 @@
 #include <vector>
 
 #include "coport/envelope.hpp"
-#include "coport/network/registry.hpp"
 #include "coport/node.hpp"
 #include "coport/receive.hpp"
+#include "coport/registry.hpp"
 
 namespace coport::groups {
 
@@ -120,7 +120,7 @@ inline const tag& member_left_tag() {
 /// A node's groups: its agent (delivery to local members) and the API.
 class groups {
  public:
-  groups(node& n, network::registry& names);
+  groups(node& n, registry& names);
   ~groups();
   groups(const groups&) = delete;
   groups& operator=(const groups&) = delete;

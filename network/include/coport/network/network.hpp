@@ -17,8 +17,8 @@
 
 #include "coport/network/config.hpp"
 #include "coport/network/mesh.hpp"
-#include "coport/network/registry.hpp"
 #include "coport/node.hpp"
+#include "coport/registry.hpp"
 #include "coport/transport/tcp.hpp"
 
 namespace coport::network {

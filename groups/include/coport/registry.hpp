@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// coport::network::registry — names for ports across the network (AEMP's grp_reg, grp_get,
+/// coport::registry — names for ports across the network (AEMP's grp_reg, grp_get,
 /// grp_mon): the building block of process groups.
 ///
 /// A name holds any number of ports, on any nodes; a port may hold many names. Every node
@@ -30,7 +30,7 @@
 
 #include "coport/node.hpp"
 
-namespace coport::network {
+namespace coport {
 
 /// The order the registry lists ports in, the same on every node: node ID, then local
 /// number, then incarnation (port_id's own order uses numbers that differ between
@@ -89,4 +89,4 @@ class registry {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace coport::network
+}  // namespace coport

@@ -1,11 +1,11 @@
-// coport::network::registry — the local replica, its owners' updates, and its monitors
+// coport::registry — the local replica, its owners' updates, and its monitors
 // (see registry.hpp for the consistency it gives).
 //
 // Every change to the replica, and every new monitor, is made under one mutex and posts, in
 // that order, a job to the registry's port; the port alone tells monitors and other nodes.
 // So each monitor sees events in the order the replica changed, and each node's updates
 // leave it in the order it made them.
-#include "coport/network/registry.hpp"
+#include "coport/registry.hpp"
 
 #include <fmt/format.h>
 
@@ -15,10 +15,10 @@
 #include <mutex>
 #include <set>
 
-#include "network_log.hpp"
-#include "service.hpp"
+#include "coport/internal/log.hpp"
+#include "coport/internal/service.hpp"
 
-namespace coport::network {
+namespace coport {
 
 namespace {
 
@@ -382,4 +382,4 @@ port_id registry::port() const noexcept {
   return state_->self_port;
 }
 
-}  // namespace coport::network
+}  // namespace coport

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <coport/network/registry.hpp>
+#include <coport/registry.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +15,8 @@
 
 using namespace coport;
 using namespace coport::test;
-using coport::network::registry;
-using coport::network::registry_event;
+using coport::registry;
+using coport::registry_event;
 
 namespace {
 
@@ -38,13 +38,13 @@ struct named_cluster {
 };
 
 std::vector<port_id> sorted(std::vector<port_id> v) {
-  std::sort(v.begin(), v.end(), coport::network::port_order{});
+  std::sort(v.begin(), v.end(), coport::port_order{});
   return v;
 }
 
 }  // namespace
 
-TEST_SUITE("network.registry") {
+TEST_SUITE("groups.registry") {
   TEST_CASE("a registration is visible at once on its node, on every node after the update") {
     named_cluster n{{"reg-a", "reg-b", "reg-c"}};
     auto p = n.c[0].port([](message&) {});

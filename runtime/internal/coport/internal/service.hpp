@@ -14,7 +14,7 @@
 
 #include "coport/node.hpp"
 
-namespace coport::network::detail {
+namespace coport::detail {
 
 /// Opens the service: sets `s->self_port` and `s->service`, then starts it.
 template <class State>
@@ -36,4 +36,4 @@ void close_service(node& n, const std::shared_ptr<State>& s) {
   n.kil(s->self_port);
 }
 
-}  // namespace coport::network::detail
+}  // namespace coport::detail
