@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "coport/internal/address.hpp"
 #include "coport/log.hpp"
 #include "coport/port_id.hpp"
 #include "private_file.hpp"
@@ -172,17 +173,11 @@ struct config_file::impl {
   template <class Fail>
   static void check_address(const std::string& a, bool bind, Fail& fail) {
     if (bind && (a == "*")) return;
-    auto colon = a.rfind(':');
-    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < a.size();
-    if (ok) {
-      auto host = a.substr(0, colon);
-      if (host == "*" && !bind) ok = false;
-      if (host.find(':') != std::string::npos && !(host.front() == '[' && host.back() == ']')) {
-        ok = false;
-      }
-      auto port = a.substr(colon + 1);
-      ok = ok && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit) &&
-           std::stoul(port) <= 65535;
+    bool ok = true;
+    try {
+      ok = coport::detail::parse_address(a).host != "*" || bind;
+    } catch (const std::invalid_argument&) {
+      ok = false;
     }
     if (!ok) {
       throw fail(

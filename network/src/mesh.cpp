@@ -12,6 +12,7 @@
 
 #include "coport/wire/codec.hpp"
 
+#include "coport/internal/address.hpp"
 #include "coport/internal/service.hpp"
 #include "network_log.hpp"
 
@@ -266,9 +267,11 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
 
 mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
   for (const auto& s : options.seeds) {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
-      throw std::invalid_argument{fmt::format("coport: seed '{}': expected host:port", s)};
+    try {
+      coport::detail::parse_address(s);
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument{
+          fmt::format("coport: seed '{}': expected host:port or [v6]:port", s)};
     }
   }
   if (options.retry_min.count() <= 0 || options.retry_max < options.retry_min ||

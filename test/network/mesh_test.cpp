@@ -80,6 +80,22 @@ bool full_mesh(const std::vector<std::unique_ptr<member>>& ms) {
 }  // namespace
 
 TEST_SUITE("network.mesh") {
+  TEST_CASE("a seed that is not host:port or [v6]:port is refused, naming it") {
+    node n{node_options{.id = "bad-seed", .threads = 1}};
+    tp::tcp t{n, loopback()};
+    for (std::string bad : {"nohost", "host:port", ":5", "::1:5", "h:70000", "[::1]5"}) {
+      CAPTURE(bad);
+      try {
+        mesh m{n, t, mesh_options{.seeds = {bad}}};
+        FAIL("accepted");
+      } catch (const std::invalid_argument& e) {
+        CHECK(std::string{e.what()} ==
+              fmt::format("coport: seed '{}': expected host:port or [v6]:port", bad));
+      }
+    }
+    CHECK_NOTHROW(mesh{n, t, mesh_options{.seeds = {"[::1]:5", "localhost:0"}}});
+  }
+
   TEST_CASE("nodes that know only one seed form a full mesh") {
     auto ms = seeded("mesh", 6);
     CHECK(eventually([&] { return full_mesh(ms); }, 10s));
