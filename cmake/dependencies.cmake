@@ -5,19 +5,11 @@ find_package(fmt REQUIRED)  # libfmt-dev: log lines and printable IDs
 # includes it, so coport::runtime passes it on.
 find_package(cereal 1.3 REQUIRED)
 
-# libasio-dev (standalone Asio 1.22) ships no CMake config: find the header, make a target.
-find_path(COPORT_ASIO_INCLUDE_DIR asio.hpp REQUIRED)
-if(NOT TARGET coport_asio)
-  add_library(coport_asio INTERFACE)
-  set_target_properties(coport_asio PROPERTIES EXPORT_NAME asio)
-  target_include_directories(coport_asio SYSTEM INTERFACE ${COPORT_ASIO_INCLUDE_DIR})
-  # ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 picks aligned_alloc or operator new by a libstdc++
-  # macro that exists only if a standard header came first, so translation units disagree and
-  # memory from operator new reaches free() (AddressSanitizer: alloc-dealloc-mismatch).
-  target_compile_definitions(coport_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
-    ASIO_DISABLE_STD_ALIGNED_ALLOC)
-  target_link_libraries(coport_asio INTERFACE Threads::Threads)
-  add_library(coport::asio ALIAS coport_asio)
+# libasio-dev: standalone Asio, as the target coport::asio (cmake/coport-asio.cmake, which
+# the installed package uses too).
+include(${CMAKE_CURRENT_LIST_DIR}/coport-asio.cmake)
+if(NOT coport_asio_FOUND)
+  message(FATAL_ERROR "coport needs standalone Asio (Debian: libasio-dev)")
 endif()
 
 if(COPORT_FUZZ)

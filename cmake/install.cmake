@@ -10,8 +10,10 @@ install(TARGETS coport_runtime coport_transport coport_network coport_registry c
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY runtime/include/coport transport/include/coport network/include/coport groups/include/coport
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# detail/ headers that no public header includes (the libraries' own business) stay out.
+install(DIRECTORY runtime/include/coport transport/include/coport network/include/coport
+  groups/include/coport DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  PATTERN interner.hpp EXCLUDE PATTERN log_sink.hpp EXCLUDE PATTERN payload_codec.hpp EXCLUDE)
 install(EXPORT coport-targets NAMESPACE coport:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)
 configure_package_config_file(cmake/coport-config.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/coport-config.cmake
@@ -19,5 +21,5 @@ configure_package_config_file(cmake/coport-config.cmake.in
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/coport-config-version.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/coport-config.cmake
-  ${CMAKE_CURRENT_BINARY_DIR}/coport-config-version.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/coport-config-version.cmake cmake/coport-asio.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)

@@ -7,6 +7,14 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD}" --prefix "${prefix
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
+# Only what public headers need is installed: no internal header, no detail/ header that no
+# public header includes.
+foreach(internal coport/internal/log.hpp coport/detail/interner.hpp coport/detail/log_sink.hpp
+        coport/detail/payload_codec.hpp)
+  if(EXISTS "${prefix}/include/${internal}")
+    message(FATAL_ERROR "installed, though no public header needs it: ${internal}")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE}" -B "${WORK}/build"
                         "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release
                 RESULT_VARIABLE rc OUTPUT_QUIET)
