@@ -18,7 +18,7 @@ transport::tcp_options tcp_options_for(const node_config& config) {
   o.secret = config.secret;
   o.protocol.insecure = config.insecure;  // a short secret, accepted by the profile
   o.protocol.encrypt = config.encrypt;
-  o.tls = {config.tls.cert, config.tls.key, config.tls.ca};
+  o.tls = config.tls;
   o.heartbeat_interval = config.heartbeat_interval;
   o.node_timeout = config.node_timeout;
   o.connect_timeout = config.connect_timeout;

@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "coport/transport/tcp.hpp"
+
 namespace coport::network {
 
 /// The shortest secret accepted without `insecure`: 22 base62 characters hold 131 bits.
@@ -40,11 +42,9 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// TLS files (PEM): this node's certificate and key, and the CA that signs every node's.
-struct tls_files {
-  std::string cert, key, ca;
-  bool enabled() const noexcept { return !cert.empty(); }
-};
+/// TLS files (PEM): this node's certificate and key, and the CA that signs every node's
+/// (the transport's own settings: one definition).
+using tls_files = transport::tls_options;
 
 /// A node's settings, resolved from a profile.
 struct node_config {
@@ -56,11 +56,12 @@ struct node_config {
   bool insecure = false;           ///< accepts a secret shorter than min_secret_size
   bool encrypt = false;            ///< records encrypted, not only authenticated
   tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
-  std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds node_timeout{3000};
-  std::chrono::milliseconds connect_timeout{5000};
-  std::size_t max_frame = 64 << 20;   ///< bytes
-  std::size_t max_queue = 64 << 20;   ///< bytes waiting for one node
+  // The transport's defaults (one definition, in coport/transport/tcp.hpp and transport.hpp).
+  std::chrono::milliseconds heartbeat_interval = transport::tcp_options{}.heartbeat_interval;
+  std::chrono::milliseconds node_timeout = transport::tcp_options{}.node_timeout;
+  std::chrono::milliseconds connect_timeout = transport::tcp_options{}.connect_timeout;
+  std::size_t max_frame = transport::transport_options{}.max_frame;  ///< bytes
+  std::size_t max_queue = transport::transport_options{}.max_queue;  ///< bytes waiting for one node
   std::vector<std::string> services;  ///< init functions spawned on the node at start
   std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
 };
