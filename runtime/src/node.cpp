@@ -184,7 +184,12 @@ bool node::deliver(const port_id& to, message msg) {
     core_->count_drop();
     return false;
   }
-  if (port_impl* p = core_->acquire(to)) {
+  // A served tag of the node port goes straight to its service: one dispatch, not two.
+  port_id target = to;
+  if (to.is_node_port()) {
+    if (port_id service = core_->own_port().service_for(msg.tag())) target = service;
+  }
+  if (port_impl* p = core_->acquire(target)) {
     core_->deliver(p, msg.release());
     return true;
   }

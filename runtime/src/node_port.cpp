@@ -18,6 +18,12 @@ void node_port::remove_service(tag t, const port_id& port) noexcept {
   if (auto it = services_.find(t); it != services_.end() && it->second == port) services_.erase(it);
 }
 
+port_id node_port::service_for(tag t) const {
+  std::lock_guard lock{mutex_};
+  auto it = services_.find(t);
+  return it == services_.end() ? port_id{} : it->second;
+}
+
 void node_port::on_message(message& m) {
   static const tag ping{"ping"}, info{"info"};
   if ((m.tag() == ping || m.tag() == info) && m.size() >= 1 && m.holds<port_id>(m.size() - 1)) {
@@ -35,12 +41,7 @@ void node_port::on_message(message& m) {
     }
     return;
   }
-  port_id service;
-  {
-    std::lock_guard lock{mutex_};
-    if (auto it = services_.find(m.tag()); it != services_.end()) service = it->second;
-  }
-  if (service) {
+  if (port_id service = service_for(m.tag())) {
     core_.send(service, m.release());
     return;
   }

@@ -29,12 +29,14 @@ class node_port {
   bool add_service(tag t, const port_id& port);
   /// Ends it, when `port` still serves `t`.
   void remove_service(tag t, const port_id& port) noexcept;
+  /// The port that serves `t` (null: none). A link hands such a message to it directly.
+  port_id service_for(tag t) const;
   /// The node port's handler.
   void on_message(message& m);
 
  private:
   node_core& core_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<tag, port_id> services_;  // node-port tags served by local ports
 };
 

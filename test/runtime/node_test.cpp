@@ -77,6 +77,28 @@ TEST_SUITE("node") {
     CHECK(got.back() == -7);
   }
 
+  TEST_CASE(
+      "a served tag from another node goes to its service at once, not through the node port") {
+    node_options o;
+    o.id = "served-once";
+    o.mode = run_mode::deterministic;
+    node n{o};
+    std::vector<int> got;
+    auto service = n.port();
+    n.rcv(service, "count", [&](int i) { got.push_back(i); });
+    auto guard = n.serve("count", service);
+    const port_id from{"served-once-peer", 0};  // interns the peer's ID, as a link would
+    REQUIRE(from.is_node_port());
+    n.run_until_idle();  // the handler is in place
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(n.deliver(n.node_port(), message::make("count", i), "served-once-peer"));
+    }
+    REQUIRE(n.step());  // one message run: the service's (it used to be the node port's)
+    CHECK(got == std::vector<int>{0});
+    n.run_until_idle();
+    CHECK(got == std::vector<int>{0, 1, 2});
+  }
+
   TEST_CASE("an embedded node runs its ports on the user's io_context and threads") {
     asio::io_context io;
     auto work = asio::make_work_guard(io);

@@ -24,6 +24,7 @@
 #include "coport/detail/handler.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/message.hpp"
+#include "coport/message_type.hpp"
 #include "coport/monitor.hpp"
 #include "coport/options.hpp"
 #include "coport/port_id.hpp"
@@ -114,6 +115,15 @@ class node {
   template <class... Ts>
   void snd(const port_id& port, tag t, Ts&&... values) {
     send_node(port, detail::make_payload(t, std::forward<Ts>(values)...));
+  }
+  /// Sends the declared message `type` (coport/message_type.hpp): each value is converted to
+  /// its declared type, so the receiver's check of the same declaration matches.
+  template <class... Ts, class... Us>
+  requires(sizeof...(Ts) == sizeof...(Us)) void snd(const port_id& port,
+                                                    const message_type<Ts...>& type,
+                                                    Us&&... values) {
+    send_node(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
+                                                         std::forward<Us>(values))...));
   }
   /// Sends a message built beforehand.
   void snd(const port_id& port, message msg);
@@ -287,7 +297,8 @@ class node {
 
   /// Makes `port` (a local port) the service for tag `t` on this node: a message with tag `t`
   /// sent to the node port (the bare node ID, from here or from any node) goes to `port`, in
-  /// order with everything else that sender sent to the node port. This is how a well-known
+  /// the order that sender sent them (one from another node is handed to `port` at once,
+  /// without a stop at the node port's handler). This is how a well-known
   /// service is reached on every node without knowing its port's ID (Erlang's registered
   /// names, `{Name, Node} ! Msg`). The guard, or the port's death, ends it. Throws
   /// std::invalid_argument when `t` is taken, is `ping` or `info`, or `port` is not local.
