@@ -9,7 +9,6 @@ namespace coport::groups::detail {
 
 namespace {
 constexpr std::uint64_t nothing_needed = std::numeric_limits<std::uint64_t>::max();
-const tag recheck_tag{"pg.recheck"};
 }  // namespace
 
 namespace {
@@ -17,7 +16,6 @@ namespace {
 bool from_node_of(const port_id& origin, const port_id& p, const node& n) {
   return origin ? origin.node_number() == p.node_number() : n.is_local(p);
 }
-const tag unconfirmed_tag{"pg.unconfirmed"};
 /// What a causal message weighs, roughly (as item_weight for an item).
 template <class Causal>
 std::size_t causal_weight(const Causal& cm) {
@@ -25,87 +23,100 @@ std::size_t causal_weight(const Causal& cm) {
 }
 }  // namespace
 
+// -- the protocol: what the agent takes, from whom (protocol.hpp declares each message) ----
+
+agent::agent(std::shared_ptr<groups::state> st) : st_{std::move(st)}, n_{st_->owner} {
+  // From the node of the master each item names, at an epoch check_master trusts.
+  table_.on(deliver_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
+                                port_id& master, std::uint8_t& order, item& it) {
+    if (order > 1) return;
+    if (!from_node_of(m.origin(), master, n_)) return refuse(m, "it names a master elsewhere");
+    switch (check_master(name, epoch, master)) {
+      case trust::take:
+        return on_deliver(name, epoch, master, static_cast<ordering>(order), std::move(it));
+      case trust::wait:
+        return hold(name, m);
+      case trust::drop:
+        return refuse(m, "its master is not the group's (or its epoch jumps)");
+    }
+  });
+  table_.on(sync_msg, [this](message& m, std::string& name, std::uint64_t& epoch, port_id& master,
+                             std::uint8_t& order, std::uint64_t& last) {
+    if (order > 1) return;
+    if (!from_node_of(m.origin(), master, n_)) return refuse(m, "it names a master elsewhere");
+    // (A sync of a group not followed here is only answered: to that master.)
+    switch (groups_.count(name) ? check_master(name, epoch, master) : trust::take) {
+      case trust::take:
+        return on_sync(name, epoch, master, static_cast<ordering>(order), last);
+      case trust::wait:
+        return hold(name, m);
+      case trust::drop:
+        return refuse(m, "its master is not the group's (or its epoch jumps)");
+    }
+  });
+  table_.on(lost_msg,
+            [this](message& m, std::string& name, std::uint64_t& epoch, std::uint64_t& seq) {
+              auto g = groups_.find(name);
+              if (g == groups_.end()) return;
+              // Only the followed master, at its epoch, says what it no longer has.
+              if (epoch != g->second.epoch || !from_node_of(m.origin(), g->second.master, n_)) {
+                return refuse(m, "it is not from the group's master");
+              }
+              on_lost(name, seq);
+            });
+  // A node stamps and sends only its own members' messages.
+  table_.on(cdeliver_msg, [this](message& m, std::string& name, std::uint64_t& view, stamp& vt,
+                                 port_id& from, bool& except, envelope& e) {
+    if (!from_node_of(m.origin(), from, n_)) return refuse(m, "its sender is on another node");
+    on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
+  });
+  // Local only: this node's API, monitors and timers.
+  table_.on(csend_msg,
+            [this](message& m, std::string& name, port_id& from, bool& except, envelope& e) {
+              if (m.origin()) return refuse(m, "only this node sends it");
+              on_csend(name, from, except, std::move(e));
+            });
+  table_.on(master_died_msg, [this](message& m, std::string& name, port_id& master, reason& why) {
+    if (m.origin()) return refuse(m, "only this node sends it");
+    on_master_died(name, master, why);
+  });
+  table_.on(recheck_msg, [this](message& m, std::string& name, port_id& master, reason& why) {
+    if (m.origin()) return refuse(m, "only this node sends it");
+    // A master died abnormally a while ago: if no successor came, the group is gone.
+    auto g = groups_.find(name);
+    if (g != groups_.end() && g->second.master == master) forget(name, why);
+  });
+  table_.on(created_died_msg, [this](message& m, std::string& name, port_id& master, reason&) {
+    if (m.origin()) return refuse(m, "only this node sends it");
+    // A master this node created on another node died: forget it.
+    std::lock_guard lock{st_->mutex};
+    if (auto c = st_->created.find(name); c != st_->created.end() && c->second == master) {
+      st_->created.erase(c);
+    }
+  });
+  table_.on(unconfirmed_msg, [this](message& m, std::string& name) {
+    if (m.origin()) return refuse(m, "only this node sends it");
+    // Held items whose master the registry did not name in time: dropped.
+    if (auto u = unconfirmed_.find(name); u != unconfirmed_.end()) {
+      if (!u->second.held.empty()) {
+        warn("group {}: {} items from a master the registry does not name are dropped", u->first,
+             u->second.held.size());
+      }
+      unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
+      unconfirmed_.erase(u);
+    }
+  });
+}
+
 void agent::on_message(message& m) {
-  const tag t = m.tag();
-  const port_id origin = m.origin();
   try {
-    if (t == deliver_tag && m.is<std::string, std::uint64_t, port_id, std::uint8_t, item>()) {
-      auto& [name, epoch, master, order, it] =
-          m.as<std::string, std::uint64_t, port_id, std::uint8_t, item>();
-      if (order > 1) return;
-      if (!from_node_of(origin, master, n_)) return refuse(m, "it names a master on another node");
-      switch (check_master(name, epoch, master)) {
-        case trust::take:
-          return on_deliver(name, epoch, master, static_cast<ordering>(order), std::move(it));
-        case trust::wait:
-          return hold(name, m);
-        case trust::drop:
-          return refuse(m, "its master is not the group's (or its epoch jumps)");
-      }
-    } else if (t == sync_tag &&
-               m.is<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>()) {
-      auto& [name, epoch, master, order, last] =
-          m.as<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>();
-      if (order > 1) return;
-      if (!from_node_of(origin, master, n_)) return refuse(m, "it names a master on another node");
-      // (A sync of a group not followed here is only answered: to that master.)
-      switch (groups_.count(name) ? check_master(name, epoch, master) : trust::take) {
-        case trust::take:
-          return on_sync(name, epoch, master, static_cast<ordering>(order), last);
-        case trust::wait:
-          return hold(name, m);
-        case trust::drop:
-          return refuse(m, "its master is not the group's (or its epoch jumps)");
-      }
-    } else if (t == lost_tag && m.is<std::string, std::uint64_t, std::uint64_t>()) {
-      auto& [name, epoch, seq] = m.as<std::string, std::uint64_t, std::uint64_t>();
-      auto g = groups_.find(name);
-      if (g == groups_.end()) return;
-      // Only the followed master, at its epoch, says what it no longer has.
-      if (epoch != g->second.epoch || !from_node_of(origin, g->second.master, n_)) {
-        return refuse(m, "it is not from the group's master");
-      }
-      on_lost(name, seq);
-    } else if (origin && (t == master_died_tag || t == recheck_tag || t == created_died_tag ||
-                          t == csend_tag || t == unconfirmed_tag)) {
-      refuse(m, "only this node sends it");
-    } else if (t == master_died_tag && m.is<std::string, port_id, reason>()) {
-      auto& [name, master, why] = m.as<std::string, port_id, reason>();
-      on_master_died(name, master, why);
-    } else if (t == recheck_tag && m.is<std::string, port_id, reason>()) {
-      // A master died abnormally a while ago: if no successor came, the group is gone.
-      auto& [name, master, why] = m.as<std::string, port_id, reason>();
-      auto g = groups_.find(name);
-      if (g != groups_.end() && g->second.master == master) forget(name, why);
-    } else if (t == created_died_tag && m.is<std::string, port_id, reason>()) {
-      // A master this node created on another node died: forget it.
-      auto& [name, master, why] = m.as<std::string, port_id, reason>();
-      std::lock_guard lock{st_->mutex};
-      if (auto c = st_->created.find(name); c != st_->created.end() && c->second == master) {
-        st_->created.erase(c);
-      }
-    } else if (t == unconfirmed_tag && m.is<std::string>()) {
-      // Held items whose master the registry did not name in time: dropped.
-      if (auto u = unconfirmed_.find(m.get<std::string>(0)); u != unconfirmed_.end()) {
-        if (!u->second.held.empty()) {
-          warn("group {}: {} items from a master the registry does not name are dropped", u->first,
-               u->second.held.size());
-        }
-        unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
-        unconfirmed_.erase(u);
-      }
-    } else if (t == csend_tag && m.is<std::string, port_id, bool, envelope>()) {
-      auto& [name, from, except, e] = m.as<std::string, port_id, bool, envelope>();
-      on_csend(name, from, except, std::move(e));
-    } else if (t == cdeliver_tag &&
-               m.is<std::string, std::uint64_t, stamp, port_id, bool, envelope>()) {
-      auto& [name, view, vt, from, except, e] =
-          m.as<std::string, std::uint64_t, stamp, port_id, bool, envelope>();
-      // A node stamps and sends only its own members' messages.
-      if (!from_node_of(origin, from, n_)) return refuse(m, "its sender is on another node");
-      on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
-    } else {
-      warn("groups agent: ignored a message {} that is not of the groups protocol", m.describe());
+    switch (table_.dispatch(m)) {
+      case dispatch_table::outcome::handled:
+        return;
+      case dispatch_table::outcome::mismatched:
+        return refuse(m, "its values are not the ones the groups protocol declares");
+      case dispatch_table::outcome::unknown:
+        return refuse(m, "it is not of the groups protocol");
     }
   } catch (const std::exception& e) {
     warn("groups agent: ignored a message {}: {}", m.describe(), e.what());
@@ -158,7 +169,7 @@ void agent::hold(const std::string& name, message& m) {
     // Made in the agent's port: the callback runs here (and ends with `watch`).
     u->second.watch = st_->names.mon(registry_name(name),
                                      [this, name](const auto& e) { on_named(name, e.ports); });
-    n_.after(hold_time, st_->agent_port, unconfirmed_tag, name);
+    n_.after(hold_time, st_->agent_port, unconfirmed_msg.tag(), name);
   }
   if (u->second.held.size() >= max_unconfirmed_items) {
     return refuse(m, "too many items wait for the registry to name their master");
@@ -234,7 +245,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
     if (g.held.emplace(it.seq, std::move(it)).second) g.held_bytes += weight;
     if (!g.asked) {
       g.asked = true;
-      n_.snd(g.master, resend_tag, g.epoch, g.last, st_->own_id);
+      n_.snd(g.master, resend_msg, g.epoch, g.last, st_->own_id);
     }
     return;
   }
@@ -355,7 +366,7 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
                     std::uint64_t) {
   auto pos = groups_.find(name);
   if (pos == groups_.end()) {
-    n_.snd(master, synced_tag, epoch, nothing_needed, st_->own_id);
+    n_.snd(master, synced_msg, epoch, nothing_needed, st_->own_id);
     return;
   }
   group& g = pos->second;
@@ -367,7 +378,7 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
   }
   g.asked = false;
   follow(name, g, master);
-  n_.snd(master, synced_tag, epoch, g.last, st_->own_id);
+  n_.snd(master, synced_msg, epoch, g.last, st_->own_id);
 }
 
 void agent::on_lost(const std::string& name, std::uint64_t seq) {
@@ -381,7 +392,7 @@ void agent::on_lost(const std::string& name, std::uint64_t seq) {
 void agent::follow(const std::string& name, group& g, const port_id& master) {
   if (g.master == master) return;
   g.master = master;
-  g.master_watch = n_.mon(master, st_->agent_port, master_died_tag, name, master);
+  g.master_watch = n_.mon(master, st_->agent_port, master_died_msg.tag(), name, master);
 }
 
 void agent::on_master_died(const std::string& name, const port_id& master, const reason& why) {
@@ -393,7 +404,7 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
   }
   // Its node may be gone: a standby takes over and syncs this agent within a node timeout;
   // if none does, the group is gone.
-  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_tag, name, master, why);
+  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg.tag(), name, master, why);
 }
 
 void agent::forget(const std::string& name, const reason& why) {
@@ -403,7 +414,7 @@ void agent::forget(const std::string& name, const reason& why) {
   groups_.erase(pos);
   for (const auto& l : gone.locals) {
     n_.snd(l.port, member_left_tag(), name, l.port, why);
-    n_.snd(gone.master, leave_tag, l.port);
+    n_.snd(gone.master, leave_msg, l.port);
   }
   std::lock_guard lock{st_->mutex};
   for (const auto& l : gone.locals) st_->forget_joined(name, l.port);
@@ -431,7 +442,7 @@ void agent::on_csend(const std::string& name, const port_id& from, bool except, 
   if (nodes.size() > 1 || (nodes.size() == 1 && *nodes.begin() != st_->own_id)) e.pack();
   for (const auto& id : nodes) {
     port_id to = id == st_->own_id ? st_->agent_port : port_id{id, 0};
-    n_.snd(to, cdeliver_tag, name, g.view_id, vt, from, except, e);
+    n_.snd(to, cdeliver_msg, name, g.view_id, vt, from, except, e);
   }
 }
 

@@ -22,13 +22,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "coport/dispatch_table.hpp"
 #include "state.hpp"
 
 namespace coport::groups::detail {
 
 class agent {
  public:
-  explicit agent(std::shared_ptr<groups::state> st) : st_{std::move(st)}, n_{st_->owner} {}
+  explicit agent(std::shared_ptr<groups::state> st);
   void on_message(message& m);
 
  private:
@@ -96,6 +97,7 @@ class agent {
 
   std::shared_ptr<groups::state> st_;
   node& n_;
+  dispatch_table table_;  ///< the protocol's messages the agent takes (the constructor)
   std::unordered_map<std::string, group> groups_;
   std::unordered_map<std::string, unconfirmed> unconfirmed_;
   std::size_t unconfirmed_bytes_ = 0;  ///< what every `unconfirmed::held` weighs

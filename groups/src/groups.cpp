@@ -85,8 +85,8 @@ groups::groups(node& n, registry& names) : state_{std::make_shared<state>(n, nam
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
-  for (const tag& t :
-       {detail::deliver_tag, detail::sync_tag, detail::lost_tag, detail::cdeliver_tag}) {
+  for (const tag& t : {detail::deliver_msg.tag(), detail::sync_msg.tag(), detail::lost_msg.tag(),
+                       detail::cdeliver_msg.tag()}) {
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
   std::weak_ptr<state> st = state_;
@@ -110,7 +110,7 @@ groups::groups(node& n, registry& names) : state_{std::make_shared<state>(n, nam
         if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
         // A node that holds a newer role for the group fences the master that asks.
         if (s->local_epoch(name) > epoch) {
-          s->owner.snd(master, detail::fenced_tag, s->local_epoch(name));
+          s->owner.snd(master, detail::fenced_msg, s->local_epoch(name));
           throw std::runtime_error{"this node follows a newer epoch of the group"};
         }
         detail::start_standby(s, std::move(name), master, static_cast<ordering>(order), history,
@@ -160,7 +160,7 @@ create_result groups::create(std::string name, std::string_view node_id, group_o
       std::lock_guard lock{state_->mutex};
       state_->created[name] = p;
     }
-    state_->owner.mon(p, state_->agent_port, detail::created_died_tag, name, p).release();
+    state_->owner.mon(p, state_->agent_port, detail::created_died_msg.tag(), name, p).release();
   }
   return {errc::ok, p};
 }
@@ -178,7 +178,7 @@ errc groups::join(std::string_view name, const port_id& member,
     ports.insert(member);
   }
   std::weak_ptr<state> weak = state_;
-  state_->owner.cal(m, detail::join_tag, member, options.notify,
+  state_->owner.cal(m, detail::join_msg.tag(), member, options.notify,
                     [weak, group = std::string{name}, member, done = std::move(done)](reply r) {
                       join_result result;
                       if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
@@ -209,7 +209,7 @@ errc groups::leave(std::string_view name, const port_id& member) {
     if (it == state_->joined.end() || !it->second.count(member)) return errc::not_a_member;
     state_->forget_joined(name, member);
   }
-  state_->owner.snd(m, detail::leave_tag, member);
+  state_->owner.snd(m, detail::leave_msg, member);
   return errc::ok;
 }
 
@@ -217,7 +217,7 @@ errc groups::members(std::string_view name, std::function<void(std::vector<port_
   if (!valid_name(name)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
-  state_->owner.cal(m, detail::members_tag, [done = std::move(done)](reply r) {
+  state_->owner.cal(m, detail::members_msg.tag(), [done = std::move(done)](reply r) {
     if (!done) return;
     if (r && r->is<std::vector<port_id>>()) {
       done(std::move(r->get<std::vector<port_id>>(0)));
@@ -249,13 +249,13 @@ errc groups::route(const port_id& from, std::string_view name, bool except_sende
   }
   if (causal) {
     if (from.is_null()) return errc::not_in_port;
-    state_->owner.snd(state_->agent_port, detail::csend_tag, std::string{name}, from, except_sender,
+    state_->owner.snd(state_->agent_port, detail::csend_msg, std::string{name}, from, except_sender,
                       std::move(e));
     return errc::ok;
   }
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
-  state_->owner.snd(m, detail::send_tag, from, except_sender, std::move(e));
+  state_->owner.snd(m, detail::send_msg, from, except_sender, std::move(e));
   return errc::ok;
 }
 

@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 
+#include "coport/dispatch_table.hpp"
 #include "history.hpp"
 #include "state.hpp"
 
@@ -31,7 +32,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
         name_{std::move(name)},
         order_{order},
         epoch_{epoch},
-        history_{kept} {}
+        history_{kept} {
+    build_table();
+  }
 
   /// Runs when the port dies (the port holds the object): the node's role entry goes too.
   ~group_master() {
@@ -70,98 +73,17 @@ class group_master : public std::enable_shared_from_this<group_master> {
     watch({master_});
   }
 
-  // -- messages ---------------------------------------------------------------------------
+  // -- messages (protocol.hpp declares each one) -------------------------------------------
 
   void on_message(message& m) {
-    const tag t = m.tag();
-    // The node whose link brought the message (null: this node). A port named in a message
-    // as its sender, a member that joins or leaves, a master or a standby, must be on it:
-    // a node speaks for its own ports only.
-    const port_id origin = m.origin();
-    auto on_origin = [&](const port_id& p) {
-      return origin ? origin.node_number() == p.node_number() : n_.is_local(p);
-    };
     try {
-      if (t == send_tag && m.is<port_id, bool, envelope>()) {
-        auto& [from, except, e] = m.as<port_id, bool, envelope>();
-        if (role_ != role::master) return;
-        if (!from.is_null() && !on_origin(from)) return refuse(m, "its sender is elsewhere");
-        item it;
-        it.kind = item_kind::message;
-        it.port = from;
-        it.flag = except;
-        it.payload = std::move(e);
-        order(std::move(it));
-      } else if (t == join_tag && m.is<port_id, bool, port_id>()) {
-        auto& [member, notify, reply] = m.as<port_id, bool, port_id>();
-        if (!on_origin(member)) {
-          if (role_ == role::master) {
-            n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), members_);
-          }
-          return refuse(m, "the member is on another node");
-        }
-        on_join(member, notify, reply);
-      } else if (t == leave_tag && m.is<port_id>()) {
-        if (!on_origin(m.get<port_id>(0))) return refuse(m, "the member is on another node");
-        on_leave(m.get<port_id>(0), reason{});
-      } else if (origin && (t == member_died_tag || t == peer_died_tag)) {
-        refuse(m, "only this node's monitors send it");
-      } else if (t == member_died_tag && m.is<port_id, reason>()) {
-        auto& [member, why] = m.as<port_id, reason>();
-        member_mons_.erase(member);
-        on_leave(member, why);  // a member that ended normally leaves with "normal"
-      } else if (t == members_tag && m.is<port_id>()) {
-        n_.snd(m.get<port_id>(0), members_tag, members_);
-      } else if ((t == synced_tag || t == resend_tag) &&
-                 m.is<std::uint64_t, std::uint64_t, std::string>()) {
-        // The agent that asks is the one on the node the link names (the node ID in the
-        // message is not used: a peer could name any, and each would be interned).
-        auto epoch = m.get<std::uint64_t>(0), last = m.get<std::uint64_t>(1);
-        if (role_ == role::master && epoch == epoch_) {
-          catch_up(origin ? origin : st_->agent_port, last);
-        }
-      } else if (t == ack_tag && m.is<std::uint64_t, std::uint64_t, port_id>()) {
-        auto& [epoch, seq, from] = m.as<std::uint64_t, std::uint64_t, port_id>();
-        if (!on_origin(from)) return refuse(m, "the standby it names is elsewhere");
-        on_ack(epoch, seq, from);
-      } else if (t == fenced_tag && m.is<std::uint64_t>()) {
-        // From a standby (on a home node) or from another master under the group's name.
-        if (origin && !is_home(origin) && !registered_on(origin)) {
-          return refuse(m, "its node holds no role in the group");
-        }
-        if (m.get<std::uint64_t>(0) > epoch_) fence("a standby follows a newer epoch");
-      } else if (t == epoch_tag && m.is<std::uint64_t, port_id>()) {
-        auto& [epoch, other] = m.as<std::uint64_t, port_id>();
-        if (!on_origin(other)) return refuse(m, "the master it names is elsewhere");
-        on_other_master(epoch, other);
-      } else if (t == peer_died_tag && m.is<port_id, reason>()) {
-        auto& [who, why] = m.as<port_id, reason>();
-        on_peer_died(who, why);
-      } else if ((t == replicate_tag || t == standbys_tag || t == snapshot_tag) &&
-                 role_ == role::standby && !on_origin(master_)) {
-        refuse(m, "it is not from the group's master");
-      } else if (t == replicate_tag && m.is<std::uint64_t, item>()) {
-        auto& [epoch, it] = m.as<std::uint64_t, item>();
-        on_replicate(epoch, std::move(it));
-      } else if (t == standbys_tag && m.is<std::uint64_t, std::vector<port_id>>()) {
-        auto& [epoch, list] = m.as<std::uint64_t, std::vector<port_id>>();
-        on_standbys(epoch, list);
-      } else if (t == snapshot_tag && m.is<std::uint64_t, std::uint64_t, std::vector<port_id>>()) {
-        auto& [epoch, last, members] = m.as<std::uint64_t, std::uint64_t, std::vector<port_id>>();
-        on_snapshot(epoch, last, members);
-      } else if (t == new_master_tag &&
-                 m.is<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>()) {
-        auto& [epoch, master, last, list] =
-            m.as<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>();
-        // A new master is a standby that took over: on its own node, one of the group's homes,
-        // a few epochs on at most.
-        if (!on_origin(master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
-          return refuse(m, "it is not from a standby of the group");
-        }
-        on_new_master(epoch, master, last, list);
-      } else {
-        warn("group {}: ignored a message {} that is not of the groups protocol", name_,
-             m.describe());
+      switch (table_.dispatch(m)) {
+        case dispatch_table::outcome::handled:
+          return;
+        case dispatch_table::outcome::mismatched:
+          return refuse(m, "its values are not the ones the groups protocol declares");
+        case dispatch_table::outcome::unknown:
+          return refuse(m, "it is not of the groups protocol");
       }
     } catch (const std::exception& e) {
       warn("group {}: ignored a message {}: {}", name_, m.describe(), e.what());
@@ -169,6 +91,106 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
  private:
+  /// True when `p` is on the node whose link brought `m` (this node, for a local message):
+  /// a port named in a message as its sender, a member that joins or leaves, a master or a
+  /// standby, must be; a node speaks for its own ports only.
+  bool on_origin(const message& m, const port_id& p) const {
+    const port_id origin = m.origin();
+    return origin ? origin.node_number() == p.node_number() : n_.is_local(p);
+  }
+
+  /// The protocol's messages a master or standby takes, and from whom.
+  void build_table() {
+    table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e) {
+      if (role_ != role::master) return;
+      if (!from.is_null() && !on_origin(m, from)) return refuse(m, "its sender is elsewhere");
+      item it;
+      it.kind = item_kind::message;
+      it.port = from;
+      it.flag = except;
+      it.payload = std::move(e);
+      order(std::move(it));
+    });
+    table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
+      if (!on_origin(m, member)) {
+        if (role_ == role::master) {
+          n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+        }
+        return refuse(m, "the member is on another node");
+      }
+      on_join(member, notify, reply);
+    });
+    table_.on(leave_msg, [this](message& m, port_id& member) {
+      if (!on_origin(m, member)) return refuse(m, "the member is on another node");
+      on_leave(member, reason{});
+    });
+    table_.on(member_died_msg, [this](message& m, port_id& member, reason& why) {
+      if (m.origin()) return refuse(m, "only this node's monitors send it");
+      member_mons_.erase(member);
+      on_leave(member, why);  // a member that ended normally leaves with "normal"
+    });
+    table_.on(members_msg,
+              [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_); });
+    // The agent that asks is the one on the node the link names (the node ID in the message
+    // is not used: a peer could name any, and each would be interned).
+    auto catch_up_asker = [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
+                                 std::string&) {
+      if (role_ == role::master && epoch == epoch_) {
+        catch_up(m.origin() ? m.origin() : st_->agent_port, last);
+      }
+    };
+    table_.on(synced_msg, catch_up_asker);
+    table_.on(resend_msg, catch_up_asker);
+    table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
+      if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
+      on_ack(epoch, seq, from);
+    });
+    table_.on(fenced_msg, [this](message& m, std::uint64_t& epoch) {
+      // From a standby (on a home node) or from another master under the group's name.
+      const port_id origin = m.origin();
+      if (origin && !is_home(origin) && !registered_on(origin)) {
+        return refuse(m, "its node holds no role in the group");
+      }
+      if (epoch > epoch_) fence("a standby follows a newer epoch");
+    });
+    table_.on(epoch_msg, [this](message& m, std::uint64_t& epoch, port_id& other) {
+      if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
+      on_other_master(epoch, other);
+    });
+    table_.on(peer_died_msg, [this](message& m, port_id& who, reason& why) {
+      if (m.origin()) return refuse(m, "only this node's monitors send it");
+      on_peer_died(who, why);
+    });
+    // A standby takes these from the group's master only.
+    table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
+      if (!from_master(m)) return refuse(m, "it is not from the group's master");
+      on_replicate(epoch, std::move(it));
+    });
+    table_.on(standbys_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& list) {
+      if (!from_master(m)) return refuse(m, "it is not from the group's master");
+      on_standbys(epoch, list);
+    });
+    table_.on(snapshot_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
+                                   std::vector<port_id>& members) {
+      if (!from_master(m)) return refuse(m, "it is not from the group's master");
+      on_snapshot(epoch, last, members);
+    });
+    table_.on(new_master_msg, [this](message& m, std::uint64_t& epoch, port_id& master,
+                                     std::uint64_t& last, std::vector<port_id>& list) {
+      // A new master is a standby that took over: on its own node, one of the group's homes,
+      // a few epochs on at most.
+      if (!on_origin(m, master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
+        return refuse(m, "it is not from a standby of the group");
+      }
+      on_new_master(epoch, master, last, list);
+    });
+  }
+
+  /// For a standby: true when `m` came from the node of the master it follows.
+  bool from_master(const message& m) const {
+    return role_ != role::standby || on_origin(m, master_);
+  }
+
   /// True when `p`'s node is one of the group's homes (the master's and the standbys').
   bool is_home(const port_id& p) const {
     return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
@@ -228,7 +250,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       auto self = weak.lock();
       if (!self || self->role_ != role::master) return;
       for (const auto& p : e.added) {
-        if (p != self->self_) self->n_.snd(p, epoch_tag, self->epoch_, self->self_);
+        if (p != self->self_) self->n_.snd(p, epoch_msg, self->epoch_, self->self_);
       }
     });
   }
@@ -238,13 +260,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
     if (epoch > epoch_) {
       fence("another master has a newer epoch");
     } else if (epoch < epoch_) {
-      n_.snd(other, fenced_tag, epoch_);
+      n_.snd(other, fenced_msg, epoch_);
     } else if (port_order{}(other, self_)) {
       // Two masters of one epoch: two creates raced. The first in port order stays.
       info("group {}: created twice at once; {} stays", name_, other.to_string());
       n_.kil(self_, "already_created");
     } else {
-      n_.snd(other, epoch_tag, epoch_, self_);
+      n_.snd(other, epoch_msg, epoch_, self_);
     }
   }
 
@@ -262,13 +284,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
     if (role_ != role::master) return;
     if (member.is_null()) return;
     if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
-      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::already_member), members_);
+      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
       return;
     }
     if (members_.size() >= max_members) {
       warn("group {}: a join of {} refused: {} members already", name_, member.to_string(),
            members_.size());
-      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), members_);
+      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
       return;
     }
     auto old = members_;
@@ -277,11 +299,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
     it.port = member;
     it.flag = notify;
     if (!order(std::move(it))) {
-      n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
+      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
       return;
     }
-    member_mons_.emplace(member, n_.mon(member, self_, member_died_tag, member));
-    n_.snd(reply, joined_tag, static_cast<std::uint8_t>(errc::ok), std::move(old));
+    member_mons_.emplace(member, n_.mon(member, self_, member_died_msg.tag(), member));
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
   }
 
   void on_leave(const port_id& member, const reason& why) {
@@ -343,7 +365,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     auto targets = it.kind == item_kind::leave ? before : nodes_;
     const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
     pending_bytes_ += weight;
-    for (auto& s : standbys_) n_.snd(s.port, replicate_tag, epoch_, e.it);
+    for (auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
     release();
     history_.trim(released_);
     return true;
@@ -376,7 +398,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   }
 
   void deliver_to(const port_id& agent, const item& it) {
-    n_.snd(agent, deliver_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
+    n_.snd(agent, deliver_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
   }
 
   port_id agent_of(const std::string& node_id) const {
@@ -390,7 +412,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     for (std::uint64_t s = last + 1; s <= released_; ++s) {
       const entry* e = history_.find(s);
       if (!e) {
-        n_.snd(agent, lost_tag, name_, epoch_, s);
+        n_.snd(agent, lost_msg, name_, epoch_, s);
         return;
       }
       if (const auto* members = history_.step_view(view, *e, members_)) {
@@ -414,7 +436,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         // what it misses (what it has twice it ignores).
         s.fresh = false;
         for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
-          if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_tag, epoch_, e->it);
+          if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_msg, epoch_, e->it);
         }
       }
       s.acked = std::max(s.acked, seq);
@@ -451,9 +473,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
                          history_.limit(), epoch_, homes_);
     // It starts from the state as released (the members then), then gets every item not
     // released yet, and what is ordered later, as any standby does.
-    n_.snd(p, snapshot_tag, epoch_, released_, history_.members_at(members_, released_));
+    n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
     for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
-      if (const entry* e = history_.find(q)) n_.snd(p, replicate_tag, epoch_, e->it);
+      if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
     }
     add_standby(p, 0);
     announce_standbys();
@@ -464,21 +486,21 @@ class group_master : public std::enable_shared_from_this<group_master> {
     s.port = p;
     s.acked = acked;
     s.fresh = fresh;
-    s.mon = n_.mon(p, self_, peer_died_tag, p);
+    s.mon = n_.mon(p, self_, peer_died_msg.tag(), p);
     standbys_.push_back(std::move(s));
   }
 
   void announce_standbys() {
     std::vector<port_id> list;
     for (const auto& s : standbys_) list.push_back(s.port);
-    for (const auto& s : standbys_) n_.snd(s.port, standbys_tag, epoch_, list);
+    for (const auto& s : standbys_) n_.snd(s.port, standbys_msg, epoch_, list);
   }
 
   // -- the standby ------------------------------------------------------------------------
 
   void watch(const std::vector<port_id>& ports) {
     watching_.clear();
-    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_tag, p));
+    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg.tag(), p));
   }
 
   void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
@@ -500,7 +522,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       return;
     }
     if (epoch < epoch_) {
-      n_.snd(master_, fenced_tag, epoch_);
+      n_.snd(master_, fenced_msg, epoch_);
       return;
     }
     epoch_ = epoch;
@@ -534,7 +556,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     history_.push(entry{std::move(it), std::move(targets), weight, at});
     released_ = seq;  // (a standby's trim bound)
     history_.trim(released_);
-    n_.snd(master_, ack_tag, epoch_, seq, self_);
+    n_.snd(master_, ack_msg, epoch_, seq, self_);
   }
 
   void on_peer_died(const port_id& who, const reason& why) {
@@ -588,16 +610,17 @@ class group_master : public std::enable_shared_from_this<group_master> {
     }
     standbys_.clear();
     for (const auto& p : rest) add_standby(p, 0, true);
-    for (const auto& p : rest) n_.snd(p, new_master_tag, epoch_, self_, next_seq_ - 1, rest);
+    for (const auto& p : rest) n_.snd(p, new_master_msg, epoch_, self_, next_seq_ - 1, rest);
     // New standbys only on home nodes that come up from now on: the node list may still
     // name the old master's node for a moment.
     watch_homes(false);
     // Members on dead nodes leave (their monitors fire at once); the others' agents catch
     // up from what they say they have.
-    for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_tag, m));
+    for (const auto& m : members_)
+      member_mons_.emplace(m, n_.mon(m, self_, member_died_msg.tag(), m));
     if (nodes_) {
       for (const auto& id : *nodes_) {
-        n_.snd(agent_of(id), sync_tag, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+        n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
                next_seq_ - 1);
       }
     }
@@ -614,7 +637,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
     rebuild_nodes();
-    n_.snd(master_, ack_tag, epoch_, last, self_);
+    n_.snd(master_, ack_msg, epoch_, last, self_);
   }
 
   void rebuild_nodes() {
@@ -635,7 +658,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
     rebuild_nodes();
     on_standbys(epoch, list);
-    n_.snd(master_, ack_tag, epoch_, next_seq_ - 1, self_);
+    n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
   }
 
   std::shared_ptr<groups::state> st_;
@@ -662,6 +685,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
   bool held_back_ = false;  ///< a master that lost its last standby to a node going down
+  dispatch_table table_;    ///< the protocol's messages this role takes (build_table)
   std::chrono::steady_clock::time_point refused_at_{};
   std::size_t refused_ = 0;
   subscription reg_, registry_watch_, node_events_;

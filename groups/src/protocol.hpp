@@ -1,20 +1,10 @@
 #pragma once
 /// \file
 /// The messages of the groups protocol, between a group's master, its standbys and the
-/// groups agent of every node with members. Every one of them is a plain coport message;
-/// an ordered item has a codec of its own.
-///
-///   client  -> master   pg.send (from, except, envelope) · pg.join (member, notify, reply)
-///                       pg.leave (member) · pg.members (reply)
-///   master  -> standby  pg.replicate (epoch, item) · pg.standbys (epoch, ports)
-///                       pg.snapshot (epoch, last, members) · pg.new_master (...)
-///   standby -> master   pg.ack (epoch, seq) · pg.fenced (epoch)
-///   master  -> agent    pg.deliver (name, epoch, master, order, item) · pg.sync (name,
-///                       epoch, master, order, last) · pg.lost (name, epoch, seq)
-///   agent   -> master   pg.resend (epoch, last, agent) · pg.synced (epoch, last, agent)
-///                       (the master answers the node the link names, not `agent`)
-///   client  -> agent    pg.csend (name, from, except, envelope)     (causal groups)
-///   agent   -> agent    pg.cdeliver (name, stamp, from, except, envelope)
+/// groups agent of every node with members: the declarations below are the protocol (each
+/// says who sends it to whom and what it holds; the code sends and dispatches through
+/// them). An ordered item has a codec of its own. Messages "local only" are made by this
+/// node (its monitors, its timers, its API) and refused from a link.
 ///
 /// Threading: values. Lifetime: none.
 
@@ -25,6 +15,7 @@
 #include <vector>
 
 #include "coport/envelope.hpp"
+#include "coport/message_type.hpp"
 #include "coport/port_id.hpp"
 #include "coport/reason.hpp"
 #include "coport/tag.hpp"
@@ -43,31 +34,6 @@ inline constexpr const char* standby_init = "coport.groups.standby";
 inline std::string registry_name(std::string_view group) {
   return "pg:" + std::string{group};
 }
-
-/// The tags of the protocol (see the table above).
-inline const tag send_tag{"pg.send"};
-inline const tag join_tag{"pg.join"};
-inline const tag joined_tag{"pg.joined"};
-inline const tag leave_tag{"pg.leave"};
-inline const tag members_tag{"pg.members"};
-inline const tag member_died_tag{"pg.member_died"};
-inline const tag peer_died_tag{"pg.peer_died"};
-inline const tag replicate_tag{"pg.replicate"};
-inline const tag standbys_tag{"pg.standbys"};
-inline const tag snapshot_tag{"pg.snapshot"};
-inline const tag new_master_tag{"pg.new_master"};
-inline const tag ack_tag{"pg.ack"};
-inline const tag fenced_tag{"pg.fenced"};
-inline const tag epoch_tag{"pg.epoch"};
-inline const tag deliver_tag{"pg.deliver"};
-inline const tag sync_tag{"pg.sync"};
-inline const tag synced_tag{"pg.synced"};
-inline const tag resend_tag{"pg.resend"};
-inline const tag lost_tag{"pg.lost"};
-inline const tag csend_tag{"pg.csend"};
-inline const tag cdeliver_tag{"pg.cdeliver"};
-inline const tag master_died_tag{"pg.master_died"};
-inline const tag created_died_tag{"pg.created_died"};
 
 /// What an ordered item is.
 enum class item_kind : std::uint8_t { message = 0, join = 1, leave = 2 };
@@ -95,6 +61,80 @@ inline std::size_t item_weight(const item& i) {
 
 /// A causal stamp: per sender port, how many of its messages precede (and include) this one.
 using stamp = std::map<port_id, std::uint64_t>;
+
+// -- client -> master ------------------------------------------------------------------------
+/// A message to order: its sender (null: none), whether it skips the sender, and
+/// `pg_message, from, name, values...`.
+inline const message_type<port_id, bool, envelope> send_msg{"pg.send"};
+/// A join (a `cal`): the member, whether it asks for notices, the reply port.
+inline const message_type<port_id, bool, port_id> join_msg{"pg.join"};
+/// master -> the join's reply port: the outcome (errc), the members before it.
+inline const message_type<std::uint8_t, std::vector<port_id>> joined_msg{"pg.joined"};
+/// A leave: the member.
+inline const message_type<port_id> leave_msg{"pg.leave"};
+/// The member list (a `cal`): the reply port; answered with members_reply.
+inline const message_type<port_id> members_msg{"pg.members"};
+inline const message_type<std::vector<port_id>> members_reply{"pg.members"};
+
+// -- a master's or standby's own monitors (local only) ------------------------------------
+/// A member died: the member, why.
+inline const message_type<port_id, reason> member_died_msg{"pg.member_died"};
+/// A master or standby it watches died: the port, why.
+inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died"};
+
+// -- master -> standby ----------------------------------------------------------------------
+/// An ordered item to keep: epoch, item.
+inline const message_type<std::uint64_t, item> replicate_msg{"pg.replicate"};
+/// The standbys in succession order: epoch, ports.
+inline const message_type<std::uint64_t, std::vector<port_id>> standbys_msg{"pg.standbys"};
+/// A new standby's start: epoch, the last released item, the members at it.
+inline const message_type<std::uint64_t, std::uint64_t, std::vector<port_id>> snapshot_msg{
+    "pg.snapshot"};
+/// standby that took over -> the other standbys: epoch, the new master, its last item, the
+/// standbys left.
+inline const message_type<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>
+    new_master_msg{"pg.new_master"};
+
+// -- standby -> master, master -> master ------------------------------------------------------
+/// An item kept: epoch, its sequence number, the standby.
+inline const message_type<std::uint64_t, std::uint64_t, port_id> ack_msg{"pg.ack"};
+/// "I follow a newer epoch": that epoch (to a master that is behind).
+inline const message_type<std::uint64_t> fenced_msg{"pg.fenced"};
+/// master -> another master registered under the group's name: its epoch, itself.
+inline const message_type<std::uint64_t, port_id> epoch_msg{"pg.epoch"};
+
+// -- master -> agent (through the node port's service coport.groups) ------------------------
+/// An ordered item: group, epoch, master, ordering, item.
+inline const message_type<std::string, std::uint64_t, port_id, std::uint8_t, item> deliver_msg{
+    "pg.deliver"};
+/// After a takeover or a resend: group, epoch, master, ordering, the master's last item.
+inline const message_type<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>
+    sync_msg{"pg.sync"};
+/// An item no longer in the master's history: group, epoch, its sequence number.
+inline const message_type<std::string, std::uint64_t, std::uint64_t> lost_msg{"pg.lost"};
+
+// -- agent -> master -------------------------------------------------------------------------
+/// What the agent has (the master answers the node the link names, not the ID in it):
+/// epoch, the agent's last item, the agent's node ID.
+inline const message_type<std::uint64_t, std::uint64_t, std::string> resend_msg{"pg.resend"};
+inline const message_type<std::uint64_t, std::uint64_t, std::string> synced_msg{"pg.synced"};
+
+// -- causal groups --------------------------------------------------------------------------
+/// API -> this node's agent (local only): group, sender, except sender, payload.
+inline const message_type<std::string, port_id, bool, envelope> csend_msg{"pg.csend"};
+/// agent -> agent: group, view, stamp, sender, except sender, payload.
+inline const message_type<std::string, std::uint64_t, stamp, port_id, bool, envelope> cdeliver_msg{
+    "pg.cdeliver"};
+
+// -- an agent's own monitors and timers (local only) ---------------------------------------
+/// The master it follows died: group, master, why.
+inline const message_type<std::string, port_id, reason> master_died_msg{"pg.master_died"};
+/// A master this node created on another node died: group, master, why.
+inline const message_type<std::string, port_id, reason> created_died_msg{"pg.created_died"};
+/// Ten seconds after a master died abnormally: group, master, why.
+inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck"};
+/// The hold time of items whose master the registry did not name ended: group.
+inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed"};
 
 /// Bounds on what a peer can make a master or an agent hold.
 inline constexpr std::size_t max_members = 1 << 16;

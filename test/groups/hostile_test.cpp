@@ -69,7 +69,7 @@ TEST_SUITE("groups.hostile") {
     for (auto& g : grown) {
       const std::size_t before = heap_in_use();
       for (int i = 0; i < 2000; ++i) {
-        peer.snd(f.master, pg::detail::join_tag, peer.port([](message&) {}), false, reply);
+        peer.snd(f.master, pg::detail::join_msg, peer.port([](message&) {}), false, reply);
         if (i % 100 == 99) f.c.run();
       }
       f.c.run();
@@ -94,16 +94,16 @@ TEST_SUITE("groups.hostile") {
       const auto& it = m.get<pg::detail::item>(4);
       if (it.kind == pg::detail::item_kind::join) joins.emplace_back(it.seq, it.members);
     });
-    auto service = peer.serve(pg::detail::deliver_tag, agent);
+    auto service = peer.serve(pg::detail::deliver_msg.tag(), agent);
     std::vector<port_id> p;
     for (int i = 0; i < 5; ++i) p.push_back(peer.port([](message&) {}));
-    auto join = [&](int i) { peer.snd(f.master, pg::detail::join_tag, p[i], false, port_id{}); };
-    auto leave = [&](int i) { peer.snd(f.master, pg::detail::leave_tag, p[i]); };
+    auto join = [&](int i) { peer.snd(f.master, pg::detail::join_msg, p[i], false, port_id{}); };
+    auto leave = [&](int i) { peer.snd(f.master, pg::detail::leave_msg, p[i]); };
     // Two joins are released; then five items wait for the standby: +2 -0 +3 -1 +4 (the
     // master rebuilds the lists back from its own, through leaves of members from before).
     join(0), join(1);
     f.c.run();
-    peer.snd(f.master, pg::detail::ack_tag, std::uint64_t{1}, std::uint64_t{2}, f.standby);
+    peer.snd(f.master, pg::detail::ack_msg, std::uint64_t{1}, std::uint64_t{2}, f.standby);
     f.c.run();
     join(2), leave(0), join(3), leave(1), join(4);
     f.c.run();
@@ -114,12 +114,12 @@ TEST_SUITE("groups.hostile") {
         {3, {p[0], p[1], p[2]}},
         {5, {p[1], p[2], p[3]}},
         {7, {p[2], p[3], p[4]}}};
-    peer.snd(f.master, pg::detail::ack_tag, std::uint64_t{1}, std::uint64_t{7}, f.standby);
+    peer.snd(f.master, pg::detail::ack_msg, std::uint64_t{1}, std::uint64_t{7}, f.standby);
     f.c.run();
     CHECK(joins == expected);
     // An agent that asks again from the start gets the same lists.
     joins.clear();
-    peer.snd(f.master, pg::detail::resend_tag, std::uint64_t{1}, std::uint64_t{0}, "x"s);
+    peer.snd(f.master, pg::detail::resend_msg, std::uint64_t{1}, std::uint64_t{0}, "x"s);
     f.c.run();
     CHECK(joins == expected);
   }
@@ -134,7 +134,7 @@ TEST_SUITE("groups.hostile") {
     log_capture logs;
     const std::size_t before = heap_in_use();
     for (int i = 0; i < 64; ++i) {
-      peer.snd(f.master, pg::detail::send_tag, from, false,
+      peer.snd(f.master, pg::detail::send_msg, from, false,
                envelope{message::make(pg::message_tag(), from, "g"s, big, i)});
       f.c.run();
     }
@@ -159,7 +159,7 @@ TEST_SUITE("groups.hostile") {
       it.seq = k;
       it.port = fake_master;
       it.payload = envelope{message::make(pg::message_tag(), port_id{}, "x"s, big)};
-      peer.snd(port_id{"hs-node", 0}, pg::detail::deliver_tag, "x"s, std::uint64_t{1}, fake_master,
+      peer.snd(port_id{"hs-node", 0}, pg::detail::deliver_msg, "x"s, std::uint64_t{1}, fake_master,
                std::uint8_t{0}, it);
       f.c.run();
     }
@@ -187,7 +187,7 @@ TEST_SUITE("groups.hostile") {
       it.seq = 10 + k;  // 2..9 never come
       it.port = master;
       it.payload = envelope{message::make(pg::message_tag(), port_id{}, "g"s, big)};
-      gc.c[0].snd(port_id{"hg-b", 0}, pg::detail::deliver_tag, "g"s, std::uint64_t{1}, master,
+      gc.c[0].snd(port_id{"hg-b", 0}, pg::detail::deliver_msg, "g"s, std::uint64_t{1}, master,
                   std::uint8_t{0}, it);
       gc.c.run();
     }
@@ -214,7 +214,7 @@ TEST_SUITE("groups.hostile") {
     for (std::uint64_t k = 0; k < 80; ++k) {
       // A view far ahead: never the agent's, so the message waits.
       pg::detail::stamp vt{{from, k + 1}};
-      gc.c[0].snd(port_id{"hc-b", 0}, pg::detail::cdeliver_tag, "g"s, std::uint64_t{1000}, vt, from,
+      gc.c[0].snd(port_id{"hc-b", 0}, pg::detail::cdeliver_msg, "g"s, std::uint64_t{1000}, vt, from,
                   false, envelope{message::make(pg::message_tag(), from, "g"s, big)});
       gc.c.run();
     }
