@@ -194,14 +194,7 @@ void agent::on_named(const std::string& name, const std::vector<port_id>& ports)
 }
 
 void agent::refuse(const message& m, const char* why) {
-  ++refused_;
-  auto now = std::chrono::steady_clock::now();
-  if (now - refused_at_ < std::chrono::seconds{1}) return;
-  refused_at_ = now;
-  auto origin = m.origin();
-  warn("groups agent: ignored {} from {}: {} ({} refused since the last such line)", m.describe(),
-       origin ? std::string{origin.node()} : std::string{"this node"}, why,
-       std::exchange(refused_, 0));
+  refused_.note("groups agent", m, why);
 }
 
 // -- the ordered stream -----------------------------------------------------------------------

@@ -101,8 +101,7 @@ class agent {
   std::unordered_map<std::string, group> groups_;
   std::unordered_map<std::string, unconfirmed> unconfirmed_;
   std::size_t unconfirmed_bytes_ = 0;  ///< what every `unconfirmed::held` weighs
-  std::chrono::steady_clock::time_point refused_at_{};
-  std::size_t refused_ = 0;
+  refusals refused_;
 };
 
 }  // namespace coport::groups::detail

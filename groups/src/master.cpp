@@ -203,16 +203,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     return false;
   }
   /// Logs a refused message, at most once a second with a count.
-  void refuse(const message& m, const char* why) {
-    ++refused_;
-    auto now = std::chrono::steady_clock::now();
-    if (now - refused_at_ < std::chrono::seconds{1}) return;
-    refused_at_ = now;
-    auto origin = m.origin();
-    warn("group {}: ignored {} from {}: {} ({} refused since the last such line)", name_,
-         m.describe(), origin ? std::string{origin.node()} : std::string{"this node"}, why,
-         std::exchange(refused_, 0));
-  }
+  void refuse(const message& m, const char* why) { refused_.note("group " + name_, m, why); }
 
   using entry = history::entry;
   struct standby {
@@ -686,8 +677,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   bool ready_ = false;                   ///< a standby: it has the group's state
   bool held_back_ = false;  ///< a master that lost its last standby to a node going down
   dispatch_table table_;    ///< the protocol's messages this role takes (build_table)
-  std::chrono::steady_clock::time_point refused_at_{};
-  std::size_t refused_ = 0;
+  refusals refused_;
   subscription reg_, registry_watch_, node_events_;
 };
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,6 +98,26 @@ void start_standby(const std::shared_ptr<groups::state>& st, std::string group, 
 /// Log lines of coport::groups: the shared template (coport/internal/log.hpp).
 using coport::detail::info;
 using coport::detail::warn;
+
+/// The messages a protocol port refuses, logged at most once a second with how many were
+/// refused since the last line (a peer's stream of bad messages costs one line a second).
+class refusals {
+ public:
+  void note(std::string_view who, const message& m, const char* why) {
+    ++count_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - at_ < std::chrono::seconds{1}) return;
+    at_ = now;
+    auto origin = m.origin();
+    warn("{}: ignored {} from {}: {} ({} refused since the last such line)", who, m.describe(),
+         origin ? std::string{origin.node()} : std::string{"this node"}, why,
+         std::exchange(count_, 0));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point at_{};
+  std::size_t count_ = 0;
+};
 
 }  // namespace detail
 }  // namespace coport::groups
