@@ -25,7 +25,8 @@ std::size_t causal_weight(const Causal& cm) {
 
 // -- the protocol: what the agent takes, from whom (protocol.hpp declares each message) ----
 
-agent::agent(std::shared_ptr<groups::state> st) : st_{std::move(st)}, n_{st_->owner} {
+agent::agent(std::shared_ptr<groups::state> st)
+    : st_{std::move(st)}, n_{st_->owner}, refused_{"groups agent"} {
   // From the node of the master each item names, at an epoch check_master trusts.
   table_.on(deliver_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
                                 port_id& master, std::uint8_t& order, item& it) {
@@ -109,20 +110,8 @@ agent::agent(std::shared_ptr<groups::state> st) : st_{std::move(st)}, n_{st_->ow
 }
 
 void agent::on_message(message& m) {
-  try {
-    switch (table_.dispatch(m)) {
-      case dispatch_table::outcome::handled:
-        return;
-      case dispatch_table::outcome::mismatched:
-        return refuse(m, "its values are not the ones the groups protocol declares");
-      case dispatch_table::outcome::unknown:
-        return refuse(m, "it is not of the groups protocol");
-    }
-  } catch (const std::exception& e) {
-    warn("groups agent: ignored a message {}: {}", m.describe(), e.what());
-  }
+  refused_.take(table_, m);
 }
-
 // -- whose order is taken ---------------------------------------------------------------------
 
 agent::trust agent::check_master(const std::string& name, std::uint64_t epoch,
@@ -194,7 +183,7 @@ void agent::on_named(const std::string& name, const std::vector<port_id>& ports)
 }
 
 void agent::refuse(const message& m, const char* why) {
-  refused_.note("groups agent", m, why);
+  refused_.note(m, why);
 }
 
 // -- the ordered stream -----------------------------------------------------------------------

@@ -32,7 +32,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
         name_{std::move(name)},
         order_{order},
         epoch_{epoch},
-        history_{kept} {
+        history_{kept},
+        refused_{"group " + name_} {
     build_table();
   }
 
@@ -75,20 +76,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   // -- messages (protocol.hpp declares each one) -------------------------------------------
 
-  void on_message(message& m) {
-    try {
-      switch (table_.dispatch(m)) {
-        case dispatch_table::outcome::handled:
-          return;
-        case dispatch_table::outcome::mismatched:
-          return refuse(m, "its values are not the ones the groups protocol declares");
-        case dispatch_table::outcome::unknown:
-          return refuse(m, "it is not of the groups protocol");
-      }
-    } catch (const std::exception& e) {
-      warn("group {}: ignored a message {}: {}", name_, m.describe(), e.what());
-    }
-  }
+  void on_message(message& m) { refused_.take(table_, m); }
 
  private:
   /// True when `p` is on the node whose link brought `m` (this node, for a local message):
@@ -203,7 +191,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     return false;
   }
   /// Logs a refused message, at most once a second with a count.
-  void refuse(const message& m, const char* why) { refused_.note("group " + name_, m, why); }
+  void refuse(const message& m, const char* why) { refused_.note(m, why); }
 
   using entry = history::entry;
   struct standby {

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "coport/dispatch_table.hpp"
 #include "coport/groups/groups.hpp"
 #include "coport/internal/log.hpp"
 #include "protocol.hpp"
@@ -103,18 +104,38 @@ using coport::detail::warn;
 /// refused since the last line (a peer's stream of bad messages costs one line a second).
 class refusals {
  public:
-  void note(std::string_view who, const message& m, const char* why) {
+  explicit refusals(std::string who) : who_{std::move(who)} {}
+
+  void note(const message& m, const char* why) {
     ++count_;
     auto now = std::chrono::steady_clock::now();
     if (now - at_ < std::chrono::seconds{1}) return;
     at_ = now;
     auto origin = m.origin();
-    warn("{}: ignored {} from {}: {} ({} refused since the last such line)", who, m.describe(),
+    warn("{}: ignored {} from {}: {} ({} refused since the last such line)", who_, m.describe(),
          origin ? std::string{origin.node()} : std::string{"this node"}, why,
          std::exchange(count_, 0));
   }
 
+  /// Runs `m` through `table`; what the protocol does not declare is refused, and what a
+  /// handler throws is logged: the port lives on either way.
+  void take(dispatch_table& table, message& m) {
+    try {
+      switch (table.dispatch(m)) {
+        case dispatch_table::outcome::handled:
+          return;
+        case dispatch_table::outcome::mismatched:
+          return note(m, "its values are not the ones the groups protocol declares");
+        case dispatch_table::outcome::unknown:
+          return note(m, "it is not of the groups protocol");
+      }
+    } catch (const std::exception& e) {
+      warn("{}: ignored a message {}: {}", who_, m.describe(), e.what());
+    }
+  }
+
  private:
+  std::string who_;
   std::chrono::steady_clock::time_point at_{};
   std::size_t count_ = 0;
 };
