@@ -7,6 +7,8 @@
 // leave it in the order it made them.
 #include "coport/registry.hpp"
 
+#include "coport/dispatch_table.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,9 +24,16 @@ namespace coport {
 
 namespace {
 
-const tag registry_tag{"coport.registry"};       // from other nodes, through the node port
-const tag died_tag{"coport.registry.died"};      // a registered local port died
-const tag answer_tag{"coport.registry.answer"};  // a deferred answer to a sync is due
+// The registry's protocol.
+/// node -> node (through the node port's service coport.registry): a kind ("add", "remove",
+/// "snapshot" of all the sender's entries, or "sync": send me yours), the owner as the
+/// sender names it (ignored: the link names the owner), names, and their ports.
+const message_type<std::string, std::string, std::vector<std::string>, std::vector<port_id>>
+    update_msg{"coport.registry"};
+/// Local only: a registered local port died (its monitor): the port, why.
+const message_type<port_id, reason> died_msg{"coport.registry.died"};
+/// Local only: a deferred answer to a node's sync is due (a timer): the node.
+const message_type<std::string> answer_msg{"coport.registry.answer"};
 
 /// A linked node's sync is answered at most once in this time; one that comes sooner is
 /// answered when it ends (a peer cannot make this node send its entries without bound).
@@ -136,7 +145,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
       auto self = weak.lock();
       if (!self) return;
       for (const auto& id : self->up) {
-        self->owner.snd(port_id{id, 0}, registry_tag, std::string{kind}, self->own_id,
+        self->owner.snd(port_id{id, 0}, update_msg, std::string{kind}, self->own_id,
                         std::vector<std::string>{name}, std::vector<port_id>{port});
       }
     });
@@ -144,29 +153,32 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
 
   // -- the registry port's context ------------------------------------------------------
 
-  void on_message(message& m) {
-    if (m.tag() == died_tag || m.tag() == answer_tag) {
-      if (m.origin()) return;  // this node's own messages
-      if (m.tag() == died_tag && m.size() >= 1 && m.holds<port_id>(0)) {
-        port_died(m.get<port_id>(0));
-      }
-      if (m.tag() == answer_tag && m.is<std::string>()) answer_due(m.get<std::string>(0));
-      return;
-    }
-    if (m.tag() != registry_tag || m.size() != 4 || !m.holds<std::string>(0) ||
-        !m.holds<std::string>(1) || !m.holds<std::vector<std::string>>(2) ||
-        !m.holds<std::vector<port_id>>(3)) {
-      return;  // not ours to fail on: another version, or a bad peer
-    }
+  /// What the registry's port takes; anything else is dropped (not ours to fail on: another
+  /// version, or a bad peer).
+  void on_message(message& m) { table.dispatch(m); }
+
+  dispatch_table table = make_table();
+  dispatch_table make_table() {
+    dispatch_table t;
+    t.on(died_msg, [this](message& m, port_id& port, reason&) {
+      if (!m.origin()) port_died(port);  // this node's own monitor only
+    });
+    t.on(answer_msg, [this](message& m, std::string& id) {
+      if (!m.origin()) answer_due(id);  // this node's own timer only
+    });
+    t.on(update_msg,
+         [this](message& m, std::string& kind, std::string&, std::vector<std::string>& names,
+                std::vector<port_id>& ports) { on_update(m.origin(), kind, names, ports); });
+    return t;
+  }
+
+  void on_update(const port_id& origin, const std::string& kind,
+                 const std::vector<std::string>& names, const std::vector<port_id>& ports) {
     // The owner is the node whose link brought the update (value 1, the owner a sender
     // names, is ignored: any linked node could name another). Local messages are never
     // updates: this node's own entries change only through reg.
-    const port_id origin = m.origin();
     if (!origin) return;
-    const auto& kind = m.get<std::string>(0);
     const std::string from{origin.node()};
-    const auto& names = m.get<std::vector<std::string>>(2);
-    const auto& ports = m.get<std::vector<port_id>>(3);
     // Updates of a node that is not linked (any more) are stale: its entries went with it.
     if (from == own_id || !up.count(from) || names.size() != ports.size()) return;
     // A registry made on a node that was linked already asks for the entries it missed.
@@ -203,7 +215,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     auto now = owner.now();
     if (a.answered && now - a.last < sync_interval) {
       a.due = true;
-      owner.after(sync_interval - (now - a.last), self_port, answer_tag, from);
+      owner.after(sync_interval - (now - a.last), self_port, answer_msg.tag(), from);
       return;
     }
     a.answered = true;
@@ -233,7 +245,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
         }
       }
     }
-    owner.snd(port_id{id, 0}, registry_tag, std::string{"snapshot"}, own_id, std::move(names),
+    owner.snd(port_id{id, 0}, update_msg, std::string{"snapshot"}, own_id, std::move(names),
               std::move(ports));
   }
 
@@ -297,14 +309,14 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     for (const auto& id : owner.up_nodes()) {
       if (!up.insert(id).second) continue;
       send_snapshot(id);
-      owner.snd(port_id{id, 0}, registry_tag, std::string{"sync"}, own_id,
-                std::vector<std::string>{}, std::vector<port_id>{});
+      owner.snd(port_id{id, 0}, update_msg, std::string{"sync"}, own_id, std::vector<std::string>{},
+                std::vector<port_id>{});
     }
   }
 };
 
 registry::registry(node& n) : state_{std::make_shared<state>(n)} {
-  detail::open_service(n, registry_tag, state_);
+  detail::open_service(n, update_msg.tag(), state_);
 }
 
 registry::~registry() {
@@ -327,7 +339,7 @@ subscription registry::reg(std::string name, const port_id& port) {
     if (s.local_counts[{name, port}]++ == 0) {
       if (s.change(s.own_id, name, port, true)) s.post_update("add", name, port);
       if (!s.deaths.count(port)) {
-        s.deaths.emplace(port, s.owner.mon(port, s.self_port, died_tag, port));
+        s.deaths.emplace(port, s.owner.mon(port, s.self_port, died_msg.tag(), port));
       }
     }
   }

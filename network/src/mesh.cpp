@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "coport/dispatch_table.hpp"
 #include "coport/wire/codec.hpp"
 
 #include "coport/internal/address.hpp"
@@ -22,8 +23,14 @@ namespace {
 
 using table = std::map<std::string, std::vector<std::string>>;
 using clock = std::chrono::steady_clock;
-const tag mesh_tag{"coport.mesh"};
-const tag seed_result_tag{"coport.mesh.seed"};
+// The mesh's protocol.
+/// node -> node (through the node port's service coport.mesh): "nodes" and the sender's
+/// table of nodes and their addresses (on each link's start, and every gossip interval).
+const message_type<std::string, table> nodes_msg{"coport.mesh"};
+/// node -> node: "link" (a dial said hello; no answer needed: node-up sends the table).
+const message_type<std::string> link_msg{"coport.mesh"};
+/// Local only: a seed's dial ended: address, the node it reached (empty: none), error.
+const message_type<std::string, std::string, std::string> seed_result_msg{"coport.mesh.seed"};
 /// A learned node that did not come up is asked for again after this (its dial has given
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
@@ -74,22 +81,26 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   }
 
   void send_table(const std::string& to) {
-    owner.snd(port_id{to, 0}, mesh_tag, std::string{"nodes"}, known());
+    owner.snd(port_id{to, 0}, nodes_msg, std::string{"nodes"}, known());
   }
 
-  void on_message(message& m) {
-    if (m.tag() == seed_result_tag) {
-      if (m.is<std::string, std::string, std::string>()) {
-        seed_answered(m.get<std::string>(0), m.get<std::string>(1), m.get<std::string>(2));
-      }
-      return;  // (a port that knows this port's ID could send anything: never fatal here)
-    }
-    if (m.size() == 2 && m.holds<std::string>(0) && m.holds<table>(1) &&
-        m.get<std::string>(0) == "nodes" && m.origin()) {
-      learn(m.get<table>(1));
-    }
-    // Anything else ("link", from a node that links to us) needs no answer: the link's
-    // node-up event sends our list.
+  /// What the mesh's port takes; anything else is dropped (a port that knows this port's
+  /// ID could send anything: never fatal here).
+  void on_message(message& m) { protocol.dispatch(m); }
+
+  dispatch_table protocol = make_protocol();
+  dispatch_table make_protocol() {
+    dispatch_table t;
+    t.on(seed_result_msg,
+         [this](message& m, std::string& address, std::string& id, std::string& error) {
+           if (!m.origin()) seed_answered(address, id, error);  // this node's dials only
+         });
+    t.on(nodes_msg, [this](message& m, std::string& kind, table& nodes) {
+      if (kind == "nodes" && m.origin()) learn(nodes);
+    });
+    // "link" needs no answer: the link's node-up event sends our table.
+    t.on(link_msg, [](message&, std::string&) {});
+    return t;
   }
 
   void learn(const table& t) {
@@ -141,7 +152,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
       }
       dialing[id] = now;
       // Any message makes the TCP layer link to the node; this one is ignored there.
-      owner.snd(coport::detail::make_port_id(number, 0, 0), mesh_tag, std::string{"link"});
+      owner.snd(coport::detail::make_port_id(number, 0, 0), link_msg, std::string{"link"});
     }
   }
 
@@ -226,7 +237,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
         s.dialing = true;
         links.connect(s.status.address, [n = &owner, p = self_port, address = s.status.address](
                                             const std::string& id, const std::string& error) {
-          n->snd(p, seed_result_tag, address, id, error);
+          n->snd(p, seed_result_msg, address, id, error);
         });
       }
     }
@@ -284,7 +295,7 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
     s.status.address = address;
     state_->seeds.push_back(std::move(s));
   }
-  coport::detail::open_service(n, mesh_tag, state_);
+  coport::detail::open_service(n, nodes_msg.tag(), state_);
 }
 
 mesh::~mesh() {
