@@ -26,7 +26,7 @@ std::size_t causal_weight(const Causal& cm) {
 // -- the protocol: what the agent takes, from whom (protocol.hpp declares each message) ----
 
 agent::agent(std::shared_ptr<groups::state> st)
-    : st_{std::move(st)}, n_{st_->owner}, refused_{"groups agent"} {
+    : st_{std::move(st)}, n_{st_->owner}, refused_{"groups agent", "the groups protocol"} {
   // From the node of the master each item names, at an epoch check_master trusts.
   table_.on(deliver_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
                                 port_id& master, std::uint8_t& order, item& it) {
@@ -268,7 +268,7 @@ void agent::apply(const std::string& name, group& g, item& it) {
         // What the master ordered is what counts (a join whose reply was lost, or a join
         // asked again after a leave that was applied only now).
         std::lock_guard lock{st_->mutex};
-        st_->joined[name].insert(it.port);
+        st_->note_joined(name, it.port);
       }
       break;
     }

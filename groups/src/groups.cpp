@@ -171,11 +171,8 @@ errc groups::join(std::string_view name, const port_id& member,
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   {
-    // (Ports of the group that died without their leave reaching the agent go now.)
     std::lock_guard lock{state_->mutex};
-    auto& ports = state_->joined[std::string{name}];
-    std::erase_if(ports, [&](const port_id& p) { return !state_->owner.alive(p); });
-    ports.insert(member);
+    state_->note_joined(name, member);
   }
   std::weak_ptr<state> weak = state_;
   state_->owner.cal(m, detail::join_msg.tag(), member, options.notify,
@@ -205,8 +202,7 @@ errc groups::leave(std::string_view name, const port_id& member) {
   if (!m) return errc::no_such_group;
   {
     std::lock_guard lock{state_->mutex};
-    auto it = state_->joined.find(name);
-    if (it == state_->joined.end() || !it->second.count(member)) return errc::not_a_member;
+    if (!state_->is_joined(name, member)) return errc::not_a_member;
     state_->forget_joined(name, member);
   }
   state_->owner.snd(m, detail::leave_msg, member);

@@ -33,7 +33,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         order_{order},
         epoch_{epoch},
         history_{kept},
-        refused_{"group " + name_} {
+        refused_{"group " + name_, "the groups protocol"} {
     build_table();
   }
 

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "coport/internal/log.hpp"
+#include "coport/internal/refusals.hpp"
 #include "coport/internal/service.hpp"
 
 namespace coport {
@@ -153,11 +154,12 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
 
   // -- the registry port's context ------------------------------------------------------
 
-  /// What the registry's port takes; anything else is dropped (not ours to fail on: another
-  /// version, or a bad peer).
-  void on_message(message& m) { table.dispatch(m); }
+  /// What the registry's port takes; anything else is dropped and logged, rate-limited (not
+  /// ours to fail on: another version, or a bad peer).
+  void on_message(message& m) { refused.take(table, m); }
 
   dispatch_table table = make_table();
+  coport::detail::refusals refused{"the registry of node " + own_id, "the registry protocol"};
   dispatch_table make_table() {
     dispatch_table t;
     t.on(died_msg, [this](message& m, port_id& port, reason&) {

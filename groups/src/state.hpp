@@ -18,9 +18,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "coport/dispatch_table.hpp"
 #include "coport/groups/groups.hpp"
 #include "coport/internal/log.hpp"
+#include "coport/internal/refusals.hpp"
 #include "protocol.hpp"
 
 namespace coport::groups {
@@ -48,13 +48,34 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
   std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
   /// Local ports that asked to join each group and have not left it (what `leave` checks):
   /// from `join` until `leave`, a refused join, or the agent applying their leave.
-  std::map<std::string, std::set<port_id>, std::less<>> joined;
+  struct joined_ports {
+    std::set<port_id> ports;
+    std::size_t pruned_at = 0;  ///< its size after the last pruning of dead ports
+  };
+  std::map<std::string, joined_ports, std::less<>> joined;
+  /// Records that `member` asked to join `group` (under mutex). Ports that died without
+  /// their leave reaching the agent are pruned when the set has doubled since the last
+  /// pruning (amortised: a join stays O(log n)).
+  void note_joined(std::string_view group, const port_id& member) {
+    auto it = joined.find(group);
+    if (it == joined.end()) it = joined.emplace(std::string{group}, joined_ports{}).first;
+    auto& j = it->second;
+    if (j.ports.size() >= 2 * j.pruned_at + 16) {
+      std::erase_if(j.ports, [&](const port_id& p) { return !owner.alive(p); });
+      j.pruned_at = j.ports.size();
+    }
+    j.ports.insert(member);
+  }
+  bool is_joined(std::string_view group, const port_id& member) const {
+    auto it = joined.find(group);
+    return it != joined.end() && it->second.ports.count(member) > 0;
+  }
   /// Forgets that `member` joined `group` (under mutex).
   void forget_joined(std::string_view group, const port_id& member) {
     auto it = joined.find(group);
     if (it == joined.end()) return;
-    it->second.erase(member);
-    if (it->second.empty()) joined.erase(it);
+    it->second.ports.erase(member);
+    if (it->second.ports.empty()) joined.erase(it);
   }
   /// Masters this node created on other nodes, until the registry brings their entries
   /// (such a master registers itself when its init runs there).
@@ -100,45 +121,8 @@ void start_standby(const std::shared_ptr<groups::state>& st, std::string group, 
 using coport::detail::info;
 using coport::detail::warn;
 
-/// The messages a protocol port refuses, logged at most once a second with how many were
-/// refused since the last line (a peer's stream of bad messages costs one line a second).
-class refusals {
- public:
-  explicit refusals(std::string who) : who_{std::move(who)} {}
-
-  void note(const message& m, const char* why) {
-    ++count_;
-    auto now = std::chrono::steady_clock::now();
-    if (now - at_ < std::chrono::seconds{1}) return;
-    at_ = now;
-    auto origin = m.origin();
-    warn("{}: ignored {} from {}: {} ({} refused since the last such line)", who_, m.describe(),
-         origin ? std::string{origin.node()} : std::string{"this node"}, why,
-         std::exchange(count_, 0));
-  }
-
-  /// Runs `m` through `table`; what the protocol does not declare is refused, and what a
-  /// handler throws is logged: the port lives on either way.
-  void take(dispatch_table& table, message& m) {
-    try {
-      switch (table.dispatch(m)) {
-        case dispatch_table::outcome::handled:
-          return;
-        case dispatch_table::outcome::mismatched:
-          return note(m, "its values are not the ones the groups protocol declares");
-        case dispatch_table::outcome::unknown:
-          return note(m, "it is not of the groups protocol");
-      }
-    } catch (const std::exception& e) {
-      warn("{}: ignored a message {}: {}", who_, m.describe(), e.what());
-    }
-  }
-
- private:
-  std::string who_;
-  std::chrono::steady_clock::time_point at_{};
-  std::size_t count_ = 0;
-};
+/// What the master and the agent do with a message they do not take (coport/internal).
+using coport::detail::refusals;
 
 }  // namespace detail
 }  // namespace coport::groups

@@ -14,6 +14,7 @@
 #include "coport/wire/codec.hpp"
 
 #include "coport/internal/address.hpp"
+#include "coport/internal/refusals.hpp"
 #include "coport/internal/service.hpp"
 #include "network_log.hpp"
 
@@ -84,9 +85,10 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     owner.snd(port_id{to, 0}, nodes_msg, std::string{"nodes"}, known());
   }
 
-  /// What the mesh's port takes; anything else is dropped (a port that knows this port's
-  /// ID could send anything: never fatal here).
-  void on_message(message& m) { protocol.dispatch(m); }
+  /// What the mesh's port takes; anything else is dropped and logged, rate-limited (a port
+  /// that knows this port's ID could send anything: never fatal here).
+  void on_message(message& m) { bad_messages.take(protocol, m); }
+  coport::detail::refusals bad_messages{"the mesh of node " + owner.id(), "the mesh protocol"};
 
   dispatch_table protocol = make_protocol();
   dispatch_table make_protocol() {

@@ -13,7 +13,7 @@ namespace coport::detail {
 /// events reach it in the order they were posted). Cancel marks it cancelled, drops what
 /// waits and waits until no thread runs the callback, unless it is called from inside the
 /// callback: once it returns, the callback never runs again.
-struct node_events::watch {
+struct node_events::watch : std::enable_shared_from_this<node_events::watch> {
   struct event {
     std::string id;
     bool up;
@@ -36,7 +36,15 @@ struct node_events::watch {
       std::lock_guard lock{mutex};
       if (cancelled) return;
       waiting.push_back(std::move(e));
-      if (busy) return;  // the draining thread takes it
+    }
+    drain();
+  }
+
+  /// Runs the callback for every waiting event, unless another thread is doing so.
+  void drain() {
+    {
+      std::lock_guard lock{mutex};
+      if (cancelled || busy || waiting.empty()) return;  // the draining thread takes it
       busy = true;
       runner = std::this_thread::get_id();
     }
@@ -51,9 +59,14 @@ struct node_events::watch {
       try {
         run_callback(next.id, next.up, next.why);
       } catch (...) {
-        // What waits runs with the next event; the caller logs or kills the port.
-        std::lock_guard lock{mutex};
-        finish();
+        // The caller logs it (or kills the port); what waits is drained by a job of its own.
+        bool more;
+        {
+          std::lock_guard lock{mutex};
+          more = !cancelled && !waiting.empty();
+          finish();
+        }
+        if (more) post([self = shared_from_this()] { self->drain(); });
         throw;
       }
     }

@@ -48,6 +48,7 @@ timer timers::start(node::duration delay, const port_id& port, message_node* n,
     }
   }
   std::lock_guard lock{state->mutex};
+  if (state->done) return timer{state};  // cancelled (cancel_all) before it was armed
   state->timer.expires_after(delay);
   state->timer.async_wait([state, keep = core_.shared_from_this()](const std::error_code& ec) {
     keep->timers().fire(state, static_cast<bool>(ec));

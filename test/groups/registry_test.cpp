@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/cluster.hpp"
+#include "support/log_capture.hpp"
 #include "support/nodes.hpp"
 
 using namespace coport;
@@ -268,7 +269,12 @@ TEST_SUITE("groups.registry") {
     auto a_port = n.c[0].port([](message&) {});
     n.c[0].snd(bad_b, "coport.registry", std::string{"add"}, std::string{"bad-a"},
                std::vector<std::string>{std::string(100'000, 'n')}, std::vector<port_id>{a_port});
-    n.c.run();
+    {
+      log_capture log;
+      n.c.run();
+      // The wrong shape is logged, once (rate-limited), naming the protocol.
+      CHECK(log.text().find("not the ones the registry protocol declares") != std::string::npos);
+    }
     CHECK(n.r[1]->names().empty());
     auto g = n.r[1]->reg("fine", b_port);  // still serving
     n.c.run();

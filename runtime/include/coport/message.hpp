@@ -76,6 +76,8 @@ class message {
   /// The whole payload as a tuple; throws bad_message_access unless it is exactly `Ts...`.
   template <class... Ts>
   std::tuple<Ts...>& as() {
+    static_assert((std::same_as<Ts, detail::stored_t<Ts>> && ...),
+                  "as<> takes the types a message stores (std::string, not const char*)");
     detail::use_payload_wire<Ts...>();
     if (!is<Ts...>()) throw bad_message_access{signature_error(detail::signature_of<Ts...>())};
     return static_cast<detail::payload_node<Ts...>*>(node_.get())->values;

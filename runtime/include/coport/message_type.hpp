@@ -26,6 +26,10 @@ namespace coport {
 
 template <class... Ts>
 class message_type {
+  static_assert((std::same_as<Ts, detail::stored_t<Ts>> && ...),
+                "declare the types a message stores (std::string, not const char* or "
+                "std::string_view; no const or references)");
+
  public:
   explicit message_type(std::string_view name) : tag_{name} {}
 

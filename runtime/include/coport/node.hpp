@@ -298,7 +298,9 @@ class node {
   /// Makes `port` (a local port) the service for tag `t` on this node: a message with tag `t`
   /// sent to the node port (the bare node ID, from here or from any node) goes to `port`, in
   /// the order that sender sent them (one from another node is handed to `port` at once,
-  /// without a stop at the node port's handler). This is how a well-known
+  /// without a stop at the node port's handler; only while a service is being replaced can
+  /// one that the node port took before `serve` arrive after later ones). This is how a
+  /// well-known
   /// service is reached on every node without knowing its port's ID (Erlang's registered
   /// names, `{Name, Node} ! Msg`). The guard, or the port's death, ends it. Throws
   /// std::invalid_argument when `t` is taken, is `ping` or `info`, or `port` is not local.
