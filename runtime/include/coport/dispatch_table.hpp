@@ -18,7 +18,6 @@
 
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -41,29 +40,42 @@ class dispatch_table {
   template <class... Ts, class F>
   requires std::is_invocable_v<F&, message&, Ts&...> dispatch_table& on(
       const message_type<Ts...>& type, F handler) {
-    entries_[type.tag()].push_back([type, h = std::move(handler)](message& m) mutable -> bool {
-      if (!type.matches(m)) return false;
-      std::apply([&](Ts&... values) { h(m, values...); }, type.values(m));
-      return true;
-    });
+    entries_.push_back(entry{type.tag(), [h = std::move(handler)](message& m) mutable -> bool {
+                               if (!m.is<Ts...>()) return false;
+                               std::apply([&](Ts&... values) { h(m, values...); }, m.as<Ts...>());
+                               return true;
+                             }});
     return *this;
   }
 
-  /// Runs the handler of the first declaration `m` matches.
+  /// Runs the handler of the first declaration `m` matches (declarations are tried in the
+  /// order they were added: a protocol's busiest message first is its cheapest).
   outcome dispatch(message& m) {
-    auto it = entries_.find(m.tag());
-    if (it == entries_.end()) return outcome::unknown;
-    for (auto& entry : it->second) {
-      if (entry(m)) return outcome::handled;
+    const tag t = m.tag();
+    bool known = false;
+    for (auto& e : entries_) {
+      if (e.t != t) continue;
+      known = true;
+      if (e.run(m)) return outcome::handled;
     }
-    return outcome::mismatched;
+    return known ? outcome::mismatched : outcome::unknown;
   }
 
   /// True when some declaration has tag `t`.
-  bool knows(tag t) const { return entries_.count(t) > 0; }
+  bool knows(tag t) const {
+    for (const auto& e : entries_) {
+      if (e.t == t) return true;
+    }
+    return false;
+  }
 
  private:
-  std::unordered_map<tag, std::vector<detail::unique_function<bool(message&)>>> entries_;
+  // A protocol has a few tens of messages at most: a flat list beats a hash table.
+  struct entry {
+    tag t;
+    detail::unique_function<bool(message&)> run;
+  };
+  std::vector<entry> entries_;
 };
 
 }  // namespace coport

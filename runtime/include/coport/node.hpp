@@ -117,13 +117,18 @@ class node {
     send_node(port, detail::make_payload(t, std::forward<Ts>(values)...));
   }
   /// Sends the declared message `type` (coport/message_type.hpp): each value is converted to
-  /// its declared type, so the receiver's check of the same declaration matches.
+  /// its declared type, so the receiver's check of the same declaration matches (values of
+  /// the declared types already are passed on exactly as `snd(port, tag, values...)` would).
   template <class... Ts, class... Us>
   requires(sizeof...(Ts) == sizeof...(Us)) void snd(const port_id& port,
                                                     const message_type<Ts...>& type,
                                                     Us&&... values) {
-    send_node(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
-                                                         std::forward<Us>(values))...));
+    if constexpr ((std::same_as<std::remove_cvref_t<Us>, Ts> && ...)) {
+      send_node(port, detail::make_payload(type.tag(), std::forward<Us>(values)...));
+    } else {
+      send_node(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
+                                                           std::forward<Us>(values))...));
+    }
   }
   /// Sends a message built beforehand.
   void snd(const port_id& port, message msg);
