@@ -7,6 +7,7 @@
 #include <coport/node.hpp>
 #include <thread>
 
+#include "support/nodes.hpp"
 #include "support/probe.hpp"
 
 using namespace coport;
@@ -79,10 +80,7 @@ TEST_SUITE("node") {
 
   TEST_CASE(
       "a served tag from another node goes to its service at once, not through the node port") {
-    node_options o;
-    o.id = "served-once";
-    o.mode = run_mode::deterministic;
-    node n{o};
+    node n{coport::test::stepped("served-once")};
     std::vector<int> got;
     auto service = n.port();
     n.rcv(service, "count", [&](int i) { got.push_back(i); });
