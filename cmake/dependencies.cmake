@@ -8,6 +8,7 @@ find_package(cereal 1.3 REQUIRED)
 # libasio-dev: standalone Asio, as the target coport::asio (cmake/coport-asio.cmake, which
 # the installed package uses too).
 include(${CMAKE_CURRENT_LIST_DIR}/coport-asio.cmake)
+include(GNUInstallDirs)  # coport_library names the install include directory
 if(NOT coport_asio_FOUND)
   message(FATAL_ERROR "coport needs standalone Asio (Debian: libasio-dev)")
 endif()
