@@ -441,14 +441,14 @@ void write_seeds(const std::string& dir) {
     port_id member = p.port();
     port_id reply = p.port();
     part([&](node& p) {
-      p.snd(at(t.master), pgd::join_tag, member, true, reply);
-      p.snd(at(t.master), pgd::send_tag, member, false,
+      p.snd(at(t.master), pgd::join_msg, member, true, reply);
+      p.snd(at(t.master), pgd::send_msg, member, false,
             envelope{message::make(tag{"hi"}, 1, std::string{"there"})});
-      p.snd(at(t.master), pgd::members_tag, reply);
-      p.snd(at(t.master), pgd::ack_tag, std::uint64_t{1}, std::uint64_t{2}, reply);
-      p.snd(at(t.master), pgd::resend_tag, std::uint64_t{1}, std::uint64_t{0},
+      p.snd(at(t.master), pgd::members_msg, reply);
+      p.snd(at(t.master), pgd::ack_msg, std::uint64_t{1}, std::uint64_t{2}, reply);
+      p.snd(at(t.master), pgd::resend_msg, std::uint64_t{1}, std::uint64_t{0},
             std::string{peer_id});
-      p.snd(at(t.master), pgd::leave_tag, member);
+      p.snd(at(t.master), pgd::leave_msg, member);
     });
     o.advance(120);
   });
@@ -460,14 +460,14 @@ void write_seeds(const std::string& dir) {
     it.port = sender;
     it.members = {sender};
     part([&](node& p) {
-      p.snd(node_port, pgd::deliver_tag, std::string{"g"}, std::uint64_t{2}, sender,
+      p.snd(node_port, pgd::deliver_msg, std::string{"g"}, std::uint64_t{2}, sender,
             std::uint8_t{0}, it);
-      p.snd(node_port, pgd::sync_tag, std::string{"g"}, std::uint64_t{2}, sender, std::uint8_t{0},
+      p.snd(node_port, pgd::sync_msg, std::string{"g"}, std::uint64_t{2}, sender, std::uint8_t{0},
             std::uint64_t{5});
-      p.snd(node_port, pgd::lost_tag, std::string{"g"}, std::uint64_t{2}, std::uint64_t{3});
-      p.snd(node_port, pgd::cdeliver_tag, std::string{"c"}, std::uint64_t{1},
+      p.snd(node_port, pgd::lost_msg, std::string{"g"}, std::uint64_t{2}, std::uint64_t{3});
+      p.snd(node_port, pgd::cdeliver_msg, std::string{"c"}, std::uint64_t{1},
             pgd::stamp{{sender, 1}}, sender, false, envelope{message::make(tag{"hi"}, 2)});
-      p.snd(at(t.pg->agent()), pgd::lost_tag, std::string{"g"}, std::uint64_t{2}, std::uint64_t{4});
+      p.snd(at(t.pg->agent()), pgd::lost_msg, std::string{"g"}, std::uint64_t{2}, std::uint64_t{4});
     });
     o.advance(150);
   });
