@@ -17,9 +17,17 @@ if(COPORT_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "COPORT_FUZZ needs clang (Debian's clang-14): CXX=clang++-14")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-    -fno-sanitize-recover=undefined)
-  add_link_options(-fsanitize=address,undefined)
+  # The sanitizers the fuzz targets run under; empty: libFuzzer alone (glibc's allocator, to
+  # tell what the target holds from what ASan's allocator and shadow keep).
+  set(COPORT_FUZZ_SANITIZE "address,undefined" CACHE STRING
+    "Sanitizers of a COPORT_FUZZ build (empty: libFuzzer alone)")
+  if(COPORT_FUZZ_SANITIZE)
+    add_compile_options(-fsanitize=fuzzer-no-link,${COPORT_FUZZ_SANITIZE} -fno-omit-frame-pointer
+      -fno-sanitize-recover=undefined)
+    add_link_options(-fsanitize=${COPORT_FUZZ_SANITIZE})
+  else()
+    add_compile_options(-fsanitize=fuzzer-no-link -fno-omit-frame-pointer)
+  endif()
 endif()
 if(COPORT_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
