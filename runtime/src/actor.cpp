@@ -58,7 +58,7 @@ void actor_state::deliver(message& m) {
       owner_.kil(self(), "mailbox_overflow",
                  fmt::format("mailbox limit {} reached", options_.mailbox_limit));
     }
-    owner_.core()->count_drop();
+    owner_.core()->sends().count_drop();
     return;
   }
   append(m.release());
@@ -157,7 +157,7 @@ void start_actor(actor a, std::shared_ptr<void> keep_alive, actor_options option
 
 void post_to_port(const std::shared_ptr<node_core>& core, const port_id& port,
                   message_node* closure) noexcept {
-  core->send(port, closure);
+  core->sends().send(port, closure);
 }
 
 }  // namespace detail

@@ -133,7 +133,7 @@ port_id node::spawn_node(std::string_view where, std::string_view name, detail::
     if (!core_->remote().link()) {
       log(detail::log_level::warn, "node {}: spawn of '{}' on {}: no transport to that node", id(),
           name, target->node());
-      core_->count_drop();
+      core_->sends().count_drop();
       return minted;
     }
     return start(/*watched=*/false);
@@ -203,37 +203,4 @@ port_id node::refuse_spawn(std::uint64_t local, reason why,
   return id;
 }
 
-namespace detail {
-
-void node_core::start_init(port_impl* p, std::string_view name, message args) {
-  deliver(p, make_closure([this, init = std::string{name}, a = std::move(args)]() mutable {
-            run_init(init, a);
-          }));
-}
-
-void node_core::run_init(const std::string& name, message& args) {
-  std::shared_ptr<message_handler> init = inits_.find(name);
-  port_impl* p = current().port;
-  // The reason is remembered before the port is marked dead, so that a monitor that finds
-  // the port gone finds its reason.
-  auto fail = [&](reason why) {
-    inits_.record_death(p->id.load(std::memory_order_relaxed), why);
-    kill_running(p, std::move(why));
-  };
-  if (!init) {
-    fail(reason{"no_such_init", fmt::format("no init function named '{}'", name)});
-    return;
-  }
-  try {
-    (*init)(args);
-  } catch (const bad_message_error& e) {
-    fail(reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
-  } catch (const std::exception& e) {
-    fail(reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
-  } catch (...) {
-    fail(reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
-  }
-}
-
-}  // namespace detail
 }  // namespace coport

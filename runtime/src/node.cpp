@@ -117,7 +117,7 @@ void node::snd(const port_id& port, message msg) {
 }
 
 void node::send_node(const port_id& port, detail::message_node* n) {
-  core_->send(port, n);
+  core_->sends().send(port, n);
 }
 
 void node::kill(const port_id& port, reason why) {
@@ -181,7 +181,7 @@ bool node::deliver(const port_id& to, message msg) {
   if (!is_local(to)) {
     detail::log(detail::log_level::debug, "node {}: a link delivered a message for {}, not here",
                 id(), to.to_string());
-    core_->count_drop();
+    core_->sends().count_drop();
     return false;
   }
   // A served tag of the node port goes straight to its service: one dispatch, not two.
@@ -190,10 +190,10 @@ bool node::deliver(const port_id& to, message msg) {
     if (port_id service = core_->own_port().service_for(msg.tag())) target = service;
   }
   if (port_impl* p = core_->acquire(target)) {
-    core_->deliver(p, msg.release());
+    core_->sends().push_then_release(p, msg.release());
     return true;
   }
-  core_->count_drop();
+  core_->sends().count_drop();
   return false;
 }
 
@@ -207,7 +207,7 @@ bool node::deliver_from(const port_id& to, message msg, std::uint32_t origin) {
     detail::log(detail::log_level::debug,
                 "node {}: a link delivered a message for {} from a node it cannot name", id(),
                 to.to_string());
-    core_->count_drop();
+    core_->sends().count_drop();
     return false;
   }
   msg.get_node()->origin = origin;

@@ -1,4 +1,4 @@
-// The node's lifecycle and the send/kill paths.
+// The node's lifecycle: identity, threads, ports made and killed, shutdown.
 #include "node_core.hpp"
 
 #include <fmt/format.h>
@@ -69,60 +69,7 @@ namespace {
 
 std::atomic<std::uint64_t> next_core_uid{1};
 
-/// The owners of this thread's send-cache entries. An entry holds one reference (so the
-/// port's slot is not recycled and its number stays put) and is valid only for the core
-/// with `core_uid`, which is unique in the process, so an entry of a node that is gone
-/// never matches; the weak_ptr tells eviction whether the memory still exists. Touched on
-/// every miss, so it is registered (and releases the references at thread exit) whenever
-/// an entry is filled.
-struct send_cache_owners {
-  std::array<std::weak_ptr<node_core>, send_cache_size> cores;
-
-  void evict(std::size_t i) noexcept {
-    send_cache_entry& e = per_thread.send_cache[i];
-    if (e.port) {
-      if (auto core = cores[i].lock()) core->release(e.port);
-    }
-    e = send_cache_entry{};
-    cores[i].reset();
-  }
-  ~send_cache_owners() {
-    for (std::size_t i = 0; i < send_cache_size; ++i) evict(i);
-  }
-};
-
-send_cache_owners& this_thread_owners() {
-  thread_local send_cache_owners owners;
-  return owners;
-}
-
 }  // namespace
-
-port_impl* node_core::lookup_slow(std::uint64_t local) noexcept {
-  // An eviction below may drop the pin that keeps a pending batch's port: push it first.
-  if (per_thread.pending_sends.count) flush_pending();
-  std::size_t i = send_cache_slot(local);
-  send_cache_owners& owners = this_thread_owners();
-  send_cache_entry& e = per_thread.send_cache[i];
-  if (e.core_uid == uid_ && e.local == local) {
-    // A killed port: drop the entry (and its pin) so that its slot can be recycled.
-    owners.evict(i);
-    return nullptr;
-  }
-  port_impl* p = ports_.acquire(local);
-  if (!p) return nullptr;
-  if (e.core_uid == uid_) {
-    // Replacing an entry of this node, which is alive: no weak_ptr traffic.
-    release(e.port);
-  } else {
-    owners.evict(i);
-    e.core_uid = uid_;
-    owners.cores[i] = weak_from_this();
-  }
-  e.local = local;
-  e.port = p;  // the cache keeps the reference that acquire took
-  return p;
-}
 
 node_core::node_core(node& owner, node_options options, asio::io_context* external)
     : owner_{owner},
@@ -137,7 +84,9 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       timers_{*this, options_.mode == run_mode::deterministic, started_},
       monitors_{*this},
       own_port_{*this},
-      remote_{*this, draw_mint_start()} {
+      remote_{*this, draw_mint_start()},
+      sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_},
+      runner_{*this} {
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }
@@ -205,37 +154,13 @@ void node_core::release(port_impl* p) noexcept {
   if (p->release_ref_only()) ports_.recycle(p);
 }
 
-void node_core::send_slow(const port_id& to, message_node* n) noexcept {
-  if (per_thread.pending_sends.count)
-    flush_pending();  // order from this thread, and the batch's pin
-  if (is_local(to)) {
-    if (port_impl* p = lookup_cached(to.local())) {
-      push_sent(p, n);
-      return;
-    }
-  } else if (!to.is_null() && !is_own_node(to)) {
-    remote_.send(to, n);
-    return;
+void node_core::ended(port_impl* p) noexcept {
+  // Only shutdown waits, and only for the last port: no lock or wake-up per port death.
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    { std::lock_guard lock{ended_mutex_}; }
+    ended_cv_.notify_all();
   }
-  log(log_level::debug, "node {}: dropped a message to {}", id_, to.to_string());
-  destroy_message(n);
-  count_drop();
-}
-
-void node_core::deliver(port_impl* p, message_node* n) noexcept {
-  push_to(p, n);
-  release(p);
-}
-
-void node_core::pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept {
-  if (r == push_result::woke) {
-    // A scheduled port cannot be torn down but by its own run: the run queue needs no
-    // reference of its own.
-    scheduler_.schedule(p);
-  } else {
-    destroy_message(n);
-    count_drop();
-  }
+  release(p);  // the table's reference
 }
 
 void node_core::kill(port_impl* p, reason why) {
@@ -255,7 +180,7 @@ void node_core::kill(port_impl* p, reason why) {
   // Wake the port so that it tears down in its own context, after any running handler.
   message_node* wake = make_payload(tag{});
   wake->kind = message_kind::kill;
-  deliver(p, wake);
+  sends_.push_then_release(p, wake);
 }
 
 void node_core::log_error(const char* what, const char* error) noexcept {
@@ -269,7 +194,7 @@ node_stats node_core::stats() const noexcept {
   node_stats s;
   s.ports_created = created_.load(std::memory_order_relaxed);
   s.ports_alive = live_.load(std::memory_order_relaxed);
-  s.messages_dropped = dropped_.load(std::memory_order_relaxed);
+  s.messages_dropped = sends_.dropped();
   return s;
 }
 
@@ -327,6 +252,35 @@ void node_core::shutdown() {
     // Run what the last handlers posted (monitor callbacks, cancelled timers).
     io_->restart();
     while (io_->poll() > 0) io_->restart();
+  }
+}
+
+void node_core::start_init(port_impl* p, std::string_view name, message args) {
+  sends_.push_then_release(p, make_closure([this, init = std::string{name},
+                                            a = std::move(args)]() mutable { run_init(init, a); }));
+}
+
+void node_core::run_init(const std::string& name, message& args) {
+  std::shared_ptr<message_handler> init = inits_.find(name);
+  port_impl* p = current().port;
+  // The reason is remembered before the port is marked dead, so that a monitor that finds
+  // the port gone finds its reason.
+  auto fail = [&](reason why) {
+    inits_.record_death(p->id.load(std::memory_order_relaxed), why);
+    kill_running(p, std::move(why));
+  };
+  if (!init) {
+    fail(reason{"no_such_init", fmt::format("no init function named '{}'", name)});
+    return;
+  }
+  try {
+    (*init)(args);
+  } catch (const bad_message_error& e) {
+    fail(reason{"bad_message", fmt::format("init '{}': {}", name, e.what())});
+  } catch (const std::exception& e) {
+    fail(reason{"die", fmt::format("init '{}' threw: {}", name, e.what())});
+  } catch (...) {
+    fail(reason{"die", fmt::format("init '{}' threw an unknown exception", name)});
   }
 }
 

@@ -30,9 +30,11 @@
 #include "monitors.hpp"
 #include "node_events.hpp"
 #include "node_port.hpp"
+#include "port_runner.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
+#include "send_path.hpp"
 #include "timers.hpp"
 
 namespace coport::detail {
@@ -40,22 +42,9 @@ namespace coport::detail {
 /// The port ID with the given numbers.
 port_id make_port_id(std::uint32_t node, std::uint64_t local, std::uint32_t incarnation);
 
-/// What running a port did.
-enum class run_result {
-  idle,   ///< nothing left: the port is parked until the next message
-  more,   ///< the budget ran out with messages left: run it again
-  ended,  ///< the port was killed and torn down
-};
-
 /// The port this thread is running, if any.
 inline context& current() noexcept {
   return per_thread.current;
-}
-inline constexpr std::uint32_t batch_limit = 32;  ///< messages pushed with one CAS at most
-
-inline std::size_t send_cache_slot(std::uint64_t local) noexcept {
-  // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
-  return (local * 0x9E3779B97F4A7C15ull) >> (64 - send_cache_bits);
 }
 
 /// The shared state of one node.
@@ -104,68 +93,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   port_impl* acquire(const port_id& p, bool accept_killed = false) noexcept;
   /// Drops a reference; recycles the port after the last.
   void release(port_impl* p) noexcept;
-  /// Sends a block to any port (local, or through the remote link); takes ownership.
-  void send(const port_id& to, message_node* n) noexcept {
-    if (is_local(to)) [[likely]] {
-      if (port_impl* p = lookup_cached(to.local())) [[likely]] {
-        push_sent(p, n);
-        return;
-      }
-    }
-    send_slow(to, n);
-  }
-  /// Pushes a block into a port we hold a reference to; consumes that reference.
-  void deliver(port_impl* p, message_node* n) noexcept;
-  /// Pushes a block into a port we hold a reference to, keeping the reference (after this
-  /// thread's pending batch, so that order from this thread holds).
-  void push_to(port_impl* p, message_node* n) noexcept {
-    if (per_thread.pending_sends.count) [[unlikely]]
-      flush_pending();
-    push_plain(p, n);
-  }
-  /// The live local port `local` through this thread's send cache (a pinned reference that
-  /// the cache owns; the caller takes none), or null. The hit path is inline.
-  port_impl* lookup_cached(std::uint64_t local) noexcept {
-    const send_cache_entry& e = per_thread.send_cache[send_cache_slot(local)];
-    if (e.core_uid == uid_ && e.local == local && !e.port->killed.load(std::memory_order_acquire))
-        [[likely]] {
-      return e.port;
-    }
-    return lookup_slow(local);
-  }
-  /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
-  /// batched (the pin keeps the port's slot until the batch is pushed).
-  void push_sent(port_impl* p, message_node* n) noexcept {
-    if (++per_thread.sends_this_dispatch >= busy_sends) [[unlikely]] {
-      pending_batch& b = per_thread.pending_sends;
-      if (b.port == p && b.count != 0 && b.count + 1 < batch_limit) {
-        // Another message for the open batch (a port address is unique to its node).
-        n->next = b.newest;
-        b.newest = n;
-        ++b.count;
-        return;
-      }
-      if (push_busy(p, n)) return;
-    }
-    push_plain(p, n);
-  }
-  void push_plain(port_impl* p, message_node* n) noexcept {
-    push_result r = p->push(n);
-    if (r != push_result::queued) [[unlikely]]
-      pushed_not_queued(p, n, r);
-  }
-  /// A send by a handler that has sent `busy_sends` messages in this dispatch (see
-  /// send_batch.cpp): offers this thread's woken ports to idle threads and batches sends to
-  /// one port. False if the caller is to push plainly.
-  bool push_busy(port_impl* p, message_node* n) noexcept;
-  /// Pushes this thread's pending batch, if any (any node's).
-  static void flush_pending() noexcept;
-  /// The rest of `send`: cache misses, remote ports, drops.
-  void send_slow(const port_id& to, message_node* n) noexcept;
-  /// The rest of `push_to`: schedules a woken port or drops a message to a dead one.
-  void pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept;
-  /// The rest of `lookup_cached`: fills or evicts the entry.
-  port_impl* lookup_slow(std::uint64_t local) noexcept;
+  /// How messages reach ports: send, push, batches, drops.
+  send_path& sends() noexcept { return sends_; }
   /// Kills a port we hold a reference to (first reason wins); consumes that reference.
   void kill(port_impl* p, reason why);
   /// Kills the port this thread is running (which the caller does not hold a reference to).
@@ -173,10 +102,11 @@ class node_core : public std::enable_shared_from_this<node_core> {
     p->add_ref();
     kill(p, std::move(why));
   }
-  /// Runs up to `budget` messages of `p` on this thread (the scheduler's exclusive slot).
-  run_result run_port(port_impl* p, std::size_t budget);
-  /// Counts a dropped message.
-  void count_drop() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  /// Runs ports: dispatch and teardown.
+  port_runner& runner() noexcept { return runner_; }
+  /// A torn-down port leaves the table (counted; the last one wakes shutdown); consumes the
+  /// table's reference.
+  void ended(port_impl* p) noexcept;
   node_stats stats() const noexcept;
 
   // -- monitors ------------------------------------------------------------------------------
@@ -211,11 +141,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void run_init(const std::string& name, message& args);
 
  private:
-  void dispatch(port_impl* p, message_node* n);
   /// Counts a port just made; kills it at once when the node is shutting down.
   port_impl* born(port_impl* p);
-  void teardown(port_impl* p);
-  void log_death(port_impl* p, const reason& why);
 
   node& owner_;
   node_options options_;
@@ -234,7 +161,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
   scheduler scheduler_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::size_t> created_{0};
-  std::atomic<std::size_t> dropped_{0};
   std::atomic<std::size_t> live_{0};  // created and not yet torn down
   std::mutex ended_mutex_;
   std::condition_variable ended_cv_;
@@ -246,6 +172,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
 
   node_port own_port_;
   remote_ports remote_;
+  send_path sends_;
+  port_runner runner_;
 
   node_events events_;
 };

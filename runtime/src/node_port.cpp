@@ -31,18 +31,18 @@ void node_port::on_message(message& m) {
     if (m.tag() == ping) {
       auto uptime =
           std::chrono::duration_cast<std::chrono::milliseconds>(core_.now() - core_.started());
-      core_.send(reply, make_payload(ping, core_.id(), core_.incarnation(),
-                                     static_cast<std::int64_t>(uptime.count())));
+      core_.sends().send(reply, make_payload(ping, core_.id(), core_.incarnation(),
+                                             static_cast<std::int64_t>(uptime.count())));
     } else {
       node_stats st = core_.stats();
-      core_.send(reply, make_payload(info, static_cast<std::uint64_t>(st.ports_alive),
-                                     static_cast<std::uint64_t>(st.messages_dropped),
-                                     core_.events().up_nodes()));
+      core_.sends().send(reply, make_payload(info, static_cast<std::uint64_t>(st.ports_alive),
+                                             static_cast<std::uint64_t>(st.messages_dropped),
+                                             core_.events().up_nodes()));
     }
     return;
   }
   if (port_id service = service_for(m.tag())) {
-    core_.send(service, m.release());
+    core_.sends().send(service, m.release());
     return;
   }
   log(log_level::info, "node {}: ignoring node-port request {}", core_.id(), m.describe());

@@ -1,4 +1,6 @@
 // Running a port: taking messages from its inbox, dispatching them, tearing it down.
+#include "port_runner.hpp"
+
 #include <fmt/format.h>
 
 #include "coport/internal/log.hpp"
@@ -53,14 +55,14 @@ struct run_end_guard {
 
 }  // namespace
 
-run_result node_core::run_port(port_impl* p, std::size_t budget) {
+run_result port_runner::run(port_impl* p, std::size_t budget) {
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
   // context is set once per run, not per message, and restored before teardown (monitors
   // fire outside the dead port's context).
   message_node* fifo = std::exchange(p->cache, nullptr);
-  const context saved = std::exchange(per_thread.current, context{this, p});
+  const context saved = std::exchange(per_thread.current, context{&core_, p});
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
@@ -91,21 +93,21 @@ run_result node_core::run_port(port_impl* p, std::size_t budget) {
     try {
       dispatch(p, n);
     } catch (...) {
-      flush_pending();
+      send_path::flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
       per_thread.current = saved;
       throw;
     }
-    if (per_thread.pending_sends.count) flush_pending();  // a busy handler's last batch
+    if (per_thread.pending_sends.count) send_path::flush_pending();  // a busy handler's last batch
   }
 }
 
-void node_core::dispatch(port_impl* p, message_node* n) {
+void port_runner::dispatch(port_impl* p, message_node* n) {
   if (n->kind == message_kind::kill) {
     destroy_message(n);
     return;
   }
-  // run_port has set the port's context; the message's origin goes with it (message_origin).
+  // run has set the port's context; the message's origin goes with it (message_origin).
   per_thread.current.origin = n->origin;
   try {
     if (n->kind == message_kind::closure) {
@@ -127,16 +129,16 @@ void node_core::dispatch(port_impl* p, message_node* n) {
       } else if (p->fallback) {
         p->fallback(m);
       } else {
-        kill_running(p, reason{"unhandled_message",
-                               fmt::format("no handler for message '{}'", printable_tag(m.tag()))});
+        core_.kill_running(p, reason{"unhandled_message", fmt::format("no handler for message '{}'",
+                                                                      printable_tag(m.tag()))});
       }
     }
   } catch (const bad_message_error& e) {
-    kill_running(p, reason{"bad_message", e.what()});
+    core_.kill_running(p, reason{"bad_message", e.what()});
   } catch (const std::exception& e) {
-    kill_running(p, reason{"die", e.what()});
+    core_.kill_running(p, reason{"die", e.what()});
   } catch (...) {
-    kill_running(p, reason{"die", "unknown exception"});
+    core_.kill_running(p, reason{"die", "unknown exception"});
   }
   if (per_thread.buried_this_dispatch) [[unlikely]] {
     per_thread.buried_this_dispatch = false;
@@ -144,7 +146,7 @@ void node_core::dispatch(port_impl* p, message_node* n) {
   }
 }
 
-void node_core::teardown(port_impl* p) {
+void port_runner::teardown(port_impl* p) {
   // Messages still queued are lost; later pushes see `dead` and drop theirs.
   message_node* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
   std::size_t lost = 0;
@@ -157,12 +159,12 @@ void node_core::teardown(port_impl* p) {
     }
   }
   p->cache = nullptr;
-  if (lost) dropped_.fetch_add(lost, std::memory_order_relaxed);
+  if (lost) core_.sends().count_drop(lost);
 
   // Handlers own user state (and, for coroutine actors, the coroutine frame): destroy them in
   // the port's own context so that destructors see `self()`.
   {
-    context_scope scope{this, p};
+    context_scope scope{&core_, p};
     p->actor.reset();  // destroys the coroutine frame: its destructors run here
     p->handlers.clear();
     p->fallback = nullptr;
@@ -178,19 +180,14 @@ void node_core::teardown(port_impl* p) {
     why = p->death;
   }
   if (!list) log_death(p, why);
-  monitors_.fire(list, why);
+  core_.monitors().fire(list, why);
 
-  // Only shutdown waits, and only for the last port: no lock or wake-up per port death.
-  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    { std::lock_guard lock{ended_mutex_}; }
-    ended_cv_.notify_all();
-  }
-  release(p);  // the table's reference
+  core_.ended(p);
 }
 
-void node_core::log_death(port_impl* p, const reason& why) {
+void port_runner::log_death(port_impl* p, const reason& why) {
   if (why.normal() || why.kind() == "shutdown") return;
-  log(log_level::warn, "unmonitored port {} died: {}", id_of(p).to_string(), why.to_string());
+  log(log_level::warn, "unmonitored port {} died: {}", core_.id_of(p).to_string(), why.to_string());
 }
 
 }  // namespace coport::detail

@@ -14,14 +14,14 @@ void remote_ports::send(const port_id& to, message_node* n) noexcept {
     } catch (const std::exception& e) {
       log(log_level::error, "node {}: transport failed to take a message for {}: {}", core_.id(),
           to.to_string(), e.what());
-      core_.count_drop();
+      core_.sends().count_drop();
     }
     return;
   }
   log(log_level::debug, "node {}: dropped a message to {} (no transport)", core_.id(),
       to.to_string());
   destroy_message(n);
-  core_.count_drop();
+  core_.sends().count_drop();
 }
 
 std::uint64_t remote_ports::mint_local() noexcept {

@@ -18,6 +18,7 @@
 namespace coport::detail {
 
 class node_core;
+class send_path;
 struct port_impl;
 struct message_node;
 struct local_runner;
@@ -30,18 +31,18 @@ struct context {
   std::uint32_t origin = 0;
 };
 
-/// One entry of a thread's send cache: a pinned lookup (see `node_core::lookup_cached`).
+/// One entry of a thread's send cache: a pinned lookup (see `send_path::lookup_cached`).
 /// Plain data, so the hit path is a plain thread-local access; the entries' owners (weak
-/// pointers, for eviction at thread exit) live beside them in node_core.cpp.
+/// pointers, for eviction at thread exit) live beside them in send_path.cpp.
 struct send_cache_entry {
   std::uint64_t core_uid = 0;
   std::uint64_t local = 0;
   port_impl* port = nullptr;
 };
 
-/// Messages a busy handler sent to one port and has not pushed yet (send_batch.cpp).
+/// Messages a busy handler sent to one port and has not pushed yet (send_path.cpp).
 struct pending_batch {
-  node_core* core = nullptr;
+  send_path* path = nullptr;
   port_impl* port = nullptr;
   message_node* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
   message_node* oldest = nullptr;

@@ -72,7 +72,7 @@ void timers::fire(const std::shared_ptr<timer_state>& state, bool cancelled) {
     return;
   }
   if (msg) {
-    core_.send(state->target, msg);
+    core_.sends().send(state->target, msg);
     return;
   }
   try {

@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// detail::port_runner — running one port: taking messages from its inbox, dispatching each
+/// to its handler (by tag, then the actor's selective receive, then the fallback), killing
+/// the port when a handler throws or nothing handles a message, and tearing a killed port
+/// down in its own context (queued messages dropped and counted, handlers destroyed,
+/// monitors fired).
+///
+/// The scheduler decides which thread runs a port; this part is what that thread does.
+/// Threading: `run` is called by one thread at a time per port (the scheduler's exclusive
+/// slot). Lifetime: part of node_core.
+/// May include: the runtime's detail headers, port_impl, thread_state; the core by
+/// declaration only.
+
+#include <cstddef>
+
+#include "coport/detail/message_node.hpp"
+#include "coport/reason.hpp"
+#include "port_impl.hpp"
+
+namespace coport::detail {
+
+class node_core;
+
+/// What running a port did.
+enum class run_result {
+  idle,   ///< nothing left: the port is parked until the next message
+  more,   ///< the budget ran out with messages left: run it again
+  ended,  ///< the port was killed and torn down
+};
+
+class port_runner {
+ public:
+  explicit port_runner(node_core& core) noexcept : core_{core} {}
+  port_runner(const port_runner&) = delete;
+  port_runner& operator=(const port_runner&) = delete;
+
+  /// Runs up to `budget` messages of `p` on this thread.
+  run_result run(port_impl* p, std::size_t budget);
+
+ private:
+  void dispatch(port_impl* p, message_node* n);
+  void teardown(port_impl* p);
+  void log_death(port_impl* p, const reason& why);
+
+  node_core& core_;
+};
+
+}  // namespace coport::detail

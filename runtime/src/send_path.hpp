@@ -1,0 +1,144 @@
+#pragma once
+/// \file
+/// detail::send_path — how a message block reaches a port: `send` to a port ID (this thread's
+/// send cache finds a local port without touching the table; another node's port goes to
+/// remote_ports), `push` into a port already held, a busy handler's batches (one CAS per
+/// chain), and the count of messages dropped because their port was dead or unknown.
+///
+/// The hot path is `send` → `lookup_cached` (a hit: one thread-local load and compare) →
+/// `push_sent` → port_impl::push; it is inline here. What a miss, a remote port, a woken
+/// port or a dead one needs is in send_path.cpp, with the batching (see there).
+/// Threading: every member is thread-safe; the send cache and the pending batch are this
+/// thread's (thread_state.hpp). Lifetime: part of node_core; a send-cache entry pins its port
+/// (one reference) until evicted or until the thread exits.
+/// May include: the runtime's detail headers, port_impl, scheduler, thread_state; the core,
+/// port_table and remote_ports by declaration only (their uses are in send_path.cpp).
+
+#include <atomic>
+#include <cstdint>
+
+#include "coport/detail/message_node.hpp"
+#include "coport/port_id.hpp"
+#include "port_impl.hpp"
+#include "scheduler.hpp"
+#include "thread_state.hpp"
+
+namespace coport::detail {
+
+class node_core;
+class port_table;
+class remote_ports;
+
+inline constexpr std::uint32_t batch_limit = 32;  ///< messages pushed with one CAS at most
+
+inline std::size_t send_cache_slot(std::uint64_t local) noexcept {
+  // Fibonacci hashing: serials and slots grow together, so the low bits alone collide.
+  return (local * 0x9E3779B97F4A7C15ull) >> (64 - send_cache_bits);
+}
+
+/// The sending side of one node.
+class send_path {
+ public:
+  /// The send path of `core` (node number `node_number`, incarnation `incarnation`; `uid`
+  /// unique in the process and never reused: send caches key on it).
+  send_path(node_core& core, std::uint64_t uid, std::uint32_t node_number,
+            std::uint32_t incarnation, port_table& ports, scheduler& runs,
+            remote_ports& remote) noexcept
+      : core_{core},
+        ports_{ports},
+        scheduler_{runs},
+        remote_{remote},
+        uid_{uid},
+        node_number_{node_number},
+        incarnation_{incarnation} {}
+  send_path(const send_path&) = delete;
+  send_path& operator=(const send_path&) = delete;
+
+  /// True for a port of this node and this incarnation (or of no stated incarnation).
+  bool is_local(const port_id& p) const noexcept {
+    return p.node_number() == node_number_ &&
+           (p.incarnation() == incarnation_ || p.incarnation() == 0);
+  }
+
+  /// Sends a block to any port (local, or through the remote link); takes ownership. A block
+  /// for a dead or unknown port is destroyed and counted as dropped.
+  void send(const port_id& to, message_node* n) noexcept {
+    if (is_local(to)) [[likely]] {
+      if (port_impl* p = lookup_cached(to.local())) [[likely]] {
+        push_sent(p, n);
+        return;
+      }
+    }
+    send_slow(to, n);
+  }
+  /// Pushes a block into a port the caller holds a reference to, keeping the reference
+  /// (after this thread's pending batch, so that order from this thread holds).
+  void push(port_impl* p, message_node* n) noexcept {
+    if (per_thread.pending_sends.count) [[unlikely]]
+      flush_pending();
+    push_plain(p, n);
+  }
+  /// `push`, then drops the caller's reference.
+  void push_then_release(port_impl* p, message_node* n) noexcept;
+  /// Pushes this thread's pending batch, if any (any node's): a dispatch's end, and every
+  /// push from this thread that must come after the batch.
+  static void flush_pending() noexcept;
+
+  /// Counts messages dropped elsewhere (no handler, no link, a port torn down).
+  void count_drop(std::size_t n = 1) noexcept { dropped_.fetch_add(n, std::memory_order_relaxed); }
+  std::size_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  /// The live local port `local` through this thread's send cache (a pinned reference that
+  /// the cache owns; the caller takes none), or null. The hit path is inline.
+  port_impl* lookup_cached(std::uint64_t local) noexcept {
+    const send_cache_entry& e = per_thread.send_cache[send_cache_slot(local)];
+    if (e.core_uid == uid_ && e.local == local && !e.port->killed.load(std::memory_order_acquire))
+        [[likely]] {
+      return e.port;
+    }
+    return lookup_slow(local);
+  }
+  /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
+  /// batched (the pin keeps the port's slot until the batch is pushed).
+  void push_sent(port_impl* p, message_node* n) noexcept {
+    if (++per_thread.sends_this_dispatch >= busy_sends) [[unlikely]] {
+      pending_batch& b = per_thread.pending_sends;
+      if (b.port == p && b.count != 0 && b.count + 1 < batch_limit) {
+        // Another message for the open batch (a port address is unique to its node).
+        n->next = b.newest;
+        b.newest = n;
+        ++b.count;
+        return;
+      }
+      if (push_busy(p, n)) return;
+    }
+    push_plain(p, n);
+  }
+  void push_plain(port_impl* p, message_node* n) noexcept {
+    push_result r = p->push(n);
+    if (r != push_result::queued) [[unlikely]]
+      pushed_not_queued(p, n, r);
+  }
+  /// A send by a handler that has sent `busy_sends` messages in this dispatch: offers this
+  /// thread's woken ports to idle threads and batches sends to one port. False if the
+  /// caller is to push plainly.
+  bool push_busy(port_impl* p, message_node* n) noexcept;
+  /// The rest of `send`: cache misses, remote ports, drops.
+  void send_slow(const port_id& to, message_node* n) noexcept;
+  /// The rest of `push`: schedules a woken port or drops a message to a dead one.
+  void pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept;
+  /// The rest of `lookup_cached`: fills or evicts the entry.
+  port_impl* lookup_slow(std::uint64_t local) noexcept;
+
+  node_core& core_;
+  port_table& ports_;
+  scheduler& scheduler_;
+  remote_ports& remote_;
+  const std::uint64_t uid_;
+  const std::uint32_t node_number_;
+  const std::uint32_t incarnation_;
+  std::atomic<std::size_t> dropped_{0};
+};
+
+}  // namespace coport::detail
