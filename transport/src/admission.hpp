@@ -4,11 +4,11 @@
 /// has proved the secret it is anyone: at most `max_per_source` connections from one
 /// address and `max_total` in all may be in their handshake (each lasts at most the hello
 /// deadline unless it proves the secret), so one host cannot take the places the others
-/// need (an IPv6 address counts as its /64). When all places are taken, a connection from an address that holds fewer places
-/// than the address holding the most takes the place of that address's oldest handshake
-/// (which is ended): many addresses that reconnect as soon as they are closed cannot keep
-/// out an address they do not control. Refusals and evictions are logged at most once a
-/// second, with how many there were.
+/// need (an IPv6 address counts as its /64). When all places are taken, a connection from an
+/// address that holds fewer places than the address holding the most takes the place of that
+/// address's oldest handshake (which is ended): many addresses that reconnect as soon as they are
+/// closed cannot keep out an address they do not control. Refusals and evictions are logged at most
+/// once a second, with how many there were.
 ///
 /// Threading: thread-safe (one mutex; taken once per accepted connection and once when its
 /// handshake ends); an eviction's callback runs on the admitting thread, outside the lock.

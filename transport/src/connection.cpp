@@ -20,19 +20,6 @@ using detail::log_info;
 
 namespace {
 
-/// A payload's wire type names: a count, then each (bounded).
-std::vector<std::string> read_type_names(wire::reader& r) {
-  std::size_t n = r.count(1);
-  if (n > detail::max_payload_values) wire::reader::fail("a payload has too many values");
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string_view name = r.string_view();
-    if (name.size() > detail::max_name) wire::reader::fail("a type name is too long");
-    names.emplace_back(name);
-  }
-  return names;
-}
-
 const char* const too_many_tags =
     "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
 }  // namespace
@@ -205,13 +192,9 @@ void connection::notify(Make&& make) {
   owner_->notify(peer_, std::forward<Make>(make));
 }
 
-port_id connection::read_local(wire::reader& r, bool& current) {
-  std::uint64_t local = r.varint();
-  std::uint64_t inc = r.varint();
-  if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
-  port_id id = coport::detail::make_port_id(own_node_, local, static_cast<std::uint32_t>(inc));
-  current = inc == 0 || inc == owner_->owner.incarnation();
-  return id;
+port_id connection::local_port(detail::port_ref p, bool& current) const {
+  current = p.incarnation == 0 || p.incarnation == owner_->owner.incarnation();
+  return coport::detail::make_port_id(own_node_, p.local, p.incarnation);
 }
 
 void connection::handle(frame_kind kind, wire::reader& r) {
@@ -235,55 +218,47 @@ void connection::handle(frame_kind kind, wire::reader& r) {
       on_fragment(r);
       return;
     case frame_kind::def_tag: {
-      std::uint64_t slot = r.varint();
-      std::string_view name = r.string_view();
-      if (slot >= detail::tag_slots) wire::reader::fail("a tag slot is out of range");
-      if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
+      const auto def = detail::def_tag_frame::decode(r);
       bool added = false;
-      tag t =
-          coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel, &added);
+      tag t = coport::detail::intern_remote_tag(def.name, new_tags_ < detail::new_tags_per_channel,
+                                                &added);
       new_tags_ += added;
-      notify([&] { return frame_event{"def_tag", {}, {}, std::string{name}, {}}; });
-      in_tags_[slot] = t;
-      in_tag_refused_[slot] = t.empty() && !name.empty();
+      notify([&] { return frame_event{"def_tag", {}, {}, std::string{def.name}, {}}; });
+      in_tags_[def.slot] = t;
+      in_tag_refused_[def.slot] = t.empty() && !def.name.empty();
       return;
     }
     case frame_kind::def_sig: {
-      std::uint64_t slot = r.varint();
-      if (slot >= detail::sig_slots) wire::reader::fail("a signature slot is out of range");
-      std::vector<std::string> names = read_type_names(r);
-      notify([&] { return frame_event{"def_sig", {}, {}, {}, names}; });
-      in_sigs_[slot] = coport::detail::resolve_payload(names);
-      in_sig_names_[slot] = std::move(names);
+      auto def = detail::def_sig_frame::decode(r);
+      notify([&] { return frame_event{"def_sig", {}, {}, {}, def.names}; });
+      in_sigs_[def.slot] = coport::detail::resolve_payload(def.names);
+      in_sig_names_[def.slot] = std::move(def.names);
       return;
     }
     case frame_kind::def_node: {
-      std::uint64_t slot = r.varint();
-      if (slot >= detail::node_slots) wire::reader::fail("a node slot is out of range");
-      std::string_view id = r.string_view();
-      notify([&] { return frame_event{"def_node", {}, {}, std::string{id}, {}}; });
-      in_nodes_[slot] = coport::detail::intern_remote_node(id);
+      const auto def = detail::def_node_frame::decode(r);
+      notify([&] { return frame_event{"def_node", {}, {}, std::string{def.id}, {}}; });
+      in_nodes_[def.slot] = coport::detail::intern_remote_node(def.id);
       return;
     }
     case frame_kind::message:
       on_message(r);
       return;
     case frame_kind::kill: {
+      auto f = detail::port_frame::decode(kind, r);
       bool current;
-      port_id target = read_local(r, current);
-      reason why;
-      wire::codec<reason>::decode(r, why);
+      port_id target = local_port(f.port, current);
       notify([&] { return frame_event{"kill", {}, target, {}, {}}; });
       // Only a port named exactly (this incarnation, no wildcard): a peer cannot sweep
       // port numbers and kill whatever answers.
       if (target.incarnation() != owner_->owner.incarnation() || target.is_node_port()) return;
       (void)current;
-      owner_->owner.kil(target, std::move(why));
+      owner_->owner.kil(target, std::move(f.why));
       return;
     }
     case frame_kind::watch: {
       bool current;
-      port_id target = read_local(r, current);
+      port_id target = local_port(detail::port_frame::decode(kind, r).port, current);
       notify([&] { return frame_event{"watch", {}, target, {}, {}}; });
       if (!current) {
         send_died(target.local(), target.incarnation(),
@@ -296,7 +271,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     }
     case frame_kind::unwatch: {
       bool current;
-      port_id target = read_local(r, current);
+      port_id target = local_port(detail::port_frame::decode(kind, r).port, current);
       notify([&] { return frame_event{"unwatch", {}, target, {}, {}}; });
       monitor gone;
       std::lock_guard lock{watched_mutex_};
@@ -308,24 +283,21 @@ void connection::handle(frame_kind kind, wire::reader& r) {
     }
     case frame_kind::died:
     case frame_kind::lost: {
-      std::uint64_t local = r.varint();
-      std::uint64_t inc = r.varint();
-      if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
-      reason why;
-      wire::codec<reason>::decode(r, why);
+      // A port of the peer's node: not ours to look up.
+      const auto f = detail::port_frame::decode(kind, r);
       notify([&] {
         return frame_event{kind == frame_kind::died ? "died" : "lost", {}, {}, {}, {}};
       });
-      peer_->port_down(local, static_cast<std::uint32_t>(inc), why);
+      peer_->port_down(f.port.local, f.port.incarnation, f.why);
       if (kind == frame_kind::lost) {
         // Our monitors on that port have fired: the peer may deliver again.
-        write(control_frame(frame_kind::lost_ack, local, static_cast<std::uint32_t>(inc), nullptr));
+        write(control_frame(frame_kind::lost_ack, f.port.local, f.port.incarnation, nullptr));
       }
       return;
     }
     case frame_kind::lost_ack: {
       bool current;
-      port_id target = read_local(r, current);
+      port_id target = local_port(detail::port_frame::decode(kind, r).port, current);
       notify([&] { return frame_event{"lost_ack", {}, target, {}, {}}; });
       holes_.erase(target.local());
       return;
@@ -367,7 +339,7 @@ void connection::established() {
 }
 
 message connection::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
-  ss = r.varint();
+  ss = detail::payload_head::decode(r).sig_slot;
   if (ss >= detail::sig_slots || !in_sigs_[ss]) {
     wire::reader::fail("a message names a signature slot that was never defined");
   }
@@ -381,9 +353,10 @@ message connection::read_payload(wire::reader& r, tag t, std::string& refused, s
 }
 
 void connection::on_message(wire::reader& r) {
+  auto head = detail::message_head::decode(r);
   bool current;
-  port_id to = read_local(r, current);
-  std::uint64_t ts = r.varint();
+  port_id to = local_port(head.to, current);
+  std::uint64_t ts = head.tag_slot;
   if (ts >= detail::tag_slots || (in_tags_[ts].empty() && !in_tag_refused_[ts])) {
     wire::reader::fail("a message names a tag slot that was never defined");
   }
@@ -428,16 +401,15 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
 }
 
 void connection::on_fragment(wire::reader& r) {
-  std::uint8_t flags = r.byte();
-  if (flags > 3) wire::reader::fail("a fragment's flags are unknown");
-  std::uint64_t id = r.varint();
+  const auto frag = detail::fragment_frame::decode(r);
+  const std::uint64_t id = frag.id, total = frag.total;
+  const std::span<const std::byte> piece = frag.piece;
   auto it = records_.find(id);
-  if (flags & 1) {
+  if (frag.flags & detail::fragment_frame::first) {
     if (it != records_.end()) wire::reader::fail("a large message's ID is already open");
     if (records_.size() >= detail::max_open_records) {
       wire::reader::fail("too many large messages are open at once");
     }
-    std::uint64_t total = r.varint();
     if (total > owner_->options.max_frame) {
       wire::reader::fail("a large message is over the maximum frame size");
     }
@@ -445,7 +417,7 @@ void connection::on_fragment(wire::reader& r) {
       wire::reader::fail("large messages open at once are over twice the maximum frame size");
     }
     record_bytes_ += static_cast<std::size_t>(total);
-    wire::reader head{r.rest()};
+    wire::reader head{piece};
     std::uint64_t target = head.varint();  // what arrives for that port meanwhile waits
     it = records_.emplace(id, open_record{target, static_cast<std::size_t>(total), {}}).first;
     waiting_[target].push_back({id, false, {}, false, {}, {}});
@@ -454,12 +426,11 @@ void connection::on_fragment(wire::reader& r) {
     wire::reader::fail("a fragment of a large message that is not open");
   }
   open_record& rec = it->second;
-  auto piece = r.raw(r.remaining());
   if (rec.bytes.size() + piece.size() > rec.total) {
     wire::reader::fail("a large message is longer than it said");
   }
   rec.bytes.insert(rec.bytes.end(), piece.begin(), piece.end());  // grows with what arrives
-  if (!(flags & 2)) return;
+  if (!(frag.flags & detail::fragment_frame::last)) return;
   if (rec.bytes.size() != rec.total) wire::reader::fail("a large message is shorter than it said");
   std::uint64_t target = rec.target;
   std::vector<std::byte> bytes = std::move(rec.bytes);
@@ -467,12 +438,12 @@ void connection::on_fragment(wire::reader& r) {
   records_.erase(it);
 
   wire::reader in{bytes, this};
+  auto head = detail::large_record_head::decode(in);
+  const std::string_view name = head.tag;
+  std::vector<std::string>& names = head.names;
   bool current;
-  port_id to = read_local(in, current);
+  port_id to = local_port(head.to, current);
   if (to.local() != target) wire::reader::fail("a large message's port changed");
-  std::string_view name = in.string_view();
-  if (name.size() > detail::max_name) wire::reader::fail("a tag is too long");
-  std::vector<std::string> names = read_type_names(in);
   bool added = false;
   tag t = coport::detail::intern_remote_tag(name, new_tags_ < detail::new_tags_per_channel, &added);
   new_tags_ += added;
@@ -518,12 +489,10 @@ void connection::hole(const port_id& to, const reason& why) {
 }
 
 void connection::on_spawn(wire::reader& r) {
-  std::uint64_t local = r.varint();
-  std::string_view name = r.string_view();
-  if (name.size() > detail::max_name) wire::reader::fail("a spawn's init name is too long");
-  std::string init{name};
-  std::uint8_t watched = r.byte();
-  if (watched > 1) wire::reader::fail("a spawn's flag is neither 0 nor 1");
+  const detail::spawn_head head = detail::spawn_head::decode(r);
+  const std::uint64_t local = head.local;
+  std::string init{head.init};
+  const bool watched = head.watched;
   node& n = owner_->owner;
   // Only an init registered here is looked at further: a peer's names are not interned, and
   // its arguments are not decoded, for inits that do not exist (accept_spawn refuses them).

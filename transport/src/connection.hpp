@@ -89,7 +89,8 @@ class connection final : public channel_handler,
   void deliver(const port_id& to, bool current, message m, const std::string& refused);
   void on_spawn(wire::reader& r);
   void on_watch(const port_id& target);
-  port_id read_local(wire::reader& r, bool& current);
+  /// The port of this node a frame names; `current`: of this incarnation (or any).
+  port_id local_port(detail::port_ref p, bool& current) const;
   message read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& slot);
   void send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why);
   void hole(const port_id& to, const reason& why);

@@ -1,22 +1,36 @@
 #pragma once
 /// \file
-/// The frames of the node-to-node protocol and how one is laid out.
+/// The frames of the node-to-node protocol: the list of kinds, and each kind's layout, its
+/// encode beside its decode. The one place a frame is spelled: the sending side (peer.cpp),
+/// the receiving side (connection.cpp) and the channels (heartbeats, fragments) use these;
+/// the handshake's hello and auth frames are in handshake.{hpp,cpp}.
 ///
 /// A frame is `u32 length (little-endian) | u8 kind | body`, where length counts the kind
 /// and the body and is checked against the maximum before anything is allocated. Bodies use
 /// coport::wire's encoding. A port on the receiving node is `varint local, varint
 /// incarnation`; names travel once per link through definition frames into fixed-size
 /// caches (slots), and then by slot.
-/// Threading: plain functions.
+///
+/// Decoders read a frame's body and throw wire::decode_error (wire::reader::fail) on what is
+/// out of bounds: a slot beyond its cache, a name over max_name, a count over its limit. What
+/// they return is bounded, not believed: whether a slot was defined, a port exists or an
+/// init is registered is the receiver's to check.
+/// Threading: plain functions and values. No I/O, no state.
+/// May include: coport/wire, coport/reason.hpp, the standard library.
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "coport/reason.hpp"
 #include "coport/wire/codec.hpp"
+#include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
 
 namespace coport::transport::detail {
@@ -92,43 +106,280 @@ inline std::uint32_t frame_length(const std::byte* p) {
          std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
 }
 
-/// Appends to `out` the fragment frame of large record `id` that carries
-/// `record[offset, offset + fragment_size)`; returns the new offset. A large record is
-/// `varint local, varint incarnation, string tag, varint count, count * string type name,
-/// values` with node IDs inline (no link cache: its fragments cross while other frames
-/// redefine slots). A fragment is `u8 flags (1 first, 2 last), varint id, [varint record
-/// size if first], bytes`. A record's first fragment goes where the message was written in
-/// the stream (so what follows it to the same port waits for it); the rest may come later,
-/// records one after another.
-inline std::size_t append_fragment(std::vector<std::byte>& out,
-                                   const std::vector<std::byte>& record, std::size_t offset,
-                                   std::uint64_t id) {
-  std::size_t piece = std::min(fragment_size, record.size() - offset);
-  std::size_t start = begin_frame(out, frame_kind::fragment);
-  wire::writer w{out};
-  std::uint8_t flags = (offset == 0 ? 1 : 0) | (offset + piece == record.size() ? 2 : 0);
-  w.byte(flags);
-  w.varint(id);
-  if (offset == 0) w.varint(record.size());
-  w.raw(record.data() + offset, piece);
-  end_frame(out, start);
-  return offset + piece;
-}
-
 /// Large records a receiver may have open at once on one channel.
 inline constexpr std::size_t max_open_records = 64;
 
-/// A frame `kind` about port `local.incarnation` with an optional reason.
+// -- shared parts ----------------------------------------------------------------------------
+
+/// A port of the receiving node: `varint local, varint incarnation` (0: any incarnation).
+struct port_ref {
+  std::uint64_t local = 0;
+  std::uint32_t incarnation = 0;
+
+  void encode(wire::writer& w) const {
+    w.varint(local);
+    w.varint(incarnation);
+  }
+  static port_ref decode(wire::reader& r) {
+    port_ref p;
+    p.local = r.varint();
+    std::uint64_t inc = r.varint();
+    if (inc > 0xffffffffu) wire::reader::fail("an incarnation is out of range");
+    p.incarnation = static_cast<std::uint32_t>(inc);
+    return p;
+  }
+};
+
+/// A payload's wire type names: `varint count, count * string` (at most max_payload_values
+/// names of at most max_name bytes).
+struct type_names {
+  static void encode(wire::writer& w, const std::vector<std::string>& names) {
+    w.varint(names.size());
+    for (const auto& name : names) w.string(name);
+  }
+  static std::vector<std::string> decode(wire::reader& r) {
+    std::size_t n = r.count(1);
+    if (n > max_payload_values) wire::reader::fail("a payload has too many values");
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string_view name = r.string_view();
+      if (name.size() > max_name) wire::reader::fail("a type name is too long");
+      names.emplace_back(name);
+    }
+    return names;
+  }
+};
+
+/// What ends a message or spawn frame: `varint signature slot`, then the values, written and
+/// read by the signature's payload codec (coport::detail::encode_values, decode_values).
+struct payload_head {
+  std::uint64_t sig_slot = 0;
+
+  void encode(wire::writer& w) const { w.varint(sig_slot); }
+  static payload_head decode(wire::reader& r) { return {r.varint()}; }
+};
+
+// -- def_tag, def_sig, def_node: names into the receiver's caches -------------------------------
+
+/// def_tag: `varint slot, string name`.
+struct def_tag_frame {
+  std::uint64_t slot = 0;
+  std::string_view name;
+
+  static void encode(std::vector<std::byte>& out, std::size_t slot, std::string_view name) {
+    std::size_t start = begin_frame(out, frame_kind::def_tag);
+    wire::writer w{out};
+    w.varint(slot);
+    w.string(name);
+    end_frame(out, start);
+  }
+  static def_tag_frame decode(wire::reader& r) {
+    def_tag_frame f{r.varint(), r.string_view()};
+    if (f.slot >= tag_slots) wire::reader::fail("a tag slot is out of range");
+    if (f.name.size() > max_name) wire::reader::fail("a tag is too long");
+    return f;
+  }
+};
+
+/// def_sig: `varint slot, type names`.
+struct def_sig_frame {
+  std::uint64_t slot = 0;
+  std::vector<std::string> names;
+
+  static void encode(std::vector<std::byte>& out, std::size_t slot,
+                     const std::vector<std::string>& names) {
+    std::size_t start = begin_frame(out, frame_kind::def_sig);
+    wire::writer w{out};
+    w.varint(slot);
+    type_names::encode(w, names);
+    end_frame(out, start);
+  }
+  static def_sig_frame decode(wire::reader& r) {
+    def_sig_frame f;
+    f.slot = r.varint();
+    if (f.slot >= sig_slots) wire::reader::fail("a signature slot is out of range");
+    f.names = type_names::decode(r);
+    return f;
+  }
+};
+
+/// def_node: `varint slot, string node ID` (for port IDs inside payloads).
+struct def_node_frame {
+  std::uint64_t slot = 0;
+  std::string_view id;
+
+  static void encode(std::vector<std::byte>& out, std::size_t slot, std::string_view id) {
+    std::size_t start = begin_frame(out, frame_kind::def_node);
+    wire::writer w{out};
+    w.varint(slot);
+    w.string(id);
+    end_frame(out, start);
+  }
+  static def_node_frame decode(wire::reader& r) {
+    def_node_frame f;
+    f.slot = r.varint();
+    if (f.slot >= node_slots) wire::reader::fail("a node slot is out of range");
+    f.id = r.string_view();
+    return f;
+  }
+};
+
+// -- message, spawn: values for a port ---------------------------------------------------------
+
+/// message: `port to, varint tag slot, payload`. Its values are written in place after the
+/// head (one copy): encode writes the head only.
+struct message_head {
+  port_ref to;
+  std::uint64_t tag_slot = 0;
+
+  void encode(wire::writer& w) const {
+    to.encode(w);
+    w.varint(tag_slot);
+  }
+  static message_head decode(wire::reader& r) {
+    message_head h;
+    h.to = port_ref::decode(r);
+    h.tag_slot = r.varint();
+    return h;
+  }
+};
+
+/// spawn: `varint minted local number, string init name, u8 watched (0 or 1), payload` (the
+/// init's arguments).
+struct spawn_head {
+  std::uint64_t local = 0;
+  std::string_view init;
+  bool watched = false;
+
+  void encode(wire::writer& w) const {
+    w.varint(local);
+    w.string(init);
+    w.byte(watched ? 1 : 0);
+  }
+  static spawn_head decode(wire::reader& r) {
+    spawn_head h;
+    h.local = r.varint();
+    h.init = r.string_view();
+    if (h.init.size() > max_name) wire::reader::fail("a spawn's init name is too long");
+    std::uint8_t watched = r.byte();
+    if (watched > 1) wire::reader::fail("a spawn's flag is neither 0 nor 1");
+    h.watched = watched == 1;
+    return h;
+  }
+};
+
+// -- kill, watch, unwatch, died, lost, lost_ack: about one port ---------------------------------
+
+/// kill, died and lost carry a reason after the port; watch, unwatch and lost_ack do not.
+inline bool carries_reason(frame_kind kind) noexcept {
+  return kind == frame_kind::kill || kind == frame_kind::died || kind == frame_kind::lost;
+}
+
+/// kill, watch, unwatch (a port of the receiver's node), died, lost (of the sender's node),
+/// lost_ack (of the receiver's): `port, [reason]`.
+struct port_frame {
+  port_ref port;
+  reason why;
+
+  /// The whole frame `kind` about `local.incarnation`; `why` for the kinds that carry one.
+  static std::vector<std::byte> encode(frame_kind kind, std::uint64_t local,
+                                       std::uint32_t incarnation, const reason* why) {
+    std::vector<std::byte> out;
+    std::size_t start = begin_frame(out, kind);
+    wire::writer w{out};
+    port_ref{local, incarnation}.encode(w);
+    if (why) wire::codec<reason>::encode(w, *why);
+    end_frame(out, start);
+    return out;
+  }
+  static port_frame decode(frame_kind kind, wire::reader& r) {
+    port_frame f;
+    f.port = port_ref::decode(r);
+    if (carries_reason(kind)) wire::codec<reason>::decode(r, f.why);
+    return f;
+  }
+};
+
+/// The frame `kind` about port `local.incarnation` with an optional reason (port_frame).
 inline std::vector<std::byte> control_frame(frame_kind kind, std::uint64_t local,
                                             std::uint32_t incarnation, const reason* why) {
-  std::vector<std::byte> out;
-  std::size_t start = begin_frame(out, kind);
-  wire::writer w{out};
-  w.varint(local);
-  w.varint(incarnation);
-  if (why) wire::codec<reason>::encode(w, *why);
-  end_frame(out, start);
-  return out;
+  return port_frame::encode(kind, local, incarnation, why);
+}
+
+// -- heartbeat: nothing, on an idle channel -----------------------------------------------------
+
+inline constexpr std::array<std::byte, frame_header> heartbeat_frame{
+    std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0},
+    static_cast<std::byte>(frame_kind::heartbeat)};
+
+// -- fragment, and the large record fragments carry -------------------------------------------
+
+/// A large record: `port to, string tag, type names, values` with node IDs inline (no link
+/// cache: its fragments cross while other frames redefine slots). Encode writes the head;
+/// the values follow, written by the payload codec.
+struct large_record_head {
+  port_ref to;
+  std::string_view tag;
+  std::vector<std::string> names;
+
+  static void encode(wire::writer& w, port_ref to, std::string_view tag,
+                     const std::vector<std::string>& names) {
+    to.encode(w);
+    w.string(tag);
+    type_names::encode(w, names);
+  }
+  static large_record_head decode(wire::reader& r) {
+    large_record_head h;
+    h.to = port_ref::decode(r);
+    h.tag = r.string_view();
+    if (h.tag.size() > max_name) wire::reader::fail("a tag is too long");
+    h.names = type_names::decode(r);
+    return h;
+  }
+};
+
+/// fragment: `u8 flags (1 first, 2 last), varint record ID, [varint record size if first],
+/// bytes`. A record's first fragment goes where the message was written in the stream (so
+/// what follows it to the same port waits for it); the rest may come later, records one
+/// after another.
+struct fragment_frame {
+  static constexpr std::uint8_t first = 1, last = 2;
+  std::uint8_t flags = 0;
+  std::uint64_t id = 0;
+  std::uint64_t total = 0;  ///< the record's size (first fragment only)
+  std::span<const std::byte> piece;
+
+  /// Appends to `out` the fragment of large record `id` that carries
+  /// `record[offset, offset + fragment_size)`; returns the new offset.
+  static std::size_t encode(std::vector<std::byte>& out, const std::vector<std::byte>& record,
+                            std::size_t offset, std::uint64_t id) {
+    std::size_t piece = std::min(fragment_size, record.size() - offset);
+    std::size_t start = begin_frame(out, frame_kind::fragment);
+    wire::writer w{out};
+    std::uint8_t flags = (offset == 0 ? first : 0) | (offset + piece == record.size() ? last : 0);
+    w.byte(flags);
+    w.varint(id);
+    if (offset == 0) w.varint(record.size());
+    w.raw(record.data() + offset, piece);
+    end_frame(out, start);
+    return offset + piece;
+  }
+  static fragment_frame decode(wire::reader& r) {
+    fragment_frame f;
+    f.flags = r.byte();
+    if (f.flags > (first | last)) wire::reader::fail("a fragment's flags are unknown");
+    f.id = r.varint();
+    if (f.flags & first) f.total = r.varint();
+    f.piece = r.raw(r.remaining());
+    return f;
+  }
+};
+
+/// fragment_frame::encode (channels cut large records with it).
+inline std::size_t append_fragment(std::vector<std::byte>& out,
+                                   const std::vector<std::byte>& record, std::size_t offset,
+                                   std::uint64_t id) {
+  return fragment_frame::encode(out, record, offset, id);
 }
 
 }  // namespace coport::transport::detail

@@ -74,36 +74,24 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   // The definitions the frame needs, then the frame, values written in place (one copy).
   // Until it all fits, the caches keep what they had: a failure leaves them as they were.
   out_.clear();
-  wire::writer w{out_};
-  if (new_sig) {
-    std::size_t start = detail::begin_frame(out_, frame_kind::def_sig);
-    w.varint(ss);
-    w.varint(enc->names.size());
-    for (const auto& name : enc->names) w.string(name);
-    detail::end_frame(out_, start);
-  }
+  if (new_sig) detail::def_sig_frame::encode(out_, ss, enc->names);
   std::size_t ts = 0;
   bool new_tag = false;
   if (kind == frame_kind::message) {
     ts = tag_slot(n->tag_);
     if (caches_->tags[ts] != n->tag_.id()) {
       new_tag = true;
-      std::size_t start = detail::begin_frame(out_, frame_kind::def_tag);
-      w.varint(ts);
-      w.string(n->tag_.name());
-      detail::end_frame(out_, start);
+      detail::def_tag_frame::encode(out_, ts, n->tag_.name());
     }
   }
   std::size_t start = detail::begin_frame(out_, kind);
-  w.varint(to.local());
+  wire::writer w{out_};
   if (kind == frame_kind::message) {
-    w.varint(to.incarnation());
-    w.varint(ts);
+    detail::message_head{{to.local(), to.incarnation()}, ts}.encode(w);
   } else {
-    w.string(init);
-    w.byte(watched ? 1 : 0);
+    detail::spawn_head{to.local(), init, watched}.encode(w);
   }
-  w.varint(ss);
+  detail::payload_head{ss}.encode(w);
   std::size_t values_at = out_.size();
   pending_nodes_.clear();  // node IDs in the values that the peer must learn first
   auto undo_nodes = [this] {
@@ -130,12 +118,9 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
   if (!pending_nodes_.empty()) {
     // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame.
     std::vector<std::byte> defs;
-    wire::writer d{defs};
     for (const auto& p : pending_nodes_) {
-      std::size_t def = detail::begin_frame(defs, frame_kind::def_node);
-      d.varint(p.slot);
-      d.string(coport::detail::node_names().name(caches_->nodes[p.slot]));
-      detail::end_frame(defs, def);
+      detail::def_node_frame::encode(defs, p.slot,
+                                     coport::detail::node_names().name(caches_->nodes[p.slot]));
     }
     pending_nodes_.clear();
     out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
@@ -181,11 +166,8 @@ std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
   std::vector<std::byte> record;
   record.reserve(values_size_ + 256);
   wire::writer w{record};  // no node cache: IDs inline
-  w.varint(to.local());
-  w.varint(to.incarnation());
-  w.string(n->tag_.name());
-  w.varint(encoding_->names.size());
-  for (const auto& name : encoding_->names) w.string(name);
+  detail::large_record_head::encode(w, {to.local(), to.incarnation()}, n->tag_.name(),
+                                    encoding_->names);
   coport::detail::encode_values(w, n, *encoding_);
   return record;
 }

@@ -116,12 +116,12 @@ bool tcp_channel::write_large(std::vector<std::byte> record) {
   std::size_t offset = 0, framed = 0;
   if (sealer_) {
     std::vector<std::byte> frame;
-    offset = detail::append_fragment(frame, record, 0, id);
+    offset = detail::fragment_frame::encode(frame, record, 0, id);
     append_locked(frame);
     framed = frame.size();
   } else {
     std::size_t before = queued_.size();
-    offset = detail::append_fragment(queued_, record, 0, id);
+    offset = detail::fragment_frame::encode(queued_, record, 0, id);
     framed = queued_.size() - before;
   }
   queued_bytes_.fetch_add(framed + record.size() - offset, std::memory_order_relaxed);
@@ -151,12 +151,12 @@ bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
   std::size_t offset = r.sent, framed = 0;
   if (sealer_ && &buf == &queued_) {
     std::vector<std::byte> frame;
-    r.sent = detail::append_fragment(frame, r.bytes, offset, r.id);
+    r.sent = detail::fragment_frame::encode(frame, r.bytes, offset, r.id);
     append_locked(frame);
     framed = frame.size();
   } else {
     std::size_t before = buf.size();
-    r.sent = detail::append_fragment(buf, r.bytes, offset, r.id);
+    r.sent = detail::fragment_frame::encode(buf, r.bytes, offset, r.id);
     framed = buf.size() - before;
   }
   // The record's bytes become the fragment frame's in the count of what waits.
@@ -513,10 +513,7 @@ void tcp_channel::tick() {
       return;
     }
     if (since(last_write_) >= timing_.heartbeat_interval / 2) {
-      static constexpr std::byte heartbeat[detail::frame_header] = {
-          std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0},
-          static_cast<std::byte>(detail::frame_kind::heartbeat)};
-      write(heartbeat);
+      write(detail::heartbeat_frame);
     }
   }
   {
