@@ -4,8 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "coport/detail/interner.hpp"
-#include "coport/detail/log_sink.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "peer.hpp"
 #include "transport_impl.hpp"
 #include "transport_log.hpp"

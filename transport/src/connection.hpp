@@ -21,7 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "coport/detail/payload_codec.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "coport/transport/transport.hpp"
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "coport/detail/interner.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "peer.hpp"
 #include "transport_impl.hpp"
 

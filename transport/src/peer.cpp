@@ -5,8 +5,7 @@
 #include <fmt/format.h>
 
 #include "connection.hpp"
-#include "coport/detail/interner.hpp"
-#include "coport/detail/log_sink.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "transport_impl.hpp"
 #include "transport_log.hpp"
 

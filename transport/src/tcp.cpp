@@ -24,7 +24,7 @@
 
 #include "address.hpp"
 #include "admission.hpp"
-#include "coport/detail/interner.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "peer.hpp"
 #include "tcp_channel.hpp"
 #include "tls.hpp"

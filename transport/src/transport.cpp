@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "coport/detail/interner.hpp"
+#include "coport/internal/link_seam.hpp"
 #include "handshake.hpp"
 #include "transport_impl.hpp"
 

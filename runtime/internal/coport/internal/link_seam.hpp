@@ -1,0 +1,19 @@
+#pragma once
+/// \file
+/// The runtime's seam for a transport: everything a library that carries messages between
+/// nodes uses of the runtime beyond its public headers (coport/node.hpp's transport
+/// functions and coport/remote.hpp's remote_link), and nothing else.
+///
+/// - coport/detail/interner.hpp: names from a peer become numbers here, bounded
+///   (`intern_remote_tag`, `intern_remote_node`; `node_names()` for a port ID's node);
+/// - coport/detail/payload_codec.hpp: a message's values as bytes and back, by signature
+///   (`payload_codec_for`, `encode_values`, `resolve_payload`, `decode_values`);
+/// - coport/detail/log_sink.hpp, through coport/internal/log.hpp: the one log-line format.
+///
+/// Part of coport_internal (uninstalled; never in a public header). transport/ includes this
+/// header and no runtime detail header besides; the runtime's own files include the parts.
+/// Threading and lifetime: each part's header says.
+
+#include "coport/detail/interner.hpp"
+#include "coport/detail/payload_codec.hpp"
+#include "coport/internal/log.hpp"
