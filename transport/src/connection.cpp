@@ -115,7 +115,7 @@ bool connection::backlogged() const {
   // What we owe the peer: messages are refused past max_queue, so only answers it asked
   // for (died notices to its watches, ...) take the queue past max_queue + max_frame. A
   // peer that asks and never reads is not read either (and ends by the write timeout).
-  if (queued() > owner_->options.max_queue + owner_->options.max_frame) return true;
+  if (channel_->queued() > owner_->options.max_queue + owner_->options.max_frame) return true;
   std::uint32_t n = authed_ && peer_ ? peer_->node_number() : 0;
   return n != 0 && n < coport::detail::inbound_slots &&
          coport::detail::inbound_counts[n].load(std::memory_order_relaxed) >=

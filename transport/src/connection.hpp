@@ -47,14 +47,10 @@ class connection final : public channel_handler,
   void start();
   /// This node opened the channel.
   bool outgoing() const noexcept { return outgoing_; }
-  /// Bytes written to the channel and not yet gone.
-  std::size_t queued() const { return channel_->queued(); }
-  /// Writes a control frame that needs no caches (died, lost, lost_ack); false if closed.
+  /// The channel (the peer's sending side writes to it once the handshake has ended).
+  const std::shared_ptr<channel>& channel_handle() const noexcept { return channel_; }
+  /// Writes a frame of the receiving side's own (died, lost, lost_ack); false if closed.
   bool write(const std::vector<std::byte>& frame) { return channel_->write(frame); }
-  /// Writes a large message record (as fragments, see frame.hpp); false if closed.
-  bool write_large(std::vector<std::byte> record) {
-    return channel_->write_large(std::move(record));
-  }
   /// Ends the channel for a protocol error `why` (a log line says why); idempotent.
   void fail(const std::string& why);
   /// Ends the channel now without blaming the peer (the transport is going away).

@@ -138,8 +138,8 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
 
 std::string peer::route_locked() {
   if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
-  if (conn_ && up_) {
-    std::size_t queued = conn_->queued();
+  if (out_channel_) {
+    std::size_t queued = out_channel_->queued();
     if (queued > owner_.options.max_queue) {
       return fmt::format(
           "the outgoing queue to that node is full ({} bytes waiting, the bound "
@@ -173,7 +173,7 @@ std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
 
 bool peer::flush_locked() {
   if (out_.empty()) return false;
-  if (conn_ && up_) return conn_->write(out_);
+  if (out_channel_) return out_channel_->write(out_);
   pending_.insert(pending_.end(), out_.begin(), out_.end());
   return true;
 }
@@ -210,7 +210,7 @@ void peer::send_message(const port_id& to, message msg) {
       // Large: the defs go now, the message as a record in fragments (see frame.hpp).
       out_.resize(frame_start_);
       if (!out_.empty()) flush_locked();
-      if (!conn_->write_large(large_record(to, msg))) {
+      if (!out_channel_->write_large(large_record(to, msg))) {
         error = "the connection is closed";
       } else {
         owner_.sent.fetch_add(1, std::memory_order_relaxed);
@@ -326,10 +326,11 @@ void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incar
     std::lock_guard lock{mutex_};
     if (conn_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
     up_ = true;
+    out_channel_ = c->channel_handle();
     dialing_ = false;
     incarnation_ = incarnation;
     if (!pending_.empty()) {
-      conn_->write(pending_);
+      out_channel_->write(pending_);
       pending_.clear();
       pending_.shrink_to_fit();
       pending_messages_ = 0;
@@ -349,6 +350,7 @@ void peer::lost(const connection* c, const std::string& why) {
     std::lock_guard lock{mutex_};
     if (conn_.get() != c) return;
     conn_.reset();
+    out_channel_.reset();
     caches_.reset();
     up_ = false;
     dialing_ = false;
@@ -389,7 +391,7 @@ bool peer::wants_channel() const {
 
 std::size_t peer::queued() const {
   std::lock_guard lock{mutex_};
-  if (conn_ && up_) return conn_->queued();
+  if (out_channel_) return out_channel_->queued();
   return pending_.size();
 }
 

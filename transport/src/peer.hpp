@@ -100,8 +100,10 @@ class peer final : public wire::node_names_out {
   const std::uint32_t node_number_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<connection> conn_;
+  std::shared_ptr<connection> conn_;  ///< the current channel's receiving side (which one it is)
   bool up_ = false;
+  /// The current channel once its handshake ended (up_): the sending side writes to it.
+  std::shared_ptr<channel> out_channel_;
   bool dialing_ = false;            ///< a channel is being opened for what waits
   std::vector<std::byte> pending_;  ///< frames for the handshake's end (fresh caches)
   std::size_t pending_messages_ = 0;
