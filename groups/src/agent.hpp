@@ -13,6 +13,7 @@
 /// sender; the local-only kinds (monitor notices, causal sends) only from this node.
 /// Threading: runs in its own port (the node-port service `coport.groups`). Lifetime: owned
 /// by groups::state and its port.
+/// May include: state, coport/dispatch_table.hpp, the runtime's public headers.
 
 #include <chrono>
 #include <deque>

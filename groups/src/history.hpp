@@ -7,6 +7,7 @@
 /// and what it holds, it tells the members as they were after any item it holds.
 /// Threading: none of its own; used only in the port of the role that owns it. Lifetime: a
 /// member of that role's object.
+/// May include: protocol and the standard library.
 
 #include <cstdint>
 #include <deque>

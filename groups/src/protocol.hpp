@@ -7,6 +7,7 @@
 /// node (its monitors, its timers, its API) and refused from a link.
 ///
 /// Threading: values. Lifetime: none.
+/// May include: the runtime's public headers (values and message declarations) only.
 
 #include <chrono>
 #include <cstdint>

@@ -5,6 +5,8 @@
 /// Threading: `roles`, `causal`, `joined` and `created` under `mutex`; the agent and each
 /// role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr
 /// until they die.
+/// May include: protocol, coport/groups/groups.hpp, the runtime's public headers, coport/internal
+/// (log, refusals); never the transport or network.
 
 #include <fmt/format.h>
 

@@ -2,6 +2,7 @@
 /// \file
 /// Log lines of coport::network: the shared template (coport/internal/log.hpp).
 /// Threading: thread-safe.
+/// May include: coport/internal/log.hpp only.
 
 #include "coport/internal/log.hpp"
 

@@ -8,6 +8,7 @@
 ///
 /// Threading: none shared (two calls for one path race like two processes: the last rename
 /// wins, neither file is torn). Lifetime: nothing is kept between calls.
+/// May include: coport/network/config.hpp and the standard library.
 
 #include <filesystem>
 #include <string>

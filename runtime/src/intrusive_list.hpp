@@ -4,6 +4,7 @@
 /// FIFO list, in place. Used for port inboxes (linked through `next`) and for the ports that
 /// outside threads wake (linked through `next_ready`).
 /// Threading: none; the caller owns the whole list.
+/// May include: the standard library only.
 
 namespace coport::detail {
 

@@ -5,6 +5,8 @@
 /// The `node` object owns the core through a shared_ptr; Asio handlers and monitor guards hold
 /// it too, so a job that runs (or is destroyed) after the node is gone touches valid memory.
 /// Threading: every member is thread-safe unless it says otherwise.
+/// May include: its parts' headers, the runtime's public and detail headers, Asio (the executor it
+/// owns).
 
 #include <asio/defer.hpp>
 #include <asio/executor_work_guard.hpp>

@@ -6,6 +6,7 @@
 /// under `mon_lock`; everything else only by the thread that runs the port (the scheduler
 /// guarantees one at a time). Lifetime: port objects live in the node's port table and are
 /// recycled, never freed, while the node lives, so a stale pointer is always safe to probe.
+/// May include: the runtime's public and detail headers, intrusive_list, spinlock, thread_state.
 
 #include <atomic>
 #include <cstdint>

@@ -13,6 +13,7 @@
 /// the table takes the mutex (a spawning thread and the runners ending its ports used to
 /// queue on it, and a descheduled holder put them to sleep).
 /// Threading: all members are thread-safe.
+/// May include: port_impl and the standard library.
 
 #include <array>
 #include <atomic>

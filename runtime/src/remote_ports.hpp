@@ -9,6 +9,8 @@
 /// monitors on remote ports are kept under one mutex, and the link's watch, unwatch and
 /// spawn are called under it so that they reach the link in the order they were made.
 /// Lifetime: part of node_core; links given to the node live as long as it.
+/// May include: the runtime's public and detail headers (remote.hpp is the transport's seam),
+/// port_impl; the core by declaration only.
 
 #include <atomic>
 #include <cstdint>

@@ -15,6 +15,7 @@
 /// a runner is posted only if no runner is between ports looking for work (as in Tokio).
 /// (Spinning a few microseconds before giving up a slot measured no better here.)
 /// Threading: `schedule` is thread-safe; `step` and `help` are called by one thread at a time.
+/// May include: port_impl; the core by declaration only (Asio in scheduler.cpp).
 
 #include <atomic>
 #include <cstddef>

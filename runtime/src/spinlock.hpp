@@ -1,6 +1,7 @@
 #pragma once
 /// \file
 /// detail::spinlock — a one-byte lock for short, rare critical sections (monitor lists).
+/// May include: the standard library only.
 
 #include <atomic>
 #include <thread>

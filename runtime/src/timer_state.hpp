@@ -4,6 +4,8 @@
 ///
 /// Threading: `cancel` and the completion race under `mutex`; exactly one of them wins.
 /// Lifetime: owned by the pending completion handler; handles hold a weak_ptr.
+/// May include: the runtime's public and detail headers, Asio (only timers.cpp includes this
+/// header).
 
 #include <asio/steady_timer.hpp>
 #include <chrono>

@@ -3,6 +3,7 @@
 /// Node addresses: the grammar users write them in (coport/internal/address.hpp, shared
 /// with the configuration checks), and an endpoint written back in it.
 /// Threading: plain functions.
+/// May include: coport/internal/address.hpp (the shared grammar) only.
 
 #include <fmt/format.h>
 

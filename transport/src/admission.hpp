@@ -13,6 +13,8 @@
 /// Threading: thread-safe (one mutex; taken once per accepted connection and once when its
 /// handshake ends); an eviction's callback runs on the admitting thread, outside the lock.
 /// Lifetime: the TCP layer's.
+/// May include: Asio's address type and the standard library (no socket: it counts the
+/// addresses it is given).
 
 #include <asio/ip/address.hpp>
 #include <chrono>

@@ -8,6 +8,8 @@
 /// a time (a recursive mutex also lets the transport close it from another thread); monitor
 /// callbacks write died notices from other threads. Lifetime: owned by the transport's list
 /// of open connections and by its peer while current; a closed connection lets go of both.
+/// May include: the transport's public headers, frame, link_handshake, coport/wire, and the runtime
+/// through its public headers and coport/internal/link_seam.hpp only.
 
 #include <array>
 #include <atomic>

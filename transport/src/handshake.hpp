@@ -38,6 +38,8 @@
 /// opened (an in-memory link) the node with the smaller ID dials.
 ///
 /// Threading: none (the connection's receive side). Lifetime: the connection's.
+/// May include: frame, record, coport/wire, the standard library (no I/O, no OpenSSL in the
+/// header).
 
 #include <cstddef>
 #include <cstdint>

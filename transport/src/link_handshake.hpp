@@ -11,6 +11,7 @@
 /// Threading: none of its own; called from the connection's receive side, under its lock.
 /// Lifetime: a member of its connection; the transport and the channel it refers to outlive
 /// it (the connection holds them).
+/// May include: handshake, the transport's public headers, coport/wire.
 
 #include <cstdint>
 #include <memory>

@@ -8,6 +8,8 @@
 /// Lock order: the node's monitor table, then a peer's mutex; nothing calls into the node's
 /// monitor functions while holding a peer's mutex. Lifetime: as long as the transport; the
 /// send caches (~48 KiB) only while a channel is open.
+/// May include: the transport's public headers, frame, coport/wire, and the runtime through its
+/// public headers and coport/internal/link_seam.hpp only.
 
 #include <array>
 #include <atomic>

@@ -18,6 +18,7 @@
 ///
 /// Threading: one object per direction of one channel; not thread-safe (the sealer under the
 /// channel's write lock, the opener on its strand). OpenSSL stays in record.cpp.
+/// May include: the standard library only (OpenSSL in record.cpp).
 
 #include <array>
 #include <cstddef>

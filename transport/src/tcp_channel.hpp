@@ -10,6 +10,8 @@
 /// Threading: `write`, `close`, `queued` from any thread; everything else on the channel's
 /// strand. Lifetime: shared by the protocol's connection and the pending I/O operations;
 /// the cycle with the handler is broken when the channel closes.
+/// May include: the transport's public headers, record, tls, coport/remote.hpp, Asio (this is the
+/// I/O room).
 
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>

@@ -9,6 +9,8 @@
 /// the ID the peer's hello claims.
 /// Threading: a context is shared and immutable after construction; a session is used by
 /// one channel's strand only. Lifetime: a session holds its context.
+/// May include: coport/transport/tcp.hpp and the standard library (Asio and OpenSSL stay in
+/// tls.cpp).
 
 #include <cstddef>
 #include <memory>

@@ -5,6 +5,8 @@
 ///
 /// Threading: thread-safe. Lifetime: shared by the transport handle, the node (its link) and
 /// every open connection.
+/// May include: connection, peer, frame, the transport's public headers, and the runtime through
+/// its public headers and coport/internal/link_seam.hpp only.
 
 #include <array>
 #include <atomic>

@@ -3,6 +3,7 @@
 /// Log lines of the transport: the shared template (coport/internal/log.hpp) and short names
 /// for the levels it uses.
 /// Threading: thread-safe.
+/// May include: coport/internal/log.hpp only.
 
 #include "coport/internal/log.hpp"
 

@@ -4,6 +4,7 @@
 /// a bind may also say "*:port"), the one grammar the TCP transport, the configuration
 /// checks and the mesh's seeds share.
 /// Part of coport_internal (uninstalled). Threading: plain functions.
+/// May include: fmt and the standard library.
 
 #include <fmt/format.h>
 

@@ -13,6 +13,7 @@
 /// Part of coport_internal (uninstalled; never in a public header). transport/ includes this
 /// header and no runtime detail header besides; the runtime's own files include the parts.
 /// Threading and lifetime: each part's header says.
+/// May include: the three runtime headers it names and coport/internal/log.hpp.
 
 #include "coport/detail/interner.hpp"
 #include "coport/detail/payload_codec.hpp"

@@ -5,6 +5,7 @@
 /// COPORT_LOG level, control characters escaped).
 /// Part of coport_internal, the uninstalled target for what the libraries share (never in a
 /// public header). Threading: thread-safe; one line is written with one call.
+/// May include: coport/detail/log_sink.hpp and fmt.
 
 #include <fmt/format.h>
 

@@ -6,6 +6,7 @@
 /// port nor floods the log.
 /// Part of coport_internal (uninstalled). Threading: one port's context. Lifetime: the
 /// port's.
+/// May include: the runtime's public headers and coport/internal/log.hpp.
 
 #include <chrono>
 #include <cstddef>

@@ -9,6 +9,7 @@
 /// Threading: call each once, from any thread; `close_service` not concurrently with
 /// anything else that touches `s->service`. Lifetime: the port and its start job hold the
 /// state weakly; the state holds the node-port tag's guard until `close_service`.
+/// May include: the runtime's public headers only.
 
 #include <memory>
 
