@@ -1,11 +1,13 @@
 # cmake --install makes find_package(coport) work: targets coport::runtime,
-# coport::transport, coport::network, coport::registry, coport::groups, the command
+# coport::transport, coport::network, coport::registry, coport::groups, coport::testing (the
+# stepped cluster fixture), the command
 # coport::coport, and
 # coport::asio (standalone Asio, found again on the user's machine, so the installed package
 # names no path of the machine it was built on).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 install(TARGETS coport_runtime coport_transport coport_network coport_registry coport_groups
+  coport_testing
   EXPORT coport-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,11 +1,12 @@
 // Uses the installed headers and libraries: one port, one coroutine actor, a message across
 // two nodes joined in memory, a name and a process group across them, and a node embedded in
-// the application's own io_context.
+// the application's own io_context, and a test of two nodes with the shipped fixture.
 #include <asio/io_context.hpp>
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
 #include <coport/network/config.hpp>
 #include <coport/registry.hpp>
+#include <coport/testing/cluster.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <cstdio>
@@ -61,6 +62,15 @@ int main() {
   io.poll();
   auto config = coport::network::config_file::parse(R"({"profiles": {"p": {"nodeid": "x"}}})", "c")
                     .resolve("p");
-  std::printf("installed coport works: %d\n", got + ran + delivered - 2);
-  return got == 3 && ran == 1 && delivered == 1 && config.nodeid == "x" ? 0 : 1;
+  // coport::testing: the next message from node 0 to a port of node 1 is checked on the way.
+  int tested = 0;
+  {
+    coport::testing::cluster c{{"t-a", "t-b"}};
+    auto target = c[1].port([&](message& m) { tested += m.get<int>(0); });
+    c[0].snd(target, "add", 1);
+    c.expect<int>("add").from(0).to(target);
+    c.run();
+  }
+  std::printf("installed coport works: %d\n", got + ran + delivered + tested - 3);
+  return got == 3 && ran == 1 && delivered == 1 && tested == 1 && config.nodeid == "x" ? 0 : 1;
 }
