@@ -1,0 +1,56 @@
+// Where a message came from: the link it arrived on, never what its payload says.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <coport/coport.hpp>
+#include <string>
+#include <vector>
+
+#include "support/cluster.hpp"
+
+using namespace coport;
+
+TEST_SUITE("message origin") {
+  TEST_CASE("a handler learns which node a message came from, from the link and not the payload") {
+    test::cluster c{{"origin-a", "origin-b", "origin-c"}};
+    std::vector<port_id> seen;
+    auto target = c[1].port();
+    c[1].rcv(target, "hi", [&](const std::string&) { seen.push_back(message_origin()); });
+    std::vector<port_id> by_default;
+    auto fallback = c[1].port([&](message& m) {
+      by_default.push_back(m.origin());
+      CHECK(m.origin() == message_origin());
+    });
+    std::vector<port_id> by_actor;
+    auto actor_port = spawn(c[1], [&]() -> actor {
+      for (;;) {
+        message m = co_await receive("hi");
+        by_actor.push_back(m.origin());
+      }
+    });
+    c.run();
+    // The payload names another node: the origin is still the link the message came on.
+    for (const auto& p : {target, fallback, actor_port}) {
+      c[0].snd(p, "hi", std::string{"origin-c"});
+      c[2].snd(p, "hi", std::string{"origin-a"});
+      c[1].snd(p, "hi", std::string{"origin-a"});  // a local send: no origin
+    }
+    c.run();
+    auto a = *port_id::parse("origin-a");
+    auto cc = *port_id::parse("origin-c");
+    // Senders on different nodes are not ordered with each other: compare as sets.
+    auto sorted = [](std::vector<port_id> v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    auto expected = sorted({a, cc, port_id{}});
+    CHECK(sorted(seen) == expected);
+    CHECK(sorted(by_default) == expected);
+    CHECK(sorted(by_actor) == expected);
+    REQUIRE(seen.size() == 3);
+    for (const auto& o : seen) {
+      if (o) CHECK((o.node() == "origin-a" || o.node() == "origin-c"));
+    }
+    CHECK(message_origin() == port_id{});  // outside any handler
+  }
+}
