@@ -58,7 +58,7 @@ void actor_state::deliver(message& m) {
       owner_.kil(self(), "mailbox_overflow",
                  fmt::format("mailbox limit {} reached", options_.mailbox_limit));
     }
-    owner_.core()->sends().count_drop();
+    detail::node_access::core(owner_)->sends().count_drop();
     return;
   }
   append(m.release());

@@ -176,62 +176,6 @@ port_id node::current_port_or_throw(const char* what) const {
   return here;
 }
 
-bool node::deliver(const port_id& to, message msg) {
-  if (!msg) return true;
-  if (!is_local(to)) {
-    detail::log(detail::log_level::debug, "node {}: a link delivered a message for {}, not here",
-                id(), to.to_string());
-    core_->sends().count_drop();
-    return false;
-  }
-  // A served tag of the node port goes straight to its service: one dispatch, not two.
-  port_id target = to;
-  if (to.is_node_port()) {
-    if (port_id service = core_->own_port().service_for(msg.tag())) target = service;
-  }
-  if (port_impl* p = core_->acquire(target)) {
-    core_->sends().push_then_release(p, msg.release());
-    return true;
-  }
-  core_->sends().count_drop();
-  return false;
-}
-
-bool node::deliver(const port_id& to, message msg, std::string_view origin) {
-  return deliver_from(to, std::move(msg), detail::node_names().find(origin));
-}
-
-bool node::deliver_from(const port_id& to, message msg, std::uint32_t origin) {
-  if (!msg) return true;
-  if (origin == 0 || origin > detail::max_origin) {
-    detail::log(detail::log_level::debug,
-                "node {}: a link delivered a message for {} from a node it cannot name", id(),
-                to.to_string());
-    core_->sends().count_drop();
-    return false;
-  }
-  msg.get_node()->origin = origin;
-  if (origin < detail::inbound_slots) {
-    detail::inbound_counts[origin].fetch_add(1, std::memory_order_relaxed);  // until destroyed
-  }
-  return deliver(to, std::move(msg));
-}
-
-bool node::remote_port_died(const port_id& port, const reason& why) {
-  return core_->remote().port_died(port, why);
-}
-
-void node::remote_node_up(std::string_view node_id) {
-  if (!valid_node_id(node_id)) return;
-  core_->events().up(node_id);
-}
-
-void node::remote_node_lost(std::string_view node_id, const reason& why) {
-  if (!valid_node_id(node_id)) return;
-  core_->remote().node_lost(detail::node_names().intern(node_id), why);
-  core_->events().down(node_id, why);
-}
-
 subscription node::add_node_monitor(
     detail::unique_function<void(const std::string&, bool, const reason&)> callback) {
   // Each event posts a job that runs it, in the current port's context if made there.
@@ -286,8 +230,9 @@ std::size_t node::advance(duration d) {
   return core_->timers().advance(d);
 }
 
-void node::set_remote_link(std::shared_ptr<remote_link> link) {
+node_link node::plug(std::shared_ptr<remote_link> link) {
   core_->remote().set_link(std::move(link));
+  return node_link{core_.get()};
 }
 
 // -- timers ---------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   port_id to = k.to_master ? w.master : w.pg.agent();
   if (from_peer) {
-    w.n.deliver(to, std::move(m), world::peer);  // as a link hands it over
+    w.n.plug(nullptr).deliver(to, std::move(m), world::peer);  // as a link hands it over
   } else {
     w.n.snd(to, std::move(m));
   }

@@ -229,7 +229,7 @@ TEST_SUITE("monitors") {
   TEST_CASE("monitors on a remote port go through the transport: watch, unwatch, death") {
     node n{stepped("mon-remote")};
     auto link = std::make_shared<recording_link>();
-    n.set_remote_link(link);
+    const node_link end = n.plug(link);
     port_id far{"far-node", 7};
     deaths got;
     {
@@ -240,7 +240,7 @@ TEST_SUITE("monitors") {
     CHECK(link->calls == std::vector<std::string>{"watch far-node#7", "unwatch far-node#7"});
 
     auto kept = n.mon(far, got.record());
-    n.remote_port_died(far, reason{"gone"});
+    end.remote_port_died(far, reason{"gone"});
     n.run_until_idle();
     REQUIRE(got.size() == 1);
     CHECK(got[0] == reason{"gone"});
@@ -248,7 +248,7 @@ TEST_SUITE("monitors") {
     CHECK(link->calls.back() == "watch far-node#7");
 
     auto on_lost = n.mon(port_id{"lost-node", 3}, got.record());
-    n.remote_node_lost("lost-node", reason{"transport_error", "lost-node", "connection reset"});
+    end.remote_node_lost("lost-node", reason{"transport_error", "lost-node", "connection reset"});
     n.run_until_idle();
     REQUIRE(got.size() == 2);
     CHECK(got[1].kind() == "transport_error");
@@ -283,7 +283,7 @@ TEST_SUITE("monitors") {
     };
     node n{threaded("mon-order")};
     auto link = std::make_shared<ordering_link>();
-    n.set_remote_link(link);
+    n.plug(link);
     port_id far{"far-order", 9};
     auto churn = [&] {
       for (int i = 0; i < 5'000; ++i) {

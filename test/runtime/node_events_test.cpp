@@ -13,6 +13,7 @@
 #include "support/nodes.hpp"
 
 using namespace coport;
+using coport::test::link_end;
 using coport::test::stepped;
 using coport::test::threaded;
 
@@ -33,8 +34,8 @@ TEST_SUITE("node_events") {
       });
     });
     n.run_until_idle();
-    n.remote_node_up("ev-peer");
-    n.remote_node_lost("ev-peer", reason{"transport_error"});
+    link_end(n).remote_node_up("ev-peer");
+    link_end(n).remote_node_lost("ev-peer", reason{"transport_error"});
     n.run_until_idle();
     CHECK(outside == std::vector<std::string>{"ev-peer up", "ev-peer down transport_error"});
     CHECK(inside == std::vector<std::string>{"ev-peer up", "ev-peer down"});
@@ -50,14 +51,14 @@ TEST_SUITE("node_events") {
       ++late;
       ++*counter;
     });
-    n.remote_node_up("ev-peer");  // the event is queued as a job, not run yet
+    link_end(n).remote_node_up("ev-peer");  // the event is queued as a job, not run yet
     guard.cancel();
     freed.reset();
     n.run_until_idle();  // (ASan builds also see a use of the freed counter)
     CHECK(late == 0);
     int after = 0;
     auto again = n.mon_nodes([&](const std::string&, bool, const reason&) { ++after; });
-    n.remote_node_lost("ev-peer", reason{"gone"});
+    link_end(n).remote_node_lost("ev-peer", reason{"gone"});
     n.run_until_idle();
     CHECK(after == 1);
   }
@@ -70,7 +71,7 @@ TEST_SUITE("node_events") {
     n.peval(
         p, [&] { guard = n.mon_nodes([&](const std::string&, bool, const reason&) { ++calls; }); });
     n.run_until_idle();
-    n.remote_node_up("ev-peer");
+    link_end(n).remote_node_up("ev-peer");
     guard.cancel();
     n.run_until_idle();
     CHECK(calls == 0);
@@ -86,7 +87,7 @@ TEST_SUITE("node_events") {
       auto guard = n.mon_nodes([cancelled, &late](const std::string&, bool, const reason&) {
         if (cancelled->load()) ++late;
       });
-      n.remote_node_up("ev-peer-" + std::to_string(i));
+      link_end(n).remote_node_up("ev-peer-" + std::to_string(i));
       guard.cancel();
       cancelled->store(true);
       state.reset();
@@ -102,8 +103,8 @@ TEST_SUITE("node_events") {
       seen.push_back(id + (up ? "+" : "-"));
     });
     for (int i = 0; i < 5; ++i) {
-      n.remote_node_up("ev-" + std::to_string(i));
-      n.remote_node_lost("ev-" + std::to_string(i), reason{"gone"});
+      link_end(n).remote_node_up("ev-" + std::to_string(i));
+      link_end(n).remote_node_lost("ev-" + std::to_string(i), reason{"gone"});
     }
     n.run_until_idle();
     CHECK(seen == std::vector<std::string>{"ev-0+", "ev-0-", "ev-1+", "ev-1-", "ev-2+", "ev-2-",
@@ -120,10 +121,10 @@ TEST_SUITE("node_events") {
       guard->cancel();
       done = true;
     });
-    n.remote_node_up("ev-peer");
+    link_end(n).remote_node_up("ev-peer");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
     while (!done && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    n.remote_node_lost("ev-peer", reason{"gone"});
+    link_end(n).remote_node_lost("ev-peer", reason{"gone"});
     n.shutdown();
     CHECK(done);
     CHECK(calls == 1);

@@ -89,7 +89,8 @@ TEST_SUITE("node") {
     REQUIRE(from.is_node_port());
     n.run_until_idle();  // the handler is in place
     for (int i = 0; i < 3; ++i) {
-      REQUIRE(n.deliver(n.node_port(), message::make("count", i), "served-once-peer"));
+      REQUIRE(coport::test::link_end(n).deliver(n.node_port(), message::make("count", i),
+                                                "served-once-peer"));
     }
     REQUIRE(n.step());  // one message run: the service's (it used to be the node port's)
     CHECK(got == std::vector<int>{0});

@@ -9,6 +9,7 @@
 
 using namespace coport;
 using coport::test::deaths;
+using coport::test::link_end;
 using coport::test::stepped;
 using coport::test::threaded;
 using namespace std::chrono_literals;
@@ -122,8 +123,8 @@ TEST_SUITE("spawn from another node") {
     auto created = n.stats().ports_created;
     deaths fired;
     reason why;
-    auto id = n.accept_spawn(minted | 7, "nobody.knows", message::make("nobody.knows"),
-                             fired.record(), "spawner-node", &why);
+    auto id = link_end(n).accept_spawn(minted | 7, "nobody.knows", message::make("nobody.knows"),
+                                       fired.record(), "spawner-node", &why);
     n.run_until_idle();
     CHECK(id.is_null());
     CHECK(n.stats().ports_created == created);
@@ -137,8 +138,8 @@ TEST_SUITE("spawn from another node") {
     REQUIRE(later.size() == 1);
     CHECK(later[0].kind() == "no_such_init");
     // A registered init is accepted.
-    auto ok = n.accept_spawn(minted | 8, "idle.init", message::make("idle.init"), {},
-                             "spawner-node", &why);
+    auto ok = link_end(n).accept_spawn(minted | 8, "idle.init", message::make("idle.init"), {},
+                                       "spawner-node", &why);
     CHECK(!ok.is_null());
     CHECK(n.stats().ports_created == created + 1);
   }
@@ -146,7 +147,7 @@ TEST_SUITE("spawn from another node") {
   TEST_CASE("the failure a node remembers for a refused spawn keeps at most 1 KiB of its text") {
     node n{stepped("spawn-memory")};
     std::string huge(1 << 20, 'x');  // e.g. an init name a peer sent
-    auto id = n.refuse_spawn(minted | 3, reason{"bad_message", huge, huge}, {});
+    auto id = link_end(n).refuse_spawn(minted | 3, reason{"bad_message", huge, huge}, {});
     REQUIRE(!id.is_null());
     n.run_until_idle();
     deaths later;
@@ -164,24 +165,24 @@ TEST_SUITE("spawn from another node") {
     std::uint64_t next = minted | 1;
     std::vector<port_id> from_a;
     for (std::size_t i = 0; i < node::max_spawned_per_peer; ++i) {
-      auto id = n.accept_spawn(next++, "idle.init", args(), {}, "peer-a");
+      auto id = link_end(n).accept_spawn(next++, "idle.init", args(), {}, "peer-a");
       REQUIRE(!id.is_null());
       from_a.push_back(id);
     }
     n.run_until_idle();
     reason why;
     auto created = n.stats().ports_created;
-    CHECK(n.accept_spawn(next++, "idle.init", args(), {}, "peer-a", &why).is_null());
+    CHECK(link_end(n).accept_spawn(next++, "idle.init", args(), {}, "peer-a", &why).is_null());
     CHECK(n.stats().ports_created == created);
     CHECK(why.kind() == "spawn_failed");
     CHECK(why.detail().find("4096") != std::string::npos);
     // Another node has its own bound.
-    CHECK(!n.accept_spawn(next++, "idle.init", args(), {}, "peer-b").is_null());
+    CHECK(!link_end(n).accept_spawn(next++, "idle.init", args(), {}, "peer-b").is_null());
     // A port that dies gives its place back.
     n.kil(from_a[0]);
     n.run_until_idle();
-    CHECK(!n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
-    CHECK(n.accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
+    CHECK(!link_end(n).accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
+    CHECK(link_end(n).accept_spawn(next++, "idle.init", args(), {}, "peer-a").is_null());
   }
 
   TEST_CASE(
@@ -196,22 +197,22 @@ TEST_SUITE("spawn from another node") {
     std::uint64_t next = minted | 1;
     std::vector<port_id> made;
     for (int i = 0; i < 3; ++i) {
-      made.push_back(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a"));
+      made.push_back(link_end(n).accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a"));
       REQUIRE(!made.back().is_null());
     }
     n.run_until_idle();
     reason why;
-    CHECK(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a", &why).is_null());
+    CHECK(link_end(n).accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a", &why).is_null());
     CHECK(why.kind() == "spawn_failed");
     CHECK(why.detail().find("3 ports of init 'heavy.init'") != std::string::npos);
     // Other inits, other nodes and local spawns are not held by it.
-    CHECK(!n.accept_spawn(next++, "light.init", light(), {}, "peer-a").is_null());
-    CHECK(!n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-b").is_null());
+    CHECK(!link_end(n).accept_spawn(next++, "light.init", light(), {}, "peer-a").is_null());
+    CHECK(!link_end(n).accept_spawn(next++, "heavy.init", heavy(), {}, "peer-b").is_null());
     CHECK(!n.spawn(n.id(), "heavy.init").is_null());
     n.kil(made[0]);
     n.run_until_idle();
-    CHECK(!n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
-    CHECK(n.accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
+    CHECK(!link_end(n).accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
+    CHECK(link_end(n).accept_spawn(next++, "heavy.init", heavy(), {}, "peer-a").is_null());
     // Nonsense bounds are programmer errors.
     CHECK_THROWS_AS(n.register_init(
                         "zero.init", [] {}, 0),

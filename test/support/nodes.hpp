@@ -2,6 +2,7 @@
 /// \file
 /// Test support: the two kinds of node the tests make.
 
+#include <coport/node.hpp>
 #include <coport/options.hpp>
 
 namespace coport::test {
@@ -20,6 +21,12 @@ inline node_options threaded(const char* id) {
   o.id = id;
   o.threads = 2;
   return o;
+}
+
+/// The node's end of its links, as a transport holds it: for tests that play the transport
+/// (no link is plugged in; plug(nullptr) leaves none).
+inline node_link link_end(node& n) {
+  return n.plug(nullptr);
 }
 
 }  // namespace coport::test

@@ -394,7 +394,7 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
                                 refused)});
     return;
   }
-  if (owner_->owner.deliver_from(to, std::move(m), peer_->node_number())) {
+  if (owner_->node_end.deliver_from(to, std::move(m), peer_->node_number())) {
     owner_->received.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -522,10 +522,11 @@ void connection::on_spawn(wire::reader& r) {
   reason why{"spawn_failed", "the port number is in use or invalid"};
   port_id id =
       refused.empty()
-          ? n.accept_spawn(local, init, std::move(args), std::move(on_death), peer_->id(), &why)
-          : n.refuse_spawn(local,
-                           reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)},
-                           std::move(on_death));
+          ? owner_->node_end.accept_spawn(local, init, std::move(args), std::move(on_death),
+                                          peer_->id(), &why)
+          : owner_->node_end.refuse_spawn(
+                local, reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)},
+                std::move(on_death));
   if (id.is_null()) send_died(local, inc, why);
 }
 

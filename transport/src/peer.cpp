@@ -336,7 +336,7 @@ void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incar
       pending_messages_ = 0;
     }
   }
-  owner_.owner.remote_node_up(id_);
+  owner_.node_end.remote_node_up(id_);
 }
 
 void peer::yield(const connection* c) {
@@ -363,7 +363,7 @@ void peer::lost(const connection* c, const std::string& why) {
   }
   if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   // Every monitor on that node's ports fires (no holes), and the node-down events.
-  owner_.owner.remote_node_lost(id_, transport_error(id_, why));
+  owner_.node_end.remote_node_lost(id_, transport_error(id_, why));
 }
 
 void peer::unreachable(const std::string& why) {
@@ -381,7 +381,7 @@ void peer::unreachable(const std::string& why) {
   if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   log(log_error, "node {}: unable to connect to {}: {} ({} messages dropped)", owner_.owner.id(),
       id_, why, dropped);
-  owner_.owner.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
+  owner_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
 }
 
 bool peer::wants_channel() const {
@@ -409,7 +409,7 @@ bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reaso
   if (id.is_null()) {
     id = coport::detail::make_port_id(node_number_, local, incarnation);
   }
-  return owner_.owner.remote_port_died(id, why);
+  return owner_.node_end.remote_port_died(id, why);
 }
 
 std::uint32_t peer::incarnation() const {

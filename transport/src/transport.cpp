@@ -37,7 +37,7 @@ peer* transport::impl::find(std::uint32_t node_number, bool create) {
 
 void transport::impl::fire_later(const port_id& target, reason why) {
   asio::post(owner.context(), [self = shared_from_this(), target, why = std::move(why)] {
-    self->owner.remote_port_died(target, why);
+    self->node_end.remote_port_died(target, why);
   });
 }
 
@@ -47,7 +47,7 @@ void transport::impl::send(const port_id& to, message msg) {
     return;
   }
   count_drop();
-  owner.remote_port_died(
+  node_end.remote_port_died(
       to, reason{"transport_error", std::string{to.node()}, "no connection to that node"});
 }
 
@@ -91,13 +91,13 @@ transport::transport(node& n, transport_options options)
         "`coport gensecret`), or set insecure to accept a guessable one",
         options.secret.size(), detail::min_secret)};
   }
-  n.set_remote_link(impl_);
+  impl_->node_end = n.plug(impl_);
 }
 
 transport::~transport() {
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
-  impl_->owner.set_remote_link(nullptr);
+  impl_->owner.plug(nullptr);
   std::vector<std::shared_ptr<connection>> open;
   {
     std::lock_guard lock{impl_->connections_mutex};

@@ -83,6 +83,8 @@ struct transport::impl final : remote_link, std::enable_shared_from_this<transpo
   }
 
   node& owner;
+  /// The node's end of this link (node::plug): what arrived goes to the node through it.
+  node_link node_end;
   const transport_options options;
   std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0}, refused{0};
   /// Set once, before any traffic, by the layer that can open channels (null: none).

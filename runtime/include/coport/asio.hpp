@@ -49,8 +49,8 @@ class port_op_awaiter {
   void await_suspend(std::coroutine_handle<> h) {
     actor_state& state = current_actor();
     std::uint64_t serial = state.park(h);
-    auto handler = [core = state.owner().core(), port = self(), state_ptr = &state, serial,
-                    slot = this](R... results) mutable {
+    auto handler = [core = node_access::core(state.owner()), port = self(), state_ptr = &state,
+                    serial, slot = this](R... results) mutable {
       // On an Asio thread: only post; the port's context does the rest (if it still lives).
       post_to_port(core, port,
                    make_closure([state_ptr, serial, slot,

@@ -42,6 +42,7 @@ namespace coport {
 
 namespace detail {
 class node_core;
+struct node_access;
 template <class T>
 struct is_duration : std::false_type {};
 template <class R, class P>
@@ -338,58 +339,21 @@ class node {
 
   // -- transport seam ------------------------------------------------------------------------
 
-  /// Plugs a transport in; messages to other nodes go through it.
-  void set_remote_link(std::shared_ptr<remote_link> link);
-  /// From the transport: a message for a local port arrived. Only local ports are served
-  /// (a message for another node is dropped and counted, so nothing bounces between nodes);
-  /// returns false when the message was dropped because the port does not exist here.
-  bool deliver(const port_id& to, message msg);
-  /// The same for a message that arrived on the authenticated link to node `origin` (its
-  /// ID): the message's `origin()` and, while a handler handles it, `message_origin()` name
-  /// that node. A message from an ID that is not interned, or interned beyond
-  /// `detail::max_origin`, is dropped and counted (it cannot be attributed). The ID is
-  /// looked up (lock-free) per message: `deliver_from` takes the interned number instead.
-  bool deliver(const port_id& to, message msg, std::string_view origin);
-  /// The same with the origin's interned node number (`port_id::node_number`).
-  bool deliver_from(const port_id& to, message msg, std::uint32_t origin);
-  /// From the transport: the remote `port` died with `why` (or messages to it were lost);
-  /// fires this node's monitors on it. Returns true when any monitor was there.
-  bool remote_port_died(const port_id& port, const reason& why);
-  /// From the transport: a link to `node_id` is established (node-up events).
-  void remote_node_up(std::string_view node_id);
-  /// From the transport: the connection to `node_id` was lost; fires every monitor on its
-  /// ports and the node-down events.
-  void remote_node_lost(std::string_view node_id, const reason& why);
+  /// Plugs a transport in: messages to other nodes go through `link` (null unplugs; the old
+  /// link stays alive with the node). Returns the node's end for the transport to report
+  /// through (coport/remote.hpp); a user's code never needs it.
+  node_link plug(std::shared_ptr<remote_link> link);
   /// Ports spawned here on behalf of one other node that may be alive at once: beyond it,
   /// that node's spawns are refused (`spawn_failed`) until some of those ports die.
   static constexpr std::size_t max_spawned_per_peer = 4096;
-  /// From the transport: node `origin` (the ID its link proved) spawns init `init` with
-  /// `args` here, as the port with the local number `local` that it minted. `on_death` (may
-  /// be empty) is installed as a monitor before the init runs. Returns the port, or the null
-  /// ID, and then no port is made, `on_death` is not kept and `*refused` (when given) says
-  /// why: `local` is not a minted number or is in use (`spawn_failed`); no init of that name
-  /// is registered here (`no_such_init`, which a monitor made later on that port sees too);
-  /// `origin` has max_spawned_per_peer ports spawned here alive, or as many of that init's as
-  /// its registration allows (`spawn_failed`). An empty
-  /// `origin` is not counted (for callers that are not a link).
-  port_id accept_spawn(std::uint64_t local, std::string_view init, message args,
-                       detail::unique_function<void(const reason&)> on_death,
-                       std::string_view origin = {}, reason* refused = nullptr);
-  /// From the transport: another node's spawn cannot start here (its arguments do not
-  /// decode): the port with the minted number `local` is made dead with `why`, so that
-  /// `on_death` and any monitor made later (within the init-failure memory) see the reason.
-  /// Returns the port, or the null ID as accept_spawn does.
-  port_id refuse_spawn(std::uint64_t local, reason why,
-                       detail::unique_function<void(const reason&)> on_death);
 
   /// The io_context the node runs on (its own, or the embedding one): for Asio objects that
   /// coroutine actors await (coport/asio.hpp).
   asio::io_context& context() noexcept;
 
-  /// Low-level: the shared core.
-  const std::shared_ptr<detail::node_core>& core() const noexcept { return core_; }
-
  private:
+  friend struct detail::node_access;
+
   port_id make_port(detail::message_handler fallback);
   void set_handler(const port_id& port, tag t, detail::message_handler h, bool fallback = false);
   void send_node(const port_id& port, detail::message_node* n);
@@ -456,5 +420,12 @@ bool in_port_context() noexcept;
 /// that resumed it). Cost: a thread-local read; setting it costs the runner one store per
 /// message.
 port_id message_origin() noexcept;
+
+namespace detail {
+/// For the runtime's own templates (coport/asio.hpp) and sources: a node's shared core.
+struct node_access {
+  static const std::shared_ptr<node_core>& core(const node& n) noexcept { return n.core_; }
+};
+}  // namespace detail
 
 }  // namespace coport
