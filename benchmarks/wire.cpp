@@ -17,7 +17,7 @@ namespace coport_bench {
 namespace {
 
 double codec_ns(message m, long n) {
-  const auto& enc = detail::payload_codec_for(*m.get_node()->ops->sig);
+  const auto& enc = detail::payload_codec_for(*m.get_block()->ops->sig);
   auto dec = detail::resolve_payload(enc.names);
   std::vector<std::byte> buf;
   buf.reserve(8192);
@@ -26,7 +26,7 @@ double codec_ns(message m, long n) {
   for (long i = 0; i < n; ++i) {
     buf.clear();
     wire::writer w{buf};
-    detail::encode_values(w, m.get_node(), enc);
+    detail::encode_values(w, m.get_block(), enc);
     wire::reader r{buf};
     message back{detail::decode_values(m.tag(), r, *dec)};
     check += back.size();

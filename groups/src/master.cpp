@@ -360,23 +360,23 @@ class group_master : public std::enable_shared_from_this<group_master> {
       const entry* e = history_.find(released_);
       if (!e) continue;
       pending_bytes_ -= std::min(pending_bytes_, e->weight);
-      deliver(*e, history_.step_view(view, *e, members_));
+      send_to_agents(*e, history_.step_view(view, *e, members_));
     }
   }
 
   /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
-  void deliver(const entry& e, const std::vector<port_id>* view) {
+  void send_to_agents(const entry& e, const std::vector<port_id>* view) {
     if (!e.nodes) return;
     if (view) {
       item it = e.it;
       it.members = *view;
-      for (const auto& id : *e.nodes) deliver_to(agent_of(id), it);
+      for (const auto& id : *e.nodes) send_item(agent_of(id), it);
       return;
     }
-    for (const auto& id : *e.nodes) deliver_to(agent_of(id), e.it);
+    for (const auto& id : *e.nodes) send_item(agent_of(id), e.it);
   }
 
-  void deliver_to(const port_id& agent, const item& it) {
+  void send_item(const port_id& agent, const item& it) {
     n_.snd(agent, deliver_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
   }
 
@@ -397,9 +397,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (const auto* members = history_.step_view(view, *e, members_)) {
         item it = e->it;
         it.members = *members;
-        deliver_to(agent, it);
+        send_item(agent, it);
       } else {
-        deliver_to(agent, e->it);
+        send_item(agent, e->it);
       }
     }
   }

@@ -14,7 +14,7 @@ namespace {
 /// Lends a queued block to a predicate as a `message` without giving up ownership.
 struct borrowed {
   message m;
-  explicit borrowed(message_node* n) noexcept : m{n} {}
+  explicit borrowed(message_block* n) noexcept : m{n} {}
   ~borrowed() { (void)m.release(); }
   borrowed(const borrowed&) = delete;
   borrowed& operator=(const borrowed&) = delete;
@@ -26,13 +26,13 @@ actor_state::~actor_state() {
   deadline_.cancel();
   if (frame_) frame_.destroy();
   while (head_) {
-    message_node* next = head_->next;
+    message_block* next = head_->next;
     destroy_message(head_);
     head_ = next;
   }
 }
 
-void actor_state::append(message_node* n) noexcept {
+void actor_state::append(message_block* n) noexcept {
   n->next = nullptr;
   if (tail_)
     tail_->next = n;
@@ -42,7 +42,7 @@ void actor_state::append(message_node* n) noexcept {
   ++size_;
 }
 
-void actor_state::deliver(message& m) {
+void actor_state::enqueue(message& m) {
   if (waiting_ && waiting_->match(waiting_->matcher, m)) {
     receive_wait* w = std::exchange(waiting_, nullptr);
     w->result = std::move(m);
@@ -65,8 +65,8 @@ void actor_state::deliver(message& m) {
 }
 
 message actor_state::take_queued(bool (*match)(void*, const message&), void* matcher) {
-  message_node* prev = nullptr;
-  for (message_node* n = head_; n; prev = n, n = n->next) {
+  message_block* prev = nullptr;
+  for (message_block* n = head_; n; prev = n, n = n->next) {
     bool hit;
     {
       borrowed view{n};
@@ -156,7 +156,7 @@ void start_actor(actor a, std::shared_ptr<void> keep_alive, actor_options option
 }
 
 void post_to_port(const std::shared_ptr<node_core>& core, const port_id& port,
-                  message_node* closure) noexcept {
+                  message_block* closure) noexcept {
   core->sends().send(port, closure);
 }
 

@@ -23,7 +23,7 @@ struct cal_state {
 
 port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)> callback,
                         std::optional<duration> timeout,
-                        detail::unique_function<detail::message_node*(const port_id&)> build) {
+                        detail::unique_function<detail::message_block*(const port_id&)> build) {
   auto state = std::make_shared<cal_state>();
   if (port_id here = current_port()) {
     state->callback = [this, here, cb = std::move(callback)](reply r) mutable {
@@ -76,7 +76,7 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
       deadline.cancel();
     }
   }
-  send_node(port, build(reply_port));
+  send_block(port, build(reply_port));
   return reply_port;
 }
 
@@ -84,8 +84,8 @@ void node::add_init(std::string name, detail::message_handler init, std::size_t 
   core_->inits().add(std::move(name), std::move(init), max_per_peer);
 }
 
-port_id node::spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
-                         spawn_extra extra) {
+port_id node::spawn_block(std::string_view where, std::string_view name,
+                          detail::message_block* args, spawn_extra extra) {
   message owned{args};
   auto target = port_id::parse(where);
   if (!target) {

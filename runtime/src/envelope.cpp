@@ -14,7 +14,7 @@ namespace {
 std::vector<std::byte> encode_message(const message& m) {
   std::vector<std::byte> out;
   wire::writer w{out};
-  detail::message_node* n = m.get_node();
+  detail::message_block* n = m.get_block();
   w.string(m.tag().name());
   const auto& enc = detail::payload_codec_for(*n->ops->sig);
   if (!enc.error.empty()) throw wire::encode_error{enc.error};

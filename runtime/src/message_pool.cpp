@@ -14,7 +14,7 @@
 #include <new>
 #include <vector>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 
 namespace coport::detail {
 

@@ -113,10 +113,10 @@ void node::set_handler(const port_id& port, tag t, detail::message_handler h, bo
 
 void node::snd(const port_id& port, message msg) {
   if (!msg) return;
-  send_node(port, msg.release());
+  send_block(port, msg.release());
 }
 
-void node::send_node(const port_id& port, detail::message_node* n) {
+void node::send_block(const port_id& port, detail::message_block* n) {
   core_->sends().send(port, n);
 }
 
@@ -237,7 +237,7 @@ node_link node::plug(std::shared_ptr<remote_link> link) {
 
 // -- timers ---------------------------------------------------------------------------------
 
-timer node::start_timer(duration delay, const port_id& port, detail::message_node* n,
+timer node::start_timer(duration delay, const port_id& port, detail::message_block* n,
                         detail::unique_function<void()> callback) {
   return core_->timers().start(delay, port, n, std::move(callback));
 }

@@ -178,7 +178,7 @@ void node_core::kill(port_impl* p, reason why) {
     return;
   }
   // Wake the port so that it tears down in its own context, after any running handler.
-  message_node* wake = make_payload(tag{});
+  message_block* wake = make_payload(tag{});
   wake->kind = message_kind::kill;
   sends_.push_then_release(p, wake);
 }

@@ -45,7 +45,7 @@ bool node_link::deliver_from(const port_id& to, message msg, std::uint32_t origi
     core_->sends().count_drop();
     return false;
   }
-  msg.get_node()->origin = origin;
+  msg.get_block()->origin = origin;
   if (origin < detail::inbound_slots) {
     detail::inbound_counts[origin].fetch_add(1, std::memory_order_relaxed);  // until destroyed
   }

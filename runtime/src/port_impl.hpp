@@ -16,7 +16,7 @@
 
 #include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/reason.hpp"
 #include "coport/tag.hpp"
@@ -67,7 +67,7 @@ struct alignas(64) port_impl {
   // -- line 0: read per message by the runner; read-mostly for everyone else ------------------
   std::atomic<std::int32_t> refs{0};  ///< 0 = free slot
   std::atomic<bool> killed{false};
-  message_node* cache = nullptr;    ///< FIFO taken from the inbox, kept while the port is not
+  message_block* cache = nullptr;   ///< FIFO taken from the inbox, kept while the port is not
                                     ///< running (runner only)
   port_impl* next_ready = nullptr;  ///< (scheduler only)
   std::vector<std::pair<tag, message_handler>> handlers;  ///< (runner only)
@@ -76,8 +76,8 @@ struct alignas(64) port_impl {
   message_handler fallback;            ///< (runner only)
 
   // -- line 1: written by senders, monitors and kills ------------------------------------------
-  alignas(64) std::atomic<message_node*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
-  std::atomic<std::uint64_t> id{0};                         ///< local number while in use
+  alignas(64) std::atomic<message_block*> inbox{blocked()};  ///< LIFO stack, or blocked()/dead()
+  std::atomic<std::uint64_t> id{0};                          ///< local number while in use
   spinlock mon_lock;  ///< guards monitors, monitors_closed, death
   bool monitors_closed = false;
   monitor_list monitors;
@@ -86,15 +86,15 @@ struct alignas(64) port_impl {
   /// `buried_this_dispatch` tells the runner to look, so that it need not read this line).
   std::unique_ptr<std::vector<message_handler>> graveyard;
 
-  static message_node* blocked() noexcept { return reinterpret_cast<message_node*>(1); }
-  static message_node* dead() noexcept { return reinterpret_cast<message_node*>(2); }
+  static message_block* blocked() noexcept { return reinterpret_cast<message_block*>(1); }
+  static message_block* dead() noexcept { return reinterpret_cast<message_block*>(2); }
 
   /// Pushes `n` (lock-free, one CAS); `woke` means the caller must schedule the port.
-  push_result push(message_node* n) noexcept { return push_chain(n, n); }
+  push_result push(message_block* n) noexcept { return push_chain(n, n); }
 
   /// Pushes a chain linked newest -> ... -> oldest through `next` with one CAS; as `push`.
-  push_result push_chain(message_node* newest, message_node* oldest) noexcept {
-    message_node* head = inbox.load(std::memory_order_relaxed);
+  push_result push_chain(message_block* newest, message_block* oldest) noexcept {
+    message_block* head = inbox.load(std::memory_order_relaxed);
     do {
       if (head == dead()) return push_result::dead;
       oldest->next = head == blocked() ? nullptr : head;
@@ -104,15 +104,15 @@ struct alignas(64) port_impl {
   }
 
   /// Takes everything pushed so far, oldest first (runner only).
-  message_node* take_all() noexcept {
+  message_block* take_all() noexcept {
     // A plain load first: an empty inbox needs no exchange (one atomic RMW less per run).
     if (inbox.load(std::memory_order_relaxed) == nullptr) return nullptr;
-    return reverse_list<&message_node::next>(inbox.exchange(nullptr, std::memory_order_acquire));
+    return reverse_list<&message_block::next>(inbox.exchange(nullptr, std::memory_order_acquire));
   }
 
   /// Marks the port idle if nothing arrived; false if something did (runner only).
   bool try_block() noexcept {
-    message_node* expected = nullptr;
+    message_block* expected = nullptr;
     return inbox.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel,
                                          std::memory_order_relaxed);
   }

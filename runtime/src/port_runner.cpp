@@ -35,7 +35,7 @@ std::string printable_tag(tag t) {
 void throw_bad_message(const message& m, const signature& wanted) {
   throw bad_message_error{fmt::format("handler for '{}' takes {} but the message holds {}",
                                       printable_tag(m.tag()), describe(wanted),
-                                      describe(*m.get_node()->ops->sig))};
+                                      describe(*m.get_block()->ops->sig))};
 }
 
 namespace {
@@ -61,7 +61,7 @@ run_result port_runner::run(port_impl* p, std::size_t budget) {
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
   // context is set once per run, not per message, and restored before teardown (monitors
   // fire outside the dead port's context).
-  message_node* fifo = std::exchange(p->cache, nullptr);
+  message_block* fifo = std::exchange(p->cache, nullptr);
   const context saved = std::exchange(per_thread.current, context{&core_, p});
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
@@ -86,7 +86,7 @@ run_result port_runner::run(port_impl* p, std::size_t budget) {
       return run_result::more;
     }
     --budget;
-    message_node* n = fifo;
+    message_block* n = fifo;
     fifo = n->next;
     n->next = nullptr;
     per_thread.sends_this_dispatch = 0;
@@ -102,7 +102,7 @@ run_result port_runner::run(port_impl* p, std::size_t budget) {
   }
 }
 
-void port_runner::dispatch(port_impl* p, message_node* n) {
+void port_runner::dispatch(port_impl* p, message_block* n) {
   if (n->kind == message_kind::kill) {
     destroy_message(n);
     return;
@@ -125,7 +125,7 @@ void port_runner::dispatch(port_impl* p, message_node* n) {
       if (h) {
         (*h)(m);
       } else if (p->actor) {
-        p->actor->deliver(m);
+        p->actor->enqueue(m);
       } else if (p->fallback) {
         p->fallback(m);
       } else {
@@ -148,11 +148,11 @@ void port_runner::dispatch(port_impl* p, message_node* n) {
 
 void port_runner::teardown(port_impl* p) {
   // Messages still queued are lost; later pushes see `dead` and drop theirs.
-  message_node* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
+  message_block* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
   std::size_t lost = 0;
-  for (message_node* list : {stack, p->cache}) {
+  for (message_block* list : {stack, p->cache}) {
     while (list && list != port_impl::blocked()) {
-      message_node* next = list->next;
+      message_block* next = list->next;
       if (list->kind != message_kind::kill) ++lost;
       destroy_message(list);
       list = next;

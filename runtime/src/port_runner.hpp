@@ -14,7 +14,7 @@
 
 #include <cstddef>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/reason.hpp"
 #include "port_impl.hpp"
 
@@ -39,7 +39,7 @@ class port_runner {
   run_result run(port_impl* p, std::size_t budget);
 
  private:
-  void dispatch(port_impl* p, message_node* n);
+  void dispatch(port_impl* p, message_block* n);
   void teardown(port_impl* p);
   void log_death(port_impl* p, const reason& why);
 

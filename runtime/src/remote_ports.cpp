@@ -6,7 +6,7 @@
 
 namespace coport::detail {
 
-void remote_ports::send(const port_id& to, message_node* n) noexcept {
+void remote_ports::send(const port_id& to, message_block* n) noexcept {
   remote_link* l = link();
   if (l && n->kind == message_kind::user) {
     try {

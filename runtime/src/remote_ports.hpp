@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/monitor.hpp"
 #include "coport/remote.hpp"
@@ -42,7 +42,7 @@ class remote_ports {
 
   /// Sends a message block to `to`, a port of another node; takes ownership. Without a
   /// transport the message is dropped and counted.
-  void send(const port_id& to, message_node* n) noexcept;
+  void send(const port_id& to, message_block* n) noexcept;
   /// Kills the remote `port`.
   void kill(const port_id& port, const reason& why);
   /// Adds a monitor on the remote `target`. With `before_watch` (a spawn_monitor), that is

@@ -81,7 +81,7 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   return p;
 }
 
-void send_path::send_slow(const port_id& to, message_node* n) noexcept {
+void send_path::send_slow(const port_id& to, message_block* n) noexcept {
   if (per_thread.pending_sends.count)
     flush_pending();  // order from this thread, and the batch's pin
   if (is_local(to)) {
@@ -98,12 +98,12 @@ void send_path::send_slow(const port_id& to, message_node* n) noexcept {
   count_drop();
 }
 
-void send_path::push_then_release(port_impl* p, message_node* n) noexcept {
+void send_path::push_then_release(port_impl* p, message_block* n) noexcept {
   push(p, n);
   core_.release(p);
 }
 
-void send_path::pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept {
+void send_path::pushed_not_queued(port_impl* p, message_block* n, push_result r) noexcept {
   if (r == push_result::woke) {
     // A scheduled port cannot be torn down but by its own run: the run queue needs no
     // reference of its own.
@@ -114,7 +114,7 @@ void send_path::pushed_not_queued(port_impl* p, message_node* n, push_result r) 
   }
 }
 
-bool send_path::push_busy(port_impl* p, message_node* n) noexcept {
+bool send_path::push_busy(port_impl* p, message_block* n) noexcept {
   if (per_thread.sends_this_dispatch == busy_sends) scheduler_.offer_local();
   const context& ctx = per_thread.current;
   if (ctx.core != &core_ || ctx.port == nullptr) {
@@ -148,8 +148,8 @@ void send_path::flush_pending() noexcept {
       b.path->scheduler_.schedule(b.port);
       return;
     case push_result::dead:
-      for (message_node* m = b.newest; m;) {
-        message_node* next = m->next;
+      for (message_block* m = b.newest; m;) {
+        message_block* next = m->next;
         destroy_message(m);
         m = next;
       }

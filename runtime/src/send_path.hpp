@@ -17,7 +17,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/port_id.hpp"
 #include "port_impl.hpp"
 #include "scheduler.hpp"
@@ -62,7 +62,7 @@ class send_path {
 
   /// Sends a block to any port (local, or through the remote link); takes ownership. A block
   /// for a dead or unknown port is destroyed and counted as dropped.
-  void send(const port_id& to, message_node* n) noexcept {
+  void send(const port_id& to, message_block* n) noexcept {
     if (is_local(to)) [[likely]] {
       if (port_impl* p = lookup_cached(to.local())) [[likely]] {
         push_sent(p, n);
@@ -73,13 +73,13 @@ class send_path {
   }
   /// Pushes a block into a port the caller holds a reference to, keeping the reference
   /// (after this thread's pending batch, so that order from this thread holds).
-  void push(port_impl* p, message_node* n) noexcept {
+  void push(port_impl* p, message_block* n) noexcept {
     if (per_thread.pending_sends.count) [[unlikely]]
       flush_pending();
     push_plain(p, n);
   }
   /// `push`, then drops the caller's reference.
-  void push_then_release(port_impl* p, message_node* n) noexcept;
+  void push_then_release(port_impl* p, message_block* n) noexcept;
   /// Pushes this thread's pending batch, if any (any node's): a dispatch's end, and every
   /// push from this thread that must come after the batch.
   static void flush_pending() noexcept;
@@ -101,7 +101,7 @@ class send_path {
   }
   /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
   /// batched (the pin keeps the port's slot until the batch is pushed).
-  void push_sent(port_impl* p, message_node* n) noexcept {
+  void push_sent(port_impl* p, message_block* n) noexcept {
     if (++per_thread.sends_this_dispatch >= busy_sends) [[unlikely]] {
       pending_batch& b = per_thread.pending_sends;
       if (b.port == p && b.count != 0 && b.count + 1 < batch_limit) {
@@ -115,7 +115,7 @@ class send_path {
     }
     push_plain(p, n);
   }
-  void push_plain(port_impl* p, message_node* n) noexcept {
+  void push_plain(port_impl* p, message_block* n) noexcept {
     push_result r = p->push(n);
     if (r != push_result::queued) [[unlikely]]
       pushed_not_queued(p, n, r);
@@ -123,11 +123,11 @@ class send_path {
   /// A send by a handler that has sent `busy_sends` messages in this dispatch: offers this
   /// thread's woken ports to idle threads and batches sends to one port. False if the
   /// caller is to push plainly.
-  bool push_busy(port_impl* p, message_node* n) noexcept;
+  bool push_busy(port_impl* p, message_block* n) noexcept;
   /// The rest of `send`: cache misses, remote ports, drops.
-  void send_slow(const port_id& to, message_node* n) noexcept;
+  void send_slow(const port_id& to, message_block* n) noexcept;
   /// The rest of `push`: schedules a woken port or drops a message to a dead one.
-  void pushed_not_queued(port_impl* p, message_node* n, push_result r) noexcept;
+  void pushed_not_queued(port_impl* p, message_block* n, push_result r) noexcept;
   /// The rest of `lookup_cached`: fills or evicts the entry.
   port_impl* lookup_slow(std::uint64_t local) noexcept;
 

@@ -20,14 +20,14 @@ namespace coport::detail {
 class node_core;
 class send_path;
 struct port_impl;
-struct message_node;
+struct message_block;
 struct local_runner;
 
 /// The port a thread is running, if any (AEMP's $SELF).
 struct context {
   node_core* core = nullptr;
   port_impl* port = nullptr;
-  /// The origin of the message being dispatched (message_node::origin; 0: made here).
+  /// The origin of the message being dispatched (message_block::origin; 0: made here).
   std::uint32_t origin = 0;
 };
 
@@ -44,8 +44,8 @@ struct send_cache_entry {
 struct pending_batch {
   send_path* path = nullptr;
   port_impl* port = nullptr;
-  message_node* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
-  message_node* oldest = nullptr;
+  message_block* newest = nullptr;  ///< linked newest -> ... -> oldest, as in an inbox
+  message_block* oldest = nullptr;
   std::uint32_t count = 0;
 };
 

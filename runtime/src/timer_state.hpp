@@ -13,7 +13,7 @@
 #include <memory>
 #include <mutex>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/port_id.hpp"
 
@@ -38,7 +38,7 @@ struct timer_state : std::enable_shared_from_this<timer_state> {
   bool manual = false;  ///< on the virtual clock of a deterministic node (key: due, serial)
   std::chrono::steady_clock::time_point due{};
   std::uint64_t serial = 0;
-  message_node* msg = nullptr;
+  message_block* msg = nullptr;
   unique_function<void()> callback;
 };
 

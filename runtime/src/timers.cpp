@@ -26,7 +26,7 @@ bool timer_state::cancel() noexcept {
 timers::timers(node_core& core, bool deterministic, time_point start)
     : core_{core}, deterministic_{deterministic}, virtual_now_{start} {}
 
-timer timers::start(node::duration delay, const port_id& port, message_node* n,
+timer timers::start(node::duration delay, const port_id& port, message_block* n,
                     unique_function<void()> callback) {
   auto state = std::make_shared<timer_state>(*this, core_.io());
   state->target = port;
@@ -57,7 +57,7 @@ timer timers::start(node::duration delay, const port_id& port, message_node* n,
 }
 
 void timers::fire(const std::shared_ptr<timer_state>& state, bool cancelled) {
-  message_node* msg;
+  message_block* msg;
   unique_function<void()> fn;
   {
     std::lock_guard guard{state->mutex};

@@ -20,7 +20,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/unique_function.hpp"
 #include "coport/node.hpp"
 #include "coport/timer.hpp"
@@ -40,7 +40,7 @@ class timers {
   timers& operator=(const timers&) = delete;
 
   /// After `delay`, sends block `n` (owned) to `port`, or, with no block, runs `callback`.
-  timer start(node::duration delay, const port_id& port, message_node* n,
+  timer start(node::duration delay, const port_id& port, message_block* n,
               unique_function<void()> callback);
   /// steady_clock, or the virtual clock.
   time_point now() const noexcept;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "coport/detail/interner.hpp"
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/signature.hpp"
 #include "coport/message.hpp"
 #include "coport/port_id.hpp"

@@ -203,8 +203,8 @@ const payload_encoding& payload_codec_for(const signature& sig) {
   return *slot;
 }
 
-void encode_values(wire::writer& w, const message_node* n, const payload_encoding& enc) {
-  auto* node = const_cast<message_node*>(n);
+void encode_values(wire::writer& w, const message_block* n, const payload_encoding& enc) {
+  auto* node = const_cast<message_block*>(n);
   for (std::size_t i = 0; i < enc.entries.size(); ++i) {
     enc.entries[i]->encode(w, n->ops->element(node, i));
   }
@@ -212,20 +212,20 @@ void encode_values(wire::writer& w, const message_node* n, const payload_encodin
 
 namespace {
 
-/// A message whose values are held one by one (no payload_node of its types in this program).
-struct loose_node final : message_node {
+/// A message whose values are held one by one (no payload_block of its types in this program).
+struct loose_block final : message_block {
   message_ops own_ops{};
   std::vector<const std::type_info*> types;
   signature sig{};
   std::vector<void*> values;
   std::vector<const type_entry*> entries;
 
-  ~loose_node() {
+  ~loose_block() {
     for (std::size_t i = 0; i < values.size(); ++i) entries[i]->destroy(values[i]);
   }
-  static void destroy(message_node* n) noexcept { delete static_cast<loose_node*>(n); }
-  static void* element(message_node* n, std::size_t i) noexcept {
-    auto* self = static_cast<loose_node*>(n);
+  static void destroy(message_block* n) noexcept { delete static_cast<loose_block*>(n); }
+  static void* element(message_block* n, std::size_t i) noexcept {
+    auto* self = static_cast<loose_block*>(n);
     return i < self->values.size() ? self->values[i] : nullptr;
   }
 };
@@ -319,14 +319,14 @@ std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::s
   return dec;
 }
 
-message_node* decode_values(tag t, wire::reader& r, const payload_decoding& dec) {
+message_block* decode_values(tag t, wire::reader& r, const payload_decoding& dec) {
   if (!dec.error.empty()) throw wire::decode_error{dec.error};
   if (dec.factory) return dec.factory->decode(t, r);
-  auto n = std::make_unique<loose_node>();
+  auto n = std::make_unique<loose_block>();
   n->tag_ = t;
   n->own_ops.sig = dec.sig;
-  n->own_ops.destroy = &loose_node::destroy;
-  n->own_ops.element = &loose_node::element;
+  n->own_ops.destroy = &loose_block::destroy;
+  n->own_ops.element = &loose_block::element;
   n->ops = &n->own_ops;
   n->values.reserve(dec.entries.size());
   for (const type_entry* e : dec.entries) {

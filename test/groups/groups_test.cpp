@@ -240,9 +240,9 @@ TEST_SUITE("groups.groups") {
     gc.c[0].peval(a, [&] { REQUIRE(gc.g[0]->send("g", "a"s, 1) == pg::errc::ok); });
     // m1 reaches b (and a) but waits on the link a -> c; m2 goes b -> c first.
     gc.c.settle();
-    gc.c.link(0, 1).deliver_all();
+    gc.c.link(0, 1).hand_over_all();
     gc.c.settle();
-    while (gc.c.link(1, 2).deliver(gc.c.way(1, 2), 1) > 0) gc.c.settle();
+    while (gc.c.link(1, 2).hand_over(gc.c.way(1, 2), 1) > 0) gc.c.settle();
     CHECK(rb.seen == std::vector<std::string>{"a:1", "b:1"});  // b has its own m2 too
     CHECK(rc.seen.empty());                                    // m2 arrived and is held
     gc.c.run();

@@ -45,11 +45,11 @@ envelope from_bytes(const std::vector<std::byte>& bytes) {
 TEST_SUITE("runtime.envelope") {
   TEST_CASE("a live envelope hands its message back without encoding it") {
     auto m = message::make("price", 42.5, "eur"s);
-    auto* block = m.get_node();
+    auto* block = m.get_block();
     envelope e{std::move(m)};
     CHECK(!e.packed());
     message out = std::move(e).open();
-    CHECK(out.get_node() == block);  // the same block: moved, not copied
+    CHECK(out.get_block() == block);  // the same block: moved, not copied
     CHECK(out.is<double, std::string>());
   }
 

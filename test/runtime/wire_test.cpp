@@ -173,12 +173,12 @@ TEST_SUITE("wire") {
 
   TEST_CASE("decoding builds exactly the payload a typed handler expects") {
     auto m = message::make("add", 7, std::string{"x"});
-    const auto& enc = detail::payload_codec_for(*m.get_node()->ops->sig);
+    const auto& enc = detail::payload_codec_for(*m.get_block()->ops->sig);
     REQUIRE(enc.error.empty());
     CHECK(enc.names == std::vector<std::string>{"i32", "string"});
     std::vector<std::byte> buf;
     wire::writer w{buf};
-    detail::encode_values(w, m.get_node(), enc);
+    detail::encode_values(w, m.get_block(), enc);
     auto dec = detail::resolve_payload(enc.names);
     REQUIRE(dec->error.empty());
     CHECK(dec->factory != nullptr);

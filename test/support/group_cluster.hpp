@@ -47,7 +47,7 @@ struct group_cluster {
         std::size_t i = rng() % n;
         for (std::size_t s = rng() % 16; s > 0 && c[i].step(); --s) any = true;
         std::size_t a = rng() % n, b = rng() % n;
-        if (a != b && c.link(a, b).deliver(c.way(a, b), rng() % 4) > 0) any = true;
+        if (a != b && c.link(a, b).hand_over(c.way(a, b), rng() % 4) > 0) any = true;
       }
       if (!any) break;
     }

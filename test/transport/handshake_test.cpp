@@ -143,7 +143,7 @@ TEST_SUITE("transport.handshake") {
     for (int round = 0; round < 100 && got.empty(); ++round) {
       a.run_until_idle();
       b.run_until_idle();
-      link->deliver_all();
+      link->hand_over_all();
     }
     CHECK(got == std::vector<int>{5});
     CHECK(b.up_nodes() == std::vector<std::string>{"junk-a"});

@@ -281,7 +281,7 @@ TEST_SUITE("transport.protocol") {
     for (int i = 0; i < 500; ++i) c[0].snd(p, "n", i);
     c.settle();
     // Hand over part of the stream, then cut.
-    c.link(0, 1).deliver(c.way(0, 1), 123);
+    c.link(0, 1).hand_over(c.way(0, 1), 123);
     c.settle();
     c.link(0, 1).break_link("cut mid-stream");
     c.run();

@@ -19,8 +19,8 @@ namespace {
 struct tcp_node {
   node n;
   tp::tcp t;
-  tcp_node(const std::string& id, tp::tcp_options o) : n{node_options{.id = id, .threads = 1}},
-                                                       t{n, std::move(o)} {}
+  tcp_node(const std::string& id, tp::tcp_options o)
+      : n{node_options{.id = id, .threads = 1}}, t{n, std::move(o)} {}
 };
 
 tp::tcp_options loopback(std::vector<std::string> binds = {"127.0.0.1:0"}) {

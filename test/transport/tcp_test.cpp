@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "coport/detail/interner.hpp"
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "support/log_capture.hpp"
 #include "support/probe.hpp"
 

@@ -154,7 +154,7 @@ void memory_link::break_link(const std::string& why) {
   ba_->close(why);
 }
 
-std::size_t memory_link::deliver(direction d, std::size_t frames) {
+std::size_t memory_link::hand_over(direction d, std::size_t frames) {
   pipe& p = d == direction::a_to_b ? *ab_ : *ba_;
   std::vector<std::byte> chunk;
   std::shared_ptr<channel_handler> h;
@@ -178,10 +178,10 @@ std::size_t memory_link::waiting(direction d) const {
   return n;
 }
 
-std::size_t memory_link::deliver_all() {
+std::size_t memory_link::hand_over_all() {
   std::size_t n = 0;
   for (;;) {
-    std::size_t k = deliver(direction::a_to_b, 1) + deliver(direction::b_to_a, 1);
+    std::size_t k = hand_over(direction::a_to_b, 1) + hand_over(direction::b_to_a, 1);
     if (k == 0) return n;
     n += k;
   }

@@ -60,7 +60,7 @@ bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
 
 std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg,
                                 std::string_view init, bool watched) {
-  auto* n = msg.get_node();
+  auto* n = msg.get_block();
   const auto* sig = n->ops->sig;
   std::size_t ss = sig_slot(sig);
   const coport::detail::payload_encoding* enc =
@@ -161,7 +161,7 @@ std::string peer::route_locked() {
 }
 
 std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
-  auto* n = msg.get_node();
+  auto* n = msg.get_block();
   std::vector<std::byte> record;
   record.reserve(values_size_ + 256);
   wire::writer w{record};  // no node cache: IDs inline

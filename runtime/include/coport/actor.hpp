@@ -21,7 +21,7 @@
 
 #include "coport/detail/actor_state.hpp"
 #include "coport/detail/handler.hpp"
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/node.hpp"
 
 namespace coport {

@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/signature.hpp"
 #include "coport/port_id.hpp"
 #include "coport/tag.hpp"
@@ -80,7 +80,7 @@ class message {
                   "as<> takes the types a message stores (std::string, not const char*)");
     detail::use_payload_wire<Ts...>();
     if (!is<Ts...>()) throw bad_message_access{signature_error(detail::signature_of<Ts...>())};
-    return static_cast<detail::payload_node<Ts...>*>(node_.get())->values;
+    return static_cast<detail::payload_block<Ts...>*>(node_.get())->values;
   }
 
   /// The node this message came from, as the transport established it (the authenticated
@@ -99,19 +99,19 @@ class message {
   std::string describe() const;
 
   /// Low-level: takes ownership of a block / gives it up.
-  explicit message(detail::message_node* n) noexcept : node_{n} {}
-  detail::message_node* release() noexcept { return node_.release(); }
-  detail::message_node* get_node() const noexcept { return node_.get(); }
+  explicit message(detail::message_block* n) noexcept : node_{n} {}
+  detail::message_block* release() noexcept { return node_.release(); }
+  detail::message_block* get_block() const noexcept { return node_.get(); }
 
  private:
   struct deleter {
-    void operator()(detail::message_node* n) const noexcept { detail::destroy_message(n); }
+    void operator()(detail::message_block* n) const noexcept { detail::destroy_message(n); }
   };
 
   std::string access_error(std::size_t i, const std::type_info& wanted) const;
   std::string signature_error(const detail::signature& wanted) const;
 
-  std::unique_ptr<detail::message_node, deleter> node_;
+  std::unique_ptr<detail::message_block, deleter> node_;
 };
 
 }  // namespace coport

@@ -115,7 +115,7 @@ class node {
   /// message to a dead or unknown port is dropped and counted.
   template <class... Ts>
   void snd(const port_id& port, tag t, Ts&&... values) {
-    send_node(port, detail::make_payload(t, std::forward<Ts>(values)...));
+    send_block(port, detail::make_payload(t, std::forward<Ts>(values)...));
   }
   /// Sends the declared message `type` (coport/message_type.hpp): each value is converted to
   /// its declared type, so the receiver's check of the same declaration matches (values of
@@ -125,10 +125,10 @@ class node {
                                                     const message_type<Ts...>& type,
                                                     Us&&... values) {
     if constexpr ((std::same_as<std::remove_cvref_t<Us>, Ts> && ...)) {
-      send_node(port, detail::make_payload(type.tag(), std::forward<Us>(values)...));
+      send_block(port, detail::make_payload(type.tag(), std::forward<Us>(values)...));
     } else {
-      send_node(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
-                                                           std::forward<Us>(values))...));
+      send_block(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
+                                                            std::forward<Us>(values))...));
     }
   }
   /// Sends a message built beforehand.
@@ -189,7 +189,7 @@ class node {
   /// exception escaping it kills the port. A dead port drops it.
   template <class F>
   void peval(const port_id& port, F&& f) {
-    send_node(port, detail::make_closure(std::forward<F>(f)));
+    send_block(port, detail::make_closure(std::forward<F>(f)));
   }
 
   // -- timers --------------------------------------------------------------------------------
@@ -253,8 +253,8 @@ class node {
   /// still sees an init's failure reason: the node remembers the last 4096 init failures.
   template <class... A>
   port_id spawn(std::string_view where, std::string_view name, A&&... args) {
-    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
-                      spawn_extra{});
+    return spawn_block(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
+                       spawn_extra{});
   }
   /// `spawn` with a monitor made before the init runs (Erlang's spawn_monitor): `callback`
   /// (const reason&) is called once when the port dies, whatever happens. Returns the port
@@ -268,8 +268,8 @@ class node {
         bind_to_context(detail::unique_function<void(const reason&)>(std::forward<F>(callback)));
     monitor guard;
     extra.guard = &guard;
-    port_id id = spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
-                            std::move(extra));
+    port_id id = spawn_block(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
+                             std::move(extra));
     return {id, std::move(guard)};
   }
   /// `spawn` linked both ways to the current port before the init runs (Erlang's
@@ -279,8 +279,8 @@ class node {
   port_id spawn_link(std::string_view where, std::string_view name, A&&... args) {
     spawn_extra extra;
     extra.link_to = current_port_or_throw("spawn_link");
-    return spawn_node(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
-                      std::move(extra));
+    return spawn_block(where, name, detail::make_payload(tag{name}, std::forward<A>(args)...),
+                       std::move(extra));
   }
 
   // -- node events ---------------------------------------------------------------------------
@@ -356,14 +356,14 @@ class node {
 
   port_id make_port(detail::message_handler fallback);
   void set_handler(const port_id& port, tag t, detail::message_handler h, bool fallback = false);
-  void send_node(const port_id& port, detail::message_node* n);
+  void send_block(const port_id& port, detail::message_block* n);
   void kill(const port_id& port, reason why);
   monitor add_monitor(const port_id& port, detail::unique_function<void(const reason&)> action);
   detail::unique_function<void(const reason&)> bind_to_context(
       detail::unique_function<void(const reason&)> f);
   port_id current_port() const noexcept;
   port_id current_port_or_throw(const char* what) const;
-  timer start_timer(duration delay, const port_id& port, detail::message_node* n,
+  timer start_timer(duration delay, const port_id& port, detail::message_block* n,
                     detail::unique_function<void()> callback);
   void add_init(std::string name, detail::message_handler init, std::size_t max_per_peer);
   struct spawn_extra {
@@ -371,13 +371,13 @@ class node {
     monitor* guard = nullptr;                               ///< where its guard goes
     port_id link_to;                                        ///< spawn_link's other end
   };
-  port_id spawn_node(std::string_view where, std::string_view name, detail::message_node* args,
-                     spawn_extra extra);
+  port_id spawn_block(std::string_view where, std::string_view name, detail::message_block* args,
+                      spawn_extra extra);
   subscription add_node_monitor(
       detail::unique_function<void(const std::string&, bool, const reason&)> callback);
   port_id start_cal(const port_id& port, detail::unique_function<void(reply)> callback,
                     std::optional<duration> timeout,
-                    detail::unique_function<detail::message_node*(const port_id&)> build);
+                    detail::unique_function<detail::message_block*(const port_id&)> build);
 
   template <std::size_t I, class... A, class Tuple>
   static detail::unique_function<void(reply)> make_reply_callback(Tuple& all) {

@@ -35,7 +35,7 @@
 #include <type_traits>
 #include <typeinfo>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/type_registry.hpp"
 #include "coport/wire/codec.hpp"
 

@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/message.hpp"
 #include "coport/port_id.hpp"
 #include "coport/timer.hpp"
@@ -61,7 +61,7 @@ class actor_state {
   node& owner() noexcept { return owner_; }
 
   /// Takes a message that no tag handler took.
-  void deliver(message& m);
+  void enqueue(message& m);
 
   /// Removes and returns the first queued message that `match` accepts (empty if none).
   message take_first(bool (*match)(void*, const message&), void* matcher) {
@@ -94,13 +94,13 @@ class actor_state {
 
  private:
   message take_queued(bool (*match)(void*, const message&), void* matcher);
-  void append(message_node* n) noexcept;
+  void append(message_block* n) noexcept;
   void resume(std::coroutine_handle<> h);
 
   node& owner_;
   actor_options options_;
-  message_node* head_ = nullptr;
-  message_node* tail_ = nullptr;
+  message_block* head_ = nullptr;
+  message_block* tail_ = nullptr;
   std::size_t size_ = 0;
   std::coroutine_handle<> frame_;
   std::shared_ptr<void> keep_alive_;
@@ -115,7 +115,7 @@ class node_core;
 
 /// Sends a closure block to `port` of the node `core` (usable after the node is gone).
 void post_to_port(const std::shared_ptr<node_core>& core, const port_id& port,
-                  message_node* closure) noexcept;
+                  message_block* closure) noexcept;
 
 /// The actor state of the current port; throws std::logic_error outside a coroutine actor.
 actor_state& current_actor();

@@ -72,11 +72,11 @@ template <class F, class... A>
 struct typed_handler {
   F fn;
   void operator()(message& m) {
-    using node_t = payload_node<std::decay_t<A>...>;
+    using node_t = payload_block<std::decay_t<A>...>;
     use_payload_wire<std::decay_t<A>...>();
     const auto& sig = signature_of<std::decay_t<A>...>();
-    if (m.get_node()->ops->sig != &sig) throw_bad_message(m, sig);
-    auto& values = static_cast<node_t*>(m.get_node())->values;
+    if (m.get_block()->ops->sig != &sig) throw_bad_message(m, sig);
+    auto& values = static_cast<node_t*>(m.get_block())->values;
     call(values, std::index_sequence_for<A...>{});
   }
   template <class Tuple, std::size_t... I>

@@ -4,7 +4,7 @@
 ///
 /// The sending side looks a payload's signature up once (`payload_codec_for`) and keeps the
 /// result; the receiving side resolves a list of wire type names once (`resolve_payload`).
-/// A resolved list builds exactly `payload_node<Ts...>` when a factory for those types
+/// A resolved list builds exactly `payload_block<Ts...>` when a factory for those types
 /// exists in this program, else a block that holds each value on its own (readable through
 /// `message::get<T>`, not by typed handlers).
 /// Type lists come from peers: the lists held one by one (their signatures live until the
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 #include "coport/detail/type_registry.hpp"
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
@@ -36,11 +36,11 @@ struct payload_encoding {
 const payload_encoding& payload_codec_for(const signature& sig);
 
 /// Writes the values of `n` (whose signature `enc` describes).
-void encode_values(wire::writer& w, const message_node* n, const payload_encoding& enc);
+void encode_values(wire::writer& w, const message_block* n, const payload_encoding& enc);
 
 /// How values with the given wire type names are read.
 struct payload_decoding {
-  const payload_factory* factory = nullptr;  ///< exact payload_node, if this program has one
+  const payload_factory* factory = nullptr;  ///< exact payload_block, if this program has one
   std::vector<const type_entry*> entries;
   const signature* sig = nullptr;  ///< for values held one by one
   std::string error;               ///< why it cannot be decoded (empty: it can)
@@ -61,7 +61,7 @@ inline constexpr std::size_t max_cached_bytes = std::size_t{4} << 20;
 std::shared_ptr<const payload_decoding> resolve_payload(const std::vector<std::string>& names);
 
 /// Reads a message tagged `t` whose values `dec` describes; throws wire::decode_error.
-message_node* decode_values(tag t, wire::reader& r, const payload_decoding& dec);
+message_block* decode_values(tag t, wire::reader& r, const payload_decoding& dec);
 
 /// Interns a tag that came from a peer: at most `remote_tag_limit` names that this process
 /// did not know are interned on behalf of peers; beyond that, or when `allow_new` is false,

@@ -5,7 +5,7 @@
 /// A type entry says how one C++ type crosses the wire: its stable name and how to encode,
 /// decode, create and destroy a value. Built-in types and compositions of them register
 /// themselves (coport/wire/codec.hpp); user types through `register_type` (serialize.hpp).
-/// A payload factory builds exactly `payload_node<Ts...>` for a list of types, so that a
+/// A payload factory builds exactly `payload_block<Ts...>` for a list of types, so that a
 /// typed handler accepts a message that came from another node; every payload type a
 /// program sends or handles registers its factory at start-up.
 /// Threading: every function is thread-safe. Lifetime: entries live until the process ends.
@@ -25,7 +25,7 @@ class reader;
 
 namespace coport::detail {
 
-struct message_node;
+struct message_block;
 
 /// How one type crosses the wire.
 struct type_entry {
@@ -55,7 +55,7 @@ std::string unencodable_text(const std::type_info& type);
 struct payload_factory {
   std::size_t size;
   const std::type_info* const* types;
-  message_node* (*decode)(tag t, wire::reader& r);
+  message_block* (*decode)(tag t, wire::reader& r);
 };
 void register_payload_factory(const payload_factory* f);
 /// The factory for exactly these types, or null.

@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "coport/detail/message_node.hpp"
+#include "coport/detail/message_block.hpp"
 
 namespace coport::detail {
 

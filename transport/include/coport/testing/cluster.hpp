@@ -15,7 +15,7 @@
 /// ```
 /// Bytes wait on the links until the cluster hands them over: `run` hands over everything
 /// until nothing moves; `expect(...).to(...)` hands over one frame at a time up to the next
-/// message; `link(i, j)` gives a link's own controls (deliver some bytes, break it).
+/// message; `link(i, j)` gives a link's own controls (hand over some bytes, break it).
 /// A failed expectation, or a cluster that does not settle, throws `testing::failure` with
 /// what happened (every test framework reports an exception escaping a test).
 /// Threading: one thread (the test's); the nodes are deterministic. Lifetime: nodes and
@@ -118,7 +118,7 @@ class cluster {
     for (;;) {
       steps += settle(limit);
       std::size_t moved = 0;
-      for (auto& [key, l] : links_) moved += l->deliver_all();
+      for (auto& [key, l] : links_) moved += l->hand_over_all();
       if (moved == 0 && settle(limit) == 0) return steps;
       if (steps >= limit) throw failure{"the cluster did not settle"};
     }
@@ -178,7 +178,7 @@ class cluster {
       events.clear();
       auto& l = c_.link(from_, j);
       for (;;) {
-        if (l.deliver(c_.way(from_, j), 1) != 1) {
+        if (l.hand_over(c_.way(from_, j), 1) != 1) {
           throw failure{"no message from node " + std::to_string(from_) + " to " +
                         target.to_string()};
         }

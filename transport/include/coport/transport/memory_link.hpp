@@ -5,7 +5,7 @@
 ///
 /// Bytes written on one side reach the other side's protocol as a job posted to that
 /// node's executor, so a deterministic node handles them in its `step()`s like any other
-/// job; with `manual` delivery they wait until the test calls `deliver` (to step frame by
+/// job; with `manual` delivery they wait until the test calls `hand_over` (to step frame by
 /// frame). Breaking the link drops what is still in flight and ends both ends (a prefix of
 /// the stream arrived, nothing after).
 /// Threading: thread-safe. Lifetime: shared by both channels; keep the handle to break it.
@@ -24,18 +24,18 @@ class memory_link {
   /// Which way bytes flow.
   enum class direction { a_to_b, b_to_a };
 
-  /// Connects `a` and `b`; with `manual`, bytes wait for `deliver`.
+  /// Connects `a` and `b`; with `manual`, bytes wait for `hand_over`.
   static std::shared_ptr<memory_link> connect(transport& a, transport& b, bool manual = false);
 
   /// Ends the link now: both sides see it break with `why`; bytes in flight are lost.
   void break_link(const std::string& why);
   /// Manual mode: hands up to `frames` whole frames waiting in direction `d` to the
   /// receiving protocol; returns how many were handed over.
-  std::size_t deliver(direction d, std::size_t frames = 1);
+  std::size_t hand_over(direction d, std::size_t frames = 1);
   /// Whole frames waiting in direction `d`.
   std::size_t waiting(direction d) const;
   /// Manual mode: hands over everything waiting, both ways; returns the frames handed over.
-  std::size_t deliver_all();
+  std::size_t hand_over_all();
 
   struct pipe;
   memory_link() = default;  ///< use connect

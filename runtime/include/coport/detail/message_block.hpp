@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// detail::message_node — one heap block per message: queue link, tag and payload together.
+/// detail::message_block — one heap block per message: queue link, tag and payload together.
 ///
 /// A local send allocates exactly one block, moves the values into it, and links that same
 /// block into the receiver's inbox, so no copy and no second allocation happen on the way.
@@ -19,16 +19,16 @@
 
 namespace coport::detail {
 
-struct message_node;
+struct message_block;
 
 /// Per-type operations of a message block.
 struct message_ops {
   const signature* sig;
-  void (*destroy)(message_node*) noexcept;
-  void* (*element)(message_node*, std::size_t index) noexcept;
-  void (*run)(message_node*);  // closures only
+  void (*destroy)(message_block*) noexcept;
+  void* (*element)(message_block*, std::size_t index) noexcept;
+  void (*run)(message_block*);  // closures only
   /// A copy of the block, or null when a value cannot be copied (or for closures).
-  message_node* (*copy)(const message_node*) = nullptr;
+  message_block* (*copy)(const message_block*) = nullptr;
 };
 
 /// What a block carries.
@@ -43,8 +43,8 @@ enum class message_kind : std::uint8_t {
 inline constexpr std::uint32_t max_origin = (1u << 24) - 1;
 
 /// The common head of every message block.
-struct message_node {
-  message_node* next = nullptr;
+struct message_block {
+  message_block* next = nullptr;
   const message_ops* ops = nullptr;
   tag tag_;
   message_kind kind = message_kind::user;
@@ -52,7 +52,7 @@ struct message_node {
   /// established it (node::deliver sets it); 0 for a block made on this node.
   std::uint32_t origin : 24 = 0;
 };
-static_assert(sizeof(void*) != 8 || sizeof(message_node) == 24,
+static_assert(sizeof(void*) != 8 || sizeof(message_block) == 24,
               "the origin field must fit in the message head's padding");
 
 // -- allocation of message blocks: per-thread free lists (message_pool.cpp) ----------------------
@@ -111,42 +111,42 @@ inline void deallocate_message(void* p, std::size_t size) noexcept {
 
 /// A block with the stored values `Ts...`.
 template <class... Ts>
-struct payload_node final : message_node {
+struct payload_block final : message_block {
   std::tuple<Ts...> values;
 
   template <class... Args>
-  explicit payload_node(tag t, Args&&... args) : values(std::forward<Args>(args)...) {
+  explicit payload_block(tag t, Args&&... args) : values(std::forward<Args>(args)...) {
     tag_ = t;
     ops = &ops_instance;
   }
 
-  static void destroy(message_node* n) noexcept {
-    auto* self = static_cast<payload_node*>(n);
-    self->~payload_node();
-    deallocate_message(self, sizeof(payload_node));
+  static void destroy(message_block* n) noexcept {
+    auto* self = static_cast<payload_block*>(n);
+    self->~payload_block();
+    deallocate_message(self, sizeof(payload_block));
   }
 
   template <std::size_t... I>
-  static void* element_at(payload_node* self, std::size_t i, std::index_sequence<I...>) noexcept {
+  static void* element_at(payload_block* self, std::size_t i, std::index_sequence<I...>) noexcept {
     void* result = nullptr;
     ((i == I ? (result = static_cast<void*>(&std::get<I>(self->values)), 0) : 0), ...);
     return result;
   }
 
-  static void* element(message_node* n, std::size_t i) noexcept {
-    return element_at(static_cast<payload_node*>(n), i, std::index_sequence_for<Ts...>{});
+  static void* element(message_block* n, std::size_t i) noexcept {
+    return element_at(static_cast<payload_block*>(n), i, std::index_sequence_for<Ts...>{});
   }
 
-  static message_node* copy(const message_node* n) {
+  static message_block* copy(const message_block* n) {
     if constexpr ((std::is_copy_constructible_v<Ts> && ...)) {
-      auto* self = static_cast<const payload_node*>(n);
-      void* mem = allocate_message(sizeof(payload_node));
+      auto* self = static_cast<const payload_block*>(n);
+      void* mem = allocate_message(sizeof(payload_block));
       try {
         return std::apply(
-            [&](const auto&... v) { return new (mem) payload_node(self->tag_, v...); },
+            [&](const auto&... v) { return new (mem) payload_block(self->tag_, v...); },
             self->values);
       } catch (...) {
-        deallocate_message(mem, sizeof(payload_node));
+        deallocate_message(mem, sizeof(payload_block));
         throw;
       }
     } else {
@@ -161,19 +161,19 @@ struct payload_node final : message_node {
 };
 
 /// Registers, at start-up, how a payload of `Ts...` comes off the wire: the built-in codecs
-/// of its types and a factory that builds exactly `payload_node<Ts...>`, so that a typed
+/// of its types and a factory that builds exactly `payload_block<Ts...>`, so that a typed
 /// handler takes a message from another node. Every payload type that is sent, handled or
 /// tested with `message::is`/`as` names `registered` (which costs nothing per message).
 template <class... Ts>
 struct payload_wire {
-  static message_node* decode(tag t, wire::reader& r) {
+  static message_block* decode(tag t, wire::reader& r) {
     if constexpr ((std::is_default_constructible_v<Ts> && ...)) {
-      void* mem = allocate_message(sizeof(payload_node<Ts...>));
-      payload_node<Ts...>* n;
+      void* mem = allocate_message(sizeof(payload_block<Ts...>));
+      payload_block<Ts...>* n;
       try {
-        n = new (mem) payload_node<Ts...>(t);
+        n = new (mem) payload_block<Ts...>(t);
       } catch (...) {
-        deallocate_message(mem, sizeof(payload_node<Ts...>));
+        deallocate_message(mem, sizeof(payload_block<Ts...>));
         throw;
       }
       try {
@@ -209,8 +209,8 @@ inline void use_payload_wire() noexcept {
 
 /// Builds a payload block for `snd(t, args...)`.
 template <class... Args>
-message_node* make_payload(tag t, Args&&... args) {
-  using node_t = payload_node<stored_t<Args>...>;
+message_block* make_payload(tag t, Args&&... args) {
+  using node_t = payload_block<stored_t<Args>...>;
   use_payload_wire<stored_t<Args>...>();
   void* mem = allocate_message(sizeof(node_t));
   try {
@@ -223,28 +223,28 @@ message_node* make_payload(tag t, Args&&... args) {
 
 /// A block that runs `F` in a port's context.
 template <class F>
-struct closure_node final : message_node {
+struct closure_block final : message_block {
   F fn;
 
-  explicit closure_node(F f) : fn(std::move(f)) {
+  explicit closure_block(F f) : fn(std::move(f)) {
     kind = message_kind::closure;
     ops = &ops_instance;
   }
 
-  static void destroy(message_node* n) noexcept {
-    auto* self = static_cast<closure_node*>(n);
-    self->~closure_node();
-    deallocate_message(self, sizeof(closure_node));
+  static void destroy(message_block* n) noexcept {
+    auto* self = static_cast<closure_block*>(n);
+    self->~closure_block();
+    deallocate_message(self, sizeof(closure_block));
   }
-  static void* element(message_node*, std::size_t) noexcept { return nullptr; }
-  static void run(message_node* n) { static_cast<closure_node*>(n)->fn(); }
+  static void* element(message_block*, std::size_t) noexcept { return nullptr; }
+  static void run(message_block* n) { static_cast<closure_block*>(n)->fn(); }
 
   static constexpr message_ops ops_instance{&signature_of<>(), &destroy, &element, &run, nullptr};
 };
 
 template <class F>
-message_node* make_closure(F&& f) {
-  using node_t = closure_node<std::decay_t<F>>;
+message_block* make_closure(F&& f) {
+  using node_t = closure_block<std::decay_t<F>>;
   void* mem = allocate_message(sizeof(node_t));
   try {
     return new (mem) node_t(std::forward<F>(f));
@@ -262,7 +262,7 @@ inline constexpr std::size_t inbound_slots = std::size_t{1} << 18;
 extern std::atomic<std::uint32_t> inbound_counts[inbound_slots];
 
 /// Destroys any block.
-inline void destroy_message(message_node* n) noexcept {
+inline void destroy_message(message_block* n) noexcept {
   if (!n) return;
   if (n->origin != 0 && n->origin < inbound_slots) {
     inbound_counts[n->origin].fetch_sub(1, std::memory_order_relaxed);
