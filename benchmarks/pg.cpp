@@ -52,13 +52,13 @@ tp::tcp_options loopback() {
 }
 
 /// Waits until `groups` knows a master for `name`.
-void await_master(pgs::groups& groups, const std::string& name) {
+void await_master(pgs::service& groups, const std::string& name) {
   bench::wait_until([&] { return !groups.master(name).is_null(); }, std::chrono::seconds{20});
 }
 
 /// Joins `count` members to `name` on `n`, each counting to `total`; `done` counts down as
 /// each has all. Returns once every join was ordered.
-void join_counters(node& n, pgs::groups& groups, const std::string& name, long count, long total,
+void join_counters(node& n, pgs::service& groups, const std::string& name, long count, long total,
                    std::latch& done) {
   std::latch joined{count};
   for (long i = 0; i < count; ++i) {
@@ -75,7 +75,7 @@ void join_counters(node& n, pgs::groups& groups, const std::string& name, long c
 }
 
 /// Starts `senders` ports on `n` that each send `m` messages to the group.
-void start_senders(node& n, pgs::groups& groups, const std::string& name, long senders, long m) {
+void start_senders(node& n, pgs::service& groups, const std::string& name, long senders, long m) {
   for (long s = 0; s < senders; ++s) {
     port_id p = n.port();
     n.rcv(p, "go", [&groups, name, m] {
@@ -88,7 +88,7 @@ void start_senders(node& n, pgs::groups& groups, const std::string& name, long s
 }
 
 /// A member as a coroutine actor: joins, then takes `total` group messages.
-actor coro_member(pgs::groups* groups, long total, std::latch* joined, std::latch* done) {
+actor coro_member(pgs::service* groups, long total, std::latch* joined, std::latch* done) {
   if (groups->join("bench", self(), [joined](pgs::join_result) { joined->count_down(); }) !=
       pgs::errc::ok) {
     throw std::runtime_error{"pg: join failed"};
@@ -109,7 +109,7 @@ void pg_peer(int argc, char** argv) {
   node n{node_options{.id = id, .threads = 2}};
   tp::tcp t{n, loopback()};
   coport::registry names{n};
-  pgs::groups groups{n, names};
+  pgs::service groups{n, names};
   std::printf("%s\n", t.addresses().at(0).c_str());
   std::fflush(stdout);
   std::unique_ptr<std::latch> done;
@@ -155,7 +155,7 @@ void pg(int argc, char** argv) {
   {
     node n{options(a["threads"])};
     coport::registry names{n};
-    pgs::groups groups{n, names};
+    pgs::service groups{n, names};
     if (!groups.create("bench")) throw std::runtime_error{"pg: create failed"};
     std::latch done{g};
     join_counters(n, groups, "bench", g, total, done);
@@ -169,7 +169,7 @@ void pg(int argc, char** argv) {
     // The same with coroutine actors as members, receiving with on_group (selective receive).
     node n{options(a["threads"])};
     coport::registry names{n};
-    pgs::groups groups{n, names};
+    pgs::service groups{n, names};
     if (!groups.create("bench")) throw std::runtime_error{"pg: create failed"};
     std::latch done{g}, joined{g};
     for (long i = 0; i < g; ++i) {
@@ -187,7 +187,7 @@ void pg(int argc, char** argv) {
     node n{node_options{.id = "bench-pg-a", .threads = static_cast<unsigned>(a["threads"])}};
     tp::tcp t{n, loopback()};
     coport::registry names{n};
-    pgs::groups groups{n, names};
+    pgs::service groups{n, names};
     bench::other_process peer{"pg_peer"};
     std::string address = peer.word();
     std::latch linked{1};
@@ -209,7 +209,7 @@ void pg(int argc, char** argv) {
     node n{node_options{.id = "bench-pg-standby", .threads = 2}};
     tp::tcp t{n, loopback()};
     coport::registry names{n};
-    pgs::groups groups{n, names};
+    pgs::service groups{n, names};
     bench::other_process master{"pg_peer", "bench-pg-master"};
     std::string address = master.word();
     std::latch linked{1};

@@ -63,7 +63,7 @@ double stepped_rtt_ns(long n) {
   ob.id = "bench-sb/";
   oa.mode = ob.mode = run_mode::deterministic;
   node na{oa}, nb{ob};
-  transport::transport ta{na}, tb{nb};
+  transport::endpoint ta{na}, tb{nb};
   auto link = transport::memory_link::connect(ta, tb);
   auto pong = nb.port();
   nb.rcv(pong, "ping", [&nb](long i, port_id back) { nb.snd(back, "pong", i); });
@@ -108,7 +108,7 @@ void wire(int argc, char** argv) {
   }
   {
     node na{one_thread("bench-a/")}, nb{one_thread("bench-b/")};
-    transport::transport ta{na}, tb{nb};
+    transport::endpoint ta{na}, tb{nb};
     auto link = transport::memory_link::connect(ta, tb);
     while (na.up_nodes().empty() || nb.up_nodes().empty()) std::this_thread::yield();
     a.report("coport", "rtt.inproc_link", rtt_ns(na, nb, rtt), "ns", "n=" + std::to_string(rtt));

@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   node n{net::node_options_for(config)};
-  std::unique_ptr<net::network> network;
+  std::unique_ptr<net::membership> network;
   try {
-    network = std::make_unique<net::network>(n, config);
+    network = std::make_unique<net::membership>(n, config);
   } catch (const std::exception& e) {
     std::cerr << "chat_client: " << e.what() << "\n";
     return 1;

@@ -50,9 +50,9 @@ int main(int argc, char** argv) {
     n.rcv_default(me, [&n, client](message& m) { n.snd(client, std::move(m)); });
     n.mon(client).release();  // the client's death kills the session with the same reason
   });
-  std::unique_ptr<net::network> network;
+  std::unique_ptr<net::membership> network;
   try {
-    network = std::make_unique<net::network>(n, config);
+    network = std::make_unique<net::membership>(n, config);
   } catch (const std::exception& e) {
     std::cerr << "chat_server: " << e.what() << "\n";
     return 1;

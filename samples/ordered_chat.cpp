@@ -34,7 +34,7 @@ void print(const std::string& line) {
 }
 
 /// A client: joins the room, then prints what the room says, in the room's order.
-actor client(pg::groups& groups) {
+actor client(pg::service& groups) {
   auto joined = groups.join(
       "room", self(),
       [](pg::join_result r) {
@@ -88,14 +88,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   node n{net::node_options_for(config)};
-  std::unique_ptr<net::network> network;
+  std::unique_ptr<net::membership> network;
   try {
-    network = std::make_unique<net::network>(n, config);
+    network = std::make_unique<net::membership>(n, config);
   } catch (const std::exception& e) {
     std::cerr << "ordered_chat: " << e.what() << "\n";
     return 1;
   }
-  pg::groups groups{n, network->names()};
+  pg::service groups{n, network->names()};
   print("ordered_chat " + n.id() + " listening on " + network->links().addresses().at(0));
   if (create) {
     auto made = groups.create("room", {.standbys = standbys});

@@ -25,7 +25,7 @@ int main() {
   register_type<order>("shop.order");  // the same name on every node
   node shop{node_options{.id = "shop", .threads = 1}};
   node till{node_options{.id = "till", .threads = 1}};
-  transport::transport t1{shop}, t2{till};
+  transport::endpoint t1{shop}, t2{till};
   auto link = transport::memory_link::connect(t1, t2);
 
   // The shop can start a stock-keeper on request; the till spawns one there.

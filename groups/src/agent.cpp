@@ -25,7 +25,7 @@ std::size_t causal_weight(const Causal& cm) {
 
 // -- the protocol: what the agent takes, from whom (protocol.hpp declares each message) ----
 
-agent::agent(std::shared_ptr<groups::state> st)
+agent::agent(std::shared_ptr<service::state> st)
     : st_{std::move(st)}, n_{st_->owner}, refused_{"groups agent", "the groups protocol"} {
   // From the node of the master each item names, at an epoch check_master trusts.
   table_.on(deliver_msg, [this](message& m, std::string& name, std::uint64_t& epoch,

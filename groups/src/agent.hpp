@@ -12,7 +12,7 @@
 /// are held (bounded) until it does. Causal messages are taken only from the node of their
 /// sender; the local-only kinds (monitor notices, causal sends) only from this node.
 /// Threading: runs in its own port (the node-port service `coport.groups`). Lifetime: owned
-/// by groups::state and its port.
+/// by service::state and its port.
 /// May include: state, coport/dispatch_table.hpp, the runtime's public headers.
 
 #include <chrono>
@@ -30,7 +30,7 @@ namespace coport::groups::detail {
 
 class agent {
  public:
-  explicit agent(std::shared_ptr<groups::state> st);
+  explicit agent(std::shared_ptr<service::state> st);
   void on_message(message& m);
 
  private:
@@ -96,7 +96,7 @@ class agent {
     subscription watch;
   };
 
-  std::shared_ptr<groups::state> st_;
+  std::shared_ptr<service::state> st_;
   node& n_;
   dispatch_table table_;  ///< the protocol's messages the agent takes (the constructor)
   std::unordered_map<std::string, group> groups_;

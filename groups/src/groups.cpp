@@ -31,13 +31,13 @@ const char* describe(errc e) noexcept {
 namespace {
 
 bool valid_name(std::string_view name) {
-  return !name.empty() && name.size() <= groups::max_name;
+  return !name.empty() && name.size() <= service::max_name;
 }
 
 /// The master under `name` in the local replica (the last in port order when two are
 /// registered for a moment: a healed partition, the other is fenced as they meet), else one
 /// this node created that has not registered yet.
-port_id lookup_master(groups::state& st, std::string_view name) {
+port_id lookup_master(service::state& st, std::string_view name) {
   auto ports = st.names.get(detail::registry_name(name));
   if (!ports.empty()) return ports.back();
   std::lock_guard lock{st.mutex};
@@ -47,7 +47,7 @@ port_id lookup_master(groups::state& st, std::string_view name) {
 
 /// lookup_master through the directory: the first lookup of a name starts a registry
 /// monitor that keeps its entry current.
-port_id find_master(groups::state& st, std::string_view name) {
+port_id find_master(service::state& st, std::string_view name) {
   {
     std::shared_lock lock{st.directory_mutex};
     if (auto it = st.directory.find(name); it != st.directory.end()) {
@@ -55,14 +55,14 @@ port_id find_master(groups::state& st, std::string_view name) {
       lock.unlock();
       return lookup_master(st, name);
     }
-    if (st.directory.size() >= groups::state::directory_limit) {
+    if (st.directory.size() >= service::state::directory_limit) {
       lock.unlock();
       return lookup_master(st, name);
     }
   }
   port_id found = lookup_master(st, name);
   std::string key{name};
-  std::weak_ptr<groups::state> weak = st.shared_from_this();
+  std::weak_ptr<service::state> weak = st.shared_from_this();
   auto watch = st.names.mon(detail::registry_name(name), [weak, key](const registry_event& e) {
     auto s = weak.lock();
     if (!s) return;
@@ -81,7 +81,7 @@ port_id find_master(groups::state& st, std::string_view name) {
 }
 }  // namespace
 
-groups::groups(node& n, registry& names) : state_{std::make_shared<state>(n, names)} {
+service::service(node& n, registry& names) : state_{std::make_shared<state>(n, names)} {
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
@@ -119,7 +119,7 @@ groups::groups(node& n, registry& names) : state_{std::make_shared<state>(n, nam
       max_roles_per_peer);
 }
 
-groups::~groups() {
+service::~service() {
   {
     std::lock_guard lock{state_->directory_mutex};
     state_->directory.clear();
@@ -136,11 +136,11 @@ groups::~groups() {
   state_->owner.kil(state_->agent_port);
 }
 
-create_result groups::create(std::string name, group_options options) {
+create_result service::create(std::string name, group_options options) {
   return create(std::move(name), state_->own_id, std::move(options));
 }
 
-create_result groups::create(std::string name, std::string_view node_id, group_options options) {
+create_result service::create(std::string name, std::string_view node_id, group_options options) {
   if (!valid_name(name) || node_id.empty() || !valid_node_id(node_id)) {
     return {errc::bad_argument, {}};
   }
@@ -165,8 +165,8 @@ create_result groups::create(std::string name, std::string_view node_id, group_o
   return {errc::ok, p};
 }
 
-errc groups::join(std::string_view name, const port_id& member,
-                  std::function<void(join_result)> done, join_options options) {
+errc service::join(std::string_view name, const port_id& member,
+                   std::function<void(join_result)> done, join_options options) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
@@ -196,7 +196,7 @@ errc groups::join(std::string_view name, const port_id& member,
   return errc::ok;
 }
 
-errc groups::leave(std::string_view name, const port_id& member) {
+errc service::leave(std::string_view name, const port_id& member) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
@@ -209,7 +209,7 @@ errc groups::leave(std::string_view name, const port_id& member) {
   return errc::ok;
 }
 
-errc groups::members(std::string_view name, std::function<void(std::vector<port_id>)> done) {
+errc service::members(std::string_view name, std::function<void(std::vector<port_id>)> done) {
   if (!valid_name(name)) return errc::bad_argument;
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
@@ -224,19 +224,19 @@ errc groups::members(std::string_view name, std::function<void(std::vector<port_
   return errc::ok;
 }
 
-port_id groups::master(std::string_view name) const {
+port_id service::master(std::string_view name) const {
   return valid_name(name) ? find_master(*state_, name) : port_id{};
 }
 
-port_id groups::agent() const noexcept {
+port_id service::agent() const noexcept {
   return state_->agent_port;
 }
 
-port_id groups::current() const noexcept {
+port_id service::current() const noexcept {
   return in_port_context() ? coport::self() : port_id{};
 }
 
-errc groups::route(const port_id& from, std::string_view name, bool except_sender, envelope e) {
+errc service::route(const port_id& from, std::string_view name, bool except_sender, envelope e) {
   if (except_sender && from.is_null()) return errc::not_in_port;
   bool causal = false;
   if (state_->causal_count.load(std::memory_order_acquire) > 0) {

@@ -25,7 +25,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
  public:
   enum class role { standby, master, fenced };
 
-  group_master(std::shared_ptr<groups::state> st, std::string name, ordering order,
+  group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
                std::uint64_t kept, std::uint64_t epoch)
       : st_{std::move(st)},
         n_{st_->owner},
@@ -640,7 +640,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
   }
 
-  std::shared_ptr<groups::state> st_;
+  std::shared_ptr<service::state> st_;
   node& n_;
   std::string name_;
   ordering order_;
@@ -671,13 +671,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
 }  // namespace
 
-void start_master(const std::shared_ptr<groups::state>& st, std::string group, ordering order,
+void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,
                   std::vector<std::string> standbys, std::uint64_t history) {
   auto m = std::make_shared<group_master>(st, std::move(group), order, history, 1);
   m->start_master(std::move(standbys));
 }
 
-void start_standby(const std::shared_ptr<groups::state>& st, std::string group, port_id master,
+void start_standby(const std::shared_ptr<service::state>& st, std::string group, port_id master,
                    ordering order, std::uint64_t history, std::uint64_t epoch,
                    std::vector<std::string> homes) {
   auto m = std::make_shared<group_master>(st, std::move(group), order, history, epoch);

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// groups::state — what a node's groups share: the node, the registry, the agent, and the
+/// service::state — what a node's groups share: the node, the registry, the agent, and the
 /// table of the group roles (master or standby) this node holds.
 /// Threading: `roles`, `causal`, `joined` and `created` under `mutex`; the agent and each
 /// role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr
@@ -31,7 +31,7 @@ namespace detail {
 class agent;
 }
 
-struct groups::state : std::enable_shared_from_this<groups::state> {
+struct service::state : std::enable_shared_from_this<service::state> {
   state(node& n, registry& r) : owner{n}, names{r}, own_id{n.id()} {}
 
   node& owner;
@@ -112,10 +112,10 @@ struct groups::state : std::enable_shared_from_this<groups::state> {
 namespace detail {
 
 /// Starts the master role of `group` in the current port (the init of `master_init`).
-void start_master(const std::shared_ptr<groups::state>& st, std::string group, ordering order,
+void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,
                   std::vector<std::string> standbys, std::uint64_t history);
 /// Starts a standby role in the current port (the init of `standby_init`).
-void start_standby(const std::shared_ptr<groups::state>& st, std::string group, port_id master,
+void start_standby(const std::shared_ptr<service::state>& st, std::string group, port_id master,
                    ordering order, std::uint64_t history, std::uint64_t epoch,
                    std::vector<std::string> homes);
 

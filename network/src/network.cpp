@@ -1,4 +1,4 @@
-// coport::network::network — a node's links, mesh, registry and services from its settings.
+// coport::network::membership — a node's links, mesh, registry and services from its settings.
 #include "coport/network/network.hpp"
 
 #include <fmt/format.h>
@@ -27,7 +27,7 @@ transport::tcp_options tcp_options_for(const node_config& config) {
   return o;
 }
 
-network::network(node& n, const node_config& config) : config_{config} {
+membership::membership(node& n, const node_config& config) : config_{config} {
   if (!set_log_level(config.log_level)) {
     throw std::invalid_argument{
         fmt::format("coport: log level '{}' is not one of off, error, "
@@ -49,25 +49,25 @@ network::network(node& n, const node_config& config) : config_{config} {
   for (const auto& s : config.services) services_.push_back(n.spawn(n.id(), s));
 }
 
-network::~network() {
+membership::~membership() {
   mesh_.reset();
   names_.reset();
   links_.reset();
 }
 
-const node_config& network::config() const noexcept {
+const node_config& membership::config() const noexcept {
   return config_;
 }
-transport::tcp& network::links() noexcept {
+transport::tcp& membership::links() noexcept {
   return *links_;
 }
-coport::network::mesh& network::mesh() noexcept {
+coport::network::mesh& membership::mesh() noexcept {
   return *mesh_;
 }
-registry& network::names() noexcept {
+registry& membership::names() noexcept {
   return *names_;
 }
-const std::vector<port_id>& network::services() const noexcept {
+const std::vector<port_id>& membership::services() const noexcept {
   return services_;
 }
 

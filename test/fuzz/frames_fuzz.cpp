@@ -31,7 +31,7 @@ namespace {
 /// The node under test: a port that takes anything, one with typed handlers, an init.
 struct target {
   node n{stepped("fuzz-target")};
-  tp::transport t{n, tp::transport_options{.max_frame = 1 << 20}};
+  tp::endpoint t{n, tp::transport_options{.max_frame = 1 << 20}};
   port_id any, typed;
   std::vector<port_id> spawned;  // ended after each input, so that inputs do not pile up
   target() {
@@ -85,7 +85,7 @@ void write_seeds(const std::string& dir) {
   target& t = the_target();
   auto record = [&](const std::string& name, auto&& traffic) {
     node peer{stepped("fuzz-peer")};
-    tp::transport tr{peer};
+    tp::endpoint tr{peer};
     auto ch = std::make_shared<sink_channel>();
     auto h = tr.attach(ch, "fuzz-target");
     h->on_bytes(target_greeting());

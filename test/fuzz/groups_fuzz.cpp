@@ -34,7 +34,7 @@ struct world {
     return o;
   }()};
   registry names{n};
-  groups::groups pg{n, names};
+  groups::service pg{n, names};
   static constexpr const char* peer = "fuzz-peer";
   port_id master, member;
   std::vector<kind> kinds;

@@ -32,10 +32,9 @@ namespace {
 
 struct target {
   node open{stepped("hs-open")}, locked{stepped("hs-locked")};
-  tp::transport t_open{open, tp::transport_options{.max_frame = 1 << 20}};
-  tp::transport t_locked{
-      locked,
-      tp::transport_options{.max_frame = 1 << 20, .secret = "fuzz-secret-0123456789abcdefXYZ"}};
+  tp::endpoint t_open{open, tp::transport_options{.max_frame = 1 << 20}};
+  tp::endpoint t_locked{locked, tp::transport_options{.max_frame = 1 << 20,
+                                                      .secret = "fuzz-secret-0123456789abcdefXYZ"}};
   std::size_t delivered = 0;
   target() {
     for (node* n : {&open, &locked}) {
@@ -135,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   target& t = the_target();
   bool locked = data[0] & 1, opened = data[0] & 2;
-  tp::transport& tr = locked ? t.t_locked : t.t_open;
+  tp::endpoint& tr = locked ? t.t_locked : t.t_open;
   node& n = locked ? t.locked : t.open;
   auto ch = std::make_shared<sink_channel>();
   auto h = tr.attach(ch, opened ? "fuzz-peer" : "");

@@ -72,7 +72,7 @@ class hostile_peer {
  public:
   using bytes = std::vector<std::byte>;
 
-  hostile_peer(node& n, transport::transport& t, std::string secret, std::string id)
+  hostile_peer(node& n, transport::endpoint& t, std::string secret, std::string id)
       : n_(n), t_(t), secret_(std::move(secret)), id_(std::move(id)) {}
 
   std::shared_ptr<target_channel> ch;
@@ -169,7 +169,7 @@ class hostile_peer {
   }
 
   node& n_;
-  transport::transport& t_;
+  transport::endpoint& t_;
   std::string secret_, id_;
   std::optional<transport::detail::handshake> hs_;
   std::unique_ptr<transport::detail::record_sealer> sealer_;

@@ -115,12 +115,12 @@ using bytes = std::vector<std::byte>;
 /// The node under test and the peer's side of its one link.
 struct target {
   node n{stepped(target_id)};
-  tp::transport t{n, tp::transport_options{.max_frame = 1 << 20, .secret = secret}};
+  tp::endpoint t{n, tp::transport_options{.max_frame = 1 << 20, .secret = secret}};
   port_id any, typed;
   bool any_dead = false, typed_dead = false;
   // The services (made again when a peer killed one of their ports).
   std::unique_ptr<registry> names;
-  std::unique_ptr<groups::groups> pg;
+  std::unique_ptr<groups::service> pg;
   port_id master, member;
   std::shared_ptr<bool> services_dead;
   std::deque<port_id> spawned;  // the newest spawned_kept ports the peer's spawns made
@@ -166,7 +166,7 @@ struct target {
     if (member) n.kil(member);  // the harness's own member port goes with its group
     n.run_until_idle();
     names = std::make_unique<registry>(n);
-    pg = std::make_unique<groups::groups>(n, *names);
+    pg = std::make_unique<groups::service>(n, *names);
     n.run_until_idle();
     master = pg->create("g").master;
     n.run_until_idle();
@@ -357,7 +357,7 @@ void write_seeds(const std::string& dir) {
   target& t = the_target();
   auto record = [&](const std::string& name, auto&& traffic) {
     node peer{stepped(peer_id)};
-    tp::transport tr{peer};
+    tp::endpoint tr{peer};
     auto ch = std::make_shared<sink_channel>();
     auto h = tr.attach(ch, target_id);
     h->on_bytes(target_greeting());

@@ -165,7 +165,7 @@ TEST_SUITE("groups.failover") {
     gc.r[0].reset();
     gc.c.restart(0);
     gc.r[0] = std::make_unique<registry>(gc.c[0]);
-    gc.g[0] = std::make_unique<pg::groups>(gc.c[0], *gc.r[0]);
+    gc.g[0] = std::make_unique<pg::service>(gc.c[0], *gc.r[0]);
     gc.c.run();
     auto made = gc.g[0]->create("g", {.standbys = {"re-b"}});
     REQUIRE(made);
@@ -200,7 +200,7 @@ TEST_SUITE("groups.failover") {
     CHECK(rc.seen == std::vector<std::string>{"c:0"});  // ordered, not released
     gc.c.restart(1);
     gc.r[1] = std::make_unique<registry>(gc.c[1]);
-    gc.g[1] = std::make_unique<pg::groups>(gc.c[1], *gc.r[1]);
+    gc.g[1] = std::make_unique<pg::service>(gc.c[1], *gc.r[1]);
     gc.c.run();
     // (restart linked b again before its groups existed: the standby comes with the next up.)
     gc.c.link(0, 1).break_link("again");

@@ -106,7 +106,7 @@ TEST_SUITE("groups.groups") {
     std::vector<port_id> sender_ports;
     for (int s = 0; s < senders; ++s) {
       node& n = gc.c[sender_node[s]];
-      pg::groups& groups = *gc.g[sender_node[s]];
+      pg::service& groups = *gc.g[sender_node[s]];
       port_id p = n.port();
       auto next = std::make_shared<int>(0);
       std::string who = "s" + std::to_string(s);
@@ -156,7 +156,7 @@ TEST_SUITE("groups.groups") {
     std::vector<port_id> senders;
     for (std::size_t i = 0; i < 3; ++i) {
       node& n = gc.c[i];
-      pg::groups& groups = *gc.g[i];
+      pg::service& groups = *gc.g[i];
       port_id p = n.port();
       auto next = std::make_shared<int>(0);
       std::string who = "s" + std::to_string(i);

@@ -34,7 +34,7 @@ std::size_t heap_in_use() {
 struct frozen_standby {
   cluster c{{"hs-node", "hs-peer"}};
   registry node_names{c[0]}, peer_names{c[1]};
-  pg::groups groups{c[0], node_names};
+  pg::service groups{c[0], node_names};
   port_id master, standby;
   int standbys = 0;
 

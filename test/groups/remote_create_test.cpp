@@ -28,7 +28,7 @@ TEST_SUITE("groups.remote_create") {
       "one node keeps at most max_roles_per_peer masters made by another node alive: the next "
       "dies with spawn_failed, the node's own and the other nodes' creates still work") {
     group_cluster gc{{"rc-a", "rc-b", "rc-c"}};
-    const std::size_t bound = groups::groups::max_roles_per_peer;
+    const std::size_t bound = groups::service::max_roles_per_peer;
     std::vector<port_id> masters;
     for (std::size_t i = 0; i < bound; ++i) {
       auto made = gc.g[0]->create("a" + std::to_string(i), "rc-b");

@@ -1,4 +1,4 @@
-// A node's place in the network started from its settings (coport::network::network): TLS
+// A node's place in the network started from its settings (coport::network::membership): TLS
 // links from the profile's files, seeds, the registry and the profile's services; and the
 // settings it refuses. Every socket binds 127.0.0.1; every wait is bounded.
 #include <doctest/doctest.h>
@@ -43,14 +43,14 @@ TEST_SUITE("network.network") {
       a.rcv(self(), "echo", [&a](std::string text, port_id reply) { a.snd(reply, "echo", text); });
     });
     first.services = {"echo"};
-    net::network na{a, first};
+    net::membership na{a, first};
     REQUIRE(na.services().size() == 1);
     auto guard = na.names().reg("echo", na.services()[0]);
 
     auto second = settings("net-b", ca.issue("net-b"), na.links().addresses());
     second.log_level = "info";
     node b{net::node_options_for(second, node_options{.threads = 1})};
-    net::network nb{b, second};
+    net::membership nb{b, second};
     REQUIRE(eventually([&] { return nb.names().get("echo").size() == 1; }));
     auto me = b.port();
     b.rcv(me, "echo", [&](std::string text) { echoed.add(text); });
@@ -68,15 +68,15 @@ TEST_SUITE("network.network") {
     net::node_config c;
     c.binds = {"127.0.0.1:0"};
     c.services = {"no-such-init"};
-    CHECK_THROWS_WITH_AS(net::network(n, c), doctest::Contains("service 'no-such-init'"),
+    CHECK_THROWS_WITH_AS(net::membership(n, c), doctest::Contains("service 'no-such-init'"),
                          std::invalid_argument);
     c.services.clear();
     c.log_level = "loud";
-    CHECK_THROWS_WITH_AS(net::network(n, c), doctest::Contains("log level 'loud'"),
+    CHECK_THROWS_WITH_AS(net::membership(n, c), doctest::Contains("log level 'loud'"),
                          std::invalid_argument);
     c.log_level = "warn";
     c.binds = {"*:0"};  // every address, no secret, no TLS
-    CHECK_THROWS_WITH_AS(net::network(n, c), doctest::Contains("set a secret or TLS"),
+    CHECK_THROWS_WITH_AS(net::membership(n, c), doctest::Contains("set a secret or TLS"),
                          std::invalid_argument);
   }
 }

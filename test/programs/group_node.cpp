@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   transport::tcp t{n, options};
   registry names{n};
   network::mesh peers{n, t, mo};
-  pg::groups groups{n, names};
+  pg::service groups{n, names};
   say("ready " + t.addresses().at(0));
 
   std::map<std::string, std::shared_ptr<record>> records;

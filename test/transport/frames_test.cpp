@@ -26,7 +26,7 @@ using frames = coport::test::hs::frames;
 
 struct raw_peer {
   node n;
-  tp::transport t;
+  tp::endpoint t;
   std::shared_ptr<capture_channel> ch = std::make_shared<capture_channel>();
   std::shared_ptr<tp::channel_handler> h;
   explicit raw_peer(const char* id) : n{stepped(id)}, t{n} { h = t.attach(ch); }
@@ -130,7 +130,7 @@ TEST_SUITE("transport.frames") {
     tp::transport_options with_secret;
     with_secret.secret = "k3Xq9vT2mW8pL4nR7sY1bZ6cF0hJ5dGa";
     node a{stepped("rp-a")}, b{stepped("rp-b")};
-    tp::transport ta{a, with_secret}, tb{b, with_secret};
+    tp::endpoint ta{a, with_secret}, tb{b, with_secret};
     auto cha = std::make_shared<capture_channel>(), chb = std::make_shared<capture_channel>();
     auto hb = tb.attach(chb);          // b: a channel from a node it does not know yet
     auto ha = ta.attach(cha, "rp-b");  // a opened it

@@ -103,7 +103,7 @@ TEST_SUITE("transport.handshake") {
     tp::transport_options o;
     o.secret = secret;
     node b{stepped("junk-b")};
-    tp::transport tb{b, o};
+    tp::endpoint tb{b, o};
     constexpr int count = 20'000;
     auto id_of = [](int i) { return "junk-hello-" + std::to_string(i); };
     auto start = clock_type::now();
@@ -134,7 +134,7 @@ TEST_SUITE("transport.handshake") {
     CHECK(b.up_nodes().empty());
     // A real node with the secret connects and is heard.
     node a{stepped("junk-a")};
-    tp::transport ta{a, o};
+    tp::endpoint ta{a, o};
     std::vector<int> got;
     auto pb = b.port();
     b.rcv(pb, "n", [&](int v) { got.push_back(v); });
@@ -174,7 +174,7 @@ TEST_SUITE("transport.handshake") {
       tp::transport_options o;
       o.secret = with;
       node b{stepped("big-b")};
-      tp::transport tb{b, o};
+      tp::endpoint tb{b, o};
       for (const auto& c : cases) {
         for (bool split : {false, true}) {
           INFO(c.what << (with.empty() ? ", no secret" : ", with a secret")
@@ -212,7 +212,7 @@ TEST_SUITE("transport.handshake") {
     tp::transport_options o;
     o.secret = secret;
     node b{stepped("pre-b")};
-    tp::transport tb{b, o};
+    tp::endpoint tb{b, o};
     probe delivered, died, spawned;
     auto p = b.port();
     b.rcv(p, "x", [&](int v) { delivered.add(std::to_string(v)); });

@@ -464,7 +464,7 @@ TEST_SUITE("transport.protocol") {
 TEST_SUITE("transport.threads") {
   TEST_CASE("threaded nodes on an in-memory link: a round trip 10^4 times, then a break") {
     node a{threaded("thr-link-a")}, b{threaded("thr-link-b")};
-    transport::transport ta{a}, tb{b};
+    transport::endpoint ta{a}, tb{b};
     auto link = transport::memory_link::connect(ta, tb);
     REQUIRE(eventually([&] { return a.up_nodes().size() == 1 && b.up_nodes().size() == 1; }));
     auto echo = b.port();

@@ -26,13 +26,13 @@ int run_node(const network::node_config& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   node n{network::node_options_for(config)};
-  std::shared_ptr<network::network> net;
+  std::shared_ptr<network::membership> net;
   std::vector<subscription> registrations;
   n.register_init("echo", [&n] {
     n.rcv(self(), "echo", [&n](std::string text, port_id reply) { n.snd(reply, "echo", text); });
   });
   try {
-    net = std::make_shared<network::network>(n, config);
+    net = std::make_shared<network::membership>(n, config);
   } catch (const std::exception& e) {
     std::cerr << "coport: cannot start node " << n.id() << ": " << e.what() << "\n";
     return 1;

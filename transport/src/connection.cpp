@@ -25,7 +25,7 @@ const char* const too_many_tags =
 
 // -- connection: the receiving side --------------------------------------------------------------
 
-connection::connection(std::shared_ptr<transport::impl> owner, std::shared_ptr<channel> ch,
+connection::connection(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch,
                        peer* expected, bool opened)
     : owner_{std::move(owner)},
       channel_{std::move(ch)},

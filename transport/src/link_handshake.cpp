@@ -17,7 +17,7 @@ std::string no_peer_slot(const std::string& id) {
 }
 }  // namespace
 
-link_handshake::link_handshake(transport::impl& owner, channel& ch, bool opened)
+link_handshake::link_handshake(endpoint::impl& owner, channel& ch, bool opened)
     : owner_{owner},
       channel_{ch},
       handshake_{owner.options.secret, opened, owner.options.encrypt} {}

@@ -45,7 +45,7 @@ class link_handshake {
   };
 
   /// `opened`: this node opened the channel.
-  link_handshake(transport::impl& owner, channel& ch, bool opened);
+  link_handshake(endpoint::impl& owner, channel& ch, bool opened);
 
   /// Our hello frame: first on the channel, once.
   std::vector<std::byte> hello_frame();
@@ -78,7 +78,7 @@ class link_handshake {
   /// null when none can be had.
   peer* claim_peer();
 
-  transport::impl& owner_;
+  endpoint::impl& owner_;
   channel& channel_;
   detail::handshake handshake_;
   bool hello_ = false;   ///< the peer's hello arrived

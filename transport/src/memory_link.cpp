@@ -133,7 +133,7 @@ class memory_channel final : public channel {
 
 }  // namespace
 
-std::shared_ptr<memory_link> memory_link::connect(transport& a, transport& b, bool manual) {
+std::shared_ptr<memory_link> memory_link::connect(endpoint& a, endpoint& b, bool manual) {
   auto link = std::make_shared<memory_link>();
   link->ab_ = std::make_shared<pipe>(b.owner(), manual);
   link->ba_ = std::make_shared<pipe>(a.owner(), manual);

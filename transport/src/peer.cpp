@@ -40,7 +40,7 @@ reason transport_error(std::string_view node, std::string text) {
 // -- peer: the sending side
 // ------------------------------------------------------------------------
 
-peer::peer(transport::impl& owner, std::string id, std::uint32_t node_number)
+peer::peer(endpoint::impl& owner, std::string id, std::uint32_t node_number)
     : owner_{owner}, id_{std::move(id)}, node_number_{node_number} {}
 
 bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {

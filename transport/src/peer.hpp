@@ -43,7 +43,7 @@ enum class verdict {
 /// One other node, across all the channels it ever had with us.
 class peer final : public wire::node_names_out {
  public:
-  peer(transport::impl& owner, std::string id, std::uint32_t node_number);
+  peer(endpoint::impl& owner, std::string id, std::uint32_t node_number);
 
   const std::string& id() const noexcept { return id_; }
   /// The node's interned ID.
@@ -97,7 +97,7 @@ class peer final : public wire::node_names_out {
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
 
-  transport::impl& owner_;
+  endpoint::impl& owner_;
   const std::string id_;
   const std::uint32_t node_number_;
 

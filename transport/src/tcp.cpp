@@ -97,7 +97,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   node& owner;
   const tcp_options options;
   std::shared_ptr<const tls_context> tls;  // null: no TLS
-  std::shared_ptr<transport::impl> protocol;
+  std::shared_ptr<endpoint::impl> protocol;
   std::shared_ptr<asio::io_context> own_io;  // shared with the channels (they may outlive us)
   asio::io_context* io = nullptr;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -536,7 +536,7 @@ tcp::tcp(node& n, tcp_options options) {
   }
   transport_options protocol = options.protocol;
   protocol.secret = options.secret;
-  protocol_ = std::make_unique<transport>(n, protocol);
+  protocol_ = std::make_unique<endpoint>(n, protocol);
 
   state_ = std::make_shared<state>(n, std::move(options));
   state& s = *state_;
@@ -670,7 +670,7 @@ void room_awaiter::await_suspend(std::coroutine_handle<> h) {
   s.check_room();  // it may have drained since await_ready looked
 }
 
-transport& tcp::protocol() noexcept {
+endpoint& tcp::protocol() noexcept {
   return *protocol_;
 }
 

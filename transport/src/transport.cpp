@@ -12,7 +12,7 @@
 
 namespace coport::transport {
 
-peer* transport::impl::find(std::uint32_t node_number, bool create) {
+peer* endpoint::impl::find(std::uint32_t node_number, bool create) {
   std::size_t c = node_number >> chunk_bits;
   if (c >= chunk_count) return nullptr;  // beyond the node-ID interning bound
   std::size_t i = node_number & ((std::size_t{1} << chunk_bits) - 1);
@@ -35,13 +35,13 @@ peer* transport::impl::find(std::uint32_t node_number, bool create) {
   return p;
 }
 
-void transport::impl::fire_later(const port_id& target, reason why) {
+void endpoint::impl::fire_later(const port_id& target, reason why) {
   asio::post(owner.context(), [self = shared_from_this(), target, why = std::move(why)] {
     self->node_end.remote_port_died(target, why);
   });
 }
 
-void transport::impl::send(const port_id& to, message msg) {
+void endpoint::impl::send(const port_id& to, message msg) {
   if (peer* p = find(to.node_number(), dialer != nullptr)) {
     p->send_message(to, std::move(msg));
     return;
@@ -51,11 +51,11 @@ void transport::impl::send(const port_id& to, message msg) {
       to, reason{"transport_error", std::string{to.node()}, "no connection to that node"});
 }
 
-void transport::impl::kill(const port_id& target, const reason& why) {
+void endpoint::impl::kill(const port_id& target, const reason& why) {
   if (peer* p = find(target.node_number(), dialer != nullptr)) p->send_kill(target, why);
 }
 
-void transport::impl::watch(const port_id& target) {
+void endpoint::impl::watch(const port_id& target) {
   if (peer* p = find(target.node_number(), dialer != nullptr)) {
     p->watch(target);
     return;
@@ -64,12 +64,12 @@ void transport::impl::watch(const port_id& target) {
              reason{"transport_error", std::string{target.node()}, "no connection to that node"});
 }
 
-void transport::impl::unwatch(const port_id& target) {
+void endpoint::impl::unwatch(const port_id& target) {
   if (peer* p = find(target.node_number(), dialer != nullptr)) p->unwatch(target);
 }
 
-port_id transport::impl::spawn(const port_id& port, std::string_view init, message args,
-                               bool watched) {
+port_id endpoint::impl::spawn(const port_id& port, std::string_view init, message args,
+                              bool watched) {
   if (peer* p = find(port.node_number(), dialer != nullptr))
     return p->spawn(port, init, std::move(args), watched);
   count_drop();
@@ -80,8 +80,7 @@ port_id transport::impl::spawn(const port_id& port, std::string_view init, messa
 
 // -- transport -------------------------------------------------------------------------------
 
-transport::transport(node& n, transport_options options)
-    : impl_{std::make_shared<impl>(n, options)} {
+endpoint::endpoint(node& n, transport_options options) : impl_{std::make_shared<impl>(n, options)} {
   if (options.max_frame < 64 || options.max_frame > (std::size_t{1} << 31)) {
     throw std::invalid_argument{"coport: transport_options.max_frame must be 64 B .. 2 GiB"};
   }
@@ -94,7 +93,7 @@ transport::transport(node& n, transport_options options)
   impl_->node_end = n.plug(impl_);
 }
 
-transport::~transport() {
+endpoint::~endpoint() {
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
   impl_->owner.plug(nullptr);
@@ -106,8 +105,8 @@ transport::~transport() {
   for (auto& c : open) c->close_now("the transport was destroyed");
 }
 
-std::shared_ptr<channel_handler> transport::attach(std::shared_ptr<channel> ch,
-                                                   std::string_view expected_peer) {
+std::shared_ptr<channel_handler> endpoint::attach(std::shared_ptr<channel> ch,
+                                                  std::string_view expected_peer) {
   peer* expected = nullptr;
   if (!expected_peer.empty()) {
     if (!valid_node_id(expected_peer) || expected_peer == impl_->owner.id()) {
@@ -119,8 +118,8 @@ std::shared_ptr<channel_handler> transport::attach(std::shared_ptr<channel> ch,
   return impl_->attach(std::move(ch), expected, false);
 }
 
-std::shared_ptr<connection> transport::impl::attach(std::shared_ptr<channel> ch, peer* expected,
-                                                    bool dialed, bool opened) {
+std::shared_ptr<connection> endpoint::impl::attach(std::shared_ptr<channel> ch, peer* expected,
+                                                   bool dialed, bool opened) {
   auto c =
       std::make_shared<connection>(shared_from_this(), std::move(ch), expected, opened || expected);
   {
@@ -141,11 +140,11 @@ std::shared_ptr<connection> transport::impl::attach(std::shared_ptr<channel> ch,
   return c;
 }
 
-node& transport::owner() noexcept {
+node& endpoint::owner() noexcept {
   return impl_->owner;
 }
 
-transport_stats transport::stats() const noexcept {
+transport_stats endpoint::stats() const noexcept {
   transport_stats s;
   s.messages_sent = impl_->sent.load(std::memory_order_relaxed);
   s.messages_received = impl_->received.load(std::memory_order_relaxed);
@@ -155,13 +154,13 @@ transport_stats transport::stats() const noexcept {
   return s;
 }
 
-void transport::observe(std::function<void(const frame_event&)> observer) {
+void endpoint::observe(std::function<void(const frame_event&)> observer) {
   std::lock_guard lock{impl_->observer_mutex};
   impl_->observed.store(static_cast<bool>(observer), std::memory_order_release);
   impl_->observer = std::move(observer);
 }
 
-std::uint32_t transport::incarnation_of(std::string_view node_id) const {
+std::uint32_t endpoint::incarnation_of(std::string_view node_id) const {
   if (!valid_node_id(node_id)) return 0;
   std::uint32_t n = coport::detail::node_names().find(node_id);
   if (n == 0) return 0;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// transport::impl — one node's protocol endpoint: the remote-link seam the node calls, and
+/// endpoint::impl — one node's protocol endpoint: the remote-link seam the node calls, and
 /// the table of peers by node number (read without a lock).
 ///
 /// Threading: thread-safe. Lifetime: shared by the transport handle, the node (its link) and
@@ -39,7 +39,7 @@ class dialer {
 };
 
 /// The endpoint of one node.
-struct transport::impl final : remote_link, std::enable_shared_from_this<transport::impl> {
+struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint::impl> {
   impl(node& n, transport_options o) : owner{n}, options{o} {}
 
   // remote_link

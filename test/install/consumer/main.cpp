@@ -15,7 +15,7 @@ int main() {
   using namespace coport;
   node n{node_options{.id = "consumer", .mode = run_mode::deterministic}};
   node other{node_options{.id = "consumer-peer", .mode = run_mode::deterministic}};
-  transport::transport tn{n}, to{other};
+  transport::endpoint tn{n}, to{other};
   auto link = transport::memory_link::connect(tn, to);
   int got = 0;
   auto p = n.port([&](message& m) { got += m.get<int>(0); });
@@ -37,7 +37,7 @@ int main() {
   int delivered = 0;
   {
     registry rn{n}, ro{other};
-    groups::groups gn{n, rn}, go{other, ro};
+    groups::service gn{n, rn}, go{other, ro};
     auto member = other.port([&](message& m) {
       if (m.tag() == groups::message_tag()) ++delivered;
     });

@@ -4,7 +4,7 @@
 /// any nodes, and group messages that every member receives in one order.
 ///
 /// ```cpp
-/// coport::groups::groups pg{n, net.names()};
+/// coport::groups::service pg{n, net.names()};
 /// pg.create("chat", {.standbys = {"b", "c"}});          // master here, standbys on b and c
 /// auto e = pg.join("chat", me, [](coport::groups::join_result r) { /* r.old_members */ });
 /// e = pg.send("chat", "line"s, "hello");  // every member gets: pg_message, from, "chat", ...
@@ -118,12 +118,12 @@ inline const tag& member_left_tag() {
 }
 
 /// A node's groups: its agent (delivery to local members) and the API.
-class groups {
+class service {
  public:
-  groups(node& n, registry& names);
-  ~groups();
-  groups(const groups&) = delete;
-  groups& operator=(const groups&) = delete;
+  service(node& n, registry& names);
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
 
   /// The longest group name (bytes).
   static constexpr std::size_t max_name = 200;

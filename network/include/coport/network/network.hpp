@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// coport::network::network — a node's place in a network, started from its settings
+/// coport::network::membership — a node's place in a network, started from its settings
 /// (AEMP's `configure`): TCP links (with TLS when configured), the mesh from its seeds, the
 /// name registry, and the configured services.
 ///
@@ -8,7 +8,7 @@
 /// auto config = coport::network::config_file::load().resolve("seed");
 /// coport::node n{coport::network::node_options_for(config)};
 /// n.register_init("echo", ...);                  // before the network starts its services
-/// coport::network::network net{n, config};
+/// coport::network::membership net{n, config};
 /// auto guard = net.names().reg("echo", some_port);
 /// ```
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it.
@@ -29,15 +29,15 @@ node_options node_options_for(const node_config& config, node_options base = {})
 transport::tcp_options tcp_options_for(const node_config& config);
 
 /// A node's place in the network.
-class network {
+class membership {
  public:
   /// Sets the log level, starts listening and seeding, the registry, then spawns each
   /// service on the node (an init registered beforehand). Throws std::invalid_argument
   /// (bad settings, a service that is no registered init) or std::system_error (a bind).
-  network(node& n, const node_config& config);
-  ~network();
-  network(const network&) = delete;
-  network& operator=(const network&) = delete;
+  membership(node& n, const node_config& config);
+  ~membership();
+  membership(const membership&) = delete;
+  membership& operator=(const membership&) = delete;
 
   /// The settings it started from.
   const node_config& config() const noexcept;

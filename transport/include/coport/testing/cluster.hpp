@@ -74,7 +74,7 @@ class cluster {
   cluster& operator=(const cluster&) = delete;
 
   node& operator[](std::size_t i) { return *entries_.at(i).n; }
-  coport::transport::transport& transport(std::size_t i) { return *entries_.at(i).transport; }
+  coport::transport::endpoint& transport(std::size_t i) { return *entries_.at(i).transport; }
   std::size_t size() const { return entries_.size(); }
 
   /// Links nodes i and j (i dials j); the handshake runs at the next `run`.
@@ -220,7 +220,7 @@ class cluster {
  private:
   struct entry {
     std::unique_ptr<node> n;
-    std::unique_ptr<coport::transport::transport> transport;
+    std::unique_ptr<coport::transport::endpoint> transport;
     std::shared_ptr<std::deque<coport::transport::frame_event>> events;
   };
 
@@ -228,7 +228,7 @@ class cluster {
     if (entries_.size() <= i) entries_.resize(i + 1);
     entry& e = entries_[i];
     e.n = std::make_unique<node>(stepped(ids_[i].c_str()));
-    e.transport = std::make_unique<coport::transport::transport>(*e.n);
+    e.transport = std::make_unique<coport::transport::endpoint>(*e.n);
     e.events = std::make_shared<std::deque<coport::transport::frame_event>>();
     e.transport->observe([events = e.events](const coport::transport::frame_event& ev) {
       events->push_back(ev);

@@ -25,7 +25,7 @@ class memory_link {
   enum class direction { a_to_b, b_to_a };
 
   /// Connects `a` and `b`; with `manual`, bytes wait for `hand_over`.
-  static std::shared_ptr<memory_link> connect(transport& a, transport& b, bool manual = false);
+  static std::shared_ptr<memory_link> connect(endpoint& a, endpoint& b, bool manual = false);
 
   /// Ends the link now: both sides see it break with `why`; bytes in flight are lost.
   void break_link(const std::string& why);

@@ -142,7 +142,7 @@ class tcp {
   /// its messages is refused for a full queue. Its port keeps receiving meanwhile.
   room_awaiter room(std::string_view node_id, std::size_t below = 0);
   /// The protocol endpoint (counters, frame observer).
-  transport& protocol() noexcept;
+  endpoint& protocol() noexcept;
   /// Counters of the TCP layer.
   tcp_stats stats() const noexcept;
 
@@ -150,7 +150,7 @@ class tcp {
 
  private:
   friend class room_awaiter;
-  std::unique_ptr<transport> protocol_;
+  std::unique_ptr<endpoint> protocol_;
   std::shared_ptr<state> state_;
 };
 

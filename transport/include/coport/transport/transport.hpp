@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// coport::transport::transport — the node-to-node protocol of one node, over channels.
+/// coport::transport::endpoint — the node-to-node protocol of one node, over channels.
 ///
 /// Made for a node, it plugs itself in as the node's remote link: messages, kills, monitors
 /// and spawns for ports on other nodes become frames on the channel to that node (one
@@ -72,12 +72,12 @@ class peer;
 class tcp;
 
 /// The protocol endpoint of one node.
-class transport {
+class endpoint {
  public:
-  explicit transport(node& n, transport_options options = {});
-  ~transport();
-  transport(const transport&) = delete;
-  transport& operator=(const transport&) = delete;
+  explicit endpoint(node& n, transport_options options = {});
+  ~endpoint();
+  endpoint(const endpoint&) = delete;
+  endpoint& operator=(const endpoint&) = delete;
 
   /// Starts the protocol on `ch`, a fresh channel to a peer; `expected_peer` (if not empty)
   /// is the node ID we meant to reach: messages for it may be sent at once, and a hello
