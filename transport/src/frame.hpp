@@ -161,17 +161,23 @@ struct payload_head {
 
 // -- def_tag, def_sig, def_node: names into the receiver's caches -------------------------------
 
+/// def_tag and def_node share their layout: `varint slot, string`.
+inline void encode_named_slot(std::vector<std::byte>& out, frame_kind kind, std::size_t slot,
+                              std::string_view name) {
+  std::size_t start = begin_frame(out, kind);
+  wire::writer w{out};
+  w.varint(slot);
+  w.string(name);
+  end_frame(out, start);
+}
+
 /// def_tag: `varint slot, string name`.
 struct def_tag_frame {
   std::uint64_t slot = 0;
   std::string_view name;
 
   static void encode(std::vector<std::byte>& out, std::size_t slot, std::string_view name) {
-    std::size_t start = begin_frame(out, frame_kind::def_tag);
-    wire::writer w{out};
-    w.varint(slot);
-    w.string(name);
-    end_frame(out, start);
+    encode_named_slot(out, frame_kind::def_tag, slot, name);
   }
   static def_tag_frame decode(wire::reader& r) {
     def_tag_frame f{r.varint(), r.string_view()};
@@ -209,11 +215,7 @@ struct def_node_frame {
   std::string_view id;
 
   static void encode(std::vector<std::byte>& out, std::size_t slot, std::string_view id) {
-    std::size_t start = begin_frame(out, frame_kind::def_node);
-    wire::writer w{out};
-    w.varint(slot);
-    w.string(id);
-    end_frame(out, start);
+    encode_named_slot(out, frame_kind::def_node, slot, id);
   }
   static def_node_frame decode(wire::reader& r) {
     def_node_frame f;
