@@ -85,8 +85,7 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       monitors_{*this},
       own_port_{*this},
       remote_{*this, draw_mint_start()},
-      sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_},
-      runner_{*this} {
+      sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_} {
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }

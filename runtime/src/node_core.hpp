@@ -104,8 +104,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
     p->add_ref();
     kill(p, std::move(why));
   }
-  /// Runs ports: dispatch and teardown.
-  port_runner& runner() noexcept { return runner_; }
   /// A torn-down port leaves the table (counted; the last one wakes shutdown); consumes the
   /// table's reference.
   void ended(port_impl* p) noexcept;
@@ -175,7 +173,6 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node_port own_port_;
   remote_ports remote_;
   send_path sends_;
-  port_runner runner_;
 
   node_events events_;
 };

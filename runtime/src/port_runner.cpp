@@ -55,19 +55,19 @@ struct run_end_guard {
 
 }  // namespace
 
-run_result port_runner::run(port_impl* p, std::size_t budget) {
+run_result port_runner::run(node_core& core, port_impl* p, std::size_t budget) {
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
   // context is set once per run, not per message, and restored before teardown (monitors
   // fire outside the dead port's context).
   message_block* fifo = std::exchange(p->cache, nullptr);
-  const context saved = std::exchange(per_thread.current, context{&core_, p});
+  const context saved = std::exchange(per_thread.current, context{&core, p});
   for (;;) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
       per_thread.current = saved;
-      teardown(p);  // may recycle p: not touched after this
+      teardown(core, p);  // may recycle p: not touched after this
       return run_result::ended;
     }
     if (!fifo) {
@@ -91,7 +91,7 @@ run_result port_runner::run(port_impl* p, std::size_t budget) {
     n->next = nullptr;
     per_thread.sends_this_dispatch = 0;
     try {
-      dispatch(p, n);
+      dispatch(core, p, n);
     } catch (...) {
       send_path::flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
@@ -102,7 +102,7 @@ run_result port_runner::run(port_impl* p, std::size_t budget) {
   }
 }
 
-void port_runner::dispatch(port_impl* p, message_block* n) {
+void port_runner::dispatch(node_core& core, port_impl* p, message_block* n) {
   if (n->kind == message_kind::kill) {
     destroy_message(n);
     return;
@@ -129,16 +129,16 @@ void port_runner::dispatch(port_impl* p, message_block* n) {
       } else if (p->fallback) {
         p->fallback(m);
       } else {
-        core_.kill_running(p, reason{"unhandled_message", fmt::format("no handler for message '{}'",
-                                                                      printable_tag(m.tag()))});
+        core.kill_running(p, reason{"unhandled_message", fmt::format("no handler for message '{}'",
+                                                                     printable_tag(m.tag()))});
       }
     }
   } catch (const bad_message_error& e) {
-    core_.kill_running(p, reason{"bad_message", e.what()});
+    core.kill_running(p, reason{"bad_message", e.what()});
   } catch (const std::exception& e) {
-    core_.kill_running(p, reason{"die", e.what()});
+    core.kill_running(p, reason{"die", e.what()});
   } catch (...) {
-    core_.kill_running(p, reason{"die", "unknown exception"});
+    core.kill_running(p, reason{"die", "unknown exception"});
   }
   if (per_thread.buried_this_dispatch) [[unlikely]] {
     per_thread.buried_this_dispatch = false;
@@ -146,7 +146,7 @@ void port_runner::dispatch(port_impl* p, message_block* n) {
   }
 }
 
-void port_runner::teardown(port_impl* p) {
+void port_runner::teardown(node_core& core, port_impl* p) {
   // Messages still queued are lost; later pushes see `dead` and drop theirs.
   message_block* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
   std::size_t lost = 0;
@@ -159,12 +159,12 @@ void port_runner::teardown(port_impl* p) {
     }
   }
   p->cache = nullptr;
-  if (lost) core_.sends().count_drop(lost);
+  if (lost) core.sends().count_drop(lost);
 
   // Handlers own user state (and, for coroutine actors, the coroutine frame): destroy them in
   // the port's own context so that destructors see `self()`.
   {
-    context_scope scope{&core_, p};
+    context_scope scope{&core, p};
     p->actor.reset();  // destroys the coroutine frame: its destructors run here
     p->handlers.clear();
     p->fallback = nullptr;
@@ -179,15 +179,15 @@ void port_runner::teardown(port_impl* p) {
     list = p->monitors.take();
     why = p->death;
   }
-  if (!list) log_death(p, why);
-  core_.monitors().fire(list, why);
+  if (!list) log_death(core, p, why);
+  core.monitors().fire(list, why);
 
-  core_.ended(p);
+  core.ended(p);
 }
 
-void port_runner::log_death(port_impl* p, const reason& why) {
+void port_runner::log_death(node_core& core, port_impl* p, const reason& why) {
   if (why.normal() || why.kind() == "shutdown") return;
-  log(log_level::warn, "unmonitored port {} died: {}", core_.id_of(p).to_string(), why.to_string());
+  log(log_level::warn, "unmonitored port {} died: {}", core.id_of(p).to_string(), why.to_string());
 }
 
 }  // namespace coport::detail
