@@ -97,8 +97,9 @@ constexpr const char* peer_id = "fuzz-peer";
 constexpr std::size_t rss_every = 4096;
 constexpr std::size_t rss_bound = std::size_t{512} << 20;
 // The first reading is taken once libFuzzer has run its corpus (each corpus file is one input
-// here: 3 208 in the repository's) and ASan's quarantine has filled; what is read before is
-// libFuzzer loading inputs, not the target keeping state.
+// here: 284 in the repository's, a few thousand in a long run's scratch directory) and ASan's
+// quarantine has filled; what is read before is libFuzzer loading inputs, not the target
+// keeping state.
 constexpr std::size_t rss_first_at = 4 * rss_every + 1;
 #ifdef PEER_FUZZ_ASAN
 // ASan keeps freed blocks in a quarantine of 256 MiB (its default), which fills within the
