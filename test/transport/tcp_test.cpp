@@ -551,7 +551,12 @@ TEST_SUITE("transport.tcp") {
     auto ob = fast();
     ob.protocol.max_inbound = 1000;
     ob.node_timeout = 1000ms;  // held back for longer than this: no timeout while we choose
-    tcp_node a{"flood-a"}, b{"flood-b", ob};
+    // The sender's own write timeout is not what this test is about: while b holds back, a's
+    // writes make no progress, and with fast()'s 2 s a slow machine (TSan beside a fuzzer)
+    // took longer than that between the stall and the release, and a ended the link.
+    auto oa = fast();
+    oa.node_timeout = 20s;
+    tcp_node a{"flood-a", oa}, b{"flood-b", ob};
     a.knows(b);
     std::promise<void> release;
     auto released = release.get_future().share();
