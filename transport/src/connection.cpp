@@ -32,7 +32,8 @@ connection::connection(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<ch
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
       peer_{expected},
       outgoing_{expected != nullptr},
-      link_{*owner_, *channel_, opened} {}
+      link_{*owner_, *channel_, opened},
+      large_{owner_->options.max_frame} {}
 
 connection::~connection() = default;
 
@@ -366,17 +367,17 @@ void connection::on_message(wire::reader& r) {
   notify([&] {
     return frame_event{"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]};
   });
-  if (auto it = waiting_.find(to.local()); it != waiting_.end()) {
-    // A large message for that port is still arriving: this one waits behind it (FIFO).
-    if (waiting_count_ >= detail::max_held) {
+  reassembly::entry e{to, current, std::move(m), std::move(refused)};
+  switch (large_.hold(to.local(), e)) {
+    case reassembly::held::yes:
+      return;  // a large message for that port is still arriving: this one waits behind it
+    case reassembly::held::full:
       fail("too many messages wait behind large ones");
       return;
-    }
-    ++waiting_count_;
-    it->second.push_back({0, true, to, current, std::move(m), std::move(refused)});
-    return;
+    case reassembly::held::no:
+      deliver(e.to, e.current, std::move(e.msg), e.refused);
+      return;
   }
-  deliver(to, current, std::move(m), refused);
 }
 
 void connection::deliver(const port_id& to, bool current, message m, const std::string& refused) {
@@ -400,41 +401,10 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
 }
 
 void connection::on_fragment(wire::reader& r) {
-  const auto frag = detail::fragment_frame::decode(r);
-  const std::uint64_t id = frag.id, total = frag.total;
-  const std::span<const std::byte> piece = frag.piece;
-  auto it = records_.find(id);
-  if (frag.flags & detail::fragment_frame::first) {
-    if (it != records_.end()) wire::reader::fail("a large message's ID is already open");
-    if (records_.size() >= detail::max_open_records) {
-      wire::reader::fail("too many large messages are open at once");
-    }
-    if (total > owner_->options.max_frame) {
-      wire::reader::fail("a large message is over the maximum frame size");
-    }
-    if (record_bytes_ + total > 2 * owner_->options.max_frame) {
-      wire::reader::fail("large messages open at once are over twice the maximum frame size");
-    }
-    record_bytes_ += static_cast<std::size_t>(total);
-    wire::reader head{piece};
-    std::uint64_t target = head.varint();  // what arrives for that port meanwhile waits
-    it = records_.emplace(id, open_record{target, static_cast<std::size_t>(total), {}}).first;
-    waiting_[target].push_back({id, false, {}, false, {}, {}});
-    ++waiting_count_;
-  } else if (it == records_.end()) {
-    wire::reader::fail("a fragment of a large message that is not open");
-  }
-  open_record& rec = it->second;
-  if (rec.bytes.size() + piece.size() > rec.total) {
-    wire::reader::fail("a large message is longer than it said");
-  }
-  rec.bytes.insert(rec.bytes.end(), piece.begin(), piece.end());  // grows with what arrives
-  if (!(frag.flags & detail::fragment_frame::last)) return;
-  if (rec.bytes.size() != rec.total) wire::reader::fail("a large message is shorter than it said");
-  std::uint64_t target = rec.target;
-  std::vector<std::byte> bytes = std::move(rec.bytes);
-  record_bytes_ -= rec.total;
-  records_.erase(it);
+  std::optional<reassembly::whole> record = large_.add(detail::fragment_frame::decode(r));
+  if (!record) return;
+  const std::uint64_t id = record->id, target = record->target;
+  std::vector<std::byte> bytes = std::move(record->bytes);
 
   wire::reader in{bytes, this};
   auto head = detail::large_record_head::decode(in);
@@ -458,21 +428,12 @@ void connection::on_fragment(wire::reader& r) {
   }
   notify([&] { return frame_event{"message", {}, to, std::string{name}, names}; });
   // Its place in its port's line is filled; what is ready at the front goes.
-  auto& line = waiting_[target];
-  for (auto& e : line) {
-    if (e.record == id) {
-      e = waiting_entry{id, true, to, current, std::move(m), std::move(refused)};
-      break;
-    }
-  }
-  while (!line.empty() && line.front().ready) {
-    waiting_entry e = std::move(line.front());
-    line.pop_front();
-    --waiting_count_;
+  std::deque<reassembly::entry> ready;
+  large_.fill(target, id, reassembly::entry{to, current, std::move(m), std::move(refused)}, ready);
+  for (auto& e : ready) {
     deliver(e.to, e.current, std::move(e.msg), e.refused);
     if (closed_) return;
   }
-  if (line.empty()) waiting_.erase(target);
 }
 
 void connection::hole(const port_id& to, const reason& why) {

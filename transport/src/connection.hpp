@@ -29,6 +29,7 @@
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
 #include "link_handshake.hpp"
+#include "reassembly.hpp"
 
 namespace coport::transport {
 
@@ -120,25 +121,8 @@ class connection final : public channel_handler,
   std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
   std::vector<std::uint32_t> in_nodes_;
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
-  // Large messages arriving in fragments, and, for each port one is for, what arrived for
-  // that port since (delivered in arrival order once the records before it are whole).
-  struct open_record {
-    std::uint64_t target;
-    std::size_t total;
-    std::vector<std::byte> bytes;
-  };
-  std::unordered_map<std::uint64_t, open_record> records_;  ///< by record ID
-  std::size_t record_bytes_ = 0;                            ///< announced by open records
-  struct waiting_entry {
-    std::uint64_t record;  ///< the record it is, or 0 for a message that arrived whole
-    bool ready;
-    port_id to;
-    bool current;
-    message msg;
-    std::string refused;
-  };
-  std::unordered_map<std::uint64_t, std::deque<waiting_entry>> waiting_;  ///< by local port
-  std::size_t waiting_count_ = 0;
+  /// Large messages arriving in fragments, and what waits behind them (reassembly.hpp).
+  reassembly large_;
 
   std::mutex watched_mutex_;  // monitor callbacks erase entries from other threads
   std::unordered_map<std::uint64_t, monitor> watched_;  ///< our ports the peer watches
