@@ -2,7 +2,7 @@
 /// \file
 /// The frames of the node-to-node protocol: the list of kinds, and each kind's layout, its
 /// encode beside its decode. The one place a frame is spelled: the sending side (peer.cpp),
-/// the receiving side (connection.cpp) and the channels (heartbeats, fragments) use these;
+/// the receiving side (receiver.cpp) and the channels (heartbeats, fragments) use these;
 /// the handshake's hello and auth frames are in handshake.{hpp,cpp}.
 ///
 /// A frame is `u32 length (little-endian) | u8 kind | body`, where length counts the kind
@@ -55,7 +55,7 @@ enum class frame_kind : std::uint8_t {
   lost_ack,   ///< port of the receiver's node: the sender's monitors have fired
   auth,       ///< a proof, or a verdict and its proof (handshake.hpp): second on every channel
   heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
-  fragment,   ///< a piece of a large message frame (see connection.cpp)
+  fragment,   ///< a piece of a large message frame (see receiver.cpp)
   last = fragment,
 };
 

@@ -62,7 +62,7 @@ peer* link_handshake::claim_peer() {
   }
 }
 
-link_handshake::step link_handshake::on_proof(wire::reader& r, connection& c, peer*& p) {
+link_handshake::step link_handshake::on_proof(wire::reader& r, receiver& c, peer*& p) {
   node& n = owner_.owner;
   std::string wrong = handshake_.check_proof(r);
   if (!wrong.empty()) {
@@ -103,7 +103,7 @@ link_handshake::step link_handshake::on_proof(wire::reader& r, connection& c, pe
   return up();
 }
 
-link_handshake::step link_handshake::on_verdict(wire::reader& r, connection& c, peer*& p) {
+link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, peer*& p) {
   std::string wrong;
   detail::peer_verdict v = handshake_.check_verdict(r, wrong);
   if (!wrong.empty()) {

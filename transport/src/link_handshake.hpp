@@ -26,7 +26,7 @@
 
 namespace coport::transport {
 
-class connection;
+class receiver;
 class peer;
 
 class link_handshake {
@@ -59,9 +59,9 @@ class link_handshake {
   step on_hello(std::span<const std::byte> body, const peer* expected);
   /// The acceptor reads the dialer's proof, and only then believes the ID it said: `p` (the
   /// connection's peer, null when not yet known) is claimed for it, and `c` is offered to it.
-  step on_proof(wire::reader& r, connection& c, peer*& p);
+  step on_proof(wire::reader& r, receiver& c, peer*& p);
   /// The dialer reads the acceptor's verdict; `p` and `c` as for on_proof.
-  step on_verdict(wire::reader& r, connection& c, peer*& p);
+  step on_verdict(wire::reader& r, receiver& c, peer*& p);
 
   /// What the proved hello said (valid once up).
   std::uint32_t peer_incarnation() const noexcept { return peer_incarnation_; }

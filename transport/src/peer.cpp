@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "connection.hpp"
 #include "coport/internal/link_seam.hpp"
+#include "receiver.hpp"
 #include "transport_impl.hpp"
 #include "transport_log.hpp"
 
@@ -291,15 +291,15 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
   return id;
 }
 
-bool peer::adopt(const std::shared_ptr<connection>& c) {
+bool peer::adopt(const std::shared_ptr<receiver>& c) {
   std::lock_guard lock{mutex_};
   if (conn_ && conn_ != c) return false;
   conn_ = c;
   return true;
 }
 
-verdict peer::offer(const std::shared_ptr<connection>& c, std::uint32_t incarnation) {
-  std::shared_ptr<connection> abandoned;
+verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
+  std::shared_ptr<receiver> abandoned;
   {
     std::lock_guard lock{mutex_};
     if (!conn_) {
@@ -321,7 +321,7 @@ verdict peer::offer(const std::shared_ptr<connection>& c, std::uint32_t incarnat
   return verdict::accept;
 }
 
-void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incarnation) {
+void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
   {
     std::lock_guard lock{mutex_};
     if (conn_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
@@ -339,12 +339,12 @@ void peer::established(const std::shared_ptr<connection>& c, std::uint32_t incar
   owner_.node_end.remote_node_up(id_);
 }
 
-void peer::yield(const connection* c) {
+void peer::yield(const receiver* c) {
   std::lock_guard lock{mutex_};
   if (conn_.get() == c && !up_) conn_.reset();
 }
 
-void peer::lost(const connection* c, const std::string& why) {
+void peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
   {
     std::lock_guard lock{mutex_};

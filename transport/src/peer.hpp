@@ -31,7 +31,7 @@
 
 namespace coport::transport {
 
-class connection;
+class receiver;
 
 /// What a node answers to a hello on a channel it did not open.
 enum class verdict {
@@ -58,18 +58,18 @@ class peer final : public wire::node_names_out {
 
   // -- from connections --------------------------------------------------------------------------
   /// Makes `c`, a channel this node opened, the current one; false if there is one already.
-  bool adopt(const std::shared_ptr<connection>& c);
+  bool adopt(const std::shared_ptr<receiver>& c);
   /// The peer's hello arrived on `c`, a channel the peer opened: keep it (it becomes
   /// current) or refuse it. Two channels opened at once: the one opened by the node with the
   /// smaller ID wins; while a channel lives, another claiming the same node is refused.
-  verdict offer(const std::shared_ptr<connection>& c, std::uint32_t incarnation);
+  verdict offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation);
   /// `c` finished its handshake: the node is up; what waited goes out.
-  void established(const std::shared_ptr<connection>& c, std::uint32_t incarnation);
+  void established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation);
   /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
   /// and what waits stays for the peer's channel.
-  void yield(const connection* c);
+  void yield(const receiver* c);
   /// `c` ended: fires everything that depended on it.
-  void lost(const connection* c, const std::string& why);
+  void lost(const receiver* c, const std::string& why);
   /// No channel to the node could be opened: what waited is dropped and monitors fire.
   void unreachable(const std::string& why);
   /// Things wait for a channel and none is open or opening (a dial should go on).
@@ -102,7 +102,7 @@ class peer final : public wire::node_names_out {
   const std::uint32_t node_number_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<connection> conn_;  ///< the current channel's receiving side (which one it is)
+  std::shared_ptr<receiver> conn_;  ///< the current channel's receiving side (which one it is)
   bool up_ = false;
   /// The current channel once its handshake ended (up_): the sending side writes to it.
   std::shared_ptr<channel> out_channel_;

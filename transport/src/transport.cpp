@@ -97,7 +97,7 @@ endpoint::~endpoint() {
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
   impl_->owner.plug(nullptr);
-  std::vector<std::shared_ptr<connection>> open;
+  std::vector<std::shared_ptr<receiver>> open;
   {
     std::lock_guard lock{impl_->connections_mutex};
     open = impl_->connections;
@@ -118,10 +118,10 @@ std::shared_ptr<channel_handler> endpoint::attach(std::shared_ptr<channel> ch,
   return impl_->attach(std::move(ch), expected, false);
 }
 
-std::shared_ptr<connection> endpoint::impl::attach(std::shared_ptr<channel> ch, peer* expected,
-                                                   bool dialed, bool opened) {
+std::shared_ptr<receiver> endpoint::impl::attach(std::shared_ptr<channel> ch, peer* expected,
+                                                 bool dialed, bool opened) {
   auto c =
-      std::make_shared<connection>(shared_from_this(), std::move(ch), expected, opened || expected);
+      std::make_shared<receiver>(shared_from_this(), std::move(ch), expected, opened || expected);
   {
     std::lock_guard lock{connections_mutex};
     connections.push_back(c);

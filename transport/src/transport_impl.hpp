@@ -25,8 +25,8 @@
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
 
-#include "connection.hpp"
 #include "peer.hpp"
+#include "receiver.hpp"
 
 namespace coport::transport {
 
@@ -53,8 +53,8 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   /// unknown. A `dialed` channel to a node that has one already closes quietly (null).
   /// `opened`: this node opened the channel (it dials in the handshake), also when it does
   /// not know whom it reaches (tcp::connect).
-  std::shared_ptr<connection> attach(std::shared_ptr<channel> ch, peer* expected, bool dialed,
-                                     bool opened = false);
+  std::shared_ptr<receiver> attach(std::shared_ptr<channel> ch, peer* expected, bool dialed,
+                                   bool opened = false);
   /// The peer of `node_number` (made when `create`), or null. Lock-free when it exists.
   peer* find(std::uint32_t node_number, bool create);
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
@@ -109,7 +109,7 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   std::mutex connections_mutex;
   /// Open connections (owned here until they close, so that one whose peer is not yet
   /// known lives; a closed one removes itself, which breaks the connection -> impl cycle).
-  std::vector<std::shared_ptr<connection>> connections;
+  std::vector<std::shared_ptr<receiver>> connections;
 };
 
 }  // namespace coport::transport

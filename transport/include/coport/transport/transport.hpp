@@ -7,7 +7,7 @@
 /// ordered channel per node pair), and frames from peers become deliveries, deaths and
 /// spawns here. What crosses a link, how names are cached, and what happens when a
 /// channel breaks or a frame is bad: see README "Nodes that talk", src/peer.cpp (sending)
-/// and src/connection.cpp (receiving).
+/// and src/receiver.cpp (receiving).
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it (the
 /// destructor closes every channel; the node keeps a link that then drops).
 
@@ -67,7 +67,7 @@ struct frame_event {
   std::vector<std::string> types;  ///< a message's wire type names
 };
 
-class connection;
+class receiver;
 class peer;
 class tcp;
 

@@ -1,6 +1,6 @@
 // The receiving side of the node-to-node protocol: every frame that arrives from a peer, and
-// what it makes this node do (see connection.hpp).
-#include "connection.hpp"
+// what it makes this node do (see receiver.hpp).
+#include "receiver.hpp"
 
 #include <fmt/format.h>
 
@@ -25,8 +25,8 @@ const char* const too_many_tags =
 
 // -- connection: the receiving side --------------------------------------------------------------
 
-connection::connection(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch,
-                       peer* expected, bool opened)
+receiver::receiver(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch,
+                   peer* expected, bool opened)
     : owner_{std::move(owner)},
       channel_{std::move(ch)},
       own_node_{coport::detail::node_names().intern(owner_->owner.id())},
@@ -35,9 +35,9 @@ connection::connection(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<ch
       link_{*owner_, *channel_, opened},
       large_{owner_->options.max_frame} {}
 
-connection::~connection() = default;
+receiver::~receiver() = default;
 
-void connection::start() {
+void receiver::start() {
   std::vector<std::byte> out;
   {
     std::lock_guard lock{rx_};
@@ -46,7 +46,7 @@ void connection::start() {
   channel_->write(out);
 }
 
-void connection::refuse(const std::string& why, bool quiet) {
+void receiver::refuse(const std::string& why, bool quiet) {
   if (closed_.load(std::memory_order_acquire)) return;
   log(quiet ? log_info : log_error, "node {}: {}", owner_->owner.id(), why);
   if (!quiet) owner_->refused.fetch_add(1, std::memory_order_relaxed);
@@ -54,7 +54,7 @@ void connection::refuse(const std::string& why, bool quiet) {
   closed_locked(why);
 }
 
-void connection::fail(const std::string& why) {
+void receiver::fail(const std::string& why) {
   std::lock_guard lock{rx_};
   if (closed_.load(std::memory_order_acquire)) return;
   log(log_error, "node {}: ending the channel to {}: {}", owner_->owner.id(),
@@ -64,19 +64,19 @@ void connection::fail(const std::string& why) {
   closed_locked(why);
 }
 
-void connection::close_now(const std::string& why) {
+void receiver::close_now(const std::string& why) {
   std::lock_guard lock{rx_};
   if (closed_.load(std::memory_order_acquire)) return;
   channel_->close(why);
   closed_locked(why);
 }
 
-void connection::on_closed(const std::string& why) {
+void receiver::on_closed(const std::string& why) {
   std::lock_guard lock{rx_};
   closed_locked(why);
 }
 
-void connection::closed_locked(const std::string& why) {
+void receiver::closed_locked(const std::string& why) {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return;
   auto keep = shared_from_this();  // the list below may hold the last reference
   {
@@ -94,7 +94,7 @@ void connection::closed_locked(const std::string& why) {
   if (peer_) peer_->lost(this, why);
 }
 
-std::size_t connection::on_bytes(std::span<const std::byte> bytes) {
+std::size_t receiver::on_bytes(std::span<const std::byte> bytes) {
   std::lock_guard lock{rx_};
   if (closed_) return bytes.size();
   std::size_t taken = 0;
@@ -112,7 +112,7 @@ std::size_t connection::on_bytes(std::span<const std::byte> bytes) {
   return bytes.size();
 }
 
-bool connection::backlogged() const {
+bool receiver::backlogged() const {
   // What we owe the peer: messages are refused past max_queue, so only answers it asked
   // for (died notices to its watches, ...) take the queue past max_queue + max_frame. A
   // peer that asks and never reads is not read either (and ends by the write timeout).
@@ -123,7 +123,7 @@ bool connection::backlogged() const {
              owner_->options.max_inbound;
 }
 
-std::size_t connection::complete_partial(std::span<const std::byte> bytes) {
+std::size_t receiver::complete_partial(std::span<const std::byte> bytes) {
   std::size_t taken = 0;
   auto take = [&](std::size_t n) {
     n = std::min(n, bytes.size() - taken);
@@ -149,7 +149,7 @@ std::size_t connection::complete_partial(std::span<const std::byte> bytes) {
   return taken;
 }
 
-std::size_t connection::parse(std::span<const std::byte> in) {
+std::size_t receiver::parse(std::span<const std::byte> in) {
   std::size_t pos = 0;
   while (!closed_ && !handed_over_ && in.size() - pos >= detail::frame_header) {
     std::uint32_t length = detail::frame_length(in.data() + pos);
@@ -180,7 +180,7 @@ std::size_t connection::parse(std::span<const std::byte> in) {
   return pos;
 }
 
-std::uint32_t connection::lookup(std::uint32_t slot) {
+std::uint32_t receiver::lookup(std::uint32_t slot) {
   if (slot >= in_nodes_.size() || in_nodes_[slot] == 0) {
     throw wire::decode_error{"a port ID names a node cache slot that was never defined"};
   }
@@ -188,16 +188,16 @@ std::uint32_t connection::lookup(std::uint32_t slot) {
 }
 
 template <class Make>
-void connection::notify(Make&& make) {
+void receiver::notify(Make&& make) {
   owner_->notify(peer_, std::forward<Make>(make));
 }
 
-port_id connection::local_port(detail::port_ref p, bool& current) const {
+port_id receiver::local_port(detail::port_ref p, bool& current) const {
   current = p.incarnation == 0 || p.incarnation == owner_->owner.incarnation();
   return coport::detail::make_port_id(own_node_, p.local, p.incarnation);
 }
 
-void connection::handle(frame_kind kind, wire::reader& r) {
+void receiver::handle(frame_kind kind, wire::reader& r) {
   if (!link_.greeted() && kind != frame_kind::hello) wire::reader::fail("a frame before the hello");
   if (!authed_ && kind != frame_kind::hello && kind != frame_kind::auth &&
       kind != frame_kind::heartbeat) {
@@ -310,7 +310,7 @@ void connection::handle(frame_kind kind, wire::reader& r) {
 
 // -- the handshake (link_handshake.hpp): nothing the peer says is believed before its proof --
 
-void connection::act(const link_handshake::step& s) {
+void receiver::act(const link_handshake::step& s) {
   switch (s.what) {
     case link_handshake::step::next::wait:
       return;
@@ -324,7 +324,7 @@ void connection::act(const link_handshake::step& s) {
   }
 }
 
-void connection::established() {
+void receiver::established() {
   authed_ = true;
   // The caches of names the peer defines (~83 KiB) exist only once it has proved the secret.
   in_tags_.resize(detail::tag_slots);
@@ -338,7 +338,7 @@ void connection::established() {
   peer_->established(shared_from_this(), link_.peer_incarnation());
 }
 
-message connection::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
+message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
   ss = detail::payload_head::decode(r).sig_slot;
   if (ss >= detail::sig_slots || !in_sigs_[ss]) {
     wire::reader::fail("a message names a signature slot that was never defined");
@@ -352,7 +352,7 @@ message connection::read_payload(wire::reader& r, tag t, std::string& refused, s
   return message{coport::detail::decode_values(t, r, dec)};
 }
 
-void connection::on_message(wire::reader& r) {
+void receiver::on_message(wire::reader& r) {
   auto head = detail::message_head::decode(r);
   bool current;
   port_id to = local_port(head.to, current);
@@ -380,7 +380,7 @@ void connection::on_message(wire::reader& r) {
   }
 }
 
-void connection::deliver(const port_id& to, bool current, message m, const std::string& refused) {
+void receiver::deliver(const port_id& to, bool current, message m, const std::string& refused) {
   if (!current) {
     owner_->count_drop();  // for a port of an earlier incarnation of this node: gone
     return;
@@ -400,7 +400,7 @@ void connection::deliver(const port_id& to, bool current, message m, const std::
   }
 }
 
-void connection::on_fragment(wire::reader& r) {
+void receiver::on_fragment(wire::reader& r) {
   std::optional<reassembly::whole> record = large_.add(detail::fragment_frame::decode(r));
   if (!record) return;
   const std::uint64_t id = record->id, target = record->target;
@@ -436,7 +436,7 @@ void connection::on_fragment(wire::reader& r) {
   }
 }
 
-void connection::hole(const port_id& to, const reason& why) {
+void receiver::hole(const port_id& to, const reason& why) {
   owner_->count_drop();
   log(log_error, "node {}: dropped a message from {} for {}: {}", owner_->owner.id(), peer_->id(),
       to.to_string(), why.to_string());
@@ -448,7 +448,7 @@ void connection::hole(const port_id& to, const reason& why) {
   write(control_frame(frame_kind::lost, to.local(), owner_->owner.incarnation(), &why));
 }
 
-void connection::on_spawn(wire::reader& r) {
+void receiver::on_spawn(wire::reader& r) {
   const detail::spawn_head head = detail::spawn_head::decode(r);
   const std::uint64_t local = head.local;
   std::string init{head.init};
@@ -469,7 +469,7 @@ void connection::on_spawn(wire::reader& r) {
         "spawn", {}, coport::detail::make_port_id(own_node_, local, n.incarnation()), init, {}};
   });
   std::uint32_t inc = n.incarnation();
-  std::weak_ptr<connection> self = weak_from_this();
+  std::weak_ptr<receiver> self = weak_from_this();
   coport::detail::unique_function<void(const reason&)> on_death;
   if (watched) {
     on_death = [self, local, inc](const reason& why) {
@@ -491,12 +491,12 @@ void connection::on_spawn(wire::reader& r) {
   if (id.is_null()) send_died(local, inc, why);
 }
 
-void connection::on_watch(const port_id& target) {
+void receiver::on_watch(const port_id& target) {
   {
     std::lock_guard lock{watched_mutex_};
     if (watched_.count(target.local())) return;
   }
-  std::weak_ptr<connection> self = weak_from_this();
+  std::weak_ptr<receiver> self = weak_from_this();
   std::uint64_t local = target.local();
   std::uint32_t inc = owner_->owner.incarnation();
   monitor m = owner_->owner.mon(target, [self, local, inc](const reason& why) {
@@ -515,7 +515,7 @@ void connection::on_watch(const port_id& target) {
   watched_.emplace(target.local(), std::move(m));
 }
 
-void connection::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
+void receiver::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
   if (closed_.load(std::memory_order_acquire)) return;
   write(control_frame(frame_kind::died, local, incarnation, &why));
 }

@@ -1,13 +1,14 @@
 #pragma once
 /// \file
-/// transport::connection — one channel to a peer: framing, the caches of names the peer
-/// defined, and everything received on it (deliveries, kills, watches, spawns, the
-/// receiver's side of "no holes"); its handshake frames go to its link_handshake.
+/// transport::receiver — the receiving side of one channel to a peer (the sending side is
+/// its peer): framing, the caches of names the peer defined, and everything received on it
+/// (deliveries, kills, watches, spawns, the receiver's side of "no holes"); its handshake
+/// frames go to its link_handshake, large messages through its reassembly.
 ///
 /// Threading: the receive side is touched only by the channel's callbacks, which come one at
 /// a time (a recursive mutex also lets the transport close it from another thread); monitor
 /// callbacks write died notices from other threads. Lifetime: owned by the transport's list
-/// of open connections and by its peer while current; a closed connection lets go of both.
+/// of open channels and by its peer while current; a closed receiver lets go of both.
 /// May include: the transport's public headers, frame, link_handshake, coport/wire, and the runtime
 /// through its public headers and coport/internal/link_seam.hpp only.
 
@@ -36,15 +37,15 @@ namespace coport::transport {
 class peer;
 
 /// One channel to a peer: framing and everything received on it.
-class connection final : public channel_handler,
-                         public wire::node_names_in,
-                         public std::enable_shared_from_this<connection> {
+class receiver final : public channel_handler,
+                       public wire::node_names_in,
+                       public std::enable_shared_from_this<receiver> {
  public:
   /// A channel to `expected` (this node opened it), or from a node yet unknown (null).
   /// `opened`: this node opened the channel (always so with `expected`).
-  connection(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch, peer* expected,
-             bool opened);
-  ~connection() override;
+  receiver(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch, peer* expected,
+           bool opened);
+  ~receiver() override;
 
   /// Sends our hello (first on the channel).
   void start();
