@@ -62,10 +62,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   std::uint32_t incarnation() const noexcept { return incarnation_; }
   port_id id_of(const port_impl* p) const noexcept;
   /// True for a port of this node and this incarnation (or of no stated incarnation).
-  bool is_local(const port_id& p) const noexcept {
-    return p.node_number() == node_number_ &&
-           (p.incarnation() == incarnation_ || p.incarnation() == 0);
-  }
+  bool is_local(const port_id& p) const noexcept { return sends_.is_local(p); }
   /// True for a port ID naming this node's ID (of any incarnation).
   bool is_own_node(const port_id& p) const noexcept { return p.node_number() == node_number_; }
 

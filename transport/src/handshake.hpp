@@ -4,7 +4,7 @@
 /// order, the proofs and the keys, with no sockets and no peers (the connection acts on what
 /// it says). One object per channel.
 ///
-/// The protocol, as `link_handshake` (a connection's side of it) follows it:
+/// The protocol, as `link_handshake` (a receiver's side of it) follows it:
 ///
 ///     dialer (opened the channel)              acceptor
 ///     hello ------------------------------->   <------------------------------ hello
@@ -37,7 +37,7 @@
 /// Roles: the hello's `opened` flag says who opened the channel. On a channel both ends
 /// opened (an in-memory link) the node with the smaller ID dials.
 ///
-/// Threading: none (the connection's receive side). Lifetime: the connection's.
+/// Threading: none (the receiver's). Lifetime: the receiver's.
 /// May include: frame, record, coport/wire, the standard library (no I/O, no OpenSSL in the
 /// header).
 

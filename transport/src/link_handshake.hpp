@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// transport::link_handshake — a connection's side of the handshake (handshake.hpp is the
+/// transport::link_handshake — a receiver's side of the handshake (handshake.hpp is the
 /// protocol itself, without sockets or peers): what this node does with the peer's hello and
 /// auth frames. It checks the hello against this node (protocol version, its own ID, the node
 /// the channel was opened to, the channel's certificate), believes the ID only once it is
@@ -8,8 +8,8 @@
 /// the acceptor's verdict (dialer). It writes the handshake's frames to the channel; what the
 /// connection does next (wait for more, take the node as up, refuse the channel) it returns.
 ///
-/// Threading: none of its own; called from the connection's receive side, under its lock.
-/// Lifetime: a member of its connection; the transport and the channel it refers to outlive
+/// Threading: none of its own; called from its receiver, under its lock.
+/// Lifetime: a member of its receiver; the transport and the channel it refers to outlive
 /// it (the connection holds them).
 /// May include: handshake, the transport's public headers, coport/wire.
 
@@ -58,7 +58,7 @@ class link_handshake {
   /// Throws wire::decode_error when it is malformed.
   step on_hello(std::span<const std::byte> body, const peer* expected);
   /// The acceptor reads the dialer's proof, and only then believes the ID it said: `p` (the
-  /// connection's peer, null when not yet known) is claimed for it, and `c` is offered to it.
+  /// receiver's peer, null when not yet known) is claimed for it, and `c` is offered to it.
   step on_proof(wire::reader& r, receiver& c, peer*& p);
   /// The dialer reads the acceptor's verdict; `p` and `c` as for on_proof.
   step on_verdict(wire::reader& r, receiver& c, peer*& p);

@@ -8,7 +8,7 @@
 /// at most max_open_records records open at once, each at most the maximum frame and all of
 /// them at most twice it; at most max_held messages waiting behind them. A fragment that
 /// breaks a rule throws wire::decode_error (the connection ends the link).
-/// Threading: none (the connection's receive side). Lifetime: the connection's.
+/// Threading: none (its receiver's). Lifetime: its receiver's.
 /// May include: frame, the runtime's public headers (message, port_id), the standard library.
 
 #include <cstddef>

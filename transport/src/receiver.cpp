@@ -23,7 +23,7 @@ const char* const too_many_tags =
     "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
 }  // namespace
 
-// -- connection: the receiving side --------------------------------------------------------------
+// -- receiver: the receiving side ----------------------------------------------------------------
 
 receiver::receiver(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch,
                    peer* expected, bool opened)
