@@ -32,7 +32,6 @@
 #include "monitors.hpp"
 #include "node_events.hpp"
 #include "node_port.hpp"
-#include "port_runner.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"

@@ -1,12 +1,20 @@
 #pragma once
 /// \file
-/// detail::port_impl — one port: its inbox, its handlers and its monitors.
+/// detail::port_impl — one port: its inbox, its handlers and its monitors, and running it:
+/// taking messages from its inbox, dispatching each to its handler (by tag, then the actor's
+/// selective receive, then the fallback), killing the port when a handler throws or nothing
+/// handles a message, and tearing a killed port down in its own context (queued messages
+/// dropped and counted, handlers destroyed, monitors fired). The inbox's producer side
+/// (`push`) is here, its consumer side (`take_all`, `try_block`, `run`) beside it and in
+/// port_impl.cpp. The scheduler decides which thread runs a port; `run` is what that thread
+/// does.
 ///
 /// Threading: `refs`, `id`, `inbox` and `killed` are touched by any thread; the monitor list
 /// under `mon_lock`; everything else only by the thread that runs the port (the scheduler
 /// guarantees one at a time). Lifetime: port objects live in the node's port table and are
 /// recycled, never freed, while the node lives, so a stale pointer is always safe to probe.
-/// May include: the runtime's public and detail headers, intrusive_list, spinlock, thread_state.
+/// May include: the runtime's public and detail headers, intrusive_list, spinlock, thread_state;
+/// the core by declaration only (port_impl.cpp uses it, and send_path for batches).
 
 #include <atomic>
 #include <cstdint>
@@ -59,6 +67,13 @@ struct monitor_list {
 /// Result of pushing onto an inbox.
 enum class push_result { queued, woke, dead };
 
+/// What running a port did.
+enum class run_result {
+  idle,   ///< nothing left: the port is parked until the next message
+  more,   ///< the budget ran out with messages left: run it again
+  ended,  ///< the port was killed and torn down
+};
+
 /// A port: two cache lines. The first is what the running thread reads for every message
 /// (and senders only read, to see `killed`); the second is what senders write (the inbox)
 /// and what monitors and kills touch. Sharing one line made a producer's push and its
@@ -102,6 +117,10 @@ struct alignas(64) port_impl {
                                           std::memory_order_relaxed));
     return head == blocked() ? push_result::woke : push_result::queued;
   }
+
+  /// Runs up to `budget` messages of this port, a port of `core`, on this thread (the
+  /// scheduler's exclusive slot); `ended` means it was torn down and may be recycled already.
+  run_result run(node_core& core, std::size_t budget);
 
   /// Takes everything pushed so far, oldest first (runner only).
   message_block* take_all() noexcept {

@@ -93,7 +93,7 @@ void scheduler::post_runner() {
 
 void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_local) {
   // The queue holds no reference: after an idle or ended run the port is not touched again.
-  if (port_runner::run(core_, p, budget) != run_result::more) return;
+  if (p->run(core_, budget) != run_result::more) return;
   if (requeue_local) {
     requeue_local->push(p);
   } else {

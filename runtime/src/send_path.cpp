@@ -7,7 +7,7 @@
 // ends, consecutive messages from it to the same port are linked into a thread-local chain
 // and pushed together: when the chain holds `batch_limit`, when the handler sends to another
 // port, before a send-cache miss (which may unpin the chain's port), and when the dispatch
-// ends (port_runner.cpp). Order per sender and receiver is kept (the chain is one push, in
+// ends (port_impl.cpp). Order per sender and receiver is kept (the chain is one push, in
 // order, and every other push from this thread flushes it first); what changes is only that
 // up to `batch_limit - 1` messages become visible when the handler moves on rather than at
 // once. Only a running port's handler batches; other threads, and handlers sending to

@@ -1,10 +1,13 @@
-// Running a port: taking messages from its inbox, dispatching them, tearing it down.
-#include "port_runner.hpp"
+// Running a port: taking messages from its inbox (the consumer side of the inbox whose
+// producer side, push, is in port_impl.hpp), dispatching each to its handler, tearing the
+// port down in its own context when it has been killed.
+#include "port_impl.hpp"
 
 #include <fmt/format.h>
 
 #include "coport/internal/log.hpp"
 #include "node_core.hpp"
+#include "send_path.hpp"
 
 namespace coport::detail {
 
@@ -55,7 +58,16 @@ struct run_end_guard {
 
 }  // namespace
 
-run_result port_runner::run(node_core& core, port_impl* p, std::size_t budget) {
+namespace {
+
+void dispatch(node_core& core, port_impl* p, message_block* n);
+void teardown(node_core& core, port_impl* p);
+void log_death(node_core& core, port_impl* p, const reason& why);
+
+}  // namespace
+
+run_result port_impl::run(node_core& core, std::size_t budget) {
+  port_impl* const p = this;
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
@@ -102,7 +114,9 @@ run_result port_runner::run(node_core& core, port_impl* p, std::size_t budget) {
   }
 }
 
-void port_runner::dispatch(node_core& core, port_impl* p, message_block* n) {
+namespace {
+
+void dispatch(node_core& core, port_impl* p, message_block* n) {
   if (n->kind == message_kind::kill) {
     destroy_message(n);
     return;
@@ -146,7 +160,7 @@ void port_runner::dispatch(node_core& core, port_impl* p, message_block* n) {
   }
 }
 
-void port_runner::teardown(node_core& core, port_impl* p) {
+void teardown(node_core& core, port_impl* p) {
   // Messages still queued are lost; later pushes see `dead` and drop theirs.
   message_block* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
   std::size_t lost = 0;
@@ -185,10 +199,12 @@ void port_runner::teardown(node_core& core, port_impl* p) {
   core.ended(p);
 }
 
-void port_runner::log_death(node_core& core, port_impl* p, const reason& why) {
+void log_death(node_core& core, port_impl* p, const reason& why) {
   if (why.normal() || why.kind() == "shutdown") return;
   log(log_level::warn, "unmonitored port {} died: {}", core.id_of(p).to_string(), why.to_string());
 }
+
+}  // namespace
 
 }  // namespace coport::detail
 
