@@ -72,31 +72,24 @@ agent::agent(std::shared_ptr<service::state> st)
     on_cdeliver(name, causal_message{view, std::move(vt), from, except, std::move(e)});
   });
   // Local only: this node's API, monitors and timers.
-  table_.on(csend_msg,
-            [this](message& m, std::string& name, port_id& from, bool& except, envelope& e) {
-              if (m.origin()) return refuse(m, "only this node sends it");
-              on_csend(name, from, except, std::move(e));
-            });
-  table_.on(master_died_msg, [this](message& m, std::string& name, port_id& master, reason& why) {
-    if (m.origin()) return refuse(m, "only this node sends it");
+  table_.on(csend_msg, [this](message&, std::string& name, port_id& from, bool& except,
+                              envelope& e) { on_csend(name, from, except, std::move(e)); });
+  table_.on(master_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     on_master_died(name, master, why);
   });
-  table_.on(recheck_msg, [this](message& m, std::string& name, port_id& master, reason& why) {
-    if (m.origin()) return refuse(m, "only this node sends it");
+  table_.on(recheck_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     // A master died abnormally a while ago: if no successor came, the group is gone.
     auto g = groups_.find(name);
     if (g != groups_.end() && g->second.master == master) forget(name, why);
   });
-  table_.on(created_died_msg, [this](message& m, std::string& name, port_id& master, reason&) {
-    if (m.origin()) return refuse(m, "only this node sends it");
+  table_.on(created_died_msg, [this](message&, std::string& name, port_id& master, reason&) {
     // A master this node created on another node died: forget it.
     std::lock_guard lock{st_->mutex};
     if (auto c = st_->created.find(name); c != st_->created.end() && c->second == master) {
       st_->created.erase(c);
     }
   });
-  table_.on(unconfirmed_msg, [this](message& m, std::string& name) {
-    if (m.origin()) return refuse(m, "only this node sends it");
+  table_.on(unconfirmed_msg, [this](message&, std::string& name) {
     // Held items whose master the registry did not name in time: dropped.
     if (auto u = unconfirmed_.find(name); u != unconfirmed_.end()) {
       if (!u->second.held.empty()) {
@@ -158,7 +151,7 @@ void agent::hold(const std::string& name, message& m) {
     // Made in the agent's port: the callback runs here (and ends with `watch`).
     u->second.watch = st_->names.mon(registry_name(name),
                                      [this, name](const auto& e) { on_named(name, e.ports); });
-    n_.after(hold_time, st_->agent_port, unconfirmed_msg.tag(), name);
+    n_.after(hold_time, st_->agent_port, unconfirmed_msg, name);
   }
   if (u->second.held.size() >= max_unconfirmed_items) {
     return refuse(m, "too many items wait for the registry to name their master");
@@ -374,7 +367,7 @@ void agent::on_lost(const std::string& name, std::uint64_t seq) {
 void agent::follow(const std::string& name, group& g, const port_id& master) {
   if (g.master == master) return;
   g.master = master;
-  g.master_watch = n_.mon(master, st_->agent_port, master_died_msg.tag(), name, master);
+  g.master_watch = n_.mon(master, st_->agent_port, master_died_msg, name, master);
 }
 
 void agent::on_master_died(const std::string& name, const port_id& master, const reason& why) {
@@ -386,7 +379,7 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
   }
   // Its node may be gone: a standby takes over and syncs this agent within a node timeout;
   // if none does, the group is gone.
-  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg.tag(), name, master, why);
+  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg, name, master, why);
 }
 
 void agent::forget(const std::string& name, const reason& why) {

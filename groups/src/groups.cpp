@@ -160,7 +160,7 @@ create_result service::create(std::string name, std::string_view node_id, group_
       std::lock_guard lock{state_->mutex};
       state_->created[name] = p;
     }
-    state_->owner.mon(p, state_->agent_port, detail::created_died_msg.tag(), name, p).release();
+    state_->owner.mon(p, state_->agent_port, detail::created_died_msg, name, p).release();
   }
   return {errc::ok, p};
 }

@@ -112,8 +112,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (!on_origin(m, member)) return refuse(m, "the member is on another node");
       on_leave(member, reason{});
     });
-    table_.on(member_died_msg, [this](message& m, port_id& member, reason& why) {
-      if (m.origin()) return refuse(m, "only this node's monitors send it");
+    table_.on(member_died_msg, [this](message&, port_id& member, reason& why) {
       member_mons_.erase(member);
       on_leave(member, why);  // a member that ended normally leaves with "normal"
     });
@@ -145,10 +144,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
       on_other_master(epoch, other);
     });
-    table_.on(peer_died_msg, [this](message& m, port_id& who, reason& why) {
-      if (m.origin()) return refuse(m, "only this node's monitors send it");
-      on_peer_died(who, why);
-    });
+    table_.on(peer_died_msg,
+              [this](message&, port_id& who, reason& why) { on_peer_died(who, why); });
     // A standby takes these from the group's master only.
     table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
       if (!from_master(m)) return refuse(m, "it is not from the group's master");
@@ -281,7 +278,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
       return;
     }
-    member_mons_.emplace(member, n_.mon(member, self_, member_died_msg.tag(), member));
+    member_mons_.emplace(member, n_.mon(member, self_, member_died_msg, member));
     n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
   }
 
@@ -465,7 +462,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     s.port = p;
     s.acked = acked;
     s.fresh = fresh;
-    s.mon = n_.mon(p, self_, peer_died_msg.tag(), p);
+    s.mon = n_.mon(p, self_, peer_died_msg, p);
     standbys_.push_back(std::move(s));
   }
 
@@ -479,7 +476,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void watch(const std::vector<port_id>& ports) {
     watching_.clear();
-    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg.tag(), p));
+    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg, p));
   }
 
   void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
@@ -595,8 +592,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     watch_homes(false);
     // Members on dead nodes leave (their monitors fire at once); the others' agents catch
     // up from what they say they have.
-    for (const auto& m : members_)
-      member_mons_.emplace(m, n_.mon(m, self_, member_died_msg.tag(), m));
+    for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
     if (nodes_) {
       for (const auto& id : *nodes_) {
         n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),

@@ -3,8 +3,8 @@
 /// The messages of the groups protocol, between a group's master, its standbys and the
 /// groups agent of every node with members: the declarations below are the protocol (each
 /// says who sends it to whom and what it holds; the code sends and dispatches through
-/// them). An ordered item has a codec of its own. Messages "local only" are made by this
-/// node (its monitors, its timers, its API) and refused from a link.
+/// them). An ordered item has a codec of its own. Messages declared `local_only` are made by
+/// this node (its monitors, its timers, its API): a dispatch table refuses them from a link.
 ///
 /// Threading: values. Lifetime: none.
 /// May include: the runtime's public headers (values and message declarations) only.
@@ -79,9 +79,9 @@ inline const message_type<std::vector<port_id>> members_reply{"pg.members"};
 
 // -- a master's or standby's own monitors (local only) ------------------------------------
 /// A member died: the member, why.
-inline const message_type<port_id, reason> member_died_msg{"pg.member_died"};
+inline const message_type<port_id, reason> member_died_msg{"pg.member_died", local_only};
 /// A master or standby it watches died: the port, why.
-inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died"};
+inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died", local_only};
 
 // -- master -> standby ----------------------------------------------------------------------
 /// An ordered item to keep: epoch, item.
@@ -122,20 +122,22 @@ inline const message_type<std::uint64_t, std::uint64_t, std::string> synced_msg{
 
 // -- causal groups --------------------------------------------------------------------------
 /// API -> this node's agent (local only): group, sender, except sender, payload.
-inline const message_type<std::string, port_id, bool, envelope> csend_msg{"pg.csend"};
+inline const message_type<std::string, port_id, bool, envelope> csend_msg{"pg.csend", local_only};
 /// agent -> agent: group, view, stamp, sender, except sender, payload.
 inline const message_type<std::string, std::uint64_t, stamp, port_id, bool, envelope> cdeliver_msg{
     "pg.cdeliver"};
 
 // -- an agent's own monitors and timers (local only) ---------------------------------------
 /// The master it follows died: group, master, why.
-inline const message_type<std::string, port_id, reason> master_died_msg{"pg.master_died"};
+inline const message_type<std::string, port_id, reason> master_died_msg{"pg.master_died",
+                                                                        local_only};
 /// A master this node created on another node died: group, master, why.
-inline const message_type<std::string, port_id, reason> created_died_msg{"pg.created_died"};
+inline const message_type<std::string, port_id, reason> created_died_msg{"pg.created_died",
+                                                                         local_only};
 /// Ten seconds after a master died abnormally: group, master, why.
-inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck"};
+inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck", local_only};
 /// The hold time of items whose master the registry did not name ended: group.
-inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed"};
+inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed", local_only};
 
 /// Bounds on what a peer can make a master or an agent hold.
 inline constexpr std::size_t max_members = 1 << 16;

@@ -32,9 +32,9 @@ namespace {
 const message_type<std::string, std::string, std::vector<std::string>, std::vector<port_id>>
     update_msg{"coport.registry"};
 /// Local only: a registered local port died (its monitor): the port, why.
-const message_type<port_id, reason> died_msg{"coport.registry.died"};
+const message_type<port_id, reason> died_msg{"coport.registry.died", local_only};
 /// Local only: a deferred answer to a node's sync is due (a timer): the node.
-const message_type<std::string> answer_msg{"coport.registry.answer"};
+const message_type<std::string> answer_msg{"coport.registry.answer", local_only};
 
 /// A linked node's sync is answered at most once in this time; one that comes sooner is
 /// answered when it ends (a peer cannot make this node send its entries without bound).
@@ -162,12 +162,8 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   coport::detail::refusals refused{"the registry of node " + own_id, "the registry protocol"};
   dispatch_table make_table() {
     dispatch_table t;
-    t.on(died_msg, [this](message& m, port_id& port, reason&) {
-      if (!m.origin()) port_died(port);  // this node's own monitor only
-    });
-    t.on(answer_msg, [this](message& m, std::string& id) {
-      if (!m.origin()) answer_due(id);  // this node's own timer only
-    });
+    t.on(died_msg, [this](message&, port_id& port, reason&) { port_died(port); });
+    t.on(answer_msg, [this](message&, std::string& id) { answer_due(id); });
     t.on(update_msg,
          [this](message& m, std::string& kind, std::string&, std::vector<std::string>& names,
                 std::vector<port_id>& ports) { on_update(m.origin(), kind, names, ports); });
@@ -217,7 +213,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     auto now = owner.now();
     if (a.answered && now - a.last < sync_interval) {
       a.due = true;
-      owner.after(sync_interval - (now - a.last), self_port, answer_msg.tag(), from);
+      owner.after(sync_interval - (now - a.last), self_port, answer_msg, from);
       return;
     }
     a.answered = true;
@@ -341,7 +337,7 @@ subscription registry::reg(std::string name, const port_id& port) {
     if (s.local_counts[{name, port}]++ == 0) {
       if (s.change(s.own_id, name, port, true)) s.post_update("add", name, port);
       if (!s.deaths.count(port)) {
-        s.deaths.emplace(port, s.owner.mon(port, s.self_port, died_msg.tag(), port));
+        s.deaths.emplace(port, s.owner.mon(port, s.self_port, died_msg, port));
       }
     }
   }

@@ -31,7 +31,8 @@ const message_type<std::string, table> nodes_msg{"coport.mesh"};
 /// node -> node: "link" (a dial said hello; no answer needed: node-up sends the table).
 const message_type<std::string> link_msg{"coport.mesh"};
 /// Local only: a seed's dial ended: address, the node it reached (empty: none), error.
-const message_type<std::string, std::string, std::string> seed_result_msg{"coport.mesh.seed"};
+const message_type<std::string, std::string, std::string> seed_result_msg{"coport.mesh.seed",
+                                                                          local_only};
 /// A learned node that did not come up is asked for again after this (its dial has given
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
@@ -93,10 +94,8 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   dispatch_table protocol = make_protocol();
   dispatch_table make_protocol() {
     dispatch_table t;
-    t.on(seed_result_msg,
-         [this](message& m, std::string& address, std::string& id, std::string& error) {
-           if (!m.origin()) seed_answered(address, id, error);  // this node's dials only
-         });
+    t.on(seed_result_msg, [this](message&, std::string& address, std::string& id,
+                                 std::string& error) { seed_answered(address, id, error); });
     t.on(nodes_msg, [this](message& m, std::string& kind, table& nodes) {
       if (kind == "nodes" && m.origin()) learn(nodes);
     });

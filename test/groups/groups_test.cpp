@@ -557,4 +557,31 @@ TEST_SUITE("groups.groups") {
     gc.c.run();
     CHECK(members == std::vector<port_id>{b});
   }
+
+  TEST_CASE("a peer cannot tell a master that a member died: only the master's monitor can") {
+    group_cluster gc{{"md-a", "md-b", "md-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    join(gc, 1, "g", b);
+    port_id master = gc.g[2]->master("g");
+    // What this node's monitor would send, forged by c (and by b's own node for its member).
+    gc.c[2].snd(master, "pg.member_died", b, reason{"die", "forged"});
+    gc.c[1].snd(master, "pg.member_died", b, reason{"die", "forged"});
+    gc.c.run();
+    std::optional<std::vector<port_id>> members;
+    REQUIRE(gc.g[1]->members("g", [&](std::vector<port_id> m) { members = std::move(m); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    CHECK(members == std::vector<port_id>{b});
+    // The real monitor still works: b dies, and b leaves.
+    gc.c[1].kil(b, "die", "real");
+    gc.c.run();
+    members.reset();
+    REQUIRE(gc.g[2]->members("g", [&](std::vector<port_id> m) { members = std::move(m); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    CHECK(members == std::vector<port_id>{});
+  }
 }

@@ -12,7 +12,8 @@
 /// Several declarations may share a tag (versions of one message): the first whose types
 /// match runs. `dispatch` never throws for a message it does not know or whose values do
 /// not fit: it says so, and the port decides (a service logs and drops it, rate-limited,
-/// instead of dying of a peer's mistake). What a handler throws passes through.
+/// instead of dying of a peer's mistake). A message of a `local_only` declaration that came
+/// over a link is `foreign`, and no handler runs. What a handler throws passes through.
 /// Threading: fill it, then dispatch from one port at a time. Lifetime: the handlers live
 /// as long as the table.
 
@@ -34,13 +35,15 @@ class dispatch_table {
     handled,     ///< a handler ran
     unknown,     ///< no declaration has its tag
     mismatched,  ///< declarations have its tag, none its value types
+    foreign,     ///< it matches a local-only declaration but came from another node
   };
 
   /// Runs `handler(m, values&...)` for a message that matches `type`.
   template <class... Ts, class F>
   requires std::is_invocable_v<F&, message&, Ts&...> dispatch_table& on(
       const message_type<Ts...>& type, F handler) {
-    entries_.push_back(entry{type.tag(), [h = std::move(handler)](message& m) mutable -> bool {
+    entries_.push_back(entry{type.tag(), type.is_local_only(),
+                             [h = std::move(handler)](message& m) mutable -> bool {
                                if (!m.is<Ts...>()) return false;
                                std::apply([&](Ts&... values) { h(m, values...); }, m.as<Ts...>());
                                return true;
@@ -52,12 +55,17 @@ class dispatch_table {
   /// order they were added: a protocol's busiest message first is its cheapest).
   outcome dispatch(message& m) {
     const tag t = m.tag();
-    bool known = false;
+    bool known = false, foreign = false;
     for (auto& e : entries_) {
       if (e.t != t) continue;
       known = true;
+      if (e.local_only && m.origin()) {
+        foreign = true;  // a later declaration of the tag may take it from anywhere
+        continue;
+      }
       if (e.run(m)) return outcome::handled;
     }
+    if (foreign) return outcome::foreign;
     return known ? outcome::mismatched : outcome::unknown;
   }
 
@@ -73,6 +81,7 @@ class dispatch_table {
   // A protocol has a few tens of messages at most: a flat list beats a hash table.
   struct entry {
     tag t;
+    bool local_only;
     detail::unique_function<bool(message&)> run;
   };
   std::vector<entry> entries_;

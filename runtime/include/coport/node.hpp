@@ -124,12 +124,7 @@ class node {
   requires(sizeof...(Ts) == sizeof...(Us)) void snd(const port_id& port,
                                                     const message_type<Ts...>& type,
                                                     Us&&... values) {
-    if constexpr ((std::same_as<std::remove_cvref_t<Us>, Ts> && ...)) {
-      send_block(port, detail::make_payload(type.tag(), std::forward<Us>(values)...));
-    } else {
-      send_block(port, detail::make_payload(type.tag(), message_type<Ts...>::template declared<Ts>(
-                                                            std::forward<Us>(values))...));
-    }
+    send_block(port, declared_payload(type, std::forward<Us>(values)...));
   }
   /// Sends a message built beforehand.
   void snd(const port_id& port, message msg);
@@ -167,6 +162,20 @@ class node {
       std::apply([&](auto&... v) { snd(receiver, t, std::move(v)..., why); }, vals);
     });
   }
+  /// Sends the declared message `type` to `receiver` when `port` dies: `values...` and the
+  /// reason, which is the declaration's last value (`message_type<std::string, reason>`),
+  /// each converted to its declared type as `snd` does.
+  template <class... Ts, class... Us>
+  requires(sizeof...(Us) + 1 == sizeof...(Ts) &&
+           std::same_as<std::tuple_element_t<sizeof...(Ts) - 1, std::tuple<Ts...>>, reason>) monitor
+      mon(const port_id& port, const port_id& receiver, const message_type<Ts...>& type,
+          Us&&... values) {
+    return add_monitor(port, [this, receiver, type,
+                              vals = std::tuple<detail::stored_t<Us>...>(
+                                  std::forward<Us>(values)...)](const reason& why) mutable {
+      std::apply([&](auto&... v) { snd(receiver, type, std::move(v)..., why); }, vals);
+    });
+  }
   /// Keeps `objects` alive until `port` dies (or the guard is destroyed).
   template <class... Ts>
   monitor mon_guard(const port_id& port, Ts&&... objects) {
@@ -198,6 +207,13 @@ class node {
   template <class... Ts>
   timer after(duration delay, const port_id& port, tag t, Ts&&... values) {
     return start_timer(delay, port, detail::make_payload(t, std::forward<Ts>(values)...), {});
+  }
+  /// Sends the declared message `type` with `values...` (each converted to its declared type,
+  /// as `snd` does) to `port` after `delay`.
+  template <class... Ts, class... Us>
+  requires(sizeof...(Ts) == sizeof...(Us)) timer
+      after(duration delay, const port_id& port, const message_type<Ts...>& type, Us&&... values) {
+    return start_timer(delay, port, declared_payload(type, std::forward<Us>(values)...), {});
   }
   /// Calls `callback()` after `delay`: in the current port's context when made inside a port.
   template <class F, class = std::enable_if_t<std::is_invocable_v<F&>>>
@@ -357,6 +373,17 @@ class node {
   port_id make_port(detail::message_handler fallback);
   void set_handler(const port_id& port, tag t, detail::message_handler h, bool fallback = false);
   void send_block(const port_id& port, detail::message_block* n);
+  /// The block of the declared message `type` with `values...`, each converted to its
+  /// declared type (moved through when it is one already).
+  template <class... Ts, class... Us>
+  static detail::message_block* declared_payload(const message_type<Ts...>& type, Us&&... values) {
+    if constexpr ((std::same_as<std::remove_cvref_t<Us>, Ts> && ...)) {
+      return detail::make_payload(type.tag(), std::forward<Us>(values)...);
+    } else {
+      return detail::make_payload(
+          type.tag(), message_type<Ts...>::template declared<Ts>(std::forward<Us>(values))...);
+    }
+  }
   void kill(const port_id& port, reason why);
   monitor add_monitor(const port_id& port, detail::unique_function<void(const reason&)> action);
   detail::unique_function<void(const reason&)> bind_to_context(

@@ -51,6 +51,8 @@ class refusals {
           return note(m, mismatched_.c_str());
         case dispatch_table::outcome::unknown:
           return note(m, unknown_.c_str());
+        case dispatch_table::outcome::foreign:
+          return note(m, "only this node sends it");
       }
     } catch (const std::exception& e) {
       warn("{}: ignored a message {}: {}", who_, m.describe(), e.what());
