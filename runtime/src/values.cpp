@@ -148,12 +148,12 @@ std::string reason::to_string() const {
 // -- message ------------------------------------------------------------------------------------
 
 port_id message::origin() const noexcept {
-  return node_ && node_->origin ? detail::make_port_id(node_->origin, 0, 0) : port_id{};
+  return block_ && block_->origin ? detail::make_port_id(block_->origin, 0, 0) : port_id{};
 }
 
 std::string message::describe() const {
-  if (!node_) return "(no message)";
-  return fmt::format("'{}'{}", tag().name(), detail::describe(*node_->ops->sig));
+  if (!block_) return "(no message)";
+  return fmt::format("'{}'{}", tag().name(), detail::describe(*block_->ops->sig));
 }
 
 std::string message::access_error(std::size_t i, const std::type_info& wanted) const {

@@ -373,11 +373,11 @@ std::uint32_t intern_remote_node(std::string_view node_id) {
 }  // namespace detail
 
 message message::copy() const {
-  if (!node_) return {};
-  if (!node_->ops->copy) {
+  if (!block_) return {};
+  if (!block_->ops->copy) {
     throw std::logic_error{fmt::format("coport: message {} cannot be copied", describe())};
   }
-  return message{node_->ops->copy(node_.get())};
+  return message{block_->ops->copy(block_.get())};
 }
 
 }  // namespace coport

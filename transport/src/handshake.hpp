@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// transport::handshake — how two nodes open a channel (protocol version 3): the frames, the
-/// order, the proofs and the keys, with no sockets and no peers (the connection acts on what
+/// order, the proofs and the keys, with no sockets and no peers (the receiver acts on what
 /// it says). One object per channel.
 ///
 /// The protocol, as `link_handshake` (a receiver's side of it) follows it:
@@ -30,7 +30,7 @@
 /// dialer that has not proved the secret first (no oracle for guessing it offline from a
 /// connection). Without a secret there are no proofs and no records (loopback, tests).
 ///
-/// Before a proof checks out a channel is an attacker's: the connection reads only hello
+/// Before a proof checks out a channel is an attacker's: the receiver reads only hello
 /// and auth frames of at most `max_handshake_frame` bytes, and this object keeps only the
 /// two hellos.
 ///

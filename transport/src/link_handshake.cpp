@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "coport/internal/link_seam.hpp"
+#include "endpoint_impl.hpp"
 #include "peer.hpp"
-#include "transport_impl.hpp"
 
 namespace coport::transport {
 
@@ -17,19 +17,17 @@ std::string no_peer_slot(const std::string& id) {
 }
 }  // namespace
 
-link_handshake::link_handshake(endpoint::impl& owner, channel& ch, bool opened)
-    : owner_{owner},
-      channel_{ch},
-      handshake_{owner.options.secret, opened, owner.options.encrypt} {}
+link_handshake::link_handshake(endpoint::impl& at, channel& ch, bool opened)
+    : endpoint_{at}, channel_{ch}, handshake_{at.options.secret, opened, at.options.encrypt} {}
 
 std::vector<std::byte> link_handshake::hello_frame() {
-  return handshake_.hello_frame(owner_.owner.id(), owner_.owner.incarnation(),
-                                owner_.own_addresses());
+  return handshake_.hello_frame(endpoint_.owner.id(), endpoint_.owner.incarnation(),
+                                endpoint_.own_addresses());
 }
 
 link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
                                               const peer* expected) {
-  node& n = owner_.owner;
+  node& n = endpoint_.owner;
   detail::hello h = handshake_.take_hello(body, n.id());
   if (h.version != detail::protocol_version) {
     return refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})",
@@ -49,21 +47,21 @@ link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
   if (auto why = channel_.check_certificate(peer_id_); !why.empty()) {
     return refuse(fmt::format("refusing node {}: {}", peer_id_, why), false);
   }
-  owner_.notify(expected, [&] { return frame_event{"hello", {}, {}, {}, {}}; });
+  endpoint_.notify(expected, [&] { return frame_event{"hello", {}, {}, {}, {}}; });
   if (handshake_.dialer()) channel_.write(handshake_.proof_frame());
   return {};
 }
 
 peer* link_handshake::claim_peer() {
   try {
-    return owner_.find(coport::detail::intern_remote_node(peer_id_), true);
+    return endpoint_.find(coport::detail::intern_remote_node(peer_id_), true);
   } catch (const wire::decode_error&) {
     return nullptr;
   }
 }
 
 link_handshake::step link_handshake::on_proof(wire::reader& r, receiver& c, peer*& p) {
-  node& n = owner_.owner;
+  node& n = endpoint_.owner;
   std::string wrong = handshake_.check_proof(r);
   if (!wrong.empty()) {
     // The dialer is told, unproven: a node proves nothing to whoever has not proved the secret.
@@ -111,9 +109,9 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
   }
   if (v.what == detail::verdict::bad_proof) {
     // Unproven (anyone on the path could say it), so it ends this attempt only.
-    if (p && owner_.dialer) p->yield(&c);
+    if (p && endpoint_.dialer) p->yield(&c);
     return refuse(fmt::format("authentication with {} failed: {}", peer_id_,
-                              owner_.options.secret.empty()
+                              endpoint_.options.secret.empty()
                                   ? "the peer has a secret and this node has none"
                                   : "it says our proof does not match (the secrets differ, or it "
                                     "has none)"),
@@ -135,11 +133,11 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
       // and what waits goes out on that one.
       p->yield(&c);
       return refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
-                                owner_.owner.id(), p->id(), p->id()),
+                                endpoint_.owner.id(), p->id(), p->id()),
                     true);
     case detail::verdict::busy:
       // With a dialer, what waits stays for a retry (until the connect deadline).
-      if (owner_.dialer) p->yield(&c);
+      if (endpoint_.dialer) p->yield(&c);
       return refuse(fmt::format("node {} refused the connection: {}", p->id(), v.why), false);
     case detail::verdict::refused: {
       // Another process holds this node's ID there: retrying cannot help. The connection

@@ -4,13 +4,13 @@
 /// protocol itself, without sockets or peers): what this node does with the peer's hello and
 /// auth frames. It checks the hello against this node (protocol version, its own ID, the node
 /// the channel was opened to, the channel's certificate), believes the ID only once it is
-/// proved, then claims that node's peer slot and offers it the connection (acceptor) or reads
+/// proved, then claims that node's peer slot and offers it the receiver (acceptor) or reads
 /// the acceptor's verdict (dialer). It writes the handshake's frames to the channel; what the
-/// connection does next (wait for more, take the node as up, refuse the channel) it returns.
+/// receiver does next (wait for more, take the node as up, refuse the channel) it returns.
 ///
 /// Threading: none of its own; called from its receiver, under its lock.
 /// Lifetime: a member of its receiver; the transport and the channel it refers to outlive
-/// it (the connection holds them).
+/// it (the receiver holds them).
 /// May include: handshake, the transport's public headers, coport/wire.
 
 #include <cstdint>
@@ -31,7 +31,7 @@ class peer;
 
 class link_handshake {
  public:
-  /// What the connection does after a handshake frame.
+  /// What the receiver does after a handshake frame.
   struct step {
     enum class next : std::uint8_t {
       wait,    ///< the handshake goes on
@@ -45,7 +45,7 @@ class link_handshake {
   };
 
   /// `opened`: this node opened the channel.
-  link_handshake(endpoint::impl& owner, channel& ch, bool opened);
+  link_handshake(endpoint::impl& at, channel& ch, bool opened);
 
   /// Our hello frame: first on the channel, once.
   std::vector<std::byte> hello_frame();
@@ -78,7 +78,7 @@ class link_handshake {
   /// null when none can be had.
   peer* claim_peer();
 
-  endpoint::impl& owner_;
+  endpoint::impl& endpoint_;
   channel& channel_;
   detail::handshake handshake_;
   bool hello_ = false;   ///< the peer's hello arrived

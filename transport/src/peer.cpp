@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "coport/internal/link_seam.hpp"
+#include "endpoint_impl.hpp"
 #include "receiver.hpp"
-#include "transport_impl.hpp"
 #include "transport_log.hpp"
 
 namespace coport::transport {
@@ -40,8 +40,8 @@ reason transport_error(std::string_view node, std::string text) {
 // -- peer: the sending side
 // ------------------------------------------------------------------------
 
-peer::peer(endpoint::impl& owner, std::string id, std::uint32_t node_number)
-    : owner_{owner}, id_{std::move(id)}, node_number_{node_number} {}
+peer::peer(endpoint::impl& at, std::string id, std::uint32_t node_number)
+    : endpoint_{at}, id_{std::move(id)}, node_number_{node_number} {}
 
 bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
   auto s = static_cast<std::uint32_t>(node_slot(node_number));
@@ -108,11 +108,11 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
     return e.what();
   }
   values_size_ = out_.size() - values_at;
-  if (out_.size() - start - 4 > owner_.options.max_frame) {
+  if (out_.size() - start - 4 > endpoint_.options.max_frame) {
     undo_nodes();
     out_.clear();
     return fmt::format("the message takes {} bytes, over the maximum frame of {}", values_size_,
-                       owner_.options.max_frame);
+                       endpoint_.options.max_frame);
   }
   if (!pending_nodes_.empty()) {
     // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame.
@@ -140,22 +140,22 @@ std::string peer::route_locked() {
   if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
   if (out_channel_) {
     std::size_t queued = out_channel_->queued();
-    if (queued > owner_.options.max_queue) {
+    if (queued > endpoint_.options.max_queue) {
       return fmt::format(
           "the outgoing queue to that node is full ({} bytes waiting, the bound "
           "is {})",
-          queued, owner_.options.max_queue);
+          queued, endpoint_.options.max_queue);
     }
     return {};
   }
-  if (!conn_ && !dialing_) {
-    if (!owner_.dialer) return "no connection to that node";
+  if (!receiver_ && !dialing_) {
+    if (!endpoint_.dialer) return "no connection to that node";
     dialing_ = true;
-    owner_.dialer->dial(id_);  // returns at once; the outcome comes later
+    endpoint_.dialer->dial(id_);  // returns at once; the outcome comes later
   }
-  if (pending_.size() > owner_.options.max_queue) {
+  if (pending_.size() > endpoint_.options.max_queue) {
     return fmt::format("{} bytes already wait for the connection (the bound is {})",
-                       pending_.size(), owner_.options.max_queue);
+                       pending_.size(), endpoint_.options.max_queue);
   }
   return {};
 }
@@ -179,15 +179,15 @@ bool peer::flush_locked() {
 }
 
 void peer::refuse(const port_id& to, const std::string& text) {
-  owner_.count_drop();
+  endpoint_.count_drop();
   // One line a second at most: a producer far ahead of its link refuses many messages.
   auto now = std::chrono::steady_clock::now().time_since_epoch().count();
   auto last = last_refusal_log_.load(std::memory_order_relaxed);
   if (now - last >= std::chrono::steady_clock::duration{std::chrono::seconds{1}}.count() &&
       last_refusal_log_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
     std::size_t more = refusals_unlogged_.exchange(0, std::memory_order_relaxed);
-    log(log_error, "node {}: a message to {} was not sent: {}{}", owner_.owner.id(), to.to_string(),
-        text,
+    log(log_error, "node {}: a message to {} was not sent: {}{}", endpoint_.owner.id(),
+        to.to_string(), text,
         more ? fmt::format(" ({} more were refused since the last line)", more) : std::string{});
   } else {
     refusals_unlogged_.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +201,7 @@ void peer::send_message(const port_id& to, message msg) {
   {
     std::lock_guard lock{mutex_};
     if (to.incarnation() != 0 && up_ && to.incarnation() != incarnation_) {
-      owner_.count_drop();  // a port of an earlier incarnation: gone, like a dead port
+      endpoint_.count_drop();  // a port of an earlier incarnation: gone, like a dead port
       return;
     }
     error = route_locked();
@@ -213,13 +213,13 @@ void peer::send_message(const port_id& to, message msg) {
       if (!out_channel_->write_large(large_record(to, msg))) {
         error = "the connection is closed";
       } else {
-        owner_.sent.fetch_add(1, std::memory_order_relaxed);
+        endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
       }
     } else if (error.empty()) {
       if (!flush_locked()) {
         error = "the connection is closed";
       } else {
-        owner_.sent.fetch_add(1, std::memory_order_relaxed);
+        endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
         if (!up_) ++pending_messages_;
       }
     }
@@ -232,7 +232,7 @@ void peer::send_message(const port_id& to, message msg) {
 void peer::send_kill(const port_id& target, const reason& why) {
   std::lock_guard lock{mutex_};
   if (std::string error = route_locked(); !error.empty()) {
-    log(log_warn, "node {}: cannot kill {}: {}", owner_.owner.id(), target.to_string(), error);
+    log(log_warn, "node {}: cannot kill {}: {}", endpoint_.owner.id(), target.to_string(), error);
     return;
   }
   out_ = control_frame(frame_kind::kill, target.local(), target.incarnation(), &why);
@@ -256,12 +256,12 @@ void peer::watch(const port_id& target) {
       fail = transport_error(id_, "the connection is closed");
     }
   }
-  owner_.fire_later(target, std::move(fail));
+  endpoint_.fire_later(target, std::move(fail));
 }
 
 void peer::unwatch(const port_id& target) {
   std::lock_guard lock{mutex_};
-  if (!watching_.erase(target.local()) || (!conn_ && !dialing_)) return;
+  if (!watching_.erase(target.local()) || (!receiver_ && !dialing_)) return;
   out_ = control_frame(frame_kind::unwatch, target.local(), target.incarnation(), nullptr);
   flush_locked();
 }
@@ -283,18 +283,19 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
     }
   }
   if (!error.empty()) {
-    owner_.count_drop();
-    log(log_error, "node {}: spawn of '{}' on {} failed: {}", owner_.owner.id(), init, id_, error);
+    endpoint_.count_drop();
+    log(log_error, "node {}: spawn of '{}' on {} failed: {}", endpoint_.owner.id(), init, id_,
+        error);
     // Called under the node's monitor lock: the monitors fire later.
-    owner_.fire_later(id, transport_error(id_, fmt::format("spawn failed: {}", error)));
+    endpoint_.fire_later(id, transport_error(id_, fmt::format("spawn failed: {}", error)));
   }
   return id;
 }
 
 bool peer::adopt(const std::shared_ptr<receiver>& c) {
   std::lock_guard lock{mutex_};
-  if (conn_ && conn_ != c) return false;
-  conn_ = c;
+  if (receiver_ && receiver_ != c) return false;
+  receiver_ = c;
   return true;
 }
 
@@ -302,20 +303,20 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
   std::shared_ptr<receiver> abandoned;
   {
     std::lock_guard lock{mutex_};
-    if (!conn_) {
-      conn_ = c;
+    if (!receiver_) {
+      receiver_ = c;
       up_ = false;
       return verdict::accept;
     }
-    if (conn_ == c) return verdict::accept;
+    if (receiver_ == c) return verdict::accept;
     // While a channel to the node lives, another one claiming its ID is refused: a second
     // process, or the node restarted while its old channel is not yet known dead (it then
     // gets in once that channel closes or times out: its dial retries until its deadline).
     (void)incarnation;
-    if (up_ || !conn_->outgoing()) return verdict::duplicate;
+    if (up_ || !receiver_->outgoing()) return verdict::duplicate;
     // Both nodes opened a channel at once: both ends keep the one the smaller ID opened.
-    if (owner_.owner.id() < id_) return verdict::simultaneous;
-    abandoned = std::exchange(conn_, c);
+    if (endpoint_.owner.id() < id_) return verdict::simultaneous;
+    abandoned = std::exchange(receiver_, c);
   }
   abandoned->close_now("the peer's simultaneous connection is kept instead");
   return verdict::accept;
@@ -324,7 +325,7 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
 void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
   {
     std::lock_guard lock{mutex_};
-    if (conn_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
+    if (receiver_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
     up_ = true;
     out_channel_ = c->channel_handle();
     dialing_ = false;
@@ -336,20 +337,20 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
       pending_messages_ = 0;
     }
   }
-  owner_.node_end.remote_node_up(id_);
+  endpoint_.node_end.remote_node_up(id_);
 }
 
 void peer::yield(const receiver* c) {
   std::lock_guard lock{mutex_};
-  if (conn_.get() == c && !up_) conn_.reset();
+  if (receiver_.get() == c && !up_) receiver_.reset();
 }
 
 void peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
   {
     std::lock_guard lock{mutex_};
-    if (conn_.get() != c) return;
-    conn_.reset();
+    if (receiver_.get() != c) return;
+    receiver_.reset();
     out_channel_.reset();
     caches_.reset();
     up_ = false;
@@ -361,16 +362,16 @@ void peer::lost(const receiver* c, const std::string& why) {
     pending_.clear();
     pending_.shrink_to_fit();
   }
-  if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   // Every monitor on that node's ports fires (no holes), and the node-down events.
-  owner_.node_end.remote_node_lost(id_, transport_error(id_, why));
+  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why));
 }
 
 void peer::unreachable(const std::string& why) {
   std::size_t dropped = 0;
   {
     std::lock_guard lock{mutex_};
-    if (conn_ || !dialing_) return;  // a channel came meanwhile: it decides
+    if (receiver_ || !dialing_) return;  // a channel came meanwhile: it decides
     dialing_ = false;
     caches_.reset();
     watching_.clear();
@@ -378,15 +379,15 @@ void peer::unreachable(const std::string& why) {
     pending_.clear();
     pending_.shrink_to_fit();
   }
-  if (dropped) owner_.dropped.fetch_add(dropped, std::memory_order_relaxed);
-  log(log_error, "node {}: unable to connect to {}: {} ({} messages dropped)", owner_.owner.id(),
+  if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  log(log_error, "node {}: unable to connect to {}: {} ({} messages dropped)", endpoint_.owner.id(),
       id_, why, dropped);
-  owner_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
+  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
 }
 
 bool peer::wants_channel() const {
   std::lock_guard lock{mutex_};
-  return !conn_ && dialing_;
+  return !receiver_ && dialing_;
 }
 
 std::size_t peer::queued() const {
@@ -409,7 +410,7 @@ bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reaso
   if (id.is_null()) {
     id = coport::detail::make_port_id(node_number_, local, incarnation);
   }
-  return owner_.node_end.remote_port_died(id, why);
+  return endpoint_.node_end.remote_port_died(id, why);
 }
 
 std::uint32_t peer::incarnation() const {

@@ -43,7 +43,7 @@ enum class verdict {
 /// One other node, across all the channels it ever had with us.
 class peer final : public wire::node_names_out {
  public:
-  peer(endpoint::impl& owner, std::string id, std::uint32_t node_number);
+  peer(endpoint::impl& at, std::string id, std::uint32_t node_number);
 
   const std::string& id() const noexcept { return id_; }
   /// The node's interned ID.
@@ -56,7 +56,7 @@ class peer final : public wire::node_names_out {
   void unwatch(const port_id& target);
   port_id spawn(const port_id& port, std::string_view init, message args, bool watched);
 
-  // -- from connections --------------------------------------------------------------------------
+  // -- from receivers ----------------------------------------------------------------------------
   /// Makes `c`, a channel this node opened, the current one; false if there is one already.
   bool adopt(const std::shared_ptr<receiver>& c);
   /// The peer's hello arrived on `c`, a channel the peer opened: keep it (it becomes
@@ -97,12 +97,12 @@ class peer final : public wire::node_names_out {
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
 
-  endpoint::impl& owner_;
+  endpoint::impl& endpoint_;
   const std::string id_;
   const std::uint32_t node_number_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<receiver> conn_;  ///< the current channel's receiving side (which one it is)
+  std::shared_ptr<receiver> receiver_;  ///< the current channel's receiving side (which one it is)
   bool up_ = false;
   /// The current channel once its handshake ended (up_): the sending side writes to it.
   std::shared_ptr<channel> out_channel_;

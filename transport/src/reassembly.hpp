@@ -7,7 +7,7 @@
 /// Bounds (a peer's fragments are its own to send, not to make this node hold without end):
 /// at most max_open_records records open at once, each at most the maximum frame and all of
 /// them at most twice it; at most max_held messages waiting behind them. A fragment that
-/// breaks a rule throws wire::decode_error (the connection ends the link).
+/// breaks a rule throws wire::decode_error (the receiver ends the link).
 /// Threading: none (its receiver's). Lifetime: its receiver's.
 /// May include: frame, the runtime's public headers (message, port_id), the standard library.
 

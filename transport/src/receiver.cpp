@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "coport/internal/link_seam.hpp"
+#include "endpoint_impl.hpp"
 #include "peer.hpp"
-#include "transport_impl.hpp"
 #include "transport_log.hpp"
 
 namespace coport::transport {
@@ -25,15 +25,15 @@ const char* const too_many_tags =
 
 // -- receiver: the receiving side ----------------------------------------------------------------
 
-receiver::receiver(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch,
-                   peer* expected, bool opened)
-    : owner_{std::move(owner)},
+receiver::receiver(std::shared_ptr<endpoint::impl> at, std::shared_ptr<channel> ch, peer* expected,
+                   bool opened)
+    : endpoint_{std::move(at)},
       channel_{std::move(ch)},
-      own_node_{coport::detail::node_names().intern(owner_->owner.id())},
+      own_node_{coport::detail::node_names().intern(endpoint_->owner.id())},
       peer_{expected},
       outgoing_{expected != nullptr},
-      link_{*owner_, *channel_, opened},
-      large_{owner_->options.max_frame} {}
+      link_{*endpoint_, *channel_, opened},
+      large_{endpoint_->options.max_frame} {}
 
 receiver::~receiver() = default;
 
@@ -48,8 +48,8 @@ void receiver::start() {
 
 void receiver::refuse(const std::string& why, bool quiet) {
   if (closed_.load(std::memory_order_acquire)) return;
-  log(quiet ? log_info : log_error, "node {}: {}", owner_->owner.id(), why);
-  if (!quiet) owner_->refused.fetch_add(1, std::memory_order_relaxed);
+  log(quiet ? log_info : log_error, "node {}: {}", endpoint_->owner.id(), why);
+  if (!quiet) endpoint_->refused.fetch_add(1, std::memory_order_relaxed);
   channel_->close(why);
   closed_locked(why);
 }
@@ -57,9 +57,9 @@ void receiver::refuse(const std::string& why, bool quiet) {
 void receiver::fail(const std::string& why) {
   std::lock_guard lock{rx_};
   if (closed_.load(std::memory_order_acquire)) return;
-  log(log_error, "node {}: ending the channel to {}: {}", owner_->owner.id(),
+  log(log_error, "node {}: ending the channel to {}: {}", endpoint_->owner.id(),
       peer_ ? peer_->id() : std::string{"an unknown node"}, why);
-  owner_->bad_frames.fetch_add(1, std::memory_order_relaxed);
+  endpoint_->bad_frames.fetch_add(1, std::memory_order_relaxed);
   channel_->close(why);
   closed_locked(why);
 }
@@ -80,8 +80,8 @@ void receiver::closed_locked(const std::string& why) {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return;
   auto keep = shared_from_this();  // the list below may hold the last reference
   {
-    std::lock_guard lock{owner_->connections_mutex};
-    std::erase(owner_->connections, keep);
+    std::lock_guard lock{endpoint_->receivers_mutex};
+    std::erase(endpoint_->receivers, keep);
   }
   partial_.clear();
   {
@@ -116,11 +116,11 @@ bool receiver::backlogged() const {
   // What we owe the peer: messages are refused past max_queue, so only answers it asked
   // for (died notices to its watches, ...) take the queue past max_queue + max_frame. A
   // peer that asks and never reads is not read either (and ends by the write timeout).
-  if (channel_->queued() > owner_->options.max_queue + owner_->options.max_frame) return true;
+  if (channel_->queued() > endpoint_->options.max_queue + endpoint_->options.max_frame) return true;
   std::uint32_t n = authed_ && peer_ ? peer_->node_number() : 0;
   return n != 0 && n < coport::detail::inbound_slots &&
          coport::detail::inbound_counts[n].load(std::memory_order_relaxed) >=
-             owner_->options.max_inbound;
+             endpoint_->options.max_inbound;
 }
 
 std::size_t receiver::complete_partial(std::span<const std::byte> bytes) {
@@ -134,7 +134,7 @@ std::size_t receiver::complete_partial(std::span<const std::byte> bytes) {
   if (partial_.size() < detail::frame_header) take(detail::frame_header - partial_.size());
   if (partial_.size() < detail::frame_header) return taken;
   std::uint32_t length = detail::frame_length(partial_.data());
-  std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
+  std::size_t limit = authed_ ? endpoint_->options.max_frame + 1 : detail::max_handshake_frame;
   if (length != 0 && length <= limit) {
     take(4 + length - partial_.size());
     if (partial_.size() < 4 + std::size_t{length}) return taken;
@@ -154,7 +154,7 @@ std::size_t receiver::parse(std::span<const std::byte> in) {
   while (!closed_ && !handed_over_ && in.size() - pos >= detail::frame_header) {
     std::uint32_t length = detail::frame_length(in.data() + pos);
     // Before the peer has proved the secret, only small handshake frames are read.
-    std::size_t limit = authed_ ? owner_->options.max_frame + 1 : detail::max_handshake_frame;
+    std::size_t limit = authed_ ? endpoint_->options.max_frame + 1 : detail::max_handshake_frame;
     if (length == 0 || length > limit) {
       fail(fmt::format("a frame whose length field says {} bytes (at most {}{})", length, limit,
                        authed_ ? "" : " before the handshake ends"));
@@ -189,11 +189,11 @@ std::uint32_t receiver::lookup(std::uint32_t slot) {
 
 template <class Make>
 void receiver::notify(Make&& make) {
-  owner_->notify(peer_, std::forward<Make>(make));
+  endpoint_->notify(peer_, std::forward<Make>(make));
 }
 
 port_id receiver::local_port(detail::port_ref p, bool& current) const {
-  current = p.incarnation == 0 || p.incarnation == owner_->owner.incarnation();
+  current = p.incarnation == 0 || p.incarnation == endpoint_->owner.incarnation();
   return coport::detail::make_port_id(own_node_, p.local, p.incarnation);
 }
 
@@ -251,9 +251,9 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       notify([&] { return frame_event{"kill", {}, target, {}, {}}; });
       // Only a port named exactly (this incarnation, no wildcard): a peer cannot sweep
       // port numbers and kill whatever answers.
-      if (target.incarnation() != owner_->owner.incarnation() || target.is_node_port()) return;
+      if (target.incarnation() != endpoint_->owner.incarnation() || target.is_node_port()) return;
       (void)current;
-      owner_->owner.kil(target, std::move(f.why));
+      endpoint_->owner.kil(target, std::move(f.why));
       return;
     }
     case frame_kind::watch: {
@@ -382,21 +382,21 @@ void receiver::on_message(wire::reader& r) {
 
 void receiver::deliver(const port_id& to, bool current, message m, const std::string& refused) {
   if (!current) {
-    owner_->count_drop();  // for a port of an earlier incarnation of this node: gone
+    endpoint_->count_drop();  // for a port of an earlier incarnation of this node: gone
     return;
   }
   if (holes_.count(to.local())) {
-    owner_->count_drop();  // the sender's monitors have not fired yet: no holes
+    endpoint_->count_drop();  // the sender's monitors have not fired yet: no holes
     return;
   }
   if (!refused.empty()) {
-    hole(to, reason{"transport_error", owner_->owner.id(),
+    hole(to, reason{"transport_error", endpoint_->owner.id(),
                     fmt::format("a message for {} could not be decoded there: {}", to.to_string(),
                                 refused)});
     return;
   }
-  if (owner_->node_end.deliver_from(to, std::move(m), peer_->node_number())) {
-    owner_->received.fetch_add(1, std::memory_order_relaxed);
+  if (endpoint_->node_end.deliver_from(to, std::move(m), peer_->node_number())) {
+    endpoint_->received.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -437,15 +437,15 @@ void receiver::on_fragment(wire::reader& r) {
 }
 
 void receiver::hole(const port_id& to, const reason& why) {
-  owner_->count_drop();
-  log(log_error, "node {}: dropped a message from {} for {}: {}", owner_->owner.id(), peer_->id(),
-      to.to_string(), why.to_string());
+  endpoint_->count_drop();
+  log(log_error, "node {}: dropped a message from {} for {}: {}", endpoint_->owner.id(),
+      peer_->id(), to.to_string(), why.to_string());
   if (holes_.size() >= detail::max_holes) {
     fail("too many ports with lost messages await acknowledgement");
     return;
   }
   holes_.insert(to.local());
-  write(control_frame(frame_kind::lost, to.local(), owner_->owner.incarnation(), &why));
+  write(control_frame(frame_kind::lost, to.local(), endpoint_->owner.incarnation(), &why));
 }
 
 void receiver::on_spawn(wire::reader& r) {
@@ -453,7 +453,7 @@ void receiver::on_spawn(wire::reader& r) {
   const std::uint64_t local = head.local;
   std::string init{head.init};
   const bool watched = head.watched;
-  node& n = owner_->owner;
+  node& n = endpoint_->owner;
   // Only an init registered here is looked at further: a peer's names are not interned, and
   // its arguments are not decoded, for inits that do not exist (accept_spawn refuses them).
   std::string refused;
@@ -483,9 +483,9 @@ void receiver::on_spawn(wire::reader& r) {
   reason why{"spawn_failed", "the port number is in use or invalid"};
   port_id id =
       refused.empty()
-          ? owner_->node_end.accept_spawn(local, init, std::move(args), std::move(on_death),
-                                          peer_->id(), &why)
-          : owner_->node_end.refuse_spawn(
+          ? endpoint_->node_end.accept_spawn(local, init, std::move(args), std::move(on_death),
+                                             peer_->id(), &why)
+          : endpoint_->node_end.refuse_spawn(
                 local, reason{"bad_message", fmt::format("spawn of '{}': {}", init, refused)},
                 std::move(on_death));
   if (id.is_null()) send_died(local, inc, why);
@@ -498,8 +498,8 @@ void receiver::on_watch(const port_id& target) {
   }
   std::weak_ptr<receiver> self = weak_from_this();
   std::uint64_t local = target.local();
-  std::uint32_t inc = owner_->owner.incarnation();
-  monitor m = owner_->owner.mon(target, [self, local, inc](const reason& why) {
+  std::uint32_t inc = endpoint_->owner.incarnation();
+  monitor m = endpoint_->owner.mon(target, [self, local, inc](const reason& why) {
     if (auto c = self.lock()) {
       c->send_died(local, inc, why);
       monitor fired;  // destroyed outside the lock

@@ -43,7 +43,7 @@ class receiver final : public channel_handler,
  public:
   /// A channel to `expected` (this node opened it), or from a node yet unknown (null).
   /// `opened`: this node opened the channel (always so with `expected`).
-  receiver(std::shared_ptr<endpoint::impl> owner, std::shared_ptr<channel> ch, peer* expected,
+  receiver(std::shared_ptr<endpoint::impl> at, std::shared_ptr<channel> ch, peer* expected,
            bool opened);
   ~receiver() override;
 
@@ -100,7 +100,7 @@ class receiver final : public channel_handler,
 
   void closed_locked(const std::string& why);
 
-  std::shared_ptr<endpoint::impl> owner_;
+  std::shared_ptr<endpoint::impl> endpoint_;
   std::shared_ptr<channel> channel_;
   const std::uint32_t own_node_;  ///< this node's interned ID (ports named in frames)
   // The receive side: the channel's callbacks come one at a time, but the transport's

@@ -25,10 +25,10 @@
 #include "address.hpp"
 #include "admission.hpp"
 #include "coport/internal/link_seam.hpp"
+#include "endpoint_impl.hpp"
 #include "peer.hpp"
 #include "tcp_channel.hpp"
 #include "tls.hpp"
-#include "transport_impl.hpp"
 #include "transport_log.hpp"
 
 namespace coport::transport {

@@ -41,32 +41,32 @@ class message {
   }
 
   /// The tag (the empty tag for no message).
-  coport::tag tag() const noexcept { return node_ ? node_->tag_ : coport::tag{}; }
+  coport::tag tag() const noexcept { return block_ ? block_->tag_ : coport::tag{}; }
 
   /// The number of values after the tag.
-  std::size_t size() const noexcept { return node_ ? node_->ops->sig->size : 0; }
+  std::size_t size() const noexcept { return block_ ? block_->ops->sig->size : 0; }
 
   /// True when this holds a message.
-  explicit operator bool() const noexcept { return node_ != nullptr; }
+  explicit operator bool() const noexcept { return block_ != nullptr; }
 
   /// True when the payload is exactly `Ts...` (after storing: `const char*` becomes string).
   template <class... Ts>
   bool is() const noexcept {
     detail::use_payload_wire<detail::stored_t<Ts>...>();
-    return node_ && node_->ops->sig == &detail::signature_of<detail::stored_t<Ts>...>();
+    return block_ && block_->ops->sig == &detail::signature_of<detail::stored_t<Ts>...>();
   }
 
   /// True when value `i` has type `T`.
   template <class T>
   bool holds(std::size_t i) const noexcept {
-    return node_ && i < size() && *node_->ops->sig->types[i] == typeid(T);
+    return block_ && i < size() && *block_->ops->sig->types[i] == typeid(T);
   }
 
   /// Value `i` as `T`; throws bad_message_access when it is not a `T`.
   template <class T>
   T& get(std::size_t i) {
     if (!holds<T>(i)) throw bad_message_access{access_error(i, typeid(T))};
-    return *static_cast<T*>(node_->ops->element(node_.get(), i));
+    return *static_cast<T*>(block_->ops->element(block_.get(), i));
   }
   template <class T>
   const T& get(std::size_t i) const {
@@ -80,7 +80,7 @@ class message {
                   "as<> takes the types a message stores (std::string, not const char*)");
     detail::use_payload_wire<Ts...>();
     if (!is<Ts...>()) throw bad_message_access{signature_error(detail::signature_of<Ts...>())};
-    return static_cast<detail::payload_block<Ts...>*>(node_.get())->values;
+    return static_cast<detail::payload_block<Ts...>*>(block_.get())->values;
   }
 
   /// The node this message came from, as the transport established it (the authenticated
@@ -90,7 +90,7 @@ class message {
   port_id origin() const noexcept;
 
   /// True when the message can be copied (every value is copyable).
-  bool copyable() const noexcept { return node_ && node_->ops->copy; }
+  bool copyable() const noexcept { return block_ && block_->ops->copy; }
   /// A copy (for sending one message to many ports); throws std::logic_error naming the
   /// types when a value cannot be copied.
   message copy() const;
@@ -99,9 +99,9 @@ class message {
   std::string describe() const;
 
   /// Low-level: takes ownership of a block / gives it up.
-  explicit message(detail::message_block* n) noexcept : node_{n} {}
-  detail::message_block* release() noexcept { return node_.release(); }
-  detail::message_block* get_block() const noexcept { return node_.get(); }
+  explicit message(detail::message_block* n) noexcept : block_{n} {}
+  detail::message_block* release() noexcept { return block_.release(); }
+  detail::message_block* get_block() const noexcept { return block_.get(); }
 
  private:
   struct deleter {
@@ -111,7 +111,7 @@ class message {
   std::string access_error(std::size_t i, const std::type_info& wanted) const;
   std::string signature_error(const detail::signature& wanted) const;
 
-  std::unique_ptr<detail::message_block, deleter> node_;
+  std::unique_ptr<detail::message_block, deleter> block_;
 };
 
 }  // namespace coport

@@ -1,4 +1,4 @@
-// coport::transport — one node's protocol endpoint: its peer table and the remote-link seam.
+// coport::transport::endpoint — one node's protocol endpoint: its peers and the link seam.
 #include "coport/transport/transport.hpp"
 
 #include <asio/io_context.hpp>
@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "coport/internal/link_seam.hpp"
+#include "endpoint_impl.hpp"
 #include "handshake.hpp"
-#include "transport_impl.hpp"
 
 namespace coport::transport {
 
@@ -99,8 +99,8 @@ endpoint::~endpoint() {
   impl_->owner.plug(nullptr);
   std::vector<std::shared_ptr<receiver>> open;
   {
-    std::lock_guard lock{impl_->connections_mutex};
-    open = impl_->connections;
+    std::lock_guard lock{impl_->receivers_mutex};
+    open = impl_->receivers;
   }
   for (auto& c : open) c->close_now("the transport was destroyed");
 }
@@ -123,8 +123,8 @@ std::shared_ptr<receiver> endpoint::impl::attach(std::shared_ptr<channel> ch, pe
   auto c =
       std::make_shared<receiver>(shared_from_this(), std::move(ch), expected, opened || expected);
   {
-    std::lock_guard lock{connections_mutex};
-    connections.push_back(c);
+    std::lock_guard lock{receivers_mutex};
+    receivers.push_back(c);
   }
   if (expected && !expected->adopt(c)) {
     if (dialed) {

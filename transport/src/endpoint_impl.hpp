@@ -4,8 +4,8 @@
 /// the table of peers by node number (read without a lock).
 ///
 /// Threading: thread-safe. Lifetime: shared by the transport handle, the node (its link) and
-/// every open connection.
-/// May include: connection, peer, frame, the transport's public headers, and the runtime through
+/// every open channel's receiver.
+/// May include: receiver, peer, frame, the transport's public headers, and the runtime through
 /// its public headers and coport/internal/link_seam.hpp only.
 
 #include <array>
@@ -106,10 +106,11 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   std::mutex peers_mutex;  // creation only
   std::vector<std::unique_ptr<chunk>> chunk_storage;
   std::vector<std::shared_ptr<peer>> peer_storage;
-  std::mutex connections_mutex;
-  /// Open connections (owned here until they close, so that one whose peer is not yet
-  /// known lives; a closed one removes itself, which breaks the connection -> impl cycle).
-  std::vector<std::shared_ptr<receiver>> connections;
+  std::mutex receivers_mutex;
+  /// The receivers of open channels (owned here until they close, so that one whose peer is
+  /// not yet known lives; a closed one removes itself, which breaks the receiver -> impl
+  /// cycle).
+  std::vector<std::shared_ptr<receiver>> receivers;
 };
 
 }  // namespace coport::transport
