@@ -103,15 +103,9 @@ void send_path::push_then_release(port_impl* p, message_block* n) noexcept {
   core_.release(p);
 }
 
-void send_path::pushed_not_queued(port_impl* p, message_block* n, push_result r) noexcept {
-  if (r == push_result::woke) {
-    // A scheduled port cannot be torn down but by its own run: the run queue needs no
-    // reference of its own.
-    scheduler_.schedule(p);
-  } else {
-    destroy_message(n);
-    count_drop();
-  }
+void send_path::drop(message_block* n) noexcept {
+  destroy_message(n);
+  count_drop();
 }
 
 bool send_path::push_busy(port_impl* p, message_block* n) noexcept {

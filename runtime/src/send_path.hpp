@@ -6,8 +6,9 @@
 /// chain), and the count of messages dropped because their port was dead or unknown.
 ///
 /// The hot path is `send` → `lookup_cached` (a hit: one thread-local load and compare) →
-/// `push_sent` → port_impl::push; it is inline here. What a miss, a remote port, a woken
-/// port or a dead one needs is in send_path.cpp, with the batching (see there).
+/// `push_sent` → port_impl::push (and, when that woke the port, scheduler::schedule); it is
+/// inline here. What a miss, a remote port or a dead one needs is in send_path.cpp, with the
+/// batching (see there).
 /// Threading: every member is thread-safe; the send cache and the pending batch are this
 /// thread's (thread_state.hpp). Lifetime: part of node_core; a send-cache entry pins its port
 /// (one reference) until evicted or until the thread exits.
@@ -117,8 +118,14 @@ class send_path {
   }
   void push_plain(port_impl* p, message_block* n) noexcept {
     push_result r = p->push(n);
-    if (r != push_result::queued) [[unlikely]]
-      pushed_not_queued(p, n, r);
+    if (r == push_result::queued) return;  // one compare on a busy port's path
+    if (r == push_result::woke) [[likely]] {
+      // A scheduled port cannot be torn down but by its own run: the run queue needs no
+      // reference of its own.
+      scheduler_.schedule(p);
+    } else {
+      drop(n);
+    }
   }
   /// A send by a handler that has sent `busy_sends` messages in this dispatch: offers this
   /// thread's woken ports to idle threads and batches sends to one port. False if the
@@ -126,8 +133,8 @@ class send_path {
   bool push_busy(port_impl* p, message_block* n) noexcept;
   /// The rest of `send`: cache misses, remote ports, drops.
   void send_slow(const port_id& to, message_block* n) noexcept;
-  /// The rest of `push`: schedules a woken port or drops a message to a dead one.
-  void pushed_not_queued(port_impl* p, message_block* n, push_result r) noexcept;
+  /// Destroys a block whose port is dead, counting it.
+  void drop(message_block* n) noexcept;
   /// The rest of `lookup_cached`: fills or evicts the entry.
   port_impl* lookup_slow(std::uint64_t local) noexcept;
 
