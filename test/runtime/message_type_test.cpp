@@ -109,7 +109,11 @@ TEST_SUITE("message_type") {
        seen.push_back(name);
      }).on(note, [&](message&, std::string& text) { seen.push_back(text); });
     std::vector<dispatch_table::outcome> outcomes;
-    auto p = n.port([&](message& m) { outcomes.push_back(t.dispatch(m)); });
+    std::vector<bool> allowed;  // what a port without a table asks of the declaration
+    auto p = n.port([&](message& m) {
+      allowed.push_back(died.allows_origin(m));
+      outcomes.push_back(t.dispatch(m));
+    });
     const std::uint32_t peer = port_id{"mt-peer", 1}.node_number();  // the link's node
     n.snd(p, died, "here", reason{});
     CHECK(link_end(n).deliver_from(p, died.make("forged", reason{"die"}), peer));
@@ -118,5 +122,7 @@ TEST_SUITE("message_type") {
     using o = dispatch_table::outcome;
     CHECK(seen == std::vector<std::string>{"here", "from the peer"});
     CHECK(outcomes == std::vector<o>{o::handled, o::foreign, o::handled});
+    // The declaration's rule alone, whatever the tag: ask matches() as well.
+    CHECK(allowed == std::vector<bool>{true, false, false});
   }
 }
