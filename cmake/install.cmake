@@ -15,7 +15,7 @@ install(TARGETS coport_runtime coport_transport coport_network coport_registry c
 # detail/ headers that no public header includes (the libraries' own business) stay out.
 install(DIRECTORY runtime/include/coport transport/include/coport network/include/coport
   groups/include/coport DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  PATTERN interner.hpp EXCLUDE PATTERN log_sink.hpp EXCLUDE PATTERN payload_codec.hpp EXCLUDE)
+  PATTERN interner.hpp EXCLUDE PATTERN payload_codec.hpp EXCLUDE)
 install(EXPORT coport-targets NAMESPACE coport:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/coport)
 configure_package_config_file(cmake/coport-config.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/coport-config.cmake

@@ -26,7 +26,9 @@ std::size_t causal_weight(const Causal& cm) {
 // -- the protocol: what the agent takes, from whom (protocol.hpp declares each message) ----
 
 agent::agent(std::shared_ptr<service::state> st)
-    : st_{std::move(st)}, n_{st_->owner}, refused_{"groups agent", "the groups protocol"} {
+    : st_{std::move(st)},
+      n_{st_->owner},
+      refused_{"groups", n_.id(), "groups agent", "the groups protocol"} {
   // From the node of the master each item names, at an epoch check_master trusts.
   table_.on(deliver_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
                                 port_id& master, std::uint8_t& order, item& it) {
@@ -93,7 +95,8 @@ agent::agent(std::shared_ptr<service::state> st)
     // Held items whose master the registry did not name in time: dropped.
     if (auto u = unconfirmed_.find(name); u != unconfirmed_.end()) {
       if (!u->second.held.empty()) {
-        warn("group {}: {} items from a master the registry does not name are dropped", u->first,
+        warn({"groups", n_.id()},
+             "group {}: {} items from a master the registry does not name are dropped", u->first,
              u->second.held.size());
       }
       unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
@@ -212,7 +215,8 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
   if (it.seq > g.last + 1) {
     const std::size_t weight = item_weight(it);
     if (g.held.size() >= max_pending || g.held_bytes + weight > max_held_bytes) {
-      warn("group {}: {} items ({} bytes) held past a gap at {}; the members here leave", name,
+      warn({"groups", n_.id()},
+           "group {}: {} items ({} bytes) held past a gap at {}; the members here leave", name,
            g.held.size(), g.held_bytes, g.last + 1);
       forget(name, reason{"lost_messages"});
       return;
@@ -332,8 +336,8 @@ void agent::hand_out(const std::string& name, group& g, const port_id& from, boo
     }
     n_.snd(last->port, std::move(m));
   } catch (const std::exception& ex) {
-    warn("group {}: a message from {} cannot be delivered here: {}", name, from.to_string(),
-         ex.what());
+    warn({"groups", n_.id()}, "group {}: a message from {} cannot be delivered here: {}", name,
+         from.to_string(), ex.what());
   }
 }
 
@@ -357,10 +361,10 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
 }
 
 void agent::on_lost(const std::string& name, std::uint64_t seq) {
-  warn(
-      "group {}: item {} is lost (no longer in the master's history); the members here "
-      "leave",
-      name, seq);
+  warn({"groups", n_.id()},
+       "group {}: item {} is lost (no longer in the master's history); the members here "
+       "leave",
+       name, seq);
   forget(name, reason{"lost_messages"});
 }
 
@@ -402,8 +406,8 @@ void agent::forget(const std::string& name, const reason& why) {
 void agent::on_csend(const std::string& name, const port_id& from, bool except, envelope e) {
   auto pos = groups_.find(name);
   if (pos == groups_.end() || pos->second.order != ordering::causal) {
-    warn("group {}: a causal send from {} that is no member here is dropped", name,
-         from.to_string());
+    warn({"groups", n_.id()}, "group {}: a causal send from {} that is no member here is dropped",
+         name, from.to_string());
     return;
   }
   group& g = pos->second;
@@ -426,7 +430,7 @@ void agent::on_cdeliver(const std::string& name, causal_message cm) {
   if (pos == groups_.end() || pos->second.order != ordering::causal) return;
   group& g = pos->second;
   if (cm.vt.size() > max_stamp || !cm.vt.count(cm.from)) {
-    warn("group {}: a causal message with a malformed stamp is dropped", name);
+    warn({"groups", n_.id()}, "group {}: a causal message with a malformed stamp is dropped", name);
     return;
   }
   if (cm.view < g.view_id) {
@@ -435,7 +439,8 @@ void agent::on_cdeliver(const std::string& name, causal_message cm) {
   }
   const std::size_t weight = causal_weight(cm);
   if (g.waiting.size() >= max_pending || g.waiting_bytes + weight > max_held_bytes) {
-    warn("group {}: {} causal messages ({} bytes) wait; the members here leave", name,
+    warn({"groups", n_.id()},
+         "group {}: {} causal messages ({} bytes) wait; the members here leave", name,
          g.waiting.size(), g.waiting_bytes);
     forget(name, reason{"lost_messages"});
     return;

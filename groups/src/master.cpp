@@ -33,7 +33,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         order_{order},
         epoch_{epoch},
         history_{kept},
-        refused_{"group " + name_, "the groups protocol"} {
+        refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
     build_table();
   }
 
@@ -239,7 +239,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
       n_.snd(other, fenced_msg, epoch_);
     } else if (port_order{}(other, self_)) {
       // Two masters of one epoch: two creates raced. The first in port order stays.
-      info("group {}: created twice at once; {} stays", name_, other.to_string());
+      info({"groups", n_.id()}, "group {}: created twice at once; {} stays", name_,
+           other.to_string());
       n_.kil(self_, "already_created");
     } else {
       n_.snd(other, epoch_msg, epoch_, self_);
@@ -248,7 +249,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void fence(const char* why) {
     if (role_ == role::fenced) return;
-    info("group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
+    info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
     role_ = role::fenced;
     reg_.cancel();
     n_.kil(self_, "fenced");
@@ -264,8 +265,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
       return;
     }
     if (members_.size() >= max_members) {
-      warn("group {}: a join of {} refused: {} members already", name_, member.to_string(),
-           members_.size());
+      warn({"groups", n_.id()}, "group {}: a join of {} refused: {} members already", name_,
+           member.to_string(), members_.size());
       n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
       return;
     }
@@ -330,8 +331,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
     const std::size_t weight = item_weight(it);
     if (waiting >= max_pending || (it.kind == item_kind::message && waiting > 0 &&
                                    pending_bytes_ + weight > max_pending_bytes)) {
-      warn("group {}: {} items ({} bytes) wait for standbys; a {} is dropped", name_, waiting,
-           pending_bytes_, it.kind == item_kind::message ? "message" : "membership change");
+      warn({"groups", n_.id()}, "group {}: {} items ({} bytes) wait for standbys; a {} is dropped",
+           name_, waiting, pending_bytes_,
+           it.kind == item_kind::message ? "message" : "membership change");
       return false;
     }
     it.seq = next_seq_++;
@@ -541,13 +543,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
       auto pos = std::find_if(standbys_.begin(), standbys_.end(),
                               [&](const standby& s) { return s.port == who; });
       if (pos != standbys_.end()) {
-        info("group {}: standby {} is gone ({})", name_, who.to_string(), why.to_string());
+        info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
+             why.to_string());
         standbys_.erase(pos);
         // The last standby's node went down: it may only be cut off, and take over on its
         // side. Releasing alone now could give members here what the group's next master
         // never has: hold back until a standby is back (or this master is fenced).
         if (standbys_.empty() && why.kind() == "transport_error") {
-          info("group {}: no standby left; releases wait for one", name_);
+          info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
           held_back_ = true;
         }
         release();
@@ -572,7 +575,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void take_over(const reason& why) {
     ++epoch_;
-    info("group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
+    info({"groups", n_.id()},
+         "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
          self_.to_string(), epoch_, why.to_string());
     become_master();
     released_ = next_seq_ - 1;

@@ -88,8 +88,9 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     if (add && node_id != own_id && mine.size() >= max_entries_per_node) {
       if (!warned_full) {
         warned_full = true;
-        detail::warn("node {}: node {} registers more than {} names; the rest are ignored", own_id,
-                     node_id, max_entries_per_node);
+        detail::warn({"registry", own_id},
+                     "node {} registers more than {} names; the rest are ignored", node_id,
+                     max_entries_per_node);
       }
       return false;
     }
@@ -159,7 +160,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   void on_message(message& m) { refused.take(table, m); }
 
   dispatch_table table = make_table();
-  coport::detail::refusals refused{"the registry of node " + own_id, "the registry protocol"};
+  coport::detail::refusals refused{"registry", own_id, "the registry", "the registry protocol"};
   dispatch_table make_table() {
     dispatch_table t;
     t.on(died_msg, [this](message&, port_id& port, reason&) { port_died(port); });

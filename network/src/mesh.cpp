@@ -89,7 +89,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   /// What the mesh's port takes; anything else is dropped and logged, rate-limited (a port
   /// that knows this port's ID could send anything: never fatal here).
   void on_message(message& m) { bad_messages.take(protocol, m); }
-  coport::detail::refusals bad_messages{"the mesh of node " + owner.id(), "the mesh protocol"};
+  coport::detail::refusals bad_messages{"network", owner.id(), "the mesh", "the mesh protocol"};
 
   dispatch_table protocol = make_protocol();
   dispatch_table make_protocol() {
@@ -109,7 +109,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
       // More nodes than a full mesh can hold: a bad peer, not a network. Ignored, said once.
       if (!warned_table) {
         warned_table = true;
-        detail::warn("node {}: ignoring a list of {} nodes (at most {})", owner.id(), t.size(),
+        detail::warn({"network", owner.id()}, "ignoring a list of {} nodes (at most {})", t.size(),
                      max_table);
       }
       return;
@@ -163,8 +163,9 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     auto now = clock::now();
     if (now - warned_at < std::chrono::seconds{1}) return;
     warned_at = now;
-    detail::warn("node {}: a node list's entry is ignored: {} ({} since the last such line)",
-                 owner.id(), what, std::exchange(refused, 0));
+    detail::warn({"network", owner.id()},
+                 "a node list's entry is ignored: {} ({} since the last such line)", what,
+                 std::exchange(refused, 0));
   }
 
   void node_event(const std::string& id, bool is_up) {

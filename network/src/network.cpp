@@ -28,12 +28,15 @@ transport::tcp_options tcp_options_for(const node_config& config) {
 }
 
 membership::membership(node& n, const node_config& config) : config_{config} {
-  if (!set_log_level(config.log_level)) {
+  auto level = parse_log_level(config.log_level);
+  if (!level) {
     throw std::invalid_argument{
         fmt::format("coport: log level '{}' is not one of off, error, "
                     "warn, info, debug, trace",
                     config.log_level)};
   }
+  // The environment beats the file: COPORT_LOG, when set, keeps the level it named.
+  if (!log_level_from_environment()) set_log_level(*level);
   for (const auto& s : config.services) {
     if (!n.has_init(s)) {
       throw std::invalid_argument{fmt::format(

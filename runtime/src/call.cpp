@@ -131,8 +131,8 @@ port_id node::spawn_block(std::string_view where, std::string_view name,
       return minted;
     }
     if (!core_->remote().link()) {
-      log(detail::log_level::warn, "node {}: spawn of '{}' on {}: no transport to that node", id(),
-          name, target->node());
+      detail::log(log_level::warn, {"runtime", id()},
+                  "spawn of '{}' on {}: no transport to that node", name, target->node());
       core_->sends().count_drop();
       return minted;
     }

@@ -1,50 +1,63 @@
+// Log lines: the level, the rate limit, the sinks (the process's, each node's, stderr) and
+// the one escaped text format (coport/log.hpp).
 #include "coport/internal/log.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <unordered_map>
 
-namespace coport::detail {
+namespace coport {
 
-log_level parse_log_level(std::string_view name, log_level fallback) noexcept {
+std::string_view to_string(log_level level) noexcept {
+  static constexpr std::string_view names[] = {"off", "error", "warn", "info", "debug", "trace"};
+  auto i = static_cast<std::size_t>(level);
+  return i < std::size(names) ? names[i] : "?";
+}
+
+std::optional<log_level> parse_log_level(std::string_view name) noexcept {
   if (name == "off") return log_level::off;
   if (name == "error") return log_level::error;
   if (name == "warn" || name == "warning") return log_level::warn;
   if (name == "info") return log_level::info;
   if (name == "debug") return log_level::debug;
   if (name == "trace") return log_level::trace;
-  return fallback;
+  return std::nullopt;
 }
 
 namespace {
 
-log_level level_from_environment() noexcept {
+struct environment_level {
+  log_level level = log_level::warn;
+  bool set = false;
+};
+
+environment_level level_from_environment() noexcept {
   const char* env = std::getenv("COPORT_LOG");
-  if (!env) return log_level::warn;
-  log_level parsed = parse_log_level(env, log_level::trace);
-  if (parsed == log_level::trace && std::string_view{env} != "trace") {
-    std::fprintf(stderr,
-                 "coport: COPORT_LOG=%s is not a level (off, error, warn, info, "
-                 "debug, trace); using warn\n",
-                 env);
-    return log_level::warn;
-  }
-  return parsed;
+  if (!env) return {};
+  if (auto parsed = parse_log_level(env)) return {*parsed, true};
+  std::fprintf(stderr,
+               "coport: COPORT_LOG=%s is not a level (off, error, warn, info, debug, trace); "
+               "using warn\n",
+               env);
+  return {};
+}
+
+const environment_level& environment() noexcept {
+  static const environment_level e = level_from_environment();
+  return e;
 }
 
 std::atomic<log_level>& level_in_force() noexcept {
-  static std::atomic<log_level> level{level_from_environment()};
+  static std::atomic<log_level> level{environment().level};
   return level;
 }
-
-}  // namespace
-
-log_level current_log_level() noexcept {
-  return level_in_force().load(std::memory_order_relaxed);
-}
-
-namespace {
 
 /// The length of the UTF-8 sequence at the start of `s` when it is one well-formed
 /// character that is not a C1 control (U+0080..U+009F: U+009B is a terminal's CSI), else 0.
@@ -119,34 +132,203 @@ void append_escaped(std::string& out, std::string_view s, std::size_t from) {
 
 }  // namespace
 
-void write_log(log_level level, std::string_view line) noexcept {
-  static constexpr std::string_view names[] = {"off", "error", "warn", "info", "debug", "trace"};
+namespace {
+
+/// One call site's lines about one node in the current second.
+struct rate_slot {
+  const void* site = nullptr;
+  std::size_t node_hash = 0;
+  std::chrono::steady_clock::time_point window{};
+  unsigned written = 0;
+  std::uint64_t suppressed = 0;
+};
+
+/// The sinks and the rate limit, under one mutex: lines are rare, and a sink is never
+/// called by two threads at once.
+struct log_state {
+  std::mutex mutex;
+  std::shared_ptr<log_sink> process;
+  std::unordered_map<std::string, std::pair<std::uint64_t, std::shared_ptr<log_sink>>> nodes;
+  std::uint64_t next_token = 1;
+  /// A fixed table: what peers make a node log cannot grow it. A site and node that find
+  /// no slot of their own in their probe take the one whose second is oldest.
+  std::array<rate_slot, 512> rates{};
+};
+
+log_state& state() {
+  static log_state s;
+  return s;
+}
+
+thread_local bool in_sink = false;
+
+std::atomic<std::chrono::steady_clock::time_point (*)()> clock_override{nullptr};
+
+void write_stderr(const log_record& r) noexcept {
   try {
-    std::string_view name = names[static_cast<int>(level)];
-    // One scan; the common line (nothing to escape) is copied once, into the line written.
-    std::size_t clean = verbatim(line, 0);
-    std::string text;
-    text.reserve(name.size() + line.size() + 11 + (clean == line.size() ? 0 : 16));
-    text += "coport [";
-    text += name;
-    text += "] ";
-    text.append(line.substr(0, clean));
-    if (clean != line.size()) append_escaped(text, line, clean);
-    text += '\n';
-    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::string line = format_log_line(r);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
+std::string format_log_line(const log_record& r) {
+  std::string out;
+  out.reserve(r.text.size() + r.node.size() + 32);
+  out += "coport [";
+  out += to_string(r.level);
+  out += "] ";
+  auto escaped = [&](std::string_view s) {
+    std::size_t clean = verbatim(s, 0);
+    out.append(s.substr(0, clean));
+    if (clean != s.size()) append_escaped(out, s, clean);
+  };
+  if (!r.node.empty()) {
+    out += "node ";
+    escaped(r.node);
+    if (r.port) {
+      out += ", port ";
+      out += r.port.to_string();
+    }
+    out += ": ";
+  } else if (r.port) {
+    out += "port ";
+    out += r.port.to_string();
+    out += ": ";
+  }
+  escaped(r.text);
+  if (r.suppressed) {
+    out += " (";
+    out += std::to_string(r.suppressed);
+    out += r.suppressed == 1 ? " similar line suppressed)" : " similar lines suppressed)";
+  }
+  return out;
+}
+
+void set_log_sink(log_sink sink) {
+  if (in_sink) throw std::logic_error{"coport: set_log_sink called from inside a log sink"};
+  auto next = sink ? std::make_shared<log_sink>(std::move(sink)) : nullptr;
+  std::shared_ptr<log_sink> old;
+  {
+    std::lock_guard lock{state().mutex};  // waits for a call of the old sink to return
+    old = std::exchange(state().process, std::move(next));
+  }
+}
+
+bool set_log_level(std::string_view name) noexcept {
+  auto level = parse_log_level(name);
+  if (!level) return false;
+  set_log_level(*level);
+  return true;
+}
+
+void set_log_level(log_level level) noexcept {
+  level_in_force().store(level, std::memory_order_relaxed);
+}
+
+log_level current_log_level() noexcept {
+  return level_in_force().load(std::memory_order_relaxed);
+}
+
+bool log_level_from_environment() noexcept {
+  return environment().set;
+}
+
+}  // namespace coport
+
+namespace coport::detail {
+
+bool log_admit(const void* site, std::string_view node, std::uint64_t& suppressed) noexcept {
+  if (in_sink) return true;  // this thread holds the lock in a sink: the line goes to stderr
+  const std::size_t node_hash = std::hash<std::string_view>{}(node);
+  const std::size_t h = std::hash<const void*>{}(site) ^ (node_hash * 0x9E3779B97F4A7C15ull);
+  auto* read_clock = clock_override.load(std::memory_order_relaxed);
+  const auto now = read_clock ? read_clock() : std::chrono::steady_clock::now();
+  log_state& s = state();
+  std::lock_guard lock{s.mutex};
+  constexpr std::size_t probe = 8;
+  rate_slot* slot = nullptr;
+  rate_slot* oldest = nullptr;
+  for (std::size_t i = 0; i < probe; ++i) {
+    rate_slot& r = s.rates[(h + i) % s.rates.size()];
+    if (r.site == site && r.node_hash == node_hash) {
+      slot = &r;
+      break;
+    }
+    if (!oldest || r.window < oldest->window) oldest = &r;
+  }
+  if (!slot) {
+    slot = oldest;
+    *slot = rate_slot{site, node_hash, now, 0, 0};
+  }
+  if (now - slot->window >= std::chrono::seconds{1}) {
+    slot->window = now;
+    slot->written = 0;
+  }
+  if (slot->written >= log_burst) {
+    ++slot->suppressed;
+    return false;
+  }
+  ++slot->written;
+  suppressed = std::exchange(slot->suppressed, 0);
+  return true;
+}
+
+void set_log_clock(std::chrono::steady_clock::time_point (*now)()) noexcept {
+  clock_override.store(now, std::memory_order_relaxed);
+}
+
+void log_write(log_level level, const log_from& from, std::string_view text,
+               std::uint64_t suppressed) noexcept {
+  log_record r;
+  r.level = level;
+  r.component = from.component;
+  r.node = from.node;
+  r.port = from.port;
+  r.text = text;
+  r.time = std::chrono::system_clock::now();
+  r.suppressed = suppressed;
+  if (in_sink) return write_stderr(r);  // a line made by a sink: not back into a sink
+  try {
+    log_state& s = state();
+    std::lock_guard lock{s.mutex};
+    const log_sink* sink = s.process.get();
+    if (!s.nodes.empty() && !from.node.empty()) {
+      if (auto it = s.nodes.find(std::string{from.node}); it != s.nodes.end()) {
+        sink = it->second.second.get();
+      }
+    }
+    if (!sink) return write_stderr(r);
+    in_sink = true;
+    try {
+      (*sink)(r);
+    } catch (...) {
+    }
+    in_sink = false;
+  } catch (...) {
+    in_sink = false;
+  }
+}
+
+std::uint64_t set_node_log_sink(std::string_view node, log_sink sink) {
+  log_state& s = state();
+  std::lock_guard lock{s.mutex};
+  std::uint64_t token = s.next_token++;
+  s.nodes[std::string{node}] = {token, std::make_shared<log_sink>(std::move(sink))};
+  return token;
+}
+
+void clear_node_log_sink(std::string_view node, std::uint64_t token) noexcept {
+  try {
+    log_state& s = state();
+    std::lock_guard lock{s.mutex};
+    auto it = s.nodes.find(std::string{node});
+    if (it != s.nodes.end() && it->second.first == token) s.nodes.erase(it);
   } catch (...) {
   }
 }
 
 }  // namespace coport::detail
-
-namespace coport {
-
-bool set_log_level(std::string_view name) noexcept {
-  auto level = detail::parse_log_level(name, detail::log_level::trace);
-  if (level == detail::log_level::trace && name != "trace") return false;
-  detail::level_in_force().store(level, std::memory_order_relaxed);
-  return true;
-}
-
-}  // namespace coport

@@ -65,9 +65,9 @@ void monitors::fire(monitor_record* list, const reason& why) noexcept {
     try {
       list->action(why);
     } catch (const std::exception& e) {
-      log(log_level::error, "node {}: a monitor action threw: {}", core_.id(), e.what());
+      log(log_level::error, {"runtime", core_.id()}, "a monitor action threw: {}", e.what());
     } catch (...) {
-      log(log_level::error, "node {}: a monitor action threw", core_.id());
+      log(log_level::error, {"runtime", core_.id()}, "a monitor action threw");
     }
     delete list;
     list = next;

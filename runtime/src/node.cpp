@@ -25,6 +25,7 @@ node::node(asio::io_context& context, node_options options)
 
 node::~node() {
   shutdown();
+  core_->close_log_sink();
 }
 
 void node::shutdown() {

@@ -107,9 +107,16 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       0, [this](message& m) { own_port_.on_message(m); }, nullptr);
   created_.fetch_add(1, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.log) log_sink_token_ = set_node_log_sink(id_, std::move(options_.log));
 }
 
-node_core::~node_core() = default;
+node_core::~node_core() {
+  close_log_sink();
+}
+
+void node_core::close_log_sink() noexcept {
+  if (log_sink_token_) clear_node_log_sink(id_, std::exchange(log_sink_token_, 0));
+}
 
 void node_core::start() {
   if (!own_io_ || deterministic()) return;
@@ -184,7 +191,7 @@ void node_core::kill(port_impl* p, reason why) {
 
 void node_core::log_error(const char* what, const char* error) noexcept {
   try {
-    log(log_level::error, "node {}: {} threw: {}", id_, what, error);
+    log(log_level::error, {"runtime", id_}, "{} threw: {}", what, error);
   } catch (...) {
   }
 }
@@ -240,7 +247,7 @@ void node_core::shutdown() {
     }
   }
   if (!all_ended()) {
-    log(log_level::error, "node {}: {} ports did not end at shutdown", id_, live_.load());
+    log(log_level::error, {"runtime", id_}, "{} ports did not end at shutdown", live_.load());
   }
   // Later sends to other nodes are dropped; the links themselves live as long as the core.
   remote_.set_link(nullptr);

@@ -78,6 +78,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   bool deterministic() const noexcept { return options_.mode == run_mode::deterministic; }
   bool step();
   void shutdown();
+  /// Stops sending this node's log lines to its own sink (node_options::log): the node's
+  /// destructor, after shutdown.
+  void close_log_sink() noexcept;
   bool shutting_down() const noexcept { return shutting_down_.load(std::memory_order_acquire); }
 
   // -- ports ---------------------------------------------------------------------------------
@@ -143,7 +146,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node& owner_;
   node_options options_;
   std::string id_;
-  std::uint64_t uid_;  // unique in the process, never reused (send caches key on it)
+  std::uint64_t uid_;                 // unique in the process, never reused (send caches key on it)
+  std::uint64_t log_sink_token_ = 0;  // node_options::log's registration (0: none)
   std::uint32_t node_number_ = 0;
   std::uint32_t incarnation_ = 0;
   std::chrono::steady_clock::time_point started_;

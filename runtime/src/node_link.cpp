@@ -14,8 +14,8 @@ using detail::port_impl;
 bool node_link::deliver(const port_id& to, message msg) const {
   if (!msg) return true;
   if (!core_->is_local(to)) {
-    detail::log(detail::log_level::debug, "node {}: a link delivered a message for {}, not here",
-                core_->id(), to.to_string());
+    detail::log(detail::log_level::debug, {"runtime", core_->id()},
+                "a link delivered a message for {}, not here", to.to_string());
     core_->sends().count_drop();
     return false;
   }
@@ -39,9 +39,8 @@ bool node_link::deliver(const port_id& to, message msg, std::string_view origin)
 bool node_link::deliver_from(const port_id& to, message msg, std::uint32_t origin) const {
   if (!msg) return true;
   if (origin == 0 || origin > detail::max_origin) {
-    detail::log(detail::log_level::debug,
-                "node {}: a link delivered a message for {} from a node it cannot name",
-                core_->id(), to.to_string());
+    detail::log(detail::log_level::debug, {"runtime", core_->id()},
+                "a link delivered a message for {} from a node it cannot name", to.to_string());
     core_->sends().count_drop();
     return false;
   }

@@ -45,7 +45,7 @@ void node_port::on_message(message& m) {
     core_.sends().send(service, m.release());
     return;
   }
-  log(log_level::info, "node {}: ignoring node-port request {}", core_.id(), m.describe());
+  log(log_level::info, {"runtime", core_.id()}, "ignoring node-port request {}", m.describe());
 }
 
 }  // namespace coport::detail

@@ -201,7 +201,8 @@ void teardown(node_core& core, port_impl* p) {
 
 void log_death(node_core& core, port_impl* p, const reason& why) {
   if (why.normal() || why.kind() == "shutdown") return;
-  log(log_level::warn, "unmonitored port {} died: {}", core.id_of(p).to_string(), why.to_string());
+  log(log_level::warn, {"runtime", core.id(), core.id_of(p)}, "unmonitored port died: {}",
+      why.to_string());
 }
 
 }  // namespace

@@ -12,13 +12,13 @@ void remote_ports::send(const port_id& to, message_block* n) noexcept {
     try {
       l->send(to, message{n});
     } catch (const std::exception& e) {
-      log(log_level::error, "node {}: transport failed to take a message for {}: {}", core_.id(),
-          to.to_string(), e.what());
+      log(log_level::error, {"runtime", core_.id()},
+          "transport failed to take a message for {}: {}", to.to_string(), e.what());
       core_.sends().count_drop();
     }
     return;
   }
-  log(log_level::debug, "node {}: dropped a message to {} (no transport)", core_.id(),
+  log(log_level::debug, {"runtime", core_.id()}, "dropped a message to {} (no transport)",
       to.to_string());
   destroy_message(n);
   core_.sends().count_drop();
@@ -119,7 +119,7 @@ void remote_ports::kill(const port_id& port, const reason& why) {
   if (remote_link* l = link()) {
     l->kill(port, why);
   } else {
-    log(log_level::debug, "node {}: no transport to kill {}", core_.id(), port.to_string());
+    log(log_level::debug, {"runtime", core_.id()}, "no transport to kill {}", port.to_string());
   }
 }
 

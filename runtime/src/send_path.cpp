@@ -93,7 +93,7 @@ void send_path::send_slow(const port_id& to, message_block* n) noexcept {
     remote_.send(to, n);
     return;
   }
-  log(log_level::debug, "node {}: dropped a message to {}", core_.id(), to.to_string());
+  log(log_level::debug, {"runtime", core_.id()}, "dropped a message to {}", to.to_string());
   destroy_message(n);
   count_drop();
 }

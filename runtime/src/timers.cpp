@@ -78,9 +78,9 @@ void timers::fire(const std::shared_ptr<timer_state>& state, bool cancelled) {
   try {
     if (fn) fn();
   } catch (const std::exception& e) {
-    log(log_level::error, "node {}: an `after` callback threw: {}", core_.id(), e.what());
+    log(log_level::error, {"runtime", core_.id()}, "an `after` callback threw: {}", e.what());
   } catch (...) {
-    log(log_level::error, "node {}: an `after` callback threw", core_.id());
+    log(log_level::error, {"runtime", core_.id()}, "an `after` callback threw");
   }
 }
 

@@ -1,9 +1,12 @@
-// Log lines: whatever a line carries (a reason, a name, text that came from a peer), the
-// sink writes it as one line of visible text, its control characters escaped (\n, \t,
-// \x1b), so no text can forge a line or send a terminal escape sequence.
+// Log lines: records handed to the application's sinks (the process's, a node's), the rate
+// limit of one call site's lines, and the text stderr gets: whatever a line carries (a
+// reason, a name, text that came from a peer), it is one line of visible text, its control
+// characters escaped (\n, \t, \x1b), so no text can forge a line or send a terminal escape
+// sequence.
 #include <doctest/doctest.h>
 
-#include <coport/detail/log_sink.hpp>
+#include <chrono>
+#include <coport/internal/log.hpp>
 #include <coport/log.hpp>
 #include <coport/node.hpp>
 #include <string>
@@ -31,17 +34,46 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-/// What the sink makes of `text` in a warn line (the line without "coport [warn] " and the
-/// newline), and whether it came out as exactly one line.
+/// What stderr's format makes of `text` in a warn line (the line without "coport [warn] "),
+/// and whether it came out as exactly one line.
 std::string logged(std::string_view text, bool& one_line) {
-  log_capture log;
-  detail::write_log(detail::log_level::warn, text);
-  auto all = log.text();
-  auto lines = lines_of(all);
-  one_line = lines.size() == 1 && !all.empty() && all.back() == '\n';
+  log_record r;
+  r.level = log_level::warn;
+  r.text = text;
+  auto line = format_log_line(r);
+  one_line = line.find('\n') == std::string::npos;
   std::string_view head = "coport [warn] ";
-  if (lines.empty() || lines[0].rfind(head, 0) != 0) return "(no line)";
-  return lines[0].substr(head.size());
+  if (line.rfind(head, 0) != 0) return "(no line)";
+  return line.substr(head.size());
+}
+
+/// A record as a sink keeps it (the record's views live only during the call).
+struct kept {
+  log_level level;
+  std::string component, node;
+  port_id port;
+  std::string text, line;
+  std::uint64_t suppressed;
+};
+
+/// A process sink for the life of a test: every record kept; stderr restored at the end.
+struct sink_capture {
+  std::vector<kept> records;
+  sink_capture() {
+    set_log_sink([this](const log_record& r) {
+      records.push_back(kept{r.level, std::string{r.component}, std::string{r.node}, r.port,
+                             std::string{r.text}, format_log_line(r), r.suppressed});
+    });
+  }
+  ~sink_capture() { set_log_sink({}); }
+  sink_capture(const sink_capture&) = delete;
+  sink_capture& operator=(const sink_capture&) = delete;
+};
+
+/// The rate limit's clock, moved by the test.
+std::chrono::steady_clock::time_point fake_now{};
+std::chrono::steady_clock::time_point read_fake_now() {
+  return fake_now;
 }
 
 std::string logged(std::string_view text) {
@@ -117,10 +149,97 @@ TEST_SUITE("log") {
 
   TEST_CASE("a level set by name filters lines, an unknown name changes nothing") {
     CHECK(set_log_level("error"));
-    CHECK(detail::current_log_level() == detail::log_level::error);
+    CHECK(current_log_level() == log_level::error);
     CHECK_FALSE(set_log_level("loud"));
-    CHECK(detail::current_log_level() == detail::log_level::error);
+    CHECK(current_log_level() == log_level::error);
+    {
+      sink_capture sink;
+      detail::warn({"test"}, "a warning under level error");
+      detail::log(log_level::error, {"test"}, "an error under level error");
+      REQUIRE(sink.records.size() == 1);
+      CHECK(sink.records[0].text == "an error under level error");
+    }
     CHECK(set_log_level("warn"));
-    CHECK(detail::current_log_level() == detail::log_level::warn);
+    CHECK(current_log_level() == log_level::warn);
+    CHECK(parse_log_level("warning") == log_level::warn);
+    CHECK(to_string(log_level::debug) == "debug");
+  }
+
+  TEST_CASE("a process sink receives each line as a record: level, component, node, port, text") {
+    node n{stepped("log-record")};
+    auto p = n.port([](message&) {});
+    sink_capture sink;
+    n.kil(p, "crashed");  // unmonitored: its death is logged
+    n.run_until_idle();
+    REQUIRE(sink.records.size() == 1);
+    const kept& r = sink.records[0];
+    CHECK(r.level == log_level::warn);
+    CHECK(r.component == "runtime");
+    CHECK(r.node == "log-record");
+    CHECK(r.port == p);
+    CHECK(r.text == "unmonitored port died: crashed");
+    CHECK(r.suppressed == 0);
+    CHECK(r.line == "coport [warn] node log-record, port " + p.to_string() +
+                        ": unmonitored port died: crashed");
+  }
+
+  TEST_CASE("a node's own sink takes the lines about that node, until the node is destroyed") {
+    sink_capture process;
+    std::vector<std::string> own;
+    node_options o = stepped("log-own");
+    o.log = [&](const log_record& r) { own.push_back(std::string{r.text}); };
+    {
+      node a{o};
+      node b{stepped("log-other")};
+      a.kil(a.port([](message&) {}), "a-died");
+      b.kil(b.port([](message&) {}), "b-died");
+      a.run_until_idle();
+      b.run_until_idle();
+      CHECK(own == std::vector<std::string>{"unmonitored port died: a-died"});
+      REQUIRE(process.records.size() == 1);
+      CHECK(process.records[0].node == "log-other");
+    }
+    detail::warn({"test", "log-own"}, "after the node");  // its sink is gone with it
+    CHECK(own.size() == 1);
+    REQUIRE(process.records.size() == 2);
+    CHECK(process.records[1].text == "after the node");
+  }
+
+  TEST_CASE(
+      "one call site's lines about one node are limited, and the next says how many were dropped") {
+    sink_capture sink;
+    fake_now = std::chrono::steady_clock::time_point{} + std::chrono::hours{1};
+    detail::set_log_clock(&read_fake_now);
+    auto emit = [](std::string_view about, int i) { detail::warn({"test", about}, "line {}", i); };
+    for (int i = 0; i < 25; ++i) emit("rate-a", i);
+    for (int i = 0; i < 3; ++i) emit("rate-b", i);  // another node: a rate of its own
+    fake_now += std::chrono::milliseconds{999};
+    emit("rate-a", 25);  // still the same second: dropped
+    fake_now += std::chrono::milliseconds{1};
+    emit("rate-a", 26);
+    detail::set_log_clock(nullptr);
+    std::vector<std::string> a, b;
+    for (const auto& r : sink.records) (r.node == "rate-a" ? a : b).push_back(r.text);
+    REQUIRE(a.size() == log_burst + 1);
+    CHECK(a.front() == "line 0");
+    CHECK(a[log_burst - 1] == "line " + std::to_string(log_burst - 1));
+    CHECK(b == std::vector<std::string>{"line 0", "line 1", "line 2"});
+    const kept& next = sink.records.back();
+    CHECK(next.text == "line 26");
+    CHECK(next.suppressed == 26 - log_burst);
+    CHECK(next.line == "coport [warn] node rate-a: line 26 (16 similar lines suppressed)");
+  }
+
+  TEST_CASE("a line logged from inside a sink goes to stderr, not into the sink again") {
+    int calls = 0;
+    log_capture err;
+    set_log_sink([&](const log_record&) {
+      ++calls;
+      detail::warn({"test"}, "from inside the sink");
+    });
+    detail::warn({"test"}, "to the sink");
+    set_log_sink({});
+    CHECK(calls == 1);
+    CHECK(err.text() == "coport [warn] from inside the sink\n");
   }
 }

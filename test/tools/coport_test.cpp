@@ -2,8 +2,11 @@
 // configuration errors (exit 1), and `coport run` starting nodes that find each other from
 // AEMP's seed example. Every node binds the loopback or the wildcard with the generated
 // secret; every wait is bounded; the children are killed when the test ends.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -12,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,6 +73,47 @@ std::string read_all(const std::string& path) {
 
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+/// Connects to 127.0.0.1:`port`, writes bytes that are no hello, and waits (at most 10 s)
+/// until the node closes the connection: by then it has logged why, if its level lets it.
+void send_garbage(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  const char junk[] = "\xff\xff\xff\xffnot a hello at all";
+  CHECK(::send(fd, junk, sizeof junk, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof junk));
+  char buf[256];
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd, buf, sizeof buf, 0);
+  } while (n > 0);
+  CHECK(n == 0);  // closed by the node, not a timeout
+  ::close(fd);
+}
+
+/// `coport run profile NAME` with COPORT_LOG set to `env_level` (unset when empty), its
+/// stderr merged into the stdout the test reads.
+std::unique_ptr<child> run_with_env(const scratch& s, const std::string& name,
+                                    const std::string& env_level) {
+  std::string env = env_level.empty() ? "env -u COPORT_LOG" : "env COPORT_LOG=" + env_level;
+  return std::make_unique<child>(std::vector<std::string>{"/bin/sh", "-c",
+                                                          "exec " + env + " " + COPORT_CLI +
+                                                              " --config " + s.config +
+                                                              " run profile " + name + " 2>&1"});
+}
+
+/// The port of the first "127.0.0.1:PORT" in `line`.
+int loopback_port(const std::string& line) {
+  auto at = line.find("127.0.0.1:");
+  REQUIRE(at != std::string::npos);
+  return std::stoi(line.substr(at + 10));
 }
 
 }  // namespace
@@ -224,5 +269,39 @@ TEST_SUITE("tools.coport") {
     }
     std::sort(names.begin(), names.end());
     CHECK(names == std::vector<std::string>{"config.json", "out.txt"});  // no temporary file
+  }
+
+  TEST_CASE("COPORT_LOG beats a profile's log_level, both ways") {
+    scratch s;
+    REQUIRE(s.run("profile quiet nodeid quiet/ binds 127.0.0.1:0 log_level off").first == 0);
+    REQUIRE(s.run("profile loud nodeid loud/ binds 127.0.0.1:0 log_level error").first == 0);
+    {
+      // The file says off, the environment error: the refused connection is logged.
+      auto node = run_with_env(s, "quiet", "error");
+      int port = loopback_port(node->expect("node quiet/"));
+      send_garbage(port);
+      CHECK(has(node->expect("coport [error]"), "node quiet/"));
+    }
+    {
+      // The file says error, the environment off: nothing is logged before the node stops.
+      auto node = run_with_env(s, "loud", "off");
+      int port = loopback_port(node->expect("node loud/"));
+      send_garbage(port);
+      node->signal(SIGINT);
+      std::string line;
+      do {
+        auto next = node->line();
+        REQUIRE(next);
+        line = *next;
+        CHECK_FALSE(has(line, "coport ["));
+      } while (!has(line, "stopping (SIGINT)"));
+    }
+    {
+      // Without COPORT_LOG the file's level applies.
+      auto node = run_with_env(s, "loud", "");
+      int port = loopback_port(node->expect("node loud/"));
+      send_garbage(port);
+      CHECK(has(node->expect("coport [error]"), "node loud/"));
+    }
   }
 }

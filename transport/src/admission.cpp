@@ -67,7 +67,7 @@ admission::ticket admission::admit(const asio::ip::address& address) {
     }
   }
   if (evicted) evicted();
-  if (!line.empty()) log(log_warn, "node {}: {}", node_id_, line);
+  if (!line.empty()) log(log_warn, {"transport", node_id_}, "{}", line);
   return admitted;
 }
 

@@ -186,7 +186,7 @@ void peer::refuse(const port_id& to, const std::string& text) {
   if (now - last >= std::chrono::steady_clock::duration{std::chrono::seconds{1}}.count() &&
       last_refusal_log_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
     std::size_t more = refusals_unlogged_.exchange(0, std::memory_order_relaxed);
-    log(log_error, "node {}: a message to {} was not sent: {}{}", endpoint_.owner.id(),
+    log(log_error, {"transport", endpoint_.owner.id()}, "a message to {} was not sent: {}{}",
         to.to_string(), text,
         more ? fmt::format(" ({} more were refused since the last line)", more) : std::string{});
   } else {
@@ -232,7 +232,8 @@ void peer::send_message(const port_id& to, message msg) {
 void peer::send_kill(const port_id& target, const reason& why) {
   std::lock_guard lock{mutex_};
   if (std::string error = route_locked(); !error.empty()) {
-    log(log_warn, "node {}: cannot kill {}: {}", endpoint_.owner.id(), target.to_string(), error);
+    log(log_warn, {"transport", endpoint_.owner.id()}, "cannot kill {}: {}", target.to_string(),
+        error);
     return;
   }
   out_ = control_frame(frame_kind::kill, target.local(), target.incarnation(), &why);
@@ -284,7 +285,7 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
   }
   if (!error.empty()) {
     endpoint_.count_drop();
-    log(log_error, "node {}: spawn of '{}' on {} failed: {}", endpoint_.owner.id(), init, id_,
+    log(log_error, {"transport", endpoint_.owner.id()}, "spawn of '{}' on {} failed: {}", init, id_,
         error);
     // Called under the node's monitor lock: the monitors fire later.
     endpoint_.fire_later(id, transport_error(id_, fmt::format("spawn failed: {}", error)));
@@ -380,8 +381,8 @@ void peer::unreachable(const std::string& why) {
     pending_.shrink_to_fit();
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
-  log(log_error, "node {}: unable to connect to {}: {} ({} messages dropped)", endpoint_.owner.id(),
-      id_, why, dropped);
+  log(log_error, {"transport", endpoint_.owner.id()},
+      "unable to connect to {}: {} ({} messages dropped)", id_, why, dropped);
   endpoint_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
 }
 

@@ -48,7 +48,7 @@ void receiver::start() {
 
 void receiver::refuse(const std::string& why, bool quiet) {
   if (closed_.load(std::memory_order_acquire)) return;
-  log(quiet ? log_info : log_error, "node {}: {}", endpoint_->owner.id(), why);
+  log(quiet ? log_info : log_error, {"transport", endpoint_->owner.id()}, "{}", why);
   if (!quiet) endpoint_->refused.fetch_add(1, std::memory_order_relaxed);
   channel_->close(why);
   closed_locked(why);
@@ -57,7 +57,7 @@ void receiver::refuse(const std::string& why, bool quiet) {
 void receiver::fail(const std::string& why) {
   std::lock_guard lock{rx_};
   if (closed_.load(std::memory_order_acquire)) return;
-  log(log_error, "node {}: ending the channel to {}: {}", endpoint_->owner.id(),
+  log(log_error, {"transport", endpoint_->owner.id()}, "ending the channel to {}: {}",
       peer_ ? peer_->id() : std::string{"an unknown node"}, why);
   endpoint_->bad_frames.fetch_add(1, std::memory_order_relaxed);
   channel_->close(why);
@@ -438,7 +438,7 @@ void receiver::on_fragment(wire::reader& r) {
 
 void receiver::hole(const port_id& to, const reason& why) {
   endpoint_->count_drop();
-  log(log_error, "node {}: dropped a message from {} for {}: {}", endpoint_->owner.id(),
+  log(log_error, {"transport", endpoint_->owner.id()}, "dropped a message from {} for {}: {}",
       peer_->id(), to.to_string(), why.to_string());
   if (holes_.size() >= detail::max_holes) {
     fail("too many ports with lost messages await acknowledgement");

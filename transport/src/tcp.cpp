@@ -230,7 +230,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       if (self->stopping) return;
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
-        log(log_error, "node {}: accepting a connection failed: {}", self->owner.id(),
+        log(log_error, {"transport", self->owner.id()}, "accepting a connection failed: {}",
             ec.message());
         // Out of descriptors, say: try again a little later rather than spin.
         auto timer =
@@ -596,7 +596,7 @@ tcp::tcp(node& n, tcp_options options) {
           last = std::chrono::steady_clock::now();
         }
       } catch (const std::exception& e) {
-        log(log_error, "node {}: the TCP I/O thread stopped: {}", id, e.what());
+        log(log_error, {"transport", id}, "the TCP I/O thread stopped: {}", e.what());
       }
     }};
   }

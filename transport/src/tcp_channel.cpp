@@ -363,13 +363,13 @@ bool tcp_channel::receive_tls(std::size_t n) {
   std::string why = tls_->receive({in_.data(), n}, tls_plain_);
   tls_->take_output(tls_out_);  // handshake replies, alerts
   if (!why.empty()) {
-    detail::log(detail::log_warn, "node {}: refusing {}: {}", node_id_, remote_, why);
+    detail::log(detail::log_warn, {"transport", node_id_}, "refusing {}: {}", remote_, why);
     shut(why);  // (what the session had to say goes in a last send)
     return false;
   }
   write_tls_output();
   if (!was_ready && tls_->ready()) {
-    detail::log(detail::log_info, "node {}: TLS 1.3 with {} ({})", node_id_, remote_,
+    detail::log(detail::log_info, {"transport", node_id_}, "TLS 1.3 with {} ({})", remote_,
                 tls_->peer_subject());
     if (tls_waiting_) {
       tls_waiting_ = false;
@@ -402,8 +402,8 @@ void tcp_channel::read() {
                                 : fmt::format("receiving failed: {}", ec.message());
           if (self->tls_ && !self->tls_->ready()) {
             why = "the peer ended the connection during the TLS handshake (" + why + ")";
-            detail::log(detail::log_warn, "node {}: refusing {}: {}", self->node_id_, self->remote_,
-                        why);
+            detail::log(detail::log_warn, {"transport", self->node_id_}, "refusing {}: {}",
+                        self->remote_, why);
           }
           self->shut(why);
           return;
@@ -443,7 +443,8 @@ void tcp_channel::feed(std::span<std::byte> bytes) {
     bytes = bytes.subspan(used);  // the handshake ended inside: the rest is records
   }
   if (std::string why = opener_->open(bytes, *this); !why.empty()) {
-    detail::log(detail::log_error, "node {}: ending the channel to {}: {}", node_id_, remote_, why);
+    detail::log(detail::log_error, {"transport", node_id_}, "ending the channel to {}: {}", remote_,
+                why);
     shut("a record failed authentication: " + why);
   }
 }

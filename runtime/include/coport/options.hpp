@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "coport/log.hpp"
+
 namespace coport {
 
 /// How a node runs its ports.
@@ -23,6 +25,10 @@ struct node_options {
   run_mode mode = run_mode::threads;
   /// Messages one port handles before it yields its thread to other ports.
   std::size_t port_budget = 64;
+  /// Where the log lines about this node go (every library's: runtime, transport, network,
+  /// registry, groups); empty: the process's sink (coport/log.hpp). Called as that says
+  /// (serialized, from any thread) until the node's destructor returns.
+  log_sink log;
 };
 
 /// Counters of a node (approximate while it runs).

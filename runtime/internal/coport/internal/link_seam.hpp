@@ -8,7 +8,7 @@
 ///   (`intern_remote_tag`, `intern_remote_node`; `node_names()` for a port ID's node);
 /// - coport/detail/payload_codec.hpp: a message's values as bytes and back, by signature
 ///   (`payload_codec_for`, `encode_values`, `resolve_payload`, `decode_values`);
-/// - coport/detail/log_sink.hpp, through coport/internal/log.hpp: the one log-line format.
+/// - coport/internal/log.hpp: how a line is written (coport/log.hpp: records, sinks).
 ///
 /// Part of coport_internal (uninstalled; never in a public header). transport/ includes this
 /// header and no runtime detail header besides; the runtime's own files include the parts.

@@ -1,36 +1,66 @@
 #pragma once
 /// \file
-/// detail::log, warn, info — the log-line template every coport library uses: a level check,
-/// then one fmt line through the runtime's sink (coport/detail/log_sink.hpp: one format, one
-/// COPORT_LOG level, control characters escaped).
+/// detail::log, warn, info — how every coport library writes a line (coport/log.hpp): the
+/// level checked first, then the call site's rate (a flood costs a lock and a count, no
+/// formatting), then one fmt line with where it comes from (`log_from`: the component, the
+/// node, the port) to the node's sink, the process's, or stderr.
 /// Part of coport_internal, the uninstalled target for what the libraries share (never in a
-/// public header). Threading: thread-safe; one line is written with one call.
-/// May include: coport/detail/log_sink.hpp and fmt.
+/// public header). Threading: thread-safe. Lifetime: none.
+/// May include: coport/log.hpp and fmt.
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <cstdint>
+#include <string_view>
 #include <utility>
 
-#include "coport/detail/log_sink.hpp"
+#include "coport/log.hpp"
+#include "coport/port_id.hpp"
 
 namespace coport::detail {
 
+using coport::log_level;
+
+/// Where a line comes from.
+struct log_from {
+  std::string_view component;  ///< "runtime", "transport", "network", "registry", "groups"
+  std::string_view node = {};  ///< the node it is about
+  port_id port = {};           ///< the port it is about
+};
+
+/// Counts a line from call site `site` about `node` against the rate limit: false when it
+/// is to be dropped; otherwise `suppressed` is how many were dropped since the last one.
+bool log_admit(const void* site, std::string_view node, std::uint64_t& suppressed) noexcept;
+/// Hands the line to its sink (the node's, the process's, stderr).
+void log_write(log_level level, const log_from& from, std::string_view text,
+               std::uint64_t suppressed) noexcept;
+/// For tests: the clock the rate limit reads (null: std::chrono::steady_clock).
+void set_log_clock(std::chrono::steady_clock::time_point (*now)()) noexcept;
+/// The sink of node `node`'s lines until `clear_node_log_sink` with the token returned.
+std::uint64_t set_node_log_sink(std::string_view node, log_sink sink);
+void clear_node_log_sink(std::string_view node, std::uint64_t token) noexcept;
+
 template <class... Args>
-void log(log_level level, fmt::format_string<Args...> format, Args&&... args) {
+void log(log_level level, const log_from& from, fmt::format_string<Args...> format,
+         Args&&... args) {
   if (level > current_log_level()) return;
-  write_log(level, fmt::format(format, std::forward<Args>(args)...));
+  std::uint64_t suppressed = 0;
+  if (!log_admit(fmt::string_view(format).data(), from.node, suppressed)) return;
+  try {
+    log_write(level, from, fmt::format(format, std::forward<Args>(args)...), suppressed);
+  } catch (...) {
+  }
 }
 
 template <class... Args>
-void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (log_level::warn > current_log_level()) return;
-  write_log(log_level::warn, fmt::format(format, std::forward<Args>(args)...));
+void warn(const log_from& from, fmt::format_string<Args...> format, Args&&... args) {
+  log(log_level::warn, from, format, std::forward<Args>(args)...);
 }
 
 template <class... Args>
-void info(fmt::format_string<Args...> format, Args&&... args) {
-  if (log_level::info > current_log_level()) return;
-  write_log(log_level::info, fmt::format(format, std::forward<Args>(args)...));
+void info(const log_from& from, fmt::format_string<Args...> format, Args&&... args) {
+  log(log_level::info, from, format, std::forward<Args>(args)...);
 }
 
 }  // namespace coport::detail

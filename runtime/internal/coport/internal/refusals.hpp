@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "coport/dispatch_table.hpp"
@@ -24,10 +25,14 @@ namespace coport::detail {
 /// refused since the last line (a peer's stream of bad messages costs one line a second).
 class refusals {
  public:
+  /// `component`: the library, as log records name it; `node`: the port's node's ID;
   /// `who`: the port, as log lines name it; `protocol`: what it speaks ("the groups
   /// protocol").
-  refusals(std::string who, std::string protocol)
-      : who_{std::move(who)}, protocol_{std::move(protocol)} {}
+  refusals(std::string_view component, std::string node, std::string who, std::string protocol)
+      : component_{component},
+        node_{std::move(node)},
+        who_{std::move(who)},
+        protocol_{std::move(protocol)} {}
 
   void note(const message& m, const char* why) {
     ++count_;
@@ -35,8 +40,8 @@ class refusals {
     if (now - at_ < std::chrono::seconds{1}) return;
     at_ = now;
     auto origin = m.origin();
-    warn("{}: ignored {} from {}: {} ({} refused since the last such line)", who_, m.describe(),
-         origin ? std::string{origin.node()} : std::string{"this node"}, why,
+    warn({component_, node_}, "{}: ignored {} from {}: {} ({} refused since the last such line)",
+         who_, m.describe(), origin ? std::string{origin.node()} : std::string{"this node"}, why,
          std::exchange(count_, 0));
   }
 
@@ -55,12 +60,13 @@ class refusals {
           return note(m, "only this node sends it");
       }
     } catch (const std::exception& e) {
-      warn("{}: ignored a message {}: {}", who_, m.describe(), e.what());
+      warn({component_, node_}, "{}: ignored a message {}: {}", who_, m.describe(), e.what());
     }
   }
 
  private:
-  std::string who_, protocol_;
+  std::string_view component_;
+  std::string node_, who_, protocol_;
   std::string mismatched_ = "its values are not the ones " + protocol_ + " declares";
   std::string unknown_ = "it is not of " + protocol_;
   std::chrono::steady_clock::time_point at_{};
