@@ -83,15 +83,17 @@ std::vector<std::byte> target_greeting() {
 /// Records what a node sends for a few kinds of traffic.
 void write_seeds(const std::string& dir) {
   target& t = the_target();
-  auto record = [&](const std::string& name, auto&& traffic) {
+  // `leaves`: the peer's transport ends after the traffic (it says bye).
+  auto record = [&](const std::string& name, auto&& traffic, bool leaves = false) {
     node peer{stepped("fuzz-peer")};
-    tp::endpoint tr{peer};
+    auto tr = std::make_unique<tp::endpoint>(peer);
     auto ch = std::make_shared<sink_channel>();
-    auto h = tr.attach(ch, "fuzz-target");
+    auto h = tr->attach(ch, "fuzz-target");
     h->on_bytes(target_greeting());
     peer.run_until_idle();
     traffic(peer);
     peer.run_until_idle();
+    if (leaves) tr.reset();
     std::vector<std::byte> bytes;
     bytes.push_back(std::byte{0x40});  // the split point
     bytes.insert(bytes.end(), ch->written.begin(), ch->written.end());
@@ -125,6 +127,8 @@ void write_seeds(const std::string& dir) {
   });
   record("node-port",
          [&](node& p) { p.cal(*port_id::parse("fuzz-target"), "ping", [](reply) {}); });
+  record(
+      "bye", [&](node& p) { p.snd(typed, "add", 3, "three"); }, true);
 }
 
 }  // namespace

@@ -347,4 +347,33 @@ TEST_SUITE("transport.frames") {
     b.n.run_until_idle();
     CHECK(delivered == before + 1);
   }
+
+  TEST_CASE(
+      "a bye ends the sender's node here with its reason and closes its channel: nothing after "
+      "it is read") {
+    raw_peer b{"bye-raw-b"};
+    std::vector<std::string> seen;
+    auto sub = b.n.mon_nodes([&](const std::string& id, bool up, const reason& why) {
+      seen.push_back(id + (up ? " up" : " down " + why.to_string()));
+    });
+    b.feed(frames{}.hello("bye-raw-a", 7).no_proof());
+    auto remote = detail::make_port_id(detail::node_names().intern("bye-raw-a"), 5, 7);
+    auto watch =
+        b.n.mon(remote, [&](const reason& why) { seen.push_back("port " + why.to_string()); });
+    b.n.run_until_idle();
+    auto p = b.n.port();
+    bool got = false;
+    b.n.rcv(p, "x", [&](int) { got = true; });
+    b.feed(frames{}
+               .add(frame_kind::bye,
+                    [](wire::writer& w) { wire::codec<reason>::encode(w, reason{"shutdown"}); })
+               .def_tag(0, "x")
+               .def_sig(0, {"i32"})
+               .msg(p, 0, 0, [](wire::writer& w) { wire::codec<int>::encode(w, 1); }));
+    CHECK(seen ==
+          std::vector<std::string>{"bye-raw-a up", "port shutdown", "bye-raw-a down shutdown"});
+    CHECK(b.ch->closed);
+    CHECK(b.ch->why == "the node left");
+    CHECK(!got);  // the message after the bye was not read
+  }
 }

@@ -581,4 +581,43 @@ TEST_SUITE("transport.tcp") {
     CHECK(eventually([&] { return held() == 0; }, 5s));
     CHECK(a.t.protocol().stats().messages_dropped == 0);
   }
+
+  TEST_CASE(
+      "a node that ends normally says bye first: its peers see shutdown, not a failure, and "
+      "drop later messages to it without dialing") {
+    tcp_node a{"bye-a"};
+    auto b = std::make_unique<tcp_node>("bye-b");
+    a.knows(*b);
+    probe died, downs, replied;
+    auto sub = a.n.mon_nodes([&](const std::string& id, bool up, const reason& why) {
+      if (!up) downs.add(id + " " + why.to_string());
+    });
+    auto worker = b->n.port([](message&) {});
+    auto watch = a.n.mon(worker, [&](const reason& why) { died.add(why.to_string()); });
+    a.n.cal(*port_id::parse("bye-b"), "ping", [&](reply r) { replied.add(r ? "reply" : "none"); });
+    REQUIRE(replied.wait_for(1));
+    REQUIRE(replied.events()[0] == "reply");  // linked, the watch made
+    log_capture log;
+    b.reset();  // its transport goes first (bye), then the node
+    REQUIRE(died.wait_for(1));
+    CHECK(died.events()[0] == "shutdown");
+    REQUIRE(downs.wait_for(1));
+    CHECK(downs.events()[0] == "bye-b shutdown");
+    // The incarnation that left is gone for good: no dial, a monitor fires at once.
+    const auto dialed = a.t.stats().dialed;
+    const auto dropped = a.t.protocol().stats().messages_dropped;
+    a.n.snd(worker, "late", 1);
+    probe late;
+    auto again = a.n.mon(worker, [&](const reason& why) { late.add(why.to_string()); });
+    REQUIRE(late.wait_for(1));
+    CHECK(late.events()[0] == "shutdown");
+    for (int i = 0; i < 200 && a.t.protocol().stats().messages_dropped == dropped; ++i) {
+      std::this_thread::sleep_for(10ms);  // bounded: the send runs on a's worker
+    }
+    CHECK(a.t.protocol().stats().messages_dropped == dropped + 1);
+    CHECK(a.t.stats().dialed == dialed);
+    CHECK(a.t.stats().dial_failures == 0);
+    const auto text = log.text();
+    CHECK_MESSAGE(text.find("[error]") == std::string::npos, text);
+  }
 }

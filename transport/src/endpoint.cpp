@@ -97,6 +97,15 @@ endpoint::~endpoint() {
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
   impl_->owner.plug(nullptr);
+  // A node that ends normally says so first: its peers fire their monitors on its ports with
+  // `shutdown` and take it as gone, not failed (the bye goes if the kernel takes it now).
+  const reason leaving{"shutdown"};
+  std::vector<std::shared_ptr<peer>> peers;
+  {
+    std::lock_guard lock{impl_->peers_mutex};
+    peers = impl_->peer_storage;
+  }
+  for (auto& p : peers) p->say_bye(leaving);
   std::vector<std::shared_ptr<receiver>> open;
   {
     std::lock_guard lock{impl_->receivers_mutex};

@@ -56,7 +56,8 @@ enum class frame_kind : std::uint8_t {
   auth,       ///< a proof, or a verdict and its proof (handshake.hpp): second on every channel
   heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
   fragment,   ///< a piece of a large message frame (see receiver.cpp)
-  last = fragment,
+  bye,        ///< reason: the sender's node is leaving (it ends normally); nothing follows
+  last = bye,
 };
 
 inline constexpr std::size_t tag_slots = 4096;
@@ -307,6 +308,28 @@ inline std::vector<std::byte> control_frame(frame_kind kind, std::uint64_t local
                                             std::uint32_t incarnation, const reason* why) {
   return port_frame::encode(kind, local, incarnation, why);
 }
+
+// -- bye: the sender's node leaves ------------------------------------------------------------
+
+/// `reason`: why the sender's node ends (`shutdown`). It speaks for the sender only: a node
+/// announces its own leaving, never another's. The last frame on its channel.
+struct bye_frame {
+  reason why;
+
+  static std::vector<std::byte> encode(const reason& why) {
+    std::vector<std::byte> out;
+    std::size_t start = begin_frame(out, frame_kind::bye);
+    wire::writer w{out};
+    wire::codec<reason>::encode(w, why);
+    end_frame(out, start);
+    return out;
+  }
+  static bye_frame decode(wire::reader& r) {
+    bye_frame f;
+    wire::codec<reason>::decode(r, f.why);
+    return f;
+  }
+};
 
 // -- heartbeat: nothing, on an idle channel -----------------------------------------------------
 

@@ -200,8 +200,9 @@ void peer::send_message(const port_id& to, message msg) {
   std::string error;
   {
     std::lock_guard lock{mutex_};
-    if (to.incarnation() != 0 && up_ && to.incarnation() != incarnation_) {
-      endpoint_.count_drop();  // a port of an earlier incarnation: gone, like a dead port
+    if (to.incarnation() != 0 &&
+        ((up_ && to.incarnation() != incarnation_) || to.incarnation() == left_incarnation_)) {
+      endpoint_.count_drop();  // a port of an earlier or a finished incarnation: gone
       return;
     }
     error = route_locked();
@@ -247,6 +248,8 @@ void peer::watch(const port_id& target) {
     if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
       fail =
           reason{"no_such_port", "port of an earlier incarnation of its node", target.to_string()};
+    } else if (target.incarnation() != 0 && target.incarnation() == left_incarnation_) {
+      fail = left_why_;  // its node left: the port ended with it
     } else if (std::string error = route_locked(); !error.empty()) {
       fail = transport_error(id_, error);
     } else {
@@ -348,9 +351,11 @@ void peer::yield(const receiver* c) {
 
 void peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
+  bool left = false;
   {
     std::lock_guard lock{mutex_};
     if (receiver_.get() != c) return;
+    left = std::exchange(left_, false);
     receiver_.reset();
     out_channel_.reset();
     caches_.reset();
@@ -364,8 +369,28 @@ void peer::lost(const receiver* c, const std::string& why) {
     pending_.shrink_to_fit();
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
-  // Every monitor on that node's ports fires (no holes), and the node-down events.
-  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why));
+  // Every monitor on that node's ports fires (no holes), and the node-down events; after a
+  // bye they have (leaving), and what was made since fired at once.
+  if (!left) endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why));
+}
+
+void peer::leaving(const receiver* c, const reason& why) {
+  {
+    std::lock_guard lock{mutex_};
+    if (receiver_.get() != c || !up_ || left_) return;
+    left_ = true;
+    left_incarnation_ = incarnation_;
+    left_why_ = why;
+    watching_.clear();  // the node-lost below fires them
+  }
+  endpoint_.node_end.remote_node_lost(id_, why);
+}
+
+void peer::say_bye(const reason& why) {
+  std::lock_guard lock{mutex_};
+  if (!up_ || !out_channel_) return;
+  out_ = detail::bye_frame::encode(why);
+  flush_locked();
 }
 
 void peer::unreachable(const std::string& why) {

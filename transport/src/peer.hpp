@@ -68,8 +68,14 @@ class peer final : public wire::node_names_out {
   /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
   /// and what waits stays for the peer's channel.
   void yield(const receiver* c);
-  /// `c` ended: fires everything that depended on it.
+  /// `c` ended: fires everything that depended on it (unless the node said bye on it).
   void lost(const receiver* c, const std::string& why);
+  /// The node said bye on `c` (it is leaving, for `why`): every monitor on its ports fires
+  /// with `why` now, node-down says `why`, and this incarnation's ports are gone for good
+  /// (messages to them are dropped quietly, monitors on them fire at once; no dial).
+  void leaving(const receiver* c, const reason& why);
+  /// This node is leaving: says bye (`why`) on the current channel, if the node is up.
+  void say_bye(const reason& why);
   /// No channel to the node could be opened: what waited is dropped and monitors fire.
   void unreachable(const std::string& why);
   /// Things wait for a channel and none is open or opening (a dial should go on).
@@ -110,6 +116,11 @@ class peer final : public wire::node_names_out {
   std::vector<std::byte> pending_;  ///< frames for the handshake's end (fresh caches)
   std::size_t pending_messages_ = 0;
   std::uint32_t incarnation_ = 0;
+  /// The node said bye on the current channel (its end is no failure).
+  bool left_ = false;
+  /// The incarnation that said bye (0: none) and why: its ports are gone for good.
+  std::uint32_t left_incarnation_ = 0;
+  reason left_why_;
   std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
   /// What the peer's side of the current channel knows (made with the channel, dropped with
   /// it: a node ID seen once costs a peer object, not these ~48 KiB).

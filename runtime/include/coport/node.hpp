@@ -302,8 +302,9 @@ class node {
   // -- node events ---------------------------------------------------------------------------
 
   /// Calls `callback(node_id, up, reason)` whenever a node comes up (`up` true, empty reason)
-  /// or goes down (with why), in the current port's context when made inside a port (AEMP's
-  /// mon_nodes). The guard ends it: once `cancel()` (or its destructor) returns, the
+  /// or goes down (with why: `shutdown` when it left normally, saying so; anything else is a
+  /// failure, e.g. `transport_error`), in the current port's context when made inside a port
+  /// (AEMP's mon_nodes). The guard ends it: once `cancel()` (or its destructor) returns, the
   /// callback is not running and never runs again, also for events already queued; it
   /// waits for a call running on another thread (a callback may end its own guard). Do not
   /// end a guard while holding what its callback waits for.

@@ -60,7 +60,7 @@ struct transport_stats {
 /// What one received frame was (for test fixtures and tracing).
 struct frame_event {
   std::string kind;  ///< "hello", "def_tag", "def_sig", "def_node", "message", "kill", "watch",
-                     ///< "unwatch", "died", "lost", "lost_ack", "spawn", "auth"
+                     ///< "unwatch", "died", "lost", "lost_ack", "spawn", "auth", "bye"
   std::string from;  ///< the peer's node ID
   port_id to;        ///< the local port it concerns (if any)
   std::string tag;   ///< a message's tag, or the name a def_tag / def_node defines
