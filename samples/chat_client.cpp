@@ -2,10 +2,13 @@
 // joins under a nickname, sends each line of its stdin, and prints the room. When the server
 // dies it prints "disconnected" with the reason, and joins the next server that registers.
 //
-//   chat_client NICK [--bridge] [KEY VALUE...]    e.g. chat_client alice seeds 127.0.0.1:4040
+//   chat_client NICK [--bridge] [--quit-on-eof] [KEY VALUE...]
+//                                               e.g. chat_client alice seeds 127.0.0.1:4040
 //
 // --bridge: the bridge-head variant: the client spawns its session port on the server's node
 // and the two monitor each other (the session dies with the client, and the reverse).
+// Runs until SIGINT or SIGTERM, then leaves normally (the room hears it left); the end of its
+// stdin ends it only with --quit-on-eof (so that it can run in the background).
 // Settings: profile "chat_client" of the configuration file if there is one (else the
 // host's), over these defaults from code: nodeid chat_client/ (a random suffix), binds
 // 127.0.0.1:0, seeds 127.0.0.1:4040; KEY VALUE pairs override everything.
@@ -15,22 +18,38 @@
 #include <functional>
 #include <future>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+
+#include "stop_signals.hpp"
 
 using namespace coport;
 namespace net = coport::network;
 
 int main(int argc, char** argv) {
+  sample::block_stop_signals();
+  const char* usage = "usage: chat_client NICK [--bridge] [--quit-on-eof] [KEY VALUE...]\n";
   if (argc < 2) {
-    std::cerr << "usage: chat_client NICK [--bridge] [KEY VALUE...]\n";
+    std::cerr << usage;
     return 2;
   }
   std::string nick = argv[1];
   int first = 2;
-  bool bridge = argc > 2 && std::string{argv[2]} == "--bridge";
-  if (bridge) first = 3;
+  bool bridge = false, quit_on_eof = false;
+  for (; first < argc; ++first) {
+    std::string flag = argv[first];
+    if (flag == "--bridge") {
+      bridge = true;
+    } else if (flag == "--quit-on-eof") {
+      quit_on_eof = true;
+    } else {
+      break;
+    }
+  }
   if ((argc - first) % 2 != 0) {
-    std::cerr << "usage: chat_client NICK [--bridge] [KEY VALUE...]\n";
+    std::cerr << usage;
     return 2;
   }
   net::settings overrides;
@@ -96,16 +115,34 @@ int main(int argc, char** argv) {
     });
   });
 
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    n.peval(me, [&, line] {
-      if (!target) return say("(not connected: the line is not sent)");
-      if (bridge) {
-        n.snd(target, "say", line);
-      } else {
-        n.snd(target, "say", nick, line);
-      }
-    });
+  // Lines from stdin, on a thread of their own (a read cannot be interrupted): it sends only
+  // while `input->open`, which main clears before anything the lines use ends.
+  struct input_state {
+    std::mutex mutex;
+    bool open = true;
+  };
+  auto input = std::make_shared<input_state>();
+  std::thread{[input, quit_on_eof, &n, &me, &target, &bridge, &nick, &say] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      std::lock_guard lock{input->mutex};
+      if (!input->open) return;
+      n.peval(me, [&, line] {
+        if (!target) return say("(not connected: the line is not sent)");
+        if (bridge) {
+          n.snd(target, "say", line);
+        } else {
+          n.snd(target, "say", nick, line);
+        }
+      });
+    }
+    if (quit_on_eof) sample::request_stop();
+  }}.detach();
+  const char* why = sample::wait_for_stop();
+  say(std::string{"stopping ("} + why + ")");
+  {
+    std::lock_guard lock{input->mutex};
+    input->open = false;
   }
   n.peval(me, [&] {
     watch.cancel();

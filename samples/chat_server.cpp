@@ -3,12 +3,13 @@
 // It also serves the bridge-head variant: a client spawns its session port here (init
 // "chat_session"), and the session and the client monitor each other.
 //
-//   chat_server [KEY VALUE...]      e.g. chat_server binds 127.0.0.1:4040
+//   chat_server [--quit-on-eof] [KEY VALUE...]      e.g. chat_server binds 127.0.0.1:4040
 //
 // Settings: profile "chat_server" of the coport configuration file if there is one (else the
 // host's), over these defaults from code: nodeid chat_server/ (a random suffix), binds
-// 127.0.0.1:4040; KEY VALUE pairs on the command line override everything. Runs until its
-// stdin closes or it gets SIGINT/SIGTERM.
+// 127.0.0.1:4040; KEY VALUE pairs on the command line override everything. Runs as a daemon:
+// until SIGINT or SIGTERM (then it leaves normally: clients hear `shutdown`), or the end of
+// its stdin with --quit-on-eof.
 #include <signal.h>
 
 #include <coport/coport.hpp>
@@ -19,16 +20,22 @@
 #include <string>
 #include <thread>
 
+#include "stop_signals.hpp"
+
 using namespace coport;
 namespace net = coport::network;
 
 int main(int argc, char** argv) {
-  if (argc % 2 == 0) {
-    std::cerr << "usage: chat_server [KEY VALUE...]\n";
+  sample::block_stop_signals();
+  int first = 1;
+  const bool quit_on_eof = argc > 1 && std::string{argv[1]} == "--quit-on-eof";
+  if (quit_on_eof) first = 2;
+  if ((argc - first) % 2 != 0) {
+    std::cerr << "usage: chat_server [--quit-on-eof] [KEY VALUE...]\n";
     return 2;
   }
   net::settings overrides;
-  for (int i = 1; i + 1 < argc; i += 2) overrides.emplace_back(argv[i], argv[i + 1]);
+  for (int i = first; i + 1 < argc; i += 2) overrides.emplace_back(argv[i], argv[i + 1]);
   net::node_config config;
   try {
     auto file = net::config_file::load();
@@ -48,7 +55,9 @@ int main(int argc, char** argv) {
     n.snd(server, "join", nick, me);
     n.rcv(me, "say", [&n, server, nick](std::string text) { n.snd(server, "say", nick, text); });
     n.rcv_default(me, [&n, client](message& m) { n.snd(client, std::move(m)); });
-    n.mon(client).release();  // the client's death kills the session with the same reason
+    // The session ends with its client, whatever the reason: with it when the client left
+    // normally (AEMP's "mon $client" plus its cleanup callback).
+    n.mon(client, [&n, me](const reason& why) { n.kil(me, why); }).release();
   });
   std::unique_ptr<net::membership> network;
   try {
@@ -87,10 +96,17 @@ int main(int argc, char** argv) {
   std::printf("chat_server %s listening on %s\n", n.id().c_str(),
               network->links().addresses().at(0).c_str());
   std::fflush(stdout);
-  // Until stdin closes (or a signal ends the process).
-  std::string line;
-  while (std::getline(std::cin, line)) {
+  if (quit_on_eof) {
+    std::thread{[] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+      }
+      sample::request_stop();
+    }}.detach();
   }
+  const char* why = sample::wait_for_stop();
+  std::printf("chat_server stopping (%s)\n", why);
+  std::fflush(stdout);
   n.peval(server, [&] { clients.clear(); });
   name.cancel();
   network.reset();

@@ -96,4 +96,37 @@ TEST_SUITE("sample.chat") {
     s->kill9();
     CHECK(erin->expect("disconnected: ").find("transport_error") != std::string::npos);
   }
+
+  TEST_CASE(
+      "the chat runs as daemons: the end of stdin is no stop, a client that stops normally "
+      "leaves the room, a server that stops is seen leaving, not failing") {
+    no_config_file();
+    auto [s, address] = started_server();
+    s->close_stdin();  // as in the background: it keeps serving
+    auto alice = client("alice", address);
+    alice->close_stdin();
+    alice->expect("connected to ");
+    auto dave = client("dave", address, /*bridge=*/true);
+    dave->expect("connected to ");
+    alice->expect("*** dave joined");
+    dave->say("still here?");
+    CHECK(alice->expect("<dave> ") == "still here?");
+    // A bridge client that stops normally ends its session: the room hears it left.
+    dave->signal(SIGTERM);
+    CHECK(dave->expect("stopping (") == "SIGTERM)");
+    CHECK(alice->expect("*** dave quit (") == "left)");
+    CHECK(dave->wait_exit() == 0);
+    // The server stops normally: its clients hear that it left, not that it failed.
+    s->signal(SIGINT);
+    CHECK(s->expect("chat_server stopping (") == "SIGINT)");
+    CHECK(alice->expect("disconnected: ") == "shutdown");
+    CHECK(s->wait_exit() == 0);
+    alice->signal(SIGTERM);
+    CHECK(alice->wait_exit() == 0);
+    // Asked to, a client takes the end of its stdin as the stop.
+    child erin{{COPORT_CHAT_CLIENT, "erin", "--quit-on-eof", "seeds", address}};
+    erin.close_stdin();
+    CHECK(erin.expect("stopping (") == "SIGTERM)");
+    CHECK(erin.wait_exit() == 0);
+  }
 }

@@ -100,6 +100,29 @@ class child {
 
   void signal(int sig) { kill(pid_, sig); }
 
+  /// Closes its stdin (it reads the end of the stream).
+  void close_stdin() {
+    if (stdin_ >= 0) close(stdin_);
+    stdin_ = -1;
+  }
+
+  /// Waits (at most `limit`) for it to exit; its exit code, or nothing (still running,
+  /// or killed by a signal).
+  std::optional<int> wait_exit(std::chrono::milliseconds limit = std::chrono::seconds{10}) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return std::nullopt;
+      }
+      usleep(10000);
+    }
+    return std::nullopt;
+  }
+
   /// Kills it with SIGKILL and reaps it.
   void kill9() {
     kill(pid_, SIGKILL);

@@ -28,7 +28,7 @@ struct node_options {
   /// Where the log lines about this node go (every library's: runtime, transport, network,
   /// registry, groups); empty: the process's sink (coport/log.hpp). Called as that says
   /// (serialized, from any thread) until the node's destructor returns.
-  log_sink log;
+  log_sink log = {};
 };
 
 /// Counters of a node (approximate while it runs).
