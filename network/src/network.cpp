@@ -46,6 +46,7 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   }
   links_ = std::make_unique<transport::tcp>(n, tcp_options_for(config));
   names_ = std::make_unique<registry>(n);
+  logs_ = std::make_unique<log_service>(n);
   mesh_options m;
   m.seeds = config.seeds;
   mesh_ = std::make_unique<coport::network::mesh>(n, *links_, std::move(m));
@@ -54,6 +55,7 @@ membership::membership(node& n, const node_config& config) : config_{config} {
 
 membership::~membership() {
   mesh_.reset();
+  logs_.reset();
   names_.reset();
   links_.reset();
 }

@@ -149,6 +149,8 @@ struct log_state {
   std::mutex mutex;
   std::shared_ptr<log_sink> process;
   std::unordered_map<std::string, std::pair<std::uint64_t, std::shared_ptr<log_sink>>> nodes;
+  /// Taps by token: the node whose lines they see, and the tap.
+  std::unordered_map<std::uint64_t, std::pair<std::string, log_sink>> taps;
   std::uint64_t next_token = 1;
   /// A fixed table: what peers make a node log cannot grow it. A site and node that find
   /// no slot of their own in their probe take the one whose second is oldest.
@@ -301,8 +303,20 @@ void log_write(log_level level, const log_from& from, std::string_view text,
         sink = it->second.second.get();
       }
     }
-    if (!sink) return write_stderr(r);
     in_sink = true;
+    if (!s.taps.empty() && !from.node.empty()) {
+      for (auto& [token, tap] : s.taps) {
+        if (tap.first != from.node) continue;
+        try {
+          tap.second(r);
+        } catch (...) {
+        }
+      }
+    }
+    if (!sink) {
+      in_sink = false;
+      return write_stderr(r);
+    }
     try {
       (*sink)(r);
     } catch (...) {
@@ -311,6 +325,20 @@ void log_write(log_level level, const log_from& from, std::string_view text,
   } catch (...) {
     in_sink = false;
   }
+}
+
+std::uint64_t add_log_tap(std::string_view node, log_sink tap) {
+  log_state& s = state();
+  std::lock_guard lock{s.mutex};
+  std::uint64_t token = s.next_token++;
+  s.taps.emplace(token, std::make_pair(std::string{node}, std::move(tap)));
+  return token;
+}
+
+void remove_log_tap(std::uint64_t token) noexcept {
+  log_state& s = state();
+  std::lock_guard lock{s.mutex};
+  s.taps.erase(token);
 }
 
 std::uint64_t set_node_log_sink(std::string_view node, log_sink sink) {

@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -303,5 +305,33 @@ TEST_SUITE("tools.coport") {
       send_garbage(port);
       CHECK(has(node->expect("coport [error]"), "node loud/"));
     }
+  }
+
+  TEST_CASE(
+      "coport logs prints the lines of the network's nodes as they happen, and stops on SIGINT") {
+    scratch s;
+    REQUIRE(s.run("profile seed nodeid seed/ binds 127.0.0.1:0").first == 0);
+    auto seed = run_with_env(s, "seed", "");
+    auto line = seed->expect("node seed/");
+    const std::string seed_id = "seed/" + line.substr(0, line.find(' '));
+    const int port = loopback_port(line);
+    REQUIRE(s.run("profile watcher seeds 127.0.0.1:" + std::to_string(port)).first == 0);
+    child logs{{COPORT_CLI, "--config", s.config, "logs", "--level", "warn", "--profile", "watcher",
+                seed_id}};
+    CHECK(logs.expect("catching ") == seed_id);
+    // The seed refuses a connection that says no hello: an error line, caught. (The catch
+    // may reach the seed after the first refusal: refuse again until a line comes.)
+    std::optional<std::string> caught;
+    for (int attempt = 0; attempt < 5 && !caught; ++attempt) {
+      send_garbage(port);
+      try {
+        caught = logs.expect(seed_id + " [error] ", std::chrono::seconds{2});
+      } catch (const std::runtime_error&) {
+      }
+    }
+    REQUIRE(caught);
+    CHECK(caught->rfind("ending the channel to an unknown node: ", 0) == 0);
+    logs.signal(SIGINT);
+    CHECK(logs.wait_exit() == 0);
   }
 }

@@ -1,6 +1,6 @@
 // coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
-// showprofile, gensecret, delsecret, run. Everything here goes through coport::network's public
-// API.
+// showprofile, gensecret, delsecret, run, logs. Everything here goes through coport::network's
+// public API.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "logs.hpp"
 #include "run.hpp"
 
 using coport::network::config_error;
@@ -29,6 +30,7 @@ const char* const usage =
     "| showconfig [NAME [KEY VALUE...]] | showprofile [NAME] | gensecret\n"
     "       | delsecret [NAME]\n"
     "       | run [profile NAME] [KEY VALUE...]\n"
+    "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
     "       (coport --help for more)\n";
 
 /// `KEY VALUE...` pairs.
@@ -94,6 +96,14 @@ int main(int argc, char** argv) {
   delsecret->add_option("NAME", name, "the profile");
   auto* run = app.add_subcommand("run", "run a node from a profile until SIGINT or SIGTERM");
   run->add_option("ARGS", words, "[profile NAME] [KEY VALUE...]");
+  std::string level_name = "info";
+  auto* logs = app.add_subcommand(
+      "logs",
+      "print the log lines of every node of the network (or of NODE...), each led by its node "
+      "ID, as they happen, until SIGINT (a node of its own joins through the profile's seeds)");
+  logs->add_option("--level", level_name, "error, warn, info (default), debug, trace");
+  logs->add_option("--profile", name, "the profile whose network to join (default: the host's)");
+  logs->add_option("NODE", words, "the nodes to catch (default: every node)");
 
   try {
     app.parse(argc, argv);
@@ -149,6 +159,15 @@ int main(int argc, char** argv) {
         std::cerr << "coport: removed the secret of profile \"" << name << "\" of "
                   << file.path().string() << " (it uses its parents' or the global one)\n";
       }
+    } else if (*logs) {
+      auto level = coport::parse_log_level(level_name);
+      if (!level || *level == coport::log_level::off) {
+        throw usage_error{"--level must be error, warn, info, debug or trace"};
+      }
+      // A node of its own: its own ID, listening on loopback only, no services.
+      auto config = file.resolve(
+          name, {}, {{"nodeid", "coport-logs/"}, {"binds", "127.0.0.1:0"}, {"services", ""}});
+      return coport::cli::catch_network_logs(config, *level, words);
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
       return coport::cli::run_node(file.resolve(which, {}, overrides));

@@ -2,7 +2,8 @@
 /// \file
 /// coport::network::membership — a node's place in a network, started from its settings
 /// (AEMP's `configure`): TCP links (with TLS when configured), the mesh from its seeds, the
-/// name registry, and the configured services.
+/// name registry, its log lines served to catchers (coport/log_catcher.hpp), and the
+/// configured services.
 ///
 /// ```cpp
 /// auto config = coport::network::config_file::load().resolve("seed");
@@ -15,6 +16,7 @@
 
 #include <memory>
 
+#include "coport/log_catcher.hpp"
 #include "coport/network/config.hpp"
 #include "coport/network/mesh.hpp"
 #include "coport/node.hpp"
@@ -55,6 +57,7 @@ class membership {
   std::unique_ptr<transport::tcp> links_;
   std::unique_ptr<coport::network::mesh> mesh_;
   std::unique_ptr<registry> names_;
+  std::unique_ptr<log_service> logs_;
   std::vector<port_id> services_;
 };
 

@@ -37,6 +37,12 @@ void log_write(log_level level, const log_from& from, std::string_view text,
                std::uint64_t suppressed) noexcept;
 /// For tests: the clock the rate limit reads (null: std::chrono::steady_clock).
 void set_log_clock(std::chrono::steady_clock::time_point (*now)()) noexcept;
+/// Calls `tap` with every line about node `node` that is written (after the level and the
+/// rate limit), besides its sink, until `remove_log_tap` with the token returned. Called as
+/// sinks are (one at a time, from any thread); a line it logs goes to stderr. It must not
+/// block (it queues; log_catcher.cpp).
+std::uint64_t add_log_tap(std::string_view node, log_sink tap);
+void remove_log_tap(std::uint64_t token) noexcept;
 /// The sink of node `node`'s lines until `clear_node_log_sink` with the token returned.
 std::uint64_t set_node_log_sink(std::string_view node, log_sink sink);
 void clear_node_log_sink(std::string_view node, std::uint64_t token) noexcept;

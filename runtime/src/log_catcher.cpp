@@ -1,0 +1,185 @@
+// AEMP's LogCatcher (coport/log_catcher.hpp): a node serves its log lines to the catchers
+// that ask, through the node-port service `coport.logs`.
+//
+// The protocol, all of it:
+//   catcher -> node port (coport.logs):   catch_msg   (catcher port, level)
+//   service -> catcher:                    line_msg    (level, component, node, port, text,
+//                                                       time in ns since the epoch, suppressed)
+//   the service's own monitor (local only): gone_msg  (catcher port, reason)
+// A catch ends when the catcher's port dies (its guard kills it): the monitor forgets it.
+//
+// How a line gets out: the log pipeline calls the service's tap (log.cpp, under its lock, one
+// line at a time), which copies the line into `waiting` (bounded) and, when it was empty,
+// wakes the service's port; the port sends what waits to its catchers. The tap takes no
+// other lock and sends nothing itself, so logging never waits for a link.
+#include "coport/log_catcher.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coport/dispatch_table.hpp"
+#include "coport/internal/log.hpp"
+#include "coport/internal/refusals.hpp"
+#include "coport/internal/service.hpp"
+#include "coport/message_type.hpp"
+
+namespace coport {
+
+namespace {
+
+const message_type<port_id, std::uint8_t> catch_msg{"coport.logs"};
+const message_type<std::uint8_t, std::string, std::string, port_id, std::string, std::int64_t,
+                   std::uint64_t>
+    line_msg{"coport.logs.line"};
+const message_type<port_id, reason> gone_msg{"coport.logs.gone", local_only};
+
+/// A line copied out of the log pipeline, waiting for the service's port.
+struct waiting_line {
+  log_level level;
+  std::string component, text;
+  port_id port;
+  std::int64_t time_ns;
+  std::uint64_t suppressed;
+};
+
+}  // namespace
+
+struct log_service::state : std::enable_shared_from_this<state> {
+  explicit state(node& n) : owner{n}, own_id{n.id()} {}
+
+  node& owner;
+  const std::string own_id;
+  port_id self_port;     // set by open_service
+  subscription service;  // the node-port tag
+  std::uint64_t tap = 0;
+
+  // Shared between the tap and the port.
+  std::mutex mutex;
+  std::vector<waiting_line> waiting;
+  std::uint64_t lost = 0;           ///< lines that found `waiting` full
+  std::atomic<bool> caught{false};  ///< some catcher is there (the tap copies nothing else)
+
+  // The port's context only.
+  std::map<port_id, std::pair<log_level, monitor>> catchers;
+  detail::refusals refused{"runtime", own_id, "the log service", "the log protocol"};
+  dispatch_table table = make_table();
+
+  dispatch_table make_table() {
+    dispatch_table t;
+    t.on(catch_msg, [this](message&, port_id& catcher, std::uint8_t& level) {
+      if (level > static_cast<std::uint8_t>(log_level::trace) || !catcher) return;
+      auto it = catchers.find(catcher);
+      if (it != catchers.end()) {
+        it->second.first = static_cast<log_level>(level);
+        return;
+      }
+      if (catchers.size() >= max_catchers) {
+        detail::warn({"runtime", own_id}, "log service: {} catchers already; {} is refused",
+                     catchers.size(), catcher.to_string());
+        return;
+      }
+      catchers.emplace(catcher, std::make_pair(static_cast<log_level>(level),
+                                               owner.mon(catcher, self_port, gone_msg, catcher)));
+      caught.store(true, std::memory_order_relaxed);
+    });
+    t.on(gone_msg, [this](message&, port_id& catcher, reason&) {
+      catchers.erase(catcher);
+      caught.store(!catchers.empty(), std::memory_order_relaxed);
+    });
+    return t;
+  }
+
+  void start() {}
+  void on_message(message& m) { refused.take(table, m); }
+
+  /// The tap: under the log pipeline's lock; copies, and wakes the port when it was idle.
+  void take(const log_record& r) {
+    if (!caught.load(std::memory_order_relaxed)) return;
+    bool wake = false;
+    {
+      std::lock_guard lock{mutex};
+      if (waiting.size() >= max_waiting) {
+        ++lost;
+        return;
+      }
+      wake = waiting.empty();
+      waiting.push_back(waiting_line{
+          r.level, std::string{r.component}, std::string{r.text}, r.port,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(r.time.time_since_epoch()).count(),
+          r.suppressed});
+    }
+    if (wake) {
+      owner.peval(self_port, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->send_waiting();
+      });
+    }
+  }
+
+  /// In the port's context: what waits goes to the catchers that want it.
+  void send_waiting() {
+    std::vector<waiting_line> lines;
+    std::uint64_t dropped = 0;
+    {
+      std::lock_guard lock{mutex};
+      lines.swap(waiting);
+      dropped = std::exchange(lost, 0);
+    }
+    for (auto& l : lines) {
+      l.suppressed += std::exchange(dropped, 0);
+      for (const auto& [catcher, entry] : catchers) {
+        if (l.level > entry.first) continue;
+        owner.snd(catcher, line_msg, static_cast<std::uint8_t>(l.level), l.component, own_id,
+                  l.port, l.text, l.time_ns, l.suppressed);
+      }
+    }
+  }
+};
+
+log_service::log_service(node& n) : node_{n}, state_{std::make_shared<state>(n)} {
+  detail::open_service(n, catch_msg.tag(), state_);
+  state_->tap =
+      detail::add_log_tap(n.id(), [weak = std::weak_ptr<state>{state_}](const log_record& r) {
+        if (auto self = weak.lock()) self->take(r);
+      });
+}
+
+log_service::~log_service() {
+  detail::remove_log_tap(state_->tap);
+  detail::close_service(node_, state_);
+}
+
+subscription catch_logs(node& n, std::string_view node_id, log_level level,
+                        std::function<void(const log_record&)> on_line) {
+  if (!valid_node_id(node_id)) {
+    throw std::invalid_argument{"coport: catch_logs: '" + std::string{node_id} +
+                                "' is not a node ID"};
+  }
+  if (!on_line) throw std::invalid_argument{"coport: catch_logs: no callback"};
+  port_id catcher = n.port([fn = std::move(on_line)](message& m) {
+    if (!line_msg.matches(m)) return;  // nothing else is sent here
+    auto& [lv, component, from_node, port, text, ns, suppressed] = line_msg.values(m);
+    if (lv > static_cast<std::uint8_t>(log_level::trace)) return;
+    log_record r;
+    r.level = static_cast<log_level>(lv);
+    r.component = component;
+    r.node = from_node;
+    r.port = port;
+    r.text = text;
+    r.time = std::chrono::system_clock::time_point{
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds{ns})};
+    r.suppressed = suppressed;
+    fn(r);
+  });
+  n.snd(port_id{node_id, 0}, catch_msg, catcher, static_cast<std::uint8_t>(level));
+  return subscription{[&n, catcher] { n.kil(catcher); }};
+}
+
+}  // namespace coport

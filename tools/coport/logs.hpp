@@ -1,0 +1,20 @@
+#pragma once
+/// \file
+/// `coport logs`: AEMP's LogCatcher as a command: the log lines of every node of the network
+/// (or of the nodes named), each line led by its node's ID, as they happen, until SIGINT or
+/// SIGTERM.
+
+#include <coport/log.hpp>
+#include <coport/network/config.hpp>
+#include <string>
+#include <vector>
+
+namespace coport::cli {
+
+/// Joins the network `config` describes as a node of its own and prints the lines of
+/// `nodes` (empty: every node that comes up) at `level` or more severe; returns the
+/// process's exit code.
+int catch_network_logs(const network::node_config& config, log_level level,
+                       const std::vector<std::string>& nodes);
+
+}  // namespace coport::cli
