@@ -25,9 +25,18 @@ port_id node_port::service_for(tag t) const {
 }
 
 void node_port::on_message(message& m) {
-  static const tag ping{"ping"}, info{"info"};
-  if ((m.tag() == ping || m.tag() == info) && m.size() >= 1 && m.holds<port_id>(m.size() - 1)) {
-    port_id reply = m.get<port_id>(m.size() - 1);
+  static const tag ping{"ping"}, info{"info"}, badrpc{"badrpc"};
+  // A request made with `cal` ends with its reply port. Answers go only to a port of the node
+  // the request came from (this node's, for a local one): a peer cannot aim them at a third.
+  port_id reply;
+  if (m.size() >= 1 && m.holds<port_id>(m.size() - 1)) {
+    reply = m.get<port_id>(m.size() - 1);
+    const port_id origin = m.origin();
+    if (origin ? reply.node_number() != origin.node_number() : !core_.is_local(reply)) {
+      reply = port_id{};
+    }
+  }
+  if ((m.tag() == ping || m.tag() == info) && reply) {
     if (m.tag() == ping) {
       auto uptime =
           std::chrono::duration_cast<std::chrono::milliseconds>(core_.now() - core_.started());
@@ -46,6 +55,10 @@ void node_port::on_message(message& m) {
     return;
   }
   log(log_level::info, {"runtime", core_.id()}, "ignoring node-port request {}", m.describe());
+  // A `cal` gets an answer that says so, not silence and a timeout (Erlang's badrpc).
+  if (reply) {
+    core_.sends().send(reply, make_payload(badrpc, reason{"no_such_service", m.describe()}));
+  }
 }
 
 }  // namespace coport::detail

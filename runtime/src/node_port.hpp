@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// detail::node_port — what the node port (the bare node ID, local number 0) does with a
-/// message: answers `ping` and `info` (as `cal` requests: the reply port comes last), hands
+/// message: answers `ping` and `info` (as `cal` requests: the reply port comes last; answers
+/// go only to a port of the requesting node), a `cal` no service takes with `badrpc`, hands
 /// a tag some local port serves (`node::serve`) to that port, and logs anything else. It
 /// never dies of a bad request.
 /// Threading: thread-safe; `on_message` runs in the node port's context. Lifetime: owned by

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <coport/coport.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,31 @@ TEST_SUITE("message origin") {
       if (o) CHECK((o.node() == "origin-a" || o.node() == "origin-c"));
     }
     CHECK(message_origin() == port_id{});  // outside any handler
+  }
+
+  TEST_CASE(
+      "the node port answers a request only at a port of the node it came from, and a request "
+      "no service takes with badrpc") {
+    test::cluster c{{"np-a", "np-b", "np-c"}};
+    std::vector<std::string> at_a, at_c;
+    auto pa = c[0].port([&](message& m) { at_a.push_back(std::string{m.tag().name()}); });
+    auto pc = c[2].port([&](message& m) { at_c.push_back(std::string{m.tag().name()}); });
+    c.run();
+    auto b = *port_id::parse("np-b");
+    c[0].snd(b, "ping", pa);  // a's own port: answered
+    c[0].snd(b, "ping", pc);  // c's port, named by a: not believed
+    c[0].snd(b, "info", pc);
+    c[0].snd(b, "no.such.service", pc);
+    c.run();
+    CHECK(at_a == std::vector<std::string>{"ping"});
+    CHECK(at_c.empty());
+    // A cal to a service nobody serves gets badrpc at once.
+    std::optional<reply> got;
+    c[0].cal(b, "no.such.service", 1, [&](reply r) { got = std::move(r); });
+    c.run();
+    REQUIRE(got);
+    REQUIRE(got->has_value());
+    CHECK((*got)->tag() == tag{"badrpc"});
+    CHECK((*got)->get<reason>(0).kind() == "no_such_service");
   }
 }
