@@ -243,9 +243,12 @@ bool log_level_from_environment() noexcept {
 
 namespace coport::detail {
 
-bool log_admit(const void* site, std::string_view node, std::uint64_t& suppressed) noexcept {
+bool log_admit(const void* site, log_level level, std::string_view node,
+               std::uint64_t& suppressed) noexcept {
   if (in_sink) return true;  // this thread holds the lock in a sink: the line goes to stderr
-  const std::size_t node_hash = std::hash<std::string_view>{}(node);
+  // The level is part of the key: identical literals are merged, one "{}" may be two sites.
+  const std::size_t node_hash =
+      std::hash<std::string_view>{}(node) ^ (static_cast<std::size_t>(level) << 56);
   const std::size_t h = std::hash<const void*>{}(site) ^ (node_hash * 0x9E3779B97F4A7C15ull);
   auto* read_clock = clock_override.load(std::memory_order_relaxed);
   const auto now = read_clock ? read_clock() : std::chrono::steady_clock::now();
@@ -260,7 +263,12 @@ bool log_admit(const void* site, std::string_view node, std::uint64_t& suppresse
       slot = &r;
       break;
     }
-    if (!oldest || r.window < oldest->window) oldest = &r;
+    // The slot to take: the oldest of those counting nothing suppressed, else the oldest
+    // (whose count is then lost: more than `probe` busy sites on one line of the table).
+    if (!oldest || (r.suppressed == 0 && oldest->suppressed != 0) ||
+        ((r.suppressed == 0) == (oldest->suppressed == 0) && r.window < oldest->window)) {
+      oldest = &r;
+    }
   }
   if (!slot) {
     slot = oldest;
@@ -327,6 +335,9 @@ void log_write(log_level level, const log_from& from, std::string_view text,
   }
 }
 
+// What these replace or remove is destroyed after the lock is let go: a user's function
+// whose destructor logs must not find the lock taken by its own thread.
+
 std::uint64_t add_log_tap(std::string_view node, log_sink tap) {
   log_state& s = state();
   std::lock_guard lock{s.mutex};
@@ -336,25 +347,37 @@ std::uint64_t add_log_tap(std::string_view node, log_sink tap) {
 }
 
 void remove_log_tap(std::uint64_t token) noexcept {
+  log_sink old;
   log_state& s = state();
   std::lock_guard lock{s.mutex};
-  s.taps.erase(token);
+  if (auto it = s.taps.find(token); it != s.taps.end()) {
+    old = std::move(it->second.second);
+    s.taps.erase(it);
+  }
 }
 
 std::uint64_t set_node_log_sink(std::string_view node, log_sink sink) {
+  auto next = std::make_shared<log_sink>(std::move(sink));
+  std::shared_ptr<log_sink> old;
   log_state& s = state();
   std::lock_guard lock{s.mutex};
   std::uint64_t token = s.next_token++;
-  s.nodes[std::string{node}] = {token, std::make_shared<log_sink>(std::move(sink))};
+  auto& entry = s.nodes[std::string{node}];
+  old = std::move(entry.second);
+  entry = {token, std::move(next)};
   return token;
 }
 
 void clear_node_log_sink(std::string_view node, std::uint64_t token) noexcept {
+  std::shared_ptr<log_sink> old;
   try {
     log_state& s = state();
     std::lock_guard lock{s.mutex};
     auto it = s.nodes.find(std::string{node});
-    if (it != s.nodes.end() && it->second.first == token) s.nodes.erase(it);
+    if (it != s.nodes.end() && it->second.first == token) {
+      old = std::move(it->second.second);
+      s.nodes.erase(it);
+    }
   } catch (...) {
   }
 }

@@ -7,6 +7,10 @@
 //                                                       time in ns since the epoch, suppressed)
 //   the service's own monitor (local only): gone_msg  (catcher port, reason)
 // A catch ends when the catcher's port dies (its guard kills it): the monitor forgets it.
+// A catcher is a port of the node that asks (its link says which), never a node port: a
+// peer cannot aim this node's lines at a third node or back at this one. Each asking node
+// has at most max_catchers_per_node of the max_catchers places; a line's text is cut at
+// max_line bytes; a catcher takes lines only from the node it caught, named by the link.
 //
 // How a line gets out: the log pipeline calls the service's tap (log.cpp, under its lock, one
 // line at a time), which copies the line into `waiting` (bounded) and, when it was empty,
@@ -68,29 +72,40 @@ struct log_service::state : std::enable_shared_from_this<state> {
 
   // The port's context only.
   std::map<port_id, std::pair<log_level, monitor>> catchers;
+  std::map<std::uint32_t, std::size_t> per_node;  ///< catchers by the node number that asked
   detail::refusals refused{"runtime", own_id, "the log service", "the log protocol"};
   dispatch_table table = make_table();
 
   dispatch_table make_table() {
     dispatch_table t;
-    t.on(catch_msg, [this](message&, port_id& catcher, std::uint8_t& level) {
-      if (level > static_cast<std::uint8_t>(log_level::trace) || !catcher) return;
+    t.on(catch_msg, [this](message& m, port_id& catcher, std::uint8_t& level) {
+      if (level > static_cast<std::uint8_t>(log_level::trace)) {
+        return refused.note(m, "its level is none");
+      }
+      const port_id origin = m.origin();
+      if (!catcher || catcher.is_node_port() || catcher == self_port ||
+          (origin ? catcher.node_number() != origin.node_number() : !owner.is_local(catcher))) {
+        return refused.note(m, "its catcher is no port of the node that asks");
+      }
       auto it = catchers.find(catcher);
       if (it != catchers.end()) {
         it->second.first = static_cast<log_level>(level);
         return;
       }
-      if (catchers.size() >= max_catchers) {
-        detail::warn({"runtime", own_id}, "log service: {} catchers already; {} is refused",
-                     catchers.size(), catcher.to_string());
-        return;
+      std::size_t& mine = per_node[catcher.node_number()];
+      if (catchers.size() >= max_catchers || mine >= max_catchers_per_node) {
+        if (mine == 0) per_node.erase(catcher.node_number());
+        return refused.note(m, "there are catchers enough");
       }
+      ++mine;
       catchers.emplace(catcher, std::make_pair(static_cast<log_level>(level),
                                                owner.mon(catcher, self_port, gone_msg, catcher)));
       caught.store(true, std::memory_order_relaxed);
     });
     t.on(gone_msg, [this](message&, port_id& catcher, reason&) {
-      catchers.erase(catcher);
+      if (catchers.erase(catcher) && --per_node[catcher.node_number()] == 0) {
+        per_node.erase(catcher.node_number());
+      }
       caught.store(!catchers.empty(), std::memory_order_relaxed);
     });
     return t;
@@ -111,7 +126,7 @@ struct log_service::state : std::enable_shared_from_this<state> {
       }
       wake = waiting.empty();
       waiting.push_back(waiting_line{
-          r.level, std::string{r.component}, std::string{r.text}, r.port,
+          r.level, std::string{r.component}, std::string{r.text.substr(0, max_line)}, r.port,
           std::chrono::duration_cast<std::chrono::nanoseconds>(r.time.time_since_epoch()).count(),
           r.suppressed});
     }
@@ -162,22 +177,27 @@ subscription catch_logs(node& n, std::string_view node_id, log_level level,
                                 "' is not a node ID"};
   }
   if (!on_line) throw std::invalid_argument{"coport: catch_logs: no callback"};
-  port_id catcher = n.port([fn = std::move(on_line)](message& m) {
-    if (!line_msg.matches(m)) return;  // nothing else is sent here
-    auto& [lv, component, from_node, port, text, ns, suppressed] = line_msg.values(m);
-    if (lv > static_cast<std::uint8_t>(log_level::trace)) return;
-    log_record r;
-    r.level = static_cast<log_level>(lv);
-    r.component = component;
-    r.node = from_node;
-    r.port = port;
-    r.text = text;
-    r.time = std::chrono::system_clock::time_point{
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds{ns})};
-    r.suppressed = suppressed;
-    fn(r);
-  });
+  // Lines count only from the node caught, as its link names it (this node: a local send).
+  const bool here = node_id == n.id();
+  port_id catcher =
+      n.port([fn = std::move(on_line), caught = std::string{node_id}, here](message& m) {
+        if (!line_msg.matches(m)) return;  // nothing else is sent here
+        const port_id origin = m.origin();
+        if (here ? static_cast<bool>(origin) : (!origin || origin.node() != caught)) return;
+        auto& [lv, component, named_node, port, text, ns, suppressed] = line_msg.values(m);
+        if (lv > static_cast<std::uint8_t>(log_level::trace)) return;
+        log_record r;
+        r.level = static_cast<log_level>(lv);
+        r.component = component;
+        r.node = caught;  // the link's word, not the message's (named_node)
+        r.port = port;
+        r.text = text;
+        r.time = std::chrono::system_clock::time_point{
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::nanoseconds{ns})};
+        r.suppressed = suppressed;
+        fn(r);
+      });
   n.snd(port_id{node_id, 0}, catch_msg, catcher, static_cast<std::uint8_t>(level));
   return subscription{[&n, catcher] { n.kil(catcher); }};
 }

@@ -50,20 +50,30 @@ TEST_SUITE("transport.log_catcher") {
     CHECK(got.size() == 1);
   }
 
-  TEST_CASE("a node serves its lines to at most max_catchers catchers") {
+  TEST_CASE(
+      "a node serves its lines to at most max_catchers_per_node catchers of one node, and "
+      "never to a port of another node than the one that asks") {
     quiet_sink quiet;
-    cluster c{{"lm-a", "lm-b"}};
+    cluster c{{"lm-a", "lm-b", "lm-c"}};
     log_service serving{c[0]};
     std::size_t lines = 0;
     std::vector<subscription> catches;
-    for (std::size_t i = 0; i < log_service::max_catchers + 5; ++i) {
+    for (std::size_t i = 0; i < log_service::max_catchers_per_node + 5; ++i) {
       catches.push_back(
           catch_logs(c[1], "lm-a", log_level::warn, [&](const log_record&) { ++lines; }));
     }
+    // b names c's ports as catchers (and a's own node port): not believed.
+    std::size_t at_c = 0;
+    auto pc = c[2].port([&](message&) { ++at_c; });
+    c.run();
+    c[1].snd(*port_id::parse("lm-a"), "coport.logs", pc, std::uint8_t{2});
+    c[1].snd(*port_id::parse("lm-a"), "coport.logs", *port_id::parse("lm-c"), std::uint8_t{2});
+    c[1].snd(*port_id::parse("lm-a"), "coport.logs", *port_id::parse("lm-a"), std::uint8_t{2});
     c.run();
     lines = 0;  // the refusals themselves were lines of lm-a's, sent to the first catchers
     c[0].kil(c[0].port([](message&) {}), "one line");
     c.run();
-    CHECK(lines == log_service::max_catchers);
+    CHECK(lines == log_service::max_catchers_per_node);
+    CHECK(at_c == 0);
   }
 }

@@ -249,7 +249,7 @@ void peer::watch(const port_id& target) {
       fail =
           reason{"no_such_port", "port of an earlier incarnation of its node", target.to_string()};
     } else if (target.incarnation() != 0 && target.incarnation() == left_incarnation_) {
-      fail = left_why_;  // its node left: the port ended with it
+      fail = left_reason();  // its node left: the port ended with it
     } else if (std::string error = route_locked(); !error.empty()) {
       fail = transport_error(id_, error);
     } else {
@@ -334,6 +334,8 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     out_channel_ = c->channel_handle();
     dialing_ = false;
     incarnation_ = incarnation;
+    // The same incarnation back (a new transport on that node): its ports live.
+    if (incarnation == left_incarnation_) left_incarnation_ = 0;
     if (!pending_.empty()) {
       out_channel_->write(pending_);
       pending_.clear();
@@ -369,21 +371,17 @@ void peer::lost(const receiver* c, const std::string& why) {
     pending_.shrink_to_fit();
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
-  // Every monitor on that node's ports fires (no holes), and the node-down events; after a
-  // bye they have (leaving), and what was made since fired at once.
-  if (!left) endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why));
+  // Every monitor on that node's ports fires (no holes), and the node-down events: with
+  // `shutdown` after a bye (the node left), else the failure. Also the watches made between
+  // the bye and this close.
+  endpoint_.node_end.remote_node_lost(id_, left ? left_reason() : transport_error(id_, why));
 }
 
-void peer::leaving(const receiver* c, const reason& why) {
-  {
-    std::lock_guard lock{mutex_};
-    if (receiver_.get() != c || !up_ || left_) return;
-    left_ = true;
-    left_incarnation_ = incarnation_;
-    left_why_ = why;
-    watching_.clear();  // the node-lost below fires them
-  }
-  endpoint_.node_end.remote_node_lost(id_, why);
+void peer::leaving(const receiver* c) {
+  std::lock_guard lock{mutex_};
+  if (receiver_.get() != c || !up_ || left_) return;
+  left_ = true;
+  left_incarnation_ = incarnation_;
 }
 
 void peer::say_bye(const reason& why) {

@@ -70,10 +70,11 @@ class peer final : public wire::node_names_out {
   void yield(const receiver* c);
   /// `c` ended: fires everything that depended on it (unless the node said bye on it).
   void lost(const receiver* c, const std::string& why);
-  /// The node said bye on `c` (it is leaving, for `why`): every monitor on its ports fires
-  /// with `why` now, node-down says `why`, and this incarnation's ports are gone for good
-  /// (messages to them are dropped quietly, monitors on them fire at once; no dial).
-  void leaving(const receiver* c, const reason& why);
+  /// The node said bye on `c` (it is leaving; the receiver closes `c` next): when `c` ends,
+  /// every monitor on its ports fires and node-down says `shutdown`, not a failure, and
+  /// this incarnation's ports are gone for good (messages to them are dropped quietly,
+  /// monitors on them fire at once; no dial) unless it comes back with the same incarnation.
+  void leaving(const receiver* c);
   /// This node is leaving: says bye (`why`) on the current channel, if the node is up.
   void say_bye(const reason& why);
   /// No channel to the node could be opened: what waited is dropped and monitors fire.
@@ -118,9 +119,11 @@ class peer final : public wire::node_names_out {
   std::uint32_t incarnation_ = 0;
   /// The node said bye on the current channel (its end is no failure).
   bool left_ = false;
-  /// The incarnation that said bye (0: none) and why: its ports are gone for good.
+  /// The incarnation that said bye (0: none): its ports are gone for good.
   std::uint32_t left_incarnation_ = 0;
-  reason left_why_;
+  /// Why a node that said bye is gone. The bye's own reason is not kept: a peer's words
+  /// (of any size, even "normal", which groups read as "the group ended") are not believed.
+  static reason left_reason() { return reason{"shutdown"}; }
   std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
   /// What the peer's side of the current channel knows (made with the channel, dropped with
   /// it: a node ID seen once costs a peer object, not these ~48 KiB).

@@ -296,10 +296,11 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       return;
     }
     case frame_kind::bye: {
-      // The peer's node is leaving: about itself only, so believed.
-      const auto f = detail::bye_frame::decode(r);
+      // The peer's node is leaving: about itself only, so believed (as `shutdown`, whatever
+      // reason it gives).
+      detail::bye_frame::decode(r);
       notify([&] { return frame_event{"bye", {}, {}, {}, {}}; });
-      peer_->leaving(this, f.why);
+      peer_->leaving(this);
       // Nothing follows a bye: this side closes, and what came after it is not read.
       channel_->close("the node left");
       closed_locked("the node left");

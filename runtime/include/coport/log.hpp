@@ -23,8 +23,11 @@
 ///
 /// Threading: everything here is thread-safe. A sink is called from any thread, but never
 /// by two threads at once (calls are serialized); a line logged from inside a sink goes to
-/// stderr. A sink that throws loses that line only. Lifetime: a sink is kept until it is
-/// replaced; `set_log_sink` returns after any call of the sink it replaced has returned.
+/// stderr. A sink that throws loses that line only. A sink must not call a node (snd, mon,
+/// ...): coport logs while holding its own locks, so a sink that waits on them can deadlock;
+/// hand lines to your own queue (coport/log_catcher.hpp moves lines between nodes).
+/// Lifetime: a sink is kept until it is replaced; `set_log_sink` returns after any call of
+/// the sink it replaced has returned.
 
 #include <chrono>
 #include <cstdint>

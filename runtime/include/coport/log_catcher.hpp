@@ -14,12 +14,15 @@
 /// What is served is what the node writes: lines at its own level (coport/log.hpp's
 /// `current_log_level` of its process) and past its rate limit, filtered again by the level
 /// the catcher asked for. A serving node keeps at most `log_service::max_catchers` catchers
-/// (a dead catcher's port is forgotten by its monitor) and at most
-/// `log_service::max_waiting` lines not yet sent; lines beyond are counted, and the next
-/// line sent carries the count in `suppressed`.
+/// (`max_catchers_per_node` of one asking node; a dead catcher's port is forgotten by its
+/// monitor; a catcher must be a port of the node that asks, never a node port), at most
+/// `log_service::max_waiting` lines not yet sent (lines beyond are counted, and the next line
+/// sent carries the count in `suppressed`), and sends at most `max_line` bytes of a line's
+/// text. A catcher takes lines only from the node it caught, as the link names it.
 /// Threading: thread-safe. `catch_logs`'s callback runs in a port of its own, one line at a
 /// time. Lifetime: a `log_service` serves until destroyed (its node must outlive it); a
-/// catch lasts until its guard ends it (or the node's end).
+/// catch lasts until its guard ends it or the node ends; end the guard before destroying
+/// the node (it kills the catcher's port on that node).
 
 #include <cstddef>
 #include <functional>
@@ -36,7 +39,9 @@ namespace coport {
 class log_service {
  public:
   static constexpr std::size_t max_catchers = 64;
+  static constexpr std::size_t max_catchers_per_node = 16;  ///< of one asking node
   static constexpr std::size_t max_waiting = 1024;
+  static constexpr std::size_t max_line = 4096;  ///< bytes of a line's text sent
 
   explicit log_service(node& n);
   ~log_service();

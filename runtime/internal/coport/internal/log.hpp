@@ -29,9 +29,11 @@ struct log_from {
   port_id port = {};           ///< the port it is about
 };
 
-/// Counts a line from call site `site` about `node` against the rate limit: false when it
-/// is to be dropped; otherwise `suppressed` is how many were dropped since the last one.
-bool log_admit(const void* site, std::string_view node, std::uint64_t& suppressed) noexcept;
+/// Counts a line from call site `site` (its format string; with `level`, as one literal may
+/// serve two sites) about `node` against the rate limit: false when it is to be dropped;
+/// otherwise `suppressed` is how many were dropped since the last one.
+bool log_admit(const void* site, log_level level, std::string_view node,
+               std::uint64_t& suppressed) noexcept;
 /// Hands the line to its sink (the node's, the process's, stderr).
 void log_write(log_level level, const log_from& from, std::string_view text,
                std::uint64_t suppressed) noexcept;
@@ -52,7 +54,7 @@ void log(log_level level, const log_from& from, fmt::format_string<Args...> form
          Args&&... args) {
   if (level > current_log_level()) return;
   std::uint64_t suppressed = 0;
-  if (!log_admit(fmt::string_view(format).data(), from.node, suppressed)) return;
+  if (!log_admit(fmt::string_view(format).data(), level, from.node, suppressed)) return;
   try {
     log_write(level, from, fmt::format(format, std::forward<Args>(args)...), suppressed);
   } catch (...) {
