@@ -352,4 +352,24 @@ TEST_SUITE("groups.registry") {
     n.c.run();
     CHECK(n.r[1]->get("svc").empty());
   }
+
+  TEST_CASE(
+      "a node that leaves normally: its entries go at once everywhere, and it left, not failed") {
+    named_cluster n{{"lv-a", "lv-b", "lv-c"}};
+    auto p = n.c[2].port([](message&) {});
+    auto guard = n.r[2]->reg("workers", p);
+    n.c.run();
+    REQUIRE(n.r[0]->get("workers") == std::vector<port_id>{p});
+    std::vector<std::string> seen;
+    auto watch = n.c[0].mon(p, [&](const reason& why) { seen.push_back(why.to_string()); });
+    auto downs = n.c[1].mon_nodes([&](const std::string& id, bool up, const reason& why) {
+      if (!up) seen.push_back(id + " down: " + why.to_string());
+    });
+    n.c.run();
+    n.c.leave(2);
+    CHECK(n.r[0]->get("workers").empty());
+    CHECK(n.r[1]->get("workers").empty());
+    INFO(fmt::format("{}", fmt::join(seen, " / ")));
+    CHECK(seen == std::vector<std::string>{"shutdown", "lv-c down: shutdown"});
+  }
 }

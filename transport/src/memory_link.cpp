@@ -26,13 +26,14 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
     return true;
   }
 
-  /// Ends the pipe: what is in flight is lost; the receiver's protocol hears of it.
-  void close(const std::string& text) {
+  /// Ends the pipe; the receiver's protocol hears of it after what was written before
+  /// (as TCP's close), or at once with what is in flight lost (`lose`: a reset, a break).
+  void close(const std::string& text, bool lose) {
     std::lock_guard lock{mutex};
     if (closed) return;
     closed = true;
     why = text;
-    buffer.clear();
+    if (lose) buffer.clear();
     if (!scheduled) {
       scheduled = true;
       post_drain();
@@ -63,7 +64,7 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
         }
         if (!buffer.empty() && !manual) {
           chunk.swap(buffer);
-        } else if (closed && !close_delivered) {
+        } else if (closed && !close_delivered && buffer.empty()) {
           close_delivered = true;
           closing = true;
           text = why;
@@ -84,7 +85,8 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
   void set_handler(std::shared_ptr<channel_handler> h) {
     std::lock_guard lock{mutex};
     handler = h;
-    if (!scheduled && ((!buffer.empty() && !manual) || (closed && !close_delivered))) {
+    if (!scheduled &&
+        ((!buffer.empty() && !manual) || (closed && !close_delivered && buffer.empty()))) {
       scheduled = true;
       post_drain();
     }
@@ -123,8 +125,8 @@ class memory_channel final : public channel {
       : out_{std::move(out)}, in_{std::move(in)} {}
   bool write(std::span<const std::byte> bytes) override { return out_->write(bytes); }
   void close(const std::string& why) override {
-    out_->close(why);
-    in_->close(why);
+    out_->close(why, false);  // what this end wrote last (a bye, a refusal) still arrives
+    in_->close(why, true);
   }
 
  private:
@@ -150,8 +152,8 @@ std::shared_ptr<memory_link> memory_link::connect(endpoint& a, endpoint& b, bool
 memory_link::~memory_link() = default;
 
 void memory_link::break_link(const std::string& why) {
-  ab_->close(why);
-  ba_->close(why);
+  ab_->close(why, true);
+  ba_->close(why, true);
 }
 
 std::size_t memory_link::hand_over(direction d, std::size_t frames) {
@@ -165,6 +167,11 @@ std::size_t memory_link::hand_over(direction d, std::size_t frames) {
     chunk.assign(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
     p.buffer.erase(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
     h = p.handler.lock();
+    // A closed pipe's close comes after its last bytes (once, when they have just gone).
+    if (bytes != 0 && p.closed && !p.close_delivered && p.buffer.empty() && !p.scheduled) {
+      p.scheduled = true;
+      p.post_drain();
+    }
   }
   if (h && !chunk.empty()) h->on_bytes(chunk);
   return n;

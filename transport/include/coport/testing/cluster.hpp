@@ -153,6 +153,17 @@ class cluster {
     run();
   }
 
+  /// Node i leaves the network normally: its transport ends, saying bye on every link (its
+  /// peers see `shutdown`, not a failure). The node lives on without links (`transport(i)`
+  /// must not be used) until the cluster ends or `restart(i)` starts a new incarnation.
+  void leave(std::size_t i) {
+    entries_.at(i).transport.reset();
+    run();
+    for (auto it = links_.begin(); it != links_.end();) {
+      it = it->first.first == i || it->first.second == i ? links_.erase(it) : std::next(it);
+    }
+  }
+
   /// Frames received so far by node i, oldest first (kind, from, to, tag, types); the newest
   /// 10 000.
   std::deque<coport::transport::frame_event>& received(std::size_t i) {

@@ -7,7 +7,8 @@
 /// node's executor, so a deterministic node handles them in its `step()`s like any other
 /// job; with `manual` delivery they wait until the test calls `hand_over` (to step frame by
 /// frame). Breaking the link drops what is still in flight and ends both ends (a prefix of
-/// the stream arrived, nothing after).
+/// the stream arrived, nothing after); a channel closed by its protocol ends after what it
+/// wrote before (TCP's close: a bye or a refusal still arrives).
 /// Threading: thread-safe. Lifetime: shared by both channels; keep the handle to break it.
 
 #include <cstddef>
