@@ -10,28 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "support/log_capture.hpp"
 #include "support/nodes.hpp"
 
 using namespace coport;
+using coport::test::quiet_log;
 using coport::test::stepped;
-
-namespace {
-
-/// Keeps the process's lines off stderr for a test.
-struct quiet_sink {
-  quiet_sink() {
-    set_log_sink([](const log_record&) {});
-  }
-  ~quiet_sink() { set_log_sink({}); }
-  quiet_sink(const quiet_sink&) = delete;
-  quiet_sink& operator=(const quiet_sink&) = delete;
-};
-
-}  // namespace
 
 TEST_SUITE("log_catcher") {
   TEST_CASE("a node catches its own lines at the level it asked for, until the guard ends") {
-    quiet_sink quiet;
+    quiet_log quiet;
     node n{stepped("catch-self")};
     log_service service{n};
     std::vector<std::string> got;

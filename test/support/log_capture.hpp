@@ -1,12 +1,13 @@
 #pragma once
 /// \file
 /// Test support: what the process writes to stderr (where coport logs) while a capture
-/// lives, read back with `text()`.
+/// lives, read back with `text()`; and a quiet log (lines dropped) for a test.
 /// Threading: one capture at a time; log lines from any thread are caught.
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <coport/log.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -46,6 +47,17 @@ class log_capture {
  private:
   std::string path_;
   int saved_ = -1;
+};
+
+/// Keeps the process's log lines off stderr while it lives (a sink that drops them).
+class quiet_log {
+ public:
+  quiet_log() {
+    coport::set_log_sink([](const coport::log_record&) {});
+  }
+  ~quiet_log() { coport::set_log_sink({}); }
+  quiet_log(const quiet_log&) = delete;
+  quiet_log& operator=(const quiet_log&) = delete;
 };
 
 }  // namespace coport::test

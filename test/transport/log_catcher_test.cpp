@@ -9,25 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "support/log_capture.hpp"
+
 using namespace coport;
+using coport::test::quiet_log;
 using coport::testing::cluster;
-
-namespace {
-
-struct quiet_sink {
-  quiet_sink() {
-    set_log_sink([](const log_record&) {});
-  }
-  ~quiet_sink() { set_log_sink({}); }
-  quiet_sink(const quiet_sink&) = delete;
-  quiet_sink& operator=(const quiet_sink&) = delete;
-};
-
-}  // namespace
 
 TEST_SUITE("transport.log_catcher") {
   TEST_CASE("a node catches another node's lines as they happen, with where they came from") {
-    quiet_sink quiet;
+    quiet_log quiet;
     cluster c{{"lc-a", "lc-b"}};
     log_service serving{c[0]};
     std::vector<std::string> got;
@@ -53,7 +43,7 @@ TEST_SUITE("transport.log_catcher") {
   TEST_CASE(
       "a node serves its lines to at most max_catchers_per_node catchers of one node, and "
       "never to a port of another node than the one that asks") {
-    quiet_sink quiet;
+    quiet_log quiet;
     cluster c{{"lm-a", "lm-b", "lm-c"}};
     log_service serving{c[0]};
     std::size_t lines = 0;

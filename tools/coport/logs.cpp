@@ -4,6 +4,8 @@
 // (their rate limit and coport::log_service's bounds).
 #include "logs.hpp"
 
+#include "signals.hpp"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -33,11 +35,7 @@ std::string line_of(const log_record& r) {
 
 int catch_network_logs(const network::node_config& config, log_level level,
                        const std::vector<std::string>& nodes) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  block_stop_signals();  // before any thread starts
 
   node n{network::node_options_for(config)};
   std::unique_ptr<network::membership> net;
@@ -74,8 +72,7 @@ int catch_network_logs(const network::node_config& config, log_level level,
     catches.erase(id);
   });
   for (const auto& id : n.up_nodes()) start(id);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  wait_for_stop();
   events.cancel();
   {
     std::lock_guard lock{catches_mutex};

@@ -5,6 +5,8 @@
 //         with `echo, text` (a quick check that nodes find and reach each other).
 #include "run.hpp"
 
+#include "signals.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
@@ -18,12 +20,7 @@
 namespace coport::cli {
 
 int run_node(const network::node_config& config) {
-  // Signals are waited for by this thread alone: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  block_stop_signals();  // before any thread starts
 
   node n{network::node_options_for(config)};
   std::shared_ptr<network::membership> net;
@@ -55,8 +52,7 @@ int run_node(const network::node_config& config) {
       fmt::format("{}", fmt::join(net->links().addresses(), " ")).c_str(),
       config.seeds.empty() ? "none" : fmt::format("{}", fmt::join(config.seeds, " ")).c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = wait_for_stop();
   std::printf("node %s stopping (%s)\n", n.id().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   events.cancel();

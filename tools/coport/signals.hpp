@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// The verbs that run until stopped (`run`, `logs`): SIGINT and SIGTERM are waited for by the
+/// main thread alone, so the node leaves normally instead of the process dying on the spot.
+/// Threading: `block_stop_signals` first, before any thread starts.
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace coport::cli {
+
+inline sigset_t stop_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  return s;
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread started after it.
+inline void block_stop_signals() {
+  sigset_t s = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+/// Waits for SIGINT or SIGTERM; returns which.
+inline int wait_for_stop() {
+  sigset_t s = stop_signals();
+  int sig = 0;
+  while (sigwait(&s, &sig) != 0) {
+  }
+  return sig;
+}
+
+}  // namespace coport::cli
