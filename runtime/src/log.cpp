@@ -2,6 +2,8 @@
 // the one escaped text format (coport/log.hpp).
 #include "coport/internal/log.hpp"
 
+#include "thread_state.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -162,8 +164,6 @@ log_state& state() {
   return s;
 }
 
-thread_local bool in_sink = false;
-
 std::atomic<std::chrono::steady_clock::time_point (*)()> clock_override{nullptr};
 
 void write_stderr(const log_record& r) noexcept {
@@ -211,7 +211,8 @@ std::string format_log_line(const log_record& r) {
 }
 
 void set_log_sink(log_sink sink) {
-  if (in_sink) throw std::logic_error{"coport: set_log_sink called from inside a log sink"};
+  if (detail::per_thread.in_log_sink)
+    throw std::logic_error{"coport: set_log_sink called from inside a log sink"};
   auto next = sink ? std::make_shared<log_sink>(std::move(sink)) : nullptr;
   std::shared_ptr<log_sink> old;
   {
@@ -245,7 +246,8 @@ namespace coport::detail {
 
 bool log_admit(const void* site, log_level level, std::string_view node,
                std::uint64_t& suppressed) noexcept {
-  if (in_sink) return true;  // this thread holds the lock in a sink: the line goes to stderr
+  if (detail::per_thread.in_log_sink)
+    return true;  // this thread holds the lock in a sink: the line goes to stderr
   // The level is part of the key: identical literals are merged, one "{}" may be two sites.
   const std::size_t node_hash =
       std::hash<std::string_view>{}(node) ^ (static_cast<std::size_t>(level) << 56);
@@ -301,7 +303,8 @@ void log_write(log_level level, const log_from& from, std::string_view text,
   r.text = text;
   r.time = std::chrono::system_clock::now();
   r.suppressed = suppressed;
-  if (in_sink) return write_stderr(r);  // a line made by a sink: not back into a sink
+  if (detail::per_thread.in_log_sink)
+    return write_stderr(r);  // a line made by a sink: not back into a sink
   try {
     log_state& s = state();
     std::lock_guard lock{s.mutex};
@@ -311,7 +314,7 @@ void log_write(log_level level, const log_from& from, std::string_view text,
         sink = it->second.second.get();
       }
     }
-    in_sink = true;
+    detail::per_thread.in_log_sink = true;
     if (!s.taps.empty() && !from.node.empty()) {
       for (auto& [token, tap] : s.taps) {
         if (tap.first != from.node) continue;
@@ -322,16 +325,16 @@ void log_write(log_level level, const log_from& from, std::string_view text,
       }
     }
     if (!sink) {
-      in_sink = false;
+      detail::per_thread.in_log_sink = false;
       return write_stderr(r);
     }
     try {
       (*sink)(r);
     } catch (...) {
     }
-    in_sink = false;
+    detail::per_thread.in_log_sink = false;
   } catch (...) {
-    in_sink = false;
+    detail::per_thread.in_log_sink = false;
   }
 }
 

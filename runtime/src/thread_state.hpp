@@ -2,7 +2,8 @@
 /// \file
 /// detail::thread_state — everything the runtime keeps per thread, in one place: the port
 /// this thread runs, what the running handler has sent, its pending batch, its send cache,
-/// the scheduler's runner and the flushes transports asked for at the run's end.
+/// the scheduler's runner, the flushes transports asked for at the run's end, and whether
+/// it is inside a log sink (log.cpp).
 ///
 /// One constant-initialised, trivially destructible thread-local (`per_thread`), so each
 /// access is a plain TLS offset (no guard, no wrapper call) on the hot paths. Per-thread
@@ -67,6 +68,9 @@ struct thread_state {
   std::uint32_t sends_this_dispatch = 0;
   /// Set when a handler of the port running here was replaced (see port_impl::graveyard).
   bool buried_this_dispatch = false;
+  /// This thread is calling a log sink or tap (it holds the log lock): its own lines go to
+  /// stderr (log.cpp).
+  bool in_log_sink = false;
   pending_batch pending_sends;
   run_end_flushes run_end;
   /// The scheduler's runner active on this thread, if any (scheduler.cpp).
