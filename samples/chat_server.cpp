@@ -55,9 +55,12 @@ int main(int argc, char** argv) {
     n.snd(server, "join", nick, me);
     n.rcv(me, "say", [&n, server, nick](std::string text) { n.snd(server, "say", nick, text); });
     n.rcv_default(me, [&n, client](message& m) { n.snd(client, std::move(m)); });
-    // The session ends with its client, whatever the reason: with it when the client left
-    // normally (AEMP's "mon $client" plus its cleanup callback).
-    n.mon(client, [&n, me](const reason& why) { n.kil(me, why); }).release();
+    // The session ends with its client, whatever the reason (AEMP's "mon $client" plus its
+    // cleanup callback): normally when the client left normally - its port ended normally,
+    // or its node left (`shutdown`: the node's bye may overtake the port's own notice).
+    n.mon(client, [&n, me](const reason& why) {
+       n.kil(me, why.kind() == "shutdown" ? reason{} : why);
+     }).release();
   });
   std::unique_ptr<net::membership> network;
   try {
