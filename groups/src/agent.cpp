@@ -221,7 +221,10 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
       forget(name, reason{"lost_messages"});
       return;
     }
-    if (g.held.emplace(it.seq, std::move(it)).second) g.held_bytes += weight;
+    if (g.held.emplace(it.seq, std::move(it)).second) {
+      g.held_bytes += weight;
+      st_->held_back.fetch_add(1, std::memory_order_relaxed);
+    }
     if (!g.asked) {
       g.asked = true;
       n_.snd(g.master, resend_msg, g.epoch, g.last, st_->own_id);
@@ -326,6 +329,7 @@ void agent::hand_out(const std::string& name, group& g, const port_id& from, boo
     if (wanted(l)) last = &l, ++count;
   }
   if (count == 0) return;
+  st_->delivered.fetch_add(count, std::memory_order_relaxed);
   try {
     // Live (from this node): moved out, copied for the others. Packed: decoded once, and
     // again per member only when the decoded values cannot be copied.

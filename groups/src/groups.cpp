@@ -209,6 +209,16 @@ errc service::leave(std::string_view name, const port_id& member) {
   return errc::ok;
 }
 
+service_stats service::stats() const {
+  service_stats s;
+  s.delivered = state_->delivered.load(std::memory_order_relaxed);
+  s.held_back = state_->held_back.load(std::memory_order_relaxed);
+  s.takeovers = state_->takeovers.load(std::memory_order_relaxed);
+  std::lock_guard lock{state_->mutex};
+  for (const auto& [name, r] : state_->roles) s.epochs.emplace_back(name, r.epoch);
+  return s;
+}
+
 errc service::members(std::string_view name, std::function<void(std::vector<port_id>)> done) {
   if (!valid_name(name)) return errc::bad_argument;
   port_id m = find_master(*state_, name);

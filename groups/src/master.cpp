@@ -575,6 +575,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void take_over(const reason& why) {
     ++epoch_;
+    st_->takeovers.fetch_add(1, std::memory_order_relaxed);
     info({"groups", n_.id()},
          "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
          self_.to_string(), epoch_, why.to_string());

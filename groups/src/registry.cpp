@@ -359,6 +359,16 @@ std::vector<std::string> registry::names() const {
   return out;
 }
 
+registry_stats registry::stats() const {
+  std::lock_guard lock{state_->mutex};
+  registry_stats s;
+  s.names = state_->by_name.size();
+  for (const auto& [node_id, entries] : state_->by_owner) s.entries += entries.size();
+  s.nodes = state_->by_owner.size();
+  s.updates = state_->serial;
+  return s;
+}
+
 subscription registry::mon(std::string name, std::function<void(const registry_event&)> callback) {
   if (!callback) throw std::invalid_argument{"coport: registry::mon: no callback"};
   auto& s = *state_;

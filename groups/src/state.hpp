@@ -100,6 +100,8 @@ struct service::state : std::enable_shared_from_this<service::state> {
   mutable std::shared_mutex directory_mutex;
   std::unordered_map<std::string, directory_entry, string_hash, std::equal_to<>> directory;
   std::atomic<std::size_t> causal_count{0};  ///< entries in `causal` (0: no lock needed)
+  /// service_stats' counters (the agent's and the roles' ports add to them).
+  std::atomic<std::uint64_t> delivered{0}, held_back{0}, takeovers{0};
 
   /// The highest epoch a local role of `group` has (0: none).
   std::uint64_t local_epoch(std::string_view group) const {

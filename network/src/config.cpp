@@ -2,6 +2,8 @@
 // is written by private_file.hpp).
 #include "coport/network/config.hpp"
 
+#include "coport/metrics/exporter.hpp"
+
 #include <fmt/format.h>
 #include <openssl/rand.h>
 #include <unistd.h>
@@ -59,6 +61,10 @@ const std::vector<key_spec>& specs() {
       {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
       {{"services", "list", "init functions spawned on the node at start"}, kind::list},
       {{"log_level", "text", "off, error, warn, info, debug, trace"}, kind::text},
+      {{"metrics", "text",
+        "serve /metrics, /healthz, /readyz over HTTP here: ip:port, [v6]:port, *:port (off "
+        "when empty)"},
+       kind::text},
       {{"parent", "text", "the profile this one inherits from"}, kind::text},
   };
   return all;
@@ -167,6 +173,14 @@ struct config_file::impl {
       }
     } else if (key == "binds" || key == "seeds") {
       for (const auto& e : v) check_address(e.get<std::string>(), key == "binds", fail);
+    } else if (key == "metrics" && !v.get<std::string>().empty()) {
+      try {
+        coport::metrics::check_address(v.get<std::string>());
+      } catch (const std::invalid_argument& e) {
+        std::string_view why = e.what();
+        if (why.starts_with("coport: ")) why.remove_prefix(8);
+        throw fail(std::string{why});
+      }
     }
   }
 
@@ -540,6 +554,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.services = list();
   else if (key == "log_level")
     c.log_level = v.get<std::string>();
+  else if (key == "metrics")
+    c.metrics = v.get<std::string>();
 }
 
 }  // namespace
@@ -606,6 +622,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["max_queue"] = c.max_queue;
   out["services"] = c.services;
   out["log_level"] = c.log_level;
+  out["metrics"] = c.metrics;
   return out.dump(2);
 }
 

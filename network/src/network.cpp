@@ -2,6 +2,7 @@
 #include "coport/network/network.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "coport/log.hpp"
 
@@ -51,9 +52,18 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   m.seeds = config.seeds;
   mesh_ = std::make_unique<coport::network::mesh>(n, *links_, std::move(m));
   for (const auto& s : config.services) services_.push_back(n.spawn(n.id(), s));
+  if (!config.metrics.empty()) {
+    metrics_ = std::make_unique<metrics::exporter>(config.metrics);
+    exposed_ = metrics_->expose(
+        {.node = n, .links = links_.get(), .names = names_.get(), .not_ready = [this] {
+           return not_ready();
+         }});
+  }
 }
 
 membership::~membership() {
+  exposed_.cancel();
+  metrics_.reset();
   mesh_.reset();
   logs_.reset();
   names_.reset();
@@ -74,6 +84,18 @@ registry& membership::names() noexcept {
 }
 const std::vector<port_id>& membership::services() const noexcept {
   return services_;
+}
+metrics::exporter* membership::metrics() noexcept {
+  return metrics_.get();
+}
+
+std::string membership::not_ready() const {
+  if (links_->addresses().empty()) return "not listening";
+  if (config_.seeds.empty()) return {};
+  for (const auto& s : mesh_->seeds()) {
+    if (s.up || s.self) return {};
+  }
+  return fmt::format("no seed reached yet ({})", fmt::join(config_.seeds, ", "));
 }
 
 }  // namespace coport::network

@@ -201,6 +201,7 @@ node_stats node_core::stats() const noexcept {
   s.ports_created = created_.load(std::memory_order_relaxed);
   s.ports_alive = live_.load(std::memory_order_relaxed);
   s.messages_dropped = sends_.dropped();
+  s.messages_handled = scheduler_.handled();
   return s;
 }
 

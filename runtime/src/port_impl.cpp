@@ -66,8 +66,9 @@ void log_death(node_core& core, port_impl* p, const reason& why);
 
 }  // namespace
 
-run_result port_impl::run(node_core& core, std::size_t budget) {
+run_result port_impl::run(node_core& core, std::size_t& budget_left) {
   port_impl* const p = this;
+  std::size_t budget = budget_left;  // in a register; written back when the run stops
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
@@ -79,6 +80,7 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
       per_thread.current = saved;
+      budget_left = budget;
       teardown(core, p);  // may recycle p: not touched after this
       return run_result::ended;
     }
@@ -87,6 +89,7 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
       if (!fifo) {
         if (p->try_block()) {
           per_thread.current = saved;
+          budget_left = budget;
           return run_result::idle;
         }
         continue;
@@ -95,6 +98,7 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     if (budget == 0) {
       p->cache = fifo;
       per_thread.current = saved;
+      budget_left = 0;
       return run_result::more;
     }
     --budget;
@@ -108,6 +112,7 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
       send_path::flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
       per_thread.current = saved;
+      budget_left = budget;
       throw;
     }
     if (per_thread.pending_sends.count) send_path::flush_pending();  // a busy handler's last batch

@@ -77,10 +77,16 @@ class scheduler {
   /// shutdown); returns the number of ports run.
   std::size_t help();
 
+  /// Messages the node's ports have handled (a runner adds its count when it stops or
+  /// yields, at least every millisecond while it runs: one atomic add per run job, not one
+  /// per message).
+  std::uint64_t handled() const noexcept { return handled_.load(std::memory_order_relaxed); }
+
  private:
   void post_runner();
   void run_job();
-  void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  /// Runs `p` for up to `budget` messages; returns how many it handled.
+  std::size_t run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
   /// Appends to the shared queue and marks it non-empty (mutex_ held).
   void push_shared_locked(port_impl* p) noexcept;
   /// Takes a runner slot if one is free.
@@ -107,6 +113,8 @@ class scheduler {
   mutable std::mutex mutex_;  // guards shared_
   ready_list shared_;
   std::atomic<bool> shared_nonempty_{false};  ///< mirrors !shared_.empty() (written under mutex_)
+  /// Read by scrapes only: on a line of its own, away from what every push touches.
+  alignas(64) std::atomic<std::uint64_t> handled_{0};
 };
 
 }  // namespace coport::detail

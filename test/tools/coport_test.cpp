@@ -22,36 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/process.hpp"
 
 using namespace coport::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A configuration file of its own, removed at the end.
-struct scratch {
-  std::filesystem::path dir;
-  std::string config;
-  scratch() {
-    char name[] = "/tmp/coport-cli-XXXXXX";
-    dir = mkdtemp(name);
-    config = (dir / "config.json").string();
-  }
-  ~scratch() { std::filesystem::remove_all(dir); }
-
-  /// Runs `coport --config FILE args`; its exit code and what it printed (both streams).
-  std::pair<int, std::string> run(const std::string& args) const {
-    auto out = (dir / "out.txt").string();
-    std::string cmd =
-        std::string{COPORT_CLI} + " --config " + config + " " + args + " >" + out + " 2>&1";
-    int status = std::system(cmd.c_str());
-    std::ifstream in{out};
-    std::stringstream text;
-    text << in.rdbuf();
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-  }
-};
 
 /// Runs `command` with /bin/sh; its exit code and what it printed (both streams, through a
 /// pipe: not a file, so that a file size limit on the command does not cut its output).

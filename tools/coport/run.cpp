@@ -48,9 +48,12 @@ int run_node(const network::node_config& config) {
     std::fflush(stdout);
   });
   std::printf(
-      "node %s (profile %s) listening on %s, seeds %s\n", n.id().c_str(), config.profile.c_str(),
+      "node %s (profile %s) listening on %s, seeds %s%s\n", n.id().c_str(), config.profile.c_str(),
       fmt::format("{}", fmt::join(net->links().addresses(), " ")).c_str(),
-      config.seeds.empty() ? "none" : fmt::format("{}", fmt::join(config.seeds, " ")).c_str());
+      config.seeds.empty() ? "none" : fmt::format("{}", fmt::join(config.seeds, " ")).c_str(),
+      net->metrics()
+          ? fmt::format(", metrics on http://{}/metrics", net->metrics()->address()).c_str()
+          : "");
   std::fflush(stdout);
   const int signal = wait_for_stop();
   std::printf("node %s stopping (%s)\n", n.id().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -163,6 +163,20 @@ transport_stats endpoint::stats() const noexcept {
   return s;
 }
 
+std::vector<link_stats> endpoint::links() const {
+  std::vector<std::shared_ptr<peer>> peers;
+  {
+    std::lock_guard lock{impl_->peers_mutex};
+    peers = impl_->peer_storage;
+  }
+  std::vector<link_stats> out;
+  for (const auto& p : peers) {
+    link_stats s = p->stats();
+    if (s.connections != 0 || s.queued_bytes != 0) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void endpoint::observe(std::function<void(const frame_event&)> observer) {
   std::lock_guard lock{impl_->observer_mutex};
   impl_->observed.store(static_cast<bool>(observer), std::memory_order_release);

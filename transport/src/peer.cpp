@@ -173,6 +173,7 @@ std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
 
 bool peer::flush_locked() {
   if (out_.empty()) return false;
+  bytes_sent_ += out_.size();
   if (out_channel_) return out_channel_->write(out_);
   pending_.insert(pending_.end(), out_.begin(), out_.end());
   return true;
@@ -211,16 +212,21 @@ void peer::send_message(const port_id& to, message msg) {
       // Large: the defs go now, the message as a record in fragments (see frame.hpp).
       out_.resize(frame_start_);
       if (!out_.empty()) flush_locked();
-      if (!out_channel_->write_large(large_record(to, msg))) {
+      std::vector<std::byte> record = large_record(to, msg);
+      const std::size_t size = record.size();
+      if (!out_channel_->write_large(std::move(record))) {
         error = "the connection is closed";
       } else {
         endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
+        ++messages_sent_;
+        bytes_sent_ += size;
       }
     } else if (error.empty()) {
       if (!flush_locked()) {
         error = "the connection is closed";
       } else {
         endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
+        ++messages_sent_;
         if (!up_) ++pending_messages_;
       }
     }
@@ -334,6 +340,7 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     out_channel_ = c->channel_handle();
     dialing_ = false;
     incarnation_ = incarnation;
+    ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
     if (!pending_.empty()) {
@@ -412,6 +419,21 @@ void peer::unreachable(const std::string& why) {
 bool peer::wants_channel() const {
   std::lock_guard lock{mutex_};
   return !receiver_ && dialing_;
+}
+
+link_stats peer::stats() const {
+  link_stats s;
+  s.node = id_;
+  s.messages_received = messages_received_.load(std::memory_order_relaxed);
+  s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+  std::lock_guard lock{mutex_};
+  s.incarnation = incarnation_;
+  s.up = up_;
+  s.connections = connections_;
+  s.messages_sent = messages_sent_;
+  s.bytes_sent = bytes_sent_;
+  s.queued_bytes = out_channel_ ? out_channel_->queued() : pending_.size();
+  return s;
 }
 
 std::size_t peer::queued() const {

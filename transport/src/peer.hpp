@@ -87,6 +87,15 @@ class peer final : public wire::node_names_out {
   /// forget the watch and fire the monitors here. True if any monitor fired.
   bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why);
   std::uint32_t incarnation() const;
+  /// The receiving side counts what came from the node (any I/O thread).
+  void count_received_bytes(std::size_t n) noexcept {
+    bytes_received_.fetch_add(n, std::memory_order_relaxed);
+  }
+  void count_received_message() noexcept {
+    messages_received_.fetch_add(1, std::memory_order_relaxed);
+  }
+  /// The link's figures (endpoint::links).
+  link_stats stats() const;
 
   // node_names_out
   bool slot_of(std::uint32_t node_number, std::uint32_t& slot) override;
@@ -142,6 +151,10 @@ class peer final : public wire::node_names_out {
   std::size_t frame_start_ = 0;  ///< where encode_locked's last frame starts in out_
   std::size_t values_size_ = 0;  ///< and how many bytes its values took
   const coport::detail::payload_encoding* encoding_ = nullptr;  ///< and its encoding
+  // The link's figures (stats()): what is sent is counted under mutex_, what arrives by the
+  // receivers (there can be two channels at once while a simultaneous connect settles).
+  std::size_t messages_sent_ = 0, bytes_sent_ = 0, connections_ = 0;
+  std::atomic<std::size_t> messages_received_{0}, bytes_received_{0};
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
 };

@@ -97,6 +97,7 @@ void receiver::closed_locked(const std::string& why) {
 std::size_t receiver::on_bytes(std::span<const std::byte> bytes) {
   std::lock_guard lock{rx_};
   if (closed_) return bytes.size();
+  if (peer_) peer_->count_received_bytes(bytes.size());
   std::size_t taken = 0;
   if (!partial_.empty()) {
     // A frame is being completed: take only what it lacks (each byte copied once, and
@@ -408,6 +409,7 @@ void receiver::deliver(const port_id& to, bool current, message m, const std::st
   }
   if (endpoint_->node_end.deliver_from(to, std::move(m), peer_->node_number())) {
     endpoint_->received.fetch_add(1, std::memory_order_relaxed);
+    peer_->count_received_message();
   }
 }
 

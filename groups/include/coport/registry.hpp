@@ -22,6 +22,8 @@
 /// of the network runs one. Destroying it frees its service tag at once (another registry
 /// may be made on the node right away).
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +51,14 @@ struct registry_event {
   std::vector<port_id> ports;    ///< in port_order
   std::vector<port_id> added;    ///< since the last event (all of `ports` in the first)
   std::vector<port_id> removed;  ///< since the last event
+};
+
+/// Figures of a node's replica (registry::stats).
+struct registry_stats {
+  std::size_t names = 0;     ///< names with at least one port
+  std::size_t entries = 0;   ///< (name, port) pairs, every node's
+  std::size_t nodes = 0;     ///< nodes with at least one entry (this one included)
+  std::uint64_t updates = 0;  ///< changes applied to the replica since it started
 };
 
 /// A node's replica of the network's names.
@@ -79,6 +89,9 @@ class registry {
   /// then at every change, in order: in the current port's context when made inside a
   /// port, else in the registry's own port. The guard ends it.
   subscription mon(std::string name, std::function<void(const registry_event&)> callback);
+
+  /// The replica's figures now.
+  registry_stats stats() const;
 
   /// The registry's service port.
   port_id port() const noexcept;

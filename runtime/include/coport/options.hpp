@@ -3,6 +3,7 @@
 /// coport::node_options — how a node is named and run.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "coport/log.hpp"
@@ -35,6 +36,9 @@ struct node_options {
 struct node_stats {
   std::size_t ports_created = 0;
   std::size_t ports_alive = 0;
+  /// Messages the node's ports have taken from their mailboxes and handled (counted per run
+  /// of a thread: behind by up to a millisecond's worth while threads are busy).
+  std::uint64_t messages_handled = 0;
   std::size_t messages_dropped = 0;  ///< to dead or unknown ports, or dropped by a full mailbox
 };
 

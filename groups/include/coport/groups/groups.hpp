@@ -117,6 +117,15 @@ inline const tag& member_left_tag() {
   return "pg_member_left"_tag;
 }
 
+/// Figures of a node's groups (service::stats).
+struct service_stats {
+  /// The group roles (master or standby) this node holds, by group: their epochs.
+  std::vector<std::pair<std::string, std::uint64_t>> epochs;
+  std::uint64_t delivered = 0;  ///< group messages handed to local members (once per member)
+  std::uint64_t held_back = 0;  ///< items that arrived past a gap and waited for it to fill
+  std::uint64_t takeovers = 0;  ///< standbys of this node that became the master
+};
+
 /// A node's groups: its agent (delivery to local members) and the API.
 class service {
  public:
@@ -178,6 +187,8 @@ class service {
   port_id master(std::string_view name) const;
   /// The groups agent's port (the node-port service `coport.groups`).
   port_id agent() const noexcept;
+  /// The figures now.
+  service_stats stats() const;
 
   struct state;
 

@@ -64,6 +64,9 @@ struct node_config {
   std::size_t max_queue = transport::transport_options{}.max_queue;  ///< bytes waiting for one node
   std::vector<std::string> services;  ///< init functions spawned on the node at start
   std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
+  /// Where /metrics, /healthz and /readyz are served over HTTP (coport/metrics/exporter.hpp):
+  /// "ip:port", "[v6]:port", "*:port"; empty: not served.
+  std::string metrics;
 };
 
 /// `KEY VALUE` settings as text, as a command line gives them.

@@ -2,8 +2,10 @@
 /// \file
 /// coport::network::membership — a node's place in a network, started from its settings
 /// (AEMP's `configure`): TCP links (with TLS when configured), the mesh from its seeds, the
-/// name registry, its log lines served to catchers (coport/log_catcher.hpp), and the
-/// configured services.
+/// name registry, its log lines served to catchers (coport/log_catcher.hpp), the configured
+/// services, and (with the `metrics` key) its figures, health and readiness over HTTP
+/// (coport/metrics/exporter.hpp; ready: listening, a seed reached when it has seeds, and
+/// its services started).
 ///
 /// ```cpp
 /// auto config = coport::network::config_file::load().resolve("seed");
@@ -17,6 +19,7 @@
 #include <memory>
 
 #include "coport/log_catcher.hpp"
+#include "coport/metrics/exporter.hpp"
 #include "coport/network/config.hpp"
 #include "coport/network/mesh.hpp"
 #include "coport/node.hpp"
@@ -51,6 +54,13 @@ class membership {
   registry& names() noexcept;
   /// The ports of the services it spawned, in the configured order.
   const std::vector<port_id>& services() const noexcept;
+  /// The HTTP endpoint of its figures (null without the `metrics` key): an application adds
+  /// its groups (`expose` of the node is taken: use a second exporter, or none here) or its
+  /// own prometheus-cpp figures to it.
+  metrics::exporter* metrics() noexcept;
+  /// "" when ready (listening, a seed reached if it has seeds, services started), else why
+  /// not: what /readyz shows.
+  std::string not_ready() const;
 
  private:
   node_config config_;
@@ -59,6 +69,8 @@ class membership {
   std::unique_ptr<registry> names_;
   std::unique_ptr<log_service> logs_;
   std::vector<port_id> services_;
+  std::unique_ptr<metrics::exporter> metrics_;
+  subscription exposed_;
 };
 
 }  // namespace coport::network

@@ -57,6 +57,19 @@ struct transport_stats {
   std::size_t refused = 0;            ///< handshakes refused (secret, version, duplicate)
 };
 
+/// One other node as this node's transport sees it (approximate while it runs).
+struct link_stats {
+  std::string node;               ///< its node ID
+  std::uint32_t incarnation = 0;  ///< of its current (or last) connection
+  bool up = false;                ///< a connection to it has finished its handshake
+  std::size_t connections = 0;    ///< connections to it that came up (reconnects: one fewer)
+  std::size_t messages_sent = 0;  ///< messages encoded for it (or waiting for its handshake)
+  std::size_t messages_received = 0;  ///< messages from it delivered to local ports
+  /// Protocol bytes each way (frames as encoded, before TLS or authenticated records).
+  std::size_t bytes_sent = 0, bytes_received = 0;
+  std::size_t queued_bytes = 0;  ///< waiting to go to it now (connecting, or a slow link)
+};
+
 /// What one received frame was (for test fixtures and tracing).
 struct frame_event {
   std::string kind;  ///< "hello", "def_tag", "def_sig", "def_node", "message", "kill", "watch",
@@ -89,6 +102,8 @@ class endpoint {
   node& owner() noexcept;
   /// Counters.
   transport_stats stats() const noexcept;
+  /// Every node this node has had a connection to, or has messages waiting for.
+  std::vector<link_stats> links() const;
   /// Calls `observer` for every frame received (before it takes effect); for tests.
   void observe(std::function<void(const frame_event&)> observer);
   /// The incarnation of the connected node `node_id`, or 0.
