@@ -1,7 +1,10 @@
 // pingpong (Savina "PingPong"): two actors bounce a message n times.
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "coport_workloads.hpp"
+#include "support/scraped.hpp"
 
 using namespace coport;
 
@@ -32,9 +35,59 @@ void report(const bench::args& a, const char* runtime, long n, double secs) {
 
 }  // namespace
 
+/// One event-port ping-pong of `n` round trips on `nd`; seconds.
+double event_pingpong(node& nd, long n) {
+  std::latch done{1};
+  auto pong = nd.port();
+  auto ping = nd.port();
+  nd.rcv(pong, "ping", [&](long i) { nd.snd(ping, "pong", i); });
+  nd.rcv(ping, "pong", [&](long i) {
+    if (i + 1 == n) {
+      done.count_down();
+    } else {
+      nd.snd(pong, "ping", i + 1);
+    }
+  });
+  auto start = std::chrono::steady_clock::now();
+  nd.snd(pong, "ping", 0L);
+  done.wait();
+  double secs = bench::seconds_since(start);
+  nd.kil(pong);
+  nd.kil(ping);
+  return secs;
+}
+
+/// What exposing the node to Prometheus costs: `rounds` rounds, each a ping-pong without and
+/// one with the node's exporter scraped every 100 ms, alternating (the machine's drift
+/// cancels); each side's median and the median of the per-round ratio. (The counting itself
+/// is always on: compare builds for it.)
+void with_metrics(const bench::args& a, long n, long rounds) {
+  node nd{options(a["threads"])};
+  std::vector<double> off, on, ratio;
+  bench::scraped web{nd, nullptr, std::chrono::milliseconds{100}};
+  event_pingpong(nd, n / 10);  // warms
+  for (long r = 0; r < rounds; ++r) {
+    off.push_back(2.0 * n / event_pingpong(nd, n));
+    web.active(true);
+    on.push_back(2.0 * n / event_pingpong(nd, n));
+    web.active(false);
+    ratio.push_back(on.back() / off.back() * 100);
+  }
+  const long scrapes = web.scrapes();
+  std::string params = "n=" + std::to_string(n) + ",alternating,rounds=" + std::to_string(rounds);
+  a.report("coport", "pingpong", bench::median(off), "msgs/s", params);
+  a.report("coport-metrics", "pingpong", bench::median(on), "msgs/s",
+           params + ",scrapes=" + std::to_string(scrapes));
+  a.report("coport-metrics", "pingpong.kept", bench::median(ratio), "%", params);
+}
+
 void pingpong(int argc, char** argv) {
-  bench::args a{"pingpong", {{"n", 1'000'000}, {"threads", 0}}, argc, argv, 2};
+  bench::args a{"pingpong", {{"n", 1'000'000}, {"threads", 0}, {"metrics", 0}}, argc, argv, 2};
   long n = a["n"];
+  if (a["metrics"]) {
+    with_metrics(a, n, a["metrics"]);
+    return;
+  }
   {
     node nd{options(a["threads"])};
     std::latch done{1};

@@ -37,6 +37,7 @@
 #include "coport_workloads.hpp"
 #include "support/certificates.hpp"  // test/support: certificates made at run time
 #include "support/other_process.hpp"
+#include "support/scraped.hpp"
 
 extern char** environ;
 
@@ -430,6 +431,7 @@ void secured(const bench::args& a, const std::string& kind, long n, long stream,
 
 void plain(const bench::args& a, long n, long stream, long big, long cals);
 void alternate(const bench::args& a, long n, long rounds);
+void with_metrics(const bench::args& a, long rounds);
 
 void remote(int argc, char** argv) {
   bench::args a{"remote",
@@ -440,12 +442,19 @@ void remote(int argc, char** argv) {
                  {"plain", 1},      // 0: skip the floor and the links without a secret
                  {"extras", 1},     // 0: plain links without the floor, memory and freeze runs
                  {"alternate", 0},  // R > 0: only what the secret adds to a round trip (below)
-                 {"secured", 7}},   // which protected links: 1 auth, 2 aead, 4 tls
+                 {"metrics", 0},    // R > 0: only what an exporter being scraped costs (below)
+                 {"metrics_stream", 2'000'000},  // its rounds' small and 4 KiB streams
+                 {"metrics_big", 200'000},
+                 {"secured", 7}},  // which protected links: 1 auth, 2 aead, 4 tls
                 argc,
                 argv,
                 2};
   long n = a["n"], stream = a["stream"], big = a["big"], cals = a["cal"];
   std::string np = "n=" + std::to_string(n);
+  if (a["metrics"]) {
+    with_metrics(a, a["metrics"]);
+    return;
+  }
   if (a["alternate"]) {
     alternate(a, n, a["alternate"]);
     return;
@@ -577,6 +586,41 @@ void alternate(const bench::args& a, long n, long rounds) {
       for (long r = 0; r < rounds; ++r) kept.push_back(links[i]->us[r] / links[0]->us[r] * 100);
       a.report(links[i]->label, "remote.stream.kept", median(kept), "%", params);
     }
+  }
+}
+
+/// What exposing the sending node (and its links) to Prometheus costs the streams: `rounds`
+/// rounds, each a stream without and one with its exporter scraped every 100 ms,
+/// alternating; each side's median and the median of the per-round ratio.
+void with_metrics(const bench::args& a, long rounds) {
+  peer_node peer;
+  node local{one_thread("bench-remote-a")};
+  tp::tcp_options o;
+  o.peers["bench-remote-b"] = {peer.address};
+  o.protocol.max_queue = 256 << 20;  // the stream's two windows, as in the other runs
+  tp::tcp t{local, o};
+  bench::scraped web{local, &t, std::chrono::milliseconds{100}};
+  for (std::size_t size : {std::size_t{0}, std::size_t{4096}}) {
+    const long count = size ? a["metrics_big"] : a["metrics_stream"];
+    stream_rate(local, t, peer.sink, count, size);  // connects, warms
+    std::vector<double> off, on, ratio;
+    const long scrapes_before = web.scrapes();
+    for (long r = 0; r < rounds; ++r) {
+      const double scale = size ? static_cast<double>(size) / 1e6 : 1.0;
+      off.push_back(stream_rate(local, t, peer.sink, count, size) * scale);
+      web.active(true);
+      on.push_back(stream_rate(local, t, peer.sink, count, size) * scale);
+      web.active(false);
+      ratio.push_back(on.back() / off.back() * 100);
+    }
+    const long scrapes = web.scrapes() - scrapes_before;
+    std::string params = std::string{size ? "size=4KiB" : "size=small"} +
+                         ",alternating,rounds=" + std::to_string(rounds);
+    const char* unit = size ? "MB/s" : "msgs/s";
+    a.report("coport", "remote.stream", bench::median(off), unit, params);
+    a.report("coport-metrics", "remote.stream", bench::median(on), unit,
+             params + ",scrapes=" + std::to_string(scrapes));
+    a.report("coport-metrics", "remote.stream.kept", bench::median(ratio), "%", params);
   }
 }
 

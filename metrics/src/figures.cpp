@@ -81,9 +81,13 @@ void figures::add_node(const node_sources& s) {
         static_cast<double>(t.messages_received), node);
     add("coport_transport_bad_frames_total", "Connections ended for a malformed frame", counter,
         static_cast<double>(t.bad_frames), node);
-    add("coport_transport_handshakes_refused_total",
-        "Handshakes refused (wrong secret, version, a duplicate node)", counter,
-        static_cast<double>(t.refused), node);
+    for (std::size_t i = 0; i < transport::refusal_kinds; ++i) {
+      add("coport_transport_handshakes_refused_total",
+          "Handshakes refused, by reason (version, self, wrong_node, certificate, secret, "
+          "too_many_nodes, duplicate, by_peer)",
+          counter, static_cast<double>(t.refused_by[i]),
+          with("reason", transport::to_string(static_cast<transport::refusal>(i))));
+    }
     const transport::tcp_stats c = s.links->stats();
     add("coport_tcp_connections_accepted_total", "Connections accepted", counter,
         static_cast<double>(c.accepted), node);

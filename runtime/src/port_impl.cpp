@@ -66,9 +66,8 @@ void log_death(node_core& core, port_impl* p, const reason& why);
 
 }  // namespace
 
-run_result port_impl::run(node_core& core, std::size_t& budget_left) {
+run_result port_impl::run(node_core& core, std::size_t budget) {
   port_impl* const p = this;
-  std::size_t budget = budget_left;  // in a register; written back when the run stops
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
   // every sender (`killed`), so the runner writes it back only when it stops. The port's
@@ -80,7 +79,6 @@ run_result port_impl::run(node_core& core, std::size_t& budget_left) {
     if (p->killed.load(std::memory_order_acquire)) {
       p->cache = fifo;
       per_thread.current = saved;
-      budget_left = budget;
       teardown(core, p);  // may recycle p: not touched after this
       return run_result::ended;
     }
@@ -89,7 +87,6 @@ run_result port_impl::run(node_core& core, std::size_t& budget_left) {
       if (!fifo) {
         if (p->try_block()) {
           per_thread.current = saved;
-          budget_left = budget;
           return run_result::idle;
         }
         continue;
@@ -98,7 +95,6 @@ run_result port_impl::run(node_core& core, std::size_t& budget_left) {
     if (budget == 0) {
       p->cache = fifo;
       per_thread.current = saved;
-      budget_left = 0;
       return run_result::more;
     }
     --budget;
@@ -106,13 +102,13 @@ run_result port_impl::run(node_core& core, std::size_t& budget_left) {
     fifo = n->next;
     n->next = nullptr;
     per_thread.sends_this_dispatch = 0;
+    ++per_thread.handled;
     try {
       dispatch(core, p, n);
     } catch (...) {
       send_path::flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
       per_thread.current = saved;
-      budget_left = budget;
       throw;
     }
     if (per_thread.pending_sends.count) send_path::flush_pending();  // a busy handler's last batch

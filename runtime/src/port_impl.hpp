@@ -119,9 +119,8 @@ struct alignas(64) port_impl {
   }
 
   /// Runs up to `budget` messages of this port, a port of `core`, on this thread (the
-  /// scheduler's exclusive slot), and leaves in `budget` what it did not use (the node's
-  /// count of handled messages); `ended` means it was torn down and may be recycled already.
-  run_result run(node_core& core, std::size_t& budget);
+  /// scheduler's exclusive slot); `ended` means it was torn down and may be recycled already.
+  run_result run(node_core& core, std::size_t budget);
 
   /// Takes everything pushed so far, oldest first (runner only).
   message_block* take_all() noexcept {

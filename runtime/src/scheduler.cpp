@@ -10,7 +10,6 @@ namespace coport::detail {
 struct local_runner {
   scheduler* owner;
   ready_list queue;
-  std::uint64_t handled = 0;  ///< messages handled in this job (added to the node's at its end)
 };
 
 namespace {
@@ -92,19 +91,15 @@ void scheduler::post_runner() {
   core_.post_job([this] { run_job(); });
 }
 
-std::size_t scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_local) {
   // The queue holds no reference: after an idle or ended run the port is not touched again.
-  std::size_t left = budget;
-  const run_result r = p->run(core_, left);
-  if (r == run_result::more) {
-    if (requeue_local) {
-      requeue_local->push(p);
-    } else {
-      std::lock_guard lock{mutex_};
-      push_shared_locked(p);
-    }
+  if (p->run(core_, budget) != run_result::more) return;
+  if (requeue_local) {
+    requeue_local->push(p);
+  } else {
+    std::lock_guard lock{mutex_};
+    push_shared_locked(p);
   }
-  return budget - left;
 }
 
 port_impl* scheduler::take_injected() {
@@ -135,6 +130,7 @@ port_impl* scheduler::pop_shared() {
 void scheduler::run_job() {
   local_runner runner{this, {}};
   local_runner* previous = std::exchange(per_thread.runner, &runner);
+  const std::uint64_t handled_before = per_thread.handled;
   std::size_t ran = 0;
   auto slice_end = std::chrono::steady_clock::now() + time_slice;
   for (;;) {
@@ -162,27 +158,29 @@ void scheduler::run_job() {
         break;
       }
     }
-    runner.handled += run_one(p, budget_, &runner.queue);
+    run_one(p, budget_, &runner.queue);
     if (++ran % clock_check_every == 0 && std::chrono::steady_clock::now() >= slice_end) {
       // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
       {
         std::lock_guard lock{mutex_};
         while (port_impl* q = runner.queue.pop()) push_shared_locked(q);
       }
-      handled_.fetch_add(runner.handled, std::memory_order_relaxed);
+      handled_.fetch_add(per_thread.handled - handled_before, std::memory_order_relaxed);
       per_thread.runner = previous;
       core_.defer_job([this] { run_job(); });
       return;
     }
   }
-  handled_.fetch_add(runner.handled, std::memory_order_relaxed);
+  handled_.fetch_add(per_thread.handled - handled_before, std::memory_order_relaxed);
   per_thread.runner = previous;
 }
 
 bool scheduler::step() {
   port_impl* p = pop_shared();
   if (!p) return false;
-  handled_.fetch_add(run_one(p, 1, nullptr), std::memory_order_relaxed);
+  const std::uint64_t before = per_thread.handled;
+  run_one(p, 1, nullptr);
+  handled_.fetch_add(per_thread.handled - before, std::memory_order_relaxed);
   return true;
 }
 
@@ -192,7 +190,9 @@ std::size_t scheduler::help() {
     port_impl* p = take_injected();
     if (!p) p = pop_shared();
     if (!p) return n;
-    handled_.fetch_add(run_one(p, budget_, nullptr), std::memory_order_relaxed);
+    const std::uint64_t before = per_thread.handled;
+    run_one(p, budget_, nullptr);
+    handled_.fetch_add(per_thread.handled - before, std::memory_order_relaxed);
     ++n;
   }
 }

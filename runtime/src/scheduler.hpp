@@ -77,16 +77,16 @@ class scheduler {
   /// shutdown); returns the number of ports run.
   std::size_t help();
 
-  /// Messages the node's ports have handled (a runner adds its count when it stops or
-  /// yields, at least every millisecond while it runs: one atomic add per run job, not one
-  /// per message).
+  /// Messages the node's ports have handled: each thread counts what it handles
+  /// (thread_state::handled), and a runner adds its thread's count over the job when the job
+  /// ends or yields (at least every millisecond while it runs): one atomic add per job, not
+  /// one per message.
   std::uint64_t handled() const noexcept { return handled_.load(std::memory_order_relaxed); }
 
  private:
   void post_runner();
   void run_job();
-  /// Runs `p` for up to `budget` messages; returns how many it handled.
-  std::size_t run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
   /// Appends to the shared queue and marks it non-empty (mutex_ held).
   void push_shared_locked(port_impl* p) noexcept;
   /// Takes a runner slot if one is free.

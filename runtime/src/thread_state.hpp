@@ -2,8 +2,8 @@
 /// \file
 /// detail::thread_state — everything the runtime keeps per thread, in one place: the port
 /// this thread runs, what the running handler has sent, its pending batch, its send cache,
-/// the scheduler's runner, the flushes transports asked for at the run's end, and whether
-/// it is inside a log sink (log.cpp).
+/// the scheduler's runner, the flushes transports asked for at the run's end, the count of
+/// messages it handled, and whether it is inside a log sink (log.cpp).
 ///
 /// One constant-initialised, trivially destructible thread-local (`per_thread`), so each
 /// access is a plain TLS offset (no guard, no wrapper call) on the hot paths. Per-thread
@@ -66,6 +66,9 @@ struct thread_state {
   /// Messages pushed by the handler running here since its dispatch began (reset per
   /// dispatch): one that has pushed `busy_sends` is a producer (see scheduler.hpp).
   std::uint32_t sends_this_dispatch = 0;
+  /// Messages this thread has taken from mailboxes, any node's (never reset: a scheduler
+  /// adds the difference over its job to its node's count).
+  std::uint64_t handled = 0;
   /// Set when a handler of the port running here was replaced (see port_impl::graveyard).
   bool buried_this_dispatch = false;
   /// This thread is calling a log sink or tap (it holds the log lock): its own lines go to

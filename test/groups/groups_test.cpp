@@ -82,11 +82,19 @@ TEST_SUITE("groups.groups") {
     rb.seen.clear();
     rc.seen.clear();
 
+    const auto delivered_a = gc.g[0]->stats().delivered, delivered_b = gc.g[1]->stats().delivered;
     gc.c[1].peval(b, [&] { CHECK(gc.g[1]->esend("g", "b"s, 1) == pg::errc::ok); });
     gc.c.run();
     CHECK(ra.seen == std::vector<std::string>{"b:1"});
     CHECK(rb.seen.empty());
     CHECK(rc.seen == std::vector<std::string>{"b:1"});
+    // Counted once per member handed the message (b's node: raw_member only; esend skips b).
+    CHECK(gc.g[0]->stats().delivered == delivered_a + 1);
+    CHECK(gc.g[1]->stats().delivered == delivered_b + 1);
+    auto roles = gc.g[0]->stats().epochs;
+    REQUIRE(roles.size() == 1);
+    CHECK(roles[0].first == "g");
+    CHECK(gc.g[1]->stats().epochs.empty());
   }
 
   TEST_CASE("four senders on three nodes, eight members: every member delivers the same sequence") {

@@ -61,6 +61,28 @@ TEST_SUITE("groups.registry") {
     for (auto& ports : n.everywhere("workers")) CHECK(ports.empty());
   }
 
+  TEST_CASE("stats count names, entries, their nodes and the updates applied to a replica") {
+    named_cluster n{{"regs-a", "regs-b"}};
+    auto base = n.r[1]->stats();
+    auto p = n.c[0].port([](message&) {});
+    auto q = n.c[1].port([](message&) {});
+    auto g1 = n.r[0]->reg("w", p);
+    auto g2 = n.r[0]->reg("v", p);
+    auto g3 = n.r[1]->reg("w", q);
+    n.c.run();
+    auto s = n.r[1]->stats();
+    CHECK(s.names == base.names + 2);
+    CHECK(s.entries == base.entries + 3);
+    CHECK(s.nodes == 2);
+    CHECK(s.updates == base.updates + 3);
+    g1.cancel();
+    n.c.run();
+    s = n.r[1]->stats();
+    CHECK(s.entries == base.entries + 2);
+    CHECK(s.names == base.names + 2);  // "w" still holds q
+    CHECK(s.updates == base.updates + 4);
+  }
+
   TEST_CASE("a name holds ports of many nodes, a port many names, and a pair held twice stays") {
     named_cluster n{{"many-a", "many-b"}};
     auto a = n.c[0].port([](message&) {});

@@ -182,6 +182,29 @@ TEST_SUITE("node") {
     CHECK(n.stats().messages_dropped == base.messages_dropped + 1);
   }
 
+  TEST_CASE("messages_handled counts each message a port takes from its mailbox") {
+    node n{test::stepped("handled")};
+    int seen = 0;
+    auto p = n.port();
+    n.rcv(p, "x", [&](int) { ++seen; });
+    n.run_until_idle();  // installing a handler is a message to the port too
+    auto base = n.stats().messages_handled;
+    for (int i = 0; i < 7; ++i) n.snd(p, "x", i);
+    CHECK(n.stats().messages_handled == base);  // queued, not handled
+    n.run_until_idle();
+    CHECK(seen == 7);
+    CHECK(n.stats().messages_handled == base + 7);
+    // On threads, a runner adds its count when its job ends.
+    node t{test::threaded("handled-threads")};
+    test::probe got;
+    auto q = t.port();
+    t.rcv(q, "x", [&](int) { got.add("x"); });
+    auto before = t.stats().messages_handled;
+    for (int i = 0; i < 1000; ++i) t.snd(q, "x", i);
+    REQUIRE(got.wait_for(1000));
+    CHECK(test::eventually([&] { return t.stats().messages_handled >= before + 1000; }));
+  }
+
   TEST_CASE("several nodes live in one process without mixing their ports") {
     node_options o;
     o.mode = run_mode::deterministic;

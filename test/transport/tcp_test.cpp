@@ -117,6 +117,50 @@ TEST_SUITE("transport.tcp") {
     CHECK(died.events()[0].find("stop") != std::string::npos);
   }
 
+  TEST_CASE("links() counts messages and bytes each way per peer and the connections made") {
+    tcp_node a{"links-a"}, b{"links-b"};
+    a.knows(b);
+    CHECK(a.t.protocol().links().empty());
+    probe got;
+    auto echo = b.n.port();
+    b.n.rcv(echo, "ping", [&b](int i, port_id reply_to) { b.n.snd(reply_to, "pong", i); });
+    auto back = a.n.port();
+    a.n.rcv(back, "pong", [&](int) { got.add("pong"); });
+    for (int i = 0; i < 50; ++i) a.n.snd(echo, "ping", i, back);
+    REQUIRE(got.wait_for(50));
+    auto of = [](tcp_node& n, const std::string& peer) {
+      for (auto& l : n.t.protocol().links()) {
+        if (l.node == peer) return l;
+      }
+      return tp::link_stats{};
+    };
+    tp::link_stats ab, ba;
+    REQUIRE(eventually([&] {
+      ab = of(a, "links-b");
+      ba = of(b, "links-a");
+      return ab.messages_received >= 50 && ba.messages_received >= 50;
+    }));
+    CHECK(ab.up);
+    CHECK(ab.connections == 1);
+    CHECK(ab.incarnation == b.n.incarnation());
+    CHECK(ab.messages_sent >= 50);
+    CHECK(ba.messages_sent >= 50);
+    // 20 messages of 1000 bytes more: at least that many bytes each way (protocol bytes: the
+    // sender counts the frames it wrote, the receiver all it read).
+    const auto sent_before = ab.bytes_sent, received_before = ba.bytes_received;
+    auto sink = b.n.port();
+    probe bulk;
+    b.n.rcv(sink, "bulk", [&](const std::string&) { bulk.add("bulk"); });
+    for (int i = 0; i < 20; ++i) a.n.snd(sink, "bulk", std::string(1000, 'x'));
+    REQUIRE(bulk.wait_for(20));
+    ab = of(a, "links-b");
+    CHECK(ab.bytes_sent >= sent_before + 20 * 1000);
+    CHECK(
+        eventually([&] { return of(b, "links-a").bytes_received >= received_before + 20 * 1000; }));
+    CHECK(of(b, "links-a").bytes_received >= ab.bytes_sent);
+    CHECK(ab.queued_bytes == 0);
+  }
+
   TEST_CASE("a node with the wrong secret is refused on both sides and monitors fire") {
     auto oa = fast();
     oa.secret = "the right secret, 128 bits";
@@ -133,6 +177,12 @@ TEST_SUITE("transport.tcp") {
     CHECK(died.events()[0].find("secrets differ") != std::string::npos);
     CHECK(eventually([&] { return a.t.protocol().stats().refused >= 1; }, 5s));
     CHECK(eventually([&] { return b.t.protocol().stats().refused >= 1; }, 5s));
+    // Counted by reason: the secret, on both sides, and nothing else.
+    for (auto* side : {&a, &b}) {
+      auto s = side->t.protocol().stats();
+      CHECK(s.refused_by[static_cast<std::size_t>(tp::refusal::secret)] == s.refused);
+      CHECK(std::string{tp::to_string(tp::refusal::secret)} == "secret");
+    }
     CHECK(a.n.up_nodes().empty());
     CHECK(b.n.up_nodes().empty());
   }

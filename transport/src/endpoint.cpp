@@ -160,7 +160,18 @@ transport_stats endpoint::stats() const noexcept {
   s.messages_dropped = impl_->dropped.load(std::memory_order_relaxed);
   s.bad_frames = impl_->bad_frames.load(std::memory_order_relaxed);
   s.refused = impl_->refused.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < refusal_kinds; ++i) {
+    s.refused_by[i] = impl_->refused_by[i].load(std::memory_order_relaxed);
+  }
   return s;
+}
+
+const char* to_string(refusal r) noexcept {
+  static constexpr const char* names[refusal_kinds] = {"version",     "self",   "wrong_node",
+                                                       "certificate", "secret", "too_many_nodes",
+                                                       "duplicate",   "by_peer"};
+  const auto i = static_cast<std::size_t>(r);
+  return i < refusal_kinds ? names[i] : "unknown";
 }
 
 std::vector<link_stats> endpoint::links() const {

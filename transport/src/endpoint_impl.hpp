@@ -87,6 +87,7 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   node_link node_end;
   const transport_options options;
   std::atomic<std::size_t> sent{0}, received{0}, dropped{0}, bad_frames{0}, refused{0};
+  std::array<std::atomic<std::size_t>, refusal_kinds> refused_by{};
   /// Set once, before any traffic, by the layer that can open channels (null: none).
   std::shared_ptr<class dialer> dialer;
   mutable std::mutex addresses_mutex;

@@ -30,7 +30,8 @@ link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
   node& n = endpoint_.owner;
   detail::hello h = handshake_.take_hello(body, n.id());
   if (h.version != detail::protocol_version) {
-    return refuse(fmt::format("refusing a peer that speaks protocol version {} (this node: {})",
+    return refuse(refusal::version,
+                  fmt::format("refusing a peer that speaks protocol version {} (this node: {})",
                               h.version, detail::protocol_version),
                   false);
   }
@@ -39,13 +40,15 @@ link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
   peer_id_ = std::move(h.id);
   peer_incarnation_ = h.incarnation;
   peer_addresses_ = std::move(h.addresses);
-  if (peer_id_ == n.id()) return refuse("refusing a connection to this node itself", false);
+  if (peer_id_ == n.id())
+    return refuse(refusal::self, "refusing a connection to this node itself", false);
   if (expected && expected->id() != peer_id_) {
-    return refuse(fmt::format("expected node {}, but {} answered", expected->id(), peer_id_),
+    return refuse(refusal::wrong_node,
+                  fmt::format("expected node {}, but {} answered", expected->id(), peer_id_),
                   false);
   }
   if (auto why = channel_.check_certificate(peer_id_); !why.empty()) {
-    return refuse(fmt::format("refusing node {}: {}", peer_id_, why), false);
+    return refuse(refusal::certificate, fmt::format("refusing node {}: {}", peer_id_, why), false);
   }
   endpoint_.notify(expected, [&] { return frame_event{"hello", {}, {}, {}, {}}; });
   if (handshake_.dialer()) channel_.write(handshake_.proof_frame());
@@ -67,10 +70,12 @@ link_handshake::step link_handshake::on_proof(wire::reader& r, receiver& c, peer
     // The dialer is told, unproven: a node proves nothing to whoever has not proved the secret.
     channel_.write(handshake_.verdict_frame(detail::verdict::bad_proof, {}));
     return refuse(
+        refusal::secret,
         fmt::format("authentication of a node calling itself {} failed: {}", peer_id_, wrong),
         false);
   }
-  if (!p && !(p = claim_peer())) return refuse(no_peer_slot(peer_id_), false);
+  if (!p && !(p = claim_peer()))
+    return refuse(refusal::too_many_nodes, no_peer_slot(peer_id_), false);
   switch (p->offer(c.shared_from_this(), peer_incarnation_)) {
     case verdict::accept:
       break;
@@ -87,13 +92,15 @@ link_handshake::step link_handshake::on_proof(wire::reader& r, receiver& c, peer
                               : fmt::format("node {} is already connected", peer_id_);
       channel_.write(
           handshake_.verdict_frame(final ? detail::verdict::refused : detail::verdict::busy, why));
-      return refuse(fmt::format("refusing a second connection from {} (incarnation {:x}): {}",
+      return refuse(refusal::duplicate,
+                    fmt::format("refusing a second connection from {} (incarnation {:x}): {}",
                                 peer_id_, peer_incarnation_, why),
                     !final);
     }
     case verdict::simultaneous:
       channel_.write(handshake_.verdict_frame(detail::verdict::simultaneous, {}));
-      return refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
+      return refuse(refusal::duplicate,
+                    fmt::format("{} and {} connected at once: keeping the connection {} opened",
                                 n.id(), peer_id_, n.id()),
                     true);
   }
@@ -105,12 +112,14 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
   std::string wrong;
   detail::peer_verdict v = handshake_.check_verdict(r, wrong);
   if (!wrong.empty()) {
-    return refuse(fmt::format("authentication with {} failed: {}", peer_id_, wrong), false);
+    return refuse(refusal::secret,
+                  fmt::format("authentication with {} failed: {}", peer_id_, wrong), false);
   }
   if (v.what == detail::verdict::bad_proof) {
     // Unproven (anyone on the path could say it), so it ends this attempt only.
     if (p && endpoint_.dialer) p->yield(&c);
-    return refuse(fmt::format("authentication with {} failed: {}", peer_id_,
+    return refuse(refusal::secret,
+                  fmt::format("authentication with {} failed: {}", peer_id_,
                               endpoint_.options.secret.empty()
                                   ? "the peer has a secret and this node has none"
                                   : "it says our proof does not match (the secrets differ, or it "
@@ -119,10 +128,11 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
   }
   if (!p) {
     // A channel opened to an address (tcp::connect): the peer is known from its proof.
-    if (!(p = claim_peer())) return refuse(no_peer_slot(peer_id_), false);
+    if (!(p = claim_peer())) return refuse(refusal::too_many_nodes, no_peer_slot(peer_id_), false);
     if (v.what == detail::verdict::accept &&
         p->offer(c.shared_from_this(), peer_incarnation_) != verdict::accept) {
-      return refuse(fmt::format("node {} is connected already", peer_id_), true);
+      return refuse(refusal::duplicate, fmt::format("node {} is connected already", peer_id_),
+                    true);
     }
   }
   switch (v.what) {
@@ -132,19 +142,22 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
       // The peer keeps the channel it opened to us at the same time; this one goes quietly
       // and what waits goes out on that one.
       p->yield(&c);
-      return refuse(fmt::format("{} and {} connected at once: keeping the connection {} opened",
+      return refuse(refusal::duplicate,
+                    fmt::format("{} and {} connected at once: keeping the connection {} opened",
                                 endpoint_.owner.id(), p->id(), p->id()),
                     true);
     case detail::verdict::busy:
       // With a dialer, what waits stays for a retry (until the connect deadline).
       if (endpoint_.dialer) p->yield(&c);
-      return refuse(fmt::format("node {} refused the connection: {}", p->id(), v.why), false);
+      return refuse(refusal::by_peer,
+                    fmt::format("node {} refused the connection: {}", p->id(), v.why), false);
     case detail::verdict::refused: {
       // Another process holds this node's ID there: retrying cannot help. The connection
       // ends first, then the peer gives up on its node.
       p->yield(&c);
       step s =
-          refuse(fmt::format("node {} refused the connection for good: {}", p->id(), v.why), false);
+          refuse(refusal::by_peer,
+                 fmt::format("node {} refused the connection for good: {}", p->id(), v.why), false);
       s.for_good = true;
       return s;
     }

@@ -39,9 +39,10 @@ class link_handshake {
       refuse,  ///< it failed: the channel ends (`why`)
     };
     next what = next::wait;
-    std::string why;        ///< refuse: the log line
-    bool quiet = false;     ///< refuse: no blame on the peer (an info line, not counted)
-    bool for_good = false;  ///< refuse: then the peer's node is unreachable, for `why`
+    std::string why;                  ///< refuse: the log line
+    bool quiet = false;               ///< refuse: no blame on the peer (an info line, not counted)
+    bool for_good = false;            ///< refuse: then the peer's node is unreachable, for `why`
+    refusal kind = refusal::by_peer;  ///< refuse: why, for the counters
   };
 
   /// `opened`: this node opened the channel.
@@ -71,8 +72,8 @@ class link_handshake {
 
  private:
   static step up() { return {step::next::up, {}, false, false}; }
-  static step refuse(std::string why, bool quiet) {
-    return {step::next::refuse, std::move(why), quiet, false};
+  static step refuse(refusal kind, std::string why, bool quiet) {
+    return {step::next::refuse, std::move(why), quiet, false, kind};
   }
   /// Believes the ID the peer proved: interns it (bounded) and returns its peer slot, or
   /// null when none can be had.

@@ -46,10 +46,13 @@ void receiver::start() {
   channel_->write(out);
 }
 
-void receiver::refuse(const std::string& why, bool quiet) {
+void receiver::refuse(refusal kind, const std::string& why, bool quiet) {
   if (closed_.load(std::memory_order_acquire)) return;
   log(quiet ? log_info : log_error, {"transport", endpoint_->owner.id()}, "{}", why);
-  if (!quiet) endpoint_->refused.fetch_add(1, std::memory_order_relaxed);
+  if (!quiet) {
+    endpoint_->refused.fetch_add(1, std::memory_order_relaxed);
+    endpoint_->refused_by[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
   channel_->close(why);
   closed_locked(why);
 }
@@ -330,7 +333,7 @@ void receiver::act(const link_handshake::step& s) {
       established();
       return;
     case link_handshake::step::next::refuse:
-      refuse(s.why, s.quiet);
+      refuse(s.kind, s.why, s.quiet);
       if (s.for_good) peer_->unreachable(s.why);
       return;
   }

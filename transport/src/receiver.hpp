@@ -82,7 +82,7 @@ class receiver final : public channel_handler,
   /// The handshake succeeded: records from here (when the channel has them), the node is up.
   void established();
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
-  void refuse(const std::string& why, bool quiet);
+  void refuse(refusal kind, const std::string& why, bool quiet);
   void on_message(wire::reader& r);
   void on_fragment(wire::reader& r);
   /// Hands a decoded message to its port (or drops it: stale, a hole, refused).

@@ -11,6 +11,7 @@
 /// Threading: thread-safe. Lifetime: create after the node, destroy before it (the
 /// destructor closes every channel; the node keeps a link that then drops).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -48,6 +49,22 @@ struct transport_options {
   std::size_t max_queue = 64 << 20;
 };
 
+/// Why a handshake was refused (transport_stats::refused_by).
+enum class refusal : std::uint8_t {
+  version,         ///< the peer speaks another protocol version
+  self,            ///< the connection reached this node itself
+  wrong_node,      ///< another node answered than the one dialled
+  certificate,     ///< TLS: the peer's certificate does not name the node it says it is
+  secret,          ///< the proof of the secret failed (either way)
+  too_many_nodes,  ///< this process knows too many node IDs to take another
+  duplicate,       ///< another process claims a node that is connected
+  by_peer,         ///< the peer refused this node (busy, or for good)
+};
+inline constexpr std::size_t refusal_kinds = 8;
+/// "version", "self", "wrong_node", "certificate", "secret", "too_many_nodes", "duplicate",
+/// "by_peer".
+const char* to_string(refusal r) noexcept;
+
 /// Counters (approximate while it runs).
 struct transport_stats {
   std::size_t messages_sent = 0;      ///< messages encoded onto a channel
@@ -55,6 +72,7 @@ struct transport_stats {
   std::size_t messages_dropped = 0;   ///< not sent or not delivered (each also logged/counted)
   std::size_t bad_frames = 0;         ///< channels ended for a bad frame
   std::size_t refused = 0;            ///< handshakes refused (secret, version, duplicate)
+  std::array<std::size_t, refusal_kinds> refused_by{};  ///< `refused`, by refusal
 };
 
 /// One other node as this node's transport sees it (approximate while it runs).
@@ -65,7 +83,9 @@ struct link_stats {
   std::size_t connections = 0;    ///< connections to it that came up (reconnects: one fewer)
   std::size_t messages_sent = 0;  ///< messages encoded for it (or waiting for its handshake)
   std::size_t messages_received = 0;  ///< messages from it delivered to local ports
-  /// Protocol bytes each way (frames as encoded, before TLS or authenticated records).
+  /// Protocol bytes (before TLS or authenticated records): sent, the frames of messages and
+  /// of what they need (definitions, kills, watches, spawns); received, everything read from
+  /// the node's connections (its hellos and heartbeats too).
   std::size_t bytes_sent = 0, bytes_received = 0;
   std::size_t queued_bytes = 0;  ///< waiting to go to it now (connecting, or a slow link)
 };
