@@ -1,6 +1,9 @@
 // metrics::figures — one scrape's families, and what one node adds to them.
 #include "figures.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "coport/groups/groups.hpp"
 #include "coport/registry.hpp"
 #include "coport/transport/tcp.hpp"
@@ -28,6 +31,23 @@ void figures::add(const std::string& name, const char* help, MetricType type, do
     m.gauge.value = value;
   }
   family(name, help, type).metric.push_back(std::move(m));
+}
+
+void figures::add(const std::string& name, const char* help, const time_histogram& h, labels l) {
+  prometheus::ClientMetric m;
+  m.label = std::move(l);
+  m.histogram.sample_count = h.count;
+  m.histogram.sample_sum = h.sum;
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < time_histogram::buckets; ++b) {
+    cumulative += h.counts[b];
+    prometheus::ClientMetric::Bucket bucket;
+    bucket.cumulative_count = cumulative;
+    bucket.upper_bound = b + 1 < time_histogram::buckets ? time_histogram::bounds[b]
+                                                         : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back(bucket);
+  }
+  family(name, help, MetricType::Histogram).metric.push_back(std::move(m));
 }
 
 void figures::add(std::vector<prometheus::MetricFamily> families) {
@@ -69,6 +89,26 @@ void figures::add_node(const node_sources& s) {
       counter, static_cast<double>(n.messages_dropped), with("reason", "no_port"));
   add("coport_nodes_up", "Other nodes this node is linked to", gauge,
       static_cast<double>(s.node.up_nodes().size()), node);
+  add("coport_handler_seconds",
+      "How long handlers ran (sampled: the first handler run of one port run in 64)",
+      n.handler_time,
+      node);
+  // Measured ports (node::measure, node_options::measure): CAF's per-actor figures.
+  std::size_t deepest = 0;
+  for (const port_figures& p : s.node.measured()) {
+    labels port = node;
+    port.push_back({"port", p.port});
+    port.push_back({"name", p.name});
+    deepest = std::max(deepest, p.mailbox);
+    add("coport_port_mailbox", "Messages waiting in a measured port's mailbox", gauge,
+        static_cast<double>(p.mailbox), port);
+    add("coport_port_handled_total", "Messages a measured port handled", counter,
+        static_cast<double>(p.handled), port);
+    add("coport_port_handler_seconds", "How long a measured port's handler runs took",
+        p.handler_time, std::move(port));
+  }
+  add("coport_mailbox_deepest", "The deepest mailbox of the node's measured ports", gauge,
+      static_cast<double>(deepest), node);
 
   if (s.links) {
     const transport::transport_stats t = s.links->protocol().stats();

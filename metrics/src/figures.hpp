@@ -24,6 +24,8 @@ class figures {
   /// Adds one sample of family `name` (made on first use with `help` and `type`).
   void add(const std::string& name, const char* help, prometheus::MetricType type, double value,
            labels l);
+  /// Adds one histogram sample set of family `name`.
+  void add(const std::string& name, const char* help, const time_histogram& h, labels l);
   /// Adds families made elsewhere (an application's collectable), merged by name.
   void add(std::vector<prometheus::MetricFamily> families);
   /// What one node adds.

@@ -60,6 +60,10 @@ const std::vector<key_spec>& specs() {
       {{"max_frame", "bytes", "the largest frame sent or accepted"}, kind::bytes},
       {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
       {{"services", "list", "init functions spawned on the node at start"}, kind::list},
+      {{"measure", "list",
+        "init names (* matches any run) whose spawned ports are measured: mailbox, handler "
+        "times"},
+       kind::list},
       {{"log_level", "text", "off, error, warn, info, debug, trace"}, kind::text},
       {{"metrics", "text",
         "serve /metrics, /healthz, /readyz over HTTP here: ip:port, [v6]:port, *:port (off "
@@ -552,6 +556,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.max_queue = v.get<std::uint64_t>();
   else if (key == "services")
     c.services = list();
+  else if (key == "measure")
+    c.measure = list();
   else if (key == "log_level")
     c.log_level = v.get<std::string>();
   else if (key == "metrics")
@@ -621,6 +627,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["max_frame"] = c.max_frame;
   out["max_queue"] = c.max_queue;
   out["services"] = c.services;
+  out["measure"] = c.measure;
   out["log_level"] = c.log_level;
   out["metrics"] = c.metrics;
   return out.dump(2);

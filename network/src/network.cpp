@@ -10,6 +10,7 @@ namespace coport::network {
 
 node_options node_options_for(const node_config& config, node_options base) {
   base.id = config.nodeid;
+  base.measure = config.measure;
   return base;
 }
 

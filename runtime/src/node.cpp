@@ -262,6 +262,18 @@ node_stats node::stats() const noexcept {
   return core_->stats();
 }
 
+bool node::measure(const port_id& port, std::string name) {
+  detail::port_impl* p = core_->acquire(port);
+  if (!p) return false;
+  bool made = core_->measure(p, std::move(name));
+  core_->release(p);
+  return made;
+}
+
+std::vector<port_figures> node::measured() const {
+  return core_->meters().figures();
+}
+
 // -- context --------------------------------------------------------------------------------
 
 port_id self() {

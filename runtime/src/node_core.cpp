@@ -157,7 +157,25 @@ port_impl* node_core::acquire(const port_id& p, bool accept_killed) noexcept {
 }
 
 void node_core::release(port_impl* p) noexcept {
-  if (p->release_ref_only()) ports_.recycle(p);
+  if (p->release_ref_only()) {
+    // No sender holds the port now: none is adding to its meter.
+    if (std::uint32_t m = p->meter.exchange(0, std::memory_order_relaxed)) meters_.release(m);
+    ports_.recycle(p);
+  }
+}
+
+bool node_core::measure(port_impl* p, std::string name) {
+  if (p->meter.load(std::memory_order_relaxed) != 0) return false;
+  std::uint32_t m = meters_.attach(id_of(p).to_string(), std::move(name));
+  if (m == 0) return false;
+  std::uint32_t none = 0;
+  if (!p->meter.compare_exchange_strong(none, m, std::memory_order_relaxed)) {
+    meters_.release(m);  // measured by another thread meanwhile
+    return false;
+  }
+  // From now on senders take the slow path, which counts (release: the meter is set).
+  p->state.fetch_or(port_impl::measured_bit, std::memory_order_release);
+  return true;
 }
 
 void node_core::ended(port_impl* p) noexcept {
@@ -173,9 +191,9 @@ void node_core::kill(port_impl* p, reason why) {
   bool first = false;
   {
     std::lock_guard lock{p->mon_lock};
-    if (!p->killed.load(std::memory_order_relaxed)) {
+    if (!(p->state.load(std::memory_order_relaxed) & port_impl::killed_bit)) {
       p->death = std::move(why);
-      p->killed.store(true, std::memory_order_release);
+      p->state.fetch_or(port_impl::killed_bit, std::memory_order_release);
       first = true;
     }
   }
@@ -202,6 +220,7 @@ node_stats node_core::stats() const noexcept {
   s.ports_alive = live_.load(std::memory_order_relaxed);
   s.messages_dropped = sends_.dropped();
   s.messages_handled = scheduler_.handled();
+  s.handler_time = handler_times_.read();
   return s;
 }
 
@@ -262,7 +281,38 @@ void node_core::shutdown() {
   }
 }
 
+namespace {
+
+/// `pattern` matches all of `text`; `*` matches any run of characters.
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
 void node_core::start_init(port_impl* p, std::string_view name, message args) {
+  for (const auto& pattern : options_.measure) {
+    if (glob_match(pattern, name)) {
+      measure(p, std::string{name});
+      break;
+    }
+  }
   sends_.push_then_release(p, make_closure([this, init = std::string{name},
                                             a = std::move(args)]() mutable { run_init(init, a); }));
 }

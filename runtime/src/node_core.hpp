@@ -32,6 +32,7 @@
 #include "monitors.hpp"
 #include "node_events.hpp"
 #include "node_port.hpp"
+#include "port_meters.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
@@ -107,6 +108,22 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// table's reference.
   void ended(port_impl* p) noexcept;
   node_stats stats() const noexcept;
+  /// The measured ports (node::measure).
+  port_meters& meters() noexcept { return meters_; }
+  /// Makes `p` (a live port) measured under `name`; false when it is already, or
+  /// port_meters::capacity ports are.
+  bool measure(port_impl* p, std::string name);
+  /// A timed handler run: a sampled one (for the node's histogram), or any of a measured
+  /// port (meter != 0).
+  void handler_ran(std::uint32_t meter, bool sampled,
+                   std::chrono::steady_clock::duration d) noexcept {
+    if (sampled) handler_times_.record(d);
+    if (meter) {
+      port_meter& m = meters_.at(meter);
+      m.handled.fetch_add(1, std::memory_order_relaxed);
+      m.times.record(d);
+    }
+  }
 
   // -- monitors ------------------------------------------------------------------------------
   detail::monitors& monitors() noexcept { return monitors_; }
@@ -159,6 +176,8 @@ class node_core : public std::enable_shared_from_this<node_core> {
 
   port_table ports_;
   scheduler scheduler_;
+  port_meters meters_;
+  timings handler_times_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::size_t> created_{0};
   std::atomic<std::size_t> live_{0};  // created and not yet torn down

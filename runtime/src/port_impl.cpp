@@ -3,6 +3,8 @@
 // port down in its own context when it has been killed.
 #include "port_impl.hpp"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "coport/internal/log.hpp"
@@ -61,6 +63,7 @@ struct run_end_guard {
 namespace {
 
 void dispatch(node_core& core, port_impl* p, message_block* n);
+[[gnu::noinline]] void timed_dispatch(node_core& core, port_impl* p, message_block* n);
 void teardown(node_core& core, port_impl* p);
 void log_death(node_core& core, port_impl* p, const reason& why);
 
@@ -75,12 +78,20 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
   // fire outside the dead port's context).
   message_block* fifo = std::exchange(p->cache, nullptr);
   const context saved = std::exchange(per_thread.current, context{&core, p});
+  // One run in handler_sample on each thread has its first handler run timed for the
+  // node's histogram; a measured port has every handler run timed. The others pay a
+  // register test per message.
+  bool timed = --per_thread.sample_countdown == 0;
   for (;;) {
-    if (p->killed.load(std::memory_order_acquire)) {
-      p->cache = fifo;
-      per_thread.current = saved;
-      teardown(core, p);  // may recycle p: not touched after this
-      return run_result::ended;
+    const std::uint8_t flags = p->state.load(std::memory_order_acquire);
+    if (flags) [[unlikely]] {
+      if (flags & port_impl::killed_bit) {
+        p->cache = fifo;
+        per_thread.current = saved;
+        teardown(core, p);  // may recycle p: not touched after this
+        return run_result::ended;
+      }
+      timed = true;  // measured: every handler run of it
     }
     if (!fifo) {
       fifo = p->take_all();
@@ -104,7 +115,12 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     per_thread.sends_this_dispatch = 0;
     ++per_thread.handled;
     try {
-      dispatch(core, p, n);
+      if (timed) [[unlikely]] {
+        timed = false;
+        timed_dispatch(core, p, n);
+      } else {
+        dispatch(core, p, n);
+      }
     } catch (...) {
       send_path::flush_pending();
       p->cache = fifo;  // dispatch failed outside the handler (out of memory): keep the rest
@@ -161,7 +177,18 @@ void dispatch(node_core& core, port_impl* p, message_block* n) {
   }
 }
 
+void timed_dispatch(node_core& core, port_impl* p, message_block* n) {
+  // A sample, or a measured port's run (which goes to its own histogram only).
+  const std::uint32_t measured = p->meter.load(std::memory_order_relaxed);
+  const bool sampled = per_thread.sample_countdown == 0;
+  if (sampled) per_thread.sample_countdown = handler_sample;
+  const auto started = std::chrono::steady_clock::now();
+  dispatch(core, p, n);
+  core.handler_ran(measured, sampled, std::chrono::steady_clock::now() - started);
+}
+
 void teardown(node_core& core, port_impl* p) {
+  if (std::uint32_t m = p->meter.load(std::memory_order_relaxed)) core.meters().unlist(m);
   // Messages still queued are lost; later pushes see `dead` and drop theirs.
   message_block* stack = p->inbox.exchange(port_impl::dead(), std::memory_order_acq_rel);
   std::size_t lost = 0;

@@ -81,7 +81,11 @@ enum class run_result {
 struct alignas(64) port_impl {
   // -- line 0: read per message by the runner; read-mostly for everyone else ------------------
   std::atomic<std::int32_t> refs{0};  ///< 0 = free slot
-  std::atomic<bool> killed{false};
+  /// killed_bit once killed; measured_bit while measured (node::measure). Senders read it on
+  /// every send: a port that is either takes their slow path, so measuring costs the others
+  /// nothing.
+  std::atomic<std::uint8_t> state{0};
+  static constexpr std::uint8_t killed_bit = 1, measured_bit = 2;
   message_block* cache = nullptr;   ///< FIFO taken from the inbox, kept while the port is not
                                     ///< running (runner only)
   port_impl* next_ready = nullptr;  ///< (scheduler only)
@@ -95,6 +99,8 @@ struct alignas(64) port_impl {
   std::atomic<std::uint64_t> id{0};                          ///< local number while in use
   spinlock mon_lock;  ///< guards monitors, monitors_closed, death
   bool monitors_closed = false;
+  /// Its meter in the node's port_meters (0: not measured; set before measured_bit).
+  std::atomic<std::uint32_t> meter{0};
   monitor_list monitors;
   reason death;
   /// Handlers replaced while one runs, destroyed after the dispatch (runner only; rare;
@@ -144,7 +150,7 @@ struct alignas(64) port_impl {
     } while (!refs.compare_exchange_weak(r, r + 1, std::memory_order_acquire,
                                          std::memory_order_relaxed));
     if (id.load(std::memory_order_acquire) == wanted &&
-        (accept_killed || !killed.load(std::memory_order_acquire))) {
+        (accept_killed || !(state.load(std::memory_order_acquire) & killed_bit))) {
       return true;
     }
     release_ref_only();

@@ -175,7 +175,7 @@ void port_table::recycle(port_impl* p) noexcept {
   }
   // Reset while nobody can take a reference (refs == 0); push_free publishes the reset.
   p->inbox.store(port_impl::blocked(), std::memory_order_relaxed);
-  p->killed.store(false, std::memory_order_relaxed);
+  p->state.store(0, std::memory_order_relaxed);
   p->monitors_closed = false;
   p->death = reason{};
   p->cache = nullptr;

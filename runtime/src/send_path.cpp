@@ -62,6 +62,13 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   send_cache_owners& owners = this_thread_owners();
   send_cache_entry& e = per_thread.send_cache[i];
   if (e.core_uid == uid_ && e.local == local) {
+    const std::uint8_t state = e.port->state.load(std::memory_order_acquire);
+    if (!(state & port_impl::killed_bit)) {
+      // A measured port: counted here (every message sent to it through the cache passes
+      // here once, batched or not).
+      count_pushed(e.port, 1);
+      return e.port;
+    }
     // A killed port: drop the entry (and its pin) so that its slot can be recycled.
     owners.evict(i);
     return nullptr;
@@ -78,6 +85,9 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   }
   e.local = local;
   e.port = p;  // the cache keeps the reference that acquire took
+  if (p->state.load(std::memory_order_acquire) & port_impl::measured_bit) [[unlikely]] {
+    count_pushed(p, 1);
+  }
   return p;
 }
 
@@ -130,6 +140,12 @@ bool send_path::push_busy(port_impl* p, message_block* n) noexcept {
   b.newest = n;
   if (++b.count == batch_limit) flush_pending();
   return true;
+}
+
+void send_path::count_pushed(port_impl* p, std::uint32_t n) noexcept {
+  if (std::uint32_t m = p->meter.load(std::memory_order_relaxed)) {
+    core_.meters().at(m).pushed.fetch_add(n, std::memory_order_relaxed);
+  }
 }
 
 void send_path::flush_pending() noexcept {

@@ -77,6 +77,9 @@ class send_path {
   void push(port_impl* p, message_block* n) noexcept {
     if (per_thread.pending_sends.count) [[unlikely]]
       flush_pending();
+    if (p->state.load(std::memory_order_relaxed) & port_impl::measured_bit) [[unlikely]] {
+      count_pushed(p, 1);
+    }
     push_plain(p, n);
   }
   /// `push`, then drops the caller's reference.
@@ -91,11 +94,12 @@ class send_path {
 
  private:
   /// The live local port `local` through this thread's send cache (a pinned reference that
-  /// the cache owns; the caller takes none), or null. The hit path is inline.
+  /// the cache owns; the caller takes none), or null. The hit path is inline: a killed or a
+  /// measured port misses it (a measured one is counted in lookup_slow).
   port_impl* lookup_cached(std::uint64_t local) noexcept {
     const send_cache_entry& e = per_thread.send_cache[send_cache_slot(local)];
-    if (e.core_uid == uid_ && e.local == local && !e.port->killed.load(std::memory_order_acquire))
-        [[likely]] {
+    if (e.core_uid == uid_ && e.local == local &&
+        e.port->state.load(std::memory_order_acquire) == 0) [[likely]] {
       return e.port;
     }
     return lookup_slow(local);
@@ -135,6 +139,9 @@ class send_path {
   void send_slow(const port_id& to, message_block* n) noexcept;
   /// Destroys a block whose port is dead, counting it.
   void drop(message_block* n) noexcept;
+  /// Adds `n` to the pushed count of measured port `p` (send_path.cpp): before the push, so
+  /// that its runner never handles more than was counted.
+  void count_pushed(port_impl* p, std::uint32_t n) noexcept;
   /// The rest of `lookup_cached`: fills or evicts the entry.
   port_impl* lookup_slow(std::uint64_t local) noexcept;
 

@@ -100,6 +100,34 @@ TEST_SUITE("metrics.exporter") {
     CHECK(said.empty());
   }
 
+  TEST_CASE("a measured port's mailbox and handler times are served and pass promtool") {
+    node n{threaded("metrics-m")};
+    metrics::exporter web{"127.0.0.1:0"};
+    auto exposed = web.expose({.node = n});
+    probe got;
+    auto p = n.port();
+    n.rcv(p, "tick", [&](int) { got.add("tick"); });
+    n.snd(p, "tick", 0);
+    REQUIRE(got.wait_for(1));  // the handler is in place (and counted before measuring)
+    REQUIRE(n.measure(p, "ticker"));
+    for (int i = 0; i < 30; ++i) n.snd(p, "tick", i);
+    REQUIRE(got.wait_for(31));
+    const std::string labels = R"({node="metrics-m",port=")" + p.to_string() + R"(",name="ticker")";
+    std::string text;
+    REQUIRE(eventually([&] {
+      text = http_get(web.address(), "/metrics").body;
+      return sample(text, "coport_port_handled_total" + labels + "}") == 30;
+    }));
+    CHECK(sample(text, "coport_port_mailbox" + labels + "}") == 0);
+    CHECK(sample(text, "coport_port_handler_seconds_count" + labels + "}") == 30);
+    CHECK(sample(text, "coport_port_handler_seconds_bucket" + labels + R"(,le="+Inf"})") == 30);
+    CHECK(sample(text, R"(coport_mailbox_deepest{node="metrics-m"})") == 0);
+    CHECK(has(text, R"(coport_handler_seconds_count{node="metrics-m"})"));
+    auto [code, said] = promtool(text);
+    CHECK_MESSAGE(code == 0, said);
+    CHECK(said.empty());
+  }
+
   TEST_CASE("two nodes share each family and the guard's end takes a node's figures away") {
     node a{threaded("metrics-b1")}, b{threaded("metrics-b2")};
     metrics::exporter web{"127.0.0.1:0"};

@@ -205,6 +205,68 @@ TEST_SUITE("node") {
     CHECK(test::eventually([&] { return t.stats().messages_handled >= before + 1000; }));
   }
 
+  TEST_CASE(
+      "a measured port reports its mailbox and handled messages and times every handler run") {
+    node n{test::stepped("measured")};
+    int seen = 0;
+    auto p = n.port();
+    n.rcv(p, "x", [&](int) { ++seen; });
+    n.run_until_idle();
+    CHECK(n.measured().empty());
+    REQUIRE(n.measure(p, "worker"));
+    CHECK_FALSE(n.measure(p, "again"));  // measured already
+    for (int i = 0; i < 5; ++i) n.snd(p, "x", i);
+    auto f = n.measured();
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].port == p.to_string());
+    CHECK(f[0].name == "worker");
+    CHECK(f[0].mailbox == 5);
+    CHECK(f[0].handled == 0);
+    n.run_until_idle();
+    f = n.measured();
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].mailbox == 0);
+    CHECK(f[0].handled == 5);
+    CHECK(f[0].handler_time.count == 5);
+    std::uint64_t in_buckets = 0;
+    for (auto c : f[0].handler_time.counts) in_buckets += c;
+    CHECK(in_buckets == 5);
+    // A dead port is no longer listed; a dead or foreign port cannot be measured.
+    n.kil(p);
+    n.run_until_idle();
+    CHECK(n.measured().empty());
+    CHECK_FALSE(n.measure(p, "dead"));
+    CHECK_FALSE(n.measure(port_id{"elsewhere", 5}, "foreign"));
+  }
+
+  TEST_CASE("ports spawned from inits that node_options::measure names are measured") {
+    node_options o = test::stepped("measure-inits");
+    o.measure = {"work*"};
+    node n{o};
+    n.register_init("worker", [] {});
+    n.register_init("other", [] {});
+    auto w = n.spawn(n.id(), "worker");
+    auto x = n.spawn(n.id(), "other");
+    n.run_until_idle();
+    auto f = n.measured();
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].port == w.to_string());
+    CHECK(f[0].name == "worker");
+    CHECK(x != w);
+  }
+
+  TEST_CASE("the node's handler histogram times one port run in 64") {
+    node n{test::stepped("sampled")};
+    auto p = n.port();
+    n.rcv(p, "x", [](int) {});
+    n.run_until_idle();
+    auto before = n.stats().handler_time.count;
+    for (int i = 0; i < 640; ++i) n.snd(p, "x", i);
+    n.run_until_idle();
+    // Stepped, each run handles one message: 640 runs on this thread, every 64th timed.
+    CHECK(n.stats().handler_time.count == before + 10);
+  }
+
   TEST_CASE("several nodes live in one process without mixing their ports") {
     node_options o;
     o.mode = run_mode::deterministic;

@@ -2,9 +2,11 @@
 /// \file
 /// coport::node_options — how a node is named and run.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "coport/log.hpp"
 
@@ -26,10 +28,33 @@ struct node_options {
   run_mode mode = run_mode::threads;
   /// Messages one port handles before it yields its thread to other ports.
   std::size_t port_budget = 64;
+  /// Ports spawned here from an init whose name matches one of these patterns (`*` matches
+  /// any run of characters: "worker*") are measured (node::measure, under the init's name).
+  std::vector<std::string> measure = {};
   /// Where the log lines about this node go (every library's: runtime, transport, network,
   /// registry, groups); empty: the process's sink (coport/log.hpp). Called as that says
   /// (serialized, from any thread) until the node's destructor returns.
   log_sink log = {};
+};
+
+/// Durations in buckets, as a Prometheus histogram holds them.
+struct time_histogram {
+  static constexpr std::size_t buckets = 9;
+  /// Each bucket's upper bound in seconds; the last bucket holds the longer ones.
+  static constexpr std::array<double, buckets - 1> bounds = {1e-6, 1e-5, 1e-4, 1e-3,
+                                                             1e-2, 1e-1, 1,    10};
+  std::array<std::uint64_t, buckets> counts{};  ///< per bucket (not cumulative)
+  std::uint64_t count = 0;
+  double sum = 0;  ///< seconds
+};
+
+/// The figures of a measured port (node::measure), approximate while it runs.
+struct port_figures {
+  std::string port;             ///< its ID as text
+  std::string name;             ///< the name it was measured under
+  std::size_t mailbox = 0;      ///< messages pushed and not yet handled
+  std::uint64_t handled = 0;    ///< messages handled
+  time_histogram handler_time;  ///< every handler run
 };
 
 /// Counters of a node (approximate while it runs).
@@ -40,6 +65,10 @@ struct node_stats {
   /// of a thread: behind by up to a millisecond's worth while threads are busy).
   std::uint64_t messages_handled = 0;
   std::size_t messages_dropped = 0;  ///< to dead or unknown ports, or dropped by a full mailbox
+  /// How long handlers ran, sampled: on each thread, the first handler run of one port run
+  /// in 64 (two clock reads per sample, none for the others; measured ports' runs are in
+  /// their own figures).
+  time_histogram handler_time;
 };
 
 }  // namespace coport
