@@ -69,17 +69,18 @@ void mesh_peer(int, char**) {
     if (verb == "join") {
       std::size_t want = 0;
       std::cin >> want;
-      auto up = std::make_shared<std::atomic<std::size_t>>(0);
+      // From the node's state, not by counting events: a node that dialed the seed before
+      // it read its "join" came up before this subscription (mon_nodes replays nothing), and
+      // counting missed it (the seed then never said "meshed": the smoke run hung 1 in ~200).
       auto done = std::make_shared<std::atomic<bool>>(false);
-      keep.push_back(
-          n.mon_nodes([&, up, done, want](const std::string&, bool is_up, const reason&) {
-            std::size_t now = is_up ? ++*up : --*up;
-            if (now == want - 1 && !done->exchange(true)) say("meshed");
-          }));
+      auto check = [&n, &say, done, want] {
+        if (n.up_nodes().size() + 1 >= want && !done->exchange(true)) say("meshed");
+      };
+      keep.push_back(n.mon_nodes([check](const std::string&, bool, const reason&) { check(); }));
       coport::network::mesh_options mo;
       if (arg != "-") mo.seeds = {arg};
       m = std::make_unique<coport::network::mesh>(n, t, mo);
-      if (want == 1) say("meshed");
+      check();  // the nodes that came up before the subscription
     } else if (verb == "watch") {
       auto seen = std::make_shared<std::atomic<bool>>(false);
       keep.push_back(names.mon(arg, [&, seen](const coport::registry_event& e) {
