@@ -60,6 +60,9 @@ const std::vector<key_spec>& specs() {
       {{"max_frame", "bytes", "the largest frame sent or accepted"}, kind::bytes},
       {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
       {{"services", "list", "init functions spawned on the node at start"}, kind::list},
+      {{"client", "bool",
+        "true: a client node: listens nowhere, links only to its seeds and where it sends"},
+       kind::boolean},
       {{"measure", "list",
         "init names (* matches any run) whose spawned ports are measured: mailbox, handler "
         "times"},
@@ -558,6 +561,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.services = list();
   else if (key == "measure")
     c.measure = list();
+  else if (key == "client")
+    c.client = v.get<bool>();
   else if (key == "log_level")
     c.log_level = v.get<std::string>();
   else if (key == "metrics")
@@ -628,6 +633,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["max_queue"] = c.max_queue;
   out["services"] = c.services;
   out["measure"] = c.measure;
+  out["client"] = c.client;
   out["log_level"] = c.log_level;
   out["metrics"] = c.metrics;
   return out.dump(2);

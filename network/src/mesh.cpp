@@ -151,6 +151,8 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
         }
         listed[id] = now;
       }
+      // A client links when it sends to the node (the TCP layer dials on demand).
+      if (options.client) continue;
       dialing[id] = now;
       // Any message makes the TCP layer link to the node; this one is ignored there.
       owner.snd(coport::detail::make_port_id(number, 0, 0), link_msg, std::string{"link"});
@@ -243,7 +245,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
         });
       }
     }
-    if (now >= next_gossip && !up.empty()) {
+    if (now >= next_gossip && !up.empty() && !options.client) {
       next_gossip = now + options.gossip_interval;
       auto it = up.begin();
       std::advance(it, std::uniform_int_distribution<std::size_t>{0, up.size() - 1}(random));
@@ -267,11 +269,11 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
           auto self = weak.lock();
           if (!self) return;
           self->node_event(id, is_up);
-          if (is_up) self->send_table(id);
+          if (is_up && !self->options.client) self->send_table(id);
         });
     for (const auto& id : owner.up_nodes()) {
       node_event(id, true);
-      send_table(id);
+      if (!options.client) send_table(id);
     }
     next_gossip = clock::now() + options.gossip_interval;
     tick();

@@ -16,7 +16,7 @@ node_options node_options_for(const node_config& config, node_options base) {
 
 transport::tcp_options tcp_options_for(const node_config& config) {
   transport::tcp_options o;
-  o.binds = config.binds;
+  if (!config.client) o.binds = config.binds;  // a client listens nowhere
   o.secret = config.secret;
   o.protocol.insecure = config.insecure;  // a short secret, accepted by the profile
   o.protocol.encrypt = config.encrypt;
@@ -51,6 +51,7 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   logs_ = std::make_unique<log_service>(n);
   mesh_options m;
   m.seeds = config.seeds;
+  m.client = config.client;
   mesh_ = std::make_unique<coport::network::mesh>(n, *links_, std::move(m));
   for (const auto& s : config.services) services_.push_back(n.spawn(n.id(), s));
   if (!config.metrics.empty()) {
@@ -91,7 +92,7 @@ metrics::exporter* membership::metrics() noexcept {
 }
 
 std::string membership::not_ready() const {
-  if (links_->addresses().empty()) return "not listening";
+  if (links_->addresses().empty() && !config_.client) return "not listening";
   if (config_.seeds.empty()) return {};
   for (const auto& s : mesh_->seeds()) {
     if (s.up || s.self) return {};

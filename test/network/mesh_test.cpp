@@ -105,6 +105,45 @@ TEST_SUITE("network.mesh") {
     CHECK(s[0].up);
   }
 
+  TEST_CASE("a client node links only to its seeds and where it sends and no node links to it") {
+    auto ms = seeded("cl", 3);
+    REQUIRE(eventually([&] { return full_mesh(ms); }));
+    // The client listens nowhere and knows only the seed's address.
+    node c{node_options{.id = "cl-client", .threads = 1}};
+    tp::tcp_options o = loopback();
+    o.binds.clear();
+    tp::tcp t{c, o};
+    CHECK(t.addresses().empty());
+    mesh m{c, t,
+           mesh_options{.seeds = {ms[0]->address()},
+                        .retry_min = 50ms,
+                        .retry_max = 400ms,
+                        .gossip_interval = 300ms,
+                        .client = true}};
+    REQUIRE(eventually([&] { return c.up_nodes() == std::vector<std::string>{"cl-0"}; }));
+    // Several gossip rounds later, no full node has linked to it or it to them.
+    std::this_thread::sleep_for(1s);
+    CHECK(c.up_nodes() == std::vector<std::string>{"cl-0"});
+    for (int i = 1; i < 3; ++i) {
+      auto up = ms[i]->n.up_nodes();
+      CHECK(std::find(up.begin(), up.end(), "cl-client") == up.end());
+    }
+    // It learned from the seed where cl-2 listens: a message to it links on demand.
+    REQUIRE(eventually([&] { return !t.addresses_of("cl-2").empty(); }));
+    probe got;
+    auto p = ms[2]->n.port();
+    ms[2]->n.rcv(p, "hello", [&](int i) { got.add(std::to_string(i)); });
+    c.snd(p, "hello", 7);
+    REQUIRE(got.wait_for(1));
+    CHECK(got.events()[0] == "7");
+    auto up = c.up_nodes();
+    std::sort(up.begin(), up.end());
+    CHECK(up == std::vector<std::string>{"cl-0", "cl-2"});
+    // cl-1 still never linked to it.
+    auto up1 = ms[1]->n.up_nodes();
+    CHECK(std::find(up1.begin(), up1.end(), "cl-client") == up1.end());
+  }
+
   TEST_CASE("a seed listed by itself is skipped, and a node that leaves is noticed by all") {
     auto ms = seeded("leave", 4);
     REQUIRE(eventually([&] { return full_mesh(ms); }, 10s));

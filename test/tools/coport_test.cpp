@@ -20,6 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/cli.hpp"
@@ -174,6 +175,74 @@ TEST_SUITE("tools.coport") {
     CHECK(has(member.expect("node member/"), "stopping (SIGINT)"));
     // It leaves normally: the seed hears shutdown, not a failure.
     CHECK(has(seed.expect("node member/"), " down: shutdown"));
+  }
+
+  TEST_CASE("the operator's verbs run on a client node and exit 0 done 1 not done 2 misused") {
+    scratch s;
+    REQUIRE(s.run("profile seed nodeid vseed binds 127.0.0.1:0 services echo").first == 0);
+    child seed{{COPORT_CLI, "--config", s.config, "run", "profile", "seed"}};
+    auto line = seed.expect("node vseed");
+    auto address = "127.0.0.1:" + std::to_string(loopback_port(line));
+    REQUIRE(s.run("profile w nodeid vw binds 127.0.0.1:0 services echo seeds " + address).first ==
+            0);
+    child w{{COPORT_CLI, "--config", s.config, "run", "profile", "w"}};
+    w.expect("node vw");
+    const std::string echo = w.expect("service echo at ");
+    CHECK(has(w.expect("node vseed"), " up"));
+    REQUIRE(s.run("profile ops seeds " + address).first == 0);
+    const std::string ops = "--profile ops ";
+
+    auto [c1, t1] = s.run("ping " + ops + "vseed");
+    CHECK(c1 == 0);
+    CHECK(has(t1, R"("node":"vseed")"));
+    CHECK(has(t1, R"("rtt_us":)"));
+    auto [c2, t2] = s.run("info " + ops + "vw");
+    CHECK(c2 == 0);
+    CHECK(has(t2, R"("node":"vw")"));
+    CHECK(has(t2, R"("vseed")"));
+    // The network as each node sees it, without the asking client.
+    auto [c3, t3] = s.run("nodes " + ops);
+    CHECK(c3 == 0);
+    CHECK(has(t3, R"({"node":"vseed","up_nodes":["vw"]})"));
+    CHECK(has(t3, R"({"node":"vw","up_nodes":["vseed"]})"));
+    CHECK(!has(t3, "coport-cli/"));
+    // cal prints the reply as JSON; a node port that takes no such request answers badrpc.
+    auto [c4, t4] = s.run("cal " + ops + "'" + echo + "' echo '\"hi there\"'");
+    CHECK(c4 == 0);
+    CHECK(has(t4, R"(["echo","hi there"])"));
+    auto [c5, t5] = s.run("cal " + ops + "vw frobnicate 1");
+    CHECK(c5 == 1);
+    CHECK(has(t5, R"(["badrpc","no_such_service)"));
+    // mon waits for the death; snd makes the echo answer itself with a message its handler
+    // does not take (a port ID given as JSON), which kills it.
+    child watcher{{COPORT_CLI, "--config", s.config, "mon", "--profile", "ops", echo}};
+    std::this_thread::sleep_for(300ms);  // its monitor is in place (a late one fires at once)
+    auto [c6, t6] =
+        s.run("snd " + ops + "'" + echo + "' echo '\"x\"' '{\"port\": \"" + echo + "\"}'");
+    CHECK_MESSAGE(c6 == 0, t6);
+    CHECK(has(watcher.expect("bad_message"), "echo"));
+    CHECK(watcher.wait_exit() == 0);
+    // Not done: a dead port, a node nobody knows, no answer in time, no seed.
+    auto [c7, t7] = s.run("snd " + ops + "'" + echo + "' echo 1");
+    CHECK(c7 == 1);
+    CHECK(has(t7, "is not alive"));
+    auto [c8, t8] = s.run("ping " + ops + "--timeout 1 nosuch");
+    CHECK(c8 == 1);
+    CHECK(has(t8, "nosuch"));
+    auto [c9, t9] = s.run("mon " + ops + "--timeout 0.5 vseed");
+    CHECK(c9 == 1);
+    CHECK(has(t9, "still alive"));
+    REQUIRE(s.run("profile lost seeds 127.0.0.1:1").first == 0);
+    auto [c10, t10] = s.run("ping --profile lost --timeout 1 vseed");
+    CHECK(c10 == 1);
+    CHECK(has(t10, "no seed reached"));
+    // Misused: usage errors, values that are not values.
+    for (const char* args :
+         {"ping", "ping a b", "snd x", "cal", "mon", "nodes x", "snd vseed t '[1,2]'",
+          "snd vseed t '{\"int\": 3000000000}'", "snd 'not a port' t", "ping --timeout -1 vseed"}) {
+      auto [code, text] = s.run(std::string{args});
+      CHECK_MESSAGE(code == 2, args << ": " << text);
+    }
   }
 
   TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {

@@ -1,6 +1,6 @@
 // coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
-// showprofile, gensecret, delsecret, run, logs. Everything here goes through coport::network's
-// public API.
+// showprofile, gensecret, delsecret, run, logs, and the operator's verbs on a client node:
+// ping, info, snd, cal, mon, nodes. Everything here goes through coport::network's public API.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 
 #include "logs.hpp"
 #include "run.hpp"
+#include "verbs.hpp"
 
 using coport::network::config_error;
 using coport::network::config_file;
@@ -31,6 +32,9 @@ const char* const usage =
     "       | delsecret [NAME]\n"
     "       | run [profile NAME] [KEY VALUE...]\n"
     "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
+    "       | ping NODE | info NODE | snd PORT TAG [VALUE...] | cal PORT TAG [VALUE...] | mon "
+    "PORT\n"
+    "       | nodes   (these take [--profile NAME] [--timeout SECONDS] first; a VALUE is JSON)\n"
     "       (coport --help for more)\n";
 
 /// `KEY VALUE...` pairs.
@@ -104,6 +108,34 @@ int main(int argc, char** argv) {
   logs->add_option("--level", level_name, "error, warn, info (default), debug, trace");
   logs->add_option("--profile", name, "the profile whose network to join (default: the host's)");
   logs->add_option("NODE", words, "the nodes to catch (default: every node)");
+  // The operator's verbs: each a client node (listens nowhere, links only where it talks).
+  double timeout_seconds = 5;
+  struct verb_spec {
+    const char* name;
+    const char* help;
+  };
+  const verb_spec verb_specs[] = {
+      {"ping", "ping NODE: its ID, incarnation, uptime and the round trip, as JSON"},
+      {"info", "info NODE: its live ports, dropped messages and linked nodes, as JSON"},
+      {"snd",
+       "snd PORT TAG [VALUE...]: send a message (each VALUE JSON: \"text\", 5, 1.5, "
+       "true, {\"int\": 5}, {\"port\": \"node#1\"}); waits until it is delivered"},
+      {"cal",
+       "cal PORT TAG [VALUE...]: send with a reply port appended, print the reply as "
+       "JSON [tag, values...]"},
+      {"mon", "mon PORT: wait until the port dies, print the reason"},
+      {"nodes", "nodes: every node's view of whom it is linked to (AEMP's trace), from the seeds"},
+  };
+  std::vector<CLI::App*> verbs;
+  for (const auto& v : verb_specs) {
+    auto* sub = app.add_subcommand(v.name, v.help);
+    sub->add_option("--profile", name, "the profile whose seeds to reach (default: the host's)");
+    sub->add_option("--timeout", timeout_seconds,
+                    "seconds to reach a seed and for each answer (default 5; mon: wait at most)");
+    // The arguments after the options, as given (CLI11 would read "[1,2]" as two words).
+    sub->prefix_command();
+    verbs.push_back(sub);
+  }
 
   try {
     app.parse(argc, argv);
@@ -171,6 +203,24 @@ int main(int argc, char** argv) {
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
       return coport::cli::run_node(file.resolve(which, {}, overrides));
+    }
+    for (auto* v : verbs) {
+      if (!*v) continue;
+      if (!(timeout_seconds > 0 && timeout_seconds <= 86400)) {
+        throw usage_error{"--timeout must be more than 0 and at most 86400 seconds"};
+      }
+      // A client node of its own: a fresh ID, listening nowhere, no services or metrics, no
+      // log lines (COPORT_LOG still turns them on).
+      auto config = file.resolve(name, {},
+                                 {{"nodeid", "coport-cli/"},
+                                  {"client", "true"},
+                                  {"services", ""},
+                                  {"metrics", ""},
+                                  {"log_level", "off"}});  // it says itself what went wrong
+      return coport::cli::run_verb(
+          config, v->get_name(), v->remaining(),
+          std::chrono::milliseconds{static_cast<long>(timeout_seconds * 1000)},
+          v->count("--timeout") > 0);
     }
     return 0;
   } catch (const usage_error& e) {

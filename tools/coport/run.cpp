@@ -54,6 +54,10 @@ int run_node(const network::node_config& config) {
       net->metrics()
           ? fmt::format(", metrics on http://{}/metrics", net->metrics()->address()).c_str()
           : "");
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    std::printf("service %s at %s\n", config.services[i].c_str(),
+                net->services()[i].to_string().c_str());
+  }
   std::fflush(stdout);
   const int signal = wait_for_stop();
   std::printf("node %s stopping (%s)\n", n.id().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// The verbs that run until stopped (`run`, `logs`): SIGINT and SIGTERM are waited for by the
-/// main thread alone, so the node leaves normally instead of the process dying on the spot.
+/// The verbs that run until stopped (`run`, `logs`, `mon`): SIGINT and SIGTERM are waited for
+/// by the main thread alone, so the node leaves normally instead of the process dying on the
+/// spot.
 /// Threading: `block_stop_signals` first, before any thread starts.
 
 #include <pthread.h>
@@ -30,6 +31,13 @@ inline int wait_for_stop() {
   while (sigwait(&s, &sig) != 0) {
   }
   return sig;
+}
+
+/// True when SIGINT or SIGTERM is pending (blocked, not yet taken); takes it.
+inline bool stop_requested() {
+  sigset_t s = stop_signals();
+  timespec none{0, 0};
+  return sigtimedwait(&s, nullptr, &none) > 0;
 }
 
 }  // namespace coport::cli

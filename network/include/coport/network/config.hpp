@@ -64,6 +64,8 @@ struct node_config {
   std::size_t max_queue = transport::transport_options{}.max_queue;  ///< bytes waiting for one node
   std::vector<std::string> services;  ///< init functions spawned on the node at start
   std::vector<std::string> measure;   ///< init names (`*` matches any run) measured when spawned
+  /// A client node (mesh_options::client): `binds` are ignored (it listens nowhere).
+  bool client = false;
   std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
   /// Where /metrics, /healthz and /readyz are served over HTTP (coport/metrics/exporter.hpp):
   /// "ip:port", "[v6]:port", "*:port"; empty: not served.

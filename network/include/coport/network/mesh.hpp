@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// coport::network::mesh — seeds and discovery: every node finds every other (a full mesh).
+/// coport::network::mesh — seeds and discovery: every node finds every other (a full mesh);
+/// a client node (mesh_options::client) only where it talks.
 ///
 /// A node keeps a connection to each of its seeds (any node can be one): a seed that cannot
 /// be reached, or goes away, is tried again with backoff, and one that restarts is joined
@@ -37,6 +38,11 @@ struct mesh_options {
   std::chrono::milliseconds retry_min{250}, retry_max{8000};
   /// Every this long, one linked node (at random) gets this node's list of nodes.
   std::chrono::milliseconds gossip_interval{2000};
+  /// A client node (Erlang's hidden node, AEMP's non-listening node): it links to its seeds
+  /// and learns from them where every node listens, but links to another node only when it
+  /// sends to it, and tells no one its list. Meant for a node that listens nowhere: the
+  /// others then never link to it, and it is in no one's list of where nodes listen.
+  bool client = false;
 };
 
 /// One seed as the mesh sees it.

@@ -1,0 +1,306 @@
+// The operator's verbs, each on a client node: ping, info, snd, cal, mon, nodes.
+#include "verbs.hpp"
+
+#include "signals.hpp"
+#include "values.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <coport/coport.hpp>
+#include <coport/network/network.hpp>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+namespace coport::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+/// A verb that cannot be done: printed on stderr, exit 1.
+struct failed {
+  std::string what;
+};
+/// A verb used wrongly: exit 2.
+struct misused {
+  std::string what;
+};
+
+/// One answer awaited from any thread.
+template <class T>
+class awaited {
+ public:
+  void set(T v) {
+    std::lock_guard lock{mutex_};
+    if (!value_) value_ = std::move(v);
+    cv_.notify_all();
+  }
+  /// The answer (taken: wait once), or nothing after `limit`.
+  std::optional<T> wait(std::chrono::milliseconds limit) {
+    std::unique_lock lock{mutex_};
+    cv_.wait_for(lock, limit, [&] { return value_.has_value(); });
+    return std::move(value_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
+};
+
+/// What a request ended with: the reply, or why there was none.
+struct outcome {
+  message reply;
+  std::string failure;  ///< empty: `reply` came
+};
+
+/// The client node and its network.
+class client {
+ public:
+  client(const network::node_config& config, std::chrono::milliseconds timeout)
+      : timeout_{timeout}, n_{network::node_options_for(config)} {
+    if (config.seeds.empty()) {
+      throw failed{fmt::format("profile \"{}\" names no seeds to reach the network through",
+                               config.profile)};
+    }
+    try {
+      net_ = std::make_unique<network::membership>(n_, config);
+    } catch (const std::exception& e) {
+      throw failed{fmt::format("cannot start a client node: {}", e.what())};
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      std::string errors;
+      for (const auto& s : net_->mesh().seeds()) {
+        if (s.up) return;
+        if (!s.last_error.empty()) errors += fmt::format("; {}: {}", s.address, s.last_error);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw failed{fmt::format("no seed reached in {} ms ({}){}", timeout_.count(),
+                                 fmt::join(config.seeds, ", "), errors)};
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  ~client() { net_.reset(); }
+
+  node& n() { return n_; }
+
+  /// `cal`: sends `m` (its last value the reply port `reply`, made by `open_reply`) to
+  /// `target` and waits for the first reply, the target's death, or the timeout.
+  outcome call(const port_id& target, message m, const port_id& reply,
+               const std::shared_ptr<awaited<outcome>>& answer) {
+    auto guard = n_.mon(target, [answer, target](const reason& why) {
+      answer->set(
+          {message{}, fmt::format("{} is not alive: {}", target.to_string(), why.to_string())});
+    });
+    n_.snd(target, std::move(m));
+    auto got = answer->wait(timeout_);
+    n_.kil(reply);
+    if (!got) return {message{}, fmt::format("no reply in {} ms", timeout_.count())};
+    return std::move(*got);
+  }
+  /// A port whose first message answers `answer`.
+  port_id open_reply(const std::shared_ptr<awaited<outcome>>& answer) {
+    port_id r = n_.port();
+    n_.rcv_default(r, [answer](message& m) { answer->set({std::move(m), {}}); });
+    return r;
+  }
+  /// `cal` of a node port: `tag` with the reply port.
+  outcome ask_node(const std::string& node_id, const char* what) {
+    auto answer = std::make_shared<awaited<outcome>>();
+    port_id r = open_reply(answer);
+    return call(port_id{node_id, 0}, message::make(tag{what}, r), r, answer);
+  }
+
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  std::chrono::milliseconds timeout_;
+  node n_;
+  std::unique_ptr<network::membership> net_;
+};
+
+port_id port_argument(const std::string& text) {
+  auto p = port_id::parse(text);
+  if (!p) throw misused{fmt::format("'{}' is not a port ID (node#number, or a node ID)", text)};
+  return *p;
+}
+
+void need(const std::vector<std::string>& args, std::size_t at_least, std::size_t at_most,
+          const char* shape) {
+  if (args.size() < at_least || args.size() > at_most) throw misused{shape};
+}
+
+void print(const std::string& text) {
+  std::printf("%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+int ping(client& c, const std::string& node_id) {
+  const auto start = std::chrono::steady_clock::now();
+  outcome o = c.ask_node(node_id, "ping");
+  if (!o.failure.empty()) throw failed{o.failure};
+  const auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  if (!o.reply.is<std::string, std::uint32_t, std::int64_t>()) {
+    throw failed{fmt::format("unexpected answer {}", o.reply.describe())};
+  }
+  auto& [id, incarnation, uptime] = o.reply.as<std::string, std::uint32_t, std::int64_t>();
+  print(json{{"node", id},
+             {"incarnation", fmt::format("{:08x}", incarnation)},
+             {"uptime_ms", uptime},
+             {"rtt_us", rtt.count()}}
+            .dump(-1, ' ', false, json::error_handler_t::replace));
+  return 0;
+}
+
+/// A node's `info` answer: its ports, drops and linked nodes.
+json node_info(client& c, const std::string& node_id) {
+  outcome o = c.ask_node(node_id, "info");
+  if (!o.failure.empty()) throw failed{fmt::format("node {}: {}", node_id, o.failure)};
+  if (!o.reply.is<std::uint64_t, std::uint64_t, std::vector<std::string>>()) {
+    throw failed{fmt::format("node {}: unexpected answer {}", node_id, o.reply.describe())};
+  }
+  auto& [ports, dropped, up] = o.reply.as<std::uint64_t, std::uint64_t, std::vector<std::string>>();
+  return json{
+      {"node", node_id}, {"ports_alive", ports}, {"messages_dropped", dropped}, {"up_nodes", up}};
+}
+
+/// AEMP's `aemp trace`: from the seeds, every node's own view of whom it is linked to (the
+/// client node left out), walked breadth-first; a node that does not answer is listed so.
+int nodes(client& c) {
+  std::deque<std::string> todo;
+  std::set<std::string> seen{c.n().id()};
+  for (const auto& id : c.n().up_nodes()) {
+    if (seen.insert(id).second) todo.push_back(id);
+  }
+  int status = 0;
+  while (!todo.empty()) {
+    std::string id = todo.front();
+    todo.pop_front();
+    try {
+      json info = node_info(c, id);
+      std::vector<std::string> up;
+      for (const auto& other : info["up_nodes"]) {
+        auto o = other.get<std::string>();
+        if (o == c.n().id()) continue;
+        up.push_back(o);
+        if (seen.insert(o).second) todo.push_back(o);
+      }
+      print(json{{"node", id}, {"up_nodes", up}}.dump(-1, ' ', false,
+                                                      json::error_handler_t::replace));
+    } catch (const failed& f) {
+      print(json{{"node", id}, {"error", f.what}}.dump(-1, ' ', false,
+                                                       json::error_handler_t::replace));
+      status = 1;
+    }
+  }
+  return status;
+}
+
+int snd(client& c, const std::vector<std::string>& args) {
+  port_id target = port_argument(args[0]);
+  message m = message_from_json(tag{args[1]}, {args.begin() + 2, args.end()});
+  // Whether the port is alive: a monitor, then a ping on the same link (when it is answered,
+  // a dead port's notice has come). Then the message, and a ping behind it: when that is
+  // answered, the message is in the port's mailbox (what the port does with it, even dying
+  // of it, is the port's business).
+  auto died = std::make_shared<awaited<std::string>>();
+  auto guard = c.n().mon(target, [died](const reason& why) { died->set(why.to_string()); });
+  const std::string node_id{target.node()};
+  if (outcome o = c.ask_node(node_id, "ping"); !o.failure.empty()) throw failed{o.failure};
+  // The monitor's callback runs on the client's threads: a moment more for a notice that
+  // came before the answer.
+  if (auto why = died->wait(std::min(c.timeout(), std::chrono::milliseconds{100}))) {
+    throw failed{fmt::format("{} is not alive: {}", target.to_string(), *why)};
+  }
+  c.n().snd(target, std::move(m));
+  if (outcome o = c.ask_node(node_id, "ping"); !o.failure.empty()) throw failed{o.failure};
+  return 0;
+}
+
+int cal(client& c, const std::vector<std::string>& args) {
+  port_id target = port_argument(args[0]);
+  auto answer = std::make_shared<awaited<outcome>>();
+  port_id r = c.open_reply(answer);
+  message m = message_from_json(tag{args[1]}, {args.begin() + 2, args.end()}, r);
+  outcome o = c.call(target, std::move(m), r, answer);
+  if (!o.failure.empty()) throw failed{o.failure};
+  json out = json::array({std::string{o.reply.tag().name()}});
+  for (auto& v : json::parse(json_of(o.reply))) out.push_back(std::move(v));
+  print(out.dump(-1, ' ', false, json::error_handler_t::replace));
+  // Erlang's badrpc: the node has nothing that takes such a request.
+  return o.reply.tag() == tag{"badrpc"} ? 1 : 0;
+}
+
+int mon(client& c, const std::vector<std::string>& args, bool timed) {
+  port_id target = port_argument(args[0]);
+  auto died = std::make_shared<awaited<std::string>>();
+  auto guard = c.n().mon(target, [died](const reason& why) { died->set(why.to_string()); });
+  // Waits for the death (in slices, so that SIGINT/SIGTERM end it), or the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + c.timeout();
+  for (;;) {
+    if (auto why = died->wait(100ms)) {
+      print(*why);
+      return 0;
+    }
+    if (stop_requested()) return 1;
+    if (timed && std::chrono::steady_clock::now() >= deadline) {
+      throw failed{
+          fmt::format("{} still alive after {} ms", target.to_string(), c.timeout().count())};
+    }
+  }
+}
+
+}  // namespace
+
+int run_verb(const network::node_config& config, const std::string& verb,
+             const std::vector<std::string>& args, std::chrono::milliseconds timeout, bool timed) {
+  block_stop_signals();  // before any thread starts
+  try {
+    // Arguments first: a usage error needs no network.
+    if (verb == "ping" || verb == "info") need(args, 1, 1, "expected NODE");
+    if (verb == "snd" || verb == "cal") need(args, 2, 1000, "expected PORT TAG [VALUES...]");
+    if (verb == "mon") need(args, 1, 1, "expected PORT");
+    if (verb == "nodes") need(args, 0, 0, "expected no arguments");
+    if (verb == "snd" || verb == "cal" || verb == "mon") port_argument(args[0]);
+    if (verb == "snd" || verb == "cal") {
+      try {
+        (void)message_from_json(tag{args[1]}, {args.begin() + 2, args.end()});
+      } catch (const std::invalid_argument& e) {
+        throw misused{e.what()};
+      }
+    }
+    client c{config, timeout};
+    if (verb == "ping") return ping(c, args[0]);
+    if (verb == "info") {
+      print(node_info(c, args[0]).dump(-1, ' ', false, json::error_handler_t::replace));
+      return 0;
+    }
+    if (verb == "snd") return snd(c, args);
+    if (verb == "cal") return cal(c, args);
+    if (verb == "mon") return mon(c, args, timed);
+    if (verb == "nodes") return nodes(c);
+    throw misused{fmt::format("no verb '{}'", verb)};
+  } catch (const misused& e) {
+    std::cerr << "coport " << verb << ": " << e.what << "\n";
+    return 2;
+  } catch (const failed& e) {
+    std::cerr << "coport " << verb << ": " << e.what << "\n";
+    return 1;
+  }
+}
+
+}  // namespace coport::cli
