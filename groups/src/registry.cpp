@@ -64,6 +64,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   std::map<port_id, monitor> deaths;                            // one per registered local port
   std::map<std::uint64_t, watcher> watchers;
   std::uint64_t serial = 0, next_watcher = 0;
+  std::uint64_t changes = 0;  // applied to the replica (registry_stats::updates)
   bool warned_full = false;
 
   // The registry port's context only:
@@ -106,6 +107,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     e.name = name;
     e.ports = ports_of(name);
     (add ? e.added : e.removed).push_back(port);
+    ++changes;
     post_event(std::move(e));
     return true;
   }
@@ -365,7 +367,7 @@ registry_stats registry::stats() const {
   s.names = state_->by_name.size();
   for (const auto& [node_id, entries] : state_->by_owner) s.entries += entries.size();
   s.nodes = state_->by_owner.size();
-  s.updates = state_->serial;
+  s.updates = state_->changes;
   return s;
 }
 

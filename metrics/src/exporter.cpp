@@ -98,20 +98,29 @@ struct exporter::impl {
     return prometheus::TextSerializer{}.Serialize(f.take());
   }
 
-  /// "" when every node ran a probe in time, else which did not.
+  /// "" when every node ran a probe in time, else which did not. The probes are posted under
+  /// the lock and awaited without it, all against one deadline (a node's own thread may be
+  /// the one removing it meanwhile).
   std::string unhealthy() {
-    std::shared_lock lock{mutex};
+    std::vector<std::pair<std::string, std::shared_ptr<probe>>> sent;
+    {
+      std::shared_lock lock{mutex};
+      for (const auto& e : nodes) {
+        auto p = std::make_shared<probe>();
+        e->sources.node.peval(e->probe_port, [p] {
+          std::lock_guard l{p->mutex};
+          p->ran = true;
+          p->done.notify_all();
+        });
+        sent.emplace_back(e->sources.node.id(), std::move(p));
+      }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + probe_timeout;
     std::string out;
-    for (const auto& e : nodes) {
-      auto p = std::make_shared<probe>();
-      e->sources.node.peval(e->probe_port, [p] {
-        std::lock_guard l{p->mutex};
-        p->ran = true;
-        p->done.notify_all();
-      });
+    for (auto& [id, p] : sent) {
       std::unique_lock l{p->mutex};
-      if (!p->done.wait_for(l, probe_timeout, [&] { return p->ran; })) {
-        out += fmt::format("node {}: no thread ran a probe within {} ms\n", e->sources.node.id(),
+      if (!p->done.wait_until(l, deadline, [&] { return p->ran; })) {
+        out += fmt::format("node {}: no thread ran a probe within {} ms\n", id,
                            std::chrono::milliseconds{probe_timeout}.count());
       }
     }
@@ -149,6 +158,9 @@ struct exporter::impl {
         mg_write(conn, body.data(), body.size());
       } catch (const std::exception& e) {
         mg_send_http_error(conn, 500, "%s\n", e.what());
+      } catch (...) {
+        // Nothing may leave through civetweb's C code (a readiness check's own exception).
+        mg_send_http_error(conn, 500, "unknown exception\n");
       }
       return true;
     }
@@ -173,8 +185,10 @@ exporter::exporter(std::string_view bind) : impl_{std::make_shared<impl>()} {
     coport::detail::warn({"metrics", ""}, "HTTP server: {}", text);
     return 1;
   };
-  std::vector<std::string> options{"listening_ports",    port,   "num_threads",       "2",
-                                   "request_timeout_ms", "5000", "enable_keep_alive", "yes"};
+  // Four threads, each request bounded to 2 s and no idle keep-alive connections: a few
+  // slow or idle clients cannot hold /healthz off for long (it is what restarts a pod).
+  std::vector<std::string> options{"listening_ports",    port,   "num_threads",       "4",
+                                   "request_timeout_ms", "2000", "enable_keep_alive", "no"};
   errno = 0;
   try {
     impl_->server = std::make_unique<CivetServer>(options, &callbacks);
@@ -219,7 +233,12 @@ subscription exporter::expose(node_sources sources) {
     std::unique_lock l{self->mutex};
     std::erase_if(self->nodes, [&](const std::unique_ptr<impl::exposed>& e) {
       if (e->id != id) return false;
-      e->sources.node.kil(e->probe_port);
+      try {
+        e->sources.node.kil(e->probe_port);
+      } catch (...) {
+        // Out of memory for the kill: the probe port lives on with its node (a guard's end
+        // must not throw).
+      }
       return true;
     });
   }};

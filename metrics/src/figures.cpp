@@ -21,9 +21,48 @@ prometheus::MetricFamily& figures::family(const std::string& name, const char* h
   return families_.back();
 }
 
+namespace {
+
+/// `text` as a label value Prometheus takes: invalid UTF-8 and control characters become
+/// U+FFFD (one bad value from a peer, a group name, must not fail the whole scrape).
+std::string label_text(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    const std::size_t len = c < 0x80           ? 1
+                            : (c >> 5) == 0x6  ? 2
+                            : (c >> 4) == 0xE  ? 3
+                            : (c >> 3) == 0x1E ? 4
+                                               : 0;
+    bool ok = len != 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (s[i + k] & 0xC0) == 0x80;
+    if (ok && len == 1) ok = c >= 0x20 && c != 0x7F;
+    if (ok && len == 2) ok = c >= 0xC2;  // not overlong
+    if (ok && len == 3) {
+      ok = !(c == 0xE0 && s[i + 1] < 0xA0) && !(c == 0xED && s[i + 1] >= 0xA0);  // no surrogates
+    }
+    if (ok && len == 4)
+      ok = c <= 0xF4 && !(c == 0xF0 && s[i + 1] < 0x90) && !(c == 0xF4 && s[i + 1] >= 0x90);
+    if (ok) {
+      out.append(text, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      i += 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void figures::add(const std::string& name, const char* help, MetricType type, double value,
                   labels l) {
   prometheus::ClientMetric m;
+  for (auto& label : l) label.value = label_text(label.value);
   m.label = std::move(l);
   if (type == MetricType::Counter) {
     m.counter.value = value;
@@ -35,6 +74,7 @@ void figures::add(const std::string& name, const char* help, MetricType type, do
 
 void figures::add(const std::string& name, const char* help, const time_histogram& h, labels l) {
   prometheus::ClientMetric m;
+  for (auto& label : l) label.value = label_text(label.value);
   m.label = std::move(l);
   m.histogram.sample_count = h.count;
   m.histogram.sample_sum = h.sum;
@@ -90,9 +130,8 @@ void figures::add_node(const node_sources& s) {
   add("coport_nodes_up", "Other nodes this node is linked to", gauge,
       static_cast<double>(s.node.up_nodes().size()), node);
   add("coport_handler_seconds",
-      "How long handlers ran (sampled: the first handler run of one port run in 64)",
-      n.handler_time,
-      node);
+      "How long handlers ran (sampled: one port run in 64 adds its handler runs' mean)",
+      n.handler_time, node);
   // Measured ports (node::measure, node_options::measure): CAF's per-actor figures.
   std::size_t deepest = 0;
   for (const port_figures& p : s.node.measured()) {

@@ -10,7 +10,7 @@ namespace coport::network {
 
 node_options node_options_for(const node_config& config, node_options base) {
   base.id = config.nodeid;
-  base.measure = config.measure;
+  base.measure.insert(base.measure.end(), config.measure.begin(), config.measure.end());
   return base;
 }
 
@@ -46,6 +46,8 @@ membership::membership(node& n, const node_config& config) : config_{config} {
           n.id())};
     }
   }
+  // The metrics address first: one that is taken fails before anything has started.
+  if (!config.metrics.empty()) metrics_ = std::make_unique<metrics::exporter>(config.metrics);
   links_ = std::make_unique<transport::tcp>(n, tcp_options_for(config));
   names_ = std::make_unique<registry>(n);
   logs_ = std::make_unique<log_service>(n);
@@ -54,8 +56,8 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   m.client = config.client;
   mesh_ = std::make_unique<coport::network::mesh>(n, *links_, std::move(m));
   for (const auto& s : config.services) services_.push_back(n.spawn(n.id(), s));
-  if (!config.metrics.empty()) {
-    metrics_ = std::make_unique<metrics::exporter>(config.metrics);
+  if (metrics_) {
+    // Exposed once the services are spawned: "services started" holds from then on.
     exposed_ = metrics_->expose(
         {.node = n, .links = links_.get(), .names = names_.get(), .not_ready = [this] {
            return not_ready();

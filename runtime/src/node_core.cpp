@@ -167,14 +167,21 @@ void node_core::release(port_impl* p) noexcept {
 bool node_core::measure(port_impl* p, std::string name) {
   if (p->meter.load(std::memory_order_relaxed) != 0) return false;
   std::uint32_t m = meters_.attach(id_of(p).to_string(), std::move(name));
-  if (m == 0) return false;
+  if (m == 0) {
+    log(log_level::warn, {"runtime", id_},
+        "{} ports are measured already: port {} is not (node::measure)", port_meters::capacity,
+        id_of(p).to_string());
+    return false;
+  }
   std::uint32_t none = 0;
   if (!p->meter.compare_exchange_strong(none, m, std::memory_order_relaxed)) {
     meters_.release(m);  // measured by another thread meanwhile
     return false;
   }
   // From now on senders take the slow path, which counts (release: the meter is set).
-  p->state.fetch_or(port_impl::measured_bit, std::memory_order_release);
+  const std::uint8_t was = p->state.fetch_or(port_impl::measured_bit, std::memory_order_acq_rel);
+  // Killed meanwhile: its teardown may have looked before the meter was there.
+  if (was & port_impl::killed_bit) meters_.unlist(m);
   return true;
 }
 

@@ -113,16 +113,15 @@ class node_core : public std::enable_shared_from_this<node_core> {
   /// Makes `p` (a live port) measured under `name`; false when it is already, or
   /// port_meters::capacity ports are.
   bool measure(port_impl* p, std::string name);
-  /// A timed handler run: a sampled one (for the node's histogram), or any of a measured
-  /// port (meter != 0).
-  void handler_ran(std::uint32_t meter, bool sampled,
-                   std::chrono::steady_clock::duration d) noexcept {
-    if (sampled) handler_times_.record(d);
-    if (meter) {
-      port_meter& m = meters_.at(meter);
-      m.handled.fetch_add(1, std::memory_order_relaxed);
-      m.times.record(d);
-    }
+  /// A measured port's handler run took `d`.
+  void measured_ran(std::uint32_t meter, std::chrono::steady_clock::duration d) noexcept {
+    port_meter& m = meters_.at(meter);
+    m.handled.fetch_add(1, std::memory_order_relaxed);
+    m.times.record(d);
+  }
+  /// A sampled port run handled `messages` in `d` (scheduler): one sample of their mean.
+  void run_sampled(std::chrono::steady_clock::duration d, std::uint64_t messages) noexcept {
+    if (messages) handler_times_.record(d / static_cast<std::int64_t>(messages));
   }
 
   // -- monitors ------------------------------------------------------------------------------

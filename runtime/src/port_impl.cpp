@@ -63,7 +63,7 @@ struct run_end_guard {
 namespace {
 
 void dispatch(node_core& core, port_impl* p, message_block* n);
-[[gnu::noinline]] void timed_dispatch(node_core& core, port_impl* p, message_block* n);
+[[gnu::noinline]] void measured_dispatch(node_core& core, port_impl* p, message_block* n);
 void teardown(node_core& core, port_impl* p);
 void log_death(node_core& core, port_impl* p, const reason& why);
 
@@ -73,15 +73,11 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
   port_impl* const p = this;
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
-  // every sender (`killed`), so the runner writes it back only when it stops. The port's
+  // every sender (`state`), so the runner writes it back only when it stops. The port's
   // context is set once per run, not per message, and restored before teardown (monitors
   // fire outside the dead port's context).
   message_block* fifo = std::exchange(p->cache, nullptr);
   const context saved = std::exchange(per_thread.current, context{&core, p});
-  // One run in handler_sample on each thread has its first handler run timed for the
-  // node's histogram; a measured port has every handler run timed. The others pay a
-  // register test per message.
-  bool timed = --per_thread.sample_countdown == 0;
   for (;;) {
     const std::uint8_t flags = p->state.load(std::memory_order_acquire);
     if (flags) [[unlikely]] {
@@ -91,7 +87,6 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
         teardown(core, p);  // may recycle p: not touched after this
         return run_result::ended;
       }
-      timed = true;  // measured: every handler run of it
     }
     if (!fifo) {
       fifo = p->take_all();
@@ -115,9 +110,10 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     per_thread.sends_this_dispatch = 0;
     ++per_thread.handled;
     try {
-      if (timed) [[unlikely]] {
-        timed = false;
-        timed_dispatch(core, p, n);
+      // A measured port (the only other flag left here) has every handler run timed; the
+      // others pay a register test (the node's histogram is sampled by the scheduler).
+      if (flags) [[unlikely]] {
+        measured_dispatch(core, p, n);
       } else {
         dispatch(core, p, n);
       }
@@ -177,14 +173,11 @@ void dispatch(node_core& core, port_impl* p, message_block* n) {
   }
 }
 
-void timed_dispatch(node_core& core, port_impl* p, message_block* n) {
-  // A sample, or a measured port's run (which goes to its own histogram only).
-  const std::uint32_t measured = p->meter.load(std::memory_order_relaxed);
-  const bool sampled = per_thread.sample_countdown == 0;
-  if (sampled) per_thread.sample_countdown = handler_sample;
+void measured_dispatch(node_core& core, port_impl* p, message_block* n) {
+  const std::uint32_t meter = p->meter.load(std::memory_order_acquire);
   const auto started = std::chrono::steady_clock::now();
   dispatch(core, p, n);
-  core.handler_ran(measured, sampled, std::chrono::steady_clock::now() - started);
+  if (meter) core.measured_ran(meter, std::chrono::steady_clock::now() - started);
 }
 
 void teardown(node_core& core, port_impl* p) {

@@ -9,7 +9,7 @@
 /// port_impl.cpp. The scheduler decides which thread runs a port; `run` is what that thread
 /// does.
 ///
-/// Threading: `refs`, `id`, `inbox` and `killed` are touched by any thread; the monitor list
+/// Threading: `refs`, `id`, `inbox` and `state` are touched by any thread; the monitor list
 /// under `mon_lock`; everything else only by the thread that runs the port (the scheduler
 /// guarantees one at a time). Lifetime: port objects live in the node's port table and are
 /// recycled, never freed, while the node lives, so a stale pointer is always safe to probe.
@@ -75,7 +75,7 @@ enum class run_result {
 };
 
 /// A port: two cache lines. The first is what the running thread reads for every message
-/// (and senders only read, to see `killed`); the second is what senders write (the inbox)
+/// (and senders only read, to see `state`); the second is what senders write (the inbox)
 /// and what monitors and kills touch. Sharing one line made a producer's push and its
 /// consumer's per-message reads bounce the line between cores on every message.
 struct alignas(64) port_impl {

@@ -8,7 +8,9 @@ time_histogram timings::read() const noexcept {
   for (std::size_t b = 0; b < h.counts.size(); ++b) {
     h.counts[b] = counts_[b].load(std::memory_order_relaxed);
   }
-  h.count = count_.load(std::memory_order_relaxed);
+  // The count is the buckets' sum, so that _count and the +Inf bucket agree in a scrape.
+  h.count = 0;
+  for (auto c : h.counts) h.count += c;
   h.sum = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
   return h;
 }
@@ -21,12 +23,12 @@ std::uint32_t port_meters::attach(std::string port, std::string name) {
     free_.pop_back();
   } else {
     if (made_ == capacity) return 0;
-    index = ++made_;
-    const std::uint32_t c = (index - 1) / chunk_size;
+    const std::uint32_t c = made_ / chunk_size;
     if (!chunks_[c].load(std::memory_order_relaxed)) {
-      owned_.push_back(std::make_unique<chunk>());
+      owned_.push_back(std::make_unique<chunk>());  // may throw: nothing changed yet
       chunks_[c].store(owned_.back().get(), std::memory_order_release);
     }
+    index = ++made_;
   }
   port_meter& m = at(index);
   m.pushed.store(0, std::memory_order_relaxed);

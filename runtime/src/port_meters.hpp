@@ -34,13 +34,11 @@ class timings {
     std::size_t b = 0;
     while (b < bounds_ns.size() && ns > bounds_ns[b]) ++b;
     counts_[b].fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
     sum_ns_.fetch_add(static_cast<std::uint64_t>(ns < 0 ? 0 : ns), std::memory_order_relaxed);
   }
   time_histogram read() const noexcept;
   void reset() noexcept {
     for (auto& c : counts_) c.store(0, std::memory_order_relaxed);
-    count_.store(0, std::memory_order_relaxed);
     sum_ns_.store(0, std::memory_order_relaxed);
   }
 
@@ -48,7 +46,7 @@ class timings {
   static constexpr std::array<std::int64_t, time_histogram::buckets - 1> bounds_ns = {
       1'000, 10'000, 100'000, 1'000'000, 10'000'000, 100'000'000, 1'000'000'000, 10'000'000'000};
   std::array<std::atomic<std::uint64_t>, time_histogram::buckets> counts_{};
-  std::atomic<std::uint64_t> count_{0}, sum_ns_{0};
+  std::atomic<std::uint64_t> sum_ns_{0};
 };
 
 struct port_meter {

@@ -102,6 +102,13 @@ void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_lo
   }
 }
 
+void scheduler::sampled_run(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+  const std::uint64_t before = per_thread.handled;
+  const auto started = std::chrono::steady_clock::now();
+  run_one(p, budget, requeue_local);
+  core_.run_sampled(std::chrono::steady_clock::now() - started, per_thread.handled - before);
+}
+
 port_impl* scheduler::take_injected() {
   if (!injected_.load(std::memory_order_relaxed)) return nullptr;
   port_impl* fifo =
@@ -158,7 +165,11 @@ void scheduler::run_job() {
         break;
       }
     }
-    run_one(p, budget_, &runner.queue);
+    if ((ran + 1) % clock_check_every == 0) [[unlikely]] {
+      sampled_run(p, budget_, &runner.queue);
+    } else {
+      run_one(p, budget_, &runner.queue);
+    }
     if (++ran % clock_check_every == 0 && std::chrono::steady_clock::now() >= slice_end) {
       // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
       {
@@ -166,12 +177,14 @@ void scheduler::run_job() {
         while (port_impl* q = runner.queue.pop()) push_shared_locked(q);
       }
       handled_.fetch_add(per_thread.handled - handled_before, std::memory_order_relaxed);
+      per_thread.handled = handled_before;  // counted: not again by a job around this one
       per_thread.runner = previous;
       core_.defer_job([this] { run_job(); });
       return;
     }
   }
   handled_.fetch_add(per_thread.handled - handled_before, std::memory_order_relaxed);
+  per_thread.handled = handled_before;
   per_thread.runner = previous;
 }
 
@@ -179,8 +192,15 @@ bool scheduler::step() {
   port_impl* p = pop_shared();
   if (!p) return false;
   const std::uint64_t before = per_thread.handled;
-  run_one(p, 1, nullptr);
+  if (steps_.fetch_add(1, std::memory_order_relaxed) % handler_sample == handler_sample - 1) {
+    sampled_run(p, 1, nullptr);
+  } else {
+    run_one(p, 1, nullptr);
+  }
   handled_.fetch_add(per_thread.handled - before, std::memory_order_relaxed);
+  // Counted here: a job of another node that stepped this one from a handler must not
+  // count these again.
+  per_thread.handled = before;
   return true;
 }
 
@@ -193,6 +213,7 @@ std::size_t scheduler::help() {
     const std::uint64_t before = per_thread.handled;
     run_one(p, budget_, nullptr);
     handled_.fetch_add(per_thread.handled - before, std::memory_order_relaxed);
+    per_thread.handled = before;  // as in step
     ++n;
   }
 }

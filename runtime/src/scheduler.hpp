@@ -57,6 +57,9 @@ struct ready_list {
 /// are offered to idle threads at once instead of waiting behind it in the local queue.
 inline constexpr std::uint32_t busy_sends = 64;
 
+/// One port run in this many is timed for the node's handler-time histogram.
+inline constexpr std::uint64_t handler_sample = 64;
+
 /// Runs ready ports on the node's executor.
 class scheduler {
  public:
@@ -87,6 +90,9 @@ class scheduler {
   void post_runner();
   void run_job();
   void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  /// run_one, timed: one sample of the node's handler-time histogram (the mean of the run's
+  /// handler runs). Every handler_sample-th run of a job, and step.
+  void sampled_run(port_impl* p, std::size_t budget, ready_list* requeue_local);
   /// Appends to the shared queue and marks it non-empty (mutex_ held).
   void push_shared_locked(port_impl* p) noexcept;
   /// Takes a runner slot if one is free.
@@ -115,6 +121,7 @@ class scheduler {
   std::atomic<bool> shared_nonempty_{false};  ///< mirrors !shared_.empty() (written under mutex_)
   /// Read by scrapes only: on a line of its own, away from what every push touches.
   alignas(64) std::atomic<std::uint64_t> handled_{0};
+  std::atomic<std::uint64_t> steps_{0};  ///< deterministic steps (which to sample)
 };
 
 }  // namespace coport::detail

@@ -77,7 +77,7 @@ class send_path {
   void push(port_impl* p, message_block* n) noexcept {
     if (per_thread.pending_sends.count) [[unlikely]]
       flush_pending();
-    if (p->state.load(std::memory_order_relaxed) & port_impl::measured_bit) [[unlikely]] {
+    if (p->state.load(std::memory_order_acquire) & port_impl::measured_bit) [[unlikely]] {
       count_pushed(p, 1);
     }
     push_plain(p, n);

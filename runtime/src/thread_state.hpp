@@ -59,9 +59,7 @@ struct run_end_flushes {
 /// 1024 entries (24 KiB a thread, plus 16 KiB of owners once it misses): a handler that
 /// cycles through a few hundred ports (a 503-port thread ring) still hits.
 inline constexpr unsigned send_cache_bits = 10;
-/// One port run in this many (on each thread) has its first handler run timed for the
-/// node's histogram.
-inline constexpr std::uint64_t handler_sample = 64;
+
 inline constexpr std::size_t send_cache_size = std::size_t{1} << send_cache_bits;
 
 struct thread_state {
@@ -69,11 +67,11 @@ struct thread_state {
   /// Messages pushed by the handler running here since its dispatch began (reset per
   /// dispatch): one that has pushed `busy_sends` is a producer (see scheduler.hpp).
   std::uint32_t sends_this_dispatch = 0;
-  /// Messages this thread has taken from mailboxes, any node's (never reset: a scheduler
-  /// adds the difference over its job to its node's count).
+  /// Messages this thread has taken from mailboxes in the current job: a scheduler adds the
+  /// difference over its job (or step) to its node's count, then puts it back, so that a job
+  /// around it (a handler of another node that steps this one) does not count them again.
   std::uint64_t handled = 0;
-  /// Port runs until the next one whose first handler run is timed (port_impl.cpp).
-  std::uint64_t sample_countdown = 64;
+
   /// Set when a handler of the port running here was replaced (see port_impl::graveyard).
   bool buried_this_dispatch = false;
   /// This thread is calling a log sink or tap (it holds the log lock): its own lines go to

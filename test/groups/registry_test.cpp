@@ -69,6 +69,7 @@ TEST_SUITE("groups.registry") {
     auto g1 = n.r[0]->reg("w", p);
     auto g2 = n.r[0]->reg("v", p);
     auto g3 = n.r[1]->reg("w", q);
+    auto watching = n.r[1]->mon("w", [](const registry_event&) {});  // not an update
     n.c.run();
     auto s = n.r[1]->stats();
     CHECK(s.names == base.names + 2);

@@ -126,6 +126,13 @@ TEST_SUITE("metrics.exporter") {
     auto [code, said] = promtool(text);
     CHECK_MESSAGE(code == 0, said);
     CHECK(said.empty());
+    // A name that is no UTF-8 (or holds control characters) is served replaced, not broken.
+    auto odd = n.port();
+    REQUIRE(n.measure(odd, std::string{"bad\xff\n\"name"}));
+    text = http_get(web.address(), "/metrics").body;
+    CHECK(has(text, "name=\"bad\xEF\xBF\xBD\xEF\xBF\xBD\\\"name\""));
+    std::tie(code, said) = promtool(text);
+    CHECK_MESSAGE(code == 0, said);
   }
 
   TEST_CASE("two nodes share each family and the guard's end takes a node's figures away") {

@@ -199,10 +199,29 @@ TEST_SUITE("node") {
     test::probe got;
     auto q = t.port();
     t.rcv(q, "x", [&](int) { got.add("x"); });
+    t.snd(q, "x", -1);
+    REQUIRE(got.wait_for(1));  // the handler's install is counted by now
+    REQUIRE(test::eventually([&] { return t.stats().messages_handled >= 2; }));
     auto before = t.stats().messages_handled;
     for (int i = 0; i < 1000; ++i) t.snd(q, "x", i);
-    REQUIRE(got.wait_for(1000));
-    CHECK(test::eventually([&] { return t.stats().messages_handled >= before + 1000; }));
+    REQUIRE(got.wait_for(1001));
+    CHECK(test::eventually([&] { return t.stats().messages_handled == before + 1000; }));
+  }
+
+  TEST_CASE("a node stepped from another node's handler counts its messages once") {
+    node a{test::stepped("outer")}, b{test::stepped("inner")};
+    auto pb = b.port();
+    b.rcv(pb, "x", [](int) {});
+    b.run_until_idle();
+    for (int i = 0; i < 5; ++i) b.snd(pb, "x", i);
+    auto pa = a.port();
+    a.rcv(pa, "go", [&] { b.run_until_idle(); });
+    a.run_until_idle();
+    const auto a0 = a.stats().messages_handled, b0 = b.stats().messages_handled;
+    a.snd(pa, "go");
+    a.run_until_idle();
+    CHECK(b.stats().messages_handled == b0 + 5);
+    CHECK(a.stats().messages_handled == a0 + 1);  // its own "go" only
   }
 
   TEST_CASE(
@@ -260,10 +279,16 @@ TEST_SUITE("node") {
     auto p = n.port();
     n.rcv(p, "x", [](int) {});
     n.run_until_idle();
+    // Ports killed before it: runs that handle nothing (teardowns) pass their turn on.
+    for (int i = 0; i < 100; ++i) {
+      auto dead = n.port();
+      n.kil(dead);
+    }
+    n.run_until_idle();
     auto before = n.stats().handler_time.count;
     for (int i = 0; i < 640; ++i) n.snd(p, "x", i);
     n.run_until_idle();
-    // Stepped, each run handles one message: 640 runs on this thread, every 64th timed.
+    // Stepped, each step runs one message: of 640 steps, every 64th is timed.
     CHECK(n.stats().handler_time.count == before + 10);
   }
 

@@ -354,8 +354,11 @@ class node {
   /// (`measured`, and the metrics exporter). Senders to a measured port add to a counter,
   /// its runner reads the clock twice per message; other ports pay a load and a branch.
   /// False when the port is not a live local one, is measured already, or 4096 ports of
-  /// this node are. Ports spawned from inits that node_options::measure names are measured
-  /// from the start.
+  /// this node are (logged). Ports spawned from inits that node_options::measure names are
+  /// measured from the start. Messages queued before `measure` are not in the mailbox figure
+  /// (it counts from then on). Each measured port is a series of its own (`port` label):
+  /// measure long-lived ports, or few short-lived ones; a dead port's slot is reused once
+  /// no thread holds it any more.
   bool measure(const port_id& port, std::string name);
   /// The figures of the measured ports that are alive.
   std::vector<port_figures> measured() const;

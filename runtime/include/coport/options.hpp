@@ -61,13 +61,14 @@ struct port_figures {
 struct node_stats {
   std::size_t ports_created = 0;
   std::size_t ports_alive = 0;
-  /// Messages the node's ports have taken from their mailboxes and handled (counted per run
-  /// of a thread: behind by up to a millisecond's worth while threads are busy).
+  /// Messages the node's ports have taken from their mailboxes and handled, the runtime's own
+  /// (handler installs, closures, probes) included; a thread adds its count when its job
+  /// ends or yields (every millisecond between handlers while it is busy).
   std::uint64_t messages_handled = 0;
   std::size_t messages_dropped = 0;  ///< to dead or unknown ports, or dropped by a full mailbox
-  /// How long handlers ran, sampled: on each thread, the first handler run of one port run
-  /// in 64 (two clock reads per sample, none for the others; measured ports' runs are in
-  /// their own figures).
+  /// How long handlers ran, sampled: one port run in 64 (each thread's, and each step) is
+  /// timed and adds one sample, its handler runs' mean time (two clock reads per sample,
+  /// nothing for the other runs).
   time_histogram handler_time;
 };
 

@@ -23,7 +23,8 @@
 /// messages, refused handshakes, bad frames; TCP connections, bytes, timeouts, dial
 /// failures, read pauses; per link: up, connections, messages and bytes each way, bytes
 /// queued; the registry's names, entries and updates; the groups' roles, epochs, items
-/// delivered and held back (README "Operating a network" has the list).
+/// delivered and held back (README "Metrics for Prometheus, health and readiness" has the
+/// list).
 /// Threading: thread-safe; scrapes run on the HTTP server's threads (two). Lifetime: what an
 /// `expose` names must outlive the guard it returns (destroy the guard first); the exporter
 /// may outlive the guards, and its destructor waits for scrapes in progress and for the
