@@ -65,6 +65,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   std::map<std::uint64_t, watcher> watchers;
   std::uint64_t serial = 0, next_watcher = 0;
   std::uint64_t changes = 0;  // applied to the replica (registry_stats::updates)
+  std::set<std::string, std::less<>> snapshots;  // linked nodes whose snapshot arrived
   bool warned_full = false;
 
   // The registry port's context only:
@@ -196,6 +197,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
       if (kind == "add" || kind == "remove") {
         for (const auto& [name, port] : given) change(from, name, port, kind == "add");
       } else if (kind == "snapshot") {
+        snapshots.insert(from);
         std::set<std::pair<std::string, port_id>> before;
         if (auto it = by_owner.find(from); it != by_owner.end()) before = it->second;
         for (const auto& e : before) {
@@ -259,6 +261,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
     up.erase(id);
     synced.erase(id);
     std::lock_guard lock{mutex};
+    snapshots.erase(id);
     if (auto it = by_owner.find(id); it != by_owner.end()) {
       auto gone = it->second;
       for (const auto& [name, port] : gone) change(id, name, port, false);
@@ -359,6 +362,11 @@ std::vector<std::string> registry::names() const {
   std::vector<std::string> out;
   for (const auto& [name, ports] : state_->by_name) out.push_back(name);
   return out;
+}
+
+bool registry::has_entries_of(std::string_view node_id) const {
+  std::lock_guard lock{state_->mutex};
+  return state_->snapshots.count(node_id) > 0;
 }
 
 registry_stats registry::stats() const {

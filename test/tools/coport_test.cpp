@@ -17,6 +17,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -245,6 +246,41 @@ TEST_SUITE("tools.coport") {
     }
   }
 
+  TEST_CASE("names and groups show the whole network's registry and groups from a client") {
+    scratch s;
+    child a{{COPORT_GROUP_NODE, "--id", "gn-a"}};
+    const std::string address = a.expect("ready ");
+    child b{{COPORT_GROUP_NODE, "--id", "gn-b", "--seed", address}};
+    b.expect("ready ");
+    bool linked = false;
+    for (int i = 0; i < 200 && !linked; ++i) {
+      linked = a.ask("up", "up ") == "1";
+      if (!linked) std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE(linked);
+    const std::string master = a.ask("create chat", "created chat ");
+    const std::string member = b.ask("join chat", "joined chat ");
+    // These nodes have no secret: neither has the client.
+    REQUIRE(s.run("profile ops seeds " + address).first == 0);
+    REQUIRE(s.run("delsecret").first == 0);
+    auto [c1, t1] = s.run("groups --profile ops");
+    CHECK_MESSAGE(c1 == 0, t1);
+    CHECK(has(t1, R"({"chat":{"master":")" + master + R"(","members":[")" + member + R"("]}})"));
+    auto [c2, t2] = s.run("names --profile ops pg:chat");
+    CHECK_MESSAGE(c2 == 0, t2);
+    CHECK(has(t2, R"({"pg:chat":[")" + master + R"("]})"));
+    auto [c3, t3] = s.run("names --profile ops");
+    CHECK(c3 == 0);
+    CHECK(has(t3, R"("pg:chat")"));
+    // A name or a group nobody has: not done.
+    auto [c4, t4] = s.run("names --profile ops nosuch");
+    CHECK(c4 == 1);
+    CHECK(has(t4, R"({"nosuch":[]})"));
+    auto [c5, t5] = s.run("groups --profile ops nosuch");
+    CHECK(c5 == 1);
+    CHECK(has(t5, "no group 'nosuch'"));
+  }
+
   TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {
     scratch s;
     REQUIRE(s.run("profile a nodeid a").first == 0);  // generates the global secret
@@ -378,6 +414,37 @@ TEST_SUITE("tools.coport") {
     }
     REQUIRE(caught);
     CHECK(caught->rfind("ending the channel to an unknown node: ", 0) == 0);
+    logs.signal(SIGINT);
+    CHECK(logs.wait_exit() == 0);
+  }
+
+  TEST_CASE("coport logs on a client node finds and catches every node, not only its seed") {
+    scratch s;
+    REQUIRE(s.run("profile seed nodeid lseed binds 127.0.0.1:0").first == 0);
+    auto seed = run_with_env(s, "seed", "");
+    const int seed_port = loopback_port(seed->expect("node lseed"));
+    const std::string seed_address = "127.0.0.1:" + std::to_string(seed_port);
+    REQUIRE(s.run("profile w nodeid lw binds 127.0.0.1:0 seeds " + seed_address).first == 0);
+    auto w = run_with_env(s, "w", "");
+    const int w_port = loopback_port(w->expect("node lw"));
+    CHECK(has(w->expect("node lseed"), " up"));
+    REQUIRE(s.run("profile watcher seeds " + seed_address).first == 0);
+    child logs{
+        {COPORT_CLI, "--config", s.config, "logs", "--level", "warn", "--profile", "watcher"}};
+    std::set<std::string> caught_nodes;
+    caught_nodes.insert(logs.expect("catching "));
+    caught_nodes.insert(logs.expect("catching "));
+    CHECK(caught_nodes == std::set<std::string>{"lseed", "lw"});
+    // A line of lw, which the client reached only through what the seed told it.
+    std::optional<std::string> caught;
+    for (int attempt = 0; attempt < 5 && !caught; ++attempt) {
+      send_garbage(w_port);
+      try {
+        caught = logs.expect("lw [error] ", std::chrono::seconds{2});
+      } catch (const std::runtime_error&) {
+      }
+    }
+    REQUIRE(caught);
     logs.signal(SIGINT);
     CHECK(logs.wait_exit() == 0);
   }

@@ -1,9 +1,11 @@
-// `coport logs`: a node of its own joins the network (through the profile's seeds), catches
-// the lines of each node that comes up (or of the nodes named), and prints them, each led by
-// its node's ID, until SIGINT or SIGTERM. What reaches it is bounded by the serving nodes
+// `coport logs`: a client node (client.hpp) reaches the network through the profile's seeds,
+// learns every node from the nodes it is linked to (each second), catches the lines of each
+// (or of the nodes named), and prints them, each led by its node's ID, until SIGINT or
+// SIGTERM. What reaches it is bounded by the serving nodes
 // (their rate limit and coport::log_service's bounds).
 #include "logs.hpp"
 
+#include "client.hpp"
 #include "signals.hpp"
 
 #include <signal.h>
@@ -17,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <thread>
 
 namespace coport::cli {
 
@@ -34,25 +38,30 @@ std::string line_of(const log_record& r) {
 }  // namespace
 
 int catch_network_logs(const network::node_config& config, log_level level,
-                       const std::vector<std::string>& nodes) {
+                       const std::vector<std::string>& nodes, std::chrono::milliseconds timeout) {
   block_stop_signals();  // before any thread starts
-
-  node n{network::node_options_for(config)};
-  std::unique_ptr<network::membership> net;
+  std::unique_ptr<client> c;
   try {
-    net = std::make_unique<network::membership>(n, config);
-  } catch (const std::exception& e) {
-    std::cerr << "coport: cannot start node " << n.id() << ": " << e.what() << "\n";
+    c = std::make_unique<client>(config, timeout);
+  } catch (const failed& f) {
+    std::cerr << "coport logs: " << f.what << "\n";
     return 1;
   }
+  node& n = c->n();
   std::mutex out;  // lines from several catchers' ports
   std::mutex catches_mutex;
   std::map<std::string, subscription> catches;
   auto wanted = [&](const std::string& id) {
-    return nodes.empty() || std::find(nodes.begin(), nodes.end(), id) != nodes.end();
+    return id != n.id() &&
+           (nodes.empty() || std::find(nodes.begin(), nodes.end(), id) != nodes.end());
   };
   auto start = [&](const std::string& id) {
     if (!wanted(id)) return;
+    {
+      std::lock_guard lock{catches_mutex};
+      if (catches.count(id)) return;
+    }
+    // Catching links to the node (a client links where it talks).
     auto s = catch_logs(n, id, level, [&out](const log_record& r) {
       std::lock_guard lock{out};
       std::printf("%s\n", line_of(r).c_str());
@@ -67,19 +76,36 @@ int catch_network_logs(const network::node_config& config, log_level level,
     std::fflush(stdout);
   };
   auto events = n.mon_nodes([&](const std::string& id, bool up, const reason&) {
-    if (up) return start(id);
+    if (up) return;
     std::lock_guard lock{catches_mutex};
-    catches.erase(id);
+    catches.erase(id);  // caught again when it comes back
   });
-  for (const auto& id : n.up_nodes()) start(id);
-  wait_for_stop();
-  events.cancel();
-  {
-    std::lock_guard lock{catches_mutex};
-    catches.clear();
+  // A client hears of no node by itself: every second it asks the nodes it is linked to
+  // whom they are linked to (in a full mesh, any one knows every node) and catches the new.
+  for (;;) {
+    std::set<std::string> known;
+    for (const auto& id : n.up_nodes()) {
+      known.insert(id);
+      outcome o = c->ask_node(id, "info");
+      if (o.failure.empty() &&
+          o.reply.is<std::uint64_t, std::uint64_t, std::vector<std::string>>()) {
+        for (const auto& other : o.reply.get<std::vector<std::string>>(2)) known.insert(other);
+      }
+    }
+    for (const auto& id : known) start(id);
+    for (int i = 0; i < 10; ++i) {
+      if (stop_requested()) {
+        events.cancel();
+        {
+          std::lock_guard lock{catches_mutex};
+          catches.clear();
+        }
+        c.reset();
+        return 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
   }
-  net.reset();
-  return 0;
 }
 
 }  // namespace coport::cli

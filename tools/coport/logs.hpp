@@ -4,6 +4,7 @@
 /// (or of the nodes named), each line led by its node's ID, as they happen, until SIGINT or
 /// SIGTERM.
 
+#include <chrono>
 #include <coport/log.hpp>
 #include <coport/network/config.hpp>
 #include <string>
@@ -11,10 +12,10 @@
 
 namespace coport::cli {
 
-/// Joins the network `config` describes as a node of its own and prints the lines of
-/// `nodes` (empty: every node that comes up) at `level` or more severe; returns the
-/// process's exit code.
+/// Reaches the network `config` describes as a client node of its own (within `timeout`)
+/// and prints the lines of `nodes` (empty: every node, found each second) at `level` or more
+/// severe; returns the process's exit code (1: no seed reached).
 int catch_network_logs(const network::node_config& config, log_level level,
-                       const std::vector<std::string>& nodes);
+                       const std::vector<std::string>& nodes, std::chrono::milliseconds timeout);
 
 }  // namespace coport::cli

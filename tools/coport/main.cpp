@@ -1,6 +1,7 @@
 // coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
 // showprofile, gensecret, delsecret, run, logs, and the operator's verbs on a client node:
-// ping, info, snd, cal, mon, nodes. Everything here goes through coport::network's public API.
+// ping, info, snd, cal, mon, nodes, names, groups. Everything here goes through coport::network's
+// public API.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -34,7 +35,9 @@ const char* const usage =
     "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
     "       | ping NODE | info NODE | snd PORT TAG [VALUE...] | cal PORT TAG [VALUE...] | mon "
     "PORT\n"
-    "       | nodes   (these take [--profile NAME] [--timeout SECONDS] first; a VALUE is JSON)\n"
+    "       | nodes | names [NAME...] | groups [GROUP]\n"
+    "       (the verbs from ping on take [--profile NAME] [--timeout SECONDS] first; a VALUE is "
+    "JSON)\n"
     "       (coport --help for more)\n";
 
 /// `KEY VALUE...` pairs.
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
   auto* logs = app.add_subcommand(
       "logs",
       "print the log lines of every node of the network (or of NODE...), each led by its node "
-      "ID, as they happen, until SIGINT (a node of its own joins through the profile's seeds)");
+      "ID, as they happen, until SIGINT (a client node reaches them through the profile's "
+      "seeds)");
   logs->add_option("--level", level_name, "error, warn, info (default), debug, trace");
   logs->add_option("--profile", name, "the profile whose network to join (default: the host's)");
   logs->add_option("NODE", words, "the nodes to catch (default: every node)");
@@ -125,6 +129,8 @@ int main(int argc, char** argv) {
        "JSON [tag, values...]"},
       {"mon", "mon PORT: wait until the port dies, print the reason"},
       {"nodes", "nodes: every node's view of whom it is linked to (AEMP's trace), from the seeds"},
+      {"names", "names [NAME...]: the network's registered names and their ports, as JSON"},
+      {"groups", "groups [GROUP]: the network's process groups, each master and its members"},
   };
   std::vector<CLI::App*> verbs;
   for (const auto& v : verb_specs) {
@@ -196,10 +202,11 @@ int main(int argc, char** argv) {
       if (!level || *level == coport::log_level::off) {
         throw usage_error{"--level must be error, warn, info, debug or trace"};
       }
-      // A node of its own: its own ID, listening on loopback only, no services.
+      // A client node of its own: its own ID, listening nowhere, no services or metrics.
       auto config = file.resolve(
-          name, {}, {{"nodeid", "coport-logs/"}, {"binds", "127.0.0.1:0"}, {"services", ""}});
-      return coport::cli::catch_network_logs(config, *level, words);
+          name, {},
+          {{"nodeid", "coport-logs/"}, {"client", "true"}, {"services", ""}, {"metrics", ""}});
+      return coport::cli::catch_network_logs(config, *level, words, std::chrono::seconds{5});
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
       return coport::cli::run_node(file.resolve(which, {}, overrides));

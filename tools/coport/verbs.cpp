@@ -1,6 +1,7 @@
-// The operator's verbs, each on a client node: ping, info, snd, cal, mon, nodes.
+// The operator's verbs, each on a client node: ping, info, snd, cal, mon, nodes, names, groups.
 #include "verbs.hpp"
 
+#include "client.hpp"
 #include "signals.hpp"
 #include "values.hpp"
 
@@ -27,110 +28,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-/// A verb that cannot be done: printed on stderr, exit 1.
-struct failed {
-  std::string what;
-};
-/// A verb used wrongly: exit 2.
-struct misused {
-  std::string what;
-};
-
-/// One answer awaited from any thread.
-template <class T>
-class awaited {
- public:
-  void set(T v) {
-    std::lock_guard lock{mutex_};
-    if (!value_) value_ = std::move(v);
-    cv_.notify_all();
-  }
-  /// The answer (taken: wait once), or nothing after `limit`.
-  std::optional<T> wait(std::chrono::milliseconds limit) {
-    std::unique_lock lock{mutex_};
-    cv_.wait_for(lock, limit, [&] { return value_.has_value(); });
-    return std::move(value_);
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::optional<T> value_;
-};
-
-/// What a request ended with: the reply, or why there was none.
-struct outcome {
-  message reply;
-  std::string failure;  ///< empty: `reply` came
-};
-
-/// The client node and its network.
-class client {
- public:
-  client(const network::node_config& config, std::chrono::milliseconds timeout)
-      : timeout_{timeout}, n_{network::node_options_for(config)} {
-    if (config.seeds.empty()) {
-      throw failed{fmt::format("profile \"{}\" names no seeds to reach the network through",
-                               config.profile)};
-    }
-    try {
-      net_ = std::make_unique<network::membership>(n_, config);
-    } catch (const std::exception& e) {
-      throw failed{fmt::format("cannot start a client node: {}", e.what())};
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    for (;;) {
-      std::string errors;
-      for (const auto& s : net_->mesh().seeds()) {
-        if (s.up) return;
-        if (!s.last_error.empty()) errors += fmt::format("; {}: {}", s.address, s.last_error);
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        throw failed{fmt::format("no seed reached in {} ms ({}){}", timeout_.count(),
-                                 fmt::join(config.seeds, ", "), errors)};
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  ~client() { net_.reset(); }
-
-  node& n() { return n_; }
-
-  /// `cal`: sends `m` (its last value the reply port `reply`, made by `open_reply`) to
-  /// `target` and waits for the first reply, the target's death, or the timeout.
-  outcome call(const port_id& target, message m, const port_id& reply,
-               const std::shared_ptr<awaited<outcome>>& answer) {
-    auto guard = n_.mon(target, [answer, target](const reason& why) {
-      answer->set(
-          {message{}, fmt::format("{} is not alive: {}", target.to_string(), why.to_string())});
-    });
-    n_.snd(target, std::move(m));
-    auto got = answer->wait(timeout_);
-    n_.kil(reply);
-    if (!got) return {message{}, fmt::format("no reply in {} ms", timeout_.count())};
-    return std::move(*got);
-  }
-  /// A port whose first message answers `answer`.
-  port_id open_reply(const std::shared_ptr<awaited<outcome>>& answer) {
-    port_id r = n_.port();
-    n_.rcv_default(r, [answer](message& m) { answer->set({std::move(m), {}}); });
-    return r;
-  }
-  /// `cal` of a node port: `tag` with the reply port.
-  outcome ask_node(const std::string& node_id, const char* what) {
-    auto answer = std::make_shared<awaited<outcome>>();
-    port_id r = open_reply(answer);
-    return call(port_id{node_id, 0}, message::make(tag{what}, r), r, answer);
-  }
-
-  std::chrono::milliseconds timeout() const { return timeout_; }
-
- private:
-  std::chrono::milliseconds timeout_;
-  node n_;
-  std::unique_ptr<network::membership> net_;
-};
 
 port_id port_argument(const std::string& text) {
   auto p = port_id::parse(text);
@@ -210,6 +107,82 @@ int nodes(client& c) {
   return status;
 }
 
+/// Links to every node (the trace walk) and waits until the client's registry replica holds
+/// each one's entries: then it holds the whole network's names.
+void learn_names(client& c) {
+  std::deque<std::string> todo;
+  std::set<std::string> seen{c.n().id()};
+  for (const auto& id : c.n().up_nodes()) {
+    if (seen.insert(id).second) todo.push_back(id);
+  }
+  while (!todo.empty()) {
+    std::string id = todo.front();
+    todo.pop_front();
+    json info = node_info(c, id);
+    for (const auto& other : info["up_nodes"]) {
+      auto o = other.get<std::string>();
+      if (seen.insert(o).second) todo.push_back(o);
+    }
+  }
+  seen.erase(c.n().id());
+  const auto deadline = std::chrono::steady_clock::now() + c.timeout();
+  for (const auto& id : seen) {
+    while (!c.names().has_entries_of(id)) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw failed{
+            fmt::format("node {} did not send its names in {} ms", id, c.timeout().count())};
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+}
+
+/// The network's names (or one), each with its ports: {"name": ["node#1", ...], ...}.
+int names(client& c, const std::vector<std::string>& args) {
+  learn_names(c);
+  json out = json::object();
+  for (const auto& name : args.empty() ? c.names().names() : args) {
+    json ports = json::array();
+    for (const auto& p : c.names().get(name)) ports.push_back(p.to_string());
+    if (!ports.empty() || !args.empty()) out[name] = std::move(ports);
+  }
+  print(out.dump(-1, ' ', false, json::error_handler_t::replace));
+  return args.size() == 1 && out[args[0]].empty() ? 1 : 0;
+}
+
+/// The network's groups (or one): each master and its members, as the master has them.
+int groups(client& c, const std::vector<std::string>& args) {
+  learn_names(c);
+  static constexpr std::string_view prefix = "pg:";  // coport::groups' registry names
+  json out = json::object();
+  int status = 0;
+  for (const auto& name : c.names().names()) {
+    if (!name.starts_with(prefix)) continue;
+    const std::string group = name.substr(prefix.size());
+    if (!args.empty() && group != args[0]) continue;
+    for (const auto& master : c.names().get(name)) {
+      auto answer = std::make_shared<awaited<outcome>>();
+      port_id r = c.open_reply(answer);
+      outcome o = c.call(master, message::make(tag{"pg.members"}, r), r, answer);
+      json entry{{"master", master.to_string()}};
+      if (!o.failure.empty()) {
+        entry["error"] = o.failure;
+        status = 1;
+      } else if (o.reply.is<std::vector<port_id>>()) {
+        json members = json::array();
+        for (const auto& m : o.reply.get<std::vector<port_id>>(0)) members.push_back(m.to_string());
+        entry["members"] = std::move(members);
+      }
+      out[group] = std::move(entry);
+    }
+  }
+  if (!args.empty() && !out.contains(args[0])) {
+    throw failed{fmt::format("no group '{}' in the network", args[0])};
+  }
+  print(out.dump(-1, ' ', false, json::error_handler_t::replace));
+  return status;
+}
+
 int snd(client& c, const std::vector<std::string>& args) {
   port_id target = port_argument(args[0]);
   message m = message_from_json(tag{args[1]}, {args.begin() + 2, args.end()});
@@ -275,6 +248,8 @@ int run_verb(const network::node_config& config, const std::string& verb,
     if (verb == "snd" || verb == "cal") need(args, 2, 1000, "expected PORT TAG [VALUES...]");
     if (verb == "mon") need(args, 1, 1, "expected PORT");
     if (verb == "nodes") need(args, 0, 0, "expected no arguments");
+    if (verb == "names") need(args, 0, 1000, "expected [NAME...]");
+    if (verb == "groups") need(args, 0, 1, "expected [GROUP]");
     if (verb == "snd" || verb == "cal" || verb == "mon") port_argument(args[0]);
     if (verb == "snd" || verb == "cal") {
       try {
@@ -293,6 +268,8 @@ int run_verb(const network::node_config& config, const std::string& verb,
     if (verb == "cal") return cal(c, args);
     if (verb == "mon") return mon(c, args, timed);
     if (verb == "nodes") return nodes(c);
+    if (verb == "names") return names(c, args);
+    if (verb == "groups") return groups(c, args);
     throw misused{fmt::format("no verb '{}'", verb)};
   } catch (const misused& e) {
     std::cerr << "coport " << verb << ": " << e.what << "\n";

@@ -12,8 +12,8 @@
 
 namespace coport::cli {
 
-/// Runs `verb` ("ping", "info", "snd", "cal", "mon", "nodes") with `args` on a client node
-/// made from `config` (its seeds and secret); `timeout` bounds reaching a seed and each
+/// Runs `verb` ("ping", "info", "snd", "cal", "mon", "nodes", "names", "groups") with `args` on a
+/// client node made from `config` (its seeds and secret); `timeout` bounds reaching a seed and each
 /// answer (mon waits for the death, or `timeout` when one was given: `timed`).
 int run_verb(const network::node_config& config, const std::string& verb,
              const std::vector<std::string>& args, std::chrono::milliseconds timeout, bool timed);

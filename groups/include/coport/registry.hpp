@@ -92,6 +92,10 @@ class registry {
 
   /// The replica's figures now.
   registry_stats stats() const;
+  /// True once node `node_id`'s entries are in this replica: its snapshot, which a node sends
+  /// when a link to it comes up, has arrived (and the link has not gone down since). A client
+  /// node that links to every node waits for this before it reads the whole network's names.
+  bool has_entries_of(std::string_view node_id) const;
 
   /// The registry's service port.
   port_id port() const noexcept;

@@ -1,0 +1,129 @@
+#pragma once
+/// \file
+/// The client node the operator's verbs (and `coport logs`) run on: a node of its own that
+/// listens nowhere, links to the profile's seeds and to the nodes it talks to, and never
+/// joins the mesh (mesh_options::client); and the request/reply it does with them.
+/// Threading: the main thread makes and uses it; replies arrive on the node's threads.
+/// Lifetime: the command's.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <coport/coport.hpp>
+#include <coport/network/network.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace coport::cli {
+
+/// A verb that cannot be done: printed on stderr, exit 1.
+struct failed {
+  std::string what;
+};
+/// A verb used wrongly: exit 2.
+struct misused {
+  std::string what;
+};
+
+/// One answer awaited from any thread.
+template <class T>
+class awaited {
+ public:
+  void set(T v) {
+    std::lock_guard lock{mutex_};
+    if (!value_) value_ = std::move(v);
+    cv_.notify_all();
+  }
+  /// The answer (taken: wait once), or nothing after `limit`.
+  std::optional<T> wait(std::chrono::milliseconds limit) {
+    std::unique_lock lock{mutex_};
+    cv_.wait_for(lock, limit, [&] { return value_.has_value(); });
+    return std::move(value_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
+};
+
+/// What a request ended with: the reply, or why there was none.
+struct outcome {
+  message reply;
+  std::string failure;  ///< empty: `reply` came
+};
+
+/// The client node and its network.
+class client {
+ public:
+  client(const network::node_config& config, std::chrono::milliseconds timeout)
+      : timeout_{timeout}, n_{network::node_options_for(config)} {
+    if (config.seeds.empty()) {
+      throw failed{fmt::format("profile \"{}\" names no seeds to reach the network through",
+                               config.profile)};
+    }
+    try {
+      net_ = std::make_unique<network::membership>(n_, config);
+    } catch (const std::exception& e) {
+      throw failed{fmt::format("cannot start a client node: {}", e.what())};
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      std::string errors;
+      for (const auto& s : net_->mesh().seeds()) {
+        if (s.up) return;
+        if (!s.last_error.empty()) errors += fmt::format("; {}: {}", s.address, s.last_error);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw failed{fmt::format("no seed reached in {} ms ({}){}", timeout_.count(),
+                                 fmt::join(config.seeds, ", "), errors)};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
+  ~client() { net_.reset(); }
+
+  node& n() { return n_; }
+  registry& names() { return net_->names(); }
+
+  /// `cal`: sends `m` (its last value the reply port `reply`, made by `open_reply`) to
+  /// `target` and waits for the first reply, the target's death, or the timeout.
+  outcome call(const port_id& target, message m, const port_id& reply,
+               const std::shared_ptr<awaited<outcome>>& answer) {
+    auto guard = n_.mon(target, [answer, target](const reason& why) {
+      answer->set(
+          {message{}, fmt::format("{} is not alive: {}", target.to_string(), why.to_string())});
+    });
+    n_.snd(target, std::move(m));
+    auto got = answer->wait(timeout_);
+    n_.kil(reply);
+    if (!got) return {message{}, fmt::format("no reply in {} ms", timeout_.count())};
+    return std::move(*got);
+  }
+  /// A port whose first message answers `answer`.
+  port_id open_reply(const std::shared_ptr<awaited<outcome>>& answer) {
+    port_id r = n_.port();
+    n_.rcv_default(r, [answer](message& m) { answer->set({std::move(m), {}}); });
+    return r;
+  }
+  /// `cal` of a node port: `tag` with the reply port.
+  outcome ask_node(const std::string& node_id, const char* what) {
+    auto answer = std::make_shared<awaited<outcome>>();
+    port_id r = open_reply(answer);
+    return call(port_id{node_id, 0}, message::make(tag{what}, r), r, answer);
+  }
+
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  std::chrono::milliseconds timeout_;
+  node n_;
+  std::unique_ptr<network::membership> net_;
+};
+
+}  // namespace coport::cli
