@@ -281,6 +281,42 @@ TEST_SUITE("tools.coport") {
     CHECK(has(t5, "no group 'nosuch'"));
   }
 
+  TEST_CASE("gencert makes a CA and node certificates that coport run links with over TLS") {
+    scratch s;
+    const std::string pki = (s.dir / "pki").string();
+    auto [c1, t1] = s.run("gencert ca " + pki);
+    CHECK_MESSAGE(c1 == 0, t1);
+    for (const char* id : {"tls-a", "tls/b"}) {
+      auto [code, text] = s.run(std::string{"gencert node "} + pki + " " + id);
+      CHECK_MESSAGE(code == 0, text);
+    }
+    CHECK((std::filesystem::status(s.dir / "pki" / "ca.key").permissions() &
+           std::filesystem::perms::group_all) == std::filesystem::perms::none);
+    auto tls = [&](const std::string& file) {
+      return " cert " + pki + "/" + file + ".pem key " + pki + "/" + file + ".key ca " + pki +
+             "/ca.pem";
+    };
+    REQUIRE(s.run("profile a nodeid tls-a binds 127.0.0.1:0" + tls("tls-a")).first == 0);
+    child a{{COPORT_CLI, "--config", s.config, "run", "profile", "a"}};
+    const int port = loopback_port(a.expect("node tls-a"));
+    REQUIRE(s.run("profile b nodeid tls/b binds 127.0.0.1:0 seeds 127.0.0.1:" +
+                  std::to_string(port) + tls("tls_b"))
+                .first == 0);
+    child b{{COPORT_CLI, "--config", s.config, "run", "profile", "b"}};
+    b.expect("node tls/b");
+    CHECK(has(b.expect("node tls-a"), " up"));
+    // Never overwritten; a node ID that is none, or no CA to sign with: not made.
+    auto [c2, t2] = s.run("gencert node " + pki + " tls-a");
+    CHECK(c2 == 1);
+    CHECK(has(t2, "exists already"));
+    auto [c3, t3] = s.run("gencert node " + pki + " 'not an id'");
+    CHECK(c3 == 2);
+    auto [c4, t4] = s.run("gencert node " + (s.dir / "empty").string() + " tls-c");
+    CHECK(c4 == 1);
+    CHECK(has(t4, "cannot read"));
+    CHECK(s.run("gencert ca").first == 2);
+  }
+
   TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {
     scratch s;
     REQUIRE(s.run("profile a nodeid a").first == 0);  // generates the global secret

@@ -1,7 +1,7 @@
 // coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
 // showprofile, gensecret, delsecret, run, logs, and the operator's verbs on a client node:
-// ping, info, snd, cal, mon, nodes, names, groups. Everything here goes through coport::network's
-// public API.
+// ping, info, snd, cal, mon, nodes, names, groups; and gencert (OpenSSL). Everything here goes
+// through coport::network's public API.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gencert.hpp"
 #include "logs.hpp"
 #include "run.hpp"
 #include "verbs.hpp"
@@ -35,7 +36,8 @@ const char* const usage =
     "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
     "       | ping NODE | info NODE | snd PORT TAG [VALUE...] | cal PORT TAG [VALUE...] | mon "
     "PORT\n"
-    "       | nodes | names [NAME...] | groups [GROUP]\n"
+    "       | nodes | names [NAME...] | groups [GROUP] | gencert [--days N] ca DIR | gencert node "
+    "DIR NODEID\n"
     "       (the verbs from ping on take [--profile NAME] [--timeout SECONDS] first; a VALUE is "
     "JSON)\n"
     "       (coport --help for more)\n";
@@ -132,6 +134,14 @@ int main(int argc, char** argv) {
       {"names", "names [NAME...]: the network's registered names and their ports, as JSON"},
       {"groups", "groups [GROUP]: the network's process groups, each master and its members"},
   };
+  long days = 825;
+  auto* gencert = app.add_subcommand(
+      "gencert",
+      "gencert ca DIR | gencert node DIR NODEID: a CA (DIR/ca.pem, ca.key) and node certificates "
+      "signed by it (DIR/NODEID.pem, .key; the node ID as URI coport:ID), for the profile keys "
+      "cert, key, ca; never overwrites");
+  gencert->add_option("--days", days, "validity in days (default 825)");
+  gencert->prefix_command();
   std::vector<CLI::App*> verbs;
   for (const auto& v : verb_specs) {
     auto* sub = app.add_subcommand(v.name, v.help);
@@ -211,6 +221,7 @@ int main(int argc, char** argv) {
       auto [which, overrides] = profile_and_pairs(words);
       return coport::cli::run_node(file.resolve(which, {}, overrides));
     }
+    if (*gencert) return coport::cli::gencert(gencert->remaining(), days);
     for (auto* v : verbs) {
       if (!*v) continue;
       if (!(timeout_seconds > 0 && timeout_seconds <= 86400)) {
