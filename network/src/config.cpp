@@ -60,6 +60,10 @@ const std::vector<key_spec>& specs() {
       {{"max_frame", "bytes", "the largest frame sent or accepted"}, kind::bytes},
       {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
       {{"services", "list", "init functions spawned on the node at start"}, kind::list},
+      {{"libraries", "list",
+        "coport run: shared libraries to load first; each registers its inits in "
+        "coport_register(coport::node&)"},
+       kind::list},
       {{"client", "bool",
         "true: a client node: listens nowhere, links only to its seeds and where it sends"},
        kind::boolean},
@@ -563,6 +567,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.measure = list();
   else if (key == "client")
     c.client = v.get<bool>();
+  else if (key == "libraries")
+    c.libraries = list();
   else if (key == "log_level")
     c.log_level = v.get<std::string>();
   else if (key == "metrics")
@@ -634,6 +640,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["services"] = c.services;
   out["measure"] = c.measure;
   out["client"] = c.client;
+  out["libraries"] = c.libraries;
   out["log_level"] = c.log_level;
   out["metrics"] = c.metrics;
   return out.dump(2);

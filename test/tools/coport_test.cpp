@@ -317,6 +317,47 @@ TEST_SUITE("tools.coport") {
     CHECK(s.run("gencert ca").first == 2);
   }
 
+  TEST_CASE("coport run loads a service library and runs its init as a service") {
+    scratch s;
+    REQUIRE(s.run(std::string{"profile lib nodeid libnode binds 127.0.0.1:0 libraries "} +
+                  COPORT_SERVICE_LIBRARY + " services greeter")
+                .first == 0);
+    child node{{COPORT_CLI, "--config", s.config, "run", "profile", "lib"}};
+    const int port = loopback_port(node.expect("node libnode"));
+    const std::string greeter = node.expect("service greeter at ");
+    REQUIRE(s.run("profile ops seeds 127.0.0.1:" + std::to_string(port)).first == 0);
+    auto [code, text] = s.run("cal --profile ops '" + greeter + "' greet '\"bob\"'");
+    CHECK_MESSAGE(code == 0, text);
+    CHECK(has(text, R"(["greet","hello, bob"])"));
+    // A library that is not there, or is no service library: the node does not start.
+    auto [c2, t2] = s.run("run profile lib libraries /nonexistent/lib.so");
+    CHECK(c2 == 1);
+    CHECK(has(t2, "cannot load service library /nonexistent/lib.so"));
+    auto [c3, t3] = s.run("run profile lib libraries " + std::string{COPORT_SERVICE_LIBRARY} + "," +
+                          std::string{COPORT_CLI});
+    CHECK(c3 == 1);
+  }
+
+  TEST_CASE("coport run --watchdog restarts a node killed with -9 and stops on SIGTERM") {
+    scratch s;
+    REQUIRE(s.run("profile wd nodeid wd binds 127.0.0.1:0").first == 0);
+    child dog{{COPORT_CLI, "--config", s.config, "run", "--watchdog", "profile", "wd"}};
+    const int first = std::stoi(dog.expect("watchdog: node started (pid "));
+    dog.expect("node wd ");
+    ::kill(first, SIGKILL);
+    CHECK(has(dog.expect("watchdog: node died of signal "), "restarting in 1000 ms"));
+    const int second = std::stoi(dog.expect("watchdog: node started (pid "));
+    CHECK(second != first);
+    dog.expect("node wd ");
+    dog.signal(SIGTERM);
+    CHECK(has(dog.expect("node wd "), "stopping (SIGTERM)"));
+    CHECK(dog.wait_exit() == 0);
+    // A node that cannot start (a bad profile) is not restarted for ever.
+    auto [code, text] = s.run("run --watchdog profile wd libraries /nonexistent.so");
+    CHECK(code == 1);
+    CHECK(has(text, "not restarting"));
+  }
+
   TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {
     scratch s;
     REQUIRE(s.run("profile a nodeid a").first == 0);  // generates the global secret

@@ -16,6 +16,7 @@
 #include "logs.hpp"
 #include "run.hpp"
 #include "verbs.hpp"
+#include "watchdog.hpp"
 
 using coport::network::config_error;
 using coport::network::config_file;
@@ -32,7 +33,7 @@ const char* const usage =
     "usage: coport [--config FILE] profile NAME KEY VALUE... | delprofile NAME | set KEY VALUE... "
     "| showconfig [NAME [KEY VALUE...]] | showprofile [NAME] | gensecret\n"
     "       | delsecret [NAME]\n"
-    "       | run [profile NAME] [KEY VALUE...]\n"
+    "       | run [--watchdog] [profile NAME] [KEY VALUE...]\n"
     "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
     "       | ping NODE | info NODE | snd PORT TAG [VALUE...] | cal PORT TAG [VALUE...] | mon "
     "PORT\n"
@@ -105,6 +106,9 @@ int main(int argc, char** argv) {
   delsecret->add_option("NAME", name, "the profile");
   auto* run = app.add_subcommand("run", "run a node from a profile until SIGINT or SIGTERM");
   run->add_option("ARGS", words, "[profile NAME] [KEY VALUE...]");
+  bool with_watchdog = false;
+  run->add_flag("--watchdog", with_watchdog,
+                "run the node in a child process, restarted (with backoff) when it crashes");
   std::string level_name = "info";
   auto* logs = app.add_subcommand(
       "logs",
@@ -219,7 +223,11 @@ int main(int argc, char** argv) {
       return coport::cli::catch_network_logs(config, *level, words, std::chrono::seconds{5});
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
-      return coport::cli::run_node(file.resolve(which, {}, overrides));
+      auto config = file.resolve(which, {}, overrides);
+      if (with_watchdog) {
+        return coport::cli::watchdog([&config] { return coport::cli::run_node(config); });
+      }
+      return coport::cli::run_node(config);
     }
     if (*gencert) return coport::cli::gencert(gencert->remaining(), days);
     for (auto* v : verbs) {

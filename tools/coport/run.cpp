@@ -1,4 +1,6 @@
-// `coport run`: a node from a profile, with its services, until SIGINT or SIGTERM.
+// `coport run`: a node from a profile, with its services, until SIGINT or SIGTERM; the
+// profile's `libraries` are loaded first (each registers its inits), and with --watchdog a
+// parent process restarts the node when it crashes (watchdog.cpp).
 //
 // Built-in services a profile can name (other programs register their own inits):
 //   echo  a port registered under the name "echo" that answers `echo, text, reply_port`
@@ -7,6 +9,7 @@
 
 #include "signals.hpp"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
@@ -28,6 +31,28 @@ int run_node(const network::node_config& config) {
   n.register_init("echo", [&n] {
     n.rcv(self(), "echo", [&n](std::string text, port_id reply) { n.snd(reply, "echo", text); });
   });
+  // Service libraries (never unloaded: their handlers run until the process ends).
+  for (const auto& path : config.libraries) {
+    void* library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+      std::cerr << "coport: cannot load service library " << path << ": " << ::dlerror() << "\n";
+      return 1;
+    }
+    using register_fn = void (*)(node&);
+    auto* fn = reinterpret_cast<register_fn>(::dlsym(library, "coport_register"));
+    if (!fn) {
+      std::cerr << "coport: service library " << path
+                << " has no coport_register(coport::node&) (extern \"C\")\n";
+      return 1;
+    }
+    try {
+      fn(n);
+    } catch (const std::exception& e) {
+      std::cerr << "coport: service library " << path << ": coport_register threw: " << e.what()
+                << "\n";
+      return 1;
+    }
+  }
   try {
     net = std::make_shared<network::membership>(n, config);
   } catch (const std::exception& e) {

@@ -66,6 +66,9 @@ struct node_config {
   std::vector<std::string> measure;   ///< init names (`*` matches any run) measured when spawned
   /// A client node (mesh_options::client): `binds` are ignored (it listens nowhere).
   bool client = false;
+  /// `coport run` loads these shared libraries first (AEMP's `aemp run` modules): each
+  /// defines `extern "C" void coport_register(coport::node&)`, which registers its inits.
+  std::vector<std::string> libraries;
   std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
   /// Where /metrics, /healthz and /readyz are served over HTTP (coport/metrics/exporter.hpp):
   /// "ip:port", "[v6]:port", "*:port"; empty: not served.
