@@ -259,6 +259,13 @@ TEST_SUITE("tools.coport") {
     }
     REQUIRE(linked);
     const std::string master = a.ask("create chat", "created chat ");
+    // b joins once its registry has the master (a join before that is no_such_group).
+    bool known = false;
+    for (int i = 0; i < 200 && !known; ++i) {
+      known = b.ask("master chat", "master chat ") == master;
+      if (!known) std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE(known);
     const std::string member = b.ask("join chat", "joined chat ");
     // These nodes have no secret: neither has the client.
     REQUIRE(s.run("profile ops seeds " + address).first == 0);
