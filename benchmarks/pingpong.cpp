@@ -90,21 +90,7 @@ void pingpong(int argc, char** argv) {
   }
   {
     node nd{options(a["threads"])};
-    std::latch done{1};
-    auto pong = nd.port();
-    auto ping = nd.port();
-    nd.rcv(pong, "ping", [&](long i) { nd.snd(ping, "pong", i); });
-    nd.rcv(ping, "pong", [&](long i) {
-      if (i + 1 == n) {
-        done.count_down();
-      } else {
-        nd.snd(pong, "ping", i + 1);
-      }
-    });
-    auto start = std::chrono::steady_clock::now();
-    nd.snd(pong, "ping", 0L);
-    done.wait();
-    report(a, "coport", n, bench::seconds_since(start));
+    report(a, "coport", n, event_pingpong(nd, n));
   }
   {
     node nd{options(a["threads"])};
