@@ -247,9 +247,14 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     }
     if (now >= next_gossip && !up.empty() && !options.client) {
       next_gossip = now + options.gossip_interval;
-      auto it = up.begin();
-      std::advance(it, std::uniform_int_distribution<std::size_t>{0, up.size() - 1}(random));
-      send_table(*it);
+      // To a full node: one with an address (a client node passes no list on).
+      std::vector<std::string> full;
+      for (const auto& id : up) {
+        if (!links.addresses_of(id).empty()) full.push_back(id);
+      }
+      if (!full.empty()) {
+        send_table(full[std::uniform_int_distribution<std::size_t>{0, full.size() - 1}(random)]);
+      }
     }
     schedule();
   }

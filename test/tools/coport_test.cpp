@@ -217,7 +217,7 @@ TEST_SUITE("tools.coport") {
     // mon waits for the death; snd makes the echo answer itself with a message its handler
     // does not take (a port ID given as JSON), which kills it.
     child watcher{{COPORT_CLI, "--config", s.config, "mon", "--profile", "ops", echo}};
-    std::this_thread::sleep_for(300ms);  // its monitor is in place (a late one fires at once)
+    CHECK(watcher.expect("monitoring ") == echo);  // its monitor is in place at vw
     auto [c6, t6] =
         s.run("snd " + ops + "'" + echo + "' echo '\"x\"' '{\"port\": \"" + echo + "\"}'");
     CHECK_MESSAGE(c6 == 0, t6);
@@ -240,7 +240,8 @@ TEST_SUITE("tools.coport") {
     // Misused: usage errors, values that are not values.
     for (const char* args :
          {"ping", "ping a b", "snd x", "cal", "mon", "nodes x", "snd vseed t '[1,2]'",
-          "snd vseed t '{\"int\": 3000000000}'", "snd 'not a port' t", "ping --timeout -1 vseed"}) {
+          "snd vseed t '{\"int\": 3000000000}'", "snd 'not a port' t", "ping --timeout -1 vseed",
+          "ping 'a#5'", "info ''", "ping --timeout 0.0001 vseed", "snd vseed t null"}) {
       auto [code, text] = s.run(std::string{args});
       CHECK_MESSAGE(code == 2, args << ": " << text);
     }
@@ -248,9 +249,10 @@ TEST_SUITE("tools.coport") {
 
   TEST_CASE("names and groups show the whole network's registry and groups from a client") {
     scratch s;
-    child a{{COPORT_GROUP_NODE, "--id", "gn-a"}};
+    // A node timeout above the client's heartbeat interval (the group node's own is 500 ms).
+    child a{{COPORT_GROUP_NODE, "--id", "gn-a", "--timeout", "3000"}};
     const std::string address = a.expect("ready ");
-    child b{{COPORT_GROUP_NODE, "--id", "gn-b", "--seed", address}};
+    child b{{COPORT_GROUP_NODE, "--id", "gn-b", "--seed", address, "--timeout", "3000"}};
     b.expect("ready ");
     bool linked = false;
     for (int i = 0; i < 200 && !linked; ++i) {
@@ -349,20 +351,31 @@ TEST_SUITE("tools.coport") {
     scratch s;
     REQUIRE(s.run("profile wd nodeid wd binds 127.0.0.1:0").first == 0);
     child dog{{COPORT_CLI, "--config", s.config, "run", "--watchdog", "profile", "wd"}};
-    const int first = std::stoi(dog.expect("watchdog: node started (pid "));
-    dog.expect("node wd ");
+    // The watchdog's line and the node's come from two processes: in either order.
+    auto started = [&dog] {
+      int pid = 0;
+      bool listening = false;
+      while (pid == 0 || !listening) {
+        auto l = dog.line();
+        if (!l) throw std::runtime_error{"the watchdog or its node said nothing in time"};
+        if (l->rfind("watchdog: node started (pid ", 0) == 0) pid = std::stoi(l->substr(28));
+        if (l->rfind("node wd ", 0) == 0 && has(*l, "listening on")) listening = true;
+      }
+      return pid;
+    };
+    const int first = started();
     ::kill(first, SIGKILL);
     CHECK(has(dog.expect("watchdog: node died of signal "), "restarting in 1000 ms"));
-    const int second = std::stoi(dog.expect("watchdog: node started (pid "));
+    const int second = started();
     CHECK(second != first);
-    dog.expect("node wd ");
     dog.signal(SIGTERM);
     CHECK(has(dog.expect("node wd "), "stopping (SIGTERM)"));
     CHECK(dog.wait_exit() == 0);
     // A node that cannot start (a bad profile) is not restarted for ever.
-    auto [code, text] = s.run("run --watchdog profile wd libraries /nonexistent.so");
-    CHECK(code == 1);
-    CHECK(has(text, "not restarting"));
+    child refused{{COPORT_CLI, "--config", s.config, "run", "--watchdog", "profile", "wd",
+                   "libraries", "/nonexistent.so"}};
+    CHECK(has(refused.expect("watchdog: node could not start"), "not restarting"));
+    CHECK(refused.wait_exit() == 1);
   }
 
   TEST_CASE("set secret '' is refused and keeps the secret, delsecret removes it explicitly") {

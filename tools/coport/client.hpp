@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include "signals.hpp"
+
 namespace coport::cli {
 
 /// A verb that cannot be done: printed on stderr, exit 1.
@@ -39,10 +41,18 @@ class awaited {
     if (!value_) value_ = std::move(v);
     cv_.notify_all();
   }
-  /// The answer (taken: wait once), or nothing after `limit`.
+  /// The answer (taken: wait once), or nothing after `limit`. SIGINT or SIGTERM meanwhile
+  /// ends the wait with failed{"interrupted"} (the verbs block them: signals.hpp).
   std::optional<T> wait(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     std::unique_lock lock{mutex_};
-    cv_.wait_for(lock, limit, [&] { return value_.has_value(); });
+    for (;;) {
+      const auto slice =
+          std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds{100});
+      if (cv_.wait_until(lock, slice, [&] { return value_.has_value(); })) break;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      if (stop_requested()) throw failed{"interrupted"};
+    }
     return std::move(value_);
   }
 
@@ -83,6 +93,7 @@ class client {
         throw failed{fmt::format("no seed reached in {} ms ({}){}", timeout_.count(),
                                  fmt::join(config.seeds, ", "), errors)};
       }
+      if (stop_requested()) throw failed{"interrupted"};
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     }
   }
@@ -90,20 +101,45 @@ class client {
 
   node& n() { return n_; }
   registry& names() { return net_->names(); }
+  /// A node this client can talk to: linked, or with an address it learned (other client
+  /// nodes, which others list without one, are not).
+  bool reachable(const std::string& node_id) {
+    if (node_id == n_.id() || !valid_node_id(node_id)) return false;
+    const auto up = n_.up_nodes();
+    return std::find(up.begin(), up.end(), node_id) != up.end() ||
+           !net_->links().addresses_of(node_id).empty();
+  }
 
   /// `cal`: sends `m` (its last value the reply port `reply`, made by `open_reply`) to
   /// `target` and waits for the first reply, the target's death, or the timeout.
   outcome call(const port_id& target, message m, const port_id& reply,
                const std::shared_ptr<awaited<outcome>>& answer) {
-    auto guard = n_.mon(target, [answer, target](const reason& why) {
-      answer->set(
-          {message{}, fmt::format("{} is not alive: {}", target.to_string(), why.to_string())});
-    });
+    auto death = std::make_shared<awaited<std::string>>();
+    auto guard = n_.mon(target, [death](const reason& why) { death->set(why.to_string()); });
     n_.snd(target, std::move(m));
-    auto got = answer->wait(timeout_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    outcome out;
+    for (;;) {
+      if (auto got = answer->wait(std::chrono::milliseconds{50})) {
+        out = std::move(*got);
+        break;
+      }
+      if (auto why = death->wait(std::chrono::milliseconds{0})) {
+        // A port that answered and then died: its reply may come just after the notice.
+        if (auto late = answer->wait(std::chrono::milliseconds{100})) {
+          out = std::move(*late);
+        } else {
+          out.failure = fmt::format("{} is not alive: {}", target.to_string(), *why);
+        }
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        out.failure = fmt::format("no reply in {} ms", timeout_.count());
+        break;
+      }
+    }
     n_.kil(reply);
-    if (!got) return {message{}, fmt::format("no reply in {} ms", timeout_.count())};
-    return std::move(*got);
+    return out;
   }
   /// A port whose first message answers `answer`.
   port_id open_reply(const std::shared_ptr<awaited<outcome>>& answer) {

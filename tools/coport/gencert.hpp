@@ -5,8 +5,8 @@
 /// `coport:ID` in subjectAltName (and as its CN), which the transport checks against the ID
 /// the node claims.
 ///
-///   coport gencert ca DIR [--days N]          DIR/ca.pem, DIR/ca.key
-///   coport gencert node DIR NODEID [--days N] DIR/NODEID.pem, DIR/NODEID.key ('/' -> '_'),
+///   coport gencert [--days N] ca DIR          DIR/ca.pem, DIR/ca.key
+///   coport gencert [--days N] node DIR NODEID DIR/NODEID.pem, DIR/NODEID.key ('/' -> '_'),
 ///                                             signed with DIR/ca.pem and DIR/ca.key
 /// Keys are written 0600; no file is ever overwritten (a file that exists is an error).
 

@@ -40,6 +40,11 @@ std::string line_of(const log_record& r) {
 int catch_network_logs(const network::node_config& config, log_level level,
                        const std::vector<std::string>& nodes, std::chrono::milliseconds timeout) {
   block_stop_signals();  // before any thread starts
+  // What the node's threads use is declared before the client, so it outlives the node.
+  std::mutex out;  // lines from several catchers' ports
+  std::mutex catches_mutex;
+  std::map<std::string, subscription> catches;
+  std::set<std::string> announced;  // main thread only
   std::unique_ptr<client> c;
   try {
     c = std::make_unique<client>(config, timeout);
@@ -48,63 +53,73 @@ int catch_network_logs(const network::node_config& config, log_level level,
     return 1;
   }
   node& n = c->n();
-  std::mutex out;  // lines from several catchers' ports
-  std::mutex catches_mutex;
-  std::map<std::string, subscription> catches;
   auto wanted = [&](const std::string& id) {
-    return id != n.id() &&
+    return c->reachable(id) &&
            (nodes.empty() || std::find(nodes.begin(), nodes.end(), id) != nodes.end());
-  };
-  auto start = [&](const std::string& id) {
-    if (!wanted(id)) return;
-    {
-      std::lock_guard lock{catches_mutex};
-      if (catches.count(id)) return;
-    }
-    // Catching links to the node (a client links where it talks).
-    auto s = catch_logs(n, id, level, [&out](const log_record& r) {
-      std::lock_guard lock{out};
-      std::printf("%s\n", line_of(r).c_str());
-      std::fflush(stdout);
-    });
-    {
-      std::lock_guard lock{catches_mutex};
-      catches.insert_or_assign(id, std::move(s));
-    }
-    std::lock_guard lock{out};
-    std::printf("catching %s\n", id.c_str());
-    std::fflush(stdout);
   };
   auto events = n.mon_nodes([&](const std::string& id, bool up, const reason&) {
     if (up) return;
     std::lock_guard lock{catches_mutex};
     catches.erase(id);  // caught again when it comes back
   });
-  // A client hears of no node by itself: every second it asks the nodes it is linked to
-  // whom they are linked to (in a full mesh, any one knows every node) and catches the new.
-  for (;;) {
-    std::set<std::string> known;
-    for (const auto& id : n.up_nodes()) {
-      known.insert(id);
-      outcome o = c->ask_node(id, "info");
-      if (o.failure.empty() &&
-          o.reply.is<std::uint64_t, std::uint64_t, std::vector<std::string>>()) {
-        for (const auto& other : o.reply.get<std::vector<std::string>>(2)) known.insert(other);
-      }
+  auto stop = [&] {
+    events.cancel();
+    {
+      std::lock_guard lock{catches_mutex};
+      catches.clear();
     }
-    for (const auto& id : known) start(id);
-    for (int i = 0; i < 10; ++i) {
-      if (stop_requested()) {
-        events.cancel();
+    c.reset();
+    return 0;
+  };
+  // A client hears of no node by itself: every second it asks the nodes it is linked to
+  // whom they are linked to (in a full mesh, any one knows every node) and catches each it
+  // does not catch yet, or whose catch has not linked to it (a dial that failed gives no
+  // down event): that one is caught again.
+  try {
+    for (;;) {
+      const auto up_list = n.up_nodes();
+      const std::set<std::string> up(up_list.begin(), up_list.end());
+      std::set<std::string> known = up;
+      for (const auto& id : up) {
+        outcome o = c->ask_node(id, "info");
+        if (o.failure.empty() &&
+            o.reply.is<std::uint64_t, std::uint64_t, std::vector<std::string>>()) {
+          for (const auto& other : o.reply.get<std::vector<std::string>>(2)) known.insert(other);
+        }
+      }
+      for (const auto& id : known) {
+        if (!wanted(id)) continue;
         {
           std::lock_guard lock{catches_mutex};
-          catches.clear();
+          if (catches.count(id) && up.count(id)) continue;
         }
-        c.reset();
-        return 0;
+        // Catching links to the node (a client links where it talks).
+        auto s = catch_logs(n, id, level, [&out](const log_record& r) {
+          std::lock_guard lock{out};
+          std::printf("%s\n", line_of(r).c_str());
+          std::fflush(stdout);
+        });
+        {
+          std::lock_guard lock{catches_mutex};
+          catches.insert_or_assign(id, std::move(s));
+        }
+        if (announced.insert(id).second) {
+          std::lock_guard lock{out};
+          std::printf("catching %s\n", id.c_str());
+          std::fflush(stdout);
+        }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      for (int i = 0; i < 10; ++i) {
+        if (stop_requested()) return stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      }
     }
+  } catch (const failed&) {
+    return stop();  // interrupted while asking
+  } catch (const std::exception& e) {
+    std::cerr << "coport logs: " << e.what() << "\n";
+    stop();
+    return 1;
   }
 }
 

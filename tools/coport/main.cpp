@@ -217,9 +217,10 @@ int main(int argc, char** argv) {
         throw usage_error{"--level must be error, warn, info, debug or trace"};
       }
       // A client node of its own: its own ID, listening nowhere, no services or metrics.
-      auto config = file.resolve(
-          name, {},
-          {{"nodeid", "coport-logs/"}, {"client", "true"}, {"services", ""}, {"metrics", ""}});
+      settings client_settings{{"client", "true"}, {"services", ""}, {"metrics", ""}};
+      if (file.resolve(name).tls.cert.empty())
+        client_settings.emplace_back("nodeid", "coport-logs/");
+      auto config = file.resolve(name, {}, client_settings);
       return coport::cli::catch_network_logs(config, *level, words, std::chrono::seconds{5});
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
@@ -232,17 +233,20 @@ int main(int argc, char** argv) {
     if (*gencert) return coport::cli::gencert(gencert->remaining(), days);
     for (auto* v : verbs) {
       if (!*v) continue;
-      if (!(timeout_seconds > 0 && timeout_seconds <= 86400)) {
-        throw usage_error{"--timeout must be more than 0 and at most 86400 seconds"};
+      if (!(timeout_seconds >= 0.001 && timeout_seconds <= 86400)) {
+        throw usage_error{"--timeout must be from 0.001 to 86400 seconds"};
       }
       // A client node of its own: a fresh ID, listening nowhere, no services or metrics, no
-      // log lines (COPORT_LOG still turns them on).
-      auto config = file.resolve(name, {},
-                                 {{"nodeid", "coport-cli/"},
-                                  {"client", "true"},
-                                  {"services", ""},
-                                  {"metrics", ""},
-                                  {"log_level", "off"}});  // it says itself what went wrong
+      // log lines (COPORT_LOG still turns them on). On a TLS network the profile's node ID
+      // stays: peers accept only the ID its certificate names (an operator's certificate,
+      // coport gencert node DIR ops).
+      settings client_settings{{"client", "true"},
+                               {"services", ""},
+                               {"metrics", ""},
+                               {"log_level", "off"}};  // it says itself what went wrong
+      if (file.resolve(name).tls.cert.empty())
+        client_settings.emplace_back("nodeid", "coport-cli/");
+      auto config = file.resolve(name, {}, client_settings);
       return coport::cli::run_verb(
           config, v->get_name(), v->remaining(),
           std::chrono::milliseconds{static_cast<long>(timeout_seconds * 1000)},

@@ -5,6 +5,7 @@
 #include <cxxabi.h>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <coport/detail/message_block.hpp>
 #include <coport/detail/payload_codec.hpp>
 #include <coport/reason.hpp>
@@ -61,8 +62,12 @@ message one_value(const std::string& word) {
     if (key == "u64") return integer(x, std::uint64_t{});
     if (key == "double" || key == "float") {
       if (!x.is_number()) throw bad("expected a number");
-      return key == "double" ? message::make(tag{}, x.get<double>())
-                             : message::make(tag{}, x.get<float>());
+      const double d = x.get<double>();
+      if (key == "double") return message::make(tag{}, d);
+      if (std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max()) {
+        throw bad("out of range for a float");
+      }
+      return message::make(tag{}, static_cast<float>(d));
     }
     if (key == "bool") {
       if (!x.is_boolean()) throw bad("expected true or false");
@@ -79,6 +84,7 @@ message one_value(const std::string& word) {
     }
     throw bad("unknown type (int, i64, u32, u64, double, float, bool, string, port)");
   }
+  if (v.is_null()) throw bad("null is not a value");
   throw bad("arrays and objects are not values (say the type: {\"int\": 5})");
 }
 

@@ -94,7 +94,8 @@ int nodes(client& c) {
         auto o = other.get<std::string>();
         if (o == c.n().id()) continue;
         up.push_back(o);
-        if (seen.insert(o).second) todo.push_back(o);
+        // Other client nodes are listed, with no address: there is nothing to ask them.
+        if (seen.insert(o).second && c.reachable(o)) todo.push_back(o);
       }
       print(json{{"node", id}, {"up_nodes", up}}.dump(-1, ' ', false,
                                                       json::error_handler_t::replace));
@@ -121,10 +122,11 @@ void learn_names(client& c) {
     json info = node_info(c, id);
     for (const auto& other : info["up_nodes"]) {
       auto o = other.get<std::string>();
-      if (seen.insert(o).second) todo.push_back(o);
+      if (seen.insert(o).second && c.reachable(o)) todo.push_back(o);
     }
   }
   seen.erase(c.n().id());
+  std::erase_if(seen, [&](const std::string& id) { return !c.reachable(id); });
   const auto deadline = std::chrono::steady_clock::now() + c.timeout();
   for (const auto& id : seen) {
     while (!c.names().has_entries_of(id)) {
@@ -147,7 +149,11 @@ int names(client& c, const std::vector<std::string>& args) {
     if (!ports.empty() || !args.empty()) out[name] = std::move(ports);
   }
   print(out.dump(-1, ' ', false, json::error_handler_t::replace));
-  return args.size() == 1 && out[args[0]].empty() ? 1 : 0;
+  // Not done when a name asked for has no port.
+  for (const auto& name : args) {
+    if (out[name].empty()) return 1;
+  }
+  return 0;
 }
 
 /// The network's groups (or one): each master and its members, as the master has them.
@@ -160,21 +166,24 @@ int groups(client& c, const std::vector<std::string>& args) {
     if (!name.starts_with(prefix)) continue;
     const std::string group = name.substr(prefix.size());
     if (!args.empty() && group != args[0]) continue;
+    // Usually one master; while a partition heals, each side's (README "Process groups").
+    json masters = json::array();
     for (const auto& master : c.names().get(name)) {
       auto answer = std::make_shared<awaited<outcome>>();
       port_id r = c.open_reply(answer);
       outcome o = c.call(master, message::make(tag{"pg.members"}, r), r, answer);
       json entry{{"master", master.to_string()}};
-      if (!o.failure.empty()) {
-        entry["error"] = o.failure;
-        status = 1;
-      } else if (o.reply.is<std::vector<port_id>>()) {
+      if (o.failure.empty() && o.reply.is<std::vector<port_id>>()) {
         json members = json::array();
         for (const auto& m : o.reply.get<std::vector<port_id>>(0)) members.push_back(m.to_string());
         entry["members"] = std::move(members);
+      } else {
+        entry["error"] = o.failure.empty() ? "unexpected answer " + o.reply.describe() : o.failure;
+        status = 1;
       }
-      out[group] = std::move(entry);
+      masters.push_back(std::move(entry));
     }
+    out[group] = masters.size() == 1 ? std::move(masters[0]) : std::move(masters);
   }
   if (!args.empty() && !out.contains(args[0])) {
     throw failed{fmt::format("no group '{}' in the network", args[0])};
@@ -222,6 +231,13 @@ int mon(client& c, const std::vector<std::string>& args, bool timed) {
   port_id target = port_argument(args[0]);
   auto died = std::make_shared<awaited<std::string>>();
   auto guard = c.n().mon(target, [died](const reason& why) { died->set(why.to_string()); });
+  // The monitor is in place at the target's node once a ping behind it is answered.
+  if (!target.is_node_port()) {
+    if (outcome o = c.ask_node(std::string{target.node()}, "ping"); !o.failure.empty()) {
+      throw failed{o.failure};
+    }
+  }
+  print("monitoring " + target.to_string());
   // Waits for the death (in slices, so that SIGINT/SIGTERM end it), or the timeout.
   const auto deadline = std::chrono::steady_clock::now() + c.timeout();
   for (;;) {
@@ -244,7 +260,12 @@ int run_verb(const network::node_config& config, const std::string& verb,
   block_stop_signals();  // before any thread starts
   try {
     // Arguments first: a usage error needs no network.
-    if (verb == "ping" || verb == "info") need(args, 1, 1, "expected NODE");
+    if (verb == "ping" || verb == "info") {
+      need(args, 1, 1, "expected NODE");
+      if (!valid_node_id(args[0]) || args[0].back() == '/') {
+        throw misused{fmt::format("'{}' is not a node ID", args[0])};
+      }
+    }
     if (verb == "snd" || verb == "cal") need(args, 2, 1000, "expected PORT TAG [VALUES...]");
     if (verb == "mon") need(args, 1, 1, "expected PORT");
     if (verb == "nodes") need(args, 0, 0, "expected no arguments");

@@ -4,6 +4,7 @@
 #include "signals.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 
 namespace coport::cli {
 
@@ -47,6 +49,8 @@ int watchdog(const std::function<int()>& node) {
   sigset_t s = stop_signals();
   sigaddset(&s, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  const pid_t parent = ::getpid();
+  bool first = true;
   auto backoff = std::chrono::milliseconds{1000};
   constexpr auto backoff_max = std::chrono::milliseconds{30000};
   constexpr auto healthy_after = std::chrono::seconds{60};
@@ -58,11 +62,18 @@ int watchdog(const std::function<int()>& node) {
       return 1;
     }
     if (child == 0) {
+      // The node ends with its watchdog (killed with -9 too): never a node unsupervised, or
+      // a second one with its ID when a new watchdog starts.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) std::_Exit(1);
       sigset_t chld;
       sigemptyset(&chld);
       sigaddset(&chld, SIGCHLD);
       pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
-      std::_Exit(node());  // the node has left by then (run_node returns after it)
+      const int code = node();  // the node has left by then (run_node returns after it)
+      std::cout.flush();
+      std::fflush(nullptr);
+      std::_Exit(code);
     }
     say("node started (pid %d)", static_cast<int>(child));
     const auto started = std::chrono::steady_clock::now();
@@ -79,13 +90,15 @@ int watchdog(const std::function<int()>& node) {
     }
     if (stopping) return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;  // it ended normally
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-        std::chrono::steady_clock::now() - started < std::chrono::seconds{1}) {
-      // Refused its settings at once (a bad profile, a library that will not load): a
-      // restart would refuse again.
+    if (first && WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+        std::chrono::steady_clock::now() - started < std::chrono::seconds{5}) {
+      // The first start refused its settings at once (a bad profile, a library that will
+      // not load): a restart would refuse again. (After a crash, a quick failure may be a
+      // passing one, such as a port not yet free: restarted.)
       say("node could not start (exit 1); not restarting");
       return 1;
     }
+    first = false;
     if (std::chrono::steady_clock::now() - started >= healthy_after) {
       backoff = std::chrono::milliseconds{1000};
     }

@@ -4,6 +4,8 @@
 /// process; when the child dies of a signal or exits with a failure, it is started again
 /// after 1 s, doubling to 30 s (back to 1 s once a child has run for a minute). SIGINT and
 /// SIGTERM go to the child, which leaves normally; then the watchdog exits with its status.
+/// A first start that fails at once (exit 1 within 5 s: its settings) is not retried;
+/// the child ends when the watchdog dies, however it dies.
 /// Threading: call from a process that has started no thread yet (it forks).
 
 #include <functional>
