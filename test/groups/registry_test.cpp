@@ -84,6 +84,20 @@ TEST_SUITE("groups.registry") {
     CHECK(s.updates == base.updates + 4);
   }
 
+  TEST_CASE("has_entries_of says a linked node's snapshot arrived and forgets it with the link") {
+    named_cluster n{{"hes-a", "hes-b"}};
+    CHECK(n.r[1]->has_entries_of("hes-a"));  // the link came up: each sent its snapshot
+    CHECK(n.r[0]->has_entries_of("hes-b"));
+    CHECK_FALSE(n.r[1]->has_entries_of("hes-b"));  // itself
+    CHECK_FALSE(n.r[1]->has_entries_of("nobody"));
+    n.c.link(0, 1).break_link("cut");
+    n.c.run();
+    CHECK_FALSE(n.r[1]->has_entries_of("hes-a"));
+    n.c.connect(0, 1);
+    n.c.run();
+    CHECK(n.r[1]->has_entries_of("hes-a"));  // the new link's snapshot
+  }
+
   TEST_CASE("a name holds ports of many nodes, a port many names, and a pair held twice stays") {
     named_cluster n{{"many-a", "many-b"}};
     auto a = n.c[0].port([](message&) {});
