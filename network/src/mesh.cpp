@@ -74,6 +74,17 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   mutable std::mutex mutex;  // seeds (read by mesh::seeds from any thread)
   std::vector<seed> seeds;
 
+  // Every job of the mesh port runs under run_mutex and only while !closed: ~mesh sets
+  // closed under it, so no job touches `links` (which dies after the mesh) once ~mesh
+  // has returned, even one that had already taken the state when ~mesh began.
+  std::mutex run_mutex;
+  bool closed = false;
+  template <class F>
+  void guarded(F&& f) {
+    std::lock_guard lock{run_mutex};
+    if (!closed) f();
+  }
+
   /// This node and every node it is linked to, with where each listens.
   table known() const {
     table t;
@@ -88,7 +99,9 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
 
   /// What the mesh's port takes; anything else is dropped and logged, rate-limited (a port
   /// that knows this port's ID could send anything: never fatal here).
-  void on_message(message& m) { bad_messages.take(protocol, m); }
+  void on_message(message& m) {
+    guarded([&] { bad_messages.take(protocol, m); });
+  }
   coport::detail::refusals bad_messages{"network", owner.id(), "the mesh", "the mesh protocol"};
 
   dispatch_table protocol = make_protocol();
@@ -263,18 +276,23 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     auto period =
         std::min<std::chrono::milliseconds>(options.retry_min, std::chrono::milliseconds{250});
     ticker = owner.after(period, [weak = weak_from_this()] {
-      if (auto self = weak.lock()) self->tick();
+      if (auto self = weak.lock()) self->guarded([&] { self->tick(); });
     });
   }
 
   /// In the mesh port: subscribe (callbacks then run here) and start ticking.
   void start() {
+    guarded([&] { subscribe_and_tick(); });
+  }
+  void subscribe_and_tick() {
     node_events = owner.mon_nodes(
         [weak = weak_from_this()](const std::string& id, bool is_up, const reason&) {
           auto self = weak.lock();
           if (!self) return;
-          self->node_event(id, is_up);
-          if (is_up && !self->options.client) self->send_table(id);
+          self->guarded([&] {
+            self->node_event(id, is_up);
+            if (is_up && !self->options.client) self->send_table(id);
+          });
         });
     for (const auto& id : owner.up_nodes()) {
       node_event(id, true);
@@ -308,6 +326,11 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
 }
 
 mesh::~mesh() {
+  {
+    // Waits for a job of the mesh port that is running now; later ones do nothing.
+    std::lock_guard lock{state_->run_mutex};
+    state_->closed = true;
+  }
   coport::detail::close_service(state_->owner, state_);
 }
 

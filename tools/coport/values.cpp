@@ -55,7 +55,10 @@ message one_value(const std::string& word) {
   if (v.is_number_integer()) return integer(v, std::int64_t{});
   if (v.is_number_float()) return message::make(tag{}, v.get<double>());
   if (v.is_object() && v.size() == 1) {
-    const auto& [key, x] = *v.items().begin();
+    // (Not a structured binding of items(): its proxy is a temporary.)
+    const auto entry = v.begin();
+    const std::string key = entry.key();
+    const json& x = entry.value();
     if (key == "int" || key == "i32") return integer(x, std::int32_t{});
     if (key == "i64" || key == "long") return integer(x, std::int64_t{});
     if (key == "u32") return integer(x, std::uint32_t{});
