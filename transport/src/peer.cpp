@@ -304,6 +304,11 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
 
 bool peer::adopt(const std::shared_ptr<receiver>& c) {
   std::lock_guard lock{mutex_};
+  // Closed before it got here (~endpoint closed it between attach's registration and this
+  // call): its lost() found it not current, so it must not become current now, or the
+  // cycle peer -> receiver -> endpoint is never broken (a leak at teardown). closed_ is set
+  // before lost() takes this mutex: either lost() sees it current, or this sees it closed.
+  if (c->closed()) return false;
   if (receiver_ && receiver_ != c) return false;
   receiver_ = c;
   return true;

@@ -59,6 +59,8 @@ class receiver final : public channel_handler,
   void fail(const std::string& why);
   /// Ends the channel now without blaming the peer (the transport is going away).
   void close_now(const std::string& why);
+  /// It has closed (its lost() has run or will run with nothing to do).
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
   // channel_handler
   std::size_t on_bytes(std::span<const std::byte> bytes) override;
