@@ -117,7 +117,9 @@ struct exporter::impl {
     }
     const auto deadline = std::chrono::steady_clock::now() + probe_timeout;
     std::string out;
-    for (auto& [id, p] : sent) {
+    for (auto& entry : sent) {
+      const std::string& id = entry.first;
+      const std::shared_ptr<probe>& p = entry.second;  // (clang 14: no binding in a lambda)
       std::unique_lock l{p->mutex};
       if (!p->done.wait_until(l, deadline, [&] { return p->ran; })) {
         out += fmt::format("node {}: no thread ran a probe within {} ms\n", id,
