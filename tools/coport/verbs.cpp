@@ -75,58 +75,63 @@ json node_info(client& c, const std::string& node_id) {
       {"node", node_id}, {"ports_alive", ports}, {"messages_dropped", dropped}, {"up_nodes", up}};
 }
 
-/// AEMP's `aemp trace`: from the seeds, every node's own view of whom it is linked to (the
-/// client node left out), walked breadth-first; a node that does not answer is listed so.
-int nodes(client& c) {
+/// AEMP's trace walk: from the nodes the client is linked to, breadth-first, every node it
+/// can reach (other client nodes are listed with no address: nothing to ask them). `visit`
+/// gets each node's `info` answer, or why there is none (`info` null).
+template <class Visit>
+void walk(client& c, Visit&& visit) {
   std::deque<std::string> todo;
   std::set<std::string> seen{c.n().id()};
   for (const auto& id : c.n().up_nodes()) {
     if (seen.insert(id).second) todo.push_back(id);
   }
-  int status = 0;
   while (!todo.empty()) {
     std::string id = todo.front();
     todo.pop_front();
+    json info;
     try {
-      json info = node_info(c, id);
-      std::vector<std::string> up;
-      for (const auto& other : info["up_nodes"]) {
-        auto o = other.get<std::string>();
-        if (o == c.n().id()) continue;
-        up.push_back(o);
-        // Other client nodes are listed, with no address: there is nothing to ask them.
-        if (seen.insert(o).second && c.reachable(o)) todo.push_back(o);
-      }
-      print(json{{"node", id}, {"up_nodes", up}}.dump(-1, ' ', false,
-                                                      json::error_handler_t::replace));
+      info = node_info(c, id);
     } catch (const failed& f) {
-      print(json{{"node", id}, {"error", f.what}}.dump(-1, ' ', false,
-                                                       json::error_handler_t::replace));
-      status = 1;
+      visit(id, nullptr, f.what);
+      continue;
     }
+    for (const auto& other : info["up_nodes"]) {
+      auto o = other.get<std::string>();
+      if (seen.insert(o).second && c.reachable(o)) todo.push_back(o);
+    }
+    visit(id, &info, std::string{});
   }
+}
+
+/// `coport nodes`: every node's own view of whom it is linked to (the client node left
+/// out); a node that does not answer is listed so.
+int nodes(client& c) {
+  int status = 0;
+  walk(c, [&](const std::string& id, const json* info, const std::string& error) {
+    if (!info) {
+      print(json{{"node", id}, {"error", error}}.dump(-1, ' ', false,
+                                                      json::error_handler_t::replace));
+      status = 1;
+      return;
+    }
+    std::vector<std::string> up;
+    for (const auto& other : (*info)["up_nodes"]) {
+      if (auto o = other.get<std::string>(); o != c.n().id()) up.push_back(std::move(o));
+    }
+    print(
+        json{{"node", id}, {"up_nodes", up}}.dump(-1, ' ', false, json::error_handler_t::replace));
+  });
   return status;
 }
 
 /// Links to every node (the trace walk) and waits until the client's registry replica holds
 /// each one's entries: then it holds the whole network's names.
 void learn_names(client& c) {
-  std::deque<std::string> todo;
-  std::set<std::string> seen{c.n().id()};
-  for (const auto& id : c.n().up_nodes()) {
-    if (seen.insert(id).second) todo.push_back(id);
-  }
-  while (!todo.empty()) {
-    std::string id = todo.front();
-    todo.pop_front();
-    json info = node_info(c, id);
-    for (const auto& other : info["up_nodes"]) {
-      auto o = other.get<std::string>();
-      if (seen.insert(o).second && c.reachable(o)) todo.push_back(o);
-    }
-  }
-  seen.erase(c.n().id());
-  std::erase_if(seen, [&](const std::string& id) { return !c.reachable(id); });
+  std::vector<std::string> seen;
+  walk(c, [&](const std::string& id, const json* info, const std::string& error) {
+    if (!info) throw failed{error};  // node_info names the node
+    seen.push_back(id);
+  });
   const auto deadline = std::chrono::steady_clock::now() + c.timeout();
   for (const auto& id : seen) {
     while (!c.names().has_entries_of(id)) {
