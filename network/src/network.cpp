@@ -51,6 +51,7 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   links_ = std::make_unique<transport::tcp>(n, tcp_options_for(config));
   names_ = std::make_unique<registry>(n);
   logs_ = std::make_unique<log_service>(n);
+  traces_ = std::make_unique<trace_service>(n);
   mesh_options m;
   m.seeds = config.seeds;
   m.client = config.client;
@@ -69,6 +70,7 @@ membership::~membership() {
   exposed_.cancel();
   metrics_.reset();
   mesh_.reset();
+  traces_.reset();
   logs_.reset();
   names_.reset();
   links_.reset();

@@ -1,6 +1,8 @@
 // The node's lifecycle: identity, threads, ports made and killed, shutdown.
 #include "node_core.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <array>
 #include <asio/post.hpp>
@@ -85,7 +87,12 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       monitors_{*this},
       own_port_{*this},
       remote_{*this, draw_mint_start()},
-      sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_} {
+      sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_},
+      tracer_{*this, options_.trace_rate} {
+  if (!(options_.trace_rate >= 1) || !std::isfinite(options_.trace_rate)) {
+    throw std::invalid_argument{fmt::format(
+        "coport: node_options.trace_rate is {}; at least 1 span a second", options_.trace_rate)};
+  }
   if (external && options_.mode == run_mode::deterministic) {
     throw std::invalid_argument{"coport: an embedded node cannot be deterministic"};
   }

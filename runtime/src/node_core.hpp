@@ -33,6 +33,7 @@
 #include "node_events.hpp"
 #include "node_port.hpp"
 #include "port_meters.hpp"
+#include "tracer.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
@@ -124,6 +125,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
     if (messages) handler_times_.record(d / static_cast<std::int64_t>(messages));
   }
 
+  // -- tracing ---------------------------------------------------------------------------------
+  detail::tracer& tracer() noexcept { return tracer_; }
+
   // -- monitors ------------------------------------------------------------------------------
   detail::monitors& monitors() noexcept { return monitors_; }
   /// Logs that a user callback (`what`) threw `error`.
@@ -191,6 +195,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   node_port own_port_;
   remote_ports remote_;
   send_path sends_;
+  detail::tracer tracer_;
 
   node_events events_;
 };

@@ -24,6 +24,12 @@ bool node_link::deliver(const port_id& to, message msg) const {
   if (to.is_node_port()) {
     if (port_id service = core_->own_port().service_for(msg.tag())) target = service;
   }
+  if (detail::trace_filters_on.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    detail::message_block* n = msg.get_block();
+    if (!n->traced && n->kind == detail::message_kind::user && core_->tracer().filtering()) {
+      core_->tracer().start(target, n, msg.origin(), 0);  // a trace starts where it arrives
+    }
+  }
   if (port_impl* p = core_->acquire(target)) {
     core_->sends().push_then_release(p, msg.release());
     return true;

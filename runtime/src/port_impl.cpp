@@ -110,10 +110,21 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     per_thread.sends_this_dispatch = 0;
     ++per_thread.handled;
     try {
-      // A measured port (the only other flag left here) has every handler run timed; the
-      // others pay a register test (the node's histogram is sampled by the scheduler).
-      if (flags) [[unlikely]] {
-        measured_dispatch(core, p, n);
+      // A measured port (the only other flag left here) has every handler run timed, a traced
+      // message is a span; the others pay a register test (the node's histogram is sampled by
+      // the scheduler).
+      if (flags | n->traced) [[unlikely]] {
+        if (n->traced) {
+          core.tracer().handle(p, n, [&] {
+            if (flags) {
+              measured_dispatch(core, p, n);
+            } else {
+              dispatch(core, p, n);
+            }
+          });
+        } else {
+          measured_dispatch(core, p, n);
+        }
       } else {
         dispatch(core, p, n);
       }

@@ -108,6 +108,19 @@ void send_path::send_slow(const port_id& to, message_block* n) noexcept {
   count_drop();
 }
 
+void send_path::trace(const port_id& to, message_block* n) noexcept {
+  if (n->traced || n->kind != message_kind::user) return;
+  tracer& t = core_.tracer();
+  if (const trace_context* outgoing = per_thread.outgoing_trace) {
+    t.mark_sent(n, *outgoing);
+  } else if (t.filtering()) {
+    port_id from;
+    const context& here = per_thread.current;
+    if (here.core && here.port) from = here.core->id_of(here.port);
+    t.start(to, n, from, 0);
+  }
+}
+
 void send_path::push_then_release(port_impl* p, message_block* n) noexcept {
   push(p, n);
   core_.release(p);

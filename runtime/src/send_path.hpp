@@ -5,7 +5,8 @@
 /// remote_ports), `push` into a port already held, a busy handler's batches (one CAS per
 /// chain), and the count of messages dropped because their port was dead or unknown.
 ///
-/// The hot path is `send` → `lookup_cached` (a hit: one thread-local load and compare) →
+/// The hot path is `send` → (tracing is off) → `lookup_cached` (a hit: one thread-local load
+/// and compare) →
 /// `push_sent` → port_impl::push (and, when that woke the port, scheduler::schedule); it is
 /// inline here. What a miss, a remote port or a dead one needs is in send_path.cpp, with the
 /// batching (see there).
@@ -19,6 +20,7 @@
 #include <cstdint>
 
 #include "coport/detail/message_block.hpp"
+#include "coport/internal/trace_marks.hpp"
 #include "coport/port_id.hpp"
 #include "port_impl.hpp"
 #include "scheduler.hpp"
@@ -64,6 +66,11 @@ class send_path {
   /// Sends a block to any port (local, or through the remote link); takes ownership. A block
   /// for a dead or unknown port is destroyed and counted as dropped.
   void send(const port_id& to, message_block* n) noexcept {
+    // Tracing (tracer.hpp): off, a load and a test of each of two words.
+    if (trace_filters_on.load(std::memory_order_relaxed) != 0 ||
+        per_thread.outgoing_trace != nullptr) [[unlikely]] {
+      trace(to, n);
+    }
     if (is_local(to)) [[likely]] {
       if (port_impl* p = lookup_cached(to.local())) [[likely]] {
         push_sent(p, n);
@@ -137,6 +144,9 @@ class send_path {
   bool push_busy(port_impl* p, message_block* n) noexcept;
   /// The rest of `send`: cache misses, remote ports, drops.
   void send_slow(const port_id& to, message_block* n) noexcept;
+  /// Tracing is on somewhere: marks `n` as a child of this thread's trace, or starts a trace
+  /// when a filter of this node matches it.
+  void trace(const port_id& to, message_block* n) noexcept;
   /// Destroys a block whose port is dead, counting it.
   void drop(message_block* n) noexcept;
   /// Adds `n` to the pushed count of measured port `p` (send_path.cpp): before the push, so

@@ -3,7 +3,8 @@
 /// detail::thread_state — everything the runtime keeps per thread, in one place: the port
 /// this thread runs, what the running handler has sent, its pending batch, its send cache,
 /// the scheduler's runner, the flushes transports asked for at the run's end, the count of
-/// messages it handled, and whether it is inside a log sink (log.cpp).
+/// messages it handled, whether it is inside a log sink (log.cpp), and the trace what it
+/// sends carries (tracer.cpp).
 ///
 /// One constant-initialised, trivially destructible thread-local (`per_thread`), so each
 /// access is a plain TLS offset (no guard, no wrapper call) on the hot paths. Per-thread
@@ -15,6 +16,10 @@
 
 #include <cstddef>
 #include <cstdint>
+
+namespace coport {
+struct trace_context;
+}
 
 namespace coport::detail {
 
@@ -77,6 +82,9 @@ struct thread_state {
   /// This thread is calling a log sink or tap (it holds the log lock): its own lines go to
   /// stderr (log.cpp).
   bool in_log_sink = false;
+  /// The context of what this thread sends now: set while a handler runs on a traced message
+  /// (its parent is that run's span) and inside a coport::trace_scope (tracer.cpp).
+  const trace_context* outgoing_trace = nullptr;
   pending_batch pending_sends;
   run_end_flushes run_end;
   /// The scheduler's runner active on this thread, if any (scheduler.cpp).

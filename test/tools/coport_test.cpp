@@ -515,6 +515,47 @@ TEST_SUITE("tools.coport") {
     CHECK(logs.wait_exit() == 0);
   }
 
+  TEST_CASE(
+      "coport trace switches tracing on across the network and prints its spans as JSON lines "
+      "until SIGINT") {
+    scratch s;
+    REQUIRE(s.run("profile seed nodeid tseed binds 127.0.0.1:0 services echo").first == 0);
+    child seed{{COPORT_CLI, "--config", s.config, "run", "profile", "seed"}};
+    const std::string address =
+        "127.0.0.1:" + std::to_string(loopback_port(seed.expect("node tseed")));
+    const std::string echo = seed.expect("service echo at ");
+    REQUIRE(s.run("profile ops seeds " + address).first == 0);
+    child tracing{{COPORT_CLI, "--config", s.config, "trace", "--tag", "echo", "--profile", "ops"}};
+    // The catch reaches the seed some time after the command starts: call until a span comes.
+    // (Keys come sorted: duration_ns first, trace_id last.)
+    std::optional<std::string> span;
+    for (int attempt = 0; attempt < 10 && !span; ++attempt) {
+      auto [code, text] = s.run("cal --profile ops '" + echo + "' echo '\"traced\"'");
+      REQUIRE(code == 0);
+      try {
+        for (;;) {
+          std::string line = tracing.expect(R"({"duration_ns":)", 2s);
+          if (has(line, R"("kind":"handle")")) {
+            span = line;
+            break;
+          }
+        }
+      } catch (const std::runtime_error&) {
+      }
+    }
+    REQUIRE(span);
+    CHECK(has(*span, R"("node":"tseed")"));
+    CHECK(has(*span, R"("tag":"echo")"));
+    CHECK(has(*span, R"("to":")" + echo + R"(")"));
+    CHECK(has(*span, R"("hop":0)"));
+    tracing.signal(SIGINT);
+    CHECK(tracing.wait_exit() == 0);
+    // Bad requests are refused before anything starts.
+    CHECK(s.run("trace --rate 0 --profile ops").first == 2);
+    CHECK(s.run("trace --hops 0 --profile ops").first == 2);
+    CHECK(s.run("trace --port nonsense --profile ops").first == 2);
+  }
+
   TEST_CASE("coport logs on a client node finds and catches every node, not only its seed") {
     scratch s;
     REQUIRE(s.run("profile seed nodeid lseed binds 127.0.0.1:0").first == 0);

@@ -1,8 +1,9 @@
-// `coport logs`: a client node (client.hpp) reaches the network through the profile's seeds,
-// learns every node from the nodes it is linked to (each second), catches the lines of each
-// (or of the nodes named), and prints them, each led by its node's ID, until SIGINT or
-// SIGTERM. What reaches it is bounded by the serving nodes
-// (their rate limit and coport::log_service's bounds).
+// Catching from every node of a network (catch_network): a client node (client.hpp) reaches
+// the network through the profile's seeds, learns every node from the nodes it is linked to
+// (each second), and catches from each (or from the nodes named) until SIGINT or SIGTERM.
+// `coport logs` prints the lines it catches, each led by its node's ID; what reaches it is
+// bounded by the serving nodes (their rate limit and coport::log_service's bounds).
+// `coport trace` is in trace.cpp.
 #include "logs.hpp"
 
 #include "client.hpp"
@@ -37,11 +38,12 @@ std::string line_of(const log_record& r) {
 
 }  // namespace
 
-int catch_network_logs(const network::node_config& config, log_level level,
-                       const std::vector<std::string>& nodes, std::chrono::milliseconds timeout) {
+int catch_network(const network::node_config& config, const std::vector<std::string>& nodes,
+                  std::chrono::milliseconds timeout, const char* verb, std::FILE* announce,
+                  const catch_starter& start) {
   block_stop_signals();  // before any thread starts
   // What the node's threads use is declared before the client, so it outlives the node.
-  std::mutex out;  // lines from several catchers' ports
+  std::mutex out;  // what several catchers' ports print
   std::mutex catches_mutex;
   std::map<std::string, subscription> catches;
   std::set<std::string> announced;  // main thread only
@@ -49,7 +51,7 @@ int catch_network_logs(const network::node_config& config, log_level level,
   try {
     c = std::make_unique<client>(config, timeout);
   } catch (const failed& f) {
-    std::cerr << "coport logs: " << f.what << "\n";
+    std::cerr << "coport " << verb << ": " << f.what << "\n";
     return 1;
   }
   node& n = c->n();
@@ -94,19 +96,15 @@ int catch_network_logs(const network::node_config& config, log_level level,
           if (catches.count(id) && up.count(id)) continue;
         }
         // Catching links to the node (a client links where it talks).
-        auto s = catch_logs(n, id, level, [&out](const log_record& r) {
-          std::lock_guard lock{out};
-          std::printf("%s\n", line_of(r).c_str());
-          std::fflush(stdout);
-        });
+        auto s = start(n, id, out);
         {
           std::lock_guard lock{catches_mutex};
           catches.insert_or_assign(id, std::move(s));
         }
         if (announced.insert(id).second) {
           std::lock_guard lock{out};
-          std::printf("catching %s\n", id.c_str());
-          std::fflush(stdout);
+          std::fprintf(announce, "catching %s\n", id.c_str());
+          std::fflush(announce);
         }
       }
       for (int i = 0; i < 10; ++i) {
@@ -117,10 +115,22 @@ int catch_network_logs(const network::node_config& config, log_level level,
   } catch (const failed&) {
     return stop();  // interrupted while asking
   } catch (const std::exception& e) {
-    std::cerr << "coport logs: " << e.what() << "\n";
+    std::cerr << "coport " << verb << ": " << e.what() << "\n";
     stop();
     return 1;
   }
+}
+
+int catch_network_logs(const network::node_config& config, log_level level,
+                       const std::vector<std::string>& nodes, std::chrono::milliseconds timeout) {
+  return catch_network(config, nodes, timeout, "logs", stdout,
+                       [level](node& n, const std::string& id, std::mutex& out) {
+                         return catch_logs(n, id, level, [&out](const log_record& r) {
+                           std::lock_guard lock{out};
+                           std::printf("%s\n", line_of(r).c_str());
+                           std::fflush(stdout);
+                         });
+                       });
 }
 
 }  // namespace coport::cli

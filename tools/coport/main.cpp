@@ -1,5 +1,5 @@
 // coport — configure and run nodes (AEMP's `aemp`): profile, delprofile, set, showconfig,
-// showprofile, gensecret, delsecret, run, logs, and the operator's verbs on a client node:
+// showprofile, gensecret, delsecret, run, logs, trace, and the operator's verbs on a client node:
 // ping, info, snd, cal, mon, nodes, names, groups; and gencert (OpenSSL). Everything here goes
 // through coport::network's public API.
 #include <fmt/format.h>
@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <coport/network/config.hpp>
+#include <coport/trace_catcher.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -15,6 +16,7 @@
 #include "gencert.hpp"
 #include "logs.hpp"
 #include "run.hpp"
+#include "trace.hpp"
 #include "verbs.hpp"
 #include "watchdog.hpp"
 
@@ -35,6 +37,8 @@ const char* const usage =
     "       | delsecret [NAME]\n"
     "       | run [--watchdog] [profile NAME] [KEY VALUE...]\n"
     "       | logs [--level LEVEL] [--profile NAME] [NODE...]\n"
+    "       | trace [--port PORT]... [--tag TAG]... [--node NODE]... [--rate N] [--hops N] "
+    "[--profile NAME]\n"
     "       | ping NODE | info NODE | snd PORT TAG [VALUE...] | cal PORT TAG [VALUE...] | mon "
     "PORT\n"
     "       | nodes | names [NAME...] | groups [GROUP] | gencert [--days N] ca DIR | gencert node "
@@ -118,6 +122,17 @@ int main(int argc, char** argv) {
   logs->add_option("--level", level_name, "error, warn, info (default), debug, trace");
   logs->add_option("--profile", name, "the profile whose network to join (default: the host's)");
   logs->add_option("NODE", words, "the nodes to catch (default: every node)");
+  coport::cli::trace_request traced;
+  auto* trace = app.add_subcommand(
+      "trace",
+      "switch tracing on across the network and print every node's spans as JSON lines, until "
+      "SIGINT (a client node; tracing ends with it)");
+  trace->add_option("--port", traced.ports, "trace what is sent to PORT (node#number); repeatable");
+  trace->add_option("--tag", traced.tags, "trace messages with TAG; repeatable");
+  trace->add_option("--node", traced.nodes, "trace every message of NODE; repeatable");
+  trace->add_option("--rate", traced.rate, "new traces a second at most, per node (default 100)");
+  trace->add_option("--hops", traced.max_hops, "a trace ends after this many messages (100)");
+  trace->add_option("--profile", name, "the profile whose network to join (default: the host's)");
   // The operator's verbs: each a client node (listens nowhere, links only where it talks).
   double timeout_seconds = 5;
   struct verb_spec {
@@ -222,6 +237,18 @@ int main(int argc, char** argv) {
         client_settings.emplace_back("nodeid", "coport-logs/");
       auto config = file.resolve(name, {}, client_settings);
       return coport::cli::catch_network_logs(config, *level, words, std::chrono::seconds{5});
+    } else if (*trace) {
+      if (!(traced.rate > 0 && traced.rate <= coport::trace_service::max_rate)) {
+        throw usage_error{"--rate must be above 0 and at most 10000"};
+      }
+      if (traced.max_hops < 1 || traced.max_hops > 10000) {
+        throw usage_error{"--hops must be from 1 to 10000"};
+      }
+      settings client_settings{{"client", "true"}, {"services", ""}, {"metrics", ""}};
+      if (file.resolve(name).tls.cert.empty())
+        client_settings.emplace_back("nodeid", "coport-trace/");
+      auto config = file.resolve(name, {}, client_settings);
+      return coport::cli::trace_network(config, traced, std::chrono::seconds{5});
     } else if (*run) {
       auto [which, overrides] = profile_and_pairs(words);
       auto config = file.resolve(which, {}, overrides);

@@ -16,7 +16,7 @@
 /// they return is bounded, not believed: whether a slot was defined, a port exists or an
 /// init is registered is the receiver's to check.
 /// Threading: plain functions and values. No I/O, no state.
-/// May include: coport/wire, coport/reason.hpp, the standard library.
+/// May include: coport/wire, coport/reason.hpp, coport/trace.hpp, the standard library.
 
 #include <algorithm>
 #include <array>
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "coport/reason.hpp"
+#include "coport/trace.hpp"
 #include "coport/wire/codec.hpp"
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
@@ -36,7 +37,8 @@
 namespace coport::transport::detail {
 
 /// 3: proofs in order, verdicts proven, records after the handshake (handshake.hpp).
-inline constexpr std::uint32_t protocol_version = 3;
+/// 4: trace frames (a traced message carries its W3C trace context).
+inline constexpr std::uint32_t protocol_version = 4;
 inline constexpr std::size_t frame_header = 5;  ///< length and kind
 
 /// What a frame carries.
@@ -57,7 +59,8 @@ enum class frame_kind : std::uint8_t {
   heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
   fragment,   ///< a piece of a large message frame (see receiver.cpp)
   bye,        ///< reason: the sender's node is leaving (it ends normally); nothing follows
-  last = bye,
+  trace,      ///< traceparent, hop, max hops, sending port: the next message's trace context
+  last = trace,
 };
 
 inline constexpr std::size_t tag_slots = 4096;
@@ -327,6 +330,44 @@ struct bye_frame {
   static bye_frame decode(wire::reader& r) {
     bye_frame f;
     wire::codec<reason>::decode(r, f.why);
+    return f;
+  }
+};
+
+// -- trace: the context of the message that follows -------------------------------------------
+
+/// trace: `string traceparent (W3C, 55 characters), varint hop, varint max hops, varint
+/// sending port's local number (0: none)`. Goes right before the message frame it is about
+/// (after that message's definitions) or before the first fragment of its large record;
+/// a receiver keeps one, for the next message or first fragment, and forgets it at any other
+/// frame but definitions, heartbeats and later fragments. The port is one of the sender's
+/// node: a peer names nothing of a third node here.
+struct trace_frame {
+  trace_context context;
+  std::uint64_t from_local = 0;
+
+  static void encode(std::vector<std::byte>& out, const trace_context& c,
+                     std::uint64_t from_local) {
+    std::size_t start = begin_frame(out, frame_kind::trace);
+    wire::writer w{out};
+    w.string(c.traceparent());
+    w.varint(c.hop);
+    w.varint(c.max_hops);
+    w.varint(from_local);
+    end_frame(out, start);
+  }
+  static trace_frame decode(wire::reader& r, std::uint32_t hops_limit) {
+    trace_frame f;
+    auto c = trace_context::from_traceparent(r.string_view());
+    if (!c) wire::reader::fail("a trace frame's traceparent is malformed");
+    f.context = *c;
+    std::uint64_t hop = r.varint(), max_hops = r.varint();
+    if (max_hops > hops_limit || hop >= max_hops) {
+      wire::reader::fail("a trace frame's hops are out of range");
+    }
+    f.context.hop = static_cast<std::uint32_t>(hop);
+    f.context.max_hops = static_cast<std::uint32_t>(max_hops);
+    f.from_local = r.varint();
     return f;
   }
 };

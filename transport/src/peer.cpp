@@ -199,6 +199,13 @@ void peer::refuse(const port_id& to, const std::string& text) {
 
 void peer::send_message(const port_id& to, message msg) {
   std::string error;
+  // A traced message: its context goes in a trace frame right before it (frame.hpp).
+  std::vector<std::byte> trace;
+  if (auto mark = coport::detail::take_trace(msg)) {
+    const port_id& from = mark->from;
+    detail::trace_frame::encode(trace, mark->context,
+                                from && endpoint_.owner.is_local(from) ? from.local() : 0);
+  }
   {
     std::lock_guard lock{mutex_};
     if (to.incarnation() != 0 &&
@@ -211,6 +218,7 @@ void peer::send_message(const port_id& to, message msg) {
     if (error.empty() && up_ && values_size_ > detail::large_message) {
       // Large: the defs go now, the message as a record in fragments (see frame.hpp).
       out_.resize(frame_start_);
+      out_.insert(out_.end(), trace.begin(), trace.end());
       if (!out_.empty()) flush_locked();
       std::vector<std::byte> record = large_record(to, msg);
       const std::size_t size = record.size();
@@ -222,6 +230,10 @@ void peer::send_message(const port_id& to, message msg) {
         bytes_sent_ += size;
       }
     } else if (error.empty()) {
+      if (!trace.empty()) {
+        out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(frame_start_), trace.begin(),
+                    trace.end());
+      }
       if (!flush_locked()) {
         error = "the connection is closed";
       } else {

@@ -207,6 +207,11 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       kind != frame_kind::heartbeat) {
     wire::reader::fail("a frame before the handshake ended");
   }
+  if (next_trace_ && kind != frame_kind::def_tag && kind != frame_kind::def_sig &&
+      kind != frame_kind::def_node && kind != frame_kind::heartbeat &&
+      kind != frame_kind::message && kind != frame_kind::fragment) {
+    next_trace_.reset();  // a trace frame is about the message that follows it, or nothing
+  }
   switch (kind) {
     case frame_kind::hello:
       if (link_.greeted()) wire::reader::fail("a second hello");
@@ -247,6 +252,9 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
     }
     case frame_kind::message:
       on_message(r);
+      return;
+    case frame_kind::trace:
+      on_trace(r);
       return;
     case frame_kind::kill: {
       auto f = detail::port_frame::decode(kind, r);
@@ -367,7 +375,27 @@ message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std
   return message{coport::detail::decode_values(t, r, dec)};
 }
 
+void receiver::on_trace(wire::reader& r) {
+  const auto f = detail::trace_frame::decode(r, coport::detail::max_trace_hops);
+  coport::detail::trace_mark mark;
+  mark.context = f.context;
+  if (f.from_local != 0) {
+    mark.from =
+        coport::detail::make_port_id(peer_->node_number(), f.from_local, link_.peer_incarnation());
+  }
+  next_trace_ = mark;
+}
+
+void receiver::attach_trace(message& m, std::optional<coport::detail::trace_mark> mark,
+                            std::size_t size) {
+  if (!mark || !m) return;
+  mark->size = size;
+  coport::detail::mark_trace(m.get_block(), *mark);
+}
+
 void receiver::on_message(wire::reader& r) {
+  const std::size_t size = detail::frame_header + r.remaining();
+  auto trace = std::exchange(next_trace_, std::nullopt);
   auto head = detail::message_head::decode(r);
   bool current;
   port_id to = local_port(head.to, current);
@@ -379,6 +407,7 @@ void receiver::on_message(wire::reader& r) {
   if (in_tag_refused_[ts]) refused = too_many_tags;
   std::uint64_t ss = 0;
   message m = read_payload(r, in_tags_[ts], refused, ss);
+  attach_trace(m, std::move(trace), size);
   notify([&] {
     return frame_event{"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]};
   });
@@ -417,9 +446,21 @@ void receiver::deliver(const port_id& to, bool current, message m, const std::st
 }
 
 void receiver::on_fragment(wire::reader& r) {
-  std::optional<reassembly::whole> record = large_.add(detail::fragment_frame::decode(r));
+  const auto fragment = detail::fragment_frame::decode(r);
+  if ((fragment.flags & detail::fragment_frame::first) && next_trace_) {
+    if (record_traces_.size() < detail::max_open_records) {
+      record_traces_.insert_or_assign(fragment.id, *next_trace_);
+    }
+    next_trace_.reset();
+  }
+  std::optional<reassembly::whole> record = large_.add(fragment);
   if (!record) return;
   const std::uint64_t id = record->id, target = record->target;
+  std::optional<coport::detail::trace_mark> trace;
+  if (auto it = record_traces_.find(id); it != record_traces_.end()) {
+    trace = it->second;
+    record_traces_.erase(it);
+  }
   std::vector<std::byte> bytes = std::move(record->bytes);
 
   wire::reader in{bytes, this};
@@ -441,6 +482,7 @@ void receiver::on_fragment(wire::reader& r) {
   } else if (refused.empty()) {
     m = message{coport::detail::decode_values(t, in, *dec)};
     if (!in.done()) wire::reader::fail("a large message has bytes after its end");
+    attach_trace(m, std::move(trace), bytes.size());
   }
   notify([&] { return frame_event{"message", {}, to, std::string{name}, names}; });
   // Its place in its port's line is filled; what is ready at the front goes.

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -86,6 +87,9 @@ class receiver final : public channel_handler,
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
   void refuse(refusal kind, const std::string& why, bool quiet);
   void on_message(wire::reader& r);
+  void on_trace(wire::reader& r);
+  /// Marks `m` with the trace frame that came before it, if any (`size`: its bytes).
+  void attach_trace(message& m, std::optional<coport::detail::trace_mark> mark, std::size_t size);
   void on_fragment(wire::reader& r);
   /// Hands a decoded message to its port (or drops it: stale, a hole, refused).
   void deliver(const port_id& to, bool current, message m, const std::string& refused);
@@ -126,6 +130,10 @@ class receiver final : public channel_handler,
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
   /// Large messages arriving in fragments, and what waits behind them (reassembly.hpp).
   reassembly large_;
+  /// The trace frame that came last, for the next message or first fragment (frame.hpp).
+  std::optional<coport::detail::trace_mark> next_trace_;
+  /// Large records in flight that a trace frame came before (at most max_open_records).
+  std::unordered_map<std::uint64_t, coport::detail::trace_mark> record_traces_;
 
   std::mutex watched_mutex_;  // monitor callbacks erase entries from other threads
   std::unordered_map<std::uint64_t, monitor> watched_;  ///< our ports the peer watches

@@ -18,3 +18,4 @@
 #include "coport/tag.hpp"
 #include "coport/task.hpp"
 #include "coport/timer.hpp"
+#include "coport/trace.hpp"

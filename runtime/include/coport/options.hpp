@@ -31,6 +31,9 @@ struct node_options {
   /// Ports spawned here from an init whose name matches one of these patterns (`*` matches
   /// any run of characters: "worker*") are measured (node::measure, under the init's name).
   std::vector<std::string> measure = {};
+  /// Spans a second this node records at most while tracing is on (coport/trace.hpp); the
+  /// rest are counted. At least 1.
+  double trace_rate = 1000;
   /// Where the log lines about this node go (every library's: runtime, transport, network,
   /// registry, groups); empty: the process's sink (coport/log.hpp). Called as that says
   /// (serialized, from any thread) until the node's destructor returns.

@@ -2,7 +2,8 @@
 /// \file
 /// coport::network::membership — a node's place in a network, started from its settings
 /// (AEMP's `configure`): TCP links (with TLS when configured), the mesh from its seeds, the
-/// name registry, its log lines served to catchers (coport/log_catcher.hpp), the configured
+/// name registry, its log lines and spans served to catchers (coport/log_catcher.hpp,
+/// coport/trace_catcher.hpp), the configured
 /// services, and (with the `metrics` key) its figures, health and readiness over HTTP
 /// (coport/metrics/exporter.hpp; ready: listening, a seed reached when it has seeds, and
 /// its services started).
@@ -24,6 +25,7 @@
 #include "coport/network/mesh.hpp"
 #include "coport/node.hpp"
 #include "coport/registry.hpp"
+#include "coport/trace_catcher.hpp"
 #include "coport/transport/tcp.hpp"
 
 namespace coport::network {
@@ -68,6 +70,7 @@ class membership {
   std::unique_ptr<coport::network::mesh> mesh_;
   std::unique_ptr<registry> names_;
   std::unique_ptr<log_service> logs_;
+  std::unique_ptr<trace_service> traces_;
   std::vector<port_id> services_;
   std::unique_ptr<metrics::exporter> metrics_;
   subscription exposed_;

@@ -38,9 +38,10 @@ enum class message_kind : std::uint8_t {
   kill,     ///< wakes a port that was killed so that it tears down
 };
 
-/// The largest node number a message block can name as its origin (24 bits, so that the
-/// field fits in the head's padding; the transport's peers have numbers below 2^18).
-inline constexpr std::uint32_t max_origin = (1u << 24) - 1;
+/// The largest node number a message block can name as its origin (23 bits, so that the
+/// field and the trace mark fit in the head's padding; the transport's peers have numbers
+/// below 2^18).
+inline constexpr std::uint32_t max_origin = (1u << 23) - 1;
 
 /// The common head of every message block.
 struct message_block {
@@ -50,7 +51,10 @@ struct message_block {
   message_kind kind = message_kind::user;
   /// The interned ID of the node whose link delivered the block, as the transport
   /// established it (node::deliver sets it); 0 for a block made on this node.
-  std::uint32_t origin : 24 = 0;
+  std::uint32_t origin : 23 = 0;
+  /// The message carries a trace (coport/trace.hpp): its context is in the process's table of
+  /// marks (trace_marks.cpp) until a handler takes it or the block is destroyed.
+  std::uint32_t traced : 1 = 0;
 };
 static_assert(sizeof(void*) != 8 || sizeof(message_block) == 24,
               "the origin field must fit in the message head's padding");
@@ -262,8 +266,13 @@ inline constexpr std::size_t inbound_slots = std::size_t{1} << 18;
 extern std::atomic<std::uint32_t> inbound_counts[inbound_slots];
 
 /// Destroys any block.
+/// Forgets the trace mark of a block destroyed before a handler took it (trace_marks.cpp).
+void forget_trace(const message_block* n) noexcept;
+
 inline void destroy_message(message_block* n) noexcept {
   if (!n) return;
+  if (n->traced) [[unlikely]]
+    forget_trace(n);
   if (n->origin != 0 && n->origin < inbound_slots) {
     inbound_counts[n->origin].fetch_sub(1, std::memory_order_relaxed);
   }

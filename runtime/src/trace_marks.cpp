@@ -1,0 +1,101 @@
+// The process's table of trace marks (coport/internal/trace_marks.hpp): which message blocks
+// carry a trace, and with what. Only traced messages come here; the table is bounded.
+#include "coport/internal/trace_marks.hpp"
+
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+namespace coport::detail {
+
+std::atomic<std::uint32_t> trace_filters_on{0};
+
+namespace {
+
+struct mark_table {
+  std::mutex mutex;
+  std::unordered_map<const message_block*, trace_mark> marks;
+  std::atomic<std::size_t> unmarked{0};
+};
+
+mark_table& table() {
+  static mark_table* t = new mark_table;  // never destroyed: blocks die at thread exit too
+  return *t;
+}
+
+/// Per-thread generator (IDs must be unique, not secret).
+std::mt19937_64& generator() {
+  thread_local std::mt19937_64 g{[] {
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) ^ rd();
+  }()};
+  return g;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> random_id() noexcept {
+  std::array<std::uint8_t, N> id{};
+  bool zero = true;
+  while (zero) {
+    for (std::size_t i = 0; i < N; i += 8) {
+      std::uint64_t r = generator()();
+      for (std::size_t j = 0; j < 8 && i + j < N; ++j) {
+        id[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+        zero = zero && id[i + j] == 0;
+      }
+    }
+  }
+  return id;
+}
+
+}  // namespace
+
+bool mark_trace(message_block* n, const trace_mark& m) noexcept {
+  if (!n || n->traced) return false;
+  mark_table& t = table();
+  try {
+    std::lock_guard lock{t.mutex};
+    if (t.marks.size() >= max_marked) {
+      t.unmarked.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    t.marks.insert_or_assign(n, m);
+  } catch (...) {  // out of memory: the message goes unmarked
+    t.unmarked.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  n->traced = 1;
+  return true;
+}
+
+std::optional<trace_mark> take_trace(message_block* n) noexcept {
+  if (!n || !n->traced) return std::nullopt;
+  n->traced = 0;
+  mark_table& t = table();
+  std::lock_guard lock{t.mutex};
+  auto it = t.marks.find(n);
+  if (it == t.marks.end()) return std::nullopt;
+  std::optional<trace_mark> m{std::move(it->second)};
+  t.marks.erase(it);
+  return m;
+}
+
+void forget_trace(const message_block* n) noexcept {
+  mark_table& t = table();
+  std::lock_guard lock{t.mutex};
+  t.marks.erase(n);
+}
+
+std::size_t unmarked_traces() noexcept {
+  return table().unmarked.load(std::memory_order_relaxed);
+}
+
+std::array<std::uint8_t, 16> new_trace_id() noexcept {
+  return random_id<16>();
+}
+
+std::array<std::uint8_t, 8> new_span_id() noexcept {
+  return random_id<8>();
+}
+
+}  // namespace coport::detail
