@@ -99,7 +99,22 @@ struct trace_service::state : std::enable_shared_from_this<state> {
   };
   std::map<port_id, catch_entry> catchers;
   std::map<std::uint32_t, std::size_t> per_node;  ///< catchers by the node number that asked
-  subscription hook;                              ///< while there are catchers
+
+  // The hook, while there are catchers: set and ended by the port, ended for good by the
+  // service's destructor (which waits for a call in progress).
+  std::mutex hook_mutex;
+  subscription hook;
+  bool closed = false;
+
+  void end_hook(bool for_good) {
+    subscription h;
+    {
+      std::lock_guard lock{hook_mutex};
+      h = std::move(hook);
+      closed = closed || for_good;
+    }
+    h.cancel();
+  }
   detail::refusals refused{"runtime", own_id, "the trace service", "the trace protocol"};
   dispatch_table table = make_table();
 
@@ -128,7 +143,8 @@ struct trace_service::state : std::enable_shared_from_this<state> {
       catch_entry c{owner.mon(catcher, self_port, gone_msg, catcher), {}};
       if (!f.ports.empty() || !f.tags.empty() || f.node) c.filter = trace(owner, f);
       catchers.emplace(catcher, std::move(c));
-      if (!hook) {
+      std::lock_guard lock{hook_mutex};
+      if (!hook && !closed) {
         hook = on_span(owner, [weak = weak_from_this()](const span& s) {
           if (auto self = weak.lock()) self->take(s);
         });
@@ -138,7 +154,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
       if (catchers.erase(catcher) && --per_node[catcher.node_number()] == 0) {
         per_node.erase(catcher.node_number());
       }
-      if (catchers.empty()) hook.cancel();
+      if (catchers.empty()) end_hook(false);
     });
     return t;
   }
@@ -193,6 +209,7 @@ trace_service::trace_service(node& n) : node_{n}, state_{std::make_shared<state>
 }
 
 trace_service::~trace_service() {
+  state_->end_hook(true);  // no span is taken after this
   detail::close_service(node_, state_);
 }
 

@@ -2,6 +2,7 @@
 // on and take its spans.
 #include "tracer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -52,13 +53,16 @@ struct tracer::filter_entry {
 
 namespace {
 
-/// Calls hooks one drain at a time; remove_hook waits for a drain that may be calling the one
-/// it removes (unless the hook itself removes it).
-std::mutex& calling_mutex() {
-  static std::mutex m;
-  return m;
+/// The hook this thread is calling (a hook that removes itself does not wait for itself).
+thread_local const void* calling_hook = nullptr;
+
+/// Tags of the services that carry tracing and logs themselves: sending them never starts a
+/// trace (a catcher of a node traced whole would otherwise trace the spans sent to it, and
+/// each of those spans would make another).
+bool carries_observations(tag t) noexcept {
+  const std::string_view name = t.name();
+  return name.starts_with("coport.trace") || name.starts_with("coport.logs");
 }
-thread_local bool calling_hooks = false;
 
 }  // namespace
 
@@ -96,12 +100,12 @@ void tracer::remove_filter(std::uint64_t id) noexcept {
 std::uint64_t tracer::add_hook(std::function<void(const span&)> hook) {
   std::lock_guard lock{mutex_};
   const std::uint64_t id = next_id_++;
-  hooks_.emplace_back(id, std::make_shared<std::function<void(const span&)>>(std::move(hook)));
+  hooks_.emplace_back(id, std::make_shared<hook_entry>(std::move(hook)));
   return id;
 }
 
 void tracer::remove_hook(std::uint64_t id) noexcept {
-  std::shared_ptr<std::function<void(const span&)>> removed;
+  std::shared_ptr<hook_entry> removed;
   {
     std::lock_guard lock{mutex_};
     for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
@@ -112,12 +116,18 @@ void tracer::remove_hook(std::uint64_t id) noexcept {
       }
     }
   }
-  // A drain may be calling it on another thread: wait for that drain to end.
-  if (removed && !calling_hooks) std::lock_guard wait{calling_mutex()};
+  if (!removed) return;
+  if (calling_hook == removed.get()) {
+    removed->removed = true;  // from inside its own call: this thread holds `calling`
+  } else {
+    std::lock_guard wait{removed->calling};  // a drain calling it on another thread ends first
+    removed->removed = true;
+  }
 }
 
 void tracer::start(const port_id& to, message_block* n, const port_id& from,
                    std::size_t size) noexcept {
+  if (carries_observations(n->tag_)) return;
   trace_context context;
   {
     std::lock_guard lock{mutex_};
@@ -227,33 +237,34 @@ void tracer::record(span s) noexcept {
 }
 
 void tracer::drain() {
-  std::lock_guard calling{calling_mutex()};
-  calling_hooks = true;
   for (;;) {
     std::vector<span> batch;
-    std::vector<std::shared_ptr<std::function<void(const span&)>>> hooks;
+    std::vector<std::shared_ptr<hook_entry>> hooks;
     {
       std::lock_guard lock{mutex_};
       if (waiting_.empty()) {
         draining_ = false;
-        break;
+        return;
       }
       batch.swap(waiting_);
       for (auto& h : hooks_) hooks.push_back(h.second);
     }
     for (const span& s : batch) {
       for (auto& h : hooks) {
+        std::lock_guard calling{h->calling};
+        if (h->removed) continue;
+        calling_hook = h.get();
         try {
-          (*h)(s);
+          h->fn(s);
         } catch (const std::exception& e) {
           core_.log_error("a span hook", e.what());
         } catch (...) {
           core_.log_error("a span hook", "unknown exception");
         }
+        calling_hook = nullptr;
       }
     }
   }
-  calling_hooks = false;
 }
 
 trace_stats tracer::stats() const {
@@ -304,6 +315,8 @@ std::optional<trace_context> current_trace() noexcept {
 
 trace_scope::trace_scope(const trace_context& context) noexcept
     : state_{context, detail::per_thread.outgoing_trace} {
+  // What a peer would refuse is not sent: the chain's limit is clamped to coport's.
+  state_.context.max_hops = std::min(state_.context.max_hops, detail::max_trace_hops);
   detail::per_thread.outgoing_trace = &state_.context;
 }
 

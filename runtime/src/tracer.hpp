@@ -77,7 +77,15 @@ class tracer {
 
   mutable std::mutex mutex_;
   std::vector<filter_entry> filters_;
-  std::vector<std::pair<std::uint64_t, std::shared_ptr<std::function<void(const span&)>>>> hooks_;
+  /// A hook, and the lock held while it is called: removing it waits for a call in progress
+  /// (unless the hook removes itself), and it is not called after.
+  struct hook_entry {
+    explicit hook_entry(std::function<void(const span&)> f) : fn{std::move(f)} {}
+    std::function<void(const span&)> fn;
+    std::mutex calling;
+    bool removed = false;  // under `calling`
+  };
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<hook_entry>>> hooks_;
   std::vector<span> waiting_;
   bool draining_ = false;
   double tokens_;

@@ -283,6 +283,21 @@ TEST_SUITE("trace") {
     CHECK(spans.got.size() == 2);
   }
 
+  TEST_CASE("a hook that ends its own guard is not called again, even for spans of its batch") {
+    node n{stepped("trace-self-end")};
+    int calls = 0;
+    subscription hook;
+    hook = on_span(n, [&](const span&) {
+      ++calls;
+      hook.cancel();
+    });
+    auto p = n.port([](message&) {});
+    auto tracing = trace(n, trace_filter{.ports = {p}});
+    for (int i = 0; i < 3; ++i) n.snd(p, "x", i);  // six spans, queued before the first call
+    n.run_until_idle();
+    CHECK(calls == 1);
+  }
+
   TEST_CASE("trace, on_span and node_options.trace_rate refuse what makes no sense") {
     node n{stepped("trace-bad")};
     CHECK_THROWS_AS(trace(n, trace_filter{}), std::invalid_argument);

@@ -131,9 +131,28 @@ TEST_SUITE("transport.trace") {
     catch_b.cancel();
     c.run();
     CHECK(tracing_stats(c[0]).filters == 0);
+    const auto roots = tracing_stats(c[0]).roots;
     c[0].snd(client, "go", 2);
     c.run();
-    CHECK(caught.size() == 3);
+    CHECK(tracing_stats(c[0]).roots == roots);
+  }
+
+  TEST_CASE("a catch of a node traced whole does not trace the spans it sends to the catcher") {
+    quiet_log quiet;
+    cluster c{{"tw-a", "tw-b"}};
+    trace_service serve_a{c[0]};
+    std::vector<span> caught;
+    auto catching = catch_traces(c[1], "tw-a", trace_filter{.node = true},
+                                 [&](const span& s) { caught.push_back(s); });
+    c.run();
+    auto p = c[0].port([](message&) {});
+    c[0].snd(p, "one");
+    c.run();
+    // One message, one trace: its root and its run. Nothing about the spans themselves.
+    REQUIRE(caught.size() == 2);
+    CHECK(caught[0].tag == "one");
+    CHECK(caught[1].tag == "one");
+    CHECK(tracing_stats(c[0]).roots == 1);
   }
 
   TEST_CASE("catch_traces refuses filters beyond the service's bounds") {

@@ -3,6 +3,7 @@
 // are traced whole; a node asked for nothing still sends the spans of traces that reach it.
 #include "trace.hpp"
 
+#include <algorithm>
 #include <coport/trace_catcher.hpp>
 #include <cstdio>
 #include <iostream>

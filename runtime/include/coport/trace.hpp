@@ -25,6 +25,10 @@
 ///
 /// A handler's own context (`current_trace`) can be handed to other systems (an HTTP
 /// client's `traceparent` header); `trace_scope` continues a trace that came from elsewhere.
+/// Not traced: the callback of a `cal` and a coroutine resumed by its reply (they run as
+/// closures, outside the reply's span); a coroutine actor's span is the run that queued the
+/// message into its mailbox, and what it sends is the child of the run that resumed it.
+/// Messages with the tags of the trace and log services never start a trace.
 /// Collected across a network by `catch_traces` (coport/trace_catcher.hpp) and `coport trace`.
 /// Threading: every function is thread-safe; hooks run on the node's threads, serialised per
 /// node. Lifetime: a filter or a hook lasts until its guard ends it or the node ends.
@@ -83,7 +87,9 @@ struct span {
   port_id from;  ///< the port whose handler sent the message (null: outside any port)
   port_id to;    ///< the port the message went to (the handler's port)
   std::string tag;
-  std::size_t size = 0;  ///< bytes on the wire, for a message that crossed a link; else 0
+  /// Bytes on the wire, for a message that crossed a link with its trace; else 0 (made on
+  /// this node, or a root started where it arrived).
+  std::size_t size = 0;
   std::uint32_t hop = 0;
   std::chrono::system_clock::time_point start;
   std::chrono::nanoseconds duration{0};  ///< 0 for a `send`
@@ -120,7 +126,9 @@ subscription on_span(node& n, std::function<void(const span&)> hook);
 std::optional<trace_context> current_trace() noexcept;
 
 /// Continues a trace from elsewhere: what this thread sends while the scope lives is traced as
-/// a child of `context` (recorded by the node it is sent on). Scopes nest.
+/// a child of `context` (recorded by the node it is sent on); its max_hops is clamped to
+/// 10 000. Scopes nest; a scope must end on the thread and in the run where it began (never
+/// across a coroutine's co_await).
 class trace_scope {
  public:
   explicit trace_scope(const trace_context& context) noexcept;
