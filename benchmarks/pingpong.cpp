@@ -1,4 +1,6 @@
 // pingpong (Savina "PingPong"): two actors bounce a message n times.
+#include <atomic>
+#include <coport/trace.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,11 +83,49 @@ void with_metrics(const bench::args& a, long n, long rounds) {
   a.report("coport-metrics", "pingpong.kept", bench::median(ratio), "%", params);
 }
 
+/// What tracing costs while on (off costs a test per send and per run: compare builds with
+/// callgrind for that): `rounds` rounds of three ping-pongs, alternating: tracing off; armed
+/// (a filter on a tag nobody sends: every send takes the filter's branch and matches nothing);
+/// every message traced (a node filter, chains of 10 000, a hook counting spans, the node's
+/// span rate as configured). Each side's median and the medians of the ratios to off.
+void with_tracing(const bench::args& a, long n, long rounds) {
+  node nd{options(a["threads"])};
+  std::atomic<long> spans{0};
+  auto hook = on_span(nd, [&](const span&) { spans.fetch_add(1, std::memory_order_relaxed); });
+  std::vector<double> off, armed, traced, armed_ratio, traced_ratio;
+  event_pingpong(nd, n / 10);  // warms
+  for (long r = 0; r < rounds; ++r) {
+    off.push_back(2.0 * n / event_pingpong(nd, n));
+    {
+      auto on = trace(nd, trace_filter{.tags = {"nobody.sends.this"}});
+      armed.push_back(2.0 * n / event_pingpong(nd, n));
+    }
+    {
+      auto on = trace(nd, trace_filter{.node = true, .rate = 1e9, .max_hops = 10000});
+      traced.push_back(2.0 * n / event_pingpong(nd, n));
+    }
+    armed_ratio.push_back(armed.back() / off.back() * 100);
+    traced_ratio.push_back(traced.back() / off.back() * 100);
+  }
+  std::string params = "n=" + std::to_string(n) + ",alternating,rounds=" + std::to_string(rounds);
+  a.report("coport", "pingpong", bench::median(off), "msgs/s", params);
+  a.report("coport-trace-armed", "pingpong", bench::median(armed), "msgs/s", params);
+  a.report("coport-trace-all", "pingpong", bench::median(traced), "msgs/s",
+           params + ",spans=" + std::to_string(spans.load()));
+  a.report("coport-trace-armed", "pingpong.kept", bench::median(armed_ratio), "%", params);
+  a.report("coport-trace-all", "pingpong.kept", bench::median(traced_ratio), "%", params);
+}
+
 void pingpong(int argc, char** argv) {
-  bench::args a{"pingpong", {{"n", 1'000'000}, {"threads", 0}, {"metrics", 0}}, argc, argv, 2};
+  bench::args a{
+      "pingpong", {{"n", 1'000'000}, {"threads", 0}, {"metrics", 0}, {"trace", 0}}, argc, argv, 2};
   long n = a["n"];
   if (a["metrics"]) {
     with_metrics(a, n, a["metrics"]);
+    return;
+  }
+  if (a["trace"]) {
+    with_tracing(a, n, a["trace"]);
     return;
   }
   {

@@ -8,6 +8,7 @@
 // node, recorded) into DIR and exits; test/fuzz/corpus/frames is those seeds grown by 150 s
 // of fuzzing and minimized with -merge=1.
 #include <coport/coport.hpp>
+#include <coport/trace.hpp>
 #include <coport/transport/transport.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -129,6 +130,15 @@ void write_seeds(const std::string& dir) {
          [&](node& p) { p.cal(*port_id::parse("fuzz-target"), "ping", [](reply) {}); });
   record(
       "bye", [&](node& p) { p.snd(typed, "add", 3, "three"); }, true);
+  record("traced", [&](node& p) {
+    // Trace frames before messages: a root sent from outside, a child from a handler.
+    auto tracing = trace(p, trace_filter{.node = true, .rate = 1e6});
+    p.snd(typed, "add", 4, "four");
+    auto relay = p.port();
+    p.rcv(relay, "go", [&p, typed] { p.snd(typed, "add", 5, "five"); });
+    p.snd(relay, "go");
+    p.run_until_idle();
+  });
 }
 
 }  // namespace
