@@ -1,6 +1,8 @@
 // metrics::figures — one scrape's families, and what one node adds to them.
 #include "figures.hpp"
 
+#include <chrono>
+
 #include <algorithm>
 #include <limits>
 
@@ -148,6 +150,10 @@ void figures::add_node(const node_sources& s) {
   }
   add("coport_mailbox_deepest", "The deepest mailbox of the node's measured ports", gauge,
       static_cast<double>(deepest), node);
+  add("coport_mailbox_deepest_sampled",
+      "The deepest mailbox of any port seen in the last 10 s (one port run in 64 counts its "
+      "queue as it starts)",
+      gauge, static_cast<double>(n.deepest_mailbox), node);
 
   if (s.links) {
     const transport::transport_stats t = s.links->protocol().stats();
@@ -200,6 +206,11 @@ void figures::add_node(const node_sources& s) {
           static_cast<double>(l.bytes_received), peer);
       add("coport_link_queued_bytes", "Bytes waiting to go to the peer", gauge,
           static_cast<double>(l.queued_bytes), peer);
+      if (l.round_trip) {
+        add("coport_link_round_trip_seconds",
+            "The round trip of the last heartbeat probe the peer answered", gauge,
+            std::chrono::duration<double>(*l.round_trip).count(), peer);
+      }
     }
   }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "coport/internal/log.hpp"
+#include "coport/trace.hpp"
 #include "node_core.hpp"
 #include "spinlock.hpp"
 
@@ -25,16 +26,32 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
                         std::optional<duration> timeout,
                         detail::unique_function<detail::message_block*(const port_id&)> build) {
   auto state = std::make_shared<cal_state>();
+  // The callback runs where it belongs (below), in the trace of the reply's run, if any: what
+  // it sends, and a coroutine it resumes, stay in a traced request's trace (coport/trace.hpp).
+  // Off, the trace is a null pointer (no allocation).
+  auto in_trace = [] {
+    const trace_context* t = detail::per_thread.outgoing_trace;
+    return t ? std::make_unique<trace_context>(*t) : nullptr;
+  };
+  auto call = [](auto& cb, reply r, const std::unique_ptr<trace_context>& trace) {
+    if (!trace) return cb(std::move(r));
+    trace_scope scope{*trace};
+    cb(std::move(r));
+  };
   if (port_id here = current_port()) {
-    state->callback = [this, here, cb = std::move(callback)](reply r) mutable {
-      peval(here, [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+    state->callback = [this, here, in_trace, call, cb = std::move(callback)](reply r) mutable {
+      peval(here, [call, cb = std::move(cb), r = std::move(r), trace = in_trace()]() mutable {
+        call(cb, std::move(r), trace);
+      });
     };
   } else {
     // Outside any port: run it as a plain job, not in the reply port's context (which ends
     // with the reply, so code in the callback must not look like it belongs there).
-    state->callback = [core = core_.get(), cb = std::move(callback)](reply r) mutable {
+    state->callback = [core = core_.get(), in_trace, call,
+                       cb = std::move(callback)](reply r) mutable {
       core->post_guarded("a cal callback",
-                         [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+                         [call, cb = std::move(cb), r = std::move(r),
+                          trace = in_trace()]() mutable { call(cb, std::move(r), trace); });
     };
   }
   // Every path ends here, in the reply port's context.

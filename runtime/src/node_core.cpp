@@ -228,8 +228,37 @@ void node_core::log_error(const char* what, const char* error) noexcept {
   }
 }
 
+namespace {
+constexpr auto deepest_window = std::chrono::seconds{10};
+}
+
+void node_core::note_mailbox(port_impl* p, std::size_t depth,
+                             std::chrono::steady_clock::time_point now) noexcept {
+  std::lock_guard lock{deepest_lock_};
+  if (depth < deepest_.depth && now - deepest_.at < deepest_window) return;
+  const std::uint64_t number = p->id.load(std::memory_order_relaxed);
+  try {
+    if (number != deepest_.number || deepest_.id.empty()) deepest_.id = id_of(p).to_string();
+  } catch (...) {
+    return;  // out of memory: the figure stays as it was
+  }
+  deepest_.depth = depth;
+  deepest_.number = number;
+  deepest_.at = now;
+}
+
 node_stats node_core::stats() const noexcept {
   node_stats s;
+  {
+    std::lock_guard lock{deepest_lock_};
+    if (std::chrono::steady_clock::now() - deepest_.at < deepest_window) {
+      s.deepest_mailbox = deepest_.depth;
+      try {
+        s.deepest_port = deepest_.id;
+      } catch (...) {
+      }
+    }
+  }
   s.ports_created = created_.load(std::memory_order_relaxed);
   s.ports_alive = live_.load(std::memory_order_relaxed);
   s.messages_dropped = sends_.dropped();

@@ -33,12 +33,13 @@
 #include "node_events.hpp"
 #include "node_port.hpp"
 #include "port_meters.hpp"
-#include "tracer.hpp"
 #include "port_table.hpp"
 #include "remote_ports.hpp"
 #include "scheduler.hpp"
 #include "send_path.hpp"
+#include "spinlock.hpp"
 #include "timers.hpp"
+#include "tracer.hpp"
 
 namespace coport::detail {
 
@@ -124,6 +125,9 @@ class node_core : public std::enable_shared_from_this<node_core> {
   void run_sampled(std::chrono::steady_clock::duration d, std::uint64_t messages) noexcept {
     if (messages) handler_times_.record(d / static_cast<std::int64_t>(messages));
   }
+  /// A sampled run of `p` starts with `depth` messages queued (node_stats::deepest_mailbox).
+  void note_mailbox(port_impl* p, std::size_t depth,
+                    std::chrono::steady_clock::time_point now) noexcept;
 
   // -- tracing ---------------------------------------------------------------------------------
   detail::tracer& tracer() noexcept { return tracer_; }
@@ -181,6 +185,14 @@ class node_core : public std::enable_shared_from_this<node_core> {
   scheduler scheduler_;
   port_meters meters_;
   timings handler_times_;
+  struct deepest_mailbox {
+    std::size_t depth = 0;
+    std::uint64_t number = 0;  ///< the port's local number (`id` keeps it as text)
+    std::string id;
+    std::chrono::steady_clock::time_point at;
+  };
+  mutable spinlock deepest_lock_;  // taken by one port run in 64, and by stats()
+  deepest_mailbox deepest_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<std::size_t> created_{0};
   std::atomic<std::size_t> live_{0};  // created and not yet torn down

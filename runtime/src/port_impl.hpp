@@ -135,6 +135,17 @@ struct alignas(64) port_impl {
     return reverse_list<&message_block::next>(inbox.exchange(nullptr, std::memory_order_acquire));
   }
 
+  /// The messages queued for this port, counted up to `cap` (runner only: what it has not
+  /// taken cannot go away under it; what is pushed meanwhile may or may not be counted).
+  std::size_t queued_depth(std::size_t cap) const noexcept {
+    std::size_t n = 0;
+    for (const message_block* m = cache; m && n < cap; m = m->next) ++n;
+    const message_block* head = inbox.load(std::memory_order_acquire);
+    if (head == blocked() || head == dead()) return n;
+    for (const message_block* m = head; m && n < cap; m = m->next) ++n;
+    return n;
+  }
+
   /// Marks the port idle if nothing arrived; false if something did (runner only).
   bool try_block() noexcept {
     message_block* expected = nullptr;

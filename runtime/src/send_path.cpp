@@ -114,10 +114,7 @@ void send_path::trace(const port_id& to, message_block* n) noexcept {
   if (const trace_context* outgoing = per_thread.outgoing_trace) {
     t.mark_sent(n, *outgoing);
   } else if (t.filtering()) {
-    port_id from;
-    const context& here = per_thread.current;
-    if (here.core && here.port) from = here.core->id_of(here.port);
-    t.start(to, n, from, 0);
+    t.start(to, n, nullptr);  // from the port this thread runs, if any
   }
 }
 

@@ -90,6 +90,10 @@ std::size_t unmarked_traces() noexcept {
   return table().unmarked.load(std::memory_order_relaxed);
 }
 
+void count_unmarked() noexcept {
+  table().unmarked.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::array<std::uint8_t, 16> new_trace_id() noexcept {
   return random_id<16>();
 }

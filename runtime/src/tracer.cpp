@@ -17,34 +17,37 @@
 
 namespace coport::detail {
 
-/// A filter that is on, and its bucket of roots.
+using context_t = context;  // thread_state's, beside the local `context`s below
+
+bool trace_filter_on::matches(const port_id& to, tag t) const noexcept {
+  if (filter.node) return true;
+  for (const port_id& p : filter.ports) {
+    if (p.node_number() == to.node_number() && p.local() == to.local() &&
+        (p.incarnation() == 0 || to.incarnation() == 0 || p.incarnation() == to.incarnation())) {
+      return true;
+    }
+  }
+  if (!filter.tags.empty()) {
+    const std::string_view name = t.name();
+    for (const std::string& x : filter.tags) {
+      if (x == name) return true;
+    }
+  }
+  return false;
+}
+
+/// A filter's bucket of roots.
 struct tracer::filter_entry {
   std::uint64_t id = 0;
-  trace_filter filter;
+  double rate = 0;
   double tokens = 0;
   std::chrono::steady_clock::time_point refilled;
 
-  bool matches(const port_id& to, tag t) const noexcept {
-    if (filter.node) return true;
-    for (const port_id& p : filter.ports) {
-      if (p.node_number() == to.node_number() && p.local() == to.local() &&
-          (p.incarnation() == 0 || to.incarnation() == 0 || p.incarnation() == to.incarnation())) {
-        return true;
-      }
-    }
-    if (!filter.tags.empty()) {
-      const std::string_view name = t.name();
-      for (const std::string& x : filter.tags) {
-        if (x == name) return true;
-      }
-    }
-    return false;
-  }
   /// One more root within the rate (a bucket of one second's worth).
   bool admit(std::chrono::steady_clock::time_point now) noexcept {
     const double seconds = std::chrono::duration<double>(now - refilled).count();
     refilled = now;
-    tokens = std::min(filter.rate, tokens + seconds * filter.rate);
+    tokens = std::min(rate, tokens + seconds * rate);
     if (tokens < 1) return false;
     tokens -= 1;
     return true;
@@ -70,8 +73,8 @@ tracer::tracer(node_core& core, double rate)
     : core_{core}, rate_{rate}, tokens_{rate}, refilled_{std::chrono::steady_clock::now()} {}
 
 tracer::~tracer() {
-  if (!filters_.empty()) {
-    trace_filters_on.fetch_sub(static_cast<std::uint32_t>(filters_.size()),
+  if (!buckets_.empty()) {
+    trace_filters_on.fetch_sub(static_cast<std::uint32_t>(buckets_.size()),
                                std::memory_order_relaxed);
   }
 }
@@ -79,7 +82,12 @@ tracer::~tracer() {
 std::uint64_t tracer::add_filter(const trace_filter& f) {
   std::lock_guard lock{mutex_};
   const std::uint64_t id = next_id_++;
-  filters_.push_back(filter_entry{id, f, f.rate, std::chrono::steady_clock::now()});
+  auto now = filters_.load();
+  auto next =
+      std::make_shared<std::vector<trace_filter_on>>(now ? *now : std::vector<trace_filter_on>{});
+  next->push_back(trace_filter_on{id, f});
+  buckets_.push_back(filter_entry{id, f.rate, f.rate, std::chrono::steady_clock::now()});
+  filters_.store(std::move(next));
   filtering_.store(true, std::memory_order_relaxed);
   trace_filters_on.fetch_add(1, std::memory_order_relaxed);
   return id;
@@ -87,14 +95,20 @@ std::uint64_t tracer::add_filter(const trace_filter& f) {
 
 void tracer::remove_filter(std::uint64_t id) noexcept {
   std::lock_guard lock{mutex_};
-  for (auto it = filters_.begin(); it != filters_.end(); ++it) {
-    if (it->id == id) {
-      filters_.erase(it);
-      trace_filters_on.fetch_sub(1, std::memory_order_relaxed);
-      break;
+  auto it = std::find_if(buckets_.begin(), buckets_.end(),
+                         [id](const filter_entry& b) { return b.id == id; });
+  if (it == buckets_.end()) return;
+  buckets_.erase(it);
+  trace_filters_on.fetch_sub(1, std::memory_order_relaxed);
+  try {
+    auto next = std::make_shared<std::vector<trace_filter_on>>();
+    for (const auto& f : *filters_.load()) {
+      if (f.id != id) next->push_back(f);
     }
+    filtering_.store(!next->empty(), std::memory_order_relaxed);
+    filters_.store(std::move(next));
+  } catch (...) {  // out of memory: the filter matches on, but starts no trace (no bucket)
   }
-  filtering_.store(!filters_.empty(), std::memory_order_relaxed);
 }
 
 std::uint64_t tracer::add_hook(std::function<void(const span&)> hook) {
@@ -125,26 +139,36 @@ void tracer::remove_hook(std::uint64_t id) noexcept {
   }
 }
 
-void tracer::start(const port_id& to, message_block* n, const port_id& from,
-                   std::size_t size) noexcept {
+void tracer::start(const port_id& to, message_block* n, const port_id* from) noexcept {
   if (carries_observations(n->tag_)) return;
+  const auto filters = filters_.load();
+  if (!filters) return;
+  const trace_filter_on* match = nullptr;
+  for (const auto& f : *filters) {
+    if (f.matches(to, n->tag_)) {
+      match = &f;
+      break;
+    }
+  }
+  if (!match) return;
   trace_context context;
   {
     std::lock_guard lock{mutex_};
-    filter_entry* match = nullptr;
-    for (auto& f : filters_) {
-      if (f.matches(to, n->tag_)) {
-        match = &f;
-        break;
-      }
-    }
-    if (!match || !match->admit(std::chrono::steady_clock::now())) return;
-    context.max_hops = match->filter.max_hops;
+    auto b = std::find_if(buckets_.begin(), buckets_.end(),
+                          [id = match->id](const filter_entry& e) { return e.id == id; });
+    if (b == buckets_.end() || !b->admit(std::chrono::steady_clock::now())) return;
     ++roots_;
   }
+  context.max_hops = match->filter.max_hops;
   context.trace_id = new_trace_id();
   context.parent_id = new_span_id();  // the root's own span
-  if (!mark_trace(n, trace_mark{context, from, size})) return;
+  port_id sender;
+  if (from) {
+    sender = *from;
+  } else if (const context_t& here = per_thread.current; here.core && here.port) {
+    sender = here.core->id_of(here.port);
+  }
+  if (!mark_trace(n, trace_mark{context, sender, 0})) return;
   span s;
   s.kind = span_kind::send;
   s.trace_id = context.trace_id;
@@ -155,9 +179,8 @@ void tracer::start(const port_id& to, message_block* n, const port_id& from,
   } catch (...) {
     return;
   }
-  s.from = from;
+  s.from = sender;
   s.to = to;
-  s.size = size;
   s.start = std::chrono::system_clock::now();
   record(std::move(s));
 }
@@ -165,7 +188,7 @@ void tracer::start(const port_id& to, message_block* n, const port_id& from,
 void tracer::mark_sent(message_block* n, const trace_context& outgoing) noexcept {
   if (outgoing.hop >= outgoing.max_hops) return;  // the chain ends here
   port_id from;
-  const context& here = per_thread.current;
+  const context_t& here = per_thread.current;
   if (here.core && here.port) from = here.core->id_of(here.port);
   mark_trace(n, trace_mark{outgoing, from, 0});
 }
@@ -269,7 +292,7 @@ void tracer::drain() {
 
 trace_stats tracer::stats() const {
   std::lock_guard lock{mutex_};
-  return trace_stats{filters_.size(), roots_, spans_, suppressed_, unmarked_traces()};
+  return trace_stats{buckets_.size(), roots_, spans_, suppressed_, unmarked_traces()};
 }
 
 }  // namespace coport::detail

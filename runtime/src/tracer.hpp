@@ -33,6 +33,13 @@ namespace coport::detail {
 class node_core;
 struct port_impl;
 
+/// A filter that is on: what it matches never changes.
+struct trace_filter_on {
+  std::uint64_t id = 0;
+  trace_filter filter;
+  bool matches(const port_id& to, tag t) const noexcept;
+};
+
 class tracer {
  public:
   tracer(node_core& core, double rate);
@@ -50,9 +57,10 @@ class tracer {
   bool filtering() const noexcept { return filtering_.load(std::memory_order_relaxed); }
 
   /// Block `n`, untraced, is sent (or arrived) for `to`: when a filter matches it and admits
-  /// one more trace, records the root and marks `n`. `from`: the sending port (may be null);
-  /// `size`: its bytes on the wire (arrivals).
-  void start(const port_id& to, message_block* n, const port_id& from, std::size_t size) noexcept;
+  /// one more trace, records the root and marks `n`. `from`: the sending port, or null for
+  /// the port this thread runs (looked up only when a filter matches). Matching reads an
+  /// immutable snapshot of the filters (no lock); admitting a root takes the mutex.
+  void start(const port_id& to, message_block* n, const port_id* from) noexcept;
   /// Block `n`, untraced, is sent from this thread while `*outgoing` is its trace: marks it
   /// as that context's child, unless the chain has ended.
   void mark_sent(message_block* n, const trace_context& outgoing) noexcept;
@@ -75,8 +83,10 @@ class tracer {
   const double rate_;
   std::atomic<bool> filtering_{false};
 
+  /// The filters on, replaced whole when one is added or removed (under mutex_).
+  std::atomic<std::shared_ptr<const std::vector<trace_filter_on>>> filters_;
   mutable std::mutex mutex_;
-  std::vector<filter_entry> filters_;
+  std::vector<filter_entry> buckets_;  ///< each filter's roots bucket, by its ID
   /// A hook, and the lock held while it is called: removing it waits for a call in progress
   /// (unless the hook removes itself), and it is not called after.
   struct hook_entry {

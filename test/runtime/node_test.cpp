@@ -292,6 +292,25 @@ TEST_SUITE("node") {
     CHECK(n.stats().handler_time.count == before + 10);
   }
 
+  TEST_CASE("stats name the deepest mailbox a sampled run saw, and which port it was") {
+    node n{test::stepped("deepest")};
+    auto quiet = n.port();
+    n.rcv(quiet, "x", [](int) {});
+    auto busy = n.port();
+    n.rcv(busy, "x", [](int) {});
+    n.run_until_idle();
+    CHECK(n.stats().deepest_mailbox <= 1);
+    n.snd(quiet, "x", 0);
+    for (int i = 0; i < 1000; ++i) n.snd(busy, "x", i);
+    n.run_until_idle();
+    // Stepped: one message a step, every 64th step sampled; the first sample of busy finds
+    // at most 64 fewer than 1000 queued.
+    auto st = n.stats();
+    CHECK(st.deepest_mailbox > 900);
+    CHECK(st.deepest_mailbox <= 1000);
+    CHECK(st.deepest_port == busy.to_string());
+  }
+
   TEST_CASE("several nodes live in one process without mixing their ports") {
     node_options o;
     o.mode = run_mode::deterministic;

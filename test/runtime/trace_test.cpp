@@ -100,6 +100,34 @@ TEST_SUITE("trace") {
     CHECK(st.spans == 3);
   }
 
+  TEST_CASE("a traced cal's callback runs in the trace, as the child of the reply's run") {
+    node n{stepped("trace-cal")};
+    spans_of spans{n};
+    auto server = n.port();
+    n.rcv(server, "price", [&](std::string, port_id reply) { n.snd(reply, "quote", 4.5); });
+    auto sink = n.port();
+    n.rcv(sink, "done", [](double) {});
+    auto client = n.port();
+    n.rcv(client, "go", [&] {
+      n.cal(server, "price", std::string{"tea"}, [&](reply r) {
+        REQUIRE(r);
+        n.snd(sink, "done", r->get<double>(0));
+      });
+    });
+    auto tracing = trace(n, trace_filter{.tags = {"go"}});
+    n.snd(client, "go");
+    n.run_until_idle();
+    auto runs = spans.of(span_kind::handle);
+    REQUIRE(runs.size() == 4);  // go, price, the reply port's quote, done
+    CHECK(runs[0].tag == "go");
+    CHECK(runs[1].tag == "price");
+    CHECK(runs[2].tag == "quote");
+    CHECK(runs[3].tag == "done");
+    for (const auto& r : runs) CHECK(r.trace_id == runs[0].trace_id);
+    CHECK(runs[3].parent_id == runs[2].span_id);
+    CHECK(runs[3].from == client);
+  }
+
   TEST_CASE("a filter on a port traces what is sent to that port and nothing else") {
     node n{stepped("trace-port")};
     spans_of spans{n};

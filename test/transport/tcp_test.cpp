@@ -161,6 +161,28 @@ TEST_SUITE("transport.tcp") {
     CHECK(ab.queued_bytes == 0);
   }
 
+  TEST_CASE("each side of a link measures its round trip with heartbeat probes the other answers") {
+    tcp_node a{"rtt-a"}, b{"rtt-b"};
+    a.knows(b);
+    probe got;
+    auto sink = b.n.port();
+    b.n.rcv(sink, "x", [&](int) { got.add("x"); });
+    a.n.snd(sink, "x", 1);
+    REQUIRE(got.wait_for(1));
+    auto rtt = [](tcp_node& n,
+                  const std::string& peer) -> std::optional<std::chrono::microseconds> {
+      for (auto& l : n.t.protocol().links()) {
+        if (l.node == peer) return l.round_trip;
+      }
+      return std::nullopt;
+    };
+    // A probe every ten heartbeat ticks (fast(): 500 ms).
+    REQUIRE(eventually([&] { return rtt(a, "rtt-b") && rtt(b, "rtt-a"); }));
+    CHECK(rtt(a, "rtt-b")->count() >= 0);
+    CHECK(*rtt(a, "rtt-b") < std::chrono::seconds{2});
+    CHECK(*rtt(b, "rtt-a") < std::chrono::seconds{2});
+  }
+
   TEST_CASE("a node with the wrong secret is refused on both sides and monitors fire") {
     auto oa = fast();
     oa.secret = "the right secret, 128 bits";

@@ -56,7 +56,7 @@ enum class frame_kind : std::uint8_t {
   lost,       ///< port of the sender's node, reason: messages to it were dropped
   lost_ack,   ///< port of the receiver's node: the sender's monitors have fired
   auth,       ///< a proof, or a verdict and its proof (handshake.hpp): second on every channel
-  heartbeat,  ///< nothing: the sender is alive (sent on an idle channel)
+  heartbeat,  ///< the sender is alive (on an idle channel); a probe or its answer (round trip)
   fragment,   ///< a piece of a large message frame (see receiver.cpp)
   bye,        ///< reason: the sender's node is leaving (it ends normally); nothing follows
   trace,      ///< traceparent, hop, max hops, sending port: the next message's trace context
@@ -109,6 +109,10 @@ inline std::uint32_t frame_length(const std::byte* p) {
          std::uint32_t(std::to_integer<std::uint8_t>(p[2])) << 16 |
          std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
 }
+
+/// Messages of one peer alive in this process beyond which what it sends is not marked as
+/// traced (the process's table of marks holds coport::max_marked).
+inline constexpr std::size_t max_traced_inbound = 4096;
 
 /// Large records a receiver may have open at once on one channel.
 inline constexpr std::size_t max_open_records = 64;
@@ -372,11 +376,40 @@ struct trace_frame {
   }
 };
 
-// -- heartbeat: nothing, on an idle channel -----------------------------------------------------
+// -- heartbeat: the sender is alive; a round-trip probe or its answer ----------------------------
 
+/// A heartbeat with nothing in it (the sender is alive).
 inline constexpr std::array<std::byte, frame_header> heartbeat_frame{
     std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0},
     static_cast<std::byte>(frame_kind::heartbeat)};
+
+/// heartbeat: empty, or `u8 probe (1) | answer (2), varint stamp`. A probe's stamp is the
+/// sender's own clock (microseconds); the receiver answers with the same stamp once its
+/// handshake has ended, and the prober's round trip is its clock minus the stamp. A peer can
+/// only make its own link's figure wrong.
+struct heartbeat_body {
+  static constexpr std::uint8_t probe = 1, answer = 2;
+  std::uint8_t what = 0;  ///< 0: an empty heartbeat
+  std::uint64_t stamp = 0;
+
+  static std::vector<std::byte> encode(std::uint8_t what, std::uint64_t stamp) {
+    std::vector<std::byte> out;
+    std::size_t start = begin_frame(out, frame_kind::heartbeat);
+    wire::writer w{out};
+    w.byte(what);
+    w.varint(stamp);
+    end_frame(out, start);
+    return out;
+  }
+  static heartbeat_body decode(wire::reader& r) {
+    heartbeat_body h;
+    if (r.done()) return h;
+    h.what = r.byte();
+    if (h.what != probe && h.what != answer) wire::reader::fail("a heartbeat's kind is unknown");
+    h.stamp = r.varint();
+    return h;
+  }
+};
 
 // -- fragment, and the large record fragments carry -------------------------------------------
 

@@ -443,6 +443,9 @@ link_stats peer::stats() const {
   s.node = id_;
   s.messages_received = messages_received_.load(std::memory_order_relaxed);
   s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+  if (auto us = round_trip_us_.load(std::memory_order_relaxed); us >= 0) {
+    s.round_trip = std::chrono::microseconds{us};
+  }
   std::lock_guard lock{mutex_};
   s.incarnation = incarnation_;
   s.up = up_;

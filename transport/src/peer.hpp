@@ -94,6 +94,10 @@ class peer final : public wire::node_names_out {
   void count_received_message() noexcept {
     messages_received_.fetch_add(1, std::memory_order_relaxed);
   }
+  /// A heartbeat probe's answer came back after `rtt` (link_stats::round_trip).
+  void note_round_trip(std::chrono::microseconds rtt) noexcept {
+    round_trip_us_.store(rtt.count(), std::memory_order_relaxed);
+  }
   /// The link's figures (endpoint::links).
   link_stats stats() const;
 
@@ -155,6 +159,7 @@ class peer final : public wire::node_names_out {
   // receivers (there can be two channels at once while a simultaneous connect settles).
   std::size_t messages_sent_ = 0, bytes_sent_ = 0, connections_ = 0;
   std::atomic<std::size_t> messages_received_{0}, bytes_received_{0};
+  std::atomic<std::int64_t> round_trip_us_{-1};    ///< the last probe's (-1: none yet)
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
 };

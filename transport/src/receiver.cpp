@@ -221,8 +221,23 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       if (authed_) wire::reader::fail("a second auth");
       act(link_.dialer() ? link_.on_verdict(r, *this, peer_) : link_.on_proof(r, *this, peer_));
       return;
-    case frame_kind::heartbeat:
+    case frame_kind::heartbeat: {
+      const auto h = detail::heartbeat_body::decode(r);
+      if (!authed_ || h.what == 0) return;  // before the handshake: alive, nothing answered
+      if (h.what == detail::heartbeat_body::probe) {
+        write(detail::heartbeat_body::encode(detail::heartbeat_body::answer, h.stamp));
+      } else {
+        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+        // Our own stamp, unless the peer made one up: then only its own link's figure is off.
+        if (h.stamp <= static_cast<std::uint64_t>(now)) {
+          peer_->note_round_trip(
+              std::chrono::microseconds{now - static_cast<std::int64_t>(h.stamp)});
+        }
+      }
       return;
+    }
     case frame_kind::fragment:
       on_fragment(r);
       return;
@@ -389,6 +404,15 @@ void receiver::on_trace(wire::reader& r) {
 void receiver::attach_trace(message& m, std::optional<coport::detail::trace_mark> mark,
                             std::size_t size) {
   if (!mark || !m) return;
+  // One peer's messages take at most max_traced_inbound of the process's marks (counted by
+  // its messages alive here): beyond, they go on unmarked.
+  const std::uint32_t from = peer_->node_number();
+  if (from < coport::detail::inbound_slots &&
+      coport::detail::inbound_counts[from].load(std::memory_order_relaxed) >=
+          detail::max_traced_inbound) {
+    coport::detail::count_unmarked();
+    return;
+  }
   mark->size = size;
   coport::detail::mark_trace(m.get_block(), *mark);
 }

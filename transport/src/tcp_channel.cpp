@@ -513,7 +513,15 @@ void tcp_channel::tick() {
                        timing_.node_timeout.count()));
       return;
     }
-    if (since(last_write_) >= timing_.heartbeat_interval / 2) {
+    // A heartbeat on an idle channel; every tenth tick it is a round-trip probe, busy or not
+    // (the receiver answers it: link_stats::round_trip).
+    if (++ticks_ % 10 == 0) {
+      write(detail::heartbeat_body::encode(
+          detail::heartbeat_body::probe,
+          static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())
+                  .count())));
+    } else if (since(last_write_) >= timing_.heartbeat_interval / 2) {
       write(detail::heartbeat_frame);
     }
   }

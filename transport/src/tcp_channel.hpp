@@ -186,6 +186,7 @@ class tcp_channel final : public channel,
   std::atomic<bool> shut_{false};
   using clock = std::chrono::steady_clock;
   std::atomic<clock::rep> last_read_, last_write_;
+  unsigned ticks_ = 0;  ///< the strand's: every tenth heartbeat is a round-trip probe
   const clock::time_point created_;
 };
 

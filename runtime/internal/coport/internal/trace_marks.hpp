@@ -48,8 +48,10 @@ inline std::optional<trace_mark> take_trace(message& m) noexcept {
     return std::nullopt;
   return take_trace(n);
 }
-/// Messages left unmarked because the table was full, since the process started.
+/// Messages left unmarked because the table was full (or a transport's bound said so),
+/// since the process started.
 std::size_t unmarked_traces() noexcept;
+void count_unmarked() noexcept;
 
 /// Random IDs for traces and spans (never all zeros). Not secrets: only unique.
 std::array<std::uint8_t, 16> new_trace_id() noexcept;

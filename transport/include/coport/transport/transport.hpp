@@ -12,10 +12,12 @@
 /// destructor closes every channel; the node keeps a link that then drops).
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +90,9 @@ struct link_stats {
   /// the node's connections (its hellos and heartbeats too).
   std::size_t bytes_sent = 0, bytes_received = 0;
   std::size_t queued_bytes = 0;  ///< waiting to go to it now (connecting, or a slow link)
+  /// The round trip of the last heartbeat probe answered on the link (a TCP channel probes
+  /// every ten heartbeat ticks: 5 s by default), if any was.
+  std::optional<std::chrono::microseconds> round_trip;
 };
 
 /// What one received frame was (for test fixtures and tracing).
