@@ -152,7 +152,7 @@ void figures::add_node(const node_sources& s) {
       static_cast<double>(deepest), node);
   add("coport_mailbox_deepest_sampled",
       "The deepest mailbox of any port seen in the last 10 s (one port run in 64 counts its "
-      "queue as it starts)",
+      "queue as it starts, up to 1000)",
       gauge, static_cast<double>(n.deepest_mailbox), node);
 
   if (s.links) {

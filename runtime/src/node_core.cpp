@@ -73,6 +73,10 @@ std::atomic<std::uint64_t> next_core_uid{1};
 
 }  // namespace
 
+std::uint64_t next_send_cache_key() noexcept {
+  return next_core_uid.fetch_add(1, std::memory_order_relaxed);
+}
+
 node_core::node_core(node& owner, node_options options, asio::io_context* external)
     : owner_{owner},
       options_{std::move(options)},
@@ -235,28 +239,25 @@ constexpr auto deepest_window = std::chrono::seconds{10};
 void node_core::note_mailbox(port_impl* p, std::size_t depth,
                              std::chrono::steady_clock::time_point now) noexcept {
   std::lock_guard lock{deepest_lock_};
-  if (depth < deepest_.depth && now - deepest_.at < deepest_window) return;
-  const std::uint64_t number = p->id.load(std::memory_order_relaxed);
-  try {
-    if (number != deepest_.number || deepest_.id.empty()) deepest_.id = id_of(p).to_string();
-  } catch (...) {
-    return;  // out of memory: the figure stays as it was
-  }
-  deepest_.depth = depth;
-  deepest_.number = number;
-  deepest_.at = now;
+  // Deeper, or the record is old: one sample in 64 runs, and no text made here.
+  if (depth <= deepest_.depth && now - deepest_.at < deepest_window) return;
+  deepest_ = deepest_mailbox{depth, id_of(p), now};
 }
 
 node_stats node_core::stats() const noexcept {
   node_stats s;
+  port_id deepest;
   {
     std::lock_guard lock{deepest_lock_};
     if (std::chrono::steady_clock::now() - deepest_.at < deepest_window) {
       s.deepest_mailbox = deepest_.depth;
-      try {
-        s.deepest_port = deepest_.id;
-      } catch (...) {
-      }
+      deepest = deepest_.port;
+    }
+  }
+  if (deepest) {
+    try {
+      s.deepest_port = deepest.to_string();
+    } catch (...) {
     }
   }
   s.ports_created = created_.load(std::memory_order_relaxed);

@@ -187,8 +187,7 @@ class node_core : public std::enable_shared_from_this<node_core> {
   timings handler_times_;
   struct deepest_mailbox {
     std::size_t depth = 0;
-    std::uint64_t number = 0;  ///< the port's local number (`id` keeps it as text)
-    std::string id;
+    port_id port;
     std::chrono::steady_clock::time_point at;
   };
   mutable spinlock deepest_lock_;  // taken by one port run in 64, and by stats()

@@ -26,7 +26,7 @@ bool node_link::deliver(const port_id& to, message msg) const {
   }
   if (detail::trace_filters_on.load(std::memory_order_relaxed) != 0) [[unlikely]] {
     detail::message_block* n = msg.get_block();
-    if (!n->traced && n->kind == detail::message_kind::user && core_->tracer().filtering()) {
+    if (n->kind == detail::message_kind::user && core_->tracer().filtering()) {
       const port_id from = msg.origin();
       core_->tracer().start(target, n, &from);  // a trace starts where it arrives
     }

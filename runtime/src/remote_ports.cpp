@@ -8,7 +8,7 @@ namespace coport::detail {
 
 void remote_ports::send(const port_id& to, message_block* n) noexcept {
   remote_link* l = link();
-  if (l && n->kind == message_kind::user) {
+  if (l && (n->kind == message_kind::user || n->kind == message_kind::traced)) {
     try {
       l->send(to, message{n});
     } catch (const std::exception& e) {

@@ -105,7 +105,7 @@ void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_lo
 void scheduler::sampled_run(port_impl* p, std::size_t budget, ready_list* requeue_local) {
   const std::uint64_t before = per_thread.handled;
   const auto started = std::chrono::steady_clock::now();
-  core_.note_mailbox(p, p->queued_depth(100'000), started);
+  core_.note_mailbox(p, p->queued_depth(1000), started);
   run_one(p, budget, requeue_local);
   core_.run_sampled(std::chrono::steady_clock::now() - started, per_thread.handled - before);
 }

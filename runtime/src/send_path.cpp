@@ -61,7 +61,8 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   std::size_t i = send_cache_slot(local);
   send_cache_owners& owners = this_thread_owners();
   send_cache_entry& e = per_thread.send_cache[i];
-  if (e.core_uid == uid_ && e.local == local) {
+  const std::uint64_t uid = uid_.load(std::memory_order_relaxed);
+  if (e.core_uid == uid && e.local == local) {
     const std::uint8_t state = e.port->state.load(std::memory_order_acquire);
     if (!(state & port_impl::killed_bit)) {
       // A measured port: counted here (every message sent to it through the cache passes
@@ -75,14 +76,17 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   }
   port_impl* p = ports_.acquire(local);
   if (!p) return nullptr;
-  if (e.core_uid == uid_) {
+  if (e.core_uid == uid) {
     // Replacing an entry of this node, which is alive: no weak_ptr traffic.
     core_.release(e.port);
   } else {
     owners.evict(i);
-    e.core_uid = uid_;
+    e.core_uid = uid;
     owners.cores[i] = core_.weak_from_this();
   }
+  // While a filter is on, the entry keeps its pin but matches no key: sends keep missing.
+  if (filtering_.load(std::memory_order_relaxed)) [[unlikely]]
+    e.core_uid = 0;
   e.local = local;
   e.port = p;  // the cache keeps the reference that acquire took
   if (p->state.load(std::memory_order_acquire) & port_impl::measured_bit) [[unlikely]] {
@@ -94,6 +98,10 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
 void send_path::send_slow(const port_id& to, message_block* n) noexcept {
   if (per_thread.pending_sends.count)
     flush_pending();  // order from this thread, and the batch's pin
+  // A filter of this node may start a trace (send never hits the cache while one is on).
+  if (filtering_.load(std::memory_order_relaxed) && n->kind == message_kind::user) [[unlikely]] {
+    core_.tracer().start(to, n, nullptr);
+  }
   if (is_local(to)) {
     if (port_impl* p = lookup_cached(to.local())) {
       push_sent(p, n);
@@ -108,14 +116,14 @@ void send_path::send_slow(const port_id& to, message_block* n) noexcept {
   count_drop();
 }
 
-void send_path::trace(const port_id& to, message_block* n) noexcept {
-  if (n->traced || n->kind != message_kind::user) return;
-  tracer& t = core_.tracer();
-  if (const trace_context* outgoing = per_thread.outgoing_trace) {
-    t.mark_sent(n, *outgoing);
-  } else if (t.filtering()) {
-    t.start(to, n, nullptr);  // from the port this thread runs, if any
-  }
+void send_path::mark_child(message_block* n) noexcept {
+  if (n->kind != message_kind::user) return;
+  core_.tracer().mark_sent(n, *per_thread.outgoing_trace);
+}
+
+void send_path::filters_changed(bool on) noexcept {
+  filtering_.store(on, std::memory_order_relaxed);
+  if (on) uid_.store(next_send_cache_key(), std::memory_order_relaxed);
 }
 
 void send_path::push_then_release(port_impl* p, message_block* n) noexcept {

@@ -5,8 +5,8 @@
 /// remote_ports), `push` into a port already held, a busy handler's batches (one CAS per
 /// chain), and the count of messages dropped because their port was dead or unknown.
 ///
-/// The hot path is `send` → (tracing is off) → `lookup_cached` (a hit: one thread-local load
-/// and compare) →
+/// The hot path is `send` → (no traced run here) → `lookup_hit` (one thread-local load and
+/// compare) →
 /// `push_sent` → port_impl::push (and, when that woke the port, scheduler::schedule); it is
 /// inline here. What a miss, a remote port or a dead one needs is in send_path.cpp, with the
 /// batching (see there).
@@ -31,6 +31,10 @@ namespace coport::detail {
 class node_core;
 class port_table;
 class remote_ports;
+
+/// A new key for send-cache entries: unique in the process, never reused (node_core.cpp; node
+/// cores take theirs from the same count).
+std::uint64_t next_send_cache_key() noexcept;
 
 inline constexpr std::uint32_t batch_limit = 32;  ///< messages pushed with one CAS at most
 
@@ -66,19 +70,28 @@ class send_path {
   /// Sends a block to any port (local, or through the remote link); takes ownership. A block
   /// for a dead or unknown port is destroyed and counted as dropped.
   void send(const port_id& to, message_block* n) noexcept {
-    // Tracing (tracer.hpp): off, a load and a test of each of two words.
-    if (trace_filters_on.load(std::memory_order_relaxed) != 0 ||
-        per_thread.outgoing_trace != nullptr) [[unlikely]] {
-      trace(to, n);
-    }
+    // Inside a traced run (tracer.hpp), what is sent is its child: a thread-local test. A
+    // filter of this node is looked at in send_slow: while one is on, no send hits the cache.
+    if (per_thread.outgoing_trace != nullptr) [[unlikely]]
+      mark_child(n);
     if (is_local(to)) [[likely]] {
-      if (port_impl* p = lookup_cached(to.local())) [[likely]] {
+      if (port_impl* p = lookup_hit(to.local())) [[likely]] {
         push_sent(p, n);
         return;
+      }
+      if (!filtering_.load(std::memory_order_relaxed)) [[likely]] {
+        if (port_impl* p = lookup_slow(to.local())) {
+          push_sent(p, n);
+          return;
+        }
       }
     }
     send_slow(to, n);
   }
+  /// This node's filters changed (`on`: some filter is on). Turned on, every thread's cached
+  /// lookups of this node miss from now on, and new entries are made so that they miss while
+  /// a filter is on: every send passes send_slow, which looks at the filters.
+  void filters_changed(bool on) noexcept;
   /// Pushes a block into a port the caller holds a reference to, keeping the reference
   /// (after this thread's pending batch, so that order from this thread holds).
   void push(port_impl* p, message_block* n) noexcept {
@@ -104,12 +117,18 @@ class send_path {
   /// the cache owns; the caller takes none), or null. The hit path is inline: a killed or a
   /// measured port misses it (a measured one is counted in lookup_slow).
   port_impl* lookup_cached(std::uint64_t local) noexcept {
+    if (port_impl* p = lookup_hit(local)) [[likely]]
+      return p;
+    return lookup_slow(local);
+  }
+  /// `lookup_cached`'s hit, or null.
+  port_impl* lookup_hit(std::uint64_t local) noexcept {
     const send_cache_entry& e = per_thread.send_cache[send_cache_slot(local)];
-    if (e.core_uid == uid_ && e.local == local &&
+    if (e.core_uid == uid_.load(std::memory_order_relaxed) && e.local == local &&
         e.port->state.load(std::memory_order_acquire) == 0) [[likely]] {
       return e.port;
     }
-    return lookup_slow(local);
+    return nullptr;
   }
   /// `send`'s push into a port pinned by this thread's send cache: the one push that may be
   /// batched (the pin keeps the port's slot until the batch is pushed).
@@ -144,9 +163,8 @@ class send_path {
   bool push_busy(port_impl* p, message_block* n) noexcept;
   /// The rest of `send`: cache misses, remote ports, drops.
   void send_slow(const port_id& to, message_block* n) noexcept;
-  /// Tracing is on somewhere: marks `n` as a child of this thread's trace, or starts a trace
-  /// when a filter of this node matches it.
-  void trace(const port_id& to, message_block* n) noexcept;
+  /// Marks `n` as a child of this thread's trace (tracer.hpp).
+  void mark_child(message_block* n) noexcept;
   /// Destroys a block whose port is dead, counting it.
   void drop(message_block* n) noexcept;
   /// Adds `n` to the pushed count of measured port `p` (send_path.cpp): before the push, so
@@ -159,7 +177,10 @@ class send_path {
   port_table& ports_;
   scheduler& scheduler_;
   remote_ports& remote_;
-  const std::uint64_t uid_;
+  /// The key of this node's send-cache entries: unique in the process, never reused, and
+  /// replaced by filters_changed.
+  std::atomic<std::uint64_t> uid_;
+  std::atomic<bool> filtering_{false};  ///< some filter of this node is on
   const std::uint32_t node_number_;
   const std::uint32_t incarnation_;
   std::atomic<std::size_t> dropped_{0};

@@ -51,7 +51,7 @@ std::array<std::uint8_t, N> random_id() noexcept {
 }  // namespace
 
 bool mark_trace(message_block* n, const trace_mark& m) noexcept {
-  if (!n || n->traced) return false;
+  if (!n || n->kind != message_kind::user) return false;
   mark_table& t = table();
   try {
     std::lock_guard lock{t.mutex};
@@ -64,13 +64,13 @@ bool mark_trace(message_block* n, const trace_mark& m) noexcept {
     t.unmarked.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  n->traced = 1;
+  n->kind = message_kind::traced;
   return true;
 }
 
 std::optional<trace_mark> take_trace(message_block* n) noexcept {
-  if (!n || !n->traced) return std::nullopt;
-  n->traced = 0;
+  if (!n || n->kind != message_kind::traced) return std::nullopt;
+  n->kind = message_kind::user;
   mark_table& t = table();
   std::lock_guard lock{t.mutex};
   auto it = t.marks.find(n);

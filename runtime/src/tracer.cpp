@@ -90,6 +90,7 @@ std::uint64_t tracer::add_filter(const trace_filter& f) {
   filters_.store(std::move(next));
   filtering_.store(true, std::memory_order_relaxed);
   trace_filters_on.fetch_add(1, std::memory_order_relaxed);
+  core_.sends().filters_changed(true);  // cached lookups miss from now on: sends see it
   return id;
 }
 
@@ -106,6 +107,7 @@ void tracer::remove_filter(std::uint64_t id) noexcept {
       if (f.id != id) next->push_back(f);
     }
     filtering_.store(!next->empty(), std::memory_order_relaxed);
+    core_.sends().filters_changed(!next->empty());
     filters_.store(std::move(next));
   } catch (...) {  // out of memory: the filter matches on, but starts no trace (no bucket)
   }

@@ -301,13 +301,13 @@ TEST_SUITE("node") {
     n.run_until_idle();
     CHECK(n.stats().deepest_mailbox <= 1);
     n.snd(quiet, "x", 0);
-    for (int i = 0; i < 1000; ++i) n.snd(busy, "x", i);
+    for (int i = 0; i < 900; ++i) n.snd(busy, "x", i);
     n.run_until_idle();
     // Stepped: one message a step, every 64th step sampled; the first sample of busy finds
-    // at most 64 fewer than 1000 queued.
+    // at most 64 fewer than 900 queued.
     auto st = n.stats();
-    CHECK(st.deepest_mailbox > 900);
-    CHECK(st.deepest_mailbox <= 1000);
+    CHECK(st.deepest_mailbox > 800);
+    CHECK(st.deepest_mailbox <= 900);
     CHECK(st.deepest_port == busy.to_string());
   }
 

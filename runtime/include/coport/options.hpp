@@ -74,8 +74,9 @@ struct node_stats {
   /// nothing for the other runs).
   time_histogram handler_time;
   /// The deepest mailbox seen in the last 10 s, sampled: the runs that time their handlers
-  /// count the messages their port has queued as they start (up to 100 000); 0 when none was
-  /// sampled lately. Measured ports (node::measure) have their mailboxes exactly.
+  /// count the messages their port has queued as they start, up to 1 000 (1 000: at least
+  /// that many; a count walks the queue, so it stops there); 0 when none was sampled lately.
+  /// Measured ports (node::measure) have their mailboxes exactly.
   std::size_t deepest_mailbox = 0;
   std::string deepest_port;  ///< whose (its ID as text)
 };

@@ -36,12 +36,15 @@ enum class message_kind : std::uint8_t {
   user,     ///< a tag and a payload
   closure,  ///< code to run in the port's context (psub/peval/rcv from outside)
   kill,     ///< wakes a port that was killed so that it tears down
+  /// a user message that carries a trace (coport/trace.hpp): its context is in the process's
+  /// table of marks (trace_marks.cpp) until a handler takes it (it is `user` again) or the
+  /// block is destroyed
+  traced,
 };
 
-/// The largest node number a message block can name as its origin (23 bits, so that the
-/// field and the trace mark fit in the head's padding; the transport's peers have numbers
-/// below 2^18).
-inline constexpr std::uint32_t max_origin = (1u << 23) - 1;
+/// The largest node number a message block can name as its origin (24 bits, so that the
+/// field fits in the head's padding; the transport's peers have numbers below 2^18).
+inline constexpr std::uint32_t max_origin = (1u << 24) - 1;
 
 /// The common head of every message block.
 struct message_block {
@@ -51,10 +54,7 @@ struct message_block {
   message_kind kind = message_kind::user;
   /// The interned ID of the node whose link delivered the block, as the transport
   /// established it (node::deliver sets it); 0 for a block made on this node.
-  std::uint32_t origin : 23 = 0;
-  /// The message carries a trace (coport/trace.hpp): its context is in the process's table of
-  /// marks (trace_marks.cpp) until a handler takes it or the block is destroyed.
-  std::uint32_t traced : 1 = 0;
+  std::uint32_t origin : 24 = 0;
 };
 static_assert(sizeof(void*) != 8 || sizeof(message_block) == 24,
               "the origin field must fit in the message head's padding");
@@ -271,7 +271,7 @@ void forget_trace(const message_block* n) noexcept;
 
 inline void destroy_message(message_block* n) noexcept {
   if (!n) return;
-  if (n->traced) [[unlikely]]
+  if (n->kind == message_kind::traced) [[unlikely]]
     forget_trace(n);
   if (n->origin != 0 && n->origin < inbound_slots) {
     inbound_counts[n->origin].fetch_sub(1, std::memory_order_relaxed);

@@ -3,7 +3,7 @@
 /// detail::trace_mark — what a traced message carries beside its block (coport/trace.hpp),
 /// and the process's table of them.
 ///
-/// A block with `traced` set has one entry here, keyed by its address: the trace context it
+/// A block of kind `traced` has one entry here, keyed by its address: the trace context it
 /// carries (its parent is the span that sent it), the port that sent it and, for a message
 /// that came over a link, its size on the wire. The handler run that takes the block takes
 /// the mark (`take_trace`), and so does a transport that writes the block to another node;
@@ -36,15 +36,15 @@ struct trace_mark {
   std::size_t size = 0;
 };
 
-/// Marks block `n` with `m` (sets `traced`); false, and `n` stays unmarked, when the table is
-/// full or `n` is marked already.
+/// Marks block `n`, a user message, with `m` (its kind becomes `traced`); false, and `n` stays
+/// as it was, when the table is full or `n` is no unmarked user message.
 bool mark_trace(message_block* n, const trace_mark& m) noexcept;
-/// The mark of block `n` (clearing `traced`), or nothing when it has none.
+/// The mark of block `n` (its kind is `user` again), or nothing when it has none.
 std::optional<trace_mark> take_trace(message_block* n) noexcept;
 /// The same for a message.
 inline std::optional<trace_mark> take_trace(message& m) noexcept {
   message_block* n = m.get_block();
-  if (!n || !n->traced) [[likely]]
+  if (!n || n->kind != message_kind::traced) [[likely]]
     return std::nullopt;
   return take_trace(n);
 }
