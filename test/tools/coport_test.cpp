@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -554,6 +555,84 @@ TEST_SUITE("tools.coport") {
     CHECK(s.run("trace --rate 0 --profile ops").first == 2);
     CHECK(s.run("trace --hops 0 --profile ops").first == 2);
     CHECK(s.run("trace --port nonsense --profile ops").first == 2);
+  }
+
+  TEST_CASE(
+      "coport trace follows one request through three processes: one trace, a span on each node, "
+      "each the child of the one before") {
+    scratch s;
+    const std::string lib = std::string{" libraries "} + COPORT_SERVICE_LIBRARY + " services relay";
+    REQUIRE(s.run("profile r1 nodeid relay1 binds 127.0.0.1:0" + lib).first == 0);
+    child r1{{COPORT_CLI, "--config", s.config, "run", "profile", "r1"}};
+    const std::string seed = "127.0.0.1:" + std::to_string(loopback_port(r1.expect("node relay1")));
+    const std::string at1 = r1.expect("service relay at ");
+    REQUIRE(s.run("profile r2 nodeid relay2 binds 127.0.0.1:0 seeds " + seed + lib).first == 0);
+    REQUIRE(s.run("profile r3 nodeid relay3 binds 127.0.0.1:0 seeds " + seed + lib).first == 0);
+    child r2{{COPORT_CLI, "--config", s.config, "run", "profile", "r2"}};
+    const std::string at2 = r2.expect("service relay at ");
+    child r3{{COPORT_CLI, "--config", s.config, "run", "profile", "r3"}};
+    const std::string at3 = r3.expect("service relay at ");
+    // The mesh: relay2 links to relay3 (learned from the seed) before the request goes.
+    std::string up;
+    do {
+      up = r2.expect("node ");
+    } while (!(has(up, "relay3") && has(up, " up")));
+    REQUIRE(s.run("profile ops seeds " + seed).first == 0);
+    child tracing{
+        {COPORT_CLI, "--config", s.config, "trace", "--tag", "relay", "--profile", "ops"}};
+    // The request: to relay1, then relay2, then relay3, which answers.
+    auto field = [](const std::string& line, const std::string& key) {
+      const std::string k = "\"" + key + "\":";
+      auto at = line.find(k);
+      if (at == std::string::npos) return std::string{};
+      at += k.size();
+      auto end = line.find_first_of(",}", at);
+      std::string v = line.substr(at, end - at);
+      if (!v.empty() && v.front() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    };
+    // relay1 -> relay2 -> relay3 -> relay1, which answers: a client node links only to its
+    // seeds, so the answer goes from there.
+    std::map<std::string, std::string> runs;  // hop -> its handle span's line
+    for (int attempt = 0; attempt < 15 && runs.size() < 4; ++attempt) {
+      runs.clear();
+      auto [code, text] = s.run("cal --profile ops '" + at1 + "' relay '\"" + at2 + " " + at3 +
+                                " " + at1 + "\"' '\"across\"'");
+      REQUIRE_MESSAGE(code == 0, text);
+      CHECK(has(text, R"(["relay","across"])"));
+      // The catches reach each node some time after the command starts; a request traced on
+      // one node only is a root there: wait for one whose trace has all four runs.
+      std::map<std::string, std::map<std::string, std::string>> by_trace;
+      try {
+        for (;;) {
+          std::string line = "{\"duration_ns\":" + tracing.expect(R"({"duration_ns":)", 2s);
+          if (field(line, "kind") != "handle") continue;
+          auto& t = by_trace[field(line, "trace_id")];
+          t[field(line, "hop")] = line;
+          if (t.size() == 4) {
+            runs = t;
+            break;
+          }
+        }
+      } catch (const std::runtime_error&) {
+      }
+    }
+    REQUIRE(runs.size() == 4);
+    const std::string &one = runs["0"], &two = runs["1"], &three = runs["2"], &back = runs["3"];
+    CHECK(field(one, "node") == "relay1");
+    CHECK(field(two, "node") == "relay2");
+    CHECK(field(three, "node") == "relay3");
+    CHECK(field(back, "node") == "relay1");
+    CHECK(field(two, "parent_id") == field(one, "span_id"));
+    CHECK(field(three, "parent_id") == field(two, "span_id"));
+    CHECK(field(back, "parent_id") == field(three, "span_id"));
+    CHECK(field(two, "from") == at1);
+    CHECK(field(three, "from") == at2);
+    CHECK(field(back, "from") == at3);
+    CHECK(field(three, "to") == at3);
+    CHECK(std::stoul(field(two, "size")) > 0);  // it crossed a link with its trace
+    tracing.signal(SIGINT);
+    CHECK(tracing.wait_exit() == 0);
   }
 
   TEST_CASE("coport logs on a client node finds and catches every node, not only its seed") {
