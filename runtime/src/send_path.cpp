@@ -61,13 +61,20 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   std::size_t i = send_cache_slot(local);
   send_cache_owners& owners = this_thread_owners();
   send_cache_entry& e = per_thread.send_cache[i];
-  const std::uint64_t uid = uid_.load(std::memory_order_relaxed);
-  if (e.core_uid == uid && e.local == local) {
+  // This node's entries have one of two keys: `uid_`, which the hit path matches, and
+  // `filtered_key_`, which it never does: while a filter is on, entries are made with it so
+  // that every send comes here and to send_slow (uid_ acquired: a thread that sees a key
+  // made by filters_changed sees that a filter is on).
+  const std::uint64_t uid = uid_.load(std::memory_order_acquire);
+  const std::uint64_t key = filtering_.load(std::memory_order_relaxed) ? filtered_key_ : uid;
+  const bool ours = e.core_uid == uid || e.core_uid == filtered_key_;
+  if (ours && e.local == local) {
     const std::uint8_t state = e.port->state.load(std::memory_order_acquire);
     if (!(state & port_impl::killed_bit)) {
       // A measured port: counted here (every message sent to it through the cache passes
-      // here once, batched or not).
+      // here once, batched or not). An entry kept while a filter was on hits again after.
       count_pushed(e.port, 1);
+      e.core_uid = key;
       return e.port;
     }
     // A killed port: drop the entry (and its pin) so that its slot can be recycled.
@@ -76,17 +83,14 @@ port_impl* send_path::lookup_slow(std::uint64_t local) noexcept {
   }
   port_impl* p = ports_.acquire(local);
   if (!p) return nullptr;
-  if (e.core_uid == uid) {
+  if (ours) {
     // Replacing an entry of this node, which is alive: no weak_ptr traffic.
     core_.release(e.port);
   } else {
     owners.evict(i);
-    e.core_uid = uid;
     owners.cores[i] = core_.weak_from_this();
   }
-  // While a filter is on, the entry keeps its pin but matches no key: sends keep missing.
-  if (filtering_.load(std::memory_order_relaxed)) [[unlikely]]
-    e.core_uid = 0;
+  e.core_uid = key;
   e.local = local;
   e.port = p;  // the cache keeps the reference that acquire took
   if (p->state.load(std::memory_order_acquire) & port_impl::measured_bit) [[unlikely]] {
@@ -123,7 +127,7 @@ void send_path::mark_child(message_block* n) noexcept {
 
 void send_path::filters_changed(bool on) noexcept {
   filtering_.store(on, std::memory_order_relaxed);
-  if (on) uid_.store(next_send_cache_key(), std::memory_order_relaxed);
+  if (on) uid_.store(next_send_cache_key(), std::memory_order_release);  // after filtering_
 }
 
 void send_path::push_then_release(port_impl* p, message_block* n) noexcept {

@@ -56,6 +56,7 @@ class send_path {
         scheduler_{runs},
         remote_{remote},
         uid_{uid},
+        filtered_key_{next_send_cache_key()},
         node_number_{node_number},
         incarnation_{incarnation} {}
   send_path(const send_path&) = delete;
@@ -180,6 +181,9 @@ class send_path {
   /// The key of this node's send-cache entries: unique in the process, never reused, and
   /// replaced by filters_changed.
   std::atomic<std::uint64_t> uid_;
+  /// The key of entries made while a filter is on: this node's, and never matched by the
+  /// hit path (lookup_slow).
+  const std::uint64_t filtered_key_;
   std::atomic<bool> filtering_{false};  ///< some filter of this node is on
   const std::uint32_t node_number_;
   const std::uint32_t incarnation_;

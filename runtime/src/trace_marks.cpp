@@ -15,7 +15,19 @@ namespace {
 struct mark_table {
   std::mutex mutex;
   std::unordered_map<const message_block*, trace_mark> marks;
+  std::unordered_map<std::uint32_t, std::size_t> per_origin;  ///< marks of peers' messages
   std::atomic<std::size_t> unmarked{0};
+
+  /// Takes the entry `it` out (under the mutex).
+  trace_mark erase(std::unordered_map<const message_block*, trace_mark>::iterator it) {
+    trace_mark m = std::move(it->second);
+    marks.erase(it);
+    if (m.origin != 0) {
+      auto o = per_origin.find(m.origin);
+      if (o != per_origin.end() && --o->second == 0) per_origin.erase(o);
+    }
+    return m;
+  }
 };
 
 mark_table& table() {
@@ -55,11 +67,13 @@ bool mark_trace(message_block* n, const trace_mark& m) noexcept {
   mark_table& t = table();
   try {
     std::lock_guard lock{t.mutex};
-    if (t.marks.size() >= max_marked) {
+    if (t.marks.size() >= max_marked || (m.origin != 0 && t.per_origin.count(m.origin) &&
+                                         t.per_origin[m.origin] >= max_marks_per_origin)) {
       t.unmarked.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     t.marks.insert_or_assign(n, m);
+    if (m.origin != 0) ++t.per_origin[m.origin];
   } catch (...) {  // out of memory: the message goes unmarked
     t.unmarked.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -75,23 +89,17 @@ std::optional<trace_mark> take_trace(message_block* n) noexcept {
   std::lock_guard lock{t.mutex};
   auto it = t.marks.find(n);
   if (it == t.marks.end()) return std::nullopt;
-  std::optional<trace_mark> m{std::move(it->second)};
-  t.marks.erase(it);
-  return m;
+  return t.erase(it);
 }
 
 void forget_trace(const message_block* n) noexcept {
   mark_table& t = table();
   std::lock_guard lock{t.mutex};
-  t.marks.erase(n);
+  if (auto it = t.marks.find(n); it != t.marks.end()) t.erase(it);
 }
 
 std::size_t unmarked_traces() noexcept {
   return table().unmarked.load(std::memory_order_relaxed);
-}
-
-void count_unmarked() noexcept {
-  table().unmarked.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::array<std::uint8_t, 16> new_trace_id() noexcept {

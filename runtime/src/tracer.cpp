@@ -133,12 +133,10 @@ void tracer::remove_hook(std::uint64_t id) noexcept {
     }
   }
   if (!removed) return;
-  if (calling_hook == removed.get()) {
-    removed->removed = true;  // from inside its own call: this thread holds `calling`
-  } else {
-    std::lock_guard wait{removed->calling};  // a drain calling it on another thread ends first
-    removed->removed = true;
-  }
+  removed->removed.store(true);
+  // A drain calling it on another thread ends that call first; not from inside a hook (its
+  // own call holds the lock, and two hooks ending each other's guards would wait forever).
+  if (calling_hook == nullptr) std::lock_guard wait{removed->calling};
 }
 
 void tracer::start(const port_id& to, message_block* n, const port_id* from) noexcept {
@@ -277,8 +275,8 @@ void tracer::drain() {
     for (const span& s : batch) {
       for (auto& h : hooks) {
         std::lock_guard calling{h->calling};
-        if (h->removed) continue;
-        calling_hook = h.get();
+        if (h->removed.load()) continue;
+        const void* outer = std::exchange(calling_hook, h.get());  // drains may nest
         try {
           h->fn(s);
         } catch (const std::exception& e) {
@@ -286,7 +284,7 @@ void tracer::drain() {
         } catch (...) {
           core_.log_error("a span hook", "unknown exception");
         }
-        calling_hook = nullptr;
+        calling_hook = outer;
       }
     }
   }

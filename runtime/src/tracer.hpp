@@ -5,16 +5,17 @@
 /// from which the hooks take spans.
 ///
 /// The whole life of a trace on a node:
-///   send_path::send / node_link::deliver, a message not traced, a filter on: `start` (a root:
-///     a `send` span, the message marked as its child, within the filter's rate);
+///   send_path::send_slow / node_link::deliver, a user message, a filter on: `start` (a root:
+///     a `send` span, the message marked as its child, within the filter's rate; while a
+///     filter is on, the node's sends miss the send cache so that they all pass send_slow);
 ///   send_path::send inside a traced run or a trace_scope: `mark_sent` (a child of the run);
-///   port_impl's run, a traced block: `handle` (takes the mark, runs the handler as a span
-///     whose ID is the parent of what it sends, records it);
+///   port_impl's dispatch, a block of kind `traced`: `handle` (takes the mark, runs the
+///     handler as a span whose ID is the parent of what it sends, records it);
 ///   `record`: within node_options::trace_rate and max_waiting_spans, into the queue; a job on
 ///     the node gives the queue to the hooks, one at a time.
-/// Threading: every member is thread-safe (one mutex; the hot paths test
-/// `trace_filters_on` and the thread's outgoing trace before coming here). Lifetime: part of
-/// node_core.
+/// Threading: every member is thread-safe (one mutex for roots and the queue; the filters are
+/// an immutable snapshot; the send path tests the thread's outgoing trace and, on its slow
+/// path, the node's filtering flag before coming here). Lifetime: part of node_core.
 /// May include: the runtime's public headers, coport/internal/trace_marks.hpp, thread_state.
 
 #include <chrono>
@@ -93,7 +94,7 @@ class tracer {
     explicit hook_entry(std::function<void(const span&)> f) : fn{std::move(f)} {}
     std::function<void(const span&)> fn;
     std::mutex calling;
-    bool removed = false;  // under `calling`
+    std::atomic<bool> removed{false};
   };
   std::vector<std::pair<std::uint64_t, std::shared_ptr<hook_entry>>> hooks_;
   std::vector<span> waiting_;

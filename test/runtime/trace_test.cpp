@@ -3,6 +3,7 @@
 // test/transport/trace_test.cpp follows traces across nodes.
 #include <doctest/doctest.h>
 
+#include <coport/internal/trace_marks.hpp>
 #include <coport/node.hpp>
 #include <coport/trace.hpp>
 #include <nlohmann/json.hpp>
@@ -143,6 +144,51 @@ TEST_SUITE("trace") {
       CHECK(s.to == b);
       CHECK(s.tag == "y");
     }
+  }
+
+  TEST_CASE(
+      "a filter turned on sees sends the send cache had taken before, and the cache "
+      "serves them again once it is off") {
+    node n{stepped("trace-cache")};
+    spans_of spans{n};
+    auto p = n.port([](message&) {});
+    for (int i = 0; i < 3; ++i) n.snd(p, "warm", i);  // this thread's cache holds p now
+    n.run_until_idle();
+    {
+      auto tracing = trace(n, trace_filter{.tags = {"hot"}});
+      n.snd(p, "hot");
+      n.snd(p, "hot");
+      n.run_until_idle();
+      CHECK(spans.of(span_kind::send).size() == 2);
+    }
+    n.snd(p, "hot");
+    n.run_until_idle();
+    CHECK(spans.of(span_kind::send).size() == 2);
+    CHECK(tracing_stats(n).roots == 2);
+  }
+
+  TEST_CASE("one peer's messages hold at most max_marks_per_origin of the process's marks") {
+    using namespace coport::detail;
+    std::vector<message> held;
+    auto mark_one = [&](std::uint32_t origin) {
+      held.push_back(message::make("m", 1));
+      trace_mark m;
+      m.context.trace_id = new_trace_id();
+      m.context.parent_id = new_span_id();
+      m.origin = origin;
+      return mark_trace(held.back().get_block(), m);
+    };
+    const std::size_t unmarked = unmarked_traces();
+    for (std::size_t i = 0; i < max_marks_per_origin; ++i) REQUIRE(mark_one(7));
+    CHECK_FALSE(mark_one(7));  // its share is full
+    CHECK(mark_one(8));        // another peer's is not
+    CHECK(mark_one(0));        // nor this node's
+    CHECK(unmarked_traces() == unmarked + 1);
+    CHECK(take_trace(held.front()));  // one of 7's taken: room for one more
+    CHECK(mark_one(7));
+    held.clear();  // destroyed with their marks: the shares are empty again
+    for (std::size_t i = 0; i < 10; ++i) CHECK(mark_one(7));
+    held.clear();
   }
 
   TEST_CASE("a filter ends with its guard, and traces already started end with their chain") {

@@ -432,11 +432,16 @@ TEST_SUITE("transport.tcp") {
     auto o = fast();
     o.protocol.max_frame = 128 << 20;
     o.protocol.max_queue = 128 << 20;
-    tcp_node a{"big-a", o}, b{"big-b", o};
-    a.knows(b);
+    // What the handlers touch outlives the nodes (declared first): a failed check ends the
+    // test while their threads may still run.
     std::mutex m;
     std::vector<std::string> order;
     probe done;
+    // 64 MiB through a sanitizer on a busy machine may keep a side from reading for longer
+    // than fast()'s 2 s; this test is about order, not timeouts.
+    o.node_timeout = std::chrono::seconds{20};
+    tcp_node a{"big-a", o}, b{"big-b", o};
+    a.knows(b);
     auto big_rx = b.n.port();
     b.n.rcv(big_rx, "big", [&](const std::vector<std::byte>& blob) {
       std::lock_guard lock{m};

@@ -110,10 +110,6 @@ inline std::uint32_t frame_length(const std::byte* p) {
          std::uint32_t(std::to_integer<std::uint8_t>(p[3])) << 24;
 }
 
-/// Messages of one peer alive in this process beyond which what it sends is not marked as
-/// traced (the process's table of marks holds coport::max_marked).
-inline constexpr std::size_t max_traced_inbound = 4096;
-
 /// Large records a receiver may have open at once on one channel.
 inline constexpr std::size_t max_open_records = 64;
 

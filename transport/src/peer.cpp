@@ -356,6 +356,7 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     up_ = true;
     out_channel_ = c->channel_handle();
     dialing_ = false;
+    round_trip_us_.store(-1, std::memory_order_relaxed);  // the new channel's is measured anew
     incarnation_ = incarnation;
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
@@ -443,12 +444,11 @@ link_stats peer::stats() const {
   s.node = id_;
   s.messages_received = messages_received_.load(std::memory_order_relaxed);
   s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
-  if (auto us = round_trip_us_.load(std::memory_order_relaxed); us >= 0) {
-    s.round_trip = std::chrono::microseconds{us};
-  }
+  const auto us = round_trip_us_.load(std::memory_order_relaxed);
   std::lock_guard lock{mutex_};
   s.incarnation = incarnation_;
   s.up = up_;
+  if (up_ && us >= 0) s.round_trip = std::chrono::microseconds{us};  // the current channel's
   s.connections = connections_;
   s.messages_sent = messages_sent_;
   s.bytes_sent = bytes_sent_;

@@ -404,15 +404,8 @@ void receiver::on_trace(wire::reader& r) {
 void receiver::attach_trace(message& m, std::optional<coport::detail::trace_mark> mark,
                             std::size_t size) {
   if (!mark || !m) return;
-  // One peer's messages take at most max_traced_inbound of the process's marks (counted by
-  // its messages alive here): beyond, they go on unmarked.
-  const std::uint32_t from = peer_->node_number();
-  if (from < coport::detail::inbound_slots &&
-      coport::detail::inbound_counts[from].load(std::memory_order_relaxed) >=
-          detail::max_traced_inbound) {
-    coport::detail::count_unmarked();
-    return;
-  }
+  // One peer's messages hold at most max_marks_per_origin of the process's marks at once.
+  mark->origin = peer_->node_number();
   mark->size = size;
   coport::detail::mark_trace(m.get_block(), *mark);
 }

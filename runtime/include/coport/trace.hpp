@@ -25,10 +25,10 @@
 ///
 /// A handler's own context (`current_trace`) can be handed to other systems (an HTTP
 /// client's `traceparent` header); `trace_scope` continues a trace that came from elsewhere.
-/// Not traced: the callback of a `cal` and a coroutine resumed by its reply (they run as
-/// closures, outside the reply's span); a coroutine actor's span is the run that queued the
-/// message into its mailbox, and what it sends is the child of the run that resumed it.
-/// Messages with the tags of the trace and log services never start a trace.
+/// The callback of a traced `cal` (and a coroutine its reply resumes) runs in the reply's
+/// trace. A coroutine actor's span is the run that queued the message into its mailbox, and
+/// what it sends is the child of the run that resumed it. Messages with the tags of the trace
+/// and log services never start a trace.
 /// Collected across a network by `catch_traces` (coport/trace_catcher.hpp) and `coport trace`.
 /// Threading: every function is thread-safe; hooks run on the node's threads, serialised per
 /// node. Lifetime: a filter or a hook lasts until its guard ends it or the node ends.
@@ -117,8 +117,9 @@ struct trace_filter {
 /// Starts traces on `n` as `filter` says until the guard ends. Throws std::invalid_argument
 /// for a filter that names nothing, a rate that is not positive, or `max_hops` out of range.
 subscription trace(node& n, trace_filter filter);
-/// Calls `hook` with every span node `n` records, until the guard ends. Throws
-/// std::invalid_argument for an empty hook.
+/// Calls `hook` with every span node `n` records, until the guard ends: ending it waits for a
+/// call in progress on another thread, unless it is ended from inside a hook (then a call
+/// already begun may still finish). Throws std::invalid_argument for an empty hook.
 subscription on_span(node& n, std::function<void(const span&)> hook);
 
 /// The context a message sent now from this thread would carry (inside a traced handler run or

@@ -8,7 +8,8 @@
 /// that came over a link, its size on the wire. The handler run that takes the block takes
 /// the mark (`take_trace`), and so does a transport that writes the block to another node;
 /// a block destroyed with its mark (dropped) forgets it (destroy_message). The table holds
-/// at most coport::max_marked entries: beyond, a message goes unmarked (counted).
+/// at most coport::max_marked entries, of which at most max_marks_per_origin came with one
+/// peer's messages: beyond, a message goes unmarked (counted).
 /// Part of the runtime's seam for a transport (link_seam.hpp).
 /// Threading: thread-safe (one mutex, taken only for traced messages). Lifetime: the process.
 /// May include: the runtime's public headers and coport/detail/message_block.hpp.
@@ -34,7 +35,13 @@ struct trace_mark {
   port_id from;
   /// Its size on the wire when it came over a link (0: made on this node).
   std::size_t size = 0;
+  /// The node whose link marked it (its interned number; 0: marked on this node): at most
+  /// max_marks_per_origin marks of one such node are in the table at once.
+  std::uint32_t origin = 0;
 };
+
+/// Marks one peer's messages may hold in the process's table at once (of coport::max_marked).
+inline constexpr std::size_t max_marks_per_origin = 4096;
 
 /// Marks block `n`, a user message, with `m` (its kind becomes `traced`); false, and `n` stays
 /// as it was, when the table is full or `n` is no unmarked user message.
@@ -48,10 +55,9 @@ inline std::optional<trace_mark> take_trace(message& m) noexcept {
     return std::nullopt;
   return take_trace(n);
 }
-/// Messages left unmarked because the table was full (or a transport's bound said so),
-/// since the process started.
+/// Messages left unmarked because the table was full (or their peer's share of it), since
+/// the process started.
 std::size_t unmarked_traces() noexcept;
-void count_unmarked() noexcept;
 
 /// Random IDs for traces and spans (never all zeros). Not secrets: only unique.
 std::array<std::uint8_t, 16> new_trace_id() noexcept;

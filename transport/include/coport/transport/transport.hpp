@@ -90,8 +90,8 @@ struct link_stats {
   /// the node's connections (its hellos and heartbeats too).
   std::size_t bytes_sent = 0, bytes_received = 0;
   std::size_t queued_bytes = 0;  ///< waiting to go to it now (connecting, or a slow link)
-  /// The round trip of the last heartbeat probe answered on the link (a TCP channel probes
-  /// every ten heartbeat ticks: 5 s by default), if any was.
+  /// The round trip of the last heartbeat probe answered on the link's current connection (a
+  /// TCP channel probes every ten heartbeat ticks: 5 s by default), if it is up and one was.
   std::optional<std::chrono::microseconds> round_trip;
 };
 
