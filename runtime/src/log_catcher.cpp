@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "coport/dispatch_table.hpp"
+#include "coport/internal/catching.hpp"
 #include "coport/internal/log.hpp"
 #include "coport/internal/refusals.hpp"
 #include "coport/internal/service.hpp"
@@ -65,14 +66,12 @@ struct log_service::state : std::enable_shared_from_this<state> {
   std::uint64_t tap = 0;
 
   // Shared between the tap and the port.
-  std::mutex mutex;
-  std::vector<waiting_line> waiting;
-  std::uint64_t lost = 0;           ///< lines that found `waiting` full
+  detail::waiting_list<waiting_line> waiting{max_waiting};
   std::atomic<bool> caught{false};  ///< some catcher is there (the tap copies nothing else)
 
   // The port's context only.
   std::map<port_id, std::pair<log_level, monitor>> catchers;
-  std::map<std::uint32_t, std::size_t> per_node;  ///< catchers by the node number that asked
+  detail::catcher_places places{max_catchers, max_catchers_per_node};
   detail::refusals refused{"runtime", own_id, "the log service", "the log protocol"};
   dispatch_table table = make_table();
 
@@ -82,30 +81,20 @@ struct log_service::state : std::enable_shared_from_this<state> {
       if (level > static_cast<std::uint8_t>(log_level::trace)) {
         return refused.note(m, "its level is none");
       }
-      const port_id origin = m.origin();
-      if (!catcher || catcher.is_node_port() || catcher == self_port ||
-          (origin ? catcher.node_number() != origin.node_number() : !owner.is_local(catcher))) {
-        return refused.note(m, "its catcher is no port of the node that asks");
-      }
       auto it = catchers.find(catcher);
+      if (const char* why = places.admit(m, catcher, self_port, owner, it != catchers.end())) {
+        return refused.note(m, why);
+      }
       if (it != catchers.end()) {
         it->second.first = static_cast<log_level>(level);
         return;
       }
-      std::size_t& mine = per_node[catcher.node_number()];
-      if (catchers.size() >= max_catchers || mine >= max_catchers_per_node) {
-        if (mine == 0) per_node.erase(catcher.node_number());
-        return refused.note(m, "there are catchers enough");
-      }
-      ++mine;
       catchers.emplace(catcher, std::make_pair(static_cast<log_level>(level),
                                                owner.mon(catcher, self_port, gone_msg, catcher)));
       caught.store(true, std::memory_order_relaxed);
     });
     t.on(gone_msg, [this](message&, port_id& catcher, reason&) {
-      if (catchers.erase(catcher) && --per_node[catcher.node_number()] == 0) {
-        per_node.erase(catcher.node_number());
-      }
+      if (catchers.erase(catcher)) places.release(catcher);
       caught.store(!catchers.empty(), std::memory_order_relaxed);
     });
     return t;
@@ -117,19 +106,15 @@ struct log_service::state : std::enable_shared_from_this<state> {
   /// The tap: under the log pipeline's lock; copies, and wakes the port when it was idle.
   void take(const log_record& r) {
     if (!caught.load(std::memory_order_relaxed)) return;
-    bool wake = false;
-    {
-      std::lock_guard lock{mutex};
-      if (waiting.size() >= max_waiting) {
-        ++lost;
-        return;
-      }
-      wake = waiting.empty();
-      waiting.push_back(waiting_line{
-          r.level, std::string{r.component}, std::string{r.text.substr(0, max_line)}, r.port,
+    const bool wake = waiting.add([&] {
+      return waiting_line{
+          r.level,
+          std::string{r.component},
+          std::string{r.text.substr(0, max_line)},
+          r.port,
           std::chrono::duration_cast<std::chrono::nanoseconds>(r.time.time_since_epoch()).count(),
-          r.suppressed});
-    }
+          r.suppressed};
+    });
     if (wake) {
       owner.peval(self_port, [weak = weak_from_this()] {
         if (auto self = weak.lock()) self->send_waiting();
@@ -139,13 +124,7 @@ struct log_service::state : std::enable_shared_from_this<state> {
 
   /// In the port's context: what waits goes to the catchers that want it.
   void send_waiting() {
-    std::vector<waiting_line> lines;
-    std::uint64_t dropped = 0;
-    {
-      std::lock_guard lock{mutex};
-      lines.swap(waiting);
-      dropped = std::exchange(lost, 0);
-    }
+    auto [lines, dropped] = waiting.take();
     for (auto& l : lines) {
       l.suppressed += std::exchange(dropped, 0);
       for (const auto& [catcher, entry] : catchers) {
@@ -178,12 +157,9 @@ subscription catch_logs(node& n, std::string_view node_id, log_level level,
   }
   if (!on_line) throw std::invalid_argument{"coport: catch_logs: no callback"};
   // Lines count only from the node caught, as its link names it (this node: a local send).
-  const bool here = node_id == n.id();
-  port_id catcher =
-      n.port([fn = std::move(on_line), caught = std::string{node_id}, here](message& m) {
+  port_id catcher = detail::catcher_port(
+      n, node_id, [fn = std::move(on_line), caught = std::string{node_id}](message& m) {
         if (!line_msg.matches(m)) return;  // nothing else is sent here
-        const port_id origin = m.origin();
-        if (here ? static_cast<bool>(origin) : (!origin || origin.node() != caught)) return;
         auto& [lv, component, named_node, port, text, ns, suppressed] = line_msg.values(m);
         if (lv > static_cast<std::uint8_t>(log_level::trace)) return;
         log_record r;

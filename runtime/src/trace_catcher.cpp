@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "coport/dispatch_table.hpp"
+#include "coport/internal/catching.hpp"
 #include "coport/internal/refusals.hpp"
 #include "coport/internal/service.hpp"
 #include "coport/internal/trace_marks.hpp"
@@ -88,9 +89,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
   subscription service;  // the node-port tag
 
   // Shared between the hook and the port.
-  std::mutex mutex;
-  std::vector<span> waiting;
-  std::uint64_t lost = 0;  ///< spans that found `waiting` full
+  detail::waiting_list<span> waiting{max_waiting};
 
   // The port's context only.
   struct catch_entry {
@@ -98,7 +97,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
     subscription filter;  // empty when its filter names nothing
   };
   std::map<port_id, catch_entry> catchers;
-  std::map<std::uint32_t, std::size_t> per_node;  ///< catchers by the node number that asked
+  detail::catcher_places places{max_catchers, max_catchers_per_node};
 
   // The hook, while there are catchers: set and ended by the port, ended for good by the
   // service's destructor (which waits for a call in progress).
@@ -127,19 +126,11 @@ struct trace_service::state : std::enable_shared_from_this<state> {
       if (const char* why = beyond_bounds(ports, tags, rate, max_hops)) {
         return refused.note(m, why);
       }
-      const port_id origin = m.origin();
-      if (!catcher || catcher.is_node_port() || catcher == self_port ||
-          (origin ? catcher.node_number() != origin.node_number() : !owner.is_local(catcher))) {
-        return refused.note(m, "its catcher is no port of the node that asks");
-      }
       if (catchers.count(catcher)) return refused.note(m, "its catcher catches already");
-      std::size_t& mine = per_node[catcher.node_number()];
-      if (catchers.size() >= max_catchers || mine >= max_catchers_per_node) {
-        if (mine == 0) per_node.erase(catcher.node_number());
-        return refused.note(m, "there are catchers enough");
+      if (const char* why = places.admit(m, catcher, self_port, owner, false)) {
+        return refused.note(m, why);
       }
       trace_filter f{std::move(ports), std::move(tags), whole_node == 1, rate, max_hops};
-      ++mine;
       catch_entry c{owner.mon(catcher, self_port, gone_msg, catcher), {}};
       if (!f.ports.empty() || !f.tags.empty() || f.node) c.filter = trace(owner, f);
       catchers.emplace(catcher, std::move(c));
@@ -151,9 +142,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
       }
     });
     t.on(gone_msg, [this](message&, port_id& catcher, reason&) {
-      if (catchers.erase(catcher) && --per_node[catcher.node_number()] == 0) {
-        per_node.erase(catcher.node_number());
-      }
+      if (catchers.erase(catcher)) places.release(catcher);
       if (catchers.empty()) end_hook(false);
     });
     return t;
@@ -163,17 +152,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
 
   /// The hook: copies, and wakes the port when it was idle.
   void take(const span& s) {
-    bool wake = false;
-    {
-      std::lock_guard lock{mutex};
-      if (waiting.size() >= max_waiting) {
-        ++lost;
-        return;
-      }
-      wake = waiting.empty();
-      waiting.push_back(s);
-    }
-    if (wake) {
+    if (waiting.add([&] { return s; })) {
       owner.peval(self_port, [weak = weak_from_this()] {
         if (auto self = weak.lock()) self->send_waiting();
       });
@@ -182,13 +161,7 @@ struct trace_service::state : std::enable_shared_from_this<state> {
 
   /// In the port's context: what waits goes to every catcher.
   void send_waiting() {
-    std::vector<span> spans;
-    std::uint64_t dropped = 0;
-    {
-      std::lock_guard lock{mutex};
-      spans.swap(waiting);
-      dropped = std::exchange(lost, 0);
-    }
+    auto [spans, dropped] = waiting.take();
     for (auto& s : spans) {
       s.suppressed += std::exchange(dropped, 0);
       for (const auto& entry : catchers) {
@@ -223,12 +196,9 @@ subscription catch_traces(node& n, std::string_view node_id, const trace_filter&
   if (const char* why = beyond_bounds(filter.ports, filter.tags, filter.rate, filter.max_hops)) {
     throw std::invalid_argument{std::string{"coport: catch_traces: "} + why};
   }
-  const bool here = node_id == n.id();
-  port_id catcher =
-      n.port([fn = std::move(on_span), caught = std::string{node_id}, here](message& m) {
+  port_id catcher = detail::catcher_port(
+      n, node_id, [fn = std::move(on_span), caught = std::string{node_id}](message& m) {
         if (!span_msg.matches(m)) return;  // nothing else is sent here
-        const port_id origin = m.origin();
-        if (here ? static_cast<bool>(origin) : (!origin || origin.node() != caught)) return;
         auto& [kind, trace_id, span_id, parent_id, from, to, tag, size, hop, start_ns, duration_ns,
                suppressed] = span_msg.values(m);
         span s;
