@@ -45,6 +45,9 @@ const std::vector<key_spec>& specs() {
       {{"secret", "text",
         "the shared secret of the network, at least 22 characters (coport gensecret)"},
        kind::text},
+      {{"secret_file", "text",
+        "a file holding the secret (one line; only its owner may read it); wins over secret"},
+       kind::text},
       {{"insecure", "bool", "true: accept a secret shorter than 22 characters (guessable)"},
        kind::boolean},
       {{"encrypt", "bool", "true: links with the secret encrypt their records (AES-256-GCM)"},
@@ -541,6 +544,8 @@ void apply(node_config& c, const std::string& key, const json& v) {
     c.seeds = list();
   else if (key == "secret")
     c.secret = v.get<std::string>();
+  else if (key == "secret_file")
+    c.secret_file = v.get<std::string>();
   else if (key == "insecure")
     c.insecure = v.get<bool>();
   else if (key == "encrypt")
@@ -597,6 +602,10 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
   c.profile = name;
   c.nodeid = name;
   for (const auto& [k, v] : merged.items()) apply(c, k, v);
+  // A secret kept out of the configuration file (a mounted Kubernetes secret, say).
+  if (!c.secret_file.empty()) {
+    c.secret = detail::read_private_file(c.secret_file, "key \"secret_file\"", 4096);
+  }
   // The pairs that must go together.
   auto fail = [&](const std::string& why) {
     return config_error{fmt::format("{}: profile \"{}\": {}", impl_->path.string(), name, why)};
@@ -627,6 +636,7 @@ std::string config_file::show_resolved(std::string_view profile, const settings&
   out["binds"] = c.binds;
   out["seeds"] = c.seeds;
   out["secret"] = c.secret.empty() ? "" : "(set)";
+  out["secret_file"] = c.secret_file;
   out["insecure"] = c.insecure;
   out["encrypt"] = c.encrypt;
   out["cert"] = c.tls.cert;

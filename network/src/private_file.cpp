@@ -109,4 +109,37 @@ void replace_private_file(const std::filesystem::path& path, std::string_view te
   }
 }
 
+std::string read_private_file(const std::filesystem::path& path, std::string_view what,
+                              std::size_t limit) {
+  auto fail = [&](const std::string& why) {
+    return config_error{fmt::format("{}: {}: {}", what, path.string(), why)};
+  };
+  unique_fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw fail(fmt::format("cannot be read: {}", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw fail(fmt::format("cannot be read: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw fail("is not a regular file");
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    throw fail(fmt::format("its group or others may use it (mode {:03o}): chmod 600 it",
+                           st.st_mode & 0777));
+  }
+  if (static_cast<std::size_t>(st.st_size) > limit) {
+    throw fail(fmt::format("holds {} bytes, more than {}", st.st_size, limit));
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(f.fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw fail(fmt::format("cannot be read: {}", std::strerror(errno)));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.empty()) throw fail("is empty");
+  return text;
+}
+
 }  // namespace coport::network::detail

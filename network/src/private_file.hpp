@@ -26,4 +26,11 @@ config_error cannot_write(const std::filesystem::path& path, const std::string& 
 /// rename the file is as it was.
 void replace_private_file(const std::filesystem::path& path, std::string_view text);
 
+/// The text of the file at `path`, a regular file (symbolic links followed) that neither its
+/// group nor others may read or write, at most `limit` bytes; a trailing line end removed.
+/// Throws config_error naming `what` (`key "secret_file"`) and the path: missing, unreadable,
+/// not a regular file, open to its group or others (with its mode), too long, or empty.
+std::string read_private_file(const std::filesystem::path& path, std::string_view what,
+                              std::size_t limit);
+
 }  // namespace coport::network::detail

@@ -349,6 +349,48 @@ TEST_SUITE("network.config") {
     CHECK(contains(f.show_resolved("p"), "\"insecure\": false") == "\"insecure\": false");
   }
 
+  TEST_CASE("secret_file reads the secret from a file only its owner may use, over secret") {
+    temp_dir dir;
+    const auto file = dir.path / "secret";
+    auto write = [&](const std::string& text, ::mode_t mode) {
+      std::ofstream{file, std::ios::binary | std::ios::trunc} << text;
+      REQUIRE(::chmod(file.c_str(), mode) == 0);
+    };
+    write("a-secret-from-a-file-of-36-characters\n", 0600);
+    auto f = config_file::parse(R"({ "secret": "global-secret-of-22-chars", "profiles": {
+      "node": { "secret_file": ")" + file.string() +
+                                    R"(" } } })",
+                                "cfg.json");
+    auto c = f.resolve("node");
+    CHECK(c.secret == "a-secret-from-a-file-of-36-characters");  // its line, without the end
+    CHECK(c.secret_file == file.string());
+    CHECK(f.show_resolved("node").find(R"("secret_file": ")" + file.string()) != std::string::npos);
+    CHECK(f.resolve("node", {}, {{"secret_file", ""}}).secret == "global-secret-of-22-chars");
+    // What is refused names the key, the file and why.
+    write("a-secret-from-a-file-of-36-characters", 0640);
+    CHECK(contains(error_of([&] { f.resolve("node"); }),
+                   "key \"secret_file\": " + file.string() +
+                       ": its group or others may use it (mode 640): chmod 600 it") ==
+          "key \"secret_file\": " + file.string() +
+              ": its group or others may use it (mode 640): chmod 600 it");
+    write("a-secret-from-a-file-of-36-characters", 0604);
+    CHECK(contains(error_of([&] { f.resolve("node"); }), "(mode 604)") == "(mode 604)");
+    write("\n", 0600);
+    CHECK(contains(error_of([&] { f.resolve("node"); }), "is empty") == "is empty");
+    write("short", 0600);
+    CHECK(contains(error_of([&] { f.resolve("node"); }), "key \"secret\": 5 characters") ==
+          "key \"secret\": 5 characters");
+    write(std::string(5000, 'x'), 0600);
+    CHECK(contains(error_of([&] { f.resolve("node"); }), "more than 4096") == "more than 4096");
+    std::filesystem::remove(file);
+    CHECK(contains(error_of([&] { f.resolve("node"); }), "cannot be read: No such file") ==
+          "cannot be read: No such file");
+    CHECK(contains(error_of([&] {
+                     f.resolve("node", {}, {{"secret_file", dir.path.string()}});
+                   }),
+                   "is not a regular file") == "is not a regular file");
+  }
+
   TEST_CASE("set refuses a short secret unless its section is insecure, and an empty one") {
     config_file f{"mem.json"};
     auto shortish = error_of([&] { f.set("", "secret", "hunter2"); });

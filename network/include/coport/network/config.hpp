@@ -53,6 +53,9 @@ struct node_config {
   std::vector<std::string> binds;  ///< "host:port", "[v6]:port", "*:port", "*"
   std::vector<std::string> seeds;  ///< "host:port" of nodes to join the network through
   std::string secret;              ///< shared by every node of the network
+  /// Where `secret` was read from (its first line), when the `secret_file` key is set: it
+  /// wins over a `secret` key; the file must be readable by its owner only.
+  std::string secret_file;
   bool insecure = false;           ///< accepts a secret shorter than min_secret_size
   bool encrypt = false;            ///< records encrypted, not only authenticated
   tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
