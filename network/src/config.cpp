@@ -21,6 +21,7 @@
 #include "coport/internal/address.hpp"
 #include "coport/log.hpp"
 #include "coport/port_id.hpp"
+#include "environment.hpp"
 #include "private_file.hpp"
 
 namespace coport::network {
@@ -596,6 +597,13 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
   }
   for (const json* p : impl_->chain(name)) {
     for (const auto& [k, v] : p->items()) merged[k] = v;
+  }
+  for (const auto& e : detail::environment_settings()) {  // COPORT_<KEY>: the file, then these
+    try {
+      merged[e.key] = impl_->from_text(name, e.key, e.value);
+    } catch (const config_error& bad) {
+      throw config_error{fmt::format("environment variable {}: {}", e.variable, bad.what())};
+    }
   }
   for (const auto& [k, v] : overrides) merged[k] = impl_->from_text(name, k, v);
   node_config c;

@@ -391,6 +391,39 @@ TEST_SUITE("network.config") {
                    "is not a regular file") == "is not a regular file");
   }
 
+  TEST_CASE(
+      "COPORT_<KEY> environment variables set any key above the file and below the overrides") {
+    struct env_guard {
+      std::vector<std::string> names;
+      void set(const std::string& n, const std::string& v) {
+        names.push_back(n);
+        ::setenv(n.c_str(), v.c_str(), 1);
+      }
+      ~env_guard() {
+        for (const auto& n : names) ::unsetenv(n.c_str());
+      }
+    } env;
+    auto f = config_file::parse(sample, "cfg.json");
+    env.set("COPORT_SEEDS", "127.0.0.1:1,127.0.0.1:2");
+    env.set("COPORT_NODE_TIMEOUT", "9");
+    env.set("COPORT_NODEID", "from-env");
+    auto c = f.resolve("worker");
+    CHECK(c.seeds == std::vector<std::string>{"127.0.0.1:1", "127.0.0.1:2"});  // over the file
+    CHECK(c.node_timeout == std::chrono::milliseconds{9000});
+    CHECK(c.nodeid == "from-env");
+    CHECK(c.heartbeat_interval == std::chrono::milliseconds{500});  // the file's, untouched
+    // Overrides (coport run ... KEY VALUE) beat the environment.
+    CHECK(f.resolve("worker", {}, {{"nodeid", "from-run"}}).nodeid == "from-run");
+    CHECK(f.show_resolved("worker").find(R"("nodeid": "from-env")") != std::string::npos);
+    // A bad value names its variable.
+    env.set("COPORT_HEARTBEAT_INTERVAL", "soon");
+    CHECK(contains(error_of([&] { f.resolve("worker"); }),
+                   "environment variable COPORT_HEARTBEAT_INTERVAL: ") ==
+          "environment variable COPORT_HEARTBEAT_INTERVAL: ");
+    CHECK(contains(error_of([&] { f.resolve("worker"); }), "'soon' is not a number of seconds") ==
+          "'soon' is not a number of seconds");
+  }
+
   TEST_CASE("set refuses a short secret unless its section is insecure, and an empty one") {
     config_file f{"mem.json"};
     auto shortish = error_of([&] { f.set("", "secret", "hunter2"); });

@@ -10,8 +10,9 @@
 ///     "worker": { "parent": "seed", "binds": ["*"], "services": ["echo"] } } }
 /// ```
 /// A profile resolves, lowest priority first, from: values passed in code, the file's global
-/// defaults, the chain of `parent` profiles, the named profile, and values that override all
-/// (`coport run profile NAME KEY VALUE...`). The profile name defaults to the host name; the
+/// defaults, the chain of `parent` profiles, the named profile, the environment
+/// (`COPORT_<KEY>` for every key, upper case: `COPORT_SEEDS=a:1,b:2`, `COPORT_SECRET_FILE`),
+/// and values that override all (`coport run profile NAME KEY VALUE...`). The profile name defaults to the host name; the
 /// node ID to the profile name; `anon/` (any ID ending in `/`) gets a random suffix.
 /// A secret shorter than `min_secret_size` characters (fewer than 128 bits) is refused, when
 /// read, set or resolved, unless the section that uses it says `"insecure": true`.
@@ -144,8 +145,10 @@ class config_file {
   void save() const;
 
   /// Resolves `profile` (empty: the host name's profile, which may be absent) over `code`
-  /// (values from code, below the file) and under `overrides` (above everything). Throws
-  /// config_error for a named profile that does not exist, a parent cycle or a bad value.
+  /// (values from code, below the file), then the environment's `COPORT_<KEY>` variables,
+  /// and under `overrides` (above everything). Throws config_error for a named profile that
+  /// does not exist, a parent cycle or a bad value (one from the environment names its
+  /// variable).
   node_config resolve(std::string_view profile = {}, const settings& code = {},
                       const settings& overrides = {}) const;
 
