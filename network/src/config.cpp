@@ -176,8 +176,11 @@ struct config_file::impl {
         break;
     }
     if (key == "nodeid") {
+      // A template is checked with its parts filled in (%h, %p, %r).
       auto id = v.get<std::string>();
-      if (!valid_node_id(id)) {
+      std::string why, filled = detail::expand_node_id(id, &why);
+      if (!why.empty()) throw fail(fmt::format("'{}': {}", id, why));
+      if (!valid_node_id(filled)) {
         throw fail(fmt::format("'{}' is not a node ID (letters, digits, _-.:/ only)", id));
       }
     } else if (key == "log_level") {
@@ -618,6 +621,12 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
   auto fail = [&](const std::string& why) {
     return config_error{fmt::format("{}: profile \"{}\": {}", impl_->path.string(), name, why)};
   };
+  if (c.nodeid.find('%') != std::string::npos) {  // a template: %h, %p, %r
+    std::string why;
+    std::string id = detail::expand_node_id(c.nodeid, &why);
+    if (!why.empty()) throw fail(fmt::format("key \"nodeid\": '{}': {}", c.nodeid, why));
+    c.nodeid = std::move(id);
+  }
   if (!valid_node_id(c.nodeid)) {
     throw fail(fmt::format("key \"nodeid\": '{}' (the profile name) is not a node ID; set nodeid",
                            c.nodeid));

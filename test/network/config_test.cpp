@@ -424,6 +424,23 @@ TEST_SUITE("network.config") {
           "'soon' is not a number of seconds");
   }
 
+  TEST_CASE("a node ID template takes the host name, the process ID and a random part") {
+    auto f = config_file::parse(R"({ "profiles": { "w": { "nodeid": "w-%h-%p" },
+      "r": { "nodeid": "r/%r" } } })",
+                                "cfg.json");
+    CHECK(f.resolve("w").nodeid == "w-" + host_name() + "-" + std::to_string(::getpid()));
+    const auto r1 = f.resolve("r").nodeid, r2 = f.resolve("r").nodeid;
+    CHECK(r1.size() == 10);
+    CHECK(r1.rfind("r/", 0) == 0);
+    CHECK(r1 != r2);
+    // What is not a template is refused where it is written (file, line, key).
+    CHECK(contains(error_of([] { config_file::parse(R"({"nodeid": "x%q"})", "cfg.json"); }),
+                   "cfg.json:1: the global section: key \"nodeid\": 'x%q': '%q' is no template") ==
+          "cfg.json:1: the global section: key \"nodeid\": 'x%q': '%q' is no template");
+    CHECK(contains(error_of([] { config_file::parse(R"({"nodeid": "x%"})", "cfg.json"); }),
+                   "a '%' ends it") == "a '%' ends it");
+  }
+
   TEST_CASE("set refuses a short secret unless its section is insecure, and an empty one") {
     config_file f{"mem.json"};
     auto shortish = error_of([&] { f.set("", "secret", "hunter2"); });
