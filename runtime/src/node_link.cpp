@@ -24,11 +24,11 @@ bool node_link::deliver(const port_id& to, message msg) const {
   if (to.is_node_port()) {
     if (port_id service = core_->own_port().service_for(msg.tag())) target = service;
   }
-  if (detail::trace_filters_on.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+  if (core_->tracer().filtering()) [[unlikely]] {  // a trace may start where it arrives
     detail::message_block* n = msg.get_block();
-    if (n->kind == detail::message_kind::user && core_->tracer().filtering()) {
+    if (n->kind == detail::message_kind::user) {
       const port_id from = msg.origin();
-      core_->tracer().start(target, n, &from);  // a trace starts where it arrives
+      core_->tracer().start(target, n, &from);
     }
   }
   if (port_impl* p = core_->acquire(target)) {

@@ -8,8 +8,6 @@
 
 namespace coport::detail {
 
-std::atomic<std::uint32_t> trace_filters_on{0};
-
 namespace {
 
 struct mark_table {

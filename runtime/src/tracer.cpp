@@ -72,12 +72,7 @@ bool carries_observations(tag t) noexcept {
 tracer::tracer(node_core& core, double rate)
     : core_{core}, rate_{rate}, tokens_{rate}, refilled_{std::chrono::steady_clock::now()} {}
 
-tracer::~tracer() {
-  if (!buckets_.empty()) {
-    trace_filters_on.fetch_sub(static_cast<std::uint32_t>(buckets_.size()),
-                               std::memory_order_relaxed);
-  }
-}
+tracer::~tracer() = default;
 
 std::uint64_t tracer::add_filter(const trace_filter& f) {
   std::lock_guard lock{mutex_};
@@ -89,7 +84,6 @@ std::uint64_t tracer::add_filter(const trace_filter& f) {
   buckets_.push_back(filter_entry{id, f.rate, f.rate, std::chrono::steady_clock::now()});
   filters_.store(std::move(next));
   filtering_.store(true, std::memory_order_relaxed);
-  trace_filters_on.fetch_add(1, std::memory_order_relaxed);
   core_.sends().filters_changed(true);  // cached lookups miss from now on: sends see it
   return id;
 }
@@ -100,7 +94,6 @@ void tracer::remove_filter(std::uint64_t id) noexcept {
                          [id](const filter_entry& b) { return b.id == id; });
   if (it == buckets_.end()) return;
   buckets_.erase(it);
-  trace_filters_on.fetch_sub(1, std::memory_order_relaxed);
   try {
     auto next = std::make_shared<std::vector<trace_filter_on>>();
     for (const auto& f : *filters_.load()) {

@@ -107,11 +107,11 @@ std::function<void(const span&)> json_lines(std::ostream& out);
 
 /// What starts traces on a node.
 struct trace_filter {
-  std::vector<port_id> ports;     ///< messages sent to these ports
-  std::vector<std::string> tags;  ///< messages with these tags
-  bool node = false;              ///< every message
-  double rate = 100;              ///< new traces a second at most (> 0)
-  std::uint32_t max_hops = 100;   ///< a chain ends after this many messages (1 to 10000)
+  std::vector<port_id> ports = {};     ///< messages sent to these ports
+  std::vector<std::string> tags = {};  ///< messages with these tags
+  bool node = false;                   ///< every message
+  double rate = 100;                   ///< new traces a second at most (> 0)
+  std::uint32_t max_hops = 100;        ///< a chain ends after this many messages (1 to 10000)
 };
 
 /// Starts traces on `n` as `filter` says until the guard ends. Throws std::invalid_argument

@@ -265,10 +265,10 @@ message_block* make_closure(F&& f) {
 inline constexpr std::size_t inbound_slots = std::size_t{1} << 18;
 extern std::atomic<std::uint32_t> inbound_counts[inbound_slots];
 
-/// Destroys any block.
 /// Forgets the trace mark of a block destroyed before a handler took it (trace_marks.cpp).
 void forget_trace(const message_block* n) noexcept;
 
+/// Destroys any block.
 inline void destroy_message(message_block* n) noexcept {
   if (!n) return;
   if (n->kind == message_kind::traced) [[unlikely]]

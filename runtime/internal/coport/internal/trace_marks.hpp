@@ -63,10 +63,6 @@ std::size_t unmarked_traces() noexcept;
 std::array<std::uint8_t, 16> new_trace_id() noexcept;
 std::array<std::uint8_t, 8> new_span_id() noexcept;
 
-/// Filters on (coport::trace) in all the nodes of the process: while it is 0, a send that
-/// carries no trace looks no further.
-extern std::atomic<std::uint32_t> trace_filters_on;
-
 /// The most hops a trace may last (a peer's word is clamped to it).
 inline constexpr std::uint32_t max_trace_hops = 10000;
 
