@@ -1,8 +1,6 @@
-// coport::network::config_file — reading, checking, changing and resolving profiles (the file
-// is written by private_file.hpp).
+// coport::network::config_file — reading, checking, changing and resolving profiles (the
+// keys and their values are config_keys.hpp's; the file is written by private_file.hpp).
 #include "coport/network/config.hpp"
-
-#include "coport/metrics/exporter.hpp"
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
@@ -10,15 +8,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
-#include "coport/internal/address.hpp"
+#include "config_keys.hpp"
 #include "coport/log.hpp"
 #include "coport/port_id.hpp"
 #include "environment.hpp"
@@ -28,86 +24,7 @@ namespace coport::network {
 
 using json = nlohmann::ordered_json;
 
-namespace {
-
-enum class kind { text, list, seconds, bytes, boolean };
-
-struct key_spec {
-  config_key info;
-  kind k;
-};
-
-const std::vector<key_spec>& specs() {
-  static const std::vector<key_spec> all = {
-      {{"nodeid", "text", "the node ID; 'anon/' (or any ending in '/') gets a random suffix"},
-       kind::text},
-      {{"binds", "list", "where to listen: host:port, [v6]:port, *:port, *"}, kind::list},
-      {{"seeds", "list", "host:port of nodes to join the network through"}, kind::list},
-      {{"secret", "text",
-        "the shared secret of the network, at least 22 characters (coport gensecret)"},
-       kind::text},
-      {{"secret_file", "text",
-        "a file holding the secret (one line; only its owner may read it); wins over secret"},
-       kind::text},
-      {{"insecure", "bool", "true: accept a secret shorter than 22 characters (guessable)"},
-       kind::boolean},
-      {{"encrypt", "bool", "true: links with the secret encrypt their records (AES-256-GCM)"},
-       kind::boolean},
-      {{"cert", "text", "TLS: this node's certificate (PEM file)"}, kind::text},
-      {{"key", "text", "TLS: this node's private key (PEM file)"}, kind::text},
-      {{"ca", "text", "TLS: the CA certificate that signs every node's (PEM file)"}, kind::text},
-      {{"heartbeat_interval", "seconds", "a heartbeat when nothing else went for this long"},
-       kind::seconds},
-      {{"node_timeout", "seconds", "a node silent this long is declared down"}, kind::seconds},
-      {{"connect_timeout", "seconds", "give up connecting to a node after this long"},
-       kind::seconds},
-      {{"max_frame", "bytes", "the largest frame sent or accepted"}, kind::bytes},
-      {{"max_queue", "bytes", "bytes that may wait for one node"}, kind::bytes},
-      {{"services", "list", "init functions spawned on the node at start"}, kind::list},
-      {{"libraries", "list",
-        "coport run: shared libraries to load first; each registers its inits in "
-        "coport_register(coport::node&)"},
-       kind::list},
-      {{"client", "bool",
-        "true: a client node: listens nowhere, links only to its seeds and where it sends"},
-       kind::boolean},
-      {{"measure", "list",
-        "init names (* matches any run) whose spawned ports are measured: mailbox, handler "
-        "times"},
-       kind::list},
-      {{"log_level", "text", "off, error, warn, info, debug, trace"}, kind::text},
-      {{"metrics", "text",
-        "serve /metrics, /healthz, /readyz over HTTP here: ip:port, [v6]:port, *:port (off "
-        "when empty)"},
-       kind::text},
-      {{"parent", "text", "the profile this one inherits from"}, kind::text},
-  };
-  return all;
-}
-
-const key_spec* find_spec(std::string_view key) {
-  for (const auto& s : specs()) {
-    if (key == s.info.name) return &s;
-  }
-  return nullptr;
-}
-
-std::string known_keys() {
-  std::string out;
-  for (const auto& s : specs()) out += (out.empty() ? "" : ", ") + std::string{s.info.name};
-  return out;
-}
-
-}  // namespace
-
-const std::vector<config_key>& config_keys() {
-  static const std::vector<config_key> keys = [] {
-    std::vector<config_key> out;
-    for (const auto& s : specs()) out.push_back(s.info);
-    return out;
-  }();
-  return keys;
-}
+using detail::json;
 
 struct config_file::impl {
   std::filesystem::path path;
@@ -141,81 +58,11 @@ struct config_file::impl {
   /// else it came from a command line or code).
   void check_value(std::string_view profile, const std::string& key, const json& v,
                    bool in_file = true) const {
-    const key_spec* spec = find_spec(key);
-    auto fail = [&](const std::string& why) {
-      return config_error{fmt::format("{}{}: key \"{}\": {}", in_file ? where(profile, key) : "",
-                                      section(profile), key, why)};
-    };
-    if (!spec) throw fail("unknown key (known: " + known_keys() + ")");
-    if (key == "parent" && profile.empty()) throw fail("the global section has no parent");
-    switch (spec->k) {
-      case kind::text:
-        if (!v.is_string()) throw fail("expected a string");
-        break;
-      case kind::list:
-        if (!v.is_array()) throw fail("expected a list of strings");
-        for (const auto& e : v) {
-          if (!e.is_string() || e.get<std::string>().empty()) {
-            throw fail("expected a list of non-empty strings");
-          }
-        }
-        break;
-      case kind::seconds:
-        if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > 86400) {
-          throw fail("expected a number of seconds, more than 0 and at most 86400");
-        }
-        break;
-      case kind::bytes:
-        if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1024 ||
-            v.get<std::uint64_t>() > (std::uint64_t{1} << 40)) {
-          throw fail("expected a whole number of bytes, from 1024 to 2^40");
-        }
-        break;
-      case kind::boolean:
-        if (!v.is_boolean()) throw fail("expected true or false");
-        break;
-    }
-    if (key == "nodeid") {
-      // A template is checked with its parts filled in (%h, %p, %r).
-      auto id = v.get<std::string>();
-      std::string why, filled = detail::expand_node_id(id, &why);
-      if (!why.empty()) throw fail(fmt::format("'{}': {}", id, why));
-      if (!valid_node_id(filled)) {
-        throw fail(fmt::format("'{}' is not a node ID (letters, digits, _-.:/ only)", id));
-      }
-    } else if (key == "log_level") {
-      static const std::set<std::string, std::less<>> levels = {"off",  "error", "warn",
-                                                                "info", "debug", "trace"};
-      if (!levels.count(v.get<std::string>())) {
-        throw fail("expected off, error, warn, info, debug or trace");
-      }
-    } else if (key == "binds" || key == "seeds") {
-      for (const auto& e : v) check_address(e.get<std::string>(), key == "binds", fail);
-    } else if (key == "metrics" && !v.get<std::string>().empty()) {
-      try {
-        coport::metrics::check_address(v.get<std::string>());
-      } catch (const std::invalid_argument& e) {
-        std::string_view why = e.what();
-        if (why.starts_with("coport: ")) why.remove_prefix(8);
-        throw fail(std::string{why});
-      }
-    }
-  }
-
-  template <class Fail>
-  static void check_address(const std::string& a, bool bind, Fail& fail) {
-    if (bind && (a == "*")) return;
-    bool ok = true;
-    try {
-      ok = coport::detail::parse_address(a).host != "*" || bind;
-    } catch (const std::invalid_argument&) {
-      ok = false;
-    }
-    if (!ok) {
-      throw fail(
-          fmt::format("'{}' is not {}", a,
-                      bind ? "host:port, [v6]:port, *:port or *" : "host:port or [v6]:port"));
-    }
+    auto why = key == "parent" && profile.empty() ? std::string{"the global section has no parent"}
+                                                  : detail::value_problem(key, v);
+    if (why.empty()) return;
+    throw config_error{fmt::format("{}{}: key \"{}\": {}", in_file ? where(profile, key) : "",
+                                   section(profile), key, why)};
   }
 
   void check_section(std::string_view profile, const json& object) const {
@@ -323,60 +170,10 @@ struct config_file::impl {
 
   /// A value from text, as a command line gives it.
   json from_text(std::string_view profile, const std::string& key, std::string_view given) const {
-    const key_spec* spec = find_spec(key);
-    if (!spec) {
-      throw config_error{fmt::format("{}: key \"{}\": unknown key (known: {})", section(profile),
-                                     key, known_keys())};
-    }
-    auto bad = [&](const char* what) {
-      return config_error{
-          fmt::format("{}: key \"{}\": '{}' is not {}", section(profile), key, given, what)};
-    };
-    json v;
-    switch (spec->k) {
-      case kind::text:
-        v = std::string{given};
-        break;
-      case kind::list:
-        if (!given.empty() && given.front() == '[') {
-          v = json::parse(given, nullptr, false);
-          if (v.is_discarded()) throw bad("a JSON array");
-        } else {
-          v = json::array();
-          std::string item;
-          std::istringstream in{std::string{given}};
-          while (std::getline(in, item, ',')) {
-            if (!item.empty()) v.push_back(item);
-          }
-        }
-        break;
-      case kind::seconds: {
-        std::string t{given};
-        char* end = nullptr;
-        errno = 0;
-        double d = std::strtod(t.c_str(), &end);
-        if (t.empty() || *end || errno || !std::isfinite(d)) throw bad("a number of seconds");
-        v = d;
-        break;
-      }
-      case kind::bytes: {
-        std::string t{given};
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long b = std::strtoull(t.c_str(), &end, 10);
-        if (t.empty() || t.front() == '-' || *end || errno) throw bad("a whole number of bytes");
-        v = static_cast<std::uint64_t>(b);
-        break;
-      }
-      case kind::boolean:
-        if (given == "true") {
-          v = true;
-        } else if (given == "false") {
-          v = false;
-        } else {
-          throw bad("true or false");
-        }
-        break;
+    std::string why;
+    json v = detail::value_from_text(key, given, &why);
+    if (!why.empty()) {
+      throw config_error{fmt::format("{}: key \"{}\": {}", section(profile), key, why)};
     }
     check_value(profile, key, v, /*in_file=*/false);
     return v;
@@ -452,7 +249,7 @@ bool config_file::has_key(std::string_view profile, std::string_view key) const 
 
 void config_file::set(std::string_view profile, std::string_view key, std::string_view value) {
   std::string k{key};
-  if (value.empty() && !find_spec(k)) impl_->from_text(profile, k, value);  // unknown key
+  if (value.empty() && !detail::is_key(k)) impl_->from_text(profile, k, value);  // unknown key
   if (value.empty() && k == "secret") {
     throw config_error{fmt::format(
         "{}: key \"secret\": an empty value does not remove the secret: `coport delsecret{}` "
@@ -532,60 +329,6 @@ void config_file::save() const {
   detail::replace_private_file(impl_->path, text);
 }
 
-namespace {
-
-void apply(node_config& c, const std::string& key, const json& v) {
-  auto list = [&] { return v.get<std::vector<std::string>>(); };
-  auto ms = [&] {
-    return std::chrono::milliseconds{
-        static_cast<std::int64_t>(std::llround(v.get<double>() * 1000))};
-  };
-  if (key == "nodeid")
-    c.nodeid = v.get<std::string>();
-  else if (key == "binds")
-    c.binds = list();
-  else if (key == "seeds")
-    c.seeds = list();
-  else if (key == "secret")
-    c.secret = v.get<std::string>();
-  else if (key == "secret_file")
-    c.secret_file = v.get<std::string>();
-  else if (key == "insecure")
-    c.insecure = v.get<bool>();
-  else if (key == "encrypt")
-    c.encrypt = v.get<bool>();
-  else if (key == "cert")
-    c.tls.cert = v.get<std::string>();
-  else if (key == "key")
-    c.tls.key = v.get<std::string>();
-  else if (key == "ca")
-    c.tls.ca = v.get<std::string>();
-  else if (key == "heartbeat_interval")
-    c.heartbeat_interval = ms();
-  else if (key == "node_timeout")
-    c.node_timeout = ms();
-  else if (key == "connect_timeout")
-    c.connect_timeout = ms();
-  else if (key == "max_frame")
-    c.max_frame = v.get<std::uint64_t>();
-  else if (key == "max_queue")
-    c.max_queue = v.get<std::uint64_t>();
-  else if (key == "services")
-    c.services = list();
-  else if (key == "measure")
-    c.measure = list();
-  else if (key == "client")
-    c.client = v.get<bool>();
-  else if (key == "libraries")
-    c.libraries = list();
-  else if (key == "log_level")
-    c.log_level = v.get<std::string>();
-  else if (key == "metrics")
-    c.metrics = v.get<std::string>();
-}
-
-}  // namespace
-
 node_config config_file::resolve(std::string_view profile, const settings& code,
                                  const settings& overrides) const {
   std::string name = profile.empty() ? host_name() : std::string{profile};
@@ -612,7 +355,7 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
   node_config c;
   c.profile = name;
   c.nodeid = name;
-  for (const auto& [k, v] : merged.items()) apply(c, k, v);
+  for (const auto& [k, v] : merged.items()) detail::apply(c, k, v);
   // A secret kept out of the configuration file (a mounted Kubernetes secret, say).
   if (!c.secret_file.empty()) {
     c.secret = detail::read_private_file(c.secret_file, "key \"secret_file\"", 4096);
@@ -645,32 +388,7 @@ node_config config_file::resolve(std::string_view profile, const settings& code,
 }
 
 std::string config_file::show_resolved(std::string_view profile, const settings& overrides) const {
-  node_config c = resolve(profile, {}, overrides);
-  auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000; };
-  json out = json::object();
-  out["profile"] = c.profile;
-  out["nodeid"] = c.nodeid;
-  out["binds"] = c.binds;
-  out["seeds"] = c.seeds;
-  out["secret"] = c.secret.empty() ? "" : "(set)";
-  out["secret_file"] = c.secret_file;
-  out["insecure"] = c.insecure;
-  out["encrypt"] = c.encrypt;
-  out["cert"] = c.tls.cert;
-  out["key"] = c.tls.key;
-  out["ca"] = c.tls.ca;
-  out["heartbeat_interval"] = seconds(c.heartbeat_interval);
-  out["node_timeout"] = seconds(c.node_timeout);
-  out["connect_timeout"] = seconds(c.connect_timeout);
-  out["max_frame"] = c.max_frame;
-  out["max_queue"] = c.max_queue;
-  out["services"] = c.services;
-  out["measure"] = c.measure;
-  out["client"] = c.client;
-  out["libraries"] = c.libraries;
-  out["log_level"] = c.log_level;
-  out["metrics"] = c.metrics;
-  return out.dump(2);
+  return detail::shown(resolve(profile, {}, overrides)).dump(2);
 }
 
 std::string host_name() {

@@ -17,6 +17,7 @@
 #include "coport/internal/refusals.hpp"
 #include "coport/internal/service.hpp"
 #include "network_log.hpp"
+#include "seed_resolver.hpp"
 
 namespace coport::network {
 
@@ -30,6 +31,9 @@ using clock = std::chrono::steady_clock;
 const message_type<std::string, table> nodes_msg{"coport.mesh"};
 /// node -> node: "link" (a dial said hello; no answer needed: node-up sends the table).
 const message_type<std::string> link_msg{"coport.mesh"};
+/// Local only: a seed name's lookup ended: the seed, its addresses (empty: error says why).
+const message_type<std::string, std::vector<std::string>, std::string> seed_lookup_msg{
+    "coport.mesh.lookup", local_only};
 /// Local only: a seed's dial ended: address, the node it reached (empty: none), error.
 const message_type<std::string, std::string, std::string> seed_result_msg{"coport.mesh.seed",
                                                                           local_only};
@@ -48,6 +52,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   struct seed {
     seed_status status;
     bool dialing = false;
+    bool resolved = true;  // false: a name none of whose addresses is known yet
     std::chrono::milliseconds backoff{0};
     clock::time_point next{};
   };
@@ -73,6 +78,10 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
 
   mutable std::mutex mutex;  // seeds (read by mesh::seeds from any thread)
   std::vector<seed> seeds;
+  // Seed names (looked up on the resolver's thread; its results come as seed_lookup_msg).
+  std::vector<std::string> names;
+  std::unique_ptr<detail::seed_resolver> resolver;
+  clock::time_point next_lookup{};
 
   // Every job of the mesh port runs under run_mutex and only while !closed: ~mesh sets
   // closed under it, so no job touches `links` (which dies after the mesh) once ~mesh
@@ -88,7 +97,7 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   /// This node and every node it is linked to, with where each listens.
   table known() const {
     table t;
-    t[owner.id()] = links.addresses();
+    t[owner.id()] = links.advertised();
     for (const auto& id : up) t[id] = links.addresses_of(id);
     return t;
   }
@@ -109,6 +118,8 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     dispatch_table t;
     t.on(seed_result_msg, [this](message&, std::string& address, std::string& id,
                                  std::string& error) { seed_answered(address, id, error); });
+    t.on(seed_lookup_msg, [this](message&, std::string& name, std::vector<std::string>& addresses,
+                                 std::string& error) { seed_looked_up(name, addresses, error); });
     t.on(nodes_msg, [this](message& m, std::string& kind, table& nodes) {
       if (kind == "nodes" && m.origin()) learn(nodes);
     });
@@ -226,14 +237,50 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     }
   }
 
-  /// Runs every tick in the mesh port: seeds to dial, and the periodic gossip.
+  /// A seed name's addresses: each one not known yet becomes a seed, and those it no longer
+  /// has go (unless linked or being dialed). A failed lookup changes nothing but the error.
+  void seed_looked_up(const std::string& name, const std::vector<std::string>& addresses,
+                      const std::string& error) {
+    std::lock_guard lock{mutex};
+    if (addresses.empty()) {
+      for (auto& s : seeds) {
+        if (s.status.seed == name && !s.resolved) s.status.last_error = error;
+      }
+      coport::detail::log(log_level::debug, {"network", owner.id()}, "seed {}: {}", name, error);
+      return;
+    }
+    std::erase_if(seeds, [&](const seed& s) {
+      if (s.status.seed != name) return false;
+      if (!s.resolved) return true;
+      bool still =
+          std::find(addresses.begin(), addresses.end(), s.status.address) != addresses.end();
+      return !still && !s.status.up && !s.dialing;
+    });
+    for (const auto& address : addresses) {
+      bool known = std::any_of(seeds.begin(), seeds.end(), [&](const seed& s) {
+        return s.status.seed == name && s.status.address == address;
+      });
+      if (known) continue;
+      seed added;
+      added.status.seed = name;
+      added.status.address = address;
+      seeds.push_back(std::move(added));
+    }
+  }
+
+  /// Runs every tick in the mesh port: seed names to look up, seeds to dial, the gossip.
   void tick() {
     auto now = clock::now();
+    if (resolver && now >= next_lookup) {
+      next_lookup = now + options.resolve_interval;
+      resolver->resolve(names);
+    }
     {
       std::lock_guard lock{mutex};
       auto own = links.addresses();
+      for (auto& a : links.advertised()) own.push_back(a);
       for (auto& s : seeds) {
-        if (s.status.self || s.dialing || now < s.next) continue;
+        if (s.status.self || s.dialing || !s.resolved || now < s.next) continue;
         if (std::find(own.begin(), own.end(), s.status.address) != own.end()) {
           s.status.self = true;
           continue;
@@ -313,14 +360,34 @@ mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
     }
   }
   if (options.retry_min.count() <= 0 || options.retry_max < options.retry_min ||
-      options.gossip_interval.count() <= 0) {
-    throw std::invalid_argument{"coport: mesh_options: retry and gossip times must be positive"};
+      options.gossip_interval.count() <= 0 || options.resolve_interval.count() <= 0) {
+    throw std::invalid_argument{
+        "coport: mesh_options: retry, gossip and resolve times must be positive"};
   }
   state_ = std::make_shared<state>(n, links, std::move(options));
   for (const auto& address : state_->options.seeds) {
     state::seed s;
+    s.status.seed = address;
     s.status.address = address;
+    if (detail::needs_lookup(address)) {
+      s.resolved = false;
+      s.status.last_error = "not looked up yet";
+      if (std::find(state_->names.begin(), state_->names.end(), address) == state_->names.end()) {
+        state_->names.push_back(address);
+      }
+    }
     state_->seeds.push_back(std::move(s));
+  }
+  if (!state_->names.empty()) {
+    state_->resolver = std::make_unique<detail::seed_resolver>(
+        [n = &n, weak = std::weak_ptr<state>{state_}](const std::string& name,
+                                                      const std::vector<std::string>& addresses,
+                                                      const std::string& error) {
+          // Under the resolver's lock: ~mesh ends the resolver before the node can go.
+          if (auto self = weak.lock()) {
+            n->snd(self->self_port, seed_lookup_msg, name, addresses, error);
+          }
+        });
   }
   coport::detail::open_service(n, nodes_msg.tag(), state_);
 }
@@ -331,6 +398,7 @@ mesh::~mesh() {
     std::lock_guard lock{state_->run_mutex};
     state_->closed = true;
   }
+  state_->resolver.reset();  // no lookup result after this
   coport::detail::close_service(state_->owner, state_);
 }
 

@@ -16,7 +16,10 @@ node_options node_options_for(const node_config& config, node_options base) {
 
 transport::tcp_options tcp_options_for(const node_config& config) {
   transport::tcp_options o;
-  if (!config.client) o.binds = config.binds;  // a client listens nowhere
+  if (!config.client) {  // a client listens nowhere
+    o.binds = config.binds;
+    o.advertise = config.advertise;
+  }
   o.secret = config.secret;
   o.protocol.insecure = config.insecure;  // a short secret, accepted by the profile
   o.protocol.encrypt = config.encrypt;

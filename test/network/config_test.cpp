@@ -147,6 +147,35 @@ TEST_SUITE("network.config") {
     CHECK(contains(nodeid, "not a node ID") == "not a node ID");
   }
 
+  TEST_CASE("advertise and DNS seeds are checked and reach the node's settings and showconfig") {
+    auto f = config_file::parse(
+        R"({"profiles": {"pod": {"binds": ["0.0.0.0:4040"], "advertise": ["10.1.2.3:4040"],
+            "seeds": ["srv:_coport._tcp.cluster.local", "coport-0.coport:4040"],
+            "secret": "a-secret-of-enough-characters"}}})",
+        "k.json");
+    auto c = f.resolve("pod");
+    CHECK(c.advertise == std::vector<std::string>{"10.1.2.3:4040"});
+    CHECK(c.seeds ==
+          std::vector<std::string>{"srv:_coport._tcp.cluster.local", "coport-0.coport:4040"});
+    auto shown = f.show_resolved("pod");
+    CHECK(contains(shown, "\"advertise\": [\n    \"10.1.2.3:4040\"") ==
+          "\"advertise\": [\n    \"10.1.2.3:4040\"");
+    CHECK(coport::network::tcp_options_for(c).advertise == c.advertise);
+    auto wildcard = error_of([] { config_file::parse(R"({"advertise": ["*:4040"]})", "a.json"); });
+    CHECK(contains(wildcard, "key \"advertise\": '*:4040' is not host:port") ==
+          "key \"advertise\": '*:4040' is not host:port");
+    auto srv = error_of([] { config_file::parse(R"({"seeds": ["srv:"]})", "s.json"); });
+    CHECK(contains(srv, "'srv:' is not srv: and a DNS name") ==
+          "'srv:' is not srv: and a DNS name");
+    auto odd = error_of([] { config_file::parse(R"({"seeds": ["srv:a b"]})", "s.json"); });
+    CHECK(contains(odd, "is not srv: and a DNS name") == "is not srv: and a DNS name");
+    // A client listens nowhere: it advertises nothing.
+    auto client = config_file::parse(
+        R"({"profiles": {"cli": {"client": true, "binds": ["127.0.0.1:0"], "advertise": ["127.0.0.9:1"]}}})",
+        "c.json");
+    CHECK(coport::network::tcp_options_for(client.resolve("cli")).advertise.empty());
+  }
+
   TEST_CASE("a parent cycle, a missing parent and a missing profile are errors before any start") {
     auto cycle = error_of([] {
       config_file::parse(R"({"profiles": {"a": {"parent": "b"}, "b": {"parent": "a"}}})", "c");

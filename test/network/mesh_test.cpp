@@ -246,4 +246,85 @@ TEST_SUITE("network.mesh") {
     CHECK(a.t.addresses_of("list-new") == std::vector<std::string>{nowhere});
     CHECK(a.t.addresses_of("list-conf") == std::vector<std::string>{nowhere});
   }
+
+  TEST_CASE(
+      "a node bound to every address tells others the address it advertises and a node that "
+      "learns of it from a third links there") {
+    const std::string secret = "advertise-test-secret-0123456789";
+    auto options = [&](std::string bind) {
+      auto o = loopback(std::move(bind));
+      o.secret = secret;
+      return o;
+    };
+    // a listens on 0.0.0.0 (every address) but tells others 127.0.0.9, port 0: its own port.
+    auto ao = options("0.0.0.0:0");
+    ao.advertise = {"127.0.0.9:0"};
+    node an{node_options{.id = "adv-a", .threads = 1}};
+    tp::tcp at{an, ao};
+    auto port = at.addresses().at(0).substr(at.addresses().at(0).rfind(':') + 1);
+    CHECK(at.advertised() == std::vector<std::string>{"127.0.0.9:" + port});
+    mesh am{an, at, mesh_options{.seeds = {}, .retry_min = 50ms, .gossip_interval = 300ms}};
+    // b reaches a through 127.0.0.1 (a seed), and learns from the handshake where a says it is.
+    node bn{node_options{.id = "adv-b", .threads = 1}};
+    tp::tcp bt{bn, options("127.0.0.1:0")};
+    mesh bm{
+        bn, bt,
+        mesh_options{.seeds = {"127.0.0.1:" + port}, .retry_min = 50ms, .gossip_interval = 300ms}};
+    REQUIRE(eventually([&] { return bn.up_nodes().size() == 1; }));
+    CHECK(bt.addresses_of("adv-a") == std::vector<std::string>{"127.0.0.9:" + port});
+    // c knows only b: it learns a's advertised address from b's list, and links to a there.
+    node cn{node_options{.id = "adv-c", .threads = 1}};
+    tp::tcp ct{cn, options("127.0.0.1:0")};
+    mesh cm{
+        cn, ct,
+        mesh_options{.seeds = {bt.addresses().at(0)}, .retry_min = 50ms, .gossip_interval = 300ms}};
+    CHECK(eventually([&] { return cn.up_nodes().size() == 2 && an.up_nodes().size() == 2; }));
+    CHECK(ct.addresses_of("adv-a") == std::vector<std::string>{"127.0.0.9:" + port});
+  }
+
+  TEST_CASE("an advertised address that no node could dial is refused, naming it") {
+    node n{node_options{.id = "adv-bad", .threads = 1}};
+    for (std::string bad : {"0.0.0.0:4040", "*:4040", "nohost", "[::]:1"}) {
+      auto o = loopback();
+      o.advertise = {bad};
+      CHECK_THROWS_WITH_AS(tp::tcp(n, o), doctest::Contains(bad.c_str()), std::invalid_argument);
+    }
+    auto listening_nowhere = loopback();
+    listening_nowhere.binds.clear();
+    listening_nowhere.advertise = {"127.0.0.9:4040"};
+    CHECK_THROWS_AS(tp::tcp(n, listening_nowhere), std::invalid_argument);
+  }
+
+  TEST_CASE(
+      "a seed named by a host name is each of its addresses and only the node's own is itself") {
+    // "localhost" is 127.0.0.1 in every /etc/hosts: a node there whose seed is the name marks
+    // that address as itself, and a node elsewhere reaches it by the name.
+    std::string address = free_address();
+    std::string by_name = "localhost" + address.substr(address.rfind(':'));
+    member a{"name-a", {by_name}, address};
+    member b{"name-b", {by_name}};
+    CHECK(eventually([&] { return a.n.up_nodes().size() == 1 && b.n.up_nodes().size() == 1; }));
+    CHECK(eventually([&] {
+      auto s = a.m.seeds();
+      return std::any_of(s.begin(), s.end(), [&](const auto& x) {
+        return x.seed == by_name && x.address == address && x.self;
+      });
+    }));
+    CHECK(eventually([&] {
+      auto s = b.m.seeds();
+      return std::any_of(s.begin(), s.end(), [&](const auto& x) {
+        return x.seed == by_name && x.address == address && x.up && x.node_id == "name-a";
+      });
+    }));
+  }
+
+  TEST_CASE("a seed name that cannot be looked up says why and is tried again") {
+    // A name with a character no DNS name has fails in getaddrinfo itself (no query leaves).
+    member a{"unnamed-a", {"no_such host:4040"}};
+    CHECK(eventually([&] {
+      auto s = a.m.seeds();
+      return s.size() == 1 && !s[0].up && !s[0].self && s[0].address == "no_such host:4040" &&
+             s[0].last_error != "not looked up yet" && !s[0].last_error.empty();
+    }));
+  }
 }

@@ -3,11 +3,12 @@
 // and exits when its stdin closes (so it never outlives the test that started it).
 //
 // Usage: coport_test_node --id ID [--bind ADDR] [--secret S] [--heartbeat MS] [--timeout MS]
-//                        [--seed ADDR]... [--mesh]
+//                        [--seed ADDR]... [--mesh] [--advertise ADDR]... [--resolve MS]
 // Prints: "ready ADDR", then "port NAME ID" for sink, echo, busy and stream.
 // With --mesh (or a seed) it also joins the mesh and runs the name registry, and answers
 // lines on stdin: "reg NAME" (a new port under NAME; prints "reg NAME ID"), "unreg NAME"
-// (prints "unreg NAME"), "get NAME" (prints "get NAME ID..."), "up" (prints "up N ID...").
+// (prints "unreg NAME"), "get NAME" (prints "get NAME ID..."), "up" (prints "up N ID..."),
+// "seeds" (prints "seeds ADDRESS=self|up|down...").
 #include <algorithm>
 #include <coport/coport.hpp>
 #include <coport/network/mesh.hpp>
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   tp::tcp_options options;
   std::vector<std::string> seeds;
   bool mesh = false;
+  std::chrono::milliseconds resolve{30000};
   for (int i = 1; i < argc; i += 2) {
     std::string key = argv[i];
     if (key == "--mesh") {
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
       id = value;
     } else if (key == "--bind") {
       bind = value;
+    } else if (key == "--advertise") {
+      options.advertise.push_back(value);
+    } else if (key == "--resolve") {
+      resolve = std::chrono::milliseconds{std::stoi(value)};
     } else if (key == "--secret") {
       options.secret = value;
     } else if (key == "--heartbeat") {
@@ -56,8 +62,10 @@ int main(int argc, char** argv) {
     } else if (key == "--timeout") {
       options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
     } else {
-      std::cerr << "usage: coport_test_node --id ID [--bind ADDR] [--secret S] "
-                   "[--heartbeat MS] [--timeout MS] [--seed ADDR]... [--mesh]\n";
+      std::cerr
+          << "usage: coport_test_node --id ID [--bind ADDR] [--secret S] "
+             "[--heartbeat MS] [--timeout MS] [--seed ADDR]... [--mesh] [--advertise ADDR]... "
+             "[--resolve MS]\n";
       return 2;
     }
   }
@@ -110,6 +118,7 @@ int main(int argc, char** argv) {
     names = std::make_unique<coport::registry>(n);
     coport::network::mesh_options mo;
     mo.seeds = seeds;
+    mo.resolve_interval = resolve;
     peers = std::make_unique<coport::network::mesh>(n, t, mo);
   }
   std::multimap<std::string, subscription> held;
@@ -137,6 +146,12 @@ int main(int argc, char** argv) {
       std::sort(up.begin(), up.end());
       std::cout << "up " << up.size();
       for (const auto& u : up) std::cout << " " << u;
+      std::cout << std::endl;
+    } else if (verb == "seeds") {
+      std::cout << "seeds";
+      for (const auto& s : peers->seeds()) {
+        std::cout << " " << s.address << "=" << (s.self ? "self" : s.up ? "up" : "down");
+      }
       std::cout << std::endl;
     } else {
       std::cout << "error unknown command" << std::endl;

@@ -148,6 +148,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   std::map<std::string, std::vector<std::string>, std::less<>> configured, learned;
   std::vector<std::weak_ptr<tcp_channel>> channels;
   std::vector<std::string> listening;
+  std::vector<std::string> advertised;  // what peers are told (the hello)
 
   tcp_timing timing() const {
     return {options.heartbeat_interval, options.node_timeout, options.connect_timeout,
@@ -491,6 +492,21 @@ tcp::tcp(node& n, tcp_options options) {
     check(valid_node_id(id) && id != n.id(), "peers: a key is not the ID of another node");
     for (const auto& a : addresses) detail::parse_address(a);
   }
+  check(options.advertise.empty() || !options.binds.empty(),
+        "advertise needs binds (a node that listens nowhere has nothing to advertise)");
+  for (const auto& a : options.advertise) {
+    bool ok = true;
+    try {
+      auto hp = detail::parse_address(a);
+      ok = hp.host != "*" && hp.host != "0.0.0.0" && hp.host != "::";
+    } catch (const std::invalid_argument&) {
+      ok = false;
+    }
+    if (!ok) {
+      throw std::invalid_argument{fmt::format(
+          "coport: advertise '{}': expected host:port or [v6]:port that other nodes can dial", a)};
+    }
+  }
   // Where to listen, checked before anything starts.
   std::vector<asio::ip::tcp::endpoint> endpoints;
   std::set<std::size_t> same_port;  // endpoints that take the port the one before got
@@ -569,9 +585,23 @@ tcp::tcp(node& n, tcp_options options) {
     }
     s.acceptors.push_back(std::move(a));
   }
+  s.advertised = s.listening;
+  if (!s.options.advertise.empty()) {
+    s.advertised.clear();
+    for (const auto& a : s.options.advertise) {
+      auto hp = detail::parse_address(a);
+      if (hp.port != 0) {
+        s.advertised.push_back(a);
+      } else {
+        auto port = s.acceptors.front()->local_endpoint().port();
+        auto colon = a.rfind(':');
+        s.advertised.push_back(fmt::format("{}:{}", a.substr(0, colon), port));
+      }
+    }
+  }
   {
     std::lock_guard lock{s.protocol->addresses_mutex};
-    s.protocol->addresses = s.listening;
+    s.protocol->addresses = s.advertised;
   }
   s.protocol->dialer = std::make_shared<tcp_dialer>(state_);
   for (auto& a : s.acceptors) s.accept(*a);
@@ -620,6 +650,11 @@ tcp::~tcp() {
 std::vector<std::string> tcp::addresses() const {
   std::lock_guard lock{state_->mutex};
   return state_->listening;
+}
+
+std::vector<std::string> tcp::advertised() const {
+  std::lock_guard lock{state_->mutex};
+  return state_->advertised;
 }
 
 std::vector<std::string> tcp::addresses_of(std::string_view node_id) const {

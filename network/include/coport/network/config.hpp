@@ -12,12 +12,12 @@
 /// A profile resolves, lowest priority first, from: values passed in code, the file's global
 /// defaults, the chain of `parent` profiles, the named profile, the environment
 /// (`COPORT_<KEY>` for every key, upper case: `COPORT_SEEDS=a:1,b:2`, `COPORT_SECRET_FILE`),
-/// and values that override all (`coport run profile NAME KEY VALUE...`). The profile name defaults to the host name; the
-/// node ID to the profile name; `anon/` (any ID ending in `/`) gets a random suffix.
-/// A secret shorter than `min_secret_size` characters (fewer than 128 bits) is refused, when
-/// read, set or resolved, unless the section that uses it says `"insecure": true`.
-/// Threading: a value type; not thread-safe. Lifetime: `save` writes the file (replacing it
-/// whole, never in place); nothing is watched.
+/// and values that override all (`coport run profile NAME KEY VALUE...`). The profile name defaults
+/// to the host name; the node ID to the profile name; `anon/` (any ID ending in `/`) gets a random
+/// suffix. A secret shorter than `min_secret_size` characters (fewer than 128 bits) is refused,
+/// when read, set or resolved, unless the section that uses it says `"insecure": true`. Threading:
+/// a value type; not thread-safe. Lifetime: `save` writes the file (replacing it whole, never in
+/// place); nothing is watched.
 
 #include <chrono>
 #include <cstddef>
@@ -52,14 +52,19 @@ struct node_config {
   std::string profile;             ///< the profile it came from
   std::string nodeid;              ///< `anon/` (or any ID ending in `/`): random suffix
   std::vector<std::string> binds;  ///< "host:port", "[v6]:port", "*:port", "*"
-  std::vector<std::string> seeds;  ///< "host:port" of nodes to join the network through
-  std::string secret;              ///< shared by every node of the network
+  /// What other nodes are told to dial ("host:port"; port 0: the port bound), when that is
+  /// not where it listens (behind NAT, in a container; tcp_options::advertise). Empty: binds.
+  std::vector<std::string> advertise;
+  /// Nodes to join the network through: "host:port" (each address of a name is a seed of
+  /// its own) or "srv:_service._tcp.name" (DNS SRV records); mesh_options::seeds.
+  std::vector<std::string> seeds;
+  std::string secret;  ///< shared by every node of the network
   /// Where `secret` was read from (its first line), when the `secret_file` key is set: it
   /// wins over a `secret` key; the file must be readable by its owner only.
   std::string secret_file;
-  bool insecure = false;           ///< accepts a secret shorter than min_secret_size
-  bool encrypt = false;            ///< records encrypted, not only authenticated
-  tls_files tls;                   ///< TLS 1.3 with mutual authentication when set
+  bool insecure = false;  ///< accepts a secret shorter than min_secret_size
+  bool encrypt = false;   ///< records encrypted, not only authenticated
+  tls_files tls;          ///< TLS 1.3 with mutual authentication when set
   // The transport's defaults (one definition, in coport/transport/tcp.hpp and transport.hpp).
   std::chrono::milliseconds heartbeat_interval = transport::tcp_options{}.heartbeat_interval;
   std::chrono::milliseconds node_timeout = transport::tcp_options{}.node_timeout;
@@ -73,7 +78,7 @@ struct node_config {
   /// `coport run` loads these shared libraries first (AEMP's `aemp run` modules): each
   /// defines `extern "C" void coport_register(coport::node&)`, which registers its inits.
   std::vector<std::string> libraries;
-  std::string log_level = "warn";     ///< off, error, warn, info, debug, trace
+  std::string log_level = "warn";  ///< off, error, warn, info, debug, trace
   /// Where /metrics, /healthz and /readyz are served over HTTP (coport/metrics/exporter.hpp):
   /// "ip:port", "[v6]:port", "*:port"; empty: not served.
   std::string metrics;

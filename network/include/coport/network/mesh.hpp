@@ -5,14 +5,17 @@
 ///
 /// A node keeps a connection to each of its seeds (any node can be one): a seed that cannot
 /// be reached, or goes away, is tried again with backoff, and one that restarts is joined
-/// again. Whenever a link comes up, both ends send each other the nodes they are linked to
-/// and where those listen; a node links to every node it learns of, and every few seconds
-/// tells one linked node its list again, so that the network re-merges after a partition.
-/// A list only teaches nodes this node has no address for: addresses configured (tcp_options
-/// `peers`, `add_peer`), learned from a node's own handshake or from an earlier list are
-/// never replaced by one; nodes taught by lists that do not come up count to a bound (4096,
-/// each for a minute), and their IDs to the process-wide bound on IDs from peers.
-/// The mesh is a service port on the node (tag `coport.mesh` of the node port); it uses the
+/// again. A seed named by a host name is every address the name has, each a seed of its own
+/// (one of them may be this node: only that one is skipped); `srv:` seeds are DNS SRV
+/// records; names are looked up again every `resolve_interval`, so that nodes added behind
+/// a name are found without a restart (a failed lookup keeps the addresses known). Whenever a link
+/// comes up, both ends send each other the nodes they are linked to and where those listen; a node
+/// links to every node it learns of, and every few seconds tells one linked node its list again, so
+/// that the network re-merges after a partition. A list only teaches nodes this node has no address
+/// for: addresses configured (tcp_options `peers`, `add_peer`), learned from a node's own handshake
+/// or from an earlier list are never replaced by one; nodes taught by lists that do not come up
+/// count to a bound (4096, each for a minute), and their IDs to the process-wide bound on IDs from
+/// peers. The mesh is a service port on the node (tag `coport.mesh` of the node port); it uses the
 /// node's events and the TCP layer's `connect`, nothing else. Node up/down events and
 /// `node::up_nodes()` show the mesh as it forms.
 /// Threading: thread-safe. Lifetime: create after the node and its `tcp`; destroy before
@@ -30,8 +33,12 @@ namespace coport::network {
 
 /// How a node joins the network.
 struct mesh_options {
-  /// "host:port" of the seeds. A seed that is this node itself is skipped.
+  /// The seeds: "host:port", "[v6]:port", or "srv:_service._tcp.name" (the targets and ports
+  /// of its SRV records). A name stands for all its addresses (getaddrinfo: /etc/hosts, DNS);
+  /// an address that is this node itself is skipped.
   std::vector<std::string> seeds;
+  /// Seed names are looked up again this often (on a thread of the mesh's own).
+  std::chrono::milliseconds resolve_interval{30000};
   /// A seed that could not be reached is tried again after this, doubling up to
   /// `retry_max` (each with up to a quarter more at random, so restarted networks do not
   /// dial in step).
@@ -47,7 +54,8 @@ struct mesh_options {
 
 /// One seed as the mesh sees it.
 struct seed_status {
-  std::string address;
+  std::string seed;     ///< as configured ("host:port", "srv:...")
+  std::string address;  ///< one address of it ("ip:port"; the seed itself while none is known)
   std::string node_id;  ///< who answered there last (empty: nobody yet)
   bool up = false;      ///< linked to it now
   bool self = false;    ///< it is this node

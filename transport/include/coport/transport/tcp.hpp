@@ -45,6 +45,11 @@ struct tcp_options {
   /// Where to listen: "host:port", "[v6]:port"; port 0 = any free port; "*:port" every
   /// address of the host (IPv4 and IPv6), "*" the same on a free port. Empty: only dial out.
   std::vector<std::string> binds;
+  /// What other nodes are told to dial, when it is not where this node listens (behind NAT,
+  /// in a container, a bind on 0.0.0.0 that only one address of reaches it): "host:port",
+  /// "[v6]:port"; port 0 is the port the first bind got. Empty: the addresses it listens on
+  /// (a wildcard bind: every address of the host). Needs binds.
+  std::vector<std::string> advertise;
   /// Addresses ("host:port") of nodes this node may have to reach, by node ID.
   std::map<std::string, std::vector<std::string>> peers;
   /// The shared secret every node of the network holds. Without one, only loopback binds
@@ -123,6 +128,9 @@ class tcp {
 
   /// Where it listens, with the ports actually bound ("127.0.0.1:41234", "[::1]:41235").
   std::vector<std::string> addresses() const;
+  /// What other nodes are told to dial: `advertise` (its port 0 filled in), else
+  /// addresses().
+  std::vector<std::string> advertised() const;
   /// Where node `node_id` listens, as far as this node knows (given, or learned from its
   /// handshake).
   std::vector<std::string> addresses_of(std::string_view node_id) const;
