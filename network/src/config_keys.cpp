@@ -15,6 +15,7 @@
 #include "coport/metrics/exporter.hpp"
 #include "coport/port_id.hpp"
 #include "environment.hpp"
+#include "seed_resolver.hpp"
 
 namespace coport::network {
 
@@ -96,14 +97,8 @@ const key_spec* find_spec(std::string_view key) {
 std::string address_problem(std::string_view key, const std::string& a) {
   if (key == "binds" && a == "*") return {};
   if (key == "seeds" && a.starts_with("srv:")) {
-    std::string_view name{a};
-    name.remove_prefix(4);
-    bool ok = !name.empty() && name.size() <= 253 &&
-              name.find_first_not_of(
-                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789-._") == std::string_view::npos;
-    return ok ? std::string{}
-              : fmt::format("'{}' is not srv: and a DNS name (_service._tcp.example.org)", a);
+    if (valid_srv_seed(a)) return {};
+    return fmt::format("'{}' is not srv: and a DNS name (_service._tcp.example.org)", a);
   }
   bool ok = true;
   try {

@@ -352,11 +352,16 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
 
 mesh::mesh(node& n, transport::tcp& links, mesh_options options) {
   for (const auto& s : options.seeds) {
+    if (s.starts_with("srv:")) {
+      if (detail::valid_srv_seed(s)) continue;
+      throw std::invalid_argument{
+          fmt::format("coport: seed '{}': expected srv: and a DNS name (_service._tcp.name)", s)};
+    }
     try {
       coport::detail::parse_address(s);
     } catch (const std::invalid_argument&) {
-      throw std::invalid_argument{
-          fmt::format("coport: seed '{}': expected host:port or [v6]:port", s)};
+      throw std::invalid_argument{fmt::format(
+          "coport: seed '{}': expected host:port, [v6]:port or srv:_service._tcp.name", s)};
     }
   }
   if (options.retry_min.count() <= 0 || options.retry_max < options.retry_min ||

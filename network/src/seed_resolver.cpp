@@ -116,6 +116,15 @@ std::vector<std::pair<std::string, std::uint16_t>> look_up_srv(const std::string
 
 }  // namespace
 
+bool valid_srv_seed(std::string_view seed) {
+  if (!seed.starts_with("srv:")) return false;
+  seed.remove_prefix(4);
+  return !seed.empty() && seed.size() <= 253 &&
+         seed.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") ==
+             std::string_view::npos;
+}
+
 bool needs_lookup(const std::string& seed) {
   if (seed.starts_with("srv:")) return true;
   try {

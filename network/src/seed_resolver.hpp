@@ -17,9 +17,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coport::network::detail {
+
+/// True when `seed` is "srv:" and a DNS name (letters, digits, '-', '.', '_'; at most 253).
+bool valid_srv_seed(std::string_view seed);
 
 /// True when `seed` ("host:port", "[v6]:port" or "srv:...") needs a lookup: its host is a name.
 bool needs_lookup(const std::string& seed);

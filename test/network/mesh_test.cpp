@@ -80,7 +80,7 @@ bool full_mesh(const std::vector<std::unique_ptr<member>>& ms) {
 }  // namespace
 
 TEST_SUITE("network.mesh") {
-  TEST_CASE("a seed that is not host:port or [v6]:port is refused, naming it") {
+  TEST_CASE("a seed that is not host:port or [v6]:port or srv: and a name is refused, naming it") {
     node n{node_options{.id = "bad-seed", .threads = 1}};
     tp::tcp t{n, loopback()};
     for (std::string bad : {"nohost", "host:port", ":5", "::1:5", "h:70000", "[::1]5"}) {
@@ -90,10 +90,19 @@ TEST_SUITE("network.mesh") {
         FAIL("accepted");
       } catch (const std::invalid_argument& e) {
         CHECK(std::string{e.what()} ==
-              fmt::format("coport: seed '{}': expected host:port or [v6]:port", bad));
+              fmt::format("coport: seed '{}': expected host:port, [v6]:port or "
+                          "srv:_service._tcp.name",
+                          bad));
       }
     }
-    CHECK_NOTHROW(mesh{n, t, mesh_options{.seeds = {"[::1]:5", "localhost:0"}}});
+    for (std::string bad : {"srv:", "srv:a b", "srv:x:1"}) {
+      CAPTURE(bad);
+      CHECK_THROWS_WITH_AS(mesh(n, t, mesh_options{.seeds = {bad}}),
+                           doctest::Contains("expected srv: and a DNS name"),
+                           std::invalid_argument);
+    }
+    CHECK_NOTHROW(
+        mesh{n, t, mesh_options{.seeds = {"[::1]:5", "localhost:0", "srv:_x._tcp.example"}}});
   }
 
   TEST_CASE("nodes that know only one seed form a full mesh") {

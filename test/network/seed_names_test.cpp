@@ -189,4 +189,63 @@ TEST_SUITE("network.seed_names") {
              c.seeds().find("127.0.0.4:4040=self") != std::string::npos;
     }));
   }
+
+  TEST_CASE(
+      "nodes seeded by DNS SRV records find every target and port and form one mesh (a dnsmasq "
+      "of the test's own in a private network namespace - needs root)") {
+    if (auto why = private_namespaces(); !why.empty()) {
+      MESSAGE("skipped: " << why);
+      return;
+    }
+    if (std::system("test -x /usr/sbin/dnsmasq") != 0) {
+      MESSAGE("skipped: needs dnsmasq (dnsmasq-base, tools/install-deps)");
+      return;
+    }
+    scratch files;
+    // This namespace's resolver asks the test's server; no name is in /etc/hosts.
+    auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
+    auto resolv =
+        files.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n");
+    REQUIRE(mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0);
+    // Three targets on two priorities, each on a port of its own.
+    std::vector<std::string> dns{"/usr/sbin/dnsmasq",
+                                 "--keep-in-foreground",
+                                 "--conf-file=/dev/null",
+                                 "--no-resolv",
+                                 "--no-hosts",
+                                 "--listen-address=127.0.0.1",
+                                 "--bind-interfaces",
+                                 "--port=53",
+                                 "--pid-file=",
+                                 "--user=root",
+                                 "--group=root"};
+    for (int i = 2; i <= 4; ++i) {
+      dns.push_back(fmt::format("--host-record=node{}.cluster.test,127.0.0.{}", i, i));
+      dns.push_back(fmt::format("--srv-host=_coport._tcp.cluster.test,node{}.cluster.test,{},{},10",
+                                i, 4040 + i, i == 4 ? 2 : 1));
+    }
+    child server{dns};
+    REQUIRE(eventually(
+        [] { return std::system("getent hosts node2.cluster.test >/dev/null 2>&1") == 0; }));
+    std::vector<std::unique_ptr<named_node>> nodes;
+    for (int i = 2; i <= 4; ++i) {
+      nodes.push_back(std::make_unique<named_node>(
+          fmt::format("srv-{}", i), fmt::format("127.0.0.{}:{}", i, 4040 + i),
+          "srv:_coport._tcp.cluster.test", std::filesystem::path{}));
+    }
+    CHECK(eventually([&] {
+      return std::all_of(nodes.begin(), nodes.end(), [](auto& n) { return n->up() == 2; });
+    }));
+    for (int i = 2; i <= 4; ++i) {
+      std::string seeds;
+      bool settled = eventually([&] {
+        seeds = nodes[static_cast<std::size_t>(i - 2)]->seeds();
+        return seeds.find(fmt::format("127.0.0.{}:{}=self", i, 4040 + i)) != std::string::npos &&
+               std::count(seeds.begin(), seeds.end(), '=') == 3 &&
+               seeds.find("=down") == std::string::npos;
+      });
+      CHECK_MESSAGE(settled, seeds);
+    }
+  }
 }
