@@ -102,7 +102,10 @@ std::string address_problem(std::string_view key, const std::string& a) {
   }
   bool ok = true;
   try {
-    ok = coport::detail::parse_address(a).host != "*" || key == "binds";
+    const auto hp = coport::detail::parse_address(a);
+    ok = hp.host != "*" || key == "binds";
+    // What peers are told must be an address they can dial, not "every address".
+    if (key == "advertise") ok = ok && hp.host != "0.0.0.0" && hp.host != "::";
   } catch (const std::invalid_argument&) {
     ok = false;
   }
@@ -110,7 +113,7 @@ std::string address_problem(std::string_view key, const std::string& a) {
   return fmt::format("'{}' is not {}", a,
                      key == "binds"   ? "host:port, [v6]:port, *:port or *"
                      : key == "seeds" ? "host:port, [v6]:port or srv:_service._tcp.name"
-                                      : "host:port or [v6]:port");
+                                      : "host:port or [v6]:port that other nodes can dial");
 }
 
 }  // namespace

@@ -34,9 +34,10 @@ const message_type<std::string> link_msg{"coport.mesh"};
 /// Local only: a seed name's lookup ended: the seed, its addresses (empty: error says why).
 const message_type<std::string, std::vector<std::string>, std::string> seed_lookup_msg{
     "coport.mesh.lookup", local_only};
-/// Local only: a seed's dial ended: address, the node it reached (empty: none), error.
-const message_type<std::string, std::string, std::string> seed_result_msg{"coport.mesh.seed",
-                                                                          local_only};
+/// Local only: a seed's dial ended: the seed (as configured), the address dialed, the node it
+/// reached (empty: none), error.
+const message_type<std::string, std::string, std::string, std::string> seed_result_msg{
+    "coport.mesh.seed", local_only};
 /// A learned node that did not come up is asked for again after this (its dial has given
 /// up by then: the default connect timeout).
 constexpr std::chrono::seconds relink_after{5};
@@ -116,8 +117,8 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
   dispatch_table protocol = make_protocol();
   dispatch_table make_protocol() {
     dispatch_table t;
-    t.on(seed_result_msg, [this](message&, std::string& address, std::string& id,
-                                 std::string& error) { seed_answered(address, id, error); });
+    t.on(seed_result_msg, [this](message&, std::string& from, std::string& address, std::string& id,
+                                 std::string& error) { seed_answered(from, address, id, error); });
     t.on(seed_lookup_msg, [this](message&, std::string& name, std::vector<std::string>& addresses,
                                  std::string& error) { seed_looked_up(name, addresses, error); });
     t.on(nodes_msg, [this](message& m, std::string& kind, table& nodes) {
@@ -213,10 +214,11 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
     }
   }
 
-  void seed_answered(const std::string& address, const std::string& id, const std::string& error) {
+  void seed_answered(const std::string& from, const std::string& address, const std::string& id,
+                     const std::string& error) {
     std::lock_guard lock{mutex};
     for (auto& s : seeds) {
-      if (s.status.address != address) continue;
+      if (s.status.seed != from || s.status.address != address) continue;
       s.dialing = false;
       if (!id.empty()) {
         s.status.node_id = id;
@@ -299,10 +301,11 @@ struct mesh::state : std::enable_shared_from_this<mesh::state> {
         }
         if (linked) continue;
         s.dialing = true;
-        links.connect(s.status.address, [n = &owner, p = self_port, address = s.status.address](
-                                            const std::string& id, const std::string& error) {
-          n->snd(p, seed_result_msg, address, id, error);
-        });
+        links.connect(s.status.address,
+                      [n = &owner, p = self_port, seed = s.status.seed, address = s.status.address](
+                          const std::string& id, const std::string& error) {
+                        n->snd(p, seed_result_msg, seed, address, id, error);
+                      });
       }
     }
     if (now >= next_gossip && !up.empty() && !options.client) {

@@ -75,8 +75,10 @@ std::vector<std::pair<std::string, std::uint16_t>> look_up_srv(const std::string
     return {};
   }
   std::vector<unsigned char> answer(8192);
-  int size = res_nquery(&state, name.c_str(), ns_c_in, ns_t_srv, answer.data(),
-                        static_cast<int>(answer.size()));
+  // res_nsearch: a short name gets the search domains, as getaddrinfo gives them to names
+  // (srv:_coport._tcp.coport inside a Kubernetes namespace).
+  int size = res_nsearch(&state, name.c_str(), ns_c_in, ns_t_srv, answer.data(),
+                         static_cast<int>(answer.size()));
   std::vector<std::tuple<std::uint16_t, std::string, std::uint16_t>> found;
   if (size < 0) {
     *error = fmt::format("{}: no SRV records ({})", name,

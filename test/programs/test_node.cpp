@@ -8,7 +8,7 @@
 // With --mesh (or a seed) it also joins the mesh and runs the name registry, and answers
 // lines on stdin: "reg NAME" (a new port under NAME; prints "reg NAME ID"), "unreg NAME"
 // (prints "unreg NAME"), "get NAME" (prints "get NAME ID..."), "up" (prints "up N ID..."),
-// "seeds" (prints "seeds ADDRESS=self|up|down...").
+// "seeds" (prints "seeds ADDRESS=self|up|down[LAST ERROR]...").
 #include <algorithm>
 #include <coport/coport.hpp>
 #include <coport/network/mesh.hpp>
@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
       std::cout << "seeds";
       for (const auto& s : peers->seeds()) {
         std::cout << " " << s.address << "=" << (s.self ? "self" : s.up ? "up" : "down");
+        if (!s.self && !s.up && !s.last_error.empty()) std::cout << "[" << s.last_error << "]";
       }
       std::cout << std::endl;
     } else {

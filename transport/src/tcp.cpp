@@ -494,11 +494,14 @@ tcp::tcp(node& n, tcp_options options) {
   }
   check(options.advertise.empty() || !options.binds.empty(),
         "advertise needs binds (a node that listens nowhere has nothing to advertise)");
+  check(options.advertise.size() <= detail::max_addresses,
+        "advertise: at most 16 addresses (what a hello may name)");
   for (const auto& a : options.advertise) {
     bool ok = true;
     try {
       auto hp = detail::parse_address(a);
-      ok = hp.host != "*" && hp.host != "0.0.0.0" && hp.host != "::";
+      ok = hp.host != "*" && hp.host != "0.0.0.0" && hp.host != "::" &&
+           a.size() + 6 <= detail::max_address;  // room for a port filled in
     } catch (const std::invalid_argument&) {
       ok = false;
     }
