@@ -97,8 +97,25 @@ port_id node::start_cal(const port_id& port, detail::unique_function<void(reply)
   return reply_port;
 }
 
-void node::add_init(std::string name, detail::message_handler init, std::size_t max_per_peer) {
-  core_->inits().add(std::move(name), std::move(init), max_per_peer);
+void node::add_init(std::string name, detail::message_handler init, std::size_t max_per_peer,
+                    const detail::signature* parameters) {
+  core_->inits().add(std::move(name), std::move(init), max_per_peer, parameters);
+}
+
+std::vector<node::init_function> node::init_functions() const {
+  std::vector<init_function> out;
+  for (const auto& [name, parameters] : core_->inits().signatures()) {
+    init_function f;
+    f.name = name;
+    f.any_message = parameters == nullptr;
+    if (parameters) {
+      for (std::size_t i = 0; i < parameters->size; ++i) {
+        f.parameters.push_back(detail::wire_name_of(*parameters->types[i]));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 port_id node::spawn_block(std::string_view where, std::string_view name,

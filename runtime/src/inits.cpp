@@ -29,7 +29,8 @@ void give_back_one(std::map<std::string, std::size_t, std::less<>>& counts,
 
 }  // namespace
 
-void inits::add(std::string name, message_handler init, std::size_t max_per_peer) {
+void inits::add(std::string name, message_handler init, std::size_t max_per_peer,
+                const signature* parameters) {
   if (name.empty()) throw std::invalid_argument{"coport: an init function needs a name"};
   if (max_per_peer == 0 || max_per_peer > node::max_spawned_per_peer) {
     throw std::invalid_argument{"coport: register_init: max_per_peer must be 1 to " +
@@ -42,7 +43,18 @@ void inits::add(std::string name, message_handler init, std::size_t max_per_peer
   } else if (auto it = limits_.find(name); it != limits_.end()) {
     limits_.erase(it);
   }
+  parameters_[name] = parameters;
   inits_[std::move(name)] = std::move(handler);
+}
+
+std::vector<std::pair<std::string, const signature*>> inits::signatures() const {
+  std::lock_guard lock{mutex_};
+  std::vector<std::pair<std::string, const signature*>> out;
+  for (const auto& [name, handler] : inits_) {
+    auto it = parameters_.find(name);
+    out.emplace_back(name, it == parameters_.end() ? nullptr : it->second);
+  }
+  return out;
 }
 
 bool inits::has(std::string_view name) const {

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "coport/detail/handler.hpp"
 #include "coport/reason.hpp"
@@ -40,8 +42,11 @@ class inits {
 
   /// Registers (or replaces) init `name`; throws std::invalid_argument for an empty name or
   /// a bound outside 1 to node::max_spawned_per_peer.
-  void add(std::string name, message_handler init, std::size_t max_per_peer);
+  void add(std::string name, message_handler init, std::size_t max_per_peer,
+           const signature* parameters = nullptr);
   bool has(std::string_view name) const;
+  /// Every init's name and parameter types (null: it takes the message), sorted by name.
+  std::vector<std::pair<std::string, const signature*>> signatures() const;
   /// The init registered under `name`, or null.
   std::shared_ptr<message_handler> find(std::string_view name) const;
 
@@ -58,6 +63,7 @@ class inits {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<message_handler>, std::less<>> inits_;
+  std::map<std::string, const signature*, std::less<>> parameters_;
   /// Inits registered with a lower per-peer bound.
   std::map<std::string, std::size_t, std::less<>> limits_;
   /// Ports alive that were spawned here on behalf of each other node, and of each limited

@@ -2,6 +2,7 @@
 // bounded interning of names that peers send.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -139,6 +140,22 @@ const type_entry* find_type_named(std::string_view name) {
   resolve_unnamed_locked(r);
   it = r.by_name.find(key);
   return it == r.by_name.end() ? nullptr : it->second;
+}
+
+std::vector<registered_type> registered_types() {
+  std::vector<registered_type> out;
+  {
+    registry& r = the_registry();
+    std::lock_guard lock{r.mutex};
+    for (const auto& [name, e] : r.by_name) {
+      if (e->structure) out.push_back({name, {}});
+    }
+  }
+  // Described outside the lock: a description may look types up.
+  for (auto& t : out) t.structure = find_type_named(t.name)->structure();
+  std::sort(out.begin(), out.end(),
+            [](const registered_type& a, const registered_type& b) { return a.name < b.name; });
+  return out;
 }
 
 std::string wire_name_of(const std::type_info& type) {

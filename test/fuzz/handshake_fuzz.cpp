@@ -70,7 +70,9 @@ struct frames {
       for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i * 7));
       w.varint(addresses);
       for (std::size_t i = 0; i < addresses; ++i) w.string("127.0.0.1:4040");
-      w.byte(flags);  // 1: the peer opened the channel; 2: it asks for encryption
+      w.byte(flags);      // 1: the peer opened the channel; 2: it asks for encryption
+      w.varint(version);  // the lowest version it speaks: the same
+      w.varint(d::own_capabilities);
     });
   }
   frames& auth(std::uint8_t status, std::size_t mac = 0, const std::string& why = {}) {

@@ -304,6 +304,8 @@ bytes target_greeting() {
   for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
   w.varint(0);
   w.byte(0);
+  w.varint(d::oldest_protocol_version);
+  w.varint(d::own_capabilities);
   d::end_frame(out, start);
   start = d::begin_frame(out, d::frame_kind::auth);
   w.byte(0);

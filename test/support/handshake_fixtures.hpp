@@ -169,9 +169,13 @@ struct frames {
     tp::detail::end_frame(bytes_, start);
     return *this;
   }
-  /// A well-formed hello (flags 1: "I opened the channel"; `version`: another protocol's).
+  /// A well-formed hello (flags 1: "I opened the channel"), of a peer that speaks versions
+  /// `min_version`..`version` (0: just `version`) with `capabilities`; `more`: bytes after
+  /// them (a newer peer's). A `version` below 5 writes the hello as far as its version (a
+  /// peer of an older protocol: what follows is not read).
   frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint8_t flags = 1,
-                std::uint64_t version = tp::detail::protocol_version) {
+                std::uint64_t version = tp::detail::protocol_version, std::uint64_t min_version = 0,
+                std::uint64_t capabilities = tp::detail::own_capabilities, const bytes& more = {}) {
     return add(frame_kind::hello, [&](wire::writer& w) {
       w.varint(version);
       w.string(id);
@@ -181,6 +185,10 @@ struct frames {
         w.byte(static_cast<std::uint8_t>(i * 7));
       w.varint(0);  // no addresses
       w.byte(flags);
+      if (version < 5) return;
+      w.varint(min_version ? min_version : version);
+      w.varint(capabilities);
+      w.raw(more.data(), more.size());
     });
   }
   /// A dialer's auth frame with `proof` (any bytes: junk, or none).

@@ -16,6 +16,7 @@
 #include "gencert.hpp"
 #include "logs.hpp"
 #include "run.hpp"
+#include "schema.hpp"
 #include "trace.hpp"
 #include "verbs.hpp"
 #include "watchdog.hpp"
@@ -43,6 +44,7 @@ const char* const usage =
     "PORT\n"
     "       | nodes | names [NAME...] | groups [GROUP] | gencert [--days N] ca DIR | gencert node "
     "DIR NODEID\n"
+    "       | schema dump [profile NAME] [KEY VALUE...] | schema diff OLD NEW\n"
     "       (the verbs from ping on take [--profile NAME] [--timeout SECONDS] first; a VALUE is "
     "JSON)\n"
     "       (coport --help for more)\n";
@@ -133,6 +135,12 @@ int main(int argc, char** argv) {
   trace->add_option("--rate", traced.rate, "new traces a second at most, per node (default 100)");
   trace->add_option("--hops", traced.max_hops, "a trace ends after this many messages (100)");
   trace->add_option("--profile", name, "the profile whose network to join (default: the host's)");
+  auto* schema = app.add_subcommand(
+      "schema",
+      "schema dump [profile NAME] [KEY VALUE...]: the wire schema of a node of the profile (its "
+      "libraries' types and inits, the protocol versions) as JSON; schema diff OLD NEW: whether "
+      "a build with schema NEW can share a network with one with OLD (exit 0 yes, 1 no)");
+  schema->prefix_command();
   // The operator's verbs: each a client node (listens nowhere, links only where it talks).
   double timeout_seconds = 5;
   struct verb_spec {
@@ -258,6 +266,16 @@ int main(int argc, char** argv) {
       return coport::cli::run_node(config);
     }
     if (*gencert) return coport::cli::gencert(gencert->remaining(), days);
+    if (*schema) {
+      auto args = schema->remaining();
+      if (!args.empty() && args[0] == "diff") {
+        if (args.size() != 3) throw usage_error{"schema diff needs OLD and NEW schema files"};
+        return coport::cli::diff_schemas(args[1], args[2]);
+      }
+      if (args.empty() || args[0] != "dump") throw usage_error{"schema: dump or diff"};
+      auto [which, overrides] = profile_and_pairs({args.begin() + 1, args.end()});
+      return coport::cli::dump_schema(file.resolve(which, {}, overrides));
+    }
     for (auto* v : verbs) {
       if (!*v) continue;
       if (!(timeout_seconds >= 0.001 && timeout_seconds <= 86400)) {

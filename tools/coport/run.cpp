@@ -22,12 +22,7 @@
 
 namespace coport::cli {
 
-int run_node(const network::node_config& config) {
-  block_stop_signals();  // before any thread starts
-
-  node n{network::node_options_for(config)};
-  std::shared_ptr<network::membership> net;
-  std::vector<subscription> registrations;
+bool register_services(node& n, const network::node_config& config) {
   n.register_init("echo", [&n] {
     n.rcv(self(), "echo", [&n](std::string text, port_id reply) { n.snd(reply, "echo", text); });
   });
@@ -36,23 +31,33 @@ int run_node(const network::node_config& config) {
     void* library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!library) {
       std::cerr << "coport: cannot load service library " << path << ": " << ::dlerror() << "\n";
-      return 1;
+      return false;
     }
     using register_fn = void (*)(node&);
     auto* fn = reinterpret_cast<register_fn>(::dlsym(library, "coport_register"));
     if (!fn) {
       std::cerr << "coport: service library " << path
                 << " has no coport_register(coport::node&) (extern \"C\")\n";
-      return 1;
+      return false;
     }
     try {
       fn(n);
     } catch (const std::exception& e) {
       std::cerr << "coport: service library " << path << ": coport_register threw: " << e.what()
                 << "\n";
-      return 1;
+      return false;
     }
   }
+  return true;
+}
+
+int run_node(const network::node_config& config) {
+  block_stop_signals();  // before any thread starts
+
+  node n{network::node_options_for(config)};
+  std::shared_ptr<network::membership> net;
+  std::vector<subscription> registrations;
+  if (!register_services(n, config)) return 1;
   try {
     net = std::make_shared<network::membership>(n, config);
   } catch (const std::exception& e) {

@@ -166,6 +166,19 @@ transport_stats endpoint::stats() const noexcept {
   return s;
 }
 
+protocol_support supported_protocol() noexcept {
+  return {detail::oldest_protocol_version, detail::protocol_version, detail::own_capabilities};
+}
+
+std::vector<std::string> capability_names(std::uint64_t capabilities) {
+  std::vector<std::string> out;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (!(capabilities & (std::uint64_t{1} << bit))) continue;
+    out.push_back(bit == 0 ? std::string{"tracing"} : fmt::format("bit {}", bit));
+  }
+  return out;
+}
+
 const char* to_string(refusal r) noexcept {
   static constexpr const char* names[refusal_kinds] = {"version",     "self",   "wrong_node",
                                                        "certificate", "secret", "too_many_nodes",

@@ -36,14 +36,26 @@
 
 namespace coport::transport::detail {
 
+/// The protocol's versions:
 /// 3: proofs in order, verdicts proven, records after the handshake (handshake.hpp).
 /// 4: trace frames (a traced message carries its W3C trace context).
-inline constexpr std::uint32_t protocol_version = 4;
+/// 5: the hello names the range of versions its node speaks and its capabilities (two nodes
+///    use the highest version both speak); a registered (Cereal) value carries its length,
+///    so that a node skips the fields a newer build of its type appended (README "Rolling
+///    upgrades").
+/// The highest version this build speaks, and the lowest.
+inline constexpr std::uint32_t protocol_version = 5;
+inline constexpr std::uint32_t oldest_protocol_version = 5;
+/// Capabilities (bits of the hello's capability set): what a node understands beyond its
+/// version, so that a peer sends it only what it reads. Unknown bits are ignored.
+inline constexpr std::uint64_t capability_tracing = 1;  ///< reads trace frames
+/// What this build declares.
+inline constexpr std::uint64_t own_capabilities = capability_tracing;
 inline constexpr std::size_t frame_header = 5;  ///< length and kind
 
 /// What a frame carries.
 enum class frame_kind : std::uint8_t {
-  hello = 1,  ///< version, node ID, incarnation, nonce, addresses, flags: first, each way
+  hello = 1,  ///< versions, node ID, incarnation, nonce, addresses, flags, capabilities: first
   def_tag,    ///< slot, tag name
   def_sig,    ///< slot, wire type names of a payload
   def_node,   ///< slot, node ID (for port IDs inside payloads)

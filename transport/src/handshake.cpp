@@ -72,7 +72,7 @@ bool same_mac(std::span<const std::byte> a, std::span<const std::byte> b) noexce
 handshake::handshake(std::string secret, bool opened, bool encrypt)
     : secret_{std::move(secret)}, opened_{opened}, want_encrypt_{encrypt} {}
 
-// -- hello: version, node ID, incarnation, nonce, addresses, flags --------------------------------
+// -- hello: versions, node ID, incarnation, nonce, addresses, flags, capabilities -----------------
 
 std::vector<std::byte> handshake::hello_frame(std::string_view id, std::uint32_t incarnation,
                                               const std::vector<std::string>& addresses) {
@@ -89,6 +89,8 @@ std::vector<std::byte> handshake::hello_frame(std::string_view id, std::uint32_t
   for (const auto& a : addresses) w.string(a);
   w.byte(
       static_cast<std::uint8_t>((opened_ ? flag_opened : 0) | (want_encrypt_ ? flag_encrypt : 0)));
+  w.varint(oldest_protocol_version);
+  w.varint(own_capabilities);
   end_frame(out, start);
   own_hello_.assign(out.begin() + static_cast<std::ptrdiff_t>(start + frame_header), out.end());
   return out;
@@ -98,8 +100,12 @@ hello handshake::take_hello(std::span<const std::byte> body, std::string_view ow
   peer_hello_.assign(body.begin(), body.end());
   wire::reader r{body};
   hello h;
-  h.version = r.varint();
-  if (h.version != protocol_version) return h;  // the caller refuses it, saying why
+  h.max_version = r.varint();
+  // Before version 5 a hello named one version and then had another layout: not read on.
+  if (h.max_version < oldest_protocol_version) {
+    h.min_version = h.max_version;
+    return h;  // the caller refuses it, saying why
+  }
   std::string_view id = r.string_view();
   if (id.size() > max_name || !valid_node_id(id)) {
     wire::reader::fail("the hello's node ID is malformed");
@@ -119,7 +125,16 @@ hello handshake::take_hello(std::span<const std::byte> body, std::string_view ow
   }
   std::uint8_t flags = r.byte();
   if (flags & ~(flag_opened | flag_encrypt)) wire::reader::fail("the hello's flags are unknown");
-  if (!r.done()) wire::reader::fail("a frame has bytes after its end");
+  h.min_version = r.varint();
+  if (h.min_version == 0 || h.min_version > h.max_version) {
+    wire::reader::fail("the hello's versions are not a range");
+  }
+  h.capabilities = r.varint();
+  // A newer build may say more after its capabilities (a later version's fields); this one
+  // reads what it knows. A hello of no newer version has nothing after them.
+  if (!r.done() && h.max_version <= protocol_version) {
+    wire::reader::fail("a frame has bytes after its end");
+  }
   h.opened = flags & flag_opened;
   h.encrypt = flags & flag_encrypt;
   if (!opened_ && !h.opened) wire::reader::fail("neither end says it opened the channel");
@@ -129,12 +144,18 @@ hello handshake::take_hello(std::span<const std::byte> body, std::string_view ow
   return h;
 }
 
+std::uint64_t common_version(const hello& peer) noexcept {
+  std::uint64_t highest = std::min<std::uint64_t>(protocol_version, peer.max_version);
+  std::uint64_t lowest = std::max<std::uint64_t>(oldest_protocol_version, peer.min_version);
+  return highest >= lowest ? highest : 0;
+}
+
 // -- proofs and keys -------------------------------------------------------------------------
 
 std::vector<unsigned char> handshake::transcript() const {
-  std::vector<unsigned char> t;
-  constexpr std::string_view label = "coport-v3";
-  t.insert(t.end(), label.begin(), label.end());
+  constexpr std::string_view label = "coport-v3";  // the labels of version 3 still hold
+  std::vector<unsigned char> t(label.begin(), label.end());
+  t.reserve(label.size() + 8 + own_hello_.size() + peer_hello_.size());
   append(t, dialer_ ? own_hello_ : peer_hello_);
   append(t, dialer_ ? peer_hello_ : own_hello_);
   return t;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// transport::handshake — how two nodes open a channel (protocol version 3): the frames, the
+/// transport::handshake — how two nodes open a channel (protocol version 5): the frames, the
 /// order, the proofs and the keys, with no sockets and no peers (the receiver acts on what
 /// it says). One object per channel.
 ///
@@ -8,7 +8,9 @@
 ///
 ///     dialer (opened the channel)              acceptor
 ///     hello ------------------------------->   <------------------------------ hello
-///       (both at once: version, node ID, incarnation, 16-byte nonce, addresses, flags)
+///       (both at once: highest version, node ID, incarnation, 16-byte nonce, addresses,
+///        flags, lowest version, capabilities; a newer peer's hello may go on after them)
+///     both use the highest version both speak, or both refuse (saying which they speak)
 ///     auth(0, "", proof_d) ---------------->   checks proof_d; only now is the ID believed
 ///                                              (interned, a peer slot asked for)
 ///                                          <-- auth(verdict, why, proof_a)
@@ -72,7 +74,10 @@ enum class verdict : std::uint8_t {
 
 /// A peer's hello.
 struct hello {
-  std::uint64_t version = 0;
+  /// The versions it speaks (a hello older than version 5 names only `max_version`: then
+  /// nothing else is read).
+  std::uint64_t min_version = 0, max_version = 0;
+  std::uint64_t capabilities = 0;  ///< capability_* bits (unknown ones kept, ignored)
   std::string id;
   std::uint32_t incarnation = 0;
   std::vector<std::string> addresses;
@@ -101,8 +106,9 @@ class handshake {
   std::vector<std::byte> hello_frame(std::string_view id, std::uint32_t incarnation,
                                      const std::vector<std::string>& addresses);
 
-  /// Reads the peer's hello body (throws wire::decode_error when malformed; a version other
-  /// than ours is returned for the caller to refuse) and settles the roles.
+  /// Reads the peer's hello body (throws wire::decode_error when malformed; a hello older
+  /// than oldest_protocol_version is returned with only its version, for the caller to
+  /// refuse) and settles the roles.
   hello take_hello(std::span<const std::byte> body, std::string_view own_id);
   /// This node dials (sends the first proof). Valid after take_hello.
   bool dialer() const noexcept { return dialer_; }
@@ -132,6 +138,9 @@ class handshake {
   bool encrypt_ = false;
   std::vector<std::byte> own_hello_, peer_hello_;
 };
+
+/// The version two nodes use: the highest both speak, or 0 when they share none.
+std::uint64_t common_version(const hello& peer) noexcept;
 
 /// Compares two MACs in constant time.
 bool same_mac(std::span<const std::byte> a, std::span<const std::byte> b) noexcept;

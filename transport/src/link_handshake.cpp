@@ -29,12 +29,19 @@ link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
                                               const peer* expected) {
   node& n = endpoint_.owner;
   detail::hello h = handshake_.take_hello(body, n.id());
-  if (h.version != detail::protocol_version) {
+  version_ = detail::common_version(h);
+  if (version_ == 0) {
+    // Both ends find the same: each refuses, saying which versions it and the peer speak.
     return refuse(refusal::version,
-                  fmt::format("refusing a peer that speaks protocol version {} (this node: {})",
-                              h.version, detail::protocol_version),
+                  fmt::format("refusing a peer that speaks protocol versions {} (this node "
+                              "speaks {}..{}): no version in common",
+                              h.min_version == h.max_version
+                                  ? std::to_string(h.max_version)
+                                  : fmt::format("{}..{}", h.min_version, h.max_version),
+                              detail::oldest_protocol_version, detail::protocol_version),
                   false);
   }
+  peer_capabilities_ = h.capabilities;
   hello_ = true;
   channel_.greeted();
   peer_id_ = std::move(h.id);

@@ -67,6 +67,9 @@ class link_handshake {
   /// What the proved hello said (valid once up).
   std::uint32_t peer_incarnation() const noexcept { return peer_incarnation_; }
   const std::vector<std::string>& peer_addresses() const noexcept { return peer_addresses_; }
+  /// The protocol version the two use (the highest both speak) and the peer's capabilities.
+  std::uint64_t version() const noexcept { return version_; }
+  std::uint64_t peer_capabilities() const noexcept { return peer_capabilities_; }
   /// The record keys (once up), or none without a secret.
   std::optional<detail::channel_keys> keys() const { return handshake_.keys(); }
 
@@ -86,6 +89,8 @@ class link_handshake {
   std::string peer_id_;  ///< the ID the hello claims (believed after the proof)
   std::uint32_t peer_incarnation_ = 0;
   std::vector<std::string> peer_addresses_;
+  std::uint64_t version_ = 0;
+  std::uint64_t peer_capabilities_ = 0;
 };
 
 }  // namespace coport::transport

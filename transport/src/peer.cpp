@@ -201,7 +201,10 @@ void peer::send_message(const port_id& to, message msg) {
   std::string error;
   // A traced message: its context goes in a trace frame right before it (frame.hpp).
   std::vector<std::byte> trace;
-  if (auto mark = coport::detail::take_trace(msg)) {
+  // Only to a node that reads trace frames (one not connected yet is taken to: what waits
+  // for it is what this build would send; README "Rolling upgrades").
+  auto mark = coport::detail::take_trace(msg);
+  if (mark && (capabilities_.load(std::memory_order_relaxed) & detail::capability_tracing) != 0) {
     const port_id& from = mark->from;
     detail::trace_frame::encode(trace, mark->context,
                                 from && endpoint_.owner.is_local(from) ? from.local() : 0);
@@ -349,11 +352,14 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
   return verdict::accept;
 }
 
-void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
+void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
+                       std::uint64_t version, std::uint64_t capabilities) {
   {
     std::lock_guard lock{mutex_};
     if (receiver_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
     up_ = true;
+    version_ = static_cast<std::uint32_t>(version);
+    capabilities_.store(capabilities, std::memory_order_relaxed);
     out_channel_ = c->channel_handle();
     dialing_ = false;
     round_trip_us_.store(-1, std::memory_order_relaxed);  // the new channel's is measured anew
@@ -448,6 +454,8 @@ link_stats peer::stats() const {
   std::lock_guard lock{mutex_};
   s.incarnation = incarnation_;
   s.up = up_;
+  s.protocol_version = version_;
+  s.capabilities = capabilities_.load(std::memory_order_relaxed);
   if (up_ && us >= 0) s.round_trip = std::chrono::microseconds{us};  // the current channel's
   s.connections = connections_;
   s.messages_sent = messages_sent_;

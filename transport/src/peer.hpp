@@ -64,7 +64,8 @@ class peer final : public wire::node_names_out {
   /// smaller ID wins; while a channel lives, another claiming the same node is refused.
   verdict offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation);
   /// `c` finished its handshake: the node is up; what waited goes out.
-  void established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation);
+  void established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
+                   std::uint64_t version, std::uint64_t capabilities);
   /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
   /// and what waits stays for the peer's channel.
   void yield(const receiver* c);
@@ -159,7 +160,10 @@ class peer final : public wire::node_names_out {
   // receivers (there can be two channels at once while a simultaneous connect settles).
   std::size_t messages_sent_ = 0, bytes_sent_ = 0, connections_ = 0;
   std::atomic<std::size_t> messages_received_{0}, bytes_received_{0};
-  std::atomic<std::int64_t> round_trip_us_{-1};    ///< the last probe's (-1: none yet)
+  std::atomic<std::int64_t> round_trip_us_{-1};  ///< the last probe's (-1: none yet)
+  /// What the node's last hello declared (before one: what this build declares).
+  std::atomic<std::uint64_t> capabilities_{detail::own_capabilities};
+  std::uint32_t version_ = 0;  ///< the protocol version of the last connection (mutex_)
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
 };

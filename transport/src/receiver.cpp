@@ -373,7 +373,8 @@ void receiver::established() {
   if (auto keys = link_.keys()) handed_over_ = channel_->protect(*keys);
   notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
   channel_->established(peer_->id(), link_.peer_addresses());
-  peer_->established(shared_from_this(), link_.peer_incarnation());
+  peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
+                     link_.peer_capabilities());
 }
 
 message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {

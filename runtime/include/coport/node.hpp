@@ -257,10 +257,23 @@ class node {
   /// default, max_spawned_per_peer. For inits whose ports hold much on a peer's behalf.
   template <class F>
   void register_init(std::string name, F&& init, std::size_t max_per_peer = max_spawned_per_peer) {
-    add_init(std::move(name), detail::make_handler(std::forward<F>(init)), max_per_peer);
+    const detail::signature* parameters = detail::handler_signature<F>();
+    add_init(std::move(name), detail::make_handler(std::forward<F>(init)), max_per_peer,
+             parameters);
   }
   /// True when init `name` is registered on this node.
   bool has_init(std::string_view name) const;
+  /// An init function as `init_functions` lists it.
+  struct init_function {
+    std::string name;
+    /// The wire names of its parameter types ("i64", "string", a registered name; "" for a
+    /// type with none yet); none with `any_message` (it takes the message itself).
+    std::vector<std::string> parameters;
+    bool any_message = false;
+  };
+  /// The init functions registered on this node, sorted by name (schemas, README "Rolling
+  /// upgrades").
+  std::vector<init_function> init_functions() const;
   /// Creates a port on `where` (a node ID or any port of it) running init `name` with `args`;
   /// returns the new port's ID at once. An unknown name or a failing init kills the new port
   /// with a reason that says why (`no_such_init`, `bad_message`, `die`).
@@ -406,7 +419,8 @@ class node {
   port_id current_port_or_throw(const char* what) const;
   timer start_timer(duration delay, const port_id& port, detail::message_block* n,
                     detail::unique_function<void()> callback);
-  void add_init(std::string name, detail::message_handler init, std::size_t max_per_peer);
+  void add_init(std::string name, detail::message_handler init, std::size_t max_per_peer,
+                const detail::signature* parameters);
   struct spawn_extra {
     detail::unique_function<void(const reason&)> on_death;  ///< spawn_monitor's callback
     monitor* guard = nullptr;                               ///< where its guard goes

@@ -30,10 +30,17 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstring>
+#include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
 
 #include "coport/detail/message_block.hpp"
 #include "coport/detail/type_registry.hpp"
@@ -127,6 +134,115 @@ inline void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, reason& r) {
   codec<reason>::decode(ar.in, r);
 }
 
+/// Cereal's view of a type's structure, for schemas (coport/network/schema.hpp): a value is
+/// "saved" as the names of what it holds, in order ("v2 i32 string [f64] {string:i64}");
+/// containers, optionals and variants name their element types (a default-made element is
+/// described). `v` + a number is a Cereal class version.
+class cereal_schema : public cereal::OutputArchive<cereal_schema, cereal::AllowEmptyClassElision> {
+ public:
+  cereal_schema() : OutputArchive(this) {}
+  void token(std::string_view t) {
+    if (!text.empty() && text.back() != '[' && text.back() != '{' && text.back() != '<' &&
+        text.back() != ':' && text.back() != '|') {
+      text += ' ';
+    }
+    text += t;
+  }
+  void close(char c) { text += c; }
+  /// The description of a default-made `T` (or "?" when it has none).
+  template <class T>
+  void element() {
+    if constexpr (std::is_default_constructible_v<T>) {
+      T value{};
+      (*this)(value);
+    } else {
+      token("?");
+    }
+  }
+  std::string text;
+};
+
+template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const T&) {
+  ar.token(codec<T>::name());
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_schema& ar, cereal::NameValuePair<T>& nvp) {
+  if constexpr (std::is_arithmetic_v<std::remove_cv_t<std::remove_reference_t<T>>>) {
+    if (std::string_view{nvp.name ? nvp.name : ""} == "cereal_class_version") {
+      ar.token("v" + std::to_string(nvp.value));
+      return;
+    }
+  }
+  ar(nvp.value);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(cereal_schema& ar, cereal::SizeTag<T>&) {
+  ar.token("n");
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const cereal::BinaryData<T>&) {
+  ar.token("bytes");
+}
+template <class C, class Tr, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::basic_string<C, Tr, A>&) {
+  ar.token("string");
+}
+template <class T, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::vector<T, A>&) {
+  ar.token("[");
+  ar.template element<T>();
+  ar.close(']');
+}
+template <class T, class C, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::set<T, C, A>&) {
+  ar.token("set<");
+  ar.template element<T>();
+  ar.close('>');
+}
+template <class T, class H, class E, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::unordered_set<T, H, E, A>&) {
+  ar.token("set<");
+  ar.template element<T>();
+  ar.close('>');
+}
+template <class K, class V, class C, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::map<K, V, C, A>&) {
+  ar.token("{");
+  ar.template element<K>();
+  ar.close(':');
+  ar.template element<V>();
+  ar.close('}');
+}
+template <class K, class V, class H, class E, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::unordered_map<K, V, H, E, A>&) {
+  ar.token("{");
+  ar.template element<K>();
+  ar.close(':');
+  ar.template element<V>();
+  ar.close('}');
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::optional<T>&) {
+  ar.token("opt<");
+  ar.template element<T>();
+  ar.close('>');
+}
+// (The shape of Cereal's own, so that this one is the more specialized.)
+template <class T1, class... Ts>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::variant<T1, Ts...>&) {
+  ar.token("var<");
+  ar.template element<T1>();
+  ((ar.close('|'), ar.template element<Ts>()), ...);
+  ar.close('>');
+}
+inline void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const port_id&) {
+  ar.token("port");
+}
+inline void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const reason&) {
+  ar.token("reason");
+}
+
 /// True when `name` may be a registered wire name: 1 to 128 printable characters, none of
 /// `<>,` (they build the names of compositions) and no space.
 inline bool valid_type_name(std::string_view name) noexcept {
@@ -141,6 +257,7 @@ inline bool valid_type_name(std::string_view name) noexcept {
 
 CEREAL_REGISTER_ARCHIVE(coport::wire::cereal_output)
 CEREAL_REGISTER_ARCHIVE(coport::wire::cereal_input)
+CEREAL_REGISTER_ARCHIVE(coport::wire::cereal_schema)
 CEREAL_SETUP_ARCHIVE_TRAITS(coport::wire::cereal_input, coport::wire::cereal_output)
 
 namespace coport {
@@ -160,12 +277,23 @@ void register_type(std::string name) {
   detail::type_entry e;
   e.type = &typeid(T);
   e.name = std::move(name);
+  // On the wire: the value's length (4 bytes), then Cereal's bytes. A reader skips what it
+  // does not read of them: the fields a newer build appended (README "Rolling upgrades").
   e.encode = [](wire::writer& w, const void* v) {
-    wire::cereal_output ar{w};
-    ar(*static_cast<const T*>(v));
+    const std::size_t at = w.buffer().size();
+    w.fixed32(0);
+    {
+      wire::cereal_output ar{w};
+      ar(*static_cast<const T*>(v));
+    }
+    const std::size_t size = w.buffer().size() - at - 4;
+    if (size > 0xffffffffu) throw wire::encode_error{"a registered value of 4 GiB or more"};
+    w.fixed32_at(at, static_cast<std::uint32_t>(size));
   };
   e.decode = [](wire::reader& r, void* v) {
-    wire::cereal_input ar{r};
+    const std::uint32_t size = r.fixed32();
+    wire::reader value{r.raw(size), r.names()};
+    wire::cereal_input ar{value};
     try {
       ar(*static_cast<T*>(v));
     } catch (const wire::decode_error&) {
@@ -173,6 +301,11 @@ void register_type(std::string name) {
     } catch (const std::exception& ex) {
       throw wire::decode_error{std::string{"a registered type did not decode: "} + ex.what()};
     }
+  };
+  e.structure = []() -> std::string {
+    wire::cereal_schema ar;
+    ar.template element<T>();
+    return std::move(ar.text);
   };
   e.create = []() -> void* { return new T{}; };
   e.destroy = [](void* v) noexcept { delete static_cast<T*>(v); };

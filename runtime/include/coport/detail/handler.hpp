@@ -106,4 +106,22 @@ message_handler make_handler(F&& f) {
   }
 }
 
+template <class Args>
+struct signature_of_args;
+template <class... A>
+struct signature_of_args<std::tuple<A...>> {
+  static const signature* get() { return &signature_of<std::decay_t<A>...>(); }
+};
+
+/// The parameter types `f` takes as a handler (null: it takes the message itself).
+template <class F>
+const signature* handler_signature() {
+  using fn_t = std::decay_t<F>;
+  if constexpr (std::is_invocable_v<fn_t&, message&> || std::is_invocable_v<fn_t&, message&&>) {
+    return nullptr;
+  } else {
+    return signature_of_args<typename callable_traits<fn_t>::args>::get();
+  }
+}
+
 }  // namespace coport::detail

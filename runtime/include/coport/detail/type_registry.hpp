@@ -34,6 +34,8 @@ struct type_entry {
   std::string (*compute_name)() = nullptr;  ///< a built-in's name; "" while a part is unknown
   void (*encode)(wire::writer&, const void*) = nullptr;
   void (*decode)(wire::reader&, void*) = nullptr;
+  /// A registered type's structure ("v2 i32 string [f64]": wire::cereal_schema), for schemas.
+  std::string (*structure)() = nullptr;
   void* (*create)() = nullptr;  ///< a default-constructed value on the heap
   void (*destroy)(void*) noexcept = nullptr;
 };
@@ -50,6 +52,13 @@ const type_entry* find_type_named(std::string_view name);
 std::string wire_name_of(const std::type_info& type);
 /// "type T cannot cross the wire: ..." with how to register it.
 std::string unencodable_text(const std::type_info& type);
+
+/// A type `register_type` named, with its structure.
+struct registered_type {
+  std::string name, structure;
+};
+/// Every type registered by name (register_type), sorted by name.
+std::vector<registered_type> registered_types();
 
 /// Builds a payload block of exactly the types `types[0..size)`.
 struct payload_factory {

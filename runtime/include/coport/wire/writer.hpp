@@ -73,6 +73,11 @@ class writer {
   }
 
   void fixed32(std::uint32_t v) { fixed(v); }
+  /// Writes `v` over the 4 bytes at `at` (a length known only once what follows is written).
+  void fixed32_at(std::size_t at, std::uint32_t v) noexcept {
+    if constexpr (std::endian::native == std::endian::big) v = impl::bswap(v);
+    std::memcpy(out_->data() + at, &v, sizeof v);
+  }
   void fixed64(std::uint64_t v) { fixed(v); }
 
   void raw(const void* data, std::size_t size) {

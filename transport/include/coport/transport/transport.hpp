@@ -51,9 +51,19 @@ struct transport_options {
   std::size_t max_queue = 64 << 20;
 };
 
+/// The protocol versions this build speaks, and the capabilities its hello declares (bits;
+/// README "Rolling upgrades").
+struct protocol_support {
+  std::uint32_t oldest = 0, newest = 0;
+  std::uint64_t capabilities = 0;
+};
+protocol_support supported_protocol() noexcept;
+/// The names of the capability bits: "tracing" (1, reads trace frames); others "bit N".
+std::vector<std::string> capability_names(std::uint64_t capabilities);
+
 /// Why a handshake was refused (transport_stats::refused_by).
 enum class refusal : std::uint8_t {
-  version,         ///< the peer speaks another protocol version
+  version,         ///< the peer speaks no protocol version this node speaks
   self,            ///< the connection reached this node itself
   wrong_node,      ///< another node answered than the one dialled
   certificate,     ///< TLS: the peer's certificate does not name the node it says it is
@@ -79,11 +89,11 @@ struct transport_stats {
 
 /// One other node as this node's transport sees it (approximate while it runs).
 struct link_stats {
-  std::string node;               ///< its node ID
-  std::uint32_t incarnation = 0;  ///< of its current (or last) connection
-  bool up = false;                ///< a connection to it has finished its handshake
-  std::size_t connections = 0;    ///< connections to it that came up (reconnects: one fewer)
-  std::size_t messages_sent = 0;  ///< messages encoded for it (or waiting for its handshake)
+  std::string node;                   ///< its node ID
+  std::uint32_t incarnation = 0;      ///< of its current (or last) connection
+  bool up = false;                    ///< a connection to it has finished its handshake
+  std::size_t connections = 0;        ///< connections to it that came up (reconnects: one fewer)
+  std::size_t messages_sent = 0;      ///< messages encoded for it (or waiting for its handshake)
   std::size_t messages_received = 0;  ///< messages from it delivered to local ports
   /// Protocol bytes (before TLS or authenticated records): sent, the frames of messages and
   /// of what they need (definitions, kills, watches, spawns); received, everything read from
@@ -93,6 +103,11 @@ struct link_stats {
   /// The round trip of the last heartbeat probe answered on the link's current connection (a
   /// TCP channel probes every ten heartbeat ticks: 5 s by default), if it is up and one was.
   std::optional<std::chrono::microseconds> round_trip;
+  /// The protocol version of its current (or last) connection: the highest both speak (0:
+  /// none yet).
+  std::uint32_t protocol_version = 0;
+  /// What its hello declared it understands (bits; 1: trace frames).
+  std::uint64_t capabilities = 0;
 };
 
 /// What one received frame was (for test fixtures and tracing).

@@ -1,0 +1,189 @@
+// coport::network::schema — a build's wire schema as JSON, and the comparison of two
+// (schema.hpp).
+#include "coport/network/schema.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "coport/detail/type_registry.hpp"
+#include "coport/transport/transport.hpp"
+
+namespace coport::network {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+constexpr int schema_format = 1;
+
+/// A structure's leading class version ("v2 i32 string": 2), if it has one, and the rest.
+std::pair<std::optional<unsigned long>, std::string_view> split_version(std::string_view s) {
+  if (s.size() < 2 || s[0] != 'v' || s[1] < '0' || s[1] > '9') return {std::nullopt, s};
+  auto end = s.find(' ');
+  std::string digits{s.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1)};
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) {
+    return {std::nullopt, s};
+  }
+  auto rest = end == std::string_view::npos ? std::string_view{} : s.substr(end + 1);
+  return {std::stoul(digits), rest};
+}
+
+/// Why `after` cannot be read by a build that has `before` and the other way round, or
+/// empty when it can; `*appended` says whether fields were appended.
+std::string structure_change(std::string_view before, std::string_view after, bool* appended) {
+  *appended = false;
+  if (before == after) return {};
+  auto [old_version, old_fields] = split_version(before);
+  auto [new_version, new_fields] = split_version(after);
+  if (!old_version) {
+    return fmt::format(
+        "its structure changed ('{}' to '{}'), and a type without a Cereal class "
+        "version cannot gain a field: register the new one under a new name",
+        before, after);
+  }
+  if (!new_version) {
+    return fmt::format(
+        "its structure changed ('{}' to '{}'): the new build dropped its class "
+        "version",
+        before, after);
+  }
+  bool prefix = new_fields.substr(0, old_fields.size()) == old_fields &&
+                (new_fields.size() > old_fields.size() &&
+                 (old_fields.empty() || new_fields[old_fields.size()] == ' '));
+  if (prefix && *new_version > *old_version) {
+    *appended = true;
+    return {};
+  }
+  if (prefix) {
+    return fmt::format(
+        "fields were appended ('{}' to '{}') without a higher class version (was "
+        "{}, is {})",
+        before, after, *old_version, *new_version);
+  }
+  return fmt::format(
+      "its structure changed ('{}' to '{}'): only fields appended at its end, under a higher "
+      "class version, keep it readable both ways",
+      before, after);
+}
+
+/// The parsed parts of a schema text.
+struct parsed {
+  std::uint64_t oldest = 0, newest = 0;
+  std::map<std::string, std::string> types;  // name -> structure
+  std::map<std::string, std::string> inits;  // name -> parameters, as text
+};
+
+parsed parse(std::string_view text, const char* which) {
+  auto fail = [&](const std::string& why) {
+    return std::invalid_argument{fmt::format("coport: the {} schema: {}", which, why)};
+  };
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw fail("not JSON (expected `coport schema dump`'s)");
+  if (!j.contains("coport_schema") || j["coport_schema"] != schema_format) {
+    throw fail(fmt::format("not a coport schema of format {}", schema_format));
+  }
+  parsed p;
+  try {
+    const auto& protocol = j.at("protocol");
+    p.oldest = protocol.at("oldest").get<std::uint64_t>();
+    p.newest = protocol.at("newest").get<std::uint64_t>();
+    for (const auto& t : j.at("types")) {
+      p.types[t.at("name").get<std::string>()] = t.at("structure").get<std::string>();
+    }
+    for (const auto& i : j.at("inits")) {
+      std::string parameters =
+          i.value("any_message", false)
+              ? std::string{"(any message)"}
+              : fmt::format("({})",
+                            fmt::join(i.at("parameters").get<std::vector<std::string>>(), ", "));
+      p.inits[i.at("name").get<std::string>()] = parameters;
+    }
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    auto at = what.find("] ");
+    throw fail(at == std::string::npos ? what : what.substr(at + 2));
+  }
+  return p;
+}
+
+}  // namespace
+
+std::string schema_json(const node& n) {
+  auto protocol = transport::supported_protocol();
+  json out = json::object();
+  out["coport_schema"] = schema_format;
+  out["protocol"] = {{"oldest", protocol.oldest},
+                     {"newest", protocol.newest},
+                     {"capabilities", transport::capability_names(protocol.capabilities)}};
+  json types = json::array();
+  for (const auto& t : detail::registered_types()) {
+    types.push_back({{"name", t.name}, {"structure", t.structure}});
+  }
+  out["types"] = std::move(types);
+  json inits = json::array();
+  for (const auto& f : n.init_functions()) {
+    json i = {{"name", f.name}};
+    if (f.any_message) {
+      i["any_message"] = true;
+    } else {
+      i["parameters"] = f.parameters;
+    }
+    inits.push_back(std::move(i));
+  }
+  out["inits"] = std::move(inits);
+  return out.dump(2);
+}
+
+schema_comparison compare_schemas(std::string_view old_schema, std::string_view new_schema) {
+  parsed before = parse(old_schema, "old"), after = parse(new_schema, "new");
+  schema_comparison out;
+  if (std::max(before.oldest, after.oldest) > std::min(before.newest, after.newest)) {
+    out.breaking.push_back(fmt::format(
+        "protocol: the old build speaks versions {}..{}, the new one {}..{}: none in common",
+        before.oldest, before.newest, after.oldest, after.newest));
+  } else if (before.newest != after.newest || before.oldest != after.oldest) {
+    out.changes.push_back(fmt::format("protocol: versions {}..{} become {}..{}", before.oldest,
+                                      before.newest, after.oldest, after.newest));
+  }
+  for (const auto& [name, structure] : before.types) {
+    auto it = after.types.find(name);
+    if (it == after.types.end()) {
+      out.breaking.push_back(fmt::format(
+          "type {}: gone from the new build (old nodes send it: keep it registered while they "
+          "run)",
+          name));
+      continue;
+    }
+    bool appended = false;
+    if (auto why = structure_change(structure, it->second, &appended); !why.empty()) {
+      out.breaking.push_back(fmt::format("type {}: {}", name, why));
+    } else if (appended) {
+      out.changes.push_back(
+          fmt::format("type {}: fields appended ('{}' to '{}')", name, structure, it->second));
+    }
+  }
+  for (const auto& [name, structure] : after.types) {
+    if (!before.types.count(name)) out.changes.push_back(fmt::format("type {}: new", name));
+  }
+  for (const auto& [name, parameters] : before.inits) {
+    auto it = after.inits.find(name);
+    if (it == after.inits.end()) {
+      out.breaking.push_back(
+          fmt::format("init {}: gone from the new build (old nodes may spawn it there)", name));
+    } else if (it->second != parameters) {
+      out.breaking.push_back(fmt::format("init {}: its parameters changed from {} to {}", name,
+                                         parameters, it->second));
+    }
+  }
+  for (const auto& [name, parameters] : after.inits) {
+    if (!before.inits.count(name)) {
+      out.changes.push_back(fmt::format("init {}{}: new", name, parameters));
+    }
+  }
+  return out;
+}
+
+}  // namespace coport::network
