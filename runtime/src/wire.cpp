@@ -143,16 +143,17 @@ const type_entry* find_type_named(std::string_view name) {
 }
 
 std::vector<registered_type> registered_types() {
-  std::vector<registered_type> out;
+  std::vector<std::pair<std::string, std::string (*)()>> named;
   {
     registry& r = the_registry();
     std::lock_guard lock{r.mutex};
     for (const auto& [name, e] : r.by_name) {
-      if (e->structure) out.push_back({name, {}});
+      if (e->structure) named.emplace_back(name, e->structure);
     }
   }
   // Described outside the lock: a description may look types up.
-  for (auto& t : out) t.structure = find_type_named(t.name)->structure();
+  std::vector<registered_type> out;
+  for (const auto& [name, structure] : named) out.push_back({name, structure()});
   std::sort(out.begin(), out.end(),
             [](const registered_type& a, const registered_type& b) { return a.name < b.name; });
   return out;

@@ -71,9 +71,9 @@ std::vector<std::byte> target_greeting() {
   w.varint(d::nonce_size);
   for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(static_cast<std::uint8_t>(i));
   w.varint(0);
-  w.byte(0);
+  w.byte(0);  // flags: the recording peer opened the channel
   w.varint(d::oldest_protocol_version);
-  w.varint(d::own_capabilities);  // flags: the recording peer opened the channel
+  w.varint(d::own_capabilities);
   d::end_frame(out, start);
   start = d::begin_frame(out, d::frame_kind::auth);  // the verdict: accepted (no secret)
   w.byte(0);

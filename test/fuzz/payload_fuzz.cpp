@@ -1,8 +1,12 @@
 // libFuzzer target: the payload decoder alone (values of the built-in types and their
-// compositions), with the reader's bounds. The first byte picks the payload's type list.
+// compositions, and a registered Cereal type: its length, its class version, the fields a
+// newer build appended skipped), with the reader's bounds. The first byte picks the
+// payload's type list.
 #include <coport/detail/payload_codec.hpp>
 #include <coport/message.hpp>
+#include <coport/serialize.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +14,30 @@ using namespace coport;
 
 namespace {
 
+struct fuzz_point {
+  std::int32_t x = 0;
+  std::string label;
+  std::vector<double> samples;
+  std::optional<port_id> owner;
+  template <class A>
+  void serialize(A& a, std::uint32_t version) {
+    a(x, label);
+    if (version >= 2) a(samples, owner);
+  }
+};
+
+}  // namespace
+
+CEREAL_CLASS_VERSION(fuzz_point, 2)
+
+namespace {
+
 const std::vector<std::vector<std::string>>& type_lists() {
+  static const bool registered = [] {
+    register_type<fuzz_point>("fuzz.point");
+    return true;
+  }();
+  (void)registered;
   // Name the payload types so that this program has their factories.
   (void)message::make("t", 1, std::string{}).is<int, std::string>();
   (void)message{}.is<std::vector<std::map<std::string, std::optional<double>>>>();
@@ -23,6 +50,7 @@ const std::vector<std::vector<std::string>>& type_lists() {
       {"vector<port>", "reason", "bytes"},
       {"tuple<i8,u64,bool,f32>", "pair<char,f64>"},
       {"u16", "f64", "bool", "i64"},  // no factory in this program: values held one by one
+      {"fuzz.point", "i32"},          // a registered value, and one after it
   };
   return lists;
 }

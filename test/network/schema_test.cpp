@@ -2,6 +2,7 @@
 // between two builds let them share a network (README "Rolling upgrades").
 #include <doctest/doctest.h>
 
+#include <array>
 #include <coport/coport.hpp>
 #include <coport/network/schema.hpp>
 #include <coport/serialize.hpp>
@@ -14,9 +15,9 @@
 #include "support/nodes.hpp"
 
 using namespace coport;
-using coport::test::threaded;
 using coport::network::compare_schemas;
 using coport::network::schema_json;
+using coport::test::threaded;
 
 namespace {
 
@@ -25,6 +26,26 @@ struct schema_inner {
   template <class A>
   void serialize(A& a) {
     a(weight);
+  }
+};
+
+/// A tree of itself: described once, then `rec`.
+struct schema_tree {
+  std::int32_t value = 0;
+  std::vector<schema_tree> children;
+  template <class A>
+  void serialize(A& a) {
+    a(value, children);
+  }
+};
+
+struct schema_odd {
+  std::vector<bool> bits;
+  std::array<std::uint8_t, 4> address{};
+  schema_inner last;  // a nested class is in parentheses: its fields are not the outer one's
+  template <class A>
+  void serialize(A& a, std::uint32_t) {
+    a(bits, address, last);
   }
 };
 
@@ -61,6 +82,8 @@ CEREAL_CLASS_VERSION(schema_everything, 3)
 TEST_SUITE("network.schema") {
   TEST_CASE("a schema names the protocol versions and every registered type and init") {
     register_type<schema_everything>("test.schema.everything");
+    register_type<schema_tree>("test.schema.tree");
+    register_type<schema_odd>("test.schema.odd");
     node n{threaded("schema-node")};
     n.register_init("worker", [](std::int64_t, std::string, schema_everything) {});
     n.register_init("raw", [](message&) {});
@@ -71,7 +94,9 @@ TEST_SUITE("network.schema") {
     CHECK(text.find(R"("tracing")") != std::string::npos);
     // Every field, in order, containers with their element types, the class version first.
     CHECK(text.find(R"("structure": "v3 i32 string [f64] {string:i64} opt<u16> var<i32|string> )"
-                    R"(port [f64] bool")") != std::string::npos);
+                    R"(port [(f64)] bool")") != std::string::npos);
+    CHECK(text.find(R"("structure": "i32 [rec]")") != std::string::npos);
+    CHECK(text.find(R"x("structure": "v0 [bool] array<4, u8> (f64)")x") != std::string::npos);
     CHECK(text.find(R"("name": "worker",)") != std::string::npos);
     CHECK(text.find(R"("i64",)") != std::string::npos);
     CHECK(text.find(R"("test.schema.everything")") != std::string::npos);

@@ -1,4 +1,4 @@
-// The handshake of protocol version 3 (handshake.hpp) against an attacker on the network:
+// The handshake (protocol version 5, handshake.hpp) against an attacker on the network:
 // a squatter on a node's ID, junk hellos, oversized frames and other frames before the
 // proof, and the keys both ends derive (the relay between two nodes: relay_test.cpp).
 // Every socket binds or dials 127.0.0.1; every wait is bounded; nothing sleeps to order.

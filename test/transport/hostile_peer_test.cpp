@@ -1,4 +1,4 @@
-// A peer that did the handshake (protocol version 3) and then misbehaves: it never reads,
+// A peer that did the handshake (protocol version 5) and then misbehaves: it never reads,
 // sweeps port numbers with kill frames, spawns what is not registered or more than its
 // bound. Without a secret there are no proofs and no records, so a raw socket plays that
 // peer with plain frames (frame.hpp, handshake.hpp): what it may do here, a peer that holds

@@ -163,4 +163,30 @@ TEST_SUITE("transport.versions") {
       ::close(fd);
     }
   }
+
+  TEST_CASE("a hello whose versions are not a range ends the connection as a bad frame") {
+    versioned_node a{"ver-range"};
+    for (std::uint64_t low : {std::uint64_t{0}, std::uint64_t{6}}) {  // 0, and above the max 5
+      CAPTURE(low);
+      int fd = connect_loopback(a.port());
+      REQUIRE(fd >= 0);
+      frames f;
+      f.add(frame_kind::hello, [&](wire::writer& w) {
+        w.varint(5);
+        w.string("ver-bad-range");
+        w.varint(7);
+        w.varint(d::nonce_size);
+        for (std::size_t i = 0; i < d::nonce_size; ++i) w.byte(1);
+        w.varint(0);
+        w.byte(1);
+        w.varint(low);
+        w.varint(d::capability_tracing);
+      });
+      REQUIRE(write_all(fd, f.no_proof().bytes_));
+      CHECK(closed_by_peer(fd, 5s));
+      ::close(fd);
+    }
+    CHECK(eventually([&] { return a.t.protocol().stats().bad_frames == 2; }));
+    CHECK(a.n.up_nodes().empty());
+  }
 }

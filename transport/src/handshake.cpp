@@ -1,4 +1,4 @@
-// The handshake of protocol version 3: frames, proofs and keys on OpenSSL (see handshake.hpp).
+// The handshake of protocol version 5: frames, proofs and keys on OpenSSL (see handshake.hpp).
 #include "handshake.hpp"
 
 #include <openssl/core_names.h>

@@ -455,7 +455,7 @@ link_stats peer::stats() const {
   s.incarnation = incarnation_;
   s.up = up_;
   s.protocol_version = version_;
-  s.capabilities = capabilities_.load(std::memory_order_relaxed);
+  if (version_ != 0) s.capabilities = capabilities_.load(std::memory_order_relaxed);
   if (up_ && us >= 0) s.round_trip = std::chrono::microseconds{us};  // the current channel's
   s.connections = connections_;
   s.messages_sent = messages_sent_;

@@ -30,6 +30,8 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstring>
+#include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +43,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
+#include <vector>
 
 #include "coport/detail/message_block.hpp"
 #include "coport/detail/type_registry.hpp"
@@ -137,30 +140,54 @@ inline void CEREAL_LOAD_FUNCTION_NAME(cereal_input& ar, reason& r) {
 /// Cereal's view of a type's structure, for schemas (coport/network/schema.hpp): a value is
 /// "saved" as the names of what it holds, in order ("v2 i32 string [f64] {string:i64}");
 /// containers, optionals and variants name their element types (a default-made element is
-/// described). `v` + a number is a Cereal class version.
+/// described), a class inside another one is in parentheses, `v` + a number is a Cereal
+/// class version, and a type met again inside itself (a tree of itself) is `rec`.
 class cereal_schema : public cereal::OutputArchive<cereal_schema, cereal::AllowEmptyClassElision> {
  public:
   cereal_schema() : OutputArchive(this) {}
   void token(std::string_view t) {
-    if (!text.empty() && text.back() != '[' && text.back() != '{' && text.back() != '<' &&
-        text.back() != ':' && text.back() != '|') {
-      text += ' ';
-    }
+    static constexpr std::string_view opens = "[{<:|(";
+    if (!text.empty() && opens.find(text.back()) == std::string_view::npos) text += ' ';
     text += t;
   }
   void close(char c) { text += c; }
-  /// The description of a default-made `T` (or "?" when it has none).
+  /// The description of a default-made `T` ("?" when it has none).
   template <class T>
   void element() {
     if constexpr (std::is_default_constructible_v<T>) {
+      const std::type_info* id = &typeid(T);
+      for (const auto* d : describing) {
+        if (*d == *id) return token("rec");
+      }
+      describing.push_back(id);
       T value{};
       (*this)(value);
+      describing.pop_back();
     } else {
       token("?");
     }
   }
   std::string text;
+  int depth = 0;  ///< classes open (the outermost's fields go without parentheses)
+  std::vector<const std::type_info*> describing;
 };
+
+/// A class with a serialize or save of its own (a user's type, not a container).
+template <class T>
+inline constexpr bool schema_class =
+    std::is_class_v<T> &&
+    (cereal::traits::has_member_serialize<T, cereal_schema>::value ||
+     cereal::traits::has_member_versioned_serialize<T, cereal_schema>::value ||
+     cereal::traits::has_member_save<T, cereal_schema>::value ||
+     cereal::traits::has_member_versioned_save<T, cereal_schema>::value);
+template <class T, std::enable_if_t<schema_class<T>, int> = 0>
+void prologue(cereal_schema& ar, const T&) {
+  if (ar.depth++ > 0) ar.token("(");
+}
+template <class T, std::enable_if_t<schema_class<T>, int> = 0>
+void epilogue(cereal_schema& ar, const T&) {
+  if (--ar.depth > 0) ar.close(')');
+}
 
 template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
 void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const T&) {
@@ -188,11 +215,33 @@ template <class C, class Tr, class A>
 void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::basic_string<C, Tr, A>&) {
   ar.token("string");
 }
-template <class T, class A>
+template <class T, class A, std::enable_if_t<!std::is_same_v<T, bool>, int> = 0>
 void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::vector<T, A>&) {
   ar.token("[");
   ar.template element<T>();
   ar.close(']');
+}
+template <class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::vector<bool, A>&) {
+  ar.token("[bool]");
+}
+template <class T, std::size_t N>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::array<T, N>&) {
+  ar.token("array<" + std::to_string(N) + ",");
+  ar.template element<T>();
+  ar.close('>');
+}
+template <class T, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::deque<T, A>&) {
+  ar.token("deque<");
+  ar.template element<T>();
+  ar.close('>');
+}
+template <class T, class A>
+void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::list<T, A>&) {
+  ar.token("list<");
+  ar.template element<T>();
+  ar.close('>');
 }
 template <class T, class C, class A>
 void CEREAL_SAVE_FUNCTION_NAME(cereal_schema& ar, const std::set<T, C, A>&) {
