@@ -2,9 +2,6 @@
 #include "coport/transport/tcp.hpp"
 
 #include <fmt/format.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <asio/bind_executor.hpp>
@@ -19,13 +16,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "address.hpp"
 #include "admission.hpp"
 #include "coport/internal/link_seam.hpp"
 #include "endpoint_impl.hpp"
+#include "listen_addresses.hpp"
 #include "peer.hpp"
 #include "tcp_channel.hpp"
 #include "tls.hpp"
@@ -48,36 +45,6 @@ std::string dial_error(const std::string& address, const asio::error_code& ec) {
 }
 
 }  // namespace
-
-/// The addresses this host has, of IPv4 (`v6` false) or IPv6, the loopback ones last
-/// (IPv6 link-local ones left out: they need a scope to be dialed).
-std::vector<asio::ip::address> host_addresses(bool v6) {
-  std::vector<asio::ip::address> out, loopback;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return out;
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP)) continue;
-    asio::ip::address a;
-    if (!v6 && i->ifa_addr->sa_family == AF_INET) {
-      asio::ip::address_v4::bytes_type b;
-      std::memcpy(b.data(), &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
-      a = asio::ip::address_v4{b};
-    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
-      asio::ip::address_v6::bytes_type b;
-      std::memcpy(b.data(), &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
-      auto a6 = asio::ip::address_v6{b};
-      if (a6.is_link_local()) continue;
-      a = a6;
-    } else {
-      continue;
-    }
-    auto& into = a.is_loopback() ? loopback : out;
-    if (std::find(into.begin(), into.end(), a) == into.end()) into.push_back(a);
-  }
-  freeifaddrs(list);
-  out.insert(out.end(), loopback.begin(), loopback.end());
-  return out;
-}
 
 /// One node's TCP layer: the I/O context, listeners, address book and dials in progress.
 struct tcp::state : std::enable_shared_from_this<tcp::state> {
@@ -492,63 +459,8 @@ tcp::tcp(node& n, tcp_options options) {
     check(valid_node_id(id) && id != n.id(), "peers: a key is not the ID of another node");
     for (const auto& a : addresses) detail::parse_address(a);
   }
-  check(options.advertise.empty() || !options.binds.empty(),
-        "advertise needs binds (a node that listens nowhere has nothing to advertise)");
-  check(options.advertise.size() <= detail::max_addresses,
-        "advertise: at most 16 addresses (what a hello may name)");
-  for (const auto& a : options.advertise) {
-    bool ok = true;
-    try {
-      auto hp = detail::parse_address(a);
-      ok = hp.host != "*" && hp.host != "0.0.0.0" && hp.host != "::" &&
-           a.size() + 6 <= detail::max_address;  // room for a port filled in
-    } catch (const std::invalid_argument&) {
-      ok = false;
-    }
-    if (!ok) {
-      throw std::invalid_argument{fmt::format(
-          "coport: advertise '{}': expected host:port or [v6]:port that other nodes can dial", a)};
-    }
-  }
   // Where to listen, checked before anything starts.
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  std::set<std::size_t> same_port;  // endpoints that take the port the one before got
-  {
-    asio::io_context resolve_io;
-    asio::ip::tcp::resolver resolver{resolve_io};
-    for (const auto& bind : options.binds) {
-      if (bind == "*" || bind.starts_with("*:")) {
-        // Every address of the host: the IPv4 and the IPv6 wildcard.
-        auto port = detail::parse_address(bind == "*" ? "any:0" : "any" + bind.substr(1)).port;
-        check(!options.secret.empty() || options.tls.enabled() || options.insecure,
-              "a '*' bind listens on every address of the host: set a secret or TLS (or "
-              "insecure)");
-        endpoints.emplace_back(asio::ip::address_v4::any(), port);
-        if (!host_addresses(true).empty()) {
-          endpoints.emplace_back(asio::ip::address_v6::any(), port);
-          if (port == 0) same_port.insert(endpoints.size() - 1);  // the port IPv4 got
-        }
-        continue;
-      }
-      auto hp = detail::parse_address(bind);
-      asio::error_code ec;
-      auto results =
-          resolver.resolve(hp.host, std::to_string(hp.port), asio::ip::tcp::resolver::passive, ec);
-      if (ec || results.empty()) {
-        throw std::invalid_argument{
-            fmt::format("coport: bind '{}': cannot resolve '{}': {}", bind, hp.host, ec.message())};
-      }
-      auto ep = results.begin()->endpoint();
-      if (!ep.address().is_loopback() && options.secret.empty() && !options.tls.enabled() &&
-          !options.insecure) {
-        throw std::invalid_argument{fmt::format(
-            "coport: bind '{}' is not a loopback address and no secret is set: set a secret "
-            "(or `insecure` to let anyone who can reach it connect)",
-            bind)};
-      }
-      endpoints.push_back(ep);
-    }
-  }
+  auto plan = detail::plan_listening(options);
   std::shared_ptr<const tls_context> tls;
   if (options.tls.enabled() || !options.tls.key.empty() || !options.tls.ca.empty()) {
     tls = std::make_shared<tls_context>(options.tls);  // throws for bad files
@@ -568,40 +480,23 @@ tcp::tcp(node& n, tcp_options options) {
     s.own_io = std::make_shared<asio::io_context>();
     s.io = s.own_io.get();
   }
-  for (std::size_t i = 0; i < endpoints.size(); ++i) {
-    auto ep = endpoints[i];
-    if (same_port.count(i)) ep.port(s.acceptors.back()->local_endpoint().port());
+  for (std::size_t i = 0; i < plan.endpoints.size(); ++i) {
+    auto ep = plan.endpoints[i];
+    if (plan.same_port.count(i)) ep.port(s.acceptors.back()->local_endpoint().port());
     auto a = std::make_unique<asio::ip::tcp::acceptor>(*s.io);
     a->open(ep.protocol());
     a->set_option(asio::ip::tcp::acceptor::reuse_address{true});
     if (ep.address().is_v6()) a->set_option(asio::ip::v6_only{true});
     a->bind(ep);  // throws std::system_error (in use, not an address of this host)
     a->listen();
-    auto bound = a->local_endpoint();
-    if (!bound.address().is_unspecified()) {
-      s.listening.push_back(detail::endpoint_text(bound));
-    } else {
-      // A wildcard: other nodes learn every address of this host, with the port bound.
-      for (const auto& address : host_addresses(bound.address().is_v6())) {
-        s.listening.push_back(detail::endpoint_text({address, bound.port()}));
-      }
+    for (auto& text : detail::bound_addresses(a->local_endpoint())) {
+      s.listening.push_back(std::move(text));
     }
     s.acceptors.push_back(std::move(a));
   }
-  s.advertised = s.listening;
-  if (!s.options.advertise.empty()) {
-    s.advertised.clear();
-    for (const auto& a : s.options.advertise) {
-      auto hp = detail::parse_address(a);
-      if (hp.port != 0) {
-        s.advertised.push_back(a);
-      } else {
-        auto port = s.acceptors.front()->local_endpoint().port();
-        auto colon = a.rfind(':');
-        s.advertised.push_back(fmt::format("{}:{}", a.substr(0, colon), port));
-      }
-    }
-  }
+  s.advertised = detail::advertised_addresses(
+      s.options, s.listening,
+      s.acceptors.empty() ? 0 : s.acceptors.front()->local_endpoint().port());
   {
     std::lock_guard lock{s.protocol->addresses_mutex};
     s.protocol->addresses = s.advertised;
