@@ -327,7 +327,9 @@ TEST_SUITE("tools.coport") {
     CHECK(has(t5, "no group 'nosuch'"));
   }
 
-  TEST_CASE("gencert makes a CA and node certificates that coport run links with over TLS") {
+  TEST_CASE(
+      "gencert makes a CA and node certificates that coport run links with over TLS and reads "
+      "again on SIGHUP") {
     scratch s;
     const std::string pki = (s.dir / "pki").string();
     auto [c1, t1] = s.run("gencert ca " + pki);
@@ -351,6 +353,14 @@ TEST_SUITE("tools.coport") {
     child b{{COPORT_CLI, "--config", s.config, "run", "profile", "b"}};
     b.expect("node tls/b");
     CHECK(has(b.expect("node tls-a"), " up"));
+    // SIGHUP reads the TLS files again (a renewed certificate); files that cannot be used
+    // are said so, and the node runs on with the ones it read before.
+    a.signal(SIGHUP);
+    CHECK(has(a.expect("SIGHUP:"), "the TLS files were read again"));
+    std::ofstream{pki + "/tls-a.pem"} << "not a certificate\n";
+    a.signal(SIGHUP);
+    CHECK(has(a.expect("SIGHUP:"), "cannot be used"));
+    CHECK_FALSE(a.wait_exit(200ms).has_value());  // still running
     // Never overwritten; a node ID that is none, or no CA to sign with: not made.
     auto [c2, t2] = s.run("gencert node " + pki + " tls-a");
     CHECK(c2 == 1);

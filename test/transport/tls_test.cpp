@@ -12,9 +12,12 @@
 #include <asio/read.hpp>
 #include <coport/coport.hpp>
 #include <coport/transport/tcp.hpp>
+#include <fstream>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/certificates.hpp"
@@ -296,5 +299,59 @@ TEST_SUITE("transport.tls") {
     CHECK_FALSE(s.server.certificate_names("a"));
     CHECK_FALSE(s.client.certificate_names("b"));
     CHECK(s.server.certificate_node_ids().empty());
+  }
+
+  TEST_CASE(
+      "a certificate that expires while its node runs is renewed without a restart: links up "
+      "stay and new handshakes use the new one") {
+    pki ca;
+    auto start = std::chrono::steady_clock::now();
+    auto renewing = with_tls(ca.issue("ren-a", -60, 3));  // ends 3 s from now
+    renewing.tls_check_interval = 100ms;
+    tls_node a{"ren-a", renewing};
+    tls_node b{"ren-b", with_tls(ca.issue("ren-b"))};
+    REQUIRE(reach(b, a) == "");
+    std::vector<std::string> went_down;
+    std::mutex down_mutex;
+    auto watch = b.n.mon_nodes([&](const std::string& id, bool up, const reason&) {
+      std::lock_guard lock{down_mutex};
+      if (!up) went_down.push_back(id);
+    });
+    // The certificate's end is wall-clock time: wait for it (bounded), then a node that
+    // dials refuses it.
+    std::this_thread::sleep_until(start + 3500ms);
+    tls_node c{"ren-c", with_tls(ca.issue("ren-c"))};
+    CHECK(has(reach(c, a), "expired"));
+    // A renewed certificate and key, written over the files: taken into use at the next check.
+    ca.issue("ren-a");
+    REQUIRE(eventually([&] { return a.t.stats().certificate_reloads >= 1; }));
+    tls_node d{"ren-d", with_tls(ca.issue("ren-d"))};
+    CHECK(reach(d, a) == "");
+    // The link made with the old certificate never went down.
+    CHECK(reach(b, a) == "");
+    std::lock_guard lock{down_mutex};
+    CHECK(went_down.empty());
+  }
+
+  TEST_CASE("TLS files that cannot be used are refused and the ones read before stay in use") {
+    pki ca;
+    auto files = ca.issue("bad-a");
+    auto o = with_tls(files);
+    o.tls_check_interval = 100ms;
+    log_capture log;
+    tls_node a{"bad-a", o};
+    std::ofstream{files.cert} << "not a certificate\n";
+    CHECK_THROWS_WITH_AS(a.t.reload_certificates(), doctest::Contains(files.cert.c_str()),
+                         std::invalid_argument);
+    CHECK(eventually([&] { return has(log.text(), "the TLS files changed but cannot be used"); }));
+    tls_node b{"bad-b", with_tls(ca.issue("bad-b"))};
+    CHECK(reach(b, a) == "");
+    CHECK(a.t.stats().certificate_reloads == 0);
+    // A node without TLS has nothing to read again.
+    node plain_node{node_options{.id = "bad-plain", .threads = 1}};
+    tp::tcp_options plain;
+    plain.binds = {"127.0.0.1:0"};
+    tp::tcp plain_links{plain_node, plain};
+    CHECK_THROWS_AS(plain_links.reload_certificates(), std::logic_error);
   }
 }

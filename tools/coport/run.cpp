@@ -1,4 +1,5 @@
-// `coport run`: a node from a profile, with its services, until SIGINT or SIGTERM; the
+// `coport run`: a node from a profile, with its services, until SIGINT or SIGTERM (SIGHUP
+// reads the TLS files again); the
 // profile's `libraries` are loaded first (each registers its inits), and with --watchdog a
 // parent process restarts the node when it crashes (watchdog.cpp).
 //
@@ -53,6 +54,7 @@ bool register_services(node& n, const network::node_config& config) {
 
 int run_node(const network::node_config& config) {
   block_stop_signals();  // before any thread starts
+  block_hangup();
 
   node n{network::node_options_for(config)};
   std::shared_ptr<network::membership> net;
@@ -89,7 +91,22 @@ int run_node(const network::node_config& config) {
                 net->services()[i].to_string().c_str());
   }
   std::fflush(stdout);
-  const int signal = wait_for_stop();
+  int signal = wait_for_stop_or_hup();
+  for (; signal == SIGHUP; signal = wait_for_stop_or_hup()) {
+    // SIGHUP: a renewed certificate and key, read again (links up keep theirs).
+    if (config.tls.cert.empty()) {
+      std::printf("SIGHUP: this node uses no TLS files; nothing to read again\n");
+    } else {
+      try {
+        net->links().reload_certificates();
+        std::printf("SIGHUP: the TLS files were read again; new connections use them\n");
+      } catch (const std::exception& e) {
+        std::printf("SIGHUP: the TLS files cannot be used (the ones read before stay): %s\n",
+                    e.what());
+      }
+    }
+    std::fflush(stdout);
+  }
   std::printf("node %s stopping (%s)\n", n.id().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   events.cancel();

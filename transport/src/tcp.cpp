@@ -20,6 +20,7 @@
 
 #include "address.hpp"
 #include "admission.hpp"
+#include "certificate_files.hpp"
 #include "coport/internal/link_seam.hpp"
 #include "endpoint_impl.hpp"
 #include "listen_addresses.hpp"
@@ -63,7 +64,8 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
 
   node& owner;
   const tcp_options options;
-  std::shared_ptr<const tls_context> tls;  // null: no TLS
+  std::shared_ptr<detail::certificate_files> certificates;  // null: no TLS
+  std::optional<asio::steady_timer> certificate_check;      // I/O thread
   std::shared_ptr<endpoint::impl> protocol;
   std::shared_ptr<asio::io_context> own_io;  // shared with the channels (they may outlive us)
   asio::io_context* io = nullptr;
@@ -179,7 +181,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
       if (auto self = weak.lock()) self->check_room();
     };
     std::unique_ptr<tls_session> session;
-    if (tls) session = std::make_unique<tls_session>(tls, client);
+    if (certificates) session = std::make_unique<tls_session>(certificates->current(), client);
     auto ch =
         std::make_shared<tcp_channel>(own_io, std::move(socket), std::move(strand), timing(),
                                       counters, std::move(events), std::move(session), owner.id());
@@ -402,8 +404,30 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
   }
 
   /// Closes everything (on the I/O thread, or with the embedding context not running).
+  /// Checks the TLS files every tls_check_interval and takes them into use when they change.
+  void watch_certificates() {
+    if (!certificates || options.tls_check_interval.count() == 0 || stopping) return;
+    certificate_check.emplace(*io, options.tls_check_interval);
+    certificate_check->async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+      auto self = weak.lock();
+      if (!self || ec || self->stopping) return;
+      auto before = self->certificates->reloads();
+      if (auto why = self->certificates->reload_if_changed(); !why.empty()) {
+        log(log_error, {"transport", self->owner.id()},
+            "the TLS files changed but cannot be used (new connections keep the ones read "
+            "before): {}",
+            why);
+      } else if (self->certificates->reloads() != before) {
+        log(log_info, {"transport", self->owner.id()},
+            "the TLS files changed: new connections use them (links up keep theirs)");
+      }
+      self->watch_certificates();
+    });
+  }
+
   void stop() {
     stopping = true;
+    if (certificate_check) certificate_check->cancel();
     asio::error_code ignored;
     for (auto& a : acceptors) a->close(ignored);
     for (auto& [id, d] : dials) {
@@ -461,9 +485,11 @@ tcp::tcp(node& n, tcp_options options) {
   }
   // Where to listen, checked before anything starts.
   auto plan = detail::plan_listening(options);
-  std::shared_ptr<const tls_context> tls;
+  check(options.tls_check_interval.count() == 0 || options.tls_check_interval >= milliseconds{10},
+        "tls_check_interval must be 0 (never) or >= 10 ms");
+  std::shared_ptr<detail::certificate_files> certificates;
   if (options.tls.enabled() || !options.tls.key.empty() || !options.tls.ca.empty()) {
-    tls = std::make_shared<tls_context>(options.tls);  // throws for bad files
+    certificates = std::make_shared<detail::certificate_files>(options.tls);  // throws
   }
   transport_options protocol = options.protocol;
   protocol.secret = options.secret;
@@ -471,7 +497,7 @@ tcp::tcp(node& n, tcp_options options) {
 
   state_ = std::make_shared<state>(n, std::move(options));
   state& s = *state_;
-  s.tls = std::move(tls);
+  s.certificates = std::move(certificates);
   s.protocol = protocol_->impl_;
   for (const auto& [id, addresses] : s.options.peers) s.configured[id] = addresses;
   if (s.options.context) {
@@ -503,6 +529,7 @@ tcp::tcp(node& n, tcp_options options) {
   }
   s.protocol->dialer = std::make_shared<tcp_dialer>(state_);
   for (auto& a : s.acceptors) s.accept(*a);
+  asio::post(*s.io, [st = state_] { st->watch_certificates(); });
   if (s.own_io) {
     s.work.emplace(s.own_io->get_executor());
     s.thread = std::thread{[io = s.own_io.get(), id = n.id(), spin = s.options.spin] {
@@ -607,9 +634,19 @@ endpoint& tcp::protocol() noexcept {
   return *protocol_;
 }
 
+void tcp::reload_certificates() {
+  if (!state_->certificates) {
+    throw std::logic_error{"coport: reload_certificates: this node's links use no TLS"};
+  }
+  state_->certificates->reload();  // throws std::invalid_argument; the files in use stay
+  log(log_info, {"transport", state_->owner.id()},
+      "the TLS files were read again: new connections use them (links up keep theirs)");
+}
+
 tcp_stats tcp::stats() const noexcept {
   const auto& c = *state_->counters;
   tcp_stats out;
+  out.certificate_reloads = state_->certificates ? state_->certificates->reloads() : 0;
   out.accepted = c.accepted.load(std::memory_order_relaxed);
   out.dialed = c.dialed.load(std::memory_order_relaxed);
   out.connections = c.open.load(std::memory_order_relaxed);

@@ -58,6 +58,10 @@ struct tcp_options {
   /// TLS on every link (never a plaintext fallback): a peer without a certificate signed by
   /// `tls.ca` is refused. The secret's handshake still runs inside it when a secret is set.
   tls_options tls;
+  /// The TLS files are checked this often and read again when they changed (a renewed
+  /// certificate): new handshakes use them, links up keep theirs; files that cannot be used
+  /// are logged and the ones read before stay. 0: only tcp::reload_certificates reads them.
+  std::chrono::milliseconds tls_check_interval{5000};
   /// Allows listening on a non-loopback address without a secret or TLS (anyone can connect).
   bool insecure = false;
   /// A heartbeat goes out when nothing else did for this long.
@@ -92,6 +96,8 @@ struct tcp_stats {
   /// Times a link stopped being read because what its node sent waited unprocessed beyond
   /// transport_options::max_inbound (reading resumes when it is below).
   std::size_t inbound_pauses = 0;
+  /// Times changed TLS files were taken into use (tls_check_interval, reload_certificates).
+  std::size_t certificate_reloads = 0;
 };
 
 class tcp;
@@ -142,6 +148,11 @@ class tcp {
   /// connect timeout, refused, the node itself, connected already). The connection is then
   /// the node's link like any other; its node-up event follows the callback.
   void connect(std::string address, connect_callback done);
+  /// Reads the TLS files again (a certificate renewed before the old one expires; `coport
+  /// run` does it on SIGHUP): new handshakes use them, links up keep theirs. Throws
+  /// std::invalid_argument naming the file when they cannot be used (the ones in use stay),
+  /// std::logic_error when the node uses no TLS.
+  void reload_certificates();
   /// Bytes waiting to go to `node_id` (queued while connecting or behind a slow link).
   std::size_t queued(std::string_view node_id) const;
   /// `co_await room(node_id)` in a coroutine actor continues once fewer than `below` bytes
