@@ -151,6 +151,19 @@ TEST_SUITE("network.mesh") {
     // cl-1 still never linked to it.
     auto up1 = ms[1]->n.up_nodes();
     CHECK(std::find(up1.begin(), up1.end(), "cl-client") == up1.end());
+    // The nodes it is linked to reach its ports and monitor them (the kill follows the watch
+    // on one link: the monitor sees its reason).
+    probe at_client;
+    auto mine = c.port();
+    c.rcv(mine, "back", [&](int i) { at_client.add(std::to_string(i)); });
+    ms[2]->n.snd(mine, "back", 9);
+    REQUIRE(at_client.wait_for(1));
+    CHECK(at_client.events()[0] == "9");
+    probe died;
+    auto watching = ms[0]->n.mon(mine, [&](const reason& why) { died.add(why.to_string()); });
+    ms[0]->n.kil(mine, reason{"done", "ended from cl-0, after its watch"});
+    REQUIRE(died.wait_for(1));
+    CHECK_MESSAGE(died.events()[0].find("done") != std::string::npos, died.events()[0]);
   }
 
   TEST_CASE("a seed listed by itself is skipped, and a node that leaves is noticed by all") {
