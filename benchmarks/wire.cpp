@@ -3,6 +3,7 @@
 // an in-memory link (each node with one thread; and both stepped by one thread, which
 // leaves out the thread wake-ups), beside the same round trip between two ports of one node.
 #include <coport/detail/payload_codec.hpp>
+#include <coport/serialize.hpp>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <string>
@@ -11,6 +12,18 @@
 #include "coport_workloads.hpp"
 
 using namespace coport;
+
+/// A user type as programs register one (Cereal, a class version): its codec is the
+/// registry's, with the value's length before it (protocol 5).
+struct bench_order {
+  std::int64_t id = 0;
+  std::string item;
+  std::int32_t quantity = 1;
+  template <class A>
+  void serialize(A& a, std::uint32_t /*version*/) {
+    a(id, item, quantity);
+  }
+};
 
 namespace coport_bench {
 
@@ -102,6 +115,10 @@ void wire(int argc, char** argv) {
   a.report("coport", "wire.codec",
            codec_ns(message::make("blob", std::vector<std::byte>(4096, std::byte{7})), n / 10),
            "ns", "size=4KiB");
+  register_type<bench_order>("bench.order");
+  a.report("coport", "wire.codec",
+           codec_ns(message::make("order", bench_order{42, "hello", 3}), n), "ns",
+           "size=registered");
   {
     node local{options(2)};
     a.report("coport", "rtt.local", rtt_ns(local, local, rtt), "ns", "n=" + std::to_string(rtt));
