@@ -12,6 +12,7 @@
 #include <asio/read.hpp>
 #include <coport/coport.hpp>
 #include <coport/transport/tcp.hpp>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -306,7 +307,8 @@ TEST_SUITE("transport.tls") {
       "stay and new handshakes use the new one") {
     pki ca;
     auto start = std::chrono::steady_clock::now();
-    auto renewing = with_tls(ca.issue("ren-a", -60, 3));  // ends 3 s from now
+    // Ends 3 to 4 s from now (validity is in whole seconds): time enough to link a and b.
+    auto renewing = with_tls(ca.issue("ren-a", -60, 4));
     renewing.tls_check_interval = 100ms;
     tls_node a{"ren-a", renewing};
     tls_node b{"ren-b", with_tls(ca.issue("ren-b"))};
@@ -319,7 +321,7 @@ TEST_SUITE("transport.tls") {
     });
     // The certificate's end is wall-clock time: wait for it (bounded), then a node that
     // dials refuses it.
-    std::this_thread::sleep_until(start + 3500ms);
+    std::this_thread::sleep_until(start + 5s);
     tls_node c{"ren-c", with_tls(ca.issue("ren-c"))};
     CHECK(has(reach(c, a), "expired"));
     // A renewed certificate and key, written over the files: taken into use at the next check.
@@ -353,5 +355,30 @@ TEST_SUITE("transport.tls") {
     plain.binds = {"127.0.0.1:0"};
     tp::tcp plain_links{plain_node, plain};
     CHECK_THROWS_AS(plain_links.reload_certificates(), std::logic_error);
+  }
+
+  TEST_CASE("reload_certificates takes renewed files into use at once without a check interval") {
+    pki ca;
+    auto o = with_tls(ca.issue("now-a"));
+    o.tls_check_interval = 0ms;  // only reload_certificates reads them
+    tls_node a{"now-a", o};
+    tls_node b{"now-b", with_tls(ca.issue("now-b"))};
+    REQUIRE(reach(b, a) == "");
+    // Signed by another CA now: only a node that trusts that CA can link to a after the reload.
+    pki other{"another CA"};
+    auto moved = other.issue("now-a");
+    std::filesystem::copy_file(moved.cert, o.tls.cert,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(moved.key, o.tls.key,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(moved.ca, o.tls.ca,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::this_thread::sleep_for(300ms);
+    CHECK(a.t.stats().certificate_reloads == 0);  // no check: nothing read yet
+    a.t.reload_certificates();
+    CHECK(a.t.stats().certificate_reloads == 1);
+    tls_node c{"now-c", with_tls(other.issue("now-c"))};
+    CHECK(reach(c, a) == "");
+    CHECK(reach(b, a) == "");  // the link made before stays
   }
 }

@@ -1,4 +1,5 @@
-// The watchdog of `coport run --watchdog`: fork, wait, restart with backoff, forward signals.
+// The watchdog of `coport run --watchdog`: fork, wait, restart with backoff, forward signals
+// (SIGINT and SIGTERM end both; SIGHUP goes to the node; between restarts it is ignored).
 #include "watchdog.hpp"
 
 #include "signals.hpp"
@@ -25,10 +26,12 @@ void say(const char* format, auto... args) {
   std::fflush(stdout);
 }
 
-/// Waits for SIGINT, SIGTERM or SIGCHLD until `limit` (forever when negative); which.
+/// Waits for SIGINT, SIGTERM, SIGHUP or SIGCHLD until `limit` (forever when negative);
+/// which.
 int wait_signal(std::chrono::milliseconds limit) {
   sigset_t s = stop_signals();
   sigaddset(&s, SIGCHLD);
+  sigaddset(&s, SIGHUP);
   int sig = 0;
   if (limit.count() < 0) {
     while (sigwait(&s, &sig) != 0) {
@@ -48,6 +51,7 @@ int watchdog(const std::function<int()>& node) {
   // and the parent takes them with sigwait.
   sigset_t s = stop_signals();
   sigaddset(&s, SIGCHLD);
+  sigaddset(&s, SIGHUP);  // passed on to the node (the TLS files read again)
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
   const pid_t parent = ::getpid();
   bool first = true;
@@ -84,6 +88,10 @@ int watchdog(const std::function<int()>& node) {
       if (sig == SIGINT || sig == SIGTERM) {
         stopping = true;
         ::kill(child, sig);  // the node leaves normally
+        continue;
+      }
+      if (sig == SIGHUP) {
+        ::kill(child, SIGHUP);  // the node reads its TLS files again
         continue;
       }
       if (sig == SIGCHLD && ::waitpid(child, &status, WNOHANG) == child) break;

@@ -7,7 +7,7 @@
 namespace coport::transport::detail {
 
 certificate_files::certificate_files(tls_options files) : files_{std::move(files)} {
-  seen_ = read_stamps();
+  loaded_ = read_stamps();
   current_ = std::make_shared<const tls_context>(files_);  // throws for bad files
 }
 
@@ -19,38 +19,47 @@ std::shared_ptr<const tls_context> certificate_files::current() const {
 certificate_files::stamps certificate_files::read_stamps() const {
   stamps out{};
   const std::string* paths[3] = {&files_.cert, &files_.key, &files_.ca};
+  auto ns = [](const timespec& t) {
+    return static_cast<long long>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
   for (std::size_t i = 0; i < 3; ++i) {
     struct stat st {};
     if (::stat(paths[i]->c_str(), &st) != 0) continue;  // gone: a stamp of its own (size -1)
-    out[i] = {st.st_dev, st.st_ino, st.st_size,
-              static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+    out[i] = {st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
   }
   return out;
 }
 
 void certificate_files::reload() {
-  auto now = read_stamps();
+  std::lock_guard reloading{reload_mutex_};
+  auto now = read_stamps();  // before the contents: a write after this is seen next time
   auto fresh = std::make_shared<const tls_context>(files_);  // throws: nothing changes
-  std::lock_guard lock{mutex_};
-  current_ = std::move(fresh);
-  seen_ = now;
+  {
+    std::lock_guard lock{mutex_};
+    current_ = std::move(fresh);
+  }
+  loaded_ = now;
   reloads_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string certificate_files::reload_if_changed() {
+  std::lock_guard reloading{reload_mutex_};
   auto now = read_stamps();
-  {
-    std::lock_guard lock{mutex_};
-    if (now == seen_) return {};
-    seen_ = now;  // a refused change is said once; the next change is tried again
-  }
+  if (now == loaded_) return {};
   try {
     auto fresh = std::make_shared<const tls_context>(files_);
-    std::lock_guard lock{mutex_};
-    current_ = std::move(fresh);
+    {
+      std::lock_guard lock{mutex_};
+      current_ = std::move(fresh);
+    }
+    loaded_ = now;
     reloads_.fetch_add(1, std::memory_order_relaxed);
     return {};
   } catch (const std::exception& e) {
+    // Tried again at the next check (a file half written, a key not yet there, a read that
+    // failed for a moment); said once for these files.
+    if (now == refused_) return {};
+    refused_ = now;
     return e.what();
   }
 }

@@ -31,30 +31,33 @@ class certificate_files {
   /// Reads the files again; throws std::invalid_argument naming what is wrong (the current
   /// context stays).
   void reload();
-  /// Reads them again if they changed since they were last read (loaded or refused); "" when
-  /// nothing changed or the new context is in use, else why they were refused (once per
-  /// change).
+  /// Reads them again if they differ from those last taken into use; "" when nothing
+  /// changed or the new context is in use, else why they were refused, said once per change
+  /// (a refused change is tried again at every call until it loads or changes again).
   std::string reload_if_changed();
   /// How many times new files were taken into use.
   std::size_t reloads() const noexcept { return reloads_.load(std::memory_order_relaxed); }
 
  private:
-  /// What identifies a file's content for a check: device, inode, size, modification time
-  /// (a file replaced by a rename, or written in place, differs).
+  /// What identifies a file's content for a check: device, inode, size, modification and
+  /// change times (a file replaced by a rename, written in place, or given another mode or
+  /// owner differs).
   struct stamp {
     dev_t device = 0;
     ino_t inode = 0;
     off_t size = -1;
-    long long modified_ns = 0;
+    long long modified_ns = 0, changed_ns = 0;
     bool operator==(const stamp&) const = default;
   };
   using stamps = std::array<stamp, 3>;
   stamps read_stamps() const;
 
   const tls_options files_;
-  mutable std::mutex mutex_;
+  std::mutex reload_mutex_;   // one reload at a time: stamps read, context made, installed
+  mutable std::mutex mutex_;  // current_
   std::shared_ptr<const tls_context> current_;
-  stamps seen_{};  // of the files last read (taken into use or refused)
+  stamps loaded_{};   // of the files in use (reload_mutex_)
+  stamps refused_{};  // of the files last refused (reload_mutex_): said once
   std::atomic<std::size_t> reloads_{0};
 };
 

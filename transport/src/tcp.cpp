@@ -403,7 +403,6 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
     if (peer* p = peer_of(d->node_id)) p->unreachable(why);
   }
 
-  /// Closes everything (on the I/O thread, or with the embedding context not running).
   /// Checks the TLS files every tls_check_interval and takes them into use when they change.
   void watch_certificates() {
     if (!certificates || options.tls_check_interval.count() == 0 || stopping) return;
@@ -425,6 +424,7 @@ struct tcp::state : std::enable_shared_from_this<tcp::state> {
     });
   }
 
+  /// Closes everything (on the I/O thread, or with the embedding context not running).
   void stop() {
     stopping = true;
     if (certificate_check) certificate_check->cancel();
@@ -566,7 +566,8 @@ tcp::~tcp() {
     s.work.reset();
     s.thread.join();
     s.acceptors.clear();
-    s.own_io.reset();  // handlers still queued let go of what they hold
+    s.certificate_check.reset();  // before its context goes
+    s.own_io.reset();             // handlers still queued let go of what they hold
   } else {
     s.stop();
   }
