@@ -32,10 +32,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 /// A port on 127.0.0.1 that was free a moment ago (Prometheus takes no port 0).
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

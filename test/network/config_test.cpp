@@ -149,17 +149,17 @@ TEST_SUITE("network.config") {
 
   TEST_CASE("advertise and DNS seeds are checked and reach the node's settings and showconfig") {
     auto f = config_file::parse(
-        R"({"profiles": {"pod": {"binds": ["0.0.0.0:4040"], "advertise": ["10.1.2.3:4040"],
+        R"({"profiles": {"pod": {"binds": ["0.0.0.0:4040"], "advertise": ["127.0.0.9:4040"],
             "seeds": ["srv:_coport._tcp.cluster.local", "coport-0.coport:4040"],
             "secret": "a-secret-of-enough-characters"}}})",
         "k.json");
     auto c = f.resolve("pod");
-    CHECK(c.advertise == std::vector<std::string>{"10.1.2.3:4040"});
+    CHECK(c.advertise == std::vector<std::string>{"127.0.0.9:4040"});
     CHECK(c.seeds ==
           std::vector<std::string>{"srv:_coport._tcp.cluster.local", "coport-0.coport:4040"});
     auto shown = f.show_resolved("pod");
-    CHECK(contains(shown, "\"advertise\": [\n    \"10.1.2.3:4040\"") ==
-          "\"advertise\": [\n    \"10.1.2.3:4040\"");
+    CHECK(contains(shown, "\"advertise\": [\n    \"127.0.0.9:4040\"") ==
+          "\"advertise\": [\n    \"127.0.0.9:4040\"");
     CHECK(coport::network::tcp_options_for(c).advertise == c.advertise);
     auto wildcard = error_of([] { config_file::parse(R"({"advertise": ["*:4040"]})", "a.json"); });
     CHECK(contains(wildcard, "key \"advertise\": '*:4040' is not host:port") ==

@@ -6,8 +6,6 @@
 // killed when the test ends.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/namespaces.hpp"
 #include "support/probe.hpp"
 #include "support/process.hpp"
 
@@ -30,18 +29,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-/// Enters private network and mount namespaces (loopback up), or says why it cannot.
-std::string private_namespaces() {
-  if (geteuid() != 0) return "needs root (private network and mount namespaces)";
-  if (std::system("command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1") != 0) {
-    return "needs unshare and ip";
-  }
-  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return "unshare failed";
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "mount failed";
-  if (std::system("ip link set lo up") != 0) return "ip link set lo up failed";
-  return {};
-}
 
 /// A directory for this test's files, removed at its end.
 struct scratch {
@@ -102,7 +89,7 @@ TEST_SUITE("network.seed_names") {
   TEST_CASE(
       "five nodes cold-starting on one name that resolves to all of them form one mesh in every "
       "one of 50 runs even when each sees its own address first (needs root)") {
-    if (auto why = private_namespaces(); !why.empty()) {
+    if (auto why = enter_private_namespaces(); !why.empty()) {
       MESSAGE("skipped: " << why);
       return;
     }
@@ -157,7 +144,7 @@ TEST_SUITE("network.seed_names") {
   TEST_CASE(
       "a seed name that does not resolve yet is looked up again and the nodes added behind it "
       "are found without a restart (needs root)") {
-    if (auto why = private_namespaces(); !why.empty()) {
+    if (auto why = enter_private_namespaces(); !why.empty()) {
       MESSAGE("skipped: " << why);
       return;
     }
@@ -167,8 +154,8 @@ TEST_SUITE("network.seed_names") {
     auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
     auto resolv =
         files.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
-    REQUIRE(mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) == 0);
-    REQUIRE(mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount_over(hosts, "/etc/hosts"));
+    REQUIRE(mount_over(resolv, "/etc/resolv.conf"));
     named_node a{"later-a", "127.0.0.2:4040", "cluster.test:4040", {}, "200"};
     named_node b{"later-b", "127.0.0.3:4040", "cluster.test:4040", {}, "200"};
     named_node c{"later-c", "127.0.0.4:4040", "cluster.test:4040", {}, "200"};
@@ -199,7 +186,7 @@ TEST_SUITE("network.seed_names") {
   TEST_CASE(
       "nodes seeded by DNS SRV records find every target and port and form one mesh (a dnsmasq "
       "of the test's own in a private network namespace - needs root)") {
-    if (auto why = private_namespaces(); !why.empty()) {
+    if (auto why = enter_private_namespaces(); !why.empty()) {
       MESSAGE("skipped: " << why);
       return;
     }
@@ -212,8 +199,8 @@ TEST_SUITE("network.seed_names") {
     auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
     auto resolv =
         files.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n");
-    REQUIRE(mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) == 0);
-    REQUIRE(mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount_over(hosts, "/etc/hosts"));
+    REQUIRE(mount_over(resolv, "/etc/resolv.conf"));
     // Three targets on two priorities, each on a port of its own.
     std::vector<std::string> dns{"/usr/sbin/dnsmasq",
                                  "--keep-in-foreground",

@@ -7,9 +7,7 @@
 // namespaces); skipped with a message otherwise. Every wait is bounded.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "support/http.hpp"
+#include "support/namespaces.hpp"
 #include "support/probe.hpp"
 #include "support/process.hpp"
 
@@ -29,15 +28,6 @@ using namespace coport::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Private network and mount namespaces (loopback up), or why not.
-std::string private_namespaces() {
-  if (geteuid() != 0) return "needs root (private network and mount namespaces)";
-  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return "unshare failed";
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "mount failed";
-  if (std::system("ip link set lo up") != 0) return "ip link set lo up failed";
-  return {};
-}
 
 /// A pod of the StatefulSet, as a process: `coport run profile k8s` with the pod's
 /// environment (its address here a loopback alias).
@@ -78,7 +68,7 @@ TEST_SUITE("samples.kubernetes") {
   TEST_CASE(
       "the Kubernetes sample's configuration forms one network of three behind one name with "
       "node IDs from the environment and the secret from a file (needs root)") {
-    if (auto why = private_namespaces(); !why.empty()) {
+    if (auto why = enter_private_namespaces(); !why.empty()) {
       MESSAGE("skipped: " << why);
       return;
     }
@@ -89,7 +79,7 @@ TEST_SUITE("samples.kubernetes") {
                          << "127.0.0.2 coport.default.svc.cluster.local\n"
                          << "127.0.0.3 coport.default.svc.cluster.local\n"
                          << "127.0.0.4 coport.default.svc.cluster.local\n";
-    REQUIRE(mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount_over(hosts, "/etc/hosts"));
     auto secret = (dir / "secret").string();
     std::ofstream{secret} << "k8s-sample-secret-of-enough-characters\n";
     std::filesystem::permissions(secret, std::filesystem::perms::owner_read);

@@ -16,6 +16,11 @@
 
 namespace coport::test {
 
+/// True when `text` holds `part` (what a command printed).
+inline bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 struct scratch {
   std::filesystem::path dir;
   std::string config;

@@ -23,19 +23,10 @@ namespace d = coport::transport::detail;
 
 namespace {
 
-tp::tcp_options plain() {
-  tp::tcp_options o;
-  o.binds = {"127.0.0.1:0"};
-  o.heartbeat_interval = 100ms;
-  o.node_timeout = 2000ms;
-  o.connect_timeout = 2000ms;
-  return o;
-}
-
 struct versioned_node {
   node n;
   tp::tcp t;
-  explicit versioned_node(const char* id) : n{threaded(id)}, t{n, plain()} {}
+  explicit versioned_node(const char* id) : n{threaded(id)}, t{n, fast("")} {}
   std::uint16_t port() const {
     auto a = t.addresses().at(0);
     return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
