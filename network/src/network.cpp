@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include "coport/log.hpp"
+#include "coport/network/schema.hpp"
 
 namespace coport::network {
 
@@ -51,7 +52,10 @@ membership::membership(node& n, const node_config& config) : config_{config} {
   }
   // The metrics address first: one that is taken fails before anything has started.
   if (!config.metrics.empty()) metrics_ = std::make_unique<metrics::exporter>(config.metrics);
-  links_ = std::make_unique<transport::tcp>(n, tcp_options_for(config));
+  auto links = tcp_options_for(config);
+  // A build that gives a registered type another structure is refused at the handshake.
+  check_schemas_in_handshake(links.protocol);
+  links_ = std::make_unique<transport::tcp>(n, links);
   names_ = std::make_unique<registry>(n);
   logs_ = std::make_unique<log_service>(n);
   traces_ = std::make_unique<trace_service>(n);

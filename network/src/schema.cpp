@@ -6,11 +6,15 @@
 #include <fmt/ranges.h>
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 
 #include "coport/detail/type_registry.hpp"
 #include "coport/transport/transport.hpp"
+#include "coport/wire/reader.hpp"
+#include "coport/wire/writer.hpp"
 
 namespace coport::network {
 
@@ -109,7 +113,75 @@ parsed parse(std::string_view text, const char* which) {
   return p;
 }
 
+/// One registered type as a hello sums it up.
+struct type_summary {
+  std::uint32_t name = 0, shape = 0;
+  std::uint64_t version = 0;  ///< its class version + 1; 0: none
+};
+
+/// FNV-1a, 32 bits: a name or a structure in four bytes (a hello has room for hundreds).
+std::uint32_t fnv(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+constexpr std::size_t max_summarized = 400;
+
 }  // namespace
+
+void check_schemas_in_handshake(transport::transport_options& options) {
+  // What this build registered, by the hash of the name (names kept for the reasons).
+  auto own = std::make_shared<std::map<std::uint32_t, std::pair<std::string, type_summary>>>();
+  for (const auto& t : detail::registered_types()) {
+    if (own->size() >= max_summarized) break;
+    auto [version, fields] = split_version(t.structure);
+    type_summary s{fnv(t.name), fnv(fields), version ? *version + 1 : 0};
+    (*own)[s.name] = {t.name, s};
+  }
+  std::vector<std::byte> out;
+  wire::writer w{out};
+  w.varint(own->size());
+  for (const auto& [hash, entry] : *own) {
+    w.fixed32(entry.second.name);
+    w.fixed32(entry.second.shape);
+    w.varint(entry.second.version);
+  }
+  options.application = std::move(out);
+  options.check_application = [own](std::span<const std::byte> peer) -> std::string {
+    if (peer.empty()) return {};  // a peer that says nothing of its types (not a membership)
+    std::vector<std::string> conflicts;
+    try {
+      wire::reader r{peer};
+      std::size_t count = r.count(9);
+      for (std::size_t i = 0; i < count; ++i) {
+        type_summary theirs{r.fixed32(), r.fixed32(), r.varint()};
+        auto it = own->find(theirs.name);
+        if (it == own->end()) continue;
+        const auto& [name, mine] = it->second;
+        if (mine.version != 0 && theirs.version != 0 && mine.version != theirs.version) {
+          continue;  // another class version: fields appended (schema diff checks the rule)
+        }
+        if (mine.version != theirs.version) {
+          conflicts.push_back(fmt::format(
+              "type {}: one build gives it a Cereal class version and the other none", name));
+        } else if (mine.shape != theirs.shape) {
+          conflicts.push_back(fmt::format(
+              "type {}: the builds give it different structures under the same class version",
+              name));
+        }
+      }
+      if (!r.done()) return "its hello's summary of its types is malformed";
+    } catch (const wire::decode_error&) {
+      return "its hello's summary of its types is malformed";
+    }
+    if (conflicts.empty()) return {};
+    return fmt::format(
+        "its build cannot share a network with this one ({}; coport schema diff "
+        "says more)",
+        fmt::join(conflicts, "; "));
+  };
+}
 
 std::string schema_json(const node& n) {
   auto protocol = transport::supported_protocol();

@@ -74,6 +74,7 @@ std::vector<std::byte> target_greeting() {
   w.byte(0);  // flags: the recording peer opened the channel
   w.varint(d::oldest_protocol_version);
   w.varint(d::own_capabilities);
+  w.varint(0);  // nothing of its application
   d::end_frame(out, start);
   start = d::begin_frame(out, d::frame_kind::auth);  // the verdict: accepted (no secret)
   w.byte(0);

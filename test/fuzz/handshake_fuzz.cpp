@@ -73,6 +73,7 @@ struct frames {
       w.byte(flags);      // 1: the peer opened the channel; 2: it asks for encryption
       w.varint(version);  // the lowest version it speaks: the same
       w.varint(d::own_capabilities);
+      w.varint(0);  // nothing of its application
     });
   }
   frames& auth(std::uint8_t status, std::size_t mac = 0, const std::string& why = {}) {

@@ -306,6 +306,7 @@ bytes target_greeting() {
   w.byte(0);
   w.varint(d::oldest_protocol_version);
   w.varint(d::own_capabilities);
+  w.varint(0);  // nothing of its application
   d::end_frame(out, start);
   start = d::begin_frame(out, d::frame_kind::auth);
   w.byte(0);

@@ -6,6 +6,9 @@
 #include <coport/coport.hpp>
 #include <coport/network/schema.hpp>
 #include <coport/serialize.hpp>
+#include <coport/transport/transport.hpp>
+#include <coport/wire/reader.hpp>
+#include <coport/wire/writer.hpp>
 #include <map>
 #include <optional>
 #include <string>
@@ -166,5 +169,52 @@ TEST_SUITE("network.schema") {
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(compare_schemas(good, R"({"coport_schema": 1, "protocol": {}})"),
                          doctest::Contains("the new schema:"), std::invalid_argument);
+  }
+
+  TEST_CASE(
+      "the handshake's summary of types accepts the same build and another class version and "
+      "refuses another structure under the same one") {
+    register_type<schema_everything>("test.schema.everything");  // class version 3
+    transport::transport_options mine;
+    coport::network::check_schemas_in_handshake(mine);
+    REQUIRE(mine.check_application);
+    CHECK(mine.check_application(mine.application) == "");  // the same build
+    CHECK(mine.check_application({}) == "");                // a peer that says nothing
+    // The summary's entry for the type (FNV-1a of its name, of its fields, version + 1).
+    auto fnv = [](std::string_view text) {
+      std::uint32_t h = 2166136261u;
+      for (unsigned char c : text) h = (h ^ c) * 16777619u;
+      return h;
+    };
+    const std::uint32_t name = fnv("test.schema.everything");
+    std::uint32_t shape = 0;
+    std::uint64_t version = 0;
+    {
+      wire::reader r{mine.application};
+      for (std::size_t i = r.count(9); i > 0; --i) {
+        std::uint32_t n = r.fixed32(), s = r.fixed32();
+        std::uint64_t v = r.varint();
+        if (n == name) shape = s, version = v;
+      }
+    }
+    REQUIRE(version == 4);
+    auto peer = [&](std::uint32_t their_shape, std::uint64_t their_version) {
+      std::vector<std::byte> out;
+      wire::writer w{out};
+      w.varint(1);
+      w.fixed32(name);
+      w.fixed32(their_shape);
+      w.varint(their_version);
+      return mine.check_application(out);
+    };
+    CHECK(peer(shape, version) == "");
+    CHECK(peer(shape + 1, version + 1) == "");  // a new class version: fields appended
+    auto changed = peer(shape + 1, version);
+    CHECK(changed.find("type test.schema.everything: the builds give it different structures "
+                       "under the same class version") != std::string::npos);
+    CHECK(peer(shape, 0).find("one build gives it a Cereal class version and the other none") !=
+          std::string::npos);
+    std::vector<std::byte> junk{std::byte{5}, std::byte{1}};
+    CHECK(mine.check_application(junk) == "its hello's summary of its types is malformed");
   }
 }

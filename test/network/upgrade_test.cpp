@@ -136,4 +136,27 @@ TEST_SUITE("network.upgrade") {
     CHECK(last.wrong == 0);
     CHECK(last.replied == last.sent);
   }
+
+  TEST_CASE(
+      "a build that gives a registered type another structure under the same class version is "
+      "refused at the handshake on both sides") {
+    shop_node old_one{COPORT_UPGRADE_NODE_V1, "clash-1", {}};
+    shop_node newer{COPORT_UPGRADE_NODE_V2, "clash-2", {old_one.address}};
+    REQUIRE(eventually([&] { return old_one.ask_number("up") == 1; }, 15s));  // 1 and 2 link
+    // Build 3 seeded by build 1: build 1 accepts its connection and refuses it for good (its
+    // order has another structure under class version 1); build 3 is told why.
+    shop_node clashing{COPORT_UPGRADE_NODE_V3, "clash-3", {old_one.address}};
+    auto refusals = [](shop_node& n) {
+      std::istringstream in{n.proc->ask("refusals", "refusals ")};
+      long application = 0, by_peer = 0;
+      in >> application >> by_peer;
+      return std::pair{application, by_peer};
+    };
+    CHECK(eventually([&] { return refusals(old_one).first >= 1; }, 15s));
+    CHECK(eventually([&] { return refusals(clashing).second >= 1; }, 15s));
+    std::this_thread::sleep_for(500ms);
+    CHECK(clashing.ask_number("up") == 0);
+    CHECK(old_one.ask_number("up") == 1);
+    CHECK(newer.ask_number("up") == 1);
+  }
 }

@@ -10,7 +10,9 @@
 //        upgrade_node ID BIND --client N [SEED...] a client instead: sends N orders, 16 at a
 //                                                  time, each to the next "shop" port, each
 //                                                  reply checked (same order back)
-// Prints "ready ADDRESS", then answers stdin lines: "up" (prints "up N"), "shops" (prints
+// Prints "ready ADDRESS", then answers stdin lines: "up" (prints "up N"), "refusals" (prints
+// "refusals APPLICATION BY_PEER": handshakes refused for the peer's build, and by the peer),
+// "shops" (prints
 // "shops N"), "stop" (unregisters, serves 1 s more, prints "stopped" and exits 0), "count"
 // (client: prints "count SENT REPLIED FAILED WRONG"), "start" (client: starts sending), "halt"
 // (client: sends no more). Exits when stdin closes.
@@ -171,6 +173,9 @@ int main(int argc, char** argv) {
   to.binds = {args[1]};
   to.heartbeat_interval = std::chrono::milliseconds{200};
   to.node_timeout = std::chrono::milliseconds{2000};
+  // As membership does: a build that gives "upgrade.order" another structure under the same
+  // class version (build 3) is refused at the handshake.
+  network::check_schemas_in_handshake(to.protocol);
   transport::tcp links{n, to};
   coport::registry names{n};
   network::mesh mesh{n, links,
@@ -188,6 +193,12 @@ int main(int argc, char** argv) {
   while (std::getline(std::cin, line)) {
     if (line == "up") {
       std::cout << "up " << n.up_nodes().size() << std::endl;
+    } else if (line == "refusals") {
+      auto stats = links.protocol().stats();
+      std::cout << "refusals "
+                << stats.refused_by[static_cast<std::size_t>(transport::refusal::application)]
+                << " " << stats.refused_by[static_cast<std::size_t>(transport::refusal::by_peer)]
+                << std::endl;
     } else if (line == "shops") {
       std::cout << "shops " << names.get("shop").size() << std::endl;
     } else if (line == "start" && orders > 0 && !c) {

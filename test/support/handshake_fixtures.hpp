@@ -188,6 +188,7 @@ struct frames {
       if (version < 5) return;
       w.varint(min_version ? min_version : version);
       w.varint(capabilities);
+      w.varint(0);  // nothing of its application
       w.raw(more.data(), more.size());
     });
   }

@@ -54,6 +54,7 @@ their_hello read_hello(int fd, bytes& pending) {
   r.byte();
   h.min_version = r.varint();
   h.capabilities = r.varint();
+  r.raw(r.count(1));  // what it says of its application
   CHECK(r.done());
   return h;
 }
@@ -172,6 +173,7 @@ TEST_SUITE("transport.versions") {
         w.byte(1);
         w.varint(low);
         w.varint(d::capability_tracing);
+        w.varint(0);
       });
       REQUIRE(write_all(fd, f.no_proof().bytes_));
       CHECK(closed_by_peer(fd, 5s));

@@ -90,6 +90,9 @@ endpoint::endpoint(node& n, transport_options options) : impl_{std::make_shared<
         "`coport gensecret`), or set insecure to accept a guessable one",
         options.secret.size(), detail::min_secret)};
   }
+  if (options.application.size() > max_application) {
+    throw std::invalid_argument{"coport: transport_options.application: at most 4096 bytes"};
+  }
   impl_->node_end = n.plug(impl_);
 }
 
@@ -180,9 +183,9 @@ std::vector<std::string> capability_names(std::uint64_t capabilities) {
 }
 
 const char* to_string(refusal r) noexcept {
-  static constexpr const char* names[refusal_kinds] = {"version",     "self",   "wrong_node",
-                                                       "certificate", "secret", "too_many_nodes",
-                                                       "duplicate",   "by_peer"};
+  static constexpr const char* names[refusal_kinds] = {"version",     "self",    "wrong_node",
+                                                       "certificate", "secret",  "too_many_nodes",
+                                                       "duplicate",   "by_peer", "application"};
   const auto i = static_cast<std::size_t>(r);
   return i < refusal_kinds ? names[i] : "unknown";
 }

@@ -12,6 +12,8 @@
 
 #include <stdexcept>
 
+#include "coport/transport/transport.hpp"
+
 #include "coport/port_id.hpp"
 #include "coport/wire/writer.hpp"
 
@@ -72,10 +74,11 @@ bool same_mac(std::span<const std::byte> a, std::span<const std::byte> b) noexce
 handshake::handshake(std::string secret, bool opened, bool encrypt)
     : secret_{std::move(secret)}, opened_{opened}, want_encrypt_{encrypt} {}
 
-// -- hello: versions, node ID, incarnation, nonce, addresses, flags, capabilities -----------------
+// -- hello: versions, node ID, incarnation, nonce, addresses, flags, capabilities, application --
 
 std::vector<std::byte> handshake::hello_frame(std::string_view id, std::uint32_t incarnation,
-                                              const std::vector<std::string>& addresses) {
+                                              const std::vector<std::string>& addresses,
+                                              std::span<const std::byte> application) {
   std::vector<std::byte> out;
   std::size_t start = begin_frame(out, frame_kind::hello);
   wire::writer w{out};
@@ -91,6 +94,8 @@ std::vector<std::byte> handshake::hello_frame(std::string_view id, std::uint32_t
       static_cast<std::uint8_t>((opened_ ? flag_opened : 0) | (want_encrypt_ ? flag_encrypt : 0)));
   w.varint(oldest_protocol_version);
   w.varint(own_capabilities);
+  w.varint(application.size());
+  w.raw(application.data(), application.size());
   end_frame(out, start);
   own_hello_.assign(out.begin() + static_cast<std::ptrdiff_t>(start + frame_header), out.end());
   return out;
@@ -130,6 +135,11 @@ hello handshake::take_hello(std::span<const std::byte> body, std::string_view ow
     wire::reader::fail("the hello's versions are not a range");
   }
   h.capabilities = r.varint();
+  std::size_t said = r.count(1);
+  if (said > coport::transport::max_application)
+    wire::reader::fail("the hello says too much of its application");
+  auto application = r.raw(said);
+  h.application.assign(application.begin(), application.end());
   // A newer build may say more after its capabilities (a later version's fields); this one
   // reads what it knows. A hello of no newer version has nothing after them.
   if (!r.done() && h.max_version <= protocol_version) {

@@ -9,7 +9,8 @@
 ///     dialer (opened the channel)              acceptor
 ///     hello ------------------------------->   <------------------------------ hello
 ///       (both at once: highest version, node ID, incarnation, 16-byte nonce, addresses,
-///        flags, lowest version, capabilities; a newer peer's hello may go on after them)
+///        flags, lowest version, capabilities, what it says of its application; a newer
+///        peer's hello may go on after them)
 ///     both use the highest version both speak, or both refuse (saying which they speak)
 ///     auth(0, "", proof_d) ---------------->   checks proof_d; only now is the ID believed
 ///                                              (interned, a peer slot asked for)
@@ -83,6 +84,9 @@ struct hello {
   std::vector<std::string> addresses;
   bool opened = false;   ///< the sender opened the channel
   bool encrypt = false;  ///< the sender asks for encrypted records
+  /// What it says of its application (transport_options::application); believed only once
+  /// its proof checked out.
+  std::vector<std::byte> application;
 };
 
 /// A verdict as the dialer read it.
@@ -104,7 +108,8 @@ class handshake {
 
   /// Our hello frame: first on the channel, once.
   std::vector<std::byte> hello_frame(std::string_view id, std::uint32_t incarnation,
-                                     const std::vector<std::string>& addresses);
+                                     const std::vector<std::string>& addresses,
+                                     std::span<const std::byte> application = {});
 
   /// Reads the peer's hello body (throws wire::decode_error when malformed; a hello older
   /// than oldest_protocol_version is returned with only its version, for the caller to

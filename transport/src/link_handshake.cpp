@@ -22,7 +22,7 @@ link_handshake::link_handshake(endpoint::impl& at, channel& ch, bool opened)
 
 std::vector<std::byte> link_handshake::hello_frame() {
   return handshake_.hello_frame(endpoint_.owner.id(), endpoint_.owner.incarnation(),
-                                endpoint_.own_addresses());
+                                endpoint_.own_addresses(), endpoint_.options.application);
 }
 
 link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
@@ -42,6 +42,7 @@ link_handshake::step link_handshake::on_hello(std::span<const std::byte> body,
                   false);
   }
   peer_capabilities_ = h.capabilities;
+  peer_application_ = std::move(h.application);
   hello_ = true;
   channel_.greeted();
   peer_id_ = std::move(h.id);
@@ -80,6 +81,15 @@ link_handshake::step link_handshake::on_proof(wire::reader& r, receiver& c, peer
         refusal::secret,
         fmt::format("authentication of a node calling itself {} failed: {}", peer_id_, wrong),
         false);
+  }
+  // The dialer's application, believed now: a build this one cannot share a network with
+  // is refused for good, and told why (a proven verdict).
+  if (const auto& check = endpoint_.options.check_application) {
+    if (auto why = check(peer_application_); !why.empty()) {
+      channel_.write(handshake_.verdict_frame(detail::verdict::refused, why));
+      return refuse(refusal::application, fmt::format("refusing node {}: {}", peer_id_, why),
+                    false);
+    }
   }
   if (!p && !(p = claim_peer()))
     return refuse(refusal::too_many_nodes, no_peer_slot(peer_id_), false);

@@ -91,6 +91,7 @@ class link_handshake {
   std::vector<std::string> peer_addresses_;
   std::uint64_t version_ = 0;
   std::uint64_t peer_capabilities_ = 0;
+  std::vector<std::byte> peer_application_;  ///< what its hello said (believed after its proof)
 };
 
 }  // namespace coport::transport

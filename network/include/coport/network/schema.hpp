@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "coport/node.hpp"
+#include "coport/transport/transport.hpp"
 
 namespace coport::network {
 
@@ -41,5 +42,15 @@ struct schema_comparison {
 /// Compares the schema of a new build with an old one's (JSON texts from schema_json).
 /// Throws std::invalid_argument naming what is wrong when either is not a schema.
 schema_comparison compare_schemas(std::string_view old_schema, std::string_view new_schema);
+
+/// Makes the handshake refuse a peer whose build gives a registered type another structure
+/// under the same class version (or a class version where this one has none, or the
+/// reverse): `options.application` says what this build's registered types are (a hash of
+/// each name and structure and its class version, at most 400 of them), and
+/// `options.check_application` compares a peer's with them. Types registered after this
+/// call are not in it; init functions are not (`schema diff` compares those). A type whose
+/// class versions differ is taken for one whose fields were appended (`schema diff` checks
+/// that rule before a deploy). membership does this for every node it starts.
+void check_schemas_in_handshake(transport::transport_options& options);
 
 }  // namespace coport::network

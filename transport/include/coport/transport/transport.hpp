@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +50,17 @@ struct transport_options {
   /// Bytes that may wait for one node (while connecting, or behind a slow link). A message
   /// beyond it is not sent: counted, logged, and the monitors of its target fire.
   std::size_t max_queue = 64 << 20;
+  /// What this node's hello says of its application (at most max_application bytes), for
+  /// the peer's `check_application`; coport::network fills it with a summary of the build's
+  /// wire schema (coport/network/schema.hpp).
+  std::vector<std::byte> application;
+  /// Run on the acceptor's side once the dialer proved the secret, with what the dialer's
+  /// hello said of its application: "" accepts, anything else refuses the connection for
+  /// good, saying so to both (refusal::application). Null: any peer's application is fine.
+  std::function<std::string(std::span<const std::byte> peer_application)> check_application;
 };
+/// The most a hello may say of its application.
+inline constexpr std::size_t max_application = 4096;
 
 /// The protocol versions this build speaks, and the capabilities its hello declares (bits;
 /// README "Rolling upgrades").
@@ -71,10 +82,11 @@ enum class refusal : std::uint8_t {
   too_many_nodes,  ///< this process knows too many node IDs to take another
   duplicate,       ///< another process claims a node that is connected
   by_peer,         ///< the peer refused this node (busy, or for good)
+  application,     ///< check_application refused the peer's build
 };
-inline constexpr std::size_t refusal_kinds = 8;
+inline constexpr std::size_t refusal_kinds = 9;
 /// "version", "self", "wrong_node", "certificate", "secret", "too_many_nodes", "duplicate",
-/// "by_peer".
+/// "by_peer", "application".
 const char* to_string(refusal r) noexcept;
 
 /// Counters (approximate while it runs).
