@@ -169,7 +169,7 @@ void figures::add_node(const node_sources& s) {
     for (std::size_t i = 0; i < transport::refusal_kinds; ++i) {
       add("coport_transport_handshakes_refused_total",
           "Handshakes refused, by reason (version, self, wrong_node, certificate, secret, "
-          "too_many_nodes, duplicate, by_peer)",
+          "too_many_nodes, duplicate, by_peer, application)",
           counter, static_cast<double>(t.refused_by[i]),
           with("reason", transport::to_string(static_cast<transport::refusal>(i))));
     }

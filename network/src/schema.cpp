@@ -28,11 +28,12 @@ std::pair<std::optional<unsigned long>, std::string_view> split_version(std::str
   if (s.size() < 2 || s[0] != 'v' || s[1] < '0' || s[1] > '9') return {std::nullopt, s};
   auto end = s.find(' ');
   std::string digits{s.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1)};
-  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) {
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 10 ||
+      std::stoull(digits) > 0xffffffffull) {
     return {std::nullopt, s};
   }
   auto rest = end == std::string_view::npos ? std::string_view{} : s.substr(end + 1);
-  return {std::stoul(digits), rest};
+  return {static_cast<unsigned long>(std::stoull(digits)), rest};
 }
 
 /// Why `after` cannot be read by a build that has `before` and the other way round, or
@@ -113,65 +114,109 @@ parsed parse(std::string_view text, const char* which) {
   return p;
 }
 
-/// One registered type as a hello sums it up.
-struct type_summary {
-  std::uint32_t name = 0, shape = 0;
-  std::uint64_t version = 0;  ///< its class version + 1; 0: none
-};
-
-/// FNV-1a, 32 bits: a name or a structure in four bytes (a hello has room for hundreds).
+/// FNV-1a, 32 bits: a name or some fields in four bytes (a hello has room for about 150).
 std::uint32_t fnv(std::string_view s) {
   std::uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
   return h;
 }
 
-constexpr std::size_t max_summarized = 400;
+/// The top-level fields of a structure ("i64 [(f64 i32)] string": three).
+std::vector<std::string_view> fields_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    char c = i < s.size() ? s[i] : ' ';
+    if (c == '(' || c == '[' || c == '{' || c == '<') ++depth;
+    if (c == ')' || c == ']' || c == '}' || c == '>') --depth;
+    if (c == ' ' && depth <= 0) {
+      if (i > start) out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/// The hash of the first `n` fields, joined as the structure writes them.
+std::uint32_t prefix_hash(const std::vector<std::string_view>& fields, std::size_t n) {
+  std::string text;
+  for (std::size_t i = 0; i < n && i < fields.size(); ++i) {
+    if (i) text += ' ';
+    text += fields[i];
+  }
+  return fnv(text);
+}
+
+/// One registered type of this build, as the check compares a peer's with it.
+struct own_type {
+  std::string name, structure;  // structure: the fields after the class version
+  std::uint64_t version = 0;    // class version + 1; 0: none
+};
+
+/// The summary's format (a byte first): a build that meets another format accepts it.
+constexpr std::uint8_t summary_format = 1;
+/// A hello's application is at most transport::max_application bytes: types past it are
+/// not summed up.
+constexpr std::size_t summary_budget = transport::max_application;
 
 }  // namespace
 
 void check_schemas_in_handshake(transport::transport_options& options) {
-  // What this build registered, by the hash of the name (names kept for the reasons).
-  auto own = std::make_shared<std::map<std::uint32_t, std::pair<std::string, type_summary>>>();
-  for (const auto& t : detail::registered_types()) {
-    if (own->size() >= max_summarized) break;
-    auto [version, fields] = split_version(t.structure);
-    type_summary s{fnv(t.name), fnv(fields), version ? *version + 1 : 0};
-    (*own)[s.name] = {t.name, s};
-  }
+  // What this build registered, by the hash of the name (a hello has room for so many).
+  auto own = std::make_shared<std::map<std::uint32_t, own_type>>();
   std::vector<std::byte> out;
   wire::writer w{out};
-  w.varint(own->size());
-  for (const auto& [hash, entry] : *own) {
-    w.fixed32(entry.second.name);
-    w.fixed32(entry.second.shape);
-    w.varint(entry.second.version);
+  w.byte(summary_format);
+  for (const auto& t : detail::registered_types()) {
+    auto [version, rest] = split_version(t.structure);
+    own_type mine{t.name, std::string{rest}, version ? *version + 1 : 0};
+    auto fields = fields_of(mine.structure);
+    // Each: the name's hash, the class version + 1, how many fields, their hash.
+    std::vector<std::byte> entry;
+    wire::writer e{entry};
+    e.fixed32(fnv(mine.name));
+    e.varint(mine.version);
+    e.varint(fields.size());
+    e.fixed32(prefix_hash(fields, fields.size()));
+    if (out.size() + entry.size() > summary_budget) break;
+    out.insert(out.end(), entry.begin(), entry.end());
+    (*own)[fnv(mine.name)] = std::move(mine);
   }
   options.application = std::move(out);
-  options.check_application = [own](std::span<const std::byte> peer) -> std::string {
-    if (peer.empty()) return {};  // a peer that says nothing of its types (not a membership)
+  options.check_application = [own = std::shared_ptr<const std::map<std::uint32_t, own_type>>{own}](
+                                  std::span<const std::byte> peer) -> std::string {
+    // A peer that says nothing of its types (not a membership), or in a format this build
+    // does not know (a later one): nothing to compare.
+    if (peer.empty() || std::to_integer<std::uint8_t>(peer[0]) != summary_format) return {};
     std::vector<std::string> conflicts;
     try {
-      wire::reader r{peer};
-      std::size_t count = r.count(9);
-      for (std::size_t i = 0; i < count; ++i) {
-        type_summary theirs{r.fixed32(), r.fixed32(), r.varint()};
-        auto it = own->find(theirs.name);
+      wire::reader r{peer.subspan(1)};
+      while (r.remaining() >= 10) {  // what follows the entries (a later format's) is skipped
+        std::uint32_t name = r.fixed32();
+        std::uint64_t version = r.varint();
+        std::uint64_t count = r.varint();
+        std::uint32_t shape = r.fixed32();
+        auto it = own->find(name);
         if (it == own->end()) continue;
-        const auto& [name, mine] = it->second;
-        if (mine.version != 0 && theirs.version != 0 && mine.version != theirs.version) {
-          continue;  // another class version: fields appended (schema diff checks the rule)
+        const own_type& mine = it->second;
+        auto fields = fields_of(mine.structure);
+        std::string why;
+        if ((mine.version == 0) != (version == 0)) {
+          why = "one build gives it a Cereal class version and the other none";
+        } else if (mine.version == version) {
+          if (count != fields.size() || shape != prefix_hash(fields, fields.size())) {
+            why = "the builds give it different structures under the same class version";
+          }
+        } else if (mine.version > version) {
+          // This build is the newer: the peer's fields must be this one's first ones.
+          if (count > fields.size() || shape != prefix_hash(fields, count)) {
+            why = "the newer build did not only append fields to it";
+          }
         }
-        if (mine.version != theirs.version) {
-          conflicts.push_back(fmt::format(
-              "type {}: one build gives it a Cereal class version and the other none", name));
-        } else if (mine.shape != theirs.shape) {
-          conflicts.push_back(fmt::format(
-              "type {}: the builds give it different structures under the same class version",
-              name));
-        }
+        // (The peer is the newer: it checks the same when it compares, on its side.)
+        if (!why.empty()) conflicts.push_back(fmt::format("type {}: {}", mine.name, why));
       }
-      if (!r.done()) return "its hello's summary of its types is malformed";
     } catch (const wire::decode_error&) {
       return "its hello's summary of its types is malformed";
     }

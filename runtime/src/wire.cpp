@@ -153,7 +153,13 @@ std::vector<registered_type> registered_types() {
   }
   // Described outside the lock: a description may look types up.
   std::vector<registered_type> out;
-  for (const auto& [name, structure] : named) out.push_back({name, structure()});
+  for (const auto& [name, structure] : named) {
+    try {
+      out.push_back({name, structure()});
+    } catch (const std::exception& e) {  // a default-made value that throws: said, not fatal
+      out.push_back({name, std::string{"? ("} + e.what() + ")"});
+    }
+  }
   std::sort(out.begin(), out.end(),
             [](const registered_type& a, const registered_type& b) { return a.name < b.name; });
   return out;

@@ -180,7 +180,8 @@ TEST_SUITE("network.schema") {
     REQUIRE(mine.check_application);
     CHECK(mine.check_application(mine.application) == "");  // the same build
     CHECK(mine.check_application({}) == "");                // a peer that says nothing
-    // The summary's entry for the type (FNV-1a of its name, of its fields, version + 1).
+    // The summary's entry for the type: FNV-1a of its name, its class version + 1, its
+    // number of top-level fields and FNV-1a of them (a format byte first).
     auto fnv = [](std::string_view text) {
       std::uint32_t h = 2166136261u;
       for (unsigned char c : text) h = (h ^ c) * 16777619u;
@@ -188,33 +189,54 @@ TEST_SUITE("network.schema") {
     };
     const std::uint32_t name = fnv("test.schema.everything");
     std::uint32_t shape = 0;
-    std::uint64_t version = 0;
+    std::uint64_t version = 0, count = 0;
     {
       wire::reader r{mine.application};
-      for (std::size_t i = r.count(9); i > 0; --i) {
-        std::uint32_t n = r.fixed32(), s = r.fixed32();
-        std::uint64_t v = r.varint();
-        if (n == name) shape = s, version = v;
+      REQUIRE(r.byte() == 1);
+      while (r.remaining() >= 10) {
+        std::uint32_t n = r.fixed32();
+        std::uint64_t v = r.varint(), c = r.varint();
+        std::uint32_t s = r.fixed32();
+        if (n == name) {
+          version = v;
+          count = c;
+          shape = s;
+        }
       }
     }
     REQUIRE(version == 4);
-    auto peer = [&](std::uint32_t their_shape, std::uint64_t their_version) {
+    REQUIRE(count == 9);
+    CHECK(shape == fnv("i32 string [f64] {string:i64} opt<u16> var<i32|string> port [(f64)] bool"));
+    auto peer = [&](std::uint64_t their_version, std::uint64_t their_count,
+                    std::uint32_t their_shape) {
       std::vector<std::byte> out;
       wire::writer w{out};
-      w.varint(1);
+      w.byte(1);
       w.fixed32(name);
-      w.fixed32(their_shape);
       w.varint(their_version);
+      w.varint(their_count);
+      w.fixed32(their_shape);
       return mine.check_application(out);
     };
-    CHECK(peer(shape, version) == "");
-    CHECK(peer(shape + 1, version + 1) == "");  // a new class version: fields appended
-    auto changed = peer(shape + 1, version);
+    CHECK(peer(version, count, shape) == "");
+    // An older build whose fields are this one's first two (i32 string): fine.
+    CHECK(peer(version - 1, 2, fnv("i32 string")) == "");
+    // An older build with other first fields: this build did not only append.
+    CHECK(peer(version - 1, 2, fnv("i64 string")).find("did not only append fields") !=
+          std::string::npos);
+    // A newer build: it compares on its side.
+    CHECK(peer(version + 1, count + 1, shape + 1) == "");
+    auto changed = peer(version, count, shape + 1);
     CHECK(changed.find("type test.schema.everything: the builds give it different structures "
                        "under the same class version") != std::string::npos);
-    CHECK(peer(shape, 0).find("one build gives it a Cereal class version and the other none") !=
-          std::string::npos);
-    std::vector<std::byte> junk{std::byte{5}, std::byte{1}};
+    CHECK(peer(0, count, shape)
+              .find("one build gives it a Cereal class version and the other "
+                    "none") != std::string::npos);
+    std::vector<std::byte> later{std::byte{2}, std::byte{7}};  // a format this build lacks
+    CHECK(mine.check_application(later) == "");
+    std::vector<std::byte> junk{std::byte{1},    std::byte{0},    std::byte{0},    std::byte{0},
+                                std::byte{0},    std::byte{0xff}, std::byte{0xff}, std::byte{0xff},
+                                std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
     CHECK(mine.check_application(junk) == "its hello's summary of its types is malformed");
   }
 }

@@ -154,8 +154,13 @@ TEST_SUITE("network.upgrade") {
     };
     CHECK(eventually([&] { return refusals(old_one).first >= 1; }, 15s));
     CHECK(eventually([&] { return refusals(clashing).second >= 1; }, 15s));
+    // Build 3 dialing build 2 (the next deploy after 2): build 2, the newer, finds that build
+    // 3's order is not its own with fields cut off, whichever end dials.
+    shop_node from_two{COPORT_UPGRADE_NODE_V3, "clash-3b", {newer.address}};
+    CHECK(eventually([&] { return refusals(newer).first >= 1; }, 15s));
     std::this_thread::sleep_for(500ms);
     CHECK(clashing.ask_number("up") == 0);
+    CHECK(from_two.ask_number("up") == 0);
     CHECK(old_one.ask_number("up") == 1);
     CHECK(newer.ask_number("up") == 1);
   }

@@ -91,7 +91,7 @@ endpoint::endpoint(node& n, transport_options options) : impl_{std::make_shared<
         options.secret.size(), detail::min_secret)};
   }
   if (options.application.size() > max_application) {
-    throw std::invalid_argument{"coport: transport_options.application: at most 4096 bytes"};
+    throw std::invalid_argument{"coport: transport_options.application: at most 2048 bytes"};
   }
   impl_->node_end = n.plug(impl_);
 }

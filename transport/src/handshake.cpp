@@ -76,6 +76,14 @@ handshake::handshake(std::string secret, bool opened, bool encrypt)
 
 // -- hello: versions, node ID, incarnation, nonce, addresses, flags, capabilities, application --
 
+// The largest hello: a 10-byte version, the longest ID, a 5-byte incarnation, the nonce,
+// 16 addresses of 256 bytes, the flags, two 10-byte varints and the application.
+static_assert(frame_header + 10 + (2 + max_name) + 5 + (1 + nonce_size) +
+                      (1 + max_addresses * (2 + max_address)) + 1 + 10 + 10 +
+                      (2 + coport::transport::max_application) <=
+                  max_handshake_frame,
+              "a hello must fit a handshake frame");
+
 std::vector<std::byte> handshake::hello_frame(std::string_view id, std::uint32_t incarnation,
                                               const std::vector<std::string>& addresses,
                                               std::span<const std::byte> application) {

@@ -58,7 +58,7 @@
 
 namespace coport::transport::detail {
 
-/// A frame before the proof (hello, auth) is at most this long: a hello is at most ~4.6 KB.
+/// A frame before the proof (hello, auth) is at most this long: a hello is at most ~7.2 KB.
 inline constexpr std::size_t max_handshake_frame = 8 << 10;
 /// Secrets shorter than this many bytes are refused unless the options say `insecure`
 /// (128 bits as base62: 22 characters; `coport gensecret` makes 32).

@@ -154,6 +154,17 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
   }
   switch (v.what) {
     case detail::verdict::accept:
+      // The acceptor's application, believed now (its verdict is proven): the dialer checks
+      // it too, so that whichever of two builds is the newer one compares them.
+      if (const auto& check = endpoint_.options.check_application) {
+        if (auto why = check(peer_application_); !why.empty()) {
+          p->yield(&c);
+          step s = refuse(refusal::application, fmt::format("refusing node {}: {}", peer_id_, why),
+                          false);
+          s.for_good = true;
+          return s;
+        }
+      }
       return up();
     case detail::verdict::simultaneous:
       // The peer keeps the channel it opened to us at the same time; this one goes quietly
@@ -169,8 +180,9 @@ link_handshake::step link_handshake::on_verdict(wire::reader& r, receiver& c, pe
       return refuse(refusal::by_peer,
                     fmt::format("node {} refused the connection: {}", p->id(), v.why), false);
     case detail::verdict::refused: {
-      // Another process holds this node's ID there: retrying cannot help. The connection
-      // ends first, then the peer gives up on its node.
+      // Another process holds this node's ID there, or its build cannot share a network
+      // with this one: retrying cannot help. The connection ends first, then the peer gives
+      // up on its node.
       p->yield(&c);
       step s =
           refuse(refusal::by_peer,

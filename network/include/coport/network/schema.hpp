@@ -43,14 +43,15 @@ struct schema_comparison {
 /// Throws std::invalid_argument naming what is wrong when either is not a schema.
 schema_comparison compare_schemas(std::string_view old_schema, std::string_view new_schema);
 
-/// Makes the handshake refuse a peer whose build gives a registered type another structure
-/// under the same class version (or a class version where this one has none, or the
-/// reverse): `options.application` says what this build's registered types are (a hash of
-/// each name and structure and its class version, at most 400 of them), and
-/// `options.check_application` compares a peer's with them. Types registered after this
-/// call are not in it; init functions are not (`schema diff` compares those). A type whose
-/// class versions differ is taken for one whose fields were appended (`schema diff` checks
-/// that rule before a deploy). membership does this for every node it starts.
+/// Makes the handshake refuse a peer whose build gives a registered type another structure:
+/// `options.application` sums up this build's registered types (a hash of each name, its
+/// class version, its number of top-level fields and a hash of them; a format byte first;
+/// at most max_application bytes, so about 150 types), and `options.check_application`
+/// compares a peer's with them: the same class version with other fields, a class version
+/// on one side only, or (this build being the newer) first fields that are not the peer's,
+/// refuse. Both ends check, so the newer of two builds always compares. A summary in
+/// another format is accepted (a later build's). Types registered after this call are not in
+/// it; inits are not (`schema diff` compares those). membership does this for every node.
 void check_schemas_in_handshake(transport::transport_options& options);
 
 }  // namespace coport::network

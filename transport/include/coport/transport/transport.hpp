@@ -54,13 +54,14 @@ struct transport_options {
   /// the peer's `check_application`; coport::network fills it with a summary of the build's
   /// wire schema (coport/network/schema.hpp).
   std::vector<std::byte> application;
-  /// Run on the acceptor's side once the dialer proved the secret, with what the dialer's
-  /// hello said of its application: "" accepts, anything else refuses the connection for
-  /// good, saying so to both (refusal::application). Null: any peer's application is fine.
+  /// Run with what the peer's hello said of its application once the peer proved the secret
+  /// (the acceptor before its verdict, the dialer after an accepting one): "" accepts,
+  /// anything else refuses the connection for good (refusal::application; the acceptor
+  /// tells the dialer why). Null: any peer's application is fine.
   std::function<std::string(std::span<const std::byte> peer_application)> check_application;
 };
-/// The most a hello may say of its application.
-inline constexpr std::size_t max_application = 4096;
+/// The most a hello may say of its application (a hello must fit the handshake's 8 KiB).
+inline constexpr std::size_t max_application = 2048;
 
 /// The protocol versions this build speaks, and the capabilities its hello declares (bits;
 /// README "Rolling upgrades").
