@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,23 @@ std::pair<std::optional<unsigned long>, std::string_view> split_version(std::str
   return {static_cast<unsigned long>(std::stoull(digits)), rest};
 }
 
+/// The top-level fields of a structure ("i64 [(f64 i32)] string": three).
+std::vector<std::string_view> fields_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    char c = i < s.size() ? s[i] : ' ';
+    if (c == '(' || c == '[' || c == '{' || c == '<') ++depth;
+    if (c == ')' || c == ']' || c == '}' || c == '>') --depth;
+    if (c == ' ' && depth <= 0) {
+      if (i > start) out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 /// Why `after` cannot be read by a build that has `before` and the other way round, or
 /// empty when it can; `*appended` says whether fields were appended.
 std::string structure_change(std::string_view before, std::string_view after, bool* appended) {
@@ -55,9 +73,10 @@ std::string structure_change(std::string_view before, std::string_view after, bo
         "version",
         before, after);
   }
-  bool prefix = new_fields.substr(0, old_fields.size()) == old_fields &&
-                (new_fields.size() > old_fields.size() &&
-                 (old_fields.empty() || new_fields[old_fields.size()] == ' '));
+  // The old build's fields are the new one's first ones (the rule the handshake checks too).
+  const auto old_list = fields_of(old_fields), new_list = fields_of(new_fields);
+  bool prefix = new_list.size() > old_list.size() &&
+                std::equal(old_list.begin(), old_list.end(), new_list.begin());
   if (prefix && *new_version > *old_version) {
     *appended = true;
     return {};
@@ -119,23 +138,6 @@ std::uint32_t fnv(std::string_view s) {
   std::uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
   return h;
-}
-
-/// The top-level fields of a structure ("i64 [(f64 i32)] string": three).
-std::vector<std::string_view> fields_of(std::string_view s) {
-  std::vector<std::string_view> out;
-  int depth = 0;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= s.size(); ++i) {
-    char c = i < s.size() ? s[i] : ' ';
-    if (c == '(' || c == '[' || c == '{' || c == '<') ++depth;
-    if (c == ')' || c == ']' || c == '}' || c == '>') --depth;
-    if (c == ' ' && depth <= 0) {
-      if (i > start) out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
 }
 
 /// The hash of the first `n` fields, joined as the structure writes them.

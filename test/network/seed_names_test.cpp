@@ -48,6 +48,19 @@ struct scratch {
   }
 };
 
+/// This namespace's /etc/hosts (only localhost) and /etc/resolv.conf (a server on
+/// 127.0.0.1, tried `attempts` times), written in `files` and mounted over the system's; the
+/// hosts file's path (rewritten in place, the mount stays).
+std::filesystem::path use_own_hosts_and_resolver(const scratch& files, int attempts) {
+  auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
+  auto resolv =
+      files.write("resolv.conf",
+                  fmt::format("nameserver 127.0.0.1\noptions timeout:1 attempts:{}\n", attempts));
+  REQUIRE(mount_over(hosts, "/etc/hosts"));
+  REQUIRE(mount_over(resolv, "/etc/resolv.conf"));
+  return hosts;
+}
+
 /// A test_node on `bind`, seeded by `seed`, seeing `hosts` as its /etc/hosts (empty: the
 /// namespace's).
 struct named_node {
@@ -151,11 +164,7 @@ TEST_SUITE("network.seed_names") {
     scratch files;
     // One /etc/hosts for every node (this namespace's), without the name at first; the
     // resolver of the namespace has no server (a lookup fails at once).
-    auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
-    auto resolv =
-        files.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
-    REQUIRE(mount_over(hosts, "/etc/hosts"));
-    REQUIRE(mount_over(resolv, "/etc/resolv.conf"));
+    auto hosts = use_own_hosts_and_resolver(files, 1);
     named_node a{"later-a", "127.0.0.2:4040", "cluster.test:4040", {}, "200"};
     named_node b{"later-b", "127.0.0.3:4040", "cluster.test:4040", {}, "200"};
     named_node c{"later-c", "127.0.0.4:4040", "cluster.test:4040", {}, "200"};
@@ -196,11 +205,7 @@ TEST_SUITE("network.seed_names") {
     }
     scratch files;
     // This namespace's resolver asks the test's server; no name is in /etc/hosts.
-    auto hosts = files.write("hosts", "127.0.0.1 localhost\n");
-    auto resolv =
-        files.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n");
-    REQUIRE(mount_over(hosts, "/etc/hosts"));
-    REQUIRE(mount_over(resolv, "/etc/resolv.conf"));
+    use_own_hosts_and_resolver(files, 2);
     // Three targets on two priorities, each on a port of its own.
     std::vector<std::string> dns{"/usr/sbin/dnsmasq",
                                  "--keep-in-foreground",
