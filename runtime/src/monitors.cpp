@@ -59,7 +59,29 @@ void monitors::cancel(port_impl* p, monitor_record* record, std::uint64_t serial
   core_.remote().cancel_monitor(record, serial, remote_target);
 }
 
-void monitors::fire(monitor_record* list, const reason& why) noexcept {
+namespace {
+// The hold of the action `fire` is running on this thread (monitors::deferred_hold).
+thread_local const std::shared_ptr<fire_hold>* running_hold = nullptr;
+}  // namespace
+
+fire_hold::~fire_hold() {
+  if (!after_) return;
+  if (auto core = core_.lock()) {
+    try {
+      core->post_job(std::move(after_));
+    } catch (...) {
+      // bad_alloc: what waits for it stays held, within the link's own bounds.
+    }
+  }
+}
+
+std::shared_ptr<fire_hold> monitors::deferred_hold() noexcept {
+  return running_hold ? *running_hold : std::shared_ptr<fire_hold>{};
+}
+
+void monitors::fire(monitor_record* list, const reason& why,
+                    const std::shared_ptr<fire_hold>& hold) noexcept {
+  const auto* outer = std::exchange(running_hold, hold ? &hold : nullptr);
   while (list) {
     monitor_record* next = list->next;
     try {
@@ -72,6 +94,7 @@ void monitors::fire(monitor_record* list, const reason& why) noexcept {
     delete list;
     list = next;
   }
+  running_hold = outer;
 }
 
 }  // namespace detail

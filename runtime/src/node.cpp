@@ -154,13 +154,20 @@ monitor node::mon(const port_id& port) {
 
 detail::unique_function<void(const reason&)> node::bind_to_context(
     detail::unique_function<void(const reason&)> f) {
+  // The callback runs later, as a job; a loss that waits for it (no holes) waits until that
+  // job has run or was dropped with its port: the job keeps the fire's hold.
   if (port_id here = current_port()) {
     return [this, here, f = std::move(f)](const reason& why) mutable {
-      peval(here, [f = std::move(f), why]() mutable { f(why); });
+      peval(here, [f = std::move(f), why, hold = detail::monitors::deferred_hold()]() mutable {
+        f(why);
+      });
     };
   }
   return [core = core_.get(), f = std::move(f)](const reason& why) mutable {
-    core->post_guarded("a monitor callback", [f = std::move(f), why]() mutable { f(why); });
+    core->post_guarded("a monitor callback",
+                       [f = std::move(f), why, hold = detail::monitors::deferred_hold()]() mutable {
+                         f(why);
+                       });
   };
 }
 

@@ -58,8 +58,9 @@ bool node_link::deliver_from(const port_id& to, message msg, std::uint32_t origi
   return deliver(to, std::move(msg));
 }
 
-bool node_link::remote_port_died(const port_id& port, const reason& why) const {
-  return core_->remote().port_died(port, why);
+bool node_link::remote_port_died(const port_id& port, const reason& why,
+                                 detail::unique_function<void()> after) const {
+  return core_->remote().port_died(port, why, std::move(after));
 }
 
 void node_link::remote_node_up(std::string_view node_id) const {
@@ -67,9 +68,13 @@ void node_link::remote_node_up(std::string_view node_id) const {
   core_->events().up(node_id);
 }
 
-void node_link::remote_node_lost(std::string_view node_id, const reason& why) const {
-  if (!valid_node_id(node_id)) return;
-  core_->remote().node_lost(detail::node_names().intern(node_id), why);
+void node_link::remote_node_lost(std::string_view node_id, const reason& why,
+                                 detail::unique_function<void()> after) const {
+  if (!valid_node_id(node_id)) {
+    if (after) core_->post_job(std::move(after));  // no monitor can be on its ports
+    return;
+  }
+  core_->remote().node_lost(detail::node_names().intern(node_id), why, std::move(after));
   core_->events().down(node_id, why);
 }
 

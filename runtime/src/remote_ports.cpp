@@ -86,7 +86,14 @@ void remote_ports::cancel_monitor(monitor_record* record, std::uint64_t serial,
   if (owned) delete record;
 }
 
-bool remote_ports::port_died(const port_id& port, const reason& why) {
+std::shared_ptr<fire_hold> remote_ports::hold_for(unique_function<void()> after) {
+  if (!after) return {};
+  return std::make_shared<fire_hold>(core_.weak_from_this(), std::move(after));
+}
+
+bool remote_ports::port_died(const port_id& port, const reason& why,
+                             unique_function<void()> after) {
+  auto hold = hold_for(std::move(after));
   monitor_record* list = nullptr;
   {
     std::lock_guard lock{mutex_};
@@ -95,11 +102,14 @@ bool remote_ports::port_died(const port_id& port, const reason& why) {
       monitors_.erase(it);
     }
   }
-  core_.monitors().fire(list, why);
-  return list != nullptr;
+  const bool any = list != nullptr;
+  core_.monitors().fire(list, why, hold);
+  return any;
 }
 
-void remote_ports::node_lost(std::uint32_t node_number, const reason& why) {
+void remote_ports::node_lost(std::uint32_t node_number, const reason& why,
+                             unique_function<void()> after) {
+  auto hold = hold_for(std::move(after));
   std::vector<monitor_record*> lists;
   {
     std::lock_guard lock{mutex_};
@@ -112,7 +122,7 @@ void remote_ports::node_lost(std::uint32_t node_number, const reason& why) {
       }
     }
   }
-  for (auto* list : lists) core_.monitors().fire(list, why);
+  for (auto* list : lists) core_.monitors().fire(list, why, hold);
 }
 
 void remote_ports::kill(const port_id& port, const reason& why) {

@@ -23,6 +23,7 @@
 #include "coport/detail/unique_function.hpp"
 #include "coport/monitor.hpp"
 #include "coport/remote.hpp"
+#include "monitors.hpp"
 #include "port_impl.hpp"
 
 namespace coport::detail {
@@ -51,15 +52,19 @@ class remote_ports {
                       unique_function<port_id()> before_watch);
   /// Cancels a monitor that add_monitor made.
   void cancel_monitor(monitor_record* record, std::uint64_t serial, const port_id& target) noexcept;
-  /// The transport says `port` died (or lost messages): fires its monitors here.
-  bool port_died(const port_id& port, const reason& why);
-  /// The transport lost the node: fires every monitor on its ports.
-  void node_lost(std::uint32_t node_number, const reason& why);
+  /// The transport says `port` died (or lost messages): fires its monitors here. `after`
+  /// (may be empty) is posted once they have all run, deferred parts included (fire_hold).
+  bool port_died(const port_id& port, const reason& why, unique_function<void()> after = {});
+  /// The transport lost the node: fires every monitor on its ports; `after` as above.
+  void node_lost(std::uint32_t node_number, const reason& why,
+                 unique_function<void()> after = {});
 
   /// A fresh local number for a port this node spawns on another node (minted_bit set).
   std::uint64_t mint_local() noexcept;
 
  private:
+  std::shared_ptr<fire_hold> hold_for(unique_function<void()> after);
+
   node_core& core_;
   std::atomic<remote_link*> link_{nullptr};
   std::atomic<std::uint64_t> minted_next_;

@@ -138,7 +138,7 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
 
 std::string peer::route_locked() {
   if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
-  if (out_channel_) {
+  if (writable_locked()) {
     std::size_t queued = out_channel_->queued();
     if (queued > endpoint_.options.max_queue) {
       return fmt::format(
@@ -174,7 +174,7 @@ std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
 bool peer::flush_locked() {
   if (out_.empty()) return false;
   bytes_sent_ += out_.size();
-  if (out_channel_) return out_channel_->write(out_);
+  if (writable_locked()) return out_channel_->write(out_);
   pending_.insert(pending_.end(), out_.begin(), out_.end());
   return true;
 }
@@ -194,61 +194,117 @@ void peer::refuse(const port_id& to, const std::string& text) {
     refusals_unlogged_.fetch_add(1, std::memory_order_relaxed);
   }
   reason why = transport_error(id_, text);
-  port_down(to.local(), to.incarnation(), why);
+  coport::detail::unique_function<void()> after;
+  {
+    std::lock_guard lock{mutex_};
+    if (watching_.count(to.local())) after = hold_locked({to.local()});
+  }
+  port_down(to.local(), to.incarnation(), why, std::move(after));
 }
 
 void peer::send_message(const port_id& to, message msg) {
   std::string error;
-  // A traced message: its context goes in a trace frame right before it (frame.hpp).
+  {
+    std::lock_guard lock{mutex_};
+    if (!held_.empty() && held_.count(to.local())) {
+      hold_locked(to, std::move(msg));
+      return;
+    }
+    error = send_locked(to, msg);
+  }
+  if (!error.empty()) refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error));
+}
+
+std::string peer::send_locked(const port_id& to, message& msg) {
+  if (to.incarnation() != 0 &&
+      ((up_ && to.incarnation() != incarnation_) || to.incarnation() == left_incarnation_)) {
+    endpoint_.count_drop();  // a port of an earlier or a finished incarnation: gone
+    return {};
+  }
+  // A traced message: its context goes in a trace frame right before it (frame.hpp). Only
+  // to a node that reads trace frames (one not connected yet is taken to: what waits for it
+  // is what this build would send; README "Rolling upgrades").
   std::vector<std::byte> trace;
-  // Only to a node that reads trace frames (one not connected yet is taken to: what waits
-  // for it is what this build would send; README "Rolling upgrades").
   auto mark = coport::detail::take_trace(msg);
   if (mark && (capabilities_.load(std::memory_order_relaxed) & detail::capability_tracing) != 0) {
     const port_id& from = mark->from;
     detail::trace_frame::encode(trace, mark->context,
                                 from && endpoint_.owner.is_local(from) ? from.local() : 0);
   }
+  std::string error = route_locked();
+  if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
+  if (!error.empty()) return error;
+  if (writable_locked() && values_size_ > detail::large_message) {
+    // Large: the defs go now, the message as a record in fragments (see frame.hpp).
+    out_.resize(frame_start_);
+    out_.insert(out_.end(), trace.begin(), trace.end());
+    if (!out_.empty()) flush_locked();
+    std::vector<std::byte> record = large_record(to, msg);
+    const std::size_t size = record.size();
+    if (!out_channel_->write_large(std::move(record))) return "the connection is closed";
+    endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
+    ++messages_sent_;
+    bytes_sent_ += size;
+    return {};
+  }
+  if (!trace.empty()) {
+    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(frame_start_), trace.begin(),
+                trace.end());
+  }
+  if (!flush_locked()) return "the connection is closed";
+  endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
+  ++messages_sent_;
+  if (!writable_locked()) ++pending_messages_;
+  return {};
+}
+
+// -- no holes: messages to a port whose monitors fired wait until they have run -------------
+
+void peer::hold_locked(const port_id& to, message msg) {
+  if (waiting_.size() >= max_held_messages) {
+    // Dropped after the loss and before the monitor ran: no later message arrives before
+    // the monitor has run, which is all "no holes" promises (README).
+    endpoint_.count_drop();
+    return;
+  }
+  waiting_.emplace_back(to, std::move(msg));
+}
+
+coport::detail::unique_function<void()> peer::hold_watched_locked() {
+  if (watching_.empty()) return {};
+  std::vector<std::uint64_t> ports;
+  ports.reserve(watching_.size());
+  for (const auto& [local, id] : watching_) ports.push_back(local);
+  return hold_locked(std::move(ports));
+}
+
+coport::detail::unique_function<void()> peer::hold_locked(std::vector<std::uint64_t> ports) {
+  for (auto local : ports) ++held_[local];
+  return [self = weak_from_this(), ports = std::move(ports)]() mutable {
+    if (auto p = self.lock()) p->release(ports);
+  };
+}
+
+void peer::release(const std::vector<std::uint64_t>& ports) {
+  std::vector<std::pair<port_id, std::string>> refused;
   {
     std::lock_guard lock{mutex_};
-    if (to.incarnation() != 0 &&
-        ((up_ && to.incarnation() != incarnation_) || to.incarnation() == left_incarnation_)) {
-      endpoint_.count_drop();  // a port of an earlier or a finished incarnation: gone
-      return;
+    for (auto local : ports) {
+      if (auto it = held_.find(local); it != held_.end() && --it->second == 0) held_.erase(it);
     }
-    error = route_locked();
-    if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
-    if (error.empty() && up_ && values_size_ > detail::large_message) {
-      // Large: the defs go now, the message as a record in fragments (see frame.hpp).
-      out_.resize(frame_start_);
-      out_.insert(out_.end(), trace.begin(), trace.end());
-      if (!out_.empty()) flush_locked();
-      std::vector<std::byte> record = large_record(to, msg);
-      const std::size_t size = record.size();
-      if (!out_channel_->write_large(std::move(record))) {
-        error = "the connection is closed";
-      } else {
-        endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
-        ++messages_sent_;
-        bytes_sent_ += size;
-      }
-    } else if (error.empty()) {
-      if (!trace.empty()) {
-        out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(frame_start_), trace.begin(),
-                    trace.end());
-      }
-      if (!flush_locked()) {
-        error = "the connection is closed";
-      } else {
-        endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
-        ++messages_sent_;
-        if (!up_) ++pending_messages_;
+    // What waited for a port that is free now goes, in the order it was sent, before any
+    // later message to it (they take this lock after).
+    std::deque<std::pair<port_id, message>> still;
+    for (auto& [to, msg] : waiting_) {
+      if (held_.count(to.local())) {
+        still.emplace_back(to, std::move(msg));
+      } else if (std::string error = send_locked(to, msg); !error.empty()) {
+        refused.emplace_back(to, fmt::format("cannot send {}: {}", msg.describe(), error));
       }
     }
+    waiting_.swap(still);
   }
-  if (!error.empty()) {
-    refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error));
-  }
+  for (auto& [to, text] : refused) refuse(to, text);
 }
 
 void peer::send_kill(const port_id& target, const reason& why) {
@@ -367,7 +423,7 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
-    if (!pending_.empty()) {
+    if (!pending_.empty() && writable_locked()) {
       out_channel_->write(pending_);
       pending_.clear();
       pending_.shrink_to_fit();
@@ -385,10 +441,12 @@ void peer::yield(const receiver* c) {
 void peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
   bool left = false;
+  coport::detail::unique_function<void()> after;
   {
     std::lock_guard lock{mutex_};
     if (receiver_.get() != c) return;
     left = std::exchange(left_, false);
+    after = hold_watched_locked();
     receiver_.reset();
     out_channel_.reset();
     caches_.reset();
@@ -405,7 +463,8 @@ void peer::lost(const receiver* c, const std::string& why) {
   // Every monitor on that node's ports fires (no holes), and the node-down events: with
   // `shutdown` after a bye (the node left), else the failure. Also the watches made between
   // the bye and this close.
-  endpoint_.node_end.remote_node_lost(id_, left ? left_reason() : transport_error(id_, why));
+  endpoint_.node_end.remote_node_lost(id_, left ? left_reason() : transport_error(id_, why),
+                                      std::move(after));
 }
 
 void peer::leaving(const receiver* c) {
@@ -418,16 +477,20 @@ void peer::leaving(const receiver* c) {
 void peer::say_bye(const reason& why) {
   std::lock_guard lock{mutex_};
   if (!up_ || !out_channel_) return;
-  out_ = detail::bye_frame::encode(why);
-  flush_locked();
+  // Past any hold: what waits for a monitor is not sent by a node that leaves.
+  auto bye = detail::bye_frame::encode(why);
+  bytes_sent_ += bye.size();
+  out_channel_->write(bye);
 }
 
 void peer::unreachable(const std::string& why) {
   std::size_t dropped = 0;
+  coport::detail::unique_function<void()> after;
   {
     std::lock_guard lock{mutex_};
     if (receiver_ || !dialing_) return;  // a channel came meanwhile: it decides
     dialing_ = false;
+    after = hold_watched_locked();
     caches_.reset();
     watching_.clear();
     dropped = std::exchange(pending_messages_, 0);
@@ -437,7 +500,8 @@ void peer::unreachable(const std::string& why) {
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   log(log_error, {"transport", endpoint_.owner.id()},
       "unable to connect to {}: {} ({} messages dropped)", id_, why, dropped);
-  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why));
+  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, "unable to connect: " + why),
+                                      std::move(after));
 }
 
 bool peer::wants_channel() const {
@@ -470,7 +534,8 @@ std::size_t peer::queued() const {
   return pending_.size();
 }
 
-bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
+bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why,
+                     coport::detail::unique_function<void()> after) {
   port_id id;
   {
     std::lock_guard lock{mutex_};
@@ -484,7 +549,7 @@ bool peer::port_down(std::uint64_t local, std::uint32_t incarnation, const reaso
   if (id.is_null()) {
     id = coport::detail::make_port_id(node_number_, local, incarnation);
   }
-  return endpoint_.node_end.remote_port_died(id, why);
+  return endpoint_.node_end.remote_port_died(id, why, std::move(after));
 }
 
 std::uint32_t peer::incarnation() const {

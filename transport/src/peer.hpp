@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,7 @@ enum class verdict {
 };
 
 /// One other node, across all the channels it ever had with us.
-class peer final : public wire::node_names_out {
+class peer final : public wire::node_names_out, public std::enable_shared_from_this<peer> {
  public:
   peer(endpoint::impl& at, std::string id, std::uint32_t node_number);
 
@@ -85,8 +86,12 @@ class peer final : public wire::node_names_out {
   /// Bytes waiting for this node (for tests and the outgoing bound).
   std::size_t queued() const;
   /// The peer says port `local` of its node died (`died`) or lost messages (`lost`):
-  /// forget the watch and fire the monitors here. True if any monitor fired.
-  bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why);
+  /// forget the watch and fire the monitors here. True if any monitor fired. `after` is
+  /// posted once they have run (node_link::remote_port_died).
+  bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why,
+                 coport::detail::unique_function<void()> after = {});
+  /// At most this many messages wait for monitors to run (no holes); more are dropped.
+  static constexpr std::size_t max_held_messages = 65536;
   std::uint32_t incarnation() const;
   /// The receiving side counts what came from the node (any I/O thread).
   void count_received_bytes(std::size_t n) noexcept {
@@ -115,6 +120,19 @@ class peer final : public wire::node_names_out {
   std::string route_locked();
   /// Writes out_ to the current channel, or keeps it while the handshake runs.
   bool flush_locked();
+  /// Encodes and writes (or keeps) a message; "" or why it cannot go.
+  std::string send_locked(const port_id& to, message& msg);
+  /// Frames go to the channel now (else they wait in pending_ for the handshake's end).
+  bool writable_locked() const noexcept { return out_channel_ != nullptr; }
+  /// No holes (README): messages to `ports`, whose monitors are about to fire, wait until
+  /// those have run; returns what releases them (for remote_port_died/remote_node_lost).
+  coport::detail::unique_function<void()> hold_locked(std::vector<std::uint64_t> ports);
+  /// The same for every port watched now (a lost link); empty when none is.
+  coport::detail::unique_function<void()> hold_watched_locked();
+  /// Keeps a message to a held port (or drops it beyond max_held_messages).
+  void hold_locked(const port_id& to, message msg);
+  /// The monitors of `ports` have run: what waited for them goes, in order.
+  void release(const std::vector<std::uint64_t>& ports);
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
   void refuse(const port_id& to, const std::string& text);
 
@@ -139,6 +157,10 @@ class peer final : public wire::node_names_out {
   /// (of any size, even "normal", which groups read as "the group ended") are not believed.
   static reason left_reason() { return reason{"shutdown"}; }
   std::unordered_map<std::uint64_t, port_id> watching_;  ///< local number -> the ID we watch
+  /// Ports whose fired monitors have not all run yet (local number -> holds on it), and the
+  /// messages to them that wait, oldest first.
+  std::unordered_map<std::uint64_t, unsigned> held_;
+  std::deque<std::pair<port_id, message>> waiting_;
   /// What the peer's side of the current channel knows (made with the channel, dropped with
   /// it: a node ID seen once costs a peer object, not these ~48 KiB).
   struct send_caches {

@@ -315,11 +315,16 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       notify([&] {
         return frame_event{kind == frame_kind::died ? "died" : "lost", {}, {}, {}, {}};
       });
-      peer_->port_down(f.port.local, f.port.incarnation, f.why);
-      if (kind == frame_kind::lost) {
-        // Our monitors on that port have fired: the peer may deliver again.
-        write(control_frame(frame_kind::lost_ack, f.port.local, f.port.incarnation, nullptr));
+      if (kind == frame_kind::died) {
+        peer_->port_down(f.port.local, f.port.incarnation, f.why);
+        return;
       }
+      // The peer holds what we send that port until we acknowledge: only once our monitors
+      // on it have run (also those deferred into a busy port) may it deliver again.
+      peer_->port_down(f.port.local, f.port.incarnation, f.why,
+                       [self = weak_from_this(), local = f.port.local, inc = f.port.incarnation] {
+                         if (auto c = self.lock()) c->send_lost_ack(local, inc);
+                       });
       return;
     }
     case frame_kind::bye: {
@@ -589,6 +594,11 @@ void receiver::on_watch(const port_id& target) {
   if (!m) return;  // fired at once (no such port): the died notice is on its way
   std::lock_guard lock{watched_mutex_};
   watched_.emplace(target.local(), std::move(m));
+}
+
+void receiver::send_lost_ack(std::uint64_t local, std::uint32_t incarnation) {
+  if (closed_.load(std::memory_order_acquire)) return;
+  write(control_frame(frame_kind::lost_ack, local, incarnation, nullptr));
 }
 
 void receiver::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {

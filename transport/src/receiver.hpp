@@ -99,6 +99,8 @@ class receiver final : public channel_handler,
   port_id local_port(detail::port_ref p, bool& current) const;
   message read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& slot);
   void send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why);
+  /// Our monitors on the peer's port `local` have run after its `lost`: it may deliver again.
+  void send_lost_ack(std::uint64_t local, std::uint32_t incarnation);
   void hole(const port_id& to, const reason& why);
   /// Reports a received frame to the observer; `make` builds the event only if one is set.
   template <class Make>

@@ -77,13 +77,19 @@ class node_link {
   /// The same with the origin's interned node number (`port_id::node_number`).
   bool deliver_from(const port_id& to, message msg, std::uint32_t origin) const;
   /// The remote `port` died with `why` (or messages to it were lost); fires this node's
-  /// monitors on it. Returns true when any monitor was there.
-  bool remote_port_died(const port_id& port, const reason& why) const;
+  /// monitors on it. Returns true when any monitor was there. `after` (may be empty) is
+  /// what must wait until those monitors have run ("no holes"): it is posted as a job of
+  /// the node once every action has run, also a callback that runs later in a busy port's
+  /// context (or was dropped with that port); never called inside this call, nor once the
+  /// node is gone.
+  bool remote_port_died(const port_id& port, const reason& why,
+                        detail::unique_function<void()> after = {}) const;
   /// A link to `node_id` is established (node-up events).
   void remote_node_up(std::string_view node_id) const;
   /// The connection to `node_id` was lost; fires every monitor on its ports and the
-  /// node-down events.
-  void remote_node_lost(std::string_view node_id, const reason& why) const;
+  /// node-down events. `after` as for remote_port_died (the monitors only, not node-down).
+  void remote_node_lost(std::string_view node_id, const reason& why,
+                        detail::unique_function<void()> after = {}) const;
   /// Node `origin` (the ID its link proved) spawns init `init` with `args` here, as the port
   /// with the local number `local` that it minted. `on_death` (may be empty) is installed as
   /// a monitor before the init runs. Returns the port, or the null ID, and then no port is
