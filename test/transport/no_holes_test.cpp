@@ -144,21 +144,87 @@ TEST_SUITE("transport.no_holes") {
   }
 
   TEST_CASE(
+      "what the sender sends to a port after its lost notice waits here and follows the "
+      "acknowledgement, rather than being dropped there") {
+    raw_peer s{"holes-wait-s"};
+    s.h->on_bytes(frames{}.hello("holes-wait-r", 7).no_proof().bytes_);
+    s.n.run_until_idle();
+    const auto p = detail::make_port_id(detail::node_names().intern("holes-wait-r"), 5, 7);
+    bool ran = false;
+    auto watch = s.n.mon(p, [&](const reason&) { ran = true; });
+    s.n.run_until_idle();
+    s.ch->take_kinds();
+    s.h->on_bytes(lost_notice(p).bytes_);
+    s.n.snd(p, "x", 1);  // before the monitor ran
+    CHECK(s.ch->take_kinds().empty());
+    s.n.run_until_idle();
+    CHECK(ran);
+    auto kinds = s.ch->take_kinds();
+    kinds.erase(std::remove_if(kinds.begin(), kinds.end(),
+                               [](frame_kind k) {
+                                 return k == frame_kind::def_tag || k == frame_kind::def_sig ||
+                                        k == frame_kind::def_node;
+                               }),
+                kinds.end());
+    CHECK(kinds == std::vector<frame_kind>{frame_kind::lost_ack, frame_kind::message});
+  }
+
+  TEST_CASE(
+      "a message refused for a full queue holds later ones to that port until its "
+      "monitor ran") {
+    struct backlog_channel : capture_channel {
+      std::size_t backlog = 0;
+      std::size_t queued() const override { return backlog; }
+    };
+    node n{stepped("holes-full-s")};
+    tp::transport_options o;
+    o.max_queue = 1000;
+    tp::endpoint t{n, o};
+    auto ch = std::make_shared<backlog_channel>();
+    auto h = t.attach(ch);
+    h->on_bytes(frames{}.hello("holes-full-r", 7).no_proof().bytes_);
+    n.run_until_idle();
+    const auto p = detail::make_port_id(detail::node_names().intern("holes-full-r"), 5, 7);
+    bool ran = false;
+    auto watch = n.mon(p, [&](const reason&) { ran = true; });
+    n.run_until_idle();
+    ch->take_kinds();
+    ch->backlog = 5000;
+    n.snd(p, "x", 1);  // refused: the queue is full
+    ch->backlog = 0;
+    n.snd(p, "x", 2);  // the queue has room again, but the monitor has not run
+    auto early = ch->take_kinds();
+    CHECK(std::count(early.begin(), early.end(), frame_kind::message) == 0);
+    CHECK(!ran);
+    n.run_until_idle();
+    CHECK(ran);
+    auto later = ch->take_kinds();
+    CHECK(std::count(later.begin(), later.end(), frame_kind::message) == 1);
+  }
+
+  TEST_CASE(
       "after a broken link what the sender sends next to a monitored port reaches it on "
       "the new link only after the monitor ran in the busy sending port, in order") {
     // Threaded nodes: the sending port is really busy (its handler blocks) while the link
     // breaks, a new one comes up and the sender goes on sending.
+    probe events;  // in the order they happened, on both nodes (outlives them)
+    std::promise<void> go_on;
+    auto released = go_on.get_future().share();
+    struct release_on_exit {
+      std::promise<void>& p;
+      bool done = false;
+      ~release_on_exit() {
+        if (!done) p.set_value();  // a failed REQUIRE: unblock the handler before the nodes end
+      }
+    } guard{go_on};
     node s{threaded("holes-link-s")}, r{threaded("holes-link-r")};
     tp::endpoint ts{s}, tr{r};
     auto first = tp::memory_link::connect(ts, tr);
     REQUIRE(eventually([&] { return s.up_nodes().size() == 1 && r.up_nodes().size() == 1; }));
-    probe events;  // in the order they happened, on both nodes
     auto p = r.port(), free = r.port();
     r.rcv(p, "n", [&](int i) { events.add("got " + std::to_string(i)); });
     r.rcv(free, "n", [&](int i) { events.add("free " + std::to_string(i)); });
     auto sender = s.port();
-    std::promise<void> go_on;
-    auto released = go_on.get_future().share();
     s.rcv(sender, "block", [&, released] {
       events.add("busy");
       released.wait_for(30s);
@@ -177,6 +243,7 @@ TEST_SUITE("transport.no_holes") {
     s.snd(free, "n", 9);  // sent after them on the same link: arrives after them, unless held
     REQUIRE(events.wait_for(3));
     CHECK(events.events() == std::vector<std::string>{"got 1", "busy", "free 9"});
+    guard.done = true;
     go_on.set_value();
     REQUIRE(events.wait_for(7));
     CHECK(events.events() == std::vector<std::string>{"got 1", "busy", "free 9", "monitor ran",

@@ -97,6 +97,7 @@ endpoint::endpoint(node& n, transport_options options) : impl_{std::make_shared<
 }
 
 endpoint::~endpoint() {
+  impl_->closing.store(true, std::memory_order_release);
   // The node stops routing to us: later remote sends are dropped and counted there, and
   // monitors on remote ports fire with transport_error.
   impl_->owner.plug(nullptr);

@@ -59,7 +59,7 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   peer* find(std::uint32_t node_number, bool create);
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
   void fire_later(const port_id& target, reason why);
-  void count_drop() noexcept { dropped.fetch_add(1, std::memory_order_relaxed); }
+  void count_drop(std::size_t n = 1) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }
   /// Reports a frame received from `from` (null: a node not yet known) to the observer;
   /// `make` builds the event only if one is set.
   template <class Make>
@@ -96,6 +96,8 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   std::mutex observer_mutex;
   std::function<void(const frame_event&)> observer;
   std::atomic<bool> observed{false};  ///< an observer is set (checked per frame without the lock)
+  /// The endpoint is being destroyed: what waits for monitors to run is dropped, not sent.
+  std::atomic<bool> closing{false};
 
   // The peer table: two levels of atomic pointers indexed by node number.
   static constexpr std::size_t chunk_bits = 8;

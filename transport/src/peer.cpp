@@ -179,7 +179,8 @@ bool peer::flush_locked() {
   return true;
 }
 
-void peer::refuse(const port_id& to, const std::string& text) {
+void peer::refuse(const port_id& to, const std::string& text,
+                  coport::detail::unique_function<void()> after) {
   endpoint_.count_drop();
   // One line a second at most: a producer far ahead of its link refuses many messages.
   auto now = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -193,34 +194,47 @@ void peer::refuse(const port_id& to, const std::string& text) {
   } else {
     refusals_unlogged_.fetch_add(1, std::memory_order_relaxed);
   }
-  reason why = transport_error(id_, text);
-  coport::detail::unique_function<void()> after;
-  {
-    std::lock_guard lock{mutex_};
-    if (watching_.count(to.local())) after = hold_locked({to.local()});
-  }
-  port_down(to.local(), to.incarnation(), why, std::move(after));
+  port_down(to.local(), to.incarnation(), transport_error(id_, text), std::move(after));
 }
 
 void peer::send_message(const port_id& to, message msg) {
   std::string error;
+  coport::detail::unique_function<void()> after;
+  bool overflow = false;
   {
     std::lock_guard lock{mutex_};
     if (!held_.empty() && held_.count(to.local())) {
-      hold_locked(to, std::move(msg));
-      return;
+      if (gone_locked(to)) return;
+      if (waiting_.size() < max_held_messages) {
+        waiting_.emplace_back(to, std::move(msg));
+        return;
+      }
+      overflow = true;
+    } else {
+      error = send_locked(to, msg);
+      // A message to a watched port was refused: later ones wait until its monitors ran.
+      if (!error.empty() && watching_.count(to.local())) after = hold_locked({to.local()});
     }
-    error = send_locked(to, msg);
   }
-  if (!error.empty()) refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error));
+  if (overflow) {
+    refuse(to, fmt::format("cannot send {}: {} messages already wait for monitors to run",
+                           msg.describe(), max_held_messages));
+  } else if (!error.empty()) {
+    refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error), std::move(after));
+  }
 }
 
-std::string peer::send_locked(const port_id& to, message& msg) {
+bool peer::gone_locked(const port_id& to) {
   if (to.incarnation() != 0 &&
       ((up_ && to.incarnation() != incarnation_) || to.incarnation() == left_incarnation_)) {
     endpoint_.count_drop();  // a port of an earlier or a finished incarnation: gone
-    return {};
+    return true;
   }
+  return false;
+}
+
+std::string peer::send_locked(const port_id& to, message& msg) {
+  if (gone_locked(to)) return {};
   // A traced message: its context goes in a trace frame right before it (frame.hpp). Only
   // to a node that reads trace frames (one not connected yet is taken to: what waits for it
   // is what this build would send; README "Rolling upgrades").
@@ -260,15 +274,36 @@ std::string peer::send_locked(const port_id& to, message& msg) {
 
 // -- no holes: messages to a port whose monitors fired wait until they have run -------------
 
-void peer::hold_locked(const port_id& to, message msg) {
-  if (waiting_.size() >= max_held_messages) {
-    // Dropped after the loss and before the monitor ran: no later message arrives before
-    // the monitor has run, which is all "no holes" promises (README).
-    endpoint_.count_drop();
-    return;
+namespace {
+// Releases held ports once: when called (the monitors ran), or when destroyed uncalled (the
+// node could not run it: it is ending), then dropping what waited.
+class port_release {
+ public:
+  port_release(std::weak_ptr<endpoint::impl> at, std::weak_ptr<peer> p,
+               std::vector<std::uint64_t> ports)
+      : at_{std::move(at)}, peer_{std::move(p)}, ports_{std::move(ports)} {}
+  port_release(port_release&& o) noexcept
+      : at_{std::move(o.at_)},
+        peer_{std::move(o.peer_)},
+        ports_{std::move(o.ports_)},
+        done_{std::exchange(o.done_, true)} {}
+  port_release& operator=(port_release&&) = delete;
+  ~port_release() { finish(false); }
+  void operator()() { finish(true); }
+
+ private:
+  void finish(bool send) {
+    if (std::exchange(done_, true)) return;
+    auto at = at_.lock();  // the transport first: the peer refers to it
+    auto p = peer_.lock();
+    if (at && p) p->release(ports_, send && !at->closing.load(std::memory_order_acquire));
   }
-  waiting_.emplace_back(to, std::move(msg));
-}
+  std::weak_ptr<endpoint::impl> at_;
+  std::weak_ptr<peer> peer_;
+  std::vector<std::uint64_t> ports_;
+  bool done_ = false;
+};
+}  // namespace
 
 coport::detail::unique_function<void()> peer::hold_watched_locked() {
   if (watching_.empty()) return {};
@@ -279,32 +314,48 @@ coport::detail::unique_function<void()> peer::hold_watched_locked() {
 }
 
 coport::detail::unique_function<void()> peer::hold_locked(std::vector<std::uint64_t> ports) {
-  for (auto local : ports) ++held_[local];
-  return [self = weak_from_this(), ports = std::move(ports)]() mutable {
-    if (auto p = self.lock()) p->release(ports);
-  };
+  coport::detail::unique_function<void()> after{
+      port_release{endpoint_.weak_from_this(), weak_from_this(), ports}};
+  for (auto local : ports) ++held_[local];  // nothing throws past here
+  return after;
 }
 
-void peer::release(const std::vector<std::uint64_t>& ports) {
-  std::vector<std::pair<port_id, std::string>> refused;
+coport::detail::unique_function<void()> peer::hold(std::uint64_t local) {
+  std::lock_guard lock{mutex_};
+  return hold_locked({local});
+}
+
+void peer::release(const std::vector<std::uint64_t>& ports, bool send) {
+  struct refused_message {
+    port_id to;
+    std::string text;
+    coport::detail::unique_function<void()> after;
+  };
+  std::vector<refused_message> refused;
+  std::size_t dropped = 0;
   {
     std::lock_guard lock{mutex_};
     for (auto local : ports) {
       if (auto it = held_.find(local); it != held_.end() && --it->second == 0) held_.erase(it);
     }
     // What waited for a port that is free now goes, in the order it was sent, before any
-    // later message to it (they take this lock after).
+    // later message to it (they take this lock after). A refusal holds that port again:
+    // what follows it to that port waits for its monitors in turn.
     std::deque<std::pair<port_id, message>> still;
     for (auto& [to, msg] : waiting_) {
       if (held_.count(to.local())) {
         still.emplace_back(to, std::move(msg));
+      } else if (!send) {
+        ++dropped;  // the transport is ending
       } else if (std::string error = send_locked(to, msg); !error.empty()) {
-        refused.emplace_back(to, fmt::format("cannot send {}: {}", msg.describe(), error));
+        refused.push_back(refused_message{
+            to, fmt::format("cannot send {}: {}", msg.describe(), error), hold_locked({to.local()})});
       }
     }
     waiting_.swap(still);
   }
-  for (auto& [to, text] : refused) refuse(to, text);
+  if (dropped) endpoint_.count_drop(dropped);
+  for (auto& r : refused) refuse(r.to, r.text, std::move(r.after));
 }
 
 void peer::send_kill(const port_id& target, const reason& why) {

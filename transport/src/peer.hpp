@@ -90,8 +90,14 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// posted once they have run (node_link::remote_port_died).
   bool port_down(std::uint64_t local, std::uint32_t incarnation, const reason& why,
                  coport::detail::unique_function<void()> after = {});
-  /// At most this many messages wait for monitors to run (no holes); more are dropped.
+  /// At most this many messages wait for monitors to run (no holes); more are refused.
   static constexpr std::size_t max_held_messages = 65536;
+  /// Messages to our port `local` of the peer wait from now until the returned function is
+  /// called (or destroyed uncalled: then they are dropped, the transport ending).
+  coport::detail::unique_function<void()> hold(std::uint64_t local);
+  /// The monitors of `ports` have run: what waited for them goes, in order (or, without
+  /// `send`, is dropped and counted).
+  void release(const std::vector<std::uint64_t>& ports, bool send);
   std::uint32_t incarnation() const;
   /// The receiving side counts what came from the node (any I/O thread).
   void count_received_bytes(std::size_t n) noexcept {
@@ -129,12 +135,12 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   coport::detail::unique_function<void()> hold_locked(std::vector<std::uint64_t> ports);
   /// The same for every port watched now (a lost link); empty when none is.
   coport::detail::unique_function<void()> hold_watched_locked();
-  /// Keeps a message to a held port (or drops it beyond max_held_messages).
-  void hold_locked(const port_id& to, message msg);
-  /// The monitors of `ports` have run: what waited for them goes, in order.
-  void release(const std::vector<std::uint64_t>& ports);
-  /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes).
-  void refuse(const port_id& to, const std::string& text);
+  /// A message to a port of an incarnation that is gone: counted, true.
+  bool gone_locked(const port_id& to);
+  /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes);
+  /// `after` (a hold's release) once they ran.
+  void refuse(const port_id& to, const std::string& text,
+              coport::detail::unique_function<void()> after = {});
 
   endpoint::impl& endpoint_;
   const std::string id_;

@@ -319,11 +319,21 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
         peer_->port_down(f.port.local, f.port.incarnation, f.why);
         return;
       }
-      // The peer holds what we send that port until we acknowledge: only once our monitors
-      // on it have run (also those deferred into a busy port) may it deliver again.
+      // The peer drops what we send that port until we acknowledge, which we do once our
+      // monitors on it have run (also those deferred into a busy port). Meanwhile what is
+      // sent to it here waits, and follows the acknowledgement.
+      if (acks_owed_.fetch_add(1, std::memory_order_relaxed) >= detail::max_holes) {
+        fail("too many lost notices await our monitors");
+        return;
+      }
       peer_->port_down(f.port.local, f.port.incarnation, f.why,
-                       [self = weak_from_this(), local = f.port.local, inc = f.port.incarnation] {
-                         if (auto c = self.lock()) c->send_lost_ack(local, inc);
+                       [self = weak_from_this(), local = f.port.local, inc = f.port.incarnation,
+                        release = peer_->hold(f.port.local)]() mutable {
+                         if (auto c = self.lock()) {
+                           c->acks_owed_.fetch_sub(1, std::memory_order_relaxed);
+                           c->send_lost_ack(local, inc);
+                         }
+                         release();
                        });
       return;
     }

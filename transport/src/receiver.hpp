@@ -130,6 +130,8 @@ class receiver final : public channel_handler,
   std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
   std::vector<std::uint32_t> in_nodes_;
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
+  /// The peer's lost notices whose acknowledgement waits for our monitors (bounded).
+  std::atomic<std::size_t> acks_owed_{0};
   /// Large messages arriving in fragments, and what waits behind them (reassembly.hpp).
   reassembly large_;
   /// The trace frame that came last, for the next message or first fragment (frame.hpp).

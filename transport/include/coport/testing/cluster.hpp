@@ -112,16 +112,6 @@ class cluster {
     return steps;
   }
 
-  /// Steps node i alone until it is idle (the others and the links wait); returns the steps.
-  std::size_t settle_node(std::size_t i, std::size_t limit = 10'000'000) {
-    std::size_t steps = 0;
-    node& n = *entries_.at(i).n;
-    while (n.step()) {
-      if (++steps >= limit) throw failure{"node " + ids_[i] + " did not settle"};
-    }
-    return steps;
-  }
-
   /// Steps nodes and hands over every frame until nothing moves; returns the steps taken.
   std::size_t run(std::size_t limit = 10'000'000) {
     std::size_t steps = 0;
