@@ -15,6 +15,7 @@
 #include "coport/receive.hpp"
 #include "coport/remote.hpp"
 #include "coport/sleep.hpp"
+#include "coport/supervisor.hpp"
 #include "coport/tag.hpp"
 #include "coport/task.hpp"
 #include "coport/timer.hpp"
