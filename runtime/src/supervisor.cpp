@@ -30,6 +30,8 @@ bool ends_normally(const reason& why) {
   return why.normal() || why.kind() == "shutdown";
 }
 
+std::string check_child(const child_spec& c);
+
 class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
  public:
   supervisor_state(node& n, supervisor_spec spec) : n_{n}, spec_{std::move(spec)} {
@@ -67,27 +69,31 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
       auto& request = *m.get<std::shared_ptr<start_request>>(0);
       me->add(std::move(request.spec), request.done);
     });
-    // An abnormal end takes the children with it (a normal one has stopped them first).
-    // Not bound to this port's context (gone by then); holds the state until it runs.
+    // Any end but a finished stop takes the children with it (with the supervisor's reason,
+    // `shutdown` for a normal kil); also those that outlived their shutdown time. Not bound
+    // to this port's context (gone by then); holds the state until it runs.
     detail::node_access::core(n_)
         ->monitors()
         .add(self_, [me](const reason& why) {
-          if (why.normal()) return;
+          if (me->stopped_) return;
+          const reason with = why.normal() ? reason{"shutdown"} : why;
           for (auto& c : me->children_) {
-            if (c.port) me->n_.kil(c.port, why);
+            if (c.port) me->n_.kil(c.port, with);
           }
+          for (auto& late : me->late_) me->n_.kil(late, with);
         })
         .release();
     for (std::size_t i = 0; i < children_.size(); ++i) start(i);
   }
 
   void add(child_spec spec, const std::function<void(const port_id&, const std::string&)>& done) {
-    if (find(spec.id) != npos) {
-      if (done) done({}, "a child with ID '" + spec.id + "' exists");
-      return;
+    std::string problem = check_child(spec);
+    if (problem.empty() && find(spec.id) != npos) {
+      problem = "a child with ID '" + spec.id + "' exists";
     }
-    if (stopping_) {
-      if (done) done({}, "the supervisor is stopping");
+    if (problem.empty() && stopping_) problem = "the supervisor is stopping";
+    if (!problem.empty()) {
+      if (done) done({}, problem);
       return;
     }
     children_.emplace_back(std::move(spec));
@@ -103,16 +109,17 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     child_spec spec;
     port_id port;                  // null while not running
     monitor watch;                 // its death, in this port's context
-    timer pending;                 // a restart that waits for its backoff
     std::uint64_t generation = 0;  // which start `watch` belongs to
     unsigned quick_deaths = 0;     // deaths within `period` of their start, in a row
+    bool terminated = false;       // ended by terminate_child: not restarted until asked
     clock_point started{};
   };
 
-  /// Children being killed last first, each waited for (its death, or its shutdown time),
-  /// before `then` runs: a restart of several, or the supervisor's end.
+  /// Children being ended last first, each waited for (its death, or its shutdown time),
+  /// before `then` runs: a restart of several, a terminate_child, or the supervisor's end.
   struct termination {
-    std::vector<std::string> ids;  // in the order they are killed
+    std::uint64_t serial = 0;
+    std::vector<std::string> ids;  // in the order they are ended
     std::size_t next = 0;
     std::string waiting;  // the child whose end is awaited
     timer limit;
@@ -131,7 +138,8 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     return npos;
   }
 
-  /// The first of the child's nodes that is this one or up; the first one when none is.
+  /// The first of the child's nodes that is this one or up; the first one when none is
+  /// (spawn dials it; if it cannot be reached, that is a death like any other).
   std::string where(const child& c) const {
     if (c.spec.nodes.empty()) return n_.id();
     const auto up = n_.up_nodes();
@@ -143,31 +151,30 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
 
   void start(std::size_t i) {
     child& c = children_[i];
-    c.pending.cancel();
+    c.terminated = false;
     const std::uint64_t generation = ++c.generation;
     auto weak = weak_from_this();
-    auto [port, watch] =
-        c.spec.start(n_, where(c), [weak, id = c.spec.id, generation](const reason& why) {
-          if (auto me = weak.lock()) me->ended(id, generation, why);
-        });
-    c.port = port;
-    c.watch = std::move(watch);
+    auto on_death = [weak, id = c.spec.id, generation](const reason& why) {
+      if (auto me = weak.lock()) me->ended(id, generation, why);
+    };
     c.started = n_.now();
-  }
-
-  /// Kills a running child on purpose, not waiting: its end is not acted on.
-  void kill(child& c, const reason& why) {
-    c.pending.cancel();
-    if (!c.port) return;
-    c.watch.cancel();
-    ++c.generation;
-    n_.kil(c.port, why);
-    c.port = {};
+    try {
+      auto [port, watch] = c.spec.start(n_, where(c), on_death);
+      c.port = port;
+      c.watch = std::move(watch);
+    } catch (const std::exception& e) {
+      // A start that throws (no memory, a node ID that became invalid): a death, acted on
+      // as the next job, so that a restart loop still meets the intensity.
+      c.port = {};
+      n_.peval(self_, [on_death, why = reason{"spawn_failed", c.spec.id, e.what()}]() mutable {
+        on_death(why);
+      });
+    }
   }
 
   void ended(const std::string& id, std::uint64_t generation, const reason& why) {
     const std::size_t i = find(id);
-    if (i == npos || children_[i].generation != generation) return;  // killed on purpose
+    if (i == npos || children_[i].generation != generation) return;  // not this start
     child& c = children_[i];
     c.port = {};
     c.watch.release();
@@ -215,17 +222,16 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
       if (k != i) others.push_back(children_[k].spec.id);
     }
     const node::duration delay = backoff(c.quick_deaths);
-    const std::string failed = c.spec.id;
-    terminate(std::move(others), [this, ids = std::move(ids), delay, failed] {
+    terminate(std::move(others), [this, ids = std::move(ids), delay] {
       if (delay <= node::duration::zero()) {
         start_ids(ids);
         return;
       }
-      std::size_t k = find(failed);
-      if (k == npos) return;
-      children_[k].pending = n_.after(delay, [weak = weak_from_this(), ids] {
+      // The supervisor's, not the child's: a request about one child cannot lose the others.
+      restart_timers_.push_back(n_.after(delay, [weak = weak_from_this(), ids] {
         if (auto me = weak.lock()) me->start_ids(ids);
-      });
+      }));
+      if (restart_timers_.size() > 64) restart_timers_.erase(restart_timers_.begin());
     });
   }
 
@@ -236,10 +242,21 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     return std::min(d, spec_.backoff_max);
   }
 
+  /// Starts those of `ids` that are not running, in order: temporary ones (ended with a
+  /// sibling) are forgotten instead, terminated ones stay down.
   void start_ids(const std::vector<std::string>& ids) {
-    if (stopping_) return;
+    if (stopping_ || terminating_) {
+      if (!stopping_) later_starts_.insert(later_starts_.end(), ids.begin(), ids.end());
+      return;
+    }
     for (const auto& id : ids) {
-      if (std::size_t k = find(id); k != npos && !children_[k].port) start(k);
+      const std::size_t k = find(id);
+      if (k == npos || children_[k].port || children_[k].terminated) continue;
+      if (children_[k].spec.restart == restart_type::temporary) {
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(k));
+        continue;
+      }
+      start(k);
     }
   }
 
@@ -247,11 +264,15 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
 
   void terminate(std::vector<std::string> ids, std::function<void()> then) {
     terminating_.emplace();
+    terminating_->serial = ++terminations_;
     terminating_->ids = std::move(ids);
     terminating_->then = std::move(then);
     terminate_next();
   }
 
+  /// Ends the next child of the termination: a supervisor child is asked to `stop` (its own
+  /// children end in order), any other is killed with `shutdown`; after its shutdown time it
+  /// is killed and no longer waited for.
   void terminate_next() {
     auto& t = *terminating_;
     t.limit.cancel();
@@ -260,17 +281,27 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
       const std::size_t i = find(t.ids[t.next++]);
       if (i == npos) continue;
       child& c = children_[i];
-      c.pending.cancel();
       if (!c.port) continue;
       t.waiting = c.spec.id;
-      n_.kil(c.port, reason{"shutdown"});
-      t.limit = n_.after(c.spec.shutdown, [weak = weak_from_this(), id = c.spec.id] {
+      if (c.spec.stop_tag.empty()) {
+        n_.kil(c.port, reason{"shutdown"});
+      } else {
+        n_.snd(c.port, tag{c.spec.stop_tag});
+      }
+      t.limit = n_.after(c.spec.shutdown, [weak = weak_from_this(), serial = t.serial,
+                                           id = c.spec.id] {
         auto me = weak.lock();
-        if (!me || !me->terminating_ || me->terminating_->waiting != id) return;
-        if (std::size_t k = me->find(id); k != npos) {
+        if (!me || !me->terminating_ || me->terminating_->serial != serial ||
+            me->terminating_->waiting != id) {
+          return;
+        }
+        if (std::size_t k = me->find(id); k != npos && me->children_[k].port) {
           auto& late = me->children_[k];
           late.watch.cancel();
           ++late.generation;  // its end, if it comes later, is not waited for
+          me->n_.kil(late.port, reason{"killed", "no end within its shutdown time"});
+          me->late_.push_back(late.port);
+          if (me->late_.size() > 64) me->late_.erase(me->late_.begin());
           late.port = {};
         }
         me->terminate_next();
@@ -280,11 +311,15 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     auto then = std::move(t.then);
     terminating_.reset();
     then();
-    // Ends that came meanwhile, of children that were not being ended.
-    while (!terminating_ && !later_.empty() && !stopping_) {
-      death d = std::move(later_.front());
-      later_.pop_front();
-      if (std::size_t i = find(d.id); i != npos && !children_[i].port) act_on(i, d.why);
+    // What came meanwhile: ends of children that were not being ended, and restarts.
+    while (!terminating_ && !stopping_ && (!later_.empty() || !later_starts_.empty())) {
+      if (!later_.empty()) {
+        death d = std::move(later_.front());
+        later_.pop_front();
+        if (std::size_t i = find(d.id); i != npos && !children_[i].port) act_on(i, d.why);
+      } else {
+        start_ids(std::exchange(later_starts_, {}));
+      }
     }
   }
 
@@ -293,11 +328,14 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     if (stopping_) return;
     stopping_ = true;
     end_reason_ = std::move(why);
-    for (auto& c : children_) c.pending.cancel();
+    restart_timers_.clear();  // dropping a handle does not cancel: start_ids checks stopping_
     auto all = [this] {
       std::vector<std::string> ids;
       for (std::size_t k = children_.size(); k-- > 0;) ids.push_back(children_[k].spec.id);
-      terminate(std::move(ids), [this] { n_.kil(self_, end_reason_); });
+      terminate(std::move(ids), [this] {
+        stopped_ = end_reason_.normal();  // the children ended in order: nothing left to kill
+        n_.kil(self_, end_reason_);
+      });
     };
     if (terminating_) {
       terminating_->then = all;  // after the one under way
@@ -318,14 +356,23 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     n_.snd(reply, "children", std::move(ids), std::move(ports));
   }
 
+  /// Ends the child as a stop would (waited for), then answers; it stays down until
+  /// restart_child (a temporary one is forgotten).
   void terminate_child(const std::string& id, const port_id& reply) {
     const std::size_t i = find(id);
-    if (i == npos) {
-      n_.snd(reply, "error", "no child '" + id + "'");
+    if (i == npos || terminating_ || stopping_) {
+      n_.snd(reply, "error",
+             i == npos ? "no child '" + id + "'" : std::string{"the supervisor is busy ending children"});
       return;
     }
-    kill(children_[i], reason{"shutdown"});
-    n_.snd(reply, "ok");
+    children_[i].terminated = true;
+    terminate({id}, [this, id, reply] {
+      if (std::size_t k = find(id);
+          k != npos && children_[k].spec.restart == restart_type::temporary) {
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(k));
+      }
+      n_.snd(reply, "ok");
+    });
   }
 
   void restart_child(const std::string& id, const port_id& reply) {
@@ -355,16 +402,38 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
   std::vector<child> children_;
   port_id self_;
   std::deque<clock_point> restarts_;  // within the last `period`
+  std::vector<timer> restart_timers_;  // restarts waiting for their backoff (the last 64)
   std::optional<termination> terminating_;
-  std::deque<death> later_;
+  std::uint64_t terminations_ = 0;
+  std::deque<death> later_;               // ends that came during a termination
+  std::vector<std::string> later_starts_;  // restarts that came due during one
+  std::vector<port_id> late_;  // children that outlived their shutdown time (the last 64)
   bool stopping_ = false;
+  bool stopped_ = false;  // a stop finished: the children ended in order
   reason end_reason_;
 };
 
+/// "" or what is wrong with a child's spec.
+std::string check_child(const child_spec& c) {
+  if (c.id.empty()) return "a child has an empty ID";
+  if (c.init.empty()) return "child '" + c.id + "' has no init";
+  if (!c.startable()) return "child '" + c.id + "' was not made by child_spec::of";
+  for (const auto& id : c.nodes) {
+    if (!valid_node_id(id)) return "child '" + c.id + "' names an invalid node ID '" + id + "'";
+  }
+  if (c.shutdown < node::duration::zero()) return "child '" + c.id + "' has a negative shutdown";
+  return {};
+}
+
 void check(const supervisor_spec& spec) {
+  if (spec.period <= node::duration::zero()) {
+    throw std::invalid_argument{"coport: a supervisor's period must be positive"};
+  }
   std::unordered_set<std::string> ids;
   for (const auto& c : spec.children) {
-    if (c.init.empty()) throw std::invalid_argument{"coport: child '" + c.id + "' has no init"};
+    if (std::string problem = check_child(c); !problem.empty()) {
+      throw std::invalid_argument{"coport: " + problem};
+    }
     if (!ids.insert(c.id).second) {
       throw std::invalid_argument{"coport: two children of a supervisor are called '" + c.id +
                                   "'"};

@@ -341,7 +341,10 @@ TEST_SUITE("supervisor") {
         answers.push_back(std::string{r->tag().name()});
       }
     };
+    auto b = p.child(sup, "b");
     p.n.cal(sup, "terminate_child", std::string{"b"}, answer);
+    p.n.run_until_idle();
+    CHECK(!p.n.alive(b));
     p.n.cal(sup, "count_children", answer);
     p.n.cal(sup, "delete_child", std::string{"a"}, answer);  // running: refused
     p.n.cal(sup, "delete_child", std::string{"b"}, answer);
@@ -360,6 +363,98 @@ TEST_SUITE("supervisor") {
     CHECK(p.n.alive(added));
     CHECK(refused == "a child with ID 'd' exists");
     CHECK(p.children(sup).size() == 3);  // a, c, d
+    // A spec that start_supervisor would refuse is refused through `done`.
+    std::string bad;
+    start_child(p.n, sup, child_spec::of("e", "sup.worker", std::string{"e"}).on({"bad id"}),
+                [&](const port_id&, const std::string& why) { bad = why; });
+    p.n.run_until_idle();
+    CHECK(bad.find("invalid node ID") != std::string::npos);
+    CHECK(p.n.alive(sup));
+  }
+
+  TEST_CASE("a terminated child stays down, also through a sibling's group restart") {
+    pool p{"sup-terminated"};
+    auto sup = start_supervisor(p.n, three(restart_strategy::one_for_all));
+    p.n.run_until_idle();
+    bool ok = false;
+    p.n.cal(sup, "terminate_child", std::string{"c"}, [&](reply r) { ok = r && r->tag() == tag{"ok"}; });
+    p.n.run_until_idle();
+    CHECK(ok);
+    p.take();
+    p.n.kil(p.child(sup, "a"), "crash");
+    p.n.run_until_idle();
+    CHECK(p.take() == std::vector<std::string>{"stop a crash", "stop b shutdown", "start a", "start b"});
+    CHECK(p.child(sup, "c").is_null());
+  }
+
+  TEST_CASE("a temporary sibling ended by a group restart is forgotten, not started again") {
+    pool p{"sup-temp-group"};
+    auto spec = three(restart_strategy::one_for_all);
+    spec.children[2].restart_as(restart_type::temporary);  // c
+    auto sup = start_supervisor(p.n, std::move(spec));
+    p.n.run_until_idle();
+    p.take();
+    p.n.kil(p.child(sup, "a"), "crash");
+    p.n.run_until_idle();
+    CHECK(p.take() == std::vector<std::string>{"stop a crash", "stop c shutdown", "stop b shutdown",
+                                               "start a", "start b"});
+    CHECK(p.children(sup).size() == 2);
+  }
+
+  TEST_CASE("a supervisor killed normally takes its children with it, as shutdown") {
+    pool p{"sup-kil-normal"};
+    auto sup = start_supervisor(p.n, three(restart_strategy::one_for_one));
+    p.n.run_until_idle();
+    p.take();
+    p.n.kil(sup);
+    p.n.run_until_idle();
+    auto j = p.take();
+    std::sort(j.begin(), j.end());
+    CHECK(j == std::vector<std::string>{"stop a shutdown", "stop b shutdown", "stop c shutdown"});
+  }
+
+  TEST_CASE("stopping a tree ends every level in order: a child supervisor is asked to stop") {
+    pool p{"sup-nested-stop"};
+    register_supervisor(p.n, "sup.inner2", [] {
+      supervisor_spec inner;
+      for (const char* id : {"x", "y"}) {
+        inner.children.push_back(child_spec::of(id, "sup.worker", std::string{id}));
+      }
+      return inner;
+    });
+    supervisor_spec outer;
+    outer.children.push_back(child_spec::of("a", "sup.worker", std::string{"a"}));
+    outer.children.push_back(child_spec::supervisor("inner", "sup.inner2"));
+    outer.children.push_back(child_spec::of("z", "sup.worker", std::string{"z"}));
+    auto top = start_supervisor(p.n, std::move(outer));
+    reason end{"not yet"};
+    auto watch = p.n.mon(top, [&](const reason& why) { end = why; });
+    p.n.run_until_idle();
+    p.take();
+    p.n.snd(top, "stop");
+    p.n.run_until_idle();
+    CHECK(p.take() == std::vector<std::string>{"stop z shutdown", "stop y shutdown",
+                                               "stop x shutdown", "stop a shutdown"});
+    CHECK(end.normal());
+  }
+
+  TEST_CASE("a stop during a restart's backoff: nothing starts again") {
+    pool p{"sup-stop-backoff"};
+    auto spec = three(restart_strategy::one_for_one);
+    spec.backoff_initial = 1s;
+    spec.max_restarts = 10;
+    auto sup = start_supervisor(p.n, std::move(spec));
+    p.n.run_until_idle();
+    p.n.kil(p.child(sup, "b"), "crash");
+    p.n.run_until_idle();
+    CHECK(p.child(sup, "b").is_null());  // waiting for its backoff
+    p.take();
+    p.n.snd(sup, "stop");
+    p.n.run_until_idle();
+    p.n.advance(5s);
+    p.n.run_until_idle();
+    CHECK(p.take() == std::vector<std::string>{"stop c shutdown", "stop a shutdown"});
+    CHECK(!p.n.alive(sup));
   }
 
   TEST_CASE("bad input: duplicate IDs and missing inits are refused, odd requests ignored") {

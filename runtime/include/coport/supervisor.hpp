@@ -15,29 +15,39 @@
 /// n.cal(sup, "which_children", [](coport::reply r) { /* "children", ids, ports */ });
 /// ```
 ///
-/// Children start in the order of `children`; each is spawned with a monitor made before
-/// its init runs (spawn_monitor) and linked to the supervisor (a supervisor that dies
-/// abnormally kills them with its reason). When one dies, its `restart` type decides whether
-/// it is restarted (permanent: always; transient: after an abnormal end, where `shutdown`
-/// counts as normal; temporary: never, and its spec is forgotten), the strategy which
-/// others go with it (one_for_one: none; one_for_all: all; rest_for_one: those started
-/// after it — killed last first with `shutdown`, then started again in order), and its
-/// backoff when. A child whose node is down is started on the first node of its `nodes`
-/// that is up (or this node).
+/// Children are spawned in the order of `children`, each with a monitor made before its
+/// init runs (spawn_monitor). coport's spawn does not wait for an init: inits on one node run
+/// in spawn order, a child supervisor's own children start after its later siblings' inits,
+/// and a failing init is a death like any other (restarts, then the intensity). When a child
+/// dies, its `restart` type decides whether it is restarted (permanent: always; transient:
+/// after an abnormal end, where `shutdown` counts as normal; temporary: never, and its spec
+/// is forgotten), the strategy which others go with it (one_for_one: none; one_for_all: all;
+/// rest_for_one: those started after it), and its backoff when. Siblings that go with it are
+/// ended last first, each waited for, then all start again in order. A child starts on the
+/// first node of its `nodes` that is this one or up, else on the first (spawn dials it).
+///
+/// Ending a child ("terminate" below) waits for its end, at most its `shutdown` time, and
+/// then kills it for good: a worker is killed with `shutdown` (a coport port cannot trap a
+/// kill: the wait only covers a remote child's kill travelling), a child made with
+/// `child_spec::supervisor` is sent `stop`, so that its own children end in order first.
 ///
 /// The supervisor answers, from any node (`cal`):
 ///   `which_children`           -> `children`, vector<string> ids, vector<port_id> ports
 ///                                 (the null ID for a child not running), in start order
 ///   `count_children`           -> `count`, i64 specs, i64 running
-///   `terminate_child`, id      -> `ok` | `error`, string: kills it, keeps its spec
-///   `restart_child`, id        -> `ok`, port_id | `error`, string: starts a terminated child
-///   `delete_child`, id         -> `ok` | `error`, string: forgets a terminated child
-/// and `stop` (no reply): children are killed last first, each waited for at most its
-/// `shutdown` time, then the supervisor ends normally. `start_child` adds one (local).
+///   `terminate_child`, id      -> `ok` once it ended | `error`, string: it stays down until
+///                                 restart_child (a temporary child is forgotten)
+///   `restart_child`, id        -> `ok`, port_id | `error`, string: starts a child not running
+///   `delete_child`, id         -> `ok` | `error`, string: forgets a child not running
+/// and `stop` (no reply): every child is ended, last first, then the supervisor ends
+/// normally. `start_child` adds one (local). A supervisor that ends any other way (killed,
+/// normally or not, or past its intensity) kills the children still running with its reason
+/// (`shutdown` for a normal kill); a child on another node whose supervisor's *node* dies is
+/// not told (give it a monitor on the supervisor when that matters).
 ///
 /// Threading: a supervisor's state lives in its port's context; the functions here may be
 /// called from any thread. Lifetime: the supervisor lives until stopped, killed, or past
-/// its intensity; its children do not outlive an abnormal end of it.
+/// its intensity; the callbacks of start_child run in its context.
 
 #include <cstddef>
 #include <functional>
@@ -87,6 +97,16 @@ class child_spec {
     return c;
   }
 
+  /// A child that is itself a supervisor (made by an init from register_supervisor): ended
+  /// by sending it `stop`, waited for up to a minute.
+  template <class... A>
+  static child_spec supervisor(std::string id, std::string init, A&&... args) {
+    child_spec c = of(std::move(id), std::move(init), std::forward<A>(args)...);
+    c.stop_tag = "stop";
+    c.shutdown = std::chrono::minutes{1};
+    return c;
+  }
+
   /// Where it may run, in order of preference: node IDs (empty: the supervisor's node).
   child_spec& on(std::vector<std::string> node_ids) {
     nodes = std::move(node_ids);
@@ -105,8 +125,13 @@ class child_spec {
   std::string init;
   std::vector<std::string> nodes;
   restart_type restart = restart_type::permanent;
-  /// How long an ordered stop waits for this child to end before going on to the next.
+  /// How long ending this child waits for its end before killing it and going on.
   node::duration shutdown = std::chrono::seconds{5};
+  /// Ending it sends this tag (and kills it only after `shutdown`); empty: kill at once.
+  std::string stop_tag;
+
+  /// True when made by `of` or `supervisor` (it can start).
+  bool startable() const noexcept { return static_cast<bool>(start_); }
 
   /// Low-level: starts the child on `where` with `on_death` as its monitor.
   std::pair<port_id, monitor> start(node& n, std::string_view where,
@@ -134,8 +159,9 @@ struct supervisor_spec {
   std::vector<child_spec> children;
 };
 
-/// Starts a supervisor on a new port of `n` and returns the port.
-/// Throws std::invalid_argument when two children share an ID or a child has no init.
+/// Starts a supervisor on a new port of `n` and returns the port. Throws
+/// std::invalid_argument when two children share an ID, a child has an empty ID, no init, an
+/// invalid node ID or a negative shutdown, was not made by `of`, or `period` is not positive.
 port_id start_supervisor(node& n, supervisor_spec spec);
 
 /// Makes the current port a supervisor (inside an init: see register_supervisor). Throws
@@ -147,8 +173,9 @@ void supervise(node& n, supervisor_spec spec);
 void register_supervisor(node& n, std::string name, std::function<supervisor_spec()> make);
 
 /// Adds `child` to the local supervisor `sup` and starts it (OTP's start_child); `done`
-/// (optional) gets its port, or the null ID and why not (a duplicate ID, a dead supervisor:
-/// then `done` is not called at all).
+/// (optional; in the supervisor's context) gets its port, or the null ID and why not (a
+/// duplicate ID, a spec start_supervisor would refuse, a supervisor that is stopping). A
+/// dead supervisor calls nothing.
 void start_child(node& n, const port_id& sup, child_spec child,
                  std::function<void(const port_id&, const std::string&)> done = {});
 
