@@ -28,6 +28,7 @@ void mesh(int argc, char** argv);
 void mesh_peer(int argc, char** argv);
 void pg(int argc, char** argv);
 void pg_peer(int argc, char** argv);
+void simulation(int argc, char** argv);
 
 /// A node with the machine's threads (or `threads=` when given).
 inline coport::node_options options(long threads) {

@@ -18,5 +18,6 @@ int main(int argc, char** argv) {
                           {"mesh", coport_bench::mesh},
                           {"mesh_peer", coport_bench::mesh_peer},
                           {"pg", coport_bench::pg},
-                          {"pg_peer", coport_bench::pg_peer}});
+                          {"pg_peer", coport_bench::pg_peer},
+                          {"simulation", coport_bench::simulation}});
 }

@@ -46,17 +46,29 @@ std::uint64_t draw_random() {
   return gen();
 }
 
-std::uint32_t draw_incarnation() {
-  for (;;) {
-    auto v = static_cast<std::uint32_t>(draw_random());
+/// SplitMix64: the seeded draws (node_options::seed).
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t draw(std::uint64_t seed, std::uint64_t what) {
+  return seed != 0 ? mix(seed ^ mix(what)) : draw_random();
+}
+
+std::uint32_t draw_incarnation(std::uint64_t seed) {
+  for (std::uint64_t k = 1;; ++k) {
+    auto v = static_cast<std::uint32_t>(draw(seed, k));
     if (v != 0) return v;
   }
 }
 
 /// Minted numbers start at a random point of a 63-bit space and count up: two spawning
 /// nodes' ranges would have to overlap to collide (the receiver refuses a number in use).
-std::uint64_t draw_mint_start() {
-  return draw_random() & ~port_table::minted_bit;
+std::uint64_t draw_mint_start(std::uint64_t seed) {
+  return draw(seed, 1000) & ~port_table::minted_bit;
 }
 
 unsigned worker_count(const node_options& o) {
@@ -83,14 +95,15 @@ node_core::node_core(node& owner, node_options options, asio::io_context* extern
       id_{resolve_node_id(options_.id)},
       uid_{next_core_uid.fetch_add(1, std::memory_order_relaxed)},
       node_number_{node_names().intern(id_)},
-      incarnation_{draw_incarnation()},
+      incarnation_{draw_incarnation(options_.seed)},
       started_{std::chrono::steady_clock::now()},
+      ports_{options_.seed},
       scheduler_{*this, options_.mode == run_mode::deterministic, worker_count(options_),
                  options_.port_budget},
       timers_{*this, options_.mode == run_mode::deterministic, started_},
       monitors_{*this},
       own_port_{*this},
-      remote_{*this, draw_mint_start()},
+      remote_{*this, draw_mint_start(options_.seed)},
       sends_{*this, uid_, node_number_, incarnation_, ports_, scheduler_, remote_},
       tracer_{*this, options_.trace_rate} {
   if (!(options_.trace_rate >= 1) || !std::isfinite(options_.trace_rate)) {

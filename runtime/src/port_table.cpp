@@ -123,7 +123,18 @@ std::uint64_t port_table::grow_slot() {
   return slot;
 }
 
-port_table::port_table() {
+port_table::port_table(std::uint64_t seed) {
+  if (seed != 0) {
+    // SplitMix64 from the node's seed (node_options::seed): the same port IDs each run.
+    std::uint64_t x = seed;
+    for (auto& k : keys_) {
+      std::uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      k = z ^ (z >> 31);
+    }
+    return;
+  }
   std::random_device random;
   for (auto& k : keys_) k = std::uint64_t{random()} << 32 | random();
 }

@@ -38,7 +38,8 @@ class port_table {
   /// (the table's own numbers never reach it: that would take 2^37 ports).
   static constexpr std::uint64_t minted_bit = std::uint64_t{1} << 63;
 
-  port_table();
+  /// `seed` nonzero: the keys of serial_of come from it (node_options::seed), else random.
+  explicit port_table(std::uint64_t seed = 0);
   ~port_table();
   port_table(const port_table&) = delete;
   port_table& operator=(const port_table&) = delete;

@@ -35,9 +35,11 @@ peer* endpoint::impl::find(std::uint32_t node_number, bool create) {
   return p;
 }
 
-void endpoint::impl::fire_later(const port_id& target, reason why) {
-  asio::post(owner.context(), [self = shared_from_this(), target, why = std::move(why)] {
-    self->node_end.remote_port_died(target, why);
+void endpoint::impl::fire_later(const port_id& target, reason why,
+                                coport::detail::unique_function<void()> after) {
+  asio::post(owner.context(), [self = shared_from_this(), target, why = std::move(why),
+                               after = std::move(after)]() mutable {
+    self->node_end.remote_port_died(target, why, std::move(after));
   });
 }
 

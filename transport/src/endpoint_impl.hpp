@@ -58,7 +58,8 @@ struct endpoint::impl final : remote_link, std::enable_shared_from_this<endpoint
   /// The peer of `node_number` (made when `create`), or null. Lock-free when it exists.
   peer* find(std::uint32_t node_number, bool create);
   /// Fires the monitors of `target` with `why` later (not from inside a link call).
-  void fire_later(const port_id& target, reason why);
+  void fire_later(const port_id& target, reason why,
+                  coport::detail::unique_function<void()> after = {});
   void count_drop(std::size_t n = 1) noexcept { dropped.fetch_add(n, std::memory_order_relaxed); }
   /// Reports a frame received from `from` (null: a node not yet known) to the observer;
   /// `make` builds the event only if one is set.

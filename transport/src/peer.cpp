@@ -212,8 +212,9 @@ void peer::send_message(const port_id& to, message msg) {
       overflow = true;
     } else {
       error = send_locked(to, msg);
-      // A message to a watched port was refused: later ones wait until its monitors ran.
-      if (!error.empty() && watching_.count(to.local())) after = hold_locked({to.local()});
+      // A message was refused: later ones to that port wait until its monitors ran (also
+      // those whose watch could not be sent, which fire later).
+      if (!error.empty()) after = hold_locked({to.local()});
     }
   }
   if (overflow) {
@@ -371,6 +372,7 @@ void peer::send_kill(const port_id& target, const reason& why) {
 
 void peer::watch(const port_id& target) {
   reason fail;
+  coport::detail::unique_function<void()> after;
   {
     std::lock_guard lock{mutex_};
     if (target.incarnation() != 0 && up_ && target.incarnation() != incarnation_) {
@@ -387,8 +389,10 @@ void peer::watch(const port_id& target) {
       watching_.erase(target.local());
       fail = transport_error(id_, "the connection is closed");
     }
+    // The monitor fires later: what is sent to the port meanwhile waits until it has run.
+    after = hold_locked({target.local()});
   }
-  endpoint_.fire_later(target, std::move(fail));
+  endpoint_.fire_later(target, std::move(fail), std::move(after));
 }
 
 void peer::unwatch(const port_id& target) {

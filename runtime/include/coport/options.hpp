@@ -34,6 +34,11 @@ struct node_options {
   /// Spans a second this node records at most while tracing is on (coport/trace.hpp); the
   /// rest are counted. At least 1.
   double trace_rate = 1000;
+  /// Nonzero: the node's incarnation, the keys that make its port numbers and the start of
+  /// the numbers it mints are drawn from this seed instead of the system's randomness, so
+  /// that a deterministic node run twice makes the same IDs (coport::testing::simulation).
+  /// Never in production: two nodes with one seed make the same port IDs.
+  std::uint64_t seed = 0;
   /// Where the log lines about this node go (every library's: runtime, transport, network,
   /// registry, groups); empty: the process's sink (coport/log.hpp). Called as that says
   /// (serialized, from any thread) until the node's destructor returns.

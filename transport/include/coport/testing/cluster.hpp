@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <coport/coport.hpp>
+#include <cstdint>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <coport/wire/codec.hpp>
@@ -57,7 +58,10 @@ inline node_options stepped(const char* id) {
 class cluster {
  public:
   /// Nodes with these IDs, every pair linked (unless `linked` is false), handshakes done.
-  explicit cluster(std::vector<std::string> ids, bool linked = true) : ids_{std::move(ids)} {
+  /// With a nonzero `seed`, each node's IDs are drawn from it (node_options::seed; a
+  /// restarted node's from the seed and its restart count): the same run makes the same IDs.
+  explicit cluster(std::vector<std::string> ids, bool linked = true, std::uint64_t seed = 0)
+      : ids_{std::move(ids)}, seed_{seed} {
     for (std::size_t i = 0; i < ids_.size(); ++i) make(i);
     if (linked) {
       for (std::size_t i = 0; i < ids_.size(); ++i) {
@@ -83,6 +87,23 @@ class cluster {
     links_[{i, j}] = l;
     return *l;
   }
+  /// Links i and j anew (after their link broke): the old link is forgotten.
+  coport::transport::memory_link& reconnect(std::size_t i, std::size_t j) {
+    links_.erase({i, j});
+    links_.erase({j, i});
+    return connect(i, j);
+  }
+  /// True while i and j have a link that has not been broken by break_link here.
+  bool linked(std::size_t i, std::size_t j) const {
+    return links_.count({i, j}) != 0 || links_.count({j, i}) != 0;
+  }
+  /// Breaks the link between i and j (what is in flight is lost) and forgets it.
+  void cut(std::size_t i, std::size_t j, const std::string& why) {
+    link(i, j).break_link(why);
+    links_.erase({i, j});
+    links_.erase({j, i});
+  }
+
   /// The link between i and j (made by connect(i, j) or connect(j, i)).
   coport::transport::memory_link& link(std::size_t i, std::size_t j) {
     if (auto it = links_.find({i, j}); it != links_.end()) return *it->second;
@@ -233,12 +254,15 @@ class cluster {
     std::unique_ptr<node> n;
     std::unique_ptr<coport::transport::endpoint> transport;
     std::shared_ptr<std::deque<coport::transport::frame_event>> events;
+    std::uint64_t starts = 0;
   };
 
   void make(std::size_t i) {
     if (entries_.size() <= i) entries_.resize(i + 1);
     entry& e = entries_[i];
-    e.n = std::make_unique<node>(stepped(ids_[i].c_str()));
+    node_options o = stepped(ids_[i].c_str());
+    if (seed_ != 0) o.seed = seed_ ^ ((i + 1) * 0x9e3779b97f4a7c15ull) ^ (++e.starts << 40);
+    e.n = std::make_unique<node>(std::move(o));
     e.transport = std::make_unique<coport::transport::endpoint>(*e.n);
     e.events = std::make_shared<std::deque<coport::transport::frame_event>>();
     e.transport->observe([events = e.events](const coport::transport::frame_event& ev) {
@@ -248,6 +272,7 @@ class cluster {
   }
 
   std::vector<std::string> ids_;
+  std::uint64_t seed_ = 0;
   std::vector<entry> entries_;
   std::map<std::pair<std::size_t, std::size_t>, std::shared_ptr<coport::transport::memory_link>>
       links_;
