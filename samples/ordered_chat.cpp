@@ -18,9 +18,9 @@
 #include <coport/groups/groups.hpp>
 #include <coport/network/network.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
-#include <thread>
 
 using namespace coport;
 namespace net = coport::network;
@@ -35,9 +35,15 @@ void print(const std::string& line) {
 
 /// A client: joins the room, then prints what the room says, in the room's order.
 actor client(pg::service& groups) {
+  // Right after start this node may not know the room yet: the join waits for it (5 s).
   auto joined = groups.join(
       "room", self(),
       [](pg::join_result r) {
+        if (r.error != pg::errc::ok) {
+          print(std::string{"*** cannot join: "} + pg::describe(r.error) +
+                " (is a node with --create among the seeds?)");
+          std::exit(1);
+        }
         print("*** in the room with " + std::to_string(r.old_members.size()) + " others");
       },
       {.notify = true});
@@ -104,24 +110,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // Wait for the room to be known here (the registry brings it from the master's node).
-  for (int i = 0; i < 500 && !groups.master("room"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
-  if (!groups.master("room")) {
-    std::cerr << "ordered_chat: no room found (is a node with --create among the seeds?)\n";
-    return 1;
-  }
   spawn(n, client, std::ref(groups));
 
   std::string line;
   while (std::getline(std::cin, line)) {
-    // While a standby takes over, the room has no master for a moment: try again.
-    pg::errc e = pg::errc::no_such_group;
-    for (int i = 0; i < 500 && (e = groups.send("room", nick, line)) == pg::errc::no_such_group;
-         ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
+    // While a standby takes over, the room has no master for a moment: the send waits.
+    pg::errc e = groups.send("room", nick, line);
     if (e != pg::errc::ok) print(std::string{"*** not sent: "} + pg::describe(e));
   }
   return 0;

@@ -30,6 +30,9 @@ const char* describe(errc e) noexcept {
 
 namespace {
 
+void join_at(const std::shared_ptr<service::state>& st, const port_id& m, std::string_view name,
+             const port_id& member, std::function<void(join_result)> done, join_options options);
+
 bool valid_name(std::string_view name) {
   return !name.empty() && name.size() <= service::max_name;
 }
@@ -79,9 +82,74 @@ port_id find_master(service::state& st, std::string_view name) {
   }
   return found;
 }
+
+/// Runs the queue of a waiting group with `master` (null: the time is up), in order; what
+/// is added meanwhile runs too, before the group stops waiting.
+void run_waiting(const std::shared_ptr<service::state>& st, const std::string& name,
+                 const port_id& master) {
+  for (;;) {
+    std::deque<std::function<void(const port_id&)>> batch;
+    subscription watch;  // ended outside the lock (the registry calls back outside its own)
+    {
+      std::lock_guard lock{st->mutex};
+      auto it = st->waiting.find(name);
+      if (it == st->waiting.end()) return;
+      auto& w = it->second;
+      if (w.running && w.master != master) return;  // the other one runs it
+      w.running = true;
+      w.master = master;
+      if (w.then.empty()) {
+        watch = std::move(w.watch);
+        w.limit.cancel();
+        st->waiting.erase(it);
+        st->waiting_groups.store(st->waiting.size(), std::memory_order_release);
+        return;
+      }
+      batch.swap(w.then);
+      st->waiting_count -= batch.size();
+    }
+    if (!master) st->wait_failed.fetch_add(batch.size(), std::memory_order_relaxed);
+    for (auto& f : batch) f(master);
+  }
+}
+
+/// Queues `then` behind what waits for group `name`'s master, starting the wait if none
+/// runs; false when too much waits (or waiting is off).
+bool wait_for_master(const std::shared_ptr<service::state>& st, std::string_view name,
+                     std::function<void(const port_id&)> then) {
+  if (st->wait <= node::duration::zero()) return false;
+  std::lock_guard lock{st->mutex};
+  if (st->waiting_count >= st->max_waiting) return false;
+  auto [it, fresh] = st->waiting.try_emplace(std::string{name});
+  it->second.then.push_back(std::move(then));
+  ++st->waiting_count;
+  st->waited.fetch_add(1, std::memory_order_relaxed);
+  if (!fresh) return true;
+  st->waiting_groups.store(st->waiting.size(), std::memory_order_release);
+  std::weak_ptr<service::state> weak = st;
+  std::string key{name};
+  it->second.limit = st->owner.after(st->wait, [weak, key] {
+    if (auto s = weak.lock()) run_waiting(s, key, port_id{});
+  });
+  it->second.watch = st->names.mon(detail::registry_name(name), [weak, key](const registry_event& e) {
+    if (e.ports.empty()) return;
+    if (auto s = weak.lock()) run_waiting(s, key, e.ports.back());
+  });
+  return true;
+}
+
+/// True while joins or sends of `name` wait (a later one must wait behind them).
+bool waiting_for(service::state& st, std::string_view name) {
+  if (st.waiting_groups.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard lock{st.mutex};
+  return st.waiting.find(name) != st.waiting.end();
+}
 }  // namespace
 
-service::service(node& n, registry& names) : state_{std::make_shared<state>(n, names)} {
+service::service(node& n, registry& names, service_options options)
+    : state_{std::make_shared<state>(n, names)} {
+  state_->wait = options.wait;
+  state_->max_waiting = options.max_waiting;
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
@@ -168,14 +236,40 @@ create_result service::create(std::string name, std::string_view node_id, group_
 errc service::join(std::string_view name, const port_id& member,
                    std::function<void(join_result)> done, join_options options) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
-  port_id m = find_master(*state_, name);
-  if (!m) return errc::no_such_group;
-  {
-    std::lock_guard lock{state_->mutex};
-    state_->note_joined(name, member);
+  port_id m = waiting_for(*state_, name) ? port_id{} : find_master(*state_, name);
+  if (!m) {
+    // Not known here yet: the join waits for the registry to name a master (in order with
+    // the other joins and sends that wait).
+    std::weak_ptr<state> weak = state_;
+    const bool queued = wait_for_master(
+        state_, name,
+        [weak, group = std::string{name}, member, done, options](const port_id& master) mutable {
+          auto s = weak.lock();
+          if (!s) return;
+          if (!master) {
+            detail::warn({"groups", s->own_id}, "a join of {} to group {} failed: no master "
+                         "came within the wait", member.to_string(), group);
+            if (done) done(join_result{errc::no_such_group, {}});
+            return;
+          }
+          join_at(s, master, group, member, std::move(done), options);
+        });
+    return queued ? errc::ok : errc::no_such_group;
   }
-  std::weak_ptr<state> weak = state_;
-  state_->owner.cal(m, detail::join_msg.tag(), member, options.notify,
+  join_at(state_, m, name, member, std::move(done), options);
+  return errc::ok;
+}
+
+namespace {
+void join_at(const std::shared_ptr<service::state>& st, const port_id& m, std::string_view name,
+             const port_id& member, std::function<void(join_result)> done, join_options options) {
+  using state = service::state;
+  {
+    std::lock_guard lock{st->mutex};
+    st->note_joined(name, member);
+  }
+  std::weak_ptr<state> weak = st;
+  st->owner.cal(m, detail::join_msg.tag(), member, options.notify,
                     [weak, group = std::string{name}, member, done = std::move(done)](reply r) {
                       join_result result;
                       if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
@@ -193,8 +287,8 @@ errc service::join(std::string_view name, const port_id& member,
                       }
                       if (done) done(std::move(result));
                     });
-  return errc::ok;
 }
+}  // namespace
 
 errc service::leave(std::string_view name, const port_id& member) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
@@ -214,6 +308,8 @@ service_stats service::stats() const {
   s.delivered = state_->delivered.load(std::memory_order_relaxed);
   s.held_back = state_->held_back.load(std::memory_order_relaxed);
   s.takeovers = state_->takeovers.load(std::memory_order_relaxed);
+  s.waited = state_->waited.load(std::memory_order_relaxed);
+  s.wait_failed = state_->wait_failed.load(std::memory_order_relaxed);
   std::lock_guard lock{state_->mutex};
   for (const auto& [name, r] : state_->roles) s.epochs.emplace_back(name, r.epoch);
   return s;
@@ -259,8 +355,29 @@ errc service::route(const port_id& from, std::string_view name, bool except_send
                       std::move(e));
     return errc::ok;
   }
-  port_id m = find_master(*state_, name);
-  if (!m) return errc::no_such_group;
+  port_id m = waiting_for(*state_, name) ? port_id{} : find_master(*state_, name);
+  if (!m) {
+    // Not known here yet: the message waits (behind earlier joins and sends that wait);
+    // if no master comes in time, the sending port is told.
+    std::weak_ptr<state> weak = state_;
+    auto held = std::make_shared<envelope>(std::move(e));
+    const bool queued = wait_for_master(
+        state_, name,
+        [weak, group = std::string{name}, from, except_sender, held](const port_id& master) {
+          auto s = weak.lock();
+          if (!s) return;
+          if (master) {
+            s->owner.snd(master, detail::send_msg, from, except_sender, std::move(*held));
+            return;
+          }
+          reason why{"no_such_group", group, "no master came within the wait"};
+          detail::warn({"groups", s->own_id}, "a message to group {} from {} was not sent: {}",
+                       group, from ? from.to_string() : std::string{"outside any port"},
+                       why.to_string());
+          if (from) s->owner.snd(from, send_failed_tag(), group, why);
+        });
+    return queued ? errc::ok : errc::no_such_group;
+  }
   state_->owner.snd(m, detail::send_msg, from, except_sender, std::move(e));
   return errc::ok;
 }

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,6 +104,24 @@ struct service::state : std::enable_shared_from_this<service::state> {
   std::atomic<std::size_t> causal_count{0};  ///< entries in `causal` (0: no lock needed)
   /// service_stats' counters (the agent's and the roles' ports add to them).
   std::atomic<std::uint64_t> delivered{0}, held_back{0}, takeovers{0};
+  std::atomic<std::uint64_t> waited{0}, wait_failed{0};
+
+  /// Joins and sends made while no master of their group is known here wait for the
+  /// registry to name one (at most `wait`, service_options), in the order they were made:
+  /// a send after them waits behind them (under mutex).
+  struct waiting_group {
+    std::deque<std::function<void(const port_id&)>> then;
+    bool running = false;  ///< the queue is being run (a master came, or the time is up)
+    port_id master;        ///< what it is being run with
+    subscription watch;    ///< the registry's entry of the group
+    timer limit;
+  };
+  std::map<std::string, waiting_group, std::less<>> waiting;
+  std::size_t waiting_count = 0;
+  /// waiting.size(), read without the lock: a send takes the lock only when some group waits.
+  std::atomic<std::size_t> waiting_groups{0};
+  node::duration wait{};
+  std::size_t max_waiting = 0;
 
   /// The highest epoch a local role of `group` has (0: none).
   std::uint64_t local_epoch(std::string_view group) const {

@@ -21,6 +21,7 @@
 using namespace coport;
 using namespace coport::test;
 using namespace std::string_literals;
+using namespace std::chrono_literals;
 namespace pg = coport::groups;
 
 TEST_SUITE("groups.groups") {
@@ -33,13 +34,64 @@ TEST_SUITE("groups.groups") {
     auto again = gc.g[1]->create("g");
     CHECK(again.error == pg::errc::already_created);
     CHECK(again.master == made.master);
-    CHECK(gc.g[1]->send("nosuch", "x"s, 1) == pg::errc::no_such_group);
-    CHECK(gc.g[1]->join("nosuch", gc.c[1].port()) == pg::errc::no_such_group);
     CHECK(gc.g[1]->send("", "x"s, 1) == pg::errc::bad_argument);
     CHECK(gc.g[1]->create(std::string(300, 'x')).error == pg::errc::bad_argument);
     CHECK(gc.g[0]->esend("g", "x"s, 1) == pg::errc::not_in_port);
     // A group message goes to many members: values that cannot be copied are refused.
     CHECK(gc.g[0]->send("g", std::make_unique<int>(1)) == pg::errc::bad_argument);
+  }
+
+  TEST_CASE(
+      "a join and a send to a group not known yet wait for the registry to name its master, "
+      "in order") {
+    group_cluster gc{{"pgw-a", "pgw-b"}};
+    recorder ra, rb;
+    port_id a = member(gc.c[0], ra), b = member(gc.c[1], rb);
+    REQUIRE(gc.g[0]->create("late"));
+    // Node b has not heard of the group yet (nothing ran since the create).
+    CHECK(gc.g[1]->master("late").is_null());
+    std::optional<pg::join_result> joined;
+    CHECK(gc.g[1]->join("late", b, [&](pg::join_result r) { joined = r; }) == pg::errc::ok);
+    CHECK(gc.g[1]->send("late", "b"s, 1) == pg::errc::ok);
+    CHECK(gc.g[1]->send("late", "b"s, 2) == pg::errc::ok);
+    gc.c.run();
+    REQUIRE(joined);
+    CHECK(joined->error == pg::errc::ok);
+    CHECK(rb.seen == std::vector<std::string>{"b:1", "b:2"});
+    CHECK(gc.g[1]->stats().waited == 3);
+    CHECK(gc.g[1]->stats().wait_failed == 0);
+    (void)a;
+  }
+
+  TEST_CASE(
+      "a join and a send to a group that never comes fail after the wait: done gets "
+      "no_such_group, the sending port pg_send_failed") {
+    group_cluster gc{{"pgn-a", "pgn-b"}};
+    std::optional<pg::join_result> joined;
+    CHECK(gc.g[1]->join("nosuch", gc.c[1].port(), [&](pg::join_result r) { joined = r; }) ==
+          pg::errc::ok);
+    std::vector<std::string> told;
+    auto sender = gc.c[1].port();
+    gc.c[1].rcv(sender, pg::send_failed_tag(),
+                [&](std::string group, reason why) { told.push_back(group + " " + std::string{why.kind()}); });
+    gc.c[1].peval(sender, [&] { CHECK(gc.g[1]->send("nosuch", "x"s, 1) == pg::errc::ok); });
+    gc.c.run();
+    CHECK(!joined);
+    gc.c.advance(4s);
+    CHECK(!joined);
+    gc.c.advance(2s);
+    REQUIRE(joined);
+    CHECK(joined->error == pg::errc::no_such_group);
+    CHECK(told == std::vector<std::string>{"nosuch no_such_group"});
+    CHECK(gc.g[1]->stats().wait_failed == 2);
+  }
+
+  TEST_CASE("with waiting off, a join or send to an unknown group fails at once") {
+    cluster c{{"pgo-a"}};
+    registry r{c[0]};
+    pg::service g{c[0], r, pg::service_options{.wait = node::duration::zero()}};
+    CHECK(g.send("nosuch", "x"s, 1) == pg::errc::no_such_group);
+    CHECK(g.join("nosuch", c[0].port()) == pg::errc::no_such_group);
   }
 
   TEST_CASE("members receive pg_message with the sender and the group, esend skips the sender") {
@@ -344,7 +396,10 @@ TEST_SUITE("groups.groups") {
     gc.c[1].kil(made.master);
     gc.c.run();
     CHECK(gc.g[0]->master("g").is_null());
-    CHECK(gc.g[0]->send("g", "a"s, 2) == pg::errc::no_such_group);
+    // It waits for a master that does not come, then fails.
+    CHECK(gc.g[0]->send("g", "a"s, 2) == pg::errc::ok);
+    gc.c.advance(6s);
+    CHECK(gc.g[0]->stats().wait_failed == 1);
     CHECK(ra.seen.back() == "-" + a.to_string() + " group_ended");
     CHECK(gc.g[0]->create("g", "nobody here").error == pg::errc::bad_argument);
   }

@@ -258,7 +258,7 @@ TEST_SUITE("tools.coport") {
     }
     REQUIRE(linked);
     const std::string master = a.ask("create chat", "created chat ");
-    // b joins once its registry has the master (a join before that is no_such_group).
+    // b joins once its registry has the master (a join before that would wait for it).
     bool known = false;
     for (int i = 0; i < 200 && !known; ++i) {
       known = b.ask("master chat", "master chat ") == master;

@@ -117,6 +117,22 @@ inline const tag& member_left_tag() {
   return "pg_member_left"_tag;
 }
 
+/// How a node's groups service waits for groups it does not know yet.
+struct service_options {
+  /// A join or send of a group whose master this node's registry does not name yet (right
+  /// after start, or while a standby takes over) waits at most this long for it, in order,
+  /// instead of failing with no_such_group; then a join's `done` gets no_such_group and a
+  /// send's port gets `pg_send_failed, group, reason`. 0: fail at once.
+  node::duration wait = std::chrono::seconds{5};
+  /// Joins and sends waiting at once, on the whole node; beyond it they fail at once.
+  std::size_t max_waiting = 4096;
+};
+
+/// What a sender gets when its group message could not be handed to a master.
+inline const tag& send_failed_tag() {
+  return "pg_send_failed"_tag;
+}
+
 /// Figures of a node's groups (service::stats).
 struct service_stats {
   /// The group roles (master or standby) this node holds, by group: their epochs.
@@ -124,12 +140,14 @@ struct service_stats {
   std::uint64_t delivered = 0;  ///< group messages handed to local members (once per member)
   std::uint64_t held_back = 0;  ///< items that arrived past a gap and waited for it to fill
   std::uint64_t takeovers = 0;  ///< standbys of this node that became the master
+  std::uint64_t waited = 0;       ///< joins and sends that waited for their group's master
+  std::uint64_t wait_failed = 0;  ///< of those, the ones whose group did not come in time
 };
 
 /// A node's groups: its agent (delivery to local members) and the API.
 class service {
  public:
-  service(node& n, registry& names);
+  service(node& n, registry& names, service_options options = {});
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
@@ -149,7 +167,7 @@ class service {
   create_result create(std::string name, std::string_view node_id, group_options options = {});
 
   /// Adds `member`, a port of this node, once the master ordered it; `done` gets the members
-  /// before it. A port already a member stays one (errc::already_member, not ordered
+  /// before it. While no master is known here it waits (service_options::wait). A port already a member stays one (errc::already_member, not ordered
   /// again); a port of another node is errc::bad_argument (a node joins and removes its own
   /// ports: a master refuses the others, whatever node asks).
   [[nodiscard]] errc join(std::string_view name, const port_id& member,
@@ -161,7 +179,8 @@ class service {
   [[nodiscard]] errc leave(std::string_view name, const port_id& member);
 
   /// Every member receives `pg_message, from, name, values...` (from: the current port, or
-  /// the null port outside one). Returns errc::no_such_group when no master is known here.
+  /// the null port outside one). While no master is known here it waits, behind earlier
+  /// waiting joins and sends (service_options::wait); errc::no_such_group when it cannot.
   template <class... Ts>
   [[nodiscard]] errc send(std::string_view name, Ts&&... values) {
     return send_from(current(), name, false, std::forward<Ts>(values)...);
