@@ -1,6 +1,8 @@
 // A node's side of ports on other nodes (see remote_ports.hpp).
 #include "remote_ports.hpp"
 
+#include <algorithm>
+
 #include "coport/internal/log.hpp"
 #include "node_core.hpp"
 
@@ -110,19 +112,22 @@ bool remote_ports::port_died(const port_id& port, const reason& why,
 void remote_ports::node_lost(std::uint32_t node_number, const reason& why,
                              unique_function<void()> after) {
   auto hold = hold_for(std::move(after));
-  std::vector<monitor_record*> lists;
+  std::vector<std::pair<port_id, monitor_record*>> lists;
   {
     std::lock_guard lock{mutex_};
     for (auto it = monitors_.begin(); it != monitors_.end();) {
       if (it->first.node_number() == node_number) {
-        lists.push_back(it->second.take());
+        lists.emplace_back(it->first, it->second.take());
         it = monitors_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (auto* list : lists) core_.monitors().fire(list, why, hold);
+  // In port order, not the table's: a deterministic node fires them the same way each run.
+  std::sort(lists.begin(), lists.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& entry : lists) core_.monitors().fire(entry.second, why, hold);
 }
 
 void remote_ports::kill(const port_id& port, const reason& why) {

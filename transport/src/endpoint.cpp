@@ -44,7 +44,9 @@ void endpoint::impl::fire_later(const port_id& target, reason why,
 }
 
 void endpoint::impl::send(const port_id& to, message msg) {
-  if (peer* p = find(to.node_number(), dialer != nullptr)) {
+  // A peer even without a dialer: its refusal holds what follows to that port until the
+  // monitors ran (no holes), also once a link to that node comes later.
+  if (peer* p = find(to.node_number(), true)) {
     p->send_message(to, std::move(msg));
     return;
   }
@@ -58,7 +60,7 @@ void endpoint::impl::kill(const port_id& target, const reason& why) {
 }
 
 void endpoint::impl::watch(const port_id& target) {
-  if (peer* p = find(target.node_number(), dialer != nullptr)) {
+  if (peer* p = find(target.node_number(), true)) {
     p->watch(target);
     return;
   }
@@ -72,8 +74,7 @@ void endpoint::impl::unwatch(const port_id& target) {
 
 port_id endpoint::impl::spawn(const port_id& port, std::string_view init, message args,
                               bool watched) {
-  if (peer* p = find(port.node_number(), dialer != nullptr))
-    return p->spawn(port, init, std::move(args), watched);
+  if (peer* p = find(port.node_number(), true)) return p->spawn(port, init, std::move(args), watched);
   count_drop();
   fire_later(port, reason{"transport_error", std::string{port.node()},
                           "spawn failed: no connection to that node"});

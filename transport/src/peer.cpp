@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "coport/internal/link_seam.hpp"
 #include "endpoint_impl.hpp"
 #include "receiver.hpp"
@@ -218,8 +220,14 @@ void peer::send_message(const port_id& to, message msg) {
     }
   }
   if (overflow) {
-    refuse(to, fmt::format("cannot send {}: {} messages already wait for monitors to run",
-                           msg.describe(), max_held_messages));
+    {
+      std::lock_guard lock{mutex_};
+      after = hold_locked({to.local()});
+    }
+    refuse(to,
+           fmt::format("cannot send {}: {} messages already wait for monitors to run",
+                       msg.describe(), max_held_messages),
+           std::move(after));
   } else if (!error.empty()) {
     refuse(to, fmt::format("cannot send {}: {}", msg.describe(), error), std::move(after));
   }
@@ -342,13 +350,21 @@ void peer::release(const std::vector<std::uint64_t>& ports, bool send) {
     // What waited for a port that is free now goes, in the order it was sent, before any
     // later message to it (they take this lock after). A refusal holds that port again:
     // what follows it to that port waits for its monitors in turn.
+    // Once one to a port is refused, the rest to it are refused with it (one hold, one
+    // firing of its monitors: O(n) however many wait).
     std::deque<std::pair<port_id, message>> still;
+    std::vector<std::uint64_t> refused_ports;
     for (auto& [to, msg] : waiting_) {
-      if (held_.count(to.local())) {
+      const bool refused_here = std::find(refused_ports.begin(), refused_ports.end(),
+                                          to.local()) != refused_ports.end();
+      if (refused_here) {
+        ++dropped;
+      } else if (held_.count(to.local())) {
         still.emplace_back(to, std::move(msg));
       } else if (!send) {
         ++dropped;  // the transport is ending
       } else if (std::string error = send_locked(to, msg); !error.empty()) {
+        refused_ports.push_back(to.local());
         refused.push_back(refused_message{
             to, fmt::format("cannot send {}: {}", msg.describe(), error), hold_locked({to.local()})});
       }

@@ -155,7 +155,11 @@ class cluster {
 
   /// Destroys node i and starts a new one with the same ID (a new incarnation), linked to
   /// every other node again.
-  void restart(std::size_t i) {
+  void restart(std::size_t i) { restart(i, [](std::size_t) { return true; }, true); }
+  /// The same, linked again only to the nodes `link_to(j)` accepts; without `run`, nothing
+  /// is stepped or handed over here (the breaks and handshakes wait for the caller).
+  template <class Pred>
+  void restart(std::size_t i, Pred link_to, bool run_now) {
     for (auto it = links_.begin(); it != links_.end();) {
       if (it->first.first == i || it->first.second == i) {
         it->second->break_link("node restarted");
@@ -164,14 +168,14 @@ class cluster {
         ++it;
       }
     }
-    run();
+    if (run_now) run();
     entries_.at(i).transport.reset();
     entries_[i].n.reset();
     make(i);
     for (std::size_t j = 0; j < entries_.size(); ++j) {
-      if (j != i) connect(j, i);
+      if (j != i && link_to(j)) connect(j, i);
     }
-    run();
+    if (run_now) run();
   }
 
   /// Node i leaves the network normally: its transport ends, saying bye on every link (its

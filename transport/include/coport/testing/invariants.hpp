@@ -4,9 +4,9 @@
 /// log the same events) must keep, whatever failed.
 ///
 /// - `stream_checker`: "no holes" per sender -> port (README). Messages of one stream carry
-///   numbers 1, 2, 3...; the receiver gets them in order and never twice; after a lost one,
-///   no later one arrives until the sender's monitor on that port has run (made before the
-///   lost one was sent).
+///   numbers 1, 2, 3...; the receiver gets them in order and never twice; after lost ones,
+///   no later one arrives until the sender's monitor on that port has run after the last of
+///   them was sent. Memory: per stream, what was sent and not yet settled by a receipt.
 /// - `call_checker`: each `cal` callback runs exactly once.
 ///
 /// ```cpp
@@ -49,9 +49,9 @@ class stream_checker {
       return;
     }
     if (seq > s.last + 1) {
-      // A hole: the first missing message was sent at `lost`; a monitor must have run
-      // after that and before now.
-      const auto lost = s.sent_at.count(s.last + 1) ? s.sent_at[s.last + 1] : 0;
+      // A hole: a monitor must have run after the *last* missing message was sent (so after
+      // every one of them) and before now.
+      const auto lost = s.sent_at.count(seq - 1) ? s.sent_at[seq - 1] : 0;
       bool covered = false;
       for (auto t : s.monitor_runs) covered = covered || (t > lost && t < now);
       ++holes_;
@@ -100,9 +100,10 @@ class call_checker {
   void answered(std::uint64_t call) {
     if (call < answers_.size()) ++answers_[call];
   }
-  /// The caller's node ended (restarted): its callbacks are gone with it and not counted.
+  /// The caller's node ended (restarted): its callbacks are gone with it, so a call not
+  /// answered yet is not counted (one answered twice still is).
   void forget(std::uint64_t call) {
-    if (call < answers_.size()) answers_[call] = 1;
+    if (call < answers_.size() && answers_[call] == 0) answers_[call] = 1;
   }
   /// Calls answered other than exactly once (check once every call had its time).
   std::vector<std::string> violations() const {

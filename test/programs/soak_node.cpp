@@ -1,0 +1,152 @@
+// A node of the chaos soak (test/network/chaos_soak_test.cpp): TCP on loopback, the mesh and
+// the registry, and traffic that the soak's checkers read back from the node's log:
+//   - a sink port, registered under "soak/sink": "R <stream> <seq>" for each message;
+//   - a talker that every 2 ms sends the next number of its stream to some other node's sink,
+//     under a monitor on that sink made before the send (again once it ran, unless the sink
+//     ended): "S <stream> <seq>" before each send, "M <stream>" when the monitor ran;
+//   - every 10th tick a cal to another node's "soak.echo" service with a 1 s timeout:
+//     "C <id>" before, "A <id> ok|none" when answered (once, the checker says).
+// Each line starts with CLOCK_MONOTONIC nanoseconds (one clock for every process on the
+// host) and is written with one write(2), so a kill -9 leaves at most a torn last line.
+//
+// Usage: coport_soak_node --id ID --bind ADDR --log FILE [--seed ADDR]... [--heartbeat MS]
+//        [--timeout MS]
+// Prints "ready ADDR"; exits when stdin closes (writing "E" first).
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <coport/coport.hpp>
+#include <coport/network/mesh.hpp>
+#include <coport/registry.hpp>
+#include <coport/transport/tcp.hpp>
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace coport;
+
+namespace {
+
+int log_fd = -1;
+std::mutex log_mutex;
+
+void log_line(const std::string& text) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::string line = std::to_string(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 +
+                                    ts.tv_nsec) +
+                     " " + text + "\n";
+  std::lock_guard lock{log_mutex};
+  if (::write(log_fd, line.data(), line.size()) < 0) std::abort();
+}
+
+struct target {
+  std::uint64_t next = 1;
+  monitor watch;
+  bool ended = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string id, bind, log_path;
+  transport::tcp_options options;
+  options.heartbeat_interval = std::chrono::milliseconds{100};
+  options.node_timeout = std::chrono::milliseconds{1000};
+  network::mesh_options mo;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string key = argv[i], value = argv[i + 1];
+    if (key == "--id") {
+      id = value;
+    } else if (key == "--bind") {
+      bind = value;
+    } else if (key == "--log") {
+      log_path = value;
+    } else if (key == "--seed") {
+      mo.seeds.push_back(value);
+    } else if (key == "--heartbeat") {
+      options.heartbeat_interval = std::chrono::milliseconds{std::stoi(value)};
+    } else if (key == "--timeout") {
+      options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
+    } else {
+      std::cerr << "coport_soak_node: unknown option " << key << "\n";
+      return 2;
+    }
+  }
+  if (id.empty() || bind.empty() || log_path.empty()) {
+    std::cerr << "usage: coport_soak_node --id ID --bind ADDR --log FILE [--seed ADDR]...\n";
+    return 2;
+  }
+  log_fd = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0666);
+  if (log_fd < 0) {
+    std::cerr << "coport_soak_node: cannot open " << log_path << "\n";
+    return 1;
+  }
+  options.binds = {bind};
+  node_options no;
+  no.id = id;
+  no.threads = 2;
+  node n{no};
+  transport::tcp t{n, options};
+  registry names{n};
+  network::mesh peers{n, t, mo};
+
+  auto sink = n.port();
+  n.rcv(sink, "seq", [](std::string stream, std::uint64_t seq) {
+    log_line("R " + stream + " " + std::to_string(seq));
+  });
+  auto keep_sink = names.reg("soak/sink", sink);
+  auto echo = n.port();
+  n.rcv(echo, "echo", [&n](port_id reply) { n.snd(reply, "ok"); });
+  auto serving = n.serve("soak.echo", echo);
+
+  auto talker = n.port();
+  auto targets = std::make_shared<std::map<port_id, target>>();
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  auto ticks = std::make_shared<std::uint64_t>(0);
+  n.rcv(talker, "tick", [&n, &names, talker, targets, rng, ticks] {
+    n.after(std::chrono::milliseconds{2}, talker, "tick");
+    std::vector<port_id> others;
+    for (const auto& p : names.get("soak/sink")) {
+      if (!n.is_local(p)) others.push_back(p);
+    }
+    if (others.empty()) return;
+    const port_id to = others[(*rng)() % others.size()];
+    auto& t = (*targets)[to];
+    if (t.ended) return;
+    const std::string stream = talker.to_string() + ">" + to.to_string();
+    if (!t.watch) {
+      t.watch = n.mon(to, [stream, &t](const reason& why) {
+        log_line("M " + stream);
+        t.watch.release();
+        t.ended = why.kind() != "transport_error";
+      });
+    }
+    log_line("S " + stream + " " + std::to_string(t.next));
+    n.snd(to, "seq", stream, t.next++);
+    if (++*ticks % 10 == 0) {
+      const std::string call = talker.to_string() + "/" + std::to_string(*ticks);
+      auto node_port = port_id::parse(to.node());
+      if (!node_port) return;
+      log_line("C " + call);
+      n.cal(
+          *node_port, "soak.echo", talker,
+          [call](reply r) { log_line("A " + call + (r && r->tag() == tag{"ok"} ? " ok" : " none")); },
+          std::chrono::seconds{1});
+    }
+  });
+  std::cout << "ready " << t.addresses().at(0) << std::endl;
+  n.snd(talker, "tick");
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  log_line("E");
+  return 0;
+}
