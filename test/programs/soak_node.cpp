@@ -27,6 +27,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <future>
 #include <vector>
 
 using namespace coport;
@@ -93,9 +94,9 @@ int main(int argc, char** argv) {
   no.id = id;
   no.threads = 2;
   node n{no};
-  transport::tcp t{n, options};
+  transport::tcp links{n, options};
   registry names{n};
-  network::mesh peers{n, t, mo};
+  network::mesh peers{n, links, mo};
 
   auto sink = n.port();
   n.rcv(sink, "seq", [](std::string stream, std::uint64_t seq) {
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   });
   auto keep_sink = names.reg("soak/sink", sink);
   auto echo = n.port();
-  n.rcv(echo, "echo", [&n](port_id reply) { n.snd(reply, "ok"); });
+  n.rcv(echo, "soak.echo", [&n](port_id reply) { n.snd(reply, "ok"); });
   auto serving = n.serve("soak.echo", echo);
 
   auto talker = n.port();
@@ -136,17 +137,23 @@ int main(int argc, char** argv) {
       if (!node_port) return;
       log_line("C " + call);
       n.cal(
-          *node_port, "soak.echo", talker,
+          *node_port, "soak.echo",
           [call](reply r) { log_line("A " + call + (r && r->tag() == tag{"ok"} ? " ok" : " none")); },
           std::chrono::seconds{1});
     }
   });
-  std::cout << "ready " << t.addresses().at(0) << std::endl;
+  std::cout << "ready " << links.addresses().at(0) << std::endl;
   n.snd(talker, "tick");
 
   std::string line;
   while (std::getline(std::cin, line)) {
   }
+  // The talker uses the registry: it ends (after a handler that runs now) before the
+  // registry does.
+  std::promise<void> ended;
+  auto watch = n.mon(talker, [&ended](const reason&) { ended.set_value(); });
+  n.kil(talker);
+  ended.get_future().wait_for(std::chrono::seconds{5});  // its teardown, after its handler
   log_line("E");
   return 0;
 }

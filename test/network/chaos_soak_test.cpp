@@ -1,0 +1,230 @@
+// The chaos soak: five real node processes (test/programs/soak_node.cpp) on TCP stream
+// numbered messages to each other under monitors and call each other, while the test kills
+// them with kill -9 (and starts them again), freezes them with SIGSTOP past the node
+// timeout and thaws them, and cuts one off with iptables (as root, in a private network
+// namespace; each node runs as a user of its own, so one rule drops everything it sends).
+// Then the same checkers as the simulator's read every node's log: no holes per sender ->
+// port, every call answered once.
+//
+// COPORT_SOAK_SECONDS (default 20) sets how long the faults go on; COPORT_SOAK_SEED the
+// faults' seed (printed). Without root: kill -9 and SIGSTOP only (it says so).
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <coport/testing/invariants.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/process.hpp"
+
+using namespace coport::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+struct soak {
+  static constexpr int nodes = 5;
+  bool root = false;
+  fs::path dir;
+  int base_port = 0;
+  std::vector<std::unique_ptr<child>> procs{nodes};
+
+  std::string address(int i) const { return "127.0.0.1:" + std::to_string(base_port + i); }
+  int uid(int i) const { return 60301 + i; }
+  fs::path log(int i) const { return dir / ("node-" + std::to_string(i) + ".log"); }
+
+  void start(int i) {
+    std::vector<std::string> argv;
+    if (root) {
+      argv = {"/usr/bin/setpriv", "--reuid=" + std::to_string(uid(i)),
+              "--regid=" + std::to_string(uid(i)), "--clear-groups"};
+    }
+    for (const std::string& a :
+         {std::string{COPORT_SOAK_NODE}, std::string{"--id"}, "soak-" + std::to_string(i),
+          std::string{"--bind"}, address(i), std::string{"--log"}, log(i).string()}) {
+      argv.push_back(a);
+    }
+    for (int j = 0; j < nodes; ++j) {
+      if (j != i) {
+        argv.push_back("--seed");
+        argv.push_back(address(j));
+      }
+    }
+    procs[i] = std::make_unique<child>(argv);
+    procs[i]->expect("ready ", 10s);
+  }
+  void signal(int i, int sig) { ::kill(procs[i]->pid(), sig); }
+  void cut(int i, bool on) {
+    const std::string rule = "OUTPUT -m owner --uid-owner " + std::to_string(uid(i)) + " -j DROP";
+    REQUIRE(std::system(((on ? "iptables -A " : "iptables -D ") + rule).c_str()) == 0);
+  }
+};
+
+struct event {
+  std::int64_t t;
+  char kind;
+  std::string a, b;
+};
+
+std::vector<event> read_logs(const soak& s) {
+  std::vector<event> all;
+  for (int i = 0; i < soak::nodes; ++i) {
+    std::ifstream in{s.log(i)};
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words{line};
+      event e;
+      std::string kind;
+      if (!(words >> e.t >> kind) || kind.size() != 1) continue;  // a torn last line
+      e.kind = kind[0];
+      words >> e.a >> e.b;
+      all.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const event& x, const event& y) { return x.t < y.t; });
+  return all;
+}
+
+}  // namespace
+
+TEST_SUITE("network.chaos_soak") {
+  TEST_CASE(
+      "five processes under kill -9, SIGSTOP and partitions keep no holes and answer every "
+      "call once") {
+    soak s;
+    s.root = geteuid() == 0 && std::system("command -v iptables >/dev/null 2>&1") == 0 &&
+             std::system("command -v setpriv >/dev/null 2>&1") == 0;
+    if (s.root) {
+      REQUIRE(unshare(CLONE_NEWNET) == 0);
+      REQUIRE(std::system("ip link set lo up") == 0);
+      s.base_port = 41000;
+    } else {
+      MESSAGE("not root (or no iptables/setpriv): kill -9 and SIGSTOP only, no partitions");
+      s.base_port = 20000 + static_cast<int>(getpid() % 20000);
+    }
+    s.dir = fs::temp_directory_path() / ("coport-soak-" + std::to_string(getpid()));
+    fs::create_directories(s.dir);
+    fs::permissions(s.dir, fs::perms::all);
+    for (int i = 0; i < soak::nodes; ++i) {
+      int fd = ::open(s.log(i).c_str(), O_CREAT | O_WRONLY, 0666);
+      REQUIRE(fd >= 0);
+      ::fchmod(fd, 0666);
+      ::close(fd);
+    }
+    for (int i = 0; i < soak::nodes; ++i) s.start(i);
+
+    const std::uint64_t seed = env_number(
+        "COPORT_SOAK_SEED",
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    const auto seconds = env_number("COPORT_SOAK_SECONDS", 20);
+    MESSAGE("soak seed " << seed << ", " << seconds << " s of faults");
+    std::mt19937_64 rng{seed};
+    auto ms = [&](int lo, int hi) { return std::chrono::milliseconds{lo + rng() % (hi - lo + 1)}; };
+    std::size_t kills = 0, stops = 0, cuts = 0;
+    std::this_thread::sleep_for(2s);  // the mesh forms, traffic starts
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+    while (std::chrono::steady_clock::now() < end) {
+      const int i = static_cast<int>(rng() % soak::nodes);
+      const unsigned what = static_cast<unsigned>(rng() % (s.root ? 3 : 2));
+      if (what == 0) {
+        s.procs[i]->kill9();
+        std::this_thread::sleep_for(ms(100, 800));
+        s.start(i);
+        ++kills;
+      } else if (what == 1) {
+        s.signal(i, SIGSTOP);
+        std::this_thread::sleep_for(ms(300, 2500));  // past the 1 s node timeout, or not
+        s.signal(i, SIGCONT);
+        ++stops;
+      } else {
+        s.cut(i, true);
+        std::this_thread::sleep_for(ms(300, 3000));
+        s.cut(i, false);
+        ++cuts;
+      }
+      std::this_thread::sleep_for(ms(300, 1000));
+    }
+    std::this_thread::sleep_for(4s);  // links come back; late calls time out (1 s)
+    for (auto& p : s.procs) p->close_stdin();
+    for (auto& p : s.procs) CHECK(p->wait_exit(10s) == 0);
+
+    // -- the checkers over the logs ----------------------------------------------------------
+    auto events = read_logs(s);
+    coport::testing::stream_checker streams;
+    std::map<std::string, int> answers;  // call -> times answered
+    std::size_t ok = 0, none = 0;
+    std::set<std::string> final_talkers;  // the talkers of the incarnations alive at the end
+    for (int i = 0; i < soak::nodes; ++i) {
+      std::ifstream in{s.log(i)};
+      std::string line, talker;
+      while (std::getline(in, line)) {
+        std::istringstream words{line};
+        std::string t, kind, a;
+        if (words >> t >> kind >> a && kind == "C") talker = a.substr(0, a.find('/'));
+      }
+      if (!talker.empty()) final_talkers.insert(talker);
+    }
+    for (const auto& e : events) {
+      switch (e.kind) {
+        case 'S':
+          streams.sent(e.a, std::stoull(e.b));
+          break;
+        case 'R':
+          streams.received(e.a, std::stoull(e.b));
+          break;
+        case 'M':
+          streams.monitor_ran(e.a);
+          break;
+        case 'C':
+          answers.emplace(e.a, 0);
+          break;
+        case 'A':
+          ++answers[e.a];
+          (e.b == "ok" ? ok : none) += 1;
+          break;
+        default:
+          break;
+      }
+    }
+    std::vector<std::string> violations = streams.violations();
+    for (const auto& [call, n] : answers) {
+      const bool final = final_talkers.count(call.substr(0, call.find('/'))) != 0;
+      if (n > 1 || (final && n == 0)) {
+        if (violations.size() < 100) {
+          violations.push_back("call " + call + " answered " + std::to_string(n) + " times");
+        }
+      }
+    }
+    MESSAGE(kills << " kill -9, " << stops << " SIGSTOP, " << cuts << " partitions; "
+                  << streams.messages_sent() << " sent, " << streams.messages_received()
+                  << " received and checked, " << streams.holes()
+                  << " holes (each after a monitor ran); " << answers.size() << " calls, " << ok
+                  << " answered, " << none << " timed out or lost (availability "
+                  << (ok + none ? 100.0 * ok / (ok + none) : 0) << " %); "
+                  << violations.size() << " violations");
+    for (const auto& v : violations) FAIL_CHECK(v);
+    CHECK(streams.messages_received() > 1000);
+    if (violations.empty()) fs::remove_all(s.dir);
+  }
+}
