@@ -75,6 +75,9 @@ class simulation {
     cluster_.run();
   }
 
+  /// Called before a restart destroys node i (end what uses that node: its registry, ...).
+  void on_stop(std::function<void(std::size_t)> f) { on_stop_ = std::move(f); }
+
   /// Runs `steps` steps, each drawn from the seed: a fault (by the plan's chances), or one
   /// step of a node, or one link's bytes handed over one way. `each(step)`, when given,
   /// runs after every step (the test's traffic).
@@ -91,13 +94,24 @@ class simulation {
   void heal(node::duration settle_time = std::chrono::seconds{30}) {
     for (std::size_t i = 0; i < size(); ++i) thaw(i);
     std::fill(side_.begin(), side_.end(), 0);
-    for (std::size_t i = 0; i < size(); ++i) {
-      for (std::size_t j = i + 1; j < size(); ++j) {
-        if (!cluster_.linked(i, j)) cluster_.reconnect(i, j);
-      }
-    }
     note("heal");
-    cluster_.run();
+    // A pair is linked again until both ends see each other up (a link made while the old
+    // one's end was not yet seen is refused as a duplicate: nothing dials again here).
+    for (int round = 0; round < 5; ++round) {
+      bool all = true;
+      for (std::size_t i = 0; i < size(); ++i) {
+        for (std::size_t j = i + 1; j < size(); ++j) {
+          if (!up(i, j) || !up(j, i)) {
+            all = false;
+            if (cluster_.linked(i, j)) cluster_.cut(i, j, "healed anew");
+            cluster_.run();
+            cluster_.reconnect(i, j);
+          }
+        }
+      }
+      cluster_.run();
+      if (all) break;
+    }
     for (int k = 0; k < 30; ++k) cluster_.advance(settle_time / 30);
     cluster_.run();
   }
@@ -254,6 +268,12 @@ class simulation {
     return {i, j};
   }
 
+  /// True when node i has an established link to node j.
+  bool up(std::size_t i, std::size_t j) {
+    const auto ids = cluster_[i].up_nodes();
+    return std::find(ids.begin(), ids.end(), cluster_[j].id()) != ids.end();
+  }
+
   bool partitioned() const {
     return std::any_of(side_.begin(), side_.end(), [&](int s) { return s != side_[0]; });
   }
@@ -261,6 +281,7 @@ class simulation {
   void restart(std::size_t i) {
     // Linked again to the nodes on its side that are not frozen; nothing is stepped here
     // (the handshakes go on in the steps that follow).
+    if (on_stop_) on_stop_(i);
     cluster_.restart(
         i, [&](std::size_t j) { return side_[i] == side_[j] && !frozen_[j]; }, false);
     if (on_start_) on_start_(i, cluster_[i]);
@@ -271,6 +292,7 @@ class simulation {
   std::mt19937_64 random_;
   cluster cluster_;
   std::function<void(std::size_t, node&)> on_start_;
+  std::function<void(std::size_t)> on_stop_;
   std::vector<bool> frozen_;
   std::vector<node::duration> lag_;  // time a frozen node has missed
   std::vector<int> side_;
