@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/env.hpp"
 #include "support/process.hpp"
 
 using namespace coport::test;
@@ -38,10 +39,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
+using coport::test::env_number;
 
 struct soak {
   static constexpr int nodes = 5;

@@ -321,6 +321,20 @@ struct capture_channel : tp::channel {
   }
 };
 
+/// A real node (stepped) behind a channel the test plays byte by byte, as a peer would.
+struct raw_peer {
+  node n;
+  tp::endpoint t;
+  std::shared_ptr<capture_channel> ch = std::make_shared<capture_channel>();
+  std::shared_ptr<tp::channel_handler> h;
+  explicit raw_peer(const char* id) : n{coport::test::stepped(id)}, t{n} { h = t.attach(ch); }
+  /// Hands `f` to the node, then runs it until idle.
+  void feed(const frames& f) {
+    h->on_bytes(f.bytes_);
+    n.run_until_idle();
+  }
+};
+
 // -- the relay: an attacker between two nodes ------------------------------------------------
 
 /// Follows one direction of a channel frame by frame until its sender's auth frame; what

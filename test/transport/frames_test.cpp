@@ -24,17 +24,7 @@ namespace {
 using capture_channel = coport::test::hs::capture_channel;
 using frames = coport::test::hs::frames;
 
-struct raw_peer {
-  node n;
-  tp::endpoint t;
-  std::shared_ptr<capture_channel> ch = std::make_shared<capture_channel>();
-  std::shared_ptr<tp::channel_handler> h;
-  explicit raw_peer(const char* id) : n{stepped(id)}, t{n} { h = t.attach(ch); }
-  void feed(const frames& f) {
-    h->on_bytes(f.bytes_);
-    n.run_until_idle();
-  }
-};
+using raw_peer = coport::test::hs::raw_peer;
 
 }  // namespace
 

@@ -32,14 +32,7 @@ namespace {
 using capture_channel = coport::test::hs::capture_channel;
 using frames = coport::test::hs::frames;
 
-// A real node, and a peer played byte by byte.
-struct raw_peer {
-  node n;
-  tp::endpoint t;
-  std::shared_ptr<capture_channel> ch = std::make_shared<capture_channel>();
-  std::shared_ptr<tp::channel_handler> h;
-  explicit raw_peer(const char* id) : n{stepped(id)}, t{n} { h = t.attach(ch); }
-};
+using raw_peer = coport::test::hs::raw_peer;
 
 // The peer says messages for its port `p` from us were lost (it could not decode one).
 frames lost_notice(const port_id& p) {

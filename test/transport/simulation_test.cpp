@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/env.hpp"
 #include "support/sim_traffic.hpp"
 
 using namespace coport;
@@ -22,10 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
+using coport::test::env_number;
 
 struct outcome {
   std::uint64_t hash = 0;

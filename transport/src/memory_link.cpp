@@ -30,10 +30,16 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
   /// (as TCP's close), or at once with what is in flight lost (`lose`: a reset, a break).
   void close(const std::string& text, bool lose) {
     std::lock_guard lock{mutex};
-    if (closed) return;
-    closed = true;
-    why = text;
-    if (lose) buffer.clear();
+    if (closed) {
+      // A break after an orderly close: what still waits is lost, and the close comes now
+      // (a manual pipe would otherwise hold it behind bytes nobody hands over any more).
+      if (!lose || close_delivered || buffer.empty()) return;
+      buffer.clear();
+    } else {
+      closed = true;
+      why = text;
+      if (lose) buffer.clear();
+    }
     if (!scheduled) {
       scheduled = true;
       post_drain();

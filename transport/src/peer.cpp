@@ -140,7 +140,7 @@ std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg
 
 std::string peer::route_locked() {
   if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
-  if (writable_locked()) {
+  if (out_channel_) {
     std::size_t queued = out_channel_->queued();
     if (queued > endpoint_.options.max_queue) {
       return fmt::format(
@@ -176,7 +176,7 @@ std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
 bool peer::flush_locked() {
   if (out_.empty()) return false;
   bytes_sent_ += out_.size();
-  if (writable_locked()) return out_channel_->write(out_);
+  if (out_channel_) return out_channel_->write(out_);
   pending_.insert(pending_.end(), out_.begin(), out_.end());
   return true;
 }
@@ -212,6 +212,7 @@ void peer::send_message(const port_id& to, message msg) {
         return;
       }
       overflow = true;
+      after = hold_locked({to.local()});
     } else {
       error = send_locked(to, msg);
       // A message was refused: later ones to that port wait until its monitors ran (also
@@ -220,10 +221,6 @@ void peer::send_message(const port_id& to, message msg) {
     }
   }
   if (overflow) {
-    {
-      std::lock_guard lock{mutex_};
-      after = hold_locked({to.local()});
-    }
     refuse(to,
            fmt::format("cannot send {}: {} messages already wait for monitors to run",
                        msg.describe(), max_held_messages),
@@ -257,7 +254,7 @@ std::string peer::send_locked(const port_id& to, message& msg) {
   std::string error = route_locked();
   if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
   if (!error.empty()) return error;
-  if (writable_locked() && values_size_ > detail::large_message) {
+  if (up_ && values_size_ > detail::large_message) {
     // Large: the defs go now, the message as a record in fragments (see frame.hpp).
     out_.resize(frame_start_);
     out_.insert(out_.end(), trace.begin(), trace.end());
@@ -277,7 +274,7 @@ std::string peer::send_locked(const port_id& to, message& msg) {
   if (!flush_locked()) return "the connection is closed";
   endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
   ++messages_sent_;
-  if (!writable_locked()) ++pending_messages_;
+  if (!up_) ++pending_messages_;
   return {};
 }
 
@@ -494,7 +491,7 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
-    if (!pending_.empty() && writable_locked()) {
+    if (!pending_.empty()) {
       out_channel_->write(pending_);
       pending_.clear();
       pending_.shrink_to_fit();
@@ -548,10 +545,8 @@ void peer::leaving(const receiver* c) {
 void peer::say_bye(const reason& why) {
   std::lock_guard lock{mutex_};
   if (!up_ || !out_channel_) return;
-  // Past any hold: what waits for a monitor is not sent by a node that leaves.
-  auto bye = detail::bye_frame::encode(why);
-  bytes_sent_ += bye.size();
-  out_channel_->write(bye);
+  out_ = detail::bye_frame::encode(why);
+  flush_locked();
 }
 
 void peer::unreachable(const std::string& why) {

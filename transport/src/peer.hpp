@@ -128,8 +128,6 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   bool flush_locked();
   /// Encodes and writes (or keeps) a message; "" or why it cannot go.
   std::string send_locked(const port_id& to, message& msg);
-  /// Frames go to the channel now (else they wait in pending_ for the handshake's end).
-  bool writable_locked() const noexcept { return out_channel_ != nullptr; }
   /// No holes (README): messages to `ports`, whose monitors are about to fire, wait until
   /// those have run; returns what releases them (for remote_port_died/remote_node_lost).
   coport::detail::unique_function<void()> hold_locked(std::vector<std::uint64_t> ports);
