@@ -214,7 +214,7 @@ void peer::send_message(const port_id& to, message msg) {
       overflow = true;
       after = hold_locked({to.local()});
     } else {
-      error = send_locked(to, msg);
+      send_locked(to, msg, error);
       // A message was refused: later ones to that port wait until its monitors ran (also
       // those whose watch could not be sent, which fire later).
       if (!error.empty()) after = hold_locked({to.local()});
@@ -239,8 +239,8 @@ bool peer::gone_locked(const port_id& to) {
   return false;
 }
 
-std::string peer::send_locked(const port_id& to, message& msg) {
-  if (gone_locked(to)) return {};
+bool peer::send_locked(const port_id& to, message& msg, std::string& error) {
+  if (gone_locked(to)) return true;
   // A traced message: its context goes in a trace frame right before it (frame.hpp). Only
   // to a node that reads trace frames (one not connected yet is taken to: what waits for it
   // is what this build would send; README "Rolling upgrades").
@@ -251,9 +251,9 @@ std::string peer::send_locked(const port_id& to, message& msg) {
     detail::trace_frame::encode(trace, mark->context,
                                 from && endpoint_.owner.is_local(from) ? from.local() : 0);
   }
-  std::string error = route_locked();
+  error = route_locked();
   if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
-  if (!error.empty()) return error;
+  if (!error.empty()) return false;
   if (up_ && values_size_ > detail::large_message) {
     // Large: the defs go now, the message as a record in fragments (see frame.hpp).
     out_.resize(frame_start_);
@@ -261,21 +261,27 @@ std::string peer::send_locked(const port_id& to, message& msg) {
     if (!out_.empty()) flush_locked();
     std::vector<std::byte> record = large_record(to, msg);
     const std::size_t size = record.size();
-    if (!out_channel_->write_large(std::move(record))) return "the connection is closed";
+    if (!out_channel_->write_large(std::move(record))) {
+      error = "the connection is closed";
+      return false;
+    }
     endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
     ++messages_sent_;
     bytes_sent_ += size;
-    return {};
+    return true;
   }
   if (!trace.empty()) {
     out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(frame_start_), trace.begin(),
                 trace.end());
   }
-  if (!flush_locked()) return "the connection is closed";
+  if (!flush_locked()) {
+    error = "the connection is closed";
+    return false;
+  }
   endpoint_.sent.fetch_add(1, std::memory_order_relaxed);
   ++messages_sent_;
   if (!up_) ++pending_messages_;
-  return {};
+  return true;
 }
 
 // -- no holes: messages to a port whose monitors fired wait until they have run -------------
@@ -360,7 +366,7 @@ void peer::release(const std::vector<std::uint64_t>& ports, bool send) {
         still.emplace_back(to, std::move(msg));
       } else if (!send) {
         ++dropped;  // the transport is ending
-      } else if (std::string error = send_locked(to, msg); !error.empty()) {
+      } else if (std::string error; !send_locked(to, msg, error)) {
         refused_ports.push_back(to.local());
         refused.push_back(refused_message{
             to, fmt::format("cannot send {}: {}", msg.describe(), error), hold_locked({to.local()})});

@@ -126,8 +126,8 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   std::string route_locked();
   /// Writes out_ to the current channel, or keeps it while the handshake runs.
   bool flush_locked();
-  /// Encodes and writes (or keeps) a message; "" or why it cannot go.
-  std::string send_locked(const port_id& to, message& msg);
+  /// Encodes and writes (or keeps) a message; false, with why in `error`, when it cannot go.
+  bool send_locked(const port_id& to, message& msg, std::string& error);
   /// No holes (README): messages to `ports`, whose monitors are about to fire, wait until
   /// those have run; returns what releases them (for remote_port_died/remote_node_lost).
   coport::detail::unique_function<void()> hold_locked(std::vector<std::uint64_t> ports);
