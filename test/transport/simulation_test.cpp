@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <coport/coport.hpp>
+#include <coport/supervisor.hpp>
 #include <coport/testing/invariants.hpp>
 #include <coport/testing/simulation.hpp>
 #include <cstdlib>
@@ -89,6 +90,74 @@ TEST_SUITE("testing.simulation") {
     CHECK(failed == 0);
     CHECK(received > 0);
     CHECK(holes > 0);  // the faults did lose messages: the checker had something to check
+  }
+
+  TEST_CASE(
+      "supervisors with children on other nodes have every child running again after the "
+      "heal, whatever failed") {
+    const std::uint64_t one = env_number("COPORT_SIM_SEED", 0);
+    const std::uint64_t seeds = one ? 1 : env_number("COPORT_SIM_SEEDS", 60);
+    const std::size_t steps = env_number("COPORT_SIM_STEPS", 20'000);
+    std::size_t failed = 0, restarts_seen = 0;
+    for (std::uint64_t k = 0; k < seeds; ++k) {
+      const std::uint64_t seed = one ? one : 7000 + k;
+      simulation sim{seed, {"sup-a", "sup-b", "sup-c", "sup-d", "sup-e"}};
+      std::vector<port_id> sups(sim.size());
+      std::size_t starts = 0;
+      sim.on_start([&](std::size_t i, node& nd) {
+        nd.register_init("sim.worker", [&nd, &starts](std::string) {
+          ++starts;
+          nd.rcv(self(), "ping", [] {});
+        });
+        supervisor_spec spec;
+        spec.max_restarts = 1000;
+        spec.period = std::chrono::seconds{1};
+        spec.backoff_initial = std::chrono::milliseconds{10};
+        spec.backoff_max = std::chrono::seconds{1};
+        for (std::size_t c = 1; c <= 2; ++c) {
+          const std::string id = "w" + std::to_string(c);
+          spec.children.push_back(
+              child_spec::of(id, "sim.worker", id)
+                  .on({sim[(i + c) % sim.size()].id(), sim[(i + c + 1) % sim.size()].id(),
+                       nd.id()}));
+        }
+        sups[i] = start_supervisor(nd, std::move(spec));
+      });
+      sim.run(steps);
+      sim.heal();
+      std::vector<std::string> problems;
+      for (std::size_t i = 0; i < sim.size(); ++i) {
+        if (!sim[i].alive(sups[i])) {
+          problems.push_back("node " + std::to_string(i) + "'s supervisor ended");
+          continue;
+        }
+        std::vector<port_id> ports;
+        sim[i].cal(sups[i], "which_children", [&](reply r) {
+          if (r && r->is<std::vector<std::string>, std::vector<port_id>>()) {
+            ports = r->get<std::vector<port_id>>(1);
+          }
+        });
+        sim.nodes().run();
+        if (ports.size() != 2) problems.push_back("node " + std::to_string(i) + ": no answer");
+        for (const auto& p : ports) {
+          const std::size_t where = p ? sim.nodes().index_of(p.node()) : 0;
+          if (!p || !sim[where].alive(p)) {
+            problems.push_back("node " + std::to_string(i) + ": a child is not running (" +
+                               (p ? p.to_string() : std::string{"none"}) + ")");
+          }
+        }
+      }
+      restarts_seen += starts;
+      if (!problems.empty()) {
+        ++failed;
+        MESSAGE(sim.replay_hint("COPORT_SIM_STEPS=" + std::to_string(steps) +
+                                " build/test/coport_transport_tests -ts=testing.simulation"));
+        for (const auto& p : problems) FAIL_CHECK("seed " << seed << ": " << p);
+      }
+    }
+    MESSAGE(seeds << " seeds x " << steps << " steps: " << restarts_seen
+                  << " worker starts, " << failed << " seeds failed");
+    CHECK(failed == 0);
   }
 
   TEST_CASE("the checkers catch what they promise to") {
