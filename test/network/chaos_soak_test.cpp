@@ -3,14 +3,16 @@
 // them with kill -9 (and starts them again), freezes them with SIGSTOP past the node
 // timeout and thaws them, and cuts one off with iptables (as root, in a private network
 // namespace; each node runs as a user of its own, so one rule drops everything it sends).
-// Then the same checkers as the simulator's read every node's log: no holes per sender ->
-// port, every call answered once.
+// Each node also supervises one worker that prefers the next node. Then the same checkers as
+// the simulator's read every node's log: no holes per sender -> port, every call answered
+// once; and every worker whose node was killed came back (its failover time is reported).
 //
 // COPORT_SOAK_SECONDS (default 20) sets how long the faults go on; COPORT_SOAK_SEED the
 // faults' seed (printed). Without root: kill -9 and SIGSTOP only (it says so).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,7 +62,8 @@ struct soak {
     }
     for (const std::string& a :
          {std::string{COPORT_SOAK_NODE}, std::string{"--id"}, "soak-" + std::to_string(i),
-          std::string{"--bind"}, address(i), std::string{"--log"}, log(i).string()}) {
+          std::string{"--bind"}, address(i), std::string{"--log"}, log(i).string(),
+          std::string{"--next"}, "soak-" + std::to_string((i + 1) % nodes)}) {
       argv.push_back(a);
     }
     for (int j = 0; j < nodes; ++j) {
@@ -78,6 +81,12 @@ struct soak {
     REQUIRE(std::system(((on ? "iptables -A " : "iptables -D ") + rule).c_str()) == 0);
   }
 };
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 struct event {
   std::int64_t t;
@@ -140,12 +149,14 @@ TEST_SUITE("network.chaos_soak") {
     std::mt19937_64 rng{seed};
     auto ms = [&](int lo, int hi) { return std::chrono::milliseconds{lo + rng() % (hi - lo + 1)}; };
     std::size_t kills = 0, stops = 0, cuts = 0;
+    std::vector<std::pair<int, std::int64_t>> kill_times;  // node, when (monotonic ns)
     std::this_thread::sleep_for(2s);  // the mesh forms, traffic starts
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
     while (std::chrono::steady_clock::now() < end) {
       const int i = static_cast<int>(rng() % soak::nodes);
       const unsigned what = static_cast<unsigned>(rng() % (s.root ? 3 : 2));
       if (what == 0) {
+        kill_times.emplace_back(i, monotonic_ns());
         s.procs[i]->kill9();
         std::this_thread::sleep_for(ms(100, 800));
         s.start(i);
@@ -214,6 +225,43 @@ TEST_SUITE("network.chaos_soak") {
         }
       }
     }
+    // Failover of the supervised workers: for each kill -9 of the node a worker was on, the
+    // time until it started on another node.
+    std::map<std::string, std::string> worker_at;  // worker -> node, as the log goes
+    std::vector<double> failovers;
+    std::size_t never_back = 0;
+    {
+      std::vector<std::pair<std::int64_t, int>> kills_sorted;
+      for (auto& [node_index, t] : kill_times) kills_sorted.emplace_back(t, node_index);
+      std::sort(kills_sorted.begin(), kills_sorted.end());
+      std::size_t next_kill = 0;
+      std::map<std::string, std::int64_t> waiting;  // worker -> when its node was killed
+      for (const auto& e : events) {
+        while (next_kill < kills_sorted.size() && kills_sorted[next_kill].first <= e.t) {
+          const std::string killed = "soak-" + std::to_string(kills_sorted[next_kill].second);
+          for (auto& [w, at] : worker_at) {
+            if (at == killed && !waiting.count(w)) waiting[w] = kills_sorted[next_kill].first;
+          }
+          ++next_kill;
+        }
+        if (e.kind != 'W') continue;
+        worker_at[e.a] = e.b;
+        if (auto it = waiting.find(e.a); it != waiting.end()) {
+          failovers.push_back(static_cast<double>(e.t - it->second) / 1e6);
+          waiting.erase(it);
+        }
+      }
+      never_back = waiting.size();
+    }
+    std::sort(failovers.begin(), failovers.end());
+    auto pct = [&](double q) {
+      return failovers.empty() ? 0.0
+                               : failovers[std::min(failovers.size() - 1,
+                                                    static_cast<std::size_t>(q * failovers.size()))];
+    };
+    MESSAGE("supervised workers: " << failovers.size() << " failovers after a kill -9 of their node, p50 "
+                                   << pct(0.5) << " ms, p99 " << pct(0.99) << " ms; "
+                                   << never_back << " not back by the end");
     MESSAGE(kills << " kill -9, " << stops << " SIGSTOP, " << cuts << " partitions; "
                   << streams.messages_sent() << " sent, " << streams.messages_received()
                   << " received and checked, " << streams.holes()
@@ -222,6 +270,7 @@ TEST_SUITE("network.chaos_soak") {
                   << (ok + none ? 100.0 * ok / (ok + none) : 0) << " %); "
                   << violations.size() << " violations");
     for (const auto& v : violations) FAIL_CHECK(v);
+    CHECK(never_back == 0);  // every supervised worker whose node was killed came back
     CHECK(streams.messages_received() > 1000);
     if (violations.empty()) fs::remove_all(s.dir);
   }

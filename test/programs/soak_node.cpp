@@ -5,12 +5,14 @@
 //     under a monitor on that sink made before the send (again once it ran, unless the sink
 //     ended): "S <stream> <seq>" before each send, "M <stream>" when the monitor ran;
 //   - every 10th tick a cal to another node's "soak.echo" service with a 1 s timeout:
-//     "C <id>" before, "A <id> ok|none" when answered (once, the checker says).
+//     "C <id>" before, "A <id> ok|none" when answered (once, the checker says);
+//   - with --next NODE, a supervisor whose worker prefers NODE (else this node): "W <worker>
+//     <node>" each time the worker starts.
 // Each line starts with CLOCK_MONOTONIC nanoseconds (one clock for every process on the
 // host) and is written with one write(2), so a kill -9 leaves at most a torn last line.
 //
-// Usage: coport_soak_node --id ID --bind ADDR --log FILE [--seed ADDR]... [--heartbeat MS]
-//        [--timeout MS]
+// Usage: coport_soak_node --id ID --bind ADDR --log FILE [--seed ADDR]... [--next NODE]
+//        [--heartbeat MS] [--timeout MS]
 // Prints "ready ADDR"; exits when stdin closes (writing "E" first).
 #include <fcntl.h>
 #include <time.h>
@@ -56,7 +58,7 @@ struct target {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string id, bind, log_path;
+  std::string id, bind, log_path, next_node;
   transport::tcp_options options;
   options.heartbeat_interval = std::chrono::milliseconds{100};
   options.node_timeout = std::chrono::milliseconds{1000};
@@ -73,6 +75,8 @@ int main(int argc, char** argv) {
       mo.seeds.push_back(value);
     } else if (key == "--heartbeat") {
       options.heartbeat_interval = std::chrono::milliseconds{std::stoi(value)};
+    } else if (key == "--next") {
+      next_node = value;
     } else if (key == "--timeout") {
       options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
     } else {
@@ -106,6 +110,24 @@ int main(int argc, char** argv) {
   auto echo = n.port();
   n.rcv(echo, "soak.echo", [&n](port_id reply) { n.snd(reply, "ok"); });
   auto serving = n.serve("soak.echo", echo);
+
+  // A supervised worker: node i's supervisor keeps one worker, on the next node if it is up,
+  // else here; each start is logged "W <worker> <node>" (the soak's failover times).
+  n.register_init("soak.worker", [&n](std::string worker) {
+    log_line("W " + worker + " " + n.id());
+    n.rcv(self(), "ping", [] {});
+  });
+  port_id sup;
+  if (!next_node.empty()) {
+    supervisor_spec spec;
+    spec.max_restarts = 1000;
+    spec.period = std::chrono::seconds{1};
+    spec.backoff_initial = std::chrono::milliseconds{50};
+    spec.backoff_max = std::chrono::milliseconds{500};
+    const std::string worker = "w-" + id;
+    spec.children.push_back(child_spec::of(worker, "soak.worker", worker).on({next_node, id}));
+    sup = start_supervisor(n, std::move(spec));
+  }
 
   auto talker = n.port();
   auto targets = std::make_shared<std::map<port_id, target>>();
@@ -154,6 +176,7 @@ int main(int argc, char** argv) {
   auto watch = n.mon(talker, [&ended](const reason&) { ended.set_value(); });
   n.kil(talker);
   ended.get_future().wait_for(std::chrono::seconds{5});  // its teardown, after its handler
+  if (sup) n.snd(sup, "stop");
   log_line("E");
   return 0;
 }
