@@ -83,57 +83,84 @@ port_id find_master(service::state& st, std::string_view name) {
   return found;
 }
 
-/// Runs the queue of a waiting group with `master` (null: the time is up), in order; what
-/// is added meanwhile runs too, before the group stops waiting.
+/// Runs the queue of a waiting group with `master`, in order; what is added meanwhile runs
+/// too, before the group stops waiting (so a later send cannot overtake). With the null
+/// master (the time is up) the group stops waiting first: what waited fails, and a wait
+/// made by a failure callback starts anew. `generation` ties the call to one wait (a timer
+/// already posted when its wait ended must not end a newer one).
 void run_waiting(const std::shared_ptr<service::state>& st, const std::string& name,
-                 const port_id& master) {
+                 std::uint64_t generation, const port_id& master) {
   for (;;) {
     std::deque<std::function<void(const port_id&)>> batch;
     subscription watch;  // ended outside the lock (the registry calls back outside its own)
     {
       std::lock_guard lock{st->mutex};
       auto it = st->waiting.find(name);
-      if (it == st->waiting.end()) return;
+      if (it == st->waiting.end() || it->second.generation != generation) return;
       auto& w = it->second;
-      if (w.running && w.master != master) return;  // the other one runs it
+      if (w.running && w.master != master) return;  // the other trigger runs it
       w.running = true;
       w.master = master;
-      if (w.then.empty()) {
+      batch.swap(w.then);
+      st->waiting_count -= batch.size();
+      if (batch.empty() || !master) {
         watch = std::move(w.watch);
         w.limit.cancel();
         st->waiting.erase(it);
         st->waiting_groups.store(st->waiting.size(), std::memory_order_release);
-        return;
       }
-      batch.swap(w.then);
-      st->waiting_count -= batch.size();
     }
     if (!master) st->wait_failed.fetch_add(batch.size(), std::memory_order_relaxed);
-    for (auto& f : batch) f(master);
+    for (auto& f : batch) {
+      try {
+        f(master);
+      } catch (const std::exception& e) {
+        detail::warn({"groups", st->own_id}, "a waiting join or send of group {} threw: {}",
+                     name, e.what());
+      }
+    }
+    if (batch.empty() || !master) return;
   }
 }
 
 /// Queues `then` behind what waits for group `name`'s master, starting the wait if none
-/// runs; false when too much waits (or waiting is off).
+/// runs; false when too much waits (or waiting is off). The registry watch and the timer
+/// are made in the agent's port (it lives as long as the service), not in the caller's.
 bool wait_for_master(const std::shared_ptr<service::state>& st, std::string_view name,
                      std::function<void(const port_id&)> then) {
   if (st->wait <= node::duration::zero()) return false;
-  std::lock_guard lock{st->mutex};
-  if (st->waiting_count >= st->max_waiting) return false;
-  auto [it, fresh] = st->waiting.try_emplace(std::string{name});
-  it->second.then.push_back(std::move(then));
-  ++st->waiting_count;
-  st->waited.fetch_add(1, std::memory_order_relaxed);
-  if (!fresh) return true;
-  st->waiting_groups.store(st->waiting.size(), std::memory_order_release);
+  std::uint64_t generation;
+  {
+    std::lock_guard lock{st->mutex};
+    if (st->waiting_count >= st->max_waiting) return false;
+    auto [it, fresh] = st->waiting.try_emplace(std::string{name});
+    it->second.then.push_back(std::move(then));
+    ++st->waiting_count;
+    st->waited.fetch_add(1, std::memory_order_relaxed);
+    if (!fresh) return true;
+    it->second.generation = generation = ++st->waiting_generation;
+    st->waiting_groups.store(st->waiting.size(), std::memory_order_release);
+  }
   std::weak_ptr<service::state> weak = st;
-  std::string key{name};
-  it->second.limit = st->owner.after(st->wait, [weak, key] {
-    if (auto s = weak.lock()) run_waiting(s, key, port_id{});
-  });
-  it->second.watch = st->names.mon(detail::registry_name(name), [weak, key](const registry_event& e) {
-    if (e.ports.empty()) return;
-    if (auto s = weak.lock()) run_waiting(s, key, e.ports.back());
+  st->owner.peval(st->agent_port, [weak, key = std::string{name}, generation] {
+    auto s = weak.lock();
+    if (!s) return;
+    timer limit = s->owner.after(s->wait, [weak, key, generation] {
+      if (auto s2 = weak.lock()) run_waiting(s2, key, generation, port_id{});
+    });
+    subscription watch = s->names.mon(
+        detail::registry_name(key), [weak, key, generation](const registry_event& e) {
+          if (e.ports.empty()) return;
+          if (auto s2 = weak.lock()) run_waiting(s2, key, generation, e.ports.back());
+        });
+    std::lock_guard lock{s->mutex};
+    auto it = s->waiting.find(key);
+    if (it == s->waiting.end() || it->second.generation != generation) {
+      limit.cancel();  // ended already; the watch ends as it leaves this scope
+      return;
+    }
+    it->second.limit = limit;
+    it->second.watch = std::move(watch);
   });
   return true;
 }
@@ -192,6 +219,17 @@ service::~service() {
     std::lock_guard lock{state_->directory_mutex};
     state_->directory.clear();
   }
+  // Joins and sends still waiting for their group are dropped (their callbacks not called:
+  // the service that would answer is going); the watches and timers end outside the lock.
+  std::map<std::string, state::waiting_group, std::less<>> waiting;
+  {
+    std::lock_guard lock{state_->mutex};
+    waiting.swap(state_->waiting);
+    state_->waiting_count = 0;
+    state_->waiting_groups.store(0, std::memory_order_release);
+  }
+  for (auto& [name, w] : waiting) w.limit.cancel();
+  waiting.clear();
   // This node's masters and standbys end with it (they use the registry, which may go next):
   // a standby elsewhere takes over from a master ended this way.
   std::vector<port_id> roles;
@@ -239,7 +277,18 @@ errc service::join(std::string_view name, const port_id& member,
   port_id m = waiting_for(*state_, name) ? port_id{} : find_master(*state_, name);
   if (!m) {
     // Not known here yet: the join waits for the registry to name a master (in order with
-    // the other joins and sends that wait).
+    // the other joins and sends that wait); `done` still runs in the caller's context.
+    if (done) {
+      if (port_id caller = current()) {
+        done = [n = &state_->owner, caller, f = std::move(done)](join_result r) {
+          n->peval(caller, [f, r = std::move(r)]() mutable { f(std::move(r)); });
+        };
+      }
+    }
+    {
+      std::lock_guard lock{state_->mutex};
+      state_->note_joined(name, member);  // a leave meanwhile waits behind it
+    }
     std::weak_ptr<state> weak = state_;
     const bool queued = wait_for_master(
         state_, name,
@@ -247,6 +296,10 @@ errc service::join(std::string_view name, const port_id& member,
           auto s = weak.lock();
           if (!s) return;
           if (!master) {
+            {
+              std::lock_guard lock{s->mutex};
+              s->forget_joined(group, member);
+            }
             detail::warn({"groups", s->own_id}, "a join of {} to group {} failed: no master "
                          "came within the wait", member.to_string(), group);
             if (done) done(join_result{errc::no_such_group, {}});
@@ -254,6 +307,10 @@ errc service::join(std::string_view name, const port_id& member,
           }
           join_at(s, master, group, member, std::move(done), options);
         });
+    if (!queued) {
+      std::lock_guard lock{state_->mutex};
+      state_->forget_joined(name, member);
+    }
     return queued ? errc::ok : errc::no_such_group;
   }
   join_at(state_, m, name, member, std::move(done), options);
@@ -292,6 +349,19 @@ void join_at(const std::shared_ptr<service::state>& st, const port_id& m, std::s
 
 errc service::leave(std::string_view name, const port_id& member) {
   if (!valid_name(name) || !state_->owner.is_local(member)) return errc::bad_argument;
+  if (waiting_for(*state_, name)) {
+    // Behind the joins and sends that wait (a join asked for counts at once).
+    {
+      std::lock_guard lock{state_->mutex};
+      if (!state_->is_joined(name, member)) return errc::not_a_member;
+      state_->forget_joined(name, member);
+    }
+    std::weak_ptr<state> weak = state_;
+    const bool queued = wait_for_master(state_, name, [weak, member](const port_id& master) {
+      if (auto s = weak.lock(); s && master) s->owner.snd(master, detail::leave_msg, member);
+    });
+    return queued ? errc::ok : errc::no_such_group;
+  }
   port_id m = find_master(*state_, name);
   if (!m) return errc::no_such_group;
   {

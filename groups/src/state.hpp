@@ -115,8 +115,10 @@ struct service::state : std::enable_shared_from_this<service::state> {
     port_id master;        ///< what it is being run with
     subscription watch;    ///< the registry's entry of the group
     timer limit;
+    std::uint64_t generation = 0;  ///< which wait of this name (a late timer ignores others)
   };
   std::map<std::string, waiting_group, std::less<>> waiting;
+  std::uint64_t waiting_generation = 0;
   std::size_t waiting_count = 0;
   /// waiting.size(), read without the lock: a send takes the lock only when some group waits.
   std::atomic<std::size_t> waiting_groups{0};

@@ -86,6 +86,68 @@ TEST_SUITE("groups.groups") {
     CHECK(gc.g[1]->stats().wait_failed == 2);
   }
 
+  TEST_CASE(
+      "a wait begun inside a port that dies still ends: the group's later joins and sends "
+      "are not stuck") {
+    group_cluster gc{{"pgd-a", "pgd-b"}};
+    auto first = gc.c[1].port();
+    gc.c[1].peval(first, [&] { CHECK(gc.g[1]->send("late2", "x"s, 1) == pg::errc::ok); });
+    gc.c.run();
+    gc.c[1].kil(first);
+    gc.c.run();
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    std::optional<pg::join_result> joined;
+    std::vector<std::string> done_in;
+    auto caller = gc.c[1].port();
+    gc.c[1].peval(caller, [&] {
+      CHECK(gc.g[1]->join("late2", b, [&](pg::join_result r) {
+        joined = r;
+        done_in.push_back(self() == caller ? "caller" : "elsewhere");
+      }) == pg::errc::ok);
+    });
+    gc.c.run();
+    REQUIRE(gc.g[0]->create("late2"));
+    gc.c.run();
+    REQUIRE(joined);
+    CHECK(joined->error == pg::errc::ok);
+    CHECK(done_in == std::vector<std::string>{"caller"});
+    CHECK(gc.g[1]->send("late2", "b"s, 7) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rb.seen.back() == "b:7");
+  }
+
+  TEST_CASE("a leave during a join's wait waits behind it: the member ends up out") {
+    group_cluster gc{{"pgl-a", "pgl-b"}};
+    recorder rb;
+    port_id b = member(gc.c[1], rb);
+    REQUIRE(gc.g[0]->create("late3"));
+    CHECK(gc.g[1]->join("late3", b) == pg::errc::ok);  // waits: b does not know it yet
+    CHECK(gc.g[1]->leave("late3", b) == pg::errc::ok);
+    gc.c.run();
+    std::optional<std::vector<port_id>> members;
+    CHECK(gc.g[0]->members("late3", [&](std::vector<port_id> m) { members = m; }) ==
+          pg::errc::ok);
+    gc.c.run();
+    REQUIRE(members);
+    CHECK(members->empty());
+  }
+
+  TEST_CASE("a join that fails after the wait and is retried from its callback waits anew") {
+    group_cluster gc{{"pgr-a", "pgr-b"}};
+    int tries = 0;
+    std::function<void()> attempt;
+    attempt = [&] {
+      ++tries;
+      (void)gc.g[1]->join("never", gc.c[1].port(), [&](pg::join_result r) {
+        if (r.error == pg::errc::no_such_group && tries < 3) attempt();
+      });
+    };
+    attempt();
+    for (int i = 0; i < 4; ++i) gc.c.advance(6s);
+    CHECK(tries == 3);
+  }
+
   TEST_CASE("with waiting off, a join or send to an unknown group fails at once") {
     cluster c{{"pgo-a"}};
     registry r{c[0]};
@@ -398,6 +460,7 @@ TEST_SUITE("groups.groups") {
     CHECK(gc.g[0]->master("g").is_null());
     // It waits for a master that does not come, then fails.
     CHECK(gc.g[0]->send("g", "a"s, 2) == pg::errc::ok);
+    gc.c.run();  // the wait's timer starts (in the agent's port)
     gc.c.advance(6s);
     CHECK(gc.g[0]->stats().wait_failed == 1);
     CHECK(ra.seen.back() == "-" + a.to_string() + " group_ended");

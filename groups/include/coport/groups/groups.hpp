@@ -167,9 +167,11 @@ class service {
   create_result create(std::string name, std::string_view node_id, group_options options = {});
 
   /// Adds `member`, a port of this node, once the master ordered it; `done` gets the members
-  /// before it. While no master is known here it waits (service_options::wait). A port already a member stays one (errc::already_member, not ordered
-  /// again); a port of another node is errc::bad_argument (a node joins and removes its own
-  /// ports: a master refuses the others, whatever node asks).
+  /// before it. While no master is known here it waits (service_options::wait), and then
+  /// `done` gets no_such_group if none came. A port already a member stays one
+  /// (errc::already_member, not ordered again); a port of another node is
+  /// errc::bad_argument (a node joins and removes its own ports: a master refuses the
+  /// others, whatever node asks).
   [[nodiscard]] errc join(std::string_view name, const port_id& member,
                           std::function<void(join_result)> done = {}, join_options options = {});
   /// Removes `member`, a port of this node (ordered like a message; a member that dies
