@@ -195,18 +195,18 @@ TEST_SUITE("tools.coport") {
     CHECK(has(t1, R"("node":"vseed")"));
     CHECK(has(t1, R"("rtt_us":)"));
     auto [c2, t2] = s.run("info " + ops + "vw");
-    CHECK(c2 == 0);
+    CHECK_MESSAGE(c2 == 0, t2);
     CHECK(has(t2, R"("node":"vw")"));
     CHECK(has(t2, R"("vseed")"));
     // The network as each node sees it, without the asking client.
     auto [c3, t3] = s.run("nodes " + ops);
-    CHECK(c3 == 0);
+    CHECK_MESSAGE(c3 == 0, t3);
     CHECK(has(t3, R"({"node":"vseed","up_nodes":["vw"]})"));
     CHECK(has(t3, R"({"node":"vw","up_nodes":["vseed"]})"));
     CHECK(!has(t3, "coport-cli/"));
     // cal prints the reply as JSON; a node port that takes no such request answers badrpc.
     auto [c4, t4] = s.run("cal " + ops + "'" + echo + "' echo '\"hi there\"'");
-    CHECK(c4 == 0);
+    CHECK_MESSAGE(c4 == 0, t4);  // (failed once under ASan: the output says why next time)
     CHECK(has(t4, R"(["echo","hi there"])"));
     auto [c5, t5] = s.run("cal " + ops + "vw frobnicate 1");
     CHECK(c5 == 1);
