@@ -110,14 +110,27 @@ class client {
            !net_->links().addresses_of(node_id).empty();
   }
 
+  /// Linked to a seed is not knowing every node yet: a node's address may come in the
+  /// seed's node list a moment later (a message or a monitor sent at once failed with "no
+  /// address is known for it"). Waits for it within the timeout; then the caller tries
+  /// anyway (and fails clearly).
+  void await_reachable(const std::string& node_id) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    while (node_id != n_.id() && valid_node_id(node_id) && !reachable(node_id) &&
+           std::chrono::steady_clock::now() < deadline && !stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
+
   /// `cal`: sends `m` (its last value the reply port `reply`, made by `open_reply`) to
   /// `target` and waits for the first reply, the target's death, or the timeout.
   outcome call(const port_id& target, message m, const port_id& reply,
                const std::shared_ptr<awaited<outcome>>& answer) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    await_reachable(std::string{target.node()});
     auto death = std::make_shared<awaited<std::string>>();
     auto guard = n_.mon(target, [death](const reason& why) { death->set(why.to_string()); });
     n_.snd(target, std::move(m));
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
     outcome out;
     for (;;) {
       if (auto got = answer->wait(std::chrono::milliseconds{50})) {

@@ -204,9 +204,10 @@ int snd(client& c, const std::vector<std::string>& args) {
   // a dead port's notice has come). Then the message, and a ping behind it: when that is
   // answered, the message is in the port's mailbox (what the port does with it, even dying
   // of it, is the port's business).
+  const std::string node_id{target.node()};
+  c.await_reachable(node_id);
   auto died = std::make_shared<awaited<std::string>>();
   auto guard = c.n().mon(target, [died](const reason& why) { died->set(why.to_string()); });
-  const std::string node_id{target.node()};
   if (outcome o = c.ask_node(node_id, "ping"); !o.failure.empty()) throw failed{o.failure};
   // The monitor's callback runs on the client's threads: a moment more for a notice that
   // came before the answer.
@@ -234,6 +235,7 @@ int cal(client& c, const std::vector<std::string>& args) {
 
 int mon(client& c, const std::vector<std::string>& args, bool timed) {
   port_id target = port_argument(args[0]);
+  c.await_reachable(std::string{target.node()});
   auto died = std::make_shared<awaited<std::string>>();
   auto guard = c.n().mon(target, [died](const reason& why) { died->set(why.to_string()); });
   // The monitor is in place at the target's node once a ping behind it is answered.
