@@ -32,6 +32,19 @@ bool ends_normally(const reason& why) {
 
 std::string check_child(const child_spec& c);
 
+/// A supervisor's children being ended last first, each waited for (its death, or its
+/// shutdown time), before `then` runs: a restart of several, a terminate_child, or the
+/// supervisor's end. (At namespace scope: clang cannot default-construct a nested class
+/// with member initializers inside its enclosing class, as std::optional::emplace needs.)
+struct termination {
+  std::uint64_t serial = 0;
+  std::vector<std::string> ids;  // in the order they are ended
+  std::size_t next = 0;
+  std::string waiting;  // the child whose end is awaited
+  timer limit;
+  std::function<void()> then;
+};
+
 class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
  public:
   supervisor_state(node& n, supervisor_spec spec) : n_{n}, spec_{std::move(spec)} {
@@ -113,17 +126,6 @@ class supervisor_state : public std::enable_shared_from_this<supervisor_state> {
     unsigned quick_deaths = 0;     // deaths within `period` of their start, in a row
     bool terminated = false;       // ended by terminate_child: not restarted until asked
     clock_point started{};
-  };
-
-  /// Children being ended last first, each waited for (its death, or its shutdown time),
-  /// before `then` runs: a restart of several, a terminate_child, or the supervisor's end.
-  struct termination {
-    std::uint64_t serial = 0;
-    std::vector<std::string> ids;  // in the order they are ended
-    std::size_t next = 0;
-    std::string waiting;  // the child whose end is awaited
-    timer limit;
-    std::function<void()> then;
   };
 
   struct death {
