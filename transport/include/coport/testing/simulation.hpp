@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <functional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
