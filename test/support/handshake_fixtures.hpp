@@ -170,12 +170,15 @@ struct frames {
     return *this;
   }
   /// A well-formed hello (flags 1: "I opened the channel"), of a peer that speaks versions
-  /// `min_version`..`version` (0: just `version`) with `capabilities`; `more`: bytes after
+  /// `min_version`..`version` (0: just `version`) with `capabilities` (by default all but
+  /// resume: a raw peer sends no resume frame unless it says so); `more`: bytes after
   /// them (a newer peer's). A `version` below 5 writes the hello as far as its version (a
   /// peer of an older protocol: what follows is not read).
   frames& hello(const std::string& id, std::uint32_t inc = 7, std::uint8_t flags = 1,
                 std::uint64_t version = tp::detail::protocol_version, std::uint64_t min_version = 0,
-                std::uint64_t capabilities = tp::detail::own_capabilities, const bytes& more = {}) {
+                std::uint64_t capabilities = tp::detail::own_capabilities &
+                                             ~tp::detail::capability_resume,
+                const bytes& more = {}) {
     return add(frame_kind::hello, [&](wire::writer& w) {
       w.varint(version);
       w.string(id);
@@ -372,6 +375,35 @@ struct stream_scan {
 ///            A's verdict (B reads the end of the handshake and the forgery together);
 ///   flip:    flips one bit in the body of B's first record.
 /// When either side closes, it closes the other.
+/// The bytes of a stream's first record after the handshake (the sender's resume frame):
+/// `take` says how many of the next bytes still belong to it.
+struct first_record {
+  bytes head;
+  std::size_t total = 0, seen = 0;  ///< total: 0 until its header is known
+  std::size_t take(std::span<const std::byte> more) {
+    std::size_t n = 0;
+    while (n < more.size() && (total == 0 || seen < total)) {
+      if (total == 0) {
+        head.push_back(more[n]);
+        if (head.size() == tp::detail::record_header) {
+          std::size_t body = std::to_integer<std::size_t>(head[0]) |
+                             std::to_integer<std::size_t>(head[1]) << 8 |
+                             std::to_integer<std::size_t>(head[2]) << 16 |
+                             std::to_integer<std::size_t>(head[3]) << 24;
+          total = tp::detail::record_header + body + tp::detail::record_tag;
+        }
+      }
+      ++seen;
+      ++n;
+    }
+    return n;
+  }
+  bool whole() const { return total != 0 && seen == total; }
+};
+
+/// A man in the middle on 127.0.0.1 between B and node A (at `a_port`): it forwards the
+/// handshake, and each side's first record (its resume frame, so that both take the link as
+/// up); then, by mode, writes its own frames, flips a bit, or only forwards.
 class relay {
  public:
   enum class mode { forward, inject, inject_to_dialer, flip };
@@ -419,6 +451,7 @@ class relay {
       return;
     }
     stream_scan from_b, from_a;
+    first_record b_first, a_first;
     std::size_t b_record_bytes = 0;  // of B's records so far
     std::byte buf[64 << 10];
     while (!stop_ && clock_type::now() < deadline) {
@@ -440,7 +473,14 @@ class relay {
           b_record_bytes += records.size();
           if (!records.empty()) {
             if (mode_ == mode::inject) {
-              b_records_dropped += records.size();
+              // B's resume frame goes; then the attacker's frames instead of B's records.
+              std::size_t first = b_first.take(records);
+              write_all(a, records.first(first));
+              if (b_first.whole() && !injected) {
+                write_all(a, injection_);
+                injected = true;
+              }
+              b_records_dropped += records.size() - first;
             } else {
               // The first record's body starts at record offset 4: flip a bit of its 2nd byte.
               std::size_t at = tp::detail::record_header + 1;
@@ -465,19 +505,19 @@ class relay {
           std::span<std::byte> chunk{buf, static_cast<std::size_t>(n)};
           std::size_t frames_part = from_a.take(chunk);
           if (from_a.auth_end) a_authed = true;
-          if (mode_ == mode::inject && from_a.auth_end && !injected) {
-            // A has sent its verdict: the handshake is over. From here A reads records from
-            // B; the attacker writes its own frames instead.
-            write_all(a, injection_);
-            injected = true;
-          }
           if (mode_ == mode::inject_to_dialer && from_a.auth_end) {
             if (!injected) {
-              // A's verdict, and right behind it the attacker's frames instead of A's records.
-              bytes out(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(frames_part));
-              out.insert(out.end(), injection_.begin(), injection_.end());
+              // A's verdict and its resume frame, and right behind them the attacker's frames
+              // instead of A's records.
+              auto records = chunk.subspan(frames_part);
+              std::size_t first = a_first.take(records);
+              bytes out(chunk.begin(),
+                        chunk.begin() + static_cast<std::ptrdiff_t>(frames_part + first));
+              if (a_first.whole()) {
+                out.insert(out.end(), injection_.begin(), injection_.end());
+                injected = true;
+              }
               write_all(b, out);
-              injected = true;
             }
             continue;  // A's records: dropped
           }

@@ -70,7 +70,7 @@ TEST_SUITE("transport.versions") {
     auto h = read_hello(fd, pending);
     CHECK(h.max_version == d::protocol_version);
     CHECK(h.min_version == d::oldest_protocol_version);
-    CHECK(h.capabilities == d::capability_tracing);
+    CHECK(h.capabilities == (d::capability_tracing | d::capability_resume));
     ::close(fd);
   }
 

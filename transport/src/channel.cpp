@@ -1,7 +1,9 @@
-// coport::transport::channel — what every channel shares: large records as fragments.
+// coport::transport::channel — what every channel shares: large records as fragments, and
+// no stream kept for a resumption unless the channel keeps one.
 #include "coport/transport/channel.hpp"
 
 #include "frame.hpp"
+#include "sent_stream.hpp"
 
 namespace coport::transport {
 
@@ -12,6 +14,16 @@ bool channel::write_large(std::vector<std::byte> record) {
     offset = detail::fragment_frame::encode(frames, record, offset, 1);
   }
   return write(frames);
+}
+
+bool channel::keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) {
+  (void)stream;
+  (void)from;
+  return false;
+}
+
+std::unique_ptr<detail::sent_stream> channel::take_stream() {
+  return nullptr;
 }
 
 }  // namespace coport::transport

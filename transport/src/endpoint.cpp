@@ -74,7 +74,8 @@ void endpoint::impl::unwatch(const port_id& target) {
 
 port_id endpoint::impl::spawn(const port_id& port, std::string_view init, message args,
                               bool watched) {
-  if (peer* p = find(port.node_number(), true)) return p->spawn(port, init, std::move(args), watched);
+  if (peer* p = find(port.node_number(), true))
+    return p->spawn(port, init, std::move(args), watched);
   count_drop();
   fire_later(port, reason{"transport_error", std::string{port.node()},
                           "spawn failed: no connection to that node"});
@@ -181,7 +182,9 @@ std::vector<std::string> capability_names(std::uint64_t capabilities) {
   std::vector<std::string> out;
   for (unsigned bit = 0; bit < 64; ++bit) {
     if (!(capabilities & (std::uint64_t{1} << bit))) continue;
-    out.push_back(bit == 0 ? std::string{"tracing"} : fmt::format("bit {}", bit));
+    out.push_back(bit == 0   ? std::string{"tracing"}
+                  : bit == 1 ? std::string{"resume"}
+                             : fmt::format("bit {}", bit));
   }
   return out;
 }

@@ -49,8 +49,10 @@ inline constexpr std::uint32_t oldest_protocol_version = 5;
 /// Capabilities (bits of the hello's capability set): what a node understands beyond its
 /// version, so that a peer sends it only what it reads. Unknown bits are ignored.
 inline constexpr std::uint64_t capability_tracing = 1;  ///< reads trace frames
+/// Resumes a link within the resume window (resume and ack frames; sent_stream.hpp).
+inline constexpr std::uint64_t capability_resume = 2;
 /// What this build declares.
-inline constexpr std::uint64_t own_capabilities = capability_tracing;
+inline constexpr std::uint64_t own_capabilities = capability_tracing | capability_resume;
 inline constexpr std::size_t frame_header = 5;  ///< length and kind
 
 /// What a frame carries.
@@ -72,7 +74,9 @@ enum class frame_kind : std::uint8_t {
   fragment,   ///< a piece of a large message frame (see receiver.cpp)
   bye,        ///< reason: the sender's node is leaving (it ends normally); nothing follows
   trace,      ///< traceparent, hop, max hops, sending port: the next message's trace context
-  last = trace,
+  resume,     ///< the incarnation whose stream the sender kept, and the bytes of it it took
+  ack,        ///< the bytes of the stream the sender has taken (the rest may be replayed)
+  last = ack,
 };
 
 inline constexpr std::size_t tag_slots = 4096;
@@ -488,5 +492,52 @@ inline std::size_t append_fragment(std::vector<std::byte>& out,
                                    std::uint64_t id) {
   return fragment_frame::encode(out, record, offset, id);
 }
+
+// -- resume and ack: a link that survives a short reset (sent_stream.hpp) ---------------------
+
+/// resume: `varint incarnation, varint taken`. The first frame after the handshake between
+/// two nodes that both declare capability_resume, both ways; nothing else is sent before the
+/// peer's has arrived. `incarnation`: the receiver's incarnation whose stream the sender
+/// kept from a channel that broke (0: none); `taken`: how many bytes of the receiver's
+/// stream the sender took. Both name the same pair of incarnations: the new channel carries
+/// on the old one's streams (each side replays from what the other took); else both start
+/// fresh, and whatever depended on the old channel fails as if it had ended now.
+struct resume_frame {
+  std::uint32_t incarnation = 0;
+  std::uint64_t taken = 0;
+
+  static std::vector<std::byte> encode(std::uint32_t incarnation, std::uint64_t taken) {
+    std::vector<std::byte> out;
+    std::size_t start = begin_frame(out, frame_kind::resume);
+    wire::writer w{out};
+    w.varint(incarnation);
+    w.varint(taken);
+    end_frame(out, start);
+    return out;
+  }
+  static resume_frame decode(wire::reader& r) {
+    resume_frame f;
+    std::uint64_t inc = r.varint();
+    if (inc > 0xffffffffu) wire::reader::fail("a resume frame's incarnation is out of range");
+    f.incarnation = static_cast<std::uint32_t>(inc);
+    f.taken = r.varint();
+    return f;
+  }
+};
+
+/// ack: `varint taken`: the bytes of the receiver's stream (counted from the channel's resume
+/// frame, whole frames) the sender has taken. Never more than was sent; an older one (a
+/// replayed ack) says nothing new.
+struct ack_frame {
+  static std::vector<std::byte> encode(std::uint64_t taken) {
+    std::vector<std::byte> out;
+    std::size_t start = begin_frame(out, frame_kind::ack);
+    wire::writer w{out};
+    w.varint(taken);
+    end_frame(out, start);
+    return out;
+  }
+  static std::uint64_t decode(wire::reader& r) { return r.varint(); }
+};
 
 }  // namespace coport::transport::detail

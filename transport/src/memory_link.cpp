@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frame.hpp"
+#include "sent_stream.hpp"
 
 namespace coport::transport {
 
@@ -28,8 +29,9 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
 
   /// Ends the pipe; the receiver's protocol hears of it after what was written before
   /// (as TCP's close), or at once with what is in flight lost (`lose`: a reset, a break).
-  void close(const std::string& text, bool lose) {
+  void close(const std::string& text, bool lose, bool reset = false) {
     std::lock_guard lock{mutex};
+    if (reset) was_reset = true;
     if (closed) {
       // A break after an orderly close: what still waits is lost, and the close comes now
       // (a manual pipe would otherwise hold it behind bytes nobody hands over any more).
@@ -118,6 +120,7 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
   bool scheduled = false;
   bool closed = false;
   bool close_delivered = false;
+  bool was_reset = false;  ///< ended by a reset (reset_link): the link may resume
   std::string why;
   std::weak_ptr<channel_handler> handler;
 };
@@ -129,14 +132,59 @@ class memory_channel final : public channel {
  public:
   memory_channel(std::shared_ptr<memory_link::pipe> out, std::shared_ptr<memory_link::pipe> in)
       : out_{std::move(out)}, in_{std::move(in)} {}
-  bool write(std::span<const std::byte> bytes) override { return out_->write(bytes); }
+  bool write(std::span<const std::byte> bytes) override {
+    std::lock_guard lock{mutex_};  // the stream in the pipe's order
+    if (out_->write(bytes)) {
+      if (stream_) stream_->append(bytes);
+      return true;
+    }
+    // Broken and not yet taken: kept for the replay (TCP's channel does the same).
+    if (!stream_ || !stream_->whole() || !(broken_ || reset())) return false;
+    stream_->append(bytes);
+    return true;
+  }
   void close(const std::string& why) override {
     out_->close(why, false);  // what this end wrote last (a bye, a refusal) still arrives
     in_->close(why, true);
   }
+  void close_broken(const std::string& why) override {
+    {
+      std::lock_guard lock{mutex_};
+      broken_ = true;
+    }
+    out_->close(why, true);
+    in_->close(why, true);
+  }
+  bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) override {
+    std::lock_guard lock{mutex_};
+    std::vector<std::byte> replay;
+    stream->copy_from(from, replay);
+    // Unfinished large records: none (this channel writes a record's fragments at once).
+    if (!replay.empty() && !out_->write(replay)) return false;
+    stream_ = std::move(stream);
+    return true;
+  }
+  bool acknowledged(std::uint64_t n) override {
+    std::lock_guard lock{mutex_};
+    return !stream_ || stream_->acknowledge(n);
+  }
+  std::unique_ptr<detail::sent_stream> take_stream() override {
+    std::lock_guard lock{mutex_};
+    if (!stream_ || !stream_->whole() || !(broken_ || reset())) return nullptr;
+    return std::move(stream_);
+  }
 
  private:
+  bool reset() const {
+    std::lock_guard a{out_->mutex};
+    if (out_->was_reset) return true;
+    std::lock_guard b{in_->mutex};
+    return in_->was_reset;
+  }
   std::shared_ptr<memory_link::pipe> out_, in_;
+  std::mutex mutex_;
+  std::unique_ptr<detail::sent_stream> stream_;
+  bool broken_ = false;
 };
 
 }  // namespace
@@ -160,6 +208,11 @@ memory_link::~memory_link() = default;
 void memory_link::break_link(const std::string& why) {
   ab_->close(why, true);
   ba_->close(why, true);
+}
+
+void memory_link::reset_link(const std::string& why) {
+  ab_->close(why, true, true);
+  ba_->close(why, true, true);
 }
 
 std::size_t memory_link::hand_over(direction d, std::size_t frames) {

@@ -150,7 +150,9 @@ std::string peer::route_locked() {
     }
     return {};
   }
-  if (!receiver_ && !dialing_) {
+  // A link waiting to resume dialed once when it broke (the dialer retries until its
+  // deadline); it may also wait for the peer to connect.
+  if (!receiver_ && !dialing_ && !suspended_) {
     if (!endpoint_.dialer) return "no connection to that node";
     dialing_ = true;
     endpoint_.dialer->dial(id_);  // returns at once; the outcome comes later
@@ -358,8 +360,8 @@ void peer::release(const std::vector<std::uint64_t>& ports, bool send) {
     std::deque<std::pair<port_id, message>> still;
     std::vector<std::uint64_t> refused_ports;
     for (auto& [to, msg] : waiting_) {
-      const bool refused_here = std::find(refused_ports.begin(), refused_ports.end(),
-                                          to.local()) != refused_ports.end();
+      const bool refused_here =
+          std::find(refused_ports.begin(), refused_ports.end(), to.local()) != refused_ports.end();
       if (refused_here) {
         ++dropped;
       } else if (held_.count(to.local())) {
@@ -368,8 +370,9 @@ void peer::release(const std::vector<std::uint64_t>& ports, bool send) {
         ++dropped;  // the transport is ending
       } else if (std::string error; !send_locked(to, msg, error)) {
         refused_ports.push_back(to.local());
-        refused.push_back(refused_message{
-            to, fmt::format("cannot send {}: {}", msg.describe(), error), hold_locked({to.local()})});
+        refused.push_back(refused_message{to,
+                                          fmt::format("cannot send {}: {}", msg.describe(), error),
+                                          hold_locked({to.local()})});
       }
     }
     waiting_.swap(still);
@@ -416,7 +419,7 @@ void peer::watch(const port_id& target) {
 
 void peer::unwatch(const port_id& target) {
   std::lock_guard lock{mutex_};
-  if (!watching_.erase(target.local()) || (!receiver_ && !dialing_)) return;
+  if (!watching_.erase(target.local()) || (!receiver_ && !dialing_ && !suspended_)) return;
   out_ = control_frame(frame_kind::unwatch, target.local(), target.incarnation(), nullptr);
   flush_locked();
 }
@@ -461,6 +464,20 @@ bool peer::adopt(const std::shared_ptr<receiver>& c) {
 
 verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
   std::shared_ptr<receiver> abandoned;
+  std::shared_ptr<receiver> stale;
+  {
+    std::lock_guard lock{mutex_};
+    // The incarnation this node is up with connects again, and proved the secret: its side
+    // of the current channel is dead to it (a reset we did not see). That channel ends as
+    // broken, so that the link resumes on this one (or is lost, as it would be by timeout).
+    if (up_ && receiver_ && receiver_ != c && incarnation == incarnation_ &&
+        !endpoint_.options.secret.empty()) {
+      stale = receiver_;
+    }
+  }
+  if (stale) {
+    stale->break_off(fmt::format("{} connected again: its side of this connection is gone", id_));
+  }
   {
     std::lock_guard lock{mutex_};
     if (!receiver_) {
@@ -482,11 +499,84 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
   return verdict::accept;
 }
 
-void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
-                       std::uint64_t version, std::uint64_t capabilities) {
+std::optional<std::uint64_t> peer::kept_for(std::uint32_t incarnation) const {
+  std::lock_guard lock{mutex_};
+  if (!suspended_ || !kept_stream_ || incarnation != incarnation_) return std::nullopt;
+  return kept_taken_;
+}
+
+coport::detail::unique_function<void()> peer::end_suspension_locked(std::shared_ptr<receiver>& old,
+                                                                    std::size_t& dropped) {
+  old = std::move(suspended_);
+  kept_stream_.reset();
+  ++suspension_;  // its timer finds nothing to do
+  window_passed_ = false;
+  auto after = hold_watched_locked();
+  caches_.reset();  // what waited was encoded for the broken channel's caches
+  watching_.clear();
+  dropped += std::exchange(pending_messages_, 0);
+  pending_.clear();
+  pending_.shrink_to_fit();
+  return after;
+}
+
+peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
+                                 std::uint64_t version, std::uint64_t capabilities,
+                                 std::optional<std::uint64_t> resume_from,
+                                 std::shared_ptr<receiver>& old) {
+  std::shared_ptr<receiver> ended;  // a suspended link's receiver that did not resume
+  coport::detail::unique_function<void()> after;
+  std::size_t dropped = 0;
+  std::string why;
+  start_as how = start_as::fresh;
   {
     std::lock_guard lock{mutex_};
-    if (receiver_ != c) return;  // given up meanwhile (simultaneous connect): it is closing
+    if (receiver_ != c) return start_as::fresh;  // given up meanwhile (simultaneous connect)
+    const bool resumable = resume_from && suspended_ && kept_stream_ && incarnation == incarnation_;
+    if (resumable &&
+        (*resume_from < kept_stream_->acknowledged() || *resume_from > kept_stream_->end())) {
+      // The peer says it took what was acknowledged before, or what was never sent.
+      after = end_suspension_locked(ended, dropped);
+      why = suspended_why_;
+      how = start_as::refused;
+    } else if (resumable) {
+      // The link carries on: the stream from what the peer took, then what waited (encoded
+      // for the same caches), and nothing else happens.
+      up_ = true;
+      version_ = static_cast<std::uint32_t>(version);
+      capabilities_.store(capabilities, std::memory_order_relaxed);
+      out_channel_ = c->channel_handle();
+      dialing_ = false;
+      ++resumes_;
+      round_trip_us_.store(-1, std::memory_order_relaxed);
+      out_channel_->keep_stream(std::move(kept_stream_), *resume_from);
+      old = std::move(suspended_);
+      ++suspension_;
+      window_passed_ = false;
+      if (!pending_.empty()) {
+        out_channel_->write(pending_);
+        pending_.clear();
+        pending_.shrink_to_fit();
+        pending_messages_ = 0;
+      }
+      log(detail::log_info, {"transport", endpoint_.owner.id()},
+          "the link to {} resumed from byte {} of our stream", id_, *resume_from);
+      return start_as::resumed;
+    } else if (suspended_) {
+      // The peer kept nothing of ours (it gave up, or restarted): the broken link is lost now.
+      after = end_suspension_locked(ended, dropped);
+      why = suspended_why_;
+    }
+  }
+  if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  if (!why.empty()) {
+    endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why), std::move(after));
+  }
+  ended.reset();  // its watches end (outside our lock: the node's monitor table comes first)
+  if (how == start_as::refused) return how;
+  {
+    std::lock_guard lock{mutex_};
+    if (receiver_ != c) return start_as::fresh;
     up_ = true;
     version_ = static_cast<std::uint32_t>(version);
     capabilities_.store(capabilities, std::memory_order_relaxed);
@@ -497,6 +587,10 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
+    if ((capabilities & detail::capability_resume) != 0) {
+      out_channel_->keep_stream(std::make_unique<detail::sent_stream>(endpoint_.options.max_queue),
+                                0);
+    }
     if (!pending_.empty()) {
       out_channel_->write(pending_);
       pending_.clear();
@@ -505,6 +599,7 @@ void peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarna
     }
   }
   endpoint_.node_end.remote_node_up(id_);
+  return start_as::fresh;
 }
 
 void peer::yield(const receiver* c) {
@@ -512,33 +607,117 @@ void peer::yield(const receiver* c) {
   if (receiver_.get() == c && !up_) receiver_.reset();
 }
 
-void peer::lost(const receiver* c, const std::string& why) {
+bool peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
   bool left = false;
   coport::detail::unique_function<void()> after;
+  std::shared_ptr<receiver> ended;  // a suspended link's receiver let go (outside the lock)
+  std::optional<reason> lost_why;   // the node is lost (else the link waits to resume)
+  std::uint64_t suspension = 0;     // the link began to wait (its timer's number)
+  bool dial = false;
   {
     std::lock_guard lock{mutex_};
-    if (receiver_.get() != c) return;
+    if (receiver_.get() != c) return false;
     left = std::exchange(left_, false);
-    after = hold_watched_locked();
-    receiver_.reset();
-    out_channel_.reset();
-    caches_.reset();
-    up_ = false;
-    dialing_ = false;
-    watching_.clear();
-    out_.clear();
-    out_.shrink_to_fit();
-    dropped = std::exchange(pending_messages_, 0);
-    pending_.clear();
-    pending_.shrink_to_fit();
+    std::unique_ptr<detail::sent_stream> stream;
+    if (up_ && !left && endpoint_.options.resume_window.count() > 0 && out_channel_ &&
+        (capabilities_.load(std::memory_order_relaxed) & detail::capability_resume) != 0) {
+      stream = out_channel_->take_stream();  // null unless the channel broke (channel.hpp)
+    }
+    if (stream) {
+      // The link waits for the same incarnation to connect again: nothing fires yet, and
+      // what is sent meanwhile waits (encoded for the same caches) behind the replay.
+      suspended_ = receiver_;
+      kept_stream_ = std::move(stream);
+      kept_taken_ = c->taken();
+      suspended_why_ = why;
+      suspension = ++suspension_;
+      window_passed_ = false;
+      receiver_.reset();
+      out_channel_.reset();
+      up_ = false;
+      dialing_ = false;
+    } else if (suspended_ && !up_) {
+      // A channel that came while the link waited to resume ended before it was up: the
+      // link waits on, unless its window has passed.
+      receiver_.reset();
+      dialing_ = false;
+      if (window_passed_) {
+        after = end_suspension_locked(ended, dropped);
+        lost_why = transport_error(
+            id_, fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
+                             endpoint_.options.resume_window.count()));
+      }
+    } else {
+      after = hold_watched_locked();
+      receiver_.reset();
+      out_channel_.reset();
+      caches_.reset();
+      up_ = false;
+      dialing_ = false;
+      watching_.clear();
+      out_.clear();
+      out_.shrink_to_fit();
+      dropped = std::exchange(pending_messages_, 0);
+      pending_.clear();
+      pending_.shrink_to_fit();
+      // Every monitor on that node's ports fires (no holes), and the node-down events: with
+      // `shutdown` after a bye (the node left), else the failure. Also the watches made
+      // between the bye and this close.
+      lost_why = left ? left_reason() : transport_error(id_, why);
+    }
+    if (!lost_why && endpoint_.dialer) dial = dialing_ = true;
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
-  // Every monitor on that node's ports fires (no holes), and the node-down events: with
-  // `shutdown` after a bye (the node left), else the failure. Also the watches made between
-  // the bye and this close.
-  endpoint_.node_end.remote_node_lost(id_, left ? left_reason() : transport_error(id_, why),
-                                      std::move(after));
+  if (lost_why) {
+    endpoint_.node_end.remote_node_lost(id_, *lost_why, std::move(after));
+    return false;
+  }
+  if (suspension != 0) {
+    log(detail::log_info, {"transport", endpoint_.owner.id()},
+        "the connection to {} broke ({}): the link waits up to {} ms to resume", id_, why,
+        endpoint_.options.resume_window.count());
+    endpoint_.owner.after(endpoint_.options.resume_window,
+                          [at = endpoint_.weak_from_this(), p = weak_from_this(), suspension] {
+                            auto a = at.lock();
+                            auto q = p.lock();
+                            if (a && q) q->give_up(suspension);
+                          });
+  }
+  if (dial) endpoint_.dialer->dial(id_);
+  return suspension != 0;
+}
+
+void peer::give_up(std::uint64_t n) {
+  std::shared_ptr<receiver> ended;
+  coport::detail::unique_function<void()> after;
+  std::size_t dropped = 0;
+  std::string why;
+  {
+    std::lock_guard lock{mutex_};
+    if (n != suspension_ || !suspended_) return;
+    if (receiver_) {
+      // A channel is being set up: it decides (resumed, or the link is lost when it ends).
+      window_passed_ = true;
+      return;
+    }
+    dialing_ = false;
+    after = end_suspension_locked(ended, dropped);
+    why = fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
+                      endpoint_.options.resume_window.count());
+  }
+  if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  log(log_error, {"transport", endpoint_.owner.id()}, "the link to {} is lost: {}", id_, why);
+  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why), std::move(after));
+}
+
+void peer::send_control(std::vector<std::byte> frame) {
+  std::lock_guard lock{mutex_};
+  if (up_ && out_channel_) {
+    out_channel_->write(frame);
+  } else if (suspended_) {
+    pending_.insert(pending_.end(), frame.begin(), frame.end());  // after the replay
+  }
 }
 
 void peer::leaving(const receiver* c) {
@@ -562,6 +741,8 @@ void peer::unreachable(const std::string& why) {
     std::lock_guard lock{mutex_};
     if (receiver_ || !dialing_) return;  // a channel came meanwhile: it decides
     dialing_ = false;
+    // A link waiting to resume waits on: the peer may connect to us (its window decides).
+    if (suspended_) return;
     after = hold_watched_locked();
     caches_.reset();
     watching_.clear();
@@ -594,6 +775,7 @@ link_stats peer::stats() const {
   if (version_ != 0) s.capabilities = capabilities_.load(std::memory_order_relaxed);
   if (up_ && us >= 0) s.round_trip = std::chrono::microseconds{us};  // the current channel's
   s.connections = connections_;
+  s.resumes = resumes_;
   s.messages_sent = messages_sent_;
   s.bytes_sent = bytes_sent_;
   s.queued_bytes = out_channel_ ? out_channel_->queued() : pending_.size();

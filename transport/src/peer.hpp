@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,6 +30,7 @@
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
+#include "sent_stream.hpp"
 
 namespace coport::transport {
 
@@ -64,14 +66,33 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// current) or refuse it. Two channels opened at once: the one opened by the node with the
   /// smaller ID wins; while a channel lives, another claiming the same node is refused.
   verdict offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation);
-  /// `c` finished its handshake: the node is up; what waited goes out.
-  void established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
-                   std::uint64_t version, std::uint64_t capabilities);
+  /// How a channel that finished its handshake starts.
+  enum class start_as {
+    fresh,    ///< a new link: the node is up
+    resumed,  ///< the link that broke carries on (nothing else happens)
+    refused,  ///< the peer asked to resume from bytes that were not kept: the channel fails
+  };
+  /// `c` finished its handshake (and, when both resume links, the resume frames crossed:
+  /// `resume_from` is what the peer took of ours if both kept the other's stream). The link
+  /// resumes (`old`: the receiver whose state `c` carries on), or the node is up; what
+  /// waited goes out.
+  start_as established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
+                       std::uint64_t version, std::uint64_t capabilities,
+                       std::optional<std::uint64_t> resume_from, std::shared_ptr<receiver>& old);
+  /// What the peer's resume frame is told: the bytes of its stream taken on the channel
+  /// that broke, if the link waits to resume with that incarnation.
+  std::optional<std::uint64_t> kept_for(std::uint32_t incarnation) const;
   /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
   /// and what waits stays for the peer's channel.
   void yield(const receiver* c);
-  /// `c` ended: fires everything that depended on it (unless the node said bye on it).
-  void lost(const receiver* c, const std::string& why);
+  /// `c` ended. If its channel can resume (it broke, and both nodes resume links), the link
+  /// waits for the same incarnation to connect again (transport_options::resume_window):
+  /// true, and `c`'s state is kept for the next channel. Else fires everything that depended
+  /// on it (unless the node said bye on it): false.
+  bool lost(const receiver* c, const std::string& why);
+  /// A control frame of the receiving side (died, lost, lost_ack): on the current channel,
+  /// or after the replay when the link resumes; dropped when it is down.
+  void send_control(std::vector<std::byte> frame);
   /// The node said bye on `c` (it is leaving; the receiver closes `c` next): when `c` ends,
   /// every monitor on its ports fires and node-down says `shutdown`, not a failure, and
   /// this incarnation's ports are gone for good (messages to them are dropped quietly,
@@ -99,6 +120,8 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// `send`, is dropped and counted).
   void release(const std::vector<std::uint64_t>& ports, bool send);
   std::uint32_t incarnation() const;
+  /// The resume window of suspension `n` has passed (a timer).
+  void give_up(std::uint64_t n);
   /// The receiving side counts what came from the node (any I/O thread).
   void count_received_bytes(std::size_t n) noexcept {
     bytes_received_.fetch_add(n, std::memory_order_relaxed);
@@ -133,6 +156,10 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   coport::detail::unique_function<void()> hold_locked(std::vector<std::uint64_t> ports);
   /// The same for every port watched now (a lost link); empty when none is.
   coport::detail::unique_function<void()> hold_watched_locked();
+  /// The link waited to resume and will not: what waited is dropped, the watched ports'
+  /// messages held; returns the release, and the receiver to let go of (outside the lock).
+  coport::detail::unique_function<void()> end_suspension_locked(std::shared_ptr<receiver>& old,
+                                                                std::size_t& dropped);
   /// A message to a port of an incarnation that is gone: counted, true.
   bool gone_locked(const port_id& to);
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes);
@@ -190,6 +217,16 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// What the node's last hello declared (before one: what this build declares).
   std::atomic<std::uint64_t> capabilities_{detail::own_capabilities};
   std::uint32_t version_ = 0;  ///< the protocol version of the last connection (mutex_)
+  // A broken link waiting to resume (README "Links that survive a short reset"): the
+  // receiver whose state the next channel carries on, the stream it replays, why it broke,
+  // and the number of this wait (its timer's), with whether the window passed meanwhile.
+  std::shared_ptr<receiver> suspended_;
+  std::unique_ptr<detail::sent_stream> kept_stream_;
+  std::uint64_t kept_taken_ = 0;  ///< what the broken channel took of the peer's stream
+  std::string suspended_why_;
+  std::uint64_t suspension_ = 0;
+  bool window_passed_ = false;
+  std::size_t resumes_ = 0;
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};
 };

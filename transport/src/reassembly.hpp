@@ -66,7 +66,7 @@ class reassembly {
     entry e;
   };
 
-  const std::size_t max_frame_;
+  std::size_t max_frame_;  // not const: a resumed link moves its reassembly
   std::unordered_map<std::uint64_t, open_record> records_;        ///< by record ID
   std::size_t record_bytes_ = 0;                                  ///< announced by open records
   std::unordered_map<std::uint64_t, std::deque<waiting>> lines_;  ///< by local port

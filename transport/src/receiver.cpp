@@ -21,6 +21,22 @@ namespace {
 
 const char* const too_many_tags =
     "too many distinct tags came from peers (8192 new ones a channel, 65536 in all)";
+
+/// Acknowledged at the latest after this many bytes of the peer's stream (and at each of its
+/// heartbeats): what the peer keeps for a resumption stays near what is in flight.
+constexpr std::uint64_t ack_every = 32 << 10;
+
+/// Where a monitor's callback sends a control frame: through the peer (which may outlive
+/// the channel the watch came on), if the transport still lives.
+struct via_peer {
+  std::weak_ptr<endpoint::impl> at;
+  std::weak_ptr<peer> to;
+  void send(std::vector<std::byte> frame) const {
+    auto a = at.lock();  // the transport first: the peer refers to it
+    auto p = to.lock();
+    if (a && p) p->send_control(std::move(frame));
+  }
+};
 }  // namespace
 
 // -- receiver: the receiving side ----------------------------------------------------------------
@@ -74,6 +90,13 @@ void receiver::close_now(const std::string& why) {
   closed_locked(why);
 }
 
+void receiver::break_off(const std::string& why) {
+  std::lock_guard lock{rx_};
+  if (closed_.load(std::memory_order_acquire)) return;
+  channel_->close_broken(why);
+  closed_locked(why);
+}
+
 void receiver::on_closed(const std::string& why) {
   std::lock_guard lock{rx_};
   closed_locked(why);
@@ -87,14 +110,31 @@ void receiver::closed_locked(const std::string& why) {
     std::erase(endpoint_->receivers, keep);
   }
   partial_.clear();
+  // The link waits to resume (its peer keeps this receiver's state for the next channel),
+  // or it is lost: then the peer's watches of our ports end.
+  if (peer_ && peer_->lost(this, why)) return;
+  std::unordered_map<std::uint64_t, monitor> gone;
   {
-    std::unordered_map<std::uint64_t, monitor> gone;
-    {
-      std::lock_guard lock{watched_mutex_};
-      gone.swap(watched_);
-    }
-  }  // the peer's watches of our ports end
-  if (peer_) peer_->lost(this, why);
+    std::lock_guard lock{watches_->mutex};
+    watches_->live = false;
+    gone.swap(watches_->ports);
+  }
+}
+
+void receiver::carry_on(receiver& old) {
+  in_tags_ = std::move(old.in_tags_);
+  new_tags_ = old.new_tags_;
+  in_tag_refused_ = std::move(old.in_tag_refused_);
+  in_sigs_ = std::move(old.in_sigs_);
+  in_sig_names_ = std::move(old.in_sig_names_);
+  in_nodes_ = std::move(old.in_nodes_);
+  holes_ = std::move(old.holes_);
+  large_ = std::move(old.large_);
+  next_trace_ = std::move(old.next_trace_);
+  record_traces_ = std::move(old.record_traces_);
+  taken_ = old.taken_;
+  acked_ = old.acked_;
+  watches_ = old.watches_;
 }
 
 std::size_t receiver::on_bytes(std::span<const std::byte> bytes) {
@@ -172,9 +212,14 @@ std::size_t receiver::parse(std::span<const std::byte> in) {
       fail(fmt::format("a frame of unknown kind {}", kind_byte));
       return in.size();
     }
+    const bool counted = counting_;  // the peer's stream: every frame after its resume frame
     try {
       handle(static_cast<frame_kind>(kind_byte), r);
       if (!closed_ && !handed_over_ && !r.done()) fail("a frame has bytes after its end");
+      if (counted && !closed_) {
+        took(4 + std::size_t{length},
+             kind_byte == static_cast<std::uint8_t>(frame_kind::heartbeat));
+      }
     } catch (const wire::decode_error& e) {
       fail(fmt::format("a bad frame: {}", e.what()));
     } catch (const std::exception& e) {
@@ -182,6 +227,17 @@ std::size_t receiver::parse(std::span<const std::byte> in) {
     }
   }
   return pos;
+}
+
+void receiver::took(std::size_t bytes, bool heartbeat) {
+  taken_ += bytes;
+  // A heartbeat is acknowledged at once (so is everything before it): on an idle link what
+  // the peer keeps goes within a heartbeat interval, and acks answer only heartbeats (an ack
+  // is never acknowledged by an ack: no ping-pong).
+  if (taken_ - acked_ >= ack_every || (heartbeat && taken_ > acked_)) {
+    acked_ = taken_;
+    write(detail::ack_frame::encode(taken_));
+  }
 }
 
 std::uint32_t receiver::lookup(std::uint32_t slot) {
@@ -207,9 +263,13 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       kind != frame_kind::heartbeat) {
     wire::reader::fail("a frame before the handshake ended");
   }
+  if (resuming_ != (kind == frame_kind::resume)) {
+    wire::reader::fail(resuming_ ? "a frame before the resume frame"
+                                 : "a resume frame where none was expected");
+  }
   if (next_trace_ && kind != frame_kind::def_tag && kind != frame_kind::def_sig &&
       kind != frame_kind::def_node && kind != frame_kind::heartbeat &&
-      kind != frame_kind::message && kind != frame_kind::fragment) {
+      kind != frame_kind::message && kind != frame_kind::fragment && kind != frame_kind::ack) {
     next_trace_.reset();  // a trace frame is about the message that follows it, or nothing
   }
   switch (kind) {
@@ -241,6 +301,17 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::fragment:
       on_fragment(r);
       return;
+    case frame_kind::resume:
+      on_resume(r);
+      return;
+    case frame_kind::ack: {
+      if (!counting_) wire::reader::fail("an ack on a link that does not resume");
+      const std::uint64_t n = detail::ack_frame::decode(r);
+      if (!channel_->acknowledged(n)) {
+        fail(fmt::format("the peer acknowledges {} bytes, more than were sent", n));
+      }
+      return;
+    }
     case frame_kind::def_tag: {
       const auto def = detail::def_tag_frame::decode(r);
       bool added = false;
@@ -301,10 +372,10 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       port_id target = local_port(detail::port_frame::decode(kind, r).port, current);
       notify([&] { return frame_event{"unwatch", {}, target, {}, {}}; });
       monitor gone;
-      std::lock_guard lock{watched_mutex_};
-      if (auto it = watched_.find(target.local()); it != watched_.end()) {
+      std::lock_guard lock{watches_->mutex};
+      if (auto it = watches_->ports.find(target.local()); it != watches_->ports.end()) {
         gone = std::move(it->second);
-        watched_.erase(it);
+        watches_->ports.erase(it);
       }
       return;
     }
@@ -322,16 +393,23 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       // The peer drops what we send that port until we acknowledge, which we do once our
       // monitors on it have run (also those deferred into a busy port). Meanwhile what is
       // sent to it here waits, and follows the acknowledgement.
-      if (acks_owed_.fetch_add(1, std::memory_order_relaxed) >= detail::max_holes) {
+      if (watches_->acks_owed.fetch_add(1, std::memory_order_relaxed) >= detail::max_holes) {
         fail("too many lost notices await our monitors");
         return;
       }
       peer_->port_down(f.port.local, f.port.incarnation, f.why,
-                       [self = weak_from_this(), local = f.port.local, inc = f.port.incarnation,
-                        release = peer_->hold(f.port.local)]() mutable {
-                         if (auto c = self.lock()) {
-                           c->acks_owed_.fetch_sub(1, std::memory_order_relaxed);
-                           c->send_lost_ack(local, inc);
+                       [w = std::weak_ptr<watches>{watches_},
+                        to = via_peer{endpoint_, peer_->weak_from_this()}, local = f.port.local,
+                        inc = f.port.incarnation, release = peer_->hold(f.port.local)]() mutable {
+                         if (auto ws = w.lock()) {
+                           ws->acks_owed.fetch_sub(1, std::memory_order_relaxed);
+                           bool live;
+                           {
+                             std::lock_guard lock{ws->mutex};
+                             live = ws->live;
+                           }
+                           if (live)
+                             to.send(control_frame(frame_kind::lost_ack, local, inc, nullptr));
                          }
                          release();
                        });
@@ -379,17 +457,48 @@ void receiver::act(const link_handshake::step& s) {
 
 void receiver::established() {
   authed_ = true;
-  // The caches of names the peer defines (~83 KiB) exist only once it has proved the secret.
-  in_tags_.resize(detail::tag_slots);
-  in_tag_refused_.resize(detail::tag_slots);
-  in_sigs_.resize(detail::sig_slots);
-  in_sig_names_.resize(detail::sig_slots);
-  in_nodes_.resize(detail::node_slots);
   if (auto keys = link_.keys()) handed_over_ = channel_->protect(*keys);
   notify([&] { return frame_event{"auth", {}, {}, {}, {}}; });
+  if ((link_.peer_capabilities() & detail::capability_resume) == 0) return up({});
+  // Both resume links: each tells the other what it kept of a broken channel's streams
+  // before anything else goes (frame.hpp, resume).
+  const auto kept = peer_->kept_for(link_.peer_incarnation());
+  kept_incarnation_ = kept ? link_.peer_incarnation() : 0;
+  resuming_ = true;
+  write(detail::resume_frame::encode(kept_incarnation_, kept ? *kept : 0));
+}
+
+void receiver::on_resume(wire::reader& r) {
+  const auto f = detail::resume_frame::decode(r);
+  resuming_ = false;
+  counting_ = true;  // the peer's stream begins after this frame
+  // Both kept the other's stream of these two incarnations: carry on; else start fresh.
+  const bool both = kept_incarnation_ != 0 && f.incarnation == endpoint_->owner.incarnation();
+  up(both ? std::optional<std::uint64_t>{f.taken} : std::nullopt);
+}
+
+void receiver::up(std::optional<std::uint64_t> resume_from) {
+  std::shared_ptr<receiver> old;
+  switch (peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
+                             link_.peer_capabilities(), resume_from, old)) {
+    case peer::start_as::fresh:
+      // The caches of names the peer defines (~83 KiB) exist only once it has proved the
+      // secret.
+      in_tags_.resize(detail::tag_slots);
+      in_tag_refused_.resize(detail::tag_slots);
+      in_sigs_.resize(detail::sig_slots);
+      in_sig_names_.resize(detail::sig_slots);
+      in_nodes_.resize(detail::node_slots);
+      break;
+    case peer::start_as::resumed:
+      carry_on(*old);
+      break;
+    case peer::start_as::refused:
+      fail(fmt::format("the peer resumes from byte {} of our stream, which was not kept",
+                       resume_from.value_or(0)));
+      return;
+  }
   channel_->established(peer_->id(), link_.peer_addresses());
-  peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
-                     link_.peer_capabilities());
 }
 
 message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
@@ -536,7 +645,8 @@ void receiver::hole(const port_id& to, const reason& why) {
     return;
   }
   holes_.insert(to.local());
-  write(control_frame(frame_kind::lost, to.local(), endpoint_->owner.incarnation(), &why));
+  peer_->send_control(
+      control_frame(frame_kind::lost, to.local(), endpoint_->owner.incarnation(), &why));
 }
 
 void receiver::on_spawn(wire::reader& r) {
@@ -560,11 +670,17 @@ void receiver::on_spawn(wire::reader& r) {
         "spawn", {}, coport::detail::make_port_id(own_node_, local, n.incarnation()), init, {}};
   });
   std::uint32_t inc = n.incarnation();
-  std::weak_ptr<receiver> self = weak_from_this();
   coport::detail::unique_function<void(const reason&)> on_death;
   if (watched) {
-    on_death = [self, local, inc](const reason& why) {
-      if (auto c = self.lock()) c->send_died(local, inc, why);
+    on_death = [w = std::weak_ptr<watches>{watches_},
+                to = via_peer{endpoint_, peer_->weak_from_this()}, local, inc](const reason& why) {
+      auto ws = w.lock();
+      if (!ws) return;
+      {
+        std::lock_guard lock{ws->mutex};
+        if (!ws->live) return;
+      }
+      to.send(control_frame(frame_kind::died, local, inc, &why));
     };
   }
   // Arguments that do not decode here still make a (dead) port, so that a monitor made
@@ -584,36 +700,35 @@ void receiver::on_spawn(wire::reader& r) {
 
 void receiver::on_watch(const port_id& target) {
   {
-    std::lock_guard lock{watched_mutex_};
-    if (watched_.count(target.local())) return;
+    std::lock_guard lock{watches_->mutex};
+    if (watches_->ports.count(target.local())) return;
   }
-  std::weak_ptr<receiver> self = weak_from_this();
   std::uint64_t local = target.local();
   std::uint32_t inc = endpoint_->owner.incarnation();
-  monitor m = endpoint_->owner.mon(target, [self, local, inc](const reason& why) {
-    if (auto c = self.lock()) {
-      c->send_died(local, inc, why);
-      monitor fired;  // destroyed outside the lock
-      std::lock_guard lock{c->watched_mutex_};
-      if (auto it = c->watched_.find(local); it != c->watched_.end()) {
-        fired = std::move(it->second);
-        c->watched_.erase(it);
-      }
-    }
-  });
+  monitor m = endpoint_->owner.mon(
+      target, [w = std::weak_ptr<watches>{watches_},
+               to = via_peer{endpoint_, peer_->weak_from_this()}, local, inc](const reason& why) {
+        auto ws = w.lock();
+        if (!ws) return;
+        monitor fired;  // destroyed outside the lock
+        {
+          std::lock_guard lock{ws->mutex};
+          if (!ws->live) return;  // the link was lost: the peer fired its own monitors
+          if (auto it = ws->ports.find(local); it != ws->ports.end()) {
+            fired = std::move(it->second);
+            ws->ports.erase(it);
+          }
+        }
+        to.send(control_frame(frame_kind::died, local, inc, &why));
+      });
   if (!m) return;  // fired at once (no such port): the died notice is on its way
-  std::lock_guard lock{watched_mutex_};
-  watched_.emplace(target.local(), std::move(m));
-}
-
-void receiver::send_lost_ack(std::uint64_t local, std::uint32_t incarnation) {
-  if (closed_.load(std::memory_order_acquire)) return;
-  write(control_frame(frame_kind::lost_ack, local, incarnation, nullptr));
+  std::lock_guard lock{watches_->mutex};
+  watches_->ports.emplace(target.local(), std::move(m));
 }
 
 void receiver::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {
   if (closed_.load(std::memory_order_acquire)) return;
-  write(control_frame(frame_kind::died, local, incarnation, &why));
+  peer_->send_control(control_frame(frame_kind::died, local, incarnation, &why));
 }
 
 }  // namespace coport::transport

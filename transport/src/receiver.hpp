@@ -60,6 +60,15 @@ class receiver final : public channel_handler,
   void fail(const std::string& why);
   /// Ends the channel now without blaming the peer (the transport is going away).
   void close_now(const std::string& why);
+  /// Ends the channel as broken: the peer's node connected again on another one (same
+  /// incarnation), so this one is dead to it; the link may resume on the new one.
+  void break_off(const std::string& why);
+  /// Bytes of the peer's stream taken (whole frames since its resume frame).
+  std::uint64_t taken() const noexcept { return taken_; }
+  /// This channel carries on `old`'s stream (a resumed link): the names the peer defined,
+  /// the large records it was sending, the lost notices and watches, the count of bytes
+  /// taken. `old` has ended; only the peer held it.
+  void carry_on(receiver& old);
   /// It has closed (its lost() has run or will run with nothing to do).
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
@@ -82,8 +91,15 @@ class receiver final : public channel_handler,
   void handle(detail::frame_kind kind, wire::reader& r);
   /// Does what the handshake says after one of its frames (link_handshake.hpp).
   void act(const link_handshake::step& s);
-  /// The handshake succeeded: records from here (when the channel has them), the node is up.
+  /// The handshake succeeded: records from here (when the channel has them); the resume
+  /// frame goes (both nodes resume links), or the node is up.
   void established();
+  /// The peer's resume frame arrived: the link resumes, or starts fresh (frame.hpp).
+  void on_resume(wire::reader& r);
+  /// Both ends told each other what they kept: the node is up (again).
+  void up(std::optional<std::uint64_t> resume_from);
+  /// Counts a taken frame of the peer's stream and acknowledges what was taken when due.
+  void took(std::size_t bytes, bool heartbeat);
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
   void refuse(refusal kind, const std::string& why, bool quiet);
   void on_message(wire::reader& r);
@@ -98,9 +114,9 @@ class receiver final : public channel_handler,
   /// The port of this node a frame names; `current`: of this incarnation (or any).
   port_id local_port(detail::port_ref p, bool& current) const;
   message read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& slot);
+  /// Sends a died notice for our port `local` (through the peer: it waits while the link
+  /// resumes, and goes on the channel the link has then).
   void send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why);
-  /// Our monitors on the peer's port `local` have run after its `lost`: it may deliver again.
-  void send_lost_ack(std::uint64_t local, std::uint32_t incarnation);
   void hole(const port_id& to, const reason& why);
   /// Reports a received frame to the observer; `make` builds the event only if one is set.
   template <class Make>
@@ -130,8 +146,13 @@ class receiver final : public channel_handler,
   std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
   std::vector<std::uint32_t> in_nodes_;
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
-  /// The peer's lost notices whose acknowledgement waits for our monitors (bounded).
-  std::atomic<std::size_t> acks_owed_{0};
+  /// Resuming (frame.hpp, resume): our resume frame went and the peer's has not come; what
+  /// ours said we kept (0: nothing). Then counting: the bytes of the peer's stream taken,
+  /// and acknowledged.
+  bool resuming_ = false;
+  std::uint32_t kept_incarnation_ = 0;
+  bool counting_ = false;
+  std::uint64_t taken_ = 0, acked_ = 0;
   /// Large messages arriving in fragments, and what waits behind them (reassembly.hpp).
   reassembly large_;
   /// The trace frame that came last, for the next message or first fragment (frame.hpp).
@@ -139,8 +160,16 @@ class receiver final : public channel_handler,
   /// Large records in flight that a trace frame came before (at most max_open_records).
   std::unordered_map<std::uint64_t, coport::detail::trace_mark> record_traces_;
 
-  std::mutex watched_mutex_;  // monitor callbacks erase entries from other threads
-  std::unordered_map<std::uint64_t, monitor> watched_;  ///< our ports the peer watches
+  /// Our ports the peer watches, and its lost notices whose acknowledgement waits for our
+  /// monitors (bounded). Shared with the monitors' callbacks (which outlive a channel when
+  /// its link resumes on another: they hold this, not the receiver).
+  struct watches {
+    std::mutex mutex;  // monitor callbacks erase entries from other threads
+    std::unordered_map<std::uint64_t, monitor> ports;
+    bool live = true;  ///< false once the link is lost: callbacks send nothing more
+    std::atomic<std::size_t> acks_owed{0};
+  };
+  std::shared_ptr<watches> watches_ = std::make_shared<watches>();
 };
 
 }  // namespace coport::transport

@@ -100,7 +100,13 @@ void tcp_channel::start(std::shared_ptr<channel_handler> handler) {
 
 bool tcp_channel::write(std::span<const std::byte> bytes) {
   std::unique_lock lock{mutex_};
-  if (closed_) return false;
+  if (closed_) {
+    // Broken and not yet taken by the peer: what is written goes on the stream, to be
+    // replayed when the link resumes (lost with it if it does not).
+    if (!broken_ || !stream_ || !stream_->whole()) return false;
+    stream_->append(bytes);
+    return true;
+  }
   append_locked(bytes);
   queued_bytes_.fetch_add(bytes.size(), std::memory_order_relaxed);
   schedule_locked(lock);
@@ -109,7 +115,11 @@ bool tcp_channel::write(std::span<const std::byte> bytes) {
 
 bool tcp_channel::write_large(std::vector<std::byte> record) {
   std::unique_lock lock{mutex_};
-  if (closed_) return false;
+  if (closed_) {
+    if (!broken_ || !stream_ || !stream_->whole()) return false;
+    stream_->unfinished.push_back({std::move(record), next_record_++, 0});
+    return true;
+  }
   // The first fragment goes in the stream now, in order with what was written before and
   // after it; the rest in later write rounds.
   std::uint64_t id = next_record_++;
@@ -123,6 +133,7 @@ bool tcp_channel::write_large(std::vector<std::byte> record) {
     std::size_t before = queued_.size();
     offset = detail::fragment_frame::encode(queued_, record, 0, id);
     framed = queued_.size() - before;
+    if (stream_) stream_->append(std::span{queued_}.subspan(before));
   }
   queued_bytes_.fetch_add(framed + record.size() - offset, std::memory_order_relaxed);
   if (offset < record.size()) large_.push_back({std::move(record), id, offset});
@@ -147,7 +158,7 @@ void tcp_channel::schedule_locked(std::unique_lock<std::mutex>& lock) {
 
 bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
   if (large_.empty()) return false;
-  large_record& r = large_.front();
+  detail::pending_record& r = large_.front();
   std::size_t offset = r.sent, framed = 0;
   if (sealer_ && &buf == &queued_) {
     std::vector<std::byte> frame;
@@ -158,6 +169,7 @@ bool tcp_channel::next_fragment_locked(std::vector<std::byte>& buf) {
     std::size_t before = buf.size();
     r.sent = detail::fragment_frame::encode(buf, r.bytes, offset, r.id);
     framed = buf.size() - before;
+    if (stream_) stream_->append(std::span{buf}.subspan(before));
   }
   // The record's bytes become the fragment frame's in the count of what waits.
   std::size_t piece = r.sent - offset;
@@ -182,7 +194,8 @@ void tcp_channel::flush() {
   if (!closed_ && !in_flight_) send_locked(lock);
 }
 
-void tcp_channel::append_locked(std::span<const std::byte> bytes) {
+void tcp_channel::append_locked(std::span<const std::byte> bytes, bool keep) {
+  if (stream_ && keep) stream_->append(bytes);
   if (!sealer_) {
     queued_.insert(queued_.end(), bytes.begin(), bytes.end());
     return;
@@ -257,9 +270,8 @@ void tcp_channel::send_locked(std::unique_lock<std::mutex>& lock) {
   }
   if (error) {
     queued_bytes_.store(0, std::memory_order_relaxed);
-    queued_.clear();
-    open_at_ = none;
-    large_.clear();
+    drop_queued_locked();
+    broke_locked();
     closed_ = true;
     lock.unlock();
     std::string why = fmt::format("sending failed: {}", std::strerror(error));
@@ -293,6 +305,10 @@ void tcp_channel::write_async() {
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const asio::error_code& ec, std::size_t n) {
                       if (ec) {
+                        {
+                          std::lock_guard lock{self->mutex_};
+                          self->broke_locked();  // the link may resume
+                        }
                         self->shut(fmt::format("sending failed: {}", ec.message()));
                         return;
                       }
@@ -344,6 +360,10 @@ void tcp_channel::write_tls_output() {
                                                      const asio::error_code& ec, std::size_t n) {
                       self->tls_writing_ = false;
                       if (ec) {
+                        {
+                          std::lock_guard lock{self->mutex_};
+                          self->broke_locked();  // the link may resume
+                        }
                         self->shut(fmt::format("sending failed: {}", ec.message()));
                         return;
                       }
@@ -404,6 +424,9 @@ void tcp_channel::read() {
             why = "the peer ended the connection during the TLS handshake (" + why + ")";
             detail::log(detail::log_warn, {"transport", self->node_id_}, "refusing {}: {}",
                         self->remote_, why);
+          } else if (ec != asio::error::eof) {
+            std::lock_guard lock{self->mutex_};
+            self->broke_locked();  // a reset: the link may resume
           }
           self->shut(why);
           return;
@@ -555,6 +578,57 @@ void tcp_channel::close_here(const std::string& why) {
   shut(why);
 }
 
+void tcp_channel::close_broken(const std::string& why) {
+  {
+    std::lock_guard lock{mutex_};
+    broke_locked();
+  }
+  close(why);
+}
+
+void tcp_channel::drop_queued_locked() {
+  queued_.clear();
+  open_at_ = none;
+  if (stream_) {
+    // Their fragments that went are on the stream; the rest goes on the next channel.
+    for (auto& r : large_) stream_->unfinished.push_back(std::move(r));
+  }
+  large_.clear();
+}
+
+bool tcp_channel::keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) {
+  std::unique_lock lock{mutex_};
+  if (closed_ || !stream) return false;
+  // The replay first: the stream from what the peer took, then the unfinished records.
+  std::vector<std::byte> replay;
+  stream->copy_from(from, replay);
+  append_locked(replay, false);
+  std::size_t waiting = replay.size();
+  large_ = std::move(stream->unfinished);
+  stream->unfinished.clear();
+  for (const auto& r : large_) waiting += r.bytes.size() - r.sent;
+  next_record_ = stream->next_record;
+  stream_ = std::move(stream);
+  if (waiting == 0) return true;
+  queued_bytes_.fetch_add(waiting, std::memory_order_relaxed);
+  schedule_locked(lock);
+  return true;
+}
+
+bool tcp_channel::acknowledged(std::uint64_t n) {
+  std::lock_guard lock{mutex_};
+  return !stream_ || stream_->acknowledge(n);
+}
+
+std::unique_ptr<detail::sent_stream> tcp_channel::take_stream() {
+  std::lock_guard lock{mutex_};
+  if (!closed_ || !broken_ || !stream_ || !stream_->whole()) return nullptr;
+  for (auto& r : large_) stream_->unfinished.push_back(std::move(r));
+  large_.clear();
+  stream_->next_record = next_record_;
+  return std::move(stream_);
+}
+
 void tcp_channel::shut(const std::string& why) {
   if (shut_.exchange(true, std::memory_order_acq_rel)) return;
   {
@@ -580,10 +654,8 @@ void tcp_channel::shut(const std::string& why) {
       }
     }
     queued_bytes_.store(0, std::memory_order_relaxed);
-    queued_.clear();
+    drop_queued_locked();
     queued_.shrink_to_fit();
-    open_at_ = none;
-    large_.clear();
   }
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -28,6 +28,7 @@
 #include "coport/remote.hpp"
 #include "coport/transport/channel.hpp"
 #include "record.hpp"
+#include "sent_stream.hpp"
 #include "tls.hpp"
 
 namespace coport::transport {
@@ -88,6 +89,12 @@ class tcp_channel final : public channel,
   std::string check_certificate(std::string_view id) const override;
   /// Records from here (not with TLS, which protects every byte already).
   bool protect(const detail::channel_keys& keys) override;
+  bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) override;
+  bool acknowledged(std::uint64_t n) override;
+  /// The stream, if the connection broke (a reset, a failed read or write, a break_off):
+  /// not after an orderly end by the peer, a close by this side, or a timeout.
+  std::unique_ptr<detail::sent_stream> take_stream() override;
+  void close_broken(const std::string& why) override;
 
   /// Closes at once (not posted): only where nothing else runs on the channel's context (its
   /// I/O thread, or a user's context that is not running).
@@ -101,8 +108,14 @@ class tcp_channel final : public channel,
   /// What goes to the socket next (mutex held): queued_, its open record sealed.
   std::vector<std::byte>& wire_locked();
   /// Appends bytes to queued_ (mutex held): with records, into the open record, which is
-  /// sealed in place when full (at most max_record bytes each).
-  void append_locked(std::span<const std::byte> bytes);
+  /// sealed in place when full (at most max_record bytes each). `keep`: also to the stream
+  /// (not for a replay of it).
+  void append_locked(std::span<const std::byte> bytes, bool keep = true);
+  /// What was written and had not gone when the channel ended (mutex held): dropped, the
+  /// unfinished large records kept in the stream for a resumption.
+  void drop_queued_locked();
+  /// The connection broke (mutex held): the link may resume (take_stream).
+  void broke_locked() { broken_ = true; }
   /// Seals the open record, if any (mutex held).
   void close_record_locked();
   /// Bytes read from the socket: to the handler, or through the record opener (strand).
@@ -154,14 +167,13 @@ class tcp_channel final : public channel,
   static constexpr std::size_t none = ~std::size_t{0};
   std::size_t open_at_ = none;
   std::vector<std::byte> sending_;  ///< owned by the async write in flight
-  /// A large record whose first fragment is out; the rest go one per write round.
-  struct large_record {
-    std::vector<std::byte> bytes;
-    std::uint64_t id;
-    std::size_t sent;  ///< bytes of it already framed
-  };
-  std::deque<large_record> large_;
+  /// Large records whose first fragment is out; the rest go one per write round.
+  std::deque<detail::pending_record> large_;
   std::uint64_t next_record_ = 1;
+  /// What went on the stream since the resume frames, until the peer acknowledges it
+  /// (sent_stream.hpp; null: the link does not resume).
+  std::unique_ptr<detail::sent_stream> stream_;
+  bool broken_ = false;     ///< the connection broke (not an orderly end): it may resume
   bool in_flight_ = false;  ///< an async write runs (it picks up queued_ when done)
   bool flush_due_ = false;  ///< this channel is in some thread's flush list
   bool closed_ = false;

@@ -25,11 +25,11 @@
 
 #include <chrono>
 #include <coport/coport.hpp>
-#include <cstdint>
 #include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <coport/wire/codec.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -104,6 +104,14 @@ class cluster {
     links_.erase({j, i});
   }
 
+  /// Resets the link between i and j (TCP's RST: what is in flight is lost) and forgets it:
+  /// both nodes wait for a new one to resume on (transport_options::resume_window).
+  void reset(std::size_t i, std::size_t j, const std::string& why) {
+    link(i, j).reset_link(why);
+    links_.erase({i, j});
+    links_.erase({j, i});
+  }
+
   /// The link between i and j (made by connect(i, j) or connect(j, i)).
   coport::transport::memory_link& link(std::size_t i, std::size_t j) {
     if (auto it = links_.find({i, j}); it != links_.end()) return *it->second;
@@ -155,7 +163,10 @@ class cluster {
 
   /// Destroys node i and starts a new one with the same ID (a new incarnation), linked to
   /// every other node again.
-  void restart(std::size_t i) { restart(i, [](std::size_t) { return true; }, true); }
+  void restart(std::size_t i) {
+    restart(
+        i, [](std::size_t) { return true; }, true);
+  }
   /// The same, linked again only to the nodes `link_to(j)` accepts; without `run`, nothing
   /// is stepped or handed over here (the breaks and handshakes wait for the caller).
   template <class Pred>

@@ -8,6 +8,8 @@
 /// transport keeps the channel while the connection lives.
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,7 +19,8 @@ namespace coport::transport {
 
 namespace detail {
 struct channel_keys;
-}
+class sent_stream;
+}  // namespace detail
 
 /// The sending end of a byte stream.
 class channel {
@@ -55,6 +58,25 @@ class channel {
     (void)keys;
     return false;
   }
+
+  // Resumable links (transport_options::resume_window; the stream is sent_stream.hpp's). A
+  // channel that cannot keep its stream says so by `keep_stream` returning false.
+  /// From now on everything this channel writes is also appended to `stream`; first the
+  /// bytes of `stream` from `from` on go (a broken channel's that the peer had not taken),
+  /// then its unfinished large records. False: this channel keeps no stream.
+  virtual bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from);
+  /// The peer took the first `n` bytes of the stream; false if it was never sent that many.
+  virtual bool acknowledged(std::uint64_t n) {
+    (void)n;
+    return true;
+  }
+  /// Once the channel has ended: its stream, if the way it ended lets the link resume (a
+  /// reset or a broken write; not a close, not a timeout) and nothing of it was dropped;
+  /// else null. Called once.
+  virtual std::unique_ptr<detail::sent_stream> take_stream();
+  /// Closes the stream as broken (the peer's node connected again: this connection is dead
+  /// to it), so that take_stream gives the stream.
+  virtual void close_broken(const std::string& why) { close(why); }
 };
 
 /// What a channel reports to the protocol.

@@ -30,6 +30,9 @@ class memory_link {
 
   /// Ends the link now: both sides see it break with `why`; bytes in flight are lost.
   void break_link(const std::string& why);
+  /// The same, as a reset (TCP's RST): the two nodes' link waits to resume on a new
+  /// connection (transport_options::resume_window).
+  void reset_link(const std::string& why);
   /// Manual mode: hands up to `frames` whole frames waiting in direction `d` to the
   /// receiving protocol; returns how many were handed over.
   std::size_t hand_over(direction d, std::size_t frames = 1);

@@ -50,6 +50,15 @@ struct transport_options {
   /// Bytes that may wait for one node (while connecting, or behind a slow link). A message
   /// beyond it is not sent: counted, logged, and the monitors of its target fire.
   std::size_t max_queue = 64 << 20;
+  /// A link whose connection breaks (a reset, not a silence past the node timeout, not a
+  /// close by its peer) waits this long for the same two incarnations to connect again; then
+  /// each side replays what the other had not taken, and nothing else happens: no node-down,
+  /// no monitor, no loss, no duplicate, order kept. Past it, the link is lost as before
+  /// (monitors fire, node-down). What is sent meanwhile waits (max_queue). Zero: a broken
+  /// connection is a lost link at once. Each channel keeps what it sent until the peer
+  /// acknowledges it (every 32 KiB taken, and with each heartbeat), at most max_queue bytes
+  /// (beyond that, that channel cannot resume).
+  std::chrono::milliseconds resume_window{3000};
   /// What this node's hello says of its application (at most max_application bytes), for
   /// the peer's `check_application`; coport::network fills it with a summary of the build's
   /// wire schema (coport/network/schema.hpp).
@@ -70,7 +79,8 @@ struct protocol_support {
   std::uint64_t capabilities = 0;
 };
 protocol_support supported_protocol() noexcept;
-/// The names of the capability bits: "tracing" (1, reads trace frames); others "bit N".
+/// The names of the capability bits: "tracing" (1, reads trace frames), "resume" (2, resumes
+/// links); others "bit N".
 std::vector<std::string> capability_names(std::uint64_t capabilities);
 
 /// Why a handshake was refused (transport_stats::refused_by).
@@ -106,6 +116,7 @@ struct link_stats {
   std::uint32_t incarnation = 0;      ///< of its current (or last) connection
   bool up = false;                    ///< a connection to it has finished its handshake
   std::size_t connections = 0;        ///< connections to it that came up (reconnects: one fewer)
+  std::size_t resumes = 0;            ///< broken connections it resumed on a new one
   std::size_t messages_sent = 0;      ///< messages encoded for it (or waiting for its handshake)
   std::size_t messages_received = 0;  ///< messages from it delivered to local ports
   /// Protocol bytes (before TLS or authenticated records): sent, the frames of messages and
