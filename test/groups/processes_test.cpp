@@ -212,4 +212,55 @@ TEST_SUITE("groups.processes") {
     MESSAGE("survivors delivered " << seq_b.size() << ", the cut-off member " << seq_a.size()
                                    << " (" << state << ")");
   }
+
+  TEST_CASE(
+      "a TCP reset of the master's node for 300 ms during a broadcast (iptables REJECT with "
+      "tcp-reset in a private network namespace): its links resume, no standby takes over, and "
+      "every member gets the whole stream in one order (needs root)") {
+    if (geteuid() != 0 || std::system("command -v iptables >/dev/null 2>&1") != 0 ||
+        std::system("command -v setpriv >/dev/null 2>&1") != 0) {
+      MESSAGE("skipped: needs root, iptables and setpriv (a REJECT rule on one node's packets)");
+      return;
+    }
+    REQUIRE(unshare(CLONE_NEWNET) == 0);
+    REQUIRE(std::system("ip link set lo up") == 0);
+    // The master's node runs as another user, so that one rule resets every connection it has.
+    group_node a{
+        "greset-a", {}, {"/usr/bin/setpriv", "--reuid=60125", "--regid=60125", "--clear-groups"}};
+    group_node b{"greset-b", {a.address}};
+    group_node c{"greset-c", {a.address}};
+    for (auto* n : {&a, &b, &c}) REQUIRE(eventually([&] { return n->up() == 2; }, 10s));
+    const std::string master = a.proc->ask("create g greset-b", "created g");
+    REQUIRE(master.find("greset-a#") != std::string::npos);
+    for (auto* n : {&a, &b, &c}) {
+      REQUIRE(
+          eventually([&] { return n->master("g").find("greset-a#") != std::string::npos; }, 5s));
+      n->proc->ask("join g", "joined g");
+    }
+    c.proc->say("stream g c 3000 200");
+    b.proc->say("stream g b 3000 200");
+    REQUIRE(eventually([&] { return a.seen("g") >= 500; }, 10s));
+    // Every packet the master's node sends is answered with a reset (its own resets pass).
+    const std::string rule =
+        " OUTPUT -m owner --uid-owner 60125 -p tcp ! --tcp-flags RST RST -j REJECT "
+        "--reject-with tcp-reset";
+    REQUIRE(std::system(("iptables -A" + rule).c_str()) == 0);
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(std::system(("iptables -D" + rule).c_str()) == 0);
+    c.proc->expect("streamed g c", 30s);
+    b.proc->expect("streamed g b", 30s);
+    REQUIRE(eventually(
+        [&] { return a.seen("g") == 6000 && b.seen("g") == 6000 && c.seen("g") == 6000; }, 10s));
+    auto seq_a = a.dump("g");
+    CHECK(b.dump("g") == seq_a);
+    CHECK(c.dump("g") == seq_a);
+    auto last = check_fifo(seq_a);
+    CHECK(last["b"] == 2999);
+    CHECK(last["c"] == 2999);
+    // The same master throughout, and nobody was told anyone left.
+    for (auto* n : {&a, &b, &c}) {
+      CHECK(n->master("g") == master);
+      CHECK(n->proc->ask("left g", "left g").empty());
+    }
+  }
 }

@@ -16,7 +16,7 @@ bool channel::write_large(std::vector<std::byte> record) {
   return write(frames);
 }
 
-bool channel::keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) {
+bool channel::keep_stream(std::unique_ptr<detail::sent_stream>& stream, std::uint64_t from) {
   (void)stream;
   (void)from;
   return false;

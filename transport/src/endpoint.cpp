@@ -120,6 +120,8 @@ endpoint::~endpoint() {
     open = impl_->receivers;
   }
   for (auto& c : open) c->close_now("the transport was destroyed");
+  // Links waiting to resume hold receivers (and they the transport): let go.
+  for (auto& p : peers) p->abandon();
 }
 
 std::shared_ptr<channel_handler> endpoint::attach(std::shared_ptr<channel> ch,

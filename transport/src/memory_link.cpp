@@ -139,7 +139,7 @@ class memory_channel final : public channel {
       return true;
     }
     // Broken and not yet taken: kept for the replay (TCP's channel does the same).
-    if (!stream_ || !stream_->whole() || !(broken_ || reset())) return false;
+    if (!stream_ || !stream_->whole() || !reset()) return false;
     stream_->append(bytes);
     return true;
   }
@@ -147,20 +147,12 @@ class memory_channel final : public channel {
     out_->close(why, false);  // what this end wrote last (a bye, a refusal) still arrives
     in_->close(why, true);
   }
-  void close_broken(const std::string& why) override {
-    {
-      std::lock_guard lock{mutex_};
-      broken_ = true;
-    }
-    out_->close(why, true);
-    in_->close(why, true);
-  }
-  bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) override {
+  bool keep_stream(std::unique_ptr<detail::sent_stream>& stream, std::uint64_t from) override {
     std::lock_guard lock{mutex_};
     std::vector<std::byte> replay;
     stream->copy_from(from, replay);
     // Unfinished large records: none (this channel writes a record's fragments at once).
-    if (!replay.empty() && !out_->write(replay)) return false;
+    if (!out_->write(replay)) return false;  // closed (an empty write only says so)
     stream_ = std::move(stream);
     return true;
   }
@@ -170,21 +162,24 @@ class memory_channel final : public channel {
   }
   std::unique_ptr<detail::sent_stream> take_stream() override {
     std::lock_guard lock{mutex_};
-    if (!stream_ || !stream_->whole() || !(broken_ || reset())) return nullptr;
+    if (!stream_ || !stream_->whole() || !reset()) return nullptr;
     return std::move(stream_);
   }
 
  private:
+  /// One of its pipes was reset (each flag under its own pipe's lock, one after the other:
+  /// the other end's channel takes them in the other order).
   bool reset() const {
-    std::lock_guard a{out_->mutex};
-    if (out_->was_reset) return true;
+    {
+      std::lock_guard a{out_->mutex};
+      if (out_->was_reset) return true;
+    }
     std::lock_guard b{in_->mutex};
     return in_->was_reset;
   }
   std::shared_ptr<memory_link::pipe> out_, in_;
   std::mutex mutex_;
   std::unique_ptr<detail::sent_stream> stream_;
-  bool broken_ = false;
 };
 
 }  // namespace

@@ -464,20 +464,6 @@ bool peer::adopt(const std::shared_ptr<receiver>& c) {
 
 verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnation) {
   std::shared_ptr<receiver> abandoned;
-  std::shared_ptr<receiver> stale;
-  {
-    std::lock_guard lock{mutex_};
-    // The incarnation this node is up with connects again, and proved the secret: its side
-    // of the current channel is dead to it (a reset we did not see). That channel ends as
-    // broken, so that the link resumes on this one (or is lost, as it would be by timeout).
-    if (up_ && receiver_ && receiver_ != c && incarnation == incarnation_ &&
-        !endpoint_.options.secret.empty()) {
-      stale = receiver_;
-    }
-  }
-  if (stale) {
-    stale->break_off(fmt::format("{} connected again: its side of this connection is gone", id_));
-  }
   {
     std::lock_guard lock{mutex_};
     if (!receiver_) {
@@ -489,6 +475,8 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
     // While a channel to the node lives, another one claiming its ID is refused: a second
     // process, or the node restarted while its old channel is not yet known dead (it then
     // gets in once that channel closes or times out: its dial retries until its deadline).
+    // So is the same incarnation after a reset only it saw: our next heartbeat on the old
+    // channel meets the reset too, and the link resumes at its next try.
     (void)incarnation;
     if (up_ || !receiver_->outgoing()) return verdict::duplicate;
     // Both nodes opened a channel at once: both ends keep the one the smaller ID opened.
@@ -509,8 +497,7 @@ coport::detail::unique_function<void()> peer::end_suspension_locked(std::shared_
                                                                     std::size_t& dropped) {
   old = std::move(suspended_);
   kept_stream_.reset();
-  ++suspension_;  // its timer finds nothing to do
-  window_passed_ = false;
+  ++suspension_;  // its timers find nothing to do
   auto after = hold_watched_locked();
   caches_.reset();  // what waited was encoded for the broken channel's caches
   watching_.clear();
@@ -518,6 +505,19 @@ coport::detail::unique_function<void()> peer::end_suspension_locked(std::shared_
   pending_.clear();
   pending_.shrink_to_fit();
   return after;
+}
+
+void peer::after_suspension(std::uint64_t n, std::chrono::milliseconds delay, bool redial) {
+  endpoint_.owner.after(delay, [at = endpoint_.weak_from_this(), p = weak_from_this(), n, redial] {
+    auto a = at.lock();  // the transport first: the peer refers to it
+    auto q = p.lock();
+    if (!a || !q) return;
+    if (redial) {
+      q->redial(n);
+    } else {
+      q->give_up(n);
+    }
+  });
 }
 
 peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
@@ -531,17 +531,22 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
   start_as how = start_as::fresh;
   {
     std::lock_guard lock{mutex_};
-    if (receiver_ != c) return start_as::fresh;  // given up meanwhile (simultaneous connect)
+    if (receiver_ != c) return start_as::closed;  // given up meanwhile (simultaneous connect)
     const bool resumable = resume_from && suspended_ && kept_stream_ && incarnation == incarnation_;
     if (resumable &&
         (*resume_from < kept_stream_->acknowledged() || *resume_from > kept_stream_->end())) {
-      // The peer says it took what was acknowledged before, or what was never sent.
+      // The peer says it took what was acknowledged before, or what was never sent: the
+      // channel fails, and the link is lost (once: the channel is no longer current).
       after = end_suspension_locked(ended, dropped);
       why = suspended_why_;
       how = start_as::refused;
+      receiver_.reset();
+      dialing_ = false;
     } else if (resumable) {
       // The link carries on: the stream from what the peer took, then what waited (encoded
-      // for the same caches), and nothing else happens.
+      // for the same caches), and nothing else happens. A channel that closed meanwhile
+      // takes nothing: the link waits on (its loss comes next).
+      if (!c->channel_handle()->keep_stream(kept_stream_, *resume_from)) return start_as::closed;
       up_ = true;
       version_ = static_cast<std::uint32_t>(version);
       capabilities_.store(capabilities, std::memory_order_relaxed);
@@ -549,10 +554,8 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
       dialing_ = false;
       ++resumes_;
       round_trip_us_.store(-1, std::memory_order_relaxed);
-      out_channel_->keep_stream(std::move(kept_stream_), *resume_from);
       old = std::move(suspended_);
       ++suspension_;
-      window_passed_ = false;
       if (!pending_.empty()) {
         out_channel_->write(pending_);
         pending_.clear();
@@ -572,11 +575,11 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
   if (!why.empty()) {
     endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why), std::move(after));
   }
-  ended.reset();  // its watches end (outside our lock: the node's monitor table comes first)
+  if (ended) ended->forget_watches();  // outside our lock: the monitor table comes first
   if (how == start_as::refused) return how;
   {
     std::lock_guard lock{mutex_};
-    if (receiver_ != c) return start_as::fresh;
+    if (receiver_ != c) return start_as::closed;
     up_ = true;
     version_ = static_cast<std::uint32_t>(version);
     capabilities_.store(capabilities, std::memory_order_relaxed);
@@ -588,8 +591,9 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
     if ((capabilities & detail::capability_resume) != 0) {
-      out_channel_->keep_stream(std::make_unique<detail::sent_stream>(endpoint_.options.max_queue),
-                                0);
+      // What is kept: the queue's bound, and as much again for what is in flight.
+      auto stream = std::make_unique<detail::sent_stream>(2 * endpoint_.options.max_queue);
+      out_channel_->keep_stream(stream, 0);  // a closed channel: its loss comes next
     }
     if (!pending_.empty()) {
       out_channel_->write(pending_);
@@ -611,9 +615,9 @@ bool peer::lost(const receiver* c, const std::string& why) {
   std::size_t dropped = 0;
   bool left = false;
   coport::detail::unique_function<void()> after;
-  std::shared_ptr<receiver> ended;  // a suspended link's receiver let go (outside the lock)
-  std::optional<reason> lost_why;   // the node is lost (else the link waits to resume)
-  std::uint64_t suspension = 0;     // the link began to wait (its timer's number)
+  std::optional<reason> lost_why;  // the node is lost (else the link waits to resume)
+  std::uint64_t suspension = 0;    // the link began to wait (its timer's number)
+  std::uint64_t redial = 0;        // a channel it waited on ended: dial again a little later
   bool dial = false;
   {
     std::lock_guard lock{mutex_};
@@ -632,22 +636,17 @@ bool peer::lost(const receiver* c, const std::string& why) {
       kept_taken_ = c->taken();
       suspended_why_ = why;
       suspension = ++suspension_;
-      window_passed_ = false;
       receiver_.reset();
       out_channel_.reset();
       up_ = false;
       dialing_ = false;
+      if (endpoint_.dialer) dial = dialing_ = true;
     } else if (suspended_ && !up_) {
       // A channel that came while the link waited to resume ended before it was up: the
-      // link waits on, unless its window has passed.
+      // link waits on (its timer decides), and dials again a little later.
       receiver_.reset();
       dialing_ = false;
-      if (window_passed_) {
-        after = end_suspension_locked(ended, dropped);
-        lost_why = transport_error(
-            id_, fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
-                             endpoint_.options.resume_window.count()));
-      }
+      redial = suspension_;
     } else {
       after = hold_watched_locked();
       receiver_.reset();
@@ -666,7 +665,6 @@ bool peer::lost(const receiver* c, const std::string& why) {
       // between the bye and this close.
       lost_why = left ? left_reason() : transport_error(id_, why);
     }
-    if (!lost_why && endpoint_.dialer) dial = dialing_ = true;
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   if (lost_why) {
@@ -677,15 +675,21 @@ bool peer::lost(const receiver* c, const std::string& why) {
     log(detail::log_info, {"transport", endpoint_.owner.id()},
         "the connection to {} broke ({}): the link waits up to {} ms to resume", id_, why,
         endpoint_.options.resume_window.count());
-    endpoint_.owner.after(endpoint_.options.resume_window,
-                          [at = endpoint_.weak_from_this(), p = weak_from_this(), suspension] {
-                            auto a = at.lock();
-                            auto q = p.lock();
-                            if (a && q) q->give_up(suspension);
-                          });
+    after_suspension(suspension, endpoint_.options.resume_window, false);
   }
   if (dial) endpoint_.dialer->dial(id_);
+  if (redial != 0 && endpoint_.dialer)
+    after_suspension(redial, std::chrono::milliseconds{100}, true);
   return suspension != 0;
+}
+
+void peer::redial(std::uint64_t n) {
+  {
+    std::lock_guard lock{mutex_};
+    if (n != suspension_ || !suspended_ || receiver_ || dialing_ || !endpoint_.dialer) return;
+    dialing_ = true;
+  }
+  endpoint_.dialer->dial(id_);
 }
 
 void peer::give_up(std::uint64_t n) {
@@ -696,19 +700,35 @@ void peer::give_up(std::uint64_t n) {
   {
     std::lock_guard lock{mutex_};
     if (n != suspension_ || !suspended_) return;
-    if (receiver_) {
-      // A channel is being set up: it decides (resumed, or the link is lost when it ends).
-      window_passed_ = true;
-      return;
+    if (!receiver_) {
+      dialing_ = false;
+      after = end_suspension_locked(ended, dropped);
+      why = fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
+                        endpoint_.options.resume_window.count());
     }
-    dialing_ = false;
-    after = end_suspension_locked(ended, dropped);
-    why = fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
-                      endpoint_.options.resume_window.count());
+  }
+  if (why.empty()) {
+    // A channel being set up may still resume the link: looked at again shortly (its
+    // handshake is bounded; a yield or a refusal leaves no channel).
+    after_suspension(n, std::chrono::milliseconds{100}, false);
+    return;
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   log(log_error, {"transport", endpoint_.owner.id()}, "the link to {} is lost: {}", id_, why);
   endpoint_.node_end.remote_node_lost(id_, transport_error(id_, why), std::move(after));
+  if (ended) ended->forget_watches();
+}
+
+void peer::abandon() {
+  std::shared_ptr<receiver> ended;
+  std::size_t dropped = 0;
+  {
+    std::lock_guard lock{mutex_};
+    if (!suspended_) return;
+    // Destroyed uncalled: what waited for monitors is dropped (the transport ends).
+    auto after = end_suspension_locked(ended, dropped);
+  }
+  if (ended) ended->forget_watches();
 }
 
 void peer::send_control(std::vector<std::byte> frame) {

@@ -71,6 +71,7 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
     fresh,    ///< a new link: the node is up
     resumed,  ///< the link that broke carries on (nothing else happens)
     refused,  ///< the peer asked to resume from bytes that were not kept: the channel fails
+    closed,   ///< the channel was given up or closed meanwhile: nothing to do
   };
   /// `c` finished its handshake (and, when both resume links, the resume frames crossed:
   /// `resume_from` is what the peer took of ours if both kept the other's stream). The link
@@ -120,8 +121,13 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// `send`, is dropped and counted).
   void release(const std::vector<std::uint64_t>& ports, bool send);
   std::uint32_t incarnation() const;
-  /// The resume window of suspension `n` has passed (a timer).
+  /// The resume window of suspension `n` has passed (a timer): the link is lost, unless a
+  /// channel is being set up (then looked at again shortly).
   void give_up(std::uint64_t n);
+  /// Suspension `n` goes on and no channel is open or opening: dial again (a timer).
+  void redial(std::uint64_t n);
+  /// The transport ends: a link waiting to resume is let go (nothing fires).
+  void abandon();
   /// The receiving side counts what came from the node (any I/O thread).
   void count_received_bytes(std::size_t n) noexcept {
     bytes_received_.fetch_add(n, std::memory_order_relaxed);
@@ -160,6 +166,8 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// messages held; returns the release, and the receiver to let go of (outside the lock).
   coport::detail::unique_function<void()> end_suspension_locked(std::shared_ptr<receiver>& old,
                                                                 std::size_t& dropped);
+  /// After `delay`, give_up(n) or (with `redial`) redial(n), if the transport still lives.
+  void after_suspension(std::uint64_t n, std::chrono::milliseconds delay, bool redial);
   /// A message to a port of an incarnation that is gone: counted, true.
   bool gone_locked(const port_id& to);
   /// A message to `to` could not go: counts it and fires the monitors of `to` (no holes);
@@ -225,7 +233,6 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   std::uint64_t kept_taken_ = 0;  ///< what the broken channel took of the peer's stream
   std::string suspended_why_;
   std::uint64_t suspension_ = 0;
-  bool window_passed_ = false;
   std::size_t resumes_ = 0;
   std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
   std::atomic<std::size_t> refusals_unlogged_{0};

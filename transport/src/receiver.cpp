@@ -90,13 +90,6 @@ void receiver::close_now(const std::string& why) {
   closed_locked(why);
 }
 
-void receiver::break_off(const std::string& why) {
-  std::lock_guard lock{rx_};
-  if (closed_.load(std::memory_order_acquire)) return;
-  channel_->close_broken(why);
-  closed_locked(why);
-}
-
 void receiver::on_closed(const std::string& why) {
   std::lock_guard lock{rx_};
   closed_locked(why);
@@ -113,12 +106,14 @@ void receiver::closed_locked(const std::string& why) {
   // The link waits to resume (its peer keeps this receiver's state for the next channel),
   // or it is lost: then the peer's watches of our ports end.
   if (peer_ && peer_->lost(this, why)) return;
-  std::unordered_map<std::uint64_t, monitor> gone;
-  {
-    std::lock_guard lock{watches_->mutex};
-    watches_->live = false;
-    gone.swap(watches_->ports);
-  }
+  forget_watches();
+}
+
+void receiver::forget_watches() {
+  std::unordered_map<std::uint64_t, monitor> gone;  // destroyed outside the lock
+  std::lock_guard lock{watches_->mutex};
+  watches_->live = false;
+  gone.swap(watches_->ports);
 }
 
 void receiver::carry_on(receiver& old) {
@@ -496,6 +491,8 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
     case peer::start_as::refused:
       fail(fmt::format("the peer resumes from byte {} of our stream, which was not kept",
                        resume_from.value_or(0)));
+      return;
+    case peer::start_as::closed:
       return;
   }
   channel_->established(peer_->id(), link_.peer_addresses());

@@ -60,9 +60,9 @@ class receiver final : public channel_handler,
   void fail(const std::string& why);
   /// Ends the channel now without blaming the peer (the transport is going away).
   void close_now(const std::string& why);
-  /// Ends the channel as broken: the peer's node connected again on another one (same
-  /// incarnation), so this one is dead to it; the link may resume on the new one.
-  void break_off(const std::string& why);
+  /// The link this receiver's state was kept for did not resume: the peer's watches of our
+  /// ports end, and their callbacks send nothing more.
+  void forget_watches();
   /// Bytes of the peer's stream taken (whole frames since its resume frame).
   std::uint64_t taken() const noexcept { return taken_; }
   /// This channel carries on `old`'s stream (a resumed link): the names the peer defined,

@@ -117,7 +117,13 @@ bool tcp_channel::write_large(std::vector<std::byte> record) {
   std::unique_lock lock{mutex_};
   if (closed_) {
     if (!broken_ || !stream_ || !stream_->whole()) return false;
-    stream_->unfinished.push_back({std::move(record), next_record_++, 0});
+    // Its first fragment on the stream now, in order with what was written around it (as
+    // on an open channel); the rest goes on the next channel.
+    std::vector<std::byte> frame;
+    std::uint64_t id = next_record_++;
+    std::size_t offset = detail::fragment_frame::encode(frame, record, 0, id);
+    stream_->append(frame);
+    if (offset < record.size()) stream_->unfinished.push_back({std::move(record), id, offset});
     return true;
   }
   // The first fragment goes in the stream now, in order with what was written before and
@@ -578,14 +584,6 @@ void tcp_channel::close_here(const std::string& why) {
   shut(why);
 }
 
-void tcp_channel::close_broken(const std::string& why) {
-  {
-    std::lock_guard lock{mutex_};
-    broke_locked();
-  }
-  close(why);
-}
-
 void tcp_channel::drop_queued_locked() {
   queued_.clear();
   open_at_ = none;
@@ -596,7 +594,7 @@ void tcp_channel::drop_queued_locked() {
   large_.clear();
 }
 
-bool tcp_channel::keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) {
+bool tcp_channel::keep_stream(std::unique_ptr<detail::sent_stream>& stream, std::uint64_t from) {
   std::unique_lock lock{mutex_};
   if (closed_ || !stream) return false;
   // The replay first: the stream from what the peer took, then the unfinished records.

@@ -89,12 +89,11 @@ class tcp_channel final : public channel,
   std::string check_certificate(std::string_view id) const override;
   /// Records from here (not with TLS, which protects every byte already).
   bool protect(const detail::channel_keys& keys) override;
-  bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from) override;
+  bool keep_stream(std::unique_ptr<detail::sent_stream>& stream, std::uint64_t from) override;
   bool acknowledged(std::uint64_t n) override;
-  /// The stream, if the connection broke (a reset, a failed read or write, a break_off):
+  /// The stream, if the connection broke (a reset, a failed read or write):
   /// not after an orderly end by the peer, a close by this side, or a timeout.
   std::unique_ptr<detail::sent_stream> take_stream() override;
-  void close_broken(const std::string& why) override;
 
   /// Closes at once (not posted): only where nothing else runs on the channel's context (its
   /// I/O thread, or a user's context that is not running).

@@ -63,8 +63,9 @@ class channel {
   // channel that cannot keep its stream says so by `keep_stream` returning false.
   /// From now on everything this channel writes is also appended to `stream`; first the
   /// bytes of `stream` from `from` on go (a broken channel's that the peer had not taken),
-  /// then its unfinished large records. False: this channel keeps no stream.
-  virtual bool keep_stream(std::unique_ptr<detail::sent_stream> stream, std::uint64_t from);
+  /// then its unfinished large records; `stream` is taken. False (the channel is closed, or
+  /// keeps no stream): `stream` is left as it was.
+  virtual bool keep_stream(std::unique_ptr<detail::sent_stream>& stream, std::uint64_t from);
   /// The peer took the first `n` bytes of the stream; false if it was never sent that many.
   virtual bool acknowledged(std::uint64_t n) {
     (void)n;
@@ -74,9 +75,6 @@ class channel {
   /// reset or a broken write; not a close, not a timeout) and nothing of it was dropped;
   /// else null. Called once.
   virtual std::unique_ptr<detail::sent_stream> take_stream();
-  /// Closes the stream as broken (the peer's node connected again: this connection is dead
-  /// to it), so that take_stream gives the stream.
-  virtual void close_broken(const std::string& why) { close(why); }
 };
 
 /// What a channel reports to the protocol.
