@@ -93,8 +93,8 @@ TEST_CASE("an in-memory link broken after one end closed it gently still ends at
     l->hand_over_all();
   }
   REQUIRE(b.up_nodes().size() == 1);
-  ta.reset();             // a's transport ends: its bye waits on the link, closed gently
-  l->break_link("cut");   // before anyone hands the bye over
+  ta.reset();            // a's transport ends: its bye waits on the link, closed gently
+  l->break_link("cut");  // before anyone hands the bye over
   b.run_until_idle();
   CHECK(b.up_nodes().empty());
 }

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <coport/coport.hpp>
-#include <coport/transport/memory_link.hpp>
 #include <coport/detail/interner.hpp>
+#include <coport/transport/memory_link.hpp>
 #include <coport/transport/transport.hpp>
 #include <coport/wire/codec.hpp>
 #include <future>

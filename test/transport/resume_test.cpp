@@ -13,14 +13,29 @@
 #include <string>
 #include <vector>
 
+#include "frame.hpp"
 #include "support/cluster.hpp"
+#include "support/handshake_fixtures.hpp"
 
 using namespace coport;
 using namespace coport::test;
 namespace tp = coport::transport;
 using namespace std::chrono_literals;
+using tp::detail::frame_kind;
+using frames = coport::test::hs::frames;
+using raw_peer = coport::test::hs::raw_peer;
+using namespace coport::test::hs;
 
 namespace {
+
+/// A raw peer's hello that says it resumes links, its (empty) proof, and then `resume`.
+frames resuming_hello(const char* id, std::uint32_t kept_incarnation, std::uint64_t taken) {
+  frames f;
+  f.hello(id, 7, 1, tp::detail::protocol_version, 0, tp::detail::own_capabilities).no_proof();
+  auto r = tp::detail::resume_frame::encode(kept_incarnation, taken);
+  f.bytes_.insert(f.bytes_.end(), r.begin(), r.end());
+  return f;
+}
 
 /// Two nodes, a port on the second that records the numbers it gets, a monitor on it from
 /// the first, and both nodes' node events.
@@ -159,5 +174,59 @@ TEST_SUITE("transport.resume") {
     REQUIRE(s.fired.size() == 1);
     CHECK(s.fired[0] == "stopped: by test");
     CHECK(s.events.empty());
+  }
+
+  TEST_CASE(
+      "a peer that acknowledges more bytes than were sent to it ends the link (TCP, which keeps "
+      "what it sends)") {
+    log_capture log;
+    tcp_node a{"rack-a", fast("")};
+    int fd = connect_loopback(a.port());
+    REQUIRE(fd >= 0);
+    frames f = resuming_hello("rack-x", 0, 0);
+    auto ack = tp::detail::ack_frame::encode(std::uint64_t{1} << 40);
+    f.bytes_.insert(f.bytes_.end(), ack.begin(), ack.end());
+    REQUIRE(write_all(fd, f.bytes_));
+    CHECK(logged(log, "node rack-a: ending the channel to rack-x",
+                 "acknowledges 1099511627776 bytes, more than were sent"));
+    ::close(fd);
+  }
+
+  TEST_CASE(
+      "a peer that says it kept this node's stream when this node kept nothing of it starts "
+      "fresh: nothing is replayed, the link is up") {
+    raw_peer b{"rfresh-b"};
+    b.feed(resuming_hello("rfresh-a", b.n.incarnation(), 123456));
+    CHECK(b.n.up_nodes() == std::vector<std::string>{"rfresh-a"});
+    CHECK(!b.ch->closed);
+    auto links = b.t.links();
+    REQUIRE(links.size() == 1);
+    CHECK(links[0].resumes == 0);
+  }
+
+  TEST_CASE(
+      "a peer that says it resumes links and sends anything before its resume frame, or a "
+      "second resume frame, ends the link") {
+    SUBCASE("a frame before the resume frame") {
+      raw_peer b{"rbefore-b"};
+      frames f;
+      f.hello("rbefore-a", 7, 1, tp::detail::protocol_version, 0, tp::detail::own_capabilities)
+          .no_proof()
+          .def_tag(0, "x");
+      b.feed(f);
+      CHECK(b.ch->closed);
+      CHECK(b.ch->why.find("a frame before the resume frame") != std::string::npos);
+      CHECK(b.n.up_nodes().empty());
+    }
+    SUBCASE("a second resume frame") {
+      raw_peer b{"rtwice-b"};
+      b.feed(resuming_hello("rtwice-a", 0, 0));
+      auto again = tp::detail::resume_frame::encode(0, 0);
+      frames f;
+      f.bytes_.assign(again.begin(), again.end());
+      b.feed(f);
+      CHECK(b.ch->closed);
+      CHECK(b.ch->why.find("a resume frame where none was expected") != std::string::npos);
+    }
   }
 }

@@ -1,7 +1,7 @@
 // The seed-replayable cluster simulator (coport/testing/simulation.hpp) with the invariant
 // checkers (coport/testing/invariants.hpp): five nodes talk in numbered streams, each under a
-// monitor, and call each other, while links break, partitions come and go, nodes freeze,
-// time out and restart. No holes per sender -> port and every cal answered exactly once,
+// monitor, and call each other, while links break or reset, partitions come and go, nodes
+// freeze, time out and restart. No holes per sender -> port and every cal answered exactly once,
 // whatever the seed. COPORT_SIM_SEED=S replays one seed; COPORT_SIM_SEEDS=N runs N seeds
 // (default 150), COPORT_SIM_STEPS=K steps each (default 20 000).
 #include <doctest/doctest.h>
@@ -93,6 +93,33 @@ TEST_SUITE("testing.simulation") {
   }
 
   TEST_CASE(
+      "links reset and linked again within the resume window lose nothing: no hole, no "
+      "monitor, every cal answered once, across seeds") {
+    const std::uint64_t one = env_number("COPORT_SIM_SEED", 0);
+    const std::uint64_t seeds = one ? 1 : env_number("COPORT_SIM_SEEDS", 100);
+    const std::size_t steps = env_number("COPORT_SIM_STEPS", 20'000);
+    fault_plan plan = fault_plan::none();
+    plan.reset = 0.004;
+    plan.reconnect = 0.3;  // a reset pair is linked again well within the window
+    std::uint64_t received = 0, faults = 0, failed = 0;
+    for (std::uint64_t k = 0; k < seeds; ++k) {
+      const std::uint64_t seed = one ? one : 3000 + k;
+      auto o = run_seed(seed, steps, plan);
+      received += o.received;
+      faults += o.faults;
+      if (!o.violations.empty() || o.holes != 0) {
+        ++failed;
+        for (auto& v : o.violations) FAIL_CHECK("seed " << seed << ": " << v);
+        if (o.holes != 0) FAIL_CHECK("seed " << seed << ": " << o.holes << " holes");
+      }
+    }
+    MESSAGE(seeds << " seeds x " << steps << " steps: " << received << " received, " << faults
+                  << " resets and reconnects, " << failed << " seeds failed");
+    CHECK(failed == 0);
+    CHECK(faults > seeds);  // resets did strike
+  }
+
+  TEST_CASE(
       "supervisors with children on other nodes have every child running again after the "
       "heal, whatever failed") {
     const std::uint64_t one = env_number("COPORT_SIM_SEED", 0);
@@ -116,10 +143,9 @@ TEST_SUITE("testing.simulation") {
         spec.backoff_max = std::chrono::seconds{1};
         for (std::size_t c = 1; c <= 2; ++c) {
           const std::string id = "w" + std::to_string(c);
-          spec.children.push_back(
-              child_spec::of(id, "sim.worker", id)
-                  .on({sim[(i + c) % sim.size()].id(), sim[(i + c + 1) % sim.size()].id(),
-                       nd.id()}));
+          spec.children.push_back(child_spec::of(id, "sim.worker", id)
+                                      .on({sim[(i + c) % sim.size()].id(),
+                                           sim[(i + c + 1) % sim.size()].id(), nd.id()}));
         }
         sups[i] = start_supervisor(nd, std::move(spec));
       });
@@ -155,8 +181,8 @@ TEST_SUITE("testing.simulation") {
         for (const auto& p : problems) FAIL_CHECK("seed " << seed << ": " << p);
       }
     }
-    MESSAGE(seeds << " seeds x " << steps << " steps: " << restarts_seen
-                  << " worker starts, " << failed << " seeds failed");
+    MESSAGE(seeds << " seeds x " << steps << " steps: " << restarts_seen << " worker starts, "
+                  << failed << " seeds failed");
     CHECK(failed == 0);
   }
 

@@ -48,8 +48,8 @@ TEST_SUITE("transport.supervised_nodes") {
     std::vector<std::string> starts;
     register_workers(c, starts);
     supervisor_spec spec;
-    spec.children.push_back(child_spec::of("w", "far.worker", std::string{"w"})
-                                .on({"far-b", "far-c"}));
+    spec.children.push_back(
+        child_spec::of("w", "far.worker", std::string{"w"}).on({"far-b", "far-c"}));
     auto sup = start_supervisor(c[0], std::move(spec));
     c.run();
     CHECK(starts == std::vector<std::string>{"w@far-b"});
@@ -67,9 +67,8 @@ TEST_SUITE("transport.supervised_nodes") {
     register_workers(c, starts);
     supervisor_spec spec;
     spec.children.push_back(child_spec::of("near", "far.worker", std::string{"near"}));
-    spec.children.push_back(child_spec::of("far", "far.worker", std::string{"far"})
-                                .on({"stop-b"})
-                                .shutdown_within(2s));
+    spec.children.push_back(
+        child_spec::of("far", "far.worker", std::string{"far"}).on({"stop-b"}).shutdown_within(2s));
     auto sup = start_supervisor(c[0], std::move(spec));
     c.run();
     REQUIRE(starts.size() == 2);

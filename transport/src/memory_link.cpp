@@ -231,6 +231,14 @@ std::size_t memory_link::hand_over(direction d, std::size_t frames) {
   return n;
 }
 
+bool memory_link::ended() const {
+  for (const auto* p : {ab_.get(), ba_.get()}) {
+    std::lock_guard lock{const_cast<pipe*>(p)->mutex};
+    if (!p->close_delivered) return false;
+  }
+  return true;
+}
+
 std::size_t memory_link::waiting(direction d) const {
   const pipe& p = d == direction::a_to_b ? *ab_ : *ba_;
   std::lock_guard lock{const_cast<pipe&>(p).mutex};

@@ -722,13 +722,14 @@ void peer::give_up(std::uint64_t n) {
 void peer::abandon() {
   std::shared_ptr<receiver> ended;
   std::size_t dropped = 0;
+  coport::detail::unique_function<void()> after;  // dropped uncalled, outside the lock
   {
     std::lock_guard lock{mutex_};
     if (!suspended_) return;
-    // Destroyed uncalled: what waited for monitors is dropped (the transport ends).
-    auto after = end_suspension_locked(ended, dropped);
+    after = end_suspension_locked(ended, dropped);
   }
   if (ended) ended->forget_watches();
+  // `after` goes uncalled here: what waited for monitors is dropped (the transport ends).
 }
 
 void peer::send_control(std::vector<std::byte> frame) {

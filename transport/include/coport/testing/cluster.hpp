@@ -93,9 +93,12 @@ class cluster {
     links_.erase({j, i});
     return connect(i, j);
   }
-  /// True while i and j have a link that has not been broken by break_link here.
+  /// True while i and j have a link that has not been broken here (cut), nor reset with
+  /// both ends having seen it end.
   bool linked(std::size_t i, std::size_t j) const {
-    return links_.count({i, j}) != 0 || links_.count({j, i}) != 0;
+    auto it = links_.find({i, j});
+    if (it == links_.end()) it = links_.find({j, i});
+    return it != links_.end() && !it->second->ended();
   }
   /// Breaks the link between i and j (what is in flight is lost) and forgets it.
   void cut(std::size_t i, std::size_t j, const std::string& why) {
@@ -106,11 +109,9 @@ class cluster {
 
   /// Resets the link between i and j (TCP's RST: what is in flight is lost) and forgets it:
   /// both nodes wait for a new one to resume on (transport_options::resume_window).
-  void reset(std::size_t i, std::size_t j, const std::string& why) {
-    link(i, j).reset_link(why);
-    links_.erase({i, j});
-    links_.erase({j, i});
-  }
+  /// The link stays linked() until both nodes have seen it end (a new one made before
+  /// would meet the old one still current, and be refused as a second connection).
+  void reset(std::size_t i, std::size_t j, const std::string& why) { link(i, j).reset_link(why); }
 
   /// The link between i and j (made by connect(i, j) or connect(j, i)).
   coport::transport::memory_link& link(std::size_t i, std::size_t j) {

@@ -2,7 +2,8 @@
 /// \file
 /// coport::testing::simulation — a whole cluster of deterministic nodes on in-memory links,
 /// driven by one 64-bit seed: which node takes a step, which link hands its bytes over, and
-/// when faults strike (links broken with what is in flight lost, partitions and heals,
+/// when faults strike (links broken with what is in flight lost, links reset and resumed
+/// within the resume window or not, partitions and heals,
 /// frozen nodes that stop and then time out, restarts with a new incarnation, the clocks
 /// moving on). One thread, virtual time; the same seed gives the same run, and
 /// `trace_hash()` tells (FoundationDB's and TigerBeetle's simulators are the models).
@@ -46,8 +47,13 @@ struct fault_plan {
   double restart = 0.0003;    ///< a node restarts with a new incarnation
   double advance = 0.02;      ///< every clock moves on by up to max_advance
   node::duration max_advance = std::chrono::milliseconds{100};
+  /// A link is reset (TCP's RST: what is in flight is lost); both nodes wait for a new one
+  /// to resume on (transport_options::resume_window), which `reconnect` brings, or not.
+  double reset = 0.002;
   /// No faults: only the order in which nodes and links move, and the clocks, are drawn.
-  static fault_plan none() { return {0, 0, 0, 0, 0, 0, 0, 0.02, std::chrono::milliseconds{100}}; }
+  static fault_plan none() {
+    return {0, 0, 0, 0, 0, 0, 0, 0.02, std::chrono::milliseconds{100}, 0};
+  }
 };
 
 class simulation {
@@ -94,6 +100,8 @@ class simulation {
     for (std::size_t i = 0; i < size(); ++i) thaw(i);
     std::fill(side_.begin(), side_.end(), 0);
     note("heal");
+    // What is in flight first (a reset one end has not seen yet is not a link to cut).
+    cluster_.run();
     // A pair is linked again until both ends see each other up (a link made while the old
     // one's end was not yet seen is refused as a duplicate: nothing dials again here).
     for (int round = 0; round < 5; ++round) {
@@ -167,6 +175,14 @@ class simulation {
       if (cluster_.linked(i, j)) {
         note("fault break " + std::to_string(i) + "-" + std::to_string(j));
         cluster_.cut(i, j, "broken by the simulation");
+        return true;
+      }
+    }
+    if (n >= 2 && chance(plan_.reset)) {
+      auto [i, j] = pair();
+      if (cluster_.linked(i, j)) {
+        note("fault reset " + std::to_string(i) + "-" + std::to_string(j));
+        cluster_.reset(i, j, "reset by the simulation");
         return true;
       }
     }
@@ -268,9 +284,15 @@ class simulation {
   }
 
   /// True when node i has an established link to node j.
+  /// Node i has a connection up to node j (not one waiting to resume, which the node
+  /// still counts as up).
   bool up(std::size_t i, std::size_t j) {
     const auto ids = cluster_[i].up_nodes();
-    return std::find(ids.begin(), ids.end(), cluster_[j].id()) != ids.end();
+    if (std::find(ids.begin(), ids.end(), cluster_[j].id()) == ids.end()) return false;
+    for (const auto& l : cluster_.transport(i).links()) {
+      if (l.node == cluster_[j].id()) return l.up;
+    }
+    return false;
   }
 
   bool partitioned() const {

@@ -33,6 +33,8 @@ class memory_link {
   /// The same, as a reset (TCP's RST): the two nodes' link waits to resume on a new
   /// connection (transport_options::resume_window).
   void reset_link(const std::string& why);
+  /// Both ends have been told the link ended (a break, a reset or a close, both ways).
+  bool ended() const;
   /// Manual mode: hands up to `frames` whole frames waiting in direction `d` to the
   /// receiving protocol; returns how many were handed over.
   std::size_t hand_over(direction d, std::size_t frames = 1);
