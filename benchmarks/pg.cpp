@@ -205,9 +205,19 @@ void pg(int argc, char** argv) {
                  ",m=" + std::to_string(m));
   }
   if (a["failover"] == 0) return;
-  for (int sig : {SIGKILL, SIGSTOP}) {
+  // kill -9 twice: links that do not resume (a reset is a lost node at once) and the default
+  // (a reset waits the resume window, node_timeout: the killed node's kernel resets the
+  // connection when data it had not read was left).
+  struct run {
+    int sig;
+    bool resume;
+  };
+  for (run r : {run{SIGKILL, false}, run{SIGKILL, true}, run{SIGSTOP, true}}) {
+    const int sig = r.sig;
     node n{node_options{.id = "bench-pg-standby", .threads = 2}};
-    tp::tcp t{n, loopback()};
+    tp::tcp_options o = loopback();
+    if (!r.resume) o.protocol.resume_window = std::chrono::milliseconds{0};
+    tp::tcp t{n, o};
     coport::registry names{n};
     pgs::service groups{n, names};
     bench::other_process master{"pg_peer", "bench-pg-master"};
@@ -255,7 +265,8 @@ void pg(int argc, char** argv) {
     stop = true;
     sender.join();
     a.report("coport", "pg.failover", ms, "ms",
-             std::string{sig == SIGKILL ? "kill9" : "sigstop"} + ",node_timeout=1000ms");
+             std::string{sig == SIGKILL ? "kill9" : "sigstop"} + ",node_timeout=1000ms" +
+                 (r.resume ? "" : ",resume_window=0"));
     if (sig == SIGSTOP) {
       kill(master.pid, SIGKILL);
     }

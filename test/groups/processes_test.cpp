@@ -29,9 +29,10 @@ struct group_node {
   std::unique_ptr<child> proc;
   std::string id, address;
   group_node(const std::string& node_id, const std::vector<std::string>& seeds,
-             std::vector<std::string> prefix = {}) {
+             std::vector<std::string> prefix = {}, std::vector<std::string> more = {}) {
     std::vector<std::string> a = std::move(prefix);
     a.insert(a.end(), {COPORT_GROUP_NODE, "--id", node_id});
+    a.insert(a.end(), more.begin(), more.end());
     for (const auto& s : seeds) a.insert(a.end(), {"--seed", s});
     proc = std::make_unique<child>(a);
     id = node_id;
@@ -225,10 +226,15 @@ TEST_SUITE("groups.processes") {
     REQUIRE(unshare(CLONE_NEWNET) == 0);
     REQUIRE(std::system("ip link set lo up") == 0);
     // The master's node runs as another user, so that one rule resets every connection it has.
-    group_node a{
-        "greset-a", {}, {"/usr/bin/setpriv", "--reuid=60125", "--regid=60125", "--clear-groups"}};
-    group_node b{"greset-b", {a.address}};
-    group_node c{"greset-c", {a.address}};
+    // The nodes' timeout is 0.5 s; the resume window 2 s (the dials back after 300 ms of
+    // resets back off: 50, 100, 200, 400 ms).
+    const std::vector<std::string> window{"--resume", "2000"};
+    group_node a{"greset-a",
+                 {},
+                 {"/usr/bin/setpriv", "--reuid=60125", "--regid=60125", "--clear-groups"},
+                 window};
+    group_node b{"greset-b", {a.address}, {}, window};
+    group_node c{"greset-c", {a.address}, {}, window};
     for (auto* n : {&a, &b, &c}) REQUIRE(eventually([&] { return n->up() == 2; }, 10s));
     const std::string master = a.proc->ask("create g greset-b", "created g");
     REQUIRE(master.find("greset-a#") != std::string::npos);

@@ -3,6 +3,7 @@
 // stdin closes, so it never outlives the test that started it.
 //
 // Usage: coport_group_node --id ID [--seed ADDR]... [--heartbeat MS] [--timeout MS]
+//        [--resume MS]
 // Prints "ready ADDR", then answers lines on stdin:
 //   create NAME [STANDBY...]   -> "created NAME MASTER" or "error WHY"
 //   join NAME                  -> a recording member joins; "joined NAME PORT" once ordered
@@ -64,9 +65,11 @@ int main(int argc, char** argv) {
       options.heartbeat_interval = std::chrono::milliseconds{std::stoi(value)};
     } else if (key == "--timeout") {
       options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
+    } else if (key == "--resume") {
+      options.protocol.resume_window = std::chrono::milliseconds{std::stoi(value)};
     } else {
       std::cerr << "usage: coport_group_node --id ID [--seed ADDR]... [--heartbeat MS] "
-                   "[--timeout MS]\n";
+                   "[--timeout MS] [--resume MS]\n";
       return 2;
     }
   }

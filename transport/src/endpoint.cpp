@@ -84,7 +84,19 @@ port_id endpoint::impl::spawn(const port_id& port, std::string_view init, messag
 
 // -- transport -------------------------------------------------------------------------------
 
-endpoint::endpoint(node& n, transport_options options) : impl_{std::make_shared<impl>(n, options)} {
+namespace {
+/// The options with what was left unset filled in.
+transport_options completed(transport_options o) {
+  if (!o.resume_window) o.resume_window = std::chrono::milliseconds{3000};
+  if (o.resume_window->count() < 0) {
+    throw std::invalid_argument{"coport: transport_options.resume_window must not be negative"};
+  }
+  return o;
+}
+}  // namespace
+
+endpoint::endpoint(node& n, transport_options options)
+    : impl_{std::make_shared<impl>(n, completed(options))} {
   if (options.max_frame < 64 || options.max_frame > (std::size_t{1} << 31)) {
     throw std::invalid_argument{"coport: transport_options.max_frame must be 64 B .. 2 GiB"};
   }

@@ -590,8 +590,10 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;
-    if ((capabilities & detail::capability_resume) != 0) {
-      // What is kept: the queue's bound, and as much again for what is in flight.
+    if ((capabilities & detail::capability_resume) != 0 &&
+        endpoint_.options.resume_window->count() > 0) {
+      // What is kept: the queue's bound, and as much again for what is in flight (with no
+      // window, nothing: this node never resumes, though it acknowledges what it takes).
       auto stream = std::make_unique<detail::sent_stream>(2 * endpoint_.options.max_queue);
       out_channel_->keep_stream(stream, 0);  // a closed channel: its loss comes next
     }
@@ -624,7 +626,7 @@ bool peer::lost(const receiver* c, const std::string& why) {
     if (receiver_.get() != c) return false;
     left = std::exchange(left_, false);
     std::unique_ptr<detail::sent_stream> stream;
-    if (up_ && !left && endpoint_.options.resume_window.count() > 0 && out_channel_ &&
+    if (up_ && !left && endpoint_.options.resume_window->count() > 0 && out_channel_ &&
         (capabilities_.load(std::memory_order_relaxed) & detail::capability_resume) != 0) {
       stream = out_channel_->take_stream();  // null unless the channel broke (channel.hpp)
     }
@@ -674,8 +676,8 @@ bool peer::lost(const receiver* c, const std::string& why) {
   if (suspension != 0) {
     log(detail::log_info, {"transport", endpoint_.owner.id()},
         "the connection to {} broke ({}): the link waits up to {} ms to resume", id_, why,
-        endpoint_.options.resume_window.count());
-    after_suspension(suspension, endpoint_.options.resume_window, false);
+        endpoint_.options.resume_window->count());
+    after_suspension(suspension, *endpoint_.options.resume_window, false);
   }
   if (dial) endpoint_.dialer->dial(id_);
   if (redial != 0 && endpoint_.dialer)
@@ -704,7 +706,7 @@ void peer::give_up(std::uint64_t n) {
       dialing_ = false;
       after = end_suspension_locked(ended, dropped);
       why = fmt::format("{} (the link did not resume within {} ms)", suspended_why_,
-                        endpoint_.options.resume_window.count());
+                        endpoint_.options.resume_window->count());
     }
   }
   if (why.empty()) {

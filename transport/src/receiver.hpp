@@ -98,8 +98,10 @@ class receiver final : public channel_handler,
   void on_resume(wire::reader& r);
   /// Both ends told each other what they kept: the node is up (again).
   void up(std::optional<std::uint64_t> resume_from);
-  /// Counts a taken frame of the peer's stream and acknowledges what was taken when due.
+  /// Counts a taken frame of the peer's stream (acknowledged at once if a heartbeat).
   void took(std::size_t bytes, bool heartbeat);
+  /// Tells the peer what was taken of its stream (it forgets that much).
+  void acknowledge();
   /// Ends a channel the handshake refused (a log line, no blame on the peer's frames).
   void refuse(refusal kind, const std::string& why, bool quiet);
   void on_message(wire::reader& r);

@@ -12,16 +12,19 @@ void sent_stream::append(std::span<const std::byte> bytes) {
     // Too far ahead of the peer's acknowledgements: this stream cannot be resumed.
     whole_ = false;
     blocks_.clear();
-    spare_ = {};
+    spare_.clear();
     skip_ = 0;
     return;
   }
   while (!bytes.empty()) {
     if (blocks_.empty() || blocks_.back().size() == block) {
-      blocks_.emplace_back(std::move(spare_));
-      spare_ = {};
-      blocks_.back().clear();
-      blocks_.back().reserve(block);
+      if (spare_.empty()) {
+        blocks_.emplace_back().reserve(block);
+      } else {
+        blocks_.push_back(std::move(spare_.back()));
+        spare_.pop_back();
+        blocks_.back().clear();
+      }
     }
     auto& b = blocks_.back();
     std::size_t n = std::min(bytes.size(), block - b.size());
@@ -37,7 +40,7 @@ bool sent_stream::acknowledge(std::uint64_t n) {
     std::uint64_t at = base_ - skip_;  // the stream offset of the front block's first byte
     while (!blocks_.empty() && at + blocks_.front().size() <= n) {
       at += blocks_.front().size();
-      if (blocks_.front().capacity() == block) spare_ = std::move(blocks_.front());
+      if (spare_.size() < max_spare) spare_.push_back(std::move(blocks_.front()));
       blocks_.pop_front();
     }
     skip_ = static_cast<std::size_t>(n - at);

@@ -493,6 +493,8 @@ tcp::tcp(node& n, tcp_options options) {
   }
   transport_options protocol = options.protocol;
   protocol.secret = options.secret;
+  // A link waits to resume about as long as a silent peer is waited for.
+  if (!protocol.resume_window) protocol.resume_window = options.node_timeout;
   protocol_ = std::make_unique<endpoint>(n, protocol);
 
   state_ = std::make_shared<state>(n, std::move(options));

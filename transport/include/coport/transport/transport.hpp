@@ -51,14 +51,15 @@ struct transport_options {
   /// beyond it is not sent: counted, logged, and the monitors of its target fire.
   std::size_t max_queue = 64 << 20;
   /// A link whose connection breaks (a reset, not a silence past the node timeout, not a
-  /// close by its peer) waits this long for the same two incarnations to connect again; then
+  /// close by its peer) waits this long (unset: the TCP transport's `node_timeout`, else
+  /// 3 s) for the same two incarnations to connect again; then
   /// each side replays what the other had not taken, and nothing else happens: no node-down,
   /// no monitor, no loss, no duplicate, order kept. Past it, the link is lost as before
   /// (monitors fire, node-down). What is sent meanwhile waits (max_queue). Zero: a broken
   /// connection is a lost link at once. Each channel keeps what it sent until the peer
   /// acknowledges it (every 32 KiB taken, and with each heartbeat), at most max_queue bytes
   /// (beyond that, that channel cannot resume).
-  std::chrono::milliseconds resume_window{3000};
+  std::optional<std::chrono::milliseconds> resume_window;
   /// What this node's hello says of its application (at most max_application bytes), for
   /// the peer's `check_application`; coport::network fills it with a summary of the build's
   /// wire schema (coport/network/schema.hpp).
