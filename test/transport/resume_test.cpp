@@ -29,10 +29,10 @@ using namespace coport::test::hs;
 namespace {
 
 /// A raw peer's hello that says it resumes links, its (empty) proof, and then `resume`.
-frames resuming_hello(const char* id, std::uint32_t kept_incarnation, std::uint64_t taken) {
+frames resuming_hello(const char* id, std::uint64_t kept_session, std::uint64_t taken) {
   frames f;
   f.hello(id, 7, 1, tp::detail::protocol_version, 0, tp::detail::own_capabilities).no_proof();
-  auto r = tp::detail::resume_frame::encode(kept_incarnation, taken);
+  auto r = tp::detail::resume_frame::encode(kept_session, taken);
   f.bytes_.insert(f.bytes_.end(), r.begin(), r.end());
   return f;
 }
@@ -196,7 +196,7 @@ TEST_SUITE("transport.resume") {
       "a peer that says it kept this node's stream when this node kept nothing of it starts "
       "fresh: nothing is replayed, the link is up") {
     raw_peer b{"rfresh-b"};
-    b.feed(resuming_hello("rfresh-a", b.n.incarnation(), 123456));
+    b.feed(resuming_hello("rfresh-a", 0x5e55'10'4, 123456));
     CHECK(b.n.up_nodes() == std::vector<std::string>{"rfresh-a"});
     CHECK(!b.ch->closed);
     auto links = b.t.links();

@@ -74,7 +74,7 @@ enum class frame_kind : std::uint8_t {
   fragment,   ///< a piece of a large message frame (see receiver.cpp)
   bye,        ///< reason: the sender's node is leaving (it ends normally); nothing follows
   trace,      ///< traceparent, hop, max hops, sending port: the next message's trace context
-  resume,     ///< the incarnation whose stream the sender kept, and the bytes of it it took
+  resume,     ///< the session whose streams the sender kept, and the bytes of ours it took
   ack,        ///< the bytes of the stream the sender has taken (the rest may be replayed)
   last = ack,
 };
@@ -495,31 +495,31 @@ inline std::size_t append_fragment(std::vector<std::byte>& out,
 
 // -- resume and ack: a link that survives a short reset (sent_stream.hpp) ---------------------
 
-/// resume: `varint incarnation, varint taken`. The first frame after the handshake between
-/// two nodes that both declare capability_resume, both ways; nothing else is sent before the
-/// peer's has arrived. `incarnation`: the receiver's incarnation whose stream the sender
-/// kept from a channel that broke (0: none); `taken`: how many bytes of the receiver's
-/// stream the sender took. Both name the same pair of incarnations: the new channel carries
-/// on the old one's streams (each side replays from what the other took); else both start
-/// fresh, and whatever depended on the old channel fails as if it had ended now.
+/// resume: `u64 session, varint taken`. The first frame after the handshake between two
+/// nodes that both declare capability_resume, both ways; nothing else is sent before the
+/// peer's has arrived. `session`: the name of the streams the sender kept from a channel
+/// that broke (0: none) — the name of the channel on which those streams began fresh
+/// (handshake::session), carried on by every channel that resumed them; `taken`: how many
+/// bytes of the receiver's stream the sender took. Both name the same session: the new
+/// channel carries on (each side replays from what the other took); else both start fresh
+/// (named after this channel), and whatever depended on the old streams fails as if their
+/// channel had ended now.
 struct resume_frame {
-  std::uint32_t incarnation = 0;
+  std::uint64_t session = 0;
   std::uint64_t taken = 0;
 
-  static std::vector<std::byte> encode(std::uint32_t incarnation, std::uint64_t taken) {
+  static std::vector<std::byte> encode(std::uint64_t session, std::uint64_t taken) {
     std::vector<std::byte> out;
     std::size_t start = begin_frame(out, frame_kind::resume);
     wire::writer w{out};
-    w.varint(incarnation);
+    w.varint(session);
     w.varint(taken);
     end_frame(out, start);
     return out;
   }
   static resume_frame decode(wire::reader& r) {
     resume_frame f;
-    std::uint64_t inc = r.varint();
-    if (inc > 0xffffffffu) wire::reader::fail("a resume frame's incarnation is out of range");
-    f.incarnation = static_cast<std::uint32_t>(inc);
+    f.session = r.varint();
     f.taken = r.varint();
     return f;
   }

@@ -179,6 +179,15 @@ std::vector<unsigned char> handshake::transcript() const {
   return t;
 }
 
+std::uint64_t handshake::session() const {
+  auto t = transcript();
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(t.data(), t.size(), digest);
+  std::uint64_t s = 0;
+  for (int i = 0; i < 8; ++i) s = s << 8 | digest[i];
+  return s != 0 ? s : 1;
+}
+
 std::vector<unsigned char> handshake::proof(std::string_view label,
                                             std::span<const unsigned char> extra) const {
   auto t = transcript();

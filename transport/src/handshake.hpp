@@ -129,6 +129,10 @@ class handshake {
 
   /// The record keys (after the proofs), or none without a secret.
   std::optional<channel_keys> keys() const;
+  /// This channel's name, the same at both ends and never 0 (the first 8 bytes of the
+  /// transcript's SHA-256: both hellos, both nonces): a link that starts fresh on it names
+  /// its streams so (frame.hpp, resume). Valid once both hellos are known.
+  std::uint64_t session() const;
 
  private:
   /// The transcript (valid once both hellos are known).

@@ -72,6 +72,8 @@ class link_handshake {
   std::uint64_t peer_capabilities() const noexcept { return peer_capabilities_; }
   /// The record keys (once up), or none without a secret.
   std::optional<detail::channel_keys> keys() const { return handshake_.keys(); }
+  /// The channel's name at both ends (handshake::session; once up).
+  std::uint64_t session() const { return handshake_.session(); }
 
  private:
   static step up() { return {step::next::up, {}, false, false}; }

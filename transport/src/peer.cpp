@@ -487,10 +487,10 @@ verdict peer::offer(const std::shared_ptr<receiver>& c, std::uint32_t incarnatio
   return verdict::accept;
 }
 
-std::optional<std::uint64_t> peer::kept_for(std::uint32_t incarnation) const {
+std::optional<peer::kept> peer::kept_for(std::uint32_t incarnation) const {
   std::lock_guard lock{mutex_};
   if (!suspended_ || !kept_stream_ || incarnation != incarnation_) return std::nullopt;
-  return kept_taken_;
+  return kept{session_, kept_taken_};
 }
 
 coport::detail::unique_function<void()> peer::end_suspension_locked(std::shared_ptr<receiver>& old,
@@ -522,7 +522,7 @@ void peer::after_suspension(std::uint64_t n, std::chrono::milliseconds delay, bo
 
 peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
                                  std::uint64_t version, std::uint64_t capabilities,
-                                 std::optional<std::uint64_t> resume_from,
+                                 std::uint64_t session, std::optional<std::uint64_t> resume_from,
                                  std::shared_ptr<receiver>& old) {
   std::shared_ptr<receiver> ended;  // a suspended link's receiver that did not resume
   coport::detail::unique_function<void()> after;
@@ -587,6 +587,7 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
     dialing_ = false;
     round_trip_us_.store(-1, std::memory_order_relaxed);  // the new channel's is measured anew
     incarnation_ = incarnation;
+    session_ = session;  // the streams that start now are named after this channel
     ++connections_;
     // The same incarnation back (a new transport on that node): its ports live.
     if (incarnation == left_incarnation_) left_incarnation_ = 0;

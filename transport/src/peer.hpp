@@ -78,11 +78,15 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// resumes (`old`: the receiver whose state `c` carries on), or the node is up; what
   /// waited goes out.
   start_as established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
-                       std::uint64_t version, std::uint64_t capabilities,
+                       std::uint64_t version, std::uint64_t capabilities, std::uint64_t session,
                        std::optional<std::uint64_t> resume_from, std::shared_ptr<receiver>& old);
   /// What the peer's resume frame is told: the bytes of its stream taken on the channel
   /// that broke, if the link waits to resume with that incarnation.
-  std::optional<std::uint64_t> kept_for(std::uint32_t incarnation) const;
+  struct kept {
+    std::uint64_t session = 0;  ///< the streams' name (frame.hpp, resume)
+    std::uint64_t taken = 0;
+  };
+  std::optional<kept> kept_for(std::uint32_t incarnation) const;
   /// `c`, a channel this node opened, lost a simultaneous connect: it stops being current
   /// and what waits stays for the peer's channel.
   void yield(const receiver* c);
@@ -231,6 +235,8 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   std::shared_ptr<receiver> suspended_;
   std::unique_ptr<detail::sent_stream> kept_stream_;
   std::uint64_t kept_taken_ = 0;  ///< what the broken channel took of the peer's stream
+  /// The name of the current streams (the channel they began fresh on; 0: none).
+  std::uint64_t session_ = 0;
   std::string suspended_why_;
   std::uint64_t suspension_ = 0;
   std::size_t resumes_ = 0;

@@ -463,24 +463,24 @@ void receiver::established() {
   // Both resume links: each tells the other what it kept of a broken channel's streams
   // before anything else goes (frame.hpp, resume).
   const auto kept = peer_->kept_for(link_.peer_incarnation());
-  kept_incarnation_ = kept ? link_.peer_incarnation() : 0;
+  kept_session_ = kept ? kept->session : 0;
   resuming_ = true;
-  write(detail::resume_frame::encode(kept_incarnation_, kept ? *kept : 0));
+  write(detail::resume_frame::encode(kept_session_, kept ? kept->taken : 0));
 }
 
 void receiver::on_resume(wire::reader& r) {
   const auto f = detail::resume_frame::decode(r);
   resuming_ = false;
   counting_ = true;  // the peer's stream begins after this frame
-  // Both kept the other's stream of these two incarnations: carry on; else start fresh.
-  const bool both = kept_incarnation_ != 0 && f.incarnation == endpoint_->owner.incarnation();
+  // Both kept the streams of the same session: carry on; else start fresh.
+  const bool both = kept_session_ != 0 && f.session == kept_session_;
   up(both ? std::optional<std::uint64_t>{f.taken} : std::nullopt);
 }
 
 void receiver::up(std::optional<std::uint64_t> resume_from) {
   std::shared_ptr<receiver> old;
   switch (peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
-                             link_.peer_capabilities(), resume_from, old)) {
+                             link_.peer_capabilities(), link_.session(), resume_from, old)) {
     case peer::start_as::fresh:
       // The caches of names the peer defines (~83 KiB) exist only once it has proved the
       // secret.

@@ -152,7 +152,7 @@ class receiver final : public channel_handler,
   /// ours said we kept (0: nothing). Then counting: the bytes of the peer's stream taken,
   /// and acknowledged.
   bool resuming_ = false;
-  std::uint32_t kept_incarnation_ = 0;
+  std::uint64_t kept_session_ = 0;
   bool counting_ = false;
   std::uint64_t taken_ = 0, acked_ = 0;
   /// Large messages arriving in fragments, and what waits behind them (reassembly.hpp).
