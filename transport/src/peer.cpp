@@ -8,12 +8,12 @@
 
 #include "coport/internal/link_seam.hpp"
 #include "endpoint_impl.hpp"
+#include "port_release.hpp"
 #include "receiver.hpp"
 #include "transport_log.hpp"
 
 namespace coport::transport {
 
-using coport::detail::payload_codec_for;
 using detail::control_frame;
 using detail::frame_kind;
 using detail::log;
@@ -21,17 +21,6 @@ using detail::log_error;
 using detail::log_warn;
 
 namespace {
-
-std::size_t tag_slot(tag t) {
-  return (t.id() * 0x9E3779B97F4A7C15ull) >> (64 - 12);
-}
-std::size_t sig_slot(const coport::detail::signature* s) {
-  return (reinterpret_cast<std::uintptr_t>(s) * 0x9E3779B97F4A7C15ull) >> (64 - 10);
-}
-std::size_t node_slot(std::uint32_t n) {
-  return (n * 0x9E3779B97F4A7C15ull) >> (64 - 12);
-}
-static_assert(detail::tag_slots == 4096 && detail::sig_slots == 1024 && detail::node_slots == 4096);
 
 reason transport_error(std::string_view node, std::string text) {
   return reason{"transport_error", std::string{node}, std::move(text)};
@@ -45,101 +34,8 @@ reason transport_error(std::string_view node, std::string text) {
 peer::peer(endpoint::impl& at, std::string id, std::uint32_t node_number)
     : endpoint_{at}, id_{std::move(id)}, node_number_{node_number} {}
 
-bool peer::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
-  auto s = static_cast<std::uint32_t>(node_slot(node_number));
-  if (caches_->nodes[s] == node_number) {
-    slot = s;
-    return true;
-  }
-  for (const auto& p : pending_nodes_) {
-    if (p.slot == s) return false;  // the slot names another node in this message: inline
-  }
-  pending_nodes_.push_back({s, caches_->nodes[s]});
-  caches_->nodes[s] = node_number;
-  slot = s;
-  return true;
-}
-
-std::string peer::encode_locked(frame_kind kind, const port_id& to, message& msg,
-                                std::string_view init, bool watched) {
-  auto* n = msg.get_block();
-  const auto* sig = n->ops->sig;
-  std::size_t ss = sig_slot(sig);
-  const coport::detail::payload_encoding* enc =
-      caches_->sigs[ss] == sig ? caches_->encodings[ss] : nullptr;
-  bool new_sig = !enc;
-  if (new_sig) {
-    enc = &payload_codec_for(*sig);
-    if (!enc->error.empty()) return enc->error;
-  }
-  // The definitions the frame needs, then the frame, values written in place (one copy).
-  // Until it all fits, the caches keep what they had: a failure leaves them as they were.
-  out_.clear();
-  if (new_sig) detail::def_sig_frame::encode(out_, ss, enc->names);
-  std::size_t ts = 0;
-  bool new_tag = false;
-  if (kind == frame_kind::message) {
-    ts = tag_slot(n->tag_);
-    if (caches_->tags[ts] != n->tag_.id()) {
-      new_tag = true;
-      detail::def_tag_frame::encode(out_, ts, n->tag_.name());
-    }
-  }
-  std::size_t start = detail::begin_frame(out_, kind);
-  wire::writer w{out_};
-  if (kind == frame_kind::message) {
-    detail::message_head{{to.local(), to.incarnation()}, ts}.encode(w);
-  } else {
-    detail::spawn_head{to.local(), init, watched}.encode(w);
-  }
-  detail::payload_head{ss}.encode(w);
-  std::size_t values_at = out_.size();
-  pending_nodes_.clear();  // node IDs in the values that the peer must learn first
-  auto undo_nodes = [this] {
-    for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
-      caches_->nodes[it->slot] = it->previous;
-    }
-    pending_nodes_.clear();
-  };
-  try {
-    wire::writer values{out_, this};
-    coport::detail::encode_values(values, n, *enc);
-  } catch (const std::exception& e) {
-    undo_nodes();
-    out_.clear();
-    return e.what();
-  }
-  values_size_ = out_.size() - values_at;
-  if (out_.size() - start - 4 > endpoint_.options.max_frame) {
-    undo_nodes();
-    out_.clear();
-    return fmt::format("the message takes {} bytes, over the maximum frame of {}", values_size_,
-                       endpoint_.options.max_frame);
-  }
-  if (!pending_nodes_.empty()) {
-    // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame.
-    std::vector<std::byte> defs;
-    for (const auto& p : pending_nodes_) {
-      detail::def_node_frame::encode(defs, p.slot,
-                                     coport::detail::node_names().name(caches_->nodes[p.slot]));
-    }
-    pending_nodes_.clear();
-    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
-    start += defs.size();
-  }
-  detail::end_frame(out_, start);
-  if (new_sig) {
-    caches_->sigs[ss] = sig;
-    caches_->encodings[ss] = enc;
-  }
-  if (new_tag) caches_->tags[ts] = n->tag_.id();
-  frame_start_ = start;
-  encoding_ = enc;
-  return {};
-}
-
 std::string peer::route_locked() {
-  if (!caches_) caches_ = std::make_unique<send_caches>();  // fresh with each channel
+  if (!encoder_) encoder_ = std::make_unique<message_encoder>();  // fresh with each stream
   if (out_channel_) {
     std::size_t queued = out_channel_->queued();
     if (queued > endpoint_.options.max_queue) {
@@ -164,15 +60,11 @@ std::string peer::route_locked() {
   return {};
 }
 
-std::vector<std::byte> peer::large_record(const port_id& to, message& msg) {
-  auto* n = msg.get_block();
-  std::vector<std::byte> record;
-  record.reserve(values_size_ + 256);
-  wire::writer w{record};  // no node cache: IDs inline
-  detail::large_record_head::encode(w, {to.local(), to.incarnation()}, n->tag_.name(),
-                                    encoding_->names);
-  coport::detail::encode_values(w, n, *encoding_);
-  return record;
+std::size_t peer::take_pending_locked(bool write) {
+  if (write && !pending_.empty()) out_channel_->write(pending_);
+  pending_.clear();
+  pending_.shrink_to_fit();
+  return std::exchange(pending_messages_, 0);
 }
 
 bool peer::flush_locked() {
@@ -186,17 +78,10 @@ bool peer::flush_locked() {
 void peer::refuse(const port_id& to, const std::string& text,
                   coport::detail::unique_function<void()> after) {
   endpoint_.count_drop();
-  // One line a second at most: a producer far ahead of its link refuses many messages.
-  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  auto last = last_refusal_log_.load(std::memory_order_relaxed);
-  if (now - last >= std::chrono::steady_clock::duration{std::chrono::seconds{1}}.count() &&
-      last_refusal_log_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-    std::size_t more = refusals_unlogged_.exchange(0, std::memory_order_relaxed);
+  if (std::size_t more = 0; refusals_logged_.allow(more)) {
     log(log_error, {"transport", endpoint_.owner.id()}, "a message to {} was not sent: {}{}",
         to.to_string(), text,
         more ? fmt::format(" ({} more were refused since the last line)", more) : std::string{});
-  } else {
-    refusals_unlogged_.fetch_add(1, std::memory_order_relaxed);
   }
   port_down(to.local(), to.incarnation(), transport_error(id_, text), std::move(after));
 }
@@ -254,14 +139,17 @@ bool peer::send_locked(const port_id& to, message& msg, std::string& error) {
                                 from && endpoint_.owner.is_local(from) ? from.local() : 0);
   }
   error = route_locked();
-  if (error.empty()) error = encode_locked(frame_kind::message, to, msg, {}, false);
+  if (error.empty()) {
+    error = encoder_->encode(out_, frame_kind::message, to, msg, {}, false,
+                             endpoint_.options.max_frame);
+  }
   if (!error.empty()) return false;
-  if (up_ && values_size_ > detail::large_message) {
+  if (up_ && encoder_->values_size() > detail::large_message) {
     // Large: the defs go now, the message as a record in fragments (see frame.hpp).
-    out_.resize(frame_start_);
+    out_.resize(encoder_->frame_start());
     out_.insert(out_.end(), trace.begin(), trace.end());
     if (!out_.empty()) flush_locked();
-    std::vector<std::byte> record = large_record(to, msg);
+    std::vector<std::byte> record = encoder_->large_record(to, msg);
     const std::size_t size = record.size();
     if (!out_channel_->write_large(std::move(record))) {
       error = "the connection is closed";
@@ -273,7 +161,7 @@ bool peer::send_locked(const port_id& to, message& msg, std::string& error) {
     return true;
   }
   if (!trace.empty()) {
-    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(frame_start_), trace.begin(),
+    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(encoder_->frame_start()), trace.begin(),
                 trace.end());
   }
   if (!flush_locked()) {
@@ -288,37 +176,6 @@ bool peer::send_locked(const port_id& to, message& msg, std::string& error) {
 
 // -- no holes: messages to a port whose monitors fired wait until they have run -------------
 
-namespace {
-// Releases held ports once: when called (the monitors ran), or when destroyed uncalled (the
-// node could not run it: it is ending), then dropping what waited.
-class port_release {
- public:
-  port_release(std::weak_ptr<endpoint::impl> at, std::weak_ptr<peer> p,
-               std::vector<std::uint64_t> ports)
-      : at_{std::move(at)}, peer_{std::move(p)}, ports_{std::move(ports)} {}
-  port_release(port_release&& o) noexcept
-      : at_{std::move(o.at_)},
-        peer_{std::move(o.peer_)},
-        ports_{std::move(o.ports_)},
-        done_{std::exchange(o.done_, true)} {}
-  port_release& operator=(port_release&&) = delete;
-  ~port_release() { finish(false); }
-  void operator()() { finish(true); }
-
- private:
-  void finish(bool send) {
-    if (std::exchange(done_, true)) return;
-    auto at = at_.lock();  // the transport first: the peer refers to it
-    auto p = peer_.lock();
-    if (at && p) p->release(ports_, send && !at->closing.load(std::memory_order_acquire));
-  }
-  std::weak_ptr<endpoint::impl> at_;
-  std::weak_ptr<peer> peer_;
-  std::vector<std::uint64_t> ports_;
-  bool done_ = false;
-};
-}  // namespace
-
 coport::detail::unique_function<void()> peer::hold_watched_locked() {
   if (watching_.empty()) return {};
   std::vector<std::uint64_t> ports;
@@ -329,7 +186,7 @@ coport::detail::unique_function<void()> peer::hold_watched_locked() {
 
 coport::detail::unique_function<void()> peer::hold_locked(std::vector<std::uint64_t> ports) {
   coport::detail::unique_function<void()> after{
-      port_release{endpoint_.weak_from_this(), weak_from_this(), ports}};
+      detail::port_release{endpoint_.weak_from_this(), weak_from_this(), ports}};
   for (auto local : ports) ++held_[local];  // nothing throws past here
   return after;
 }
@@ -431,7 +288,10 @@ port_id peer::spawn(const port_id& port, std::string_view init, message args, bo
     std::lock_guard lock{mutex_};
     if (up_) id = coport::detail::make_port_id(port.node_number(), port.local(), incarnation_);
     error = route_locked();
-    if (error.empty()) error = encode_locked(frame_kind::spawn, id, args, init, watched);
+    if (error.empty()) {
+      error = encoder_->encode(out_, frame_kind::spawn, id, args, init, watched,
+                               endpoint_.options.max_frame);
+    }
     if (error.empty()) {
       if (watched) watching_.insert_or_assign(id.local(), id);
       if (!flush_locked()) {
@@ -499,11 +359,9 @@ coport::detail::unique_function<void()> peer::end_suspension_locked(std::shared_
   kept_stream_.reset();
   ++suspension_;  // its timers find nothing to do
   auto after = hold_watched_locked();
-  caches_.reset();  // what waited was encoded for the broken channel's caches
+  encoder_.reset();  // what waited was encoded for the broken channel's caches
   watching_.clear();
-  dropped += std::exchange(pending_messages_, 0);
-  pending_.clear();
-  pending_.shrink_to_fit();
+  dropped += take_pending_locked(false);
   return after;
 }
 
@@ -522,7 +380,8 @@ void peer::after_suspension(std::uint64_t n, std::chrono::milliseconds delay, bo
 
 peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
                                  std::uint64_t version, std::uint64_t capabilities,
-                                 std::uint64_t session, std::optional<std::uint64_t> resume_from,
+                                 std::uint64_t session, std::uint64_t resumed_session,
+                                 std::optional<std::uint64_t> resume_from,
                                  std::shared_ptr<receiver>& old) {
   std::shared_ptr<receiver> ended;  // a suspended link's receiver that did not resume
   coport::detail::unique_function<void()> after;
@@ -532,7 +391,9 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
   {
     std::lock_guard lock{mutex_};
     if (receiver_ != c) return start_as::closed;  // given up meanwhile (simultaneous connect)
-    const bool resumable = resume_from && suspended_ && kept_stream_ && incarnation == incarnation_;
+    // Both ends named these streams (receiver::on_resume); checked again under the lock.
+    const bool resumable = resume_from && suspended_ && kept_stream_ &&
+                           incarnation == incarnation_ && session_ == resumed_session;
     if (resumable &&
         (*resume_from < kept_stream_->acknowledged() || *resume_from > kept_stream_->end())) {
       // The peer says it took what was acknowledged before, or what was never sent: the
@@ -556,12 +417,7 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
       round_trip_us_.store(-1, std::memory_order_relaxed);
       old = std::move(suspended_);
       ++suspension_;
-      if (!pending_.empty()) {
-        out_channel_->write(pending_);
-        pending_.clear();
-        pending_.shrink_to_fit();
-        pending_messages_ = 0;
-      }
+      take_pending_locked(true);
       log(detail::log_info, {"transport", endpoint_.owner.id()},
           "the link to {} resumed from byte {} of our stream", id_, *resume_from);
       return start_as::resumed;
@@ -598,12 +454,7 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
       auto stream = std::make_unique<detail::sent_stream>(2 * endpoint_.options.max_queue);
       out_channel_->keep_stream(stream, 0);  // a closed channel: its loss comes next
     }
-    if (!pending_.empty()) {
-      out_channel_->write(pending_);
-      pending_.clear();
-      pending_.shrink_to_fit();
-      pending_messages_ = 0;
-    }
+    take_pending_locked(true);
   }
   endpoint_.node_end.remote_node_up(id_);
   return start_as::fresh;
@@ -654,15 +505,13 @@ bool peer::lost(const receiver* c, const std::string& why) {
       after = hold_watched_locked();
       receiver_.reset();
       out_channel_.reset();
-      caches_.reset();
+      encoder_.reset();
       up_ = false;
       dialing_ = false;
       watching_.clear();
       out_.clear();
       out_.shrink_to_fit();
-      dropped = std::exchange(pending_messages_, 0);
-      pending_.clear();
-      pending_.shrink_to_fit();
+      dropped = take_pending_locked(false);
       // Every monitor on that node's ports fires (no holes), and the node-down events: with
       // `shutdown` after a bye (the node left), else the failure. Also the watches made
       // between the bye and this close.
@@ -731,17 +580,25 @@ void peer::abandon() {
     if (!suspended_) return;
     after = end_suspension_locked(ended, dropped);
   }
+  // The node lives on without this transport: the monitors on that node's ports fire now
+  // (what waited for them is dropped: `after` is not called, the transport ends).
+  endpoint_.node_end.remote_node_lost(id_, transport_error(id_, "the transport was destroyed"), {});
   if (ended) ended->forget_watches();
-  // `after` goes uncalled here: what waited for monitors is dropped (the transport ends).
 }
 
 void peer::send_control(std::vector<std::byte> frame) {
-  std::lock_guard lock{mutex_};
-  if (up_ && out_channel_) {
-    out_channel_->write(frame);
-  } else if (suspended_) {
-    pending_.insert(pending_.end(), frame.begin(), frame.end());  // after the replay
+  std::uint64_t overflow = 0;
+  {
+    std::lock_guard lock{mutex_};
+    if (up_ && out_channel_) {
+      out_channel_->write(frame);
+    } else if (suspended_ && pending_.size() + frame.size() <= endpoint_.options.max_queue) {
+      pending_.insert(pending_.end(), frame.begin(), frame.end());  // after the replay
+    } else if (suspended_) {
+      overflow = suspension_;  // more owed than may wait: the link cannot resume whole
+    }
   }
+  if (overflow != 0) give_up(overflow);
 }
 
 void peer::leaving(const receiver* c) {
@@ -768,11 +625,9 @@ void peer::unreachable(const std::string& why) {
     // A link waiting to resume waits on: the peer may connect to us (its window decides).
     if (suspended_) return;
     after = hold_watched_locked();
-    caches_.reset();
+    encoder_.reset();
     watching_.clear();
-    dropped = std::exchange(pending_messages_, 0);
-    pending_.clear();
-    pending_.shrink_to_fit();
+    dropped = take_pending_locked(false);
   }
   if (dropped) endpoint_.dropped.fetch_add(dropped, std::memory_order_relaxed);
   log(log_error, {"transport", endpoint_.owner.id()},

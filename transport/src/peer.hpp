@@ -30,7 +30,9 @@
 #include "coport/wire/reader.hpp"
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
+#include "message_encoder.hpp"
 #include "sent_stream.hpp"
+#include "transport_log.hpp"
 
 namespace coport::transport {
 
@@ -44,7 +46,7 @@ enum class verdict {
 };
 
 /// One other node, across all the channels it ever had with us.
-class peer final : public wire::node_names_out, public std::enable_shared_from_this<peer> {
+class peer final : public std::enable_shared_from_this<peer> {
  public:
   peer(endpoint::impl& at, std::string id, std::uint32_t node_number);
 
@@ -79,7 +81,8 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// waited goes out.
   start_as established(const std::shared_ptr<receiver>& c, std::uint32_t incarnation,
                        std::uint64_t version, std::uint64_t capabilities, std::uint64_t session,
-                       std::optional<std::uint64_t> resume_from, std::shared_ptr<receiver>& old);
+                       std::uint64_t resumed_session, std::optional<std::uint64_t> resume_from,
+                       std::shared_ptr<receiver>& old);
   /// What the peer's resume frame is told: the bytes of its stream taken on the channel
   /// that broke, if the link waits to resume with that incarnation.
   struct kept {
@@ -146,17 +149,12 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// The link's figures (endpoint::links).
   link_stats stats() const;
 
-  // node_names_out
-  bool slot_of(std::uint32_t node_number, std::uint32_t& slot) override;
-
  private:
-  /// Encodes a message (defs, then the frame) into out_; "" or why it cannot go.
-  std::string encode_locked(detail::frame_kind kind, const port_id& to, message& msg,
-                            std::string_view init, bool watched);
-  /// The large record of the message encode_locked just encoded (see frame.hpp).
-  std::vector<std::byte> large_record(const port_id& to, message& msg);
   /// Where encoded frames go: "" (out_ is written or kept for later) or why they cannot go.
   std::string route_locked();
+  /// What waited for a channel: written to the current one (`write`) or dropped; returns
+  /// how many messages it held.
+  std::size_t take_pending_locked(bool write);
   /// Writes out_ to the current channel, or keeps it while the handshake runs.
   bool flush_locked();
   /// Encodes and writes (or keeps) a message; false, with why in `error`, when it cannot go.
@@ -204,23 +202,11 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   /// messages to them that wait, oldest first.
   std::unordered_map<std::uint64_t, unsigned> held_;
   std::deque<std::pair<port_id, message>> waiting_;
-  /// What the peer's side of the current channel knows (made with the channel, dropped with
-  /// it: a node ID seen once costs a peer object, not these ~48 KiB).
-  struct send_caches {
-    std::array<std::uint32_t, detail::tag_slots> tags{};
-    std::array<const coport::detail::signature*, detail::sig_slots> sigs{};
-    std::array<const coport::detail::payload_encoding*, detail::sig_slots> encodings{};
-    std::array<std::uint32_t, detail::node_slots> nodes{};
-  };
-  std::unique_ptr<send_caches> caches_;
-  struct pending_node {
-    std::uint32_t slot, previous;
-  };
-  std::vector<pending_node> pending_nodes_;
-  std::vector<std::byte> out_;
-  std::size_t frame_start_ = 0;  ///< where encode_locked's last frame starts in out_
-  std::size_t values_size_ = 0;  ///< and how many bytes its values took
-  const coport::detail::payload_encoding* encoding_ = nullptr;  ///< and its encoding
+  /// What the peer's side of the current streams knows, and how messages become frames
+  /// (made with the streams, dropped with them: a node ID seen once costs a peer object,
+  /// not these ~48 KiB).
+  std::unique_ptr<message_encoder> encoder_;
+  std::vector<std::byte> out_;  ///< the frames being written
   // The link's figures (stats()): what is sent is counted under mutex_, what arrives by the
   // receivers (there can be two channels at once while a simultaneous connect settles).
   std::size_t messages_sent_ = 0, bytes_sent_ = 0, connections_ = 0;
@@ -240,8 +226,7 @@ class peer final : public wire::node_names_out, public std::enable_shared_from_t
   std::string suspended_why_;
   std::uint64_t suspension_ = 0;
   std::size_t resumes_ = 0;
-  std::atomic<std::int64_t> last_refusal_log_{0};  ///< steady_clock ticks of the last line
-  std::atomic<std::size_t> refusals_unlogged_{0};
+  detail::log_throttle refusals_logged_;  ///< one refusal line a second
 };
 
 }  // namespace coport::transport

@@ -28,17 +28,6 @@ const char* const too_many_tags =
 /// ack a frame or every 32 KiB cost the receiving I/O thread a send each: a third of it).
 constexpr std::uint64_t ack_every = 512 << 10;
 
-/// Where a monitor's callback sends a control frame: through the peer (which may outlive
-/// the channel the watch came on), if the transport still lives.
-struct via_peer {
-  std::weak_ptr<endpoint::impl> at;
-  std::weak_ptr<peer> to;
-  void send(std::vector<std::byte> frame) const {
-    auto a = at.lock();  // the transport first: the peer refers to it
-    auto p = to.lock();
-    if (a && p) p->send_control(std::move(frame));
-  }
-};
 }  // namespace
 
 // -- receiver: the receiving side ----------------------------------------------------------------
@@ -112,10 +101,7 @@ void receiver::closed_locked(const std::string& why) {
 }
 
 void receiver::forget_watches() {
-  std::unordered_map<std::uint64_t, monitor> gone;  // destroyed outside the lock
-  std::lock_guard lock{watches_->mutex};
-  watches_->live = false;
-  gone.swap(watches_->ports);
+  if (watches_) watches_->forget();
 }
 
 void receiver::carry_on(receiver& old) {
@@ -371,12 +357,7 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       bool current;
       port_id target = local_port(detail::port_frame::decode(kind, r).port, current);
       notify([&] { return frame_event{"unwatch", {}, target, {}, {}}; });
-      monitor gone;
-      std::lock_guard lock{watches_->mutex};
-      if (auto it = watches_->ports.find(target.local()); it != watches_->ports.end()) {
-        gone = std::move(it->second);
-        watches_->ports.erase(it);
-      }
+      watches_->unwatch(target.local());
       return;
     }
     case frame_kind::died:
@@ -393,26 +374,13 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
       // The peer drops what we send that port until we acknowledge, which we do once our
       // monitors on it have run (also those deferred into a busy port). Meanwhile what is
       // sent to it here waits, and follows the acknowledgement.
-      if (watches_->acks_owed.fetch_add(1, std::memory_order_relaxed) >= detail::max_holes) {
+      auto ack = watches_->owe_ack(f.port.local, f.port.incarnation, peer_->hold(f.port.local),
+                                   detail::max_holes);
+      if (!ack) {
         fail("too many lost notices await our monitors");
         return;
       }
-      peer_->port_down(f.port.local, f.port.incarnation, f.why,
-                       [w = std::weak_ptr<watches>{watches_},
-                        to = via_peer{endpoint_, peer_->weak_from_this()}, local = f.port.local,
-                        inc = f.port.incarnation, release = peer_->hold(f.port.local)]() mutable {
-                         if (auto ws = w.lock()) {
-                           ws->acks_owed.fetch_sub(1, std::memory_order_relaxed);
-                           bool live;
-                           {
-                             std::lock_guard lock{ws->mutex};
-                             live = ws->live;
-                           }
-                           if (live)
-                             to.send(control_frame(frame_kind::lost_ack, local, inc, nullptr));
-                         }
-                         release();
-                       });
+      peer_->port_down(f.port.local, f.port.incarnation, f.why, std::move(*ack));
       return;
     }
     case frame_kind::bye: {
@@ -480,8 +448,10 @@ void receiver::on_resume(wire::reader& r) {
 void receiver::up(std::optional<std::uint64_t> resume_from) {
   std::shared_ptr<receiver> old;
   switch (peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
-                             link_.peer_capabilities(), link_.session(), resume_from, old)) {
+                             link_.peer_capabilities(), link_.session(), kept_session_, resume_from,
+                             old)) {
     case peer::start_as::fresh:
+      watches_ = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
       // The caches of names the peer defines (~83 KiB) exist only once it has proved the
       // secret.
       in_tags_.resize(detail::tag_slots);
@@ -498,6 +468,9 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
                        resume_from.value_or(0)));
       return;
     case peer::start_as::closed:
+      // Given up meanwhile, or its channel closed: nothing more is read on it.
+      channel_->close("the connection was given up");
+      closed_locked("the connection was given up");
       return;
   }
   channel_->established(peer_->id(), link_.peer_addresses());
@@ -674,16 +647,7 @@ void receiver::on_spawn(wire::reader& r) {
   std::uint32_t inc = n.incarnation();
   coport::detail::unique_function<void(const reason&)> on_death;
   if (watched) {
-    on_death = [w = std::weak_ptr<watches>{watches_},
-                to = via_peer{endpoint_, peer_->weak_from_this()}, local, inc](const reason& why) {
-      auto ws = w.lock();
-      if (!ws) return;
-      {
-        std::lock_guard lock{ws->mutex};
-        if (!ws->live) return;
-      }
-      to.send(control_frame(frame_kind::died, local, inc, &why));
-    };
+    on_death = watches_->on_death(local, inc);
   }
   // Arguments that do not decode here still make a (dead) port, so that a monitor made
   // later on the spawning node learns why.
@@ -701,31 +665,7 @@ void receiver::on_spawn(wire::reader& r) {
 }
 
 void receiver::on_watch(const port_id& target) {
-  {
-    std::lock_guard lock{watches_->mutex};
-    if (watches_->ports.count(target.local())) return;
-  }
-  std::uint64_t local = target.local();
-  std::uint32_t inc = endpoint_->owner.incarnation();
-  monitor m = endpoint_->owner.mon(
-      target, [w = std::weak_ptr<watches>{watches_},
-               to = via_peer{endpoint_, peer_->weak_from_this()}, local, inc](const reason& why) {
-        auto ws = w.lock();
-        if (!ws) return;
-        monitor fired;  // destroyed outside the lock
-        {
-          std::lock_guard lock{ws->mutex};
-          if (!ws->live) return;  // the link was lost: the peer fired its own monitors
-          if (auto it = ws->ports.find(local); it != ws->ports.end()) {
-            fired = std::move(it->second);
-            ws->ports.erase(it);
-          }
-        }
-        to.send(control_frame(frame_kind::died, local, inc, &why));
-      });
-  if (!m) return;  // fired at once (no such port): the died notice is on its way
-  std::lock_guard lock{watches_->mutex};
-  watches_->ports.emplace(target.local(), std::move(m));
+  watches_->watch(endpoint_->owner, target, endpoint_->owner.incarnation());
 }
 
 void receiver::send_died(std::uint64_t local, std::uint32_t incarnation, const reason& why) {

@@ -32,6 +32,7 @@
 #include "frame.hpp"
 #include "link_handshake.hpp"
 #include "reassembly.hpp"
+#include "watched_ports.hpp"
 
 namespace coport::transport {
 
@@ -162,16 +163,9 @@ class receiver final : public channel_handler,
   /// Large records in flight that a trace frame came before (at most max_open_records).
   std::unordered_map<std::uint64_t, coport::detail::trace_mark> record_traces_;
 
-  /// Our ports the peer watches, and its lost notices whose acknowledgement waits for our
-  /// monitors (bounded). Shared with the monitors' callbacks (which outlive a channel when
-  /// its link resumes on another: they hold this, not the receiver).
-  struct watches {
-    std::mutex mutex;  // monitor callbacks erase entries from other threads
-    std::unordered_map<std::uint64_t, monitor> ports;
-    bool live = true;  ///< false once the link is lost: callbacks send nothing more
-    std::atomic<std::size_t> acks_owed{0};
-  };
-  std::shared_ptr<watches> watches_ = std::make_shared<watches>();
+  /// Our ports the peer watches and the acks we owe it (made when the link starts fresh,
+  /// carried on when it resumes).
+  std::shared_ptr<watched_ports> watches_;
 };
 
 }  // namespace coport::transport
