@@ -456,8 +456,11 @@ peer::start_as peer::established(const std::shared_ptr<receiver>& c, std::uint32
     }
     take_pending_locked(true);
   }
-  endpoint_.node_end.remote_node_up(id_);
   return start_as::fresh;
+}
+
+void peer::announce_up() {
+  endpoint_.node_end.remote_node_up(id_);
 }
 
 void peer::yield(const receiver* c) {

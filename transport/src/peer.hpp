@@ -83,6 +83,9 @@ class peer final : public std::enable_shared_from_this<peer> {
                        std::uint64_t version, std::uint64_t capabilities, std::uint64_t session,
                        std::uint64_t resumed_session, std::optional<std::uint64_t> resume_from,
                        std::shared_ptr<receiver>& old);
+  /// After a fresh start (once its channel has told the TCP layer, which learns the peer's
+  /// addresses then): the node is up.
+  void announce_up();
   /// What the peer's resume frame is told: the bytes of its stream taken on the channel
   /// that broke, if the link waits to resume with that incarnation.
   struct kept {

@@ -447,9 +447,10 @@ void receiver::on_resume(wire::reader& r) {
 
 void receiver::up(std::optional<std::uint64_t> resume_from) {
   std::shared_ptr<receiver> old;
-  switch (peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
-                             link_.peer_capabilities(), link_.session(), kept_session_, resume_from,
-                             old)) {
+  const auto how = peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
+                                      link_.peer_capabilities(), link_.session(), kept_session_,
+                                      resume_from, old);
+  switch (how) {
     case peer::start_as::fresh:
       watches_ = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
       // The caches of names the peer defines (~83 KiB) exist only once it has proved the
@@ -473,7 +474,9 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
       closed_locked("the connection was given up");
       return;
   }
+  // The TCP layer first (it learns where the peer listens), then the node hears it is up.
   channel_->established(peer_->id(), link_.peer_addresses());
+  if (how == peer::start_as::fresh) peer_->announce_up();
 }
 
 message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
