@@ -47,8 +47,6 @@ class sent_stream {
   /// Bytes acknowledged, and bytes sent, since the stream began.
   std::uint64_t acknowledged() const noexcept { return base_; }
   std::uint64_t end() const noexcept { return end_; }
-  /// Bytes kept (sent, not acknowledged).
-  std::size_t kept() const noexcept { return static_cast<std::size_t>(end_ - base_); }
   /// Nothing unacknowledged was dropped: the stream can be resumed.
   bool whole() const noexcept { return whole_; }
   /// Appends to `out` the bytes from `from` (acknowledged() <= from <= end()) to the end.
