@@ -5,6 +5,8 @@
 #include <limits>
 #include <set>
 
+#include "outbox.hpp"
+
 namespace coport::groups::detail {
 
 namespace {
@@ -76,6 +78,15 @@ agent::agent(std::shared_ptr<service::state> st)
   // Local only: this node's API, monitors and timers.
   table_.on(csend_msg, [this](message&, std::string& name, port_id& from, bool& except,
                               envelope& e) { on_csend(name, from, except, std::move(e)); });
+  // This node's sends (outbox.hpp): confirmations from the master they went to (checked
+  // there), and its monitors and timers.
+  table_.on(ordered_msg, [this](message& m, std::string& name, std::uint64_t& seq) {
+    st_->outbox->on_ordered(m.origin(), name, seq);
+  });
+  table_.on(sent_to_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
+    st_->outbox->on_sent_to_died(name, master, why);
+  });
+  table_.on(send_due_msg, [this](message&, std::uint64_t&) { st_->outbox->on_due(); });
   table_.on(master_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     on_master_died(name, master, why);
   });
@@ -353,7 +364,11 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
     return;
   }
   group& g = pos->second;
-  if (epoch < g.epoch) return;
+  if (epoch < g.epoch) {
+    // A master that was cut off asks before it releases again: it is fenced.
+    n_.snd(master, fenced_msg, g.epoch);
+    return;
+  }
   if (epoch > g.epoch) {
     g.epoch = epoch;
     g.held.clear();

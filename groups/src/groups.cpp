@@ -3,6 +3,7 @@
 #include "coport/groups/groups.hpp"
 
 #include "agent.hpp"
+#include "outbox.hpp"
 #include "state.hpp"
 
 namespace coport::groups {
@@ -21,6 +22,8 @@ const char* describe(errc e) noexcept {
       return "the port is not a member";
     case errc::not_in_port:
       return "not called inside a port";
+    case errc::too_many_unconfirmed:
+      return "too many sends of this node wait for their master's confirmation";
     case errc::bad_argument:
       return "bad argument (an empty or too long name, a null port, another node's port, or values "
              "that cannot be copied)";
@@ -115,8 +118,8 @@ void run_waiting(const std::shared_ptr<service::state>& st, const std::string& n
       try {
         f(master);
       } catch (const std::exception& e) {
-        detail::warn({"groups", st->own_id}, "a waiting join or send of group {} threw: {}",
-                     name, e.what());
+        detail::warn({"groups", st->own_id}, "a waiting join or send of group {} threw: {}", name,
+                     e.what());
       }
     }
     if (batch.empty() || !master) return;
@@ -148,8 +151,8 @@ bool wait_for_master(const std::shared_ptr<service::state>& st, std::string_view
     timer limit = s->owner.after(s->wait, [weak, key, generation] {
       if (auto s2 = weak.lock()) run_waiting(s2, key, generation, port_id{});
     });
-    subscription watch = s->names.mon(
-        detail::registry_name(key), [weak, key, generation](const registry_event& e) {
+    subscription watch =
+        s->names.mon(detail::registry_name(key), [weak, key, generation](const registry_event& e) {
           if (e.ports.empty()) return;
           if (auto s2 = weak.lock()) run_waiting(s2, key, generation, e.ports.back());
         });
@@ -177,6 +180,7 @@ service::service(node& n, registry& names, service_options options)
     : state_{std::make_shared<state>(n, names)} {
   state_->wait = options.wait;
   state_->max_waiting = options.max_waiting;
+  state_->outbox = std::make_shared<detail::outbox>(*state_, options);
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
@@ -230,6 +234,7 @@ service::~service() {
   }
   for (auto& [name, w] : waiting) w.limit.cancel();
   waiting.clear();
+  state_->outbox->close();
   // This node's masters and standbys end with it (they use the registry, which may go next):
   // a standby elsewhere takes over from a master ended this way.
   std::vector<port_id> roles;
@@ -300,8 +305,10 @@ errc service::join(std::string_view name, const port_id& member,
               std::lock_guard lock{s->mutex};
               s->forget_joined(group, member);
             }
-            detail::warn({"groups", s->own_id}, "a join of {} to group {} failed: no master "
-                         "came within the wait", member.to_string(), group);
+            detail::warn({"groups", s->own_id},
+                         "a join of {} to group {} failed: no master "
+                         "came within the wait",
+                         member.to_string(), group);
             if (done) done(join_result{errc::no_such_group, {}});
             return;
           }
@@ -327,23 +334,23 @@ void join_at(const std::shared_ptr<service::state>& st, const port_id& m, std::s
   }
   std::weak_ptr<state> weak = st;
   st->owner.cal(m, detail::join_msg.tag(), member, options.notify,
-                    [weak, group = std::string{name}, member, done = std::move(done)](reply r) {
-                      join_result result;
-                      if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
-                        result.error = errc::no_such_group;  // the master died first
-                      } else {
-                        auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
-                        result.error = static_cast<errc>(e);
-                        result.old_members = std::move(old);
-                      }
-                      if (result.error != errc::ok && result.error != errc::already_member) {
-                        if (auto s = weak.lock()) {
-                          std::lock_guard lock{s->mutex};
-                          s->forget_joined(group, member);
-                        }
-                      }
-                      if (done) done(std::move(result));
-                    });
+                [weak, group = std::string{name}, member, done = std::move(done)](reply r) {
+                  join_result result;
+                  if (!r || !r->is<std::uint8_t, std::vector<port_id>>()) {
+                    result.error = errc::no_such_group;  // the master died first
+                  } else {
+                    auto& [e, old] = r->as<std::uint8_t, std::vector<port_id>>();
+                    result.error = static_cast<errc>(e);
+                    result.old_members = std::move(old);
+                  }
+                  if (result.error != errc::ok && result.error != errc::already_member) {
+                    if (auto s = weak.lock()) {
+                      std::lock_guard lock{s->mutex};
+                      s->forget_joined(group, member);
+                    }
+                  }
+                  if (done) done(std::move(result));
+                });
 }
 }  // namespace
 
@@ -380,6 +387,9 @@ service_stats service::stats() const {
   s.takeovers = state_->takeovers.load(std::memory_order_relaxed);
   s.waited = state_->waited.load(std::memory_order_relaxed);
   s.wait_failed = state_->wait_failed.load(std::memory_order_relaxed);
+  s.unconfirmed = state_->outbox->unconfirmed();
+  s.resent = state_->outbox->resent();
+  s.send_failed = state_->outbox->failed();
   std::lock_guard lock{state_->mutex};
   for (const auto& [name, r] : state_->roles) s.epochs.emplace_back(name, r.epoch);
   return s;
@@ -436,11 +446,12 @@ errc service::route(const port_id& from, std::string_view name, bool except_send
         [weak, group = std::string{name}, from, except_sender, held](const port_id& master) {
           auto s = weak.lock();
           if (!s) return;
-          if (master) {
-            s->owner.snd(master, detail::send_msg, from, except_sender, std::move(*held));
-            return;
-          }
           reason why{"no_such_group", group, "no master came within the wait"};
+          if (master) {
+            const errc r = s->outbox->send(group, master, from, except_sender, std::move(*held));
+            if (r == errc::ok) return;
+            why = reason{"no_such_group", group, describe(r)};
+          }
           detail::warn({"groups", s->own_id}, "a message to group {} from {} was not sent: {}",
                        group, from ? from.to_string() : std::string{"outside any port"},
                        why.to_string());
@@ -448,8 +459,7 @@ errc service::route(const port_id& from, std::string_view name, bool except_send
         });
     return queued ? errc::ok : errc::no_such_group;
   }
-  state_->owner.snd(m, detail::send_msg, from, except_sender, std::move(e));
-  return errc::ok;
+  return state_->outbox->send(name, m, from, except_sender, std::move(e));
 }
 
 }  // namespace coport::groups

@@ -20,8 +20,9 @@ const history::entry* history::find(std::uint64_t seq) const {
 }
 
 void history::trim(std::uint64_t released) {
+  const std::size_t count = held_ ? max_history : limit_;
   while (!entries_.empty() && entries_.front().it.seq <= released &&
-         (entries_.size() > limit_ || bytes_ > max_history_bytes)) {
+         (entries_.size() > count || bytes_ > max_history_bytes)) {
     bytes_ -= std::min(bytes_, entries_.front().weight);
     entries_.pop_front();
   }

@@ -42,8 +42,14 @@ class history {
   const entry& push(entry e);
   /// The entry of item `seq`, or null when it is not kept (trimmed, or not numbered yet).
   const entry* find(std::uint64_t seq) const;
-  /// Drops the oldest released items (up to `released`) beyond the count and weight bounds.
+  /// Drops the oldest released items (up to `released`) beyond the count and weight bounds
+  /// (while held: beyond max_history and max_history_bytes only).
   void trim(std::uint64_t released);
+  /// Keeps what it has until `unhold` (within max_history and max_history_bytes): a master
+  /// that took over, until every member node's agent said where it is (it may miss items
+  /// from before the takeover while the new master releases many at once).
+  void hold() { held_ = true; }
+  void unhold() { held_ = false; }
   /// Drops the items past `last`, newest first, undoing each in `members` (the current ones).
   void drop_after(std::uint64_t last, std::vector<port_id>& members);
   void clear();
@@ -64,6 +70,7 @@ class history {
   std::deque<entry> entries_;
   std::size_t bytes_ = 0;  ///< the item_weight of what entries_ holds
   std::uint64_t limit_;
+  bool held_ = false;
 };
 
 }  // namespace coport::groups::detail

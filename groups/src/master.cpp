@@ -8,13 +8,19 @@
 // before it) takes over with the next epoch, brings every member node's agent up to its last
 // item (the agents say where they are), and goes on numbering. Agents drop items of older
 // epochs: the old master is fenced there, and dies when it meets the new one in the registry.
+//
+// Each message a node sends carries its stream and number (outbox.hpp): the master numbers a
+// (stream, number) once, and tells the stream what it released (senders.hpp); its standbys
+// keep the same table, so that a message sent again to the next master is not ordered twice.
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "coport/dispatch_table.hpp"
 #include "history.hpp"
+#include "senders.hpp"
 #include "state.hpp"
 
 namespace coport::groups::detail {
@@ -89,15 +95,36 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   /// The protocol's messages a master or standby takes, and from whom.
   void build_table() {
-    table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e) {
+    table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e,
+                               port_id& stream, std::uint64_t& seq) {
+      // (Not the master: the sender sends it again to the one the registry names.)
       if (role_ != role::master) return;
       if (!from.is_null() && !on_origin(m, from)) return refuse(m, "its sender is elsewhere");
+      if (!stream.is_null()) {
+        if (!on_origin(m, stream) || seq == 0) return refuse(m, "its stream is elsewhere");
+        if (senders_.seen(stream, seq)) {
+          senders_.again(stream);
+          return confirm_later();
+        }
+      }
       item it;
       it.kind = item_kind::message;
       it.port = from;
       it.flag = except;
       it.payload = std::move(e);
+      it.stream = stream;
+      it.stream_seq = seq;
       order(std::move(it));
+    });
+    table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
+      if (epoch == epoch_ && !unsynced_.empty()) stop_holding();
+    });
+    table_.on(confirm_msg, [this](message&, std::uint64_t&) {
+      confirm_pending_ = false;
+      if (role_ != role::master) return;
+      for (const auto& [stream, seq] : senders_.take_confirmations()) {
+        n_.snd(stream, ordered_msg, name_, seq);
+      }
     });
     table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
       if (!on_origin(m, member)) {
@@ -124,6 +151,12 @@ class group_master : public std::enable_shared_from_this<group_master> {
                                  std::string&) {
       if (role_ == role::master && epoch == epoch_) {
         catch_up(m.origin() ? m.origin() : st_->agent_port, last);
+        // (An agent behind the takeover asks again as what catch_up sent it arrives.)
+        if (held_back_ && unchecked_.erase(agent_node(m)) > 0) checked();
+        if (!unsynced_.empty() && last >= floor_) {
+          unsynced_.erase(m.origin() ? std::string{m.origin().node()} : st_->own_id);
+          if (unsynced_.empty()) stop_holding();
+        }
       }
     };
     table_.on(synced_msg, catch_up_asker);
@@ -133,9 +166,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
       on_ack(epoch, seq, from);
     });
     table_.on(fenced_msg, [this](message& m, std::uint64_t& epoch) {
-      // From a standby (on a home node) or from another master under the group's name.
+      // From a standby (on a home node), from another master under the group's name, or
+      // from a member node's agent that follows a newer epoch (check_epoch).
       const port_id origin = m.origin();
-      if (origin && !is_home(origin) && !registered_on(origin)) {
+      if (origin && !is_home(origin) && !registered_on(origin) && !member_node(origin)) {
         return refuse(m, "its node holds no role in the group");
       }
       if (epoch > epoch_) fence("a standby follows a newer epoch");
@@ -160,6 +194,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (!from_master(m)) return refuse(m, "it is not from the group's master");
       on_snapshot(epoch, last, members);
     });
+    table_.on(senders_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
+                                  std::vector<std::uint64_t>& released) {
+      if (!from_master(m)) return refuse(m, "it is not from the group's master");
+      if (role_ == role::standby && epoch == epoch_) senders_.load(streams, released);
+    });
     table_.on(new_master_msg, [this](message& m, std::uint64_t& epoch, port_id& master,
                                      std::uint64_t& last, std::vector<port_id>& list) {
       // A new master is a standby that took over: on its own node, one of the group's homes,
@@ -179,6 +218,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// True when `p`'s node is one of the group's homes (the master's and the standbys').
   bool is_home(const port_id& p) const {
     return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
+  }
+  /// True when `p`'s node has members of the group.
+  bool member_node(const port_id& p) const {
+    return nodes_ && std::find(nodes_->begin(), nodes_->end(), p.node()) != nodes_->end();
+  }
+  /// The node of the agent that sent `m`.
+  std::string agent_node(const message& m) const {
+    return m.origin() ? std::string{m.origin().node()} : st_->own_id;
   }
   /// True when the registry names a port of `p`'s node under the group's name.
   bool registered_on(const port_id& p) const {
@@ -337,6 +384,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
       return false;
     }
     it.seq = next_seq_++;
+    if (!it.stream.is_null()) senders_.numbered(it.stream, it.stream_seq);
     auto before = nodes_;
     const std::size_t at = apply_membership(it);
     // A leave goes to the nodes that had members (the leaving member's too).
@@ -360,7 +408,19 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (!e) continue;
       pending_bytes_ -= std::min(pending_bytes_, e->weight);
       send_to_agents(*e, history_.step_view(view, *e, members_));
+      if (!e->it.stream.is_null()) {
+        senders_.released(e->it.stream, e->it.stream_seq, true);
+        confirm_later();
+      }
     }
+  }
+
+  /// Tells the streams what was released once the messages queued now are handled (one
+  /// confirmation per stream for a burst).
+  void confirm_later() {
+    if (confirm_pending_) return;
+    confirm_pending_ = true;
+    n_.snd(self_, confirm_msg, epoch_);
   }
 
   /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
@@ -418,7 +478,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
         }
       }
       s.acked = std::max(s.acked, seq);
-      held_back_ = false;  // a standby again
+      if (held_back_) check_epoch();  // a standby again
     }
     release();
     history_.trim(released_);
@@ -431,6 +491,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     node_events_ = n_.mon_nodes([weak](const std::string& id, bool up, const reason&) {
       auto self = weak.lock();
       if (self && up) self->spawn_standby(id);
+      if (self && up) self->ask_again(id);
     });
     if (!now) return;
     auto up = n_.up_nodes();
@@ -452,6 +513,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
     // It starts from the state as released (the members then), then gets every item not
     // released yet, and what is ordered later, as any standby does.
     n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
+    std::vector<port_id> streams;
+    std::vector<std::uint64_t> released;
+    senders_.snapshot(streams, released);
+    n_.snd(p, senders_msg, epoch_, std::move(streams), std::move(released));
     for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
       if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
     }
@@ -531,6 +596,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
     const std::size_t weight = item_weight(it);
     // A leave goes to the nodes that had members, as the master sends it.
     auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
+    if (!it.stream.is_null()) {
+      senders_.numbered(it.stream, it.stream_seq);
+      senders_.released(it.stream, it.stream_seq, false);
+    }
     history_.push(entry{std::move(it), std::move(targets), weight, at});
     released_ = seq;  // (a standby's trim bound)
     history_.trim(released_);
@@ -552,6 +621,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
         if (standbys_.empty() && why.kind() == "transport_error") {
           info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
           held_back_ = true;
+          checking_ = false;
+          if (nodes_) held_nodes_.insert(nodes_->begin(), nodes_->end());
         }
         release();
         history_.trim(released_);
@@ -581,6 +652,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
          self_.to_string(), epoch_, why.to_string());
     become_master();
     released_ = next_seq_ - 1;
+    senders_.release_all();
     pending_bytes_ = 0;
     // The standbys after this one follow the new master.
     std::vector<port_id> rest;
@@ -603,7 +675,58 @@ class group_master : public std::enable_shared_from_this<group_master> {
         n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
                next_seq_ - 1);
       }
+      // Until each agent said it has every item from before the takeover, those items stay,
+      // whatever is released meanwhile (messages sent again to this master come in a burst).
+      floor_ = next_seq_ - 1;
+      unsynced_.insert(nodes_->begin(), nodes_->end());
+      if (!unsynced_.empty()) {
+        history_.hold();
+        n_.after(hold_time, self_, sync_ended_msg, epoch_);
+      }
     }
+  }
+
+  /// A master that held its releases back (its last standby's node went down) has a
+  /// standby again. A standby may have taken over meanwhile, released to members, and died
+  /// since (its node restarted): before it releases, every member node's agent says it
+  /// follows no newer epoch (an agent that does answers fenced_msg).
+  void check_epoch() {
+    if (checking_) return;
+    checking_ = true;
+    // The nodes with members when it lost its standby too: their members may have left here
+    // (cut off), and followed the other master there.
+    unchecked_ = held_nodes_;
+    if (nodes_) unchecked_.insert(nodes_->begin(), nodes_->end());
+    for (const auto& id : unchecked_) {
+      n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+             released_);
+    }
+    checked();
+  }
+
+  /// An agent answered check_epoch: releases go on once each did. (A node that is down is
+  /// asked again when it comes up: cut off, it may follow the other master.)
+  void checked() {
+    if (!checking_ || !unchecked_.empty()) return;
+    checking_ = false;
+    held_back_ = false;
+    held_nodes_.clear();
+    info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, epoch_);
+    release();
+    history_.trim(released_);
+  }
+
+  /// Node `id` came up: if it has not answered check_epoch, it is asked (again).
+  void ask_again(const std::string& id) {
+    if (!checking_ || unchecked_.count(id) == 0) return;
+    n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+           released_);
+  }
+
+  void stop_holding() {
+    unsynced_.clear();
+    history_.unhold();
+    history_.trim(released_);
   }
 
   void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members) {
@@ -613,6 +736,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
     next_seq_ = last + 1;
     released_ = last;
     history_.clear();
+    senders_.clear();  // (senders_msg follows)
     members_ = members;
     per_node_.clear();
     for (const auto& m : members_) ++per_node_[std::string{m.node()}];
@@ -632,6 +756,10 @@ class group_master : public std::enable_shared_from_this<group_master> {
     epoch_ = epoch;
     master_ = master;
     // Items past the new master's last were never released: undo them.
+    for (std::uint64_t q = last + 1; q < next_seq_; ++q) {
+      const entry* e = history_.find(q);
+      if (e && !e->it.stream.is_null()) senders_.unnumber(e->it.stream, e->it.stream_seq);
+    }
     history_.drop_after(last, members_);
     next_seq_ = std::min(next_seq_, last + 1);
     per_node_.clear();
@@ -648,10 +776,17 @@ class group_master : public std::enable_shared_from_this<group_master> {
   role role_ = role::master;
   port_id self_;
   std::uint64_t epoch_;
-  std::uint64_t next_seq_ = 1;    ///< the next item's number
-  std::uint64_t released_ = 0;    ///< items up to this one went to the agents
-  history history_;               ///< what it holds of the stream (history.hpp)
-  std::vector<port_id> members_;  ///< in join order
+  std::uint64_t next_seq_ = 1;        ///< the next item's number
+  std::uint64_t released_ = 0;        ///< items up to this one went to the agents
+  history history_;                   ///< what it holds of the stream (history.hpp)
+  senders senders_;                   ///< the streams it numbered messages of (senders.hpp)
+  bool confirm_pending_ = false;      ///< a confirm_msg to itself is on its way
+  std::set<std::string> unsynced_;    ///< after a takeover: member nodes not caught up yet
+  std::uint64_t floor_ = 0;           ///< ... to this item, the last before the takeover
+  bool checking_ = false;             ///< held back: asking the agents for newer epochs
+  std::set<std::string> unchecked_;   ///< ... the member nodes that did not answer yet
+  std::set<std::string> held_nodes_;  ///< the member nodes since the releases were held back
+  std::vector<port_id> members_;      ///< in join order
   std::map<port_id, monitor> member_mons_;
   std::map<std::string, std::size_t> per_node_;
   std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now

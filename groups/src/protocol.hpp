@@ -50,6 +50,10 @@ struct item {
   /// a master or standby holds no member list per item (it computes them from its own).
   std::vector<port_id> members;
   envelope payload;  ///< message: `pg_message, from, name, values...`
+  /// message: the sending node's stream (its groups agent) and the message's number in it
+  /// (null, 0: a message no sender waits to see confirmed). See outbox.hpp, senders.hpp.
+  port_id stream;
+  std::uint64_t stream_seq = 0;
 };
 
 /// What an item weighs in memory, roughly: its packed payload and member list (a live
@@ -64,9 +68,13 @@ inline std::size_t item_weight(const item& i) {
 using stamp = std::map<port_id, std::uint64_t>;
 
 // -- client -> master ------------------------------------------------------------------------
-/// A message to order: its sender (null: none), whether it skips the sender, and
-/// `pg_message, from, name, values...`.
-inline const message_type<port_id, bool, envelope> send_msg{"pg.send"};
+/// A message to order: its sender (null: none), whether it skips the sender,
+/// `pg_message, from, name, values...`, and the sending node's stream (its groups agent) with
+/// the message's number in it (null, 0: none). A master orders one (stream, number) once.
+inline const message_type<port_id, bool, envelope, port_id, std::uint64_t> send_msg{"pg.send"};
+/// master -> a stream (a node's groups agent): the group, and the stream's last message
+/// released (every one up to it is ordered and kept by the master and its standbys).
+inline const message_type<std::string, std::uint64_t> ordered_msg{"pg.ordered"};
 /// A join (a `cal`): the member, whether it asks for notices, the reply port.
 inline const message_type<port_id, bool, port_id> join_msg{"pg.join"};
 /// master -> the join's reply port: the outcome (errc), the members before it.
@@ -82,6 +90,12 @@ inline const message_type<std::vector<port_id>> members_reply{"pg.members"};
 inline const message_type<port_id, reason> member_died_msg{"pg.member_died", local_only};
 /// A master or standby it watches died: the port, why.
 inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died", local_only};
+/// A master that took over, to itself after hold_time: stop keeping the history for agents
+/// that did not say where they are (its epoch then).
+inline const message_type<std::uint64_t> sync_ended_msg{"pg.sync_ended", local_only};
+/// A master to itself, after it released messages of streams: tell those streams (once for
+/// all it released meanwhile): its epoch then.
+inline const message_type<std::uint64_t> confirm_msg{"pg.confirm", local_only};
 
 // -- master -> standby ----------------------------------------------------------------------
 /// An ordered item to keep: epoch, item.
@@ -91,6 +105,10 @@ inline const message_type<std::uint64_t, std::vector<port_id>> standbys_msg{"pg.
 /// A new standby's start: epoch, the last released item, the members at it.
 inline const message_type<std::uint64_t, std::uint64_t, std::vector<port_id>> snapshot_msg{
     "pg.snapshot"};
+/// After a snapshot: epoch, the streams whose messages were released, and the last one of
+/// each (senders.hpp; the items after the snapshot come as replicate_msg).
+inline const message_type<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>>
+    senders_msg{"pg.senders"};
 /// standby that took over -> the other standbys: epoch, the new master, its last item, the
 /// standbys left.
 inline const message_type<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>
@@ -138,6 +156,11 @@ inline const message_type<std::string, port_id, reason> created_died_msg{"pg.cre
 inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck", local_only};
 /// The hold time of items whose master the registry did not name ended: group.
 inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed", local_only};
+/// The master this node's sends of a group went to died: group, master, why (outbox.hpp).
+inline const message_type<std::string, port_id, reason> sent_to_died_msg{"pg.sent_to_died",
+                                                                         local_only};
+/// The earliest send waiting for its confirmation may be due: which timer (outbox.hpp).
+inline const message_type<std::uint64_t> send_due_msg{"pg.send_due", local_only};
 
 /// Bounds on what a peer can make a master or an agent hold.
 inline constexpr std::size_t max_members = 1 << 16;
@@ -178,6 +201,8 @@ struct codec<groups::detail::item> {
     codec<reason>::encode(w, i.why);
     codec<std::vector<port_id>>::encode(w, i.members);
     codec<envelope>::encode(w, i.payload);
+    codec<port_id>::encode(w, i.stream);
+    w.varint(i.stream_seq);
   }
   static void decode(reader& r, groups::detail::item& i) {
     i.seq = r.varint();
@@ -191,6 +216,8 @@ struct codec<groups::detail::item> {
     codec<reason>::decode(r, i.why);
     codec<std::vector<port_id>>::decode(r, i.members);
     codec<envelope>::decode(r, i.payload);
+    codec<port_id>::decode(r, i.stream);
+    i.stream_seq = r.varint();
   }
   static std::string name() { return "coport.pg.item"; }
 };

@@ -31,7 +31,8 @@ namespace coport::groups {
 
 namespace detail {
 class agent;
-}
+class outbox;
+}  // namespace detail
 
 struct service::state : std::enable_shared_from_this<service::state> {
   state(node& n, registry& r) : owner{n}, names{r}, own_id{n.id()} {}
@@ -41,6 +42,8 @@ struct service::state : std::enable_shared_from_this<service::state> {
   const std::string own_id;
   port_id agent_port;
   std::vector<subscription> services;
+  /// This node's group sends until a master confirms them (outbox.hpp; set once, at start).
+  std::shared_ptr<detail::outbox> outbox;
 
   /// A role this node holds for a group (master or standby): its port and epoch.
   struct role {

@@ -3,6 +3,7 @@
 // killed. Every node binds 127.0.0.1; every wait is bounded; the children exit with the test.
 #include <doctest/doctest.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +44,13 @@ struct group_node {
   std::string master(const std::string& g) { return proc->ask("master " + g, "master " + g); }
   std::size_t seen(const std::string& g) {
     return std::stoul(proc->ask("seen " + g, "seen " + g + " "));
+  }
+  /// Group sends: waiting for a confirmation, sent again, failed.
+  std::vector<long> sends() {
+    std::istringstream in{proc->ask("sends", "sends ")};
+    std::vector<long> v(3);
+    in >> v[0] >> v[1] >> v[2];
+    return v;
   }
   std::vector<std::string> dump(const std::string& g) {
     std::string file = "/tmp/coport-group-" + id + "-" + std::to_string(::getpid());
@@ -123,7 +132,61 @@ TEST_SUITE("groups.processes") {
     auto last = check_fifo(seq_b);
     CHECK(last["c"] == 2999);
     CHECK(last["d"] == 2999);
-    MESSAGE("delivered " << seq_b.size() << " of 6000 (the rest went to the dead master)");
+    // Nothing lost: what the dead master had not released went again to the new one.
+    CHECK(seq_b.size() == 6000);
+    for (std::size_t i : {2, 3}) {
+      auto s = nodes[i]->sends();
+      MESSAGE("node " << nodes[i]->id << ": " << s[1] << " sends went again, " << s[2]
+                      << " failed");
+      CHECK(s[0] == 0);
+      CHECK(s[2] == 0);
+    }
+  }
+
+  TEST_CASE(
+      "SIGSTOP of the master's node past the node timeout: the sends made while it is frozen "
+      "go to the standby that takes over, each delivered once, in one order") {
+    auto nodes = start({"gs-a", "gs-b", "gs-c", "gs-d"});
+    auto& a = *nodes[0];
+    REQUIRE(a.proc->ask("create g gs-b", "created g").find("gs-a#") != std::string::npos);
+    for (std::size_t i = 1; i < 4; ++i) {
+      REQUIRE(
+          eventually([&] { return nodes[i]->master("g").find("gs-a#") != std::string::npos; }, 5s));
+      nodes[i]->proc->ask("join g", "joined g");
+    }
+    nodes[2]->proc->say("stream g c 3000 300");
+    nodes[3]->proc->say("stream g d 3000 300");
+    REQUIRE(eventually([&] { return nodes[1]->seen("g") >= 600; }, 10s));
+    a.proc->signal(SIGSTOP);
+    // Frozen for three node timeouts (500 ms): the standby on b takes over meanwhile.
+    REQUIRE(
+        eventually([&] { return nodes[2]->master("g").find("gs-b#") != std::string::npos; }, 10s));
+    std::this_thread::sleep_for(1500ms);
+    a.proc->signal(SIGCONT);
+    nodes[2]->proc->expect("streamed g c", 30s);
+    nodes[3]->proc->expect("streamed g d", 30s);
+    REQUIRE(eventually(
+        [&] {
+          return nodes[1]->seen("g") >= 6000 && nodes[2]->seen("g") >= 6000 &&
+                 nodes[3]->seen("g") >= 6000;
+        },
+        20s));
+    auto seq_b = nodes[1]->dump("g");
+    CHECK(nodes[2]->dump("g") == seq_b);
+    CHECK(nodes[3]->dump("g") == seq_b);
+    auto last = check_fifo(seq_b);
+    CHECK(last["c"] == 2999);
+    CHECK(last["d"] == 2999);
+    CHECK(seq_b.size() == 6000);
+    for (std::size_t i : {2, 3}) {
+      auto s = nodes[i]->sends();
+      MESSAGE("node " << nodes[i]->id << ": " << s[1] << " sends went again, " << s[2]
+                      << " failed");
+      CHECK(s[0] == 0);
+      CHECK(s[1] > 0);
+      CHECK(s[2] == 0);
+    }
+    CHECK(nodes[2]->master("g").find("gs-b#") != std::string::npos);
   }
 
   TEST_CASE("kill -9 of a member's node: the others are told it left and keep one order") {

@@ -14,6 +14,8 @@
 //   left NAME                  -> "left NAME NOTICE..." (pg_member_left notices it got)
 //   master NAME                -> "master NAME PORT"
 //   up                         -> "up N"
+//   sends                      -> "sends U R F": group sends waiting for their master's
+//                                 confirmation, sent again to a next master, and failed
 #include <chrono>
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
@@ -153,6 +155,10 @@ int main(int argc, char** argv) {
       say("master " + name + " " + groups.master(name).to_string());
     } else if (verb == "up") {
       say("up " + std::to_string(n.up_nodes().size()));
+    } else if (verb == "sends") {
+      auto s = groups.stats();
+      say("sends " + std::to_string(s.unconfirmed) + " " + std::to_string(s.resent) + " " +
+          std::to_string(s.send_failed));
     } else {
       say("error unknown command");
     }

@@ -26,10 +26,11 @@ struct group_cluster {
   cluster c;
   std::vector<std::unique_ptr<registry>> r;
   std::vector<std::unique_ptr<groups::service>> g;
-  explicit group_cluster(std::vector<std::string> ids) : c{std::move(ids)} {
+  explicit group_cluster(std::vector<std::string> ids, groups::service_options o = {})
+      : c{std::move(ids)} {
     for (std::size_t i = 0; i < c.size(); ++i) {
       r.push_back(std::make_unique<registry>(c[i]));
-      g.push_back(std::make_unique<groups::service>(c[i], *r.back()));
+      g.push_back(std::make_unique<groups::service>(c[i], *r.back(), o));
     }
     c.run();
   }

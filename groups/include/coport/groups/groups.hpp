@@ -77,12 +77,13 @@ struct group_options {
 /// Why a group operation did not happen.
 enum class errc : std::uint8_t {
   ok = 0,
-  no_such_group,    ///< no master is registered under the name (Erlang: badarg)
-  already_created,  ///< create: a master exists under the name
-  already_member,   ///< join: the port is a member (it stays a member once)
-  not_a_member,     ///< leave of a port that did not join (or left, or died, or was refused)
-  not_in_port,      ///< esend, or a causal send, outside any port's context
-  bad_argument,     ///< an empty or too long name, a null port, or another node's port
+  no_such_group,         ///< no master is registered under the name (Erlang: badarg)
+  already_created,       ///< create: a master exists under the name
+  already_member,        ///< join: the port is a member (it stays a member once)
+  not_a_member,          ///< leave of a port that did not join (or left, or died, or was refused)
+  not_in_port,           ///< esend, or a causal send, outside any port's context
+  bad_argument,          ///< an empty or too long name, a null port, or another node's port
+  too_many_unconfirmed,  ///< send: service_options::max_unconfirmed sends wait already
 };
 /// "no such group", ...
 const char* describe(errc e) noexcept;
@@ -117,7 +118,16 @@ inline const tag& member_left_tag() {
   return "pg_member_left"_tag;
 }
 
-/// How a node's groups service waits for groups it does not know yet.
+/// A group message that no master confirmed in time (service_options::on_send_failed).
+struct send_failure {
+  std::string group;
+  port_id from;     ///< its sender (null: sent outside any port)
+  reason why;       ///< pg_send_unconfirmed (it may still be delivered) or no_such_group
+  message payload;  ///< `pg_message, from, group, values...`, as sent
+};
+
+/// How a node's groups service waits for groups it does not know yet, and for masters to
+/// confirm what it sent.
 struct service_options {
   /// A join or send of a group whose master this node's registry does not name yet (right
   /// after start, or while a standby takes over) waits at most this long for it, in order,
@@ -126,6 +136,18 @@ struct service_options {
   node::duration wait = std::chrono::seconds{5};
   /// Joins and sends waiting at once, on the whole node; beyond it they fail at once.
   std::size_t max_waiting = 4096;
+  /// A group message is kept until a master confirms it ordered and released it (it is
+  /// sent again to the next master after a failover, and ordered once); one not confirmed
+  /// within this time is reported: `pg_send_failed, group, reason` to its sending port and
+  /// `on_send_failed`. Longer than a failover (the transport's node timeout and a takeover).
+  node::duration send_timeout = std::chrono::seconds{10};
+  /// Sends waiting for a confirmation at once on the whole node, and what their packed
+  /// values weigh; beyond either, send is refused (errc::too_many_unconfirmed).
+  std::size_t max_unconfirmed = std::size_t{1} << 18;
+  std::size_t max_unconfirmed_bytes = std::size_t{256} << 20;
+  /// Called for each send no master confirmed in time (on one of the node's threads, in
+  /// the groups agent's port: keep it short).
+  std::function<void(const send_failure&)> on_send_failed = {};
 };
 
 /// What a sender gets when its group message could not be handed to a master.
@@ -137,11 +159,14 @@ inline const tag& send_failed_tag() {
 struct service_stats {
   /// The group roles (master or standby) this node holds, by group: their epochs.
   std::vector<std::pair<std::string, std::uint64_t>> epochs;
-  std::uint64_t delivered = 0;  ///< group messages handed to local members (once per member)
-  std::uint64_t held_back = 0;  ///< items that arrived past a gap and waited for it to fill
-  std::uint64_t takeovers = 0;  ///< standbys of this node that became the master
+  std::uint64_t delivered = 0;    ///< group messages handed to local members (once per member)
+  std::uint64_t held_back = 0;    ///< items that arrived past a gap and waited for it to fill
+  std::uint64_t takeovers = 0;    ///< standbys of this node that became the master
   std::uint64_t waited = 0;       ///< joins and sends that waited for their group's master
   std::uint64_t wait_failed = 0;  ///< of those, the ones whose group did not come in time
+  std::uint64_t unconfirmed = 0;  ///< sends waiting for their master's confirmation now
+  std::uint64_t resent = 0;       ///< sends sent again to a next master
+  std::uint64_t send_failed = 0;  ///< sends no master confirmed in time (reported)
 };
 
 /// A node's groups: its agent (delivery to local members) and the API.
@@ -183,6 +208,9 @@ class service {
   /// Every member receives `pg_message, from, name, values...` (from: the current port, or
   /// the null port outside one). While no master is known here it waits, behind earlier
   /// waiting joins and sends (service_options::wait); errc::no_such_group when it cannot.
+  /// Then it is kept until the master confirms it, sent again to the next master after a
+  /// failover, and ordered once; if no master confirms it within send_timeout, its port gets
+  /// `pg_send_failed, name, reason` (and service_options::on_send_failed is called).
   template <class... Ts>
   [[nodiscard]] errc send(std::string_view name, Ts&&... values) {
     return send_from(current(), name, false, std::forward<Ts>(values)...);

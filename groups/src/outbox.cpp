@@ -1,0 +1,217 @@
+// detail::outbox — this node's group sends until a master confirms them (outbox.hpp).
+#include "outbox.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "coport/wire/codec.hpp"
+
+namespace coport::groups::detail {
+
+outbox::outbox(service::state& st, const service_options& options)
+    : st_{st},
+      timeout_{std::max(options.send_timeout, node::duration{std::chrono::milliseconds{1}})},
+      max_count_{options.max_unconfirmed},
+      max_bytes_{options.max_unconfirmed_bytes},
+      on_failed_{options.on_send_failed} {}
+
+std::shared_ptr<outbox::box> outbox::find(std::string_view group, bool make) {
+  {
+    std::shared_lock lock{mutex_};
+    if (auto it = boxes_.find(group); it != boxes_.end()) return it->second;
+  }
+  if (!make) return nullptr;
+  std::lock_guard lock{mutex_};
+  auto [it, added] = boxes_.try_emplace(std::string{group});
+  if (added) it->second = std::make_shared<box>();
+  return it->second;
+}
+
+errc outbox::send(std::string_view group, const port_id& master, const port_id& from, bool except,
+                  envelope e) {
+  // Kept and sent as the same bytes when the master is on another node (encoded once).
+  if (!st_.owner.is_local(master)) {
+    try {
+      e.pack();
+    } catch (const wire::encode_error&) {
+      return errc::bad_argument;
+    }
+  }
+  const std::size_t weight = sizeof(waiting_send) + e.packed_size();
+  if (count_.load(std::memory_order_relaxed) >= max_count_ ||
+      bytes_.load(std::memory_order_relaxed) + weight > max_bytes_) {
+    return errc::too_many_unconfirmed;
+  }
+  auto b = find(group, true);
+  {
+    std::lock_guard lock{b->mutex};
+    if (master != b->master && master != b->gone) use(*b, std::string{group}, master);
+    waiting_send w{b->next++, from, except, e, st_.owner.now() + timeout_, false, weight};
+    if (b->master) {
+      st_.owner.snd(b->master, send_msg, from, except, std::move(e), st_.agent_port, w.seq);
+      w.handed = true;
+    }
+    b->sends.push_back(std::move(w));
+    count_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(weight, std::memory_order_relaxed);
+  }
+  if (!timing_.exchange(true)) start_timer(timeout_);
+  return errc::ok;
+}
+
+void outbox::use(box& b, const std::string& group, const port_id& master) {
+  b.master = master;
+  b.watch = st_.owner.mon(master, st_.agent_port, sent_to_died_msg, group, master);
+  for (auto& w : b.sends) {
+    if (w.handed) resent_.fetch_add(1, std::memory_order_relaxed);
+    st_.owner.snd(master, send_msg, w.from, w.except, envelope{w.payload}, st_.agent_port, w.seq);
+    w.handed = true;
+  }
+}
+
+void outbox::drop(const waiting_send& s) {
+  count_.fetch_sub(1, std::memory_order_relaxed);
+  bytes_.fetch_sub(s.weight, std::memory_order_relaxed);
+}
+
+void outbox::on_ordered(const port_id& origin, const std::string& group, std::uint64_t seq) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::lock_guard lock{b->mutex};
+  // Only the master the sends go to confirms them (a confirmation of the one before a
+  // switch is not needed: the next one confirms what it has again).
+  const bool from_master = b->master && (origin ? origin.node_number() == b->master.node_number()
+                                                : st_.owner.is_local(b->master));
+  if (!from_master) return;
+  while (!b->sends.empty() && b->sends.front().seq <= seq) {
+    drop(b->sends.front());
+    b->sends.pop_front();
+  }
+}
+
+port_id outbox::named_master(const std::string& group, const port_id& gone) const {
+  auto ports = st_.names.get(registry_name(group));
+  for (auto it = ports.rbegin(); it != ports.rend(); ++it) {
+    if (*it != gone) return *it;
+  }
+  return {};
+}
+
+void outbox::on_sent_to_died(const std::string& group, const port_id& master, const reason& why) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::vector<failure> failures;
+  {
+    std::lock_guard lock{b->mutex};
+    if (b->master != master) return;
+    b->master = port_id{};
+    b->gone = master;
+    b->watch = monitor{};
+    if (why.normal()) {
+      // The group ended: no master comes next.
+      for (auto& w : b->sends) {
+        drop(w);
+        failures.push_back(
+            {group, std::move(w), reason{"no_such_group", group, "the group ended"}});
+      }
+      b->sends.clear();
+    } else if (port_id next = named_master(group, master)) {
+      use(*b, group, next);
+    } else if (!b->named) {
+      // Sent on when the registry names the next one (a standby that took over).
+      std::weak_ptr<service::state> weak = st_.shared_from_this();
+      b->named = st_.names.mon(registry_name(group), [weak, group](const registry_event& e) {
+        if (auto s = weak.lock(); s && s->outbox) s->outbox->on_named(group, e.ports);
+      });
+    }
+  }
+  report(failures);
+}
+
+void outbox::on_named(const std::string& group, const std::vector<port_id>& ports) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::lock_guard lock{b->mutex};
+  for (auto it = ports.rbegin(); it != ports.rend(); ++it) {
+    if (*it == b->gone) continue;
+    if (*it != b->master) use(*b, group, *it);
+    return;
+  }
+}
+
+void outbox::on_due() {
+  timing_.store(false);
+  const auto now = st_.owner.now();
+  std::optional<std::chrono::steady_clock::time_point> next;
+  std::vector<failure> failures;
+  std::vector<std::pair<std::string, std::shared_ptr<box>>> all;
+  {
+    std::shared_lock lock{mutex_};
+    all.assign(boxes_.begin(), boxes_.end());
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count();
+  for (auto& [group, b] : all) {
+    std::lock_guard lock{b->mutex};
+    while (!b->sends.empty() && b->sends.front().due <= now) {
+      auto& w = b->sends.front();
+      reason why = w.handed ? reason{"pg_send_unconfirmed", group,
+                                     fmt::format("no master confirmed it within {} ms; it may "
+                                                 "still be delivered",
+                                                 ms)}
+                            : reason{"no_such_group", group,
+                                     fmt::format("no master took it within {} ms", ms)};
+      drop(w);
+      failures.push_back({group, std::move(w), std::move(why)});
+      b->sends.pop_front();
+    }
+    if (!b->sends.empty()) {
+      const auto due = b->sends.front().due;
+      if (!next || due < *next) next = due;
+    }
+  }
+  if (next) {
+    timing_.store(true);
+    start_timer(std::max(node::duration::zero(), *next - now) + std::chrono::milliseconds{1});
+  }
+  report(failures);
+}
+
+void outbox::start_timer(node::duration delay) {
+  st_.owner.after(delay, st_.agent_port, send_due_msg, std::uint64_t{0});
+}
+
+void outbox::report(std::vector<failure>& failures) {
+  for (auto& f : failures) {
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    warn({"groups", st_.own_id}, "a message to group {} from {} failed: {}", f.group,
+         f.send.from ? f.send.from.to_string() : std::string{"outside any port"},
+         f.why.to_string());
+    if (f.send.from) st_.owner.snd(f.send.from, send_failed_tag(), f.group, f.why);
+    if (on_failed_) {
+      try {
+        on_failed_(send_failure{f.group, f.send.from, f.why, f.send.payload.open_copy()});
+      } catch (const std::exception& e) {
+        warn({"groups", st_.own_id}, "on_send_failed threw: {}", e.what());
+      }
+    }
+  }
+}
+
+void outbox::close() {
+  std::unordered_map<std::string, std::shared_ptr<box>, service::state::string_hash,
+                     std::equal_to<>>
+      boxes;
+  {
+    std::lock_guard lock{mutex_};
+    boxes.swap(boxes_);
+  }
+  for (auto& [group, b] : boxes) {
+    std::lock_guard lock{b->mutex};
+    for (const auto& w : b->sends) drop(w);
+    b->sends.clear();
+    b->watch = monitor{};
+  }
+  // (the registry watches end as the boxes go, outside their locks)
+}
+
+}  // namespace coport::groups::detail
