@@ -64,4 +64,130 @@ TEST_SUITE("groups.outbox") {
       CHECK(gc.g[1]->stats().resent == 0);
     }
   }
+
+  TEST_CASE(
+      "the master's port is killed with sends in its mailbox: the standby takes over and each "
+      "is delivered once, in order") {
+    group_cluster gc{{"ok-a", "ok-b", "ok-c"}};
+    auto made = gc.g[0]->create("g", {.standbys = {"ok-b"}});
+    REQUIRE(made);
+    gc.c.run();
+    recorder rec;
+    join(gc, 2, "g", member(gc.c[2], rec));
+    for (int k = 0; k < 50; ++k) REQUIRE(gc.g[2]->send("g", "c"s, k) == pg::errc::ok);
+    gc.c[0].kil(made.master, "crash");  // before it read them
+    gc.c.run();
+    CHECK(gc.g[2]->master("g").node() == "ok-b");
+    REQUIRE(rec.seen.size() == 50);
+    for (int k = 0; k < 50; ++k) CHECK(rec.seen[k] == "c:" + std::to_string(k));
+    CHECK(gc.g[2]->stats().resent == 50);
+    CHECK(gc.g[2]->stats().unconfirmed == 0);
+  }
+
+  TEST_CASE(
+      "with no master to take over, sends the dead master never confirmed are reported to "
+      "their port and to on_send_failed after send_timeout") {
+    struct failed {
+      std::string group;
+      port_id from;
+      int k = -1;
+    };
+    std::vector<failed> failures;
+    pg::service_options o;
+    o.send_timeout = 2s;
+    o.on_send_failed = [&](const pg::send_failure& f) {
+      const bool fits = f.payload.is<port_id, std::string, std::string, int>();
+      failures.push_back({f.group, f.from, fits ? f.payload.get<int>(3) : -1});
+    };
+    group_cluster gc{{"of-a", "of-b"}, o};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    node& b = gc.c[1];
+    std::vector<std::string> told;
+    port_id sender = b.port();
+    b.rcv(sender, pg::send_failed_tag(), [&](std::string group, reason why) {
+      told.push_back(group + " " + std::string{why.kind()});
+    });
+    b.peval(sender, [&] {
+      for (int k = 0; k < 5; ++k) REQUIRE(gc.g[1]->send("g", "b"s, k) == pg::errc::ok);
+    });
+    while (b.step()) {
+    }  // the sends leave; the link breaks with them on it
+    REQUIRE(gc.g[1]->stats().unconfirmed == 5);
+    gc.c.cut(0, 1, "the master's node is gone");
+    gc.c.run();
+    CHECK(told.empty());  // not before send_timeout
+    gc.c.advance(1s);
+    CHECK(told.empty());
+    gc.c.advance(1500ms);
+    CHECK(told == std::vector<std::string>(5, "g pg_send_unconfirmed"));
+    REQUIRE(failures.size() == 5);
+    for (int k = 0; k < 5; ++k) {
+      CHECK(failures[k].group == "g");
+      CHECK(failures[k].from == sender);
+      CHECK(failures[k].k == k);
+    }
+    CHECK(gc.g[1]->stats().send_failed == 5);
+    CHECK(gc.g[1]->stats().unconfirmed == 0);
+  }
+
+  TEST_CASE("a group that ended (its master ended normally) fails what waits at once") {
+    group_cluster gc{{"oe-a", "oe-b"}};
+    auto made = gc.g[0]->create("g");
+    REQUIRE(made);
+    gc.c.run();
+    std::vector<std::string> told;
+    port_id sender = gc.c[1].port();
+    gc.c[1].rcv(sender, pg::send_failed_tag(),
+                [&](std::string, reason why) { told.push_back(why.to_string()); });
+    REQUIRE(gc.g[1]->send("g", "b"s, 0) == pg::errc::ok);  // (b watches the master from now)
+    gc.c.run();
+    gc.c[1].peval(sender, [&] {
+      for (int k = 1; k < 4; ++k) REQUIRE(gc.g[1]->send("g", "b"s, k) == pg::errc::ok);
+    });
+    while (gc.c[1].step()) {
+    }
+    gc.c[0].kil(made.master);  // before it read them
+    gc.c.run();
+    CHECK(told == std::vector<std::string>(3, "no_such_group: g: the group ended"));
+    CHECK(gc.g[1]->stats().unconfirmed == 0);
+  }
+
+  TEST_CASE("sends beyond max_unconfirmed are refused until the master confirms the others") {
+    pg::service_options o;
+    o.max_unconfirmed = 10;
+    group_cluster gc{{"om-a", "om-b"}, o};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    for (int k = 0; k < 10; ++k) REQUIRE(gc.g[1]->send("g", "b"s, k) == pg::errc::ok);
+    CHECK(gc.g[1]->send("g", "b"s, 10) == pg::errc::too_many_unconfirmed);
+    gc.c.run();
+    CHECK(gc.g[1]->stats().unconfirmed == 0);
+    CHECK(gc.g[1]->send("g", "b"s, 10) == pg::errc::ok);
+  }
+
+  TEST_CASE(
+      "a master orders one (stream, number) once, and refuses a stream on another node than "
+      "the link's") {
+    group_cluster gc{{"od-a", "od-b", "od-c"}};
+    auto made = gc.g[0]->create("g");
+    REQUIRE(made);
+    gc.c.run();
+    recorder rec;
+    join(gc, 0, "g", member(gc.c[0], rec));
+    node& peer = gc.c[1];
+    port_id stream = peer.port(), elsewhere = gc.c[2].port();
+    auto forged = [&](const port_id& s, std::uint64_t seq, int k) {
+      peer.snd(made.master, pg::detail::send_msg, port_id{}, false,
+               envelope{message::make(pg::message_tag(), port_id{}, "g"s, "p"s, k)}, s, seq);
+      gc.c.run();
+    };
+    log_capture logs;
+    forged(stream, 1, 1);
+    forged(stream, 1, 2);  // the same number again: not ordered again
+    forged(stream, 2, 3);
+    forged(elsewhere, 3, 4);  // a stream of node c, from b
+    CHECK(rec.seen == std::vector<std::string>{"p:1", "p:3"});
+    CHECK(logs.text().find("its stream is elsewhere") != std::string::npos);
+  }
 }
