@@ -435,7 +435,12 @@ errc service::route(const port_id& from, std::string_view name, bool except_send
                       std::move(e));
     return errc::ok;
   }
-  port_id m = waiting_for(*state_, name) ? port_id{} : find_master(*state_, name);
+  const bool waiting = waiting_for(*state_, name);
+  if (!waiting) {
+    // A group this node sent to: the outbox follows its master.
+    if (auto sent = state_->outbox->send_known(name, from, except_sender, e)) return *sent;
+  }
+  port_id m = waiting ? port_id{} : find_master(*state_, name);
   if (!m) {
     // Not known here yet: the message waits (behind earlier joins and sends that wait);
     // if no master comes in time, the sending port is told.

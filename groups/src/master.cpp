@@ -96,12 +96,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// The protocol's messages a master or standby takes, and from whom.
   void build_table() {
     table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e,
-                               port_id& stream, std::uint64_t& seq) {
+                               port_id& stream, std::uint64_t& seq, std::uint64_t& low) {
       // (Not the master: the sender sends it again to the one the registry names.)
       if (role_ != role::master) return;
       if (!from.is_null() && !on_origin(m, from)) return refuse(m, "its sender is elsewhere");
       if (!stream.is_null()) {
-        if (!on_origin(m, stream) || seq == 0) return refuse(m, "its stream is elsewhere");
+        if (!on_origin(m, stream) || seq == 0 || low > seq) {
+          return refuse(m, "its stream is elsewhere (or its numbers are wrong)");
+        }
+        senders_.waits_from(stream, low);
+        if (!senders_.fits(stream, seq)) return refuse(m, "its number is past the window");
         if (senders_.seen(stream, seq)) {
           senders_.again(stream);
           return confirm_later();
@@ -119,8 +123,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
     table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
       if (epoch == epoch_ && !unsynced_.empty()) stop_holding();
     });
-    table_.on(confirm_msg, [this](message&, std::uint64_t&) {
-      confirm_pending_ = false;
+    table_.on(confirm_msg, [this](message&, std::uint64_t& now) {
+      (now ? confirm_sent_ : confirm_timed_) = false;
+      to_confirm_ = 0;
       if (role_ != role::master) return;
       for (const auto& [stream, seq] : senders_.take_confirmations()) {
         n_.snd(stream, ordered_msg, name_, seq);
@@ -194,11 +199,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
       if (!from_master(m)) return refuse(m, "it is not from the group's master");
       on_snapshot(epoch, last, members);
     });
-    table_.on(senders_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
-                                  std::vector<std::uint64_t>& released) {
-      if (!from_master(m)) return refuse(m, "it is not from the group's master");
-      if (role_ == role::standby && epoch == epoch_) senders_.load(streams, released);
-    });
+    table_.on(senders_msg,
+              [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
+                     std::vector<std::uint64_t>& floors, std::vector<port_id>& above_streams,
+                     std::vector<std::uint64_t>& above) {
+                if (!from_master(m)) return refuse(m, "it is not from the group's master");
+                if (role_ == role::standby && epoch == epoch_) {
+                  senders_.load({std::move(streams), std::move(floors), std::move(above_streams),
+                                 std::move(above)});
+                }
+              });
     table_.on(new_master_msg, [this](message& m, std::uint64_t& epoch, port_id& master,
                                      std::uint64_t& last, std::vector<port_id>& list) {
       // A new master is a standby that took over: on its own node, one of the group's homes,
@@ -415,12 +425,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
     }
   }
 
-  /// Tells the streams what was released once the messages queued now are handled (one
-  /// confirmation per stream for a burst).
+  /// Tells the streams what was released: once confirm_batch messages wait for it, or
+  /// confirm_delay after the first (one confirmation per stream for all of them).
   void confirm_later() {
-    if (confirm_pending_) return;
-    confirm_pending_ = true;
-    n_.snd(self_, confirm_msg, epoch_);
+    if (++to_confirm_ >= confirm_batch) {
+      if (!confirm_sent_) n_.snd(self_, confirm_msg, std::uint64_t{1});
+      confirm_sent_ = true;
+    } else if (!confirm_timed_) {
+      n_.after(confirm_delay, self_, confirm_msg, std::uint64_t{0});
+      confirm_timed_ = true;
+    }
   }
 
   /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
@@ -513,10 +527,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
     // It starts from the state as released (the members then), then gets every item not
     // released yet, and what is ordered later, as any standby does.
     n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
-    std::vector<port_id> streams;
-    std::vector<std::uint64_t> released;
-    senders_.snapshot(streams, released);
-    n_.snd(p, senders_msg, epoch_, std::move(streams), std::move(released));
+    auto s = senders_.snapshot();
+    n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
+           std::move(s.above_streams), std::move(s.above));
     for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
       if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
     }
@@ -780,7 +793,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::uint64_t released_ = 0;        ///< items up to this one went to the agents
   history history_;                   ///< what it holds of the stream (history.hpp)
   senders senders_;                   ///< the streams it numbered messages of (senders.hpp)
-  bool confirm_pending_ = false;      ///< a confirm_msg to itself is on its way
+  std::size_t to_confirm_ = 0;        ///< released messages not confirmed yet
+  bool confirm_sent_ = false;         ///< a confirm_msg to itself is on its way
+  bool confirm_timed_ = false;        ///< ... or due (the timer)
   std::set<std::string> unsynced_;    ///< after a takeover: member nodes not caught up yet
   std::uint64_t floor_ = 0;           ///< ... to this item, the last before the takeover
   bool checking_ = false;             ///< held back: asking the agents for newer epochs

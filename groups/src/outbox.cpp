@@ -8,23 +8,108 @@
 
 namespace coport::groups::detail {
 
+namespace {
+std::atomic<std::uint64_t> outboxes{0};
+
+/// The group a thread sent to last, of which outbox: most sends go where the one before
+/// went, and this spares them the table's lock and hash.
+struct last_box {
+  std::uint64_t owner = 0;
+  std::string group;
+  std::weak_ptr<void> b;
+};
+thread_local last_box last;
+}  // namespace
+
 outbox::outbox(service::state& st, const service_options& options)
     : st_{st},
       timeout_{std::max(options.send_timeout, node::duration{std::chrono::milliseconds{1}})},
       max_count_{options.max_unconfirmed},
       max_bytes_{options.max_unconfirmed_bytes},
-      on_failed_{options.on_send_failed} {}
+      on_failed_{options.on_send_failed},
+      id_{++outboxes} {}
 
 std::shared_ptr<outbox::box> outbox::find(std::string_view group, bool make) {
+  if (last.owner == id_ && last.group == group) {
+    if (auto b = std::static_pointer_cast<box>(last.b.lock())) return b;
+  }
+  std::shared_ptr<box> found;
+  bool added = false;
   {
     std::shared_lock lock{mutex_};
-    if (auto it = boxes_.find(group); it != boxes_.end()) return it->second;
+    if (auto it = boxes_.find(group); it != boxes_.end()) found = it->second;
   }
-  if (!make) return nullptr;
-  std::lock_guard lock{mutex_};
-  auto [it, added] = boxes_.try_emplace(std::string{group});
-  if (added) it->second = std::make_shared<box>();
-  return it->second;
+  if (!found) {
+    if (!make) return nullptr;
+    std::lock_guard lock{mutex_};
+    auto [it, fresh] = boxes_.try_emplace(std::string{group});
+    if (fresh) it->second = std::make_shared<box>();
+    found = it->second;
+    added = fresh;
+  }
+  if (added) {
+    // The registry's entry of the group, watched from the agent's port for as long as the
+    // outbox lives: a master that the registry names instead of the one followed gets
+    // what waits, and what is sent next.
+    std::weak_ptr<service::state> weak = st_.shared_from_this();
+    st_.owner.peval(st_.agent_port, [weak, g = std::string{group}] {
+      if (auto s = weak.lock(); s && s->outbox) s->outbox->watch(g);
+    });
+  }
+  last.owner = id_;
+  last.group.assign(group);
+  last.b = found;
+  return found;
+}
+
+void outbox::watch(const std::string& group) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::weak_ptr<service::state> weak = st_.shared_from_this();
+  subscription named = st_.names.mon(registry_name(group), [weak, group](const registry_event& e) {
+    if (auto s = weak.lock(); s && s->outbox) s->outbox->on_named(group, e.ports);
+  });
+  std::lock_guard lock{b->mutex};
+  b->named = std::move(named);
+}
+
+bool outbox::full(std::size_t weight) const {
+  return count_.load(std::memory_order_relaxed) >= max_count_ ||
+         bytes_.load(std::memory_order_relaxed) + weight > max_bytes_;
+}
+
+void outbox::add(box& b, const port_id& from, bool except, envelope e, std::size_t weight) {
+  waiting_send w{b.next++, from, except, e, st_.owner.now() + timeout_, false, weight};
+  if (b.master) {
+    const std::uint64_t low = b.sends.empty() ? w.seq : b.sends.front().seq;
+    st_.owner.snd(b.master, send_msg, from, except, std::move(e), st_.agent_port, w.seq, low);
+    w.handed = true;
+  }
+  b.sends.push_back(std::move(w));
+  count_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(weight, std::memory_order_relaxed);
+}
+
+std::optional<errc> outbox::send_known(std::string_view group, const port_id& from, bool except,
+                                       envelope& e) {
+  auto b = find(group, false);
+  if (!b) return std::nullopt;
+  {
+    std::lock_guard lock{b->mutex};
+    if (!b->master) return std::nullopt;  // its master died: found (or waited for) as at first
+    if (!st_.owner.is_local(b->master)) {
+      try {
+        e.pack();
+      } catch (const wire::encode_error&) {
+        return errc::bad_argument;
+      }
+    }
+    const std::size_t weight = sizeof(waiting_send) + e.packed_size();
+    if (full(weight)) return errc::too_many_unconfirmed;
+    add(*b, from, except, std::move(e), weight);
+  }
+  if (!timing_.exchange(true)) start_timer(timeout_);
+  return errc::ok;
 }
 
 errc outbox::send(std::string_view group, const port_id& master, const port_id& from, bool except,
@@ -38,22 +123,12 @@ errc outbox::send(std::string_view group, const port_id& master, const port_id& 
     }
   }
   const std::size_t weight = sizeof(waiting_send) + e.packed_size();
-  if (count_.load(std::memory_order_relaxed) >= max_count_ ||
-      bytes_.load(std::memory_order_relaxed) + weight > max_bytes_) {
-    return errc::too_many_unconfirmed;
-  }
+  if (full(weight)) return errc::too_many_unconfirmed;
   auto b = find(group, true);
   {
     std::lock_guard lock{b->mutex};
     if (master != b->master && master != b->gone) use(*b, std::string{group}, master);
-    waiting_send w{b->next++, from, except, e, st_.owner.now() + timeout_, false, weight};
-    if (b->master) {
-      st_.owner.snd(b->master, send_msg, from, except, std::move(e), st_.agent_port, w.seq);
-      w.handed = true;
-    }
-    b->sends.push_back(std::move(w));
-    count_.fetch_add(1, std::memory_order_relaxed);
-    bytes_.fetch_add(weight, std::memory_order_relaxed);
+    add(*b, from, except, std::move(e), weight);
   }
   if (!timing_.exchange(true)) start_timer(timeout_);
   return errc::ok;
@@ -62,9 +137,11 @@ errc outbox::send(std::string_view group, const port_id& master, const port_id& 
 void outbox::use(box& b, const std::string& group, const port_id& master) {
   b.master = master;
   b.watch = st_.owner.mon(master, st_.agent_port, sent_to_died_msg, group, master);
+  const std::uint64_t low = b.sends.empty() ? 0 : b.sends.front().seq;
   for (auto& w : b.sends) {
     if (w.handed) resent_.fetch_add(1, std::memory_order_relaxed);
-    st_.owner.snd(master, send_msg, w.from, w.except, envelope{w.payload}, st_.agent_port, w.seq);
+    st_.owner.snd(master, send_msg, w.from, w.except, envelope{w.payload}, st_.agent_port, w.seq,
+                  low);
     w.handed = true;
   }
 }
@@ -117,13 +194,7 @@ void outbox::on_sent_to_died(const std::string& group, const port_id& master, co
       b->sends.clear();
     } else if (port_id next = named_master(group, master)) {
       use(*b, group, next);
-    } else if (!b->named) {
-      // Sent on when the registry names the next one (a standby that took over).
-      std::weak_ptr<service::state> weak = st_.shared_from_this();
-      b->named = st_.names.mon(registry_name(group), [weak, group](const registry_event& e) {
-        if (auto s = weak.lock(); s && s->outbox) s->outbox->on_named(group, e.ports);
-      });
-    }
+    }  // else sent on when the registry names the next one (a standby that took over)
   }
   report(failures);
 }

@@ -25,6 +25,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -41,6 +42,11 @@ class outbox {
   /// names `master` now.
   errc send(std::string_view group, const port_id& master, const port_id& from, bool except,
             envelope e);
+  /// The same to a group this node sent to before, to the master the outbox follows (a
+  /// registry watch and a monitor keep it current); nullopt (and `e` untouched) for a group
+  /// it has not sent to, or whose master died.
+  std::optional<errc> send_known(std::string_view group, const port_id& from, bool except,
+                                 envelope& e);
 
   // In the agent's port (agent.cpp dispatches these):
   /// A master (on the node of `origin`, null: this node) released this node's messages of
@@ -83,6 +89,11 @@ class outbox {
   };
 
   std::shared_ptr<box> find(std::string_view group, bool make);
+  /// Adds a send to `b` and sends it to its master if it has one (under b.mutex).
+  void add(box& b, const port_id& from, bool except, envelope e, std::size_t weight);
+  bool full(std::size_t weight) const;
+  /// Watches the registry's entry of `group` for `b` (in the agent's port).
+  void watch(const std::string& group);
   /// Sends what waits in `b` to `master` and sends there from now on (under b.mutex).
   void use(box& b, const std::string& group, const port_id& master);
   /// A master the registry names for `group` now (not `gone`), or null.
@@ -103,6 +114,7 @@ class outbox {
   std::atomic<std::size_t> count_{0}, bytes_{0};
   std::atomic<std::uint64_t> resent_{0}, failed_{0};
   std::atomic<bool> timing_{false};  ///< a send_due_msg timer runs
+  const std::uint64_t id_;           ///< this outbox among all (a thread's cache key)
 };
 
 }  // namespace coport::groups::detail

@@ -69,9 +69,11 @@ using stamp = std::map<port_id, std::uint64_t>;
 
 // -- client -> master ------------------------------------------------------------------------
 /// A message to order: its sender (null: none), whether it skips the sender,
-/// `pg_message, from, name, values...`, and the sending node's stream (its groups agent) with
-/// the message's number in it (null, 0: none). A master orders one (stream, number) once.
-inline const message_type<port_id, bool, envelope, port_id, std::uint64_t> send_msg{"pg.send"};
+/// `pg_message, from, name, values...`, the sending node's stream (its groups agent), the
+/// message's number in it, and the lowest number the stream still waits for (null, 0, 0:
+/// none). A master orders one (stream, number) once (senders.hpp).
+inline const message_type<port_id, bool, envelope, port_id, std::uint64_t, std::uint64_t> send_msg{
+    "pg.send"};
 /// master -> a stream (a node's groups agent): the group, and the stream's last message
 /// released (every one up to it is ordered and kept by the master and its standbys).
 inline const message_type<std::string, std::uint64_t> ordered_msg{"pg.ordered"};
@@ -94,8 +96,12 @@ inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died", local_o
 /// that did not say where they are (its epoch then).
 inline const message_type<std::uint64_t> sync_ended_msg{"pg.sync_ended", local_only};
 /// A master to itself, after it released messages of streams: tell those streams (once for
-/// all it released meanwhile): its epoch then.
+/// all it released meanwhile); 1: sent at once (confirm_batch), 0: the timer (confirm_delay).
 inline const message_type<std::uint64_t> confirm_msg{"pg.confirm", local_only};
+/// A master confirms released messages to their streams once this many wait, or this long
+/// after the first one (a confirmation frees the sender's copies: it needs no hurry).
+inline constexpr std::size_t confirm_batch = 64;
+inline constexpr std::chrono::milliseconds confirm_delay{1};
 
 // -- master -> standby ----------------------------------------------------------------------
 /// An ordered item to keep: epoch, item.
@@ -105,9 +111,11 @@ inline const message_type<std::uint64_t, std::vector<port_id>> standbys_msg{"pg.
 /// A new standby's start: epoch, the last released item, the members at it.
 inline const message_type<std::uint64_t, std::uint64_t, std::vector<port_id>> snapshot_msg{
     "pg.snapshot"};
-/// After a snapshot: epoch, the streams whose messages were released, and the last one of
-/// each (senders.hpp; the items after the snapshot come as replicate_msg).
-inline const message_type<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>>
+/// After a snapshot: epoch, the streams whose messages were released with the floor of each,
+/// and the numbers above the floors as (stream, number) pairs (senders.hpp; the items after
+/// the snapshot come as replicate_msg).
+inline const message_type<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>,
+                          std::vector<port_id>, std::vector<std::uint64_t>>
     senders_msg{"pg.senders"};
 /// standby that took over -> the other standbys: epoch, the new master, its last item, the
 /// standbys left.

@@ -64,7 +64,7 @@ struct registry::state : std::enable_shared_from_this<registry::state> {
   std::map<port_id, monitor> deaths;                            // one per registered local port
   std::map<std::uint64_t, watcher> watchers;
   std::uint64_t serial = 0, next_watcher = 0;
-  std::uint64_t changes = 0;  // applied to the replica (registry_stats::updates)
+  std::uint64_t changes = 0;                     // applied to the replica (registry_stats::updates)
   std::set<std::string, std::less<>> snapshots;  // linked nodes whose snapshot arrived
   bool warned_full = false;
 

@@ -2,13 +2,56 @@
 #include "senders.hpp"
 
 #include <algorithm>
-#include <limits>
 
 namespace coport::groups::detail {
 
+bool senders::numbers::has(std::uint64_t n) const {
+  if (n <= floor) return true;
+  const std::uint64_t i = n - base;
+  return i / 64 < words.size() && (words[i / 64] >> (i % 64) & 1) != 0;
+}
+
+bool senders::numbers::add(std::uint64_t n) {
+  if (n <= floor) return true;
+  if (n - floor > window) return false;
+  const std::uint64_t i = n - base;
+  if (i / 64 >= words.size()) words.resize(i / 64 + 1, 0);
+  words[i / 64] |= std::uint64_t{1} << (i % 64);
+  raise(floor);
+  return true;
+}
+
+void senders::numbers::raise(std::uint64_t new_floor) {
+  floor = std::max(floor, new_floor);
+  while (has(floor + 1)) ++floor;  // (each number is passed once: amortised O(1))
+  // Words wholly at or below the floor go.
+  while (!words.empty() && base + 64 <= floor + 1) {
+    words.pop_front();
+    base += 64;
+  }
+  if (words.empty()) base = floor + 1 - (floor % 64);
+}
+
+std::vector<std::uint64_t> senders::numbers::above() const {
+  std::vector<std::uint64_t> out;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    for (unsigned b = 0; b < 64; ++b) {
+      const std::uint64_t n = base + w * 64 + b;
+      if (n > floor && (words[w] >> b & 1) != 0) out.push_back(n);
+    }
+  }
+  return out;
+}
+
+void senders::numbers::remove(std::uint64_t n) {
+  if (n <= floor) return;
+  const std::uint64_t i = n - base;
+  if (i / 64 < words.size()) words[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+}
+
 bool senders::seen(const port_id& stream, std::uint64_t seq) const {
   auto it = streams_.find(stream);
-  return it != streams_.end() && seq <= it->second.numbered;
+  return it != streams_.end() && it->second.numbered.has(seq);
 }
 
 senders::entry& senders::find_or_make(const port_id& stream) {
@@ -43,38 +86,61 @@ void senders::evict(std::uint32_t node_number) {
   streams_.erase(victim);
 }
 
-void senders::numbered(const port_id& stream, std::uint64_t seq) {
+void senders::mark(const port_id& stream, entry& e) {
+  if (e.tell || e.released.floor == 0) return;
+  e.tell = true;
+  to_tell_.push_back(stream);
+}
+
+void senders::waits_from(const port_id& stream, std::uint64_t low) {
+  if (low <= 1) return;
   entry& e = find_or_make(stream);
-  e.numbered = std::max(e.numbered, seq);
+  const std::uint64_t before = e.released.floor;
+  e.numbered.raise(low - 1);
+  e.released.raise(low - 1);
+  if (e.released.floor != before) mark(stream, e);
+}
+
+bool senders::fits(const port_id& stream, std::uint64_t seq) const {
+  auto it = streams_.find(stream);
+  return seq - (it == streams_.end() ? 0 : it->second.numbered.floor) <= window;
+}
+
+void senders::numbered(const port_id& stream, std::uint64_t seq) {
+  find_or_make(stream).numbered.add(seq);
 }
 
 void senders::released(const port_id& stream, std::uint64_t seq, bool tell) {
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;  // forgotten since (evicted)
-  it->second.released = std::max(it->second.released, seq);
-  if (tell && !it->second.tell) {
-    it->second.tell = true;
-    to_tell_.push_back(stream);
-  }
+  const std::uint64_t before = it->second.released.floor;
+  it->second.released.add(seq);
+  if (tell && it->second.released.floor != before) mark(stream, it->second);
 }
 
 void senders::again(const port_id& stream) {
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;
   it->second.used = ++clock_;
-  // Told only what was released: a message numbered and not released yet is confirmed
-  // when it is.
-  if (it->second.released > 0 && !it->second.tell) {
-    it->second.tell = true;
-    to_tell_.push_back(stream);
-  }
+  mark(stream, it->second);
 }
 
 void senders::unnumber(const port_id& stream, std::uint64_t seq) {
   auto it = streams_.find(stream);
   if (it == streams_.end() || seq == 0) return;
-  it->second.numbered = std::min(it->second.numbered, seq - 1);
-  it->second.released = std::min(it->second.released, it->second.numbered);
+  numbers& n = it->second.numbered;
+  if (seq > n.floor) {
+    n.remove(seq);
+  } else if (n.floor - seq < window) {
+    // The numbers between stay numbered (they are in items kept, or unnumbered in turn).
+    numbers again;
+    again.floor = seq - 1;
+    again.base = again.floor + 1 - (again.floor % 64);
+    for (std::uint64_t k = seq + 1; k <= n.floor; ++k) again.add(k);
+    for (auto k : n.above()) again.add(k);
+    n = std::move(again);
+  }                         // (a floor a sender moved far past it: what it gave up stays given up)
+  it->second.released = n;  // a standby: what it numbered it counts as released
 }
 
 void senders::release_all() {
@@ -88,32 +154,37 @@ std::vector<std::pair<port_id, std::uint64_t>> senders::take_confirmations() {
     auto it = streams_.find(s);
     if (it == streams_.end()) continue;
     it->second.tell = false;
-    out.emplace_back(s, it->second.released);
+    out.emplace_back(s, it->second.released.floor);
   }
   to_tell_.clear();
   return out;
 }
 
-void senders::snapshot(std::vector<port_id>& streams, std::vector<std::uint64_t>& released) const {
-  streams.clear();
-  released.clear();
+senders::released_state senders::snapshot() const {
+  released_state s;
   for (const auto& [stream, e] : streams_) {
-    if (e.released == 0) continue;
-    streams.push_back(stream);
-    released.push_back(e.released);
+    s.streams.push_back(stream);
+    s.floors.push_back(e.released.floor);
+    for (auto n : e.released.above()) {
+      s.above_streams.push_back(stream);
+      s.above.push_back(n);
+    }
   }
+  return s;
 }
 
-void senders::load(const std::vector<port_id>& streams,
-                   const std::vector<std::uint64_t>& released) {
+void senders::load(const released_state& s) {
   clear();
-  const std::size_t n = std::min({streams.size(), released.size(), limit});
-  for (std::size_t i = 0; i < n; ++i) {
-    if (streams[i].is_null()) continue;
-    entry& e = find_or_make(streams[i]);
-    e.numbered = std::max(e.numbered, released[i]);
-    e.released = e.numbered;
+  for (std::size_t i = 0; i < std::min(s.streams.size(), s.floors.size()); ++i) {
+    if (s.streams[i].is_null()) continue;
+    entry& e = find_or_make(s.streams[i]);
+    e.numbered.raise(s.floors[i]);
   }
+  for (std::size_t i = 0; i < std::min(s.above_streams.size(), s.above.size()); ++i) {
+    auto it = streams_.find(s.above_streams[i]);
+    if (it != streams_.end()) it->second.numbered.add(s.above[i]);
+  }
+  for (auto& [stream, e] : streams_) e.released = e.numbered;
 }
 
 void senders::clear() {

@@ -454,7 +454,8 @@ void write_seeds(const std::string& dir) {
     part([&](node& p) {
       p.snd(at(t.master), pgd::join_msg, member, true, reply);
       p.snd(at(t.master), pgd::send_msg, member, false,
-            envelope{message::make(tag{"hi"}, 1, std::string{"there"})}, reply, std::uint64_t{1});
+            envelope{message::make(tag{"hi"}, 1, std::string{"there"})}, reply, std::uint64_t{1},
+            std::uint64_t{1});
       p.snd(at(t.master), pgd::members_msg, reply);
       p.snd(at(t.master), pgd::ack_msg, std::uint64_t{1}, std::uint64_t{2}, reply);
       p.snd(at(t.master), pgd::resend_msg, std::uint64_t{1}, std::uint64_t{0},

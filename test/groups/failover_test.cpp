@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol.hpp"  // groups/src: confirm_delay
 #include "support/group_cluster.hpp"
 
 using namespace coport;
@@ -100,6 +101,7 @@ TEST_SUITE("groups.failover") {
       INFO(who << " sent " << k);
       CHECK(missing == 0);
     }
+    gc.c.advance(pg::detail::confirm_delay);
     CHECK(gc.g[2]->stats().unconfirmed == 0);
     CHECK(gc.g[2]->stats().resent > 0);
     CHECK(gc.g[2]->stats().send_failed == 0);

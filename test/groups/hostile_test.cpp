@@ -136,7 +136,7 @@ TEST_SUITE("groups.hostile") {
     for (int i = 0; i < 64; ++i) {
       peer.snd(f.master, pg::detail::send_msg, from, false,
                envelope{message::make(pg::message_tag(), from, "g"s, big, i)}, port_id{},
-               std::uint64_t{0});
+               std::uint64_t{0}, std::uint64_t{0});
       f.c.run();
     }
     const std::size_t after = heap_in_use();
