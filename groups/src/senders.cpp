@@ -13,6 +13,11 @@ bool senders::numbers::has(std::uint64_t n) const {
 
 bool senders::numbers::add(std::uint64_t n) {
   if (n <= floor) return true;
+  if (n == floor + 1 && words.empty()) {  // in order: the common case
+    floor = n;
+    return true;
+  }
+  if (words.empty()) base = floor + 1 - (floor % 64);
   if (n - floor > window) return false;
   const std::uint64_t i = n - base;
   if (i / 64 >= words.size()) words.resize(i / 64 + 1, 0);
@@ -49,19 +54,30 @@ void senders::numbers::remove(std::uint64_t n) {
   if (i / 64 < words.size()) words[i / 64] &= ~(std::uint64_t{1} << (i % 64));
 }
 
-bool senders::seen(const port_id& stream, std::uint64_t seq) const {
+senders::entry* senders::lookup(const port_id& stream) const {
+  if (cached_ && cached_stream_ == stream) return cached_;
   auto it = streams_.find(stream);
-  return it != streams_.end() && it->second.numbered.has(seq);
+  if (it == streams_.end()) return nullptr;
+  cached_stream_ = stream;
+  cached_ = const_cast<entry*>(&it->second);
+  return cached_;
+}
+
+bool senders::seen(const port_id& stream, std::uint64_t seq) const {
+  const entry* e = lookup(stream);
+  return e && e->numbered.has(seq);
 }
 
 senders::entry& senders::find_or_make(const port_id& stream) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end()) {
+  entry* e = lookup(stream);
+  if (!e) {
     evict(stream.node_number());
-    it = streams_.emplace(stream, entry{}).first;
+    e = &streams_.emplace(stream, entry{}).first->second;
+    cached_stream_ = stream;
+    cached_ = e;
   }
-  it->second.used = ++clock_;
-  return it->second;
+  e->used = ++clock_;
+  return *e;
 }
 
 void senders::evict(std::uint32_t node_number) {
@@ -83,6 +99,7 @@ void senders::evict(std::uint32_t node_number) {
                                            : streams_.end();
   if (victim == streams_.end()) return;
   std::erase(to_tell_, victim->first);
+  if (cached_ == &victim->second) cached_ = nullptr;
   streams_.erase(victim);
 }
 
@@ -94,6 +111,10 @@ void senders::mark(const port_id& stream, entry& e) {
 
 void senders::waits_from(const port_id& stream, std::uint64_t low) {
   if (low <= 1) return;
+  if (const entry* known = lookup(stream);
+      known && low - 1 <= known->released.floor) {
+    return;  // (released ≤ numbered: nothing to move)
+  }
   entry& e = find_or_make(stream);
   const std::uint64_t before = e.released.floor;
   e.numbered.raise(low - 1);
@@ -102,8 +123,8 @@ void senders::waits_from(const port_id& stream, std::uint64_t low) {
 }
 
 bool senders::fits(const port_id& stream, std::uint64_t seq) const {
-  auto it = streams_.find(stream);
-  return seq - (it == streams_.end() ? 0 : it->second.numbered.floor) <= window;
+  const entry* e = lookup(stream);
+  return seq - (e ? e->numbered.floor : 0) <= window;
 }
 
 void senders::numbered(const port_id& stream, std::uint64_t seq) {
@@ -111,11 +132,11 @@ void senders::numbered(const port_id& stream, std::uint64_t seq) {
 }
 
 void senders::released(const port_id& stream, std::uint64_t seq, bool tell) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end()) return;  // forgotten since (evicted)
-  const std::uint64_t before = it->second.released.floor;
-  it->second.released.add(seq);
-  if (tell && it->second.released.floor != before) mark(stream, it->second);
+  entry* e = lookup(stream);
+  if (!e) return;  // forgotten since (evicted)
+  const std::uint64_t before = e->released.floor;
+  e->released.add(seq);
+  if (tell && e->released.floor != before) mark(stream, *e);
 }
 
 void senders::again(const port_id& stream) {
@@ -188,6 +209,7 @@ void senders::load(const released_state& s) {
 }
 
 void senders::clear() {
+  cached_ = nullptr;
   streams_.clear();
   to_tell_.clear();
 }

@@ -99,10 +99,14 @@ class senders {
     bool tell = false;       ///< to be told at the next take_confirmations
   };
   entry& find_or_make(const port_id& stream);
+  /// The entry of `stream` or null (the last one found is cached: a burst is one stream's).
+  entry* lookup(const port_id& stream) const;
   void evict(std::uint32_t node_number);
   void mark(const port_id& stream, entry& e);
 
   std::map<port_id, entry> streams_;
+  mutable port_id cached_stream_;
+  mutable entry* cached_ = nullptr;  ///< streams_'s entry of cached_stream_ (null: none)
   std::vector<port_id> to_tell_;
   std::uint64_t clock_ = 0;
 };
