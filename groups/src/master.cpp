@@ -1,826 +1,675 @@
-// A group's master and standby roles (one class: a standby is a master in waiting).
-//
-// The master numbers every request (a message, a join, a leave) as the next item of the
-// group's stream, keeps it in its history (history.hpp), copies it to every living standby,
-// and releases it to the groups agents of the nodes with members once every living standby
-// acknowledged it. So a standby holds every item any member may have received: when the
-// master's node dies, the first living standby (each watches the master and the standbys
-// before it) takes over with the next epoch, brings every member node's agent up to its last
-// item (the agents say where they are), and goes on numbering. Agents drop items of older
-// epochs: the old master is fenced there, and dies when it meets the new one in the registry.
-//
-// Each message a node sends carries its stream and number (outbox.hpp): the master numbers a
-// (stream, number) once, and tells the stream what it released (senders.hpp); its standbys
-// keep the same table, so that a message sent again to the next master is not ordered twice.
+// detail::group_master — a group's master and standby roles (master.hpp says how).
+#include "master.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <optional>
-#include <set>
-
-#include "coport/dispatch_table.hpp"
-#include "history.hpp"
-#include "senders.hpp"
-#include "state.hpp"
 
 namespace coport::groups::detail {
 
-namespace {
+group_master::group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
+                           std::uint64_t kept, std::uint64_t epoch)
+    : st_{std::move(st)},
+      n_{st_->owner},
+      name_{std::move(name)},
+      order_{order},
+      epoch_{epoch},
+      history_{kept},
+      refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
+  build_table();
+}
 
-class group_master : public std::enable_shared_from_this<group_master> {
- public:
-  enum class role { standby, master, fenced };
-
-  group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
-               std::uint64_t kept, std::uint64_t epoch)
-      : st_{std::move(st)},
-        n_{st_->owner},
-        name_{std::move(name)},
-        order_{order},
-        epoch_{epoch},
-        history_{kept},
-        refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
-    build_table();
+group_master::~group_master() {
+  std::lock_guard lock{st_->mutex};
+  if (auto it = st_->roles.find(name_); it != st_->roles.end() && it->second.port == self_) {
+    st_->roles.erase(it);
   }
+}
 
-  /// Runs when the port dies (the port holds the object): the node's role entry goes too.
-  ~group_master() {
-    std::lock_guard lock{st_->mutex};
-    if (auto it = st_->roles.find(name_); it != st_->roles.end() && it->second.port == self_) {
-      st_->roles.erase(it);
+void group_master::start_master(std::vector<std::string> standby_nodes) {
+  self_ = coport::self();
+  install();
+  become_master();
+  homes_.push_back(st_->own_id);
+  for (auto& id : standby_nodes) {
+    if (id == st_->own_id || std::find(homes_.begin(), homes_.end(), id) != homes_.end()) {
+      continue;
     }
+    homes_.push_back(id);
   }
-  group_master(const group_master&) = delete;
-  group_master& operator=(const group_master&) = delete;
+  watch_homes(true);
+}
 
-  // -- starting ---------------------------------------------------------------------------
+void group_master::start_standby(port_id master, std::vector<std::string> homes) {
+  self_ = coport::self();
+  role_ = role::standby;
+  master_ = master;
+  homes_ = std::move(homes);
+  install();
+  set_role_entry();
+  // Until the list of standbys comes, watch the master alone.
+  watch({master_});
+}
 
-  void start_master(std::vector<std::string> standby_nodes) {
-    self_ = coport::self();
-    install();
-    become_master();
-    homes_.push_back(st_->own_id);
-    for (auto& id : standby_nodes) {
-      if (id == st_->own_id || std::find(homes_.begin(), homes_.end(), id) != homes_.end()) {
-        continue;
+bool group_master::on_origin(const message& m, const port_id& p) const {
+  const port_id origin = m.origin();
+  return origin ? origin.node_number() == p.node_number() : n_.is_local(p);
+}
+
+void group_master::build_table() {
+  table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e, port_id& stream,
+                             std::uint64_t& seq, std::uint64_t& low) {
+    // (Not the master: the sender sends it again to the one the registry names.)
+    if (role_ != role::master) return;
+    if (!from.is_null() && !on_origin(m, from)) return refuse(m, "its sender is elsewhere");
+    if (!stream.is_null()) {
+      if (!on_origin(m, stream) || seq == 0 || low > seq) {
+        return refuse(m, "its stream is elsewhere (or its numbers are wrong)");
       }
-      homes_.push_back(id);
+      senders_.waits_from(stream, low);
+      if (!senders_.fits(stream, seq)) return refuse(m, "its number is past the window");
+      if (senders_.seen(stream, seq)) {
+        senders_.again(stream);
+        return confirm_later();
+      }
     }
-    watch_homes(true);
-  }
-
-  void start_standby(port_id master, std::vector<std::string> homes) {
-    self_ = coport::self();
-    role_ = role::standby;
-    master_ = master;
-    homes_ = std::move(homes);
-    install();
-    set_role_entry();
-    // Until the list of standbys comes, watch the master alone.
-    watch({master_});
-  }
-
-  // -- messages (protocol.hpp declares each one) -------------------------------------------
-
-  void on_message(message& m) { refused_.take(table_, m); }
-
- private:
-  /// True when `p` is on the node whose link brought `m` (this node, for a local message):
-  /// a port named in a message as its sender, a member that joins or leaves, a master or a
-  /// standby, must be; a node speaks for its own ports only.
-  bool on_origin(const message& m, const port_id& p) const {
+    item it;
+    it.kind = item_kind::message;
+    it.port = from;
+    it.flag = except;
+    it.payload = std::move(e);
+    it.stream = stream;
+    it.stream_seq = seq;
+    order(std::move(it));
+  });
+  table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
+    if (epoch == epoch_ && gate_.keeping()) stop_holding();
+  });
+  table_.on(confirm_msg, [this](message&, std::uint64_t& now) {
+    (now ? confirm_sent_ : confirm_timed_) = false;
+    to_confirm_ = 0;
+    if (role_ != role::master) return;
+    for (const auto& [stream, seq] : senders_.take_confirmations()) {
+      n_.snd(stream, ordered_msg, name_, seq);
+    }
+  });
+  table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
+    if (!on_origin(m, member)) {
+      if (role_ == role::master) {
+        n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+      }
+      return refuse(m, "the member is on another node");
+    }
+    on_join(member, notify, reply);
+  });
+  table_.on(leave_msg, [this](message& m, port_id& member) {
+    if (!on_origin(m, member)) return refuse(m, "the member is on another node");
+    on_leave(member, reason{});
+  });
+  table_.on(member_died_msg, [this](message&, port_id& member, reason& why) {
+    member_mons_.erase(member);
+    on_leave(member, why);  // a member that ended normally leaves with "normal"
+  });
+  table_.on(members_msg,
+            [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_); });
+  // The agent that asks is the one on the node the link names (the node ID in the message
+  // is not used: a peer could name any, and each would be interned).
+  auto catch_up_asker = [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
+                               std::string&) {
+    if (role_ == role::master && epoch == epoch_) {
+      catch_up(m.origin() ? m.origin() : st_->agent_port, last);
+      // (An agent behind the takeover asks again as what catch_up sent it arrives.)
+      if (gate_.held_back() && gate_.answered(agent_node(m))) go_on();
+      if (gate_.caught_up(agent_node(m), last)) stop_holding();
+    }
+  };
+  table_.on(synced_msg, catch_up_asker);
+  table_.on(resend_msg, catch_up_asker);
+  table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
+    if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
+    on_ack(epoch, seq, from);
+  });
+  table_.on(fenced_msg, [this](message& m, std::uint64_t& epoch) {
+    // From a standby (on a home node), from another master under the group's name, or
+    // from a member node's agent that follows a newer epoch (check_epoch).
     const port_id origin = m.origin();
-    return origin ? origin.node_number() == p.node_number() : n_.is_local(p);
-  }
-
-  /// The protocol's messages a master or standby takes, and from whom.
-  void build_table() {
-    table_.on(send_msg, [this](message& m, port_id& from, bool& except, envelope& e,
-                               port_id& stream, std::uint64_t& seq, std::uint64_t& low) {
-      // (Not the master: the sender sends it again to the one the registry names.)
-      if (role_ != role::master) return;
-      if (!from.is_null() && !on_origin(m, from)) return refuse(m, "its sender is elsewhere");
-      if (!stream.is_null()) {
-        if (!on_origin(m, stream) || seq == 0 || low > seq) {
-          return refuse(m, "its stream is elsewhere (or its numbers are wrong)");
-        }
-        senders_.waits_from(stream, low);
-        if (!senders_.fits(stream, seq)) return refuse(m, "its number is past the window");
-        if (senders_.seen(stream, seq)) {
-          senders_.again(stream);
-          return confirm_later();
-        }
-      }
-      item it;
-      it.kind = item_kind::message;
-      it.port = from;
-      it.flag = except;
-      it.payload = std::move(e);
-      it.stream = stream;
-      it.stream_seq = seq;
-      order(std::move(it));
-    });
-    table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
-      if (epoch == epoch_ && !unsynced_.empty()) stop_holding();
-    });
-    table_.on(confirm_msg, [this](message&, std::uint64_t& now) {
-      (now ? confirm_sent_ : confirm_timed_) = false;
-      to_confirm_ = 0;
-      if (role_ != role::master) return;
-      for (const auto& [stream, seq] : senders_.take_confirmations()) {
-        n_.snd(stream, ordered_msg, name_, seq);
-      }
-    });
-    table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
-      if (!on_origin(m, member)) {
-        if (role_ == role::master) {
-          n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
-        }
-        return refuse(m, "the member is on another node");
-      }
-      on_join(member, notify, reply);
-    });
-    table_.on(leave_msg, [this](message& m, port_id& member) {
-      if (!on_origin(m, member)) return refuse(m, "the member is on another node");
-      on_leave(member, reason{});
-    });
-    table_.on(member_died_msg, [this](message&, port_id& member, reason& why) {
-      member_mons_.erase(member);
-      on_leave(member, why);  // a member that ended normally leaves with "normal"
-    });
-    table_.on(members_msg,
-              [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_); });
-    // The agent that asks is the one on the node the link names (the node ID in the message
-    // is not used: a peer could name any, and each would be interned).
-    auto catch_up_asker = [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
-                                 std::string&) {
-      if (role_ == role::master && epoch == epoch_) {
-        catch_up(m.origin() ? m.origin() : st_->agent_port, last);
-        // (An agent behind the takeover asks again as what catch_up sent it arrives.)
-        if (held_back_ && unchecked_.erase(agent_node(m)) > 0) checked();
-        if (!unsynced_.empty() && last >= floor_) {
-          unsynced_.erase(m.origin() ? std::string{m.origin().node()} : st_->own_id);
-          if (unsynced_.empty()) stop_holding();
-        }
-      }
-    };
-    table_.on(synced_msg, catch_up_asker);
-    table_.on(resend_msg, catch_up_asker);
-    table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
-      if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
-      on_ack(epoch, seq, from);
-    });
-    table_.on(fenced_msg, [this](message& m, std::uint64_t& epoch) {
-      // From a standby (on a home node), from another master under the group's name, or
-      // from a member node's agent that follows a newer epoch (check_epoch).
-      const port_id origin = m.origin();
-      if (origin && !is_home(origin) && !registered_on(origin) && !member_node(origin)) {
-        return refuse(m, "its node holds no role in the group");
-      }
-      if (epoch > epoch_) fence("a standby follows a newer epoch");
-    });
-    table_.on(epoch_msg, [this](message& m, std::uint64_t& epoch, port_id& other) {
-      if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
-      on_other_master(epoch, other);
-    });
-    table_.on(peer_died_msg,
-              [this](message&, port_id& who, reason& why) { on_peer_died(who, why); });
-    // A standby takes these from the group's master only.
-    table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
-      if (!from_master(m)) return refuse(m, "it is not from the group's master");
-      on_replicate(epoch, std::move(it));
-    });
-    table_.on(standbys_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& list) {
-      if (!from_master(m)) return refuse(m, "it is not from the group's master");
-      on_standbys(epoch, list);
-    });
-    table_.on(snapshot_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
-                                   std::vector<port_id>& members) {
-      if (!from_master(m)) return refuse(m, "it is not from the group's master");
-      on_snapshot(epoch, last, members);
-    });
-    table_.on(senders_msg,
-              [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
-                     std::vector<std::uint64_t>& floors, std::vector<port_id>& above_streams,
-                     std::vector<std::uint64_t>& above) {
-                if (!from_master(m)) return refuse(m, "it is not from the group's master");
-                if (role_ == role::standby && epoch == epoch_) {
-                  senders_.load({std::move(streams), std::move(floors), std::move(above_streams),
-                                 std::move(above)});
-                }
-              });
-    table_.on(new_master_msg, [this](message& m, std::uint64_t& epoch, port_id& master,
-                                     std::uint64_t& last, std::vector<port_id>& list) {
-      // A new master is a standby that took over: on its own node, one of the group's homes,
-      // a few epochs on at most.
-      if (!on_origin(m, master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
-        return refuse(m, "it is not from a standby of the group");
-      }
-      on_new_master(epoch, master, last, list);
-    });
-  }
-
-  /// For a standby: true when `m` came from the node of the master it follows.
-  bool from_master(const message& m) const {
-    return role_ != role::standby || on_origin(m, master_);
-  }
-
-  /// True when `p`'s node is one of the group's homes (the master's and the standbys').
-  bool is_home(const port_id& p) const {
-    return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
-  }
-  /// True when `p`'s node has members of the group.
-  bool member_node(const port_id& p) const {
-    return nodes_ && std::find(nodes_->begin(), nodes_->end(), p.node()) != nodes_->end();
-  }
-  /// The node of the agent that sent `m`.
-  std::string agent_node(const message& m) const {
-    return m.origin() ? std::string{m.origin().node()} : st_->own_id;
-  }
-  /// True when the registry names a port of `p`'s node under the group's name.
-  bool registered_on(const port_id& p) const {
-    for (const auto& q : st_->names.get(registry_name(name_))) {
-      if (q.node_number() == p.node_number()) return true;
+    if (origin && !is_home(origin) && !registered_on(origin) && !member_node(origin)) {
+      return refuse(m, "its node holds no role in the group");
     }
+    if (epoch > epoch_) fence("a standby follows a newer epoch");
+  });
+  table_.on(epoch_msg, [this](message& m, std::uint64_t& epoch, port_id& other) {
+    if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
+    on_other_master(epoch, other);
+  });
+  table_.on(peer_died_msg, [this](message&, port_id& who, reason& why) { on_peer_died(who, why); });
+  // A standby takes these from the group's master only.
+  table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
+    if (!from_master(m)) return refuse(m, "it is not from the group's master");
+    on_replicate(epoch, std::move(it));
+  });
+  table_.on(standbys_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& list) {
+    if (!from_master(m)) return refuse(m, "it is not from the group's master");
+    on_standbys(epoch, list);
+  });
+  table_.on(snapshot_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
+                                 std::vector<port_id>& members) {
+    if (!from_master(m)) return refuse(m, "it is not from the group's master");
+    on_snapshot(epoch, last, members);
+  });
+  table_.on(
+      senders_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
+                          std::vector<std::uint64_t>& floors, std::vector<port_id>& above_streams,
+                          std::vector<std::uint64_t>& above) {
+        if (!from_master(m)) return refuse(m, "it is not from the group's master");
+        if (role_ == role::standby && epoch == epoch_) {
+          senders_.load(
+              {std::move(streams), std::move(floors), std::move(above_streams), std::move(above)});
+        }
+      });
+  table_.on(new_master_msg, [this](message& m, std::uint64_t& epoch, port_id& master,
+                                   std::uint64_t& last, std::vector<port_id>& list) {
+    // A new master is a standby that took over: on its own node, one of the group's homes,
+    // a few epochs on at most.
+    if (!on_origin(m, master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
+      return refuse(m, "it is not from a standby of the group");
+    }
+    on_new_master(epoch, master, last, list);
+  });
+}
+
+bool group_master::registered_on(const port_id& p) const {
+  for (const auto& q : st_->names.get(registry_name(name_))) {
+    if (q.node_number() == p.node_number()) return true;
+  }
+  return false;
+}
+
+void group_master::install() {
+  std::weak_ptr<group_master> weak = shared_from_this();
+  n_.rcv_default(self_, [weak](message& m) {
+    if (auto self = weak.lock()) self->on_message(m);
+  });
+  // The port keeps this object alive; the object holds the port only by ID.
+  auto keep = n_.mon_guard(self_, shared_from_this());
+  keep.release();
+}
+
+void group_master::set_role_entry() {
+  std::lock_guard lock{st_->mutex};
+  auto& r = st_->roles[name_];
+  r.port = self_;
+  r.epoch = epoch_;
+}
+
+void group_master::become_master() {
+  role_ = role::master;
+  set_role_entry();
+  reg_ = st_->names.reg(registry_name(name_), self_);
+  // Another master under the name (a concurrent create, or one across a healed
+  // partition): the lower epoch is fenced.
+  std::weak_ptr<group_master> weak = shared_from_this();
+  registry_watch_ = st_->names.mon(registry_name(name_), [weak](const registry_event& e) {
+    auto self = weak.lock();
+    if (!self || self->role_ != role::master) return;
+    for (const auto& p : e.added) {
+      if (p != self->self_) self->n_.snd(p, epoch_msg, self->epoch_, self->self_);
+    }
+  });
+}
+
+void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
+  if (role_ != role::master || other == self_) return;
+  if (epoch > epoch_) {
+    fence("another master has a newer epoch");
+  } else if (epoch < epoch_) {
+    n_.snd(other, fenced_msg, epoch_);
+  } else if (port_order{}(other, self_)) {
+    // Two masters of one epoch: two creates raced. The first in port order stays.
+    info({"groups", n_.id()}, "group {}: created twice at once; {} stays", name_,
+         other.to_string());
+    n_.kil(self_, "already_created");
+  } else {
+    n_.snd(other, epoch_msg, epoch_, self_);
+  }
+}
+
+void group_master::fence(const char* why) {
+  if (role_ == role::fenced) return;
+  info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
+  role_ = role::fenced;
+  reg_.cancel();
+  n_.kil(self_, "fenced");
+}
+
+void group_master::on_join(const port_id& member, bool notify, const port_id& reply) {
+  if (role_ != role::master) return;
+  if (member.is_null()) return;
+  if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
+    return;
+  }
+  if (members_.size() >= max_members) {
+    warn({"groups", n_.id()}, "group {}: a join of {} refused: {} members already", name_,
+         member.to_string(), members_.size());
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+    return;
+  }
+  auto old = members_;
+  item it;
+  it.kind = item_kind::join;
+  it.port = member;
+  it.flag = notify;
+  if (!order(std::move(it))) {
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
+    return;
+  }
+  member_mons_.emplace(member, n_.mon(member, self_, member_died_msg, member));
+  n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
+}
+
+void group_master::on_leave(const port_id& member, const reason& why) {
+  if (role_ != role::master) return;
+  if (std::find(members_.begin(), members_.end(), member) == members_.end()) return;
+  member_mons_.erase(member);
+  item it;
+  it.kind = item_kind::leave;
+  it.port = member;
+  it.why = why;
+  order(std::move(it));
+}
+
+std::size_t group_master::apply_membership(item& it) {
+  std::size_t at = 0;
+  it.members = {};
+  if (it.kind == item_kind::join) {
+    members_.push_back(it.port);
+    ++per_node_[std::string{it.port.node()}];
+  } else if (it.kind == item_kind::leave) {
+    auto pos = std::find(members_.begin(), members_.end(), it.port);
+    if (pos == members_.end()) return history::no_position;
+    at = static_cast<std::size_t>(pos - members_.begin());
+    members_.erase(pos);
+    auto c = per_node_.find(std::string{it.port.node()});
+    if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
+  } else {
+    return 0;
+  }
+  rebuild_nodes();
+  return at;
+}
+
+bool group_master::order(item it) {
+  if (it.kind == item_kind::message && !it.payload.packed() &&
+      (!standbys_.empty() ||
+       (nodes_ &&
+        (nodes_->size() > 1 || (nodes_->size() == 1 && nodes_->front() != st_->own_id))))) {
+    it.payload.pack();  // encoded once, whatever the number of nodes it goes to
+  }
+  const std::uint64_t waiting = next_seq_ - 1 - released_;
+  const std::size_t weight = item_weight(it);
+  if (waiting >= max_pending || (it.kind == item_kind::message && waiting > 0 &&
+                                 pending_bytes_ + weight > max_pending_bytes)) {
+    warn({"groups", n_.id()}, "group {}: {} items ({} bytes) wait for standbys; a {} is dropped",
+         name_, waiting, pending_bytes_,
+         it.kind == item_kind::message ? "message" : "membership change");
     return false;
   }
-  /// Logs a refused message, at most once a second with a count.
-  void refuse(const message& m, const char* why) { refused_.note(m, why); }
+  it.seq = next_seq_++;
+  if (!it.stream.is_null()) senders_.numbered(it.stream, it.stream_seq);
+  auto before = nodes_;
+  const std::size_t at = apply_membership(it);
+  // A leave goes to the nodes that had members (the leaving member's too).
+  auto targets = it.kind == item_kind::leave ? before : nodes_;
+  const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
+  pending_bytes_ += weight;
+  for (auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
+  release();
+  history_.trim(released_);
+  return true;
+}
 
-  using entry = history::entry;
-  struct standby {
-    port_id port;
-    std::uint64_t acked = 0;
-    bool fresh = false;  ///< taken over from another master: not caught up yet
-    monitor mon;
-  };
-
-  void install() {
-    std::weak_ptr<group_master> weak = shared_from_this();
-    n_.rcv_default(self_, [weak](message& m) {
-      if (auto self = weak.lock()) self->on_message(m);
-    });
-    // The port keeps this object alive; the object holds the port only by ID.
-    auto keep = n_.mon_guard(self_, shared_from_this());
-    keep.release();
+void group_master::release() {
+  if (gate_.held_back()) return;
+  std::uint64_t upto = next_seq_ - 1;
+  for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+  std::optional<std::vector<port_id>> view;
+  while (released_ < upto) {
+    ++released_;
+    const entry* e = history_.find(released_);
+    if (!e) continue;
+    pending_bytes_ -= std::min(pending_bytes_, e->weight);
+    send_to_agents(*e, history_.step_view(view, *e, members_));
+    if (!e->it.stream.is_null()) {
+      senders_.released(e->it.stream, e->it.stream_seq, true);
+      confirm_later();
+    }
   }
+}
 
-  void set_role_entry() {
-    std::lock_guard lock{st_->mutex};
-    auto& r = st_->roles[name_];
-    r.port = self_;
-    r.epoch = epoch_;
+void group_master::confirm_later() {
+  if (++to_confirm_ >= confirm_batch) {
+    if (!confirm_sent_) n_.snd(self_, confirm_msg, std::uint64_t{1});
+    confirm_sent_ = true;
+  } else if (!confirm_timed_) {
+    n_.after(confirm_delay, self_, confirm_msg, std::uint64_t{0});
+    confirm_timed_ = true;
   }
+}
 
-  void become_master() {
-    role_ = role::master;
-    set_role_entry();
-    reg_ = st_->names.reg(registry_name(name_), self_);
-    // Another master under the name (a concurrent create, or one across a healed
-    // partition): the lower epoch is fenced.
-    std::weak_ptr<group_master> weak = shared_from_this();
-    registry_watch_ = st_->names.mon(registry_name(name_), [weak](const registry_event& e) {
-      auto self = weak.lock();
-      if (!self || self->role_ != role::master) return;
-      for (const auto& p : e.added) {
-        if (p != self->self_) self->n_.snd(p, epoch_msg, self->epoch_, self->self_);
-      }
-    });
+void group_master::send_to_agents(const entry& e, const std::vector<port_id>* view) {
+  if (!e.nodes) return;
+  if (view) {
+    item it = e.it;
+    it.members = *view;
+    for (const auto& id : *e.nodes) send_item(agent_of(id), it);
+    return;
   }
+  for (const auto& id : *e.nodes) send_item(agent_of(id), e.it);
+}
 
-  void on_other_master(std::uint64_t epoch, const port_id& other) {
-    if (role_ != role::master || other == self_) return;
-    if (epoch > epoch_) {
-      fence("another master has a newer epoch");
-    } else if (epoch < epoch_) {
-      n_.snd(other, fenced_msg, epoch_);
-    } else if (port_order{}(other, self_)) {
-      // Two masters of one epoch: two creates raced. The first in port order stays.
-      info({"groups", n_.id()}, "group {}: created twice at once; {} stays", name_,
-           other.to_string());
-      n_.kil(self_, "already_created");
+void group_master::send_item(const port_id& agent, const item& it) {
+  n_.snd(agent, deliver_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
+}
+
+void group_master::catch_up(const port_id& agent, std::uint64_t last) {
+  if (last == std::numeric_limits<std::uint64_t>::max()) return;
+  std::optional<std::vector<port_id>> view;
+  for (std::uint64_t s = last + 1; s <= released_; ++s) {
+    const entry* e = history_.find(s);
+    if (!e) {
+      n_.snd(agent, lost_msg, name_, epoch_, s);
+      return;
+    }
+    if (const auto* members = history_.step_view(view, *e, members_)) {
+      item it = e->it;
+      it.members = *members;
+      send_item(agent, it);
     } else {
-      n_.snd(other, epoch_msg, epoch_, self_);
+      send_item(agent, e->it);
     }
   }
+}
 
-  void fence(const char* why) {
-    if (role_ == role::fenced) return;
-    info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
-    role_ = role::fenced;
-    reg_.cancel();
-    n_.kil(self_, "fenced");
+void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
+  if (role_ != role::master) return;
+  if (epoch > epoch_) return fence("a standby acknowledged a newer epoch");
+  if (epoch < epoch_) return;
+  for (auto& s : standbys_) {
+    if (s.port != from) continue;
+    if (s.fresh) {
+      // The first word of a standby that followed this master after a takeover: it gets
+      // what it misses (what it has twice it ignores).
+      s.fresh = false;
+      for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
+        if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_msg, epoch_, e->it);
+      }
+    }
+    s.acked = std::max(s.acked, seq);
+    if (gate_.held_back()) check_epoch();  // a standby again
   }
+  release();
+  history_.trim(released_);
+}
 
-  // -- the master: numbering and releasing ------------------------------------------------
-
-  void on_join(const port_id& member, bool notify, const port_id& reply) {
-    if (role_ != role::master) return;
-    if (member.is_null()) return;
-    if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
-      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
-      return;
-    }
-    if (members_.size() >= max_members) {
-      warn({"groups", n_.id()}, "group {}: a join of {} refused: {} members already", name_,
-           member.to_string(), members_.size());
-      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
-      return;
-    }
-    auto old = members_;
-    item it;
-    it.kind = item_kind::join;
-    it.port = member;
-    it.flag = notify;
-    if (!order(std::move(it))) {
-      n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
-      return;
-    }
-    member_mons_.emplace(member, n_.mon(member, self_, member_died_msg, member));
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
+void group_master::watch_homes(bool now) {
+  std::weak_ptr<group_master> weak = shared_from_this();
+  node_events_ = n_.mon_nodes([weak](const std::string& id, bool up, const reason&) {
+    auto self = weak.lock();
+    if (self && up) self->spawn_standby(id);
+    if (self && up && self->gate_.unanswered(id)) self->ask_epoch(id);
+  });
+  if (!now) return;
+  auto up = n_.up_nodes();
+  for (const auto& id : homes_) {
+    if (std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
   }
+}
 
-  void on_leave(const port_id& member, const reason& why) {
-    if (role_ != role::master) return;
-    if (std::find(members_.begin(), members_.end(), member) == members_.end()) return;
-    member_mons_.erase(member);
-    item it;
-    it.kind = item_kind::leave;
-    it.port = member;
-    it.why = why;
-    order(std::move(it));
+void group_master::spawn_standby(const std::string& id) {
+  if (role_ != role::master || id == st_->own_id ||
+      std::find(homes_.begin(), homes_.end(), id) == homes_.end()) {
+    return;
   }
-
-  /// Applies a join or leave to the member list (both roles); for a leave, returns where
-  /// the member was in it (history::no_position: it was no member). The item gets no member
-  /// list: with one per join, joins waiting for acks (or kept in the history) would hold
-  /// members^2/2 port IDs.
-  std::size_t apply_membership(item& it) {
-    std::size_t at = 0;
-    it.members = {};
-    if (it.kind == item_kind::join) {
-      members_.push_back(it.port);
-      ++per_node_[std::string{it.port.node()}];
-    } else if (it.kind == item_kind::leave) {
-      auto pos = std::find(members_.begin(), members_.end(), it.port);
-      if (pos == members_.end()) return history::no_position;
-      at = static_cast<std::size_t>(pos - members_.begin());
-      members_.erase(pos);
-      auto c = per_node_.find(std::string{it.port.node()});
-      if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
-    } else {
-      return 0;
-    }
-    rebuild_nodes();
-    return at;
+  for (const auto& s : standbys_) {
+    if (s.port.node() == id) return;
   }
+  port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
+                       history_.limit(), epoch_, homes_);
+  // It starts from the state as released (the members then), then gets every item not
+  // released yet, and what is ordered later, as any standby does.
+  n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
+  auto s = senders_.snapshot();
+  n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
+         std::move(s.above_streams), std::move(s.above));
+  for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
+    if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
+  }
+  add_standby(p, 0);
+  announce_standbys();
+}
 
-  /// Numbers `it` and sends it on; false when too much waits for the standbys already (it
-  /// is dropped: a count of items, and for messages their weight).
-  bool order(item it) {
-    if (it.kind == item_kind::message && !it.payload.packed() &&
-        (!standbys_.empty() ||
-         (nodes_ &&
-          (nodes_->size() > 1 || (nodes_->size() == 1 && nodes_->front() != st_->own_id))))) {
-      it.payload.pack();  // encoded once, whatever the number of nodes it goes to
-    }
-    const std::uint64_t waiting = next_seq_ - 1 - released_;
+void group_master::add_standby(const port_id& p, std::uint64_t acked, bool fresh) {
+  standby s;
+  s.port = p;
+  s.acked = acked;
+  s.fresh = fresh;
+  s.mon = n_.mon(p, self_, peer_died_msg, p);
+  standbys_.push_back(std::move(s));
+}
+
+void group_master::announce_standbys() {
+  std::vector<port_id> list;
+  for (const auto& s : standbys_) list.push_back(s.port);
+  for (const auto& s : standbys_) n_.snd(s.port, standbys_msg, epoch_, list);
+}
+
+void group_master::watch(const std::vector<port_id>& ports) {
+  watching_.clear();
+  for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg, p));
+}
+
+void group_master::on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
+  if (role_ != role::standby || epoch < epoch_) return;
+  epoch_ = epoch;
+  std::vector<port_id> ahead{master_};
+  for (const auto& p : list) {
+    if (p == self_) break;
+    ahead.push_back(p);
+  }
+  standby_list_ = list;
+  watch(ahead);
+}
+
+void group_master::on_replicate(std::uint64_t epoch, item it) {
+  if (role_ == role::fenced) return;
+  if (role_ == role::master) {
+    // This port was a standby of that master once and took over since.
+    return;
+  }
+  if (epoch < epoch_) {
+    n_.snd(master_, fenced_msg, epoch_);
+    return;
+  }
+  epoch_ = epoch;
+  if (it.seq < next_seq_) return;  // had it
+  if (it.seq > next_seq_) {
+    // After a takeover the new master's items may pass what it resends: keep them.
+    // (A count and a weight: the master may be a peer's, sending items of a frame each.)
     const std::size_t weight = item_weight(it);
-    if (waiting >= max_pending || (it.kind == item_kind::message && waiting > 0 &&
-                                   pending_bytes_ + weight > max_pending_bytes)) {
-      warn({"groups", n_.id()}, "group {}: {} items ({} bytes) wait for standbys; a {} is dropped",
-           name_, waiting, pending_bytes_,
-           it.kind == item_kind::message ? "message" : "membership change");
-      return false;
+    if (ahead_.size() < max_pending && ahead_bytes_ + weight <= max_pending_bytes &&
+        ahead_.emplace(it.seq, std::move(it)).second) {
+      ahead_bytes_ += weight;
     }
-    it.seq = next_seq_++;
-    if (!it.stream.is_null()) senders_.numbered(it.stream, it.stream_seq);
-    auto before = nodes_;
-    const std::size_t at = apply_membership(it);
-    // A leave goes to the nodes that had members (the leaving member's too).
-    auto targets = it.kind == item_kind::leave ? before : nodes_;
-    const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
-    pending_bytes_ += weight;
-    for (auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
-    release();
-    history_.trim(released_);
-    return true;
+    return;
   }
+  accept(std::move(it));
+  for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
+    ahead_bytes_ -= std::min(ahead_bytes_, item_weight(pos->second));
+    if (pos->first == next_seq_) accept(std::move(pos->second));
+    pos = ahead_.erase(pos);
+  }
+}
 
-  void release() {
-    if (held_back_) return;
-    std::uint64_t upto = next_seq_ - 1;
-    for (const auto& s : standbys_) upto = std::min(upto, s.acked);
-    std::optional<std::vector<port_id>> view;
-    while (released_ < upto) {
-      ++released_;
-      const entry* e = history_.find(released_);
-      if (!e) continue;
-      pending_bytes_ -= std::min(pending_bytes_, e->weight);
-      send_to_agents(*e, history_.step_view(view, *e, members_));
-      if (!e->it.stream.is_null()) {
-        senders_.released(e->it.stream, e->it.stream_seq, true);
-        confirm_later();
+void group_master::accept(item it) {
+  ++next_seq_;
+  auto before = nodes_;
+  const std::size_t at = apply_membership(it);
+  std::uint64_t seq = it.seq;
+  const std::size_t weight = item_weight(it);
+  // A leave goes to the nodes that had members, as the master sends it.
+  auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
+  if (!it.stream.is_null()) {
+    senders_.numbered(it.stream, it.stream_seq);
+    senders_.released(it.stream, it.stream_seq, false);
+  }
+  history_.push(entry{std::move(it), std::move(targets), weight, at});
+  released_ = seq;  // (a standby's trim bound)
+  history_.trim(released_);
+  n_.snd(master_, ack_msg, epoch_, seq, self_);
+}
+
+void group_master::on_peer_died(const port_id& who, const reason& why) {
+  if (role_ == role::master) {
+    // A standby died: it no longer holds releases back.
+    auto pos = std::find_if(standbys_.begin(), standbys_.end(),
+                            [&](const standby& s) { return s.port == who; });
+    if (pos != standbys_.end()) {
+      info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
+           why.to_string());
+      standbys_.erase(pos);
+      // The last standby's node went down: it may only be cut off, and take over on its
+      // side. Releasing alone now could give members here what the group's next master
+      // never has: hold back until a standby is back (or this master is fenced).
+      if (standbys_.empty() && why.kind() == "transport_error") {
+        info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
+        gate_.hold_back(nodes_.get());
       }
+      release();
+      history_.trim(released_);
     }
+    return;
   }
-
-  /// Tells the streams what was released: once confirm_batch messages wait for it, or
-  /// confirm_delay after the first (one confirmation per stream for all of them).
-  void confirm_later() {
-    if (++to_confirm_ >= confirm_batch) {
-      if (!confirm_sent_) n_.snd(self_, confirm_msg, std::uint64_t{1});
-      confirm_sent_ = true;
-    } else if (!confirm_timed_) {
-      n_.after(confirm_delay, self_, confirm_msg, std::uint64_t{0});
-      confirm_timed_ = true;
-    }
+  if (role_ != role::standby) return;
+  if (watching_.erase(who) == 0) return;
+  if (who == master_ && (why.normal() || why.kind() == "fenced")) {
+    n_.kil(self_);  // the group ended
+    return;
   }
-
-  /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
-  void send_to_agents(const entry& e, const std::vector<port_id>* view) {
-    if (!e.nodes) return;
-    if (view) {
-      item it = e.it;
-      it.members = *view;
-      for (const auto& id : *e.nodes) send_item(agent_of(id), it);
-      return;
-    }
-    for (const auto& id : *e.nodes) send_item(agent_of(id), e.it);
+  if (!watching_.empty()) return;
+  if (!ready_) {
+    // It never had the group's state: nothing to take over with.
+    n_.kil(self_, "standby_not_ready");
+    return;
   }
+  take_over(why);
+}
 
-  void send_item(const port_id& agent, const item& it) {
-    n_.snd(agent, deliver_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
+void group_master::take_over(const reason& why) {
+  ++epoch_;
+  st_->takeovers.fetch_add(1, std::memory_order_relaxed);
+  info({"groups", n_.id()},
+       "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
+       self_.to_string(), epoch_, why.to_string());
+  become_master();
+  released_ = next_seq_ - 1;
+  senders_.release_all();
+  pending_bytes_ = 0;
+  // The standbys after this one follow the new master.
+  std::vector<port_id> rest;
+  bool after = false;
+  for (const auto& p : standby_list_) {
+    if (after) rest.push_back(p);
+    if (p == self_) after = true;
   }
-
-  port_id agent_of(const std::string& node_id) const {
-    return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
-  }
-
-  /// The agent `agent` is at `last`: sends it what it misses up to what was released.
-  void catch_up(const port_id& agent, std::uint64_t last) {
-    if (last == std::numeric_limits<std::uint64_t>::max()) return;
-    std::optional<std::vector<port_id>> view;
-    for (std::uint64_t s = last + 1; s <= released_; ++s) {
-      const entry* e = history_.find(s);
-      if (!e) {
-        n_.snd(agent, lost_msg, name_, epoch_, s);
-        return;
-      }
-      if (const auto* members = history_.step_view(view, *e, members_)) {
-        item it = e->it;
-        it.members = *members;
-        send_item(agent, it);
-      } else {
-        send_item(agent, e->it);
-      }
-    }
-  }
-
-  void on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
-    if (role_ != role::master) return;
-    if (epoch > epoch_) return fence("a standby acknowledged a newer epoch");
-    if (epoch < epoch_) return;
-    for (auto& s : standbys_) {
-      if (s.port != from) continue;
-      if (s.fresh) {
-        // The first word of a standby that followed this master after a takeover: it gets
-        // what it misses (what it has twice it ignores).
-        s.fresh = false;
-        for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
-          if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_msg, epoch_, e->it);
-        }
-      }
-      s.acked = std::max(s.acked, seq);
-      if (held_back_) check_epoch();  // a standby again
-    }
-    release();
-    history_.trim(released_);
-  }
-
-  /// Standbys on the group's other home nodes: now on those that are up, later on each one
-  /// that comes up without one (after its node restarted, or joined late).
-  void watch_homes(bool now) {
-    std::weak_ptr<group_master> weak = shared_from_this();
-    node_events_ = n_.mon_nodes([weak](const std::string& id, bool up, const reason&) {
-      auto self = weak.lock();
-      if (self && up) self->spawn_standby(id);
-      if (self && up) self->ask_again(id);
-    });
-    if (!now) return;
-    auto up = n_.up_nodes();
-    for (const auto& id : homes_) {
-      if (std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
-    }
-  }
-
-  void spawn_standby(const std::string& id) {
-    if (role_ != role::master || id == st_->own_id ||
-        std::find(homes_.begin(), homes_.end(), id) == homes_.end()) {
-      return;
-    }
-    for (const auto& s : standbys_) {
-      if (s.port.node() == id) return;
-    }
-    port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
-                         history_.limit(), epoch_, homes_);
-    // It starts from the state as released (the members then), then gets every item not
-    // released yet, and what is ordered later, as any standby does.
-    n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
-    auto s = senders_.snapshot();
-    n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
-           std::move(s.above_streams), std::move(s.above));
-    for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
-      if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
-    }
-    add_standby(p, 0);
-    announce_standbys();
-  }
-
-  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
-    standby s;
-    s.port = p;
-    s.acked = acked;
-    s.fresh = fresh;
-    s.mon = n_.mon(p, self_, peer_died_msg, p);
-    standbys_.push_back(std::move(s));
-  }
-
-  void announce_standbys() {
-    std::vector<port_id> list;
-    for (const auto& s : standbys_) list.push_back(s.port);
-    for (const auto& s : standbys_) n_.snd(s.port, standbys_msg, epoch_, list);
-  }
-
-  // -- the standby ------------------------------------------------------------------------
-
-  void watch(const std::vector<port_id>& ports) {
-    watching_.clear();
-    for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg, p));
-  }
-
-  void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
-    if (role_ != role::standby || epoch < epoch_) return;
-    epoch_ = epoch;
-    std::vector<port_id> ahead{master_};
-    for (const auto& p : list) {
-      if (p == self_) break;
-      ahead.push_back(p);
-    }
-    standby_list_ = list;
-    watch(ahead);
-  }
-
-  void on_replicate(std::uint64_t epoch, item it) {
-    if (role_ == role::fenced) return;
-    if (role_ == role::master) {
-      // This port was a standby of that master once and took over since.
-      return;
-    }
-    if (epoch < epoch_) {
-      n_.snd(master_, fenced_msg, epoch_);
-      return;
-    }
-    epoch_ = epoch;
-    if (it.seq < next_seq_) return;  // had it
-    if (it.seq > next_seq_) {
-      // After a takeover the new master's items may pass what it resends: keep them.
-      // (A count and a weight: the master may be a peer's, sending items of a frame each.)
-      const std::size_t weight = item_weight(it);
-      if (ahead_.size() < max_pending && ahead_bytes_ + weight <= max_pending_bytes &&
-          ahead_.emplace(it.seq, std::move(it)).second) {
-        ahead_bytes_ += weight;
-      }
-      return;
-    }
-    accept(std::move(it));
-    for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
-      ahead_bytes_ -= std::min(ahead_bytes_, item_weight(pos->second));
-      if (pos->first == next_seq_) accept(std::move(pos->second));
-      pos = ahead_.erase(pos);
-    }
-  }
-
-  void accept(item it) {
-    ++next_seq_;
-    auto before = nodes_;
-    const std::size_t at = apply_membership(it);
-    std::uint64_t seq = it.seq;
-    const std::size_t weight = item_weight(it);
-    // A leave goes to the nodes that had members, as the master sends it.
-    auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
-    if (!it.stream.is_null()) {
-      senders_.numbered(it.stream, it.stream_seq);
-      senders_.released(it.stream, it.stream_seq, false);
-    }
-    history_.push(entry{std::move(it), std::move(targets), weight, at});
-    released_ = seq;  // (a standby's trim bound)
-    history_.trim(released_);
-    n_.snd(master_, ack_msg, epoch_, seq, self_);
-  }
-
-  void on_peer_died(const port_id& who, const reason& why) {
-    if (role_ == role::master) {
-      // A standby died: it no longer holds releases back.
-      auto pos = std::find_if(standbys_.begin(), standbys_.end(),
-                              [&](const standby& s) { return s.port == who; });
-      if (pos != standbys_.end()) {
-        info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
-             why.to_string());
-        standbys_.erase(pos);
-        // The last standby's node went down: it may only be cut off, and take over on its
-        // side. Releasing alone now could give members here what the group's next master
-        // never has: hold back until a standby is back (or this master is fenced).
-        if (standbys_.empty() && why.kind() == "transport_error") {
-          info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
-          held_back_ = true;
-          checking_ = false;
-          if (nodes_) held_nodes_.insert(nodes_->begin(), nodes_->end());
-        }
-        release();
-        history_.trim(released_);
-      }
-      return;
-    }
-    if (role_ != role::standby) return;
-    if (watching_.erase(who) == 0) return;
-    if (who == master_ && (why.normal() || why.kind() == "fenced")) {
-      n_.kil(self_);  // the group ended
-      return;
-    }
-    if (!watching_.empty()) return;
-    if (!ready_) {
-      // It never had the group's state: nothing to take over with.
-      n_.kil(self_, "standby_not_ready");
-      return;
-    }
-    take_over(why);
-  }
-
-  void take_over(const reason& why) {
-    ++epoch_;
-    st_->takeovers.fetch_add(1, std::memory_order_relaxed);
-    info({"groups", n_.id()},
-         "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
-         self_.to_string(), epoch_, why.to_string());
-    become_master();
-    released_ = next_seq_ - 1;
-    senders_.release_all();
-    pending_bytes_ = 0;
-    // The standbys after this one follow the new master.
-    std::vector<port_id> rest;
-    bool after = false;
-    for (const auto& p : standby_list_) {
-      if (after) rest.push_back(p);
-      if (p == self_) after = true;
-    }
-    standbys_.clear();
-    for (const auto& p : rest) add_standby(p, 0, true);
-    for (const auto& p : rest) n_.snd(p, new_master_msg, epoch_, self_, next_seq_ - 1, rest);
-    // New standbys only on home nodes that come up from now on: the node list may still
-    // name the old master's node for a moment.
-    watch_homes(false);
-    // Members on dead nodes leave (their monitors fire at once); the others' agents catch
-    // up from what they say they have.
-    for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
-    if (nodes_) {
-      for (const auto& id : *nodes_) {
-        n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-               next_seq_ - 1);
-      }
-      // Until each agent said it has every item from before the takeover, those items stay,
-      // whatever is released meanwhile (messages sent again to this master come in a burst).
-      floor_ = next_seq_ - 1;
-      unsynced_.insert(nodes_->begin(), nodes_->end());
-      if (!unsynced_.empty()) {
-        history_.hold();
-        n_.after(hold_time, self_, sync_ended_msg, epoch_);
-      }
-    }
-  }
-
-  /// A master that held its releases back (its last standby's node went down) has a
-  /// standby again. A standby may have taken over meanwhile, released to members, and died
-  /// since (its node restarted): before it releases, every member node's agent says it
-  /// follows no newer epoch (an agent that does answers fenced_msg).
-  void check_epoch() {
-    if (checking_) return;
-    checking_ = true;
-    // The nodes with members when it lost its standby too: their members may have left here
-    // (cut off), and followed the other master there.
-    unchecked_ = held_nodes_;
-    if (nodes_) unchecked_.insert(nodes_->begin(), nodes_->end());
-    for (const auto& id : unchecked_) {
+  standbys_.clear();
+  for (const auto& p : rest) add_standby(p, 0, true);
+  for (const auto& p : rest) n_.snd(p, new_master_msg, epoch_, self_, next_seq_ - 1, rest);
+  // New standbys only on home nodes that come up from now on: the node list may still
+  // name the old master's node for a moment.
+  watch_homes(false);
+  // Members on dead nodes leave (their monitors fire at once); the others' agents catch
+  // up from what they say they have.
+  for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
+  if (nodes_) {
+    for (const auto& id : *nodes_) {
       n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-             released_);
+             next_seq_ - 1);
     }
-    checked();
-  }
-
-  /// An agent answered check_epoch: releases go on once each did. (A node that is down is
-  /// asked again when it comes up: cut off, it may follow the other master.)
-  void checked() {
-    if (!checking_ || !unchecked_.empty()) return;
-    checking_ = false;
-    held_back_ = false;
-    held_nodes_.clear();
-    info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, epoch_);
-    release();
-    history_.trim(released_);
-  }
-
-  /// Node `id` came up: if it has not answered check_epoch, it is asked (again).
-  void ask_again(const std::string& id) {
-    if (!checking_ || unchecked_.count(id) == 0) return;
-    n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-           released_);
-  }
-
-  void stop_holding() {
-    unsynced_.clear();
-    history_.unhold();
-    history_.trim(released_);
-  }
-
-  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members) {
-    if (role_ != role::standby || epoch < epoch_) return;
-    ready_ = true;
-    epoch_ = epoch;
-    next_seq_ = last + 1;
-    released_ = last;
-    history_.clear();
-    senders_.clear();  // (senders_msg follows)
-    members_ = members;
-    per_node_.clear();
-    for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-    rebuild_nodes();
-    n_.snd(master_, ack_msg, epoch_, last, self_);
-  }
-
-  void rebuild_nodes() {
-    auto nodes = std::make_shared<std::vector<std::string>>();
-    for (const auto& [id, count] : per_node_) nodes->push_back(id);
-    nodes_ = std::move(nodes);
-  }
-
-  void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
-                     const std::vector<port_id>& list) {
-    if (role_ != role::standby || epoch <= epoch_) return;
-    epoch_ = epoch;
-    master_ = master;
-    // Items past the new master's last were never released: undo them.
-    for (std::uint64_t q = last + 1; q < next_seq_; ++q) {
-      const entry* e = history_.find(q);
-      if (e && !e->it.stream.is_null()) senders_.unnumber(e->it.stream, e->it.stream_seq);
+    // Until each agent said it has every item from before the takeover, those items stay,
+    // whatever is released meanwhile (messages sent again to this master come in a burst).
+    if (gate_.keep_history(next_seq_ - 1, *nodes_)) {
+      history_.hold();
+      n_.after(hold_time, self_, sync_ended_msg, epoch_);
     }
-    history_.drop_after(last, members_);
-    next_seq_ = std::min(next_seq_, last + 1);
-    per_node_.clear();
-    for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-    rebuild_nodes();
-    on_standbys(epoch, list);
-    n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
   }
+}
 
-  std::shared_ptr<service::state> st_;
-  node& n_;
-  std::string name_;
-  ordering order_;
-  role role_ = role::master;
-  port_id self_;
-  std::uint64_t epoch_;
-  std::uint64_t next_seq_ = 1;        ///< the next item's number
-  std::uint64_t released_ = 0;        ///< items up to this one went to the agents
-  history history_;                   ///< what it holds of the stream (history.hpp)
-  senders senders_;                   ///< the streams it numbered messages of (senders.hpp)
-  std::size_t to_confirm_ = 0;        ///< released messages not confirmed yet
-  bool confirm_sent_ = false;         ///< a confirm_msg to itself is on its way
-  bool confirm_timed_ = false;        ///< ... or due (the timer)
-  std::set<std::string> unsynced_;    ///< after a takeover: member nodes not caught up yet
-  std::uint64_t floor_ = 0;           ///< ... to this item, the last before the takeover
-  bool checking_ = false;             ///< held back: asking the agents for newer epochs
-  std::set<std::string> unchecked_;   ///< ... the member nodes that did not answer yet
-  std::set<std::string> held_nodes_;  ///< the member nodes since the releases were held back
-  std::vector<port_id> members_;      ///< in join order
-  std::map<port_id, monitor> member_mons_;
-  std::map<std::string, std::size_t> per_node_;
-  std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
-  std::vector<std::string> homes_;                         ///< master's node, standbys' nodes
-  std::vector<standby> standbys_;                          ///< the master's living standbys
-  port_id master_;                                         ///< a standby's master
-  std::vector<port_id> standby_list_;                      ///< a standby's view of the list
-  std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
-  std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
-  std::size_t ahead_bytes_ = 0;          ///< their item_weight
-  std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
-  bool ready_ = false;                   ///< a standby: it has the group's state
-  bool held_back_ = false;  ///< a master that lost its last standby to a node going down
-  dispatch_table table_;    ///< the protocol's messages this role takes (build_table)
-  refusals refused_;
-  subscription reg_, registry_watch_, node_events_;
-};
+void group_master::check_epoch() {
+  std::vector<std::string> ask;
+  const bool go = gate_.check(nodes_.get(), ask);
+  for (const auto& id : ask) ask_epoch(id);
+  if (go) go_on();
+}
 
-}  // namespace
+void group_master::ask_epoch(const std::string& id) {
+  n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+         released_);
+}
+
+void group_master::go_on() {
+  info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, epoch_);
+  release();
+  history_.trim(released_);
+}
+
+void group_master::stop_holding() {
+  gate_.stop_keeping();
+  history_.unhold();
+  history_.trim(released_);
+}
+
+void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
+                               const std::vector<port_id>& members) {
+  if (role_ != role::standby || epoch < epoch_) return;
+  ready_ = true;
+  epoch_ = epoch;
+  next_seq_ = last + 1;
+  released_ = last;
+  history_.clear();
+  senders_.clear();  // (senders_msg follows)
+  members_ = members;
+  per_node_.clear();
+  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
+  rebuild_nodes();
+  n_.snd(master_, ack_msg, epoch_, last, self_);
+}
+
+void group_master::rebuild_nodes() {
+  auto nodes = std::make_shared<std::vector<std::string>>();
+  for (const auto& [id, count] : per_node_) nodes->push_back(id);
+  nodes_ = std::move(nodes);
+}
+
+void group_master::on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
+                                 const std::vector<port_id>& list) {
+  if (role_ != role::standby || epoch <= epoch_) return;
+  epoch_ = epoch;
+  master_ = master;
+  // Items past the new master's last were never released: undo them.
+  for (std::uint64_t q = last + 1; q < next_seq_; ++q) {
+    const entry* e = history_.find(q);
+    if (e && !e->it.stream.is_null()) senders_.unnumber(e->it.stream, e->it.stream_seq);
+  }
+  history_.drop_after(last, members_);
+  next_seq_ = std::min(next_seq_, last + 1);
+  per_node_.clear();
+  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
+  rebuild_nodes();
+  on_standbys(epoch, list);
+  n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
+}
 
 void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,
                   std::vector<std::string> standbys, std::uint64_t history) {

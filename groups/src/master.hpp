@@ -1,0 +1,220 @@
+#pragma once
+/// \file
+/// detail::group_master — a group's master and standby roles (one class: a standby is a
+/// master in waiting).
+///
+/// The master numbers every request (a message, a join, a leave) as the next item of the
+/// group's stream, keeps it in its history (history.hpp), copies it to every living standby,
+/// and releases it to the groups agents of the nodes with members once every living standby
+/// acknowledged it. So a standby holds every item any member may have received: when the
+/// master's node dies, the first living standby (each watches the master and the standbys
+/// before it) takes over with the next epoch, brings every member node's agent up to its last
+/// item (the agents say where they are), and goes on numbering. Agents drop items of older
+/// epochs: the old master is fenced there, and dies when it meets the new one in the registry.
+///
+/// Each message a node sends carries its stream and number (outbox.hpp): the master numbers a
+/// (stream, number) once, and tells the stream what it released (senders.hpp); its standbys
+/// keep the same table, so that a message sent again to the next master is not ordered twice.
+///
+/// Threading: runs in its own port (the role's), which owns it. Lifetime: from the init of
+/// master_init or standby_init until its port dies.
+/// May include: history, senders, state, coport/dispatch_table.hpp, the runtime's public
+/// headers.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "coport/dispatch_table.hpp"
+#include "history.hpp"
+#include "release_gate.hpp"
+#include "senders.hpp"
+#include "state.hpp"
+
+namespace coport::groups::detail {
+
+class group_master : public std::enable_shared_from_this<group_master> {
+ public:
+  enum class role { standby, master, fenced };
+
+  group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
+               std::uint64_t kept, std::uint64_t epoch);
+
+  /// Runs when the port dies (the port holds the object): the node's role entry goes too.
+  ~group_master();
+  group_master(const group_master&) = delete;
+  group_master& operator=(const group_master&) = delete;
+
+  // -- starting ---------------------------------------------------------------------------
+
+  void start_master(std::vector<std::string> standby_nodes);
+
+  void start_standby(port_id master, std::vector<std::string> homes);
+
+  // -- messages (protocol.hpp declares each one) -------------------------------------------
+
+  void on_message(message& m) { refused_.take(table_, m); }
+
+ private:
+  /// True when `p` is on the node whose link brought `m` (this node, for a local message):
+  /// a port named in a message as its sender, a member that joins or leaves, a master or a
+  /// standby, must be; a node speaks for its own ports only.
+  bool on_origin(const message& m, const port_id& p) const;
+
+  /// The protocol's messages a master or standby takes, and from whom.
+  void build_table();
+
+  /// For a standby: true when `m` came from the node of the master it follows.
+  bool from_master(const message& m) const {
+    return role_ != role::standby || on_origin(m, master_);
+  }
+
+  /// True when `p`'s node is one of the group's homes (the master's and the standbys').
+  bool is_home(const port_id& p) const {
+    return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
+  }
+  /// True when `p`'s node has members of the group.
+  bool member_node(const port_id& p) const {
+    return nodes_ && std::find(nodes_->begin(), nodes_->end(), p.node()) != nodes_->end();
+  }
+  /// The node of the agent that sent `m`.
+  std::string agent_node(const message& m) const {
+    return m.origin() ? std::string{m.origin().node()} : st_->own_id;
+  }
+  /// True when the registry names a port of `p`'s node under the group's name.
+  bool registered_on(const port_id& p) const;
+  /// Logs a refused message, at most once a second with a count.
+  void refuse(const message& m, const char* why) { refused_.note(m, why); }
+
+  using entry = history::entry;
+  struct standby {
+    port_id port;
+    std::uint64_t acked = 0;
+    bool fresh = false;  ///< taken over from another master: not caught up yet
+    monitor mon;
+  };
+
+  void install();
+
+  void set_role_entry();
+
+  void become_master();
+
+  void on_other_master(std::uint64_t epoch, const port_id& other);
+
+  void fence(const char* why);
+
+  // -- the master: numbering and releasing ------------------------------------------------
+
+  void on_join(const port_id& member, bool notify, const port_id& reply);
+
+  void on_leave(const port_id& member, const reason& why);
+
+  /// Applies a join or leave to the member list (both roles); for a leave, returns where
+  /// the member was in it (history::no_position: it was no member). The item gets no member
+  /// list: with one per join, joins waiting for acks (or kept in the history) would hold
+  /// members^2/2 port IDs.
+  std::size_t apply_membership(item& it);
+
+  /// Numbers `it` and sends it on; false when too much waits for the standbys already (it
+  /// is dropped: a count of items, and for messages their weight).
+  bool order(item it);
+
+  void release();
+
+  /// Tells the streams what was released: once confirm_batch messages wait for it, or
+  /// confirm_delay after the first (one confirmation per stream for all of them).
+  void confirm_later();
+
+  /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
+  void send_to_agents(const entry& e, const std::vector<port_id>* view);
+
+  void send_item(const port_id& agent, const item& it);
+
+  port_id agent_of(const std::string& node_id) const {
+    return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
+  }
+
+  /// The agent `agent` is at `last`: sends it what it misses up to what was released.
+  void catch_up(const port_id& agent, std::uint64_t last);
+
+  void on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from);
+
+  /// Standbys on the group's other home nodes: now on those that are up, later on each one
+  /// that comes up without one (after its node restarted, or joined late).
+  void watch_homes(bool now);
+
+  void spawn_standby(const std::string& id);
+
+  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false);
+
+  void announce_standbys();
+
+  // -- the standby ------------------------------------------------------------------------
+
+  void watch(const std::vector<port_id>& ports);
+
+  void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list);
+
+  void on_replicate(std::uint64_t epoch, item it);
+
+  void accept(item it);
+
+  void on_peer_died(const port_id& who, const reason& why);
+
+  void take_over(const reason& why);
+
+  /// A master that held its releases back has a standby again: the agents are asked
+  /// whether they follow a newer epoch (release_gate.hpp; one that does answers fenced_msg).
+  void check_epoch();
+  /// Asks node `id`'s agent (a sync at this epoch: it answers synced, or fenced).
+  void ask_epoch(const std::string& id);
+  /// Every agent answered: releases go on.
+  void go_on();
+  /// The history kept since a takeover may be trimmed again.
+  void stop_holding();
+
+  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members);
+
+  void rebuild_nodes();
+
+  void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
+                     const std::vector<port_id>& list);
+
+  std::shared_ptr<service::state> st_;
+  node& n_;
+  std::string name_;
+  ordering order_;
+  role role_ = role::master;
+  port_id self_;
+  std::uint64_t epoch_;
+  std::uint64_t next_seq_ = 1;    ///< the next item's number
+  std::uint64_t released_ = 0;    ///< items up to this one went to the agents
+  history history_;               ///< what it holds of the stream (history.hpp)
+  senders senders_;               ///< the streams it numbered messages of (senders.hpp)
+  std::size_t to_confirm_ = 0;    ///< released messages not confirmed yet
+  bool confirm_sent_ = false;     ///< a confirm_msg to itself is on its way
+  bool confirm_timed_ = false;    ///< ... or due (the timer)
+  release_gate gate_;             ///< releases held back, history kept (release_gate.hpp)
+  std::vector<port_id> members_;  ///< in join order
+  std::map<port_id, monitor> member_mons_;
+  std::map<std::string, std::size_t> per_node_;
+  std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
+  std::vector<std::string> homes_;                         ///< master's node, standbys' nodes
+  std::vector<standby> standbys_;                          ///< the master's living standbys
+  port_id master_;                                         ///< a standby's master
+  std::vector<port_id> standby_list_;                      ///< a standby's view of the list
+  std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
+  std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
+  std::size_t ahead_bytes_ = 0;          ///< their item_weight
+  std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
+  bool ready_ = false;                   ///< a standby: it has the group's state
+  dispatch_table table_;                 ///< the protocol's messages this role takes (build_table)
+  refusals refused_;
+  subscription reg_, registry_watch_, node_events_;
+};
+
+}  // namespace coport::groups::detail
