@@ -108,7 +108,7 @@ std::optional<errc> outbox::send_known(std::string_view group, const port_id& fr
     if (full(weight)) return errc::too_many_unconfirmed;
     add(*b, from, except, std::move(e), weight);
   }
-  if (!timing_.exchange(true)) start_timer(timeout_);
+  if (!timing_.load(std::memory_order_relaxed) && !timing_.exchange(true)) start_timer(timeout_);
   return errc::ok;
 }
 
@@ -130,7 +130,7 @@ errc outbox::send(std::string_view group, const port_id& master, const port_id& 
     if (master != b->master && master != b->gone) use(*b, std::string{group}, master);
     add(*b, from, except, std::move(e), weight);
   }
-  if (!timing_.exchange(true)) start_timer(timeout_);
+  if (!timing_.load(std::memory_order_relaxed) && !timing_.exchange(true)) start_timer(timeout_);
   return errc::ok;
 }
 

@@ -45,7 +45,10 @@ struct world {
     (void)message{}.is<std::string, std::uint64_t, port_id, std::uint8_t, std::uint64_t>();
     (void)message{}.is<std::string, std::uint64_t, std::uint64_t>();
     (void)message{}.is<std::string, std::uint64_t, pgd::stamp, port_id, bool, envelope>();
-    (void)message{}.is<port_id, bool, envelope>();
+    (void)message{}.is<port_id, bool, envelope, port_id, std::uint64_t, std::uint64_t>();
+    (void)message{}.is<std::string, std::uint64_t>();
+    (void)message{}.is<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>,
+                       std::vector<port_id>, std::vector<std::uint64_t>>();
     (void)message{}.is<std::uint64_t, pgd::item>();
     (void)message{}.is<std::uint64_t, std::uint64_t, port_id>();
     (void)message{}.is<std::uint64_t, std::uint64_t, std::string>();
@@ -58,7 +61,7 @@ struct world {
         {"pg.sync", {"string", "u64", "port", "u8", "u64"}, false},
         {"pg.lost", {"string", "u64", "u64"}, false},
         {"pg.cdeliver", {"string", "u64", "map<port,u64>", "port", "bool", "envelope"}, false},
-        {"pg.send", {"port", "bool", "envelope"}, true},
+        {"pg.send", {"port", "bool", "envelope", "port", "u64", "u64"}, true},
         {"pg.replicate", {"u64", "coport.pg.item"}, true},
         {"pg.ack", {"u64", "u64", "port"}, true},
         {"pg.resend", {"u64", "u64", "string"}, true},
@@ -67,6 +70,8 @@ struct world {
         {"pg.leave", {"port"}, true},
         {"pg.fenced", {"u64"}, true},
         {"pg.epoch", {"u64", "port"}, true},
+        {"pg.ordered", {"string", "u64"}, false},
+        {"pg.senders", {"u64", "vector<port>", "vector<u64>", "vector<port>", "vector<u64>"}, true},
     };
     (void)port_id{peer, 0};  // interned, as the transport does for a linked peer
     master = pg.create("g").master;
