@@ -83,6 +83,9 @@ agent::agent(std::shared_ptr<service::state> st)
   table_.on(ordered_msg, [this](message& m, std::string& name, std::uint64_t& seq) {
     st_->outbox->on_ordered(m.origin(), name, seq);
   });
+  table_.on(refused_msg, [this](message& m, std::string& name, std::uint64_t& seq) {
+    st_->outbox->on_refused(m.origin(), name, seq);
+  });
   table_.on(sent_to_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     st_->outbox->on_sent_to_died(name, master, why);
   });

@@ -68,7 +68,10 @@ void group_master::build_table() {
         return refuse(m, "its stream is elsewhere (or its numbers are wrong)");
       }
       senders_.waits_from(stream, low);
-      if (!senders_.fits(stream, seq)) return refuse(m, "its number is past the window");
+      if (!senders_.fits(stream, seq)) {
+        n_.snd(stream, refused_msg, name_, seq);
+        return refuse(m, "its number is past the window");
+      }
       if (senders_.seen(stream, seq)) {
         senders_.again(stream);
         return confirm_later();
@@ -81,7 +84,12 @@ void group_master::build_table() {
     it.payload = std::move(e);
     it.stream = stream;
     it.stream_seq = seq;
-    order(std::move(it));
+    it.stream_low = low;
+    if (!order(std::move(it)) && !stream.is_null()) {
+      // Not ordered: the sender reports it now (its later sends are confirmed past it).
+      senders_.give_up(stream, seq);
+      n_.snd(stream, refused_msg, name_, seq);
+    }
   });
   table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
     if (epoch == epoch_ && gate_.keeping()) stop_holding();
@@ -89,7 +97,7 @@ void group_master::build_table() {
   table_.on(confirm_msg, [this](message&, std::uint64_t& now) {
     (now ? confirm_sent_ : confirm_timed_) = false;
     to_confirm_ = 0;
-    if (role_ != role::master) return;
+    if (role_ != role::master || confirms_wait()) return;  // (on_ack confirms later)
     for (const auto& [stream, seq] : senders_.take_confirmations()) {
       n_.snd(stream, ordered_msg, name_, seq);
     }
@@ -134,8 +142,10 @@ void group_master::build_table() {
     // From a standby (on a home node), from another master under the group's name, or
     // from a member node's agent that follows a newer epoch (check_epoch).
     const port_id origin = m.origin();
-    if (origin && !is_home(origin) && !registered_on(origin) && !member_node(origin)) {
-      return refuse(m, "its node holds no role in the group");
+    const bool asked_agent =
+        origin && gate_.asked(std::string{origin.node()}) && epoch <= epoch_ + max_epoch_step;
+    if (origin && !is_home(origin) && !registered_on(origin) && !asked_agent) {
+      return refuse(m, "its node holds no role in the group (or was not asked)");
     }
     if (epoch > epoch_) fence("a standby follows a newer epoch");
   });
@@ -409,6 +419,7 @@ void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id&
     s.acked = std::max(s.acked, seq);
     if (gate_.held_back()) check_epoch();  // a standby again
   }
+  if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
   release();
   history_.trim(released_);
 }
@@ -521,6 +532,7 @@ void group_master::accept(item it) {
   // A leave goes to the nodes that had members, as the master sends it.
   auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
   if (!it.stream.is_null()) {
+    senders_.waits_from(it.stream, it.stream_low);  // (what the sender gave up leaves no gap)
     senders_.numbered(it.stream, it.stream_seq);
     senders_.released(it.stream, it.stream_seq, false);
   }
@@ -575,6 +587,7 @@ void group_master::take_over(const reason& why) {
   become_master();
   released_ = next_seq_ - 1;
   senders_.release_all();
+  takeover_last_ = next_seq_ - 1;  // confirmed once every standby has it (confirms_wait)
   pending_bytes_ = 0;
   // The standbys after this one follow the new master.
   std::vector<port_id> rest;
@@ -621,12 +634,6 @@ void group_master::ask_epoch(const std::string& id) {
 void group_master::go_on() {
   info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, epoch_);
   release();
-  history_.trim(released_);
-}
-
-void group_master::stop_holding() {
-  gate_.stop_keeping();
-  history_.unhold();
   history_.trim(released_);
 }
 

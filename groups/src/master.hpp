@@ -76,10 +76,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
   bool is_home(const port_id& p) const {
     return std::find(homes_.begin(), homes_.end(), p.node()) != homes_.end();
   }
-  /// True when `p`'s node has members of the group.
-  bool member_node(const port_id& p) const {
-    return nodes_ && std::find(nodes_->begin(), nodes_->end(), p.node()) != nodes_->end();
-  }
   /// The node of the agent that sent `m`.
   std::string agent_node(const message& m) const {
     return m.origin() ? std::string{m.origin().node()} : st_->own_id;
@@ -175,7 +171,19 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// Every agent answered: releases go on.
   void go_on();
   /// The history kept since a takeover may be trimmed again.
-  void stop_holding();
+  void stop_holding() {
+    gate_.stop_keeping();
+    history_.unhold();
+    history_.trim(released_);
+  }
+  /// After a takeover, confirmations wait until every standby has the items up to it (a
+  /// message confirmed is one every next master has).
+  bool confirms_wait() const {
+    for (const auto& s : standbys_) {
+      if (s.fresh || s.acked < takeover_last_) return true;
+    }
+    return false;
+  }
 
   void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members);
 
@@ -191,15 +199,16 @@ class group_master : public std::enable_shared_from_this<group_master> {
   role role_ = role::master;
   port_id self_;
   std::uint64_t epoch_;
-  std::uint64_t next_seq_ = 1;    ///< the next item's number
-  std::uint64_t released_ = 0;    ///< items up to this one went to the agents
-  history history_;               ///< what it holds of the stream (history.hpp)
-  senders senders_;               ///< the streams it numbered messages of (senders.hpp)
-  std::size_t to_confirm_ = 0;    ///< released messages not confirmed yet
-  bool confirm_sent_ = false;     ///< a confirm_msg to itself is on its way
-  bool confirm_timed_ = false;    ///< ... or due (the timer)
-  release_gate gate_;             ///< releases held back, history kept (release_gate.hpp)
-  std::vector<port_id> members_;  ///< in join order
+  std::uint64_t next_seq_ = 1;       ///< the next item's number
+  std::uint64_t released_ = 0;       ///< items up to this one went to the agents
+  history history_;                  ///< what it holds of the stream (history.hpp)
+  senders senders_;                  ///< the streams it numbered messages of (senders.hpp)
+  std::size_t to_confirm_ = 0;       ///< released messages not confirmed yet
+  bool confirm_sent_ = false;        ///< a confirm_msg to itself is on its way
+  bool confirm_timed_ = false;       ///< ... or due (the timer)
+  std::uint64_t takeover_last_ = 0;  ///< the last item when this master took over
+  release_gate gate_;                ///< releases held back, history kept (release_gate.hpp)
+  std::vector<port_id> members_;     ///< in join order
   std::map<port_id, monitor> member_mons_;
   std::map<std::string, std::size_t> per_node_;
   std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now

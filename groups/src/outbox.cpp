@@ -64,7 +64,7 @@ std::shared_ptr<outbox::box> outbox::find(std::string_view group, bool make) {
 
 void outbox::watch(const std::string& group) {
   auto b = find(group, false);
-  if (!b) return;
+  if (!b || closed_.load()) return;
   std::weak_ptr<service::state> weak = st_.shared_from_this();
   subscription named = st_.names.mon(registry_name(group), [weak, group](const registry_event& e) {
     if (auto s = weak.lock(); s && s->outbox) s->outbox->on_named(group, e.ports);
@@ -96,8 +96,9 @@ std::optional<errc> outbox::send_known(std::string_view group, const port_id& fr
   if (!b) return std::nullopt;
   {
     std::lock_guard lock{b->mutex};
-    if (!b->master) return std::nullopt;  // its master died: found (or waited for) as at first
-    if (!st_.owner.is_local(b->master)) {
+    if (b->ended || (!b->master && !b->gone)) return std::nullopt;  // found as at first
+    // (No master now: kept, and sent when the registry names the next one.)
+    if (b->master && !st_.owner.is_local(b->master)) {
       try {
         e.pack();
       } catch (const wire::encode_error&) {
@@ -151,6 +152,29 @@ void outbox::drop(const waiting_send& s) {
   bytes_.fetch_sub(s.weight, std::memory_order_relaxed);
 }
 
+void outbox::on_refused(const port_id& origin, const std::string& group, std::uint64_t seq) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::vector<failure> failures;
+  {
+    std::lock_guard lock{b->mutex};
+    const bool from_master = b->master && (origin ? origin.node_number() == b->master.node_number()
+                                                  : st_.owner.is_local(b->master));
+    if (!from_master) return;
+    for (auto it = b->sends.begin(); it != b->sends.end(); ++it) {
+      if (it->seq != seq) continue;
+      drop(*it);
+      failures.push_back({group, std::move(*it),
+                          reason{"pg_send_refused", group,
+                                 "the master did not order it (too much waits for its "
+                                 "standbys)"}});
+      b->sends.erase(it);
+      break;
+    }
+  }
+  report(failures);
+}
+
 void outbox::on_ordered(const port_id& origin, const std::string& group, std::uint64_t seq) {
   auto b = find(group, false);
   if (!b) return;
@@ -185,11 +209,15 @@ void outbox::on_sent_to_died(const std::string& group, const port_id& master, co
     b->gone = master;
     b->watch = monitor{};
     if (why.normal()) {
-      // The group ended: no master comes next.
+      // The group ended: no master comes next. (What that master had may have been
+      // delivered: a confirmation is sent a little after the release.)
+      b->ended = true;
       for (auto& w : b->sends) {
         drop(w);
-        failures.push_back(
-            {group, std::move(w), reason{"no_such_group", group, "the group ended"}});
+        reason why_failed = w.handed ? reason{"pg_send_unconfirmed", group,
+                                              "the group ended; it may have been delivered"}
+                                     : reason{"no_such_group", group, "the group ended"};
+        failures.push_back({group, std::move(w), std::move(why_failed)});
       }
       b->sends.clear();
     } else if (port_id next = named_master(group, master)) {
@@ -203,8 +231,12 @@ void outbox::on_named(const std::string& group, const std::vector<port_id>& port
   auto b = find(group, false);
   if (!b) return;
   std::lock_guard lock{b->mutex};
+  // A master that died here may come back (its node was only cut off): once the registry
+  // dropped it, it may be named again.
+  if (b->gone && std::find(ports.begin(), ports.end(), b->gone) == ports.end()) b->gone = {};
   for (auto it = ports.rbegin(); it != ports.rend(); ++it) {
     if (*it == b->gone) continue;
+    b->ended = false;
     if (*it != b->master) use(*b, group, *it);
     return;
   }
@@ -252,6 +284,7 @@ void outbox::start_timer(node::duration delay) {
 }
 
 void outbox::report(std::vector<failure>& failures) {
+  if (closed_.load()) return;  // (the service is going: nobody to tell)
   for (auto& f : failures) {
     failed_.fetch_add(1, std::memory_order_relaxed);
     warn({"groups", st_.own_id}, "a message to group {} from {} failed: {}", f.group,
@@ -269,6 +302,7 @@ void outbox::report(std::vector<failure>& failures) {
 }
 
 void outbox::close() {
+  closed_.store(true);
   std::unordered_map<std::string, std::shared_ptr<box>, service::state::string_hash,
                      std::equal_to<>>
       boxes;

@@ -43,8 +43,9 @@ class outbox {
   errc send(std::string_view group, const port_id& master, const port_id& from, bool except,
             envelope e);
   /// The same to a group this node sent to before, to the master the outbox follows (a
-  /// registry watch and a monitor keep it current); nullopt (and `e` untouched) for a group
-  /// it has not sent to, or whose master died.
+  /// registry watch and a monitor keep it current), or kept for the next master while none
+  /// is known (after a master died); nullopt (and `e` untouched) for a group it has not
+  /// sent to, or that ended.
   std::optional<errc> send_known(std::string_view group, const port_id& from, bool except,
                                  envelope& e);
 
@@ -52,6 +53,8 @@ class outbox {
   /// A master (on the node of `origin`, null: this node) released this node's messages of
   /// `group` up to `seq`.
   void on_ordered(const port_id& origin, const std::string& group, std::uint64_t seq);
+  /// That master did not order message `seq` of this node's stream: it is reported.
+  void on_refused(const port_id& origin, const std::string& group, std::uint64_t seq);
   /// The master `group`'s sends went to died.
   void on_sent_to_died(const std::string& group, const port_id& master, const reason& why);
   /// The earliest waiting send may be due.
@@ -78,7 +81,8 @@ class outbox {
     std::uint64_t next = 1;
     std::deque<waiting_send> sends;
     port_id master;      ///< where they went (null: no master now)
-    port_id gone;        ///< the last master that died: not sent to again
+    port_id gone;        ///< the last master that died: not sent to while the registry names it
+    bool ended = false;  ///< it ended normally: the group is gone (sends wait for a new one)
     monitor watch;       ///< on `master`: sent_to_died_msg to the agent
     subscription named;  ///< the registry's entry of the group (after a master died)
   };
@@ -114,6 +118,7 @@ class outbox {
   std::atomic<std::size_t> count_{0}, bytes_{0};
   std::atomic<std::uint64_t> resent_{0}, failed_{0};
   std::atomic<bool> timing_{false};  ///< a send_due_msg timer runs
+  std::atomic<bool> closed_{false};  ///< close() ran: nothing more is reported or watched
   const std::uint64_t id_;           ///< this outbox among all (a thread's cache key)
 };
 

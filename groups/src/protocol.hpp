@@ -54,6 +54,7 @@ struct item {
   /// (null, 0: a message no sender waits to see confirmed). See outbox.hpp, senders.hpp.
   port_id stream;
   std::uint64_t stream_seq = 0;
+  std::uint64_t stream_low = 0;  ///< the lowest number the stream still waited for
 };
 
 /// What an item weighs in memory, roughly: its packed payload and member list (a live
@@ -77,6 +78,9 @@ inline const message_type<port_id, bool, envelope, port_id, std::uint64_t, std::
 /// master -> a stream (a node's groups agent): the group, and the stream's last message
 /// released (every one up to it is ordered and kept by the master and its standbys).
 inline const message_type<std::string, std::uint64_t> ordered_msg{"pg.ordered"};
+/// master -> a stream: the group, and a message of the stream it did not order (its queue
+/// for the standbys was full, or the number was past the window): the sender reports it.
+inline const message_type<std::string, std::uint64_t> refused_msg{"pg.refused"};
 /// A join (a `cal`): the member, whether it asks for notices, the reply port.
 inline const message_type<port_id, bool, port_id> join_msg{"pg.join"};
 /// master -> the join's reply port: the outcome (errc), the members before it.
@@ -211,6 +215,7 @@ struct codec<groups::detail::item> {
     codec<envelope>::encode(w, i.payload);
     codec<port_id>::encode(w, i.stream);
     w.varint(i.stream_seq);
+    w.varint(i.stream_low);
   }
   static void decode(reader& r, groups::detail::item& i) {
     i.seq = r.varint();
@@ -226,6 +231,7 @@ struct codec<groups::detail::item> {
     codec<envelope>::decode(r, i.payload);
     codec<port_id>::decode(r, i.stream);
     i.stream_seq = r.varint();
+    i.stream_low = r.varint();
   }
   static std::string name() { return "coport.pg.item"; }
 };

@@ -35,6 +35,11 @@ class release_gate {
   bool answered(const std::string& node);
   /// True when `node` (that came up) has not answered the check that runs.
   bool unanswered(const std::string& node) const;
+  /// True when `node`'s agent was asked a question it has not answered (a check, or the
+  /// sync after a takeover): only such an agent may answer fenced.
+  bool asked(const std::string& node) const {
+    return unanswered(node) || unsynced_.count(node) > 0;
+  }
 
   // -- after a takeover
   /// Keeps the history until each of `nodes` has item `floor`; false when there is none.

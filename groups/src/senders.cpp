@@ -111,8 +111,7 @@ void senders::mark(const port_id& stream, entry& e) {
 
 void senders::waits_from(const port_id& stream, std::uint64_t low) {
   if (low <= 1) return;
-  if (const entry* known = lookup(stream);
-      known && low - 1 <= known->released.floor) {
+  if (const entry* known = lookup(stream); known && low - 1 <= known->released.floor) {
     return;  // (released ≤ numbered: nothing to move)
   }
   entry& e = find_or_make(stream);
@@ -124,7 +123,8 @@ void senders::waits_from(const port_id& stream, std::uint64_t low) {
 
 bool senders::fits(const port_id& stream, std::uint64_t seq) const {
   const entry* e = lookup(stream);
-  return seq - (e ? e->numbered.floor : 0) <= window;
+  const std::uint64_t floor = e ? e->numbered.floor : 0;
+  return seq <= floor || seq - floor <= window;
 }
 
 void senders::numbered(const port_id& stream, std::uint64_t seq) {
@@ -137,6 +137,12 @@ void senders::released(const port_id& stream, std::uint64_t seq, bool tell) {
   const std::uint64_t before = e->released.floor;
   e->released.add(seq);
   if (tell && e->released.floor != before) mark(stream, *e);
+}
+
+void senders::give_up(const port_id& stream, std::uint64_t seq) {
+  entry& e = find_or_make(stream);
+  e.numbered.add(seq);
+  e.released.add(seq);
 }
 
 void senders::again(const port_id& stream) {
@@ -186,6 +192,9 @@ senders::released_state senders::snapshot() const {
   for (const auto& [stream, e] : streams_) {
     s.streams.push_back(stream);
     s.floors.push_back(e.released.floor);
+    // (Numbers above the floors, at most max_snapshot_above in all: beyond, a new standby
+    // may order again a message it lacks the number of, should it take over.)
+    if (s.above.size() >= max_snapshot_above) continue;
     for (auto n : e.released.above()) {
       s.above_streams.push_back(stream);
       s.above.push_back(n);

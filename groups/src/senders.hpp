@@ -39,6 +39,8 @@ class senders {
   static constexpr std::size_t per_node = 4;
   /// As many as a sender keeps unconfirmed by default (service_options::max_unconfirmed).
   static constexpr std::uint64_t window = std::uint64_t{1} << 18;
+  /// Numbers above floors a snapshot carries (a frame's worth: 16 bytes each at most).
+  static constexpr std::size_t max_snapshot_above = std::size_t{1} << 16;
 
   /// True when message `seq` of `stream` was numbered already (or its sender gave it up).
   bool seen(const port_id& stream, std::uint64_t seq) const;
@@ -52,6 +54,11 @@ class senders {
   /// stream at the next `take_confirmations` when its released floor moved; `tell` false on
   /// a standby).
   void released(const port_id& stream, std::uint64_t seq, bool tell);
+  /// Message `seq` of `stream` was not ordered and its sender is told so: it counts as
+  /// given up (numbered and released, not confirmed).
+  void give_up(const port_id& stream, std::uint64_t seq);
+  /// True when some stream is to be told what was released.
+  bool has_confirmations() const noexcept { return !to_tell_.empty(); }
   /// A message of `stream` seen already came again: tell the stream again what was released.
   void again(const port_id& stream);
   /// Items after the last one a new master had were dropped: message `seq` of `stream`, in
