@@ -12,7 +12,7 @@ using namespace coport;
 using coport::groups::detail::senders;
 
 TEST_SUITE("groups.senders") {
-  TEST_CASE("a number at or below the last numbered of a stream is seen; others are not") {
+  TEST_CASE("a number at or below the last numbered of a stream is seen, and no other") {
     senders s;
     port_id a{"sn-a", 7};
     CHECK_FALSE(s.seen(a, 1));
@@ -25,7 +25,7 @@ TEST_SUITE("groups.senders") {
   }
 
   TEST_CASE(
-      "numbers may come out of order; a confirmation covers only a floor released without a "
+      "numbers may come out of order, a confirmation covers only a floor released without a "
       "gap, and a sender's lowest wait moves the floors past what it gave up") {
     senders s;
     port_id a{"sn-a", 3};
