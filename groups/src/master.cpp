@@ -86,10 +86,12 @@ void group_master::build_table() {
     it.stream_seq = seq;
     it.stream_low = low;
     if (!order(std::move(it)) && !stream.is_null()) {
-      // Not ordered: the sender reports it now (its later sends are confirmed past it).
-      senders_.give_up(stream, seq);
+      // Not ordered (nor counted): the sender reports it, and its next send says so.
       n_.snd(stream, refused_msg, name_, seq);
     }
+  });
+  table_.on(check_ended_msg, [this](message&, std::uint64_t& epoch) {
+    if (epoch == epoch_ && gate_.give_up_down(n_.up_nodes(), st_->own_id)) go_on();
   });
   table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
     if (epoch == epoch_ && gate_.keeping()) stop_holding();
@@ -117,6 +119,7 @@ void group_master::build_table() {
   });
   table_.on(member_died_msg, [this](message&, port_id& member, reason& why) {
     member_mons_.erase(member);
+    if (why.kind() == "transport_error") gate_.member_lost(std::string{member.node()}, n_.now());
     on_leave(member, why);  // a member that ended normally leaves with "normal"
   });
   table_.on(members_msg,
@@ -551,12 +554,13 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
       info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
            why.to_string());
       standbys_.erase(pos);
+      if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
       // The last standby's node went down: it may only be cut off, and take over on its
       // side. Releasing alone now could give members here what the group's next master
       // never has: hold back until a standby is back (or this master is fenced).
       if (standbys_.empty() && why.kind() == "transport_error") {
         info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
-        gate_.hold_back(nodes_.get());
+        gate_.hold_back(nodes_.get(), n_.now());
       }
       release();
       history_.trim(released_);
@@ -623,7 +627,8 @@ void group_master::check_epoch() {
   std::vector<std::string> ask;
   const bool go = gate_.check(nodes_.get(), ask);
   for (const auto& id : ask) ask_epoch(id);
-  if (go) go_on();
+  if (go) return go_on();
+  if (!ask.empty()) n_.after(release_gate::check_limit, self_, check_ended_msg, epoch_);
 }
 
 void group_master::ask_epoch(const std::string& id) {

@@ -98,7 +98,7 @@ std::optional<errc> outbox::send_known(std::string_view group, const port_id& fr
     std::lock_guard lock{b->mutex};
     if (b->ended || (!b->master && !b->gone)) return std::nullopt;  // found as at first
     // (No master now: kept, and sent when the registry names the next one.)
-    if (b->master && !st_.owner.is_local(b->master)) {
+    if (!b->master || !st_.owner.is_local(b->master)) {  // (none now: the next may be far)
       try {
         e.pack();
       } catch (const wire::encode_error&) {
@@ -147,6 +147,13 @@ void outbox::use(box& b, const std::string& group, const port_id& master) {
   }
 }
 
+void outbox::nudge(box& b) {
+  if (!b.master || b.sends.empty()) return;
+  const waiting_send& w = b.sends.front();
+  st_.owner.snd(b.master, send_msg, w.from, w.except, envelope{w.payload}, st_.agent_port, w.seq,
+                w.seq);
+}
+
 void outbox::drop(const waiting_send& s) {
   count_.fetch_sub(1, std::memory_order_relaxed);
   bytes_.fetch_sub(s.weight, std::memory_order_relaxed);
@@ -161,15 +168,17 @@ void outbox::on_refused(const port_id& origin, const std::string& group, std::ui
     const bool from_master = b->master && (origin ? origin.node_number() == b->master.node_number()
                                                   : st_.owner.is_local(b->master));
     if (!from_master) return;
-    for (auto it = b->sends.begin(); it != b->sends.end(); ++it) {
-      if (it->seq != seq) continue;
+    auto it = std::lower_bound(b->sends.begin(), b->sends.end(), seq,
+                               [](const waiting_send& w, std::uint64_t n) { return w.seq < n; });
+    if (it != b->sends.end() && it->seq == seq) {
       drop(*it);
       failures.push_back({group, std::move(*it),
                           reason{"pg_send_refused", group,
                                  "the master did not order it (too much waits for its "
                                  "standbys)"}});
       b->sends.erase(it);
-      break;
+      b->gap = true;
+      nudge(*b);
     }
   }
   report(failures);
@@ -187,6 +196,14 @@ void outbox::on_ordered(const port_id& origin, const std::string& group, std::ui
   while (!b->sends.empty() && b->sends.front().seq <= seq) {
     drop(b->sends.front());
     b->sends.pop_front();
+  }
+  if (b->gap) {
+    // Past a refused send only once the master knows this node gave it up.
+    if (!b->sends.empty() && b->sends.front().seq > seq + 1) {
+      nudge(*b);
+    } else {
+      b->gap = false;
+    }
   }
 }
 
@@ -234,6 +251,9 @@ void outbox::on_named(const std::string& group, const std::vector<port_id>& port
   // A master that died here may come back (its node was only cut off): once the registry
   // dropped it, it may be named again.
   if (b->gone && std::find(ports.begin(), ports.end(), b->gone) == ports.end()) b->gone = {};
+  // The master followed stays while the registry names it (after a heal an old master may
+  // be named beside it for a moment, and sort last: it is fenced as they meet).
+  if (b->master && std::find(ports.begin(), ports.end(), b->master) != ports.end()) return;
   for (auto it = ports.rbegin(); it != ports.rend(); ++it) {
     if (*it == b->gone) continue;
     b->ended = false;

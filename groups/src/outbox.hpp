@@ -83,6 +83,7 @@ class outbox {
     port_id master;      ///< where they went (null: no master now)
     port_id gone;        ///< the last master that died: not sent to while the registry names it
     bool ended = false;  ///< it ended normally: the group is gone (sends wait for a new one)
+    bool gap = false;    ///< a send was refused: the master learns from the next send's low
     monitor watch;       ///< on `master`: sent_to_died_msg to the agent
     subscription named;  ///< the registry's entry of the group (after a master died)
   };
@@ -95,6 +96,9 @@ class outbox {
   std::shared_ptr<box> find(std::string_view group, bool make);
   /// Adds a send to `b` and sends it to its master if it has one (under b.mutex).
   void add(box& b, const port_id& from, bool except, envelope e, std::size_t weight);
+  /// After a refusal: sends the oldest kept send again, so that the master learns the
+  /// lowest number this node waits for and confirms past the refused one (under b.mutex).
+  void nudge(box& b);
   bool full(std::size_t weight) const;
   /// Watches the registry's entry of `group` for `b` (in the agent's port).
   void watch(const std::string& group);

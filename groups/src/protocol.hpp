@@ -99,6 +99,9 @@ inline const message_type<port_id, reason> peer_died_msg{"pg.peer_died", local_o
 /// A master that took over, to itself after hold_time: stop keeping the history for agents
 /// that did not say where they are (its epoch then).
 inline const message_type<std::uint64_t> sync_ended_msg{"pg.sync_ended", local_only};
+/// A master that asks the agents whether they follow a newer epoch (release_gate.hpp), to
+/// itself after check_limit: its epoch then.
+inline const message_type<std::uint64_t> check_ended_msg{"pg.check_ended", local_only};
 /// A master to itself, after it released messages of streams: tell those streams (once for
 /// all it released meanwhile); 1: sent at once (confirm_batch), 0: the timer (confirm_delay).
 inline const message_type<std::uint64_t> confirm_msg{"pg.confirm", local_only};

@@ -15,7 +15,9 @@
 /// Threading: none (the role's port). Lifetime: a member of the role.
 /// May include: the standard library only.
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,8 +27,18 @@ namespace coport::groups::detail {
 class release_gate {
  public:
   // -- held back
-  /// The last standby's node went down; `nodes` (null: none) have members now.
-  void hold_back(const std::vector<std::string>* nodes);
+  /// The last standby's node went down at `now`; `nodes` (null: none) have members now.
+  void hold_back(const std::vector<std::string>* nodes, std::chrono::steady_clock::time_point now);
+  /// How long a member's node lost counts for a hold, and how long a check waits for nodes
+  /// that are down.
+  static constexpr std::chrono::seconds recent{30}, check_limit{60};
+  /// A member on `node` left at `now` because its node went down (from here): should the
+  /// releases be held back within `recent` of it, that node is asked too (its members may
+  /// have followed a standby that took over there).
+  void member_lost(const std::string& node, std::chrono::steady_clock::time_point now);
+  /// The check runs past its limit: the nodes still down are given up (an agent there that
+  /// follows a newer epoch drops what this master sends); true when releases go on now.
+  bool give_up_down(const std::vector<std::string>& up, const std::string& own);
   bool held_back() const noexcept { return held_back_; }
   /// A standby is back: the agents to ask (`ask`; nothing while a check runs); true when
   /// releases may go on at once (no node to ask).
@@ -54,8 +66,10 @@ class release_gate {
   bool checking_ = false;             ///< held back: asking the agents for newer epochs
   std::set<std::string> unchecked_;   ///< ... the nodes that did not answer yet
   std::set<std::string> held_nodes_;  ///< the member nodes since the releases were held back
-  std::set<std::string> unsynced_;    ///< after a takeover: member nodes not caught up yet
-  std::uint64_t floor_ = 0;           ///< ... to this item, the last before the takeover
+  /// Nodes whose members left as their node went down, and when (the last `recent` only).
+  std::map<std::string, std::chrono::steady_clock::time_point> lost_nodes_;
+  std::set<std::string> unsynced_;  ///< after a takeover: member nodes not caught up yet
+  std::uint64_t floor_ = 0;         ///< ... to this item, the last before the takeover
 };
 
 }  // namespace coport::groups::detail

@@ -139,12 +139,6 @@ void senders::released(const port_id& stream, std::uint64_t seq, bool tell) {
   if (tell && e->released.floor != before) mark(stream, *e);
 }
 
-void senders::give_up(const port_id& stream, std::uint64_t seq) {
-  entry& e = find_or_make(stream);
-  e.numbered.add(seq);
-  e.released.add(seq);
-}
-
 void senders::again(const port_id& stream) {
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;

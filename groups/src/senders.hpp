@@ -54,9 +54,6 @@ class senders {
   /// stream at the next `take_confirmations` when its released floor moved; `tell` false on
   /// a standby).
   void released(const port_id& stream, std::uint64_t seq, bool tell);
-  /// Message `seq` of `stream` was not ordered and its sender is told so: it counts as
-  /// given up (numbered and released, not confirmed).
-  void give_up(const port_id& stream, std::uint64_t seq);
   /// True when some stream is to be told what was released.
   bool has_confirmations() const noexcept { return !to_tell_.empty(); }
   /// A message of `stream` seen already came again: tell the stream again what was released.
