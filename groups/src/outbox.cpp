@@ -73,6 +73,23 @@ void outbox::watch(const std::string& group) {
   b->named = std::move(named);
 }
 
+errc outbox::admit(envelope& e, bool far, std::size_t& weight) const {
+  // Kept and sent as the same bytes when the master is on another node (encoded once).
+  if (far) {
+    try {
+      e.pack();
+    } catch (const wire::encode_error&) {
+      return errc::bad_argument;
+    }
+  }
+  weight = sizeof(waiting_send) + e.packed_size();
+  return full(weight) ? errc::too_many_unconfirmed : errc::ok;
+}
+
+void outbox::arm_timer() {
+  if (!timing_.load(std::memory_order_relaxed) && !timing_.exchange(true)) start_timer(timeout_);
+}
+
 bool outbox::full(std::size_t weight) const {
   return count_.load(std::memory_order_relaxed) >= max_count_ ||
          bytes_.load(std::memory_order_relaxed) + weight > max_bytes_;
@@ -98,40 +115,28 @@ std::optional<errc> outbox::send_known(std::string_view group, const port_id& fr
     std::lock_guard lock{b->mutex};
     if (b->ended || (!b->master && !b->gone)) return std::nullopt;  // found as at first
     // (No master now: kept, and sent when the registry names the next one.)
-    if (!b->master || !st_.owner.is_local(b->master)) {  // (none now: the next may be far)
-      try {
-        e.pack();
-      } catch (const wire::encode_error&) {
-        return errc::bad_argument;
-      }
+    // (No master now: packed, the next may be far.)
+    std::size_t weight = 0;
+    if (errc r = admit(e, !b->master || !st_.owner.is_local(b->master), weight); r != errc::ok) {
+      return r;
     }
-    const std::size_t weight = sizeof(waiting_send) + e.packed_size();
-    if (full(weight)) return errc::too_many_unconfirmed;
     add(*b, from, except, std::move(e), weight);
   }
-  if (!timing_.load(std::memory_order_relaxed) && !timing_.exchange(true)) start_timer(timeout_);
+  arm_timer();
   return errc::ok;
 }
 
 errc outbox::send(std::string_view group, const port_id& master, const port_id& from, bool except,
                   envelope e) {
-  // Kept and sent as the same bytes when the master is on another node (encoded once).
-  if (!st_.owner.is_local(master)) {
-    try {
-      e.pack();
-    } catch (const wire::encode_error&) {
-      return errc::bad_argument;
-    }
-  }
-  const std::size_t weight = sizeof(waiting_send) + e.packed_size();
-  if (full(weight)) return errc::too_many_unconfirmed;
+  std::size_t weight = 0;
+  if (errc r = admit(e, !st_.owner.is_local(master), weight); r != errc::ok) return r;
   auto b = find(group, true);
   {
     std::lock_guard lock{b->mutex};
     if (master != b->master && master != b->gone) use(*b, std::string{group}, master);
     add(*b, from, except, std::move(e), weight);
   }
-  if (!timing_.load(std::memory_order_relaxed) && !timing_.exchange(true)) start_timer(timeout_);
+  arm_timer();
   return errc::ok;
 }
 

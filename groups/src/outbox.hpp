@@ -100,6 +100,10 @@ class outbox {
   /// lowest number this node waits for and confirms past the refused one (under b.mutex).
   void nudge(box& b);
   bool full(std::size_t weight) const;
+  /// Packs `e` for a master on another node (`far`) and weighs it; ok when it fits.
+  errc admit(envelope& e, bool far, std::size_t& weight) const;
+  /// Starts the send_due_msg timer unless one runs.
+  void arm_timer();
   /// Watches the registry's entry of `group` for `b` (in the agent's port).
   void watch(const std::string& group);
   /// Sends what waits in `b` to `master` and sends there from now on (under b.mutex).
