@@ -35,12 +35,12 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
     if (closed) {
       // A break after an orderly close: what still waits is lost, and the close comes now
       // (a manual pipe would otherwise hold it behind bytes nobody hands over any more).
-      if (!lose || close_delivered || buffer.empty()) return;
-      buffer.clear();
+      if (!lose || close_delivered || empty()) return;
+      clear();
     } else {
       closed = true;
       why = text;
-      if (lose) buffer.clear();
+      if (lose) clear();
     }
     if (!scheduled) {
       scheduled = true;
@@ -63,16 +63,21 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
         std::lock_guard lock{mutex};
         // The handled chunk's storage becomes the writers' next buffer (no allocation a write).
         chunk.clear();
-        if (buffer.empty() && buffer.capacity() < chunk.capacity()) buffer.swap(chunk);
+        if (empty() && buffer.capacity() < chunk.capacity()) {
+          buffer.swap(chunk);
+          front = 0;
+        }
         h = handler.lock();
         if (!h) {
           // Not attached yet (set_handler drains), or the protocol is gone (nothing to do).
           scheduled = false;
           return;
         }
-        if (!buffer.empty() && !manual) {
+        if (!empty() && !manual) {
+          if (front != 0) buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(front));
+          front = 0;
           chunk.swap(buffer);
-        } else if (closed && !close_delivered && buffer.empty()) {
+        } else if (closed && !close_delivered && empty()) {
           close_delivered = true;
           closing = true;
           text = why;
@@ -94,15 +99,15 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
     std::lock_guard lock{mutex};
     handler = h;
     if (!scheduled &&
-        ((!buffer.empty() && !manual) || (closed && !close_delivered && buffer.empty()))) {
+        ((!empty() && !manual) || (closed && !close_delivered && empty()))) {
       scheduled = true;
       post_drain();
     }
   }
 
-  /// Whole frames at the front of the buffer, up to `limit`; returns their byte count.
+  /// Whole frames at the front of what waits, up to `limit`; returns their byte count.
   std::size_t frame_bytes(std::size_t limit, std::size_t& frames) const {
-    std::size_t pos = 0;
+    std::size_t pos = front;
     frames = 0;
     while (frames < limit && buffer.size() - pos >= 4) {
       std::size_t length = detail::frame_length(buffer.data() + pos);
@@ -110,13 +115,32 @@ struct memory_link::pipe : std::enable_shared_from_this<memory_link::pipe> {
       pos += 4 + length;
       ++frames;
     }
-    return pos;
+    return pos - front;
+  }
+
+  /// Nothing waits.
+  bool empty() const { return front == buffer.size(); }
+  void clear() {
+    buffer.clear();
+    front = 0;
+  }
+  /// `bytes` at the front were handed over: they go once they are half the buffer (a
+  /// frame at a time, erasing each one would cost the whole backlog per frame).
+  void consume(std::size_t bytes) {
+    front += bytes;
+    if (front == buffer.size()) {
+      clear();
+    } else if (front >= 4096 && front * 2 >= buffer.size()) {
+      buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(front));
+      front = 0;
+    }
   }
 
   node& receiver;
   const bool manual;
   std::mutex mutex;
   std::vector<std::byte> buffer;
+  std::size_t front = 0;  ///< bytes at the buffer's front already handed over (manual)
   bool scheduled = false;
   bool closed = false;
   bool close_delivered = false;
@@ -218,11 +242,12 @@ std::size_t memory_link::hand_over(direction d, std::size_t frames) {
   {
     std::lock_guard lock{p.mutex};
     std::size_t bytes = p.frame_bytes(frames, n);
-    chunk.assign(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
-    p.buffer.erase(p.buffer.begin(), p.buffer.begin() + static_cast<std::ptrdiff_t>(bytes));
+    const auto from = p.buffer.begin() + static_cast<std::ptrdiff_t>(p.front);
+    chunk.assign(from, from + static_cast<std::ptrdiff_t>(bytes));
+    p.consume(bytes);
     h = p.handler.lock();
     // A closed pipe's close comes after its last bytes (once, when they have just gone).
-    if (bytes != 0 && p.closed && !p.close_delivered && p.buffer.empty() && !p.scheduled) {
+    if (bytes != 0 && p.closed && !p.close_delivered && p.empty() && !p.scheduled) {
       p.scheduled = true;
       p.post_drain();
     }
