@@ -269,17 +269,20 @@ void group_master::on_join(const port_id& member, bool notify, const port_id& re
     n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
     return;
   }
-  auto old = members_;
+  // Answered once released (release()): a join the master ordered and then lost with its
+  // node is one the next master may not have.
+  const std::uint64_t seq = next_seq_;
+  joins_.emplace(seq, reply);
   item it;
   it.kind = item_kind::join;
   it.port = member;
   it.flag = notify;
-  if (!order(std::move(it))) {
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), std::move(old));
-    return;
-  }
   member_mons_.emplace(member, n_.mon(member, self_, member_died_msg, member));
-  n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
+  if (!order(std::move(it))) {
+    member_mons_.erase(member);
+    joins_.erase(seq);  // (dropped before numbering: the members are as they were)
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+  }
 }
 
 void group_master::on_leave(const port_id& member, const reason& why) {
@@ -353,7 +356,15 @@ void group_master::release() {
     const entry* e = history_.find(released_);
     if (!e) continue;
     pending_bytes_ -= std::min(pending_bytes_, e->weight);
-    send_to_agents(*e, history_.step_view(view, *e, members_));
+    const std::vector<port_id>* after = history_.step_view(view, *e, members_);
+    send_to_agents(*e, after);
+    if (auto j = joins_.find(released_); j != joins_.end()) {
+      // The members before it: those after it, but the last (a join appends its member).
+      std::vector<port_id> old;
+      if (after && !after->empty()) old.assign(after->begin(), after->end() - 1);
+      n_.snd(j->second, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
+      joins_.erase(j);
+    }
     if (!e->it.stream.is_null()) {
       senders_.released(e->it.stream, e->it.stream_seq, true);
       confirm_later();

@@ -208,6 +208,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
   bool confirm_timed_ = false;       ///< ... or due (the timer)
   std::uint64_t takeover_last_ = 0;  ///< the last item when this master took over
   release_gate gate_;                ///< releases held back, history kept (release_gate.hpp)
+  /// A join is answered once released (the members before it come from the history then):
+  /// its reply port, by its sequence number (at most max_pending: items not released).
+  std::map<std::uint64_t, port_id> joins_;
   std::vector<port_id> members_;     ///< in join order
   std::map<port_id, monitor> member_mons_;
   std::map<std::string, std::size_t> per_node_;

@@ -7,6 +7,7 @@
 #include <coport/registry.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -226,5 +227,45 @@ TEST_SUITE("groups.failover") {
     REQUIRE(gc.g[2]->send("g", "c"s, 4) == pg::errc::ok);
     gc.c.run();
     CHECK(rc.seen.back() == "c:4");
+  }
+
+  TEST_CASE(
+      "a join is answered once the master released it: not while its releases are held back, "
+      "and then with the members before it") {
+    group_cluster gc{{"ja-a", "ja-b", "ja-c"}};
+    REQUIRE(gc.g[0]->create("g", {.standbys = {"ja-b"}}));
+    gc.c.run();
+    recorder ra;
+    port_id a = member(gc.c[0], ra);
+    join(gc, 0, "g", a);
+    // The standby's node dies: the master holds its releases back.
+    gc.c.link(0, 1).break_link("b died");
+    gc.c.link(1, 2).break_link("b died");
+    gc.g[1].reset();
+    gc.r[1].reset();
+    gc.c.run();
+    std::optional<pg::join_result> answer;
+    recorder rc;
+    port_id c = member(gc.c[2], rc);
+    REQUIRE(gc.g[2]->join("g", c, [&](pg::join_result r) { answer = std::move(r); }) ==
+            pg::errc::ok);
+    gc.c.run();
+    // Numbered, not released: had the master's node died now, the next master might never
+    // have had it; "ok" would have been a lie.
+    CHECK_FALSE(answer.has_value());
+    gc.c.restart(1);
+    gc.r[1] = std::make_unique<registry>(gc.c[1]);
+    gc.g[1] = std::make_unique<pg::service>(gc.c[1], *gc.r[1]);
+    gc.c.run();
+    gc.c.link(0, 1).break_link("again");
+    gc.c.run();
+    gc.c.connect(0, 1);
+    gc.c.run();
+    REQUIRE(answer.has_value());
+    CHECK(answer->error == pg::errc::ok);
+    CHECK(answer->old_members == std::vector<port_id>{a});
+    REQUIRE(gc.g[2]->send("g", "c"s, 1) == pg::errc::ok);
+    gc.c.run();
+    CHECK(rc.seen == std::vector<std::string>{"c:1"});
   }
 }
