@@ -453,14 +453,12 @@ errc service::route(const port_id& from, std::string_view name, bool except_send
           if (!s) return;
           reason why{"no_such_group", group, "no master came within the wait"};
           if (master) {
-            const errc r = s->outbox->send(group, master, from, except_sender, std::move(*held));
+            envelope copy = *held;  // (kept for the report when the outbox refuses it)
+            const errc r = s->outbox->send(group, master, from, except_sender, std::move(copy));
             if (r == errc::ok) return;
             why = reason{"no_such_group", group, describe(r)};
           }
-          detail::warn({"groups", s->own_id}, "a message to group {} from {} was not sent: {}",
-                       group, from ? from.to_string() : std::string{"outside any port"},
-                       why.to_string());
-          if (from) s->owner.snd(from, send_failed_tag(), group, why);
+          s->outbox->fail_unsent(group, from, except_sender, std::move(*held), std::move(why));
         });
     return queued ? errc::ok : errc::no_such_group;
   }

@@ -326,6 +326,17 @@ void outbox::report(std::vector<failure>& failures) {
   }
 }
 
+void outbox::fail_unsent(const std::string& group, const port_id& from, bool except, envelope e,
+                         reason why) {
+  std::vector<failure> failures;
+  waiting_send w;
+  w.from = from;
+  w.except = except;
+  w.payload = std::move(e);
+  failures.push_back({group, std::move(w), std::move(why)});
+  report(failures);
+}
+
 void outbox::close() {
   closed_.store(true);
   std::unordered_map<std::string, std::shared_ptr<box>, service::state::string_hash,

@@ -60,6 +60,11 @@ class outbox {
   /// The earliest waiting send may be due.
   void on_due();
 
+  /// A send that never reached the outbox (it waited for the group's first master, which
+  /// did not come, or refused it) is reported as any other: `why`, its port, on_send_failed.
+  void fail_unsent(const std::string& group, const port_id& from, bool except, envelope e,
+                   reason why);
+
   std::size_t unconfirmed() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::uint64_t resent() const noexcept { return resent_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }

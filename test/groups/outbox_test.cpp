@@ -234,4 +234,23 @@ TEST_SUITE("groups.outbox") {
     CHECK(gc.g[1]->stats().unconfirmed == 0);
     CHECK(gc.g[1]->stats().send_failed == 0);
   }
+
+  TEST_CASE(
+      "a send that waited for a group no master came for is reported to on_send_failed, also "
+      "from outside any port") {
+    std::vector<std::pair<std::string, int>> failures;  // reason, value
+    pg::service_options o;
+    o.wait = std::chrono::milliseconds{200};
+    o.on_send_failed = [&](const pg::send_failure& f) {
+      failures.emplace_back(std::string{f.why.kind()}, f.payload.get<int>(3));
+    };
+    group_cluster gc{{"uw-a", "uw-b"}, o};
+    REQUIRE(gc.g[1]->send("nowhere", "b"s, 7) == pg::errc::ok);  // (from no port: waits)
+    gc.c.run();
+    CHECK(failures.empty());
+    gc.c.advance(std::chrono::milliseconds{300});
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0] == std::make_pair(std::string{"no_such_group"}, 7));
+    CHECK(gc.g[1]->stats().send_failed == 1);
+  }
 }
