@@ -59,6 +59,23 @@ agent::agent(std::shared_ptr<service::state> st)
         return refuse(m, "its master is not the group's (or its epoch jumps)");
     }
   });
+  // A quorum group's new standby asks what this node promised (it may have restarted and
+  // forgotten its own promise): answered to that standby, on the node that asks.
+  table_.on(epoch_ask_msg, [this](message& m, std::string& name, port_id& standby) {
+    if (!from_node_of(m.origin(), standby, n_)) return refuse(m, "it names a standby elsewhere");
+    n_.snd(standby, epoch_told_msg, name, st_->local_epoch(name));
+  });
+  // A quorum group's candidate asks this node's role of the group for its vote.
+  table_.on(vote_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
+                             std::uint64_t& log_epoch, std::uint64_t& last, port_id& candidate) {
+    if (!from_node_of(m.origin(), candidate, n_)) return refuse(m, "it names a candidate elsewhere");
+    port_id role;
+    {
+      std::lock_guard lock{st_->mutex};
+      if (auto it = st_->roles.find(name); it != st_->roles.end()) role = it->second.port;
+    }
+    if (role) n_.snd(role, local_vote_msg, epoch, log_epoch, last, candidate);
+  });
   table_.on(lost_msg,
             [this](message& m, std::string& name, std::uint64_t& epoch, std::uint64_t& seq) {
               auto g = groups_.find(name);
@@ -130,11 +147,10 @@ agent::trust agent::check_master(const std::string& name, std::uint64_t epoch,
   if (pos != groups_.end()) {
     const group& g = pos->second;
     if (epoch < g.epoch) return trust::take;  // an old master's: fenced in on_deliver/on_sync
-    if (master == g.master) {
-      // The master followed never moves to another epoch itself (a takeover is a new port).
-      return epoch == g.epoch ? trust::take : trust::drop;
-    }
-    // Another master: only one of a newer epoch, one step or a few, that the registry names.
+    if (master == g.master && epoch == g.epoch) return trust::take;
+    // Another master, or the one followed at a newer epoch (a quorum group's master that
+    // stepped down and was elected again): only of a newer epoch, one step or a few, that
+    // the registry names.
     if (epoch == g.epoch || epoch - g.epoch > max_epoch_step) return trust::drop;
   } else if (master.is_null()) {
     return trust::drop;

@@ -185,25 +185,26 @@ service::service(node& n, registry& names, service_options options)
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
   for (const tag& t : {detail::deliver_msg.tag(), detail::sync_msg.tag(), detail::lost_msg.tag(),
-                       detail::cdeliver_msg.tag()}) {
+                       detail::cdeliver_msg.tag(), detail::epoch_ask_msg.tag(),
+                       detail::vote_msg.tag()}) {
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
   std::weak_ptr<state> st = state_;
   n.register_init(
       detail::master_init,
       [st](std::string name, std::uint8_t order, std::vector<std::string> standbys,
-           std::uint64_t history) {
+           std::uint64_t history, bool quorum) {
         auto s = st.lock();
         if (!s) throw std::runtime_error{"the node's groups are gone"};
         if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
         detail::start_master(s, std::move(name), static_cast<ordering>(order), std::move(standbys),
-                             history);
+                             history, quorum);
       },
       max_roles_per_peer);
   n.register_init(
       detail::standby_init,
       [st](std::string name, port_id master, std::uint8_t order, std::uint64_t history,
-           std::uint64_t epoch, std::vector<std::string> homes) {
+           std::uint64_t epoch, std::vector<std::string> homes, bool quorum) {
         auto s = st.lock();
         if (!s) throw std::runtime_error{"the node's groups are gone"};
         if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
@@ -213,7 +214,7 @@ service::service(node& n, registry& names, service_options options)
           throw std::runtime_error{"this node follows a newer epoch of the group"};
         }
         detail::start_standby(s, std::move(name), master, static_cast<ordering>(order), history,
-                              epoch, std::move(homes));
+                              epoch, std::move(homes), quorum);
       },
       max_roles_per_peer);
 }
@@ -255,10 +256,17 @@ create_result service::create(std::string name, std::string_view node_id, group_
   if (!valid_name(name) || node_id.empty() || !valid_node_id(node_id)) {
     return {errc::bad_argument, {}};
   }
+  if (options.quorum) {
+    // A majority of homes needs at least three of them, and one order (no causal groups).
+    std::set<std::string_view> homes{node_id};
+    for (const auto& id : options.standbys) homes.insert(id);
+    if (homes.size() < 3 || options.order != ordering::total) return {errc::bad_argument, {}};
+  }
   if (port_id m = find_master(*state_, name)) return {errc::already_created, m};
   port_id p = state_->owner.spawn(node_id, detail::master_init, name,
                                   static_cast<std::uint8_t>(options.order),
-                                  std::move(options.standbys), std::uint64_t{options.history});
+                                  std::move(options.standbys), std::uint64_t{options.history},
+                                  options.quorum);
   if (node_id == state_->own_id) {
     // Registered at once (the registry drops the entry when the port dies), so that a join
     // or send right after create finds it, here and soon on every node.

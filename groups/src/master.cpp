@@ -3,19 +3,21 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 
 namespace coport::groups::detail {
 
 group_master::group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
-                           std::uint64_t kept, std::uint64_t epoch)
+                           std::uint64_t kept, std::uint64_t epoch, bool quorum)
     : st_{std::move(st)},
       n_{st_->owner},
       name_{std::move(name)},
       order_{order},
       epoch_{epoch},
       history_{kept},
+      quorum_mode_{quorum},
       refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
   build_table();
 }
@@ -38,6 +40,7 @@ void group_master::start_master(std::vector<std::string> standby_nodes) {
     }
     homes_.push_back(id);
   }
+  if (quorum_mode_) q_ = quorum{homes_.size()};
   watch_homes(true);
 }
 
@@ -47,6 +50,17 @@ void group_master::start_standby(port_id master, std::vector<std::string> homes)
   master_ = master;
   homes_ = std::move(homes);
   install();
+  if (quorum_mode_) {
+    q_ = quorum{homes_.size()};
+    // One role per node and group: a new master's standby replaces an older role here (a
+    // standby of an old master, a voter, a candidate that was not elected).
+    port_id old;
+    {
+      std::lock_guard lock{st_->mutex};
+      if (auto it = st_->roles.find(name_); it != st_->roles.end()) old = it->second.port;
+    }
+    if (old && old != self_) n_.kil(old, "replaced");
+  }
   set_role_entry();
   // Until the list of standbys comes, watch the master alone.
   watch({master_});
@@ -150,13 +164,40 @@ void group_master::build_table() {
     if (origin && !is_home(origin) && !registered_on(origin) && !asked_agent) {
       return refuse(m, "its node holds no role in the group (or was not asked)");
     }
-    if (epoch > epoch_) fence("a standby follows a newer epoch");
+    if (epoch > epoch_) fence("a standby follows a newer epoch", epoch);
   });
   table_.on(epoch_msg, [this](message& m, std::uint64_t& epoch, port_id& other) {
     if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
     on_other_master(epoch, other);
   });
   table_.on(peer_died_msg, [this](message&, port_id& who, reason& why) { on_peer_died(who, why); });
+  // A quorum group's election: between standbys on home nodes, each on its own node.
+  // (The agent took it from the candidate's node.)
+  table_.on(local_vote_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& log_epoch,
+                                   std::uint64_t& last, port_id& candidate) {
+    if (!is_home(candidate) || epoch > epoch_ + max_epoch_step) {
+      return refuse(m, "it is not from a standby of the group");
+    }
+    on_vote(epoch, log_epoch, last, candidate);
+  });
+  table_.on(voted_msg, [this](message& m, std::uint64_t& epoch, bool& granted, port_id& from) {
+    if (!on_origin(m, from) || !is_home(from)) return refuse(m, "it is not from a home");
+    on_voted(epoch, granted, from);
+  });
+  table_.on(vote_ended_msg, [this](message&, std::uint64_t& epoch) {
+    if (role_ == role::standby && epoch == q_.candidacy() && master_gone_) {
+      info({"groups", n_.id()}, "group {}: standby {} was not elected at epoch {}; it stands again",
+           name_, self_.to_string(), epoch);
+      stand_for_election();
+    }
+  });
+  table_.on(ask_again_msg, [this](message&, std::uint64_t& epoch) {
+    if (role_ == role::standby && asking_ && epoch == epoch_) ask_homes();
+  });
+  table_.on(epoch_told_msg, [this](message& m, std::string& group, std::uint64_t& epoch) {
+    if (group != name_) return refuse(m, "it names another group");
+    on_epoch_told(agent_node(m), epoch);
+  });
   // A standby takes these from the group's master only.
   table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
     if (!from_master(m)) return refuse(m, "it is not from the group's master");
@@ -235,7 +276,7 @@ void group_master::become_master() {
 void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
   if (role_ != role::master || other == self_) return;
   if (epoch > epoch_) {
-    fence("another master has a newer epoch");
+    fence("another master has a newer epoch", epoch);
   } else if (epoch < epoch_) {
     n_.snd(other, fenced_msg, epoch_);
   } else if (port_order{}(other, self_)) {
@@ -248,12 +289,43 @@ void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
   }
 }
 
-void group_master::fence(const char* why) {
+void group_master::fence(const char* why, std::uint64_t newer) {
   if (role_ == role::fenced) return;
   info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
+  if (q_.on() && role_ == role::master) return demote(newer);
   role_ = role::fenced;
   reg_.cancel();
   n_.kil(self_, "fenced");
+}
+
+void group_master::demote(std::uint64_t newer) {
+  // A quorum master that meets a newer epoch keeps its log as a standby: it may hold items
+  // a majority acknowledged and the next master needs (its vote, or its candidacy, carries
+  // them; quorum.hpp). A master of the newer epoch replaces it with a standby of its own.
+  role_ = role::standby;
+  reg_.cancel();
+  registry_watch_ = {};
+  node_events_ = {};
+  // (Its standbys are the homes it asks when it stands: they take a vote from it.)
+  standby_list_.clear();
+  for (const auto& sb : standbys_) standby_list_.push_back(sb.port);
+  standbys_.clear();
+  member_mons_.clear();
+  watching_.clear();
+  for (auto& [seq, reply] : joins_) {
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
+  }
+  joins_.clear();
+  log_epoch_ = epoch_;
+  epoch_ = std::max(epoch_, newer);
+  set_role_entry();
+  ready_ = true;
+  master_ = port_id{};
+  master_gone_ = true;
+  starting_ = false;
+  // It stands itself if no master of the newer epoch took it in meanwhile.
+  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
+  n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
 }
 
 void group_master::on_join(const port_id& member, bool notify, const port_id& reply) {
@@ -347,9 +419,15 @@ bool group_master::order(item it) {
 }
 
 void group_master::release() {
-  if (gate_.held_back()) return;
+  if (gate_.held_back() || starting_) return;
   std::uint64_t upto = next_seq_ - 1;
   for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+  if (q_.on()) {
+    // And a majority of the homes holds it (quorum.hpp).
+    std::vector<std::uint64_t> acked;
+    for (const auto& s : standbys_) acked.push_back(s.fresh ? 0 : s.acked);
+    upto = std::min(upto, q_.held_by_majority(next_seq_ - 1, std::move(acked)));
+  }
   std::optional<std::vector<port_id>> view;
   while (released_ < upto) {
     ++released_;
@@ -418,7 +496,7 @@ void group_master::catch_up(const port_id& agent, std::uint64_t last) {
 
 void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
   if (role_ != role::master) return;
-  if (epoch > epoch_) return fence("a standby acknowledged a newer epoch");
+  if (epoch > epoch_) return fence("a standby acknowledged a newer epoch", epoch);
   if (epoch < epoch_) return;
   for (auto& s : standbys_) {
     if (s.port != from) continue;
@@ -432,6 +510,11 @@ void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id&
     }
     s.acked = std::max(s.acked, seq);
     if (gate_.held_back()) check_epoch();  // a standby again
+  }
+  if (starting_) {
+    std::vector<std::uint64_t> acked;
+    for (const auto& s : standbys_) acked.push_back(s.acked);
+    if (q_.held_by_majority(next_seq_ - 1, std::move(acked)) >= takeover_last_) started();
   }
   if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
   release();
@@ -461,7 +544,7 @@ void group_master::spawn_standby(const std::string& id) {
     if (s.port.node() == id) return;
   }
   port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
-                       history_.limit(), epoch_, homes_);
+                       history_.limit(), epoch_, homes_, quorum_mode_);
   // It starts from the state as released (the members then), then gets every item not
   // released yet, and what is ordered later, as any standby does.
   n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
@@ -553,7 +636,7 @@ void group_master::accept(item it) {
   history_.push(entry{std::move(it), std::move(targets), weight, at});
   released_ = seq;  // (a standby's trim bound)
   history_.trim(released_);
-  n_.snd(master_, ack_msg, epoch_, seq, self_);
+  if (!asking_) n_.snd(master_, ack_msg, epoch_, seq, self_);
 }
 
 void group_master::on_peer_died(const port_id& who, const reason& why) {
@@ -569,7 +652,8 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
       // The last standby's node went down: it may only be cut off, and take over on its
       // side. Releasing alone now could give members here what the group's next master
       // never has: hold back until a standby is back (or this master is fenced).
-      if (standbys_.empty() && why.kind() == "transport_error") {
+      // (A quorum group needs no such hold: it releases nothing without a majority.)
+      if (standbys_.empty() && why.kind() == "transport_error" && !q_.on()) {
         info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
         gate_.hold_back(nodes_.get(), n_.now());
       }
@@ -580,9 +664,16 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
   }
   if (role_ != role::standby) return;
   if (watching_.erase(who) == 0) return;
-  if (who == master_ && (why.normal() || why.kind() == "fenced")) {
+  if (who == master_ && (why.normal() || (why.kind() == "fenced" && !q_.on()))) {
     n_.kil(self_);  // the group ended
     return;
+  }
+  if (who == master_) {
+    master_gone_ = true;
+    if (pending_vote_.candidate) {
+      auto v = std::exchange(pending_vote_, {});
+      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
+    }
   }
   if (!watching_.empty()) return;
   if (!ready_) {
@@ -593,8 +684,8 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
   take_over(why);
 }
 
-void group_master::take_over(const reason& why) {
-  ++epoch_;
+void group_master::assume(std::uint64_t epoch, const reason& why) {
+  epoch_ = epoch;
   st_->takeovers.fetch_add(1, std::memory_order_relaxed);
   info({"groups", n_.id()},
        "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
@@ -604,6 +695,13 @@ void group_master::take_over(const reason& why) {
   senders_.release_all();
   takeover_last_ = next_seq_ - 1;  // confirmed once every standby has it (confirms_wait)
   pending_bytes_ = 0;
+  // Members on dead nodes leave (their monitors fire at once).
+  for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
+}
+
+void group_master::take_over(const reason& why) {
+  if (q_.on()) return stand_for_election();
+  assume(epoch_ + 1, why);
   // The standbys after this one follow the new master.
   std::vector<port_id> rest;
   bool after = false;
@@ -617,21 +715,134 @@ void group_master::take_over(const reason& why) {
   // New standbys only on home nodes that come up from now on: the node list may still
   // name the old master's node for a moment.
   watch_homes(false);
-  // Members on dead nodes leave (their monitors fire at once); the others' agents catch
-  // up from what they say they have.
-  for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
+  sync_agents();
+}
+
+void group_master::sync_agents() {
+  // The agents catch up from what they say they have.
   if (nodes_) {
     for (const auto& id : *nodes_) {
       n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-             next_seq_ - 1);
+             takeover_last_);
     }
     // Until each agent said it has every item from before the takeover, those items stay,
     // whatever is released meanwhile (messages sent again to this master come in a burst).
-    if (gate_.keep_history(next_seq_ - 1, *nodes_)) {
+    if (gate_.keep_history(takeover_last_, *nodes_)) {
       history_.hold();
       n_.after(hold_time, self_, sync_ended_msg, epoch_);
     }
   }
+}
+
+// -- quorum groups (quorum.hpp) -----------------------------------------------------------------
+
+void group_master::stand_for_election(std::uint64_t above) {
+  const std::uint64_t epoch = std::max({epoch_, st_->local_epoch(name_), above}) + 1;
+  if (!st_->promise(name_, epoch)) {
+    n_.kil(self_, "fenced");
+    return;
+  }
+  info({"groups", n_.id()}, "group {}: standby {} stands for master at epoch {}", name_,
+       self_.to_string(), epoch);
+  q_.stand(epoch);
+  pending_vote_ = {};
+  for (const auto& id : homes_) {
+    if (id != st_->own_id) n_.snd(agent_of(id), vote_msg, name_, epoch, log_epoch_, next_seq_ - 1, self_);
+  }
+  // (Each node waits a little longer than the others before it stands again: two that
+  // split the votes do not meet again.)
+  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
+  n_.after(vote_time + spread, self_, vote_ended_msg, epoch);
+}
+
+void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
+                           const port_id& candidate) {
+  if (role_ != role::standby || !q_.on()) return;
+  const std::uint64_t mine = next_seq_ - 1;
+  const bool longer = log_epoch > log_epoch_ || (log_epoch == log_epoch_ && last > mine);
+  const bool equal = log_epoch == log_epoch_ && last == mine;
+  auto refuse_vote = [&] { n_.snd(candidate, voted_msg, epoch, false, self_); };
+  if (!ready_ || epoch <= epoch_ || epoch < q_.candidacy()) return refuse_vote();
+  if (epoch == q_.candidacy()) {
+    // Two stand at one epoch: the one with the shorter log (or, alike, the later port)
+    // gives its own vote to the other (it never counts it again: one master per epoch).
+    if (!longer && !(equal && port_order{}(candidate, self_))) return refuse_vote();
+  } else if (!longer && !equal) {
+    refuse_vote();
+    // A standby with a longer log than the candidate's, whose master died too, stands
+    // itself (the candidate would never be elected without it).
+    if (master_gone_) stand_for_election(epoch);
+    return;
+  }
+  if (!master_gone_ && candidate != master_) {
+    // Its master may still be alive (this link to it is fine): answered once it dies (a
+    // master that stepped down asks itself).
+    pending_vote_ = {epoch, log_epoch, last, candidate};
+    return;
+  }
+  if (!st_->promise(name_, epoch)) return refuse_vote();
+  // It follows the candidate now: an older master's items are refused (fenced_msg).
+  q_.withdraw();
+  epoch_ = epoch;
+  set_role_entry();
+  master_ = candidate;
+  master_gone_ = false;
+  watch({candidate});
+  n_.snd(candidate, voted_msg, epoch, true, self_);
+}
+
+void group_master::on_voted(std::uint64_t epoch, bool granted, const port_id& from) {
+  if (role_ != role::standby || !granted || epoch != q_.candidacy()) return;
+  if (!q_.vote(epoch, std::string{from.node()})) return;
+  q_.withdraw();
+  assume(epoch, reason{"elected"});
+  // Every other home gets a standby made from this master's state (it replaces the role
+  // there); nothing is released until a majority holds that state.
+  standbys_.clear();
+  watching_.clear();
+  starting_ = true;
+  watch_homes(true);
+}
+
+void group_master::started() {
+  starting_ = false;
+  info({"groups", n_.id()}, "group {}: a majority holds epoch {}'s start; releases go on", name_,
+       epoch_);
+  sync_agents();
+  release();
+  history_.trim(released_);
+}
+
+void group_master::ask_homes() {
+  if (!asking_) q_.ask();
+  asking_ = true;
+  for (const auto& id : homes_) {
+    if (id != st_->own_id) n_.snd(agent_of(id), epoch_ask_msg, name_, self_);
+  }
+  n_.after(ask_again, self_, ask_again_msg, epoch_);
+}
+
+void group_master::on_epoch_told(const std::string& node, std::uint64_t epoch) {
+  if (role_ != role::standby || !asking_ || node == st_->own_id ||
+      std::find(homes_.begin(), homes_.end(), node) == homes_.end()) {
+    return;
+  }
+  const bool enough = q_.told(node, epoch);
+  if (q_.newest_told() > epoch_) {
+    // A majority may follow a newer master: this one is behind.
+    n_.snd(master_, fenced_msg, q_.newest_told());
+    n_.kil(self_, "fenced");
+    return;
+  }
+  if (!enough) return;
+  if (!st_->promise(name_, epoch_)) {
+    n_.snd(master_, fenced_msg, st_->local_epoch(name_));
+    n_.kil(self_, "fenced");
+    return;
+  }
+  asking_ = false;
+  ready_ = true;
+  n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
 }
 
 void group_master::check_epoch() {
@@ -656,8 +867,9 @@ void group_master::go_on() {
 void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
                                const std::vector<port_id>& members) {
   if (role_ != role::standby || epoch < epoch_) return;
-  ready_ = true;
+  ready_ = !q_.on();  // (a quorum standby: once the other homes answered)
   epoch_ = epoch;
+  log_epoch_ = epoch;
   next_seq_ = last + 1;
   released_ = last;
   history_.clear();
@@ -666,6 +878,17 @@ void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
   per_node_.clear();
   for (const auto& m : members_) ++per_node_[std::string{m.node()}];
   rebuild_nodes();
+  if (q_.on()) {
+    // A node that promised an epoch of the group before, in this process, remembers every
+    // promise it made since it asked the other homes once (quorum.hpp): it answers at once.
+    if (!st_->promised_here(name_)) return ask_homes();
+    if (!st_->promise(name_, epoch_)) {
+      n_.snd(master_, fenced_msg, st_->local_epoch(name_));
+      n_.kil(self_, "fenced");
+      return;
+    }
+    ready_ = true;
+  }
   n_.snd(master_, ack_msg, epoch_, last, self_);
 }
 
@@ -695,15 +918,15 @@ void group_master::on_new_master(std::uint64_t epoch, const port_id& master, std
 }
 
 void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,
-                  std::vector<std::string> standbys, std::uint64_t history) {
-  auto m = std::make_shared<group_master>(st, std::move(group), order, history, 1);
+                  std::vector<std::string> standbys, std::uint64_t history, bool quorum) {
+  auto m = std::make_shared<group_master>(st, std::move(group), order, history, 1, quorum);
   m->start_master(std::move(standbys));
 }
 
 void start_standby(const std::shared_ptr<service::state>& st, std::string group, port_id master,
                    ordering order, std::uint64_t history, std::uint64_t epoch,
-                   std::vector<std::string> homes) {
-  auto m = std::make_shared<group_master>(st, std::move(group), order, history, epoch);
+                   std::vector<std::string> homes, bool quorum) {
+  auto m = std::make_shared<group_master>(st, std::move(group), order, history, epoch, quorum);
   m->start_standby(master, std::move(homes));
 }
 

@@ -30,6 +30,7 @@
 
 #include "coport/dispatch_table.hpp"
 #include "history.hpp"
+#include "quorum.hpp"
 #include "release_gate.hpp"
 #include "senders.hpp"
 #include "state.hpp"
@@ -41,7 +42,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   enum class role { standby, master, fenced };
 
   group_master(std::shared_ptr<service::state> st, std::string name, ordering order,
-               std::uint64_t kept, std::uint64_t epoch);
+               std::uint64_t kept, std::uint64_t epoch, bool quorum);
 
   /// Runs when the port dies (the port holds the object): the node's role entry goes too.
   ~group_master();
@@ -101,7 +102,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void on_other_master(std::uint64_t epoch, const port_id& other);
 
-  void fence(const char* why);
+  /// A newer epoch (`newer`) exists: a master ends, a quorum group's master steps down.
+  void fence(const char* why, std::uint64_t newer = 0);
+  void demote(std::uint64_t newer);
 
   // -- the master: numbering and releasing ------------------------------------------------
 
@@ -162,6 +165,24 @@ class group_master : public std::enable_shared_from_this<group_master> {
   void on_peer_died(const port_id& who, const reason& why);
 
   void take_over(const reason& why);
+  /// Becomes the master at `epoch` (both modes): registered, what it holds released.
+  void assume(std::uint64_t epoch, const reason& why);
+  /// Tells the agents of the nodes with members that it took over (they say where they
+  /// are, and catch up).
+  void sync_agents();
+
+  // -- quorum groups (quorum.hpp) -----------------------------------------------------------
+  /// A standby whose master died asks the other standbys to vote for it, at an epoch past
+  /// every one it knows (and `above`); again after vote_time until elected.
+  void stand_for_election(std::uint64_t above = 0);
+  void on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
+               const port_id& candidate);
+  void on_voted(std::uint64_t epoch, bool granted, const port_id& from);
+  /// A new standby asks the other homes which epoch they follow before it acknowledges.
+  void ask_homes();
+  void on_epoch_told(const std::string& node, std::uint64_t epoch);
+  /// A majority holds what the new master had when it was elected: the agents may follow.
+  void started();
 
   /// A master that held its releases back has a standby again: the agents are asked
   /// whether they follow a newer epoch (release_gate.hpp; one that does answers fenced_msg).
@@ -224,6 +245,18 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::size_t ahead_bytes_ = 0;          ///< their item_weight
   std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
+  quorum q_;                             ///< a quorum group's majority (off: not one)
+  const bool quorum_mode_;
+  std::uint64_t log_epoch_ = 0;  ///< a quorum standby: the epoch of the master that made it
+  bool asking_ = false;          ///< a quorum standby: waits for the other homes' answers
+  bool master_gone_ = false;     ///< a standby: its master died (it may vote)
+  /// A vote asked while its master still lived: answered when it dies.
+  struct vote_request {
+    std::uint64_t epoch = 0, log_epoch = 0, last = 0;
+    port_id candidate;
+  };
+  vote_request pending_vote_;
+  bool starting_ = false;  ///< a quorum master elected: no release until a majority holds its log
   dispatch_table table_;                 ///< the protocol's messages this role takes (build_table)
   refusals refused_;
   subscription reg_, registry_watch_, node_events_;

@@ -129,6 +129,32 @@ inline const message_type<std::uint64_t, std::vector<port_id>, std::vector<std::
 inline const message_type<std::uint64_t, port_id, std::uint64_t, std::vector<port_id>>
     new_master_msg{"pg.new_master"};
 
+// -- quorum groups (group_options::quorum) ---------------------------------------------------
+/// A standby whose master (and the standbys before it) died -> the agent of every other home
+/// node (node-port service), which hands it to its node's role of the group as
+/// local_vote_msg: follow me at this epoch. The group, the epoch, the candidate's log (the
+/// epoch of the master that made it a standby, its last item), the candidate. A standby
+/// grants it once its own master died, when it promised no newer epoch and its log is no
+/// longer than the candidate's.
+inline const message_type<std::string, std::uint64_t, std::uint64_t, std::uint64_t, port_id>
+    vote_msg{"pg.vote"};
+inline const message_type<std::uint64_t, std::uint64_t, std::uint64_t, port_id> local_vote_msg{
+    "pg.local_vote", local_only};
+/// standby -> candidate: the epoch, whether it follows it, the standby.
+inline const message_type<std::uint64_t, bool, port_id> voted_msg{"pg.voted"};
+/// A candidate to itself, vote_time after it asked: its epoch then.
+inline const message_type<std::uint64_t> vote_ended_msg{"pg.vote_ended", local_only};
+inline constexpr std::chrono::seconds vote_time{5};
+/// A quorum group's new standby -> the agent of each other home node (node-port service):
+/// the group, the standby. Answered with epoch_told_msg.
+inline const message_type<std::string, port_id> epoch_ask_msg{"pg.epoch_ask"};
+/// agent -> that standby: the group, the newest epoch its node holds a role of or promised.
+inline const message_type<std::string, std::uint64_t> epoch_told_msg{"pg.epoch_told"};
+/// A new standby to itself, ask_again after it asked: it asks again if too few answered
+/// (questions and answers are lost with a link).
+inline const message_type<std::uint64_t> ask_again_msg{"pg.ask_again", local_only};
+inline constexpr std::chrono::seconds ask_again{1};
+
 // -- standby -> master, master -> master ------------------------------------------------------
 /// An item kept: epoch, its sequence number, the standby.
 inline const message_type<std::uint64_t, std::uint64_t, port_id> ack_msg{"pg.ack"};

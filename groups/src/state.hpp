@@ -2,7 +2,7 @@
 /// \file
 /// service::state — what a node's groups share: the node, the registry, the agent, and the
 /// table of the group roles (master or standby) this node holds.
-/// Threading: `roles`, `causal`, `joined` and `created` under `mutex`; the agent and each
+/// Threading: `roles`, `promised`, `causal`, `joined` and `created` under `mutex`; the agent and each
 /// role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr
 /// until they die.
 /// May include: protocol, coport/groups/groups.hpp, the runtime's public headers, coport/internal
@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -128,11 +129,40 @@ struct service::state : std::enable_shared_from_this<service::state> {
   node::duration wait{};
   std::size_t max_waiting = 0;
 
-  /// The highest epoch a local role of `group` has (0: none).
+  /// The highest epoch a local role of `group` has, or this node promised (0: none).
   std::uint64_t local_epoch(std::string_view group) const {
     std::lock_guard lock{mutex};
     auto it = roles.find(group);
-    return it == roles.end() ? 0 : it->second.epoch;
+    auto p = promised.find(group);
+    return std::max(it == roles.end() ? 0 : it->second.epoch,
+                    p == promised.end() ? 0 : p->second);
+  }
+
+  /// Quorum groups (group_options::quorum): the highest epoch this node promised to follow
+  /// (a standby that started, or voted, at it); a role of an older epoch is no longer
+  /// acknowledged here. Kept after the roles end, for max_promised groups at most.
+  std::map<std::string, std::uint64_t, std::less<>> promised;
+  static constexpr std::size_t max_promised = 1 << 14;
+  /// True when this node promised an epoch of `group` (in this process).
+  bool promised_here(std::string_view group) const {
+    std::lock_guard lock{mutex};
+    return promised.find(group) != promised.end();
+  }
+  /// Promises `epoch` for `group`: false when this node promised a newer one (or holds a
+  /// newer role), or the table is full (under mutex).
+  bool promise(std::string_view group, std::uint64_t epoch) {
+    std::lock_guard lock{mutex};
+    auto r = roles.find(group);
+    if (r != roles.end() && r->second.epoch > epoch) return false;
+    auto it = promised.find(group);
+    if (it == promised.end()) {
+      if (promised.size() >= max_promised) return false;
+      promised.emplace(std::string{group}, epoch);
+      return true;
+    }
+    if (it->second > epoch) return false;
+    it->second = epoch;
+    return true;
   }
 };
 
@@ -140,11 +170,11 @@ namespace detail {
 
 /// Starts the master role of `group` in the current port (the init of `master_init`).
 void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,
-                  std::vector<std::string> standbys, std::uint64_t history);
+                  std::vector<std::string> standbys, std::uint64_t history, bool quorum);
 /// Starts a standby role in the current port (the init of `standby_init`).
 void start_standby(const std::shared_ptr<service::state>& st, std::string group, port_id master,
                    ordering order, std::uint64_t history, std::uint64_t epoch,
-                   std::vector<std::string> homes);
+                   std::vector<std::string> homes, bool quorum);
 
 /// Log lines of coport::groups: the shared template (coport/internal/log.hpp).
 using coport::detail::info;

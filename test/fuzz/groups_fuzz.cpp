@@ -23,7 +23,7 @@ namespace {
 struct kind {
   const char* tag;
   std::vector<std::string> types;
-  bool to_master;
+  int to;  ///< 0: the agent, 1: the master, 2: a quorum group's master
 };
 
 struct world {
@@ -36,7 +36,7 @@ struct world {
   registry names{n};
   groups::service pg{n, names};
   static constexpr const char* peer = "fuzz-peer";
-  port_id master, member;
+  port_id master, quorum_master, member;
   std::vector<kind> kinds;
 
   world() {
@@ -56,25 +56,41 @@ struct world {
     (void)message{}.is<port_id>();
     (void)message{}.is<std::uint64_t>();
     (void)message{}.is<std::uint64_t, port_id>();
+    (void)message{}.is<std::uint64_t, std::uint64_t, std::uint64_t, port_id>();
+    (void)message{}.is<std::string, std::uint64_t, std::uint64_t, std::uint64_t, port_id>();
+    (void)message{}.is<std::uint64_t, bool, port_id>();
+    (void)message{}.is<std::string, port_id>();
     kinds = {
-        {"pg.deliver", {"string", "u64", "port", "u8", "coport.pg.item"}, false},
-        {"pg.sync", {"string", "u64", "port", "u8", "u64"}, false},
-        {"pg.lost", {"string", "u64", "u64"}, false},
-        {"pg.cdeliver", {"string", "u64", "map<port,u64>", "port", "bool", "envelope"}, false},
-        {"pg.send", {"port", "bool", "envelope", "port", "u64", "u64"}, true},
-        {"pg.replicate", {"u64", "coport.pg.item"}, true},
-        {"pg.ack", {"u64", "u64", "port"}, true},
-        {"pg.resend", {"u64", "u64", "string"}, true},
-        {"pg.synced", {"u64", "u64", "string"}, true},
-        {"pg.join", {"port", "bool", "port"}, true},
-        {"pg.leave", {"port"}, true},
-        {"pg.fenced", {"u64"}, true},
-        {"pg.epoch", {"u64", "port"}, true},
-        {"pg.ordered", {"string", "u64"}, false},
-        {"pg.senders", {"u64", "vector<port>", "vector<u64>", "vector<port>", "vector<u64>"}, true},
+        {"pg.deliver", {"string", "u64", "port", "u8", "coport.pg.item"}, 0},
+        {"pg.sync", {"string", "u64", "port", "u8", "u64"}, 0},
+        {"pg.lost", {"string", "u64", "u64"}, 0},
+        {"pg.cdeliver", {"string", "u64", "map<port,u64>", "port", "bool", "envelope"}, 0},
+        {"pg.send", {"port", "bool", "envelope", "port", "u64", "u64"}, 1},
+        {"pg.replicate", {"u64", "coport.pg.item"}, 1},
+        {"pg.ack", {"u64", "u64", "port"}, 1},
+        {"pg.resend", {"u64", "u64", "string"}, 1},
+        {"pg.synced", {"u64", "u64", "string"}, 1},
+        {"pg.join", {"port", "bool", "port"}, 1},
+        {"pg.leave", {"port"}, 1},
+        {"pg.fenced", {"u64"}, 1},
+        {"pg.epoch", {"u64", "port"}, 1},
+        {"pg.ordered", {"string", "u64"}, 0},
+        {"pg.senders", {"u64", "vector<port>", "vector<u64>", "vector<port>", "vector<u64>"}, 1},
+        {"pg.vote", {"string", "u64", "u64", "u64", "port"}, 0},
+        {"pg.voted", {"u64", "bool", "port"}, 1},
+        {"pg.epoch_ask", {"string", "port"}, 0},
+        {"pg.epoch_told", {"string", "u64"}, 1},
+        {"pg.local_vote", {"u64", "u64", "u64", "port"}, 2},
+        {"pg.voted", {"u64", "bool", "port"}, 2},
+        {"pg.epoch_told", {"string", "u64"}, 2},
+        {"pg.replicate", {"u64", "coport.pg.item"}, 2},
+        {"pg.ack", {"u64", "u64", "port"}, 2},
     };
     (void)port_id{peer, 0};  // interned, as the transport does for a linked peer
     master = pg.create("g").master;
+    // (Its standbys' nodes never come: it releases nothing, and hears votes and answers.)
+    quorum_master =
+        pg.create("q", {.standbys = {"fuzz-q1", "fuzz-q2"}, .quorum = true}).master;
     n.run_until_idle();
     member = n.port([](message&) {});
     (void)pg.join("g", member);
@@ -99,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const wire::decode_error&) {
     return 0;
   }
-  port_id to = k.to_master ? w.master : w.pg.agent();
+  port_id to = k.to == 0 ? w.pg.agent() : k.to == 1 ? w.master : w.quorum_master;
   if (from_peer) {
     w.n.plug(nullptr).deliver(to, std::move(m), world::peer);  // as a link hands it over
   } else {

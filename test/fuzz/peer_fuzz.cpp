@@ -486,7 +486,7 @@ void write_seeds(const std::string& dir) {
   record("spawn-group-master", [&](auto& part, ops&, node&) {
     part([&](node& p) {
       p.spawn(target_id, pgd::master_init, std::string{"h"}, std::uint8_t{0},
-              std::vector<std::string>{}, std::uint64_t{16});
+              std::vector<std::string>{}, std::uint64_t{16}, false);
     });
   });
   record("control", [&](auto&, ops& o, node& p) {

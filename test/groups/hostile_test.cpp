@@ -42,13 +42,13 @@ struct frozen_standby {
     node& peer = c[1];
     peer.register_init(pg::detail::standby_init,
                        [this, &peer](std::string, port_id, std::uint8_t, std::uint64_t,
-                                     std::uint64_t, std::vector<std::string>) {
+                                     std::uint64_t, std::vector<std::string>, bool) {
                          ++standbys;
                          standby = coport::self();
                          peer.rcv_default(coport::self(), [](message&) {});
                        });
     master = peer.spawn("hs-node", pg::detail::master_init, "g"s, std::uint8_t{0},
-                        std::vector<std::string>{"hs-peer"}, std::uint64_t{4096});
+                        std::vector<std::string>{"hs-peer"}, std::uint64_t{4096}, false);
     c.run();
     REQUIRE(standbys == 1);
   }

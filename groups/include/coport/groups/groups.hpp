@@ -72,6 +72,14 @@ struct group_options {
   std::vector<std::string> standbys;
   /// Ordered items the master and its standbys keep for resends and failover flushes.
   std::size_t history = 4096;
+  /// Quorum mode (total order only; at least two standby nodes): the master releases an
+  /// item only once a majority of the group's homes (its node and the standby nodes) hold
+  /// it, and a standby takes over only once a majority voted for it. A side of a partition
+  /// without a majority releases nothing, so two masters never release at once, and a
+  /// message `send`'s master confirmed is never lost while a majority of homes lives. The
+  /// cost: a round trip to a majority per release, and a group that stops while no majority
+  /// of its homes is up and linked (README "Process groups").
+  bool quorum = false;
 };
 
 /// Why a group operation did not happen.
