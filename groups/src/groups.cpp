@@ -2,6 +2,8 @@
 // (or, for causal groups, to this node's agent), and the node's agent and inits.
 #include "coport/groups/groups.hpp"
 
+#include <algorithm>
+
 #include "agent.hpp"
 #include "outbox.hpp"
 #include "state.hpp"
@@ -208,6 +210,17 @@ service::service(node& n, registry& names, service_options options)
         auto s = st.lock();
         if (!s) throw std::runtime_error{"the node's groups are gone"};
         if (!valid_name(name) || order > 1) throw std::invalid_argument{"bad group arguments"};
+        if (quorum) {
+          // A quorum group's homes are distinct nodes, this one among them, and its epochs
+          // move a few steps at a time (a peer may claim any: it could replace roles here).
+          std::sort(homes.begin(), homes.end());
+          homes.erase(std::unique(homes.begin(), homes.end()), homes.end());
+          const auto known = s->local_epoch(name);
+          if (homes.size() < 3 || !std::binary_search(homes.begin(), homes.end(), s->own_id) ||
+              (known != 0 && epoch > known + detail::max_epoch_step)) {
+            throw std::invalid_argument{"bad quorum group arguments"};
+          }
+        }
         // A node that holds a newer role for the group fences the master that asks.
         if (s->local_epoch(name) > epoch) {
           s->owner.snd(master, detail::fenced_msg, s->local_epoch(name));
@@ -223,6 +236,15 @@ service::~service() {
   {
     std::lock_guard lock{state_->directory_mutex};
     state_->directory.clear();
+  }
+  {
+    // (Before the registry goes: create's registrations end with their masters anyway.)
+    std::map<std::string, std::pair<port_id, subscription>, std::less<>> made;
+    {
+      std::lock_guard lock{state_->mutex};
+      made.swap(state_->create_regs);
+    }
+    for (auto& [name, r] : made) r.second.release();
   }
   // Joins and sends still waiting for their group are dropped (their callbacks not called:
   // the service that would answer is going); the watches and timers end outside the lock.
@@ -270,7 +292,11 @@ create_result service::create(std::string name, std::string_view node_id, group_
   if (node_id == state_->own_id) {
     // Registered at once (the registry drops the entry when the port dies), so that a join
     // or send right after create finds it, here and soon on every node.
-    state_->names.reg(detail::registry_name(name), p).release();
+    std::pair<port_id, subscription> made{p, state_->names.reg(detail::registry_name(name), p)};
+    {
+      std::lock_guard lock{state_->mutex};
+      std::swap(state_->create_regs[name], made);
+    }
   } else {
     // The master registers itself on its node; until that reaches this replica, this node
     // remembers it. The agent forgets it when it dies (a monitor message, whatever the

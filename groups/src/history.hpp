@@ -37,6 +37,8 @@ class history {
   explicit history(std::uint64_t limit);
 
   std::uint64_t limit() const { return limit_; }
+  /// The oldest item kept (0: none).
+  std::uint64_t first() const { return entries_.empty() ? 0 : entries_.front().it.seq; }
 
   /// Appends `e` (its seq follows the last one's); returns it as kept.
   const entry& push(entry e);

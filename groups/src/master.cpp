@@ -54,10 +54,13 @@ void group_master::start_standby(port_id master, std::vector<std::string> homes)
     q_ = quorum{homes_.size()};
     // One role per node and group: a new master's standby replaces an older role here (a
     // standby of an old master, a voter, a candidate that was not elected).
+    // (Not a master: a master steps down when it meets the newer epoch, and keeps its log.)
     port_id old;
     {
       std::lock_guard lock{st_->mutex};
-      if (auto it = st_->roles.find(name_); it != st_->roles.end()) old = it->second.port;
+      if (auto it = st_->roles.find(name_); it != st_->roles.end() && !it->second.master) {
+        old = it->second.port;
+      }
     }
     if (old && old != self_) n_.kil(old, "replaced");
   }
@@ -250,11 +253,13 @@ void group_master::install() {
   keep.release();
 }
 
-void group_master::set_role_entry() {
+void group_master::set_role_entry(bool only_if_mine) {
   std::lock_guard lock{st_->mutex};
   auto& r = st_->roles[name_];
+  if (only_if_mine && r.port && r.port != self_) return;
   r.port = self_;
   r.epoch = epoch_;
+  r.master = role_ == role::master;
 }
 
 void group_master::become_master() {
@@ -291,8 +296,20 @@ void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
 
 void group_master::fence(const char* why, std::uint64_t newer) {
   if (role_ == role::fenced) return;
+  if (q_.on()) {
+    // A quorum role never ends from a fence: its log may be what a majority acknowledged.
+    // (A peer names the epoch: a few steps on at most.)
+    newer = std::min(newer, epoch_ + max_epoch_step);
+    if (role_ != role::master) {
+      epoch_ = std::max(epoch_, newer);
+      set_role_entry(true);
+      return;
+    }
+    info({"groups", n_.id()}, "group {}: the master at epoch {} steps down: {}", name_, epoch_,
+         why);
+    return demote(newer);
+  }
   info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
-  if (q_.on() && role_ == role::master) return demote(newer);
   role_ = role::fenced;
   reg_.cancel();
   n_.kil(self_, "fenced");
@@ -304,6 +321,16 @@ void group_master::demote(std::uint64_t newer) {
   // them; quorum.hpp). A master of the newer epoch replaces it with a standby of its own.
   role_ = role::standby;
   reg_.cancel();
+  subscription made;  // (create's registration, when this master was created here)
+  {
+    std::lock_guard lock{st_->mutex};
+    if (auto it = st_->create_regs.find(name_);
+        it != st_->create_regs.end() && it->second.first == self_) {
+      made = std::move(it->second.second);
+      st_->create_regs.erase(it);
+    }
+  }
+  made = {};
   registry_watch_ = {};
   node_events_ = {};
   // (Its standbys are the homes it asks when it stands: they take a vote from it.)
@@ -318,7 +345,7 @@ void group_master::demote(std::uint64_t newer) {
   joins_.clear();
   log_epoch_ = epoch_;
   epoch_ = std::max(epoch_, newer);
-  set_role_entry();
+  set_role_entry(true);
   ready_ = true;
   master_ = port_id{};
   master_gone_ = true;
@@ -421,12 +448,15 @@ bool group_master::order(item it) {
 void group_master::release() {
   if (gate_.held_back() || starting_) return;
   std::uint64_t upto = next_seq_ - 1;
-  for (const auto& s : standbys_) upto = std::min(upto, s.acked);
   if (q_.on()) {
-    // And a majority of the homes holds it (quorum.hpp).
+    // What a majority of the homes holds (quorum.hpp; a slow or silent standby does not hold
+    // the others back: the election finds the longest log).
     std::vector<std::uint64_t> acked;
     for (const auto& s : standbys_) acked.push_back(s.fresh ? 0 : s.acked);
-    upto = std::min(upto, q_.held_by_majority(next_seq_ - 1, std::move(acked)));
+    upto = q_.held_by_majority(next_seq_ - 1, std::move(acked));
+  } else {
+    // What every living standby holds (the first of them takes over).
+    for (const auto& s : standbys_) upto = std::min(upto, s.acked);
   }
   std::optional<std::vector<port_id>> view;
   while (released_ < upto) {
@@ -546,12 +576,16 @@ void group_master::spawn_standby(const std::string& id) {
   port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
                        history_.limit(), epoch_, homes_, quorum_mode_);
   // It starts from the state as released (the members then), then gets every item not
-  // released yet, and what is ordered later, as any standby does.
-  n_.snd(p, snapshot_msg, epoch_, released_, history_.members_at(members_, released_));
+  // released yet, and what is ordered later, as any standby does. A quorum group's gets the
+  // released items this master still keeps too: after an election every standby is new,
+  // and the next master must be able to give agents what they miss.
+  std::uint64_t from = released_;
+  if (q_.on() && history_.first() != 0) from = std::min(from, history_.first() - 1);
+  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_, from));
   auto s = senders_.snapshot();
   n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
          std::move(s.above_streams), std::move(s.above));
-  for (std::uint64_t q = released_ + 1; q < next_seq_; ++q) {
+  for (std::uint64_t q = from + 1; q < next_seq_; ++q) {
     if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
   }
   add_standby(p, 0);
@@ -737,6 +771,16 @@ void group_master::sync_agents() {
 // -- quorum groups (quorum.hpp) -----------------------------------------------------------------
 
 void group_master::stand_for_election(std::uint64_t above) {
+  bool replaced = false;  // a newer master's standby holds this node's role now
+  {
+    std::lock_guard lock{st_->mutex};
+    auto it = st_->roles.find(name_);
+    replaced = it != st_->roles.end() && it->second.port != self_;
+  }
+  if (replaced) {
+    n_.kil(self_, "replaced");
+    return;
+  }
   const std::uint64_t epoch = std::max({epoch_, st_->local_epoch(name_), above}) + 1;
   if (!st_->promise(name_, epoch)) {
     n_.kil(self_, "fenced");
@@ -761,7 +805,14 @@ void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::ui
   const std::uint64_t mine = next_seq_ - 1;
   const bool longer = log_epoch > log_epoch_ || (log_epoch == log_epoch_ && last > mine);
   const bool equal = log_epoch == log_epoch_ && last == mine;
-  auto refuse_vote = [&] { n_.snd(candidate, voted_msg, epoch, false, self_); };
+  auto refuse_vote = [&] {
+    coport::detail::log(log_level::debug, {"groups", n_.id()},
+                        "group {}: {} refuses its vote to {} at epoch {} (its epoch {}, standing "
+                        "{}, log {}/{} against {}/{}, ready {})",
+                        name_, self_.to_string(), candidate.to_string(), epoch, epoch_,
+                        q_.candidacy(), log_epoch_, mine, log_epoch, last, ready_);
+    n_.snd(candidate, voted_msg, epoch, false, self_);
+  };
   if (!ready_ || epoch <= epoch_ || epoch < q_.candidacy()) return refuse_vote();
   if (epoch == q_.candidacy()) {
     // Two stand at one epoch: the one with the shorter log (or, alike, the later port)
@@ -777,6 +828,9 @@ void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::ui
   if (!master_gone_ && candidate != master_) {
     // Its master may still be alive (this link to it is fine): answered once it dies (a
     // master that stepped down asks itself).
+    coport::detail::log(log_level::debug, {"groups", n_.id()},
+                        "group {}: {} holds its vote to {} at epoch {} until its master dies",
+                        name_, self_.to_string(), candidate.to_string(), epoch);
     pending_vote_ = {epoch, log_epoch, last, candidate};
     return;
   }
@@ -786,8 +840,10 @@ void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::ui
   epoch_ = epoch;
   set_role_entry();
   master_ = candidate;
-  master_gone_ = false;
+  // (Still free to vote for a later candidate at a newer epoch, if this one is not elected.)
   watch({candidate});
+  coport::detail::log(log_level::debug, {"groups", n_.id()}, "group {}: {} votes for {} at epoch {}",
+                      name_, self_.to_string(), candidate.to_string(), epoch);
   n_.snd(candidate, voted_msg, epoch, true, self_);
 }
 

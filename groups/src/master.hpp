@@ -96,7 +96,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void install();
 
-  void set_role_entry();
+  /// Records this role in the node's table (`only_if_mine`: unless another port holds it).
+  void set_role_entry(bool only_if_mine = false);
 
   void become_master();
 
@@ -200,6 +201,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// After a takeover, confirmations wait until every standby has the items up to it (a
   /// message confirmed is one every next master has).
   bool confirms_wait() const {
+    if (q_.on()) return starting_;  // (released: a majority holds it)
     for (const auto& s : standbys_) {
       if (s.fresh || s.acked < takeover_last_) return true;
     }

@@ -259,6 +259,13 @@ void outbox::on_named(const std::string& group, const std::vector<port_id>& port
   // The master followed stays while the registry names it (after a heal an old master may
   // be named beside it for a moment, and sort last: it is fenced as they meet).
   if (b->master && std::find(ports.begin(), ports.end(), b->master) != ports.end()) return;
+  // A master the registry no longer names is not sent to (a quorum group's master that
+  // stepped down drops what it is sent); named again, even the same port, it gets again
+  // what waits (it orders a (stream, number) once).
+  if (b->master) {
+    b->master = {};
+    b->watch = monitor{};
+  }
   for (auto it = ports.rbegin(); it != ports.rend(); ++it) {
     if (*it == b->gone) continue;
     b->ended = false;

@@ -50,6 +50,7 @@ struct service::state : std::enable_shared_from_this<service::state> {
   struct role {
     port_id port;
     std::uint64_t epoch = 0;
+    bool master = false;
   };
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
@@ -137,6 +138,10 @@ struct service::state : std::enable_shared_from_this<service::state> {
     return std::max(it == roles.end() ? 0 : it->second.epoch,
                     p == promised.end() ? 0 : p->second);
   }
+
+  /// The registrations `create` made for masters here (a quorum master that steps down
+  /// ends its own: the registry must stop naming it). Under mutex.
+  std::map<std::string, std::pair<port_id, subscription>, std::less<>> create_regs;
 
   /// Quorum groups (group_options::quorum): the highest epoch this node promised to follow
   /// (a standby that started, or voted, at it); a role of an older epoch is no longer

@@ -96,8 +96,8 @@ TEST_SUITE("groups.quorum") {
     gc.c.run();
     CHECK(rd.seen == std::vector<std::string>{"a:0", "d:0", "d:1", "d:2", "d:3", "d:4"});
     CHECK(ra.seen == std::vector<std::string>{"a:0"});
-    // The heal: the old master is fenced (its member there leaves, told), and what its node
-    // sent goes to the new master, once.
+    // The heal: the old master steps down, and what its node sent goes to the new master,
+    // once.
     rejoin(gc, 0);
     gc.c.advance(std::chrono::seconds{1});
     gc.c.run();
@@ -106,5 +106,6 @@ TEST_SUITE("groups.quorum") {
     CHECK(rd.seen == expected);
     CHECK(gc.g[0]->stats().unconfirmed == 0);
     CHECK(gc.g[0]->stats().send_failed == 0);
+    CHECK(gc.g[0]->stats().resent == 5);
   }
 }
