@@ -26,6 +26,28 @@ bool prefix_of(const std::vector<std::string>& a, const std::vector<std::string>
   return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+/// Node b (1) of three dies: its links to a and c break, its groups and registry go.
+void b_dies(group_cluster& gc) {
+  gc.c.link(0, 1).break_link("b died");
+  gc.c.link(1, 2).break_link("b died");
+  gc.g[1].reset();
+  gc.r[1].reset();
+  gc.c.run();
+}
+
+/// Node b comes back as a new process with a registry and groups, linked to a.
+void b_restarts(group_cluster& gc) {
+  gc.c.restart(1);
+  gc.r[1] = std::make_unique<registry>(gc.c[1]);
+  gc.g[1] = std::make_unique<pg::service>(gc.c[1], *gc.r[1]);
+  gc.c.run();
+  // (restart linked b again before its groups existed: the standby comes with the next up.)
+  gc.c.link(0, 1).break_link("again");
+  gc.c.run();
+  gc.c.connect(0, 1);
+  gc.c.run();
+}
+
 }  // namespace
 
 TEST_SUITE("groups.failover") {
@@ -201,23 +223,11 @@ TEST_SUITE("groups.failover") {
     gc.c.run();
     REQUIRE(rc.seen == std::vector<std::string>{"c:0"});
     // Node b dies and comes back as a new process (no standby there any more).
-    gc.c.link(0, 1).break_link("b died");
-    gc.c.link(1, 2).break_link("b died");
-    gc.g[1].reset();
-    gc.r[1].reset();
-    gc.c.run();
+    b_dies(gc);
     for (int k = 1; k <= 3; ++k) REQUIRE(gc.g[2]->send("g", "c"s, k) == pg::errc::ok);
     gc.c.run();
     CHECK(rc.seen == std::vector<std::string>{"c:0"});  // ordered, not released
-    gc.c.restart(1);
-    gc.r[1] = std::make_unique<registry>(gc.c[1]);
-    gc.g[1] = std::make_unique<pg::service>(gc.c[1], *gc.r[1]);
-    gc.c.run();
-    // (restart linked b again before its groups existed: the standby comes with the next up.)
-    gc.c.link(0, 1).break_link("again");
-    gc.c.run();
-    gc.c.connect(0, 1);
-    gc.c.run();
+    b_restarts(gc);
     CHECK(rc.seen == std::vector<std::string>{"c:0", "c:1", "c:2", "c:3"});
     // And the new standby is a real one: the master's node dies, b takes over.
     gc.c.link(0, 1).break_link("a died");
@@ -239,11 +249,7 @@ TEST_SUITE("groups.failover") {
     port_id a = member(gc.c[0], ra);
     join(gc, 0, "g", a);
     // The standby's node dies: the master holds its releases back.
-    gc.c.link(0, 1).break_link("b died");
-    gc.c.link(1, 2).break_link("b died");
-    gc.g[1].reset();
-    gc.r[1].reset();
-    gc.c.run();
+    b_dies(gc);
     std::optional<pg::join_result> answer;
     recorder rc;
     port_id c = member(gc.c[2], rc);
@@ -253,14 +259,7 @@ TEST_SUITE("groups.failover") {
     // Numbered, not released: had the master's node died now, the next master might never
     // have had it; "ok" would have been a lie.
     CHECK_FALSE(answer.has_value());
-    gc.c.restart(1);
-    gc.r[1] = std::make_unique<registry>(gc.c[1]);
-    gc.g[1] = std::make_unique<pg::service>(gc.c[1], *gc.r[1]);
-    gc.c.run();
-    gc.c.link(0, 1).break_link("again");
-    gc.c.run();
-    gc.c.connect(0, 1);
-    gc.c.run();
+    b_restarts(gc);
     REQUIRE(answer.has_value());
     CHECK(answer->error == pg::errc::ok);
     CHECK(answer->old_members == std::vector<port_id>{a});

@@ -3,9 +3,12 @@
 // them with kill -9 (and starts them again), freezes them with SIGSTOP past the node
 // timeout and thaws them, and cuts one off with iptables (as root, in a private network
 // namespace; each node runs as a user of its own, so one rule drops everything it sends).
-// Each node also supervises one worker that prefers the next node. Then the same checkers as
-// the simulator's read every node's log: no holes per sender -> port, every call answered
-// once; and every worker whose node was killed came back (its failover time is reported).
+// Each node also supervises one worker that prefers the next node, and has a member of an
+// ordered quorum group (its master and standbys spread over all five) and sends to it.
+// Then the same checkers as the simulator's read every node's log: no holes per sender ->
+// port, every call answered once, one order for the group's members; every worker whose node
+// was killed came back (its failover time is reported); and no group message acknowledged
+// by `send` and not reported failed is missing at a member that lived to the end.
 //
 // COPORT_SOAK_SECONDS (default 20) sets how long the faults go on; COPORT_SOAK_SEED the
 // faults' seed (printed). Without root: kill -9 and SIGSTOP only (it says so).
@@ -49,6 +52,7 @@ struct soak {
   fs::path dir;
   int base_port = 0;
   std::vector<std::unique_ptr<child>> procs{nodes};
+  bool created = false;  // the group: made by node 0's first start
 
   std::string address(int i) const { return "127.0.0.1:" + std::to_string(base_port + i); }
   int uid(int i) const { return 60301 + i; }
@@ -70,6 +74,17 @@ struct soak {
       if (j != i) {
         argv.push_back("--seed");
         argv.push_back(address(j));
+      }
+    }
+    if (i == 0 && !created) {
+      created = true;
+      argv.push_back("--create");
+      argv.push_back("1");
+      argv.push_back("--quorum");
+      argv.push_back("1");
+      for (int j = 1; j < nodes; ++j) {
+        argv.push_back("--standby");
+        argv.push_back("soak-" + std::to_string(j));
       }
     }
     procs[i] = std::make_unique<child>(argv);
@@ -111,6 +126,95 @@ std::vector<event> read_logs(const soak& s) {
   }
   std::stable_sort(all.begin(), all.end(), [](const event& x, const event& y) { return x.t < y.t; });
   return all;
+}
+
+/// The incarnation part of a port ID as printed (`node#local.incarnation`).
+std::string incarnation_of(const std::string& port) {
+  const auto dot = port.rfind('.');
+  return dot == std::string::npos ? std::string{} : port.substr(dot + 1);
+}
+
+/// What the group's checkers found.
+struct group_figures {
+  std::size_t sent = 0, refused = 0, failed = 0, removed = 0, members = 0;
+  std::uint64_t delivered = 0;
+  std::size_t expected = 0;           // (message, member) pairs that had to arrive
+  std::size_t other_order = 0;        // conflicts involving a member whose node was killed
+  std::vector<std::string> violations;
+};
+
+/// The ordered group over the logs. Strict, for the members of the processes alive at the
+/// end (`final`, by incarnation): one order, none twice; every message sent by such a
+/// process that `send` accepted and that was not reported failed reached every such member
+/// that joined before it was sent and was never removed; a message that send refused, or that
+/// was reported failed as never handed to a master (no_such_group), reached nobody. Members
+/// of killed processes: counted apart (the README: a member whose node dies may have seen an
+/// order the survivors did not).
+group_figures check_group(const std::vector<event>& events, const std::set<std::string>& final) {
+  group_figures g;
+  coport::testing::order_checker survivors, everyone;
+  std::map<std::string, std::int64_t> sent_at, joined_at;  // message / member -> when
+  std::set<std::string> refused, not_handed, failed, removed, got;
+  for (const auto& e : events) {
+    switch (e.kind) {
+      case 'P':
+        sent_at[e.a] = e.t;
+        ++g.sent;
+        break;
+      case 'Q':
+        refused.insert(e.a);
+        break;
+      case 'F':
+        failed.insert(e.a);
+        if (e.b == "no_such_group") not_handed.insert(e.a);
+        break;
+      case 'J':
+        joined_at[e.a] = e.t;
+        break;
+      case 'L':
+        removed.insert(e.a);
+        break;
+      case 'G':
+        got.insert(e.b);
+        everyone.delivered(e.a, e.b);
+        if (final.count(incarnation_of(e.a))) survivors.delivered(e.a, e.b);
+        if (!sent_at.count(e.b) && g.violations.size() < 100) {
+          g.violations.push_back("member " + e.a + " received " + e.b + ", never sent");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  g.refused = refused.size();
+  g.failed = failed.size();
+  g.removed = removed.size();
+  g.members = everyone.members();
+  g.delivered = everyone.messages_delivered();
+  g.violations = survivors.violations();
+  g.other_order = everyone.violations().size() - std::min(everyone.violations().size(),
+                                                           g.violations.size());
+  for (const auto& m : refused) {
+    if (got.count(m)) g.violations.push_back("message " + m + " was refused by send, and delivered");
+  }
+  for (const auto& m : not_handed) {
+    if (got.count(m)) {
+      g.violations.push_back("message " + m + " was reported never handed to a master, and delivered");
+    }
+  }
+  for (const auto& [msg, t] : sent_at) {
+    const std::string sender = msg.substr(0, msg.find('/'));
+    if (!final.count(incarnation_of(sender)) || refused.count(msg) || failed.count(msg)) continue;
+    for (const auto& [member, joined] : joined_at) {
+      if (!final.count(incarnation_of(member)) || removed.count(member) || joined >= t) continue;
+      ++g.expected;
+      if (!survivors.received(member, msg) && g.violations.size() < 100) {
+        g.violations.push_back("message " + msg + " was accepted and not reported failed, and " +
+                               member + " (a member since before it was sent) never received it");
+      }
+    }
+  }
+  return g;
 }
 
 }  // namespace
@@ -175,6 +279,18 @@ TEST_SUITE("network.chaos_soak") {
       std::this_thread::sleep_for(ms(300, 1000));
     }
     std::this_thread::sleep_for(4s);  // links come back; late calls time out (1 s)
+    // The group sends stop; each node's that wait for a master's confirmation are confirmed
+    // or reported failed (within send_timeout, 10 s).
+    for (auto& p : s.procs) p->say("quiet");
+    bool settled = false;
+    for (auto until = std::chrono::steady_clock::now() + 15s;
+         !settled && std::chrono::steady_clock::now() < until;) {
+      settled = true;
+      for (auto& p : s.procs) settled = settled && p->ask("unconfirmed", "unconfirmed ") == "0";
+      if (!settled) std::this_thread::sleep_for(200ms);
+    }
+    CHECK_MESSAGE(settled, "group sends still unconfirmed 15 s after the last was sent");
+    std::this_thread::sleep_for(1s);  // the last confirmed messages reach the members
     for (auto& p : s.procs) p->close_stdin();
     for (auto& p : s.procs) CHECK(p->wait_exit(10s) == 0);
 
@@ -222,6 +338,10 @@ TEST_SUITE("network.chaos_soak") {
       }
     }
     std::vector<std::string> violations = streams.violations();
+    std::set<std::string> final_incarnations;
+    for (const auto& [talker, ended] : final_talkers) final_incarnations.insert(incarnation_of(talker));
+    const group_figures group = check_group(events, final_incarnations);
+    for (const auto& v : group.violations) violations.push_back(v);
     for (const auto& [call, made] : answers) {
       const int n = made.second;
       const auto caller = final_talkers.find(call.substr(0, call.find('/')));
@@ -277,9 +397,20 @@ TEST_SUITE("network.chaos_soak") {
                   << " answered, " << none << " timed out or lost (availability "
                   << (ok + none ? 100.0 * ok / (ok + none) : 0) << " %); "
                   << violations.size() << " violations");
+    MESSAGE("ordered group: " << group.sent << " sent, " << group.refused << " refused by send, "
+                              << group.failed << " reported failed (sends that reached the "
+                              << "members: "
+                              << (group.sent ? 100.0 * (group.sent - group.failed) / group.sent : 0)
+                              << " %), " << group.delivered
+                              << " deliveries to " << group.members << " members ("
+                              << group.removed << " removed), " << group.expected
+                              << " (message, surviving member) pairs checked; "
+                              << group.other_order
+                              << " order conflicts involving a member whose node was killed");
     for (const auto& v : violations) FAIL_CHECK(v);
     CHECK(never_back == 0);  // every supervised worker whose node was killed came back
     CHECK(streams.messages_received() > 1000);
+    CHECK(group.expected > 1000);
     if (violations.empty()) fs::remove_all(s.dir);
   }
 }

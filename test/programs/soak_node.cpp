@@ -7,18 +7,27 @@
 //   - every 10th tick a cal to another node's "soak.echo" service with a 1 s timeout:
 //     "C <id>" before, "A <id> ok|none" when answered (once, the checker says);
 //   - with --next NODE, a supervisor whose worker prefers NODE (else this node): "W <worker>
-//     <node>" each time the worker starts.
+//     <node>" each time the worker starts;
+//   - a member of the ordered group "soak" (made by the node started with --create, its
+//     standbys on the --standby nodes, a quorum group with --quorum 1): "J <member>" once its join was ordered, "G <member>
+//     <msg>" for each group message, "L <member> <reason>" when it was removed (a new member
+//     joins then); and every 5th tick the talker sends the group its next message: "P <msg>"
+//     before, "Q <msg> <error>" when send refused it, "F <msg> <reason>" when it was
+//     reported failed.
+// stdin: "quiet" stops the group sends; "unconfirmed" prints "unconfirmed N" (the group
+// sends not confirmed yet).
 // Each line starts with CLOCK_MONOTONIC nanoseconds (one clock for every process on the
 // host) and is written with one write(2), so a kill -9 leaves at most a torn last line.
 //
 // Usage: coport_soak_node --id ID --bind ADDR --log FILE [--seed ADDR]... [--next NODE]
-//        [--heartbeat MS] [--timeout MS]
+//        [--create 1] [--standby NODE]... [--quorum 1] [--heartbeat MS] [--timeout MS]
 // Prints "ready ADDR"; exits when stdin closes (writing "E" first).
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <coport/coport.hpp>
+#include <coport/groups/groups.hpp>
 #include <coport/network/mesh.hpp>
 #include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
@@ -28,8 +37,10 @@
 #include <memory>
 #include <mutex>
 #include <random>
-#include <string>
+#include <atomic>
+#include <functional>
 #include <future>
+#include <string>
 #include <vector>
 
 using namespace coport;
@@ -59,6 +70,8 @@ struct target {
 
 int main(int argc, char** argv) {
   std::string id, bind, log_path, next_node;
+  bool create = false, quorum = false;
+  std::vector<std::string> standbys;
   transport::tcp_options options;
   options.heartbeat_interval = std::chrono::milliseconds{100};
   options.node_timeout = std::chrono::milliseconds{1000};
@@ -77,6 +90,12 @@ int main(int argc, char** argv) {
       options.heartbeat_interval = std::chrono::milliseconds{std::stoi(value)};
     } else if (key == "--next") {
       next_node = value;
+    } else if (key == "--create") {
+      create = value == "1";
+    } else if (key == "--quorum") {
+      quorum = value == "1";
+    } else if (key == "--standby") {
+      standbys.push_back(value);
     } else if (key == "--timeout") {
       options.node_timeout = std::chrono::milliseconds{std::stoi(value)};
     } else {
@@ -101,6 +120,14 @@ int main(int argc, char** argv) {
   transport::tcp links{n, options};
   registry names{n};
   network::mesh peers{n, links, mo};
+  groups::service_options go;
+  go.on_send_failed = [](const groups::send_failure& f) {
+    const auto* msg = f.payload.size() > 2 && f.payload.holds<std::string>(2)
+                          ? &f.payload.get<std::string>(2)
+                          : nullptr;
+    log_line("F " + (msg ? *msg : std::string{"?"}) + " " + std::string{f.why.kind()});
+  };
+  groups::service pg{n, names, go};
 
   auto sink = n.port();
   n.rcv(sink, "seq", [](std::string stream, std::uint64_t seq) {
@@ -129,12 +156,57 @@ int main(int argc, char** argv) {
     sup = start_supervisor(n, std::move(spec));
   }
 
+  // The group; its member (one removed, its node cut off too long, ..., is followed by a new
+  // one).
+  if (create) {
+    const auto made = pg.create("soak", {.standbys = standbys, .quorum = quorum});
+    if (!made) log_line("X create " + std::string{groups::describe(made.error)});
+  }
+  // One port makes the members and joins them (so that it ends, with their callbacks, before
+  // the groups service does).
+  auto joiner = n.port();
+  n.rcv(joiner, "join", [&n, &pg, joiner] {
+    auto member = n.port();
+    const std::string me = member.to_string();
+    n.rcv(member, groups::message_tag(), [me](port_id, std::string, std::string msg) {
+      log_line("G " + me + " " + msg);
+    });
+    n.rcv(member, groups::member_left_tag(),
+          [&n, joiner, me, member](std::string, port_id who, reason left_why) {
+            if (who != member) return;
+            log_line("L " + me + " " + std::string{left_why.kind()});
+            n.kil(member);
+            n.snd(joiner, "join");
+          });
+    const auto e = pg.join("soak", member, [&n, joiner, me, member](groups::join_result r) {
+      if (r.error == groups::errc::ok) {
+        log_line("J " + me);
+        return;
+      }
+      log_line("X join " + std::string{groups::describe(r.error)});
+      n.kil(member);
+      n.after(std::chrono::milliseconds{100}, joiner, "join");
+    });
+    if (e != groups::errc::ok) log_line("X join " + std::string{groups::describe(e)});
+  });
+  n.snd(joiner, "join");
+
   auto talker = n.port();
   auto targets = std::make_shared<std::map<port_id, target>>();
   auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
   auto ticks = std::make_shared<std::uint64_t>(0);
-  n.rcv(talker, "tick", [&n, &names, talker, targets, rng, ticks] {
+  auto beats = std::make_shared<std::uint64_t>(0);
+  std::atomic<bool> quiet{false};
+  n.rcv(talker, groups::send_failed_tag(), [](std::string, reason) {});  // (F: on_send_failed)
+  n.rcv(talker, "tick", [&n, &names, &pg, &quiet, talker, targets, rng, ticks, beats] {
     n.after(std::chrono::milliseconds{2}, talker, "tick");
+    if (++*beats % 5 == 0 && !quiet.load()) {
+      const std::string msg = talker.to_string() + "/g" + std::to_string(*beats / 5);
+      log_line("P " + msg);
+      if (auto e = pg.send("soak", msg); e != groups::errc::ok) {
+        log_line("Q " + msg + " " + groups::describe(e));
+      }
+    }
     std::vector<port_id> others;
     for (const auto& p : names.get("soak/sink")) {
       if (!n.is_local(p)) others.push_back(p);
@@ -169,13 +241,17 @@ int main(int argc, char** argv) {
 
   std::string line;
   while (std::getline(std::cin, line)) {
+    if (line == "quiet") quiet = true;
+    if (line == "unconfirmed") std::cout << "unconfirmed " << pg.stats().unconfirmed << std::endl;
   }
-  // The talker uses the registry: it ends (after a handler that runs now) before the
-  // registry does.
-  std::promise<void> ended;
-  auto watch = n.mon(talker, [&ended](const reason&) { ended.set_value(); });
-  n.kil(talker);
-  ended.get_future().wait_for(std::chrono::seconds{5});  // its teardown, after its handler
+  // The talker and the joiner use the registry and the groups: they end (after a handler that
+  // runs now) before those do.
+  for (const auto& p : {talker, joiner}) {
+    std::promise<void> ended;
+    auto watch = n.mon(p, [&ended](const reason&) { ended.set_value(); });
+    n.kil(p);
+    ended.get_future().wait_for(std::chrono::seconds{5});  // its teardown, after its handler
+  }
   if (sup) n.snd(sup, "stop");
   log_line("E");
   return 0;

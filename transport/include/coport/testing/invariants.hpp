@@ -8,6 +8,9 @@
 ///   no later one arrives until the sender's monitor on that port has run after the last of
 ///   them was sent. Memory: per stream, what was sent and not yet settled by a receipt.
 /// - `call_checker`: each `cal` callback runs exactly once.
+/// - `order_checker`: a group's total order (README "Process groups"): no member receives a
+///   message twice, and two members order the messages both received alike. Memory: every
+///   member's record, whole.
 ///
 /// ```cpp
 /// coport::testing::stream_checker streams;
@@ -18,8 +21,10 @@
 /// Threading: not thread-safe. Lifetime: plain values.
 
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace coport::testing {
@@ -120,6 +125,64 @@ class call_checker {
 
  private:
   std::vector<std::uint32_t> answers_;
+};
+
+class order_checker {
+ public:
+  /// `member` (a name unique over the run: one per port, never reused) received `msg` (a
+  /// name unique over the run: one per message sent), after everything it received before.
+  void delivered(const std::string& member, const std::string& msg) {
+    auto& r = records_[member];
+    if (!r.at.emplace(msg, r.order.size()).second) {
+      fail("member " + member + " received " + msg + " twice");
+      return;
+    }
+    r.order.push_back(msg);
+    ++delivered_;
+  }
+  /// Messages received twice, then every pair of members that received two messages in
+  /// opposite orders (the first such message of each pair).
+  std::vector<std::string> violations() const {
+    std::vector<std::string> out = violations_;
+    for (auto a = records_.begin(); a != records_.end() && out.size() < 100; ++a) {
+      for (auto b = std::next(a); b != records_.end() && out.size() < 100; ++b) {
+        // The messages both received, in a's order, must come in increasing places in b's.
+        std::size_t last = 0;
+        bool first = true;
+        for (const auto& m : a->second.order) {
+          auto it = b->second.at.find(m);
+          if (it == b->second.at.end()) continue;
+          if (!first && it->second < last) {
+            out.push_back("members " + a->first + " and " + b->first + " received " + m +
+                          " in different orders");
+            break;
+          }
+          first = false;
+          last = it->second;
+        }
+      }
+    }
+    return out;
+  }
+  /// True when `member` received `msg`.
+  bool received(const std::string& member, const std::string& msg) const {
+    auto r = records_.find(member);
+    return r != records_.end() && r->second.at.count(msg) != 0;
+  }
+  std::uint64_t messages_delivered() const { return delivered_; }
+  std::size_t members() const { return records_.size(); }
+
+ private:
+  struct record {
+    std::vector<std::string> order;
+    std::unordered_map<std::string, std::size_t> at;  // message -> its place in order
+  };
+  void fail(std::string text) {
+    if (violations_.size() < 100) violations_.push_back(std::move(text));
+  }
+  std::map<std::string, record> records_;
+  std::uint64_t delivered_ = 0;
+  std::vector<std::string> violations_;
 };
 
 }  // namespace coport::testing
