@@ -221,6 +221,14 @@ service::service(node& n, registry& names, service_options options)
             throw std::invalid_argument{"bad quorum group arguments"};
           }
         }
+        if (quorum) {
+          // Beside a live master here of that epoch (two creates raced): refused.
+          std::lock_guard lock{s->mutex};
+          auto r = s->roles.find(name);
+          if (r != s->roles.end() && r->second.master && r->second.epoch >= epoch) {
+            throw std::runtime_error{"this node holds a master of the group at that epoch"};
+          }
+        }
         // A node that holds a newer role for the group fences the master that asks.
         if (s->local_epoch(name) > epoch) {
           s->owner.snd(master, detail::fenced_msg, s->local_epoch(name));
@@ -263,7 +271,7 @@ service::~service() {
   std::vector<port_id> roles;
   {
     std::lock_guard lock{state_->mutex};
-    for (const auto& [name, r] : state_->roles) roles.push_back(r.port);
+    roles.assign(state_->role_ports.begin(), state_->role_ports.end());
   }
   for (const auto& p : roles) state_->owner.kil(p, "shutdown");
   state_->services.clear();

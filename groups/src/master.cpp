@@ -24,6 +24,7 @@ group_master::group_master(std::shared_ptr<service::state> st, std::string name,
 
 group_master::~group_master() {
   std::lock_guard lock{st_->mutex};
+  st_->role_ports.erase(self_);
   if (auto it = st_->roles.find(name_); it != st_->roles.end() && it->second.port == self_) {
     st_->roles.erase(it);
   }
@@ -188,10 +189,25 @@ void group_master::build_table() {
     on_voted(epoch, granted, from);
   });
   table_.on(vote_ended_msg, [this](message&, std::uint64_t& epoch) {
+    if (epoch == 0 && role_ == role::standby && q_.candidacy() == 0 &&
+        !st_->names.get(registry_name(name_)).empty()) {
+      // (A master is named: this stepped-down master waits to be replaced, or asked.)
+      const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
+      n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
+      return;
+    }
     if (role_ == role::standby && epoch == q_.candidacy() && master_gone_) {
       info({"groups", n_.id()}, "group {}: standby {} was not elected at epoch {}; it stands again",
            name_, self_.to_string(), epoch);
       stand_for_election();
+    }
+  });
+  table_.on(stepped_down_msg, [this](message& m, std::uint64_t&) {
+    if (role_ != role::standby || !q_.on() || !from_master(m)) return;
+    master_gone_ = true;
+    if (pending_vote_.candidate) {
+      auto v = std::exchange(pending_vote_, {});
+      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
     }
   });
   table_.on(ask_again_msg, [this](message&, std::uint64_t& epoch) {
@@ -251,6 +267,8 @@ void group_master::install() {
   // The port keeps this object alive; the object holds the port only by ID.
   auto keep = n_.mon_guard(self_, shared_from_this());
   keep.release();
+  std::lock_guard lock{st_->mutex};
+  st_->role_ports.insert(self_);
 }
 
 void group_master::set_role_entry(bool only_if_mine) {
@@ -335,7 +353,10 @@ void group_master::demote(std::uint64_t newer) {
   node_events_ = {};
   // (Its standbys are the homes it asks when it stands: they take a vote from it.)
   standby_list_.clear();
-  for (const auto& sb : standbys_) standby_list_.push_back(sb.port);
+  for (const auto& sb : standbys_) {
+    standby_list_.push_back(sb.port);
+    n_.snd(sb.port, stepped_down_msg, newer);
+  }
   standbys_.clear();
   member_mons_.clear();
   watching_.clear();
@@ -350,13 +371,19 @@ void group_master::demote(std::uint64_t newer) {
   master_ = port_id{};
   master_gone_ = true;
   starting_ = false;
-  // It stands itself if no master of the newer epoch took it in meanwhile.
+  // It votes; it stands when a candidate with a shorter log asks it (on_vote), or after
+  // vote_time if the registry names no master meanwhile (the candidate that fenced it may
+  // not have been elected, and its own standbys may hold the majority).
   const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
   n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
 }
 
 void group_master::on_join(const port_id& member, bool notify, const port_id& reply) {
-  if (role_ != role::master) return;
+  if (role_ != role::master) {
+    // (A quorum master that stepped down: the joiner's node asks the next one.)
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
+    return;
+  }
   if (member.is_null()) return;
   if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
     n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
@@ -698,7 +725,8 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
   }
   if (role_ != role::standby) return;
   if (watching_.erase(who) == 0) return;
-  if (who == master_ && (why.normal() || (why.kind() == "fenced" && !q_.on()))) {
+  if (who == master_ && (why.normal() || why.kind() == "already_created" ||
+                         (why.kind() == "fenced" && !q_.on()))) {
     n_.kil(self_);  // the group ended
     return;
   }
@@ -775,12 +803,13 @@ void group_master::stand_for_election(std::uint64_t above) {
   {
     std::lock_guard lock{st_->mutex};
     auto it = st_->roles.find(name_);
-    replaced = it != st_->roles.end() && it->second.port != self_;
+    replaced = it != st_->roles.end() && it->second.port && it->second.port != self_;
   }
   if (replaced) {
     n_.kil(self_, "replaced");
     return;
   }
+  set_role_entry(true);  // (votes for this node come to its role)
   const std::uint64_t epoch = std::max({epoch_, st_->local_epoch(name_), above}) + 1;
   if (!st_->promise(name_, epoch)) {
     n_.kil(self_, "fenced");

@@ -140,6 +140,9 @@ inline const message_type<std::string, std::uint64_t, std::uint64_t, std::uint64
     vote_msg{"pg.vote"};
 inline const message_type<std::uint64_t, std::uint64_t, std::uint64_t, port_id> local_vote_msg{
     "pg.local_vote", local_only};
+/// A quorum master that stepped down -> its standbys: it is no master any more (they may
+/// vote for another): the epoch it met.
+inline const message_type<std::uint64_t> stepped_down_msg{"pg.stepped_down"};
 /// standby -> candidate: the epoch, whether it follows it, the standby.
 inline const message_type<std::uint64_t, bool, port_id> voted_msg{"pg.voted"};
 /// A candidate to itself, vote_time after it asked: its epoch then.

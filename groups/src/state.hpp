@@ -54,6 +54,9 @@ struct service::state : std::enable_shared_from_this<service::state> {
   };
   mutable std::mutex mutex;
   std::map<std::string, role, std::less<>> roles;
+  /// Every role port alive on this node (a group may have two for a moment: a master that
+  /// steps down beside a newer master's standby): ended with the service.
+  std::set<port_id> role_ports;
   std::set<std::string, std::less<>> causal;  ///< causal groups this node's agent knows
   /// Local ports that asked to join each group and have not left it (what `leave` checks):
   /// from `join` until `leave`, a refused join, or the agent applying their leave.
