@@ -85,6 +85,7 @@ struct world {
         {"pg.epoch_told", {"string", "u64"}, 2},
         {"pg.replicate", {"u64", "coport.pg.item"}, 2},
         {"pg.ack", {"u64", "u64", "port"}, 2},
+        {"pg.stepped_down", {"u64"}, 2},
     };
     (void)port_id{peer, 0};  // interned, as the transport does for a linked peer
     master = pg.create("g").master;
