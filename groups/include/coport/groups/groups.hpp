@@ -76,7 +76,8 @@ struct group_options {
   /// item only once a majority of the group's homes (its node and the standby nodes) hold
   /// it, and a standby takes over only once a majority voted for it. A side of a partition
   /// without a majority releases nothing, so two masters never release at once, and a
-  /// message `send`'s master confirmed is never lost while a majority of homes lives. The
+  /// message `send`'s master confirmed is never lost while a majority of homes lives (and
+  /// fewer than N - Q + 1 of them restart at once: their promises live in memory). The
   /// cost: a round trip to a majority per release, and a group that stops while no majority
   /// of its homes is up and linked (README "Process groups").
   bool quorum = false;
@@ -153,8 +154,9 @@ struct service_options {
   /// values weigh; beyond either, send is refused (errc::too_many_unconfirmed).
   std::size_t max_unconfirmed = std::size_t{1} << 18;
   std::size_t max_unconfirmed_bytes = std::size_t{256} << 20;
-  /// Called for each send no master confirmed in time (on one of the node's threads, in
-  /// the groups agent's port: keep it short).
+  /// Called for each send no master confirmed in time, or that waited in vain for its
+  /// group's first master (on one of the node's threads, in the groups agent's port: keep
+  /// it short).
   std::function<void(const send_failure&)> on_send_failed = {};
 };
 
