@@ -72,7 +72,7 @@ TEST_SUITE("groups.quorum") {
   }
 
   TEST_CASE(
-      "a master cut off alone releases nothing; the majority elects a standby, and after the "
+      "a master cut off alone releases nothing, the majority elects a standby, and after the "
       "heal every message is delivered once, in one order") {
     group_cluster gc{{"qp-a", "qp-b", "qp-c", "qp-d"}};
     REQUIRE(gc.g[0]->create("g", {.standbys = {"qp-b", "qp-c"}, .quorum = true}));
