@@ -478,9 +478,7 @@ void group_master::release() {
   if (q_.on()) {
     // What a majority of the homes holds (quorum.hpp; a slow or silent standby does not hold
     // the others back: the election finds the longest log).
-    std::vector<std::uint64_t> acked;
-    for (const auto& s : standbys_) acked.push_back(s.fresh ? 0 : s.acked);
-    upto = q_.held_by_majority(next_seq_ - 1, std::move(acked));
+    upto = held_by_majority();
   } else {
     // What every living standby holds (the first of them takes over).
     for (const auto& s : standbys_) upto = std::min(upto, s.acked);
@@ -551,6 +549,12 @@ void group_master::catch_up(const port_id& agent, std::uint64_t last) {
   }
 }
 
+std::uint64_t group_master::held_by_majority() {
+  acked_.clear();  // (kept between calls: no allocation per release)
+  for (const auto& s : standbys_) acked_.push_back(s.fresh ? 0 : s.acked);
+  return q_.held_by_majority(next_seq_ - 1, acked_);
+}
+
 void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
   if (role_ != role::master) return;
   if (epoch > epoch_) return fence("a standby acknowledged a newer epoch", epoch);
@@ -569,9 +573,7 @@ void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id&
     if (gate_.held_back()) check_epoch();  // a standby again
   }
   if (starting_) {
-    std::vector<std::uint64_t> acked;
-    for (const auto& s : standbys_) acked.push_back(s.acked);
-    if (q_.held_by_majority(next_seq_ - 1, std::move(acked)) >= takeover_last_) started();
+    if (held_by_majority() >= takeover_last_) started();
   }
   if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
   release();

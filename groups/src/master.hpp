@@ -184,6 +184,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   void on_epoch_told(const std::string& node, std::uint64_t epoch);
   /// A majority holds what the new master had when it was elected: the agents may follow.
   void started();
+  /// The last item a majority of the homes holds (this master and its standbys' acks).
+  std::uint64_t held_by_majority();
 
   /// A master that held its releases back has a standby again: the agents are asked
   /// whether they follow a newer epoch (release_gate.hpp; one that does answers fenced_msg).
@@ -248,6 +250,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
   quorum q_;                             ///< a quorum group's majority (off: not one)
+  std::vector<std::uint64_t> acked_;     ///< held_by_majority's scratch
   const bool quorum_mode_;
   std::uint64_t log_epoch_ = 0;  ///< a quorum standby: the epoch of the master that made it
   bool asking_ = false;          ///< a quorum standby: waits for the other homes' answers

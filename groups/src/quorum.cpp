@@ -7,7 +7,7 @@
 namespace coport::groups::detail {
 
 std::uint64_t quorum::held_by_majority(std::uint64_t last,
-                                       std::vector<std::uint64_t> acked) const {
+                                       std::vector<std::uint64_t>& acked) const {
   acked.push_back(last);
   const std::size_t q = majority();
   if (acked.size() < q) return 0;

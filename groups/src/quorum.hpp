@@ -40,8 +40,9 @@ class quorum {
   std::size_t majority() const noexcept { return homes_ / 2 + 1; }
 
   /// The last item a majority holds: the master holds up to `last`, each standby up to
-  /// its entry in `acked`; 0 when fewer than a majority hold anything.
-  std::uint64_t held_by_majority(std::uint64_t last, std::vector<std::uint64_t> acked) const;
+  /// its entry in `acked` (reordered, `last` added: a caller's scratch); 0 when fewer than a
+  /// majority hold anything.
+  std::uint64_t held_by_majority(std::uint64_t last, std::vector<std::uint64_t>& acked) const;
 
   // -- a candidate ---------------------------------------------------------------------------
   /// Stands for `epoch` (its own vote counts).
