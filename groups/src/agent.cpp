@@ -68,7 +68,8 @@ agent::agent(std::shared_ptr<service::state> st)
   // A quorum group's candidate asks this node's role of the group for its vote.
   table_.on(vote_msg, [this](message& m, std::string& name, std::uint64_t& epoch,
                              std::uint64_t& log_epoch, std::uint64_t& last, port_id& candidate) {
-    if (!from_node_of(m.origin(), candidate, n_)) return refuse(m, "it names a candidate elsewhere");
+    if (!from_node_of(m.origin(), candidate, n_))
+      return refuse(m, "it names a candidate elsewhere");
     port_id role;
     {
       std::lock_guard lock{st_->mutex};
@@ -107,6 +108,9 @@ agent::agent(std::shared_ptr<service::state> st)
     st_->outbox->on_sent_to_died(name, master, why);
   });
   table_.on(send_due_msg, [this](message&, std::uint64_t&) { st_->outbox->on_due(); });
+  table_.on(resend_due_msg, [this](message&, std::string& name, std::uint64_t& token) {
+    on_resend_due(name, token);
+  });
   table_.on(master_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     on_master_died(name, master, why);
   });
@@ -238,8 +242,11 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
     g.epoch = epoch;
     g.held.clear();
     g.held_bytes = 0;
-    g.asked = false;
     follow(name, g, master);
+    // A newer master followed from one of its items, not a sync: what it released before
+    // may have been refused here (while the registry did not name it), and with nothing
+    // after it no gap would show it. Asked for once (duplicates are dropped below).
+    ask(name, g);
   }
   if (it.seq <= g.last) return;  // had it (a resend)
   if (it.seq > g.last + 1) {
@@ -255,10 +262,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
       g.held_bytes += weight;
       st_->held_back.fetch_add(1, std::memory_order_relaxed);
     }
-    if (!g.asked) {
-      g.asked = true;
-      n_.snd(g.master, resend_msg, g.epoch, g.last, st_->own_id);
-    }
+    if (!g.asked) ask(name, g);
     return;
   }
   apply(name, g, it);
@@ -404,6 +408,33 @@ void agent::on_lost(const std::string& name, std::uint64_t seq) {
        "leave",
        name, seq);
   forget(name, reason{"lost_messages"});
+}
+
+void agent::ask(const std::string& name, group& g) {
+  g.asked = true;
+  if (g.last != g.asked_at) g.asks = 0, g.asked_at = g.last;
+  ++g.asks;
+  n_.snd(g.master, resend_msg, g.epoch, g.last, st_->own_id);
+  n_.after(resend_retry, st_->agent_port, resend_due_msg, name, ++g.ask_token);
+}
+
+void agent::on_resend_due(const std::string& name, std::uint64_t token) {
+  auto pos = groups_.find(name);
+  if (pos == groups_.end()) return;
+  group& g = pos->second;
+  if (!g.asked || token != g.ask_token) return;  // answered, or asked again since
+  if (g.held.empty()) {
+    g.asked = false;  // (an ask after following a newer master: nothing waits)
+    return;
+  }
+  if (g.last == g.asked_at && g.asks >= resend_attempts) {
+    warn({"groups", n_.id()},
+         "group {}: the master did not send item {} in {} asks; the members here leave", name,
+         g.last + 1, g.asks);
+    forget(name, reason{"lost_messages"});
+    return;
+  }
+  ask(name, g);
 }
 
 void agent::follow(const std::string& name, group& g, const port_id& master) {

@@ -55,6 +55,9 @@ class agent {
     std::map<std::uint64_t, item> held;  ///< items past a gap
     std::size_t held_bytes = 0;          ///< their item_weight
     bool asked = false;                  ///< a resend is on its way
+    std::uint64_t ask_token = 0;         ///< the latest ask (its resend_due_msg)
+    std::uint64_t asked_at = 0;          ///< `last` when the asks began
+    unsigned asks = 0;                   ///< asks since `last` moved
     monitor master_watch;
     // causal groups
     std::uint64_t view_id = 0;              ///< the last membership item applied here (the view)
@@ -79,6 +82,10 @@ class agent {
   void on_sync(const std::string& name, std::uint64_t epoch, const port_id& master, ordering order,
                std::uint64_t last);
   void on_lost(const std::string& name, std::uint64_t seq);
+  /// Asks the master for what follows `last` (again after resend_retry while items wait
+  /// past a gap; the members leave after resend_attempts asks without progress).
+  void ask(const std::string& name, group& g);
+  void on_resend_due(const std::string& name, std::uint64_t token);
   void on_master_died(const std::string& name, const port_id& master, const reason& why);
   void on_csend(const std::string& name, const port_id& from, bool except, envelope e);
   void on_cdeliver(const std::string& name, causal_message cm);

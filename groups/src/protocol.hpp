@@ -198,6 +198,8 @@ inline const message_type<std::string, port_id, reason> created_died_msg{"pg.cre
                                                                          local_only};
 /// Ten seconds after a master died abnormally: group, master, why.
 inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck", local_only};
+/// A resend the agent asked for may be due: group, which ask (agent.cpp).
+inline const message_type<std::string, std::uint64_t> resend_due_msg{"pg.resend_due", local_only};
 /// The hold time of items whose master the registry did not name ended: group.
 inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed", local_only};
 /// The master this node's sends of a group went to died: group, master, why (outbox.hpp).
@@ -229,6 +231,10 @@ inline constexpr std::size_t max_unconfirmed_bytes = 16 << 20;
 /// (item_weight; beyond it, as beyond max_pending items, the members here leave).
 inline constexpr std::size_t max_held_bytes = 64 << 20;
 inline constexpr std::chrono::seconds hold_time{10};
+/// An agent that asked its master for what it misses asks again after resend_retry; after
+/// resend_attempts asks without progress the members there leave (lost_messages).
+inline constexpr std::chrono::seconds resend_retry{1};
+inline constexpr unsigned resend_attempts = 10;
 
 }  // namespace coport::groups::detail
 
