@@ -52,20 +52,14 @@ void group_master::start_standby(port_id master, std::vector<std::string> homes)
   homes_ = std::move(homes);
   install();
   if (quorum_mode_) {
+    // One role per node and group speaks for the node (votes, candidacies); a new master's
+    // standby takes over from an older role here only once it holds what its master had
+    // when it made it (take_role): the older role's log may be the only copy of what a
+    // majority released, should this master die before.
     q_ = quorum{homes_.size()};
-    // One role per node and group: a new master's standby replaces an older role here (a
-    // standby of an old master, a voter, a candidate that was not elected).
-    // (Not a master: a master steps down when it meets the newer epoch, and keeps its log.)
-    port_id old;
-    {
-      std::lock_guard lock{st_->mutex};
-      if (auto it = st_->roles.find(name_); it != st_->roles.end() && !it->second.master) {
-        old = it->second.port;
-      }
-    }
-    if (old && old != self_) n_.kil(old, "replaced");
+  } else {
+    set_role_entry();
   }
-  set_role_entry();
   // Until the list of standbys comes, watch the master alone.
   watch({master_});
 }
@@ -227,9 +221,9 @@ void group_master::build_table() {
     on_standbys(epoch, list);
   });
   table_.on(snapshot_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
-                                 std::vector<port_id>& members) {
+                                 std::vector<port_id>& members, std::uint64_t& upto) {
     if (!from_master(m)) return refuse(m, "it is not from the group's master");
-    on_snapshot(epoch, last, members);
+    on_snapshot(epoch, last, members, upto);
   });
   table_.on(
       senders_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
@@ -610,7 +604,7 @@ void group_master::spawn_standby(const std::string& id) {
   // and the next master must be able to give agents what they miss.
   std::uint64_t from = released_;
   if (q_.on() && history_.first() != 0) from = std::min(from, history_.first() - 1);
-  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_, from));
+  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_, from), next_seq_ - 1);
   auto s = senders_.snapshot();
   n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
          std::move(s.above_streams), std::move(s.above));
@@ -700,6 +694,38 @@ void group_master::accept(item it) {
   released_ = seq;  // (a standby's trim bound)
   history_.trim(released_);
   if (!asking_) n_.snd(master_, ack_msg, epoch_, seq, self_);
+  if (answered_ && !ready_) take_role();
+}
+
+void group_master::take_role() {
+  if (next_seq_ - 1 < complete_at_) return;
+  port_id old;
+  std::uint64_t newer = 0;
+  {
+    std::lock_guard lock{st_->mutex};
+    auto& r = st_->roles[name_];
+    if (r.port && r.port != self_) {
+      // (A master here steps down when it meets the newer epoch, and keeps its log.)
+      if (r.epoch > epoch_) {
+        newer = r.epoch;
+      } else if (!r.master) {
+        old = r.port;
+      }
+    }
+    if (!newer) {
+      r.port = self_;
+      r.epoch = epoch_;
+      r.master = false;
+    }
+  }
+  if (newer) {
+    // A newer epoch's role speaks for this node: this standby's master is behind.
+    n_.snd(master_, fenced_msg, newer);
+    n_.kil(self_, "replaced");
+    return;
+  }
+  if (old) n_.kil(old, "replaced");
+  ready_ = true;
 }
 
 void group_master::on_peer_died(const port_id& who, const reason& why) {
@@ -727,8 +753,8 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
   }
   if (role_ != role::standby) return;
   if (watching_.erase(who) == 0) return;
-  if (who == master_ && (why.normal() || why.kind() == "already_created" ||
-                         (why.kind() == "fenced" && !q_.on()))) {
+  if (who == master_ &&
+      (why.normal() || why.kind() == "already_created" || (why.kind() == "fenced" && !q_.on()))) {
     n_.kil(self_);  // the group ended
     return;
   }
@@ -822,7 +848,8 @@ void group_master::stand_for_election(std::uint64_t above) {
   q_.stand(epoch);
   pending_vote_ = {};
   for (const auto& id : homes_) {
-    if (id != st_->own_id) n_.snd(agent_of(id), vote_msg, name_, epoch, log_epoch_, next_seq_ - 1, self_);
+    if (id != st_->own_id)
+      n_.snd(agent_of(id), vote_msg, name_, epoch, log_epoch_, next_seq_ - 1, self_);
   }
   // (Each node waits a little longer than the others before it stands again: two that
   // split the votes do not meet again.)
@@ -873,8 +900,9 @@ void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::ui
   master_ = candidate;
   // (Still free to vote for a later candidate at a newer epoch, if this one is not elected.)
   watch({candidate});
-  coport::detail::log(log_level::debug, {"groups", n_.id()}, "group {}: {} votes for {} at epoch {}",
-                      name_, self_.to_string(), candidate.to_string(), epoch);
+  coport::detail::log(log_level::debug, {"groups", n_.id()},
+                      "group {}: {} votes for {} at epoch {}", name_, self_.to_string(),
+                      candidate.to_string(), epoch);
   n_.snd(candidate, voted_msg, epoch, true, self_);
 }
 
@@ -928,8 +956,9 @@ void group_master::on_epoch_told(const std::string& node, std::uint64_t epoch) {
     return;
   }
   asking_ = false;
-  ready_ = true;
+  answered_ = true;
   n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
+  take_role();
 }
 
 void group_master::check_epoch() {
@@ -952,9 +981,10 @@ void group_master::go_on() {
 }
 
 void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
-                               const std::vector<port_id>& members) {
+                               const std::vector<port_id>& members, std::uint64_t upto) {
   if (role_ != role::standby || epoch < epoch_) return;
-  ready_ = !q_.on();  // (a quorum standby: once the other homes answered)
+  ready_ = !q_.on();  // (a quorum standby: once the other homes answered and it holds `upto`)
+  complete_at_ = upto;
   epoch_ = epoch;
   log_epoch_ = epoch;
   next_seq_ = last + 1;
@@ -974,7 +1004,8 @@ void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
       n_.kil(self_, "fenced");
       return;
     }
-    ready_ = true;
+    answered_ = true;
+    take_role();
   }
   n_.snd(master_, ack_msg, epoch_, last, self_);
 }

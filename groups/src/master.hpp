@@ -210,7 +210,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
     return false;
   }
 
-  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members);
+  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members,
+                   std::uint64_t upto);
+  /// A quorum standby that the other homes answered and that holds what its master had
+  /// when it made it speaks for its node from now on (an older role here is replaced).
+  void take_role();
 
   void rebuild_nodes();
 
@@ -236,7 +240,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// A join is answered once released (the members before it come from the history then):
   /// its reply port, by its sequence number (at most max_pending: items not released).
   std::map<std::uint64_t, port_id> joins_;
-  std::vector<port_id> members_;     ///< in join order
+  std::vector<port_id> members_;  ///< in join order
   std::map<port_id, monitor> member_mons_;
   std::map<std::string, std::size_t> per_node_;
   std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
@@ -252,9 +256,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
   quorum q_;                             ///< a quorum group's majority (off: not one)
   std::vector<std::uint64_t> acked_;     ///< held_by_majority's scratch
   const bool quorum_mode_;
-  std::uint64_t log_epoch_ = 0;  ///< a quorum standby: the epoch of the master that made it
-  bool asking_ = false;          ///< a quorum standby: waits for the other homes' answers
-  bool master_gone_ = false;     ///< a standby: its master died (it may vote)
+  std::uint64_t log_epoch_ = 0;    ///< a quorum standby: the epoch of the master that made it
+  bool asking_ = false;            ///< a quorum standby: waits for the other homes' answers
+  bool answered_ = false;          ///< a quorum standby: they answered (or needed not)
+  std::uint64_t complete_at_ = 0;  ///< a new standby: its master's last item when made
+  bool master_gone_ = false;       ///< a standby: its master died (it may vote)
   /// A vote asked while its master still lived: answered when it dies.
   struct vote_request {
     std::uint64_t epoch = 0, log_epoch = 0, last = 0;
@@ -262,7 +268,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
   };
   vote_request pending_vote_;
   bool starting_ = false;  ///< a quorum master elected: no release until a majority holds its log
-  dispatch_table table_;                 ///< the protocol's messages this role takes (build_table)
+  dispatch_table table_;   ///< the protocol's messages this role takes (build_table)
   refusals refused_;
   subscription reg_, registry_watch_, node_events_;
 };

@@ -115,9 +115,11 @@ inline constexpr std::chrono::milliseconds confirm_delay{1};
 inline const message_type<std::uint64_t, item> replicate_msg{"pg.replicate"};
 /// The standbys in succession order: epoch, ports.
 inline const message_type<std::uint64_t, std::vector<port_id>> standbys_msg{"pg.standbys"};
-/// A new standby's start: epoch, the last released item, the members at it.
-inline const message_type<std::uint64_t, std::uint64_t, std::vector<port_id>> snapshot_msg{
-    "pg.snapshot"};
+/// A new standby's start: epoch, the last released item, the members at it, and the
+/// master's last item then (the items between follow as replicate_msg: a quorum group's
+/// standby speaks for its node once it holds them).
+inline const message_type<std::uint64_t, std::uint64_t, std::vector<port_id>, std::uint64_t>
+    snapshot_msg{"pg.snapshot"};
 /// After a snapshot: epoch, the streams whose messages were released with the floor of each,
 /// and the numbers above the floors as (stream, number) pairs (senders.hpp; the items after
 /// the snapshot come as replicate_msg).

@@ -47,9 +47,11 @@ struct world {
     (void)message{}.is<std::string, std::uint64_t, pgd::stamp, port_id, bool, envelope>();
     (void)message{}.is<port_id, bool, envelope, port_id, std::uint64_t, std::uint64_t>();
     (void)message{}.is<std::string, std::uint64_t>();
-    (void)message{}.is<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>,
-                       std::vector<port_id>, std::vector<std::uint64_t>>();
+    (void)message{}
+        .is<std::uint64_t, std::vector<port_id>, std::vector<std::uint64_t>, std::vector<port_id>,
+            std::vector<std::uint64_t>>();
     (void)message{}.is<std::uint64_t, pgd::item>();
+    (void)message{}.is<std::uint64_t, std::uint64_t, std::vector<port_id>, std::uint64_t>();
     (void)message{}.is<std::uint64_t, std::uint64_t, port_id>();
     (void)message{}.is<std::uint64_t, std::uint64_t, std::string>();
     (void)message{}.is<port_id, bool, port_id>();
@@ -86,12 +88,12 @@ struct world {
         {"pg.replicate", {"u64", "coport.pg.item"}, 2},
         {"pg.ack", {"u64", "u64", "port"}, 2},
         {"pg.stepped_down", {"u64"}, 2},
+        {"pg.snapshot", {"u64", "u64", "vector<port>", "u64"}, 2},
     };
     (void)port_id{peer, 0};  // interned, as the transport does for a linked peer
     master = pg.create("g").master;
     // (Its standbys' nodes never come: it releases nothing, and hears votes and answers.)
-    quorum_master =
-        pg.create("q", {.standbys = {"fuzz-q1", "fuzz-q2"}, .quorum = true}).master;
+    quorum_master = pg.create("q", {.standbys = {"fuzz-q1", "fuzz-q2"}, .quorum = true}).master;
     n.run_until_idle();
     member = n.port([](message&) {});
     (void)pg.join("g", member);
