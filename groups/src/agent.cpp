@@ -104,9 +104,13 @@ agent::agent(std::shared_ptr<service::state> st)
   table_.on(refused_msg, [this](message& m, std::string& name, std::uint64_t& seq) {
     st_->outbox->on_refused(m.origin(), name, seq);
   });
-  table_.on(sent_to_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
-    st_->outbox->on_sent_to_died(name, master, why);
-  });
+  table_.on(sent_to_died_msg,
+            [this](message&, std::string& name, port_id& master, std::uint64_t& watch,
+                   reason& why) { st_->outbox->on_sent_to_died(name, master, watch, why); });
+  table_.on(outbox_retry_msg,
+            [this](message&, std::string& name, port_id& master, std::uint64_t& watch) {
+              st_->outbox->on_retry(name, master, watch);
+            });
   table_.on(send_due_msg, [this](message&, std::uint64_t&) { st_->outbox->on_due(); });
   table_.on(resend_due_msg, [this](message&, std::string& name, std::uint64_t& token) {
     on_resend_due(name, token);
@@ -115,9 +119,19 @@ agent::agent(std::shared_ptr<service::state> st)
     on_master_died(name, master, why);
   });
   table_.on(recheck_msg, [this](message&, std::string& name, port_id& master, reason& why) {
-    // A master died abnormally a while ago: if no successor came, the group is gone.
+    // A master died abnormally a while ago: if no successor came, the group is gone, unless
+    // only a link to it was lost: a master the registry names, on a node that is up again,
+    // is watched anew and asked for what this node missed (a member it removed meanwhile
+    // learns it from the leave).
     auto g = groups_.find(name);
-    if (g != groups_.end() && g->second.master == master) forget(name, why);
+    if (g == groups_.end() || g->second.master != master) return;
+    auto up = n_.up_nodes();
+    if (why.kind() == "transport_error" && named(name, master) &&
+        std::find(up.begin(), up.end(), master.node()) != up.end()) {
+      g->second.master_watch = n_.mon(master, st_->agent_port, master_died_msg, name, master);
+      return ask(name, g->second);
+    }
+    forget(name, why);
   });
   table_.on(created_died_msg, [this](message&, std::string& name, port_id& master, reason&) {
     // A master this node created on another node died: forget it.
@@ -238,6 +252,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
   }
   group& g = pos->second;
   if (epoch < g.epoch) return;  // an old master's: fenced here
+  g.unanswered = false;
   if (epoch > g.epoch) {
     g.epoch = epoch;
     g.held.clear();
@@ -398,6 +413,7 @@ void agent::on_sync(const std::string& name, std::uint64_t epoch, const port_id&
     g.held_bytes = 0;
   }
   g.asked = false;
+  g.unanswered = false;
   follow(name, g, master);
   n_.snd(master, synced_msg, epoch, g.last, st_->own_id);
 }
@@ -412,6 +428,7 @@ void agent::on_lost(const std::string& name, std::uint64_t seq) {
 
 void agent::ask(const std::string& name, group& g) {
   g.asked = true;
+  g.unanswered = true;
   if (g.last != g.asked_at) g.asks = 0, g.asked_at = g.last;
   ++g.asks;
   n_.snd(g.master, resend_msg, g.epoch, g.last, st_->own_id);
@@ -422,9 +439,9 @@ void agent::on_resend_due(const std::string& name, std::uint64_t token) {
   auto pos = groups_.find(name);
   if (pos == groups_.end()) return;
   group& g = pos->second;
-  if (!g.asked || token != g.ask_token) return;  // answered, or asked again since
-  if (g.held.empty()) {
-    g.asked = false;  // (an ask after following a newer master: nothing waits)
+  if (!g.asked || token != g.ask_token) return;  // asked again since
+  if (g.held.empty() && !g.unanswered) {
+    g.asked = false;  // answered, and nothing waits past a gap
     return;
   }
   if (g.last == g.asked_at && g.asks >= resend_attempts) {

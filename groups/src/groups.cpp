@@ -186,9 +186,9 @@ service::service(node& n, registry& names, service_options options)
   // The agent's port owns the agent (which holds the state): it goes when the port does.
   auto a = std::make_shared<detail::agent>(state_);
   state_->agent_port = n.port([a](message& m) { a->on_message(m); });
-  for (const tag& t : {detail::deliver_msg.tag(), detail::sync_msg.tag(), detail::lost_msg.tag(),
-                       detail::cdeliver_msg.tag(), detail::epoch_ask_msg.tag(),
-                       detail::vote_msg.tag()}) {
+  for (const tag& t :
+       {detail::deliver_msg.tag(), detail::sync_msg.tag(), detail::lost_msg.tag(),
+        detail::cdeliver_msg.tag(), detail::epoch_ask_msg.tag(), detail::vote_msg.tag()}) {
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
   std::weak_ptr<state> st = state_;
@@ -293,10 +293,9 @@ create_result service::create(std::string name, std::string_view node_id, group_
     if (homes.size() < 3 || options.order != ordering::total) return {errc::bad_argument, {}};
   }
   if (port_id m = find_master(*state_, name)) return {errc::already_created, m};
-  port_id p = state_->owner.spawn(node_id, detail::master_init, name,
-                                  static_cast<std::uint8_t>(options.order),
-                                  std::move(options.standbys), std::uint64_t{options.history},
-                                  options.quorum);
+  port_id p = state_->owner.spawn(
+      node_id, detail::master_init, name, static_cast<std::uint8_t>(options.order),
+      std::move(options.standbys), std::uint64_t{options.history}, options.quorum);
   if (node_id == state_->own_id) {
     // Registered at once (the registry drops the entry when the port dies), so that a join
     // or send right after create finds it, here and soon on every node.

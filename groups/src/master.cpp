@@ -148,7 +148,19 @@ void group_master::build_table() {
     }
   };
   table_.on(synced_msg, catch_up_asker);
-  table_.on(resend_msg, catch_up_asker);
+  table_.on(resend_msg, [this, catch_up_asker](message& m, std::uint64_t& epoch,
+                                               std::uint64_t& last, std::string& id) {
+    if (role_ != role::master) return;
+    if (epoch < epoch_ || (epoch == epoch_ && last >= released_)) {
+      // An agent behind this master's epoch (it lost its link while this master was
+      // elected again), or with nothing to get: told where the stream is (it answers with
+      // synced_msg, and catches up). An agent that asks always hears back.
+      n_.snd(m.origin() ? agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg,
+             name_, epoch_, self_, static_cast<std::uint8_t>(order_), released_);
+      return;
+    }
+    catch_up_asker(m, epoch, last, id);
+  });
   table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
     if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
     on_ack(epoch, seq, from);
@@ -203,6 +215,10 @@ void group_master::build_table() {
       auto v = std::exchange(pending_vote_, {});
       on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
     }
+  });
+  table_.on(respawn_msg, [this](message&, std::uint64_t& epoch, std::string& id) {
+    auto up = n_.up_nodes();
+    if (epoch == epoch_ && std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
   });
   table_.on(ask_again_msg, [this](message&, std::uint64_t& epoch) {
     if (role_ == role::standby && asking_ && epoch == epoch_) ask_homes();
@@ -736,7 +752,13 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
     if (pos != standbys_.end()) {
       info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
            why.to_string());
+      const std::string id{who.node()};
       standbys_.erase(pos);
+      // A quorum group needs its homes: one whose standby ended while its node stays up
+      // gets another (one that went down gets one when it comes back: watch_homes).
+      if (q_.on() && why.kind() != "transport_error") {
+        n_.after(respawn_delay, self_, respawn_msg, epoch_, id);
+      }
       if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
       // The last standby's node went down: it may only be cut off, and take over on its
       // side. Releasing alone now could give members here what the group's next master

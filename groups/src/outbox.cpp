@@ -142,7 +142,7 @@ errc outbox::send(std::string_view group, const port_id& master, const port_id& 
 
 void outbox::use(box& b, const std::string& group, const port_id& master) {
   b.master = master;
-  b.watch = st_.owner.mon(master, st_.agent_port, sent_to_died_msg, group, master);
+  b.watch = st_.owner.mon(master, st_.agent_port, sent_to_died_msg, group, master, ++b.watches);
   const std::uint64_t low = b.sends.empty() ? 0 : b.sends.front().seq;
   for (auto& w : b.sends) {
     if (w.handed) resent_.fetch_add(1, std::memory_order_relaxed);
@@ -220,13 +220,16 @@ port_id outbox::named_master(const std::string& group, const port_id& gone) cons
   return {};
 }
 
-void outbox::on_sent_to_died(const std::string& group, const port_id& master, const reason& why) {
+void outbox::on_sent_to_died(const std::string& group, const port_id& master, std::uint64_t watch,
+                             const reason& why) {
   auto b = find(group, false);
   if (!b) return;
   std::vector<failure> failures;
   {
     std::lock_guard lock{b->mutex};
-    if (b->master != master) return;
+    // (A watch of a master dropped since, and followed again when the registry named it
+    // after its node came back: that port lives on.)
+    if (b->master != master || watch != b->watches) return;
     b->master = port_id{};
     b->gone = master;
     b->watch = monitor{};
@@ -244,9 +247,31 @@ void outbox::on_sent_to_died(const std::string& group, const port_id& master, co
       b->sends.clear();
     } else if (port_id next = named_master(group, master)) {
       use(*b, group, next);
-    }  // else sent on when the registry names the next one (a standby that took over)
+    } else if (why.kind() == "transport_error") {
+      // Its node only lost a link, maybe: back with the port alive, the registry may never
+      // have dropped it. Looked at again (below); else sent on when the registry names the
+      // next one (a standby that took over).
+      st_.owner.after(retry_delay, st_.agent_port, outbox_retry_msg, group, master, b->watches);
+    }
   }
   report(failures);
+}
+
+void outbox::on_retry(const std::string& group, const port_id& master, std::uint64_t watch) {
+  auto b = find(group, false);
+  if (!b) return;
+  std::lock_guard lock{b->mutex};
+  if (b->master || b->gone != master || b->watches != watch || b->ended) return;
+  auto ports = st_.names.get(registry_name(group));
+  if (std::find(ports.begin(), ports.end(), master) == ports.end()) return;  // (on_named)
+  auto up = st_.owner.up_nodes();
+  if (std::find(up.begin(), up.end(), master.node()) == up.end()) {
+    st_.owner.after(retry_delay, st_.agent_port, outbox_retry_msg, group, master, watch);
+    return;
+  }
+  // Watched anew (a port that died meanwhile is reported at once, and stays gone).
+  b->gone = {};
+  use(*b, group, master);
 }
 
 void outbox::on_named(const std::string& group, const std::vector<port_id>& ports) {

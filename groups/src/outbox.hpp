@@ -56,7 +56,11 @@ class outbox {
   /// That master did not order message `seq` of this node's stream: it is reported.
   void on_refused(const port_id& origin, const std::string& group, std::uint64_t seq);
   /// The master `group`'s sends went to died.
-  void on_sent_to_died(const std::string& group, const port_id& master, const reason& why);
+  void on_sent_to_died(const std::string& group, const port_id& master, std::uint64_t watch,
+                       const reason& why);
+  /// retry_delay after `master` was lost with its link (watch `watch`): followed again if
+  /// the registry still names it and its node is up.
+  void on_retry(const std::string& group, const port_id& master, std::uint64_t watch);
   /// The earliest waiting send may be due.
   void on_due();
 
@@ -90,7 +94,8 @@ class outbox {
     bool ended = false;  ///< it ended normally: the group is gone (sends wait for a new one)
     bool gap = false;    ///< a send was refused: the master learns from the next send's low
     monitor watch;       ///< on `master`: sent_to_died_msg to the agent
-    subscription named;  ///< the registry's entry of the group (after a master died)
+    std::uint64_t watches = 0;  ///< the watches made (the latest is `watch`)
+    subscription named;         ///< the registry's entry of the group (after a master died)
   };
   struct failure {
     std::string group;

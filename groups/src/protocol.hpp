@@ -159,6 +159,11 @@ inline const message_type<std::string, std::uint64_t> epoch_told_msg{"pg.epoch_t
 /// (questions and answers are lost with a link).
 inline const message_type<std::uint64_t> ask_again_msg{"pg.ask_again", local_only};
 inline constexpr std::chrono::seconds ask_again{1};
+/// A quorum master to itself, respawn_delay after a standby on a node that is up ended
+/// (not ready when it lost its master for a moment, or refused): its epoch then, the node.
+/// It makes a standby there again if none is.
+inline const message_type<std::uint64_t, std::string> respawn_msg{"pg.respawn", local_only};
+inline constexpr std::chrono::seconds respawn_delay{1};
 
 // -- standby -> master, master -> master ------------------------------------------------------
 /// An item kept: epoch, its sequence number, the standby.
@@ -204,9 +209,15 @@ inline const message_type<std::string, port_id, reason> recheck_msg{"pg.recheck"
 inline const message_type<std::string, std::uint64_t> resend_due_msg{"pg.resend_due", local_only};
 /// The hold time of items whose master the registry did not name ended: group.
 inline const message_type<std::string> unconfirmed_msg{"pg.unconfirmed", local_only};
-/// The master this node's sends of a group went to died: group, master, why (outbox.hpp).
-inline const message_type<std::string, port_id, reason> sent_to_died_msg{"pg.sent_to_died",
-                                                                         local_only};
+/// The master this node's sends of a group went to died: group, master, which watch of it
+/// (a port followed again after its node came back is watched anew), why (outbox.hpp).
+inline const message_type<std::string, port_id, std::uint64_t, reason> sent_to_died_msg{
+    "pg.sent_to_died", local_only};
+/// retry_delay after the master this node's sends of a group went to was lost with its
+/// link: group, master, which watch of it (outbox.hpp).
+inline const message_type<std::string, port_id, std::uint64_t> outbox_retry_msg{"pg.outbox_retry",
+                                                                                local_only};
+inline constexpr std::chrono::seconds retry_delay{1};
 /// The earliest send waiting for its confirmation may be due: which timer (outbox.hpp).
 inline const message_type<std::uint64_t> send_due_msg{"pg.send_due", local_only};
 

@@ -12,8 +12,8 @@ std::uint64_t quorum::held_by_majority(std::uint64_t last,
   const std::size_t q = majority();
   if (acked.size() < q) return 0;
   // The q-th highest: q holders have at least it.
-  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(q - 1),
-                   acked.end(), std::greater<>{});
+  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(q - 1), acked.end(),
+                   std::greater<>{});
   return acked[q - 1];
 }
 

@@ -2,11 +2,10 @@
 /// \file
 /// service::state — what a node's groups share: the node, the registry, the agent, and the
 /// table of the group roles (master or standby) this node holds.
-/// Threading: `roles`, `promised`, `causal`, `joined` and `created` under `mutex`; the agent and each
-/// role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by shared_ptr
-/// until they die.
-/// May include: protocol, coport/groups/groups.hpp, the runtime's public headers, coport/internal
-/// (log, refusals); never the transport or network.
+/// Threading: `roles`, `promised`, `causal`, `joined` and `created` under `mutex`; the agent and
+/// each role run in their own ports. Lifetime: owned by `groups`; ports hold it weakly or by
+/// shared_ptr until they die. May include: protocol, coport/groups/groups.hpp, the runtime's public
+/// headers, coport/internal (log, refusals); never the transport or network.
 
 #include <fmt/format.h>
 
@@ -138,8 +137,7 @@ struct service::state : std::enable_shared_from_this<service::state> {
     std::lock_guard lock{mutex};
     auto it = roles.find(group);
     auto p = promised.find(group);
-    return std::max(it == roles.end() ? 0 : it->second.epoch,
-                    p == promised.end() ? 0 : p->second);
+    return std::max(it == roles.end() ? 0 : it->second.epoch, p == promised.end() ? 0 : p->second);
   }
 
   /// The registrations `create` made for masters here (a quorum master that steps down
