@@ -15,9 +15,9 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <time.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -124,7 +124,8 @@ std::vector<event> read_logs(const soak& s) {
       all.push_back(std::move(e));
     }
   }
-  std::stable_sort(all.begin(), all.end(), [](const event& x, const event& y) { return x.t < y.t; });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const event& x, const event& y) { return x.t < y.t; });
   return all;
 }
 
@@ -138,8 +139,9 @@ std::string incarnation_of(const std::string& port) {
 struct group_figures {
   std::size_t sent = 0, refused = 0, failed = 0, removed = 0, members = 0;
   std::uint64_t delivered = 0;
-  std::size_t expected = 0;           // (message, member) pairs that had to arrive
-  std::size_t other_order = 0;        // conflicts involving a member whose node was killed
+  std::size_t expected = 0;      // (message, member) pairs that had to arrive
+  std::size_t other_order = 0;   // conflicts involving a member whose node was killed
+  std::size_t never_joined = 0;  // processes alive at the end whose joins all failed
   std::vector<std::string> violations;
 };
 
@@ -154,7 +156,7 @@ group_figures check_group(const std::vector<event>& events, const std::set<std::
   group_figures g;
   coport::testing::order_checker survivors, everyone;
   std::map<std::string, std::int64_t> sent_at, joined_at;  // message / member -> when
-  std::set<std::string> refused, not_handed, failed, removed, got;
+  std::set<std::string> refused, not_handed, failed, removed, got, tried;
   for (const auto& e : events) {
     switch (e.kind) {
       case 'P':
@@ -174,6 +176,9 @@ group_figures check_group(const std::vector<event>& events, const std::set<std::
       case 'L':
         removed.insert(e.a);
         break;
+      case 'N':
+        if (final.count(incarnation_of(e.a))) tried.insert(incarnation_of(e.a));
+        break;
       case 'G':
         got.insert(e.b);
         everyone.delivered(e.a, e.b);
@@ -186,20 +191,24 @@ group_figures check_group(const std::vector<event>& events, const std::set<std::
         break;
     }
   }
+  for (const auto& [member, t] : joined_at) tried.erase(incarnation_of(member));
+  g.never_joined = tried.size();
   g.refused = refused.size();
   g.failed = failed.size();
   g.removed = removed.size();
   g.members = everyone.members();
   g.delivered = everyone.messages_delivered();
   g.violations = survivors.violations();
-  g.other_order = everyone.violations().size() - std::min(everyone.violations().size(),
-                                                           g.violations.size());
+  g.other_order =
+      everyone.violations().size() - std::min(everyone.violations().size(), g.violations.size());
   for (const auto& m : refused) {
-    if (got.count(m)) g.violations.push_back("message " + m + " was refused by send, and delivered");
+    if (got.count(m))
+      g.violations.push_back("message " + m + " was refused by send, and delivered");
   }
   for (const auto& m : not_handed) {
     if (got.count(m)) {
-      g.violations.push_back("message " + m + " was reported never handed to a master, and delivered");
+      g.violations.push_back("message " + m +
+                             " was reported never handed to a master, and delivered");
     }
   }
   for (const auto& [msg, t] : sent_at) {
@@ -254,7 +263,7 @@ TEST_SUITE("network.chaos_soak") {
     auto ms = [&](int lo, int hi) { return std::chrono::milliseconds{lo + rng() % (hi - lo + 1)}; };
     std::size_t kills = 0, stops = 0, cuts = 0;
     std::vector<std::pair<int, std::int64_t>> kill_times;  // node, when (monotonic ns)
-    std::this_thread::sleep_for(2s);  // the mesh forms, traffic starts
+    std::this_thread::sleep_for(2s);                       // the mesh forms, traffic starts
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
     while (std::chrono::steady_clock::now() < end) {
       const int i = static_cast<int>(rng() % soak::nodes);
@@ -339,7 +348,8 @@ TEST_SUITE("network.chaos_soak") {
     }
     std::vector<std::string> violations = streams.violations();
     std::set<std::string> final_incarnations;
-    for (const auto& [talker, ended] : final_talkers) final_incarnations.insert(incarnation_of(talker));
+    for (const auto& [talker, ended] : final_talkers)
+      final_incarnations.insert(incarnation_of(talker));
     const group_figures group = check_group(events, final_incarnations);
     for (const auto& v : group.violations) violations.push_back(v);
     for (const auto& [call, made] : answers) {
@@ -383,34 +393,47 @@ TEST_SUITE("network.chaos_soak") {
     }
     std::sort(failovers.begin(), failovers.end());
     auto pct = [&](double q) {
-      return failovers.empty() ? 0.0
-                               : failovers[std::min(failovers.size() - 1,
-                                                    static_cast<std::size_t>(q * failovers.size()))];
+      return failovers.empty()
+                 ? 0.0
+                 : failovers[std::min(failovers.size() - 1,
+                                      static_cast<std::size_t>(q * failovers.size()))];
     };
-    MESSAGE("supervised workers: " << failovers.size() << " failovers after a kill -9 of their node, p50 "
-                                   << pct(0.5) << " ms, p99 " << pct(0.99) << " ms; "
-                                   << never_back << " not back by the end");
+    MESSAGE("supervised workers: "
+            << failovers.size() << " failovers after a kill -9 of their node, p50 " << pct(0.5)
+            << " ms, p99 " << pct(0.99) << " ms; " << never_back << " not back by the end");
     MESSAGE(kills << " kill -9, " << stops << " SIGSTOP, " << cuts << " partitions; "
                   << streams.messages_sent() << " sent, " << streams.messages_received()
                   << " received and checked, " << streams.holes()
                   << " holes (each after a monitor ran); " << answers.size() << " calls, " << ok
                   << " answered, " << none << " timed out or lost (availability "
-                  << (ok + none ? 100.0 * ok / (ok + none) : 0) << " %); "
-                  << violations.size() << " violations");
+                  << (ok + none ? 100.0 * ok / (ok + none) : 0) << " %); " << violations.size()
+                  << " violations");
     MESSAGE("ordered group: " << group.sent << " sent, " << group.refused << " refused by send, "
                               << group.failed << " reported failed (sends that reached the "
                               << "members: "
                               << (group.sent ? 100.0 * (group.sent - group.failed) / group.sent : 0)
-                              << " %), " << group.delivered
-                              << " deliveries to " << group.members << " members ("
-                              << group.removed << " removed), " << group.expected
-                              << " (message, surviving member) pairs checked; "
-                              << group.other_order
+                              << " %), " << group.delivered << " deliveries to " << group.members
+                              << " members (" << group.removed << " removed), " << group.expected
+                              << " (message, surviving member) pairs checked; " << group.other_order
                               << " order conflicts involving a member whose node was killed");
     for (const auto& v : violations) FAIL_CHECK(v);
     CHECK(never_back == 0);  // every supervised worker whose node was killed came back
     CHECK(streams.messages_received() > 1000);
-    CHECK(group.expected > 100);  // (the checker had something to check, sanitizers too)
+    // The checker had something to check (sanitizers too), unless the group was gone: a
+    // process alive at the end never joined it, and a majority of the five homes were
+    // killed (a quorum group's state lives in its processes only: a majority restarted
+    // before standbys were rebuilt on them ends it; README).
+    std::set<int> killed;
+    for (const auto& [i, t] : kill_times) killed.insert(i);
+    if (group.never_joined > 0 && killed.size() >= 3) {
+      MESSAGE("the group was gone before the end ("
+              << killed.size() << " of the 5 homes "
+              << "killed, " << group.never_joined << " processes alive at the end never "
+              << "joined): " << group.expected << " pairs checked");
+    } else {
+      CHECK(group.never_joined == 0);
+      CHECK(group.expected > 100);
+    }
     if (violations.empty()) fs::remove_all(s.dir);
   }
 }

@@ -9,9 +9,10 @@
 //   - with --next NODE, a supervisor whose worker prefers NODE (else this node): "W <worker>
 //     <node>" each time the worker starts;
 //   - a member of the ordered group "soak" (made by the node started with --create, its
-//     standbys on the --standby nodes, a quorum group with --quorum 1): "J <member>" once its join was ordered, "G <member>
-//     <msg>" for each group message, "L <member> <reason>" when it was removed (a new member
-//     joins then); and every 5th tick the talker sends the group its next message: "P <msg>"
+//     standbys on the --standby nodes, a quorum group with --quorum 1): "J <member>" once its join
+//     was ordered, "G <member> <msg>" for each group message, "L <member> <reason>" when it was
+//     removed (a new member joins then), "N <member> <error>" when a join failed (another is tried
+//     100 ms later); and every 5th tick the talker sends the group its next message: "P <msg>"
 //     before, "Q <msg> <error>" when send refused it, "F <msg> <reason>" when it was
 //     reported failed.
 // stdin: "quiet" stops the group sends; "unconfirmed" prints "unconfirmed N" (the group
@@ -26,20 +27,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <coport/coport.hpp>
 #include <coport/groups/groups.hpp>
 #include <coport/network/mesh.hpp>
 #include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
-#include <atomic>
-#include <functional>
-#include <future>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,9 @@ std::mutex log_mutex;
 void log_line(const std::string& text) {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  std::string line = std::to_string(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 +
-                                    ts.tv_nsec) +
-                     " " + text + "\n";
+  std::string line =
+      std::to_string(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec) + " " +
+      text + "\n";
   std::lock_guard lock{log_mutex};
   if (::write(log_fd, line.data(), line.size()) < 0) std::abort();
 }
@@ -168,9 +169,8 @@ int main(int argc, char** argv) {
   n.rcv(joiner, "join", [&n, &pg, joiner] {
     auto member = n.port();
     const std::string me = member.to_string();
-    n.rcv(member, groups::message_tag(), [me](port_id, std::string, std::string msg) {
-      log_line("G " + me + " " + msg);
-    });
+    n.rcv(member, groups::message_tag(),
+          [me](port_id, std::string, std::string msg) { log_line("G " + me + " " + msg); });
     n.rcv(member, groups::member_left_tag(),
           [&n, joiner, me, member](std::string, port_id who, reason left_why) {
             if (who != member) return;
@@ -183,11 +183,15 @@ int main(int argc, char** argv) {
         log_line("J " + me);
         return;
       }
-      log_line("X join " + std::string{groups::describe(r.error)});
+      log_line("N " + me + " " + std::string{groups::describe(r.error)});
       n.kil(member);
       n.after(std::chrono::milliseconds{100}, joiner, "join");
     });
-    if (e != groups::errc::ok) log_line("X join " + std::string{groups::describe(e)});
+    if (e != groups::errc::ok) {
+      log_line("N " + me + " " + std::string{groups::describe(e)});
+      n.kil(member);
+      n.after(std::chrono::milliseconds{100}, joiner, "join");
+    }
   });
   n.snd(joiner, "join");
 
@@ -232,7 +236,9 @@ int main(int argc, char** argv) {
       log_line("C " + call);
       n.cal(
           *node_port, "soak.echo",
-          [call](reply r) { log_line("A " + call + (r && r->tag() == tag{"ok"} ? " ok" : " none")); },
+          [call](reply r) {
+            log_line("A " + call + (r && r->tag() == tag{"ok"} ? " ok" : " none"));
+          },
           std::chrono::seconds{1});
     }
   });
