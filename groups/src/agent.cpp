@@ -252,7 +252,6 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
   }
   group& g = pos->second;
   if (epoch < g.epoch) return;  // an old master's: fenced here
-  g.unanswered = false;
   if (epoch > g.epoch) {
     g.epoch = epoch;
     g.held.clear();
@@ -287,7 +286,7 @@ void agent::on_deliver(const std::string& name, std::uint64_t epoch, const port_
     group& h = pos->second;
     auto next = h.held.begin();
     if (next == h.held.end()) {
-      h.asked = false;
+      if (!h.unanswered) h.asked = false;  // (an ask not answered yet is made again)
       return;
     }
     if (next->first > h.last + 1) return;
@@ -457,6 +456,7 @@ void agent::on_resend_due(const std::string& name, std::uint64_t token) {
 void agent::follow(const std::string& name, group& g, const port_id& master) {
   if (g.master == master) return;
   g.master = master;
+  g.asks = 0;  // (a new master gets its own ten asks)
   g.master_watch = n_.mon(master, st_->agent_port, master_died_msg, name, master);
 }
 
@@ -468,7 +468,10 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
     return;
   }
   // Its node may be gone: a standby takes over and syncs this agent within a node timeout;
-  // if none does, the group is gone.
+  // if none does, the group is gone. Asks wait meanwhile (the recheck asks again).
+  group& g = pos->second;
+  g.asked = g.unanswered = false;
+  ++g.ask_token;
   n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg, name, master, why);
 }
 

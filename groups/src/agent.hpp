@@ -55,7 +55,7 @@ class agent {
     std::map<std::uint64_t, item> held;  ///< items past a gap
     std::size_t held_bytes = 0;          ///< their item_weight
     bool asked = false;                  ///< a resend is on its way
-    bool unanswered = false;             ///< ... and the master sent nothing since
+    bool unanswered = false;             ///< ... and its answer (a sync) did not come yet
     std::uint64_t ask_token = 0;         ///< the latest ask (its resend_due_msg)
     std::uint64_t asked_at = 0;          ///< `last` when the asks began
     unsigned asks = 0;                   ///< asks since `last` moved

@@ -151,15 +151,13 @@ void group_master::build_table() {
   table_.on(resend_msg, [this, catch_up_asker](message& m, std::uint64_t& epoch,
                                                std::uint64_t& last, std::string& id) {
     if (role_ != role::master) return;
-    if (epoch < epoch_ || (epoch == epoch_ && last >= released_)) {
-      // An agent behind this master's epoch (it lost its link while this master was
-      // elected again), or with nothing to get: told where the stream is (it answers with
-      // synced_msg, and catches up). An agent that asks always hears back.
-      n_.snd(m.origin() ? agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg,
-             name_, epoch_, self_, static_cast<std::uint8_t>(order_), released_);
-      return;
-    }
-    catch_up_asker(m, epoch, last, id);
+    // What it misses, then where the stream is: the sync is the answer the agent waits for
+    // (it answers with synced_msg: nothing more, unless it is still behind). An agent behind
+    // this master's epoch (it lost its link while this master was elected again) gets the
+    // sync alone, and catches up from its answer.
+    if (epoch == epoch_) catch_up_asker(m, epoch, last, id);
+    n_.snd(m.origin() ? agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg, name_,
+           epoch_, self_, static_cast<std::uint8_t>(order_), released_);
   });
   table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
     if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
@@ -754,9 +752,10 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
            why.to_string());
       const std::string id{who.node()};
       standbys_.erase(pos);
-      // A quorum group needs its homes: one whose standby ended while its node stays up
-      // gets another (one that went down gets one when it comes back: watch_homes).
-      if (q_.on() && why.kind() != "transport_error") {
+      // A quorum group needs its homes: one whose standby ended because it lost this
+      // master for a moment (its node stays up) gets another; one that went down gets one
+      // when it comes back (watch_homes). (Not after a refused spawn: no loop.)
+      if (q_.on() && why.kind() == "standby_not_ready") {
         n_.after(respawn_delay, self_, respawn_msg, epoch_, id);
       }
       if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
@@ -918,7 +917,7 @@ void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::ui
   // It follows the candidate now: an older master's items are refused (fenced_msg).
   q_.withdraw();
   epoch_ = epoch;
-  set_role_entry();
+  set_role_entry(true);  // (unless a newer role replaced this one: it is being killed)
   master_ = candidate;
   // (Still free to vote for a later candidate at a newer epoch, if this one is not elected.)
   watch({candidate});

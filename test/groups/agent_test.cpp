@@ -81,10 +81,16 @@ TEST_SUITE("groups.agent") {
     for (std::uint64_t s = f.first; s <= last; ++s) f.item(s);
     f.gc.c.run();
     CHECK(f.rb.seen.size() == 1);
+    // The first ask is lost (the held items replayed in order show no gap): asked again.
+    f.answer = false;
     auto named = f.gc.r[0]->reg(gd::registry_name("g"), f.master2);
     f.gc.c.run();
+    REQUIRE(f.asked.size() == 1);
+    CHECK(f.rb.seen.size() == 1 + 256);
+    f.answer = true;
+    f.gc.c.advance(1500ms);
+    CHECK(f.asked.size() == 2);
     CHECK(f.rb.seen == f.expected(last));
-    CHECK(!f.asked.empty());
   }
 
   TEST_CASE(
