@@ -118,21 +118,9 @@ agent::agent(std::shared_ptr<service::state> st)
   table_.on(master_died_msg, [this](message&, std::string& name, port_id& master, reason& why) {
     on_master_died(name, master, why);
   });
-  table_.on(recheck_msg, [this](message&, std::string& name, port_id& master, reason& why) {
-    // A master died abnormally a while ago: if no successor came, the group is gone, unless
-    // only a link to it was lost: a master the registry names, on a node that is up again,
-    // is watched anew and asked for what this node missed (a member it removed meanwhile
-    // learns it from the leave).
-    auto g = groups_.find(name);
-    if (g == groups_.end() || g->second.master != master) return;
-    auto up = n_.up_nodes();
-    if (why.kind() == "transport_error" && named(name, master) &&
-        std::find(up.begin(), up.end(), master.node()) != up.end()) {
-      g->second.master_watch = n_.mon(master, st_->agent_port, master_died_msg, name, master);
-      return ask(name, g->second);
-    }
-    forget(name, why);
-  });
+  table_.on(recheck_msg, [this](message&, std::string& name, port_id& master, std::uint64_t& loss,
+                                reason& why) { on_recheck(name, master, loss, why); });
+  table_.on(node_up_msg, [this](message&, std::string& id) { on_node_up(id); });
   table_.on(created_died_msg, [this](message&, std::string& name, port_id& master, reason&) {
     // A master this node created on another node died: forget it.
     std::lock_guard lock{st_->mutex};
@@ -456,6 +444,8 @@ void agent::on_resend_due(const std::string& name, std::uint64_t token) {
 void agent::follow(const std::string& name, group& g, const port_id& master) {
   if (g.master == master) return;
   g.master = master;
+  g.link_lost = false;
+  g.renamed.cancel();
   g.asks = 0;  // (a new master gets its own ten asks)
   g.master_watch = n_.mon(master, st_->agent_port, master_died_msg, name, master);
 }
@@ -472,7 +462,55 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
   group& g = pos->second;
   g.asked = g.unanswered = false;
   ++g.ask_token;
-  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg, name, master, why);
+  g.link_lost = why.kind() == "transport_error";
+  if (g.link_lost) {
+    // (Made in the agent's port: the callback runs here, at once with what is named now.)
+    g.renamed = st_->names.mon(registry_name(name), [this, name](const registry_event&) {
+      if (auto it = groups_.find(name); it != groups_.end() && it->second.link_lost) {
+        watch_again(name, it->second);
+      }
+    });
+  }
+  n_.after(std::chrono::seconds{10}, st_->agent_port, recheck_msg, name, master, ++g.losses, why);
+}
+
+void agent::on_recheck(const std::string& name, const port_id& master, std::uint64_t loss,
+                       const reason& why) {
+  // A master died abnormally a while ago: if no successor came, the group is gone, unless
+  // only a link to it was lost: a master the registry names, on a node that is up again,
+  // is watched anew and asked for what this node missed (a member it removed meanwhile
+  // learns it from the leave).
+  auto pos = groups_.find(name);
+  if (pos == groups_.end() || pos->second.master != master || pos->second.losses != loss) return;
+  group& g = pos->second;
+  if (why.kind() == "transport_error" && !g.link_lost) return;  // watched again since
+  if (why.kind() == "transport_error" && watch_again(name, g)) return;
+  forget(name, why);
+}
+
+void agent::on_node_up(const std::string& id) {
+  // The node of a master lost with its link is back: what was released meanwhile (or a
+  // leave of a member here) may have been lost with the link, and nothing after it would
+  // show a gap. Watched anew and asked now, not at the recheck.
+  std::vector<std::string> names;
+  for (const auto& [name, g] : groups_) {
+    if (g.link_lost && g.master.node() == id) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    if (auto pos = groups_.find(name); pos != groups_.end()) watch_again(name, pos->second);
+  }
+}
+
+bool agent::watch_again(const std::string& name, group& g) {
+  auto up = n_.up_nodes();
+  if (!named(name, g.master) || std::find(up.begin(), up.end(), g.master.node()) == up.end()) {
+    return false;
+  }
+  g.link_lost = false;
+  g.renamed.cancel();
+  g.master_watch = n_.mon(g.master, st_->agent_port, master_died_msg, name, g.master);
+  ask(name, g);
+  return true;
 }
 
 void agent::forget(const std::string& name, const reason& why) {

@@ -60,6 +60,9 @@ class agent {
     std::uint64_t asked_at = 0;          ///< `last` when the asks began
     unsigned asks = 0;                   ///< asks since `last` moved
     monitor master_watch;
+    std::uint64_t losses = 0;  ///< times the master was lost (its recheck_msg)
+    bool link_lost = false;    ///< the latest loss was of the link: looked at when its node is up
+    subscription renamed;      ///< ... and when the registry names it again
     // causal groups
     std::uint64_t view_id = 0;              ///< the last membership item applied here (the view)
     stamp delivered;                        ///< per sender: messages delivered here
@@ -88,6 +91,10 @@ class agent {
   void ask(const std::string& name, group& g);
   void on_resend_due(const std::string& name, std::uint64_t token);
   void on_master_died(const std::string& name, const port_id& master, const reason& why);
+  void on_recheck(const std::string& name, const port_id& master, std::uint64_t loss,
+                  const reason& why);
+  void on_node_up(const std::string& id);
+  bool watch_again(const std::string& name, group& g);
   void on_csend(const std::string& name, const port_id& from, bool except, envelope e);
   void on_cdeliver(const std::string& name, causal_message cm);
   void apply(const std::string& name, group& g, item& it);

@@ -830,18 +830,25 @@ void group_master::take_over(const reason& why) {
 }
 
 void group_master::sync_agents() {
-  // The agents catch up from what they say they have.
-  if (nodes_) {
-    for (const auto& id : *nodes_) {
-      n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-             takeover_last_);
-    }
-    // Until each agent said it has every item from before the takeover, those items stay,
-    // whatever is released meanwhile (messages sent again to this master come in a burst).
-    if (gate_.keep_history(takeover_last_, *nodes_)) {
-      history_.hold();
-      n_.after(hold_time, self_, sync_ended_msg, epoch_);
-    }
+  // The agents catch up from what they say they have: those of the nodes with members, and
+  // those of every other node linked now. A node whose members left in items the last
+  // master ordered and did not release has none in this log's view, and learns that they
+  // left only from the catch-up (if this port was that master too, no death tells its
+  // agent to ask). An agent that follows no such group just answers.
+  std::vector<std::string> ids;
+  if (nodes_) ids = *nodes_;
+  for (auto& id : n_.up_nodes()) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  for (const auto& id : ids) {
+    n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+           takeover_last_);
+  }
+  // Until each agent said it has every item from before the takeover, those items stay,
+  // whatever is released meanwhile (messages sent again to this master come in a burst).
+  if (gate_.keep_history(takeover_last_, ids)) {
+    history_.hold();
+    n_.after(hold_time, self_, sync_ended_msg, epoch_);
   }
 }
 

@@ -124,4 +124,35 @@ TEST_SUITE("groups.agent") {
     REQUIRE(!f.rb.seen.empty());
     CHECK(f.rb.seen.back() == "-" + f.member.to_string() + " lost_messages");
   }
+  TEST_CASE(
+      "a member whose link to its master broke is brought up to date as soon as the master's "
+      "node is back, not seconds later") {
+    // The master on a keeps releasing to c's member while the link a - b is down; b's
+    // member may have been removed meanwhile (the master saw its node go). Either way, b's
+    // agent saw no gap: nothing after the link came back shows it what it missed.
+    group_cluster gc{{"lk-a", "lk-b", "lk-c"}};
+    REQUIRE(gc.g[0]->create("g"));
+    gc.c.run();
+    recorder rb, rc;
+    const port_id mb = member(gc.c[1], rb);
+    join(gc, 1, "g", mb);
+    join(gc, 2, "g", member(gc.c[2], rc));
+    REQUIRE(gc.g[0]->send("g", "a"s, 0) == pg::errc::ok);
+    gc.c.run();
+    REQUIRE(!rb.seen.empty());
+    REQUIRE(rb.seen.back() == "a:0");
+    gc.c.cut(0, 1, "cut off for a while");
+    gc.c.run();
+    for (int k = 1; k <= 3; ++k) REQUIRE(gc.g[0]->send("g", "a"s, k) == pg::errc::ok);
+    gc.c.run();
+    gc.c.connect(0, 1);
+    gc.c.run();
+    gc.c.advance(1s);
+    gc.c.advance(1s);
+    // Brought up to date: every message, or told it left (and why).
+    REQUIRE(!rb.seen.empty());
+    const bool all = rb.seen.back() == "a:3";
+    const bool told = rb.seen.back().rfind("-" + mb.to_string() + " ", 0) == 0;
+    CHECK_MESSAGE((all || told), "b's member's last event: " << rb.seen.back());
+  }
 }
