@@ -8,7 +8,10 @@
 // Then the same checkers as the simulator's read every node's log: no holes per sender ->
 // port, every call answered once, one order for the group's members; every worker whose node
 // was killed came back (its failover time is reported); and no group message acknowledged
-// by `send` and not reported failed is missing at a member that lived to the end.
+// by `send` and not reported failed is missing at a member that lived to the end. The kills
+// keep to the quorum group's fault model: no third process within 10 s of two others (a
+// majority of its homes restarting at once ends it: its state lives in the processes).
+// A failed run keeps its logs (named), with coport's own lines ("Z") and the faults.
 //
 // COPORT_SOAK_SECONDS (default 20) sets how long the faults go on; COPORT_SOAK_SEED the
 // faults' seed (printed). Without root: kill -9 and SIGSTOP only (it says so).
@@ -90,6 +93,10 @@ struct soak {
     procs[i] = std::make_unique<child>(argv);
     procs[i]->expect("ready ", 10s);
   }
+  /// The faults as they happen (`faults.log`: monotonic ns, what, node): read with the
+  /// nodes' logs when a run fails.
+  std::ofstream faults;
+  void note(const std::string& what, int i);
   void signal(int i, int sig) { ::kill(procs[i]->pid(), sig); }
   void cut(int i, bool on) {
     const std::string rule = "OUTPUT -m owner --uid-owner " + std::to_string(uid(i)) + " -j DROP";
@@ -101,6 +108,24 @@ std::int64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void soak::note(const std::string& what, int i) {
+  faults << monotonic_ns() << " " << what << " soak-" << i << std::endl;
+}
+
+/// How long a restarted home may take to hold the group's state again (a standby is made on
+/// it and catches up) before the soak counts it as rebuilt.
+constexpr std::int64_t rebuild = 10'000'000'000;
+
+/// The other nodes killed within `rebuild` before `now`.
+std::size_t killed_lately(const std::vector<std::pair<int, std::int64_t>>& kills, int node,
+                          std::int64_t now) {
+  std::set<int> nodes;
+  for (const auto& [i, t] : kills) {
+    if (i != node && now - t < rebuild) nodes.insert(i);
+  }
+  return nodes.size();
 }
 
 struct event {
@@ -254,6 +279,7 @@ TEST_SUITE("network.chaos_soak") {
       ::fchmod(fd, 0666);
       ::close(fd);
     }
+    s.faults.open(s.dir / "faults.log");
     for (int i = 0; i < soak::nodes; ++i) s.start(i);
 
     const std::uint64_t seed = env_number(
@@ -269,22 +295,32 @@ TEST_SUITE("network.chaos_soak") {
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
     while (std::chrono::steady_clock::now() < end) {
       const int i = static_cast<int>(rng() % soak::nodes);
-      const unsigned what = static_cast<unsigned>(rng() % (s.root ? 3 : 2));
+      unsigned what = static_cast<unsigned>(rng() % (s.root ? 3 : 2));
+      // The quorum group's fault model: its state lives in the processes of its five homes,
+      // and it survives two of them restarting at once, not three (README). A kill that
+      // would make a third home restart within `rebuild` of two others is a SIGSTOP instead.
+      if (what == 0 && killed_lately(kill_times, i, monotonic_ns()) >= 2) what = 1;
       if (what == 0) {
         kill_times.emplace_back(i, monotonic_ns());
+        s.note("kill", i);
         s.procs[i]->kill9();
         std::this_thread::sleep_for(ms(100, 800));
         s.start(i);
+        s.note("started", i);
         ++kills;
       } else if (what == 1) {
+        s.note("stop", i);
         s.signal(i, SIGSTOP);
         std::this_thread::sleep_for(ms(300, 2500));  // past the 1 s node timeout, or not
         s.signal(i, SIGCONT);
+        s.note("cont", i);
         ++stops;
       } else {
+        s.note("cut", i);
         s.cut(i, true);
         std::this_thread::sleep_for(ms(300, 3000));
         s.cut(i, false);
+        s.note("heal", i);
         ++cuts;
       }
       std::this_thread::sleep_for(ms(300, 1000));
@@ -293,6 +329,7 @@ TEST_SUITE("network.chaos_soak") {
     // The group sends stop; each node's that wait for a master's confirmation are confirmed
     // or reported failed (within send_timeout, 10 s).
     const std::int64_t quiet_at = monotonic_ns();
+    s.note("quiet", -1);
     for (auto& p : s.procs) p->say("quiet");
     bool settled = false;
     for (auto until = std::chrono::steady_clock::now() + 15s;
@@ -440,6 +477,12 @@ TEST_SUITE("network.chaos_soak") {
     } else {
       CHECK(group.expected > 100);
     }
-    if (violations.empty()) fs::remove_all(s.dir);
+    // Kept (and named) when anything here failed: the nodes' logs, coport's lines in them
+    // ("Z"), and the faults.
+    if (violations.empty() && settled && never_back == 0 && (gone || group.expected > 100)) {
+      fs::remove_all(s.dir);
+    } else {
+      MESSAGE("the logs of this run are kept in " << s.dir.string());
+    }
   }
 }

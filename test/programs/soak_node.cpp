@@ -34,6 +34,7 @@
 #include <coport/registry.hpp>
 #include <coport/transport/tcp.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <iostream>
@@ -113,6 +114,13 @@ int main(int argc, char** argv) {
     std::cerr << "coport_soak_node: cannot open " << log_path << "\n";
     return 1;
   }
+  // coport's own lines go into the same log ("Z", which the checkers skip), at info unless
+  // COPORT_LOG says otherwise, and to stderr at warn as before: what a failed run is read by.
+  if (!std::getenv("COPORT_LOG")) set_log_level(log_level::info);
+  set_log_sink([](const log_record& r) {
+    log_line("Z " + format_log_line(r));
+    if (r.level <= log_level::warn) std::cerr << format_log_line(r) << "\n";
+  });
   options.binds = {bind};
   node_options no;
   no.id = id;
