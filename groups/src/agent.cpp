@@ -462,11 +462,16 @@ void agent::on_master_died(const std::string& name, const port_id& master, const
   group& g = pos->second;
   g.asked = g.unanswered = false;
   ++g.ask_token;
+  // Looked at again early only once the master's node went down and came up again: a
+  // send refused while the link lives (a full queue) also fires the watch, and watching
+  // again at once would go round as fast as messages move.
   g.link_lost = why.kind() == "transport_error";
+  g.came_up = false;
   if (g.link_lost) {
-    // (Made in the agent's port: the callback runs here, at once with what is named now.)
+    // (Made in the agent's port: the callback runs here, first with what is named now.)
     g.renamed = st_->names.mon(registry_name(name), [this, name](const registry_event&) {
-      if (auto it = groups_.find(name); it != groups_.end() && it->second.link_lost) {
+      auto it = groups_.find(name);
+      if (it != groups_.end() && it->second.link_lost && it->second.came_up) {
         watch_again(name, it->second);
       }
     });
@@ -493,8 +498,11 @@ void agent::on_node_up(const std::string& id) {
   // leave of a member here) may have been lost with the link, and nothing after it would
   // show a gap. Watched anew and asked now, not at the recheck.
   std::vector<std::string> names;
-  for (const auto& [name, g] : groups_) {
-    if (g.link_lost && g.master.node() == id) names.push_back(name);
+  for (auto& [name, g] : groups_) {
+    if (g.link_lost && g.master.node() == id) {
+      g.came_up = true;
+      names.push_back(name);
+    }
   }
   for (const auto& name : names) {
     if (auto pos = groups_.find(name); pos != groups_.end()) watch_again(name, pos->second);

@@ -62,6 +62,7 @@ class agent {
     monitor master_watch;
     std::uint64_t losses = 0;  ///< times the master was lost (its recheck_msg)
     bool link_lost = false;    ///< the latest loss was of the link: looked at when its node is up
+    bool came_up = false;      ///< ... which it did since (then the registry is waited for)
     subscription renamed;      ///< ... and when the registry names it again
     // causal groups
     std::uint64_t view_id = 0;              ///< the last membership item applied here (the view)

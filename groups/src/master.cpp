@@ -844,9 +844,11 @@ void group_master::sync_agents() {
     n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
            takeover_last_);
   }
-  // Until each agent said it has every item from before the takeover, those items stay,
-  // whatever is released meanwhile (messages sent again to this master come in a burst).
-  if (gate_.keep_history(takeover_last_, ids)) {
+  // Until each agent of a node with members said it has every item from before the
+  // takeover, those items stay, whatever is released meanwhile (messages sent again to this
+  // master come in a burst). (The other nodes' agents are not waited for: a node without
+  // the groups service never answers.)
+  if (nodes_ && gate_.keep_history(takeover_last_, *nodes_)) {
     history_.hold();
     n_.after(hold_time, self_, sync_ended_msg, epoch_);
   }

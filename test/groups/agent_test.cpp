@@ -145,6 +145,7 @@ TEST_SUITE("groups.agent") {
     gc.c.run();
     for (int k = 1; k <= 3; ++k) REQUIRE(gc.g[0]->send("g", "a"s, k) == pg::errc::ok);
     gc.c.run();
+    REQUIRE(rb.seen.back() == "a:0");  // (not told anything while cut off)
     gc.c.connect(0, 1);
     gc.c.run();
     gc.c.advance(1s);

@@ -96,7 +96,8 @@ struct soak {
   /// The faults as they happen (`faults.log`: monotonic ns, what, node): read with the
   /// nodes' logs when a run fails.
   std::ofstream faults;
-  void note(const std::string& what, int i);
+  void note(const std::string& what, int i) { note(what, "soak-" + std::to_string(i)); }
+  void note(const std::string& what, const std::string& who);
   void signal(int i, int sig) { ::kill(procs[i]->pid(), sig); }
   void cut(int i, bool on) {
     const std::string rule = "OUTPUT -m owner --uid-owner " + std::to_string(uid(i)) + " -j DROP";
@@ -110,8 +111,8 @@ std::int64_t monotonic_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-void soak::note(const std::string& what, int i) {
-  faults << monotonic_ns() << " " << what << " soak-" << i << std::endl;
+void soak::note(const std::string& what, const std::string& who) {
+  faults << monotonic_ns() << " " << what << " " << who << std::endl;
 }
 
 /// How long a restarted home may take to hold the group's state again (a standby is made on
@@ -329,7 +330,7 @@ TEST_SUITE("network.chaos_soak") {
     // The group sends stop; each node's that wait for a master's confirmation are confirmed
     // or reported failed (within send_timeout, 10 s).
     const std::int64_t quiet_at = monotonic_ns();
-    s.note("quiet", -1);
+    s.note("quiet", "all");
     for (auto& p : s.procs) p->say("quiet");
     bool settled = false;
     for (auto until = std::chrono::steady_clock::now() + 15s;
@@ -479,7 +480,8 @@ TEST_SUITE("network.chaos_soak") {
     }
     // Kept (and named) when anything here failed: the nodes' logs, coport's lines in them
     // ("Z"), and the faults.
-    if (violations.empty() && settled && never_back == 0 && (gone || group.expected > 100)) {
+    if (violations.empty() && settled && never_back == 0 && streams.messages_received() > 1000 &&
+        (gone || group.expected > 100)) {
       fs::remove_all(s.dir);
     } else {
       MESSAGE("the logs of this run are kept in " << s.dir.string());
