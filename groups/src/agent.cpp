@@ -120,7 +120,6 @@ agent::agent(std::shared_ptr<service::state> st)
   });
   table_.on(recheck_msg, [this](message&, std::string& name, port_id& master, std::uint64_t& loss,
                                 reason& why) { on_recheck(name, master, loss, why); });
-  table_.on(node_up_msg, [this](message&, std::string& id) { on_node_up(id); });
   table_.on(created_died_msg, [this](message&, std::string& name, port_id& master, reason&) {
     // A master this node created on another node died: forget it.
     std::lock_guard lock{st_->mutex};
@@ -139,6 +138,12 @@ agent::agent(std::shared_ptr<service::state> st)
       unconfirmed_bytes_ -= std::min(unconfirmed_bytes_, u->second.bytes);
       unconfirmed_.erase(u);
     }
+  });
+}
+
+void agent::start() {
+  node_events_ = n_.mon_nodes([this](const std::string& id, bool up, const reason&) {
+    if (up) on_node_up(id);
   });
 }
 

@@ -31,6 +31,8 @@ namespace coport::groups::detail {
 class agent {
  public:
   explicit agent(std::shared_ptr<service::state> st);
+  /// In the agent's port: watches the nodes (their events then run in that port).
+  void start();
   void on_message(message& m);
 
  private:
@@ -119,6 +121,7 @@ class agent {
   std::unordered_map<std::string, unconfirmed> unconfirmed_;
   std::size_t unconfirmed_bytes_ = 0;  ///< what every `unconfirmed::held` weighs
   refusals refused_;
+  subscription node_events_;  ///< node ups: a master lost with its link may be back
 };
 
 }  // namespace coport::groups::detail

@@ -191,11 +191,7 @@ service::service(node& n, registry& names, service_options options)
         detail::cdeliver_msg.tag(), detail::epoch_ask_msg.tag(), detail::vote_msg.tag()}) {
     state_->services.push_back(n.serve(t, state_->agent_port));
   }
-  // A node that comes up again may hold a master the agent lost with its link.
-  state_->node_events =
-      n.mon_nodes([&n, agent = state_->agent_port](const std::string& id, bool up, const reason&) {
-        if (up) n.snd(agent, detail::node_up_msg, id);
-      });
+  n.peval(state_->agent_port, [a] { a->start(); });
   std::weak_ptr<state> st = state_;
   n.register_init(
       detail::master_init,
@@ -280,7 +276,6 @@ service::~service() {
   }
   for (const auto& p : roles) state_->owner.kil(p, "shutdown");
   state_->services.clear();
-  state_->node_events.cancel();
   state_->owner.kil(state_->agent_port);
 }
 

@@ -206,9 +206,6 @@ inline const message_type<std::string, port_id, reason> created_died_msg{"pg.cre
 /// Ten seconds after a master died abnormally: group, master, which loss of it, why.
 inline const message_type<std::string, port_id, std::uint64_t, reason> recheck_msg{"pg.recheck",
                                                                                    local_only};
-/// A node came up (the node's events): its ID. A master lost with its link there is looked
-/// at again at once.
-inline const message_type<std::string> node_up_msg{"pg.node_up", local_only};
 /// A resend the agent asked for may be due: group, which ask (agent.cpp).
 inline const message_type<std::string, std::uint64_t> resend_due_msg{"pg.resend_due", local_only};
 /// The hold time of items whose master the registry did not name ended: group.

@@ -42,7 +42,6 @@ struct service::state : std::enable_shared_from_this<service::state> {
   const std::string own_id;
   port_id agent_port;
   std::vector<subscription> services;
-  subscription node_events;  ///< node ups, sent to the agent (groups.cpp)
   /// This node's group sends until a master confirms them (outbox.hpp; set once, at start).
   std::shared_ptr<detail::outbox> outbox;
 
