@@ -84,6 +84,21 @@ inline long resident_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
+/// Resident memory of this program that is its own (RssAnon from /proc/self/status: heap,
+/// stacks, anonymous maps), in bytes; what the rest of resident_bytes() is, code and read-only
+/// data of the program and its libraries, is shared with every process that maps them.
+inline long anonymous_resident_bytes() {
+  long kb = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "RssAnon: %ld kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+  }
+  return kb * 1024;
+}
+
 /// Peak resident memory of this program so far, in bytes: VmHWM from /proc/self/status.
 /// (Not getrusage's ru_maxrss, which Linux carries across execve, so a run started by a
 /// large parent would report the parent's peak.)

@@ -214,6 +214,34 @@ TEST_SUITE("transport.frames") {
                                                 w.varint(17);
                                                 w.varint(3);
                                               })});
+    // The caches are made in pages as slots are defined: a slot beside a defined one, in
+    // the same page, is still undefined.
+    cases.push_back({"an undefined tag slot beside a defined one",
+                     frames{}
+                         .hello("bad-a")
+                         .no_proof()
+                         .def_tag(0, "x")
+                         .def_sig(0, {"i32"})
+                         .add(frame_kind::message, [&](wire::writer& w) {
+                           w.varint(p_local);
+                           w.varint(0);
+                           w.varint(1);
+                           w.varint(0);
+                           wire::codec<int>::encode(w, 5);
+                         })});
+    cases.push_back({"an undefined signature slot beside a defined one",
+                     frames{}
+                         .hello("bad-a")
+                         .no_proof()
+                         .def_tag(0, "x")
+                         .def_sig(0, {"i32"})
+                         .add(frame_kind::message, [&](wire::writer& w) {
+                           w.varint(p_local);
+                           w.varint(0);
+                           w.varint(0);
+                           w.varint(1);
+                           wire::codec<int>::encode(w, 5);
+                         })});
     cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 1, 99).no_proof()});
     cases.push_back({"a connection to the node itself", frames{}.hello("bad-b").no_proof()});
     cases.push_back(

@@ -27,14 +27,14 @@ static_assert(detail::tag_slots == 4096 && detail::sig_slots == 1024 && detail::
 
 bool message_encoder::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
   auto s = static_cast<std::uint32_t>(node_slot(node_number));
-  if (caches_.nodes[s] == node_number) {
+  if (caches_.nodes.get(s) == node_number) {
     slot = s;
     return true;
   }
   for (const auto& p : pending_nodes_) {
     if (p.slot == s) return false;  // the slot names another node in this message: inline
   }
-  pending_nodes_.push_back({s, caches_.nodes[s]});
+  pending_nodes_.push_back({s, caches_.nodes.get(s)});
   caches_.nodes[s] = node_number;
   slot = s;
   return true;
@@ -46,8 +46,8 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
   auto* n = msg.get_block();
   const auto* sig = n->ops->sig;
   std::size_t ss = sig_slot(sig);
-  const coport::detail::payload_encoding* enc =
-      caches_.sigs[ss] == sig ? caches_.encodings[ss] : nullptr;
+  const auto cached = caches_.sigs.get(ss);
+  const coport::detail::payload_encoding* enc = cached.sig == sig ? cached.encoding : nullptr;
   bool new_sig = !enc;
   if (new_sig) {
     enc = &payload_codec_for(*sig);
@@ -61,7 +61,7 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
   bool new_tag = false;
   if (kind == frame_kind::message) {
     ts = tag_slot(n->tag_);
-    if (caches_.tags[ts] != n->tag_.id()) {
+    if (caches_.tags.get(ts) != n->tag_.id()) {
       new_tag = true;
       detail::def_tag_frame::encode(out_, ts, n->tag_.name());
     }
@@ -102,17 +102,14 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
     std::vector<std::byte> defs;
     for (const auto& p : pending_nodes_) {
       detail::def_node_frame::encode(defs, p.slot,
-                                     coport::detail::node_names().name(caches_.nodes[p.slot]));
+                                     coport::detail::node_names().name(caches_.nodes.get(p.slot)));
     }
     pending_nodes_.clear();
     out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
     start += defs.size();
   }
   detail::end_frame(out_, start);
-  if (new_sig) {
-    caches_.sigs[ss] = sig;
-    caches_.encodings[ss] = enc;
-  }
+  if (new_sig) caches_.sigs[ss] = {sig, enc};
   if (new_tag) caches_.tags[ts] = n->tag_.id();
   frame_start_ = start;
   encoding_ = enc;

@@ -5,10 +5,10 @@
 /// the definitions it needs, then the frame, values written in place (one copy); or, for a
 /// large message, its record (frame.hpp). Made with a channel's streams, dropped with them.
 ///
-/// Threading: none of its own (its peer's mutex). Lifetime: its peer's, per stream (~48 KiB).
+/// Threading: none of its own (its peer's mutex). Lifetime: its peer's, per stream (~3 KiB, and
+/// a page per 32 slots in use: slot_table.hpp).
 /// May include: frame, coport/wire, the runtime's public headers and coport/detail.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +19,7 @@
 #include "coport/port_id.hpp"
 #include "coport/wire/writer.hpp"
 #include "frame.hpp"
+#include "slot_table.hpp"
 
 namespace coport::detail {
 struct signature;
@@ -44,11 +45,15 @@ class message_encoder final : public wire::node_names_out {
   bool slot_of(std::uint32_t node_number, std::uint32_t& slot) override;
 
  private:
+  struct sig_entry {
+    const coport::detail::signature* sig = nullptr;
+    const coport::detail::payload_encoding* encoding = nullptr;
+  };
+  /// What the peer was told, by slot (0 and null: nothing).
   struct send_caches {
-    std::array<std::uint32_t, detail::tag_slots> tags{};
-    std::array<const coport::detail::signature*, detail::sig_slots> sigs{};
-    std::array<const coport::detail::payload_encoding*, detail::sig_slots> encodings{};
-    std::array<std::uint32_t, detail::node_slots> nodes{};
+    detail::slot_table<std::uint32_t, detail::tag_slots> tags;
+    detail::slot_table<sig_entry, detail::sig_slots> sigs;
+    detail::slot_table<std::uint32_t, detail::node_slots> nodes;
   };
   send_caches caches_;
   struct pending_node {

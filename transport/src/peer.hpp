@@ -7,7 +7,7 @@
 /// Threading: every member is thread-safe (one mutex per peer; none shared by all peers).
 /// Lock order: the node's monitor table, then a peer's mutex; nothing calls into the node's
 /// monitor functions while holding a peer's mutex. Lifetime: as long as the transport; the
-/// send caches (~48 KiB) only while a channel is open.
+/// send caches (slot_table.hpp: ~3 KiB and the pages in use) only while a channel is open.
 /// May include: the transport's public headers, frame, coport/wire, and the runtime through its
 /// public headers and coport/internal/link_seam.hpp only.
 
@@ -207,7 +207,7 @@ class peer final : public std::enable_shared_from_this<peer> {
   std::deque<std::pair<port_id, message>> waiting_;
   /// What the peer's side of the current streams knows, and how messages become frames
   /// (made with the streams, dropped with them: a node ID seen once costs a peer object,
-  /// not these ~48 KiB).
+  /// not these).
   std::unique_ptr<message_encoder> encoder_;
   std::vector<std::byte> out_;  ///< the frames being written
   // The link's figures (stats()): what is sent is counted under mutex_, what arrives by the

@@ -105,12 +105,8 @@ void receiver::forget_watches() {
 }
 
 void receiver::carry_on(receiver& old) {
-  in_tags_ = std::move(old.in_tags_);
+  defined_ = std::move(old.defined_);
   new_tags_ = old.new_tags_;
-  in_tag_refused_ = std::move(old.in_tag_refused_);
-  in_sigs_ = std::move(old.in_sigs_);
-  in_sig_names_ = std::move(old.in_sig_names_);
-  in_nodes_ = std::move(old.in_nodes_);
   holes_ = std::move(old.holes_);
   large_ = std::move(old.large_);
   next_trace_ = std::move(old.next_trace_);
@@ -227,10 +223,11 @@ void receiver::acknowledge() {
 }
 
 std::uint32_t receiver::lookup(std::uint32_t slot) {
-  if (slot >= in_nodes_.size() || in_nodes_[slot] == 0) {
+  const std::uint32_t node = slot < detail::node_slots ? defined_.nodes.get(slot) : 0;
+  if (node == 0) {
     throw wire::decode_error{"a port ID names a node cache slot that was never defined"};
   }
-  return in_nodes_[slot];
+  return node;
 }
 
 template <class Make>
@@ -305,21 +302,21 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
                                                 &added);
       new_tags_ += added;
       notify([&] { return frame_event{"def_tag", {}, {}, std::string{def.name}, {}}; });
-      in_tags_[def.slot] = t;
-      in_tag_refused_[def.slot] = t.empty() && !def.name.empty();
+      defined_.tags[def.slot] = {t, t.empty() && !def.name.empty()};
       return;
     }
     case frame_kind::def_sig: {
       auto def = detail::def_sig_frame::decode(r);
       notify([&] { return frame_event{"def_sig", {}, {}, {}, def.names}; });
-      in_sigs_[def.slot] = coport::detail::resolve_payload(def.names);
-      in_sig_names_[def.slot] = std::move(def.names);
+      auto& sig = defined_.sigs[def.slot];
+      sig.decoding = coport::detail::resolve_payload(def.names);
+      sig.names = std::move(def.names);
       return;
     }
     case frame_kind::def_node: {
       const auto def = detail::def_node_frame::decode(r);
       notify([&] { return frame_event{"def_node", {}, {}, std::string{def.id}, {}}; });
-      in_nodes_[def.slot] = coport::detail::intern_remote_node(def.id);
+      defined_.nodes[def.slot] = coport::detail::intern_remote_node(def.id);
       return;
     }
     case frame_kind::message:
@@ -453,13 +450,6 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
   switch (how) {
     case peer::start_as::fresh:
       watches_ = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
-      // The caches of names the peer defines (~83 KiB) exist only once it has proved the
-      // secret.
-      in_tags_.resize(detail::tag_slots);
-      in_tag_refused_.resize(detail::tag_slots);
-      in_sigs_.resize(detail::sig_slots);
-      in_sig_names_.resize(detail::sig_slots);
-      in_nodes_.resize(detail::node_slots);
       break;
     case peer::start_as::resumed:
       carry_on(*old);
@@ -481,10 +471,11 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
 
 message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
   ss = detail::payload_head::decode(r).sig_slot;
-  if (ss >= detail::sig_slots || !in_sigs_[ss]) {
+  const sig_entry* sig = ss < detail::sig_slots ? defined_.sigs.find(ss) : nullptr;
+  if (!sig || !sig->decoding) {
     wire::reader::fail("a message names a signature slot that was never defined");
   }
-  const auto& dec = *in_sigs_[ss];
+  const auto& dec = *sig->decoding;
   if (!dec.error.empty()) {
     refused = dec.error;
     r.raw(r.remaining());  // the values cannot be read here: skip them
@@ -520,16 +511,17 @@ void receiver::on_message(wire::reader& r) {
   bool current;
   port_id to = local_port(head.to, current);
   std::uint64_t ts = head.tag_slot;
-  if (ts >= detail::tag_slots || (in_tags_[ts].empty() && !in_tag_refused_[ts])) {
+  const tag_entry* t = ts < detail::tag_slots ? defined_.tags.find(ts) : nullptr;
+  if (!t || (t->t.empty() && !t->refused)) {
     wire::reader::fail("a message names a tag slot that was never defined");
   }
   std::string refused;
-  if (in_tag_refused_[ts]) refused = too_many_tags;
+  if (t->refused) refused = too_many_tags;
   std::uint64_t ss = 0;
-  message m = read_payload(r, in_tags_[ts], refused, ss);
+  message m = read_payload(r, t->t, refused, ss);
   attach_trace(m, std::move(trace), size);
   notify([&] {
-    return frame_event{"message", {}, to, std::string{in_tags_[ts].name()}, in_sig_names_[ss]};
+    return frame_event{"message", {}, to, std::string{t->t.name()}, defined_.sigs.find(ss)->names};
   });
   reassembly::entry e{to, current, std::move(m), std::move(refused)};
   switch (large_.hold(to.local(), e)) {

@@ -32,6 +32,7 @@
 #include "frame.hpp"
 #include "link_handshake.hpp"
 #include "reassembly.hpp"
+#include "slot_table.hpp"
 #include "watched_ports.hpp"
 
 namespace coport::transport {
@@ -142,12 +143,22 @@ class receiver final : public channel_handler,
   std::atomic<bool> closed_{false};  // read by monitor callbacks on other threads
   std::vector<std::byte> partial_;   ///< an incomplete frame carried to the next on_bytes
 
-  std::vector<tag> in_tags_;
-  std::size_t new_tags_ = 0;  ///< names this channel had interned
-  std::vector<bool> in_tag_refused_;
-  std::vector<std::shared_ptr<const coport::detail::payload_decoding>> in_sigs_;
-  std::vector<std::vector<std::string>> in_sig_names_;  // for frame events
-  std::vector<std::uint32_t> in_nodes_;
+  /// The names the peer defined, by slot (frame.hpp), made as it defines them.
+  struct tag_entry {
+    tag t;
+    bool refused = false;  ///< a name the process could not intern (too many tags)
+  };
+  struct sig_entry {
+    std::shared_ptr<const coport::detail::payload_decoding> decoding;
+    std::vector<std::string> names;  // for frame events
+  };
+  struct peer_names {
+    detail::slot_table<tag_entry, detail::tag_slots> tags;
+    detail::slot_table<sig_entry, detail::sig_slots> sigs;
+    detail::slot_table<std::uint32_t, detail::node_slots> nodes;  ///< 0: never defined
+  };
+  peer_names defined_;
+  std::size_t new_tags_ = 0;                 ///< names this channel had interned
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
   /// Resuming (frame.hpp, resume): our resume frame went and the peer's has not come; what
   /// ours said we kept (0: nothing). Then counting: the bytes of the peer's stream taken,

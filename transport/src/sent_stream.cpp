@@ -19,7 +19,9 @@ void sent_stream::append(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     if (blocks_.empty() || blocks_.back().size() == block) {
       if (spare_.empty()) {
-        blocks_.emplace_back().reserve(block);
+        // A new link's first block starts small and grows (by the vector's doubling) to a
+        // block: an idle link keeps a few KiB, a busy one soon has whole blocks.
+        blocks_.emplace_back().reserve(end_ - base_ < block ? first_block : block);
       } else {
         blocks_.push_back(std::move(spare_.back()));
         spare_.pop_back();
@@ -44,6 +46,10 @@ bool sent_stream::acknowledge(std::uint64_t n) {
       blocks_.pop_front();
     }
     skip_ = static_cast<std::size_t>(n - at);
+    // Everything was taken (every block is spare now): one spare block is kept for the next
+    // bytes (a quiet link's heartbeats and acks go round in it), what a burst left is given
+    // back.
+    if (n == end_ && spare_.size() > 1) spare_.resize(1);
   }
   base_ = n;
   return true;

@@ -25,7 +25,7 @@ thread_local std::vector<std::weak_ptr<tcp_channel>> dirty_channels;
 
 /// The read buffer starts small (an idle connection costs little) and doubles, up to the
 /// maximum, each time a read fills it (a busy one reads many frames a syscall).
-constexpr std::size_t first_read_size = 16 << 10;
+constexpr std::size_t first_read_size = 4 << 10;
 constexpr std::size_t max_read_size = 256 << 10;
 /// A handler's writes wait for its run's end up to this much.
 constexpr std::size_t batch_bytes = 64 << 10;
