@@ -9,37 +9,9 @@ namespace coport {
 
 namespace detail {
 
-namespace {
-
-/// Lends a queued block to a predicate as a `message` without giving up ownership.
-struct borrowed {
-  message m;
-  explicit borrowed(message_block* n) noexcept : m{n} {}
-  ~borrowed() { (void)m.release(); }
-  borrowed(const borrowed&) = delete;
-  borrowed& operator=(const borrowed&) = delete;
-};
-
-}  // namespace
-
 actor_state::~actor_state() {
   deadline_.cancel();
   if (frame_) frame_.destroy();
-  while (head_) {
-    message_block* next = head_->next;
-    destroy_message(head_);
-    head_ = next;
-  }
-}
-
-void actor_state::append(message_block* n) noexcept {
-  n->next = nullptr;
-  if (tail_)
-    tail_->next = n;
-  else
-    head_ = n;
-  tail_ = n;
-  ++size_;
 }
 
 void actor_state::enqueue(message& m) {
@@ -53,7 +25,7 @@ void actor_state::enqueue(message& m) {
     resume(std::exchange(suspended_, {}));
     return;
   }
-  if (options_.mailbox_limit != 0 && size_ >= options_.mailbox_limit) {
+  if (options_.mailbox_limit != 0 && mailbox_.size() >= options_.mailbox_limit) {
     if (options_.on_overflow == overflow_policy::kill) {
       owner_.kil(self(), "mailbox_overflow",
                  fmt::format("mailbox limit {} reached", options_.mailbox_limit));
@@ -61,28 +33,7 @@ void actor_state::enqueue(message& m) {
     detail::node_access::core(owner_)->sends().count_drop();
     return;
   }
-  append(m.release());
-}
-
-message actor_state::take_queued(bool (*match)(void*, const message&), void* matcher) {
-  message_block* prev = nullptr;
-  for (message_block* n = head_; n; prev = n, n = n->next) {
-    bool hit;
-    {
-      borrowed view{n};
-      hit = match(matcher, view.m);
-    }
-    if (!hit) continue;
-    if (prev)
-      prev->next = n->next;
-    else
-      head_ = n->next;
-    if (tail_ == n) tail_ = prev;
-    --size_;
-    n->next = nullptr;
-    return message{n};
-  }
-  return {};
+  mailbox_.push(m.release());
 }
 
 void actor_state::wait_for(receive_wait& wait, std::coroutine_handle<> h,

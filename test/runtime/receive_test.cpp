@@ -46,6 +46,69 @@ TEST_SUITE("receive") {
     CHECK(seen == std::vector<std::string>{"p2", "p1", "other1", "other2"});
   }
 
+  TEST_CASE(
+      "receives by tag, clauses by tag and receives of anything take messages in arrival order "
+      "among those they match, however the mailbox was taken from before") {
+    node n{stepped("sel-index")};
+    std::vector<std::string> seen;
+    auto label = [](const message& m) {
+      return std::string{m.tag().name()} + (m.is<int>() ? std::to_string(m.get<int>(0)) : "");
+    };
+    auto p = spawn(n, [&]() -> actor {
+      // Every other "a" by tag, then the clauses: the oldest message of either tag whose
+      // values fit ("b" with a string does not), then the rest by arrival.
+      co_await receive("go");  // sent last: everything is queued when the receives look
+      for (int i = 0; i < 3; ++i) seen.push_back(label(co_await receive("a")));
+      for (int i = 0; i < 2; ++i) {
+        seen.push_back(co_await receive(on("b", [](int v) { return "b" + std::to_string(v); }),
+                                        on("c", [](int v) { return "c" + std::to_string(v); })));
+      }
+      message first = co_await receive_if([](const message& m) { return m.tag() != tag{"a"}; });
+      seen.push_back(label(first));
+      for (int i = 0; i < 3; ++i) seen.push_back(label(co_await receive()));
+    });
+    n.snd(p, "x", 0);
+    n.snd(p, "a", 1);
+    n.snd(p, "b", std::string{"does not fit"});
+    n.snd(p, "a", 2);
+    n.snd(p, "c", 1);
+    n.snd(p, "b", 2);
+    n.snd(p, "a", 3);
+    n.snd(p, "a", 4);
+    n.snd(p, "y", 0);
+    n.snd(p, "go");
+    n.run_until_idle();
+    std::string order;
+    for (const auto& s : seen) order += s + " ";
+    CHECK(order == "a1 a2 a3 c1 b2 x0 b a4 y0 ");
+  }
+
+  TEST_CASE(
+      "a mailbox keeps arrival order through thousands of messages taken by tag from between "
+      "others that stay") {
+    node n{stepped("sel-pack")};
+    std::vector<int> kept, taken;
+    constexpr int rounds = 5000;
+    auto p = spawn(n, [&]() -> actor {
+      co_await receive("go");  // sent last: everything is queued when the receives look
+      for (int i = 0; i < rounds; ++i) taken.push_back((co_await receive("take")).get<int>(0));
+      while (auto m = co_await receive(0ms)) kept.push_back(m->get<int>(0));
+    });
+    for (int i = 0; i < rounds; ++i) {
+      if (i % 7 == 0) n.snd(p, "keep", i);
+      n.snd(p, "take", i);
+    }
+    n.snd(p, "go");
+    n.run_until_idle();
+    std::vector<int> all(rounds), sevens;
+    for (int i = 0; i < rounds; ++i) {
+      all[static_cast<std::size_t>(i)] = i;
+      if (i % 7 == 0) sevens.push_back(i);
+    }
+    CHECK(taken == all);
+    CHECK(kept == sevens);
+  }
+
   TEST_CASE("a waiting receive is satisfied by a later matching message, skipping others") {
     node n{stepped("sel2")};
     std::vector<std::string> seen;

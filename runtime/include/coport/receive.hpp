@@ -17,6 +17,7 @@
 /// `pred` accepts. All clauses' handlers return the same type, which the receive returns.
 /// Threading: call only inside a coroutine actor, which runs in its port's context.
 
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <optional>
@@ -35,8 +36,13 @@ namespace detail {
 
 using steady_duration = std::chrono::steady_clock::duration;
 
+/// A matcher that can only match messages with certain tags (its `tags()`).
+template <class M>
+concept by_tags = requires(const M& m) { m.tags(); };
+
 /// The awaitable behind every receive: `Matcher` has `bool matches(const message&)` and
-/// `R take(message&&)` (what the receive returns for a match).
+/// `R take(message&&)` (what the receive returns for a match), and `tags()` (an array) if it
+/// can only match messages with those tags: then the mailbox looks at theirs alone.
 template <class Matcher, bool Timed>
 class receive_awaiter {
  public:
@@ -50,7 +56,12 @@ class receive_awaiter {
 
   bool await_ready() {
     state_ = &current_actor();
-    wait_.result = state_->take_first(&match, &matcher_);
+    if constexpr (by_tags<Matcher>) {
+      const auto tags = matcher_.tags();
+      wait_.result = state_->take_first(tags, &match, &matcher_);
+    } else {
+      wait_.result = state_->take_first(&match, &matcher_);
+    }
     if (wait_.result) return true;
     if (Timed && timeout_ && *timeout_ <= steady_duration::zero()) {
       wait_.timed_out = true;  // a poll
@@ -97,6 +108,7 @@ struct match_tag {
   tag wanted;
   bool matches(const message& m) const noexcept { return m.tag() == wanted; }
   message take(message&& m) const noexcept { return std::move(m); }
+  std::array<tag, 1> tags() const noexcept { return {wanted}; }
 };
 
 template <class Pred>
@@ -147,6 +159,7 @@ struct clause {
   F handler;
   bool matches(const message& m) { return match.matches(m) && detail::fits<F>(m); }
   decltype(auto) take(message&& m) { return detail::invoke_with(handler, m); }
+  auto tags() const noexcept requires detail::by_tags<Match> { return match.tags(); }
 };
 
 /// A clause for messages tagged `t` whose values fit `handler`.
@@ -180,6 +193,12 @@ struct match_clauses {
     std::apply([&](auto&... c) { ((chosen < 0 && c.matches(m) ? chosen = i : 0, ++i), ...); },
                clauses);
     return chosen >= 0;
+  }
+
+  /// Every clause's tag, when every clause matches by tag.
+  auto tags() const noexcept requires(by_tags<C>&&...) {
+    return std::apply(
+        [](const auto&... c) { return std::array<tag, sizeof...(C)>{c.tags()[0]...}; }, clauses);
   }
 
   using result_t =

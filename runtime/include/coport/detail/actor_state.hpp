@@ -2,13 +2,13 @@
 /// \file
 /// detail::actor_state — a coroutine actor's mailbox, its suspended coroutine and its wait.
 ///
-/// The port's dispatch hands every message that no `rcv` tag handler takes to `deliver`: a
+/// The port's dispatch hands every message that no `rcv` tag handler takes to `enqueue`: a
 /// pending receive that matches gets it at once and the coroutine resumes inline, in the
-/// port's context; anything else is appended to the mailbox (intrusive, arrival order) for a
-/// later receive to find. A waiting receive tests each new message once, as it arrives, so it
-/// scans only what arrived since its last scan.
-/// Threading: used only in the owning port's context. Lifetime: owned by the port; destroyed
-/// at its teardown, which destroys the coroutine frame (running the frame's destructors).
+/// port's context; anything else is queued in the mailbox (mailbox.hpp: arrival order, an
+/// index by tag) for a later receive to find. A waiting receive tests each new message once, as it
+/// arrives, so it scans only what arrived since its last scan. Threading: used only in the owning
+/// port's context. Lifetime: owned by the port; destroyed at its teardown, which destroys the
+/// coroutine frame (running the frame's destructors).
 
 #include <chrono>
 #include <coroutine>
@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
+#include "coport/detail/mailbox.hpp"
 #include "coport/detail/message_block.hpp"
 #include "coport/message.hpp"
 #include "coport/port_id.hpp"
@@ -65,8 +67,14 @@ class actor_state {
 
   /// Removes and returns the first queued message that `match` accepts (empty if none).
   message take_first(bool (*match)(void*, const message&), void* matcher) {
-    if (!head_) return {};  // the common case of a receive loop that keeps up: inline
-    return take_queued(match, matcher);
+    if (mailbox_.empty()) return {};  // the common case of a receive loop that keeps up: inline
+    return mailbox_.take_first(match, matcher);
+  }
+  /// The same for a matcher that accepts only messages tagged one of `tags` (mailbox.hpp).
+  message take_first(std::span<const tag> tags, bool (*match)(void*, const message&),
+                     void* matcher) {
+    if (mailbox_.empty()) return {};
+    return mailbox_.take_first(tags, match, matcher);
   }
 
   /// Suspends the coroutine on `wait` until a match arrives or `timeout` passes.
@@ -93,15 +101,11 @@ class actor_state {
   static void operator delete(void* p, std::size_t size) noexcept { deallocate_message(p, size); }
 
  private:
-  message take_queued(bool (*match)(void*, const message&), void* matcher);
-  void append(message_block* n) noexcept;
   void resume(std::coroutine_handle<> h);
 
   node& owner_;
   actor_options options_;
-  message_block* head_ = nullptr;
-  message_block* tail_ = nullptr;
-  std::size_t size_ = 0;
+  mailbox mailbox_;
   std::coroutine_handle<> frame_;
   std::shared_ptr<void> keep_alive_;
   receive_wait* waiting_ = nullptr;
