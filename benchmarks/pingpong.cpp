@@ -1,6 +1,8 @@
 // pingpong (Savina "PingPong"): two actors bounce a message n times.
 #include <atomic>
 #include <coport/trace.hpp>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +35,39 @@ void report(const bench::args& a, const char* runtime, long n, double secs) {
   std::string params = "n=" + std::to_string(n);
   a.report(runtime, "pingpong", 2.0 * n / secs, "msgs/s", params);
   a.report(runtime, "pingpong.rtt", secs / n * 1e9, "ns", params);
+}
+
+/// The floor program: the same exchange in plain C++ with nothing of a runtime, one thread,
+/// doing for each message what every actor runtime must: allocate it (`new`), queue it for
+/// its receiver (a std::deque), call the receiver's handler through a type-erased function,
+/// free it. No threads, no tags, no ports: what is left is the least a message costs.
+double floor_pingpong(long n) {
+  struct msg {
+    int to;
+    long i;
+  };
+  std::deque<msg*> queue;
+  std::function<void(long)> handlers[2];
+  long last = -1;
+  handlers[0] = [&](long i) { queue.push_back(new msg{1, i}); };  // ping: answers pong
+  handlers[1] = [&](long i) {                                     // pong: pings again
+    if (i + 1 == n) {
+      last = i;
+    } else {
+      queue.push_back(new msg{0, i + 1});
+    }
+  };
+  auto start = std::chrono::steady_clock::now();
+  queue.push_back(new msg{0, 0});
+  while (!queue.empty()) {
+    msg* m = queue.front();
+    queue.pop_front();
+    handlers[m->to](m->i);
+    delete m;
+  }
+  double secs = bench::seconds_since(start);
+  if (last + 1 != n) std::abort();
+  return secs;
 }
 
 }  // namespace
@@ -128,6 +163,7 @@ void pingpong(int argc, char** argv) {
     with_tracing(a, n, a["trace"]);
     return;
   }
+  report(a, "cpp-floor", n, floor_pingpong(n));
   {
     node nd{options(a["threads"])};
     report(a, "coport", n, event_pingpong(nd, n));

@@ -218,21 +218,34 @@ double cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+/// This node's CPU while its links are idle (heartbeats only), over 5 s; in % of a core.
+double idle_cpu_percent() {
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  double cpu0 = cpu_seconds();
+  auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds{5});
+  return (cpu_seconds() - cpu0) / bench::seconds_since(start) * 100;
+}
+
 /// Ten more nodes (processes), one connection each: this node's resident bytes per
-/// connection, then its CPU while all are idle (heartbeats only) for 5 s.
-void idle_connections(const bench::args& a, node& local, tp::tcp& t) {
+/// connection, then its CPU while all are idle (heartbeats only) for 5 s; then as many more
+/// as make `links` (if more than ten), and the same again.
+void idle_connections(const bench::args& a, node& local, tp::tcp& t, long links) {
   constexpr int count = 10;
   std::vector<std::unique_ptr<bench::other_process>> peers;
   std::vector<std::string> ids;
   std::vector<port_id> pongs;
-  for (int i = 0; i < count; ++i) {
-    peers.push_back(std::make_unique<bench::other_process>("remote_peer", std::to_string(i)));
-    std::string address = peers.back()->word();
-    pongs.push_back(*port_id::parse(peers.back()->word()));
-    peers.back()->word();
-    ids.push_back("bench-remote-b" + std::to_string(i));
-    t.add_peer(ids.back(), {address});
-  }
+  auto start_peers = [&](long upto) {
+    for (long i = static_cast<long>(peers.size()); i < upto; ++i) {
+      peers.push_back(std::make_unique<bench::other_process>("remote_peer", std::to_string(i)));
+      std::string address = peers.back()->word();
+      pongs.push_back(*port_id::parse(peers.back()->word()));
+      peers.back()->word();
+      ids.push_back("bench-remote-b" + std::to_string(i));
+      t.add_peer(ids.back(), {address});
+    }
+  };
+  start_peers(count);
   auto connect = [&](const std::string& id) {
     std::promise<void> up;
     local.cal(*port_id::parse(id), "ping", [&](reply) { up.set_value(); });
@@ -260,13 +273,16 @@ void idle_connections(const bench::args& a, node& local, tp::tcp& t) {
   a.report("coport", "remote.idle_node_bytes", ask_long("rss"), "MiB", "connections=1");
   a.report("coport", "remote.idle_node_bytes", ask_long("rss_anon"), "MiB",
            "connections=1,anonymous");
-  std::this_thread::sleep_for(std::chrono::milliseconds{500});
-  double cpu0 = cpu_seconds();
-  auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::seconds{5});
-  double used = cpu_seconds() - cpu0;
-  a.report("coport", "remote.idle_cpu", used / bench::seconds_since(start) * 100, "%core",
-           "connections=11");
+  a.report("coport", "remote.idle_cpu", idle_cpu_percent(), "%core", "connections=11");
+  if (links <= count) return;
+  start_peers(links);
+  long rss3 = bench::resident_bytes();
+  for (std::size_t i = count; i < ids.size(); ++i) connect(ids[i]);
+  long rss4 = bench::resident_bytes();
+  a.report("coport", "remote.connection_bytes", static_cast<double>(rss4 - rss3) / (links - count),
+           "bytes", "connections=" + std::to_string(links - count));
+  a.report("coport", "remote.idle_cpu", idle_cpu_percent(), "%core",
+           "connections=" + std::to_string(links + 1));
 }
 
 /// Remote monitors: resident bytes per monitor here, and per watch on the monitored node.
@@ -462,6 +478,7 @@ void remote(int argc, char** argv) {
                  {"cal", 5'000},
                  {"plain", 1},      // 0: skip the floor and the links without a secret
                  {"extras", 1},     // 0: plain links without the floor, memory and freeze runs
+                 {"links", 100},    // idle links for the memory and idle CPU runs (10 first)
                  {"alternate", 0},  // R > 0: only what the secret adds to a round trip (below)
                  {"metrics", 0},    // R > 0: only what an exporter being scraped costs (below)
                  {"metrics_stream", 2'000'000},  // its rounds' small and 4 KiB streams
@@ -513,7 +530,7 @@ void plain(const bench::args& a, long n, long stream, long big, long cals) {
   // Memory first: after the streams, freed buffers would be reused and hide what a
   // connection or a monitor costs.
   if (a["extras"]) {
-    idle_connections(a, local, t);
+    idle_connections(a, local, t, a["links"]);
     monitor_bytes(a, local, peer.pong, std::max(cals, 1000L) * 4);
   }
   a.report("coport", "remote.pingpong", pingpong_us(local, peer.pong, 0, n), "us", "size=small");
