@@ -8,7 +8,12 @@
 // counted) and stops when the last one says it sees the N-1 others. Then every node watches
 // the name, one node registers it, and the clock runs until the last node has seen it.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <array>
+#include <csignal>
+#include <thread>
 
 #include <algorithm>
 #include <atomic>
@@ -47,10 +52,15 @@ double median(std::vector<double> v) {
 /// One node of the mesh workload, in its own process: "ready ADDRESS", then commands on
 /// stdin: "join SEED|- N" (prints "meshed" once linked to N-1 nodes), "watch NAME" (prints
 /// "watching", then "seen" when a port is under NAME), "reg NAME".
-void mesh_peer(int, char**) {
+void mesh_peer(int argc, char** argv) {
   node n{node_options{.id = fmt::format("mesh-{}", getpid()), .threads = 1}};
   tp::tcp_options o;
   o.binds = {"127.0.0.1:0"};
+  if (argc > 2) {
+    // Short heartbeats (the large run): HEARTBEAT_MS, the timeout three of them.
+    o.heartbeat_interval = std::chrono::milliseconds{std::stol(argv[2])};
+    o.node_timeout = 3 * o.heartbeat_interval;
+  }
   tp::tcp t{n, o};
   coport::registry names{n};
   std::unique_ptr<coport::network::mesh> m;
@@ -87,6 +97,27 @@ void mesh_peer(int, char**) {
         if (!e.ports.empty() && !seen->exchange(true)) say("seen");
       }));
       say("watching");
+    } else if (verb == "down") {
+      // Says "down" once the node ARG is seen down.
+      auto said = std::make_shared<std::atomic<bool>>(false);
+      keep.push_back(n.mon_nodes([&, arg, said](const std::string& id, bool up, const reason&) {
+        if (!up && id == arg && !said->exchange(true)) say("down");
+      }));
+      say("armed");
+    } else if (verb == "usage") {
+      // "usage RSS RSS_ANON CPU_SECONDS" (ARG is ignored).
+      rusage u{};
+      getrusage(RUSAGE_SELF, &u);
+      double cpu = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+                   static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+      std::lock_guard lock{out};
+      std::printf("%ld %ld %.6f\n", bench::resident_bytes(), bench::anonymous_resident_bytes(),
+                  cpu);
+      std::fflush(stdout);
+    } else if (verb == "id") {
+      std::lock_guard lock{out};
+      std::printf("%s\n", n.id().c_str());
+      std::fflush(stdout);
     } else if (verb == "reg") {
       ports.push_back(n.port([](message&) {}));
       keep.push_back(names.reg(arg, ports.back()));
@@ -96,8 +127,86 @@ void mesh_peer(int, char**) {
   m.reset();
 }
 
+namespace {
+
+/// One full mesh of `n` processes with heartbeats every `heartbeat_ms`: the time to form,
+/// the registry's convergence, each node's memory and idle CPU, and the time until every
+/// other node has seen a node killed with SIGKILL.
+void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
+  const std::string params = fmt::format("n={},heartbeat={}ms", n, heartbeat_ms);
+  std::vector<std::unique_ptr<bench::other_process>> nodes;
+  std::vector<std::string> addresses;
+  for (long i = 0; i < n; ++i) {
+    nodes.push_back(
+        std::make_unique<bench::other_process>("mesh_peer", std::to_string(heartbeat_ms)));
+    addresses.push_back(nodes.back()->word());
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; ++i) {
+    tell(*nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
+  }
+  for (auto& p : nodes) {
+    if (p->word() != "meshed") std::abort();
+  }
+  a.report("coport", "mesh.form", bench::seconds_since(start) * 1e3, "ms", params);
+  for (auto& p : nodes) tell(*p, "watch svc");
+  for (auto& p : nodes) {
+    if (p->word() != "watching") std::abort();
+  }
+  start = std::chrono::steady_clock::now();
+  tell(*nodes[n - 1], "reg svc");
+  for (auto& p : nodes) {
+    if (p->word() != "seen") std::abort();
+  }
+  a.report("coport", "mesh.registry_converge", bench::seconds_since(start) * 1e3, "ms", params);
+  // Idle: 2 s to settle, then each node's resident bytes and CPU over 5 s.
+  std::this_thread::sleep_for(std::chrono::seconds{2});
+  auto usage = [&] {
+    std::vector<std::array<double, 3>> u;
+    for (auto& p : nodes) tell(*p, "usage -");
+    for (auto& p : nodes)
+      u.push_back({std::stod(p->word()), std::stod(p->word()), std::stod(p->word())});
+    return u;
+  };
+  auto u0 = usage();
+  start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds{5});
+  auto u1 = usage();
+  const double secs = bench::seconds_since(start);
+  std::vector<double> rss, anon, cpu;
+  for (std::size_t i = 0; i < u1.size(); ++i) {
+    rss.push_back(u1[i][0] / 1048576.0);
+    anon.push_back(u1[i][1] / 1048576.0);
+    cpu.push_back((u1[i][2] - u0[i][2]) / secs * 100);
+  }
+  a.report("coport", "mesh.node_bytes", median(rss), "MiB", params + ",median");
+  a.report("coport", "mesh.node_bytes", median(anon), "MiB", params + ",median,anonymous");
+  a.report("coport", "mesh.idle_cpu", median(cpu), "%core", params + ",median,per node");
+  double total = 0;
+  for (double c : cpu) total += c;
+  a.report("coport", "mesh.idle_cpu", total, "%core", params + ",all nodes");
+  // A node killed: until every other one has seen it down.
+  tell(*nodes[0], "id -");
+  const std::string victim = nodes[0]->word();
+  for (long i = 1; i < n; ++i) tell(*nodes[i], "down " + victim);
+  for (long i = 1; i < n; ++i) {
+    if (nodes[i]->word() != "armed") std::abort();
+  }
+  start = std::chrono::steady_clock::now();
+  kill(nodes[0]->pid, SIGKILL);
+  for (long i = 1; i < n; ++i) {
+    if (nodes[i]->word() != "down") std::abort();
+  }
+  a.report("coport", "mesh.detect_killed", bench::seconds_since(start) * 1e3, "ms",
+           params + ",last of n-1");
+}
+
+}  // namespace
+
 void mesh(int argc, char** argv) {
-  bench::args a{"mesh", {{"rounds", 5}, {"max_n", 10}}, argc, argv, 2};
+  bench::args a{
+      "mesh", {{"rounds", 5}, {"max_n", 10}, {"large", 0}, {"heartbeat_ms", 200}}, argc, argv, 2};
+  if (a["large"] > 1) large_mesh(a, a["large"], a["heartbeat_ms"]);
   long rounds = std::max(1L, a["rounds"]);
   for (long n : {2L, 5L, 10L}) {
     if (n > a["max_n"]) break;
