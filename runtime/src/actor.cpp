@@ -33,7 +33,7 @@ void actor_state::enqueue(message& m) {
     detail::node_access::core(owner_)->sends().count_drop();
     return;
   }
-  mailbox_.push(m.release());
+  mailbox_.push(m);
 }
 
 void actor_state::wait_for(receive_wait& wait, std::coroutine_handle<> h,

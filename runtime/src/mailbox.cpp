@@ -52,7 +52,12 @@ struct mailbox::store {
     while (front < order.size() && !order[front]) ++front;
     while (!order.empty() && !order.back()) order.pop_back();
     if (front >= order.size()) {
-      order.clear();
+      // Empty: a burst's room is given back (a small one is kept for the next messages).
+      if (order.capacity() > keep_capacity) {
+        std::vector<message_block*>{}.swap(order);
+      } else {
+        order.clear();
+      }
       front = 0;
     } else if (order.size() - live > std::max<std::size_t>(32, live)) {
       pack();
@@ -61,13 +66,30 @@ struct mailbox::store {
     return n;
   }
 
-  /// Drops the gaps and makes the index again (its places changed).
-  void pack() {
+  /// Drops the gaps and makes the index again (its places changed). The new index is made
+  /// first: if that fails (memory), nothing changed (packing is only an economy).
+  void pack() noexcept {
+    std::unordered_map<std::uint64_t, tag_queue> index;
+    try {
+      std::size_t place = 0;
+      for (message_block* n : order) {
+        if (n) index[n->tag_.id()].at.push_back(place++);
+      }
+    } catch (const std::bad_alloc&) {
+      return;
+    }
     std::erase(order, nullptr);
     front = 0;
-    by_tag.clear();
-    for (std::size_t i = 0; i < order.size(); ++i) by_tag[order[i]->tag_.id()].at.push_back(i);
+    by_tag.swap(index);
   }
+
+  /// Room for one more element in `v` (doubling), so that a push_back after it cannot fail.
+  template <class T>
+  static void room_for_one(std::vector<T>& v) {
+    if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(8, v.capacity() * 2));
+  }
+
+  static constexpr std::size_t keep_capacity = 1024;
 };
 
 mailbox::mailbox() noexcept = default;
@@ -79,11 +101,23 @@ mailbox::~mailbox() {
   }
 }
 
-void mailbox::push(message_block* n) {
+void mailbox::push(message& m) {
+  // Everything that may allocate first: if it fails, `m` is still the caller's and the
+  // mailbox as it was (an empty tag queue made here is dropped again).
   if (!store_) store_ = std::make_unique<store>();
+  auto& s = *store_;
+  store::room_for_one(s.order);
+  auto [q, made] = s.by_tag.try_emplace(m.tag().id());
+  try {
+    store::room_for_one(q->second.at);
+  } catch (...) {
+    if (made) s.by_tag.erase(q);
+    throw;
+  }
+  message_block* n = m.release();
   n->next = nullptr;
-  store_->order.push_back(n);
-  store_->by_tag[n->tag_.id()].at.push_back(store_->order.size() - 1);
+  s.order.push_back(n);
+  q->second.at.push_back(s.order.size() - 1);
   ++size_;
 }
 

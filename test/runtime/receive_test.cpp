@@ -84,6 +84,31 @@ TEST_SUITE("receive") {
   }
 
   TEST_CASE(
+      "clauses by tag run the clause of the message they take when an older message of another "
+      "clause's tag does not fit, or two clauses share a tag") {
+    node n{stepped("sel-clauses")};
+    std::vector<std::string> seen;
+    auto p = spawn(n, [&]() -> actor {
+      co_await receive("go");  // sent last: everything is queued when the receives look
+      seen.push_back(co_await receive(on("b", [](int v) { return "b" + std::to_string(v); }),
+                                      on("c", [](int v) { return "c" + std::to_string(v); })));
+      for (int i = 0; i < 2; ++i) {
+        seen.push_back(co_await receive(on("a", [](int v) { return "a-int" + std::to_string(v); }),
+                                        on("a", [](const std::string& v) { return "a-" + v; })));
+      }
+    });
+    n.snd(p, "c", std::string{"does not fit"});
+    n.snd(p, "b", 2);
+    n.snd(p, "a", std::string{"text"});
+    n.snd(p, "a", 1);
+    n.snd(p, "go");
+    n.run_until_idle();
+    std::string order;
+    for (const auto& s : seen) order += s + " ";
+    CHECK(order == "b2 a-text a-int1 ");
+  }
+
+  TEST_CASE(
       "a mailbox keeps arrival order through thousands of messages taken by tag from between "
       "others that stay") {
     node n{stepped("sel-pack")};

@@ -34,8 +34,9 @@ bool message_encoder::slot_of(std::uint32_t node_number, std::uint32_t& slot) {
   for (const auto& p : pending_nodes_) {
     if (p.slot == s) return false;  // the slot names another node in this message: inline
   }
-  pending_nodes_.push_back({s, caches_.nodes.get(s)});
-  caches_.nodes[s] = node_number;
+  std::uint32_t& cached = caches_.nodes[s];  // (may allocate its page: before any change)
+  pending_nodes_.push_back({s, cached});
+  cached = node_number;
   slot = s;
   return true;
 }
@@ -46,8 +47,11 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
   auto* n = msg.get_block();
   const auto* sig = n->ops->sig;
   std::size_t ss = sig_slot(sig);
-  const auto cached = caches_.sigs.get(ss);
-  const coport::detail::payload_encoding* enc = cached.sig == sig ? cached.encoding : nullptr;
+  // The cache slots this message may set, made now (a page may be allocated): once the frame
+  // is built, recording what the peer learns cannot fail.
+  sig_entry& cached_sig = caches_.sigs[ss];
+  const coport::detail::payload_encoding* enc =
+      cached_sig.sig == sig ? cached_sig.encoding : nullptr;
   bool new_sig = !enc;
   if (new_sig) {
     enc = &payload_codec_for(*sig);
@@ -59,9 +63,11 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
   if (new_sig) detail::def_sig_frame::encode(out_, ss, enc->names);
   std::size_t ts = 0;
   bool new_tag = false;
+  std::uint32_t* cached_tag = nullptr;
   if (kind == frame_kind::message) {
     ts = tag_slot(n->tag_);
-    if (caches_.tags.get(ts) != n->tag_.id()) {
+    cached_tag = &caches_.tags[ts];
+    if (*cached_tag != n->tag_.id()) {
       new_tag = true;
       detail::def_tag_frame::encode(out_, ts, n->tag_.name());
     }
@@ -78,7 +84,7 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
   pending_nodes_.clear();  // node IDs in the values that the peer must learn first
   auto undo_nodes = [this] {
     for (auto it = pending_nodes_.rbegin(); it != pending_nodes_.rend(); ++it) {
-      caches_.nodes[it->slot] = it->previous;
+      *caches_.nodes.find(it->slot) = it->previous;  // (slot_of made its page)
     }
     pending_nodes_.clear();
   };
@@ -109,8 +115,8 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
     start += defs.size();
   }
   detail::end_frame(out_, start);
-  if (new_sig) caches_.sigs[ss] = {sig, enc};
-  if (new_tag) caches_.tags[ts] = n->tag_.id();
+  if (new_sig) cached_sig = {sig, enc};
+  if (new_tag) *cached_tag = n->tag_.id();
   frame_start_ = start;
   encoding_ = enc;
   return {};

@@ -222,8 +222,13 @@ void receiver::acknowledge() {
   write(detail::ack_frame::encode(taken_));
 }
 
+receiver::peer_names& receiver::names() {
+  if (!defined_) wire::reader::fail("a definition before the link is up");
+  return *defined_;
+}
+
 std::uint32_t receiver::lookup(std::uint32_t slot) {
-  const std::uint32_t node = slot < detail::node_slots ? defined_.nodes.get(slot) : 0;
+  const std::uint32_t node = defined_ && slot < detail::node_slots ? defined_->nodes.get(slot) : 0;
   if (node == 0) {
     throw wire::decode_error{"a port ID names a node cache slot that was never defined"};
   }
@@ -302,13 +307,13 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
                                                 &added);
       new_tags_ += added;
       notify([&] { return frame_event{"def_tag", {}, {}, std::string{def.name}, {}}; });
-      defined_.tags[def.slot] = {t, t.empty() && !def.name.empty()};
+      names().tags[def.slot] = {t, t.empty() && !def.name.empty()};
       return;
     }
     case frame_kind::def_sig: {
       auto def = detail::def_sig_frame::decode(r);
       notify([&] { return frame_event{"def_sig", {}, {}, {}, def.names}; });
-      auto& sig = defined_.sigs[def.slot];
+      auto& sig = names().sigs[def.slot];
       sig.decoding = coport::detail::resolve_payload(def.names);
       sig.names = std::move(def.names);
       return;
@@ -316,7 +321,7 @@ void receiver::handle(frame_kind kind, wire::reader& r) {
     case frame_kind::def_node: {
       const auto def = detail::def_node_frame::decode(r);
       notify([&] { return frame_event{"def_node", {}, {}, std::string{def.id}, {}}; });
-      defined_.nodes[def.slot] = coport::detail::intern_remote_node(def.id);
+      names().nodes[def.slot] = coport::detail::intern_remote_node(def.id);
       return;
     }
     case frame_kind::message:
@@ -450,6 +455,7 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
   switch (how) {
     case peer::start_as::fresh:
       watches_ = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
+      defined_ = std::make_unique<peer_names>();
       break;
     case peer::start_as::resumed:
       carry_on(*old);
@@ -471,7 +477,7 @@ void receiver::up(std::optional<std::uint64_t> resume_from) {
 
 message receiver::read_payload(wire::reader& r, tag t, std::string& refused, std::uint64_t& ss) {
   ss = detail::payload_head::decode(r).sig_slot;
-  const sig_entry* sig = ss < detail::sig_slots ? defined_.sigs.find(ss) : nullptr;
+  const sig_entry* sig = defined_ && ss < detail::sig_slots ? defined_->sigs.find(ss) : nullptr;
   if (!sig || !sig->decoding) {
     wire::reader::fail("a message names a signature slot that was never defined");
   }
@@ -511,7 +517,7 @@ void receiver::on_message(wire::reader& r) {
   bool current;
   port_id to = local_port(head.to, current);
   std::uint64_t ts = head.tag_slot;
-  const tag_entry* t = ts < detail::tag_slots ? defined_.tags.find(ts) : nullptr;
+  const tag_entry* t = defined_ && ts < detail::tag_slots ? defined_->tags.find(ts) : nullptr;
   if (!t || (t->t.empty() && !t->refused)) {
     wire::reader::fail("a message names a tag slot that was never defined");
   }
@@ -521,7 +527,7 @@ void receiver::on_message(wire::reader& r) {
   message m = read_payload(r, t->t, refused, ss);
   attach_trace(m, std::move(trace), size);
   notify([&] {
-    return frame_event{"message", {}, to, std::string{t->t.name()}, defined_.sigs.find(ss)->names};
+    return frame_event{"message", {}, to, std::string{t->t.name()}, defined_->sigs.find(ss)->names};
   });
   reassembly::entry e{to, current, std::move(m), std::move(refused)};
   switch (large_.hold(to.local(), e)) {

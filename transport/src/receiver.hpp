@@ -157,7 +157,10 @@ class receiver final : public channel_handler,
     detail::slot_table<sig_entry, detail::sig_slots> sigs;
     detail::slot_table<std::uint32_t, detail::node_slots> nodes;  ///< 0: never defined
   };
-  peer_names defined_;
+  /// Made once the peer has proved the secret (up): before it, a connection costs nothing here.
+  std::unique_ptr<peer_names> defined_;
+  /// The peer's names, to define one; a wire error if the link is not up.
+  peer_names& names();
   std::size_t new_tags_ = 0;                 ///< names this channel had interned
   std::unordered_set<std::uint64_t> holes_;  ///< our ports whose messages from the peer we drop
   /// Resuming (frame.hpp, resume): our resume frame went and the peer's has not come; what

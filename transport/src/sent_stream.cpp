@@ -46,10 +46,9 @@ bool sent_stream::acknowledge(std::uint64_t n) {
       blocks_.pop_front();
     }
     skip_ = static_cast<std::size_t>(n - at);
-    // Everything was taken (every block is spare now): one spare block is kept for the next
-    // bytes (a quiet link's heartbeats and acks go round in it), what a burst left is given
-    // back.
-    if (n == end_ && spare_.size() > 1) spare_.resize(1);
+    // Spare blocks are kept for as much as waits for the peer now (a fast stream's acks
+    // apart), and one more: what a burst left on a link that went quiet is given back.
+    while (spare_.size() > 1 && (spare_.size() - 1) * block > end_ - n) spare_.pop_back();
   }
   base_ = n;
   return true;

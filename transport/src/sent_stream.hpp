@@ -63,7 +63,7 @@ class sent_stream {
   std::size_t limit_;
   std::deque<std::vector<std::byte>> blocks_;   ///< each up to `block` bytes
   std::vector<std::vector<std::byte>> spare_;   ///< freed blocks, kept for the next ones
-                                                ///< (one, once everything was taken)
+                                                ///< (as many as unacknowledged bytes fill, +1)
   static constexpr std::size_t max_spare = 32;  ///< 2 MiB: a fast stream's acks apart
   std::size_t skip_ = 0;                        ///< acknowledged bytes at the front block's start
   std::uint64_t base_ = 0, end_ = 0;

@@ -28,14 +28,18 @@ class slot_table {
     const auto& p = pages_[slot / Page];
     return p ? &(*p)[slot % Page] : nullptr;
   }
+  T* find(std::size_t slot) noexcept {
+    auto& p = pages_[slot / Page];
+    return p ? &(*p)[slot % Page] : nullptr;
+  }
   /// The slot's value, or a value-initialised T if nothing in its page was ever set.
   /// Precondition: slot < Slots.
   T get(std::size_t slot) const noexcept(noexcept(T{})) {
     const T* v = find(slot);
     return v ? *v : T{};
   }
-  /// The slot, its page made (every slot value-initialised) if it did not exist.
-  /// Precondition: slot < Slots.
+  /// The slot, its page made (every slot value-initialised) if it did not exist (the only
+  /// member that allocates). Precondition: slot < Slots.
   T& operator[](std::size_t slot) {
     auto& p = pages_[slot / Page];
     if (!p) p = std::make_unique<std::array<T, Page>>();

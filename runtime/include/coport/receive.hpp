@@ -38,7 +38,9 @@ using steady_duration = std::chrono::steady_clock::duration;
 
 /// A matcher that can only match messages with certain tags (its `tags()`).
 template <class M>
-concept by_tags = requires(const M& m) { m.tags(); };
+concept by_tags = requires(const M& m) {
+  m.tags();
+};
 
 /// The awaitable behind every receive: `Matcher` has `bool matches(const message&)` and
 /// `R take(message&&)` (what the receive returns for a match), and `tags()` (an array) if it
@@ -195,8 +197,9 @@ struct match_clauses {
     return chosen >= 0;
   }
 
-  /// Every clause's tag, when every clause matches by tag.
+  /// Every clause's tag, when every clause matches by tag (one tag each).
   auto tags() const noexcept requires(by_tags<C>&&...) {
+    static_assert(((std::tuple_size_v<decltype(std::declval<const C&>().tags())> == 1) && ...));
     return std::apply(
         [](const auto&... c) { return std::array<tag, sizeof...(C)>{c.tags()[0]...}; }, clauses);
   }

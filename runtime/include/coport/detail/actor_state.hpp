@@ -105,9 +105,9 @@ class actor_state {
 
   node& owner_;
   actor_options options_;
-  mailbox mailbox_;
   std::coroutine_handle<> frame_;
   std::shared_ptr<void> keep_alive_;
+  mailbox mailbox_;  ///< (after keep_alive_: what waits in it goes first)
   receive_wait* waiting_ = nullptr;
   std::coroutine_handle<> suspended_;
   std::uint64_t serial_ = 0;

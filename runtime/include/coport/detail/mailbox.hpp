@@ -36,8 +36,9 @@ class mailbox {
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
 
-  /// Queues `n` (owned from now on) after everything queued.
-  void push(message_block* n);
+  /// Queues `m` after everything queued (taking it). If that fails (memory), `m` is left as
+  /// it was and the exception goes on.
+  void push(message& m);
   /// Removes and returns the first queued message that `match` accepts (empty if none),
   /// scanning in arrival order.
   message take_first(match_fn match, void* matcher);
