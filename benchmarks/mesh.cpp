@@ -129,36 +129,48 @@ void mesh_peer(int argc, char** argv) {
 
 namespace {
 
+/// Starts `n` mesh_peer processes (`arg`: their heartbeat, or none), has them join through
+/// the first, and times the mesh forming and a name's registration reaching all (ms).
+struct formed_mesh {
+  std::vector<std::unique_ptr<bench::other_process>> nodes;
+  double form_ms = 0, converge_ms = 0;
+};
+formed_mesh form_mesh(long n, const std::string& arg) {
+  formed_mesh m;
+  std::vector<std::string> addresses;
+  for (long i = 0; i < n; ++i) {
+    m.nodes.push_back(std::make_unique<bench::other_process>("mesh_peer", arg));
+    addresses.push_back(m.nodes.back()->word());
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < n; ++i) {
+    tell(*m.nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
+  }
+  for (auto& p : m.nodes) {
+    if (p->word() != "meshed") std::abort();
+  }
+  m.form_ms = bench::seconds_since(start) * 1e3;
+  for (auto& p : m.nodes) tell(*p, "watch svc");
+  for (auto& p : m.nodes) {
+    if (p->word() != "watching") std::abort();
+  }
+  start = std::chrono::steady_clock::now();
+  tell(*m.nodes[n - 1], "reg svc");
+  for (auto& p : m.nodes) {
+    if (p->word() != "seen") std::abort();
+  }
+  m.converge_ms = bench::seconds_since(start) * 1e3;
+  return m;
+}
+
 /// One full mesh of `n` processes with heartbeats every `heartbeat_ms`: the time to form,
 /// the registry's convergence, each node's memory and idle CPU, and the time until every
 /// other node has seen a node killed with SIGKILL.
 void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
   const std::string params = fmt::format("n={},heartbeat={}ms", n, heartbeat_ms);
-  std::vector<std::unique_ptr<bench::other_process>> nodes;
-  std::vector<std::string> addresses;
-  for (long i = 0; i < n; ++i) {
-    nodes.push_back(
-        std::make_unique<bench::other_process>("mesh_peer", std::to_string(heartbeat_ms)));
-    addresses.push_back(nodes.back()->word());
-  }
-  auto start = std::chrono::steady_clock::now();
-  for (long i = 0; i < n; ++i) {
-    tell(*nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
-  }
-  for (auto& p : nodes) {
-    if (p->word() != "meshed") std::abort();
-  }
-  a.report("coport", "mesh.form", bench::seconds_since(start) * 1e3, "ms", params);
-  for (auto& p : nodes) tell(*p, "watch svc");
-  for (auto& p : nodes) {
-    if (p->word() != "watching") std::abort();
-  }
-  start = std::chrono::steady_clock::now();
-  tell(*nodes[n - 1], "reg svc");
-  for (auto& p : nodes) {
-    if (p->word() != "seen") std::abort();
-  }
-  a.report("coport", "mesh.registry_converge", bench::seconds_since(start) * 1e3, "ms", params);
+  auto [nodes, form_ms, converge_ms] = form_mesh(n, std::to_string(heartbeat_ms));
+  a.report("coport", "mesh.form", form_ms, "ms", params);
+  a.report("coport", "mesh.registry_converge", converge_ms, "ms", params);
   // Idle: 2 s to settle, then each node's resident bytes and CPU over 5 s.
   std::this_thread::sleep_for(std::chrono::seconds{2});
   auto usage = [&] {
@@ -169,7 +181,7 @@ void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
     return u;
   };
   auto u0 = usage();
-  start = std::chrono::steady_clock::now();
+  auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds{5});
   auto u1 = usage();
   const double secs = bench::seconds_since(start);
@@ -212,30 +224,9 @@ void mesh(int argc, char** argv) {
     if (n > a["max_n"]) break;
     std::vector<double> form, converge;
     for (long r = 0; r < rounds; ++r) {
-      std::vector<std::unique_ptr<bench::other_process>> nodes;
-      std::vector<std::string> addresses;
-      for (long i = 0; i < n; ++i) {
-        nodes.push_back(std::make_unique<bench::other_process>("mesh_peer"));
-        addresses.push_back(nodes.back()->word());
-      }
-      auto start = std::chrono::steady_clock::now();
-      for (long i = 0; i < n; ++i) {
-        tell(*nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
-      }
-      for (auto& p : nodes) {
-        if (p->word() != "meshed") std::abort();
-      }
-      form.push_back(bench::seconds_since(start) * 1e3);
-      for (auto& p : nodes) tell(*p, "watch svc");
-      for (auto& p : nodes) {
-        if (p->word() != "watching") std::abort();
-      }
-      start = std::chrono::steady_clock::now();
-      tell(*nodes[n - 1], "reg svc");
-      for (auto& p : nodes) {
-        if (p->word() != "seen") std::abort();
-      }
-      converge.push_back(bench::seconds_since(start) * 1e3);
+      auto m = form_mesh(n, "");
+      form.push_back(m.form_ms);
+      converge.push_back(m.converge_ms);
     }
     a.report("coport", "mesh.form", median(form), "ms", fmt::format("n={}", n));
     a.report("coport", "mesh.registry_converge", median(converge), "ms", fmt::format("n={}", n));

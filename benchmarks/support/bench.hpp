@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -84,34 +85,32 @@ inline long resident_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-/// Resident memory of this program that is its own (RssAnon from /proc/self/status: heap,
-/// stacks, anonymous maps), in bytes; what the rest of resident_bytes() is, code and read-only
-/// data of the program and its libraries, is shared with every process that maps them.
-inline long anonymous_resident_bytes() {
+/// A field of /proc/self/status given in kB (`key` with its colon, e.g. "VmHWM:"), in bytes.
+inline long status_bytes(const char* key) {
   long kb = 0;
   if (FILE* f = std::fopen("/proc/self/status", "r")) {
     char line[256];
+    const std::size_t n = std::strlen(key);
     while (std::fgets(line, sizeof line, f)) {
-      if (std::sscanf(line, "RssAnon: %ld kB", &kb) == 1) break;
+      if (std::strncmp(line, key, n) == 0 && std::sscanf(line + n, "%ld", &kb) == 1) break;
     }
     std::fclose(f);
   }
   return kb * 1024;
 }
 
-/// Peak resident memory of this program so far, in bytes: VmHWM from /proc/self/status.
-/// (Not getrusage's ru_maxrss, which Linux carries across execve, so a run started by a
-/// large parent would report the parent's peak.)
+/// Resident memory of this program that is its own (RssAnon: heap, stacks, anonymous maps),
+/// in bytes; the rest of resident_bytes(), code and read-only data of the program and its
+/// libraries, is shared with every process that maps them.
+inline long anonymous_resident_bytes() {
+  return status_bytes("RssAnon:");
+}
+
+/// Peak resident memory of this program so far, in bytes: VmHWM. (Not getrusage's
+/// ru_maxrss, which Linux carries across execve, so a run started by a large parent would
+/// report the parent's peak.)
 inline long peak_resident_bytes() {
-  long kb = 0;
-  if (FILE* f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f)) {
-      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
-    }
-    std::fclose(f);
-  }
-  return kb * 1024;
+  return status_bytes("VmHWM:");
 }
 
 /// Waits (bounded) until `done()`; throws if `limit` passes.
