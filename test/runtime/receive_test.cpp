@@ -24,6 +24,13 @@ std::string name(const message& m) {
   return std::string{m.tag().name()};
 }
 
+/// The strings, each followed by a space (so that a failed check prints them).
+std::string joined(const std::vector<std::string>& strings) {
+  std::string out;
+  for (const auto& s : strings) out += s + " ";
+  return out;
+}
+
 }  // namespace
 
 TEST_SUITE("receive") {
@@ -78,9 +85,7 @@ TEST_SUITE("receive") {
     n.snd(p, "y", 0);
     n.snd(p, "go");
     n.run_until_idle();
-    std::string order;
-    for (const auto& s : seen) order += s + " ";
-    CHECK(order == "a1 a2 a3 c1 b2 x0 b a4 y0 ");
+    CHECK(joined(seen) == "a1 a2 a3 c1 b2 x0 b a4 y0 ");
   }
 
   TEST_CASE(
@@ -103,9 +108,7 @@ TEST_SUITE("receive") {
     n.snd(p, "a", 1);
     n.snd(p, "go");
     n.run_until_idle();
-    std::string order;
-    for (const auto& s : seen) order += s + " ";
-    CHECK(order == "b2 a-text a-int1 ");
+    CHECK(joined(seen) == "b2 a-text a-int1 ");
   }
 
   TEST_CASE(

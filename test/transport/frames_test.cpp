@@ -216,32 +216,22 @@ TEST_SUITE("transport.frames") {
                                               })});
     // The caches are made in pages as slots are defined: a slot beside a defined one, in
     // the same page, is still undefined.
-    cases.push_back({"an undefined tag slot beside a defined one",
-                     frames{}
-                         .hello("bad-a")
-                         .no_proof()
-                         .def_tag(0, "x")
-                         .def_sig(0, {"i32"})
-                         .add(frame_kind::message, [&](wire::writer& w) {
-                           w.varint(p_local);
-                           w.varint(0);
-                           w.varint(1);
-                           w.varint(0);
-                           wire::codec<int>::encode(w, 5);
-                         })});
-    cases.push_back({"an undefined signature slot beside a defined one",
-                     frames{}
-                         .hello("bad-a")
-                         .no_proof()
-                         .def_tag(0, "x")
-                         .def_sig(0, {"i32"})
-                         .add(frame_kind::message, [&](wire::writer& w) {
-                           w.varint(p_local);
-                           w.varint(0);
-                           w.varint(0);
-                           w.varint(1);
-                           wire::codec<int>::encode(w, 5);
-                         })});
+    auto beside_defined = [&](std::uint64_t tag_slot, std::uint64_t sig_slot) {
+      return frames{}
+          .hello("bad-a")
+          .no_proof()
+          .def_tag(0, "x")
+          .def_sig(0, {"i32"})
+          .add(frame_kind::message, [&](wire::writer& w) {
+            w.varint(p_local);
+            w.varint(0);
+            w.varint(tag_slot);
+            w.varint(sig_slot);
+            wire::codec<int>::encode(w, 5);
+          });
+    };
+    cases.push_back({"an undefined tag slot beside a defined one", beside_defined(1, 0)});
+    cases.push_back({"an undefined signature slot beside a defined one", beside_defined(0, 1)});
     cases.push_back({"a wrong protocol version", frames{}.hello("bad-a", 7, 1, 99).no_proof()});
     cases.push_back({"a connection to the node itself", frames{}.hello("bad-b").no_proof()});
     cases.push_back(
