@@ -69,7 +69,8 @@ void log_death(node_core& core, port_impl* p, const reason& why);
 
 }  // namespace
 
-run_result port_impl::run(node_core& core, std::size_t budget) {
+run_result port_impl::run(node_core& core, std::size_t budget, bool may_drain) {
+  const std::size_t given = budget;
   port_impl* const p = this;
   const run_end_guard flush_at_end;
   // The FIFO lives in a local while the port runs: the port's first cache line is read by
@@ -91,6 +92,12 @@ run_result port_impl::run(node_core& core, std::size_t budget) {
     if (!fifo) {
       fifo = p->take_all();
       if (!fifo) {
+        // (Only a port whose last handler sent here expects an answer soon; a consumer that
+        // only takes parks at once, and its producer's next push wakes it.)
+        if (may_drain && budget != given && per_thread.sends_this_dispatch != 0) {
+          per_thread.current = saved;
+          return run_result::drained;
+        }
         if (p->try_block()) {
           per_thread.current = saved;
           return run_result::idle;

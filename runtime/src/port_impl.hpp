@@ -72,6 +72,12 @@ enum class run_result {
   idle,   ///< nothing left: the port is parked until the next message
   more,   ///< the budget ran out with messages left: run it again
   ended,  ///< the port was killed and torn down
+  /// It handled what it had and is not parked (only when the runner asked for it): its
+  /// runner keeps it aside while the next port runs (scheduler.cpp) and parks it then if
+  /// nothing came. A partner's answer to what it sent usually comes first, and
+  /// then needs no wake-up: the push finds the port unparked, and nobody schedules it (one
+  /// CAS and a schedule less per message of a ping-pong).
+  drained,
 };
 
 /// A port: two cache lines. The first is what the running thread reads for every message
@@ -126,7 +132,10 @@ struct alignas(64) port_impl {
 
   /// Runs up to `budget` messages of this port, a port of `core`, on this thread (the
   /// scheduler's exclusive slot); `ended` means it was torn down and may be recycled already.
-  run_result run(node_core& core, std::size_t budget);
+  /// `may_drain`: a run that handled messages, the last of which sent to a port of this
+  /// node, and finds no more returns `drained` instead of parking the port (the caller must
+  /// then run it again).
+  run_result run(node_core& core, std::size_t budget, bool may_drain = false);
 
   /// Takes everything pushed so far, oldest first (runner only).
   message_block* take_all() noexcept {
@@ -145,6 +154,9 @@ struct alignas(64) port_impl {
     for (const message_block* m = head; m && n < cap; m = m->next) ++n;
     return n;
   }
+
+  /// Something was pushed and not taken yet (runner only; a plain load).
+  bool has_mail() const noexcept { return inbox.load(std::memory_order_relaxed) != nullptr; }
 
   /// Marks the port idle if nothing arrived; false if something did (runner only).
   bool try_block() noexcept {

@@ -10,6 +10,8 @@ namespace coport::detail {
 struct local_runner {
   scheduler* owner;
   ready_list queue;
+  /// The port that drained here (run_result::drained), looked at again after the next run.
+  port_impl* drained = nullptr;
 };
 
 namespace {
@@ -67,7 +69,10 @@ bool scheduler::claim_runner() noexcept {
 
 void scheduler::offer_local() {
   local_runner* r = per_thread.runner;
-  if (!r || r->owner != this || r->queue.size == 0) return;
+  if (!r || r->owner != this) return;
+  // A drained port is not parked: mail to it wakes nobody, so it goes too.
+  if (r->drained) r->queue.push(std::exchange(r->drained, nullptr));
+  if (r->queue.size == 0) return;
   // A busy producer hands over everything; otherwise the newest port stays here (the one a
   // ping-pong partner just woke runs next on this core).
   share(r->queue, per_thread.sends_this_dispatch >= busy_sends ? 0 : 1);
@@ -91,22 +96,42 @@ void scheduler::post_runner() {
   core_.post_job([this] { run_job(); });
 }
 
-void scheduler::run_one(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+void scheduler::run_one(port_impl* p, std::size_t budget, local_runner* runner) {
   // The queue holds no reference: after an idle or ended run the port is not touched again.
-  if (p->run(core_, budget) != run_result::more) return;
-  if (requeue_local) {
-    requeue_local->push(p);
-  } else {
+  const run_result r = p->run(core_, budget, runner != nullptr);
+  if (!runner) {
+    if (r != run_result::more) return;
     std::lock_guard lock{mutex_};
     push_shared_locked(p);
+    return;
   }
+  // A runner's port may drain without parking (port_impl.hpp), for one run of the port that
+  // runs next here (as a rule the partner it just sent to, whose answer then needs no
+  // wake-up); mail from elsewhere wakes nobody meanwhile, so it waits no longer than that.
+  if (runner->drained) settle(*runner, std::exchange(runner->drained, nullptr));
+  if (r == run_result::drained) {
+    if (runner->queue.size != 0) {
+      runner->drained = p;
+    } else {
+      settle(*runner, p);
+    }
+    return;
+  }
+  if (r != run_result::more) return;
+  runner->queue.push(p);
 }
 
-void scheduler::sampled_run(port_impl* p, std::size_t budget, ready_list* requeue_local) {
+void scheduler::settle(local_runner& runner, port_impl* p) {
+  // Mail came (a partner's answer, as a rule; a kill is mail too): it is ready, and nobody
+  // scheduled it. Nothing: it parks, unless a message comes right now.
+  if (p->has_mail() || !p->try_block()) runner.queue.push(p);
+}
+
+void scheduler::sampled_run(port_impl* p, std::size_t budget, local_runner* runner) {
   const std::uint64_t before = per_thread.handled;
   const auto started = std::chrono::steady_clock::now();
   core_.note_mailbox(p, p->queued_depth(1000), started);
-  run_one(p, budget, requeue_local);
+  run_one(p, budget, runner);
   core_.run_sampled(std::chrono::steady_clock::now() - started, per_thread.handled - before);
 }
 
@@ -143,6 +168,10 @@ void scheduler::run_job() {
   auto slice_end = std::chrono::steady_clock::now() + time_slice;
   for (;;) {
     port_impl* p = runner.queue.pop();
+    if (!p && runner.drained) {
+      settle(runner, std::exchange(runner.drained, nullptr));
+      continue;
+    }
     if (!p) {
       searching_.fetch_add(1, std::memory_order_seq_cst);
       p = take_injected();
@@ -167,15 +196,16 @@ void scheduler::run_job() {
       }
     }
     if ((ran + 1) % clock_check_every == 0) [[unlikely]] {
-      sampled_run(p, budget_, &runner.queue);
+      sampled_run(p, budget_, &runner);
     } else {
-      run_one(p, budget_, &runner.queue);
+      run_one(p, budget_, &runner);
     }
     if (++ran % clock_check_every == 0 && std::chrono::steady_clock::now() >= slice_end) {
       // Yield to Asio; keep this runner's slot and continue as a continuation of this thread.
       {
         std::lock_guard lock{mutex_};
         while (port_impl* q = runner.queue.pop()) push_shared_locked(q);
+        if (runner.drained) push_shared_locked(std::exchange(runner.drained, nullptr));
       }
       handled_.fetch_add(per_thread.handled - handled_before, std::memory_order_relaxed);
       per_thread.handled = handled_before;  // counted: not again by a job around this one

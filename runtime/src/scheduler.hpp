@@ -89,10 +89,14 @@ class scheduler {
  private:
   void post_runner();
   void run_job();
-  void run_one(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  /// Runs `p` once; with `runner` (a runner job's own), what still has messages goes back
+  /// to its queue and a drained port waits in its slot; without, to the shared queue.
+  void run_one(port_impl* p, std::size_t budget, local_runner* runner);
+  /// A drained port looked at again: ready if mail came, else parked.
+  void settle(local_runner& runner, port_impl* p);
   /// run_one, timed: one sample of the node's handler-time histogram (the mean of the run's
   /// handler runs). Every handler_sample-th run of a job, and step.
-  void sampled_run(port_impl* p, std::size_t budget, ready_list* requeue_local);
+  void sampled_run(port_impl* p, std::size_t budget, local_runner* runner);
   /// Appends to the shared queue and marks it non-empty (mutex_ held).
   void push_shared_locked(port_impl* p) noexcept;
   /// Takes a runner slot if one is free.

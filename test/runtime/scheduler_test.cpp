@@ -80,6 +80,39 @@ TEST_SUITE("scheduler") {
 }
 
 TEST_SUITE("runtime.scheduler") {
+  TEST_CASE(
+      "a port that answered its partner and is not parked yet still gets mail from another "
+      "thread, and a kill, once the partner's run ends") {
+    // A handler that sent to a port which runs next on its thread leaves its own port unparked
+    // for that one run (a ping-pong's answer then needs no wake-up). Mail sent meanwhile from
+    // elsewhere wakes nobody: the runner must look at the port when the partner's run ends,
+    // here with nothing else to run on the node's one thread.
+    node n{node_options{.id = "drained/", .threads = 1}};
+    std::atomic<bool> partner_running{false}, sent{false}, handled{false}, died{false};
+    auto a = n.port();
+    auto b = n.port();
+    n.rcv(a, "ask", [&] { n.snd(b, "answer"); });
+    n.rcv(a, "x", [&] { handled = true; });
+    n.rcv(b, "answer", [&] {
+      partner_running = true;
+      wait_until([&] { return sent.load(); });
+    });
+    auto watch = n.mon(a, [&](const reason&) { died = true; });
+    n.snd(a, "ask");
+    REQUIRE(wait_until([&] { return partner_running.load(); }));
+    n.snd(a, "x");
+    sent = true;
+    CHECK(wait_until([&] { return handled.load(); }));
+    // Once more, with a kill as the mail.
+    partner_running = false;
+    sent = false;
+    n.snd(a, "ask");
+    REQUIRE(wait_until([&] { return partner_running.load(); }));
+    n.kil(a);
+    sent = true;
+    CHECK(wait_until([&] { return died.load(); }));
+  }
+
   TEST_CASE("a port woken from another thread just as the last runner goes idle still runs") {
     // A runner that found no work used to decide "nothing more" before giving its slot back:
     // a port pushed in between, by a thread that saw no searcher and no free slot, waited
