@@ -95,8 +95,11 @@ run_result port_impl::run(node_core& core, std::size_t budget, bool may_drain) {
         // (Only a port whose last handler sent here expects an answer soon; a consumer that
         // only takes parks at once, and its producer's next push wakes it.)
         if (may_drain && budget != given && per_thread.sends_this_dispatch != 0) {
-          per_thread.current = saved;
-          return run_result::drained;
+          if (p->drain_skips == 0) {
+            per_thread.current = saved;
+            return run_result::drained;
+          }
+          --p->drain_skips;
         }
         if (p->try_block()) {
           per_thread.current = saved;

@@ -105,6 +105,12 @@ struct alignas(64) port_impl {
   std::atomic<std::uint64_t> id{0};                          ///< local number while in use
   spinlock mon_lock;  ///< guards monitors, monitors_closed, death
   bool monitors_closed = false;
+  /// Runs left that park at once instead of draining (runner only; beside the inbox, which
+  /// the runner touches when it sets this): set when a drain found no answer.
+  std::uint8_t drain_skips = 0;
+  /// How many runs a port parks at once after a drain that found no answer (a ring, not a
+  /// ping-pong: its partner sends on, not back), before it tries draining again.
+  static constexpr std::uint8_t drain_retry = 16;
   /// Its meter in the node's port_meters (0: not measured; set before measured_bit).
   std::atomic<std::uint32_t> meter{0};
   monitor_list monitors;

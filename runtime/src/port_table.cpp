@@ -188,6 +188,7 @@ void port_table::recycle(port_impl* p) noexcept {
   p->inbox.store(port_impl::blocked(), std::memory_order_relaxed);
   p->state.store(0, std::memory_order_relaxed);
   p->monitors_closed = false;
+  p->drain_skips = 0;
   p->death = reason{};
   p->cache = nullptr;
   p->next_ready = nullptr;

@@ -123,8 +123,11 @@ void scheduler::run_one(port_impl* p, std::size_t budget, local_runner* runner) 
 
 void scheduler::settle(local_runner& runner, port_impl* p) {
   // Mail came (a partner's answer, as a rule; a kill is mail too): it is ready, and nobody
-  // scheduled it. Nothing: it parks, unless a message comes right now.
-  if (p->has_mail() || !p->try_block()) runner.queue.push(p);
+  // scheduled it. Nothing: it parks, unless a message comes right now, and parks at once for
+  // its next runs (its partner did not answer: draining it again would only cost).
+  if (p->has_mail()) return runner.queue.push(p);
+  p->drain_skips = port_impl::drain_retry;  // (before the park hands it to other threads)
+  if (!p->try_block()) runner.queue.push(p);
 }
 
 void scheduler::sampled_run(port_impl* p, std::size_t budget, local_runner* runner) {
