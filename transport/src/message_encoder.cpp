@@ -104,15 +104,22 @@ std::string message_encoder::encode(std::vector<std::byte>& out_, frame_kind kin
                        max_frame);
   }
   if (!pending_nodes_.empty()) {
-    // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame.
-    std::vector<std::byte> defs;
-    for (const auto& p : pending_nodes_) {
-      detail::def_node_frame::encode(defs, p.slot,
-                                     coport::detail::node_names().name(caches_.nodes.get(p.slot)));
+    // Rare: port IDs of nodes the peer has not learned. Their definitions go before the frame;
+    // the slots count as learned only once they are in it.
+    try {
+      std::vector<std::byte> defs;
+      for (const auto& p : pending_nodes_) {
+        detail::def_node_frame::encode(
+            defs, p.slot, coport::detail::node_names().name(caches_.nodes.get(p.slot)));
+      }
+      out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
+      start += defs.size();
+    } catch (const std::exception& e) {
+      undo_nodes();
+      out_.clear();
+      return e.what();
     }
     pending_nodes_.clear();
-    out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(start), defs.begin(), defs.end());
-    start += defs.size();
   }
   detail::end_frame(out_, start);
   if (new_sig) cached_sig = {sig, enc};

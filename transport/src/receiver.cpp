@@ -448,14 +448,18 @@ void receiver::on_resume(wire::reader& r) {
 }
 
 void receiver::up(std::optional<std::uint64_t> resume_from) {
+  // A fresh link's tables, made before the peer counts the link as up (an allocation that
+  // fails then leaves nothing half done; a resumed link carries the old ones on instead).
+  auto watches = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
+  auto names = std::make_unique<peer_names>();
   std::shared_ptr<receiver> old;
   const auto how = peer_->established(shared_from_this(), link_.peer_incarnation(), link_.version(),
                                       link_.peer_capabilities(), link_.session(), kept_session_,
                                       resume_from, old);
   switch (how) {
     case peer::start_as::fresh:
-      watches_ = std::make_shared<watched_ports>(endpoint_, peer_->weak_from_this());
-      defined_ = std::make_unique<peer_names>();
+      watches_ = std::move(watches);
+      defined_ = std::move(names);
       break;
     case peer::start_as::resumed:
       carry_on(*old);
