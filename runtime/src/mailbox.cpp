@@ -81,6 +81,14 @@ struct mailbox::store {
     std::erase(order, nullptr);
     front = 0;
     by_tag.swap(index);
+    if (order.capacity() > keep_capacity && order.size() < order.capacity() / 4) {
+      // A burst's room is given back when few of its messages stay (a receive by tag that
+      // leaves a handful of others queued would otherwise hold it for as long as they wait).
+      try {
+        order.shrink_to_fit();
+      } catch (const std::bad_alloc&) {
+      }
+    }
   }
 
   /// Room for one more element in `v` (doubling), so that a push_back after it cannot fail.
@@ -93,6 +101,8 @@ struct mailbox::store {
 };
 
 mailbox::mailbox() noexcept = default;
+
+std::size_t mailbox::room() const noexcept { return store_ ? store_->order.capacity() : 0; }
 
 mailbox::~mailbox() {
   if (!store_) return;

@@ -35,6 +35,8 @@ class mailbox {
 
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
+  /// The places the arrival order holds room for (what it costs beside the messages).
+  std::size_t room() const noexcept;
 
   /// Queues `m` after everything queued (taking it). If that fails (memory), `m` is left as
   /// it was and the exception goes on.
