@@ -102,7 +102,9 @@ struct mailbox::store {
 
 mailbox::mailbox() noexcept = default;
 
-std::size_t mailbox::room() const noexcept { return store_ ? store_->order.capacity() : 0; }
+std::size_t mailbox::room() const noexcept {
+  return store_ ? store_->order.capacity() : 0;
+}
 
 mailbox::~mailbox() {
   if (!store_) return;
