@@ -50,8 +50,9 @@ double median(std::vector<double> v) {
 }  // namespace
 
 /// One node of the mesh workload, in its own process: "ready ADDRESS", then commands on
-/// stdin: "join SEED|- N" (prints "meshed" once linked to N-1 nodes), "watch NAME" (prints
-/// "watching", then "seen" when a port is under NAME), "reg NAME".
+/// stdin: "join SEEDS|- N" (SEEDS comma-separated; prints "meshed" once linked to N-1 nodes),
+/// "client SEEDS N" (the same as a client node: links to its seeds only, listens nowhere),
+/// "watch NAME" (prints "watching", then "seen" when a port is under NAME), "reg NAME".
 void mesh_peer(int argc, char** argv) {
   node n{node_options{.id = fmt::format("mesh-{}", getpid()), .threads = 1}};
   tp::tcp_options o;
@@ -76,7 +77,7 @@ void mesh_peer(int argc, char** argv) {
   std::vector<port_id> ports;
   std::string verb, arg;
   while (std::cin >> verb >> arg) {
-    if (verb == "join") {
+    if (verb == "join" || verb == "client") {
       std::size_t want = 0;
       std::cin >> want;
       // From the node's state, not by counting events: a node that dialed the seed before
@@ -88,7 +89,12 @@ void mesh_peer(int argc, char** argv) {
       };
       keep.push_back(n.mon_nodes([check](const std::string&, bool, const reason&) { check(); }));
       coport::network::mesh_options mo;
-      if (arg != "-") mo.seeds = {arg};
+      mo.client = verb == "client";
+      for (std::size_t at = 0; arg != "-" && at <= arg.size();) {
+        const std::size_t comma = std::min(arg.find(',', at), arg.size());
+        mo.seeds.push_back(arg.substr(at, comma - at));
+        at = comma + 1;
+      }
       m = std::make_unique<coport::network::mesh>(n, t, mo);
       check();  // the nodes that came up before the subscription
     } else if (verb == "watch") {
@@ -130,21 +136,32 @@ void mesh_peer(int argc, char** argv) {
 namespace {
 
 /// Starts `n` mesh_peer processes (`arg`: their heartbeat, or none), has them join through
-/// the first, and times the mesh forming and a name's registration reaching all (ms).
+/// the first, and times the mesh forming and a name's registration reaching all (ms). With
+/// `clients`, the last `clients` processes are client nodes whose seeds are all the others
+/// (the full nodes, a full mesh among themselves): AEMP 2's shape of a few global nodes that
+/// the others attach to, as far as coport has it today. The name is registered on a full
+/// node (a client's registration reaches only the nodes it is linked to).
 struct formed_mesh {
   std::vector<std::unique_ptr<bench::other_process>> nodes;
   double form_ms = 0, converge_ms = 0;
 };
-formed_mesh form_mesh(long n, const std::string& arg) {
+formed_mesh form_mesh(long n, const std::string& arg, long clients = 0) {
   formed_mesh m;
+  const long full = n - clients;
   std::vector<std::string> addresses;
   for (long i = 0; i < n; ++i) {
     m.nodes.push_back(std::make_unique<bench::other_process>("mesh_peer", arg));
     addresses.push_back(m.nodes.back()->word());
   }
+  std::string all_full = addresses[0];
+  for (long i = 1; i < full; ++i) all_full += "," + addresses[static_cast<std::size_t>(i)];
   auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < n; ++i) {
-    tell(*m.nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
+    if (i >= full) {
+      tell(*m.nodes[i], fmt::format("client {} {}", all_full, full + 1));
+    } else {
+      tell(*m.nodes[i], fmt::format("join {} {}", i == 0 ? "-" : addresses[0], n));
+    }
   }
   for (auto& p : m.nodes) {
     if (p->word() != "meshed") std::abort();
@@ -155,7 +172,7 @@ formed_mesh form_mesh(long n, const std::string& arg) {
     if (p->word() != "watching") std::abort();
   }
   start = std::chrono::steady_clock::now();
-  tell(*m.nodes[n - 1], "reg svc");
+  tell(*m.nodes[full - 1], "reg svc");
   for (auto& p : m.nodes) {
     if (p->word() != "seen") std::abort();
   }
@@ -166,9 +183,10 @@ formed_mesh form_mesh(long n, const std::string& arg) {
 /// One full mesh of `n` processes with heartbeats every `heartbeat_ms`: the time to form,
 /// the registry's convergence, each node's memory and idle CPU, and the time until every
 /// other node has seen a node killed with SIGKILL.
-void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
-  const std::string params = fmt::format("n={},heartbeat={}ms", n, heartbeat_ms);
-  auto [nodes, form_ms, converge_ms] = form_mesh(n, std::to_string(heartbeat_ms));
+void large_mesh(const bench::args& a, long n, long heartbeat_ms, long clients) {
+  std::string params = fmt::format("n={},heartbeat={}ms", n, heartbeat_ms);
+  if (clients) params += fmt::format(",clients={}", clients);
+  auto [nodes, form_ms, converge_ms] = form_mesh(n, std::to_string(heartbeat_ms), clients);
   a.report("coport", "mesh.form", form_ms, "ms", params);
   a.report("coport", "mesh.registry_converge", converge_ms, "ms", params);
   // Idle: 2 s to settle, then each node's resident bytes and CPU over 5 s.
@@ -185,19 +203,26 @@ void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
   std::this_thread::sleep_for(std::chrono::seconds{5});
   auto u1 = usage();
   const double secs = bench::seconds_since(start);
-  std::vector<double> rss, anon, cpu;
-  for (std::size_t i = 0; i < u1.size(); ++i) {
-    rss.push_back(u1[i][0] / 1048576.0);
-    anon.push_back(u1[i][1] / 1048576.0);
-    cpu.push_back((u1[i][2] - u0[i][2]) / secs * 100);
-  }
-  a.report("coport", "mesh.node_bytes", median(rss), "MiB", params + ",median");
-  a.report("coport", "mesh.node_bytes", median(anon), "MiB", params + ",median,anonymous");
-  a.report("coport", "mesh.idle_cpu", median(cpu), "%core", params + ",median,per node");
+  // Each kind of node apart (with clients: the full nodes first, then the clients).
+  const std::size_t full = static_cast<std::size_t>(n - clients);
   double total = 0;
-  for (double c : cpu) total += c;
+  for (const bool client : {false, true}) {
+    const std::size_t from = client ? full : 0, to = client ? u1.size() : full;
+    if (from == to) continue;
+    const std::string kind = clients ? (client ? ",client nodes" : ",full nodes") : "";
+    std::vector<double> rss, anon, cpu;
+    for (std::size_t i = from; i < to; ++i) {
+      rss.push_back(u1[i][0] / 1048576.0);
+      anon.push_back(u1[i][1] / 1048576.0);
+      cpu.push_back((u1[i][2] - u0[i][2]) / secs * 100);
+      total += cpu.back();
+    }
+    a.report("coport", "mesh.node_bytes", median(rss), "MiB", params + kind + ",median");
+    a.report("coport", "mesh.node_bytes", median(anon), "MiB", params + kind + ",median,anonymous");
+    a.report("coport", "mesh.idle_cpu", median(cpu), "%core", params + kind + ",median,per node");
+  }
   a.report("coport", "mesh.idle_cpu", total, "%core", params + ",all nodes");
-  // A node killed: until every other one has seen it down.
+  // A node killed (a full one): until every other one has seen it down.
   tell(*nodes[0], "id -");
   const std::string victim = nodes[0]->word();
   for (long i = 1; i < n; ++i) tell(*nodes[i], "down " + victim);
@@ -216,9 +241,15 @@ void large_mesh(const bench::args& a, long n, long heartbeat_ms) {
 }  // namespace
 
 void mesh(int argc, char** argv) {
-  bench::args a{
-      "mesh", {{"rounds", 5}, {"max_n", 10}, {"large", 0}, {"heartbeat_ms", 200}}, argc, argv, 2};
-  if (a["large"] > 1) large_mesh(a, a["large"], a["heartbeat_ms"]);
+  bench::args a{"mesh",
+                {{"rounds", 5}, {"max_n", 10}, {"large", 0}, {"heartbeat_ms", 200}, {"clients", 0}},
+                argc,
+                argv,
+                2};
+  if (a["clients"] < 0 || a["clients"] > a["large"] - 2) {
+    throw std::invalid_argument{"mesh: clients must be 0 to large - 2 (two full nodes at least)"};
+  }
+  if (a["large"] > 1) large_mesh(a, a["large"], a["heartbeat_ms"], a["clients"]);
   long rounds = std::max(1L, a["rounds"]);
   for (long n : {2L, 5L, 10L}) {
     if (n > a["max_n"]) break;
