@@ -64,7 +64,8 @@ struct tcp_options {
   std::chrono::milliseconds tls_check_interval{5000};
   /// Allows listening on a non-loopback address without a secret or TLS (anyone can connect).
   bool insecure = false;
-  /// A heartbeat goes out when nothing else did for this long.
+  /// A heartbeat goes out when nothing else did for about this long (a channel looks every
+  /// half interval).
   std::chrono::milliseconds heartbeat_interval{1000};
   /// A peer that sent nothing for this long is declared down (at least 2 intervals).
   std::chrono::milliseconds node_timeout{3000};
