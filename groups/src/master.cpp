@@ -17,6 +17,7 @@ group_master::group_master(std::shared_ptr<service::state> st, std::string name,
       order_{order},
       epoch_{epoch},
       history_{kept},
+      election_{n_, *st_, name_, self_, homes_},
       quorum_mode_{quorum},
       refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
   build_table();
@@ -41,7 +42,7 @@ void group_master::start_master(std::vector<std::string> standby_nodes) {
     }
     homes_.push_back(id);
   }
-  if (quorum_mode_) q_ = quorum{homes_.size()};
+  if (quorum_mode_) election_.open(homes_.size());
   watch_homes(true);
 }
 
@@ -56,7 +57,7 @@ void group_master::start_standby(port_id master, std::vector<std::string> homes)
     // standby takes over from an older role here only once it holds what its master had
     // when it made it (take_role): the older role's log may be the only copy of what a
     // majority released, should this master die before.
-    q_ = quorum{homes_.size()};
+    election_.open(homes_.size());
   } else {
     set_role_entry();
   }
@@ -119,7 +120,7 @@ void group_master::build_table() {
   table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
     if (!on_origin(m, member)) {
       if (role_ == role::master) {
-        n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+        n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_.list());
       }
       return refuse(m, "the member is on another node");
     }
@@ -135,7 +136,7 @@ void group_master::build_table() {
     on_leave(member, why);  // a member that ended normally leaves with "normal"
   });
   table_.on(members_msg,
-            [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_); });
+            [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_.list()); });
   // The agent that asks is the one on the node the link names (the node ID in the message
   // is not used: a peer could name any, and each would be interned).
   auto catch_up_asker = [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
@@ -156,8 +157,8 @@ void group_master::build_table() {
     // this master's epoch (it lost its link while this master was elected again) gets the
     // sync alone, and catches up from its answer.
     if (epoch == epoch_) catch_up_asker(m, epoch, last, id);
-    n_.snd(m.origin() ? agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg, name_,
-           epoch_, self_, static_cast<std::uint8_t>(order_), released_);
+    n_.snd(m.origin() ? st_->agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg,
+           name_, epoch_, self_, static_cast<std::uint8_t>(order_), released_);
   });
   table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
     if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
@@ -186,40 +187,34 @@ void group_master::build_table() {
     if (!is_home(candidate) || epoch > epoch_ + max_epoch_step) {
       return refuse(m, "it is not from a standby of the group");
     }
-    on_vote(epoch, log_epoch, last, candidate);
+    on_vote({epoch, log_epoch, last, candidate});
   });
   table_.on(voted_msg, [this](message& m, std::uint64_t& epoch, bool& granted, port_id& from) {
     if (!on_origin(m, from) || !is_home(from)) return refuse(m, "it is not from a home");
     on_voted(epoch, granted, from);
   });
   table_.on(vote_ended_msg, [this](message&, std::uint64_t& epoch) {
-    if (epoch == 0 && role_ == role::standby && q_.candidacy() == 0 &&
+    if (epoch == 0 && role_ == role::standby && election_.candidacy() == 0 &&
         !st_->names.get(registry_name(name_)).empty()) {
       // (A master is named: this stepped-down master waits to be replaced, or asked.)
-      const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-      n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
-      return;
+      return election_.wait_for_master();
     }
-    if (role_ == role::standby && epoch == q_.candidacy() && master_gone_) {
+    if (role_ == role::standby && epoch == election_.candidacy() && election_.master_gone()) {
       info({"groups", n_.id()}, "group {}: standby {} was not elected at epoch {}; it stands again",
            name_, self_.to_string(), epoch);
       stand_for_election();
     }
   });
   table_.on(stepped_down_msg, [this](message& m, std::uint64_t&) {
-    if (role_ != role::standby || !q_.on() || !from_master(m)) return;
-    master_gone_ = true;
-    if (pending_vote_.candidate) {
-      auto v = std::exchange(pending_vote_, {});
-      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
-    }
+    if (role_ != role::standby || !election_.on() || !from_master(m)) return;
+    on_master_gone();
   });
   table_.on(respawn_msg, [this](message&, std::uint64_t& epoch, std::string& id) {
     auto up = n_.up_nodes();
     if (epoch == epoch_ && std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
   });
   table_.on(ask_again_msg, [this](message&, std::uint64_t& epoch) {
-    if (role_ == role::standby && asking_ && epoch == epoch_) ask_homes();
+    if (role_ == role::standby && election_.asking() && epoch == epoch_) election_.ask(epoch_);
   });
   table_.on(epoch_told_msg, [this](message& m, std::string& group, std::uint64_t& epoch) {
     if (group != name_) return refuse(m, "it names another group");
@@ -322,7 +317,7 @@ void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
 
 void group_master::fence(const char* why, std::uint64_t newer) {
   if (role_ == role::fenced) return;
-  if (q_.on()) {
+  if (election_.on()) {
     // A quorum role never ends from a fence: its log may be what a majority acknowledged.
     // (A peer names the epoch: a few steps on at most.)
     newer = std::min(newer, epoch_ + max_epoch_step);
@@ -360,47 +355,42 @@ void group_master::demote(std::uint64_t newer) {
   registry_watch_ = {};
   node_events_ = {};
   // (Its standbys are the homes it asks when it stands: they take a vote from it.)
-  standby_list_.clear();
-  for (const auto& sb : standbys_) {
-    standby_list_.push_back(sb.port);
-    n_.snd(sb.port, stepped_down_msg, newer);
-  }
+  standby_list_ = standbys_.ports();
+  for (const auto& p : standby_list_) n_.snd(p, stepped_down_msg, newer);
   standbys_.clear();
   member_mons_.clear();
   watching_.clear();
   for (auto& [seq, reply] : joins_) {
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_.list());
   }
   joins_.clear();
-  log_epoch_ = epoch_;
+  election_.stepped_down(epoch_);
   epoch_ = std::max(epoch_, newer);
   set_role_entry(true);
   ready_ = true;
   master_ = port_id{};
-  master_gone_ = true;
   starting_ = false;
   // It votes; it stands when a candidate with a shorter log asks it (on_vote), or after
   // vote_time if the registry names no master meanwhile (the candidate that fenced it may
   // not have been elected, and its own standbys may hold the majority).
-  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-  n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
+  election_.wait_for_master();
 }
 
 void group_master::on_join(const port_id& member, bool notify, const port_id& reply) {
   if (role_ != role::master) {
     // (A quorum master that stepped down: the joiner's node asks the next one.)
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_.list());
     return;
   }
   if (member.is_null()) return;
-  if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
+  if (members_.contains(member)) {
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_.list());
     return;
   }
   if (members_.size() >= max_members) {
     warn({"groups", n_.id()}, "group {}: a join of {} refused: {} members already", name_,
          member.to_string(), members_.size());
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_.list());
     return;
   }
   // Answered once released (release()): a join the master ordered and then lost with its
@@ -415,13 +405,13 @@ void group_master::on_join(const port_id& member, bool notify, const port_id& re
   if (!order(std::move(it))) {
     member_mons_.erase(member);
     joins_.erase(seq);  // (dropped before numbering: the members are as they were)
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_.list());
   }
 }
 
 void group_master::on_leave(const port_id& member, const reason& why) {
   if (role_ != role::master) return;
-  if (std::find(members_.begin(), members_.end(), member) == members_.end()) return;
+  if (!members_.contains(member)) return;
   member_mons_.erase(member);
   item it;
   it.kind = item_kind::leave;
@@ -430,31 +420,9 @@ void group_master::on_leave(const port_id& member, const reason& why) {
   order(std::move(it));
 }
 
-std::size_t group_master::apply_membership(item& it) {
-  std::size_t at = 0;
-  it.members = {};
-  if (it.kind == item_kind::join) {
-    members_.push_back(it.port);
-    ++per_node_[std::string{it.port.node()}];
-  } else if (it.kind == item_kind::leave) {
-    auto pos = std::find(members_.begin(), members_.end(), it.port);
-    if (pos == members_.end()) return history::no_position;
-    at = static_cast<std::size_t>(pos - members_.begin());
-    members_.erase(pos);
-    auto c = per_node_.find(std::string{it.port.node()});
-    if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
-  } else {
-    return 0;
-  }
-  rebuild_nodes();
-  return at;
-}
-
 bool group_master::order(item it) {
   if (it.kind == item_kind::message && !it.payload.packed() &&
-      (!standbys_.empty() ||
-       (nodes_ &&
-        (nodes_->size() > 1 || (nodes_->size() == 1 && nodes_->front() != st_->own_id))))) {
+      (!standbys_.empty() || members_.beyond(st_->own_id))) {
     it.payload.pack();  // encoded once, whatever the number of nodes it goes to
   }
   const std::uint64_t waiting = next_seq_ - 1 - released_;
@@ -468,13 +436,13 @@ bool group_master::order(item it) {
   }
   it.seq = next_seq_++;
   if (!it.stream.is_null()) senders_.numbered(it.stream, it.stream_seq);
-  auto before = nodes_;
-  const std::size_t at = apply_membership(it);
+  auto before = members_.nodes();
+  const std::size_t at = members_.apply(it);
   // A leave goes to the nodes that had members (the leaving member's too).
-  auto targets = it.kind == item_kind::leave ? before : nodes_;
+  auto targets = it.kind == item_kind::leave ? before : members_.nodes();
   const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
   pending_bytes_ += weight;
-  for (auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
+  for (const auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
   release();
   history_.trim(released_);
   return true;
@@ -483,13 +451,13 @@ bool group_master::order(item it) {
 void group_master::release() {
   if (gate_.held_back() || starting_) return;
   std::uint64_t upto = next_seq_ - 1;
-  if (q_.on()) {
+  if (election_.on()) {
     // What a majority of the homes holds (quorum.hpp; a slow or silent standby does not hold
     // the others back: the election finds the longest log).
     upto = held_by_majority();
   } else {
     // What every living standby holds (the first of them takes over).
-    for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+    upto = standbys_.held_by_all(upto);
   }
   std::optional<std::vector<port_id>> view;
   while (released_ < upto) {
@@ -497,7 +465,7 @@ void group_master::release() {
     const entry* e = history_.find(released_);
     if (!e) continue;
     pending_bytes_ -= std::min(pending_bytes_, e->weight);
-    const std::vector<port_id>* after = history_.step_view(view, *e, members_);
+    const std::vector<port_id>* after = history_.step_view(view, *e, members_.list());
     send_to_agents(*e, after);
     if (auto j = joins_.find(released_); j != joins_.end()) {
       // The members before it: those after it, but the last (a join appends its member).
@@ -528,10 +496,10 @@ void group_master::send_to_agents(const entry& e, const std::vector<port_id>* vi
   if (view) {
     item it = e.it;
     it.members = *view;
-    for (const auto& id : *e.nodes) send_item(agent_of(id), it);
+    for (const auto& id : *e.nodes) send_item(st_->agent_of(id), it);
     return;
   }
-  for (const auto& id : *e.nodes) send_item(agent_of(id), e.it);
+  for (const auto& id : *e.nodes) send_item(st_->agent_of(id), e.it);
 }
 
 void group_master::send_item(const port_id& agent, const item& it) {
@@ -547,7 +515,7 @@ void group_master::catch_up(const port_id& agent, std::uint64_t last) {
       n_.snd(agent, lost_msg, name_, epoch_, s);
       return;
     }
-    if (const auto* members = history_.step_view(view, *e, members_)) {
+    if (const auto* members = history_.step_view(view, *e, members_.list())) {
       item it = e->it;
       it.members = *members;
       send_item(agent, it);
@@ -557,29 +525,20 @@ void group_master::catch_up(const port_id& agent, std::uint64_t last) {
   }
 }
 
-std::uint64_t group_master::held_by_majority() {
-  acked_.clear();  // (kept between calls: no allocation per release)
-  for (const auto& s : standbys_) acked_.push_back(s.fresh ? 0 : s.acked);
-  return q_.held_by_majority(next_seq_ - 1, acked_);
-}
-
 void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
   if (role_ != role::master) return;
   if (epoch > epoch_) return fence("a standby acknowledged a newer epoch", epoch);
   if (epoch < epoch_) return;
-  for (auto& s : standbys_) {
-    if (s.port != from) continue;
-    if (s.fresh) {
+  standbys_.ack(from, seq, [&](bool first) {
+    if (first) {
       // The first word of a standby that followed this master after a takeover: it gets
       // what it misses (what it has twice it ignores).
-      s.fresh = false;
       for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
-        if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_msg, epoch_, e->it);
+        if (const entry* e = history_.find(q)) n_.snd(from, replicate_msg, epoch_, e->it);
       }
     }
-    s.acked = std::max(s.acked, seq);
     if (gate_.held_back()) check_epoch();  // a standby again
-  }
+  });
   if (starting_) {
     if (held_by_majority() >= takeover_last_) started();
   }
@@ -607,9 +566,7 @@ void group_master::spawn_standby(const std::string& id) {
       std::find(homes_.begin(), homes_.end(), id) == homes_.end()) {
     return;
   }
-  for (const auto& s : standbys_) {
-    if (s.port.node() == id) return;
-  }
+  if (standbys_.on_node(id)) return;
   port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
                        history_.limit(), epoch_, homes_, quorum_mode_);
   // It starts from the state as released (the members then), then gets every item not
@@ -617,8 +574,8 @@ void group_master::spawn_standby(const std::string& id) {
   // released items this master still keeps too: after an election every standby is new,
   // and the next master must be able to give agents what they miss.
   std::uint64_t from = released_;
-  if (q_.on() && history_.first() != 0) from = std::min(from, history_.first() - 1);
-  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_, from), next_seq_ - 1);
+  if (election_.on() && history_.first() != 0) from = std::min(from, history_.first() - 1);
+  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_.list(), from), next_seq_ - 1);
   auto s = senders_.snapshot();
   n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
          std::move(s.above_streams), std::move(s.above));
@@ -629,19 +586,9 @@ void group_master::spawn_standby(const std::string& id) {
   announce_standbys();
 }
 
-void group_master::add_standby(const port_id& p, std::uint64_t acked, bool fresh) {
-  standby s;
-  s.port = p;
-  s.acked = acked;
-  s.fresh = fresh;
-  s.mon = n_.mon(p, self_, peer_died_msg, p);
-  standbys_.push_back(std::move(s));
-}
-
 void group_master::announce_standbys() {
-  std::vector<port_id> list;
-  for (const auto& s : standbys_) list.push_back(s.port);
-  for (const auto& s : standbys_) n_.snd(s.port, standbys_msg, epoch_, list);
+  const std::vector<port_id> list = standbys_.ports();
+  for (const auto& p : list) n_.snd(p, standbys_msg, epoch_, list);
 }
 
 void group_master::watch(const std::vector<port_id>& ports) {
@@ -676,29 +623,21 @@ void group_master::on_replicate(std::uint64_t epoch, item it) {
   if (it.seq > next_seq_) {
     // After a takeover the new master's items may pass what it resends: keep them.
     // (A count and a weight: the master may be a peer's, sending items of a frame each.)
-    const std::size_t weight = item_weight(it);
-    if (ahead_.size() < max_pending && ahead_bytes_ + weight <= max_pending_bytes &&
-        ahead_.emplace(it.seq, std::move(it)).second) {
-      ahead_bytes_ += weight;
-    }
+    ahead_.keep(std::move(it));
     return;
   }
   accept(std::move(it));
-  for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
-    ahead_bytes_ -= std::min(ahead_bytes_, item_weight(pos->second));
-    if (pos->first == next_seq_) accept(std::move(pos->second));
-    pos = ahead_.erase(pos);
-  }
+  while (auto next = ahead_.take(next_seq_)) accept(std::move(*next));
 }
 
 void group_master::accept(item it) {
   ++next_seq_;
-  auto before = nodes_;
-  const std::size_t at = apply_membership(it);
+  auto before = members_.nodes();
+  const std::size_t at = members_.apply(it);
   std::uint64_t seq = it.seq;
   const std::size_t weight = item_weight(it);
   // A leave goes to the nodes that had members, as the master sends it.
-  auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
+  auto targets = it.kind == item_kind::leave ? std::move(before) : members_.nodes();
   if (!it.stream.is_null()) {
     senders_.waits_from(it.stream, it.stream_low);  // (what the sender gave up leaves no gap)
     senders_.numbered(it.stream, it.stream_seq);
@@ -707,12 +646,12 @@ void group_master::accept(item it) {
   history_.push(entry{std::move(it), std::move(targets), weight, at});
   released_ = seq;  // (a standby's trim bound)
   history_.trim(released_);
-  if (!asking_) n_.snd(master_, ack_msg, epoch_, seq, self_);
-  if (answered_ && !ready_) take_role();
+  if (!election_.asking()) n_.snd(master_, ack_msg, epoch_, seq, self_);
+  if (election_.answered() && !ready_) take_role();
 }
 
 void group_master::take_role() {
-  if (next_seq_ - 1 < complete_at_) return;
+  if (next_seq_ - 1 < election_.complete_at()) return;
   port_id old;
   std::uint64_t newer = 0;
   {
@@ -745,17 +684,14 @@ void group_master::take_role() {
 void group_master::on_peer_died(const port_id& who, const reason& why) {
   if (role_ == role::master) {
     // A standby died: it no longer holds releases back.
-    auto pos = std::find_if(standbys_.begin(), standbys_.end(),
-                            [&](const standby& s) { return s.port == who; });
-    if (pos != standbys_.end()) {
+    if (standbys_.remove(who)) {
       info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
            why.to_string());
       const std::string id{who.node()};
-      standbys_.erase(pos);
       // A quorum group needs its homes: one whose standby ended because it lost this
       // master for a moment (its node stays up) gets another; one that went down gets one
       // when it comes back (watch_homes). (Not after a refused spawn: no loop.)
-      if (q_.on() && why.kind() == "standby_not_ready") {
+      if (election_.on() && why.kind() == "standby_not_ready") {
         n_.after(respawn_delay, self_, respawn_msg, epoch_, id);
       }
       if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
@@ -763,9 +699,9 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
       // side. Releasing alone now could give members here what the group's next master
       // never has: hold back until a standby is back (or this master is fenced).
       // (A quorum group needs no such hold: it releases nothing without a majority.)
-      if (standbys_.empty() && why.kind() == "transport_error" && !q_.on()) {
+      if (standbys_.empty() && why.kind() == "transport_error" && !election_.on()) {
         info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
-        gate_.hold_back(nodes_.get(), n_.now());
+        gate_.hold_back(members_.nodes().get(), n_.now());
       }
       release();
       history_.trim(released_);
@@ -774,18 +710,12 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
   }
   if (role_ != role::standby) return;
   if (watching_.erase(who) == 0) return;
-  if (who == master_ &&
-      (why.normal() || why.kind() == "already_created" || (why.kind() == "fenced" && !q_.on()))) {
+  if (who == master_ && (why.normal() || why.kind() == "already_created" ||
+                         (why.kind() == "fenced" && !election_.on()))) {
     n_.kil(self_);  // the group ended
     return;
   }
-  if (who == master_) {
-    master_gone_ = true;
-    if (pending_vote_.candidate) {
-      auto v = std::exchange(pending_vote_, {});
-      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
-    }
-  }
+  if (who == master_) on_master_gone();
   if (!watching_.empty()) return;
   if (!ready_) {
     // It never had the group's state: nothing to take over with.
@@ -807,11 +737,12 @@ void group_master::assume(std::uint64_t epoch, const reason& why) {
   takeover_last_ = next_seq_ - 1;  // confirmed once every standby has it (confirms_wait)
   pending_bytes_ = 0;
   // Members on dead nodes leave (their monitors fire at once).
-  for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
+  for (const auto& m : members_.list())
+    member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
 }
 
 void group_master::take_over(const reason& why) {
-  if (q_.on()) return stand_for_election();
+  if (election_.on()) return stand_for_election();
   assume(epoch_ + 1, why);
   // The standbys after this one follow the new master.
   std::vector<port_id> rest;
@@ -836,19 +767,19 @@ void group_master::sync_agents() {
   // left only from the catch-up (if this port was that master too, no death tells its
   // agent to ask). An agent that follows no such group just answers.
   std::vector<std::string> ids;
-  if (nodes_) ids = *nodes_;
+  if (members_.nodes()) ids = *members_.nodes();
   for (auto& id : n_.up_nodes()) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
   }
   for (const auto& id : ids) {
-    n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+    n_.snd(st_->agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
            takeover_last_);
   }
   // Until each agent of a node with members said it has every item from before the
   // takeover, those items stay, whatever is released meanwhile (messages sent again to this
   // master come in a burst). (The other nodes' agents are not waited for: a node without
   // the groups service never answers.)
-  if (nodes_ && gate_.keep_history(takeover_last_, *nodes_)) {
+  if (members_.nodes() && gate_.keep_history(takeover_last_, *members_.nodes())) {
     history_.hold();
     n_.after(hold_time, self_, sync_ended_msg, epoch_);
   }
@@ -868,78 +799,33 @@ void group_master::stand_for_election(std::uint64_t above) {
     return;
   }
   set_role_entry(true);  // (votes for this node come to its role)
-  const std::uint64_t epoch = std::max({epoch_, st_->local_epoch(name_), above}) + 1;
-  if (!st_->promise(name_, epoch)) {
-    n_.kil(self_, "fenced");
-    return;
-  }
-  info({"groups", n_.id()}, "group {}: standby {} stands for master at epoch {}", name_,
-       self_.to_string(), epoch);
-  q_.stand(epoch);
-  pending_vote_ = {};
-  for (const auto& id : homes_) {
-    if (id != st_->own_id)
-      n_.snd(agent_of(id), vote_msg, name_, epoch, log_epoch_, next_seq_ - 1, self_);
-  }
-  // (Each node waits a little longer than the others before it stands again: two that
-  // split the votes do not meet again.)
-  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-  n_.after(vote_time + spread, self_, vote_ended_msg, epoch);
+  if (!election_.stand(epoch_, next_seq_ - 1, above)) n_.kil(self_, "fenced");
 }
 
-void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
-                           const port_id& candidate) {
-  if (role_ != role::standby || !q_.on()) return;
-  const std::uint64_t mine = next_seq_ - 1;
-  const bool longer = log_epoch > log_epoch_ || (log_epoch == log_epoch_ && last > mine);
-  const bool equal = log_epoch == log_epoch_ && last == mine;
-  auto refuse_vote = [&] {
-    coport::detail::log(log_level::debug, {"groups", n_.id()},
-                        "group {}: {} refuses its vote to {} at epoch {} (its epoch {}, standing "
-                        "{}, log {}/{} against {}/{}, ready {})",
-                        name_, self_.to_string(), candidate.to_string(), epoch, epoch_,
-                        q_.candidacy(), log_epoch_, mine, log_epoch, last, ready_);
-    n_.snd(candidate, voted_msg, epoch, false, self_);
-  };
-  if (!ready_ || epoch <= epoch_ || epoch < q_.candidacy()) return refuse_vote();
-  if (epoch == q_.candidacy()) {
-    // Two stand at one epoch: the one with the shorter log (or, alike, the later port)
-    // gives its own vote to the other (it never counts it again: one master per epoch).
-    if (!longer && !(equal && port_order{}(candidate, self_))) return refuse_vote();
-  } else if (!longer && !equal) {
-    refuse_vote();
-    // A standby with a longer log than the candidate's, whose master died too, stands
-    // itself (the candidate would never be elected without it).
-    if (master_gone_) stand_for_election(epoch);
-    return;
+void group_master::on_vote(const election::vote_request& v) {
+  if (role_ != role::standby || !election_.on()) return;
+  switch (election_.judge(v, epoch_, next_seq_ - 1, ready_, master_)) {
+    case election::verdict::refused:
+      return;
+    case election::verdict::stand:
+      return stand_for_election(v.epoch);
+    case election::verdict::follow:
+      break;
   }
-  if (!master_gone_ && candidate != master_) {
-    // Its master may still be alive (this link to it is fine): answered once it dies (a
-    // master that stepped down asks itself).
-    coport::detail::log(log_level::debug, {"groups", n_.id()},
-                        "group {}: {} holds its vote to {} at epoch {} until its master dies",
-                        name_, self_.to_string(), candidate.to_string(), epoch);
-    pending_vote_ = {epoch, log_epoch, last, candidate};
-    return;
-  }
-  if (!st_->promise(name_, epoch)) return refuse_vote();
-  // It follows the candidate now: an older master's items are refused (fenced_msg).
-  q_.withdraw();
-  epoch_ = epoch;
+  epoch_ = v.epoch;
   set_role_entry(true);  // (unless a newer role replaced this one: it is being killed)
-  master_ = candidate;
+  master_ = v.candidate;
   // (Still free to vote for a later candidate at a newer epoch, if this one is not elected.)
-  watch({candidate});
-  coport::detail::log(log_level::debug, {"groups", n_.id()},
-                      "group {}: {} votes for {} at epoch {}", name_, self_.to_string(),
-                      candidate.to_string(), epoch);
-  n_.snd(candidate, voted_msg, epoch, true, self_);
+  watch({v.candidate});
+  election_.grant(v);
+}
+
+void group_master::on_master_gone() {
+  if (auto v = election_.master_died()) on_vote(*v);
 }
 
 void group_master::on_voted(std::uint64_t epoch, bool granted, const port_id& from) {
-  if (role_ != role::standby || !granted || epoch != q_.candidacy()) return;
-  if (!q_.vote(epoch, std::string{from.node()})) return;
-  q_.withdraw();
+  if (role_ != role::standby || !election_.won(epoch, granted, from)) return;
   assume(epoch, reason{"elected"});
   // Every other home gets a standby made from this master's state (it replaces the role
   // there); nothing is released until a majority holds that state.
@@ -958,49 +844,22 @@ void group_master::started() {
   history_.trim(released_);
 }
 
-void group_master::ask_homes() {
-  if (!asking_) q_.ask();
-  asking_ = true;
-  for (const auto& id : homes_) {
-    if (id != st_->own_id) n_.snd(agent_of(id), epoch_ask_msg, name_, self_);
-  }
-  n_.after(ask_again, self_, ask_again_msg, epoch_);
-}
-
 void group_master::on_epoch_told(const std::string& node, std::uint64_t epoch) {
-  if (role_ != role::standby || !asking_ || node == st_->own_id ||
-      std::find(homes_.begin(), homes_.end(), node) == homes_.end()) {
-    return;
-  }
-  const bool enough = q_.told(node, epoch);
-  if (q_.newest_told() > epoch_) {
-    // A majority may follow a newer master: this one is behind.
-    n_.snd(master_, fenced_msg, q_.newest_told());
-    n_.kil(self_, "fenced");
-    return;
-  }
-  if (!enough) return;
-  if (!st_->promise(name_, epoch_)) {
-    n_.snd(master_, fenced_msg, st_->local_epoch(name_));
-    n_.kil(self_, "fenced");
-    return;
-  }
-  asking_ = false;
-  answered_ = true;
+  if (role_ != role::standby || !election_.told(node, epoch, epoch_, master_)) return;
   n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
   take_role();
 }
 
 void group_master::check_epoch() {
   std::vector<std::string> ask;
-  const bool go = gate_.check(nodes_.get(), ask);
+  const bool go = gate_.check(members_.nodes().get(), ask);
   for (const auto& id : ask) ask_epoch(id);
   if (go) return go_on();
   if (!ask.empty()) n_.after(release_gate::check_limit, self_, check_ended_msg, epoch_);
 }
 
 void group_master::ask_epoch(const std::string& id) {
-  n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
+  n_.snd(st_->agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
          released_);
 }
 
@@ -1013,37 +872,23 @@ void group_master::go_on() {
 void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
                                const std::vector<port_id>& members, std::uint64_t upto) {
   if (role_ != role::standby || epoch < epoch_) return;
-  ready_ = !q_.on();  // (a quorum standby: once the other homes answered and it holds `upto`)
-  complete_at_ = upto;
+  ready_ = !election_.on();  // (quorum: once the other homes answered and it holds `upto`)
+  election_.made(epoch, upto);
   epoch_ = epoch;
-  log_epoch_ = epoch;
   next_seq_ = last + 1;
   released_ = last;
   history_.clear();
   senders_.clear();  // (senders_msg follows)
-  members_ = members;
-  per_node_.clear();
-  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-  rebuild_nodes();
-  if (q_.on()) {
+  members_.assign(members);
+  if (election_.on()) {
     // A node that promised an epoch of the group before, in this process, remembers every
     // promise it made since it asked the other homes once (quorum.hpp): it answers at once.
-    if (!st_->promised_here(name_)) return ask_homes();
-    if (!st_->promise(name_, epoch_)) {
-      n_.snd(master_, fenced_msg, st_->local_epoch(name_));
-      n_.kil(self_, "fenced");
-      return;
-    }
-    answered_ = true;
+    if (!st_->promised_here(name_)) return election_.ask(epoch_);
+    if (!election_.promise(epoch_, master_)) return;
+    election_.answer();
     take_role();
   }
   n_.snd(master_, ack_msg, epoch_, last, self_);
-}
-
-void group_master::rebuild_nodes() {
-  auto nodes = std::make_shared<std::vector<std::string>>();
-  for (const auto& [id, count] : per_node_) nodes->push_back(id);
-  nodes_ = std::move(nodes);
 }
 
 void group_master::on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
@@ -1056,11 +901,10 @@ void group_master::on_new_master(std::uint64_t epoch, const port_id& master, std
     const entry* e = history_.find(q);
     if (e && !e->it.stream.is_null()) senders_.unnumber(e->it.stream, e->it.stream_seq);
   }
-  history_.drop_after(last, members_);
+  std::vector<port_id> members = members_.list();
+  history_.drop_after(last, members);
   next_seq_ = std::min(next_seq_, last + 1);
-  per_node_.clear();
-  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-  rebuild_nodes();
+  members_.assign(std::move(members));
   on_standbys(epoch, list);
   n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
 }

@@ -18,8 +18,8 @@
 ///
 /// Threading: runs in its own port (the role's), which owns it. Lifetime: from the init of
 /// master_init or standby_init until its port dies.
-/// May include: history, senders, state, coport/dispatch_table.hpp, the runtime's public
-/// headers.
+/// May include: election, history, items_ahead, membership, quorum, release_gate, senders,
+/// standby_set, state, coport/dispatch_table.hpp, the runtime's public headers.
 
 #include <cstdint>
 #include <map>
@@ -29,10 +29,13 @@
 #include <vector>
 
 #include "coport/dispatch_table.hpp"
+#include "election.hpp"
 #include "history.hpp"
-#include "quorum.hpp"
+#include "items_ahead.hpp"
+#include "membership.hpp"
 #include "release_gate.hpp"
 #include "senders.hpp"
+#include "standby_set.hpp"
 #include "state.hpp"
 
 namespace coport::groups::detail {
@@ -87,12 +90,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
   void refuse(const message& m, const char* why) { refused_.note(m, why); }
 
   using entry = history::entry;
-  struct standby {
-    port_id port;
-    std::uint64_t acked = 0;
-    bool fresh = false;  ///< taken over from another master: not caught up yet
-    monitor mon;
-  };
 
   void install();
 
@@ -113,12 +110,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void on_leave(const port_id& member, const reason& why);
 
-  /// Applies a join or leave to the member list (both roles); for a leave, returns where
-  /// the member was in it (history::no_position: it was no member). The item gets no member
-  /// list: with one per join, joins waiting for acks (or kept in the history) would hold
-  /// members^2/2 port IDs.
-  std::size_t apply_membership(item& it);
-
   /// Numbers `it` and sends it on; false when too much waits for the standbys already (it
   /// is dropped: a count of items, and for messages their weight).
   bool order(item it);
@@ -134,10 +125,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void send_item(const port_id& agent, const item& it);
 
-  port_id agent_of(const std::string& node_id) const {
-    return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
-  }
-
   /// The agent `agent` is at `last`: sends it what it misses up to what was released.
   void catch_up(const port_id& agent, std::uint64_t last);
 
@@ -149,7 +136,9 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void spawn_standby(const std::string& id);
 
-  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false);
+  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
+    standbys_.add(p, n_.mon(p, self_, peer_died_msg, p), acked, fresh);
+  }
 
   void announce_standbys();
 
@@ -172,20 +161,23 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// are, and catch up).
   void sync_agents();
 
-  // -- quorum groups (quorum.hpp) -----------------------------------------------------------
+  // -- quorum groups (quorum.hpp, election.hpp) ----------------------------------------------
   /// A standby whose master died asks the other standbys to vote for it, at an epoch past
   /// every one it knows (and `above`); again after vote_time until elected.
   void stand_for_election(std::uint64_t above = 0);
-  void on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
-               const port_id& candidate);
+  void on_vote(const election::vote_request& v);
+  /// Its master died or stepped down: a vote held back is answered.
+  void on_master_gone();
   void on_voted(std::uint64_t epoch, bool granted, const port_id& from);
-  /// A new standby asks the other homes which epoch they follow before it acknowledges.
-  void ask_homes();
+  /// A new standby heard which epoch `node` follows (it asked the other homes before it
+  /// acknowledges).
   void on_epoch_told(const std::string& node, std::uint64_t epoch);
   /// A majority holds what the new master had when it was elected: the agents may follow.
   void started();
   /// The last item a majority of the homes holds (this master and its standbys' acks).
-  std::uint64_t held_by_majority();
+  std::uint64_t held_by_majority() {
+    return standbys_.held_by_majority(election_.majority(), next_seq_ - 1);
+  }
 
   /// A master that held its releases back has a standby again: the agents are asked
   /// whether they follow a newer epoch (release_gate.hpp; one that does answers fenced_msg).
@@ -203,11 +195,8 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// After a takeover, confirmations wait until every standby has the items up to it (a
   /// message confirmed is one every next master has).
   bool confirms_wait() const {
-    if (q_.on()) return starting_;  // (released: a majority holds it)
-    for (const auto& s : standbys_) {
-      if (s.fresh || s.acked < takeover_last_) return true;
-    }
-    return false;
+    if (election_.on()) return starting_;  // (released: a majority holds it)
+    return standbys_.behind(takeover_last_);
   }
 
   void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members,
@@ -215,8 +204,6 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// A quorum standby that the other homes answered and that holds what its master had
   /// when it made it speaks for its node from now on (an older role here is replaced).
   void take_role();
-
-  void rebuild_nodes();
 
   void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
                      const std::vector<port_id>& list);
@@ -240,33 +227,18 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// A join is answered once released (the members before it come from the history then):
   /// its reply port, by its sequence number (at most max_pending: items not released).
   std::map<std::uint64_t, port_id> joins_;
-  std::vector<port_id> members_;  ///< in join order
+  membership members_;  ///< the members (both roles)
   std::map<port_id, monitor> member_mons_;
-  std::map<std::string, std::size_t> per_node_;
-  std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
-  std::vector<std::string> homes_;                         ///< master's node, standbys' nodes
-  std::vector<standby> standbys_;                          ///< the master's living standbys
-  port_id master_;                                         ///< a standby's master
-  std::vector<port_id> standby_list_;                      ///< a standby's view of the list
+  std::vector<std::string> homes_;       ///< master's node, standbys' nodes
+  standby_set standbys_;                 ///< the master's living standbys
+  port_id master_;                       ///< a standby's master
+  std::vector<port_id> standby_list_;    ///< a standby's view of the list
   std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
-  std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
-  std::size_t ahead_bytes_ = 0;          ///< their item_weight
+  items_ahead ahead_;                    ///< a standby: items past a gap
   std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
   bool ready_ = false;                   ///< a standby: it has the group's state
-  quorum q_;                             ///< a quorum group's majority (off: not one)
-  std::vector<std::uint64_t> acked_;     ///< held_by_majority's scratch
+  election election_;                    ///< a quorum group's election (off: not one)
   const bool quorum_mode_;
-  std::uint64_t log_epoch_ = 0;    ///< a quorum standby: the epoch of the master that made it
-  bool asking_ = false;            ///< a quorum standby: waits for the other homes' answers
-  bool answered_ = false;          ///< a quorum standby: they answered (or needed not)
-  std::uint64_t complete_at_ = 0;  ///< a new standby: its master's last item when made
-  bool master_gone_ = false;       ///< a standby: its master died (it may vote)
-  /// A vote asked while its master still lived: answered when it dies.
-  struct vote_request {
-    std::uint64_t epoch = 0, log_epoch = 0, last = 0;
-    port_id candidate;
-  };
-  vote_request pending_vote_;
   bool starting_ = false;  ///< a quorum master elected: no release until a majority holds its log
   dispatch_table table_;   ///< the protocol's messages this role takes (build_table)
   refusals refused_;
