@@ -67,6 +67,9 @@ class election {
   /// Asks the other homes which epoch they follow (again after ask_again, at `epoch`).
   void ask(std::uint64_t epoch);
   bool asking() const noexcept { return asking_; }
+  /// True when this node promised an epoch of the group before, in this process (it
+  /// remembers every promise since: a new standby needs not ask).
+  bool promised_here() const { return st_.promised_here(name_); }
   /// They answered, or needed not (this node promised before, in this process).
   bool answered() const noexcept { return answered_; }
   void answer() { answered_ = true; }
