@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <limits>
-#include <optional>
 
 namespace coport::groups::detail {
 
@@ -15,19 +13,20 @@ group_master::group_master(std::shared_ptr<service::state> st, std::string name,
       n_{st_->owner},
       name_{std::move(name)},
       order_{order},
-      epoch_{epoch},
-      history_{kept},
+      log_{kept, epoch},
+      joins_{n_},
+      follower_{n_, self_, log_, election_, role_entry_},
+      election_{n_, *st_, name_, self_, homes_},
       quorum_mode_{quorum},
-      refused_{"groups", n_.id(), "group " + name_, "the groups protocol"} {
+      refused_{"groups", n_.id(), "group " + name_, "the groups protocol"},
+      confirms_{n_, self_},
+      feed_{n_, *st_, name_, self_, order_, log_},
+      role_entry_{*st_, name_, self_} {
   build_table();
 }
 
 group_master::~group_master() {
-  std::lock_guard lock{st_->mutex};
-  st_->role_ports.erase(self_);
-  if (auto it = st_->roles.find(name_); it != st_->roles.end() && it->second.port == self_) {
-    st_->roles.erase(it);
-  }
+  role_entry_.remove();
 }
 
 void group_master::start_master(std::vector<std::string> standby_nodes) {
@@ -41,14 +40,13 @@ void group_master::start_master(std::vector<std::string> standby_nodes) {
     }
     homes_.push_back(id);
   }
-  if (quorum_mode_) q_ = quorum{homes_.size()};
+  if (quorum_mode_) election_.open(homes_.size());
   watch_homes(true);
 }
 
 void group_master::start_standby(port_id master, std::vector<std::string> homes) {
   self_ = coport::self();
   role_ = role::standby;
-  master_ = master;
   homes_ = std::move(homes);
   install();
   if (quorum_mode_) {
@@ -56,12 +54,12 @@ void group_master::start_standby(port_id master, std::vector<std::string> homes)
     // standby takes over from an older role here only once it holds what its master had
     // when it made it (take_role): the older role's log may be the only copy of what a
     // majority released, should this master die before.
-    q_ = quorum{homes_.size()};
+    election_.open(homes_.size());
   } else {
     set_role_entry();
   }
   // Until the list of standbys comes, watch the master alone.
-  watch({master_});
+  follower_.follow(master);
 }
 
 bool group_master::on_origin(const message& m, const port_id& p) const {
@@ -79,14 +77,14 @@ void group_master::build_table() {
       if (!on_origin(m, stream) || seq == 0 || low > seq) {
         return refuse(m, "its stream is elsewhere (or its numbers are wrong)");
       }
-      senders_.waits_from(stream, low);
-      if (!senders_.fits(stream, seq)) {
+      log_.streams().waits_from(stream, low);
+      if (!log_.streams().fits(stream, seq)) {
         n_.snd(stream, refused_msg, name_, seq);
         return refuse(m, "its number is past the window");
       }
-      if (senders_.seen(stream, seq)) {
-        senders_.again(stream);
-        return confirm_later();
+      if (log_.streams().seen(stream, seq)) {
+        log_.streams().again(stream);
+        return confirms_.later();
       }
     }
     item it;
@@ -103,23 +101,22 @@ void group_master::build_table() {
     }
   });
   table_.on(check_ended_msg, [this](message&, std::uint64_t& epoch) {
-    if (epoch == epoch_ && gate_.give_up_down(n_.up_nodes(), st_->own_id)) go_on();
+    if (epoch == log_.epoch() && gate_.give_up_down(n_.up_nodes(), st_->own_id)) go_on();
   });
   table_.on(sync_ended_msg, [this](message&, std::uint64_t& epoch) {
-    if (epoch == epoch_ && gate_.keeping()) stop_holding();
+    if (epoch == log_.epoch() && gate_.keeping()) stop_holding();
   });
   table_.on(confirm_msg, [this](message&, std::uint64_t& now) {
-    (now ? confirm_sent_ : confirm_timed_) = false;
-    to_confirm_ = 0;
+    confirms_.due(now);
     if (role_ != role::master || confirms_wait()) return;  // (on_ack confirms later)
-    for (const auto& [stream, seq] : senders_.take_confirmations()) {
+    for (const auto& [stream, seq] : log_.streams().take_confirmations()) {
       n_.snd(stream, ordered_msg, name_, seq);
     }
   });
   table_.on(join_msg, [this](message& m, port_id& member, bool& notify, port_id& reply) {
     if (!on_origin(m, member)) {
       if (role_ == role::master) {
-        n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+        joins_.answer(reply, errc::bad_argument, log_.members().list());
       }
       return refuse(m, "the member is on another node");
     }
@@ -134,14 +131,15 @@ void group_master::build_table() {
     if (why.kind() == "transport_error") gate_.member_lost(std::string{member.node()}, n_.now());
     on_leave(member, why);  // a member that ended normally leaves with "normal"
   });
-  table_.on(members_msg,
-            [this](message&, port_id& reply) { n_.snd(reply, members_reply, members_); });
+  table_.on(members_msg, [this](message&, port_id& reply) {
+    n_.snd(reply, members_reply, log_.members().list());
+  });
   // The agent that asks is the one on the node the link names (the node ID in the message
   // is not used: a peer could name any, and each would be interned).
   auto catch_up_asker = [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
                                std::string&) {
-    if (role_ == role::master && epoch == epoch_) {
-      catch_up(m.origin() ? m.origin() : st_->agent_port, last);
+    if (role_ == role::master && epoch == log_.epoch()) {
+      feed_.catch_up(m.origin() ? m.origin() : st_->agent_port, last);
       // (An agent behind the takeover asks again as what catch_up sent it arrives.)
       if (gate_.held_back() && gate_.answered(agent_node(m))) go_on();
       if (gate_.caught_up(agent_node(m), last)) stop_holding();
@@ -155,9 +153,9 @@ void group_master::build_table() {
     // (it answers with synced_msg: nothing more, unless it is still behind). An agent behind
     // this master's epoch (it lost its link while this master was elected again) gets the
     // sync alone, and catches up from its answer.
-    if (epoch == epoch_) catch_up_asker(m, epoch, last, id);
-    n_.snd(m.origin() ? agent_of(std::string{m.origin().node()}) : st_->agent_port, sync_msg, name_,
-           epoch_, self_, static_cast<std::uint8_t>(order_), released_);
+    if (epoch == log_.epoch()) catch_up_asker(m, epoch, last, id);
+    feed_.sync(m.origin() ? st_->agent_of(std::string{m.origin().node()}) : st_->agent_port,
+               log_.released());
   });
   table_.on(ack_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& seq, port_id& from) {
     if (!on_origin(m, from)) return refuse(m, "the standby it names is elsewhere");
@@ -168,11 +166,11 @@ void group_master::build_table() {
     // from a member node's agent that follows a newer epoch (check_epoch).
     const port_id origin = m.origin();
     const bool asked_agent =
-        origin && gate_.asked(std::string{origin.node()}) && epoch <= epoch_ + max_epoch_step;
+        origin && gate_.asked(std::string{origin.node()}) && epoch <= log_.epoch() + max_epoch_step;
     if (origin && !is_home(origin) && !registered_on(origin) && !asked_agent) {
       return refuse(m, "its node holds no role in the group (or was not asked)");
     }
-    if (epoch > epoch_) fence("a standby follows a newer epoch", epoch);
+    if (epoch > log_.epoch()) fence("a standby follows a newer epoch", epoch);
   });
   table_.on(epoch_msg, [this](message& m, std::uint64_t& epoch, port_id& other) {
     if (!on_origin(m, other)) return refuse(m, "the master it names is elsewhere");
@@ -183,69 +181,65 @@ void group_master::build_table() {
   // (The agent took it from the candidate's node.)
   table_.on(local_vote_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& log_epoch,
                                    std::uint64_t& last, port_id& candidate) {
-    if (!is_home(candidate) || epoch > epoch_ + max_epoch_step) {
+    if (!is_home(candidate) || epoch > log_.epoch() + max_epoch_step) {
       return refuse(m, "it is not from a standby of the group");
     }
-    on_vote(epoch, log_epoch, last, candidate);
+    on_vote({epoch, log_epoch, last, candidate});
   });
   table_.on(voted_msg, [this](message& m, std::uint64_t& epoch, bool& granted, port_id& from) {
     if (!on_origin(m, from) || !is_home(from)) return refuse(m, "it is not from a home");
     on_voted(epoch, granted, from);
   });
   table_.on(vote_ended_msg, [this](message&, std::uint64_t& epoch) {
-    if (epoch == 0 && role_ == role::standby && q_.candidacy() == 0 &&
+    if (epoch == 0 && role_ == role::standby && election_.candidacy() == 0 &&
         !st_->names.get(registry_name(name_)).empty()) {
       // (A master is named: this stepped-down master waits to be replaced, or asked.)
-      const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-      n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
-      return;
+      return election_.wait_for_master();
     }
-    if (role_ == role::standby && epoch == q_.candidacy() && master_gone_) {
+    if (role_ == role::standby && epoch == election_.candidacy() && election_.master_gone()) {
       info({"groups", n_.id()}, "group {}: standby {} was not elected at epoch {}; it stands again",
            name_, self_.to_string(), epoch);
       stand_for_election();
     }
   });
   table_.on(stepped_down_msg, [this](message& m, std::uint64_t&) {
-    if (role_ != role::standby || !q_.on() || !from_master(m)) return;
-    master_gone_ = true;
-    if (pending_vote_.candidate) {
-      auto v = std::exchange(pending_vote_, {});
-      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
-    }
+    if (role_ != role::standby || !election_.on() || !from_master(m)) return;
+    on_master_gone();
   });
   table_.on(respawn_msg, [this](message&, std::uint64_t& epoch, std::string& id) {
     auto up = n_.up_nodes();
-    if (epoch == epoch_ && std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
+    if (epoch == log_.epoch() && std::find(up.begin(), up.end(), id) != up.end()) spawn_standby(id);
   });
   table_.on(ask_again_msg, [this](message&, std::uint64_t& epoch) {
-    if (role_ == role::standby && asking_ && epoch == epoch_) ask_homes();
+    if (role_ == role::standby && election_.asking() && epoch == log_.epoch())
+      election_.ask(log_.epoch());
   });
   table_.on(epoch_told_msg, [this](message& m, std::string& group, std::uint64_t& epoch) {
     if (group != name_) return refuse(m, "it names another group");
-    on_epoch_told(agent_node(m), epoch);
+    if (role_ == role::standby) follower_.on_epoch_told(agent_node(m), epoch);
   });
   // A standby takes these from the group's master only.
   table_.on(replicate_msg, [this](message& m, std::uint64_t& epoch, item& it) {
     if (!from_master(m)) return refuse(m, "it is not from the group's master");
-    on_replicate(epoch, std::move(it));
+    // (A master was a standby of that master once, and took over since.)
+    if (role_ == role::standby) follower_.on_replicate(epoch, std::move(it));
   });
   table_.on(standbys_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& list) {
     if (!from_master(m)) return refuse(m, "it is not from the group's master");
-    on_standbys(epoch, list);
+    if (role_ == role::standby) follower_.on_standbys(epoch, list);
   });
   table_.on(snapshot_msg, [this](message& m, std::uint64_t& epoch, std::uint64_t& last,
                                  std::vector<port_id>& members, std::uint64_t& upto) {
     if (!from_master(m)) return refuse(m, "it is not from the group's master");
-    on_snapshot(epoch, last, members, upto);
+    if (role_ == role::standby) follower_.on_snapshot(epoch, last, members, upto);
   });
   table_.on(
       senders_msg, [this](message& m, std::uint64_t& epoch, std::vector<port_id>& streams,
                           std::vector<std::uint64_t>& floors, std::vector<port_id>& above_streams,
                           std::vector<std::uint64_t>& above) {
         if (!from_master(m)) return refuse(m, "it is not from the group's master");
-        if (role_ == role::standby && epoch == epoch_) {
-          senders_.load(
+        if (role_ == role::standby && epoch == log_.epoch()) {
+          log_.streams().load(
               {std::move(streams), std::move(floors), std::move(above_streams), std::move(above)});
         }
       });
@@ -253,10 +247,10 @@ void group_master::build_table() {
                                    std::uint64_t& last, std::vector<port_id>& list) {
     // A new master is a standby that took over: on its own node, one of the group's homes,
     // a few epochs on at most.
-    if (!on_origin(m, master) || !is_home(master) || epoch > epoch_ + max_epoch_step) {
+    if (!on_origin(m, master) || !is_home(master) || epoch > log_.epoch() + max_epoch_step) {
       return refuse(m, "it is not from a standby of the group");
     }
-    on_new_master(epoch, master, last, list);
+    if (role_ == role::standby) follower_.on_new_master(epoch, master, last, list);
   });
 }
 
@@ -275,17 +269,7 @@ void group_master::install() {
   // The port keeps this object alive; the object holds the port only by ID.
   auto keep = n_.mon_guard(self_, shared_from_this());
   keep.release();
-  std::lock_guard lock{st_->mutex};
-  st_->role_ports.insert(self_);
-}
-
-void group_master::set_role_entry(bool only_if_mine) {
-  std::lock_guard lock{st_->mutex};
-  auto& r = st_->roles[name_];
-  if (only_if_mine && r.port && r.port != self_) return;
-  r.port = self_;
-  r.epoch = epoch_;
-  r.master = role_ == role::master;
+  role_entry_.list();
 }
 
 void group_master::become_master() {
@@ -299,43 +283,44 @@ void group_master::become_master() {
     auto self = weak.lock();
     if (!self || self->role_ != role::master) return;
     for (const auto& p : e.added) {
-      if (p != self->self_) self->n_.snd(p, epoch_msg, self->epoch_, self->self_);
+      if (p != self->self_) self->n_.snd(p, epoch_msg, self->log_.epoch(), self->self_);
     }
   });
 }
 
 void group_master::on_other_master(std::uint64_t epoch, const port_id& other) {
   if (role_ != role::master || other == self_) return;
-  if (epoch > epoch_) {
+  if (epoch > log_.epoch()) {
     fence("another master has a newer epoch", epoch);
-  } else if (epoch < epoch_) {
-    n_.snd(other, fenced_msg, epoch_);
+  } else if (epoch < log_.epoch()) {
+    n_.snd(other, fenced_msg, log_.epoch());
   } else if (port_order{}(other, self_)) {
     // Two masters of one epoch: two creates raced. The first in port order stays.
     info({"groups", n_.id()}, "group {}: created twice at once; {} stays", name_,
          other.to_string());
     n_.kil(self_, "already_created");
   } else {
-    n_.snd(other, epoch_msg, epoch_, self_);
+    n_.snd(other, epoch_msg, log_.epoch(), self_);
   }
 }
 
 void group_master::fence(const char* why, std::uint64_t newer) {
   if (role_ == role::fenced) return;
-  if (q_.on()) {
+  if (election_.on()) {
     // A quorum role never ends from a fence: its log may be what a majority acknowledged.
     // (A peer names the epoch: a few steps on at most.)
-    newer = std::min(newer, epoch_ + max_epoch_step);
+    newer = std::min(newer, log_.epoch() + max_epoch_step);
     if (role_ != role::master) {
-      epoch_ = std::max(epoch_, newer);
+      log_.set_epoch(std::max(log_.epoch(), newer));
       set_role_entry(true);
       return;
     }
-    info({"groups", n_.id()}, "group {}: the master at epoch {} steps down: {}", name_, epoch_,
-         why);
+    info({"groups", n_.id()}, "group {}: the master at epoch {} steps down: {}", name_,
+         log_.epoch(), why);
     return demote(newer);
   }
-  info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, epoch_, why);
+  info({"groups", n_.id()}, "group {}: the master at epoch {} is fenced: {}", name_, log_.epoch(),
+       why);
   role_ = role::fenced;
   reg_.cancel();
   n_.kil(self_, "fenced");
@@ -347,66 +332,45 @@ void group_master::demote(std::uint64_t newer) {
   // them; quorum.hpp). A master of the newer epoch replaces it with a standby of its own.
   role_ = role::standby;
   reg_.cancel();
-  subscription made;  // (create's registration, when this master was created here)
-  {
-    std::lock_guard lock{st_->mutex};
-    if (auto it = st_->create_regs.find(name_);
-        it != st_->create_regs.end() && it->second.first == self_) {
-      made = std::move(it->second.second);
-      st_->create_regs.erase(it);
-    }
-  }
-  made = {};
+  role_entry_.drop_created();
   registry_watch_ = {};
   node_events_ = {};
   // (Its standbys are the homes it asks when it stands: they take a vote from it.)
-  standby_list_.clear();
-  for (const auto& sb : standbys_) {
-    standby_list_.push_back(sb.port);
-    n_.snd(sb.port, stepped_down_msg, newer);
-  }
+  follower_.set_standby_list(standbys_.ports());
+  for (const auto& p : follower_.standby_list()) n_.snd(p, stepped_down_msg, newer);
   standbys_.clear();
   member_mons_.clear();
-  watching_.clear();
-  for (auto& [seq, reply] : joins_) {
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
-  }
-  joins_.clear();
-  log_epoch_ = epoch_;
-  epoch_ = std::max(epoch_, newer);
+  follower_.stop_watching();
+  joins_.refuse_all(log_.members().list());
+  election_.stepped_down(log_.epoch());
+  log_.set_epoch(std::max(log_.epoch(), newer));
   set_role_entry(true);
-  ready_ = true;
-  master_ = port_id{};
-  master_gone_ = true;
+  follower_.stepped_down();
   starting_ = false;
   // It votes; it stands when a candidate with a shorter log asks it (on_vote), or after
   // vote_time if the registry names no master meanwhile (the candidate that fenced it may
   // not have been elected, and its own standbys may hold the majority).
-  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-  n_.after(vote_time + spread, self_, vote_ended_msg, std::uint64_t{0});
+  election_.wait_for_master();
 }
 
 void group_master::on_join(const port_id& member, bool notify, const port_id& reply) {
   if (role_ != role::master) {
     // (A quorum master that stepped down: the joiner's node asks the next one.)
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::no_such_group), members_);
-    return;
+    return joins_.answer(reply, errc::no_such_group, log_.members().list());
   }
   if (member.is_null()) return;
-  if (std::find(members_.begin(), members_.end(), member) != members_.end()) {
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::already_member), members_);
-    return;
+  if (log_.members().contains(member)) {
+    return joins_.answer(reply, errc::already_member, log_.members().list());
   }
-  if (members_.size() >= max_members) {
+  if (log_.members().size() >= max_members) {
     warn({"groups", n_.id()}, "group {}: a join of {} refused: {} members already", name_,
-         member.to_string(), members_.size());
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
-    return;
+         member.to_string(), log_.members().size());
+    return joins_.answer(reply, errc::bad_argument, log_.members().list());
   }
   // Answered once released (release()): a join the master ordered and then lost with its
   // node is one the next master may not have.
-  const std::uint64_t seq = next_seq_;
-  joins_.emplace(seq, reply);
+  const std::uint64_t seq = log_.next();
+  joins_.wait(seq, reply);
   item it;
   it.kind = item_kind::join;
   it.port = member;
@@ -414,14 +378,14 @@ void group_master::on_join(const port_id& member, bool notify, const port_id& re
   member_mons_.emplace(member, n_.mon(member, self_, member_died_msg, member));
   if (!order(std::move(it))) {
     member_mons_.erase(member);
-    joins_.erase(seq);  // (dropped before numbering: the members are as they were)
-    n_.snd(reply, joined_msg, static_cast<std::uint8_t>(errc::bad_argument), members_);
+    joins_.forget(seq);  // (dropped before numbering: the members are as they were)
+    joins_.answer(reply, errc::bad_argument, log_.members().list());
   }
 }
 
 void group_master::on_leave(const port_id& member, const reason& why) {
   if (role_ != role::master) return;
-  if (std::find(members_.begin(), members_.end(), member) == members_.end()) return;
+  if (!log_.members().contains(member)) return;
   member_mons_.erase(member);
   item it;
   it.kind = item_kind::leave;
@@ -430,34 +394,12 @@ void group_master::on_leave(const port_id& member, const reason& why) {
   order(std::move(it));
 }
 
-std::size_t group_master::apply_membership(item& it) {
-  std::size_t at = 0;
-  it.members = {};
-  if (it.kind == item_kind::join) {
-    members_.push_back(it.port);
-    ++per_node_[std::string{it.port.node()}];
-  } else if (it.kind == item_kind::leave) {
-    auto pos = std::find(members_.begin(), members_.end(), it.port);
-    if (pos == members_.end()) return history::no_position;
-    at = static_cast<std::size_t>(pos - members_.begin());
-    members_.erase(pos);
-    auto c = per_node_.find(std::string{it.port.node()});
-    if (c != per_node_.end() && --c->second == 0) per_node_.erase(c);
-  } else {
-    return 0;
-  }
-  rebuild_nodes();
-  return at;
-}
-
 bool group_master::order(item it) {
   if (it.kind == item_kind::message && !it.payload.packed() &&
-      (!standbys_.empty() ||
-       (nodes_ &&
-        (nodes_->size() > 1 || (nodes_->size() == 1 && nodes_->front() != st_->own_id))))) {
+      (!standbys_.empty() || log_.members().beyond(st_->own_id))) {
     it.payload.pack();  // encoded once, whatever the number of nodes it goes to
   }
-  const std::uint64_t waiting = next_seq_ - 1 - released_;
+  const std::uint64_t waiting = log_.last() - log_.released();
   const std::size_t weight = item_weight(it);
   if (waiting >= max_pending || (it.kind == item_kind::message && waiting > 0 &&
                                  pending_bytes_ + weight > max_pending_bytes)) {
@@ -466,126 +408,54 @@ bool group_master::order(item it) {
          it.kind == item_kind::message ? "message" : "membership change");
     return false;
   }
-  it.seq = next_seq_++;
-  if (!it.stream.is_null()) senders_.numbered(it.stream, it.stream_seq);
-  auto before = nodes_;
-  const std::size_t at = apply_membership(it);
-  // A leave goes to the nodes that had members (the leaving member's too).
-  auto targets = it.kind == item_kind::leave ? before : nodes_;
-  const entry& e = history_.push(entry{std::move(it), std::move(targets), weight, at});
+  const entry& e = log_.number(std::move(it), weight);
   pending_bytes_ += weight;
-  for (auto& s : standbys_) n_.snd(s.port, replicate_msg, epoch_, e.it);
+  for (const auto& s : standbys_) n_.snd(s.port, replicate_msg, log_.epoch(), e.it);
   release();
-  history_.trim(released_);
+  log_.trim();
   return true;
 }
 
 void group_master::release() {
   if (gate_.held_back() || starting_) return;
-  std::uint64_t upto = next_seq_ - 1;
-  if (q_.on()) {
+  std::uint64_t upto = log_.last();
+  if (election_.on()) {
     // What a majority of the homes holds (quorum.hpp; a slow or silent standby does not hold
     // the others back: the election finds the longest log).
     upto = held_by_majority();
   } else {
     // What every living standby holds (the first of them takes over).
-    for (const auto& s : standbys_) upto = std::min(upto, s.acked);
+    upto = standbys_.held_by_all(upto);
   }
-  std::optional<std::vector<port_id>> view;
-  while (released_ < upto) {
-    ++released_;
-    const entry* e = history_.find(released_);
-    if (!e) continue;
-    pending_bytes_ -= std::min(pending_bytes_, e->weight);
-    const std::vector<port_id>* after = history_.step_view(view, *e, members_);
-    send_to_agents(*e, after);
-    if (auto j = joins_.find(released_); j != joins_.end()) {
-      // The members before it: those after it, but the last (a join appends its member).
-      std::vector<port_id> old;
-      if (after && !after->empty()) old.assign(after->begin(), after->end() - 1);
-      n_.snd(j->second, joined_msg, static_cast<std::uint8_t>(errc::ok), std::move(old));
-      joins_.erase(j);
+  log_.release_to(upto, [this](const entry& e, const std::vector<port_id>* after) {
+    pending_bytes_ -= std::min(pending_bytes_, e.weight);
+    feed_.deliver(e, after);
+    joins_.released(log_.released(), after);
+    if (!e.it.stream.is_null()) {
+      log_.streams().released(e.it.stream, e.it.stream_seq, true);
+      confirms_.later();
     }
-    if (!e->it.stream.is_null()) {
-      senders_.released(e->it.stream, e->it.stream_seq, true);
-      confirm_later();
-    }
-  }
-}
-
-void group_master::confirm_later() {
-  if (++to_confirm_ >= confirm_batch) {
-    if (!confirm_sent_) n_.snd(self_, confirm_msg, std::uint64_t{1});
-    confirm_sent_ = true;
-  } else if (!confirm_timed_) {
-    n_.after(confirm_delay, self_, confirm_msg, std::uint64_t{0});
-    confirm_timed_ = true;
-  }
-}
-
-void group_master::send_to_agents(const entry& e, const std::vector<port_id>* view) {
-  if (!e.nodes) return;
-  if (view) {
-    item it = e.it;
-    it.members = *view;
-    for (const auto& id : *e.nodes) send_item(agent_of(id), it);
-    return;
-  }
-  for (const auto& id : *e.nodes) send_item(agent_of(id), e.it);
-}
-
-void group_master::send_item(const port_id& agent, const item& it) {
-  n_.snd(agent, deliver_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_), it);
-}
-
-void group_master::catch_up(const port_id& agent, std::uint64_t last) {
-  if (last == std::numeric_limits<std::uint64_t>::max()) return;
-  std::optional<std::vector<port_id>> view;
-  for (std::uint64_t s = last + 1; s <= released_; ++s) {
-    const entry* e = history_.find(s);
-    if (!e) {
-      n_.snd(agent, lost_msg, name_, epoch_, s);
-      return;
-    }
-    if (const auto* members = history_.step_view(view, *e, members_)) {
-      item it = e->it;
-      it.members = *members;
-      send_item(agent, it);
-    } else {
-      send_item(agent, e->it);
-    }
-  }
-}
-
-std::uint64_t group_master::held_by_majority() {
-  acked_.clear();  // (kept between calls: no allocation per release)
-  for (const auto& s : standbys_) acked_.push_back(s.fresh ? 0 : s.acked);
-  return q_.held_by_majority(next_seq_ - 1, acked_);
+  });
 }
 
 void group_master::on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from) {
   if (role_ != role::master) return;
-  if (epoch > epoch_) return fence("a standby acknowledged a newer epoch", epoch);
-  if (epoch < epoch_) return;
-  for (auto& s : standbys_) {
-    if (s.port != from) continue;
-    if (s.fresh) {
+  if (epoch > log_.epoch()) return fence("a standby acknowledged a newer epoch", epoch);
+  if (epoch < log_.epoch()) return;
+  standbys_.ack(from, seq, [&](bool first) {
+    if (first) {
       // The first word of a standby that followed this master after a takeover: it gets
       // what it misses (what it has twice it ignores).
-      s.fresh = false;
-      for (std::uint64_t q = seq + 1; q < next_seq_; ++q) {
-        if (const entry* e = history_.find(q)) n_.snd(s.port, replicate_msg, epoch_, e->it);
-      }
+      log_.each_after(seq, [&](const item& it) { n_.snd(from, replicate_msg, log_.epoch(), it); });
     }
-    s.acked = std::max(s.acked, seq);
     if (gate_.held_back()) check_epoch();  // a standby again
-  }
+  });
   if (starting_) {
     if (held_by_majority() >= takeover_last_) started();
   }
-  if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
+  if (log_.streams().has_confirmations() && !confirms_wait()) confirms_.later();
   release();
-  history_.trim(released_);
+  log_.trim();
 }
 
 void group_master::watch_homes(bool now) {
@@ -607,187 +477,65 @@ void group_master::spawn_standby(const std::string& id) {
       std::find(homes_.begin(), homes_.end(), id) == homes_.end()) {
     return;
   }
-  for (const auto& s : standbys_) {
-    if (s.port.node() == id) return;
-  }
+  if (standbys_.on_node(id)) return;
   port_id p = n_.spawn(id, standby_init, name_, self_, static_cast<std::uint8_t>(order_),
-                       history_.limit(), epoch_, homes_, quorum_mode_);
+                       log_.kept().limit(), log_.epoch(), homes_, quorum_mode_);
   // It starts from the state as released (the members then), then gets every item not
   // released yet, and what is ordered later, as any standby does. A quorum group's gets the
   // released items this master still keeps too: after an election every standby is new,
   // and the next master must be able to give agents what they miss.
-  std::uint64_t from = released_;
-  if (q_.on() && history_.first() != 0) from = std::min(from, history_.first() - 1);
-  n_.snd(p, snapshot_msg, epoch_, from, history_.members_at(members_, from), next_seq_ - 1);
-  auto s = senders_.snapshot();
-  n_.snd(p, senders_msg, epoch_, std::move(s.streams), std::move(s.floors),
+  const std::uint64_t from = log_.snapshot_from(election_.on());
+  n_.snd(p, snapshot_msg, log_.epoch(), from, log_.members_at(from), log_.last());
+  auto s = log_.streams().snapshot();
+  n_.snd(p, senders_msg, log_.epoch(), std::move(s.streams), std::move(s.floors),
          std::move(s.above_streams), std::move(s.above));
-  for (std::uint64_t q = from + 1; q < next_seq_; ++q) {
-    if (const entry* e = history_.find(q)) n_.snd(p, replicate_msg, epoch_, e->it);
-  }
+  log_.each_after(from, [&](const item& it) { n_.snd(p, replicate_msg, log_.epoch(), it); });
   add_standby(p, 0);
   announce_standbys();
 }
 
-void group_master::add_standby(const port_id& p, std::uint64_t acked, bool fresh) {
-  standby s;
-  s.port = p;
-  s.acked = acked;
-  s.fresh = fresh;
-  s.mon = n_.mon(p, self_, peer_died_msg, p);
-  standbys_.push_back(std::move(s));
-}
-
 void group_master::announce_standbys() {
-  std::vector<port_id> list;
-  for (const auto& s : standbys_) list.push_back(s.port);
-  for (const auto& s : standbys_) n_.snd(s.port, standbys_msg, epoch_, list);
-}
-
-void group_master::watch(const std::vector<port_id>& ports) {
-  watching_.clear();
-  for (const auto& p : ports) watching_.emplace(p, n_.mon(p, self_, peer_died_msg, p));
-}
-
-void group_master::on_standbys(std::uint64_t epoch, const std::vector<port_id>& list) {
-  if (role_ != role::standby || epoch < epoch_) return;
-  epoch_ = epoch;
-  std::vector<port_id> ahead{master_};
-  for (const auto& p : list) {
-    if (p == self_) break;
-    ahead.push_back(p);
-  }
-  standby_list_ = list;
-  watch(ahead);
-}
-
-void group_master::on_replicate(std::uint64_t epoch, item it) {
-  if (role_ == role::fenced) return;
-  if (role_ == role::master) {
-    // This port was a standby of that master once and took over since.
-    return;
-  }
-  if (epoch < epoch_) {
-    n_.snd(master_, fenced_msg, epoch_);
-    return;
-  }
-  epoch_ = epoch;
-  if (it.seq < next_seq_) return;  // had it
-  if (it.seq > next_seq_) {
-    // After a takeover the new master's items may pass what it resends: keep them.
-    // (A count and a weight: the master may be a peer's, sending items of a frame each.)
-    const std::size_t weight = item_weight(it);
-    if (ahead_.size() < max_pending && ahead_bytes_ + weight <= max_pending_bytes &&
-        ahead_.emplace(it.seq, std::move(it)).second) {
-      ahead_bytes_ += weight;
-    }
-    return;
-  }
-  accept(std::move(it));
-  for (auto pos = ahead_.begin(); pos != ahead_.end() && pos->first <= next_seq_;) {
-    ahead_bytes_ -= std::min(ahead_bytes_, item_weight(pos->second));
-    if (pos->first == next_seq_) accept(std::move(pos->second));
-    pos = ahead_.erase(pos);
-  }
-}
-
-void group_master::accept(item it) {
-  ++next_seq_;
-  auto before = nodes_;
-  const std::size_t at = apply_membership(it);
-  std::uint64_t seq = it.seq;
-  const std::size_t weight = item_weight(it);
-  // A leave goes to the nodes that had members, as the master sends it.
-  auto targets = it.kind == item_kind::leave ? std::move(before) : nodes_;
-  if (!it.stream.is_null()) {
-    senders_.waits_from(it.stream, it.stream_low);  // (what the sender gave up leaves no gap)
-    senders_.numbered(it.stream, it.stream_seq);
-    senders_.released(it.stream, it.stream_seq, false);
-  }
-  history_.push(entry{std::move(it), std::move(targets), weight, at});
-  released_ = seq;  // (a standby's trim bound)
-  history_.trim(released_);
-  if (!asking_) n_.snd(master_, ack_msg, epoch_, seq, self_);
-  if (answered_ && !ready_) take_role();
-}
-
-void group_master::take_role() {
-  if (next_seq_ - 1 < complete_at_) return;
-  port_id old;
-  std::uint64_t newer = 0;
-  {
-    std::lock_guard lock{st_->mutex};
-    auto& r = st_->roles[name_];
-    if (r.port && r.port != self_) {
-      // (A master here steps down when it meets the newer epoch, and keeps its log.)
-      if (r.epoch > epoch_) {
-        newer = r.epoch;
-      } else if (!r.master) {
-        old = r.port;
-      }
-    }
-    if (!newer) {
-      r.port = self_;
-      r.epoch = epoch_;
-      r.master = false;
-    }
-  }
-  if (newer) {
-    // A newer epoch's role speaks for this node: this standby's master is behind.
-    n_.snd(master_, fenced_msg, newer);
-    n_.kil(self_, "replaced");
-    return;
-  }
-  if (old) n_.kil(old, "replaced");
-  ready_ = true;
+  const std::vector<port_id> list = standbys_.ports();
+  for (const auto& p : list) n_.snd(p, standbys_msg, log_.epoch(), list);
 }
 
 void group_master::on_peer_died(const port_id& who, const reason& why) {
   if (role_ == role::master) {
     // A standby died: it no longer holds releases back.
-    auto pos = std::find_if(standbys_.begin(), standbys_.end(),
-                            [&](const standby& s) { return s.port == who; });
-    if (pos != standbys_.end()) {
+    if (standbys_.remove(who)) {
       info({"groups", n_.id()}, "group {}: standby {} is gone ({})", name_, who.to_string(),
            why.to_string());
       const std::string id{who.node()};
-      standbys_.erase(pos);
       // A quorum group needs its homes: one whose standby ended because it lost this
       // master for a moment (its node stays up) gets another; one that went down gets one
       // when it comes back (watch_homes). (Not after a refused spawn: no loop.)
-      if (q_.on() && why.kind() == "standby_not_ready") {
-        n_.after(respawn_delay, self_, respawn_msg, epoch_, id);
+      if (election_.on() && why.kind() == "standby_not_ready") {
+        n_.after(respawn_delay, self_, respawn_msg, log_.epoch(), id);
       }
-      if (senders_.has_confirmations() && !confirms_wait()) confirm_later();
+      if (log_.streams().has_confirmations() && !confirms_wait()) confirms_.later();
       // The last standby's node went down: it may only be cut off, and take over on its
       // side. Releasing alone now could give members here what the group's next master
       // never has: hold back until a standby is back (or this master is fenced).
       // (A quorum group needs no such hold: it releases nothing without a majority.)
-      if (standbys_.empty() && why.kind() == "transport_error" && !q_.on()) {
+      if (standbys_.empty() && why.kind() == "transport_error" && !election_.on()) {
         info({"groups", n_.id()}, "group {}: no standby left; releases wait for one", name_);
-        gate_.hold_back(nodes_.get(), n_.now());
+        gate_.hold_back(log_.members().nodes().get(), n_.now());
       }
       release();
-      history_.trim(released_);
+      log_.trim();
     }
     return;
   }
   if (role_ != role::standby) return;
-  if (watching_.erase(who) == 0) return;
-  if (who == master_ &&
-      (why.normal() || why.kind() == "already_created" || (why.kind() == "fenced" && !q_.on()))) {
+  if (!follower_.unwatch(who)) return;
+  if (who == follower_.master() && (why.normal() || why.kind() == "already_created" ||
+                                    (why.kind() == "fenced" && !election_.on()))) {
     n_.kil(self_);  // the group ended
     return;
   }
-  if (who == master_) {
-    master_gone_ = true;
-    if (pending_vote_.candidate) {
-      auto v = std::exchange(pending_vote_, {});
-      on_vote(v.epoch, v.log_epoch, v.last, v.candidate);
-    }
-  }
-  if (!watching_.empty()) return;
-  if (!ready_) {
+  if (who == follower_.master()) on_master_gone();
+  if (follower_.watching()) return;
+  if (!follower_.ready()) {
     // It never had the group's state: nothing to take over with.
     n_.kil(self_, "standby_not_ready");
     return;
@@ -796,33 +544,33 @@ void group_master::on_peer_died(const port_id& who, const reason& why) {
 }
 
 void group_master::assume(std::uint64_t epoch, const reason& why) {
-  epoch_ = epoch;
+  log_.set_epoch(epoch);
   st_->takeovers.fetch_add(1, std::memory_order_relaxed);
   info({"groups", n_.id()},
        "group {}: standby {} takes over as master at epoch {} (the master: {})", name_,
-       self_.to_string(), epoch_, why.to_string());
+       self_.to_string(), log_.epoch(), why.to_string());
   become_master();
-  released_ = next_seq_ - 1;
-  senders_.release_all();
-  takeover_last_ = next_seq_ - 1;  // confirmed once every standby has it (confirms_wait)
+  log_.release_all();
+  takeover_last_ = log_.last();  // confirmed once every standby has it (confirms_wait)
   pending_bytes_ = 0;
   // Members on dead nodes leave (their monitors fire at once).
-  for (const auto& m : members_) member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
+  for (const auto& m : log_.members().list())
+    member_mons_.emplace(m, n_.mon(m, self_, member_died_msg, m));
 }
 
 void group_master::take_over(const reason& why) {
-  if (q_.on()) return stand_for_election();
-  assume(epoch_ + 1, why);
+  if (election_.on()) return stand_for_election();
+  assume(log_.epoch() + 1, why);
   // The standbys after this one follow the new master.
   std::vector<port_id> rest;
   bool after = false;
-  for (const auto& p : standby_list_) {
+  for (const auto& p : follower_.standby_list()) {
     if (after) rest.push_back(p);
     if (p == self_) after = true;
   }
   standbys_.clear();
   for (const auto& p : rest) add_standby(p, 0, true);
-  for (const auto& p : rest) n_.snd(p, new_master_msg, epoch_, self_, next_seq_ - 1, rest);
+  for (const auto& p : rest) n_.snd(p, new_master_msg, log_.epoch(), self_, log_.last(), rest);
   // New standbys only on home nodes that come up from now on: the node list may still
   // name the old master's node for a moment.
   watch_homes(false);
@@ -830,121 +578,56 @@ void group_master::take_over(const reason& why) {
 }
 
 void group_master::sync_agents() {
-  // The agents catch up from what they say they have: those of the nodes with members, and
-  // those of every other node linked now. A node whose members left in items the last
-  // master ordered and did not release has none in this log's view, and learns that they
-  // left only from the catch-up (if this port was that master too, no death tells its
-  // agent to ask). An agent that follows no such group just answers.
-  std::vector<std::string> ids;
-  if (nodes_) ids = *nodes_;
-  for (auto& id : n_.up_nodes()) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
-  }
-  for (const auto& id : ids) {
-    n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-           takeover_last_);
-  }
+  feed_.sync_all(takeover_last_);
   // Until each agent of a node with members said it has every item from before the
   // takeover, those items stay, whatever is released meanwhile (messages sent again to this
   // master come in a burst). (The other nodes' agents are not waited for: a node without
   // the groups service never answers.)
-  if (nodes_ && gate_.keep_history(takeover_last_, *nodes_)) {
-    history_.hold();
-    n_.after(hold_time, self_, sync_ended_msg, epoch_);
+  if (log_.members().nodes() && gate_.keep_history(takeover_last_, *log_.members().nodes())) {
+    log_.kept().hold();
+    n_.after(hold_time, self_, sync_ended_msg, log_.epoch());
   }
 }
 
 // -- quorum groups (quorum.hpp) -----------------------------------------------------------------
 
 void group_master::stand_for_election(std::uint64_t above) {
-  bool replaced = false;  // a newer master's standby holds this node's role now
-  {
-    std::lock_guard lock{st_->mutex};
-    auto it = st_->roles.find(name_);
-    replaced = it != st_->roles.end() && it->second.port && it->second.port != self_;
-  }
-  if (replaced) {
+  if (role_entry_.replaced()) {  // (a newer master's standby holds this node's role now)
     n_.kil(self_, "replaced");
     return;
   }
   set_role_entry(true);  // (votes for this node come to its role)
-  const std::uint64_t epoch = std::max({epoch_, st_->local_epoch(name_), above}) + 1;
-  if (!st_->promise(name_, epoch)) {
-    n_.kil(self_, "fenced");
-    return;
-  }
-  info({"groups", n_.id()}, "group {}: standby {} stands for master at epoch {}", name_,
-       self_.to_string(), epoch);
-  q_.stand(epoch);
-  pending_vote_ = {};
-  for (const auto& id : homes_) {
-    if (id != st_->own_id)
-      n_.snd(agent_of(id), vote_msg, name_, epoch, log_epoch_, next_seq_ - 1, self_);
-  }
-  // (Each node waits a little longer than the others before it stands again: two that
-  // split the votes do not meet again.)
-  const auto spread = std::chrono::milliseconds{std::hash<std::string>{}(st_->own_id) % 1000};
-  n_.after(vote_time + spread, self_, vote_ended_msg, epoch);
+  if (!election_.stand(log_.epoch(), log_.last(), above)) n_.kil(self_, "fenced");
 }
 
-void group_master::on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
-                           const port_id& candidate) {
-  if (role_ != role::standby || !q_.on()) return;
-  const std::uint64_t mine = next_seq_ - 1;
-  const bool longer = log_epoch > log_epoch_ || (log_epoch == log_epoch_ && last > mine);
-  const bool equal = log_epoch == log_epoch_ && last == mine;
-  auto refuse_vote = [&] {
-    coport::detail::log(log_level::debug, {"groups", n_.id()},
-                        "group {}: {} refuses its vote to {} at epoch {} (its epoch {}, standing "
-                        "{}, log {}/{} against {}/{}, ready {})",
-                        name_, self_.to_string(), candidate.to_string(), epoch, epoch_,
-                        q_.candidacy(), log_epoch_, mine, log_epoch, last, ready_);
-    n_.snd(candidate, voted_msg, epoch, false, self_);
-  };
-  if (!ready_ || epoch <= epoch_ || epoch < q_.candidacy()) return refuse_vote();
-  if (epoch == q_.candidacy()) {
-    // Two stand at one epoch: the one with the shorter log (or, alike, the later port)
-    // gives its own vote to the other (it never counts it again: one master per epoch).
-    if (!longer && !(equal && port_order{}(candidate, self_))) return refuse_vote();
-  } else if (!longer && !equal) {
-    refuse_vote();
-    // A standby with a longer log than the candidate's, whose master died too, stands
-    // itself (the candidate would never be elected without it).
-    if (master_gone_) stand_for_election(epoch);
-    return;
+void group_master::on_vote(const election::vote_request& v) {
+  if (role_ != role::standby || !election_.on()) return;
+  switch (election_.judge(v, log_.epoch(), log_.last(), follower_.ready(), follower_.master())) {
+    case election::verdict::refused:
+      return;
+    case election::verdict::stand:
+      return stand_for_election(v.epoch);
+    case election::verdict::follow:
+      break;
   }
-  if (!master_gone_ && candidate != master_) {
-    // Its master may still be alive (this link to it is fine): answered once it dies (a
-    // master that stepped down asks itself).
-    coport::detail::log(log_level::debug, {"groups", n_.id()},
-                        "group {}: {} holds its vote to {} at epoch {} until its master dies",
-                        name_, self_.to_string(), candidate.to_string(), epoch);
-    pending_vote_ = {epoch, log_epoch, last, candidate};
-    return;
-  }
-  if (!st_->promise(name_, epoch)) return refuse_vote();
-  // It follows the candidate now: an older master's items are refused (fenced_msg).
-  q_.withdraw();
-  epoch_ = epoch;
+  log_.set_epoch(v.epoch);
   set_role_entry(true);  // (unless a newer role replaced this one: it is being killed)
-  master_ = candidate;
   // (Still free to vote for a later candidate at a newer epoch, if this one is not elected.)
-  watch({candidate});
-  coport::detail::log(log_level::debug, {"groups", n_.id()},
-                      "group {}: {} votes for {} at epoch {}", name_, self_.to_string(),
-                      candidate.to_string(), epoch);
-  n_.snd(candidate, voted_msg, epoch, true, self_);
+  follower_.follow(v.candidate);
+  election_.grant(v);
+}
+
+void group_master::on_master_gone() {
+  if (auto v = election_.master_died()) on_vote(*v);
 }
 
 void group_master::on_voted(std::uint64_t epoch, bool granted, const port_id& from) {
-  if (role_ != role::standby || !granted || epoch != q_.candidacy()) return;
-  if (!q_.vote(epoch, std::string{from.node()})) return;
-  q_.withdraw();
+  if (role_ != role::standby || !election_.won(epoch, granted, from)) return;
   assume(epoch, reason{"elected"});
   // Every other home gets a standby made from this master's state (it replaces the role
   // there); nothing is released until a majority holds that state.
   standbys_.clear();
-  watching_.clear();
+  follower_.stop_watching();
   starting_ = true;
   watch_homes(true);
 }
@@ -952,117 +635,28 @@ void group_master::on_voted(std::uint64_t epoch, bool granted, const port_id& fr
 void group_master::started() {
   starting_ = false;
   info({"groups", n_.id()}, "group {}: a majority holds epoch {}'s start; releases go on", name_,
-       epoch_);
+       log_.epoch());
   sync_agents();
   release();
-  history_.trim(released_);
-}
-
-void group_master::ask_homes() {
-  if (!asking_) q_.ask();
-  asking_ = true;
-  for (const auto& id : homes_) {
-    if (id != st_->own_id) n_.snd(agent_of(id), epoch_ask_msg, name_, self_);
-  }
-  n_.after(ask_again, self_, ask_again_msg, epoch_);
-}
-
-void group_master::on_epoch_told(const std::string& node, std::uint64_t epoch) {
-  if (role_ != role::standby || !asking_ || node == st_->own_id ||
-      std::find(homes_.begin(), homes_.end(), node) == homes_.end()) {
-    return;
-  }
-  const bool enough = q_.told(node, epoch);
-  if (q_.newest_told() > epoch_) {
-    // A majority may follow a newer master: this one is behind.
-    n_.snd(master_, fenced_msg, q_.newest_told());
-    n_.kil(self_, "fenced");
-    return;
-  }
-  if (!enough) return;
-  if (!st_->promise(name_, epoch_)) {
-    n_.snd(master_, fenced_msg, st_->local_epoch(name_));
-    n_.kil(self_, "fenced");
-    return;
-  }
-  asking_ = false;
-  answered_ = true;
-  n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
-  take_role();
+  log_.trim();
 }
 
 void group_master::check_epoch() {
   std::vector<std::string> ask;
-  const bool go = gate_.check(nodes_.get(), ask);
+  const bool go = gate_.check(log_.members().nodes().get(), ask);
   for (const auto& id : ask) ask_epoch(id);
   if (go) return go_on();
-  if (!ask.empty()) n_.after(release_gate::check_limit, self_, check_ended_msg, epoch_);
+  if (!ask.empty()) n_.after(release_gate::check_limit, self_, check_ended_msg, log_.epoch());
 }
 
 void group_master::ask_epoch(const std::string& id) {
-  n_.snd(agent_of(id), sync_msg, name_, epoch_, self_, static_cast<std::uint8_t>(order_),
-         released_);
+  feed_.sync(st_->agent_of(id), log_.released());
 }
 
 void group_master::go_on() {
-  info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, epoch_);
+  info({"groups", n_.id()}, "group {}: releases go on at epoch {}", name_, log_.epoch());
   release();
-  history_.trim(released_);
-}
-
-void group_master::on_snapshot(std::uint64_t epoch, std::uint64_t last,
-                               const std::vector<port_id>& members, std::uint64_t upto) {
-  if (role_ != role::standby || epoch < epoch_) return;
-  ready_ = !q_.on();  // (a quorum standby: once the other homes answered and it holds `upto`)
-  complete_at_ = upto;
-  epoch_ = epoch;
-  log_epoch_ = epoch;
-  next_seq_ = last + 1;
-  released_ = last;
-  history_.clear();
-  senders_.clear();  // (senders_msg follows)
-  members_ = members;
-  per_node_.clear();
-  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-  rebuild_nodes();
-  if (q_.on()) {
-    // A node that promised an epoch of the group before, in this process, remembers every
-    // promise it made since it asked the other homes once (quorum.hpp): it answers at once.
-    if (!st_->promised_here(name_)) return ask_homes();
-    if (!st_->promise(name_, epoch_)) {
-      n_.snd(master_, fenced_msg, st_->local_epoch(name_));
-      n_.kil(self_, "fenced");
-      return;
-    }
-    answered_ = true;
-    take_role();
-  }
-  n_.snd(master_, ack_msg, epoch_, last, self_);
-}
-
-void group_master::rebuild_nodes() {
-  auto nodes = std::make_shared<std::vector<std::string>>();
-  for (const auto& [id, count] : per_node_) nodes->push_back(id);
-  nodes_ = std::move(nodes);
-}
-
-void group_master::on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
-                                 const std::vector<port_id>& list) {
-  if (role_ != role::standby || epoch <= epoch_) return;
-  epoch_ = epoch;
-  master_ = master;
-  // Items past the new master's last were never released: undo them.
-  for (std::uint64_t q = last + 1; q < next_seq_; ++q) {
-    const entry* e = history_.find(q);
-    if (e && !e->it.stream.is_null()) senders_.unnumber(e->it.stream, e->it.stream_seq);
-  }
-  history_.drop_after(last, members_);
-  next_seq_ = std::min(next_seq_, last + 1);
-  per_node_.clear();
-  for (const auto& m : members_) ++per_node_[std::string{m.node()}];
-  rebuild_nodes();
-  on_standbys(epoch, list);
-  n_.snd(master_, ack_msg, epoch_, next_seq_ - 1, self_);
+  log_.trim();
 }
 
 void start_master(const std::shared_ptr<service::state>& st, std::string group, ordering order,

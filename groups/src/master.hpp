@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// detail::group_master — a group's master and standby roles (one class: a standby is a
-/// master in waiting).
+/// detail::group_master — a group's master and standby roles (one object whose role changes
+/// in place: a standby is a master in waiting, and takes over with the log it holds).
 ///
 /// The master numbers every request (a message, a join, a leave) as the next item of the
 /// group's stream, keeps it in its history (history.hpp), copies it to every living standby,
@@ -16,10 +16,17 @@
 /// (stream, number) once, and tells the stream what it released (senders.hpp); its standbys
 /// keep the same table, so that a message sent again to the next master is not ordered twice.
 ///
+/// What both roles hold of the stream is the log (group_log.hpp); what only a standby has,
+/// its following of the master, is the follower (follower.hpp). This class holds both, the
+/// protocol table, and the master's side: numbering, releasing, catching agents up, its
+/// standbys, fencing and stepping down, and the takeover that turns its standby into the
+/// master.
+///
 /// Threading: runs in its own port (the role's), which owns it. Lifetime: from the init of
 /// master_init or standby_init until its port dies.
-/// May include: history, senders, state, coport/dispatch_table.hpp, the runtime's public
-/// headers.
+/// May include: agent_feed, confirmations, election, follower, group_log, history,
+/// join_replies, quorum, release_gate, role_entry, senders, standby_set, state,
+/// coport/dispatch_table.hpp, the runtime's public headers.
 
 #include <cstdint>
 #include <map>
@@ -28,11 +35,16 @@
 #include <string>
 #include <vector>
 
+#include "agent_feed.hpp"
+#include "confirmations.hpp"
 #include "coport/dispatch_table.hpp"
-#include "history.hpp"
-#include "quorum.hpp"
+#include "election.hpp"
+#include "follower.hpp"
+#include "group_log.hpp"
+#include "join_replies.hpp"
 #include "release_gate.hpp"
-#include "senders.hpp"
+#include "role_entry.hpp"
+#include "standby_set.hpp"
 #include "state.hpp"
 
 namespace coport::groups::detail {
@@ -70,7 +82,7 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   /// For a standby: true when `m` came from the node of the master it follows.
   bool from_master(const message& m) const {
-    return role_ != role::standby || on_origin(m, master_);
+    return role_ != role::standby || on_origin(m, follower_.master());
   }
 
   /// True when `p`'s node is one of the group's homes (the master's and the standbys').
@@ -86,18 +98,14 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// Logs a refused message, at most once a second with a count.
   void refuse(const message& m, const char* why) { refused_.note(m, why); }
 
-  using entry = history::entry;
-  struct standby {
-    port_id port;
-    std::uint64_t acked = 0;
-    bool fresh = false;  ///< taken over from another master: not caught up yet
-    monitor mon;
-  };
+  using entry = group_log::entry;
 
   void install();
 
   /// Records this role in the node's table (`only_if_mine`: unless another port holds it).
-  void set_role_entry(bool only_if_mine = false);
+  void set_role_entry(bool only_if_mine = false) {
+    role_entry_.set(log_.epoch(), role_ == role::master, only_if_mine);
+  }
 
   void become_master();
 
@@ -113,33 +121,11 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void on_leave(const port_id& member, const reason& why);
 
-  /// Applies a join or leave to the member list (both roles); for a leave, returns where
-  /// the member was in it (history::no_position: it was no member). The item gets no member
-  /// list: with one per join, joins waiting for acks (or kept in the history) would hold
-  /// members^2/2 port IDs.
-  std::size_t apply_membership(item& it);
-
   /// Numbers `it` and sends it on; false when too much waits for the standbys already (it
   /// is dropped: a count of items, and for messages their weight).
   bool order(item it);
 
   void release();
-
-  /// Tells the streams what was released: once confirm_batch messages wait for it, or
-  /// confirm_delay after the first (one confirmation per stream for all of them).
-  void confirm_later();
-
-  /// Sends `e` to the agents of its nodes; a join with `view`, the members after it.
-  void send_to_agents(const entry& e, const std::vector<port_id>* view);
-
-  void send_item(const port_id& agent, const item& it);
-
-  port_id agent_of(const std::string& node_id) const {
-    return node_id == st_->own_id ? st_->agent_port : port_id{node_id, 0};
-  }
-
-  /// The agent `agent` is at `last`: sends it what it misses up to what was released.
-  void catch_up(const port_id& agent, std::uint64_t last);
 
   void on_ack(std::uint64_t epoch, std::uint64_t seq, const port_id& from);
 
@@ -149,19 +135,13 @@ class group_master : public std::enable_shared_from_this<group_master> {
 
   void spawn_standby(const std::string& id);
 
-  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false);
+  void add_standby(const port_id& p, std::uint64_t acked, bool fresh = false) {
+    standbys_.add(p, n_.mon(p, self_, peer_died_msg, p), acked, fresh);
+  }
 
   void announce_standbys();
 
-  // -- the standby ------------------------------------------------------------------------
-
-  void watch(const std::vector<port_id>& ports);
-
-  void on_standbys(std::uint64_t epoch, const std::vector<port_id>& list);
-
-  void on_replicate(std::uint64_t epoch, item it);
-
-  void accept(item it);
+  // -- the standby (follower.hpp follows the master) --------------------------------------
 
   void on_peer_died(const port_id& who, const reason& why);
 
@@ -172,20 +152,20 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// are, and catch up).
   void sync_agents();
 
-  // -- quorum groups (quorum.hpp) -----------------------------------------------------------
+  // -- quorum groups (quorum.hpp, election.hpp) ----------------------------------------------
   /// A standby whose master died asks the other standbys to vote for it, at an epoch past
   /// every one it knows (and `above`); again after vote_time until elected.
   void stand_for_election(std::uint64_t above = 0);
-  void on_vote(std::uint64_t epoch, std::uint64_t log_epoch, std::uint64_t last,
-               const port_id& candidate);
+  void on_vote(const election::vote_request& v);
+  /// Its master died or stepped down: a vote held back is answered.
+  void on_master_gone();
   void on_voted(std::uint64_t epoch, bool granted, const port_id& from);
-  /// A new standby asks the other homes which epoch they follow before it acknowledges.
-  void ask_homes();
-  void on_epoch_told(const std::string& node, std::uint64_t epoch);
   /// A majority holds what the new master had when it was elected: the agents may follow.
   void started();
   /// The last item a majority of the homes holds (this master and its standbys' acks).
-  std::uint64_t held_by_majority();
+  std::uint64_t held_by_majority() {
+    return standbys_.held_by_majority(election_.majority(), log_.last());
+  }
 
   /// A master that held its releases back has a standby again: the agents are asked
   /// whether they follow a newer epoch (release_gate.hpp; one that does answers fenced_msg).
@@ -197,79 +177,41 @@ class group_master : public std::enable_shared_from_this<group_master> {
   /// The history kept since a takeover may be trimmed again.
   void stop_holding() {
     gate_.stop_keeping();
-    history_.unhold();
-    history_.trim(released_);
+    log_.kept().unhold();
+    log_.trim();
   }
   /// After a takeover, confirmations wait until every standby has the items up to it (a
   /// message confirmed is one every next master has).
   bool confirms_wait() const {
-    if (q_.on()) return starting_;  // (released: a majority holds it)
-    for (const auto& s : standbys_) {
-      if (s.fresh || s.acked < takeover_last_) return true;
-    }
-    return false;
+    if (election_.on()) return starting_;  // (released: a majority holds it)
+    return standbys_.behind(takeover_last_);
   }
 
-  void on_snapshot(std::uint64_t epoch, std::uint64_t last, const std::vector<port_id>& members,
-                   std::uint64_t upto);
-  /// A quorum standby that the other homes answered and that holds what its master had
-  /// when it made it speaks for its node from now on (an older role here is replaced).
-  void take_role();
-
-  void rebuild_nodes();
-
-  void on_new_master(std::uint64_t epoch, const port_id& master, std::uint64_t last,
-                     const std::vector<port_id>& list);
-
+  // (In the order they go when the port dies, last first: its registration and watches
+  // first, the monitors on its standbys and members last, as before the split.)
   std::shared_ptr<service::state> st_;
   node& n_;
   std::string name_;
   ordering order_;
   role role_ = role::master;
   port_id self_;
-  std::uint64_t epoch_;
-  std::uint64_t next_seq_ = 1;       ///< the next item's number
-  std::uint64_t released_ = 0;       ///< items up to this one went to the agents
-  history history_;                  ///< what it holds of the stream (history.hpp)
-  senders senders_;                  ///< the streams it numbered messages of (senders.hpp)
-  std::size_t to_confirm_ = 0;       ///< released messages not confirmed yet
-  bool confirm_sent_ = false;        ///< a confirm_msg to itself is on its way
-  bool confirm_timed_ = false;       ///< ... or due (the timer)
+  group_log log_;                    ///< what both roles hold of the stream (group_log.hpp)
   std::uint64_t takeover_last_ = 0;  ///< the last item when this master took over
   release_gate gate_;                ///< releases held back, history kept (release_gate.hpp)
-  /// A join is answered once released (the members before it come from the history then):
-  /// its reply port, by its sequence number (at most max_pending: items not released).
-  std::map<std::uint64_t, port_id> joins_;
-  std::vector<port_id> members_;  ///< in join order
+  join_replies joins_;               ///< joins answered once released (join_replies.hpp)
   std::map<port_id, monitor> member_mons_;
-  std::map<std::string, std::size_t> per_node_;
-  std::shared_ptr<const std::vector<std::string>> nodes_;  ///< nodes with members now
-  std::vector<std::string> homes_;                         ///< master's node, standbys' nodes
-  std::vector<standby> standbys_;                          ///< the master's living standbys
-  port_id master_;                                         ///< a standby's master
-  std::vector<port_id> standby_list_;                      ///< a standby's view of the list
-  std::map<port_id, monitor> watching_;  ///< a standby: the master and the standbys before it
-  std::map<std::uint64_t, item> ahead_;  ///< a standby: items past a gap
-  std::size_t ahead_bytes_ = 0;          ///< their item_weight
-  std::size_t pending_bytes_ = 0;        ///< a master: of the items not released (after released_)
-  bool ready_ = false;                   ///< a standby: it has the group's state
-  quorum q_;                             ///< a quorum group's majority (off: not one)
-  std::vector<std::uint64_t> acked_;     ///< held_by_majority's scratch
+  std::vector<std::string> homes_;  ///< master's node, standbys' nodes
+  standby_set standbys_;            ///< the master's living standbys
+  follower follower_;               ///< a standby's following of its master (follower.hpp)
+  std::size_t pending_bytes_ = 0;   ///< a master: of the items not released (after released)
+  election election_;               ///< a quorum group's election (off: not one)
   const bool quorum_mode_;
-  std::uint64_t log_epoch_ = 0;    ///< a quorum standby: the epoch of the master that made it
-  bool asking_ = false;            ///< a quorum standby: waits for the other homes' answers
-  bool answered_ = false;          ///< a quorum standby: they answered (or needed not)
-  std::uint64_t complete_at_ = 0;  ///< a new standby: its master's last item when made
-  bool master_gone_ = false;       ///< a standby: its master died (it may vote)
-  /// A vote asked while its master still lived: answered when it dies.
-  struct vote_request {
-    std::uint64_t epoch = 0, log_epoch = 0, last = 0;
-    port_id candidate;
-  };
-  vote_request pending_vote_;
   bool starting_ = false;  ///< a quorum master elected: no release until a majority holds its log
   dispatch_table table_;   ///< the protocol's messages this role takes (build_table)
   refusals refused_;
+  confirmations confirms_;  ///< when the streams are told what was released
+  agent_feed feed_;         ///< what the agents are told (agent_feed.hpp)
+  role_entry role_entry_;   ///< this role in the node's tables
   subscription reg_, registry_watch_, node_events_;
 };
 

@@ -41,6 +41,10 @@ struct service::state : std::enable_shared_from_this<service::state> {
   registry& names;
   const std::string own_id;
   port_id agent_port;
+  /// The groups agent of node `node_id` (this node's, or another's: its node port 0).
+  port_id agent_of(const std::string& node_id) const {
+    return node_id == own_id ? agent_port : port_id{node_id, 0};
+  }
   std::vector<subscription> services;
   /// This node's group sends until a master confirms them (outbox.hpp; set once, at start).
   std::shared_ptr<detail::outbox> outbox;
