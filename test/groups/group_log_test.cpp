@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "group_log.hpp"  // groups/src
+#include "support/group_items.hpp"
 
 using namespace coport;
 using coport::groups::detail::group_log;
@@ -16,15 +17,8 @@ using coport::groups::detail::item_weight;
 
 namespace {
 
-item change(item_kind kind, const port_id& p) {
-  item it;
-  it.kind = kind;
-  it.port = p;
-  return it;
-}
-
 item message_of(const port_id& stream, std::uint64_t seq) {
-  item it = change(item_kind::message, port_id{"gl-a", 9});
+  item it = test::group_item(item_kind::message, port_id{"gl-a", 9});
   it.stream = stream;
   it.stream_seq = seq;
   it.stream_low = seq;
@@ -40,7 +34,7 @@ TEST_SUITE("groups.group_log") {
     const port_id a{"gl-a", 1}, b{"gl-b", 2};
     CHECK(log.last() == 0);
     for (const auto& p : {a, b}) {
-      item it = change(item_kind::join, p);
+      item it = test::group_item(item_kind::join, p);
       const std::size_t w = item_weight(it);
       log.number(std::move(it), w);
     }
@@ -63,10 +57,10 @@ TEST_SUITE("groups.group_log") {
       "an agent gets what it misses up to what was released and is told where the history ends") {
     group_log log{16, 3};
     const port_id a{"gl-a", 1};
-    item j = change(item_kind::join, a);
+    item j = test::group_item(item_kind::join, a);
     const std::size_t w = item_weight(j);
     log.number(std::move(j), w);
-    item l = change(item_kind::leave, a);
+    item l = test::group_item(item_kind::leave, a);
     const std::size_t wl = item_weight(l);
     log.number(std::move(l), wl);
     log.release_to(1, [](const group_log::entry&, const std::vector<port_id>*) {});
@@ -95,7 +89,7 @@ TEST_SUITE("groups.group_log") {
     CHECK(log.epoch() == 2);
     CHECK(log.next() == 5);
     CHECK(log.released() == 4);
-    item j = change(item_kind::join, b);
+    item j = test::group_item(item_kind::join, b);
     j.seq = 5;
     CHECK(log.accept(std::move(j)) == 5);
     item m = message_of(stream, 1);

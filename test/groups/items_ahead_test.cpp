@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "items_ahead.hpp"  // groups/src
+#include "support/group_items.hpp"
 
 using namespace coport;
 using coport::groups::detail::item;
@@ -13,9 +14,7 @@ using coport::groups::detail::items_ahead;
 namespace {
 
 item numbered(std::uint64_t seq) {
-  item it;
-  it.kind = item_kind::leave;
-  it.port = port_id{"ia-a", seq};
+  item it = test::group_item(item_kind::leave, port_id{"ia-a", seq});
   it.seq = seq;
   return it;
 }
