@@ -170,11 +170,9 @@ void scheduler::run_job() {
   std::size_t ran = 0;
   auto slice_end = std::chrono::steady_clock::now() + time_slice;
   for (;;) {
+    // (A drained port is only ever kept while the queue holds the port that runs next, and
+    // run_one settles it after that run: the queue is never empty with one kept.)
     port_impl* p = runner.queue.pop();
-    if (!p && runner.drained) {
-      settle(runner, std::exchange(runner.drained, nullptr));
-      continue;
-    }
     if (!p) {
       searching_.fetch_add(1, std::memory_order_seq_cst);
       p = take_injected();
